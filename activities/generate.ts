@@ -1,0 +1,112 @@
+/**
+ * `generateCandidates`: runs inference for every candidate slot and stores the outputs in the
+ * content-addressed artifact store. Idempotent and resumable:
+ * - finished candidates and the remote handle of the one in progress (e.g. a Replicate prediction id)
+ *   are heartbeated, so a retry after a worker crash skips finished work and resumes the prediction
+ *   instead of paying for a second one;
+ * - artifacts are content-addressed, so storing the same output twice writes it once;
+ * - cancellation (lifecycle cancelled) reaches the backend through the activity's AbortSignal.
+ */
+import { Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import type { InferenceRegistry } from '../connectors/inference/registry';
+import type { ArtifactStore } from '../store/ArtifactStore';
+import type { Candidate } from '../workflows/types';
+import { toActivityFailure } from './failures';
+import type { GenerateCandidatesRequest, InferenceActivities } from './types';
+
+/** Text shown to raters is capped; the full output is the artifact. */
+export const MAX_CANDIDATE_TEXT = 8000;
+
+interface GenerationProgress {
+  done: Candidate[];
+  inFlight?: { slot: number; handle: string };
+}
+
+export interface CandidateSlot {
+  slot: number;
+  id: string;
+  label: string;
+  modelRef: string;
+  seed: number;
+}
+
+/** Candidate ids, labels and seeds, fixed up front so every attempt derives the same ones. */
+export function planSlots(request: GenerateCandidatesRequest): CandidateSlot[] {
+  const explicit = request.params['seed'];
+  const base = typeof explicit === 'number' ? explicit : seedFromId(request.lifecycleId);
+  const slots: CandidateSlot[] = [];
+  request.models.forEach((modelRef, m) => {
+    for (let k = 0; k < request.candidatesPerModel; k++) {
+      const slot = m * request.candidatesPerModel + k;
+      // The k-th candidate of every model shares a seed, so A/B comparisons are like for like.
+      slots.push({ slot, id: `c${slot + 1}`, label: String.fromCharCode(65 + slot), modelRef, seed: base + k });
+    }
+  });
+  return slots;
+}
+
+function seedFromId(lifecycleId: string): number {
+  return createHash('sha256').update(lifecycleId).digest().readUInt32BE(0);
+}
+
+export function createInferenceActivities(deps: { registry: InferenceRegistry; artifacts: ArtifactStore }): InferenceActivities {
+  return {
+    async generateCandidates(request: GenerateCandidatesRequest): Promise<Candidate[]> {
+      const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as GenerationProgress | undefined;
+      const progress: GenerationProgress = { done: previous?.done ?? [] };
+      const finished = new Set(progress.done.map((c) => c.id));
+      const params = { ...request.params };
+      delete params['seed'];
+
+      for (const slot of planSlots(request)) {
+        if (finished.has(slot.id)) continue;
+        const { backend, model } = deps.registry.resolve(slot.modelRef);
+        const resumeHandle = previous?.inFlight?.slot === slot.slot ? previous.inFlight.handle : undefined;
+        const startedAt = Date.now();
+        try {
+          const output = await backend.generate({
+            prompt: request.prompt,
+            model,
+            params,
+            seed: slot.seed,
+            signal: ctx.cancellationSignal,
+            ...(resumeHandle !== undefined ? { resumeHandle } : {}),
+            onRemoteHandle: (handle) => {
+              progress.inFlight = { slot: slot.slot, handle };
+              ctx.heartbeat(progress);
+            },
+          });
+          const artifact = await deps.artifacts.put(output.bytes, output.mime);
+          const { version, predictionId, predictTimeMs, ...extra } = output.provenance;
+          progress.done.push({
+            id: slot.id,
+            label: slot.label,
+            model: slot.modelRef,
+            kind: output.kind,
+            artifact,
+            ...(output.text !== undefined ? { text: output.text.slice(0, MAX_CANDIDATE_TEXT) } : {}),
+            placeholder: output.placeholder,
+            provenance: {
+              backend: backend.name,
+              model,
+              ...(version !== undefined ? { version } : {}),
+              params,
+              seed: slot.seed,
+              ...(predictionId !== undefined ? { predictionId } : {}),
+              ...(predictTimeMs !== undefined ? { predictTimeMs } : {}),
+              wallTimeMs: Date.now() - startedAt,
+              ...(Object.keys(extra).length > 0 ? { extra } : {}),
+            },
+          });
+          delete progress.inFlight;
+          ctx.heartbeat(progress);
+        } catch (err) {
+          throw toActivityFailure(err);
+        }
+      }
+      return [...progress.done].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
+    },
+  };
+}

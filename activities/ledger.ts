@@ -1,0 +1,30 @@
+/**
+ * `commitLifecycle`: writes a lifecycle's rows into the DuckDB ledger. Idempotent (see Ledger.commit),
+ * so Temporal's at-least-once execution yields exactly-once rows. Registered only on the ledger
+ * worker, the single DuckDB writer.
+ */
+import { log } from '@temporalio/activity';
+import type { Ledger } from '../store/Ledger';
+import type { CommitRequest, CommitResult, LedgerActivities } from './types';
+
+export interface LedgerActivityDeps {
+  ledger: Ledger;
+  /** Fault-injection point for crash tests: runs after the rows are durable, before Temporal hears back. */
+  afterCommit?: (request: CommitRequest, result: CommitResult) => void;
+}
+
+export function createLedgerActivities(deps: LedgerActivityDeps): LedgerActivities {
+  return {
+    async commitLifecycle(request) {
+      const result = await deps.ledger.commit(request);
+      log.info('ledger commit', {
+        lifecycleId: request.lifecycle.lifecycleId,
+        votesInBatch: request.votes.length,
+        inserted: result.voteRowsInserted,
+        total: result.voteRowsForLifecycle,
+      });
+      deps.afterCommit?.(request, result);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * `prefline up` and the long-running process commands. `up` supervises the whole embedded system:
+ * the Temporal dev server (SQLite under the data folder), one worker process serving every queue,
+ * and the gateway. Children that die unexpectedly are restarted; Ctrl-C stops everything in order.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { PreflineConfig } from '../config';
+import { startGateway } from '../gateway/main';
+import { DevServer } from '../ops/dev-server';
+import { createLogger } from '../ops/log';
+import { startWorkers } from '../workers/main';
+import type { ParsedArgs } from './main';
+
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const CLI_ENTRY = join(__dirname, 'main.js');
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolveSignal(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function ensureTemporalCli(config: PreflineConfig): void {
+  if (existsSync(config.temporal.binary)) return;
+  const script = join(PROJECT_ROOT, 'scripts', 'install-temporal.sh');
+  const result = spawnSync('bash', [script], { stdio: 'inherit' });
+  if (result.status !== 0 || !existsSync(config.temporal.binary)) {
+    throw new Error(`could not install the Temporal CLI (see above); expected it at ${config.temporal.binary}`);
+  }
+}
+
+export async function startEmbeddedServer(config: PreflineConfig): Promise<DevServer> {
+  ensureTemporalCli(config);
+  const [ip, port] = splitAddress(config.temporal.address);
+  return DevServer.start({
+    binary: config.temporal.binary,
+    ip,
+    port,
+    uiPort: config.temporal.uiPort,
+    dbFile: join(config.dataDir, 'temporal.db'),
+    namespace: config.temporal.namespace,
+    logFile: join(config.dataDir, 'logs', 'temporal.log'),
+  });
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  const port = Number(address.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port)) throw new Error(`PREFLINE_TEMPORAL_ADDRESS must be host:port, got "${address}"`);
+  return [address.slice(0, i), port];
+}
+
+/** A child process whose log lines pass through, restarted with backoff if it dies on its own. */
+class Supervised {
+  private child?: ChildProcess;
+  private stopping = false;
+  private restarts = 0;
+
+  constructor(private readonly name: string, private readonly args: string[], private readonly log: ReturnType<typeof createLogger>) {}
+
+  start(): void {
+    const child = spawn(process.execPath, ['--enable-source-maps', CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    this.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => process.stderr.write(line + '\n'));
+    }
+    child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      this.restarts += 1;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(this.restarts, 6));
+      this.log.warn(`${this.name} exited; restarting`, { code, signal, inMs: delay });
+      setTimeout(() => !this.stopping && this.start(), delay).unref();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function runUp(config: PreflineConfig): Promise<number> {
+  const log = createLogger('up', config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true });
+  let server: DevServer | undefined;
+  if (!config.temporal.external) {
+    log.info('starting the Temporal dev server', { db: join(config.dataDir, 'temporal.db') });
+    server = await startEmbeddedServer(config);
+  }
+  const worker = new Supervised('worker', ['worker'], log);
+  const gateway = new Supervised('gateway', ['gateway'], log);
+  worker.start();
+  gateway.start();
+  const stopAll = async () => {
+    await Promise.all([gateway.stop(), worker.stop()]);
+    await server?.stop();
+  };
+  try {
+    await waitForHttp(`http://${config.gateway.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.host}:${config.gateway.port}/healthz`, 120_000);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  process.stdout.write(
+    [
+      '',
+      'Prefline is up.',
+      `  Temporal UI   ${server?.uiUrl ?? '(external server ' + config.temporal.address + ')'}   Start Workflow → type "ratingLifecycle", task queue "${config.taskQueue}"`,
+      `  Rating page   ${config.gateway.publicUrl}`,
+      `  Ledger        ${config.ledger.path}   (prefline query "FROM feedback")`,
+      `  Data folder   ${config.dataDir}   (Temporal log: logs/temporal.log)`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  const signal = await untilSignal();
+  log.info('stopping', { signal });
+  await stopAll();
+  log.info('stopped cleanly');
+  return 0;
+}
+
+export async function runServerCommand(config: PreflineConfig): Promise<number> {
+  const server = await startEmbeddedServer(config);
+  process.stdout.write(`Temporal dev server on ${server.address}; UI ${server.uiUrl}\n`);
+  await Promise.race([untilSignal(), server.exited]);
+  await server.stop();
+  return 0;
+}
+
+export async function runWorkerCommand(config: PreflineConfig, args: ParsedArgs): Promise<number> {
+  const queues = typeof args.flags.queues === 'string' ? args.flags.queues.split(',').map((q) => q.trim()) : config.workerQueues;
+  const running = await startWorkers({ ...config, workerQueues: queues as PreflineConfig['workerQueues'] });
+  await Promise.race([untilSignal(), running.done]);
+  await running.shutdown();
+  return 0;
+}
+
+export async function runGatewayCommand(config: PreflineConfig): Promise<number> {
+  const gateway = await startGateway(config);
+  await untilSignal();
+  await gateway.close();
+  return 0;
+}

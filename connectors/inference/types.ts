@@ -1,0 +1,42 @@
+/**
+ * What every inference backend (demo, Replicate, OpenAI-compatible) implements. Plain
+ * TypeScript: no Temporal here. The `generateCandidates` activity drives these, heartbeats,
+ * and stores the bytes in the artifact store.
+ */
+import type { CandidateKind } from '../../workflows/types';
+
+export interface GenerateRequest {
+  prompt: string;
+  /** The part after `backend:` in a model reference, e.g. `shapes` or `owner/name:version`. */
+  model: string;
+  params: Record<string, unknown>;
+  /** Distinct per candidate; derived from `params.seed` (or the lifecycle id) and the candidate index. */
+  seed: number;
+  /** Cancels the remote work (the activity passes its cancellation signal). */
+  signal?: AbortSignal;
+  /**
+   * Reported by long-running backends as soon as they have a remote handle (a prediction id), so
+   * the activity heartbeats it and a retried attempt can `resume` instead of paying twice.
+   */
+  onRemoteHandle?: (handle: string) => void;
+  /** A remote handle from an earlier attempt's heartbeat. */
+  resumeHandle?: string;
+}
+
+export interface GeneratedOutput {
+  kind: CandidateKind;
+  bytes: Uint8Array;
+  mime: string;
+  /** For text outputs, the decoded text. */
+  text?: string;
+  /** Demo outputs are placeholders for a model, and say so everywhere users see them. */
+  placeholder: boolean;
+  /** Backend-specific provenance: version, prediction id, predict time, … */
+  provenance: { version?: string; predictionId?: string; predictTimeMs?: number; [key: string]: unknown };
+}
+
+export interface InferenceBackend {
+  /** `demo`, `replicate`, `openai`. */
+  readonly name: string;
+  generate(request: GenerateRequest): Promise<GeneratedOutput>;
+}

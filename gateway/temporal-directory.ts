@@ -1,0 +1,133 @@
+/**
+ * LifecycleDirectory backed by Temporal: visibility lists open web lifecycles, `statusQuery` reads
+ * one, `voteUpdate` forwards a vote and returns the workflow's answer.
+ *
+ * Votes use an Update (the rater needs "recorded"/"voting closed"). The update id is derived from the
+ * vote's idempotency key, so the server also collapses duplicate deliveries. The server allows at most
+ * 10 in-flight updates per workflow; this process keeps at most `maxInFlightPerLifecycle` in flight per
+ * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes) is retried
+ * with jittered backoff before answering "busy".
+ */
+import { Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { createHash } from 'node:crypto';
+import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate } from '../workflows/messages';
+import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from './lifecycle-directory';
+
+const REJECTION_CODES: Record<string, VoteRejectionCode> = {
+  [VoteRejection.VotingClosed]: 'voting_closed',
+  [VoteRejection.VotingNotOpen]: 'voting_not_open',
+  [VoteRejection.UnknownCandidate]: 'unknown_candidate',
+  [VoteRejection.MalformedVote]: 'malformed_vote',
+};
+
+export interface TemporalDirectoryOptions {
+  maxInFlightPerLifecycle?: number;
+  /** Total time spent retrying RESOURCE_EXHAUSTED before answering "busy". */
+  busyRetryBudgetMs?: number;
+}
+
+/** The update id for a vote: stable per idempotency key, short, and free of user-controlled characters. */
+export function voteUpdateId(idempotencyKey: string): string {
+  return `vote-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
+}
+
+/** A tiny per-key semaphore: at most `limit` concurrent tasks per key, FIFO beyond that. */
+class KeyedLimiter {
+  private readonly active = new Map<string, { running: number; waiting: Array<() => void> }>();
+  constructor(private readonly limit: number) {}
+
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let slot = this.active.get(key);
+    if (!slot) this.active.set(key, (slot = { running: 0, waiting: [] }));
+    if (slot.running >= this.limit) await new Promise<void>((resolve) => slot!.waiting.push(resolve));
+    slot.running += 1;
+    try {
+      return await task();
+    } finally {
+      slot.running -= 1;
+      const next = slot.waiting.shift();
+      if (next) next();
+      else if (slot.running === 0) this.active.delete(key);
+    }
+  }
+}
+
+/** gRPC status codes (stable across gRPC implementations). */
+const GrpcStatus = { NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8 } as const;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class TemporalLifecycleDirectory implements LifecycleDirectory {
+  private readonly limiter: KeyedLimiter;
+  private readonly busyRetryBudgetMs: number;
+
+  constructor(private readonly client: Client, options: TemporalDirectoryOptions = {}) {
+    this.limiter = new KeyedLimiter(options.maxInFlightPerLifecycle ?? 8);
+    this.busyRetryBudgetMs = options.busyRetryBudgetMs ?? 5000;
+  }
+
+  async listOpen(limit: number): Promise<LifecycleStatus[]> {
+    const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND PreflineChannel = 'web' AND PreflineStatus = 'voting'`;
+    const ids: string[] = [];
+    for await (const execution of this.client.workflow.list({ query, pageSize: limit })) {
+      ids.push(execution.workflowId);
+      if (ids.length >= limit) break;
+    }
+    const statuses = await Promise.allSettled(ids.map((id) => this.status(id)));
+    return statuses
+      .map((s) => (s.status === 'fulfilled' ? s.value : undefined))
+      .filter((s): s is LifecycleStatus => s !== undefined && s.phase === 'voting' && s.closeReason === undefined);
+  }
+
+  async status(lifecycleId: string): Promise<LifecycleStatus | undefined> {
+    try {
+      return await this.client.workflow.getHandle(lifecycleId).query(statusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    return this.limiter.run(lifecycleId, () => this.voteWithRetry(lifecycleId, vote));
+  }
+
+  private async voteWithRetry(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    const handle = this.client.workflow.getHandle(lifecycleId);
+    const deadline = Date.now() + this.busyRetryBudgetMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await handle.executeUpdate(voteUpdate, { args: [vote], updateId: voteUpdateId(vote.idempotencyKey) });
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) {
+          const cause = err.cause;
+          const code = cause instanceof ApplicationFailure && cause.type ? REJECTION_CODES[cause.type] : undefined;
+          if (code) throw new VoteRejectedError(code, cause?.message ?? 'vote rejected');
+          throw err;
+        }
+        if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) {
+          // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates.
+          const known = await this.status(lifecycleId).catch(() => undefined);
+          if (known) throw new VoteRejectedError('voting_closed', 'voting closed');
+          throw new VoteRejectedError('unknown_lifecycle', `no lifecycle "${lifecycleId}"`);
+        }
+        if (isResourceExhausted(err)) {
+          if (Date.now() >= deadline) throw new VoteRejectedError('busy', 'the lifecycle is busy, try again');
+          await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random()));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+function isResourceExhausted(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && e.code === GrpcStatus.RESOURCE_EXHAUSTED) return true;
+    if (e instanceof Error && /RESOURCE_EXHAUSTED|too many outstanding|in-flight updates/i.test(e.message)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,249 @@
+/**
+ * The DuckDB ledger: committed lifecycles, candidates and vote events.
+ *
+ * Exactly one process opens the file read-write (DuckDB enforces it with a file lock): the worker that
+ * serves the `<queue>-ledger` task queue. Everyone else reads through that process
+ * (`LedgerReadServer`) or, when no writer runs, by opening the file read-only.
+ *
+ * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
+ * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
+ * Re-running a commit after a crash at any point leaves exactly one row per vote.
+ */
+import { DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CommitRequest, CommitResult } from '../activities/types';
+
+export const LEDGER_SCHEMA_VERSION = 1;
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS lifecycles (
+     run_id VARCHAR PRIMARY KEY,
+     lifecycle_id VARCHAR NOT NULL,
+     prompt VARCHAR NOT NULL,
+     models VARCHAR[] NOT NULL,
+     candidates_per_model INTEGER NOT NULL,
+     channel VARCHAR NOT NULL,
+     campaign VARCHAR,
+     model_version VARCHAR,
+     quorum_kind VARCHAR NOT NULL,
+     quorum_votes INTEGER NOT NULL,
+     params JSON,
+     started_at TIMESTAMPTZ NOT NULL,
+     deadline_at TIMESTAMPTZ NOT NULL,
+     closed_at TIMESTAMPTZ NOT NULL,
+     close_reason VARCHAR NOT NULL,
+     votes_accepted INTEGER NOT NULL,
+     committed_at TIMESTAMPTZ NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS candidates (
+     run_id VARCHAR NOT NULL,
+     lifecycle_id VARCHAR NOT NULL,
+     candidate_id VARCHAR NOT NULL,
+     label VARCHAR NOT NULL,
+     model VARCHAR NOT NULL,
+     backend VARCHAR NOT NULL,
+     model_version VARCHAR,
+     kind VARCHAR NOT NULL,
+     artifact_sha256 VARCHAR NOT NULL,
+     mime VARCHAR NOT NULL,
+     size_bytes BIGINT NOT NULL,
+     path VARCHAR NOT NULL,
+     text VARCHAR,
+     placeholder BOOLEAN NOT NULL,
+     seed BIGINT NOT NULL,
+     provenance JSON NOT NULL,
+     committed_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (run_id, candidate_id))`,
+  `CREATE TABLE IF NOT EXISTS votes (
+     run_id VARCHAR NOT NULL,
+     lifecycle_id VARCHAR NOT NULL,
+     idempotency_key VARCHAR NOT NULL,
+     seq INTEGER NOT NULL,
+     candidate_id VARCHAR NOT NULL,
+     rater VARCHAR NOT NULL,
+     kind VARCHAR NOT NULL,
+     value SMALLINT,
+     comment VARCHAR,
+     channel VARCHAR NOT NULL,
+     cast_at TIMESTAMPTZ NOT NULL,
+     accepted_at TIMESTAMPTZ NOT NULL,
+     committed_at TIMESTAMPTZ NOT NULL,
+     standing BOOLEAN NOT NULL,
+     PRIMARY KEY (run_id, idempotency_key))`,
+  // The shape analysts know from the Oxen tutorials, one row per counted vote.
+  `CREATE OR REPLACE VIEW feedback AS
+     SELECT l.prompt,
+            'artifacts/' || c.path AS path,
+            v.value AS rating,
+            v.rater,
+            coalesce(l.model_version, c.model_version) AS model_version,
+            c.model,
+            v.comment,
+            v.channel,
+            v.cast_at,
+            v.lifecycle_id,
+            v.candidate_id
+       FROM votes v
+       JOIN candidates c ON c.run_id = v.run_id AND c.candidate_id = v.candidate_id
+       JOIN lifecycles l ON l.run_id = v.run_id
+      WHERE v.standing AND v.kind = 'vote'`,
+];
+
+export class LedgerError extends Error {
+  constructor(readonly code: 'ledger_locked' | 'ledger_query_refused' | 'ledger_unavailable', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerError';
+  }
+}
+
+export interface QueryResult {
+  columns: string[];
+  rows: Array<Record<string, unknown>>;
+}
+
+/** Statement types an analyst's query may run through the ledger's read path. */
+const READ_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+export class Ledger {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    readonly path: string,
+    readonly readOnly: boolean,
+  ) {}
+
+  /** Opens the ledger read-write (the one writer) and creates the schema. */
+  static async openWriter(path: string): Promise<Ledger> {
+    mkdirSync(dirname(path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, { threads: '2' });
+    } catch (err) {
+      throw lockedOr(err, path);
+    }
+    const connection = await instance.connect();
+    const ledger = new Ledger(instance, connection, path, false);
+    for (const statement of SCHEMA) await connection.run(statement);
+    await connection.run(
+      `INSERT INTO ledger_meta VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [String(LEDGER_SCHEMA_VERSION)],
+    );
+    return ledger;
+  }
+
+  /** Opens the file read-only; fails with `ledger_locked` while a writer holds it. */
+  static async openReader(path: string): Promise<Ledger> {
+    try {
+      const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+      return new Ledger(instance, await instance.connect(), path, true);
+    } catch (err) {
+      throw lockedOr(err, path);
+    }
+  }
+
+  async commit(request: CommitRequest, now: Date = new Date()): Promise<CommitResult> {
+    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    const { lifecycle, candidates, votes } = request;
+    const committedAt = now.toISOString();
+    const c = this.connection;
+    await c.run('BEGIN TRANSACTION');
+    try {
+      const { plan } = lifecycle;
+      await c.run(
+        `INSERT INTO lifecycles VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
+           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ)
+         ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
+           votes_accepted = excluded.votes_accepted`,
+        [
+          lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
+          plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
+          JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt, lifecycle.closeReason,
+          lifecycle.votesAccepted, committedAt,
+        ],
+      );
+      for (const cand of candidates) {
+        await c.run(
+          `INSERT INTO candidates VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::JSON, $17::TIMESTAMPTZ)
+           ON CONFLICT DO NOTHING`,
+          [
+            lifecycle.runId, lifecycle.lifecycleId, cand.id, cand.label, cand.model, cand.provenance.backend,
+            cand.provenance.version ?? null, cand.kind, cand.artifact.sha256, cand.artifact.mime, cand.artifact.size,
+            cand.artifact.path, cand.text ?? null, cand.placeholder, cand.provenance.seed, JSON.stringify(cand.provenance), committedAt,
+          ],
+        );
+      }
+      let inserted = 0;
+      // Multi-row inserts with bound values: far fewer round trips than one statement per vote.
+      const ROWS_PER_STATEMENT = 100;
+      for (let i = 0; i < votes.length; i += ROWS_PER_STATEMENT) {
+        const chunk = votes.slice(i, i + ROWS_PER_STATEMENT);
+        const values: DuckDBValue[] = [];
+        const tuples = chunk.map((v, j) => {
+          const b = j * 14;
+          values.push(
+            lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
+            v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
+            v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
+          );
+          return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::SMALLINT, $${b + 9}, $${b + 10}, $${b + 11}::TIMESTAMPTZ, $${b + 12}::TIMESTAMPTZ, $${b + 13}::TIMESTAMPTZ, $${b + 14})`;
+        });
+        const result = await c.run(`INSERT INTO votes VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, values);
+        inserted += Number(result.rowsChanged);
+      }
+      await c.run('COMMIT');
+      const total = await this.scalar(`SELECT count(*) AS n FROM votes WHERE run_id = $1`, [lifecycle.runId]);
+      return { voteRowsInserted: inserted, voteRowsForLifecycle: Number(total) };
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Runs one analyst query (SELECT/EXPLAIN only); values are bound, never spliced. */
+  async query(sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
+    // A connection of its own: reads see a consistent snapshot and never join a commit's transaction.
+    const connection = await this.instance.connect();
+    try {
+      return await runReadQuery(connection, sql, values);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  private async scalar(sql: string, values: DuckDBValue[]): Promise<unknown> {
+    const reader = await this.connection.runAndReadAll(sql, values);
+    return reader.getRowsJson()[0]?.[0];
+  }
+
+  closeSync(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+async function runReadQuery(connection: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
+  {
+    const extracted = await connection.extractStatements(sql);
+    if (extracted.count !== 1) throw new LedgerError('ledger_query_refused', `expected exactly one statement, got ${extracted.count}`);
+    const prepared = await extracted.prepare(0);
+    try {
+      if (!READ_STATEMENTS.has(prepared.statementType)) {
+        throw new LedgerError('ledger_query_refused', 'only SELECT (and EXPLAIN) queries may run against the ledger');
+      }
+      if (values) prepared.bind(values);
+      const reader = await prepared.runAndReadAll();
+      return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>> };
+    } finally {
+      prepared.destroySync();
+    }
+  }
+}
+
+function lockedOr(err: unknown, path: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/lock/i.test(message)) {
+    return new LedgerError('ledger_locked', `the ledger ${path} is held by another process (the ledger worker); query through it instead`, { cause: err });
+  }
+  return new LedgerError('ledger_unavailable', `cannot open the ledger ${path}: ${message}`, { cause: err });
+}

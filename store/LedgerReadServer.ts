@@ -1,0 +1,73 @@
+/**
+ * The ledger's read path while the writer runs: DuckDB lets one process hold the file read-write,
+ * so analysts' queries go through that process. A loopback HTTP endpoint, authenticated by a random
+ * token that only users who can read the data folder can see (endpoint file, mode 0600), accepting
+ * one SELECT at a time (Ledger.query refuses anything else).
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { LedgerError, type Ledger } from './Ledger';
+
+export interface LedgerEndpoint {
+  url: string;
+  token: string;
+  pid: number;
+  ledgerPath: string;
+}
+
+const MAX_SQL_BYTES = 64 * 1024;
+
+export class LedgerReadServer {
+  private constructor(private readonly server: Server, readonly endpoint: LedgerEndpoint, private readonly endpointFile: string) {}
+
+  static async start(ledger: Ledger, options: { host: string; port: number; endpointFile: string }): Promise<LedgerReadServer> {
+    const token = randomBytes(24).toString('hex');
+    const expected = Buffer.from(`Bearer ${token}`);
+    const server = createServer((req, res) => {
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      const auth = Buffer.from(req.headers.authorization ?? '');
+      if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return reply(401, { error: 'unauthorized' });
+      if (req.method !== 'POST' || req.url !== '/query') return reply(404, { error: 'not found' });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= MAX_SQL_BYTES) chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (size > MAX_SQL_BYTES) return reply(413, { error: 'query too large' });
+        let sql: unknown;
+        try {
+          sql = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sql?: unknown }).sql;
+        } catch {
+          return reply(400, { error: 'body must be JSON {"sql": "..."}' });
+        }
+        if (typeof sql !== 'string' || sql.trim() === '') return reply(400, { error: 'sql: required' });
+        ledger.query(sql).then(
+          (result) => reply(200, result),
+          (err: unknown) => reply(err instanceof LedgerError ? 400 : 422, { error: err instanceof Error ? err.message : String(err) }),
+        );
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const endpoint: LedgerEndpoint = { url: `http://${options.host}:${port}`, token, pid: process.pid, ledgerPath: ledger.path };
+    mkdirSync(dirname(options.endpointFile), { recursive: true });
+    writeFileSync(options.endpointFile, JSON.stringify(endpoint), { mode: 0o600 });
+    return new LedgerReadServer(server, endpoint, options.endpointFile);
+  }
+
+  async close(): Promise<void> {
+    rmSync(this.endpointFile, { force: true });
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * A Prefline worker process. It polls the queues named in `PREFLINE_WORKER_QUEUES`:
+ * - `workflows`: `<queue>` — lifecycle workflows and channel activities (any number of processes);
+ * - `inference`: `<queue>-inference` — model calls, on GPU-side hosts (any number of processes);
+ * - `ledger`: `<queue>-ledger` — the DuckDB writer. Exactly one process: it holds the file lock,
+ *   and also serves analysts' read queries (`prefline query`).
+ */
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createChannelActivities, createInferenceActivities, createLedgerActivities, createWebPublisher } from '../activities';
+import type { CommitRequest, CommitResult } from '../activities/types';
+import type { PreflineConfig } from '../config';
+import { createDemoBackend } from '../connectors/inference/demo';
+import { InferenceRegistry } from '../connectors/inference/registry';
+import type { InferenceBackend } from '../connectors/inference/types';
+import { createLogger } from '../ops/log';
+import { ArtifactStore } from '../store/ArtifactStore';
+import { Ledger } from '../store/Ledger';
+import { LedgerReadServer } from '../store/LedgerReadServer';
+import { inferenceQueue, ledgerQueue } from '../workflows/queues';
+import { loadWorkflowBundle } from './bundle';
+
+export interface RunningWorkers {
+  /** Resolves when every worker has stopped. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+  queues: string[];
+}
+
+let runtimeInstalled = false;
+
+/** Inference backends available on this worker; later backends register here from configuration. */
+export function createInferenceBackends(): InferenceBackend[] {
+  return [createDemoBackend()];
+}
+
+/** Test-only fault injection, e.g. `crash-after-commit:/tmp/marker` kills the process once, after the rows are durable. */
+function faultInjection(spec: string | undefined): ((request: CommitRequest, result: CommitResult) => void) | undefined {
+  if (!spec) return undefined;
+  const [kind, marker] = spec.split(':');
+  if (kind !== 'crash-after-commit' || !marker) throw new Error(`PREFLINE_FAULT_INJECT: unknown fault "${spec}"`);
+  return () => {
+    try {
+      writeFileSync(marker, String(process.pid), { flag: 'wx' });
+    } catch {
+      return; // crashed once already
+    }
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
+  const logger = createLogger('worker', config.logLevel);
+  if (!runtimeInstalled) {
+    Runtime.install({ logger, shutdownSignals: [] });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const common = { connection, namespace: config.temporal.namespace };
+  const workers: Worker[] = [];
+  const queues: string[] = [];
+  let ledger: Ledger | undefined;
+  let readServer: LedgerReadServer | undefined;
+
+  try {
+    if (config.workerQueues.includes('workflows')) {
+      const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'));
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: config.taskQueue,
+          workflowBundle,
+          activities: createChannelActivities({ web: createWebPublisher(config.gateway.publicUrl) }),
+        }),
+      );
+      queues.push(config.taskQueue);
+    }
+    if (config.workerQueues.includes('inference')) {
+      const artifacts = await ArtifactStore.open(config.artifactDir);
+      const registry = new InferenceRegistry(createInferenceBackends());
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: inferenceQueue(config.taskQueue),
+          activities: createInferenceActivities({ registry, artifacts }),
+          maxConcurrentActivityTaskExecutions: config.inferenceConcurrency,
+        }),
+      );
+      queues.push(inferenceQueue(config.taskQueue));
+    }
+    if (config.workerQueues.includes('ledger')) {
+      ledger = await Ledger.openWriter(config.ledger.path);
+      const afterCommit = faultInjection(env.PREFLINE_FAULT_INJECT);
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: ledgerQueue(config.taskQueue),
+          activities: createLedgerActivities({ ledger, ...(afterCommit ? { afterCommit } : {}) }),
+          // One DuckDB writer connection: commits run one at a time.
+          maxConcurrentActivityTaskExecutions: 1,
+        }),
+      );
+      queues.push(ledgerQueue(config.taskQueue));
+      readServer = await LedgerReadServer.start(ledger, {
+        host: config.ledger.readHost,
+        port: config.ledger.readPort,
+        endpointFile: config.ledger.endpointFile,
+      });
+    }
+  } catch (err) {
+    ledger?.closeSync();
+    await connection.close();
+    throw err;
+  }
+
+  logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}) });
+  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await readServer?.close();
+    ledger?.closeSync();
+    await connection.close();
+    logger.info('worker stopped');
+  });
+  return {
+    done,
+    queues,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done;
+    },
+  };
+}

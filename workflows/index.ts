@@ -1,0 +1,2 @@
+/** Workflow bundle entry (`workflowsPath`). Only deterministic code is reachable from here. */
+export { ratingLifecycle } from './rating-lifecycle';

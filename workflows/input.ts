@@ -1,0 +1,244 @@
+/**
+ * Validates and normalises a lifecycle's JSON input. Pure and deterministic (the current time is
+ * passed in), so the workflow, the CLI and tests share one set of rules and one set of messages.
+ * Every problem is reported, each naming its field, so ops fix the form in one go.
+ */
+import type { ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, Quorum } from './types';
+
+export const MAX_CANDIDATES = 8;
+export const MAX_PROMPT_LENGTH = 4000;
+export const MAX_LABEL_LENGTH = 200;
+export const MAX_VOTES = 10_000;
+export const DEFAULT_DEADLINE = '24h';
+/** Deadlines further out than this are almost always a typo (ms instead of s, etc.). */
+export const MAX_DEADLINE_MS = 366 * 24 * 3600 * 1000;
+export const MIN_DEADLINE_MS = 1000;
+
+/** Backends whose connectors ship in this release. Others are refused with a clear message. */
+export const AVAILABLE_BACKENDS: Record<string, ReadonlyArray<string> | 'any'> = {
+  demo: ['shapes', 'gradient', 'text'],
+};
+export const PLANNED_BACKENDS = ['replicate', 'openai'];
+
+export const AVAILABLE_CHANNELS = ['web'];
+
+const KNOWN_FIELDS = new Set([
+  'prompt', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
+  'deadline', 'campaign', 'modelVersion',
+]);
+
+export type InputValidation = { ok: true; plan: LifecyclePlan } | { ok: false; errors: string[] };
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `500ms`, `90s`, `30m`, `24h`, `2d`, and compounds like `1h30m`. Returns undefined if not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
+    total += Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+  }
+  return total;
+}
+
+/** ISO-8601 date-time with an explicit zone (`Z` or `±hh:mm`); a zoneless time would be ambiguous. */
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseChannel(raw: string): { ok: true; channel: ChannelSpec } | { ok: false; error: string } {
+  const text = raw.trim();
+  if (text === 'web') return { ok: true, channel: { kind: 'web' } };
+  const [kind] = text.split(':', 1);
+  if (kind === 'slack' || kind === 'email') {
+    return {
+      ok: false,
+      error: `channel: "${kind}:" channels are not available in this release yet; use "web" (available: ${AVAILABLE_CHANNELS.join(', ')})`,
+    };
+  }
+  return { ok: false, error: `channel: unknown channel "${text}"; expected "web", "slack:<channel>" or "email:<addr>,<addr>"` };
+}
+
+function checkModelRef(field: string, ref: unknown, errors: string[]): ref is string {
+  if (typeof ref !== 'string' || ref.trim() === '') {
+    errors.push(`${field}: must be a string "backend:model", e.g. "demo:shapes"`);
+    return false;
+  }
+  const colon = ref.indexOf(':');
+  if (colon <= 0 || colon === ref.length - 1) {
+    errors.push(`${field}: "${ref}" is not of the form "backend:model", e.g. "demo:shapes"`);
+    return false;
+  }
+  const backend = ref.slice(0, colon);
+  const name = ref.slice(colon + 1);
+  const available = AVAILABLE_BACKENDS[backend];
+  if (available === undefined) {
+    if (PLANNED_BACKENDS.includes(backend)) {
+      errors.push(`${field}: the "${backend}" backend is not available in this release yet; available: ${Object.keys(AVAILABLE_BACKENDS).map((b) => `${b}:*`).join(', ')}`);
+    } else {
+      errors.push(`${field}: unknown backend "${backend}"; available: ${Object.keys(AVAILABLE_BACKENDS).join(', ')}`);
+    }
+    return false;
+  }
+  if (available !== 'any' && !available.includes(name)) {
+    errors.push(`${field}: unknown ${backend} model "${name}"; available: ${available.map((m) => `${backend}:${m}`).join(', ')}`);
+    return false;
+  }
+  return true;
+}
+
+function isPositiveInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
+function optionalLabel(field: string, value: unknown, errors: string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    errors.push(`${field}: must be a non-empty string when given`);
+    return undefined;
+  }
+  if (value.length > MAX_LABEL_LENGTH) {
+    errors.push(`${field}: must be at most ${MAX_LABEL_LENGTH} characters`);
+    return undefined;
+  }
+  return value.trim();
+}
+
+/**
+ * @param nowMs the current time (workflow time inside a workflow) for resolving ISO deadlines.
+ */
+export function validateLifecycleInput(raw: unknown, nowMs: number): InputValidation {
+  const errors: string[] = [];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, errors: ['input: must be one JSON object, e.g. {"prompt": "a red fox", "model": "demo:shapes"}'] };
+  }
+  const input = raw as Record<string, unknown> & Partial<LifecycleInput>;
+
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_FIELDS.has(key)) errors.push(`${key}: unknown field; known fields: ${[...KNOWN_FIELDS].join(', ')}`);
+  }
+
+  let prompt = '';
+  if (typeof input.prompt !== 'string' || input.prompt.trim() === '') {
+    errors.push('prompt: required, a non-empty string');
+  } else if (input.prompt.length > MAX_PROMPT_LENGTH) {
+    errors.push(`prompt: must be at most ${MAX_PROMPT_LENGTH} characters (got ${input.prompt.length})`);
+  } else {
+    prompt = input.prompt.trim();
+  }
+
+  let models: string[] = [];
+  if (input.model !== undefined && input.models !== undefined) {
+    errors.push('model, models: give one of them, not both');
+  } else if (input.models !== undefined) {
+    if (!Array.isArray(input.models) || input.models.length < 2) {
+      errors.push('models: must be an array of at least two "backend:model" strings (use "model" for one)');
+    } else {
+      input.models.forEach((m, i) => {
+        if (checkModelRef(`models[${i}]`, m, errors)) models.push(m);
+      });
+      if (new Set(input.models).size !== input.models.length) errors.push('models: must not repeat a model');
+    }
+  } else if (input.model !== undefined) {
+    if (checkModelRef('model', input.model, errors)) models = [input.model as string];
+  } else {
+    errors.push('model: required (or "models" for an A/B comparison), e.g. "demo:shapes"');
+  }
+
+  const modelCount = Array.isArray(input.models) ? input.models.length : 1;
+  let candidatesPerModel = input.models !== undefined ? 1 : 4;
+  if (input.candidates !== undefined) {
+    if (!isPositiveInt(input.candidates) || input.candidates > MAX_CANDIDATES) {
+      errors.push(`candidates: must be an integer from 1 to ${MAX_CANDIDATES}`);
+    } else {
+      candidatesPerModel = input.candidates;
+    }
+  }
+  if (candidatesPerModel * modelCount > MAX_CANDIDATES) {
+    errors.push(`candidates: ${candidatesPerModel} per model × ${modelCount} models is more than ${MAX_CANDIDATES} candidates`);
+  }
+
+  let params: Record<string, unknown> = {};
+  if (input.params !== undefined) {
+    if (typeof input.params !== 'object' || input.params === null || Array.isArray(input.params)) {
+      errors.push('params: must be a JSON object, e.g. {"seed": 42}');
+    } else {
+      params = input.params;
+      const seed = params['seed'];
+      if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) {
+        errors.push('params.seed: must be a non-negative integer');
+      }
+    }
+  }
+
+  let channel: ChannelSpec = { kind: 'web' };
+  let channelLabel = 'web';
+  if (input.channel !== undefined) {
+    if (typeof input.channel !== 'string') {
+      errors.push('channel: must be a string, e.g. "web"');
+    } else {
+      const parsed = parseChannel(input.channel);
+      if (parsed.ok) {
+        channel = parsed.channel;
+        channelLabel = input.channel.trim();
+      } else {
+        errors.push(parsed.error);
+      }
+    }
+  }
+
+  let quorum: Quorum = { kind: 'perCandidate', votes: 3 };
+  if (input.votesPerCandidate !== undefined && input.totalVotes !== undefined) {
+    errors.push('votesPerCandidate, totalVotes: give one of them, not both');
+  } else if (input.totalVotes !== undefined) {
+    if (!isPositiveInt(input.totalVotes) || input.totalVotes > MAX_VOTES) errors.push(`totalVotes: must be an integer from 1 to ${MAX_VOTES}`);
+    else quorum = { kind: 'total', votes: input.totalVotes };
+  } else if (input.votesPerCandidate !== undefined) {
+    if (!isPositiveInt(input.votesPerCandidate) || input.votesPerCandidate > MAX_VOTES) errors.push(`votesPerCandidate: must be an integer from 1 to ${MAX_VOTES}`);
+    else quorum = { kind: 'perCandidate', votes: input.votesPerCandidate };
+  }
+
+  let deadline: DeadlineSpec = { kind: 'duration', ms: parseDuration(DEFAULT_DEADLINE) as number };
+  if (input.deadline !== undefined) {
+    if (typeof input.deadline !== 'string') {
+      errors.push('deadline: must be a duration like "30m" or "24h", or an ISO time like "2026-12-01T18:00:00Z"');
+    } else {
+      const ms = parseDuration(input.deadline);
+      if (ms !== undefined) {
+        if (ms < MIN_DEADLINE_MS || ms > MAX_DEADLINE_MS) errors.push('deadline: must be between 1s and 366d');
+        else deadline = { kind: 'duration', ms };
+      } else if (ISO_WITH_ZONE.test(input.deadline.trim()) && !Number.isNaN(Date.parse(input.deadline))) {
+        const at = Date.parse(input.deadline);
+        if (at <= nowMs) errors.push(`deadline: ${input.deadline} is in the past`);
+        else if (at - nowMs > MAX_DEADLINE_MS) errors.push('deadline: must be within 366 days');
+        else deadline = { kind: 'at', iso: new Date(at).toISOString() };
+      } else {
+        errors.push(`deadline: "${input.deadline}" is neither a duration like "30m"/"24h" nor an ISO time with a zone like "2026-12-01T18:00:00Z"`);
+      }
+    }
+  }
+
+  const campaign = optionalLabel('campaign', input.campaign, errors);
+  const modelVersion = optionalLabel('modelVersion', input.modelVersion, errors);
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    plan: {
+      prompt,
+      models,
+      candidatesPerModel,
+      params,
+      channel,
+      channelLabel,
+      quorum,
+      deadline,
+      ...(campaign !== undefined ? { campaign } : {}),
+      ...(modelVersion !== undefined ? { modelVersion } : {}),
+    },
+  };
+}
+
+/** Resolves a deadline spec against the lifecycle's start time. */
+export function deadlineAt(spec: DeadlineSpec, startedAtMs: number): number {
+  return spec.kind === 'duration' ? startedAtMs + spec.ms : Date.parse(spec.iso);
+}

@@ -1,0 +1,30 @@
+/**
+ * Every signal, update and query of a rating lifecycle, defined once. The gateway, the CLI,
+ * the benchmark and the tests import these constants; wire names are stable strings.
+ *
+ * Why both an update and a signal for votes: a rater in the browser (or a Slack button) needs an
+ * answer ("recorded", "changed", "voting closed"), which only an Update with a validator gives, and a
+ * rejected update leaves no trace in history. Fire-and-forget sources that cannot show an answer
+ * (bulk imports, reaction floods) may use the signal, which costs one history event instead of two and
+ * is not subject to the server's limit of 10 in-flight updates per workflow. `bench/votes` measures both.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CloseRequest, LifecycleStatus, VoteReceipt, VoteRequest } from './types';
+
+export const WORKFLOW_TYPE = 'ratingLifecycle';
+
+export const voteUpdate = defineUpdate<VoteReceipt, [VoteRequest]>('vote');
+export const voteSignal = defineSignal<[VoteRequest]>('vote-signal');
+export const closeSignal = defineSignal<[CloseRequest]>('close');
+export const statusQuery = defineQuery<LifecycleStatus>('status');
+
+/** ApplicationFailure types a rejected vote carries; the gateway maps them to HTTP answers. */
+export const VoteRejection = {
+  VotingClosed: 'VotingClosed',
+  VotingNotOpen: 'VotingNotOpen',
+  UnknownCandidate: 'UnknownCandidate',
+  MalformedVote: 'MalformedVote',
+} as const;
+export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
+
+export const INVALID_INPUT_ERROR = 'InvalidLifecycleInput';

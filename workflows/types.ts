@@ -1,0 +1,167 @@
+/**
+ * The lifecycle contract: what ops send to start a `ratingLifecycle`, what raters send
+ * as votes, and what the workflow reports back. Imported by workflows, activities,
+ * the gateway, the CLI and tests; nothing here may depend on Node.
+ */
+
+/** The raw JSON object ops paste into the Temporal UI "Start Workflow" form. */
+export interface LifecycleInput {
+  prompt: string;
+  /** `backend:ref`, e.g. `demo:shapes`, `demo:text`. */
+  model?: string;
+  /** Several `backend:ref` models for A/B comparisons; candidates come from each. */
+  models?: string[];
+  /** Candidates per model: 1–8 in total; default 4 with `model`, 1 per model with `models`. */
+  candidates?: number;
+  /** Passed to the model (e.g. `seed`). */
+  params?: Record<string, unknown>;
+  /** `web` (default). `slack:<channel>` and `email:<addr>,…` arrive in later releases. */
+  channel?: string;
+  votesPerCandidate?: number;
+  totalVotes?: number;
+  /** Duration (`90s`, `30m`, `24h`, `2d`) or an ISO-8601 time; default `24h`. */
+  deadline?: string;
+  campaign?: string;
+  modelVersion?: string;
+}
+
+export type ChannelSpec =
+  | { kind: 'web' }
+  | { kind: 'slack'; channel: string }
+  | { kind: 'email'; recipients: string[] };
+
+export type Quorum = { kind: 'perCandidate'; votes: number } | { kind: 'total'; votes: number };
+
+export type DeadlineSpec = { kind: 'duration'; ms: number } | { kind: 'at'; iso: string };
+
+/** A validated, normalised input. Everything downstream works from this, never the raw input. */
+export interface LifecyclePlan {
+  prompt: string;
+  models: string[];
+  candidatesPerModel: number;
+  params: Record<string, unknown>;
+  channel: ChannelSpec;
+  /** The channel as the user wrote it, for labels and search attributes. */
+  channelLabel: string;
+  quorum: Quorum;
+  deadline: DeadlineSpec;
+  campaign?: string;
+  modelVersion?: string;
+}
+
+export type CandidateKind = 'image' | 'text';
+
+export interface ArtifactRef {
+  sha256: string;
+  mime: string;
+  size: number;
+  /** Path relative to the artifact store root, e.g. `sha256/ab/ab12….png`. */
+  path: string;
+}
+
+/** Where a candidate came from: enough to reproduce or audit it. */
+export interface CandidateProvenance {
+  backend: string;
+  model: string;
+  version?: string;
+  params: Record<string, unknown>;
+  seed: number;
+  predictionId?: string;
+  predictTimeMs?: number;
+  wallTimeMs: number;
+  /** Backend-specific details (usage, timestamps, …). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Candidate {
+  /** Stable within a lifecycle: `c1`, `c2`, … */
+  id: string;
+  /** What raters see: `A`, `B`, … */
+  label: string;
+  model: string;
+  kind: CandidateKind;
+  artifact: ArtifactRef;
+  /** For text candidates, the text itself (also stored as the artifact). */
+  text?: string;
+  /** True for demo outputs: shown as "placeholder for a model" wherever users see them. */
+  placeholder: boolean;
+  provenance: CandidateProvenance;
+}
+
+export type VoteValue = 'up' | 'down' | 'retract';
+
+/** One vote event, as the gateway forwards it. `rater` is already a keyed-hash pseudonym. */
+export interface VoteRequest {
+  /** From the source (browser, Slack event id, email token): a repeated delivery counts once. */
+  idempotencyKey: string;
+  candidateId: string;
+  value: VoteValue;
+  rater: string;
+  comment?: string;
+  /** `web`, `slack`, `email`, `cli`. */
+  channel: string;
+  /** When the rater acted, per the source (ISO-8601). Orders a rater's votes on a candidate. */
+  castAt: string;
+}
+
+export type VoteOutcomeKind = 'recorded' | 'changed' | 'retracted' | 'unchanged' | 'duplicate';
+
+export interface CandidateTally {
+  candidateId: string;
+  label: string;
+  up: number;
+  down: number;
+  /** up − down */
+  score: number;
+  votes: number;
+}
+
+export interface VoteReceipt {
+  outcome: VoteOutcomeKind;
+  candidate: CandidateTally;
+}
+
+/** A vote event as accepted by the workflow; the unit the ledger commits. */
+export interface VoteEvent extends VoteRequest {
+  /** Acceptance order within the lifecycle, from 1. */
+  seq: number;
+  /** Workflow time of acceptance (ISO-8601). */
+  acceptedAt: string;
+}
+
+export type LifecyclePhase = 'generating' | 'publishing' | 'voting' | 'committing' | 'completed';
+
+export type CloseReason = 'quorum' | 'deadline' | 'closed';
+
+export interface LifecycleStatus {
+  lifecycleId: string;
+  prompt: string;
+  phase: LifecyclePhase;
+  channel: string;
+  models: string[];
+  campaign?: string;
+  modelVersion?: string;
+  quorum: Quorum;
+  deadlineAt?: string;
+  candidates: Array<Pick<Candidate, 'id' | 'label' | 'model' | 'kind' | 'text' | 'placeholder'> & {
+    artifact: Pick<ArtifactRef, 'sha256' | 'mime' | 'size'>;
+    tally: CandidateTally;
+  }>;
+  votesAccepted: number;
+  closeReason?: CloseReason;
+}
+
+export interface LifecycleSummary {
+  lifecycleId: string;
+  closeReason: CloseReason;
+  tally: CandidateTally[];
+  votesAccepted: number;
+  /** Vote rows in the ledger for this lifecycle after the commit. */
+  rowsCommitted: number;
+  /** Fire-and-forget (signal) votes that arrived after voting closed. */
+  lateVotesRefused: number;
+}
+
+export interface CloseRequest {
+  reason?: string;
+}
