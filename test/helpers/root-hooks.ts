@@ -1,2 +1,9 @@
-/** Mocha root hooks (loaded by .mocharc.json). Shared fixtures are started lazily by the suites that need them. */
-export const mochaHooks = {};
+/** Mocha root hooks (loaded by .mocharc.json): shared fixtures start lazily and stop once at the end. */
+import { stopSharedTemporal } from './temporal';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    await stopSharedTemporal();
+  },
+};

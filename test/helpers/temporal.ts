@@ -1,0 +1,142 @@
+/**
+ * Workflow-test fixtures on the real Temporal dev server (the binary scripts/install-temporal.sh builds):
+ * one server per mocha run, started on first use and stopped by the root hook; one bundle per run;
+ * a unique task queue per test; workers wired with real activities over temp dirs.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createChannelActivities, createInferenceActivities, createLedgerActivities, createWebPublisher } from '../../activities';
+import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
+import { createDemoBackend } from '../../connectors/inference/demo';
+import { InferenceRegistry } from '../../connectors/inference/registry';
+import { DevServer, freePort, temporalBinaryPath } from '../../ops/dev-server';
+import { createLogger } from '../../ops/log';
+import { ArtifactStore } from '../../store/ArtifactStore';
+import { Ledger } from '../../store/Ledger';
+import { buildWorkflowBundle } from '../../workers/bundle';
+import { inferenceQueue, ledgerQueue } from '../../workflows/queues';
+
+export interface SharedTemporal {
+  server: DevServer;
+  address: string;
+  connection: Connection;
+  client: Client;
+  nativeConnection: NativeConnection;
+}
+
+let shared: Promise<SharedTemporal> | undefined;
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let runtimeInstalled = false;
+
+export function installTestRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: createLogger('test-worker', process.env.PREFLINE_TEST_LOG_LEVEL ?? 'error'), shutdownSignals: [] });
+  runtimeInstalled = true;
+}
+
+export function sharedTemporal(): Promise<SharedTemporal> {
+  shared ??= (async () => {
+    installTestRuntime();
+    const server = await DevServer.start({ binary: temporalBinaryPath(), port: await freePort() });
+    const connection = await Connection.connect({ address: server.address });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    return { server, address: server.address, connection, nativeConnection, client: new Client({ connection }) };
+  })();
+  return shared;
+}
+
+export async function stopSharedTemporal(): Promise<void> {
+  if (!shared) return;
+  const s = await shared.catch(() => undefined);
+  shared = undefined;
+  if (!s) return;
+  // Workers release their reference to the native connection shortly after shutdown completes.
+  for (let i = 0; ; i++) {
+    try {
+      await s.nativeConnection.close();
+      break;
+    } catch (err) {
+      if (i >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await s.connection.close();
+  await s.server.stop();
+}
+
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= buildWorkflowBundle();
+  return bundle;
+}
+
+let queueCounter = 0;
+export function uniqueQueue(label: string): string {
+  return `test-${label.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}-${process.pid}-${++queueCounter}`;
+}
+
+export interface LifecycleWorkers {
+  taskQueue: string;
+  ledger: Ledger;
+  artifacts: ArtifactStore;
+  dir: string;
+  /** Runs `fn` while all three workers poll, then shuts them down. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+export interface WorkerOverrides {
+  inference?: Partial<InferenceActivities>;
+  channel?: Partial<ChannelActivities>;
+  ledger?: Partial<LedgerActivities>;
+}
+
+/** Workers for the three queues of one lifecycle task queue, over a temp artifact store and ledger. */
+export async function createLifecycleWorkers(label: string, overrides: WorkerOverrides = {}): Promise<LifecycleWorkers> {
+  const { nativeConnection } = await sharedTemporal();
+  const taskQueue = uniqueQueue(label);
+  const dir = mkdtempSync(join(tmpdir(), 'prefline-wf-'));
+  const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+  const workers = await Promise.all([
+    Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: { ...createChannelActivities({ web: createWebPublisher('http://rating.test') }), ...overrides.channel },
+    }),
+    Worker.create({
+      connection: nativeConnection,
+      taskQueue: inferenceQueue(taskQueue),
+      activities: { ...createInferenceActivities({ registry: new InferenceRegistry([createDemoBackend()]), artifacts }), ...overrides.inference },
+    }),
+    Worker.create({
+      connection: nativeConnection,
+      taskQueue: ledgerQueue(taskQueue),
+      activities: { ...createLedgerActivities({ ledger }), ...overrides.ledger },
+      maxConcurrentActivityTaskExecutions: 1,
+    }),
+  ]);
+  return {
+    taskQueue,
+    ledger,
+    artifacts,
+    dir,
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      const [first, ...others] = workers;
+      const runOthers = others.map((w) => w.run());
+      try {
+        return await first!.runUntil(fn);
+      } finally {
+        for (const w of others) if (w.getState() === 'RUNNING') w.shutdown();
+        await Promise.all(runOthers);
+      }
+    },
+    close() {
+      ledger.closeSync();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
