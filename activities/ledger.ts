@@ -3,7 +3,7 @@
  * so Temporal's at-least-once execution yields exactly-once rows. Registered only on the ledger
  * worker, the single DuckDB writer.
  */
-import { log } from '@temporalio/activity';
+import { heartbeat, log } from '@temporalio/activity';
 import type { Ledger } from '../store/Ledger';
 import type { CommitRequest, CommitResult, LedgerActivities } from './types';
 
@@ -16,6 +16,7 @@ export interface LedgerActivityDeps {
 export function createLedgerActivities(deps: LedgerActivityDeps): LedgerActivities {
   return {
     async commitLifecycle(request) {
+      heartbeat(); // tells the server this attempt is alive (see heartbeatTimeout in the workflow)
       const result = await deps.ledger.commit(request);
       log.info('ledger commit', {
         lifecycleId: request.lifecycle.lifecycleId,

@@ -48,9 +48,11 @@ function activitiesFor(baseQueue: string) {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
   });
   // The ledger: the single DuckDB writer. Retries without limit: accepted votes must reach it.
+  // It heartbeats, so a crashed ledger worker is noticed in seconds, not at the start-to-close timeout.
   const ledger = proxyActivities<LedgerActivities>({
     taskQueue: ledgerQueue(baseQueue),
     startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
   return { inference, channel, ledger };
