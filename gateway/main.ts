@@ -40,6 +40,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     sessionKey: loadSecret(config, 'session'),
     ...(config.gateway.accessCode !== undefined ? { accessCode: config.gateway.accessCode } : {}),
     sessionTtlMs: config.gateway.sessionTtlMs,
+    publicUrl: config.gateway.publicUrl,
     log: (level, message, fields) => logger[level](message, fields),
   });
   const { url } = await listen(server, config.gateway.host, config.gateway.port);

@@ -1,0 +1,150 @@
+/**
+ * In-memory stand-ins for the gateway's ports: a LifecycleDirectory that applies the real tally rules
+ * (VoteTally, malformedVoteReason) and records what it received, and an ArtifactSource.
+ */
+import { createHash } from 'node:crypto';
+import type { ArtifactSource } from '../../gateway/artifact-source';
+import { VoteRejectedError, type LifecycleDirectory } from '../../gateway/lifecycle-directory';
+import { encodePng } from '../../connectors/inference/demo/png';
+import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
+import { VoteTally, malformedVoteReason } from '../../workflows/vote-tally';
+
+interface Entry {
+  status: LifecycleStatus;
+  tally: VoteTally;
+}
+
+export class FakeDirectory implements LifecycleDirectory {
+  /** Every vote forwarded to the directory, in order, exactly as received. */
+  readonly received: Array<{ lifecycleId: string; vote: VoteRequest }> = [];
+  readonly listLimits: number[] = [];
+  /** If set, the next call (any method) throws it once. */
+  failNext: Error | undefined;
+  private readonly entries = new Map<string, Entry>();
+
+  add(status: LifecycleStatus): this {
+    this.entries.set(status.lifecycleId, { status, tally: new VoteTally(status.candidates) });
+    return this;
+  }
+
+  /** Closes voting (as a quorum, the deadline or `close` would). */
+  close(lifecycleId: string): void {
+    const entry = this.entries.get(lifecycleId)!;
+    entry.status = { ...entry.status, phase: 'completed', closeReason: 'closed' };
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  async listOpen(limit: number): Promise<LifecycleStatus[]> {
+    this.listLimits.push(limit);
+    this.throwIfAsked();
+    return [...this.entries.values()]
+      .reverse() // newest first
+      .filter((e) => e.status.phase === 'voting' && e.status.channel === 'web')
+      .slice(0, limit)
+      .map((e) => this.snapshot(e));
+  }
+
+  async status(lifecycleId: string): Promise<LifecycleStatus | undefined> {
+    this.throwIfAsked();
+    const entry = this.entries.get(lifecycleId);
+    return entry && this.snapshot(entry);
+  }
+
+  async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    this.received.push({ lifecycleId, vote: structuredClone(vote) });
+    this.throwIfAsked();
+    const entry = this.entries.get(lifecycleId);
+    if (!entry) throw new VoteRejectedError('unknown_lifecycle', `no lifecycle ${lifecycleId}`);
+    const malformed = malformedVoteReason(vote);
+    if (malformed) throw new VoteRejectedError('malformed_vote', malformed);
+    const phase = entry.status.phase;
+    if (phase === 'generating' || phase === 'publishing') throw new VoteRejectedError('voting_not_open', 'voting has not opened');
+    if (phase !== 'voting') throw new VoteRejectedError('voting_closed', 'voting is closed');
+    if (!entry.tally.hasCandidate(vote.candidateId)) throw new VoteRejectedError('unknown_candidate', `no candidate ${vote.candidateId}`);
+    const result = entry.tally.record(vote, new Date().toISOString());
+    return { outcome: result.outcome, candidate: entry.tally.tallyOf(vote.candidateId) };
+  }
+
+  private throwIfAsked(): void {
+    const err = this.failNext;
+    this.failNext = undefined;
+    if (err) throw err;
+  }
+
+  private snapshot(entry: Entry): LifecycleStatus {
+    return {
+      ...structuredClone(entry.status),
+      candidates: entry.status.candidates.map((c) => ({ ...structuredClone(c), tally: entry.tally.tallyOf(c.id) })),
+      votesAccepted: entry.tally.accepted,
+    };
+  }
+}
+
+export class MemoryArtifacts implements ArtifactSource {
+  readonly opened: string[] = [];
+  private readonly items = new Map<string, { mime: string; bytes: Buffer }>();
+
+  put(bytes: Buffer, mime: string): { sha256: string; mime: string; size: number } {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    this.items.set(sha256, { mime, bytes });
+    return { sha256, mime, size: bytes.length };
+  }
+
+  async open(sha256: string): Promise<{ mime: string; size: number; bytes: Buffer } | undefined> {
+    this.opened.push(sha256);
+    const item = this.items.get(sha256);
+    return item && { ...item, size: item.bytes.length };
+  }
+}
+
+/** A small PNG: a coloured disc on a light background. */
+export function discPng(rgb: [number, number, number], size = 96): Buffer {
+  const data = new Uint8Array(size * size * 3);
+  const r = size * 0.35;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const inside = (x - size / 2) ** 2 + (y - size / 2) ** 2 <= r * r;
+      data.set(inside ? rgb : [240, 242, 245], (y * size + x) * 3);
+    }
+  }
+  return encodePng({ width: size, height: size, channels: 3, data });
+}
+
+/** A lifecycle in the voting phase with the given candidates (ids c1…, labels A…). */
+export function votingLifecycle(
+  lifecycleId: string,
+  prompt: string,
+  candidates: Array<{ kind: 'image'; artifact: { sha256: string; mime: string; size: number } } | { kind: 'text'; text: string }>,
+  extra: Partial<LifecycleStatus> = {},
+): LifecycleStatus {
+  return {
+    lifecycleId,
+    prompt,
+    phase: 'voting',
+    channel: 'web',
+    models: ['demo:shapes'],
+    quorum: { kind: 'perCandidate', votes: 3 },
+    deadlineAt: new Date(Date.now() + 23.5 * 3600_000).toISOString(),
+    votesAccepted: 0,
+    candidates: candidates.map((c, i) => {
+      const id = `c${i + 1}`;
+      const label = String.fromCharCode(65 + i);
+      const artifact =
+        c.kind === 'image' ? c.artifact : { sha256: createHash('sha256').update(c.text).digest('hex'), mime: 'text/plain; charset=utf-8', size: Buffer.byteLength(c.text) };
+      return {
+        id,
+        label,
+        model: 'demo:shapes',
+        kind: c.kind,
+        ...(c.kind === 'text' ? { text: c.text } : {}),
+        placeholder: true,
+        artifact,
+        tally: { candidateId: id, label, up: 0, down: 0, score: 0, votes: 0 },
+      };
+    }),
+    ...extra,
+  };
+}
