@@ -11,12 +11,10 @@ import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ChannelSpec } from '../workflows/types';
 import { toActivityFailure } from './failures';
-import type { ChannelActivities, ClosePostRequest, PostRef, PublishRequest } from './types';
+import type { ChannelPublisher } from '../connectors/channels/types';
+import type { ChannelActivities } from './types';
 
-export interface ChannelPublisher {
-  publish(request: PublishRequest): Promise<PostRef>;
-  close(request: ClosePostRequest): Promise<void>;
-}
+export type { ChannelPublisher } from '../connectors/channels/types';
 
 export function createWebPublisher(publicUrl: string): ChannelPublisher {
   return {
@@ -49,6 +47,24 @@ export function createChannelActivities(publishers: Partial<Record<ChannelSpec['
       const publisher = publisherFor(request.plan.channel.kind);
       try {
         return await publisher.publish(request);
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+    async updatePost(request) {
+      const publisher = publisherFor(request.plan.channel.kind);
+      if (!publisher.update) return;
+      try {
+        await publisher.update(request);
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+    async remindRaters(request) {
+      const publisher = publisherFor(request.plan.channel.kind);
+      if (!publisher.remind) return { reminded: 0 };
+      try {
+        return await publisher.remind(request);
       } catch (err) {
         throw toActivityFailure(err);
       }

@@ -2,7 +2,7 @@
  * The activity surface the workflow sees, split by task queue. Workflows `import type` this
  * file only; the implementations live beside it and are built by `createActivities(deps)`.
  */
-import type { Candidate, CandidateTally, CloseReason, LifecyclePlan, VoteEvent } from '../workflows/types';
+import type { Candidate, CloseReason, LifecyclePlan, VoteEvent } from '../workflows/types';
 
 export interface GenerateCandidatesRequest {
   lifecycleId: string;
@@ -17,29 +17,16 @@ export interface InferenceActivities {
   generateCandidates(request: GenerateCandidatesRequest): Promise<Candidate[]>;
 }
 
-export interface PublishRequest {
-  lifecycleId: string;
-  plan: LifecyclePlan;
-  candidates: Candidate[];
-  deadlineAt: string;
-}
-
-export interface PostRef {
-  channel: string;
-  /** Where raters find it (a URL for the web page, a permalink for Slack). */
-  url?: string;
-}
-
-export interface ClosePostRequest {
-  lifecycleId: string;
-  plan: LifecyclePlan;
-  closeReason: CloseReason;
-  tally: CandidateTally[];
-}
+import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../connectors/channels/types';
+export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../connectors/channels/types';
 
 /** Runs on the lifecycle's own queue. */
 export interface ChannelActivities {
   publishLifecycle(request: PublishRequest): Promise<PostRef>;
+  /** Live tally on channels with a live post; a no-op elsewhere. */
+  updatePost(request: UpdatePostRequest): Promise<void>;
+  /** Reminder to raters who have not voted; a no-op on channels that cannot address raters. */
+  remindRaters(request: RemindRequest): Promise<{ reminded: number }>;
   closePost(request: ClosePostRequest): Promise<void>;
 }
 

@@ -32,8 +32,16 @@ export const ENVIRONMENT: EnvVarDoc[] = [
   { name: 'PREFLINE_LEDGER_PATH', default: '<data>/ledger.duckdb', description: 'The DuckDB ledger file (opened read-write by the ledger worker only).' },
   { name: 'PREFLINE_LEDGER_READ_HOST', default: '127.0.0.1', description: 'Interface of the ledger worker\'s read-only query endpoint (used by `prefline query`).' },
   { name: 'PREFLINE_LEDGER_READ_PORT', default: '0 (random; advertised in <data>/ledger-endpoint.json)', description: 'Port of that endpoint.' },
+  { name: 'PREFLINE_RELEASES_DIR', default: '<data>/releases', description: 'Dated, immutable parquet releases (`prefline release`); `latest` points at the newest.' },
   { name: 'PREFLINE_ARTIFACT_DIR', default: '<data>/artifacts', description: 'Content-addressed artifact store (must be shared by inference workers and the gateway).' },
   { name: 'PREFLINE_TEMPORAL_BIN', default: './.tools/bin/temporal', description: 'The Temporal CLI binary (built by scripts/install-temporal.sh).' },
+  { name: 'REPLICATE_API_TOKEN', default: '(none)', description: 'Replicate API token for `replicate:` models. Read by inference workers only; never in workflow input or history.' },
+  { name: 'PREFLINE_REPLICATE_BASE_URL', default: 'https://api.replicate.com/v1', description: 'Replicate API base URL.' },
+  { name: 'PREFLINE_REPLICATE_MAX_WAIT', default: '10m', description: 'How long one prediction may run before the attempt is retried (the retry resumes the same prediction).' },
+  { name: 'PREFLINE_OPENAI_BASE_URL', default: '(none)', description: 'Base URL of an OpenAI-compatible server for `openai:` models, e.g. http://gpu-host:8000/v1 (vLLM, TGI, Ollama, LocalAI).' },
+  { name: 'PREFLINE_OPENAI_API_KEY', default: '(none)', description: 'Bearer key for that server, if it needs one.' },
+  { name: 'PREFLINE_OPENAI_IMAGE_MODELS', default: '(none)', description: 'Comma-separated `openai:` models that produce images (images/generations); others are chat models.' },
+  { name: 'PREFLINE_OPENAI_TIMEOUT', default: '120s', description: 'Timeout of one request to the OpenAI-compatible server.' },
   { name: 'PREFLINE_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error.' },
 ];
 
@@ -46,6 +54,11 @@ export interface PreflineConfig {
   gateway: { host: string; port: number; publicUrl: string; accessCode?: string; sessionTtlMs: number };
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
   artifactDir: string;
+  releasesDir: string;
+  inference: {
+    replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
+    openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };
+  };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -109,6 +122,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       endpointFile: join(dataDir, 'ledger-endpoint.json'),
     },
     artifactDir: resolve(cwd, env.PREFLINE_ARTIFACT_DIR || join(dataDir, 'artifacts')),
+    releasesDir: resolve(cwd, env.PREFLINE_RELEASES_DIR || join(dataDir, 'releases')),
+    inference: {
+      replicate: {
+        ...(env.REPLICATE_API_TOKEN ? { apiToken: env.REPLICATE_API_TOKEN } : {}),
+        baseUrl: (env.PREFLINE_REPLICATE_BASE_URL || 'https://api.replicate.com/v1').replace(/\/+$/, ''),
+        maxWaitMs: durationMs(env, 'PREFLINE_REPLICATE_MAX_WAIT', 10 * 6e4),
+      },
+      ...(env.PREFLINE_OPENAI_BASE_URL
+        ? {
+            openai: {
+              baseUrl: env.PREFLINE_OPENAI_BASE_URL.replace(/\/+$/, ''),
+              ...(env.PREFLINE_OPENAI_API_KEY ? { apiKey: env.PREFLINE_OPENAI_API_KEY } : {}),
+              imageModels: (env.PREFLINE_OPENAI_IMAGE_MODELS || '').split(',').map((m) => m.trim()).filter(Boolean),
+              timeoutMs: durationMs(env, 'PREFLINE_OPENAI_TIMEOUT', 120_000),
+            },
+          }
+        : {}),
+    },
     logLevel,
   };
 }

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { createChannelActivities, createInferenceActivities, createLedgerActivities, createWebPublisher } from '../activities';
 import type { CommitRequest, CommitResult } from '../activities/types';
 import type { PreflineConfig } from '../config';
+import { ConfigMissingError } from '../connectors/errors';
 import { createDemoBackend } from '../connectors/inference/demo';
+import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
+import { createReplicateBackend } from '../connectors/inference/replicate/ReplicateBackend';
 import { InferenceRegistry } from '../connectors/inference/registry';
 import type { InferenceBackend } from '../connectors/inference/types';
 import { createLogger } from '../ops/log';
@@ -30,9 +33,38 @@ export interface RunningWorkers {
 
 let runtimeInstalled = false;
 
-/** Inference backends available on this worker; later backends register here from configuration. */
-export function createInferenceBackends(): InferenceBackend[] {
-  return [createDemoBackend()];
+/**
+ * Inference backends of this worker, from configuration. Replicate is always registered (a missing
+ * token fails the activity non-retryably with a clear message); the OpenAI-compatible backend needs a
+ * base URL, and without one `openai:` models fail the same way.
+ */
+export function createInferenceBackends(config: PreflineConfig): InferenceBackend[] {
+  const { replicate, openai } = config.inference;
+  return [
+    createDemoBackend(),
+    createReplicateBackend({
+      apiToken: replicate.apiToken ?? '',
+      baseUrl: replicate.baseUrl,
+      maxWaitMs: replicate.maxWaitMs,
+    }),
+    openai
+      ? createOpenAICompatibleBackend({
+          baseUrl: openai.baseUrl,
+          ...(openai.apiKey !== undefined ? { apiKey: openai.apiKey } : {}),
+          imageModels: openai.imageModels,
+          timeoutMs: openai.timeoutMs,
+        })
+      : unconfiguredBackend('openai', 'set PREFLINE_OPENAI_BASE_URL on the inference workers to use openai: models'),
+  ];
+}
+
+function unconfiguredBackend(name: string, hint: string): InferenceBackend {
+  return {
+    name,
+    async generate() {
+      throw new ConfigMissingError(`the ${name} backend is not configured: ${hint}`);
+    },
+  };
 }
 
 /** Test-only fault injection, e.g. `crash-after-commit:/tmp/marker` kills the process once, after the rows are durable. */
@@ -78,7 +110,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
     }
     if (config.workerQueues.includes('inference')) {
       const artifacts = await ArtifactStore.open(config.artifactDir);
-      const registry = new InferenceRegistry(createInferenceBackends());
+      const registry = new InferenceRegistry(createInferenceBackends(config));
       workers.push(
         await Worker.create({
           ...common,

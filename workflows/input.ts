@@ -15,17 +15,29 @@ export const MAX_DEADLINE_MS = 366 * 24 * 3600 * 1000;
 export const MIN_DEADLINE_MS = 1000;
 
 /** Backends whose connectors ship in this release. Others are refused with a clear message. */
-export const AVAILABLE_BACKENDS: Record<string, ReadonlyArray<string> | 'any'> = {
+export const AVAILABLE_BACKENDS: Record<string, ReadonlyArray<string> | RegExp> = {
   demo: ['shapes', 'gradient', 'text'],
+  // owner/name or owner/name:version (a 64-hex version id or any tag Replicate accepts)
+  replicate: /^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*(:[A-Za-z0-9_.-]+)?$/,
+  // whatever the self-hosted server calls its model, e.g. meta-llama/Llama-3.1-8B-Instruct or llama3:8b
+  openai: /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/,
 };
-export const PLANNED_BACKENDS = ['replicate', 'openai'];
+export const PLANNED_BACKENDS: string[] = [];
+
+const BACKEND_EXAMPLES: Record<string, string> = {
+  replicate: 'replicate:owner/name or replicate:owner/name:version',
+  openai: 'openai:<model name on your server>',
+};
 
 export const AVAILABLE_CHANNELS = ['web'];
 
 const KNOWN_FIELDS = new Set([
   'prompt', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
-  'deadline', 'campaign', 'modelVersion',
+  'deadline', 'remindBefore', 'campaign', 'modelVersion',
 ]);
+
+/** Channels whose connector can address raters individually, and so remind them. */
+export const REMINDER_CHANNELS: ReadonlyArray<ChannelSpec['kind']> = ['email'];
 
 export type InputValidation = { ok: true; plan: LifecyclePlan } | { ok: false; errors: string[] };
 
@@ -44,6 +56,13 @@ export function parseDuration(text: string): number | undefined {
 
 /** ISO-8601 date-time with an explicit zone (`Z` or `±hh:mm`); a zoneless time would be ambiguous. */
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Date.parse rolls impossible dates over (Feb 30 becomes Mar 2); those are typos, so refuse them. */
+function isCalendarDate(iso: string): boolean {
+  if (Number.isNaN(Date.parse(iso))) return false;
+  const [y, m, d] = iso.slice(0, 10).split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
+}
 
 export function parseChannel(raw: string): { ok: true; channel: ChannelSpec } | { ok: false; error: string } {
   const text = raw.trim();
@@ -79,7 +98,12 @@ function checkModelRef(field: string, ref: unknown, errors: string[]): ref is st
     }
     return false;
   }
-  if (available !== 'any' && !available.includes(name)) {
+  if (available instanceof RegExp) {
+    if (!available.test(name)) {
+      errors.push(`${field}: "${ref}" is not a valid ${backend} model reference; expected ${BACKEND_EXAMPLES[backend] ?? `${backend}:<model>`}`);
+      return false;
+    }
+  } else if (!available.includes(name)) {
     errors.push(`${field}: unknown ${backend} model "${name}"; available: ${available.map((m) => `${backend}:${m}`).join(', ')}`);
     return false;
   }
@@ -202,12 +226,13 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
     if (typeof input.deadline !== 'string') {
       errors.push('deadline: must be a duration like "30m" or "24h", or an ISO time like "2026-12-01T18:00:00Z"');
     } else {
-      const ms = parseDuration(input.deadline);
+      const text = input.deadline.trim();
+      const ms = parseDuration(text);
       if (ms !== undefined) {
         if (ms < MIN_DEADLINE_MS || ms > MAX_DEADLINE_MS) errors.push('deadline: must be between 1s and 366d');
         else deadline = { kind: 'duration', ms };
-      } else if (ISO_WITH_ZONE.test(input.deadline.trim()) && !Number.isNaN(Date.parse(input.deadline))) {
-        const at = Date.parse(input.deadline);
+      } else if (ISO_WITH_ZONE.test(text) && isCalendarDate(text)) {
+        const at = Date.parse(text);
         if (at <= nowMs) errors.push(`deadline: ${input.deadline} is in the past`);
         else if (at - nowMs > MAX_DEADLINE_MS) errors.push('deadline: must be within 366 days');
         else deadline = { kind: 'at', iso: new Date(at).toISOString() };
@@ -215,6 +240,16 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
         errors.push(`deadline: "${input.deadline}" is neither a duration like "30m"/"24h" nor an ISO time with a zone like "2026-12-01T18:00:00Z"`);
       }
     }
+  }
+
+  let remindBeforeMs: number | undefined;
+  if (input.remindBefore !== undefined) {
+    const ms = typeof input.remindBefore === 'string' ? parseDuration(input.remindBefore) : undefined;
+    const deadlineMs = deadline.kind === 'duration' ? deadline.ms : Date.parse(deadline.iso) - nowMs;
+    if (ms === undefined || ms <= 0) errors.push('remindBefore: must be a duration like "2h"');
+    else if (!REMINDER_CHANNELS.includes(channel.kind)) errors.push(`remindBefore: only ${REMINDER_CHANNELS.join(', ')} lifecycles send reminders`);
+    else if (ms >= deadlineMs) errors.push('remindBefore: must be shorter than the time until the deadline');
+    else remindBeforeMs = ms;
   }
 
   const campaign = optionalLabel('campaign', input.campaign, errors);
@@ -232,6 +267,7 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
       channelLabel,
       quorum,
       deadline,
+      ...(remindBeforeMs !== undefined ? { remindBeforeMs } : {}),
       ...(campaign !== undefined ? { campaign } : {}),
       ...(modelVersion !== undefined ? { modelVersion } : {}),
     },

@@ -67,7 +67,13 @@ export interface LifecycleCarry {
   events: VoteEvent[];
   lateVotesRefused: number;
   closeRequested: boolean;
+  reminded?: boolean;
 }
+
+/** Channels whose post shows a live tally. */
+const LIVE_POST_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['slack'];
+/** At most one live-tally update per this interval (Slack allows ~1 message/s/channel; stay well below). */
+export const LIVE_UPDATE_INTERVAL_MS = 5000;
 
 /** The lifecycle's state and message handlers; the workflow function below reads like the steps. */
 class RatingLifecycle {
@@ -121,6 +127,10 @@ class RatingLifecycle {
       return;
     }
     this.recordVote(request);
+  }
+
+  ratersWhoVoted(): string[] {
+    return [...new Set(this.tally.allEvents().map((e) => e.rater))].sort();
   }
 
   shouldStopVoting(): boolean {
@@ -215,12 +225,45 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry): P
   }
   setStatusAttribute('voting');
 
-  // 3. Collect votes until quorum, deadline or a close signal.
-  const remaining = lifecycle.deadlineAtMs - Date.now();
-  const stoppedEarly =
-    remaining > 0
-      ? await condition(() => lifecycle.shouldStopVoting() || workflowInfo().continueAsNewSuggested, remaining)
-      : lifecycle.shouldStopVoting();
+  // 3. Collect votes until quorum, deadline or a close signal; keep a live post current and remind
+  //    non-voters on channels that do those.
+  const live = LIVE_POST_CHANNELS.includes(plan.channel.kind);
+  let postedVersion = lifecycle.tally.accepted;
+  let reminded = carry?.reminded ?? false;
+  const reminderAt = plan.remindBeforeMs !== undefined ? lifecycle.deadlineAtMs - plan.remindBeforeMs : undefined;
+  const mustStop = () => lifecycle.shouldStopVoting() || workflowInfo().continueAsNewSuggested;
+  const tallyChanged = () => live && lifecycle.tally.accepted !== postedVersion;
+  let stoppedEarly: boolean;
+  for (;;) {
+    const now = Date.now();
+    if (lifecycle.deadlineAtMs - now <= 0) {
+      stoppedEarly = lifecycle.shouldStopVoting();
+      break;
+    }
+    if (reminderAt !== undefined && !reminded && now >= reminderAt) {
+      await channel.remindRaters({
+        lifecycleId: info.workflowId,
+        plan,
+        deadlineAt: new Date(lifecycle.deadlineAtMs).toISOString(),
+        ratersWhoVoted: lifecycle.ratersWhoVoted(),
+      });
+      reminded = true;
+      continue;
+    }
+    const wakeAt = reminderAt !== undefined && !reminded ? Math.min(reminderAt, lifecycle.deadlineAtMs) : lifecycle.deadlineAtMs;
+    const woke = await condition(() => mustStop() || tallyChanged(), wakeAt - now);
+    if (mustStop()) {
+      stoppedEarly = true;
+      break;
+    }
+    if (!woke) continue; // the reminder is due or the deadline passed: the loop head decides
+    if (tallyChanged()) {
+      postedVersion = lifecycle.tally.accepted;
+      await channel.updatePost({ lifecycleId: info.workflowId, plan, tally: lifecycle.tally.tallies(), votesAccepted: lifecycle.tally.accepted });
+      // Throttle, but never delay closing.
+      await condition(mustStop, LIVE_UPDATE_INTERVAL_MS);
+    }
+  }
   if (stoppedEarly && !lifecycle.shouldStopVoting()) {
     // History is getting long: carry the votes into a fresh run once in-flight handlers finish.
     await condition(allHandlersFinished);
@@ -232,6 +275,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry): P
       events: [...lifecycle.tally.allEvents()],
       lateVotesRefused: lifecycle.lateVotesRefused,
       closeRequested: lifecycle.closeRequested,
+      reminded,
     });
   }
   lifecycle.close(!stoppedEarly ? 'deadline' : lifecycle.closeRequested ? 'closed' : 'quorum');

@@ -21,6 +21,8 @@ export interface LifecycleInput {
   totalVotes?: number;
   /** Duration (`90s`, `30m`, `24h`, `2d`) or an ISO-8601 time; default `24h`. */
   deadline?: string;
+  /** Email lifecycles: remind raters who have not voted this long before the deadline (e.g. `2h`). */
+  remindBefore?: string;
   campaign?: string;
   modelVersion?: string;
 }
@@ -45,6 +47,8 @@ export interface LifecyclePlan {
   channelLabel: string;
   quorum: Quorum;
   deadline: DeadlineSpec;
+  /** Milliseconds before the deadline at which non-voters are reminded. */
+  remindBeforeMs?: number;
   campaign?: string;
   modelVersion?: string;
 }

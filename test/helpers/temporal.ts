@@ -53,16 +53,9 @@ export async function stopSharedTemporal(): Promise<void> {
   const s = await shared.catch(() => undefined);
   shared = undefined;
   if (!s) return;
-  // Workers release their reference to the native connection shortly after shutdown completes.
-  for (let i = 0; ; i++) {
-    try {
-      await s.nativeConnection.close();
-      break;
-    } catch (err) {
-      if (i >= 50) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  // A worker may still hold the native connection while its shutdown completes; the process exits
+  // right after the suite anyway, so only the dev server must be stopped for sure.
+  await s.nativeConnection.close().catch(() => undefined);
   await s.connection.close();
   await s.server.stop();
 }
