@@ -31,6 +31,8 @@ export interface GatewayDeps {
   sessionTtlMs: number;
   /** PreflineConfig.gateway.publicUrl: its origin is accepted too, for a reverse proxy that rewrites Host. */
   publicUrl?: string;
+  /** Routes of channel integrations, tried before the built-in 404. */
+  extraRoutes?: ExtraRoute[];
   /** Epoch ms; injectable for tests. */
   now?: () => number;
   log?: GatewayLog;
@@ -89,6 +91,17 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse, param: stri
 interface Route {
   pattern: RegExp;
   methods: Partial<Record<string, Handler>>;
+}
+
+/**
+ * A route contributed by a channel integration (Slack events, email vote links, provider webhooks).
+ * The handler owns the response: it verifies, parses and forwards like the built-in routes, and must
+ * answer within the caller's deadline. It receives the raw request so it can verify signatures over
+ * the exact bytes. A thrown error is logged and answered 500 without internals.
+ */
+export interface ExtraRoute {
+  pattern: RegExp;
+  methods: Partial<Record<string, (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => Promise<void>>>;
 }
 
 export function createGatewayServer(deps: GatewayDeps): http.Server {
@@ -222,6 +235,13 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       const handler = route.methods[req.method ?? ''];
       if (!handler) throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match[1] === undefined ? '' : decodeParam(match[1]));
+    }
+    for (const route of deps.extraRoutes ?? []) {
+      const match = route.pattern.exec(path);
+      if (!match) continue;
+      const handler = route.methods[req.method ?? ''];
+      if (!handler) throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
+      return handler(req, res, match);
     }
     throw new HttpError(404, 'not_found', 'not found');
   }

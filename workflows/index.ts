@@ -1,2 +1,3 @@
 /** Workflow bundle entry (`workflowsPath`). Only deterministic code is reachable from here. */
 export { ratingLifecycle } from './rating-lifecycle';
+export { publishRelease } from './publish-release';

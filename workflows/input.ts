@@ -29,7 +29,6 @@ const BACKEND_EXAMPLES: Record<string, string> = {
   openai: 'openai:<model name on your server>',
 };
 
-export const AVAILABLE_CHANNELS = ['web'];
 
 const KNOWN_FIELDS = new Set([
   'prompt', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
@@ -64,17 +63,44 @@ function isCalendarDate(iso: string): boolean {
   return new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
 }
 
+/** Channel connectors that ship in this release; the others are refused with a clear message. */
+export const CHANNEL_AVAILABLE: Record<ChannelSpec['kind'], boolean> = {
+  web: true,
+  slack: false,
+  email: false,
+};
+
+export const MAX_EMAIL_RECIPIENTS = 500;
+// Deliberately strict (no quotes, comments or display names): these go into SMTP envelopes and headers.
+const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const SLACK_CHANNEL = /^(#[a-z0-9][a-z0-9_-]{0,79}|[CGD][A-Z0-9]{6,20})$/;
+const RATER_LIST = /^@[a-z0-9][a-z0-9_-]{0,63}$/;
+
 export function parseChannel(raw: string): { ok: true; channel: ChannelSpec } | { ok: false; error: string } {
   const text = raw.trim();
   if (text === 'web') return { ok: true, channel: { kind: 'web' } };
-  const [kind] = text.split(':', 1);
-  if (kind === 'slack' || kind === 'email') {
-    return {
-      ok: false,
-      error: `channel: "${kind}:" channels are not available in this release yet; use "web" (available: ${AVAILABLE_CHANNELS.join(', ')})`,
-    };
+  const colon = text.indexOf(':');
+  const kind = colon > 0 ? text.slice(0, colon) : text;
+  const rest = colon > 0 ? text.slice(colon + 1).trim() : '';
+  if (kind !== 'slack' && kind !== 'email') {
+    return { ok: false, error: `channel: unknown channel "${text}"; expected "web", "slack:<channel>" or "email:<addr>,<addr>"` };
   }
-  return { ok: false, error: `channel: unknown channel "${text}"; expected "web", "slack:<channel>" or "email:<addr>,<addr>"` };
+  if (!CHANNEL_AVAILABLE[kind]) {
+    const available = (Object.keys(CHANNEL_AVAILABLE) as Array<ChannelSpec['kind']>).filter((k) => CHANNEL_AVAILABLE[k]);
+    return { ok: false, error: `channel: "${kind}:" channels are not available in this release yet; use ${available.map((k) => `"${k}"`).join(' or ')}` };
+  }
+  if (kind === 'slack') {
+    if (!SLACK_CHANNEL.test(rest)) return { ok: false, error: `channel: "${text}" is not "slack:#channel-name" or "slack:<channel id>"` };
+    return { ok: true, channel: { kind: 'slack', channel: rest } };
+  }
+  if (RATER_LIST.test(rest)) return { ok: true, channel: { kind: 'email', recipients: [], list: rest.slice(1) } };
+  const recipients = rest.split(',').map((a) => a.trim()).filter(Boolean);
+  if (recipients.length === 0) return { ok: false, error: 'channel: "email:" needs at least one address, e.g. "email:alice@example.com,bob@example.com", or a rater list "email:@reviewers"' };
+  if (recipients.length > MAX_EMAIL_RECIPIENTS) return { ok: false, error: `channel: at most ${MAX_EMAIL_RECIPIENTS} email recipients` };
+  const bad = recipients.filter((a) => a.length > 254 || !EMAIL_ADDRESS.test(a));
+  if (bad.length > 0) return { ok: false, error: `channel: not valid email addresses: ${bad.map((a) => JSON.stringify(a)).join(', ')}` };
+  const unique = [...new Set(recipients.map((a) => a.toLowerCase()))];
+  return { ok: true, channel: { kind: 'email', recipients: unique } };
 }
 
 function checkModelRef(field: string, ref: unknown, errors: string[]): ref is string {

@@ -20,10 +20,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../activities/types';
+import type { PostedMessage } from '../connectors/channels/types';
 import { deadlineAt as resolveDeadline, validateLifecycleInput } from './input';
 import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate } from './messages';
 import { inferenceQueue, ledgerQueue } from './queues';
-import { campaignKey, channelKey, modelKey, statusKey } from './search-attributes';
+import { campaignKey, channelKey, modelKey, postRefsKey, statusKey } from './search-attributes';
 import type {
   Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteReceipt, VoteRequest,
 } from './types';
@@ -68,6 +69,7 @@ export interface LifecycleCarry {
   lateVotesRefused: number;
   closeRequested: boolean;
   reminded?: boolean;
+  posts?: PostedMessage[];
 }
 
 /** Channels whose post shows a live tally. */
@@ -84,6 +86,7 @@ class RatingLifecycle {
   closeRequested = false;
   lateVotesRefused = 0;
   deadlineAtMs = 0;
+  posts: PostedMessage[] = [];
 
   constructor(readonly lifecycleId: string, readonly plan: LifecyclePlan) {}
 
@@ -129,6 +132,12 @@ class RatingLifecycle {
     this.recordVote(request);
   }
 
+  setPosts(posts: PostedMessage[]): void {
+    this.posts = posts;
+    // Lets inbound channel events (a reaction on a message) find this lifecycle from any gateway.
+    if (posts.length > 0) upsertSearchAttributes([{ key: postRefsKey, value: posts.map((p) => p.ref) }]);
+  }
+
   ratersWhoVoted(): string[] {
     return [...new Set(this.tally.allEvents().map((e) => e.rater))].sort();
   }
@@ -160,6 +169,7 @@ class RatingLifecycle {
       })),
       votesAccepted: this.tally.accepted,
       ...(this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
+      ...(this.posts.length > 0 ? { posts: this.posts } : {}),
     };
   }
 
@@ -208,6 +218,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry): P
   lifecycle.closeRequested = carry?.closeRequested ?? false;
 
   if (carry) {
+    lifecycle.setPosts(carry.posts ?? []);
     lifecycle.openVoting(carry.candidates, carry.events);
   } else {
     // 1–2. Generate the candidates, then put them in front of raters.
@@ -220,7 +231,8 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry): P
       params: plan.params,
     });
     lifecycle.phase = 'publishing';
-    await channel.publishLifecycle({ lifecycleId: info.workflowId, plan, candidates, deadlineAt: new Date(lifecycle.deadlineAtMs).toISOString() });
+    const post = await channel.publishLifecycle({ lifecycleId: info.workflowId, plan, candidates, deadlineAt: new Date(lifecycle.deadlineAtMs).toISOString() });
+    lifecycle.setPosts(post.messages ?? []);
     lifecycle.openVoting(candidates);
   }
   setStatusAttribute('voting');
@@ -276,6 +288,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry): P
       lateVotesRefused: lifecycle.lateVotesRefused,
       closeRequested: lifecycle.closeRequested,
       reminded,
+      posts: lifecycle.posts,
     });
   }
   lifecycle.close(!stoppedEarly ? 'deadline' : lifecycle.closeRequested ? 'closed' : 'quorum');

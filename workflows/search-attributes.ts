@@ -9,10 +9,13 @@ export const campaignKey = defineSearchAttributeKey('PreflineCampaign', SearchAt
 export const modelKey = defineSearchAttributeKey('PreflineModel', SearchAttributeType.KEYWORD_LIST);
 export const channelKey = defineSearchAttributeKey('PreflineChannel', SearchAttributeType.KEYWORD);
 export const statusKey = defineSearchAttributeKey('PreflineStatus', SearchAttributeType.KEYWORD);
+/** Channel message references of a lifecycle's posts (see PostRef.messages). */
+export const postRefsKey = defineSearchAttributeKey('PreflinePostRefs', SearchAttributeType.KEYWORD_LIST);
 
 export const PREFLINE_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Keyword' | 'KeywordList' }> = [
   { name: campaignKey.name, type: 'Keyword' },
   { name: modelKey.name, type: 'KeywordList' },
   { name: channelKey.name, type: 'Keyword' },
   { name: statusKey.name, type: 'Keyword' },
+  { name: postRefsKey.name, type: 'KeywordList' },
 ];

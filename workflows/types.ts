@@ -30,7 +30,8 @@ export interface LifecycleInput {
 export type ChannelSpec =
   | { kind: 'web' }
   | { kind: 'slack'; channel: string }
-  | { kind: 'email'; recipients: string[] };
+  /** `recipients` from the input, or `list`: a named rater list from the workers' configuration. */
+  | { kind: 'email'; recipients: string[]; list?: string };
 
 export type Quorum = { kind: 'perCandidate'; votes: number } | { kind: 'total'; votes: number };
 
@@ -153,6 +154,8 @@ export interface LifecycleStatus {
   }>;
   votesAccepted: number;
   closeReason?: CloseReason;
+  /** Channel messages of the post, each mapped to the candidate it shows. */
+  posts?: Array<{ ref: string; candidateId?: string }>;
 }
 
 export interface LifecycleSummary {

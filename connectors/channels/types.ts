@@ -14,10 +14,23 @@ export interface PublishRequest {
   deadlineAt: string;
 }
 
+export interface PostedMessage {
+  /** A channel-unique, stable reference, e.g. `slack:C0123:1700000000.000100`. */
+  ref: string;
+  /** The candidate this message shows, if it shows one. */
+  candidateId?: string;
+}
+
 export interface PostRef {
   channel: string;
   /** Where raters find it (a URL for the web page, a permalink for Slack). */
   url?: string;
+  /**
+   * Messages posted for the lifecycle. The workflow records them in the `PreflinePostRefs` search
+   * attribute and its status, so an inbound event (e.g. a Slack reaction on a message) finds its
+   * lifecycle and candidate from any gateway process.
+   */
+  messages?: PostedMessage[];
 }
 
 export interface UpdatePostRequest {
