@@ -8,6 +8,7 @@
  * - cancellation (lifecycle cancelled) reaches the backend through the activity's AbortSignal.
  */
 import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import type { InferenceRegistry } from '../connectors/inference/registry';
 import type { ArtifactStore } from '../store/ArtifactStore';
@@ -17,6 +18,8 @@ import type { GenerateCandidatesRequest, InferenceActivities } from './types';
 
 /** Text shown to raters is capped; the full output is the artifact. */
 export const MAX_CANDIDATE_TEXT = 8000;
+/** Well under the workflow's inference heartbeat timeout (30 s). */
+export const HEARTBEAT_EVERY_MS = 5000;
 
 interface GenerationProgress {
   done: Candidate[];
@@ -59,52 +62,63 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
       const finished = new Set(progress.done.map((c) => c.id));
       const params = { ...request.params };
       delete params['seed'];
-
-      for (const slot of planSlots(request)) {
-        if (finished.has(slot.id)) continue;
-        const { backend, model } = deps.registry.resolve(slot.modelRef);
-        const resumeHandle = previous?.inFlight?.slot === slot.slot ? previous.inFlight.handle : undefined;
-        const startedAt = Date.now();
-        try {
-          const output = await backend.generate({
-            prompt: request.prompt,
-            model,
-            params,
-            seed: slot.seed,
-            signal: ctx.cancellationSignal,
-            ...(resumeHandle !== undefined ? { resumeHandle } : {}),
-            onRemoteHandle: (handle) => {
-              progress.inFlight = { slot: slot.slot, handle };
-              ctx.heartbeat(progress);
-            },
-          });
-          const artifact = await deps.artifacts.put(output.bytes, output.mime);
-          const { version, predictionId, predictTimeMs, ...extra } = output.provenance;
-          progress.done.push({
-            id: slot.id,
-            label: slot.label,
-            model: slot.modelRef,
-            kind: output.kind,
-            artifact,
-            ...(output.text !== undefined ? { text: output.text.slice(0, MAX_CANDIDATE_TEXT) } : {}),
-            placeholder: output.placeholder,
-            provenance: {
-              backend: backend.name,
+      // Heartbeat on a clock too, not only on progress: a backend may sit in a long rate-limit wait,
+      // and the workflow's short heartbeat timeout is what lets a crashed worker's attempt be retried fast.
+      const ticker = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
+      try {
+        for (const slot of planSlots(request)) {
+          if (finished.has(slot.id)) continue;
+          const resumeHandle = previous?.inFlight?.slot === slot.slot ? previous.inFlight.handle : undefined;
+          const startedAt = Date.now();
+          try {
+            // Inside the try: a model no backend on this worker serves is a coded, non-retryable failure.
+            const { backend, model } = deps.registry.resolve(slot.modelRef);
+            const output = await backend.generate({
+              prompt: request.prompt,
               model,
-              ...(version !== undefined ? { version } : {}),
               params,
               seed: slot.seed,
-              ...(predictionId !== undefined ? { predictionId } : {}),
-              ...(predictTimeMs !== undefined ? { predictTimeMs } : {}),
-              wallTimeMs: Date.now() - startedAt,
-              ...(Object.keys(extra).length > 0 ? { extra } : {}),
-            },
-          });
-          delete progress.inFlight;
-          ctx.heartbeat(progress);
-        } catch (err) {
-          throw toActivityFailure(err);
+              signal: ctx.cancellationSignal,
+              ...(resumeHandle !== undefined ? { resumeHandle } : {}),
+              onRemoteHandle: (handle) => {
+                progress.inFlight = { slot: slot.slot, handle };
+                ctx.heartbeat(progress);
+              },
+            });
+            const artifact = await deps.artifacts.put(output.bytes, output.mime);
+            const { version, predictionId, predictTimeMs, ...extra } = output.provenance;
+            progress.done.push({
+              id: slot.id,
+              label: slot.label,
+              model: slot.modelRef,
+              kind: output.kind,
+              artifact,
+              ...(output.text !== undefined ? { text: output.text.slice(0, MAX_CANDIDATE_TEXT) } : {}),
+              placeholder: output.placeholder,
+              provenance: {
+                backend: backend.name,
+                model,
+                ...(version !== undefined ? { version } : {}),
+                params,
+                seed: slot.seed,
+                ...(predictionId !== undefined ? { predictionId } : {}),
+                ...(predictTimeMs !== undefined ? { predictTimeMs } : {}),
+                wallTimeMs: Date.now() - startedAt,
+                ...(Object.keys(extra).length > 0 ? { extra } : {}),
+              },
+            });
+            delete progress.inFlight;
+            ctx.heartbeat(progress);
+          } catch (err) {
+            // Cancelled (lifecycle cancelled, worker shutdown, pause): rethrow the cancellation itself, not the
+            // backend's (non-retryable) "canceled" error, so Temporal cancels or retries the activity as it should.
+            const { aborted, reason } = ctx.cancellationSignal;
+            if (aborted && reason instanceof CancelledFailure) throw reason;
+            throw toActivityFailure(err);
+          }
         }
+      } finally {
+        clearInterval(ticker);
       }
       return [...progress.done].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
     },

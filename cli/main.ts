@@ -15,6 +15,7 @@
 import { loadConfig } from '../config';
 import { runClose, runList, runStart, runStatus, runVote } from './lifecycle-commands';
 import { runQuery } from './query';
+import { runRelease } from './release';
 import { runGatewayCommand, runServerCommand, runUp, runWorkerCommand } from './up';
 
 export interface ParsedArgs {
@@ -50,7 +51,8 @@ const USAGE = `usage: prefline <command>
   status <id>                show a lifecycle's live tally
   vote <id> <candidate> up|down|retract --rater NAME [--comment TEXT]
   close <id>                 close voting now
-  query "<sql>" [--format table|csv|json]    query the ledger (tables lifecycles, candidates, votes; view feedback)`;
+  query "<sql>" [--format table|csv|json]    query the ledger (tables lifecycles, candidates, votes; view feedback)
+  release [verify [id] | list | diff <a> <b> | export <id> <dir>]   publish a parquet release now, or inspect releases`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'vote': return runVote(config, args);
     case 'close': return runClose(config, args);
     case 'query': return runQuery(config, args);
+    case 'release': return runRelease(config, args);
     default:
       process.stderr.write(`prefline: unknown command "${command}"\n${USAGE}\n`);
       return 2;

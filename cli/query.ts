@@ -8,6 +8,8 @@ import type { PreflineConfig } from '../config';
 import { Ledger, type QueryResult } from '../store/Ledger';
 import type { LedgerEndpoint } from '../store/LedgerReadServer';
 import type { ParsedArgs } from './main';
+import { resolveRelease } from '../releases/layout';
+import { queryRelease } from '../releases/tools';
 
 export async function queryLedger(config: PreflineConfig, sql: string): Promise<QueryResult> {
   if (existsSync(config.ledger.endpointFile)) {
@@ -45,7 +47,8 @@ function cell(value: unknown): string {
 export function formatResult(result: QueryResult, format: string): string {
   if (format === 'json') return JSON.stringify(result.rows, null, 2);
   if (format === 'csv') {
-    const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    // A bare \r ends a line for most CSV readers (Python's csv, pandas) just like \n: quote it too.
+    const esc = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
     return [result.columns.map(esc).join(','), ...result.rows.map((r) => result.columns.map((c) => esc(cell(r[c]))).join(','))].join('\n');
   }
   const widths = result.columns.map((c) => Math.min(60, Math.max(c.length, ...result.rows.map((r) => cell(r[c]).length))));
@@ -64,6 +67,9 @@ export async function runQuery(config: PreflineConfig, args: ParsedArgs): Promis
   if (!sql) throw new Error('query: give one SQL query, e.g. prefline query "FROM feedback LIMIT 10"');
   const format = typeof args.flags.format === 'string' ? args.flags.format : 'table';
   if (!['table', 'csv', 'json'].includes(format)) throw new Error('query: --format must be table, csv or json');
-  process.stdout.write(formatResult(await queryLedger(config, sql), format) + '\n');
+  // --release <id|latest>: the release's parquet files as views (votes, preferences, …) in an in-memory DuckDB.
+  const release = args.flags.release === true ? 'latest' : args.flags.release;
+  const result = release !== undefined ? await queryRelease((await resolveRelease(config.releasesDir, release)).dir, sql) : await queryLedger(config, sql);
+  process.stdout.write(formatResult(result, format) + '\n');
   return 0;
 }

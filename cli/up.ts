@@ -13,6 +13,7 @@ import { DevServer } from '../ops/dev-server';
 import { createLogger } from '../ops/log';
 import { startWorkers } from '../workers/main';
 import type { ParsedArgs } from './main';
+import { ensureDailyRelease } from './release';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const CLI_ENTRY = join(__dirname, 'main.js');
@@ -141,6 +142,7 @@ export async function runUp(config: PreflineConfig): Promise<number> {
       '',
     ].join('\n'),
   );
+  await ensureDailyRelease(config, log);
   const signal = await untilSignal();
   log.info('stopping', { signal });
   await stopAll();

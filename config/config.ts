@@ -165,5 +165,10 @@ export function loadSecret(config: PreflineConfig, name: 'rater' | 'session', en
     }
     chmodSync(file, 0o600);
   }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+  const key = readFileSync(file, 'utf8').trim();
+  // Empty while another process is between creating and writing it, or after a crash there: never key hashes with it.
+  if (key.length < 16) {
+    throw new ConfigError(`${file} holds no usable key (under 16 characters); delete it to generate a new one, or set PREFLINE_${name.toUpperCase()}_KEY`);
+  }
+  return Buffer.from(key, 'utf8');
 }

@@ -211,6 +211,16 @@ export class Ledger {
     }
   }
 
+  /** Runs `fn` on a fresh connection of this instance (e.g. a release export), closed afterwards. */
+  async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      return await fn(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   private async scalar(sql: string, values: DuckDBValue[]): Promise<unknown> {
     const reader = await this.connection.runAndReadAll(sql, values);
     return reader.getRowsJson()[0]?.[0];

@@ -62,6 +62,8 @@ export class LedgerReadServer {
     const { port } = server.address() as AddressInfo;
     const endpoint: LedgerEndpoint = { url: `http://${options.host}:${port}`, token, pid: process.pid, ledgerPath: ledger.path };
     mkdirSync(dirname(options.endpointFile), { recursive: true });
+    // `mode` applies only when the file is created: remove a stale one so the token never lands in a wider file.
+    rmSync(options.endpointFile, { force: true });
     writeFileSync(options.endpointFile, JSON.stringify(endpoint), { mode: 0o600 });
     return new LedgerReadServer(server, endpoint, options.endpointFile);
   }

@@ -9,6 +9,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createChannelActivities, createInferenceActivities, createLedgerActivities, createWebPublisher } from '../activities';
+import { createReleaseActivities } from '../activities/release';
 import type { CommitRequest, CommitResult } from '../activities/types';
 import type { PreflineConfig } from '../config';
 import { ConfigMissingError } from '../connectors/errors';
@@ -46,6 +47,10 @@ export function createInferenceBackends(config: PreflineConfig): InferenceBacken
       apiToken: replicate.apiToken ?? '',
       baseUrl: replicate.baseUrl,
       maxWaitMs: replicate.maxWaitMs,
+      // No `Prefer: wait`: the create answers at once with the prediction id, which is heartbeated before
+      // anything else, so a worker crash can never strand a prediction we would then pay for twice.
+      syncWaitSeconds: 0,
+      pollIntervalMs: 500,
     }),
     openai
       ? createOpenAICompatibleBackend({
@@ -117,6 +122,8 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           taskQueue: inferenceQueue(config.taskQueue),
           activities: createInferenceActivities({ registry, artifacts }),
           maxConcurrentActivityTaskExecutions: config.inferenceConcurrency,
+          // Heartbeats carry cancellation back: a cancelled lifecycle stops paying for GPU time within seconds.
+          maxHeartbeatThrottleInterval: '2 seconds',
         }),
       );
       queues.push(inferenceQueue(config.taskQueue));
@@ -128,7 +135,11 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         await Worker.create({
           ...common,
           taskQueue: ledgerQueue(config.taskQueue),
-          activities: createLedgerActivities({ ledger, ...(afterCommit ? { afterCommit } : {}) }),
+          activities: {
+            ...createLedgerActivities({ ledger, ...(afterCommit ? { afterCommit } : {}) }),
+            // Releases read the ledger through this process's DuckDB instance (the only one allowed to open it).
+            ...createReleaseActivities({ ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir) }),
+          },
           // One DuckDB writer connection: commits run one at a time.
           maxConcurrentActivityTaskExecutions: 1,
         }),

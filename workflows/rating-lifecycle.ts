@@ -40,7 +40,7 @@ function activitiesFor(baseQueue: string) {
   const inference = proxyActivities<InferenceActivities>({
     taskQueue: inferenceQueue(baseQueue),
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
   });
   // Channel posts: short calls to Slack/SMTP/web; idempotent by lifecycle id.

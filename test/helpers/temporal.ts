@@ -9,9 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChannelActivities, createInferenceActivities, createLedgerActivities, createWebPublisher } from '../../activities';
+import { createReleaseActivities } from '../../activities/release';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
+import type { InferenceBackend } from '../../connectors/inference/types';
 import { DevServer, freePort, temporalBinaryPath } from '../../ops/dev-server';
 import { createLogger } from '../../ops/log';
 import { ArtifactStore } from '../../store/ArtifactStore';
@@ -74,6 +76,8 @@ export interface LifecycleWorkers {
   taskQueue: string;
   ledger: Ledger;
   artifacts: ArtifactStore;
+  /** Where `publishRelease` writes (under the temp dir). */
+  releasesDir: string;
   dir: string;
   /** Runs `fn` while all three workers poll, then shuts them down. */
   run<T>(fn: () => Promise<T>): Promise<T>;
@@ -81,6 +85,8 @@ export interface LifecycleWorkers {
 }
 
 export interface WorkerOverrides {
+  /** Inference backends besides the demo one (e.g. Replicate/OpenAI pointed at stand-ins). */
+  backends?: InferenceBackend[];
   inference?: Partial<InferenceActivities>;
   channel?: Partial<ChannelActivities>;
   ledger?: Partial<LedgerActivities>;
@@ -93,6 +99,7 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
   const dir = mkdtempSync(join(tmpdir(), 'prefline-wf-'));
   const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
   const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+  const releasesDir = join(dir, 'releases');
   const workers = await Promise.all([
     Worker.create({
       connection: nativeConnection,
@@ -103,12 +110,13 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
     Worker.create({
       connection: nativeConnection,
       taskQueue: inferenceQueue(taskQueue),
-      activities: { ...createInferenceActivities({ registry: new InferenceRegistry([createDemoBackend()]), artifacts }), ...overrides.inference },
+      maxHeartbeatThrottleInterval: '2 seconds',
+      activities: { ...createInferenceActivities({ registry: new InferenceRegistry([createDemoBackend(), ...(overrides.backends ?? [])]), artifacts }), ...overrides.inference },
     }),
     Worker.create({
       connection: nativeConnection,
       taskQueue: ledgerQueue(taskQueue),
-      activities: { ...createLedgerActivities({ ledger }), ...overrides.ledger },
+      activities: { ...createLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger },
       maxConcurrentActivityTaskExecutions: 1,
     }),
   ]);
@@ -116,6 +124,7 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
     taskQueue,
     ledger,
     artifacts,
+    releasesDir,
     dir,
     async run<T>(fn: () => Promise<T>): Promise<T> {
       const [first, ...others] = workers;

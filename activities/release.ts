@@ -1,0 +1,82 @@
+/**
+ * `publishReleaseFiles`: writes one dated parquet release from the ledger (releases/publisher.ts).
+ * Registered on the ledger queue only: the ledger worker is the one process that may open the DuckDB
+ * file. Arguments and result are ids, paths and counts — never rows.
+ *
+ * Idempotent: a retry after a crash removes the half-written temp folder, and a release of the same
+ * cutoff that already exists whole is verified and reused, so retries and backfills never make two.
+ */
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ArtifactStore } from '../store/ArtifactStore';
+import type { Ledger } from '../store/Ledger';
+import { publishRelease, ReleaseError, type PublishStep } from '../releases/publisher';
+
+export interface PublishReleaseRequest {
+  /** ISO-8601 watermark, fixed by the workflow. */
+  cutoff: string;
+  releaseId?: string;
+}
+
+/** Small by design: ids, paths and counts, never rows. */
+export interface ReleaseSummary {
+  releaseId: string;
+  dir: string;
+  cutoff: string;
+  reused: boolean;
+  latest: boolean;
+  previousReleaseId: string | null;
+  rows: Record<string, number>;
+}
+
+/** Runs on `<queue>-ledger` beside the ledger: only that process may open the DuckDB file. */
+export interface ReleaseActivities {
+  publishReleaseFiles(request: PublishReleaseRequest): Promise<ReleaseSummary>;
+}
+
+export interface ReleaseActivityDeps {
+  ledger: Pick<Ledger, 'withConnection'>;
+  releasesDir: string;
+  artifacts?: Pick<ArtifactStore, 'rootDir'>;
+  /** Test hook: runs after each publishing step (crash injection). */
+  afterStep?: (step: PublishStep) => void | Promise<void>;
+}
+
+/** Liveness heartbeats while one long COPY runs (steps heartbeat too). */
+const HEARTBEAT_EVERY_MS = 10_000;
+
+export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActivities {
+  return {
+    async publishReleaseFiles(request: PublishReleaseRequest): Promise<ReleaseSummary> {
+      const ctx = Context.current();
+      let current: PublishStep | 'start' = 'start';
+      const timer = setInterval(() => ctx.heartbeat({ step: current }), HEARTBEAT_EVERY_MS);
+      try {
+        const result = await publishRelease({
+          ledger: deps.ledger,
+          releasesDir: deps.releasesDir,
+          cutoff: request.cutoff,
+          ...(request.releaseId !== undefined ? { releaseId: request.releaseId } : {}),
+          ...(deps.artifacts ? { artifactDir: deps.artifacts.rootDir } : {}),
+          afterStep: async (step) => {
+            current = step;
+            ctx.heartbeat({ step });
+            // Cancellation reaches a heartbeating activity: stop between steps (the temp folder is cleaned next time).
+            if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+            await deps.afterStep?.(step);
+          },
+        });
+        log.info('release published', { releaseId: result.releaseId, cutoff: result.cutoff, reused: result.reused, latest: result.latest });
+        return result;
+      } catch (err) {
+        if (err instanceof ReleaseError) {
+          // Bad input, an id taken by another cutoff, or a corrupt existing release: retrying cannot help.
+          throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true });
+        }
+        throw err;
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  };
+}

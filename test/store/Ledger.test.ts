@@ -1,0 +1,697 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CommitRequest, CommittedVote, LifecycleRecord } from '../../activities/types';
+import { LEDGER_SCHEMA_VERSION, Ledger, LedgerError } from '../../store/Ledger';
+import { LedgerReadServer } from '../../store/LedgerReadServer';
+import type { Candidate, LifecyclePlan, VoteValue } from '../../workflows/types';
+
+const LEDGER_JS = path.resolve(__dirname, '../../store/Ledger.js');
+
+const PLAN: LifecyclePlan = {
+  prompt: 'a red fox in the snow',
+  models: ['demo:shapes', 'demo:text'],
+  candidatesPerModel: 1,
+  params: { seed: 7, steps: 20 },
+  channel: { kind: 'web' },
+  channelLabel: 'web',
+  quorum: { kind: 'perCandidate', votes: 3 },
+  deadline: { kind: 'duration', ms: 3_600_000 },
+  campaign: 'spring',
+};
+
+function lifecycleRecord(overrides: Partial<LifecycleRecord> = {}): LifecycleRecord {
+  return {
+    lifecycleId: 'lc-1',
+    runId: 'run-1',
+    plan: PLAN,
+    startedAt: '2026-03-01T10:00:00.000Z',
+    deadlineAt: '2026-03-01T11:00:00.000Z',
+    closedAt: '2026-03-01T10:30:00.000Z',
+    closeReason: 'quorum',
+    votesAccepted: 0,
+    ...overrides,
+  };
+}
+
+function candidate(n: number, overrides: Partial<Candidate> = {}): Candidate {
+  const sha = String(n).repeat(64).slice(0, 64);
+  return {
+    id: `c${n}`,
+    label: String.fromCharCode(64 + n),
+    model: n === 1 ? 'demo:shapes' : 'demo:text',
+    kind: n === 1 ? 'image' : 'text',
+    artifact: { sha256: sha, mime: n === 1 ? 'image/png' : 'text/plain; charset=utf-8', size: 100 * n, path: `sha256/${sha.slice(0, 2)}/${sha}.${n === 1 ? 'png' : 'txt'}` },
+    ...(n === 1 ? {} : { text: `candidate ${n} text` }),
+    placeholder: true,
+    provenance: { backend: 'demo', model: n === 1 ? 'shapes' : 'text', version: 'demo-1', params: { steps: 20 }, seed: 7 + n, wallTimeMs: 3 },
+    ...overrides,
+  };
+}
+
+const rater = (n: number): string => `r_${n.toString(16).padStart(16, '0')}`;
+
+function vote(seq: number, candidateId: string, value: VoteValue, raterNo: number, standing: boolean, extra: Partial<CommittedVote> = {}): CommittedVote {
+  return {
+    idempotencyKey: `web:${seq}`,
+    candidateId,
+    value,
+    rater: rater(raterNo),
+    channel: 'web',
+    castAt: new Date(Date.parse('2026-03-01T10:05:00Z') + seq * 1000).toISOString(),
+    seq,
+    acceptedAt: new Date(Date.parse('2026-03-01T10:05:00.500Z') + seq * 1000).toISOString(),
+    standing,
+    ...extra,
+  };
+}
+
+/** A small, realistic lifecycle: changed votes, a retraction, a comment. */
+function smallCommit(overrides: Partial<LifecycleRecord> = {}): CommitRequest {
+  const votes = [
+    vote(1, 'c1', 'up', 1, false),
+    vote(2, 'c1', 'down', 1, true, { comment: 'blurry, "meh"' }),
+    vote(3, 'c2', 'up', 1, true),
+    vote(4, 'c2', 'up', 2, false),
+    vote(5, 'c2', 'retract', 2, false),
+    vote(6, 'c1', 'up', 3, true),
+  ];
+  return { lifecycle: lifecycleRecord({ votesAccepted: votes.length, ...overrides }), candidates: [candidate(1), candidate(2)], votes };
+}
+
+function manyVotes(count: number): CommittedVote[] {
+  return Array.from({ length: count }, (_, i) => vote(i + 1, i % 2 === 0 ? 'c1' : 'c2', i % 3 === 0 ? 'down' : 'up', i + 1, true));
+}
+
+async function count(ledger: Ledger, sql: string, values?: Parameters<Ledger['query']>[1]): Promise<number> {
+  const result = await ledger.query(sql, values);
+  return Number(result.rows[0]?.['n']);
+}
+
+async function rejectsWithCode(promise: Promise<unknown>, code: LedgerError['code']): Promise<LedgerError> {
+  let caught: unknown;
+  await promise.then(
+    () => assert.fail(`expected a LedgerError ${code}`),
+    (err: unknown) => {
+      caught = err;
+    },
+  );
+  assert.ok(caught instanceof LedgerError, `expected a LedgerError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
+
+describe('store/Ledger', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let file: string;
+  let ledger: Ledger | undefined;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefline-ledger-'));
+    file = path.join(dir, 'nested', 'ledger.duckdb');
+  });
+
+  afterEach(() => {
+    ledger?.closeSync();
+    ledger = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function writer(): Promise<Ledger> {
+    ledger = await Ledger.openWriter(file);
+    return ledger;
+  }
+
+  describe('schema', () => {
+    it('should create the folder, the tables, the feedback view and the schema version', async () => {
+      const l = await writer();
+      assert.ok(fs.existsSync(file));
+      assert.equal(l.readOnly, false);
+      assert.equal(l.path, file);
+      const tables = await l.query(`SELECT table_name, table_type FROM information_schema.tables ORDER BY table_name`);
+      assert.deepEqual(tables.rows, [
+        { table_name: 'candidates', table_type: 'BASE TABLE' },
+        { table_name: 'feedback', table_type: 'VIEW' },
+        { table_name: 'ledger_meta', table_type: 'BASE TABLE' },
+        { table_name: 'lifecycles', table_type: 'BASE TABLE' },
+        { table_name: 'votes', table_type: 'BASE TABLE' },
+      ]);
+      const meta = await l.query(`SELECT key, value FROM ledger_meta`);
+      assert.deepEqual(meta.rows, [{ key: 'schema_version', value: String(LEDGER_SCHEMA_VERSION) }]);
+    });
+
+    it('should reopen an existing ledger without losing rows or duplicating the schema version', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      l.closeSync();
+      ledger = undefined;
+      const again = await writer();
+      assert.equal(await count(again, `SELECT count(*) AS n FROM votes`), 6);
+      assert.equal(await count(again, `SELECT count(*) AS n FROM ledger_meta`), 1);
+    });
+  });
+
+  describe('commit', () => {
+    it('should insert the lifecycle row with every column', async () => {
+      const l = await writer();
+      const now = new Date('2026-03-01T10:31:00.000Z');
+      await l.commit(smallCommit(), now);
+      const { rows } = await l.query(`
+        SELECT run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
+               quorum_kind, quorum_votes, params::VARCHAR AS params, epoch_ms(started_at) AS started, epoch_ms(deadline_at) AS deadline,
+               epoch_ms(closed_at) AS closed, close_reason, votes_accepted, epoch_ms(committed_at) AS committed
+          FROM lifecycles`);
+      assert.equal(rows.length, 1);
+      const row = rows[0]!;
+      assert.deepEqual(
+        { ...row, started: Number(row['started']), deadline: Number(row['deadline']), closed: Number(row['closed']), committed: Number(row['committed']), params: JSON.parse(row['params'] as string) },
+        {
+          run_id: 'run-1',
+          lifecycle_id: 'lc-1',
+          prompt: PLAN.prompt,
+          models: ['demo:shapes', 'demo:text'],
+          candidates_per_model: 1,
+          channel: 'web',
+          campaign: 'spring',
+          model_version: null,
+          quorum_kind: 'perCandidate',
+          quorum_votes: 3,
+          params: { seed: 7, steps: 20 },
+          started: Date.parse('2026-03-01T10:00:00Z'),
+          deadline: Date.parse('2026-03-01T11:00:00Z'),
+          closed: Date.parse('2026-03-01T10:30:00Z'),
+          close_reason: 'quorum',
+          votes_accepted: 6,
+          committed: now.getTime(),
+        },
+      );
+    });
+
+    it('should insert candidates with their artifact, provenance and flags', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      const { rows } = await l.query(`
+        SELECT run_id, lifecycle_id, candidate_id, label, model, backend, model_version, kind, artifact_sha256, mime,
+               size_bytes, path, text, placeholder, seed, provenance::VARCHAR AS provenance
+          FROM candidates ORDER BY candidate_id`);
+      assert.equal(rows.length, 2);
+      const [c1, c2] = [candidate(1), candidate(2)];
+      assert.deepEqual(
+        rows.map((r) => ({ ...r, size_bytes: Number(r['size_bytes']), seed: Number(r['seed']), provenance: JSON.parse(r['provenance'] as string) })),
+        [c1, c2].map((c) => ({
+          run_id: 'run-1',
+          lifecycle_id: 'lc-1',
+          candidate_id: c.id,
+          label: c.label,
+          model: c.model,
+          backend: 'demo',
+          model_version: 'demo-1',
+          kind: c.kind,
+          artifact_sha256: c.artifact.sha256,
+          mime: c.artifact.mime,
+          size_bytes: c.artifact.size,
+          path: c.artifact.path,
+          text: c.text ?? null,
+          placeholder: true,
+          seed: c.provenance.seed,
+          provenance: c.provenance,
+        })),
+      );
+    });
+
+    it('should insert one row per vote with kind, value, standing and timestamps', async () => {
+      const l = await writer();
+      const now = new Date('2026-03-01T10:31:00.000Z');
+      const request = smallCommit();
+      const result = await l.commit(request, now);
+      assert.deepEqual(result, { voteRowsInserted: 6, voteRowsForLifecycle: 6 });
+      const { rows } = await l.query(`
+        SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, kind, value, comment, channel,
+               epoch_ms(cast_at) AS cast_at, epoch_ms(accepted_at) AS accepted_at, epoch_ms(committed_at) AS committed_at, standing
+          FROM votes ORDER BY seq`);
+      assert.deepEqual(
+        rows.map((r) => ({ ...r, cast_at: Number(r['cast_at']), accepted_at: Number(r['accepted_at']), committed_at: Number(r['committed_at']) })),
+        request.votes.map((v) => ({
+          run_id: 'run-1',
+          lifecycle_id: 'lc-1',
+          idempotency_key: v.idempotencyKey,
+          seq: v.seq,
+          candidate_id: v.candidateId,
+          rater: v.rater,
+          kind: v.value === 'retract' ? 'retract' : 'vote',
+          value: v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
+          comment: v.comment ?? null,
+          channel: 'web',
+          cast_at: Date.parse(v.castAt),
+          accepted_at: Date.parse(v.acceptedAt),
+          committed_at: now.getTime(),
+          standing: v.standing,
+        })),
+      );
+    });
+
+    it('should keep timestamps with an offset as the same instant', async () => {
+      const l = await writer();
+      const request = smallCommit();
+      request.votes = [vote(1, 'c1', 'up', 1, true, { castAt: '2026-03-01T12:05:00+02:00' })];
+      await l.commit(request);
+      assert.equal(await count(l, `SELECT epoch_ms(cast_at) AS n FROM votes`), Date.parse('2026-03-01T10:05:00Z'));
+    });
+
+    it('should commit a lifecycle without votes (lifecycle and candidates only)', async () => {
+      const l = await writer();
+      const result = await l.commit({ ...smallCommit(), votes: [] });
+      assert.deepEqual(result, { voteRowsInserted: 0, voteRowsForLifecycle: 0 });
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycles`), 1);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidates`), 2);
+    });
+
+    it('should insert nothing more when the same commit runs again, and report the rows it has', async () => {
+      const l = await writer();
+      const request = smallCommit();
+      assert.deepEqual(await l.commit(request), { voteRowsInserted: 6, voteRowsForLifecycle: 6 });
+      assert.deepEqual(await l.commit(request), { voteRowsInserted: 0, voteRowsForLifecycle: 6 });
+      assert.deepEqual(await l.commit(request), { voteRowsInserted: 0, voteRowsForLifecycle: 6 });
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 6);
+      assert.equal(await count(l, `SELECT count(DISTINCT idempotency_key) AS n FROM votes`), 6);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidates`), 2);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycles`), 1);
+    });
+
+    it('should keep the first committed_at of a vote when a commit is re-run later', async () => {
+      const l = await writer();
+      const request = smallCommit();
+      await l.commit(request, new Date('2026-03-01T10:31:00Z'));
+      await l.commit(request, new Date('2026-03-01T10:45:00Z'));
+      const { rows } = await l.query(`SELECT DISTINCT epoch_ms(committed_at) AS t FROM votes`);
+      assert.deepEqual(rows.map((r) => Number(r['t'])), [Date.parse('2026-03-01T10:31:00Z')]);
+    });
+
+    it('should update the close fields of the lifecycle row on a later commit of the same run', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      await l.commit({ ...smallCommit({ closeReason: 'closed', closedAt: '2026-03-01T10:40:00.000Z', votesAccepted: 9 }), votes: [], candidates: [] });
+      const { rows } = await l.query(`SELECT close_reason, epoch_ms(closed_at) AS closed, votes_accepted FROM lifecycles`);
+      assert.deepEqual(rows.map((r) => ({ ...r, closed: Number(r['closed']) })), [
+        { close_reason: 'closed', closed: Date.parse('2026-03-01T10:40:00Z'), votes_accepted: 9 },
+      ]);
+    });
+
+    it('should commit in several batches, candidates with the first, and end with one row per vote', async () => {
+      const l = await writer();
+      const votes = manyVotes(250);
+      const lifecycle = lifecycleRecord({ votesAccepted: votes.length });
+      const batches = [votes.slice(0, 100), votes.slice(100, 200), votes.slice(200)];
+      const results = [];
+      for (const [i, batch] of batches.entries()) {
+        results.push(await l.commit({ lifecycle, candidates: i === 0 ? [candidate(1), candidate(2)] : [], votes: batch }));
+      }
+      assert.deepEqual(results, [
+        { voteRowsInserted: 100, voteRowsForLifecycle: 100 },
+        { voteRowsInserted: 100, voteRowsForLifecycle: 200 },
+        { voteRowsInserted: 50, voteRowsForLifecycle: 250 },
+      ]);
+      // A retried middle batch (the activity crashed after the commit) adds nothing.
+      assert.deepEqual(await l.commit({ lifecycle, candidates: [], votes: batches[1]! }), { voteRowsInserted: 0, voteRowsForLifecycle: 250 });
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 250);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidates`), 2);
+      assert.deepEqual((await l.query(`SELECT min(seq) AS lo, max(seq) AS hi FROM votes`)).rows, [{ lo: 1, hi: 250 }]);
+    });
+
+    it('should insert only the missing rows of a batch that partly overlaps committed votes', async () => {
+      const l = await writer();
+      const votes = manyVotes(30);
+      const lifecycle = lifecycleRecord({ votesAccepted: 30 });
+      await l.commit({ lifecycle, candidates: [candidate(1), candidate(2)], votes: votes.slice(0, 20) });
+      assert.deepEqual(await l.commit({ lifecycle, candidates: [], votes: votes.slice(10) }), { voteRowsInserted: 10, voteRowsForLifecycle: 30 });
+    });
+
+    it('should roll back completely when a commit fails mid-way, and a correct retry then succeeds', async () => {
+      const l = await writer();
+      const votes = manyVotes(150);
+      const broken = votes.map((v, i) => (i === 120 ? ({ ...v, rater: null } as unknown as CommittedVote) : v));
+      const lifecycle = lifecycleRecord({ votesAccepted: votes.length });
+      await assert.rejects(l.commit({ lifecycle, candidates: [candidate(1), candidate(2)], votes: broken }), /NOT NULL|null/i);
+      // The first 100 votes went in before the failing chunk: they must be gone with everything else.
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidates`), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycles`), 0);
+
+      assert.deepEqual(await l.commit({ lifecycle, candidates: [candidate(1), candidate(2)], votes }), { voteRowsInserted: 150, voteRowsForLifecycle: 150 });
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 150);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidates`), 2);
+    });
+
+    it('should roll back a commit whose candidate violates NOT NULL, keeping earlier commits intact', async () => {
+      const l = await writer();
+      await l.commit(smallCommit({ runId: 'run-0', lifecycleId: 'lc-0' }));
+      const badCandidate = { ...candidate(2), label: null } as unknown as Candidate;
+      await assert.rejects(l.commit({ ...smallCommit(), candidates: [candidate(1), badCandidate] }));
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycles WHERE run_id = 'run-1'`), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE run_id = 'run-1'`), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE run_id = 'run-0'`), 6);
+      // The connection is usable again afterwards.
+      assert.deepEqual(await l.commit(smallCommit()), { voteRowsInserted: 6, voteRowsForLifecycle: 6 });
+    });
+
+    it('should treat the same workflow id with another run id as a separate lifecycle', async () => {
+      const l = await writer();
+      await l.commit(smallCommit({ runId: 'run-1' }));
+      const second = await l.commit(smallCommit({ runId: 'run-2' }));
+      assert.deepEqual(second, { voteRowsInserted: 6, voteRowsForLifecycle: 6 });
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycles WHERE lifecycle_id = 'lc-1'`), 2);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidates`), 4);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 12);
+      assert.deepEqual(
+        (await l.query(`SELECT run_id, count(*) AS n FROM votes GROUP BY run_id ORDER BY run_id`)).rows.map((r) => [r['run_id'], Number(r['n'])]),
+        [['run-1', 6], ['run-2', 6]],
+      );
+    });
+
+    it('should refuse to commit through a read-only ledger', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      l.closeSync();
+      ledger = await Ledger.openReader(file);
+      assert.equal(ledger.readOnly, true);
+      await rejectsWithCode(ledger.commit(smallCommit()), 'ledger_unavailable');
+    });
+  });
+
+  describe('feedback view', () => {
+    it('should return only standing votes with prompt, artifacts path, rating, rater and model version', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      const { columns, rows } = await l.query(`SELECT prompt, path, rating, rater, model_version, model, comment, channel, candidate_id, lifecycle_id FROM feedback ORDER BY rater, candidate_id`);
+      assert.deepEqual(columns, ['prompt', 'path', 'rating', 'rater', 'model_version', 'model', 'comment', 'channel', 'candidate_id', 'lifecycle_id']);
+      const c1 = candidate(1);
+      const c2 = candidate(2);
+      assert.deepEqual(rows, [
+        { prompt: PLAN.prompt, path: `artifacts/${c1.artifact.path}`, rating: -1, rater: rater(1), model_version: 'demo-1', model: 'demo:shapes', comment: 'blurry, "meh"', channel: 'web', candidate_id: 'c1', lifecycle_id: 'lc-1' },
+        { prompt: PLAN.prompt, path: `artifacts/${c2.artifact.path}`, rating: 1, rater: rater(1), model_version: 'demo-1', model: 'demo:text', comment: null, channel: 'web', candidate_id: 'c2', lifecycle_id: 'lc-1' },
+        { prompt: PLAN.prompt, path: `artifacts/${c1.artifact.path}`, rating: 1, rater: rater(3), model_version: 'demo-1', model: 'demo:shapes', comment: null, channel: 'web', candidate_id: 'c1', lifecycle_id: 'lc-1' },
+      ]);
+    });
+
+    it('should prefer the lifecycle model version over the candidate one', async () => {
+      const l = await writer();
+      await l.commit(smallCommit({ plan: { ...PLAN, modelVersion: 'fox-v3' } }));
+      const { rows } = await l.query(`SELECT DISTINCT model_version FROM feedback`);
+      assert.deepEqual(rows, [{ model_version: 'fox-v3' }]);
+    });
+
+    it('should never show a standing-flagged retraction', async () => {
+      const l = await writer();
+      const request = smallCommit();
+      request.votes = [vote(1, 'c1', 'retract', 1, true)];
+      await l.commit(request);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM feedback`), 0);
+    });
+
+    it('should keep the lifecycles of two runs apart', async () => {
+      const l = await writer();
+      await l.commit(smallCommit({ runId: 'run-1' }));
+      await l.commit(smallCommit({ runId: 'run-2', plan: { ...PLAN, prompt: 'second prompt' } }));
+      const { rows } = await l.query(`SELECT prompt, count(*) AS n FROM feedback GROUP BY prompt ORDER BY prompt`);
+      assert.deepEqual(rows.map((r) => [r['prompt'], Number(r['n'])]), [[PLAN.prompt, 3], ['second prompt', 3]]);
+    });
+  });
+
+  describe('query', () => {
+    it('should run SELECT and return columns and rows', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      const result = await l.query(`SELECT candidate_id, count(*) AS n FROM votes GROUP BY candidate_id ORDER BY candidate_id`);
+      assert.deepEqual(result.columns, ['candidate_id', 'n']);
+      assert.deepEqual(result.rows.map((r) => [r['candidate_id'], Number(r['n'])]), [['c1', 3], ['c2', 3]]);
+    });
+
+    it('should run EXPLAIN', async () => {
+      const l = await writer();
+      const result = await l.query(`EXPLAIN SELECT * FROM votes`);
+      assert.ok(result.columns.length > 0);
+      assert.ok(result.rows.length > 0);
+    });
+
+    it('should bind values instead of splicing them', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE rater = $1`, [rater(1)]), 3);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE rater = $1`, [`' OR '1'='1`]), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE seq > $1 AND kind = $2`, [2, 'vote']), 3);
+    });
+
+    for (const [what, sql] of [
+      ['INSERT', `INSERT INTO ledger_meta VALUES ('x', 'y')`],
+      ['DELETE', `DELETE FROM votes`],
+      ['UPDATE', `UPDATE votes SET standing = false`],
+      ['CREATE', `CREATE TABLE evil (x INTEGER)`],
+      ['DROP', `DROP TABLE votes`],
+      ['COPY', `COPY votes TO '/tmp/prefline-ledger-copy.csv'`],
+      ['ATTACH', `ATTACH ':memory:' AS other`],
+      ['multiple statements', `SELECT 1; DELETE FROM votes`],
+      ['a SELECT followed by a second SELECT', `SELECT 1; SELECT 2`],
+    ] as const) {
+      it(`should refuse ${what} with ledger_query_refused and change nothing`, async () => {
+        const l = await writer();
+        await l.commit(smallCommit());
+        await rejectsWithCode(l.query(sql), 'ledger_query_refused');
+        assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
+        assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 5);
+      });
+    }
+
+    it('should refuse a write even through a read-only reader', async () => {
+      const l = await writer();
+      await l.commit(smallCommit());
+      l.closeSync();
+      ledger = await Ledger.openReader(file);
+      await rejectsWithCode(ledger.query(`DELETE FROM votes`), 'ledger_query_refused');
+      assert.equal(await count(ledger, `SELECT count(*) AS n FROM votes`), 6);
+    });
+
+    it('should report SQL errors of a SELECT as errors', async () => {
+      const l = await writer();
+      await assert.rejects(l.query(`SELECT no_such_column FROM votes`), /no_such_column/);
+    });
+
+    it('should see committed rows from a separate connection while the writer stays open', async () => {
+      const l = await writer();
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 0);
+      await l.commit(smallCommit());
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 6);
+    });
+  });
+
+  describe('openReader', () => {
+    let child: ChildProcess | undefined;
+
+    afterEach(async () => {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child!.once('exit', resolve));
+        child.stdin?.end();
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      child = undefined;
+    });
+
+    /** Starts a child process holding the ledger read-write until its stdin closes. */
+    async function holdWriterInChild(ledgerFile: string): Promise<ChildProcess> {
+      const script = `
+        const { Ledger } = require(${JSON.stringify(LEDGER_JS)});
+        Ledger.openWriter(${JSON.stringify(ledgerFile)}).then((l) => {
+          process.stdout.write('ready\\n');
+          process.stdin.on('data', () => {});
+          process.stdin.on('end', () => { l.closeSync(); process.exit(0); });
+        }, (err) => { process.stderr.write(String(err && err.message) + '\\n'); process.exit(3); });`;
+      const proc = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      child = proc;
+      let stderr = '';
+      proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      await new Promise<void>((resolve, reject) => {
+        proc.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('ready')) resolve();
+        });
+        proc.once('exit', (code) => reject(new Error(`writer child exited with ${code}: ${stderr}`)));
+      });
+      return proc;
+    }
+
+    it('should fail with ledger_locked while another process holds the writer', async () => {
+      await holdWriterInChild(file);
+      const err = await rejectsWithCode(Ledger.openReader(file), 'ledger_locked');
+      assert.ok(err.message.includes(file), err.message);
+      assert.ok(err.cause instanceof Error, 'the DuckDB error is kept as the cause');
+      // A second writer is refused just the same.
+      await rejectsWithCode(Ledger.openWriter(file), 'ledger_locked');
+    });
+
+    it('should open read-only once the writer process has gone', async () => {
+      const proc = await holdWriterInChild(file);
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.stdin!.end();
+      await exited;
+      ledger = await Ledger.openReader(file);
+      assert.equal(ledger.readOnly, true);
+      assert.equal(await count(ledger, `SELECT count(*) AS n FROM votes`), 0);
+    });
+
+    it('should read committed rows when no writer holds the file', async () => {
+      const w = await writer();
+      await w.commit(smallCommit());
+      w.closeSync();
+      ledger = await Ledger.openReader(file);
+      assert.equal(ledger.readOnly, true);
+      assert.equal(await count(ledger, `SELECT count(*) AS n FROM feedback`), 3);
+    });
+
+    it('should fail with ledger_unavailable (not locked) when the file does not exist', async () => {
+      const missing = path.join(dir, 'missing.duckdb');
+      await rejectsWithCode(Ledger.openReader(missing), 'ledger_unavailable');
+      assert.equal(fs.existsSync(missing), false, 'a reader must not create the ledger');
+    });
+  });
+});
+
+describe('store/LedgerReadServer', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let ledger: Ledger;
+  let server: LedgerReadServer | undefined;
+  let endpointFile: string;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefline-ledger-read-'));
+    ledger = await Ledger.openWriter(path.join(dir, 'ledger.duckdb'));
+    await ledger.commit(smallCommit());
+    endpointFile = path.join(dir, 'run', 'ledger-endpoint.json');
+    server = await LedgerReadServer.start(ledger, { host: '127.0.0.1', port: 0, endpointFile });
+  });
+
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    ledger.closeSync();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** `token: null` sends no authorization header at all. */
+  async function post(body: string, token: string | null = server!.endpoint.token, urlPath = '/query', method = 'POST'): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${server!.endpoint.url}${urlPath}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token !== null ? { authorization: `Bearer ${token}` } : {}) },
+      ...(method === 'POST' ? { body } : {}),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  it('should advertise itself in an endpoint file of mode 0600', () => {
+    const endpoint = JSON.parse(fs.readFileSync(endpointFile, 'utf8'));
+    assert.deepEqual(endpoint, server!.endpoint);
+    assert.match(endpoint.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.notEqual(endpoint.url, 'http://127.0.0.1:0');
+    assert.match(endpoint.token, /^[0-9a-f]{48}$/);
+    assert.equal(endpoint.pid, process.pid);
+    assert.equal(endpoint.ledgerPath, ledger.path);
+    assert.equal(fs.statSync(endpointFile).mode & 0o777, 0o600);
+  });
+
+  it('should overwrite a stale endpoint file left with a wider mode and make it 0600', async () => {
+    await server!.close();
+    server = undefined;
+    fs.writeFileSync(endpointFile, JSON.stringify({ url: 'http://127.0.0.1:1', token: 'stale', pid: 1, ledgerPath: 'x' }), { mode: 0o644 });
+    fs.chmodSync(endpointFile, 0o644);
+    server = await LedgerReadServer.start(ledger, { host: '127.0.0.1', port: 0, endpointFile });
+    assert.deepEqual(JSON.parse(fs.readFileSync(endpointFile, 'utf8')), server.endpoint);
+    assert.equal(fs.statSync(endpointFile).mode & 0o777, 0o600, 'the token must not stay readable by other users');
+  });
+
+  it('should use a fresh token per start', async () => {
+    const first = server!.endpoint.token;
+    await server!.close();
+    server = await LedgerReadServer.start(ledger, { host: '127.0.0.1', port: 0, endpointFile });
+    assert.notEqual(server.endpoint.token, first);
+  });
+
+  it('should remove the endpoint file on close', async () => {
+    assert.ok(fs.existsSync(endpointFile));
+    await server!.close();
+    server = undefined;
+    assert.equal(fs.existsSync(endpointFile), false);
+  });
+
+  it('should answer 401 without a token', async () => {
+    const res = await post(JSON.stringify({ sql: 'SELECT 1' }), null);
+    assert.equal(res.status, 401);
+    assert.deepEqual(res.body, { error: 'unauthorized' });
+  });
+
+  it('should answer 401 with a wrong token, a token of another length, or another scheme', async () => {
+    const token = server!.endpoint.token;
+    const wrong = token.slice(0, -1) + (token.endsWith('0') ? '1' : '0');
+    for (const t of [wrong, token.slice(1), `${token}x`, '']) {
+      const res = await post(JSON.stringify({ sql: 'SELECT 1' }), t);
+      assert.equal(res.status, 401, `token ${t}`);
+    }
+    const basic = await fetch(`${server!.endpoint.url}/query`, { method: 'POST', headers: { authorization: `Basic ${token}` }, body: '{"sql":"SELECT 1"}' });
+    assert.equal(basic.status, 401);
+  });
+
+  it('should answer 401 before revealing which paths exist', async () => {
+    assert.equal((await post('', null, '/nope', 'GET')).status, 401);
+    assert.equal((await post('', server!.endpoint.token, '/nope', 'GET')).status, 404);
+    assert.equal((await post('', server!.endpoint.token, '/query', 'GET')).status, 404);
+  });
+
+  it('should run a SELECT and answer its columns and rows', async () => {
+    const res = await post(JSON.stringify({ sql: 'SELECT rater, rating FROM feedback ORDER BY rater, candidate_id' }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.columns, ['rater', 'rating']);
+    assert.deepEqual(res.body.rows, [
+      { rater: rater(1), rating: -1 },
+      { rater: rater(1), rating: 1 },
+      { rater: rater(3), rating: 1 },
+    ]);
+  });
+
+  it('should refuse non-SELECT statements with 400 and change nothing', async () => {
+    for (const sql of ['DELETE FROM votes', 'DROP TABLE votes', "ATTACH ':memory:' AS x", 'SELECT 1; DELETE FROM votes']) {
+      const res = await post(JSON.stringify({ sql }));
+      assert.equal(res.status, 400, sql);
+      assert.match(res.body.error, /only SELECT|exactly one statement/);
+    }
+    assert.equal(Number((await ledger.query('SELECT count(*) AS n FROM votes')).rows[0]?.['n']), 6);
+  });
+
+  it('should answer 422 for a SELECT that fails in DuckDB', async () => {
+    const res = await post(JSON.stringify({ sql: 'SELECT nope FROM votes' }));
+    assert.equal(res.status, 422);
+    assert.match(res.body.error, /nope/);
+  });
+
+  it('should answer 400 for a body that is not JSON {"sql": …}', async () => {
+    assert.equal((await post('SELECT 1')).status, 400);
+    assert.deepEqual((await post(JSON.stringify({ query: 'SELECT 1' }))).body, { error: 'sql: required' });
+    assert.equal((await post(JSON.stringify({ sql: '   ' }))).status, 400);
+    assert.equal((await post(JSON.stringify({ sql: 42 }))).status, 400);
+  });
+
+  it('should answer 413 for an oversized body', async () => {
+    const sql = `SELECT '${'x'.repeat(70 * 1024)}' AS big`;
+    const res = await post(JSON.stringify({ sql }));
+    assert.equal(res.status, 413);
+    assert.deepEqual(res.body, { error: 'query too large' });
+  });
+
+  it('should still serve queries after refusing one', async () => {
+    assert.equal((await post(JSON.stringify({ sql: 'DELETE FROM votes' }))).status, 400);
+    const res = await post(JSON.stringify({ sql: 'SELECT count(*) AS n FROM votes' }));
+    assert.equal(res.status, 200);
+    assert.equal(Number(res.body.rows[0].n), 6);
+  });
+});

@@ -1,0 +1,512 @@
+import assert from 'node:assert/strict';
+import {
+  AVAILABLE_BACKENDS,
+  DEFAULT_DEADLINE,
+  MAX_CANDIDATES,
+  MAX_DEADLINE_MS,
+  MAX_LABEL_LENGTH,
+  MAX_PROMPT_LENGTH,
+  MAX_VOTES,
+  PLANNED_BACKENDS,
+  deadlineAt,
+  parseChannel,
+  parseDuration,
+  validateLifecycleInput,
+  type InputValidation,
+} from '../../workflows/input';
+import type { LifecyclePlan } from '../../workflows/types';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function plan(raw: unknown, now = NOW): LifecyclePlan {
+  const result = validateLifecycleInput(raw, now);
+  if (!result.ok) assert.fail(`expected a valid input, got errors: ${result.errors.join(' | ')}`);
+  return result.plan;
+}
+
+function errors(raw: unknown, now = NOW): string[] {
+  const result: InputValidation = validateLifecycleInput(raw, now);
+  if (result.ok) assert.fail(`expected the input to be refused, got plan ${JSON.stringify(result.plan)}`);
+  assert.ok(result.errors.length > 0, 'a refusal must carry at least one error');
+  return result.errors;
+}
+
+/** The single error of a refusal; fails if there are several. */
+function onlyError(raw: unknown, now = NOW): string {
+  const errs = errors(raw, now);
+  assert.equal(errs.length, 1, `expected exactly one error, got: ${errs.join(' | ')}`);
+  return errs[0] as string;
+}
+
+const base = { prompt: 'a red fox', model: 'demo:shapes' };
+
+describe('workflows/input', () => {
+  describe('parseDuration', () => {
+    it('should parse every unit', () => {
+      assert.equal(parseDuration('500ms'), 500);
+      assert.equal(parseDuration('90s'), 90_000);
+      assert.equal(parseDuration('30m'), 30 * 60_000);
+      assert.equal(parseDuration('24h'), 24 * HOUR);
+      assert.equal(parseDuration('2d'), 2 * DAY);
+    });
+
+    it('should add up compound durations', () => {
+      assert.equal(parseDuration('1h30m'), HOUR + 30 * 60_000);
+      assert.equal(parseDuration('1d2h3m4s5ms'), DAY + 2 * HOUR + 3 * 60_000 + 4000 + 5);
+    });
+
+    it('should accept fractions and surrounding whitespace', () => {
+      assert.equal(parseDuration('1.5h'), 1.5 * HOUR);
+      assert.equal(parseDuration('  90s  '), 90_000);
+    });
+
+    it('should tell minutes (m) from milliseconds (ms)', () => {
+      assert.equal(parseDuration('1m'), 60_000);
+      assert.equal(parseDuration('1ms'), 1);
+      assert.equal(parseDuration('1m1ms'), 60_001);
+    });
+
+    it('should return undefined for anything that is not a duration', () => {
+      for (const text of ['', ' ', '90', 'h', '1x', '1 h', '-1h', '1h-', 'abc', '1h 30m', '1.h', '.5h', 'PT1H', '1H']) {
+        assert.equal(parseDuration(text), undefined, `"${text}" should not parse`);
+      }
+    });
+  });
+
+  describe('parseChannel', () => {
+    it('should accept web, trimmed', () => {
+      assert.deepEqual(parseChannel('web'), { ok: true, channel: { kind: 'web' } });
+      assert.deepEqual(parseChannel('  web '), { ok: true, channel: { kind: 'web' } });
+    });
+
+    it('should refuse slack and email channels saying they are not available yet', () => {
+      for (const [raw, kind] of [['slack:#ratings', 'slack'], ['email:a@example.com,b@example.com', 'email'], ['slack', 'slack']] as const) {
+        const parsed = parseChannel(raw);
+        assert.equal(parsed.ok, false);
+        if (parsed.ok) return;
+        assert.match(parsed.error, /^channel: /);
+        assert.ok(parsed.error.includes(`"${kind}:"`), parsed.error);
+        assert.match(parsed.error, /not available in this release yet/);
+        assert.match(parsed.error, /use "web"/);
+      }
+    });
+
+    it('should refuse unknown channels naming them', () => {
+      const parsed = parseChannel('discord:#x');
+      assert.equal(parsed.ok, false);
+      if (parsed.ok) return;
+      assert.match(parsed.error, /^channel: unknown channel "discord:#x"/);
+    });
+
+    it('should be case-sensitive', () => {
+      assert.equal(parseChannel('WEB').ok, false);
+    });
+  });
+
+  describe('deadlineAt', () => {
+    it('should add a duration to the start time', () => {
+      assert.equal(deadlineAt({ kind: 'duration', ms: 90_000 }, NOW), NOW + 90_000);
+    });
+
+    it('should return the fixed instant regardless of the start time', () => {
+      const iso = '2026-03-02T00:00:00.000Z';
+      assert.equal(deadlineAt({ kind: 'at', iso }, NOW), Date.parse(iso));
+      assert.equal(deadlineAt({ kind: 'at', iso }, NOW + DAY), Date.parse(iso));
+    });
+  });
+
+  describe('validateLifecycleInput', () => {
+    describe('defaults', () => {
+      it('should default to 4 candidates, 3 votes per candidate, 24h, web with one model', () => {
+        const p = plan(base);
+        assert.deepEqual(p, {
+          prompt: 'a red fox',
+          models: ['demo:shapes'],
+          candidatesPerModel: 4,
+          params: {},
+          channel: { kind: 'web' },
+          channelLabel: 'web',
+          quorum: { kind: 'perCandidate', votes: 3 },
+          deadline: { kind: 'duration', ms: 24 * HOUR },
+        });
+        assert.equal(DEFAULT_DEADLINE, '24h');
+        assert.equal('campaign' in p, false);
+        assert.equal('modelVersion' in p, false);
+      });
+
+      it('should default to 1 candidate per model with models', () => {
+        const p = plan({ prompt: 'p', models: ['demo:shapes', 'demo:gradient', 'demo:text'] });
+        assert.equal(p.candidatesPerModel, 1);
+        assert.deepEqual(p.models, ['demo:shapes', 'demo:gradient', 'demo:text']);
+      });
+
+      it('should trim the prompt and keep optional labels trimmed', () => {
+        const p = plan({ ...base, prompt: '  a fox  ', campaign: ' spring ', modelVersion: ' v2 ' });
+        assert.equal(p.prompt, 'a fox');
+        assert.equal(p.campaign, 'spring');
+        assert.equal(p.modelVersion, 'v2');
+      });
+
+      it('should treat null labels as absent', () => {
+        const p = plan({ ...base, campaign: null, modelVersion: null });
+        assert.equal('campaign' in p, false);
+        assert.equal('modelVersion' in p, false);
+      });
+
+      it('should accept a fully specified input', () => {
+        const p = plan({
+          prompt: 'p',
+          models: ['demo:shapes', 'demo:text'],
+          candidates: 4,
+          params: { seed: 0, guidance: 7 },
+          channel: ' web ',
+          totalVotes: 10,
+          deadline: '90s',
+          campaign: 'c',
+          modelVersion: 'v',
+        });
+        assert.equal(p.candidatesPerModel, 4);
+        assert.deepEqual(p.params, { seed: 0, guidance: 7 });
+        assert.equal(p.channelLabel, 'web');
+        assert.deepEqual(p.quorum, { kind: 'total', votes: 10 });
+        assert.deepEqual(p.deadline, { kind: 'duration', ms: 90_000 });
+      });
+    });
+
+    describe('non-object inputs', () => {
+      for (const [name, raw] of [['null', null], ['undefined', undefined], ['an array', [base]], ['a string', JSON.stringify(base)], ['a number', 42], ['a boolean', true]] as const) {
+        it(`should refuse ${name} with one "input:" error`, () => {
+          const error = onlyError(raw);
+          assert.match(error, /^input: must be one JSON object/);
+        });
+      }
+    });
+
+    describe('prompt', () => {
+      it('should require a prompt', () => {
+        assert.equal(onlyError({ model: 'demo:shapes' }), 'prompt: required, a non-empty string');
+      });
+
+      it('should refuse an empty, blank or non-string prompt', () => {
+        for (const prompt of ['', '   ', 42, null, ['a']]) {
+          assert.match(onlyError({ ...base, prompt }), /^prompt: required/, `prompt ${JSON.stringify(prompt)}`);
+        }
+      });
+
+      it('should refuse a prompt over the limit, saying how long it was', () => {
+        const prompt = 'x'.repeat(MAX_PROMPT_LENGTH + 1);
+        const error = onlyError({ ...base, prompt });
+        assert.match(error, /^prompt: must be at most 4000 characters/);
+        assert.ok(error.includes(`got ${MAX_PROMPT_LENGTH + 1}`), error);
+      });
+
+      it('should accept a prompt exactly at the limit', () => {
+        assert.equal(plan({ ...base, prompt: 'x'.repeat(MAX_PROMPT_LENGTH) }).prompt.length, MAX_PROMPT_LENGTH);
+      });
+    });
+
+    describe('unknown fields', () => {
+      it('should name each unknown field and list the known ones', () => {
+        const errs = errors({ ...base, promt: 'typo', seed: 1 });
+        assert.equal(errs.length, 2);
+        assert.match(errs[0] as string, /^promt: unknown field; known fields: .*prompt/);
+        assert.match(errs[1] as string, /^seed: unknown field/);
+        for (const known of ['model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes', 'deadline', 'campaign', 'modelVersion']) {
+          assert.ok((errs[0] as string).includes(known), `known fields should list ${known}`);
+        }
+      });
+    });
+
+    describe('model and models', () => {
+      it('should require one of them', () => {
+        assert.match(onlyError({ prompt: 'p' }), /^model: required \(or "models"/);
+      });
+
+      it('should refuse both together', () => {
+        assert.equal(onlyError({ prompt: 'p', model: 'demo:shapes', models: ['demo:shapes', 'demo:text'] }), 'model, models: give one of them, not both');
+      });
+
+      it('should refuse models with fewer than two entries or not an array', () => {
+        for (const models of [[], ['demo:shapes'], 'demo:shapes', { 0: 'demo:shapes' }]) {
+          assert.match(onlyError({ prompt: 'p', models }), /^models: must be an array of at least two/, JSON.stringify(models));
+        }
+      });
+
+      it('should refuse a repeated model', () => {
+        assert.equal(onlyError({ prompt: 'p', models: ['demo:shapes', 'demo:text', 'demo:shapes'] }), 'models: must not repeat a model');
+      });
+
+      it('should name the index of a bad entry in models', () => {
+        const errs = errors({ prompt: 'p', models: ['demo:shapes', 'stability:sdxl', 'demo:nope', 7] });
+        assert.equal(errs.length, 3);
+        assert.match(errs[0] as string, /^models\[1\]: unknown backend "stability"/);
+        assert.match(errs[1] as string, /^models\[2\]: unknown demo model "nope"/);
+        assert.match(errs[2] as string, /^models\[3\]: must be a string "backend:model"/);
+      });
+
+      it('should refuse references not of the form backend:model', () => {
+        for (const model of ['shapes', ':shapes', 'demo:', 'demo']) {
+          assert.match(onlyError({ prompt: 'p', model }), /^model: ".*" is not of the form "backend:model"/, model);
+        }
+        for (const model of ['', '  ', 3, null, {}]) {
+          assert.match(onlyError({ prompt: 'p', model }), /^model: must be a string "backend:model"/, JSON.stringify(model));
+        }
+      });
+
+      it('should say a planned backend is not available in this release yet', () => {
+        const planned = PLANNED_BACKENDS as string[];
+        const added = planned.includes('futurebackend') ? [] : ['futurebackend'];
+        planned.push(...added);
+        try {
+          for (const backend of planned) {
+            const error = onlyError({ prompt: 'p', model: `${backend}:some-model` });
+            assert.ok(error.startsWith('model: '), error);
+            assert.ok(error.includes(`the "${backend}" backend is not available in this release yet`), error);
+            assert.ok(error.includes('demo:*'), error);
+          }
+        } finally {
+          for (const name of added) planned.splice(planned.indexOf(name), 1);
+        }
+      });
+
+      it('should refuse an unknown backend naming it and the available ones', () => {
+        const error = onlyError({ prompt: 'p', model: 'stability:sdxl' });
+        assert.equal(error, `model: unknown backend "stability"; available: ${Object.keys(AVAILABLE_BACKENDS).join(', ')}`);
+        assert.ok(Object.keys(AVAILABLE_BACKENDS).includes('demo'));
+        assert.match(onlyError({ prompt: 'p', model: 'Demo:shapes' }), /^model: unknown backend "Demo"/);
+      });
+
+      it('should refuse an unknown demo model listing the demo models', () => {
+        const error = onlyError({ prompt: 'p', model: 'demo:portrait' });
+        assert.equal(error, 'model: unknown demo model "portrait"; available: demo:shapes, demo:gradient, demo:text');
+      });
+
+      it('should accept well-formed replicate and openai references when those backends are available', function () {
+        if (!(AVAILABLE_BACKENDS['replicate'] instanceof RegExp) || !(AVAILABLE_BACKENDS['openai'] instanceof RegExp)) this.skip();
+        for (const model of ['replicate:acme/painter', 'replicate:acme/painter:' + 'a'.repeat(64), 'replicate:black-forest-labs/flux.1_dev']) {
+          assert.deepEqual(plan({ prompt: 'p', model }).models, [model]);
+        }
+        for (const model of ['openai:gpt-4o', 'openai:meta-llama/Llama-3.1-8B-Instruct', 'openai:llama3:8b']) {
+          assert.deepEqual(plan({ prompt: 'p', model }).models, [model]);
+        }
+        assert.deepEqual(plan({ prompt: 'p', models: ['demo:shapes', 'replicate:acme/painter', 'openai:gpt-4o'] }).models.length, 3);
+      });
+
+      it('should refuse malformed replicate and openai references naming the expected form', function () {
+        if (!(AVAILABLE_BACKENDS['replicate'] instanceof RegExp) || !(AVAILABLE_BACKENDS['openai'] instanceof RegExp)) this.skip();
+        for (const model of ['replicate:painter', 'replicate:Acme/Painter', 'replicate:acme/', 'replicate:/painter', 'replicate:acme/painter/extra', 'replicate:acme/painter:']) {
+          const error = onlyError({ prompt: 'p', model });
+          assert.equal(error, `model: "${model}" is not a valid replicate model reference; expected replicate:owner/name or replicate:owner/name:version`);
+        }
+        for (const model of ['openai:-gpt', 'openai:gpt 4', 'openai:' + 'a'.repeat(201)]) {
+          const error = onlyError({ prompt: 'p', model });
+          assert.match(error, /^model: ".*" is not a valid openai model reference; expected openai:<model name on your server>$/, model);
+        }
+      });
+
+      it('should accept every demo model', () => {
+        for (const m of ['shapes', 'gradient', 'text']) assert.deepEqual(plan({ prompt: 'p', model: `demo:${m}` }).models, [`demo:${m}`]);
+      });
+    });
+
+    describe('candidates', () => {
+      it('should accept 1 to 8 with one model', () => {
+        assert.equal(plan({ ...base, candidates: 1 }).candidatesPerModel, 1);
+        assert.equal(plan({ ...base, candidates: MAX_CANDIDATES }).candidatesPerModel, MAX_CANDIDATES);
+      });
+
+      it('should refuse out-of-range and non-integer values naming the field', () => {
+        for (const candidates of [0, -1, 9, 1.5, '4', null, Number.NaN, Infinity]) {
+          const errs = errors({ ...base, candidates });
+          assert.ok(errs.includes('candidates: must be an integer from 1 to 8'), `${String(candidates)}: ${errs.join(' | ')}`);
+        }
+      });
+
+      it('should refuse more than 8 candidates in total across models', () => {
+        const error = onlyError({ prompt: 'p', models: ['demo:shapes', 'demo:gradient', 'demo:text'], candidates: 3 });
+        assert.equal(error, 'candidates: 3 per model × 3 models is more than 8 candidates');
+      });
+
+      it('should accept exactly 8 candidates in total across models', () => {
+        assert.equal(plan({ prompt: 'p', models: ['demo:shapes', 'demo:text'], candidates: 4 }).candidatesPerModel, 4);
+      });
+
+      it('should apply the per-model rule to the default of 1 when there are more than 8 models', () => {
+        const models = Array.from({ length: 9 }, (_, i) => `demo:m${i}`);
+        const errs = errors({ prompt: 'p', models });
+        assert.ok(errs.includes('candidates: 1 per model × 9 models is more than 8 candidates'), errs.join(' | '));
+      });
+    });
+
+    describe('params', () => {
+      it('should refuse params that are not an object', () => {
+        for (const params of [null, [], 'seed=1', 42]) {
+          assert.equal(onlyError({ ...base, params }), 'params: must be a JSON object, e.g. {"seed": 42}', JSON.stringify(params));
+        }
+      });
+
+      it('should refuse a negative, fractional, unsafe or non-number seed', () => {
+        for (const seed of [-1, 1.5, '42', Number.MAX_SAFE_INTEGER + 1, null, true]) {
+          assert.equal(onlyError({ ...base, params: { seed } }), 'params.seed: must be a non-negative integer', String(seed));
+        }
+      });
+
+      it('should keep other params untouched and accept seed 0', () => {
+        assert.deepEqual(plan({ ...base, params: { seed: 0, steps: 20, style: { a: 1 } } }).params, { seed: 0, steps: 20, style: { a: 1 } });
+      });
+    });
+
+    describe('channel', () => {
+      it('should refuse slack and email with a message saying they are not available yet', () => {
+        for (const channel of ['slack:#ratings', 'email:a@example.com']) {
+          const error = onlyError({ ...base, channel });
+          assert.match(error, /^channel: .* not available in this release yet/);
+        }
+      });
+
+      it('should refuse an unknown channel and a non-string channel', () => {
+        assert.match(onlyError({ ...base, channel: 'teams' }), /^channel: unknown channel "teams"/);
+        assert.equal(onlyError({ ...base, channel: { kind: 'web' } }), 'channel: must be a string, e.g. "web"');
+      });
+    });
+
+    describe('quorum', () => {
+      it('should take votesPerCandidate', () => {
+        assert.deepEqual(plan({ ...base, votesPerCandidate: 7 }).quorum, { kind: 'perCandidate', votes: 7 });
+      });
+
+      it('should take totalVotes', () => {
+        assert.deepEqual(plan({ ...base, totalVotes: MAX_VOTES }).quorum, { kind: 'total', votes: MAX_VOTES });
+      });
+
+      it('should refuse votesPerCandidate and totalVotes together', () => {
+        assert.equal(onlyError({ ...base, votesPerCandidate: 2, totalVotes: 5 }), 'votesPerCandidate, totalVotes: give one of them, not both');
+      });
+
+      it('should refuse out-of-range values naming the field', () => {
+        for (const v of [0, -3, 2.5, MAX_VOTES + 1, '3']) {
+          assert.equal(onlyError({ ...base, votesPerCandidate: v }), `votesPerCandidate: must be an integer from 1 to ${MAX_VOTES}`);
+          assert.equal(onlyError({ ...base, totalVotes: v }), `totalVotes: must be an integer from 1 to ${MAX_VOTES}`);
+        }
+      });
+    });
+
+    describe('deadline', () => {
+      it('should accept durations', () => {
+        assert.deepEqual(plan({ ...base, deadline: '90s' }).deadline, { kind: 'duration', ms: 90_000 });
+        assert.deepEqual(plan({ ...base, deadline: '1h30m' }).deadline, { kind: 'duration', ms: 90 * 60_000 });
+        assert.deepEqual(plan({ ...base, deadline: '2d' }).deadline, { kind: 'duration', ms: 2 * DAY });
+      });
+
+      it('should accept the bounds 1s and 366d and refuse just outside them', () => {
+        assert.deepEqual(plan({ ...base, deadline: '1s' }).deadline, { kind: 'duration', ms: 1000 });
+        assert.deepEqual(plan({ ...base, deadline: '366d' }).deadline, { kind: 'duration', ms: MAX_DEADLINE_MS });
+        assert.equal(onlyError({ ...base, deadline: '999ms' }), 'deadline: must be between 1s and 366d');
+        assert.equal(onlyError({ ...base, deadline: '367d' }), 'deadline: must be between 1s and 366d');
+        assert.equal(onlyError({ ...base, deadline: '0s' }), 'deadline: must be between 1s and 366d');
+      });
+
+      it('should accept an ISO time with Z, normalised', () => {
+        assert.deepEqual(plan({ ...base, deadline: '2026-03-02T18:00:00Z' }).deadline, { kind: 'at', iso: '2026-03-02T18:00:00.000Z' });
+        assert.deepEqual(plan({ ...base, deadline: '2026-03-02T18:00Z' }).deadline, { kind: 'at', iso: '2026-03-02T18:00:00.000Z' });
+      });
+
+      it('should accept an ISO time with an offset, converted to UTC', () => {
+        assert.deepEqual(plan({ ...base, deadline: '2026-03-02T18:00:00.5+02:00' }).deadline, { kind: 'at', iso: '2026-03-02T16:00:00.500Z' });
+        assert.deepEqual(plan({ ...base, deadline: '2026-03-01T09:00:00-05:00' }).deadline, { kind: 'at', iso: '2026-03-01T14:00:00.000Z' });
+      });
+
+      it('should refuse an ISO time without a zone', () => {
+        const error = onlyError({ ...base, deadline: '2026-03-02T18:00:00' });
+        assert.match(error, /^deadline: "2026-03-02T18:00:00" is neither a duration .* nor an ISO time with a zone/);
+      });
+
+      it('should refuse an ISO time in the past, and exactly now', () => {
+        assert.equal(onlyError({ ...base, deadline: '2026-03-01T11:59:59Z' }), 'deadline: 2026-03-01T11:59:59Z is in the past');
+        assert.equal(onlyError({ ...base, deadline: '2026-03-01T12:00:00Z' }), 'deadline: 2026-03-01T12:00:00Z is in the past');
+        // An offset time that reads later than now locally but is earlier in UTC.
+        assert.match(onlyError({ ...base, deadline: '2026-03-01T13:00:00+02:00' }), /is in the past$/);
+      });
+
+      it('should resolve ISO deadlines against the given now', () => {
+        const deadline = '2026-03-05T00:00:00Z';
+        assert.equal(validateLifecycleInput({ ...base, deadline }, NOW).ok, true);
+        assert.match(onlyError({ ...base, deadline }, Date.parse('2026-03-06T00:00:00Z')), /is in the past/);
+      });
+
+      it('should refuse an ISO time too far out', () => {
+        const tooFar = new Date(NOW + MAX_DEADLINE_MS + 1000).toISOString();
+        assert.equal(onlyError({ ...base, deadline: tooFar }), 'deadline: must be within 366 days');
+        const justInside = new Date(NOW + MAX_DEADLINE_MS).toISOString();
+        assert.deepEqual(plan({ ...base, deadline: justInside }).deadline, { kind: 'at', iso: justInside });
+      });
+
+      it('should refuse garbage and impossible dates', () => {
+        for (const deadline of ['tomorrow', '', '24', '2026-13-45T99:99:99Z', '2026-03-02', 'PT1H', '1 day']) {
+          assert.match(onlyError({ ...base, deadline }), /^deadline: ".*" is neither a duration/, deadline);
+        }
+      });
+
+      it('should accept an ISO time with surrounding whitespace, like a duration', () => {
+        assert.deepEqual(plan({ ...base, deadline: ' 90s ' }).deadline, { kind: 'duration', ms: 90_000 });
+        assert.deepEqual(plan({ ...base, deadline: ' 2026-03-02T18:00:00Z ' }).deadline, { kind: 'at', iso: '2026-03-02T18:00:00.000Z' });
+      });
+
+      it('should refuse calendar dates that do not exist instead of rolling them over', () => {
+        for (const deadline of ['2026-02-30T12:00:00Z', '2026-04-31T12:00:00Z', '2026-02-29T12:00:00+01:00', '2026-03-02T25:00:00Z']) {
+          assert.match(onlyError({ ...base, deadline }), /^deadline: ".*" is neither a duration/, deadline);
+        }
+        // A leap day that exists is fine.
+        assert.deepEqual(plan({ ...base, deadline: '2026-12-31T23:30:00-01:00' }).deadline, { kind: 'at', iso: '2027-01-01T00:30:00.000Z' });
+        assert.deepEqual(plan({ ...base, deadline: '2028-02-29T00:00:00Z' }, Date.parse('2028-02-01T00:00:00Z')).deadline, { kind: 'at', iso: '2028-02-29T00:00:00.000Z' });
+      });
+
+      it('should refuse a non-string deadline', () => {
+        for (const deadline of [3600, null, { at: 'x' }]) {
+          assert.match(onlyError({ ...base, deadline }), /^deadline: must be a duration like "30m"/, JSON.stringify(deadline));
+        }
+      });
+    });
+
+    describe('labels', () => {
+      for (const field of ['campaign', 'modelVersion'] as const) {
+        it(`should refuse an empty or non-string ${field}`, () => {
+          for (const value of ['', '   ', 3, ['x']]) {
+            assert.equal(onlyError({ ...base, [field]: value }), `${field}: must be a non-empty string when given`, JSON.stringify(value));
+          }
+        });
+
+        it(`should refuse a ${field} over ${MAX_LABEL_LENGTH} characters and accept exactly ${MAX_LABEL_LENGTH}`, () => {
+          assert.equal(onlyError({ ...base, [field]: 'x'.repeat(MAX_LABEL_LENGTH + 1) }), `${field}: must be at most ${MAX_LABEL_LENGTH} characters`);
+          assert.equal(plan({ ...base, [field]: 'x'.repeat(MAX_LABEL_LENGTH) })[field], 'x'.repeat(MAX_LABEL_LENGTH));
+        });
+      }
+    });
+
+    describe('several errors', () => {
+      it('should report every problem at once, each naming its field', () => {
+        const errs = errors({
+          prompt: '',
+          model: 'stability:sdxl',
+          candidates: 20,
+          params: { seed: -4 },
+          channel: 'slack:#c',
+          votesPerCandidate: 0,
+          deadline: 'soon',
+          campaign: '',
+          modelVersion: 'v'.repeat(MAX_LABEL_LENGTH + 1),
+          extra: true,
+        });
+        const fields = errs.map((e) => e.slice(0, e.indexOf(':')));
+        assert.deepEqual(fields, ['extra', 'prompt', 'model', 'candidates', 'params.seed', 'channel', 'votesPerCandidate', 'deadline', 'campaign', 'modelVersion']);
+      });
+
+      it('should not let one bad field hide a valid plan from another', () => {
+        // Only the prompt is wrong: exactly one error, the rest was accepted.
+        assert.match(onlyError({ ...base, prompt: '   ', candidates: 2, deadline: '1h', totalVotes: 4 }), /^prompt:/);
+      });
+    });
+  });
+});
