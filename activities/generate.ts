@@ -65,6 +65,13 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
       // Heartbeat on a clock too, not only on progress: a backend may sit in a long rate-limit wait,
       // and the workflow's short heartbeat timeout is what lets a crashed worker's attempt be retried fast.
       const ticker = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
+      // Only a cancellation of the lifecycle should cancel paid remote work; a shutdown, pause or timed-out
+      // attempt just stops waiting, and the next attempt resumes the heartbeated prediction.
+      const detach = new AbortController();
+      ctx.cancellationSignal.addEventListener('abort', () => {
+        const details = ctx.cancellationDetails;
+        if (!details?.cancelRequested || details.workerShutdown || details.paused || details.timedOut || details.reset) detach.abort(ctx.cancellationSignal.reason);
+      }, { once: true });
       try {
         for (const slot of planSlots(request)) {
           if (finished.has(slot.id)) continue;
@@ -79,6 +86,7 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
               params,
               seed: slot.seed,
               signal: ctx.cancellationSignal,
+              detach: detach.signal,
               ...(resumeHandle !== undefined ? { resumeHandle } : {}),
               onRemoteHandle: (handle) => {
                 progress.inFlight = { slot: slot.slot, handle };

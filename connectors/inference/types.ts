@@ -12,8 +12,14 @@ export interface GenerateRequest {
   params: Record<string, unknown>;
   /** Distinct per candidate; derived from `params.seed` (or the lifecycle id) and the candidate index. */
   seed: number;
-  /** Cancels the remote work (the activity passes its cancellation signal). */
+  /** Aborts the call. Cancels the remote work too, unless `detach` is aborted as well. */
   signal?: AbortSignal;
+  /**
+   * Aborted (together with `signal`) when the caller only stops waiting: the worker shuts down, the
+   * attempt timed out or was paused. Remote work must be left running so a later attempt can resume it
+   * through `resumeHandle` instead of paying for it twice.
+   */
+  detach?: AbortSignal;
   /**
    * Reported by long-running backends as soon as they have a remote handle (a prediction id), so
    * the activity heartbeats it and a retried attempt can `resume` instead of paying twice.

@@ -1,3 +1,4 @@
+import { ActivityCancellationDetails } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -417,6 +418,24 @@ describe('activities/generate', function () {
           env.cancel('WORKER_SHUTDOWN');
           const err = await rejection(running);
           assert.ok(err instanceof CancelledFailure, `expected a CancelledFailure, got ${String(err)}`);
+        });
+      }
+
+      for (const [what, details, detached] of [
+        ['a cancel request of the lifecycle', { cancelRequested: true }, false],
+        ['a worker shutdown', { workerShutdown: true }, true],
+        ['a timed-out attempt', { timedOut: true }, true],
+        ['a pause', { paused: true }, true],
+      ] as const) {
+        it(`should ${detached ? 'detach from' : 'cancel'} the remote work on ${what}`, async () => {
+          const { backend, started } = slowBackend((signal) => signal.reason);
+          const env = new MockActivityEnvironment({}, { logger: quietLogger() });
+          const running = run([backend], request({ models: ['fake:m'] }), env);
+          await started;
+          env.cancel(detached ? 'WORKER_SHUTDOWN' : 'CANCELLED', new ActivityCancellationDetails(details));
+          await rejection(running);
+          assert.equal(backend.requests[0]?.signal?.aborted, true);
+          assert.equal(backend.requests[0]?.detach?.aborted, detached, 'only a lifecycle cancellation may cancel paid remote work');
         });
       }
 

@@ -83,6 +83,10 @@ export function createReplicateBackend(options: ReplicateBackendOptions): Infere
         running = false;
         return await toOutput(prediction, ref.model, signal);
       } catch (err) {
+        if (signal?.aborted && request.detach?.aborted && id) {
+          // The worker is going away, not the lifecycle: leave the prediction running for the next attempt.
+          throw new InferenceUnavailableError(`stopped waiting for Replicate prediction ${id}; the next attempt resumes it`, { cause: err });
+        }
         if (signal?.aborted) {
           if (id && running) await session.cancel(id);
           throw new InferenceCanceledError(`Replicate prediction ${id ?? '(none created)'} canceled: the activity was cancelled`, { cause: err });

@@ -193,6 +193,27 @@ describe('Replicate backend (against a local Replicate stand-in)', () => {
       assert.equal(server.prediction(req.handles[0]!)!['status'], 'canceled');
     });
 
+    it('a detaching abort (worker shutdown) leaves the prediction running and the retry resumes it', async () => {
+      server.setModel('acme/slowish', { runMs: 600 });
+      const controller = new AbortController();
+      const detach = new AbortController();
+      const req = request('acme/slowish', { signal: controller.signal, detach: detach.signal });
+      req.onRemoteHandle = (h) => {
+        if (req.handles.push(h) === 1) {
+          setTimeout(() => {
+            detach.abort();
+            controller.abort();
+          }, 100);
+        }
+      };
+      const err = await rejection(backend().generate(req));
+      assert.equal(err.retryable, true, 'the next attempt must run');
+      assert.equal(server.canceledCount, 0, 'nothing cancelled at Replicate');
+      const out = await backend().generate(request('acme/slowish', { resumeHandle: req.handles[0]! }));
+      assert.equal(out.provenance.predictionId, req.handles[0]);
+      assert.equal(server.createdCount, 1, 'paid once');
+    });
+
     it('an already-aborted signal creates nothing', async () => {
       server.setModel('acme/painter');
       const err = await rejection(backend().generate(request('acme/painter', { signal: AbortSignal.abort() })));
