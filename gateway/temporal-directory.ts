@@ -8,7 +8,7 @@
  * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes) is retried
  * with jittered backoff before answering "busy".
  */
-import { Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate } from '../workflows/messages';

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) setup: npm dependencies, the Temporal CLI, optionally Chromium.
+# Usage: scripts/setup.sh [--with-browser]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+WITH_BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) WITH_BROWSER=1 ;;
+    *) echo "usage: $0 [--with-browser]" >&2; exit 2 ;;
+  esac
+done
+
+# npm ci only when needed: it deletes node_modules and reinstalls everything.
+if [[ ! -d node_modules ]]; then
+  echo "node_modules missing: running npm ci…"
+  npm ci
+elif [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "package-lock.json is newer than node_modules: running npm ci…"
+  npm ci
+else
+  echo "node_modules up to date with package-lock.json: skipping npm ci"
+fi
+
+echo "Checking the Temporal CLI…"
+bash scripts/install-temporal.sh
+
+if [[ "$WITH_BROWSER" == 1 ]]; then
+  echo "Checking Chromium…"
+  bash scripts/install-chromium.sh
+fi
+echo "Setup done."
