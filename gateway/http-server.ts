@@ -52,7 +52,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 
-const SECURITY_HEADERS: Record<string, string> = {
+export const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
@@ -195,7 +195,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       log('error', 'vote forwarding failed', { lifecycleId, rater: session.rater, error: messageOf(err) });
       throw upstreamError();
     }
-    log('info', 'vote', { lifecycleId, rater: session.rater, candidateId: vote.candidateId, value: vote.value, outcome: receipt.outcome });
+    log('debug', 'vote', { lifecycleId, rater: session.rater, candidateId: vote.candidateId, value: vote.value, outcome: receipt.outcome });
     sendJson(res, 200, { outcome: receipt.outcome, candidate: receipt.candidate });
   };
 

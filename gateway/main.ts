@@ -2,13 +2,16 @@
  * The gateway process: one Temporal client for the whole process, the rating page and the vote API.
  * It verifies, parses and forwards; lifecycles decide.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { loadSecret, type PreflineConfig } from '../config';
 import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
 import type { ArtifactSource } from './artifact-source';
 import { createGatewayServer, listen } from './http-server';
+import { startEmailGateway } from './email-gateway';
+import { startSlackGateway } from './slack-gateway';
 import { TemporalLifecycleDirectory } from './temporal-directory';
 
 export interface RunningGateway {
@@ -30,11 +33,19 @@ export function artifactSourceFor(store: ArtifactStore): ArtifactSource {
 
 export async function startGateway(config: PreflineConfig): Promise<RunningGateway> {
   const logger = createLogger('gateway', config.logLevel);
-  const connection = await Connection.connect({ address: config.temporal.address });
+  // The Rust-core connection (the one workers use) costs far less CPU per RPC than the pure-JS gRPC
+  // client; bench/votes measured the difference. One connection for the whole process.
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
+  const directory = new TemporalLifecycleDirectory(client);
+  const gatewayLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](message, fields);
+  // Slack votes (docs/slack.md): routes when the signing secret is set, Socket Mode when the app token is.
+  const slack = await startSlackGateway(config, { client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog });
+  // Email votes (docs/email.md): link routes when email is configured, the reply listener when its port is set.
+  const email = await startEmailGateway(config, { directory, log: gatewayLog });
   const server = createGatewayServer({
-    directory: new TemporalLifecycleDirectory(client),
+    directory,
     artifacts: artifactSourceFor(artifacts),
     raterKey: loadSecret(config, 'rater'),
     sessionKey: loadSecret(config, 'session'),
@@ -42,6 +53,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     sessionTtlMs: config.gateway.sessionTtlMs,
     publicUrl: config.gateway.publicUrl,
     log: (level, message, fields) => logger[level](message, fields),
+    extraRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
   });
   const { url } = await listen(server, config.gateway.host, config.gateway.port);
   logger.info('rating page and vote API listening', { url });
@@ -51,6 +63,8 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
+      await slack?.close();
+      await email?.close();
       await connection.close();
     },
   };
