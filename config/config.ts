@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { EMAIL_ADDRESS, MAX_EMAIL_RECIPIENTS } from '../workflows/input';
 
 export interface EnvVarDoc {
   name: string;
@@ -42,6 +43,34 @@ export const ENVIRONMENT: EnvVarDoc[] = [
   { name: 'PREFLINE_OPENAI_API_KEY', default: '(none)', description: 'Bearer key for that server, if it needs one.' },
   { name: 'PREFLINE_OPENAI_IMAGE_MODELS', default: '(none)', description: 'Comma-separated `openai:` models that produce images (images/generations); others are chat models.' },
   { name: 'PREFLINE_OPENAI_TIMEOUT', default: '120s', description: 'Timeout of one request to the OpenAI-compatible server.' },
+  { name: 'PREFLINE_SLACK_BOT_TOKEN', default: '(none)', description: 'Bot token (`xoxb-…`) of the Prefline Slack app. Workers post `slack:` lifecycles with it; the gateway learns its own identity and rater groups with it. See docs/slack.md.' },
+  { name: 'PREFLINE_SLACK_SIGNING_SECRET', default: '(none)', description: 'Signing secret of the Slack app. Set on the gateway to serve POST /slack/events and /slack/interactivity (signatures checked over the raw body). A blank value is refused at startup.' },
+  { name: 'PREFLINE_SLACK_APP_TOKEN', default: '(none)', description: 'App-level token (`xapp-…`, scope connections:write): the gateway receives Slack events over Socket Mode instead of a public URL.' },
+  { name: 'PREFLINE_SLACK_API_URL', default: 'https://slack.com/api/', description: 'Slack Web API base URL (tests point it at a stand-in).' },
+  { name: 'PREFLINE_SLACK_ALLOWED_USERS', default: '(everyone in the channel)', description: 'Comma-separated Slack user ids (U…) whose votes count. Others get "you are not on the rater list" (buttons) or are ignored (reactions).' },
+  { name: 'PREFLINE_SLACK_ALLOWED_USERGROUP', default: '(none)', description: 'A Slack user group id (S…) whose members may vote, in addition to PREFLINE_SLACK_ALLOWED_USERS (needs usergroups:read).' },
+  { name: 'PREFLINE_SMTP_HOST', default: '(none)', description: 'SMTP server for the email channel (`email:` lifecycles). Without it, workers refuse email lifecycles.' },
+  { name: 'PREFLINE_SMTP_PORT', default: '587 (465 with PREFLINE_SMTP_SECURE=1)', description: 'SMTP port.' },
+  { name: 'PREFLINE_SMTP_SECURE', default: '0', description: '1 for implicit TLS (port 465); otherwise STARTTLS is used when the server offers it.' },
+  { name: 'PREFLINE_SMTP_REQUIRE_TLS', default: '0', description: '1 to refuse sending unless STARTTLS succeeds.' },
+  { name: 'PREFLINE_SMTP_USER', default: '(none)', description: 'SMTP AUTH user.' },
+  { name: 'PREFLINE_SMTP_PASS', default: '(none)', description: 'SMTP AUTH password.' },
+  { name: 'PREFLINE_SMTP_POOL', default: '5', description: 'Pooled SMTP connections per worker; 0 opens one connection per message.' },
+  { name: 'PREFLINE_SMTP_RATE_LIMIT', default: '0 (no limit)', description: 'Messages per second across the pool.' },
+  { name: 'PREFLINE_EMAIL_FROM', default: '(required with PREFLINE_SMTP_HOST)', description: 'Sender, e.g. `Prefline <ratings@example.com>`; its domain names Message-IDs.' },
+  { name: 'PREFLINE_DKIM_DOMAIN', default: '(none)', description: 'DKIM signing domain (set all three PREFLINE_DKIM_* or none).' },
+  { name: 'PREFLINE_DKIM_SELECTOR', default: '(none)', description: 'DKIM selector.' },
+  { name: 'PREFLINE_DKIM_PRIVATE_KEY_FILE', default: '(none)', description: 'PEM file of the DKIM private key.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_DOMAIN', default: '(none)', description: 'Domain whose mail reaches the gateway\'s inbound SMTP listener; mails get a signed `vote+…@<domain>` Reply-To. Without it, mails offer links only.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_PORT', default: '(none: no listener)', description: 'Port of the gateway\'s inbound SMTP listener for replies (needs PREFLINE_EMAIL_INBOUND_DOMAIN).' },
+  { name: 'PREFLINE_EMAIL_INBOUND_HOST', default: 'PREFLINE_GATEWAY_HOST', description: 'Interface the inbound SMTP listener binds.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_MAX_BYTES', default: '2097152', description: 'Largest reply accepted; bigger ones are refused with 552.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_TLS_KEY', default: '(none)', description: 'PEM key file; with PREFLINE_EMAIL_INBOUND_TLS_CERT, the listener offers STARTTLS (disabled otherwise).' },
+  { name: 'PREFLINE_EMAIL_INBOUND_TLS_CERT', default: '(none)', description: 'PEM certificate file for STARTTLS.' },
+  { name: 'PREFLINE_EMAIL_LISTS', default: '(none)', description: 'Named rater lists for `email:@name`: `reviewers=a@x,b@y;leads=c@z`, inline JSON `{"reviewers":["a@x"]}`, or a path to such a JSON file.' },
+  { name: 'PREFLINE_EMAIL_TOKEN_KEY', default: '(generated into <data>/secrets/email-token.key)', description: 'Key that signs vote links, unsubscribe links and reply addresses. Workers and gateway must share it.' },
+  { name: 'PREFLINE_EMAIL_CLOSING_NOTE', default: '0', description: '1 to mail raters the result when a lifecycle closes.' },
+  { name: 'PREFLINE_EMAIL_STATE_DIR', default: '<data>/email', description: 'Send records, opt-outs and reply mappings; workers and gateway must share it.' },
   { name: 'PREFLINE_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error.' },
 ];
 
@@ -59,7 +88,18 @@ export interface PreflineConfig {
     replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
     openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };
   };
+  /** Present when any PREFLINE_SLACK_* variable is set. */
+  slack?: {
+    botToken?: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl: string;
+    allowedUsers: string[];
+    allowedUsergroup?: string;
+  };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The email channel; present when PREFLINE_SMTP_HOST or PREFLINE_EMAIL_INBOUND_PORT is set. */
+  email?: EmailConfig;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +121,31 @@ function durationMs(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   if (!match) throw new ConfigError(`${name} must be a duration like "12h" or "30d", got "${raw}"`);
   const unit = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[match[2] as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
+}
+
+/** Slack settings, present when any PREFLINE_SLACK_* variable is set. */
+function slackConfig(env: NodeJS.ProcessEnv): Pick<PreflineConfig, 'slack'> {
+  const names = ['BOT_TOKEN', 'SIGNING_SECRET', 'APP_TOKEN', 'API_URL', 'ALLOWED_USERS', 'ALLOWED_USERGROUP'].map((n) => `PREFLINE_SLACK_${n}`);
+  const secret = env.PREFLINE_SLACK_SIGNING_SECRET;
+  // Empty means unset here as everywhere (no Slack routes at all); a blank one is a deployment mistake:
+  // fail at startup rather than verify against a secret anyone could guess.
+  if (secret !== undefined && secret !== '' && secret.trim() === '') throw new ConfigError('PREFLINE_SLACK_SIGNING_SECRET is blank; set the app\'s signing secret or unset the variable');
+  if (!names.some((n) => env[n] !== undefined && env[n] !== '')) return {};
+  const users = (env.PREFLINE_SLACK_ALLOWED_USERS || '').split(',').map((u) => u.trim()).filter(Boolean);
+  const badUser = users.find((u) => !/^[UW][A-Z0-9]{2,30}$/.test(u));
+  if (badUser) throw new ConfigError(`PREFLINE_SLACK_ALLOWED_USERS: "${badUser}" is not a Slack user id (U…)`);
+  const group = env.PREFLINE_SLACK_ALLOWED_USERGROUP?.trim();
+  if (group && !/^S[A-Z0-9]{2,30}$/.test(group)) throw new ConfigError(`PREFLINE_SLACK_ALLOWED_USERGROUP: "${group}" is not a Slack user group id (S…)`);
+  return {
+    slack: {
+      ...(env.PREFLINE_SLACK_BOT_TOKEN ? { botToken: env.PREFLINE_SLACK_BOT_TOKEN } : {}),
+      ...(secret ? { signingSecret: secret } : {}),
+      ...(env.PREFLINE_SLACK_APP_TOKEN ? { appToken: env.PREFLINE_SLACK_APP_TOKEN } : {}),
+      apiUrl: env.PREFLINE_SLACK_API_URL || 'https://slack.com/api/',
+      allowedUsers: users,
+      ...(group ? { allowedUsergroup: group } : {}),
+    },
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): PreflineConfig {
@@ -140,7 +205,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
           }
         : {}),
     },
+    ...slackConfig(env),
     logLevel,
+    ...emailConfig(env, cwd, dataDir, host),
   };
 }
 
@@ -148,10 +215,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
  * A secret from the environment, or else one generated once and kept (mode 0600) under the data
  * folder, so pseudonyms and sessions stay stable across restarts of the embedded setup.
  */
-export function loadSecret(config: PreflineConfig, name: 'rater' | 'session', env: NodeJS.ProcessEnv = process.env): Buffer {
-  const fromEnv = env[name === 'rater' ? 'PREFLINE_RATER_KEY' : 'PREFLINE_SESSION_KEY'];
+export function loadSecret(config: PreflineConfig, name: 'rater' | 'session' | 'email-token', env: NodeJS.ProcessEnv = process.env): Buffer {
+  const envName = `PREFLINE_${name.replace('-', '_').toUpperCase()}_KEY`; // PREFLINE_RATER_KEY, …_SESSION_KEY, …_EMAIL_TOKEN_KEY
+  const fromEnv = env[envName];
   if (fromEnv) {
-    if (fromEnv.length < 16) throw new ConfigError(`PREFLINE_${name.toUpperCase()}_KEY must be at least 16 characters`);
+    if (fromEnv.length < 16) throw new ConfigError(`${envName} must be at least 16 characters`);
     return Buffer.from(fromEnv, 'utf8');
   }
   const file = join(config.dataDir, 'secrets', `${name}.key`);
@@ -168,7 +236,135 @@ export function loadSecret(config: PreflineConfig, name: 'rater' | 'session', en
   const key = readFileSync(file, 'utf8').trim();
   // Empty while another process is between creating and writing it, or after a crash there: never key hashes with it.
   if (key.length < 16) {
-    throw new ConfigError(`${file} holds no usable key (under 16 characters); delete it to generate a new one, or set PREFLINE_${name.toUpperCase()}_KEY`);
+    throw new ConfigError(`${file} holds no usable key (under 16 characters); delete it to generate a new one, or set ${envName}`);
   }
   return Buffer.from(key, 'utf8');
+}
+
+// ---- the email channel ----------------------------------------------------------------------------
+
+export interface EmailConfig {
+  /** Outbound mail (workers send invitations; the gateway sends auto-answers). Absent without PREFLINE_SMTP_HOST. */
+  smtp?: {
+    host: string;
+    port: number;
+    secure: boolean;
+    requireTLS: boolean;
+    user?: string;
+    pass?: string;
+    maxConnections: number;
+    rateLimit: number;
+    dkim?: { domainName: string; keySelector: string; privateKeyFile: string };
+  };
+  from?: { name?: string; address: string };
+  /** Domain of signed reply addresses; without it mails offer links only. */
+  inboundDomain?: string;
+  /** The gateway's inbound SMTP listener. */
+  inbound?: { host: string; port: number; maxBytes: number; tls?: { keyFile: string; certFile: string } };
+  lists: Record<string, string[]>;
+  closingNote: boolean;
+  stateDir: string;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`);
+}
+
+function checkAddress(name: string, address: string): string {
+  if (address.length > 254 || !EMAIL_ADDRESS.test(address)) throw new ConfigError(`${name}: not a valid email address: ${JSON.stringify(address)}`);
+  return address.toLowerCase();
+}
+
+/** `reviewers=a@x,b@y;leads=c@z`, inline JSON, or a JSON file: `{"reviewers": ["a@x", "b@y"]}`. */
+export function parseEmailLists(raw: string | undefined, cwd: string): Record<string, string[]> {
+  const text = (raw ?? '').trim();
+  if (text === '') return {};
+  let entries: Array<[string, unknown]>;
+  if (text.startsWith('{') || (!text.includes('=') && existsSync(resolve(cwd, text)))) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text.startsWith('{') ? text : readFileSync(resolve(cwd, text), 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`PREFLINE_EMAIL_LISTS: not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('PREFLINE_EMAIL_LISTS: JSON must be an object of name → [addresses]');
+    entries = Object.entries(value);
+  } else {
+    entries = text.split(';').filter((p) => p.trim() !== '').map((part) => {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`PREFLINE_EMAIL_LISTS: "${part.trim()}" is not name=addr,addr`);
+      return [part.slice(0, eq).trim(), part.slice(eq + 1).split(',').map((a) => a.trim()).filter(Boolean)];
+    });
+  }
+  const lists: Record<string, string[]> = {};
+  for (const [name, addresses] of entries) {
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) throw new ConfigError(`PREFLINE_EMAIL_LISTS: list name "${name}" must be lowercase letters, digits, "-" or "_"`);
+    if (!Array.isArray(addresses) || addresses.length === 0 || !addresses.every((a) => typeof a === 'string')) {
+      throw new ConfigError(`PREFLINE_EMAIL_LISTS: list "${name}" must hold at least one address`);
+    }
+    if (addresses.length > MAX_EMAIL_RECIPIENTS) throw new ConfigError(`PREFLINE_EMAIL_LISTS: list "${name}" has more than ${MAX_EMAIL_RECIPIENTS} addresses`);
+    lists[name] = [...new Set(addresses.map((a) => checkAddress(`PREFLINE_EMAIL_LISTS (${name})`, a.trim())))];
+  }
+  return lists;
+}
+
+function emailConfig(env: NodeJS.ProcessEnv, cwd: string, dataDir: string, gatewayHost: string): { email?: EmailConfig } {
+  if (!env.PREFLINE_SMTP_HOST && !env.PREFLINE_EMAIL_INBOUND_PORT) return {};
+  let from: EmailConfig['from'];
+  if (env.PREFLINE_EMAIL_FROM) {
+    const match = /^\s*(.*?)\s*<([^<>]+)>\s*$/.exec(env.PREFLINE_EMAIL_FROM);
+    const name = match?.[1]?.replace(/^"(.*)"$/, '$1');
+    // Control characters would let a display name start a new header line.
+    if (name && /\p{Cc}/u.test(name)) throw new ConfigError('PREFLINE_EMAIL_FROM: the display name must not contain control characters');
+    from = { ...(name ? { name } : {}), address: checkAddress('PREFLINE_EMAIL_FROM', (match?.[2] ?? env.PREFLINE_EMAIL_FROM).trim()) };
+  }
+  let smtp: EmailConfig['smtp'];
+  if (env.PREFLINE_SMTP_HOST) {
+    if (!from) throw new ConfigError('PREFLINE_EMAIL_FROM is required with PREFLINE_SMTP_HOST, e.g. "Prefline <ratings@example.com>"');
+    const secure = flag(env, 'PREFLINE_SMTP_SECURE');
+    const dkimVars = ['PREFLINE_DKIM_DOMAIN', 'PREFLINE_DKIM_SELECTOR', 'PREFLINE_DKIM_PRIVATE_KEY_FILE'].filter((n) => env[n]);
+    if (dkimVars.length !== 0 && dkimVars.length !== 3) throw new ConfigError('set all of PREFLINE_DKIM_DOMAIN, PREFLINE_DKIM_SELECTOR and PREFLINE_DKIM_PRIVATE_KEY_FILE, or none');
+    smtp = {
+      host: env.PREFLINE_SMTP_HOST,
+      port: int(env, 'PREFLINE_SMTP_PORT', secure ? 465 : 587),
+      secure,
+      requireTLS: flag(env, 'PREFLINE_SMTP_REQUIRE_TLS'),
+      ...(env.PREFLINE_SMTP_USER ? { user: env.PREFLINE_SMTP_USER, pass: env.PREFLINE_SMTP_PASS ?? '' } : {}),
+      maxConnections: int(env, 'PREFLINE_SMTP_POOL', 5),
+      rateLimit: int(env, 'PREFLINE_SMTP_RATE_LIMIT', 0),
+      ...(dkimVars.length === 3
+        ? { dkim: { domainName: env.PREFLINE_DKIM_DOMAIN!, keySelector: env.PREFLINE_DKIM_SELECTOR!, privateKeyFile: resolve(cwd, env.PREFLINE_DKIM_PRIVATE_KEY_FILE!) } }
+        : {}),
+    };
+  }
+  const inboundDomain = env.PREFLINE_EMAIL_INBOUND_DOMAIN?.trim().toLowerCase() || undefined;
+  if (inboundDomain && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/.test(inboundDomain)) {
+    throw new ConfigError(`PREFLINE_EMAIL_INBOUND_DOMAIN: "${inboundDomain}" is not a domain name`);
+  }
+  let inbound: EmailConfig['inbound'];
+  if (env.PREFLINE_EMAIL_INBOUND_PORT) {
+    if (!inboundDomain) throw new ConfigError('PREFLINE_EMAIL_INBOUND_PORT needs PREFLINE_EMAIL_INBOUND_DOMAIN (the domain of the reply addresses)');
+    const [keyFile, certFile] = [env.PREFLINE_EMAIL_INBOUND_TLS_KEY, env.PREFLINE_EMAIL_INBOUND_TLS_CERT];
+    if (!keyFile !== !certFile) throw new ConfigError('set both PREFLINE_EMAIL_INBOUND_TLS_KEY and PREFLINE_EMAIL_INBOUND_TLS_CERT, or neither');
+    inbound = {
+      host: env.PREFLINE_EMAIL_INBOUND_HOST || gatewayHost,
+      port: int(env, 'PREFLINE_EMAIL_INBOUND_PORT', 0),
+      maxBytes: Math.max(1024, int(env, 'PREFLINE_EMAIL_INBOUND_MAX_BYTES', 2 * 1024 * 1024)),
+      ...(keyFile && certFile ? { tls: { keyFile: resolve(cwd, keyFile), certFile: resolve(cwd, certFile) } } : {}),
+    };
+  }
+  return {
+    email: {
+      ...(smtp ? { smtp } : {}),
+      ...(from ? { from } : {}),
+      ...(inboundDomain ? { inboundDomain } : {}),
+      ...(inbound ? { inbound } : {}),
+      lists: parseEmailLists(env.PREFLINE_EMAIL_LISTS, cwd),
+      closingNote: flag(env, 'PREFLINE_EMAIL_CLOSING_NOTE'),
+      stateDir: resolve(cwd, env.PREFLINE_EMAIL_STATE_DIR || join(dataDir, 'email')),
+    },
+  };
 }

@@ -24,6 +24,8 @@ import { Ledger } from '../store/Ledger';
 import { LedgerReadServer } from '../store/LedgerReadServer';
 import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
+import { slackChannelPublishers } from './slack';
+import { closeEmailTransports, emailChannelPublishers } from './email';
 
 export interface RunningWorkers {
   /** Resolves when every worker has stopped. */
@@ -108,7 +110,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           ...common,
           taskQueue: config.taskQueue,
           workflowBundle,
-          activities: createChannelActivities({ web: createWebPublisher(config.gateway.publicUrl) }),
+          activities: createChannelActivities({ web: createWebPublisher(config.gateway.publicUrl), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) }),
         }),
       );
       queues.push(config.taskQueue);
@@ -159,6 +161,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
 
   logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}) });
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    closeEmailTransports();
     await readServer?.close();
     ledger?.closeSync();
     await connection.close();

@@ -66,13 +66,13 @@ function isCalendarDate(iso: string): boolean {
 /** Channel connectors that ship in this release; the others are refused with a clear message. */
 export const CHANNEL_AVAILABLE: Record<ChannelSpec['kind'], boolean> = {
   web: true,
-  slack: false,
-  email: false,
+  slack: true,
+  email: true,
 };
 
 export const MAX_EMAIL_RECIPIENTS = 500;
 // Deliberately strict (no quotes, comments or display names): these go into SMTP envelopes and headers.
-const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const SLACK_CHANNEL = /^(#[a-z0-9][a-z0-9_-]{0,79}|[CGD][A-Z0-9]{6,20})$/;
 const RATER_LIST = /^@[a-z0-9][a-z0-9_-]{0,63}$/;
 

@@ -81,16 +81,20 @@ describe('workflows/input', () => {
       assert.deepEqual(parseChannel('  web '), { ok: true, channel: { kind: 'web' } });
     });
 
-    it('should refuse slack and email channels saying they are not available yet', () => {
-      for (const [raw, kind] of [['slack:#ratings', 'slack'], ['email:a@example.com,b@example.com', 'email'], ['slack', 'slack']] as const) {
+    it('should accept slack channels by name or id, and refuse malformed ones', () => {
+      assert.deepEqual(parseChannel('slack:#ox-feedback'), { ok: true, channel: { kind: 'slack', channel: '#ox-feedback' } });
+      assert.deepEqual(parseChannel(' slack:C0123ABCD '), { ok: true, channel: { kind: 'slack', channel: 'C0123ABCD' } });
+      for (const raw of ['slack', 'slack:', 'slack:#Not Valid', 'slack:ratings']) {
         const parsed = parseChannel(raw);
-        assert.equal(parsed.ok, false);
-        if (parsed.ok) return;
-        assert.match(parsed.error, /^channel: /);
-        assert.ok(parsed.error.includes(`"${kind}:"`), parsed.error);
-        assert.match(parsed.error, /not available in this release yet/);
-        assert.match(parsed.error, /use "web"/);
+        assert.equal(parsed.ok, false, raw);
+        if (!parsed.ok) assert.match(parsed.error, /is not "slack:#channel-name" or "slack:<channel id>"/);
       }
+    });
+
+    it('should accept email channels, addresses (lowercased, once each) or a rater list, and refuse malformed ones', () => {
+      assert.deepEqual(parseChannel('email:a@example.com, B@Example.com,a@example.com'), { ok: true, channel: { kind: 'email', recipients: ['a@example.com', 'b@example.com'] } });
+      assert.deepEqual(parseChannel('email:@reviewers'), { ok: true, channel: { kind: 'email', recipients: [], list: 'reviewers' } });
+      for (const raw of ['email:', 'email:not-an-address', 'email:a@example.com\r\nBcc: x@example.com']) assert.equal(parseChannel(raw).ok, false, raw);
     });
 
     it('should refuse unknown channels naming them', () => {
@@ -359,11 +363,9 @@ describe('workflows/input', () => {
     });
 
     describe('channel', () => {
-      it('should refuse slack and email with a message saying they are not available yet', () => {
-        for (const channel of ['slack:#ratings', 'email:a@example.com']) {
-          const error = onlyError({ ...base, channel });
-          assert.match(error, /^channel: .* not available in this release yet/);
-        }
+      it('should accept slack and email', () => {
+        assert.deepEqual(plan({ ...base, channel: 'slack:#ratings' }).channel, { kind: 'slack', channel: '#ratings' });
+        assert.deepEqual(plan({ ...base, channel: 'email:a@example.com' }).channel, { kind: 'email', recipients: ['a@example.com'] });
       });
 
       it('should refuse an unknown channel and a non-string channel', () => {
@@ -492,7 +494,7 @@ describe('workflows/input', () => {
           model: 'stability:sdxl',
           candidates: 20,
           params: { seed: -4 },
-          channel: 'slack:#c',
+          channel: 'slack:#Not Valid',
           votesPerCandidate: 0,
           deadline: 'soon',
           campaign: '',

@@ -1,0 +1,48 @@
+/**
+ * The email channel publisher of a workflows worker, when PREFLINE_SMTP_HOST is set (docs/email.md).
+ * It reads candidate images from the shared artifact store and keeps its send records and the opt-outs
+ * under PREFLINE_EMAIL_STATE_DIR, which the gateway must share.
+ */
+import { readFileSync } from 'node:fs';
+import type { ChannelPublisher } from '../connectors/channels/types';
+import { loadSecret, type PreflineConfig } from '../config';
+import { createEmailPublisher, createSmtpTransport, type MailTransport } from '../connectors/email/EmailPublisher';
+import { EmailState } from '../connectors/email/state';
+import { createLogger } from '../ops/log';
+import { ArtifactStore } from '../store/ArtifactStore';
+
+const transports = new Set<MailTransport>();
+
+export async function emailChannelPublishers(config: PreflineConfig): Promise<{ email?: ChannelPublisher }> {
+  const email = config.email;
+  if (!email?.smtp || !email.from) return {};
+  const { dkim, ...smtp } = email.smtp;
+  const transport = createSmtpTransport({
+    ...smtp,
+    ...(dkim ? { dkim: { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: readFileSync(dkim.privateKeyFile, 'utf8') } } : {}),
+  });
+  transports.add(transport);
+  const logger = createLogger('email', config.logLevel);
+  return {
+    email: createEmailPublisher({
+      transport,
+      from: email.from,
+      publicUrl: config.gateway.publicUrl,
+      ...(email.inboundDomain ? { inboundDomain: email.inboundDomain } : {}),
+      raterKey: loadSecret(config, 'rater'),
+      tokenKey: loadSecret(config, 'email-token'),
+      state: await EmailState.open(email.stateDir),
+      artifacts: await ArtifactStore.open(config.artifactDir),
+      lists: email.lists,
+      closingNote: email.closingNote,
+      concurrency: Math.max(1, smtp.maxConnections) * 4, // keep every pooled connection busy while records are written
+      log: (level, message, fields) => logger[level](message, fields),
+    }),
+  };
+}
+
+/** Closes pooled SMTP connections so a stopped worker process can exit. */
+export function closeEmailTransports(): void {
+  for (const t of transports) t.close();
+  transports.clear();
+}
