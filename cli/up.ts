@@ -136,6 +136,8 @@ export async function runUp(config: PreflineConfig): Promise<number> {
       'Prefline is up.',
       `  Temporal UI   ${server?.uiUrl ?? '(external server ' + config.temporal.address + ')'}   Start Workflow → type "ratingLifecycle", task queue "${config.taskQueue}"`,
       `  Rating page   ${config.gateway.publicUrl}`,
+      ...(config.slack?.signingSecret ? [`  Slack         ${config.gateway.publicUrl}/slack/events and /slack/interactivity   (docs/slack.md)`] : []),
+      ...(config.slack?.appToken ? ['  Slack         Socket Mode (PREFLINE_SLACK_APP_TOKEN)   (docs/slack.md)'] : []),
       `  Ledger        ${config.ledger.path}   (prefline query "FROM feedback")`,
       `  Data folder   ${config.dataDir}   (Temporal log: logs/temporal.log)`,
       'Press Ctrl-C to stop.',

@@ -16,6 +16,7 @@ export enum ErrorCode {
   ArtifactIntegrity = 'prefline_artifact_integrity',
   ChannelUnavailable = 'prefline_channel_unavailable',
   ChannelRejected = 'prefline_channel_rejected',
+  ChannelRateLimited = 'prefline_channel_rate_limited',
   LedgerUnavailable = 'prefline_ledger_unavailable',
 }
 

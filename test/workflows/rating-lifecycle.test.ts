@@ -211,7 +211,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
 
   it('should fail at once, without retries, on invalid input naming every bad field', async () => {
     await workers.run(async () => {
-      const handle = await startLifecycle(workers, { model: 'demo:nope', candidates: 0, channel: 'slack:#ratings', deadline: 'tomorrow', extra: true });
+      const handle = await startLifecycle(workers, { model: 'demo:nope', candidates: 0, channel: 'slack:#Not Valid', deadline: 'tomorrow', extra: true });
       const err = await handle.result().then(
         () => assert.fail('lifecycle with invalid input completed'),
         (e: unknown) => e,
@@ -221,7 +221,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
       assert.equal(err.cause.type, INVALID_INPUT_ERROR);
       assert.equal(err.cause.nonRetryable, true);
       for (const field of ['prompt:', 'model:', 'candidates:', 'channel:', 'deadline:', 'extra:']) assert.match(err.cause.message, new RegExp(field));
-      assert.match(err.cause.message, /slack.*not available/);
+      assert.match(err.cause.message, /slack:#Not Valid.*is not "slack:#channel-name"/);
       const description = await handle.describe();
       assert.equal(description.status.name, 'FAILED');
       // Failed on the first workflow task: no activity ever scheduled.

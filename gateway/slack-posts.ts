@@ -1,0 +1,77 @@
+/**
+ * SlackPostDirectory backed by Temporal. A message reference `slack:<channel>:<ts>` finds its lifecycle
+ * through the `PreflinePostRefs` search attribute (any gateway process, no local state needed), then the
+ * lifecycle's `statusQuery().posts` maps every message of that post to its candidate; all of them are
+ * cached at once, so a burst of reactions costs one visibility query per lifecycle.
+ */
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
+import { postRefsKey } from '../workflows/search-attributes';
+import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { VoteRejectedError } from './lifecycle-directory';
+import type { SlackPostDirectory, SlackPostInfo } from './slack-inbound';
+import type { TemporalLifecycleDirectory } from './temporal-directory';
+
+const SAFE_REF = /^slack:[A-Z0-9]{1,24}:\d{1,12}\.\d{1,8}$/;
+const MAX_CACHED_REFS = 50_000;
+const GRPC_NOT_FOUND = 5;
+
+export class TemporalSlackPosts implements SlackPostDirectory {
+  private readonly cache = new Map<string, SlackPostInfo>();
+  private readonly lookups = new Map<string, Promise<SlackPostInfo | undefined>>();
+
+  constructor(private readonly client: Client, private readonly directory: TemporalLifecycleDirectory) {}
+
+  findPost(ref: string): Promise<SlackPostInfo | undefined> {
+    const cached = this.cache.get(ref);
+    if (cached) return Promise.resolve(cached);
+    if (!SAFE_REF.test(ref)) return Promise.resolve(undefined); // never let odd text into the query
+    // Concurrent reactions on one message share one lookup.
+    let lookup = this.lookups.get(ref);
+    if (!lookup) {
+      lookup = this.lookUp(ref).finally(() => this.lookups.delete(ref));
+      this.lookups.set(ref, lookup);
+    }
+    return lookup;
+  }
+
+  async signalVote(lifecycleId: string, vote: VoteRequest): Promise<void> {
+    try {
+      await this.client.workflow.getHandle(lifecycleId).signal(voteSignal, vote);
+    } catch (err) {
+      // A completed lifecycle cannot take votes: retrying would not help.
+      if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) {
+        throw new VoteRejectedError('voting_closed', 'the lifecycle has completed');
+      }
+      throw err;
+    }
+  }
+
+  vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    return this.directory.vote(lifecycleId, vote);
+  }
+
+  private async lookUp(ref: string): Promise<SlackPostInfo | undefined> {
+    const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${postRefsKey.name} = '${ref}'`;
+    const ids: string[] = [];
+    for await (const execution of this.client.workflow.list({ query, pageSize: 5 })) {
+      ids.push(execution.workflowId);
+      if (ids.length >= 5) break;
+    }
+    for (const id of ids) {
+      const status = await this.directory.status(id);
+      if (status) this.index(status);
+    }
+    return this.cache.get(ref);
+  }
+
+  private index(status: LifecycleStatus): void {
+    const candidates = [...status.candidates].sort((a, b) => a.label.localeCompare(b.label)).map((c) => ({ id: c.id, label: c.label }));
+    for (const post of status.posts ?? []) {
+      if (!post.ref.startsWith('slack:')) continue;
+      this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates });
+    }
+    while (this.cache.size > MAX_CACHED_REFS) this.cache.delete(this.cache.keys().next().value as string);
+  }
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../config/config';
+
+const CWD = '/srv/prefline';
+
+describe('config: Slack', () => {
+  it('should leave Slack out when no PREFLINE_SLACK_* variable is set (or all are empty)', () => {
+    assert.equal(loadConfig({}, CWD).slack, undefined);
+    assert.equal(loadConfig({ PREFLINE_SLACK_BOT_TOKEN: '', PREFLINE_SLACK_SIGNING_SECRET: '' }, CWD).slack, undefined);
+  });
+
+  it('should read every Slack variable', () => {
+    const c = loadConfig({
+      PREFLINE_SLACK_BOT_TOKEN: 'xoxb-1',
+      PREFLINE_SLACK_SIGNING_SECRET: 'secret',
+      PREFLINE_SLACK_APP_TOKEN: 'xapp-1',
+      PREFLINE_SLACK_API_URL: 'http://127.0.0.1:9/api/',
+      PREFLINE_SLACK_ALLOWED_USERS: ' U0ALICE01 , W0BOB0001,',
+      PREFLINE_SLACK_ALLOWED_USERGROUP: 'S0RATERS1',
+    }, CWD);
+    assert.deepEqual(c.slack, {
+      botToken: 'xoxb-1',
+      signingSecret: 'secret',
+      appToken: 'xapp-1',
+      apiUrl: 'http://127.0.0.1:9/api/',
+      allowedUsers: ['U0ALICE01', 'W0BOB0001'],
+      allowedUsergroup: 'S0RATERS1',
+    });
+    assert.deepEqual(loadConfig({ PREFLINE_SLACK_BOT_TOKEN: 'xoxb-1' }, CWD).slack, { botToken: 'xoxb-1', apiUrl: 'https://slack.com/api/', allowedUsers: [] });
+  });
+
+  it('should refuse a blank signing secret and ids that are not Slack ids', () => {
+    assert.throws(() => loadConfig({ PREFLINE_SLACK_SIGNING_SECRET: '   ' }, CWD), (err: unknown) => err instanceof ConfigError && /SIGNING_SECRET is blank/.test(err.message));
+    assert.throws(() => loadConfig({ PREFLINE_SLACK_ALLOWED_USERS: 'alice' }, CWD), /not a Slack user id/);
+    assert.throws(() => loadConfig({ PREFLINE_SLACK_ALLOWED_USERGROUP: '@raters' }, CWD), /not a Slack user group id/);
+  });
+});

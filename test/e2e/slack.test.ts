@@ -1,0 +1,150 @@
+/**
+ * Slack end to end, as deployed: a `prefline worker` and a `prefline gateway` process configured only
+ * through PREFLINE_SLACK_* variables, the real dev server, and the Slack stand-in in Slack's place.
+ * A lifecycle posts to `slack:#ox-feedback`; people vote with buttons and reactions (with a retried
+ * delivery, a removed reaction and the bot's own reaction thrown in); the rows land in the ledger and
+ * the header ends up showing the result and "voting closed".
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { queryLedger } from '../../cli/query';
+import { loadConfig } from '../../config';
+import { ACTION } from '../../connectors/slack/messages';
+import { pseudonymiseRater } from '../../gateway/pseudonym';
+import { freePort } from '../../ops/dev-server';
+import { statusQuery } from '../../workflows/messages';
+import type { LifecycleSummary } from '../../workflows/types';
+import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
+import { sharedTemporal, uniqueQueue } from '../helpers/temporal';
+import { SlackStandIn, type StoredMessage } from '../standins/slack-server';
+
+const RATER_KEY = 'e2e-slack-rater-key-0123456789abcdef';
+
+function actionIds(message: StoredMessage | undefined): string[] {
+  return (message?.blocks ?? []).flatMap((b) => (b.type === 'actions' ? (b.elements as Array<{ action_id: string }>).map((e) => e.action_id) : []));
+}
+
+describe('Slack end to end: worker and gateway processes, the dev server, the Slack stand-in', function () {
+  this.timeout(240_000);
+  let slack: SlackStandIn;
+  let dataDir: string;
+  const processes: CliProcess[] = [];
+
+  before(async () => {
+    slack = await SlackStandIn.start();
+    dataDir = mkdtempSync(join(tmpdir(), 'prefline-slack-e2e-'));
+  });
+
+  after(async () => {
+    for (const p of processes) await p.kill('SIGKILL');
+    await slack?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('should take a lifecycle from the Slack post to committed rows, with buttons and reactions mixed', async () => {
+    const { client, address } = await sharedTemporal();
+    const taskQueue = uniqueQueue('slack-e2e');
+    const gatewayPort = await freePort();
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const env: NodeJS.ProcessEnv = {
+      PREFLINE_TEMPORAL_ADDRESS: address,
+      PREFLINE_DATA_DIR: dataDir,
+      PREFLINE_TASK_QUEUE: taskQueue,
+      PREFLINE_GATEWAY_PORT: String(gatewayPort),
+      PREFLINE_RATER_KEY: RATER_KEY,
+      PREFLINE_SLACK_BOT_TOKEN: slack.botToken,
+      PREFLINE_SLACK_SIGNING_SECRET: slack.signingSecret,
+      PREFLINE_SLACK_API_URL: slack.apiUrl,
+    };
+    const worker = spawnCli(['worker'], env);
+    const gateway = spawnCli(['gateway'], env);
+    processes.push(worker, gateway);
+    await Promise.all([worker.waitFor(/worker polling/, 90_000), gateway.waitFor(/Slack votes enabled/, 60_000)]);
+    await gateway.waitFor(/listening/, 30_000);
+
+    const handle = await client.workflow.start('ratingLifecycle', {
+      taskQueue,
+      workflowId: `slack-e2e-${taskQueue}`,
+      args: [{ prompt: 'an ox ploughing a field at dawn', model: 'demo:shapes', candidates: 2, channel: 'slack:#ox-feedback', votesPerCandidate: 2 }],
+    });
+    const status = await waitUntil(async () => {
+      const s = await handle.query(statusQuery);
+      return s.phase === 'voting' && s.posts ? s : undefined;
+    }, 90_000, 'the lifecycle posted and voting');
+    const channel = slack.channelId('#ox-feedback');
+    const [header, a, b] = slack.messages(channel);
+    assert.ok(header && a && b, 'header and one message per candidate');
+    assert.deepEqual(status.posts, [
+      { ref: `slack:${channel}:${header.ts}` },
+      { ref: `slack:${channel}:${a.ts}`, candidateId: 'c1' },
+      { ref: `slack:${channel}:${b.ts}`, candidateId: 'c2' },
+    ]);
+    assert.equal([...slack.files.values()].filter((f) => f.bytes && f.sharedIn.has(channel)).length, 2, 'both images uploaded and shown');
+
+    const click = async (user: string, messageTs: string, actionId: string, value?: string) => {
+      const payload = slack.blockActionsPayload({ user, channel, messageTs, actionId, ...(value ? { value } : {}) });
+      const res = await slack.deliverAction(gatewayUrl, payload);
+      assert.equal(res.status, 200);
+      const id = String(payload.response_url).split('/').pop();
+      return waitUntil(() => slack.responses.find((r) => r.id === id)?.body.text as string | undefined, 30_000, 'the ephemeral answer');
+    };
+    const react = async (user: string, reaction: string, ts: string, extra: { removed?: boolean; retries?: number } = {}) => {
+      const envelope = slack.reactionEnvelope({ user, reaction, channel, ts, ...(extra.removed ? { removed: true } : {}) });
+      for (let n = 0; n <= (extra.retries ?? 0); n++) {
+        const res = await slack.deliverEvent(gatewayUrl, envelope, n > 0 ? { retryNum: n, retryReason: 'http_timeout' } : {});
+        assert.equal(res.status, 200);
+      }
+      await new Promise((r) => setTimeout(r, 300)); // keep Slack's event_ts order distinct at ms resolution
+    };
+
+    // Alice clicks 👍 on A; Bob reacts 👍 on A (delivered three times); Carol reacts 👍 on B and takes it
+    // back; Bob reacts 👎 (with a skin tone) on B; the bot's own reaction and a 🎉 do not count.
+    assert.match(await click('U0ALICE01', a.ts, ACTION.up), /Recorded your :\+1: on candidate A/);
+    await react('U0BOB0001', '+1', a.ts, { retries: 2 });
+    await react('U0CAROL01', '+1', b.ts);
+    await react('U0CAROL01', '+1', b.ts, { removed: true });
+    await react('U0BOB0001', '-1::skin-tone-3', b.ts);
+    await react(slack.botUserId, '+1', b.ts);
+    await react('U0CAROL01', 'tada', b.ts);
+    await waitUntil(async () => ((await handle.query(statusQuery)).votesAccepted === 5 ? true : undefined), 30_000, 'five votes accepted');
+    const live = slack.message(channel, header.ts)!;
+    await waitUntil(() => (/Live tally/.test(JSON.stringify(slack.message(channel, header.ts)!.blocks)) ? true : undefined), 30_000, 'the live tally on the header');
+    assert.ok(live.updates >= 1);
+
+    // Carol's button vote on B brings the quorum (2 on each): the lifecycle closes and commits.
+    assert.match(await click('U0CAROL01', b.ts, ACTION.up), /Recorded your :\+1: on candidate B/);
+    const summary = (await handle.result()) as LifecycleSummary;
+    assert.equal(summary.closeReason, 'quorum');
+    assert.equal(summary.votesAccepted, 6);
+    assert.equal(summary.rowsCommitted, 6);
+    assert.deepEqual(summary.tally.map((t) => [t.label, t.up, t.down]), [['A', 2, 0], ['B', 1, 1]]);
+
+    const config = loadConfig({ PREFLINE_DATA_DIR: dataDir });
+    const { rows } = await queryLedger(config, `SELECT candidate_id, rater, kind, value::INT AS value, channel, standing, idempotency_key FROM votes WHERE lifecycle_id = '${handle.workflowId}' ORDER BY seq`);
+    const r = (user: string) => pseudonymiseRater(Buffer.from(RATER_KEY), 'slack', user);
+    assert.deepEqual(rows.map((row) => [row.candidate_id, row.rater, row.kind, row.value, row.channel, row.standing]), [
+      ['c1', r('U0ALICE01'), 'vote', 1, 'slack', true],
+      ['c1', r('U0BOB0001'), 'vote', 1, 'slack', true],
+      ['c2', r('U0CAROL01'), 'vote', 1, 'slack', false],
+      ['c2', r('U0CAROL01'), 'retract', null, 'slack', false],
+      ['c2', r('U0BOB0001'), 'vote', -1, 'slack', true],
+      ['c2', r('U0CAROL01'), 'vote', 1, 'slack', true],
+    ]);
+    assert.ok(rows.every((row) => String(row.idempotency_key).startsWith('slack:')));
+    assert.ok(!JSON.stringify(rows).includes('U0'), 'no Slack user id in the ledger');
+
+    // The header shows the final result and "voting closed"; no buttons remain anywhere.
+    const closed = slack.message(channel, header.ts)!;
+    assert.match(JSON.stringify(closed.blocks), /Final result/);
+    assert.match(JSON.stringify(closed.blocks), /Voting closed/);
+    assert.match(JSON.stringify(closed.blocks), /Preferred: \*A\*/);
+    for (const m of [a, b]) assert.deepEqual(actionIds(slack.message(channel, m.ts)), []);
+    assert.equal(slack.messages(channel).length, 3, 'nothing was posted twice');
+
+    // A late click (from a client that still showed the buttons) is answered "voting closed".
+    assert.match(await click('U0DAVE001', a.ts, ACTION.down, JSON.stringify({ l: handle.workflowId, c: 'c1', v: 'down' })), /closed/);
+    await Promise.all([worker.kill('SIGTERM'), gateway.kill('SIGTERM')]);
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * The Slack channel publisher of a workflows worker, when PREFLINE_SLACK_BOT_TOKEN is set. It reads
+ * image bytes from the shared artifact store (uploads take Buffers, never paths).
+ */
+import type { ChannelPublisher } from '../connectors/channels/types';
+import type { PreflineConfig } from '../config';
+import { createSlackPublisher } from '../connectors/slack/SlackPublisher';
+import { createLogger } from '../ops/log';
+import { ArtifactStore } from '../store/ArtifactStore';
+
+export async function slackChannelPublishers(config: PreflineConfig): Promise<{ slack?: ChannelPublisher }> {
+  const token = config.slack?.botToken;
+  if (!token) return {};
+  const artifacts = await ArtifactStore.open(config.artifactDir);
+  const logger = createLogger('slack', config.logLevel);
+  return {
+    slack: createSlackPublisher({
+      token,
+      apiUrl: config.slack!.apiUrl,
+      readArtifact: async (sha256) => (await artifacts.read(sha256)).bytes,
+      log: (level, message, fields) => logger[level](message, fields),
+    }),
+  };
+}
