@@ -20,6 +20,8 @@ import type { GenerateCandidatesRequest, InferenceActivities } from './types';
 export const MAX_CANDIDATE_TEXT = 8000;
 /** Well under the workflow's inference heartbeat timeout (30 s). */
 export const HEARTBEAT_EVERY_MS = 5000;
+/** Cancellation reasons that mean "this attempt stops", not "the lifecycle no longer wants it". */
+const DETACHING_REASONS = new Set(['WORKER_SHUTDOWN', 'TIMED_OUT', 'PAUSED', 'RESET', 'NOT_FOUND', 'HEARTBEAT_DETAILS_CONVERSION_FAILED']);
 
 interface GenerationProgress {
   done: Candidate[];
@@ -70,7 +72,10 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
       const detach = new AbortController();
       ctx.cancellationSignal.addEventListener('abort', () => {
         const details = ctx.cancellationDetails;
-        if (!details?.cancelRequested || details.workerShutdown || details.paused || details.timedOut || details.reset) detach.abort(ctx.cancellationSignal.reason);
+        const reason: unknown = ctx.cancellationSignal.reason;
+        const why = reason instanceof Error ? reason.message : String(reason);
+        const workerSide = details?.workerShutdown || details?.paused || details?.timedOut || details?.reset || details?.notFound;
+        if (workerSide || DETACHING_REASONS.has(why)) detach.abort(reason);
       }, { once: true });
       try {
         for (const slot of planSlots(request)) {

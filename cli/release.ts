@@ -102,8 +102,10 @@ function formatSummary(s: ReleaseSummary): string {
 }
 
 async function runPublish(config: PreflineConfig, args: ParsedArgs): Promise<number> {
+  const cutoff = typeof args.flags.cutoff === 'string' ? Date.parse(args.flags.cutoff) : undefined;
+  if (cutoff !== undefined && Number.isNaN(cutoff)) throw new Error('release: --cutoff must be an ISO-8601 time, e.g. 2026-11-22T00:00:00Z');
   const input: PublishReleaseInput = {
-    ...(typeof args.flags.cutoff === 'string' ? { cutoff: new Date(args.flags.cutoff).toISOString() } : {}),
+    ...(cutoff !== undefined ? { cutoff: new Date(cutoff).toISOString() } : {}),
     ...(typeof args.flags.id === 'string' ? { releaseId: args.flags.id } : {}),
   };
   return withClient(config, async (client) => {

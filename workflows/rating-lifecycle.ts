@@ -9,6 +9,7 @@
  * with their events carried over.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -41,6 +42,9 @@ function activitiesFor(baseQueue: string) {
     taskQueue: inferenceQueue(baseQueue),
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '30 seconds',
+    // A cancelled lifecycle waits for the activity to cancel its remote prediction (it sees CANCELLED,
+    // not NOT_FOUND, which it treats like a superseded attempt and leaves the prediction running).
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
   });
   // Channel posts: short calls to Slack/SMTP/web; idempotent by lifecycle id.

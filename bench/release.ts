@@ -1,0 +1,204 @@
+/**
+ * Release benchmark: a synthetic ledger (A/B lifecycles of 10 votes each, 5% retractions) filled by
+ * DuckDB itself (`INSERT … SELECT … FROM range(N)`), then `publishRelease` timed against plain
+ * `COPY (SELECT * FROM <table>) TO parquet` of the same tables (zstd) in the same process.
+ *
+ *   node dist/bench/release.js [--votes 1000000] [--repeat 2] [--keep]
+ *
+ * Targets: release ≤ 1.25× the raw copies; peak RSS < 4 GB at 10M votes.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publishRelease } from '../releases/publisher';
+import { quotedString } from '../releases/sql';
+import { Ledger } from '../store/Ledger';
+
+export interface BenchReleaseOptions {
+  votes: number;
+  /** Timed runs of each side, interleaved; the fastest counts (the machine is shared). */
+  repeat?: number;
+  dir?: string;
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface BenchReleaseResult {
+  votes: number;
+  lifecycles: number;
+  candidates: number;
+  fillMs: number;
+  rawCopyMs: number;
+  releaseMs: number;
+  /** Fastest release / fastest raw copy (wall clock). */
+  ratio: number;
+  /** Median over interleaved runs of release / raw, wall clock. */
+  medianPairRatio: number;
+  /** Process CPU time (all DuckDB threads) of the release / of the raw copies: steadier on a shared machine. */
+  cpuRatio: number;
+  rawBytes: number;
+  releaseBytes: number;
+  /** Whole process, filling the ledger included. */
+  peakRssMb: number;
+  /** Sampled every 50 ms while releases were being published. */
+  peakRssDuringReleaseMb: number;
+}
+
+const VOTES_PER_LIFECYCLE = 10;
+
+/** Model index of candidate k (0 or 1) of lifecycle i: two different models per lifecycle. */
+const MODEL_A = 'i % 6';
+const MODEL_B = '(i + 1 + (i // 6) % 5) % 6';
+
+async function fill(ledger: Ledger, lifecycles: number): Promise<void> {
+  const votes = lifecycles * VOTES_PER_LIFECYCLE;
+  await ledger.withConnection(async (c) => {
+    const committed = `TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds((i * 2592000) // ${lifecycles})`;
+    await c.run(
+      `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version, quorum_kind, quorum_votes,
+                               params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at)
+       SELECT 'run-' || i, 'lc-' || i, 'synthetic prompt #' || (i % 5000), ['bench:m' || ${MODEL_A}, 'bench:m' || ${MODEL_B}], 1, 'web', NULL, NULL,
+              'perCandidate', 5, '{}'::JSON, ${committed} - INTERVAL 1 HOUR, ${committed}, ${committed}, 'quorum', ${VOTES_PER_LIFECYCLE}, ${committed}
+         FROM range(${lifecycles}) t(i)`,
+    );
+    await c.run(
+      `INSERT INTO candidates (run_id, lifecycle_id, candidate_id, label, model, backend, model_version, kind, artifact_sha256, mime, size_bytes,
+                               path, text, placeholder, seed, provenance, committed_at)
+       SELECT 'run-' || i, 'lc-' || i, 'c' || (k + 1), chr(65 + k::INT), 'bench:m' || CASE k WHEN 0 THEN ${MODEL_A} ELSE ${MODEL_B} END, 'bench', NULL, 'text',
+              h, 'text/plain', 120, 'sha256/' || h[1:2] || '/' || h || '.txt', 'synthetic candidate text ' || i || '/' || k, false, k, '{}'::JSON, ${committed}
+         FROM (SELECT i, k, sha256(i::VARCHAR || '/' || k::VARCHAR) AS h FROM range(${lifecycles}) t(i), range(2) u(k))`,
+    );
+    // Model m's candidates get an up vote with probability 35% + 8%·m, so the leaderboard has a clear order.
+    await c.run(
+      `INSERT INTO votes (run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, kind, value, comment, channel, cast_at, accepted_at, committed_at, standing)
+       SELECT 'run-' || i, 'lc-' || i, 'key-' || v, (v % ${VOTES_PER_LIFECYCLE} + 1)::INT, 'c' || (k + 1), 'r_' || lpad(to_hex(hash(v // 3) % 4000), 24, '0'),
+              CASE WHEN retract THEN 'retract' ELSE 'vote' END,
+              CASE WHEN retract THEN NULL WHEN hash(v * 31) % 100 < 35 + 8 * (CASE k WHEN 0 THEN ${MODEL_A} ELSE ${MODEL_B} END) THEN 1 ELSE -1 END::SMALLINT,
+              CASE WHEN v % 50 = 0 THEN 'synthetic comment ' || v END, 'web',
+              ${committed} - INTERVAL 30 MINUTE + to_seconds(v % ${VOTES_PER_LIFECYCLE}), ${committed} - INTERVAL 30 MINUTE + to_seconds(v % ${VOTES_PER_LIFECYCLE}),
+              ${committed}, NOT retract AND v % 20 <> 1
+         FROM (SELECT v, v // ${VOTES_PER_LIFECYCLE} AS i, hash(v) % 2 AS k, v % 20 = 0 AS retract FROM range(${votes}) t(v))`,
+    );
+    await c.run('CHECKPOINT');
+  });
+}
+
+function folderBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+const rssMb = () => process.resourceUsage().maxRSS / 1024;
+
+export async function benchRelease(options: BenchReleaseOptions): Promise<BenchReleaseResult> {
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const lifecycles = Math.max(1, Math.floor(options.votes / VOTES_PER_LIFECYCLE));
+  const votes = lifecycles * VOTES_PER_LIFECYCLE;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'prefline-bench-release-'));
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+  try {
+    const t = performance.now();
+    await fill(ledger, lifecycles);
+    const fillMs = performance.now() - t;
+    log(`filled ${votes.toLocaleString('en')} votes, ${lifecycles.toLocaleString('en')} lifecycles in ${(fillMs / 1000).toFixed(1)} s`);
+
+    type Timing = { ms: number; cpuMs: number; bytes: number };
+    const cpuMs = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const raw = async (run: number): Promise<Timing> => {
+      const out = join(dir, `raw-${run}`);
+      mkdirSync(out);
+      const cpu = cpuMs();
+      const start = performance.now();
+      await ledger.withConnection(async (c) => {
+        for (const [name, select] of [
+          ['lifecycles', 'SELECT * FROM lifecycles'], ['candidates', 'SELECT * FROM candidates'],
+          ['votes', 'SELECT * FROM votes WHERE standing'], ['vote_events', 'SELECT * FROM votes'],
+        ] as const) {
+          await c.run(`COPY (${select}) TO ${quotedString(join(out, `${name}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`);
+        }
+      });
+      const ms = performance.now() - start;
+      const used = cpuMs() - cpu;
+      const bytes = folderBytes(out);
+      rmSync(out, { recursive: true, force: true });
+      return { ms, cpuMs: used, bytes };
+    };
+    let peakDuringRelease = 0;
+    const release = async (run: number): Promise<Timing> => {
+      const releasesDir = join(dir, `releases-${run}`);
+      const sampler = setInterval(() => {
+        peakDuringRelease = Math.max(peakDuringRelease, process.memoryUsage().rss / 2 ** 20);
+      }, 50);
+      const cpu = cpuMs();
+      const start = performance.now();
+      const result = await publishRelease({ ledger, releasesDir, cutoff: new Date().toISOString() }).finally(() => clearInterval(sampler));
+      const ms = performance.now() - start;
+      const used = cpuMs() - cpu;
+      if (result.rows.votes === 0) throw new Error('bench: the release holds no votes');
+      const bytes = folderBytes(result.dir);
+      rmSync(releasesDir, { recursive: true, force: true });
+      return { ms, cpuMs: used, bytes };
+    };
+
+    const runs: Array<{ raw: Timing; release: Timing }> = [];
+    for (let r = 0; r < (options.repeat ?? 2); r++) {
+      const a = await raw(r);
+      const b = await release(r);
+      log(
+        `  run ${r + 1}: raw COPY ${(a.ms / 1000).toFixed(2)} s (cpu ${(a.cpuMs / 1000).toFixed(2)} s), ` +
+          `release ${(b.ms / 1000).toFixed(2)} s (cpu ${(b.cpuMs / 1000).toFixed(2)} s): ${(b.ms / a.ms).toFixed(2)}× wall, ${(b.cpuMs / a.cpuMs).toFixed(2)}× cpu`,
+      );
+      runs.push({ raw: a, release: b });
+    }
+    const fastest = (side: 'raw' | 'release') => runs.map((r) => r[side]).reduce((x, y) => (y.ms < x.ms ? y : x));
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((x, y) => x - y);
+      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    };
+    const best = { raw: fastest('raw'), release: fastest('release') };
+    const result: BenchReleaseResult = {
+      votes,
+      lifecycles,
+      candidates: lifecycles * 2,
+      fillMs,
+      rawCopyMs: best.raw.ms,
+      releaseMs: best.release.ms,
+      ratio: best.release.ms / best.raw.ms,
+      medianPairRatio: median(runs.map((r) => r.release.ms / r.raw.ms)),
+      cpuRatio: median(runs.map((r) => r.release.cpuMs / r.raw.cpuMs)),
+      rawBytes: best.raw.bytes,
+      releaseBytes: best.release.bytes,
+      peakRssMb: rssMb(),
+      peakRssDuringReleaseMb: peakDuringRelease,
+    };
+    log(
+      [
+        `votes               ${votes.toLocaleString('en')}`,
+        `raw COPY (4 tables) ${(result.rawCopyMs / 1000).toFixed(2)} s   ${(result.rawBytes / 1e6).toFixed(1)} MB`,
+        `release             ${(result.releaseMs / 1000).toFixed(2)} s   ${(result.releaseBytes / 1e6).toFixed(1)} MB (6 parquet files, card, report, manifest)`,
+        `ratio               ${result.ratio.toFixed(2)}× fastest/fastest, ${result.medianPairRatio.toFixed(2)}× median of paired runs, ${result.cpuRatio.toFixed(2)}× CPU time   (target ≤ 1.25×)`,
+        `peak RSS            ${result.peakRssMb.toFixed(0)} MB whole run (fill included), ${result.peakRssDuringReleaseMb.toFixed(0)} MB while publishing   (target < 4096 MB at 10M votes)`,
+      ].join('\n'),
+    );
+    return result;
+  } finally {
+    ledger.closeSync();
+    if (!options.keep && !options.dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const votes = Number(flag('votes') ?? 1_000_000);
+  if (!Number.isInteger(votes) || votes < 10) throw new Error('--votes must be an integer ≥ 10');
+  benchRelease({ votes, repeat: Number(flag('repeat') ?? 2), keep: argv.includes('--keep') }).catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

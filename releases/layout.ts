@@ -1,0 +1,189 @@
+/**
+ * The on-disk layout of releases, and the file-system steps that make publishing atomic.
+ *
+ *   <releasesDir>/<id>/            a whole release; never modified once renamed into place
+ *   <releasesDir>/latest -> <id>   symlink, replaced by renaming a temp symlink over it
+ *   <releasesDir>/.tmp-<id>-<nonce>/   a release being written (removed by the next publish)
+ *
+ * One writer (the ledger worker) publishes, so a leftover `.tmp-*` is always a crashed attempt.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const RELEASE_FORMAT = 'prefline-release';
+export const RELEASE_SCHEMA_VERSION = 1;
+export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
+export type ReleaseTable = (typeof PARQUET_TABLES)[number];
+export const DOC_FILES = ['README.md', 'report.html'] as const;
+export const MANIFEST = 'manifest.json';
+export const LATEST = 'latest';
+/** Tables that grow with lifecycles: the manifest counts their rows added since the previous release. */
+export const GROWING_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences'] as const;
+
+export interface FileEntry {
+  /** Rows, for parquet files. */
+  rows?: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ReleaseStats {
+  /** Lifecycles committed by the cutoff whose vote rows were not all committed yet (they go in the next release). */
+  lifecyclesPendingAtCutoff: number;
+  preferencePairs: number;
+  /** Pairs of rated candidates of one lifecycle with equal scores: no preference pair. */
+  tiedPairs: number;
+  /** Comparisons between candidates of different models in one lifecycle (Bradley–Terry input). */
+  abComparisons: number;
+  raters: number;
+  krippendorffAlpha: number | null;
+  artifactsReferenced: number;
+  /** Referenced artifacts the artifact store did not hold at publish time (export would fail on them). */
+  artifactsMissing: number;
+}
+
+export interface ReleaseManifest {
+  format: typeof RELEASE_FORMAT;
+  schemaVersion: number;
+  releaseId: string;
+  /** Watermark: the release holds every lifecycle whose commit finished at or before this instant. */
+  cutoff: string;
+  /** The only time-of-publishing value in a release; every other file depends on the cutoff alone. */
+  createdAt: string;
+  previousReleaseId: string | null;
+  ledgerSchemaVersion: number;
+  raterIds: 'keyed-hash pseudonyms';
+  files: Record<string, FileEntry>;
+  addedSincePrevious: Record<(typeof GROWING_TABLES)[number], number>;
+  stats: ReleaseStats;
+}
+
+export interface ReleaseInfo {
+  id: string;
+  dir: string;
+  manifest: ReleaseManifest;
+}
+
+/** Release ids are folder names: letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
+export function isReleaseId(id: string): boolean {
+  return /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/.test(id) && id !== LATEST;
+}
+
+export function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export async function readManifest(dir: string): Promise<ReleaseManifest | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(join(dir, MANIFEST), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  const manifest = JSON.parse(text) as ReleaseManifest;
+  if (manifest.format !== RELEASE_FORMAT) throw new Error(`${dir}/${MANIFEST} is not a Prefline release manifest`);
+  return manifest;
+}
+
+/** Complete releases (those with a manifest), oldest cutoff first. */
+export async function listReleases(releasesDir: string): Promise<ReleaseInfo[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(releasesDir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const releases: ReleaseInfo[] = [];
+  for (const id of names.filter(isReleaseId)) {
+    const dir = join(releasesDir, id);
+    const manifest = await readManifest(dir);
+    if (manifest) releases.push({ id, dir, manifest });
+  }
+  return releases.sort((a, b) => a.manifest.cutoff.localeCompare(b.manifest.cutoff) || a.id.localeCompare(b.id));
+}
+
+export async function readLatest(releasesDir: string): Promise<string | undefined> {
+  try {
+    return await fs.readlink(join(releasesDir, LATEST));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** `latest` or an id → the release; throws if there is no such complete release. */
+export async function resolveRelease(releasesDir: string, idOrLatest = LATEST): Promise<ReleaseInfo> {
+  const id = idOrLatest === LATEST ? await readLatest(releasesDir) : idOrLatest;
+  if (id === undefined) throw new Error(`no release yet in ${releasesDir} (run: prefline release)`);
+  if (!isReleaseId(id)) throw new Error(`invalid release id "${id}"`);
+  const dir = join(releasesDir, id);
+  const manifest = await readManifest(dir);
+  if (!manifest) throw new Error(`no release "${id}" in ${releasesDir}`);
+  return { id, dir, manifest };
+}
+
+/** Points `latest` at `id` atomically: a fresh symlink renamed over the old one. */
+export async function pointLatest(releasesDir: string, id: string, nonce: string): Promise<void> {
+  const tmp = join(releasesDir, `.latest-${nonce}`);
+  await fs.rm(tmp, { force: true });
+  await fs.symlink(id, tmp);
+  await fs.rename(tmp, join(releasesDir, LATEST));
+  await fsyncDir(releasesDir);
+}
+
+/** Removes what a crashed publish left behind: `.tmp-*` folders and `.latest-*` symlinks. */
+export async function removeLeftovers(releasesDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fs.readdir(releasesDir)) {
+    if (!name.startsWith('.tmp-') && !name.startsWith('.latest-')) continue;
+    await fs.rm(join(releasesDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Persists directory entries (renames, new files); best effort where the platform refuses. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // e.g. EISDIR/EPERM on some platforms: the rename itself is still atomic.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+export async function writeFileSynced(file: string, data: string): Promise<void> {
+  const handle = await fs.open(file, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function fileEntry(file: string, rows?: number): Promise<FileEntry> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { ...(rows !== undefined ? { rows } : {}), bytes, sha256: hash.digest('hex') };
+}

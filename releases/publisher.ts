@@ -1,0 +1,447 @@
+/**
+ * Publishes one immutable, dated release of the ledger as parquet (no Temporal here: the activity in
+ * activities/release.ts wraps it, tests and the benchmark call it directly).
+ *
+ * Cutoff rule: a release holds every lifecycle whose commit *finished* at or before the cutoff — its
+ * lifecycle row and all `votes_accepted` vote rows committed ≤ cutoff — with all its candidates and
+ * vote events. A lifecycle still committing batches at the cutoff is left for the next release (and
+ * counted as pending), so no release holds half a lifecycle. Ledger rows never change after commit, so
+ * the same cutoff always selects the same rows, and with a total ORDER BY the same bytes.
+ *
+ * Atomicity: everything is written into `.tmp-<id>-<nonce>/`, fsynced, renamed to `<id>/`, and only
+ * then does `latest` move. A crash leaves no release or a whole one; the next run removes leftovers,
+ * and reuses (after verifying) a whole release of the same cutoff instead of making a second one.
+ */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { LEDGER_SCHEMA_VERSION } from '../store/Ledger';
+import { krippendorffAlphaNominal, type ValueProfile } from './agreement';
+import { bootstrapBradleyTerry, type ComparisonCell } from './bradley-terry';
+import {
+  DOC_FILES, GROWING_TABLES, MANIFEST, PARQUET_TABLES, RELEASE_FORMAT, RELEASE_SCHEMA_VERSION, fileEntry, fsyncDir, fsyncFile,
+  isReleaseId, listReleases, pointLatest, readLatest, readManifest, removeLeftovers, writeFileSynced,
+  type FileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseStats, type ReleaseTable,
+} from './layout';
+import { renderDatasetCard, renderReport, type LeaderboardRow, type ReportData } from './report';
+import { quotedString } from './sql';
+import { verifyReleaseFiles } from './tools';
+
+export const PUBLISH_STEPS = [
+  'prepare', 'lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard', 'readme', 'report', 'manifest', 'fsync', 'rename', 'latest',
+] as const;
+export type PublishStep = (typeof PUBLISH_STEPS)[number];
+
+const PARQUET_OPTIONS = '(FORMAT parquet, COMPRESSION zstd)';
+const DEFAULT_MEMORY_LIMIT = '2GB';
+/** Bootstrap seed: fixed, so the same cutoff gives the same intervals (and bytes). */
+const BOOTSTRAP_SEED = 20_241_122;
+
+export interface PublishOptions {
+  /** The ledger, or anything that lends a fresh DuckDB connection to it. */
+  ledger: { withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> };
+  releasesDir: string;
+  /** ISO-8601 watermark; must not be in the future. */
+  cutoff: string;
+  /** Folder name; default the cutoff's UTC date, then `-2`, `-3`… for further releases that day. */
+  releaseId?: string;
+  /** Artifact store root, to count referenced artifacts it does not hold. */
+  artifactDir?: string;
+  now?: () => Date;
+  /** Called after every step: the activity heartbeats here; crash tests throw here. */
+  afterStep?: (step: PublishStep) => void | Promise<void>;
+  bootstrapRounds?: number;
+  /**
+   * DuckDB memory limit while publishing (sorts and joins spill to disk beyond it), default 2GB; the
+   * instance's own limit (80% of RAM by default) is restored afterwards. The ledger worker runs one
+   * activity at a time, so no commit runs under the lower limit.
+   */
+  memoryLimit?: string;
+}
+
+export interface PublishResult {
+  releaseId: string;
+  dir: string;
+  cutoff: string;
+  /** True when a whole release of this cutoff already existed and was verified instead of rewritten. */
+  reused: boolean;
+  /** Whether `latest` points at this release afterwards. */
+  latest: boolean;
+  previousReleaseId: string | null;
+  rows: Record<ReleaseTable, number>;
+}
+
+export type ReleaseErrorCode = 'release_invalid' | 'release_conflict' | 'release_corrupt';
+
+export class ReleaseError extends Error {
+  constructor(readonly code: ReleaseErrorCode, message: string) {
+    super(message);
+    this.name = 'ReleaseError';
+  }
+}
+
+/** Normalises the cutoff to `toISOString()` form; refuses garbage and the future (rows could still arrive). */
+export function normalizeCutoff(cutoff: string, now: Date): string {
+  const ms = Date.parse(cutoff);
+  if (Number.isNaN(ms)) throw new ReleaseError('release_invalid', `cutoff "${cutoff}" is not an ISO-8601 time`);
+  if (ms > now.getTime()) throw new ReleaseError('release_invalid', `cutoff ${cutoff} is in the future`);
+  return new Date(ms).toISOString();
+}
+
+async function run(c: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<number> {
+  const result = await c.run(sql, values);
+  return Number(result.rowsChanged);
+}
+
+async function rows<T>(c: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<T[]> {
+  return (await c.runAndReadAll(sql, values)).getRowObjectsJson() as T[];
+}
+
+/** Picks the folder: an existing whole release of the same cutoff is reused; otherwise the first free name. */
+async function chooseRelease(releasesDir: string, existing: ReleaseInfo[], cutoff: string, requested?: string): Promise<{ id: string; reuse?: ReleaseInfo }> {
+  if (requested !== undefined) {
+    if (!isReleaseId(requested)) throw new ReleaseError('release_invalid', `invalid release id "${requested}"`);
+    const manifest = await readManifest(join(releasesDir, requested)).catch(() => undefined);
+    const taken = manifest !== undefined || (await fs.stat(join(releasesDir, requested)).then(() => true, () => false));
+    if (!taken) return { id: requested };
+    if (manifest?.cutoff === cutoff) return { id: requested, reuse: { id: requested, dir: join(releasesDir, requested), manifest } };
+    throw new ReleaseError('release_conflict', `release "${requested}" already exists with another cutoff (${manifest?.cutoff ?? 'none'})`);
+  }
+  const same = existing.find((r) => r.manifest.cutoff === cutoff);
+  if (same) return { id: same.id, reuse: same };
+  const names = new Set(await fs.readdir(releasesDir));
+  const base = cutoff.slice(0, 10);
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? base : `${base}-${n}`;
+    if (!names.has(id)) return { id };
+  }
+}
+
+/** Moves `latest` here unless it already points at a release with a later cutoff (a backfill). */
+async function maybePointLatest(releasesDir: string, id: string, cutoff: string, nonce: string): Promise<boolean> {
+  const current = await readLatest(releasesDir);
+  if (current === id) return true;
+  const currentManifest = current !== undefined && isReleaseId(current) ? await readManifest(join(releasesDir, current)).catch(() => undefined) : undefined;
+  if (currentManifest && currentManifest.cutoff > cutoff) return false;
+  await pointLatest(releasesDir, id, nonce);
+  return true;
+}
+
+export async function publishRelease(options: PublishOptions): Promise<PublishResult> {
+  const now = options.now ?? (() => new Date());
+  const cutoff = normalizeCutoff(options.cutoff, now());
+  const { releasesDir } = options;
+  const step = async (s: PublishStep) => options.afterStep?.(s);
+  const nonce = randomBytes(6).toString('hex');
+
+  await fs.mkdir(releasesDir, { recursive: true });
+  await removeLeftovers(releasesDir);
+  const existing = await listReleases(releasesDir);
+  const { id, reuse } = await chooseRelease(releasesDir, existing, cutoff, options.releaseId);
+  const previous = existing.filter((r) => r.manifest.cutoff < cutoff).at(-1);
+
+  if (reuse) {
+    const problems = await options.ledger.withConnection((c) => verifyReleaseFiles(c, reuse.dir, reuse.manifest));
+    if (problems.length > 0) throw new ReleaseError('release_corrupt', `release ${id} exists but fails verification: ${problems.join('; ')}`);
+    await step('prepare');
+    const latest = await maybePointLatest(releasesDir, id, cutoff, nonce);
+    await step('latest');
+    return {
+      releaseId: id, dir: reuse.dir, cutoff, reused: true, latest, previousReleaseId: reuse.manifest.previousReleaseId,
+      rows: Object.fromEntries(PARQUET_TABLES.map((t) => [t, reuse.manifest.files[`${t}.parquet`]?.rows ?? 0])) as Record<ReleaseTable, number>,
+    };
+  }
+
+  const tmp = join(releasesDir, `.tmp-${id}-${nonce}`);
+  await fs.mkdir(tmp);
+  await step('prepare');
+  const file = (name: string) => join(tmp, name);
+
+  const written = await options.ledger.withConnection(async (c) => {
+    const [setting] = (await c.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows();
+    await c.run(`SET memory_limit = ${quotedString(options.memoryLimit ?? DEFAULT_MEMORY_LIMIT)}`);
+    // One transaction: every file reads the same snapshot.
+    await c.run('BEGIN TRANSACTION');
+    try {
+      const result = await writeTables(c, { cutoff, tmp, previous, artifactDir: options.artifactDir, bootstrapRounds: options.bootstrapRounds ?? 200, step });
+      await c.run('COMMIT');
+      return result;
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      // The setting reads back rounded ("18.8 GiB"): RESET restores the default exactly; anything else is re-set.
+      await c.run('RESET memory_limit');
+      const [reset] = (await c.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows();
+      if (reset?.[0] !== setting?.[0]) await c.run(`SET memory_limit = ${quotedString(String(setting?.[0]))}`);
+    }
+  });
+
+  const files: Record<string, FileEntry> = {};
+  for (const table of PARQUET_TABLES) files[`${table}.parquet`] = await fileEntry(file(`${table}.parquet`), written.rows[table]);
+  const schemas = written.schemas;
+  await writeFileSynced(file('README.md'), renderDatasetCard({ releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, schemas }));
+  files['README.md'] = await fileEntry(file('README.md'));
+  await step('readme');
+  await writeFileSynced(file('report.html'), renderReport({ ...written.report, releaseId: id, cutoff }));
+  files['report.html'] = await fileEntry(file('report.html'));
+  await step('report');
+
+  const manifest: ReleaseManifest = {
+    format: RELEASE_FORMAT,
+    schemaVersion: RELEASE_SCHEMA_VERSION,
+    releaseId: id,
+    cutoff,
+    createdAt: now().toISOString(),
+    previousReleaseId: previous?.id ?? null,
+    ledgerSchemaVersion: LEDGER_SCHEMA_VERSION,
+    raterIds: 'keyed-hash pseudonyms',
+    files,
+    addedSincePrevious: written.added,
+    stats: written.stats,
+  };
+  await writeFileSynced(file(MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  await step('manifest');
+
+  // COPY wrote the parquet files; make them (and the folder's entries) durable before the rename.
+  for (const name of [...PARQUET_TABLES.map((t) => `${t}.parquet`), ...DOC_FILES, MANIFEST]) await fsyncFile(file(name));
+  await fsyncDir(tmp);
+  await step('fsync');
+  const dir = join(releasesDir, id);
+  await fs.rename(tmp, dir);
+  await fsyncDir(releasesDir);
+  await step('rename');
+  const latest = await maybePointLatest(releasesDir, id, cutoff, nonce);
+  await step('latest');
+  return { releaseId: id, dir, cutoff, reused: false, latest, previousReleaseId: previous?.id ?? null, rows: written.rows };
+}
+
+interface Written {
+  rows: Record<ReleaseTable, number>;
+  added: ReleaseManifest['addedSincePrevious'];
+  stats: ReleaseStats;
+  schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
+  report: Omit<ReportData, 'releaseId' | 'cutoff'>;
+}
+
+async function writeTables(
+  c: DuckDBConnection,
+  ctx: { cutoff: string; tmp: string; previous?: ReleaseInfo; artifactDir?: string | undefined; bootstrapRounds: number; step: (s: PublishStep) => Promise<void> },
+): Promise<Written> {
+  const to = (table: ReleaseTable) => quotedString(join(ctx.tmp, `${table}.parquet`));
+  const rowCounts = {} as Record<ReleaseTable, number>;
+
+  // Per-candidate tallies of every vote row committed ≤ cutoff, in one pass over the votes: event
+  // counts find pending lifecycles, standing up/down give the scores below.
+  await c.run(
+    `CREATE OR REPLACE TEMP TABLE rel_tally AS
+       SELECT run_id, candidate_id, count(*) AS events,
+              count(*) FILTER (WHERE standing AND kind = 'vote' AND value = 1) AS up,
+              count(*) FILTER (WHERE standing AND kind = 'vote' AND value = -1) AS down
+         FROM votes WHERE committed_at <= $1::TIMESTAMPTZ GROUP BY run_id, candidate_id`,
+    [ctx.cutoff],
+  );
+  // Pending: lifecycles whose first commit batch is ≤ cutoff but not all their accepted votes are
+  // (a vote batch after the cutoff, or batches still to come). Usually none, and always few.
+  await c.run(
+    `CREATE OR REPLACE TEMP TABLE rel_pending AS
+       SELECT l.run_id
+         FROM lifecycles l
+         LEFT JOIN (SELECT run_id, sum(events) AS n FROM rel_tally GROUP BY run_id) v ON v.run_id = l.run_id
+        WHERE l.committed_at <= $1::TIMESTAMPTZ AND coalesce(v.n, 0) < l.votes_accepted`,
+    [ctx.cutoff],
+  );
+  const [pending] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM rel_pending`);
+  // Every row of a released lifecycle was committed ≤ cutoff (vote batches never precede their
+  // lifecycle row), so "committed ≤ cutoff, not pending" selects exactly the released lifecycles'
+  // rows — a cheap column filter (COPY cannot bind: the cutoff is a quoted literal).
+  const inRelease = `committed_at <= ${quotedString(ctx.cutoff)}::TIMESTAMPTZ${pending?.n ? ' AND run_id NOT IN (SELECT run_id FROM rel_pending)' : ''}`;
+
+  // Deterministic bytes: a total order on every file (each ORDER BY ends in the table's key).
+  rowCounts.lifecycles = await run(c, `COPY (SELECT * FROM lifecycles WHERE ${inRelease} ORDER BY run_id) TO ${to('lifecycles')} ${PARQUET_OPTIONS}`);
+  await ctx.step('lifecycles');
+  rowCounts.candidates = await run(c, `COPY (SELECT * FROM candidates WHERE ${inRelease} ORDER BY run_id, candidate_id) TO ${to('candidates')} ${PARQUET_OPTIONS}`);
+  await ctx.step('candidates');
+  rowCounts.votes = await run(
+    c,
+    `COPY (SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at
+             FROM votes WHERE standing AND kind = 'vote' AND ${inRelease}
+            ORDER BY run_id, seq, idempotency_key) TO ${to('votes')} ${PARQUET_OPTIONS}`,
+  );
+  await ctx.step('votes');
+  rowCounts.vote_events = await run(c, `COPY (SELECT * FROM votes WHERE ${inRelease} ORDER BY run_id, seq, idempotency_key) TO ${to('vote_events')} ${PARQUET_OPTIONS}`);
+  await ctx.step('vote_events');
+
+  // Per-candidate standing tallies: score = up − down; "rated" = at least one standing vote.
+  await c.run(
+    `CREATE OR REPLACE TEMP TABLE rel_scores AS
+       SELECT c.run_id, c.lifecycle_id, c.candidate_id, c.model, c.path, c.text,
+              coalesce(s.up, 0)::INTEGER AS up, coalesce(s.down, 0)::INTEGER AS down,
+              (coalesce(s.up, 0) - coalesce(s.down, 0))::INTEGER AS score
+         FROM candidates c
+         LEFT JOIN rel_tally s ON s.run_id = c.run_id AND s.candidate_id = c.candidate_id
+        WHERE c.${inRelease.replace(/run_id NOT IN/, 'c.run_id NOT IN')}`,
+  );
+  const rated = (alias: string) => `${alias}.up + ${alias}.down > 0`;
+  rowCounts.preferences = await run(
+    c,
+    `COPY (SELECT l.prompt,
+                  'artifacts/' || a.path AS chosen_path, 'artifacts/' || b.path AS rejected_path,
+                  a.text AS chosen_text, b.text AS rejected_text,
+                  a.model AS chosen_model, b.model AS rejected_model,
+                  a.score - b.score AS margin,
+                  a.up AS chosen_up, a.down AS chosen_down, b.up AS rejected_up, b.down AS rejected_down,
+                  a.lifecycle_id, a.run_id, a.candidate_id AS chosen_candidate_id, b.candidate_id AS rejected_candidate_id
+             FROM rel_scores a
+             JOIN rel_scores b ON b.run_id = a.run_id AND b.score < a.score
+             JOIN lifecycles l ON l.run_id = a.run_id
+            WHERE ${rated('a')} AND ${rated('b')}
+            ORDER BY a.run_id, a.candidate_id, b.candidate_id) TO ${to('preferences')} ${PARQUET_OPTIONS}`,
+  );
+  await ctx.step('preferences');
+
+  // Every pair of rated candidates in a lifecycle, by (model, model, outcome): ties for the manifest,
+  // and between different models the comparisons Bradley–Terry is fitted on.
+  const outcomes = await rows<{ model_a: string; model_b: string; outcome: number; n: number }>(
+    c,
+    `SELECT a.model AS model_a, b.model AS model_b, sign(a.score - b.score)::INTEGER AS outcome, count(*)::INTEGER AS n
+       FROM rel_scores a JOIN rel_scores b ON b.run_id = a.run_id AND a.candidate_id < b.candidate_id
+      WHERE ${rated('a')} AND ${rated('b')}
+      GROUP BY ALL ORDER BY ALL`,
+  );
+  const tiedPairs = outcomes.reduce((n, o) => n + (o.outcome === 0 ? o.n : 0), 0);
+  const cellMap = new Map<string, ComparisonCell>();
+  for (const o of outcomes) {
+    if (o.model_a === o.model_b) continue;
+    const flip = o.model_a > o.model_b; // orient every cell as (lesser model, greater model)
+    const [modelA, modelB] = flip ? [o.model_b, o.model_a] : [o.model_a, o.model_b];
+    const key = `${modelA}\u0000${modelB}`;
+    const cell = cellMap.get(key) ?? { modelA, modelB, winsA: 0, winsB: 0, ties: 0 };
+    const outcome = flip ? -o.outcome : o.outcome;
+    if (outcome > 0) cell.winsA += o.n;
+    else if (outcome < 0) cell.winsB += o.n;
+    else cell.ties += o.n;
+    cellMap.set(key, cell);
+  }
+  const cells = [...cellMap.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, cell]) => cell);
+
+  // Leaderboard: per-model tallies in SQL, Bradley–Terry over A/B comparisons in TypeScript.
+  const perModel = await rows<{ model: string; lifecycles: number; candidates: number; up: number; down: number }>(
+    c,
+    `SELECT model, count(DISTINCT run_id)::INTEGER AS lifecycles, count(*)::INTEGER AS candidates, sum(up)::INTEGER AS up, sum(down)::INTEGER AS down
+       FROM rel_scores GROUP BY model ORDER BY model`,
+  );
+  const bt = new Map(bootstrapBradleyTerry(cells, { rounds: ctx.bootstrapRounds, seed: BOOTSTRAP_SEED }).map((m) => [m.model, m]));
+  const ranked = [...bt.values()].sort((x, y) => y.score - x.score || x.model.localeCompare(y.model));
+  const leaderboard: LeaderboardRow[] = perModel.map((m) => {
+    const outcome = (side: 'win' | 'loss' | 'tie') =>
+      cells.reduce((n, cell) => {
+        if (cell.modelA !== m.model && cell.modelB !== m.model) return n;
+        if (side === 'tie') return n + cell.ties;
+        const mine = cell.modelA === m.model ? cell.winsA : cell.winsB;
+        const theirs = cell.modelA === m.model ? cell.winsB : cell.winsA;
+        return n + (side === 'win' ? mine : theirs);
+      }, 0);
+    const rating = bt.get(m.model);
+    const votes = m.up + m.down;
+    return {
+      model: m.model, lifecycles: m.lifecycles, candidates: m.candidates, votes, up: m.up, down: m.down,
+      approval_rate: votes > 0 ? m.up / votes : null,
+      ab_comparisons: rating?.comparisons ?? 0, ab_wins: outcome('win'), ab_losses: outcome('loss'), ab_ties: outcome('tie'),
+      bt_score: rating?.score ?? null, bt_ci_low: rating?.ciLow ?? null, bt_ci_high: rating?.ciHigh ?? null,
+      bt_rank: rating ? ranked.indexOf(rating) + 1 : null,
+    };
+  });
+  await c.run(
+    `CREATE OR REPLACE TEMP TABLE rel_leaderboard (model VARCHAR, lifecycles INTEGER, candidates INTEGER, votes INTEGER, up INTEGER, down INTEGER,
+       approval_rate DOUBLE, ab_comparisons INTEGER, ab_wins INTEGER, ab_losses INTEGER, ab_ties INTEGER,
+       bt_score DOUBLE, bt_ci_low DOUBLE, bt_ci_high DOUBLE, bt_rank INTEGER)`,
+  );
+  for (const r of leaderboard) {
+    await c.run(`INSERT INTO rel_leaderboard VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, [
+      r.model, r.lifecycles, r.candidates, r.votes, r.up, r.down, r.approval_rate, r.ab_comparisons, r.ab_wins, r.ab_losses, r.ab_ties,
+      r.bt_score, r.bt_ci_low, r.bt_ci_high, r.bt_rank,
+    ]);
+  }
+  rowCounts.leaderboard = await run(c, `COPY (SELECT * FROM rel_leaderboard ORDER BY bt_rank NULLS LAST, model) TO ${to('leaderboard')} ${PARQUET_OPTIONS}`);
+  await ctx.step('leaderboard');
+
+  // Rater agreement: items are candidates, values a rater's standing up/down; only value-count profiles leave SQL.
+  const profileRows = await rows<{ model: string; up: number; down: number; items: number }>(
+    c, `SELECT model, up, down, count(*)::INTEGER AS items FROM rel_scores WHERE up + down >= 2 GROUP BY ALL ORDER BY ALL`,
+  );
+  const profiles = (model?: string): ValueProfile[] =>
+    profileRows.filter((p) => model === undefined || p.model === model).map((p) => ({ counts: [p.up, p.down], items: p.items }));
+  const overall = krippendorffAlphaNominal(profiles());
+  // UTC days from epoch milliseconds: independent of the session's TimeZone setting.
+  const daily = await rows<{ day: string; votes: number; retractions: number }>(
+    c,
+    `SELECT strftime(DATE '1970-01-01' + d::INTEGER, '%Y-%m-%d') AS day, votes, retractions
+       FROM (SELECT epoch_ms(cast_at) // 86400000 AS d,
+                    count(*) FILTER (WHERE kind = 'vote')::INTEGER AS votes, count(*) FILTER (WHERE kind = 'retract')::INTEGER AS retractions
+               FROM votes WHERE ${inRelease} GROUP BY d)
+      ORDER BY day`,
+  );
+  await c.run(`CREATE OR REPLACE TEMP TABLE rel_raters AS SELECT rater, count(*)::INTEGER AS votes FROM votes WHERE standing AND kind = 'vote' AND ${inRelease} GROUP BY rater`);
+  const topRaters = await rows<{ rater: string; votes: number }>(c, `SELECT rater, votes FROM rel_raters ORDER BY votes DESC, rater LIMIT 25`);
+  const [raterCount] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM rel_raters`);
+
+  // Added since the previous release: rows of lifecycles that release did not hold.
+  const added = {} as Written['added'];
+  if (ctx.previous) {
+    await c.run(
+      `CREATE OR REPLACE TEMP TABLE rel_old AS SELECT run_id FROM read_parquet(${quotedString(join(ctx.previous.dir, 'lifecycles.parquet'))})`,
+    );
+    for (const t of GROWING_TABLES) {
+      const [old] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM read_parquet(${to(t)}) WHERE run_id IN (SELECT run_id FROM rel_old)`);
+      added[t] = rowCounts[t] - (old?.n ?? 0);
+    }
+  } else {
+    for (const t of GROWING_TABLES) added[t] = rowCounts[t];
+  }
+
+  // Referenced artifacts the store lacks, listed by DuckDB's glob: no per-file stat, no paths through JS.
+  const [artifacts] = await rows<{ referenced: number; missing: number }>(
+    c,
+    `SELECT count(*)::INTEGER AS referenced,
+            ${ctx.artifactDir ? `count(*) FILTER (WHERE g.file IS NULL)::INTEGER` : '0'} AS missing
+       FROM (SELECT DISTINCT ${ctx.artifactDir ? `${quotedString(ctx.artifactDir + sep)} || ` : ''}path AS file FROM rel_scores) r
+       ${ctx.artifactDir ? `LEFT JOIN glob(${quotedString(join(ctx.artifactDir, 'sha256', '*', '*'))}) g ON g.file = r.file` : ''}`,
+  );
+
+  const schemas = {} as Written['schemas'];
+  for (const table of PARQUET_TABLES) {
+    schemas[table] = (await rows<{ column_name: string; column_type: string }>(c, `DESCRIBE SELECT * FROM read_parquet(${to(table)})`)).map((r) => ({
+      name: r.column_name, type: r.column_type,
+    }));
+  }
+  const stats: ReleaseStats = {
+    lifecyclesPendingAtCutoff: pending?.n ?? 0,
+    preferencePairs: rowCounts.preferences,
+    tiedPairs,
+    abComparisons: cells.reduce((n, cell) => n + cell.winsA + cell.winsB + cell.ties, 0),
+    raters: raterCount?.n ?? 0,
+    krippendorffAlpha: overall.alpha,
+    artifactsReferenced: artifacts?.referenced ?? 0,
+    artifactsMissing: artifacts?.missing ?? 0,
+  };
+  return {
+    rows: rowCounts,
+    added,
+    stats,
+    schemas,
+    report: {
+      rows: rowCounts,
+      stats,
+      daily,
+      leaderboard,
+      cells,
+      topRaters,
+      agreement: {
+        overall,
+        perModel: perModel.map((m) => ({ model: m.model, ...krippendorffAlphaNominal(profiles(m.model)) })),
+      },
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Reading releases back: verify, query, diff and export. Everything opens the parquet files with an
+ * in-memory DuckDB of its own, so none of it needs (or touches) the ledger.
+ */
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import * as fs from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ArtifactStore } from '../store/ArtifactStore';
+import type { QueryResult } from '../store/Ledger';
+import { MANIFEST, PARQUET_TABLES, fileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseTable } from './layout';
+import { quotedIdentifier, quotedString } from './sql';
+
+/** The key of each table: diffs compare key sets, and every file's ORDER BY ends in it. */
+export const TABLE_KEYS: Record<ReleaseTable, string[]> = {
+  lifecycles: ['run_id'],
+  candidates: ['run_id', 'candidate_id'],
+  votes: ['run_id', 'idempotency_key'],
+  vote_events: ['run_id', 'idempotency_key'],
+  preferences: ['run_id', 'chosen_candidate_id', 'rejected_candidate_id'],
+  leaderboard: ['model'],
+};
+
+export async function withMemoryDatabase<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    try {
+      return await fn(connection);
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+function isPlainFileName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name);
+}
+
+async function parquetRows(c: DuckDBConnection, file: string): Promise<number> {
+  const reader = await c.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${quotedString(file)})`);
+  return Number(reader.getRows()[0]?.[0]);
+}
+
+/** Every file's size and sha256, and every parquet file's row count, against the manifest. Empty = whole. */
+export async function verifyReleaseFiles(c: DuckDBConnection, dir: string, manifest: ReleaseManifest): Promise<string[]> {
+  const problems: string[] = [];
+  for (const table of PARQUET_TABLES) if (!manifest.files[`${table}.parquet`]) problems.push(`${table}.parquet: not in the manifest`);
+  for (const [name, expected] of Object.entries(manifest.files).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!isPlainFileName(name)) {
+      problems.push(`${name}: not a plain file name`);
+      continue;
+    }
+    const file = join(dir, name);
+    const actual = await fileEntry(file).catch(() => undefined);
+    if (!actual) {
+      problems.push(`${name}: missing`);
+      continue;
+    }
+    if (actual.bytes !== expected.bytes) problems.push(`${name}: ${actual.bytes} bytes, manifest says ${expected.bytes}`);
+    if (actual.sha256 !== expected.sha256) problems.push(`${name}: sha256 ${actual.sha256}, manifest says ${expected.sha256}`);
+    if (expected.rows !== undefined) {
+      const rows = await parquetRows(c, file).catch(() => undefined);
+      if (rows === undefined) problems.push(`${name}: not readable as parquet`);
+      else if (rows !== expected.rows) problems.push(`${name}: ${rows} rows, manifest says ${expected.rows}`);
+    }
+  }
+  return problems;
+}
+
+export async function verifyRelease(release: ReleaseInfo): Promise<string[]> {
+  return withMemoryDatabase((c) => verifyReleaseFiles(c, release.dir, release.manifest));
+}
+
+/** One view per parquet file, named after it (`votes`, `preferences`, …). */
+export async function createReleaseViews(c: DuckDBConnection, dir: string): Promise<void> {
+  for (const table of PARQUET_TABLES) {
+    await c.run(`CREATE VIEW ${quotedIdentifier(table)} AS SELECT * FROM read_parquet(${quotedString(join(dir, `${table}.parquet`))})`);
+  }
+}
+
+/** One read-only statement (SELECT/EXPLAIN) over a release's views. */
+export async function queryRelease(dir: string, sql: string): Promise<QueryResult> {
+  return withMemoryDatabase(async (c) => {
+    await createReleaseViews(c, dir);
+    const extracted = await c.extractStatements(sql);
+    if (extracted.count !== 1) throw new Error(`expected exactly one statement, got ${extracted.count}`);
+    const prepared = await extracted.prepare(0);
+    try {
+      if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
+        throw new Error('only SELECT (and EXPLAIN) queries may run against a release');
+      }
+      const reader = await prepared.runAndReadAll();
+      return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>> };
+    } finally {
+      prepared.destroySync();
+    }
+  });
+}
+
+export interface TableDiff {
+  table: ReleaseTable;
+  rowsA: number;
+  rowsB: number;
+  /** Keys in b, not in a. */
+  added: number;
+  /** Keys in a, not in b: for `votes`, votes no longer standing (retracted). */
+  removed: number;
+  /** Same key, different values (e.g. a model's leaderboard row). */
+  changed: number;
+}
+
+export async function diffReleases(a: ReleaseInfo, b: ReleaseInfo): Promise<TableDiff[]> {
+  return withMemoryDatabase(async (c) => {
+    const diffs: TableDiff[] = [];
+    for (const table of PARQUET_TABLES) {
+      const fa = `read_parquet(${quotedString(join(a.dir, `${table}.parquet`))})`;
+      const fb = `read_parquet(${quotedString(join(b.dir, `${table}.parquet`))})`;
+      const keys = TABLE_KEYS[table].map(quotedIdentifier).join(', ');
+      const count = async (sql: string) => Number((await c.runAndReadAll(`SELECT count(*)::BIGINT FROM (${sql})`)).getRows()[0]?.[0]);
+      const added = await count(`SELECT ${keys} FROM ${fb} EXCEPT SELECT ${keys} FROM ${fa}`);
+      const differing = await count(`SELECT * FROM ${fb} EXCEPT SELECT * FROM ${fa}`);
+      diffs.push({
+        table,
+        rowsA: await count(`SELECT 1 FROM ${fa}`),
+        rowsB: await count(`SELECT 1 FROM ${fb}`),
+        added,
+        removed: await count(`SELECT ${keys} FROM ${fa} EXCEPT SELECT ${keys} FROM ${fb}`),
+        changed: differing - added,
+      });
+    }
+    return diffs;
+  });
+}
+
+export interface ExportResult {
+  dir: string;
+  files: number;
+  artifacts: number;
+  artifactBytes: number;
+}
+
+/**
+ * A self-contained copy: the release files plus every artifact its candidates reference, under
+ * `artifacts/<store path>` — the `chosen_path`/`rejected_path` of preferences resolve inside it.
+ * The release is verified first and every artifact is read back against its sha256.
+ */
+export async function exportRelease(release: ReleaseInfo, outDir: string, artifactDir: string): Promise<ExportResult> {
+  const problems = await verifyRelease(release);
+  if (problems.length > 0) throw new Error(`release ${release.id} fails verification: ${problems.join('; ')}`);
+  const existing = await fs.readdir(outDir).catch(() => [] as string[]);
+  if (existing.length > 0) throw new Error(`export: ${outDir} is not empty`);
+  await fs.mkdir(outDir, { recursive: true });
+  const names = [...Object.keys(release.manifest.files), MANIFEST];
+  for (const name of names) await fs.copyFile(join(release.dir, name), join(outDir, name));
+
+  const referenced = await withMemoryDatabase(async (c) =>
+    (await c.runAndReadAll(`SELECT DISTINCT artifact_sha256, path FROM read_parquet(${quotedString(join(release.dir, 'candidates.parquet'))}) ORDER BY path`))
+      .getRowObjectsJson() as Array<{ artifact_sha256: string; path: string }>,
+  );
+  const store = await ArtifactStore.open(artifactDir);
+  let artifactBytes = 0;
+  const missing: string[] = [];
+  for (const { artifact_sha256: sha256, path } of referenced) {
+    const found = await store.read(sha256).catch((err: unknown) => {
+      missing.push(`${sha256.slice(0, 12)}… (${(err as Error).message})`);
+      return undefined;
+    });
+    if (!found) continue;
+    if (found.ref.path !== path) throw new Error(`export: artifact ${sha256} is stored at ${found.ref.path}, the release says ${path}`);
+    const target = join(outDir, 'artifacts', path);
+    await fs.mkdir(dirname(target), { recursive: true });
+    await fs.writeFile(target, found.bytes);
+    artifactBytes += found.bytes.byteLength;
+  }
+  if (missing.length > 0) throw new Error(`export: ${missing.length} referenced artifact(s) unavailable: ${missing.slice(0, 5).join(', ')}`);
+  return { dir: outDir, files: names.length, artifacts: referenced.length, artifactBytes };
+}

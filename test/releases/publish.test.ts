@@ -1,0 +1,312 @@
+/**
+ * Publishing parquet releases from a ledger filled through `Ledger.commit` (test/releases/fixtures.ts):
+ * every file read back with hyparquet (independent) and DuckDB against the ledger, hand-computed
+ * preferences and leaderboard, the cutoff rule, determinism, crash injection at every step, verify,
+ * diff, export and querying a release.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from '../../cli/main';
+import { runRelease } from '../../cli/release';
+import { loadConfig } from '../../config';
+import { listReleases, readManifest, resolveRelease, type ReleaseManifest } from '../../releases/layout';
+import { PUBLISH_STEPS, publishRelease, ReleaseError, type PublishStep } from '../../releases/publisher';
+import { quotedString } from '../../releases/sql';
+import { diffReleases, exportRelease, queryRelease, verifyRelease, withMemoryDatabase } from '../../releases/tools';
+import { ArtifactStore } from '../../store/ArtifactStore';
+import { Ledger } from '../../store/Ledger';
+import { CUTOFF_1, CUTOFF_2, at, fillLedger, readParquetIndependently } from './fixtures';
+
+const FIRST_RUNS = `('run-L1', 'run-L2', 'run-L3', 'run-L4')`;
+
+/** hyparquet gives Dates, bigints and parsed JSON; DuckDB's JSON rows give strings for those. */
+function sameValue(independent: unknown, duck: unknown): boolean {
+  if (independent instanceof Date) return typeof duck === 'string' && independent.getTime() === Date.parse(duck.replace(' ', 'T').replace(/\+00$/, 'Z'));
+  if (typeof independent === 'bigint') return BigInt(duck as string) === independent;
+  if (Array.isArray(independent)) return Array.isArray(duck) && independent.length === duck.length && independent.every((v, i) => sameValue(v, duck[i]));
+  if (independent !== null && typeof independent === 'object') return typeof duck === 'string' && JSON.stringify(independent) === JSON.stringify(JSON.parse(duck));
+  return independent === duck;
+}
+
+function assertSameRows(independent: Array<Record<string, unknown>>, duck: Array<Record<string, unknown>>, label: string): void {
+  assert.equal(independent.length, duck.length, `${label}: row count`);
+  independent.forEach((row, i) => {
+    assert.deepEqual(Object.keys(row), Object.keys(duck[i] ?? {}), `${label}: columns`);
+    for (const [k, v] of Object.entries(row)) assert.ok(sameValue(v, duck[i]?.[k]), `${label} row ${i} ${k}: ${String(v)} vs ${String(duck[i]?.[k])}`);
+  });
+}
+
+async function readWithDuckDb(file: string, sql = 'SELECT * FROM t'): Promise<Array<Record<string, unknown>>> {
+  return withMemoryDatabase(async (c) => {
+    await c.run(`CREATE VIEW t AS SELECT * FROM read_parquet(${quotedString(file)})`);
+    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
+  });
+}
+
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+describe('release publishing (releases/publisher)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let ledger: Ledger;
+  let artifacts: ArtifactStore;
+  let releasesDir: string;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'prefline-release-'));
+    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+    artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
+    await fillLedger(ledger, artifacts);
+    // A quote in the path exercises the quoting of COPY targets and read_parquet paths.
+    releasesDir = join(dir, "it's releases");
+  });
+
+  afterEach(() => {
+    ledger.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const publish = (cutoff: string, extra: Partial<Parameters<typeof publishRelease>[0]> = {}) =>
+    publishRelease({ ledger, releasesDir, cutoff, artifactDir: artifacts.rootDir, now: () => at(600), ...extra });
+
+  it('should write every file, identical to the ledger through hyparquet and DuckDB alike', async () => {
+    const memoryLimit = () => ledger.withConnection(async (c) => (await c.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows()[0]?.[0]);
+    const limitBefore = await memoryLimit();
+    const result = await publish(CUTOFF_1);
+    assert.equal(await memoryLimit(), limitBefore); // the release's lower limit does not outlive it
+    assert.equal(result.releaseId, '2026-11-20');
+    assert.equal(result.latest, true);
+    assert.deepEqual(result.rows, { lifecycles: 4, candidates: 10, votes: 12, vote_events: 15, preferences: 4, leaderboard: 3 });
+    assert.deepEqual(readdirSync(result.dir).sort(), [
+      'README.md', 'candidates.parquet', 'leaderboard.parquet', 'lifecycles.parquet', 'manifest.json', 'preferences.parquet', 'report.html', 'vote_events.parquet', 'votes.parquet',
+    ]);
+    const expected: Record<string, string> = {
+      lifecycles: `SELECT * FROM lifecycles WHERE run_id IN ${FIRST_RUNS} ORDER BY run_id`,
+      candidates: `SELECT * FROM candidates WHERE run_id IN ${FIRST_RUNS} ORDER BY run_id, candidate_id`,
+      votes: `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at
+                FROM votes WHERE standing AND run_id IN ${FIRST_RUNS} ORDER BY run_id, seq, idempotency_key`,
+      vote_events: `SELECT * FROM votes WHERE run_id IN ${FIRST_RUNS} ORDER BY run_id, seq, idempotency_key`,
+    };
+    for (const [table, sql] of Object.entries(expected)) {
+      const file = join(result.dir, `${table}.parquet`);
+      const fromLedger = (await ledger.query(sql)).rows;
+      const fromDuckDb = await readWithDuckDb(file);
+      assert.deepEqual(fromDuckDb, fromLedger, `${table}: DuckDB read-back vs ledger`);
+      assertSameRows(await readParquetIndependently(file), fromDuckDb, table);
+    }
+    // Retractions applied: the retracted and the changed-away votes are events, not votes.
+    const events = await readParquetIndependently(join(result.dir, 'vote_events.parquet'));
+    assert.deepEqual(events.filter((e) => !e.standing).map((e) => e.idempotency_key), ['L1:k06', 'L1:k07', 'L2:k03']);
+    assert.equal(events.filter((e) => e.kind === 'retract').length, 1);
+    // The report's daily plot: every event was cast on 2026-11-20 (UTC).
+    const report = readFileSync(join(result.dir, 'report.html'), 'utf8');
+    assert.deepEqual(report.match(/<title>\d{4}-\d{2}-\d{2}: \d+ (votes|retractions)<\/title>/g), ['<title>2026-11-20: 14 votes</title>', '<title>2026-11-20: 1 retractions</title>']);
+  });
+
+  it('should derive preference pairs and the leaderboard exactly as computed by hand', async () => {
+    const result = await publish(CUTOFF_1);
+    const file = join(result.dir, 'preferences.parquet');
+    const pairs = await readParquetIndependently(file);
+    assertSameRows(pairs, await readWithDuckDb(file), 'preferences');
+    const cols = ['lifecycle_id', 'chosen_candidate_id', 'rejected_candidate_id', 'chosen_model', 'rejected_model', 'margin', 'chosen_up', 'chosen_down', 'rejected_up', 'rejected_down'];
+    assert.deepEqual(pairs.map((p) => cols.map((c) => p[c])), [
+      ['L1', 'c1', 'c2', 'demo:alpha', 'demo:beta', 3, 2, 1, 0, 2],
+      ['L2', 'c1', 'c3', 'demo:alpha', 'demo:alpha', 2, 1, 0, 0, 1],
+      ['L2', 'c2', 'c3', 'demo:alpha', 'demo:alpha', 2, 1, 0, 0, 1],
+      ['L4', 'c2', 'c1', 'demo:beta', 'demo:alpha', 2, 1, 0, 0, 1],
+    ]);
+    const first = pairs[0] as Record<string, unknown>;
+    assert.equal(first.prompt, 'a fox in the snow');
+    assert.equal(first.chosen_text, 'L1 candidate c1 from demo:alpha');
+    assert.match(String(first.chosen_path), /^artifacts\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.txt$/);
+
+    const board = await readParquetIndependently(join(result.dir, 'leaderboard.parquet'));
+    const view = board.map((r) => [r.model, r.lifecycles, r.candidates, r.votes, r.up, r.down, r.approval_rate, r.ab_comparisons, r.ab_wins, r.ab_losses, r.ab_ties, r.bt_rank]);
+    assert.deepEqual(view, [
+      ['demo:alpha', 4, 6, 8, 5, 3, 0.625, 3, 1, 1, 1, 1],
+      ['demo:beta', 3, 3, 4, 2, 2, 0.5, 3, 1, 1, 1, 2],
+      ['demo:gamma', 1, 1, 0, 0, 0, null, 0, 0, 0, 0, null],
+    ]);
+    // alpha and beta: one win each and one tie → equal strengths, both at the 1000 anchor.
+    assert.ok(Math.abs((board[0]?.bt_score as number) - 1000) < 1e-6 && Math.abs((board[1]?.bt_score as number) - 1000) < 1e-6);
+    assert.ok((board[0]?.bt_ci_low as number) < 1000 && (board[0]?.bt_ci_high as number) > 1000);
+    assert.equal(board[2]?.bt_score, null);
+
+    const manifest = (await readManifest(result.dir)) as ReleaseManifest;
+    assert.deepEqual(manifest.stats, {
+      lifecyclesPendingAtCutoff: 1, // L6: its second batch committed after the cutoff
+      preferencePairs: 4,
+      tiedPairs: 2, // L2 c1=c2, L3 c1=c2
+      abComparisons: 3,
+      raters: 4,
+      // Items rated twice or more: L1c1 (2 up, 1 down), L1c2 (2 down) → n=5, Σo_ud=2, Σn_c·n_k=12 → 1 − 4·2/12.
+      krippendorffAlpha: manifest.stats.krippendorffAlpha,
+      artifactsReferenced: 10,
+      artifactsMissing: 0,
+    });
+    assert.ok(Math.abs((manifest.stats.krippendorffAlpha as number) - 1 / 3) < 1e-12);
+  });
+
+  it('should follow the cutoff rule, count rows added since the previous release and diff them', async () => {
+    const first = await publish(CUTOFF_1);
+    const second = await publish(CUTOFF_2);
+    assert.equal(second.releaseId, '2026-11-20-2'); // the same day's second release
+    assert.equal(second.previousReleaseId, first.releaseId);
+    assert.equal(readlinkSync(join(releasesDir, 'latest')), second.releaseId);
+    const manifest = (await readManifest(second.dir)) as ReleaseManifest;
+    assert.equal(manifest.cutoff, CUTOFF_2);
+    assert.equal(manifest.createdAt, at(600).toISOString());
+    assert.deepEqual(manifest.addedSincePrevious, { lifecycles: 2, candidates: 4, votes: 5, vote_events: 5, preferences: 2 });
+    assert.equal(manifest.stats.lifecyclesPendingAtCutoff, 0);
+    for (const [name, entry] of Object.entries(manifest.files)) {
+      assert.equal(entry.sha256, sha(join(second.dir, name)), name);
+      assert.equal(entry.bytes, readFileSync(join(second.dir, name)).length, name);
+    }
+    const diffs = await diffReleases(await resolveRelease(releasesDir, first.releaseId), await resolveRelease(releasesDir, 'latest'));
+    const byTable = Object.fromEntries(diffs.map((d) => [d.table, [d.rowsA, d.rowsB, d.added, d.removed, d.changed]]));
+    assert.deepEqual(byTable, {
+      lifecycles: [4, 6, 2, 0, 0],
+      candidates: [10, 14, 4, 0, 0],
+      votes: [12, 17, 5, 0, 0],
+      vote_events: [15, 20, 5, 0, 0],
+      preferences: [4, 6, 2, 0, 0],
+      leaderboard: [3, 3, 0, 0, 2], // alpha's and beta's tallies changed, gamma's did not
+    });
+    const backwards = await diffReleases(await resolveRelease(releasesDir, 'latest'), await resolveRelease(releasesDir, first.releaseId));
+    assert.deepEqual(backwards.find((d) => d.table === 'votes'), { table: 'votes', rowsA: 17, rowsB: 12, added: 0, removed: 5, changed: 0 });
+    // A backfill of an older cutoff does not pull `latest` back.
+    const backfill = await publish(at(45).toISOString());
+    assert.equal(backfill.latest, false);
+    assert.equal(readlinkSync(join(releasesDir, 'latest')), second.releaseId);
+  });
+
+  it('should publish byte-identical parquet (and card and report) for the same cutoff, and reuse a whole release', async () => {
+    const first = await publish(CUTOFF_1);
+    const again = await publish(CUTOFF_1, { releaseId: 'same-cutoff-again', now: () => at(900) });
+    // The same rows committed into a different ledger file (another physical layout) give the same bytes too.
+    const otherDir = mkdtempSync(join(tmpdir(), 'prefline-release-other-'));
+    const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'));
+    try {
+      await fillLedger(other, await ArtifactStore.open(join(otherDir, 'artifacts')));
+      const elsewhere = await publishRelease({ ledger: other, releasesDir: join(otherDir, 'releases'), cutoff: CUTOFF_1, now: () => at(700) });
+      const names = Object.keys(((await readManifest(first.dir)) as ReleaseManifest).files);
+      assert.equal(names.length, 8);
+      for (const name of names) {
+        // The card and report name the release id, so they match where the id does.
+        if (name.endsWith('.parquet')) assert.equal(sha(join(again.dir, name)), sha(join(first.dir, name)), name);
+        assert.equal(sha(join(elsewhere.dir, name)), sha(join(first.dir, name)), `${name} (other ledger)`);
+      }
+    } finally {
+      other.closeSync();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+    assert.notEqual(sha(join(again.dir, 'manifest.json')), sha(join(first.dir, 'manifest.json'))); // created_at lives there only
+    // Without an explicit id, the same cutoff finds the existing release: verified, reused, nothing new written.
+    const before = readdirSync(releasesDir).sort();
+    const reused = await publish(CUTOFF_1);
+    assert.equal(reused.reused, true);
+    assert.ok([first.releaseId, 'same-cutoff-again'].includes(reused.releaseId));
+    assert.deepEqual(readdirSync(releasesDir).sort(), before);
+    // An explicit id already used by another cutoff is refused.
+    await assert.rejects(publish(CUTOFF_2, { releaseId: first.releaseId }), (err: unknown) => err instanceof ReleaseError && err.code === 'release_conflict');
+    await assert.rejects(publish(at(10_000).toISOString()), (err: unknown) => err instanceof ReleaseError && err.code === 'release_invalid');
+  });
+
+  for (const crashAfter of PUBLISH_STEPS) {
+    it(`should leave no release or a whole one after a crash after "${crashAfter}", and finish on the rerun`, async () => {
+      const base = await publish(at(45).toISOString());
+      const crash = (step: PublishStep) => {
+        if (step === crashAfter) throw new Error(`injected crash after ${step}`);
+      };
+      await assert.rejects(publish(CUTOFF_2, { afterStep: crash }), /injected crash/);
+      const whole = (await listReleases(releasesDir)).filter((r) => r.manifest.cutoff === CUTOFF_2);
+      const renamed = PUBLISH_STEPS.indexOf(crashAfter) >= PUBLISH_STEPS.indexOf('rename');
+      assert.equal(whole.length, renamed ? 1 : 0);
+      for (const r of whole) assert.deepEqual(await verifyRelease(r), []);
+      // `latest` moves last: only a crash after that step sees it moved.
+      assert.equal(readlinkSync(join(releasesDir, 'latest')), crashAfter === 'latest' ? '2026-11-20-2' : base.releaseId);
+
+      const rerun = await publish(CUTOFF_2);
+      assert.equal(rerun.reused, renamed);
+      const releases = await listReleases(releasesDir);
+      assert.deepEqual(releases.map((r) => [r.id, r.manifest.cutoff]), [[base.releaseId, at(45).toISOString()], ['2026-11-20-2', CUTOFF_2]]);
+      assert.deepEqual(await verifyRelease(releases[1]!), []);
+      assert.equal(readlinkSync(join(releasesDir, 'latest')), '2026-11-20-2');
+      assert.deepEqual(readdirSync(releasesDir).filter((n) => n.startsWith('.')), []); // leftovers removed
+    });
+  }
+
+  it('should detect a tampered file in verify (CLI exits non-zero) and refuse to reuse it', async () => {
+    const result = await publish(CUTOFF_1);
+    const config = loadConfig({ PREFLINE_DATA_DIR: dir, PREFLINE_RELEASES_DIR: releasesDir, PREFLINE_ARTIFACT_DIR: artifacts.rootDir });
+    const quiet = silenceOutput();
+    try {
+      assert.equal(await runRelease(config, parseArgs(['verify'])), 0);
+      const file = join(result.dir, 'votes.parquet');
+      const bytes = readFileSync(file);
+      const middle = Math.floor(bytes.length / 2);
+      bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
+      writeFileSync(file, bytes);
+      assert.equal(await runRelease(config, parseArgs(['verify', result.releaseId])), 1);
+    } finally {
+      quiet.restore();
+    }
+    const problems = await verifyRelease(await resolveRelease(releasesDir, 'latest'));
+    assert.match(problems[0] as string, /^votes\.parquet: sha256/);
+    assert.ok(problems.every((p) => p.startsWith('votes.parquet: ')), problems.join('; '));
+    writeFileSync(join(result.dir, 'README.md'), 'edited\n');
+    assert.ok((await verifyRelease(await resolveRelease(releasesDir, result.releaseId))).some((p) => p.startsWith('README.md: ')));
+    await assert.rejects(publish(CUTOFF_1), (err: unknown) => err instanceof ReleaseError && err.code === 'release_corrupt');
+  });
+
+  it('should export a self-contained folder with every referenced artifact', async () => {
+    const result = await publish(CUTOFF_1);
+    const out = join(dir, 'export');
+    const exported = await exportRelease(await resolveRelease(releasesDir, 'latest'), out, artifacts.rootDir);
+    assert.equal(exported.artifacts, 10);
+    assert.equal(exported.files, 9);
+    for (const pair of await readParquetIndependently(join(out, 'preferences.parquet'))) {
+      for (const key of ['chosen_path', 'rejected_path'] as const) {
+        const path = join(out, String(pair[key]));
+        assert.ok(existsSync(path), path);
+        assert.equal(readFileSync(path, 'utf8'), pair[key === 'chosen_path' ? 'chosen_text' : 'rejected_text']);
+        assert.equal(sha(path), /([0-9a-f]{64})\.txt$/.exec(String(pair[key]))?.[1]);
+      }
+    }
+    // The copy verifies like the release itself.
+    assert.deepEqual(await verifyRelease({ id: result.releaseId, dir: out, manifest: (await readManifest(out)) as ReleaseManifest }), []);
+    await assert.rejects(exportRelease(await resolveRelease(releasesDir, 'latest'), out, artifacts.rootDir), /not empty/);
+    // A referenced artifact gone from the store makes the export fail rather than ship a broken folder.
+    const [candidate] = await readWithDuckDb(join(result.dir, 'candidates.parquet'), 'SELECT path FROM t ORDER BY path LIMIT 1');
+    rmSync(join(artifacts.rootDir, String(candidate?.path)));
+    await assert.rejects(exportRelease(await resolveRelease(releasesDir, 'latest'), join(dir, 'export2'), artifacts.rootDir), /1 referenced artifact/);
+    // The next release notes it in its manifest.
+    const next = await publish(CUTOFF_2);
+    assert.deepEqual([next.releaseId, (await readManifest(next.dir))?.stats.artifactsMissing, (await readManifest(next.dir))?.stats.artifactsReferenced], ['2026-11-20-2', 1, 14]);
+  });
+
+  it('should query a release through views named after its files, read-only', async () => {
+    const result = await publish(CUTOFF_1);
+    const { rows } = await queryRelease(result.dir, `SELECT (SELECT count(*) FROM votes)::INT AS votes, (SELECT count(*) FROM preferences)::INT AS pairs,
+      (SELECT count(*) FROM vote_events)::INT AS events, (SELECT model FROM leaderboard WHERE bt_rank = 1) AS top`);
+    assert.deepEqual(rows, [{ votes: 12, pairs: 4, events: 15, top: 'demo:alpha' }]);
+    await assert.rejects(queryRelease(result.dir, `COPY votes TO '${join(dir, 'x.csv')}'`), /only SELECT/);
+    await assert.rejects(queryRelease(result.dir, 'SELECT 1; SELECT 2'), /exactly one statement/);
+  });
+});
+
+function silenceOutput(): { restore(): void } {
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  return {
+    restore() {
+      process.stdout.write = out;
+      process.stderr.write = err;
+    },
+  };
+}
