@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Installs Chromium (used headless by the rating-page tests through playwright-core). Idempotent.
+# Installs the test-only system tools: Chromium (rating-page and report tests, driven headless by
+# playwright-core) and the zstd CLI (an independent decoder the release tests read parquet pages with).
+# Idempotent.
 set -euo pipefail
 CHROMIUM="${PREFLINE_CHROMIUM:-/usr/bin/chromium}"
 
+PACKAGES=()
 if "$CHROMIUM" --version >/dev/null 2>&1; then
   echo "Chromium already installed: $("$CHROMIUM" --version 2>/dev/null) ($CHROMIUM)"
+else
+  PACKAGES+=(chromium)
+fi
+if command -v zstd >/dev/null 2>&1; then
+  echo "zstd already installed"
+else
+  PACKAGES+=(zstd)
+fi
+if [[ ${#PACKAGES[@]} -eq 0 ]]; then
   exit 0
 fi
 
@@ -22,9 +34,9 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "Installing Chromium with apt-get…"
+echo "Installing ${PACKAGES[*]} with apt-get…"
 "${SUDO[@]}" apt-get update
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 
 if ! "$CHROMIUM" --version >/dev/null 2>&1; then
   echo "error: apt-get installed chromium, but $CHROMIUM --version does not run (set PREFLINE_CHROMIUM?)." >&2
