@@ -71,6 +71,7 @@ export const ENVIRONMENT: EnvVarDoc[] = [
   { name: 'PREFLINE_EMAIL_TOKEN_KEY', default: '(generated into <data>/secrets/email-token.key)', description: 'Key that signs vote links, unsubscribe links and reply addresses. Workers and gateway must share it.' },
   { name: 'PREFLINE_EMAIL_CLOSING_NOTE', default: '0', description: '1 to mail raters the result when a lifecycle closes.' },
   { name: 'PREFLINE_EMAIL_STATE_DIR', default: '<data>/email', description: 'Send records, opt-outs and reply mappings; workers and gateway must share it.' },
+  { name: 'PREFLINE_FAULT_INJECT', default: '(none)', description: 'Test-only fault injection, e.g. `crash-after-commit:<marker file>` kills the ledger worker once right after a commit is durable (crash tests).' },
   { name: 'PREFLINE_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error.' },
 ];
 
