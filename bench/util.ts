@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks: a bounded-concurrency runner, percentiles, a stack starter. */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type PreflineConfig } from '../config';
@@ -128,4 +129,24 @@ export async function startBenchStack(label: string, extraEnv: NodeJS.ProcessEnv
       await server.stop();
     },
   };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/**
+ * A POST over a keep-alive node:http agent. The load generator shares the machine with the system under
+ * test, so it should cost as little CPU as possible (undici's fetch costs about twice as much per request).
+ */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

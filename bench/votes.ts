@@ -18,7 +18,7 @@ import { loadSecret } from '../config';
 import { pseudonymiseRater } from '../gateway/pseudonym';
 import { closeSignal, statusQuery, voteSignal, voteUpdate } from '../workflows/messages';
 import type { LifecycleSummary, VoteRequest } from '../workflows/types';
-import { fmt, formatCpu, percentile, runPool, startBenchStack, withCpu, type BenchStack, type Timed } from './util';
+import { fmt, formatCpu, percentile, postJson, runPool, startBenchStack, withCpu, type BenchStack, type Timed } from './util';
 
 interface VotesOptions {
   votes: number;
@@ -108,12 +108,11 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
     await runPool(200, o.concurrency, async (i) => {
       const v = rawVote(i);
       await warm[i % 4]!.executeUpdate(voteUpdate, { args: [v] });
-      const res = await fetch(`${stack.gatewayUrl}/api/lifecycles/${warm[(i + 1) % 4]!.workflowId}/votes`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % o.raters]}`, 'x-prefline-request': '1' },
-        body: JSON.stringify({ candidateId: 'c1', value: 'up', idempotencyKey: `warm${randomUUID().replace(/-/g, '')}` }),
-      });
-      await res.arrayBuffer();
+      await postJson(
+        `${stack.gatewayUrl}/api/lifecycles/${warm[(i + 1) % 4]!.workflowId}/votes`,
+        { candidateId: 'c1', value: 'up', idempotencyKey: `warm${randomUUID().replace(/-/g, '')}` },
+        { authorization: `Bearer ${tokens[i % o.raters]}`, 'x-prefline-request': '1' },
+      );
     });
     await closeAndCommit(warm);
 
@@ -130,13 +129,12 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
       const repeat = i > 0 && (i * 7919) % 100 < o.duplicateShare * 100 ? sentKeys[(i * 31) % sentKeys.length] : undefined;
       const spec = repeat ?? { rater: i % o.raters, key: `k${randomUUID().replace(/-/g, '')}`, lifecycle: i % o.lifecycles, candidate: Math.floor(i / o.lifecycles) % 4 };
       if (!repeat) sentKeys.push(spec);
-      const res = await fetch(`${stack.gatewayUrl}/api/lifecycles/${gatewayHandles[spec.lifecycle]!.workflowId}/votes`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[spec.rater]}`, 'x-prefline-request': '1' },
-        body: JSON.stringify({ candidateId: `c${spec.candidate + 1}`, value: i % 3 === 0 ? 'down' : 'up', idempotencyKey: spec.key }),
-      });
-      if (res.status !== 200) throw new Error(`HTTP ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
+      const res = await postJson(
+        `${stack.gatewayUrl}/api/lifecycles/${gatewayHandles[spec.lifecycle]!.workflowId}/votes`,
+        { candidateId: `c${spec.candidate + 1}`, value: i % 3 === 0 ? 'down' : 'up', idempotencyKey: spec.key },
+        { authorization: `Bearer ${tokens[spec.rater]}`, 'x-prefline-request': '1' },
+      );
+      if (res.status !== 200) throw new Error(`HTTP ${res.status} ${res.text}`);
     }));
     const uniqueGatewayVotes = sentKeys.length;
 
@@ -164,13 +162,12 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
     const [hotRaw] = await startLifecycles(client, stack, 'bench-hot-raw', 1, input);
     const hotVotes = Math.min(600, o.votes);
     const hotGateway = await runPool(hotVotes, o.concurrency, async (i) => {
-      const res = await fetch(`${stack.gatewayUrl}/api/lifecycles/${hotGw!.workflowId}/votes`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % o.raters]}`, 'x-prefline-request': '1' },
-        body: JSON.stringify({ candidateId: `c${(i % 4) + 1}`, value: 'up', idempotencyKey: `hot${randomUUID().replace(/-/g, '')}` }),
-      });
+      const res = await postJson(
+        `${stack.gatewayUrl}/api/lifecycles/${hotGw!.workflowId}/votes`,
+        { candidateId: `c${(i % 4) + 1}`, value: 'up', idempotencyKey: `hot${randomUUID().replace(/-/g, '')}` },
+        { authorization: `Bearer ${tokens[i % o.raters]}`, 'x-prefline-request': '1' },
+      );
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      await res.arrayBuffer();
     });
     const hotRawResult = await runPool(hotVotes, o.concurrency, async (i) => {
       const v = rawVote(i);

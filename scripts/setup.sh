@@ -12,13 +12,15 @@ for arg in "$@"; do
   esac
 done
 
-# npm ci only when needed: it deletes node_modules and reinstalls everything.
+# `npm install` from the lock file, not `npm ci`: the registry these machines reach lacks some optional
+# platform packages (e.g. DuckDB's darwin/win32 bindings), which npm then leaves out of the lock file and
+# `npm ci` refuses as "not in sync". `--no-save` keeps package.json and the lock file as committed.
 if [[ ! -d node_modules ]]; then
-  echo "node_modules missing: running npm ci…"
-  npm ci
+  echo "node_modules missing: installing npm packages…"
+  npm install --no-save --no-audit --no-fund
 elif [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "package-lock.json is newer than node_modules: running npm ci…"
-  npm ci
+  echo "package-lock.json is newer than node_modules: installing npm packages…"
+  npm install --no-save --no-audit --no-fund
 else
   echo "node_modules up to date with package-lock.json: skipping npm ci"
 fi
