@@ -11,6 +11,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode, fsyncDir } from '../store/files';
+
+export { errnoCode, fsyncDir };
 
 export const RELEASE_FORMAT = 'prefline-release';
 export const RELEASE_SCHEMA_VERSION = 1;
@@ -69,10 +72,6 @@ export interface ReleaseInfo {
 /** Release ids are folder names: letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
 export function isReleaseId(id: string): boolean {
   return /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/.test(id) && id !== LATEST;
-}
-
-export function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
 export async function readManifest(dir: string): Promise<ReleaseManifest | undefined> {
@@ -155,18 +154,6 @@ export async function fsyncFile(file: string): Promise<void> {
   }
 }
 
-/** Persists directory entries (renames, new files); best effort where the platform refuses. */
-export async function fsyncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // e.g. EISDIR/EPERM on some platforms: the rename itself is still atomic.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
 
 export async function writeFileSynced(file: string, data: string): Promise<void> {
   const handle = await fs.open(file, 'wx');

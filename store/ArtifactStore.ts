@@ -8,12 +8,13 @@
  * writers in different processes agree on one record. The sidecar is not `<hex>.json` because
  * that is the data file's own name for `application/json` artifacts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ErrorCode, PreflineError } from '../connectors/errors';
 import type { ArtifactRef } from '../workflows/types';
+import { errnoCode, writeFileAtomic as writeAtomic } from './files';
 
 /** The sidecar record. */
 export interface ArtifactMeta {
@@ -77,10 +78,6 @@ function assertMime(mime: unknown): asserts mime is string {
 
 function integrityError(sha256: string, detail: string): PreflineError {
   return new PreflineError(ErrorCode.ArtifactIntegrity, `artifact ${sha256} failed integrity check: ${detail}`, false);
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
 function sha256Hex(bytes: Uint8Array): string {
@@ -223,49 +220,3 @@ function toRef(meta: ArtifactMeta): ArtifactRef {
   return { sha256: meta.sha256, mime: meta.mime, size: meta.size, path: relativePath(meta.sha256, meta.mime) };
 }
 
-/**
- * Writes a temp file in the target's directory, fsyncs it, then publishes it under `file`:
- * `replace` renames over any existing file (fine for identical content-addressed bytes);
- * `exclusive` hard-links and returns false if `file` already exists. Either way readers never
- * see a partial file under the final name.
- */
-async function writeAtomic(file: string, data: Uint8Array | string, mode: 'replace' | 'exclusive'): Promise<boolean> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await fs.open(tmp, 'wx');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (mode === 'replace') {
-      await fs.rename(tmp, file);
-    } else {
-      try {
-        await fs.link(tmp, file);
-      } catch (err) {
-        if (errnoCode(err) === 'EEXIST') return false;
-        throw err;
-      }
-    }
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  await fsyncDir(dir);
-  return true;
-}
-
-/** Persists the directory entry of a rename/link; best effort (not supported on every platform). */
-async function fsyncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // e.g. EISDIR/EPERM on Windows: the rename itself is still atomic.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}

@@ -10,9 +10,9 @@
  *   sent/<lifecycle hash>/<kind>.<rater>.sending a send in progress (another attempt must not start one)
  *   answered/<key>                              markers: auto-answers sent, vote links used
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { fsyncDir, writeFileAtomic as writeAtomic } from '../../store/files';
 import * as path from 'node:path';
 import type { MailKind } from './tokens';
 
@@ -54,11 +54,11 @@ export class EmailState {
   }
 
   async optOut(rater: string, at = new Date()): Promise<void> {
-    await writeAtomic(path.join(this.dir, 'optouts', `${safe(rater)}.json`), JSON.stringify({ at: at.toISOString() }), 'exclusive');
+    await writeAtomic(path.join(this.dir, 'optouts', `${safe(rater)}.json`), JSON.stringify({ at: at.toISOString() }), 'exclusive', { fileMode: 0o600 });
   }
 
   async saveLifecycle(hash: string, record: EmailLifecycleRecord): Promise<void> {
-    await writeAtomic(path.join(this.dir, 'lifecycles', `${safe(hash)}.json`), JSON.stringify(record), 'replace');
+    await writeAtomic(path.join(this.dir, 'lifecycles', `${safe(hash)}.json`), JSON.stringify(record), 'replace', { fileMode: 0o600 });
   }
 
   async lifecycle(hash: string): Promise<EmailLifecycleRecord | undefined> {
@@ -134,7 +134,7 @@ export class EmailState {
     const at = held?.at ?? (await fs.stat(file).then((st) => st.mtimeMs).catch(() => 0));
     const gone = held !== undefined && held.host === hostname() && (held.pid === process.pid || !alive(held.pid));
     if (!gone && nowMs - at < staleMs) return false;
-    await writeAtomic(file, marker, 'replace', false);
+    await writeAtomic(file, marker, 'replace', { durable: false, fileMode: 0o600 });
     return true;
   }
 
@@ -158,7 +158,7 @@ export class EmailState {
 
   /** Claims a marker once: true for the first caller across all processes, false afterwards. */
   async claim(key: string): Promise<boolean> {
-    return writeAtomic(path.join(this.dir, 'answered', safe(key)), new Date().toISOString(), 'exclusive', false);
+    return writeAtomic(path.join(this.dir, 'answered', safe(key)), new Date().toISOString(), 'exclusive', { durable: false, fileMode: 0o600 });
   }
 
   private async ensureDir(dir: string): Promise<void> {
@@ -209,40 +209,3 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/**
- * `replace` renames over the target; `exclusive` hard-links and returns false if the target exists.
- * Readers never see a partial file either way; `durable` also fsyncs file and directory.
- */
-async function writeAtomic(file: string, data: string, mode: 'replace' | 'exclusive', durable = true): Promise<boolean> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await fs.open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(data);
-      if (durable) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (mode === 'replace') {
-      await fs.rename(tmp, file);
-    } else {
-      try {
-        await fs.link(tmp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw err;
-      }
-    }
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  if (durable) await fsyncDir(path.dirname(file));
-  return true;
-}
-
-/** Persists new directory entries; best effort (not every platform can open a directory). */
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r').catch(() => undefined);
-  await handle?.sync().catch(() => undefined);
-  await handle?.close().catch(() => undefined);
-}
