@@ -10,7 +10,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { Ledger } from '../store/Ledger';
-import { publishRelease, ReleaseError, type PublishStep } from '../releases/publisher';
+import { publishRelease, ReleaseError, type PublishResult, type PublishStep } from '../releases/publisher';
 
 export interface PublishReleaseRequest {
   /** ISO-8601 watermark, fixed by the workflow. */
@@ -18,16 +18,8 @@ export interface PublishReleaseRequest {
   releaseId?: string;
 }
 
-/** Small by design: ids, paths and counts, never rows. */
-export interface ReleaseSummary {
-  releaseId: string;
-  dir: string;
-  cutoff: string;
-  reused: boolean;
-  latest: boolean;
-  previousReleaseId: string | null;
-  rows: Record<string, number>;
-}
+/** Small by design: ids, paths and counts, never rows (the publisher's own result). */
+export type ReleaseSummary = PublishResult;
 
 /** Runs on `<queue>-ledger` beside the ledger: only that process may open the DuckDB file. */
 export interface ReleaseActivities {

@@ -106,12 +106,7 @@ export function composeInvite(mail: InviteMail): SendMailOptions {
   const linkNote = 'Each link opens a confirmation page; nothing is counted until you press its button.';
   text.push(linkNote);
   html.push(`<p>${escapeHtml(linkNote)}</p>`);
-  if (mail.replyTo) {
-    text.push('', REPLY_HELP);
-    html.push(`<p>${escapeHtml(REPLY_HELP)}</p>`);
-  }
-  text.push('', `Stop these emails: ${mail.unsubscribeUrl}`);
-  html.push(`<p style="font-size:small"><a href="${escapeHtml(mail.unsubscribeUrl)}">Stop these emails</a></p>`);
+  pushFooter(text, html, mail);
   return {
     from: sender(mail.from),
     to: mail.to,
@@ -123,6 +118,16 @@ export function composeInvite(mail: InviteMail): SendMailOptions {
     attachments: mail.candidates.flatMap((c) => (c.image ? [{ ...c.image, contentDisposition: 'inline' as const }] : [])),
     ...commonHeaders(mail.unsubscribeUrl),
   };
+}
+
+/** How to vote by reply (when replies are possible) and how to stop these emails. */
+function pushFooter(text: string[], html: string[], mail: Pick<InviteMail, 'replyTo' | 'unsubscribeUrl'>): void {
+  if (mail.replyTo) {
+    text.push('', REPLY_HELP);
+    html.push(`<p>${escapeHtml(REPLY_HELP)}</p>`);
+  }
+  text.push('', `Stop these emails: ${mail.unsubscribeUrl}`);
+  html.push(`<p style="font-size:small"><a href="${escapeHtml(mail.unsubscribeUrl)}">Stop these emails</a></p>`);
 }
 
 export interface ReminderMail extends Omit<InviteMail, 'candidates'> {
@@ -139,12 +144,7 @@ export function composeReminder(mail: ReminderMail): SendMailOptions {
     text.push(`Candidate ${c.label}:  👍 ${c.links.up}`, `              👎 ${c.links.down}`);
     html.push(`<p>Candidate ${escapeHtml(c.label)}: <a href="${escapeHtml(c.links.up)}">👍 Thumbs up</a> &nbsp; <a href="${escapeHtml(c.links.down)}">👎 Thumbs down</a></p>`);
   }
-  if (mail.replyTo) {
-    text.push('', REPLY_HELP);
-    html.push(`<p>${escapeHtml(REPLY_HELP)}</p>`);
-  }
-  text.push('', `Stop these emails: ${mail.unsubscribeUrl}`);
-  html.push(`<p style="font-size:small"><a href="${escapeHtml(mail.unsubscribeUrl)}">Stop these emails</a></p>`);
+  pushFooter(text, html, mail);
   return {
     from: sender(mail.from),
     to: mail.to,
