@@ -30,7 +30,7 @@ import { TemporalLifecycleDirectory, voteUpdateId } from '../gateway/temporal-di
 import { ArtifactStore } from '../store/ArtifactStore';
 import { emailCandidates, emailPlan } from '../test/helpers/email';
 import { MemoryArtifacts } from '../test/helpers/fake-directory';
-import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal } from '../test/helpers/temporal';
+import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal, waitForVoting } from '../test/helpers/temporal';
 import { WORKFLOW_TYPE, closeSignal, statusQuery, voteUpdate } from '../workflows/messages';
 import type { LifecycleSummary, VoteRequest } from '../workflows/types';
 import { fmt, percentile, runPool } from './util';
@@ -148,9 +148,7 @@ async function benchVotes(sinkPort: number): Promise<void> {
           args: [{ prompt: 'a red fox in the snow', model: 'demo:shapes', candidates: 2, channel: `email:${addresses.join(',')}`, totalVotes: 10_000, deadline: '30m' }],
         });
       const [viaGateway, viaRaw] = await Promise.all([start('bench-email-gateway'), start('bench-email-raw')]);
-      for (const h of [viaGateway, viaRaw]) {
-        while ((await h.query(statusQuery)).phase !== 'voting') await new Promise((r) => setTimeout(r, 200));
-      }
+      for (const h of [viaGateway, viaRaw]) await waitForVoting(h, 300_000);
       const deadline = Date.parse((await viaGateway.query(statusQuery)).deadlineAt!);
       const raters = addresses.map((a) => pseudonymiseRater(RATER_KEY, 'email', a));
       const links = raters.map((rater) => `${url}/email/v/${signVoteLink(TOKEN_KEY, { lifecycleId: viaGateway.workflowId, rater, candidateId: 'c1', value: 'up', expiresAt: deadline })}`);

@@ -16,8 +16,9 @@ import { randomUUID } from 'node:crypto';
 import { queryLedger } from '../cli/query';
 import { loadSecret } from '../config';
 import { pseudonymiseRater } from '../gateway/pseudonym';
-import { closeSignal, statusQuery, voteSignal, voteUpdate } from '../workflows/messages';
+import { closeSignal, voteSignal, voteUpdate } from '../workflows/messages';
 import type { LifecycleSummary, VoteRequest } from '../workflows/types';
+import { waitForVoting } from '../test/helpers/temporal';
 import { fmt, formatCpu, percentile, postJson, runPool, startBenchStack, withCpu, type BenchStack, type Timed } from './util';
 
 interface VotesOptions {
@@ -42,12 +43,7 @@ async function startLifecycles(client: Client, stack: BenchStack, prefix: string
       client.workflow.start('ratingLifecycle', { taskQueue: stack.config.taskQueue, workflowId: `${prefix}-${i}-${randomUUID().slice(0, 8)}`, args: [input] }),
     ),
   );
-  for (const h of handles) {
-    for (;;) {
-      if ((await h.query(statusQuery)).phase === 'voting') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  for (const h of handles) await waitForVoting(h, 120_000);
   return handles;
 }
 

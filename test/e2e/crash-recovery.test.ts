@@ -14,7 +14,7 @@ import { DevServer, freePort, temporalBinaryPath } from '../../ops/dev-server';
 import { closeSignal, statusQuery } from '../../workflows/messages';
 import type { LifecycleSummary } from '../../workflows/types';
 import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
-import { sharedTemporal, uniqueQueue } from '../helpers/temporal';
+import { sharedTemporal, uniqueQueue, waitForVoting } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 
 function workerEnv(address: string, dataDir: string, taskQueue: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -56,7 +56,7 @@ describe('crash recovery', function () {
       workflowId: `crash-${taskQueue}`,
       args: [{ prompt: 'survive a crash', model: 'demo:shapes', candidates: 2, votesPerCandidate: 5 }],
     });
-    await waitUntil(async () => (await handle.query(statusQuery)).phase === 'voting' || undefined, 60_000, 'voting');
+    await waitForVoting(handle);
     const directory = new TemporalLifecycleDirectory(client);
     const votes = [vote('c1', 'up', 1), vote('c2', 'down', 1), vote('c1', 'up', 2), vote('c2', 'up', 3), vote('c1', 'down', 1)];
     for (const v of votes) await directory.vote(handle.workflowId, v);
@@ -104,7 +104,7 @@ describe('crash recovery', function () {
       workflowId: 'restart-me',
       args: [{ prompt: 'outlive the server', model: 'demo:text', candidates: 1, totalVotes: 2 }],
     });
-    await waitUntil(async () => (await handle.query(statusQuery)).phase === 'voting' || undefined, 60_000, 'voting');
+    await waitForVoting(handle);
     const before = vote('c1', 'up', 1);
     await new TemporalLifecycleDirectory(client).vote('restart-me', before);
     await connection.close();

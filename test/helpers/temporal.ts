@@ -20,6 +20,9 @@ import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
 import { buildWorkflowBundle } from '../../workers/bundle';
 import { inferenceQueue, ledgerQueue } from '../../workflows/queues';
+import { statusQuery } from '../../workflows/messages';
+import type { WorkflowHandle } from '@temporalio/client';
+import { waitUntil } from './processes';
 
 export interface SharedTemporal {
   server: DevServer;
@@ -141,4 +144,9 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves once the lifecycle has generated and published its candidates and accepts votes. */
+export async function waitForVoting(handle: WorkflowHandle, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(async () => ((await handle.query(statusQuery)).phase === 'voting' ? true : undefined), timeoutMs, `${handle.workflowId} to open voting`);
 }

@@ -6,8 +6,8 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { closeSignal, statusQuery, voteSignal, voteUpdate } from '../../workflows/messages';
-import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal } from '../helpers/temporal';
+import { closeSignal, voteSignal, voteUpdate } from '../../workflows/messages';
+import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal, waitForVoting } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 
 async function main(name: string): Promise<void> {
@@ -20,7 +20,7 @@ async function main(name: string): Promise<void> {
         workflowId: `replay-fixture-${name}`,
         args: [{ prompt: 'replay fixture', models: ['demo:shapes', 'demo:text'], votesPerCandidate: 3, campaign: 'fixtures' }],
       });
-      while ((await handle.query(statusQuery)).phase !== 'voting') await new Promise((r) => setTimeout(r, 100));
+      await waitForVoting(handle);
       const first = vote('c1', 'up', 1);
       await handle.executeUpdate(voteUpdate, { args: [first] });
       await handle.executeUpdate(voteUpdate, { args: [first], updateId: 'replay-duplicate' });

@@ -12,10 +12,10 @@ import type { ReleaseSummary } from '../../activities/release';
 import { RELEASE_SCHEDULE_ID, ensureReleaseSchedule, startReleaseWorkflow } from '../../cli/release';
 import { readManifest, resolveRelease } from '../../releases/layout';
 import { queryRelease, verifyRelease } from '../../releases/tools';
-import { WORKFLOW_TYPE, statusQuery, voteUpdate } from '../../workflows/messages';
+import { WORKFLOW_TYPE, voteUpdate } from '../../workflows/messages';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId } from '../../workflows/publish-release';
 import type { LifecycleSummary } from '../../workflows/types';
-import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
+import { createLifecycleWorkers, sharedTemporal, waitForVoting, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 
 async function completeLifecycle(workers: LifecycleWorkers): Promise<LifecycleSummary> {
@@ -25,7 +25,7 @@ async function completeLifecycle(workers: LifecycleWorkers): Promise<LifecycleSu
     workflowId: `lc-release-${randomUUID()}`,
     args: [{ prompt: 'a lighthouse at dusk', models: ['demo:shapes', 'demo:gradient'], votesPerCandidate: 1 }],
   });
-  for (let i = 0; i < 200 && (await handle.query(statusQuery)).phase !== 'voting'; i++) await new Promise((r) => setTimeout(r, 100));
+  await waitForVoting(handle, 20_000);
   await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 1)] });
   await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'down', 2)] });
   return (await handle.result()) as LifecycleSummary;

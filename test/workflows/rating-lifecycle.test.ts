@@ -12,7 +12,7 @@ import { TemporalLifecycleDirectory, voteUpdateId } from '../../gateway/temporal
 import { VoteRejectedError } from '../../gateway/lifecycle-directory';
 import { INVALID_INPUT_ERROR, VoteRejection, WORKFLOW_TYPE, closeSignal, statusQuery, voteSignal, voteUpdate } from '../../workflows/messages';
 import type { LifecycleInput, LifecycleSummary } from '../../workflows/types';
-import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
+import { createLifecycleWorkers, sharedTemporal, waitForVoting, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 
 async function startLifecycle(workers: LifecycleWorkers, input: LifecycleInput | Record<string, unknown>): Promise<WorkflowHandle> {
@@ -21,14 +21,6 @@ async function startLifecycle(workers: LifecycleWorkers, input: LifecycleInput |
   return client.workflow.start(WORKFLOW_TYPE, { taskQueue: workers.taskQueue, workflowId: `lc-test-${randomUUID()}`, args: [input] });
 }
 
-async function waitForVoting(handle: WorkflowHandle): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const status = await handle.query(statusQuery);
-    if (status.phase === 'voting') return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('lifecycle never opened voting');
-}
 
 async function ledgerVotes(workers: LifecycleWorkers, lifecycleId: string) {
   const { rows } = await workers.ledger.query(
@@ -57,7 +49,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
   it('should close on quorum and commit every vote with candidates and provenance', async () => {
     await workers.run(async () => {
       const handle = await startLifecycle(workers, { prompt: 'a red fox', model: 'demo:shapes', candidates: 2, votesPerCandidate: 2, campaign: 'spring', modelVersion: 'v7' });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       const votes = [vote('c1', 'up', 1, { comment: 'crisp edges' }), vote('c1', 'down', 2), vote('c2', 'up', 1), vote('c2', 'up', 2)];
       for (const v of votes) {
         const receipt = await handle.executeUpdate(voteUpdate, { args: [v] });
@@ -92,7 +84,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
   it('should close at the deadline and commit the votes it has', async () => {
     await workers.run(async () => {
       const handle = await startLifecycle(workers, { prompt: 'a slow vote', model: 'demo:text', candidates: 2, deadline: '4s' });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'down', 3)] });
       const summary = (await handle.result()) as LifecycleSummary;
       assert.equal(summary.closeReason, 'deadline');
@@ -108,7 +100,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
       const { client } = await sharedTemporal();
       const directory = new TemporalLifecycleDirectory(client);
       const handle = await startLifecycle(workers, { prompt: 'closing early', model: 'demo:gradient', candidates: 1, votesPerCandidate: 5 });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       await directory.vote(handle.workflowId, vote('c1', 'up', 1));
       await handle.signal(closeSignal, { reason: 'test' });
       const summary = (await handle.result()) as LifecycleSummary;
@@ -123,7 +115,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
       const { client } = await sharedTemporal();
       const directory = new TemporalLifecycleDirectory(client);
       const handle = await startLifecycle(workers, { prompt: 'dupes', model: 'demo:shapes', candidates: 1, totalVotes: 2 });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       const first = vote('c1', 'up', 1);
       assert.equal((await directory.vote(handle.workflowId, first)).outcome, 'recorded');
       // Same key through the gateway path: the server dedupes the update id, the answer is the original one.
@@ -147,7 +139,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
   it('should let a rater change and retract a vote, keeping every event as a row', async () => {
     await workers.run(async () => {
       const handle = await startLifecycle(workers, { prompt: 'change my mind', model: 'demo:shapes', candidates: 2, votesPerCandidate: 1 });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       const t0 = Date.now();
       const at = (ms: number) => new Date(t0 + ms).toISOString();
       assert.equal((await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 7, { castAt: at(0) })] })).outcome, 'recorded');
@@ -178,7 +170,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
   it('should reject unknown candidates and malformed votes in the validator, leaving no trace', async () => {
     await workers.run(async () => {
       const handle = await startLifecycle(workers, { prompt: 'validate me', model: 'demo:shapes', candidates: 1, votesPerCandidate: 1 });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       const rejectionType = async (request: unknown) => {
         try {
           await handle.executeUpdate(voteUpdate, { args: [request as never] });
@@ -234,7 +226,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
     await workers.run(async () => {
       const { client } = await sharedTemporal();
       const handle = await startLifecycle(workers, { prompt: 'filter me', models: ['demo:shapes', 'demo:gradient'], campaign: 'autumn', votesPerCandidate: 1 });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       const described = await handle.describe();
       const attrs = described.searchAttributes as Record<string, unknown[]>;
       assert.deepEqual(attrs['PreflineCampaign'], ['autumn']);
@@ -260,7 +252,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
   it('should replay its own history deterministically', async () => {
     await workers.run(async () => {
       const handle = await startLifecycle(workers, { prompt: 'replay me', model: 'demo:text', candidates: 2, votesPerCandidate: 1 });
-      await waitForVoting(handle);
+      await waitForVoting(handle, 20_000);
       await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 1)] });
       await handle.signal(voteSignal, vote('c2', 'down', 1));
       await handle.result();

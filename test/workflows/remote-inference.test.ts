@@ -16,7 +16,7 @@ import { createReplicateBackend } from '../../connectors/inference/replicate/Rep
 import { statusQuery, voteUpdate } from '../../workflows/messages';
 import type { LifecycleSummary } from '../../workflows/types';
 import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
-import { createLifecycleWorkers, sharedTemporal, uniqueQueue, type LifecycleWorkers } from '../helpers/temporal';
+import { createLifecycleWorkers, sharedTemporal, uniqueQueue, waitForVoting, type LifecycleWorkers } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../standins/openai-server';
 import { startReplicateStandIn, type ReplicateStandIn } from '../standins/replicate-server';
@@ -66,7 +66,7 @@ describe('lifecycles on remote inference backends', function () {
         workflowId: `ab-${w.taskQueue}`,
         args: [{ prompt: 'a lighthouse at dusk', models: ['replicate:acme/painter', 'openai:llama3:8b'], params: { seed: 11 }, votesPerCandidate: 1 }],
       });
-      await waitUntil(async () => (await handle.query(statusQuery)).phase === 'voting' || undefined, 60_000, 'voting');
+      await waitForVoting(handle);
       await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 1)] });
       await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'down', 1)] });
       const summary = (await handle.result()) as LifecycleSummary;
@@ -125,7 +125,7 @@ describe('lifecycles on remote inference backends', function () {
 
     const second = spawnCli(['worker', '--queues', 'inference'], env);
     processes.push(second);
-    await waitUntil(async () => ((await handle.query(statusQuery)).phase === 'voting' ? true : undefined), 120_000, 'voting after the resume');
+    await waitForVoting(handle, 120_000); // after the resume
     const trace = replicate.requests.slice(-40).map((r) => `${r.method} ${r.path}`).join('\n');
     assert.equal(replicate.createdCount - before, 1, `no second prediction was created; requests:\n${trace}\nworker:\n${second.output().slice(-3000)}`);
     const gets = replicate.requestsTo('GET', /^\/v1\/predictions\//);
