@@ -133,7 +133,15 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
       }, 50);
       const cpu = cpuMs();
       const start = performance.now();
-      const result = await publishRelease({ ledger, releasesDir, cutoff: new Date().toISOString() }).finally(() => clearInterval(sampler));
+      let last = start;
+      const steps: string[] = [];
+      const afterStep = (s: string) => {
+        const t = performance.now();
+        steps.push(`${s} ${((t - last) / 1000).toFixed(2)}`);
+        last = t;
+      };
+      const result = await publishRelease({ ledger, releasesDir, cutoff: new Date().toISOString(), afterStep }).finally(() => clearInterval(sampler));
+      log(`    steps (s): ${steps.join(', ')}`);
       const ms = performance.now() - start;
       const used = cpuMs() - cpu;
       if (result.rows.votes === 0) throw new Error('bench: the release holds no votes');

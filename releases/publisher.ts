@@ -158,13 +158,18 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
   await step('prepare');
   const file = (name: string) => join(tmp, name);
 
+  // Each parquet file is hashed as soon as DuckDB has written it, while DuckDB writes the next.
+  const checksums = new Map<ReleaseTable, Promise<FileEntry>>();
   const written = await options.ledger.withConnection(async (c) => {
     const [setting] = (await c.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows();
     await c.run(`SET memory_limit = ${quotedString(options.memoryLimit ?? DEFAULT_MEMORY_LIMIT)}`);
+    // The files' row order is the ledger's (see writeTables): make sure no one turned it off.
+    const [order] = (await c.runAndReadAll(`SELECT current_setting('preserve_insertion_order')`)).getRows();
+    if (order?.[0] !== true) await c.run('SET preserve_insertion_order = true');
     // One transaction: every file reads the same snapshot.
     await c.run('BEGIN TRANSACTION');
     try {
-      const result = await writeTables(c, { cutoff, tmp, previous, artifactDir: options.artifactDir, bootstrapRounds: options.bootstrapRounds ?? 200, step });
+      const result = await writeTables(c, { cutoff, tmp, previous, artifactDir: options.artifactDir, bootstrapRounds: options.bootstrapRounds ?? 200, step, checksums });
       await c.run('COMMIT');
       return result;
     } catch (err) {
@@ -172,6 +177,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
       throw err;
     } finally {
       // The setting reads back rounded ("18.8 GiB"): RESET restores the default exactly; anything else is re-set.
+      if (order?.[0] !== true) await c.run('SET preserve_insertion_order = false');
       await c.run('RESET memory_limit');
       const [reset] = (await c.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows();
       if (reset?.[0] !== setting?.[0]) await c.run(`SET memory_limit = ${quotedString(String(setting?.[0]))}`);
@@ -179,7 +185,10 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
   });
 
   const files: Record<string, FileEntry> = {};
-  for (const table of PARQUET_TABLES) files[`${table}.parquet`] = await fileEntry(file(`${table}.parquet`), written.rows[table]);
+  for (const table of PARQUET_TABLES) {
+    const entry = await (checksums.get(table) ?? fileEntry(file(`${table}.parquet`)));
+    files[`${table}.parquet`] = { rows: written.rows[table], ...entry };
+  }
   const schemas = written.schemas;
   await writeFileSynced(file('README.md'), renderDatasetCard({ releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, schemas }));
   files['README.md'] = await fileEntry(file('README.md'));
@@ -227,77 +236,89 @@ interface Written {
 
 async function writeTables(
   c: DuckDBConnection,
-  ctx: { cutoff: string; tmp: string; previous?: ReleaseInfo; artifactDir?: string | undefined; bootstrapRounds: number; step: (s: PublishStep) => Promise<void> },
+  ctx: {
+    cutoff: string; tmp: string; previous?: ReleaseInfo; artifactDir?: string | undefined; bootstrapRounds: number; step: (s: PublishStep) => Promise<void>;
+    checksums: Map<ReleaseTable, Promise<FileEntry>>;
+  },
 ): Promise<Written> {
   const to = (table: ReleaseTable) => quotedString(join(ctx.tmp, `${table}.parquet`));
   const rowCounts = {} as Record<ReleaseTable, number>;
+  const copy = async (table: ReleaseTable, select: string): Promise<void> => {
+    rowCounts[table] = await run(c, `COPY (${select}) TO ${to(table)} ${PARQUET_OPTIONS}`);
+    const checksum = fileEntry(join(ctx.tmp, `${table}.parquet`));
+    checksum.catch(() => undefined); // awaited after the last COPY; a failed publish may never await it
+    ctx.checksums.set(table, checksum);
+  };
 
-  // Per-candidate tallies of every vote row committed ≤ cutoff, in one pass over the votes: event
-  // counts find pending lifecycles, standing up/down give the scores below.
+  // Per-candidate tallies in one pass over the votes committed ≤ cutoff: event counts find pending
+  // lifecycles, standing up/down give the scores (score = up − down; "rated" = a standing vote).
+  // Only keys and counts are materialised; paths and texts are joined in for the pairs alone.
   await c.run(
-    `CREATE OR REPLACE TEMP TABLE rel_tally AS
-       SELECT run_id, candidate_id, count(*) AS events,
-              count(*) FILTER (WHERE standing AND kind = 'vote' AND value = 1) AS up,
-              count(*) FILTER (WHERE standing AND kind = 'vote' AND value = -1) AS down
-         FROM votes WHERE committed_at <= $1::TIMESTAMPTZ GROUP BY run_id, candidate_id`,
+    `CREATE OR REPLACE TEMP TABLE rel_scores AS
+       SELECT c.run_id, c.lifecycle_id, c.candidate_id, c.model,
+              coalesce(t.events, 0)::INTEGER AS events, coalesce(t.up, 0)::INTEGER AS up, coalesce(t.down, 0)::INTEGER AS down,
+              (coalesce(t.up, 0) - coalesce(t.down, 0))::INTEGER AS score
+         FROM candidates c
+         LEFT JOIN (SELECT run_id, candidate_id, count(*) AS events,
+                           count(*) FILTER (WHERE standing AND kind = 'vote' AND value = 1) AS up,
+                           count(*) FILTER (WHERE standing AND kind = 'vote' AND value = -1) AS down
+                      FROM votes WHERE committed_at <= $1::TIMESTAMPTZ GROUP BY run_id, candidate_id) t
+           ON t.run_id = c.run_id AND t.candidate_id = c.candidate_id
+        WHERE c.committed_at <= $1::TIMESTAMPTZ`,
     [ctx.cutoff],
   );
   // Pending: lifecycles whose first commit batch is ≤ cutoff but not all their accepted votes are
   // (a vote batch after the cutoff, or batches still to come). Usually none, and always few.
+  // (Candidates are committed with a lifecycle's first batch and every vote names one of them.)
   await c.run(
     `CREATE OR REPLACE TEMP TABLE rel_pending AS
        SELECT l.run_id
          FROM lifecycles l
-         LEFT JOIN (SELECT run_id, sum(events) AS n FROM rel_tally GROUP BY run_id) v ON v.run_id = l.run_id
+         LEFT JOIN (SELECT run_id, sum(events) AS n FROM rel_scores GROUP BY run_id) v ON v.run_id = l.run_id
         WHERE l.committed_at <= $1::TIMESTAMPTZ AND coalesce(v.n, 0) < l.votes_accepted`,
     [ctx.cutoff],
   );
   const [pending] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM rel_pending`);
+  if (pending?.n) await c.run(`DELETE FROM rel_scores WHERE run_id IN (SELECT run_id FROM rel_pending)`);
   // Every row of a released lifecycle was committed ≤ cutoff (vote batches never precede their
   // lifecycle row), so "committed ≤ cutoff, not pending" selects exactly the released lifecycles'
   // rows — a cheap column filter (COPY cannot bind: the cutoff is a quoted literal).
   const inRelease = `committed_at <= ${quotedString(ctx.cutoff)}::TIMESTAMPTZ${pending?.n ? ' AND run_id NOT IN (SELECT run_id FROM rel_pending)' : ''}`;
 
-  // Deterministic bytes: a total order on every file (each ORDER BY ends in the table's key).
-  rowCounts.lifecycles = await run(c, `COPY (SELECT * FROM lifecycles WHERE ${inRelease} ORDER BY run_id) TO ${to('lifecycles')} ${PARQUET_OPTIONS}`);
+  // Deterministic bytes without a sort: the ledger is append-only (rows are inserted by commits and
+  // never deleted or moved), and with preserve_insertion_order a filtered scan returns rows in ledger
+  // order, i.e. commit order. Sorting by key instead cost as much as writing the files (bench/release).
+  await copy('lifecycles', `SELECT * FROM lifecycles WHERE ${inRelease}`);
   await ctx.step('lifecycles');
-  rowCounts.candidates = await run(c, `COPY (SELECT * FROM candidates WHERE ${inRelease} ORDER BY run_id, candidate_id) TO ${to('candidates')} ${PARQUET_OPTIONS}`);
+  await copy('candidates', `SELECT * FROM candidates WHERE ${inRelease}`);
   await ctx.step('candidates');
-  rowCounts.votes = await run(
-    c,
-    `COPY (SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at
-             FROM votes WHERE standing AND kind = 'vote' AND ${inRelease}
-            ORDER BY run_id, seq, idempotency_key) TO ${to('votes')} ${PARQUET_OPTIONS}`,
+  await copy(
+    'votes',
+    `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at
+       FROM votes WHERE standing AND kind = 'vote' AND ${inRelease}`,
   );
   await ctx.step('votes');
-  rowCounts.vote_events = await run(c, `COPY (SELECT * FROM votes WHERE ${inRelease} ORDER BY run_id, seq, idempotency_key) TO ${to('vote_events')} ${PARQUET_OPTIONS}`);
+  await copy('vote_events', `SELECT * FROM votes WHERE ${inRelease}`);
   await ctx.step('vote_events');
 
-  // Per-candidate standing tallies: score = up − down; "rated" = at least one standing vote.
-  await c.run(
-    `CREATE OR REPLACE TEMP TABLE rel_scores AS
-       SELECT c.run_id, c.lifecycle_id, c.candidate_id, c.model, c.path, c.text,
-              coalesce(s.up, 0)::INTEGER AS up, coalesce(s.down, 0)::INTEGER AS down,
-              (coalesce(s.up, 0) - coalesce(s.down, 0))::INTEGER AS score
-         FROM candidates c
-         LEFT JOIN rel_tally s ON s.run_id = c.run_id AND s.candidate_id = c.candidate_id
-        WHERE c.${inRelease.replace(/run_id NOT IN/, 'c.run_id NOT IN')}`,
-  );
   const rated = (alias: string) => `${alias}.up + ${alias}.down > 0`;
-  rowCounts.preferences = await run(
-    c,
-    `COPY (SELECT l.prompt,
-                  'artifacts/' || a.path AS chosen_path, 'artifacts/' || b.path AS rejected_path,
-                  a.text AS chosen_text, b.text AS rejected_text,
-                  a.model AS chosen_model, b.model AS rejected_model,
-                  a.score - b.score AS margin,
-                  a.up AS chosen_up, a.down AS chosen_down, b.up AS rejected_up, b.down AS rejected_down,
-                  a.lifecycle_id, a.run_id, a.candidate_id AS chosen_candidate_id, b.candidate_id AS rejected_candidate_id
-             FROM rel_scores a
-             JOIN rel_scores b ON b.run_id = a.run_id AND b.score < a.score
-             JOIN lifecycles l ON l.run_id = a.run_id
-            WHERE ${rated('a')} AND ${rated('b')}
-            ORDER BY a.run_id, a.candidate_id, b.candidate_id) TO ${to('preferences')} ${PARQUET_OPTIONS}`,
+  await copy(
+    'preferences',
+    `SELECT l.prompt,
+                  'artifacts/' || ca.path AS chosen_path, 'artifacts/' || cb.path AS rejected_path,
+                  ca.text AS chosen_text, cb.text AS rejected_text,
+                  p.chosen_model, p.rejected_model, p.margin,
+                  p.chosen_up, p.chosen_down, p.rejected_up, p.rejected_down,
+                  p.lifecycle_id, p.run_id, p.chosen_candidate_id, p.rejected_candidate_id
+             FROM (SELECT a.run_id, a.lifecycle_id, a.candidate_id AS chosen_candidate_id, b.candidate_id AS rejected_candidate_id,
+                          a.model AS chosen_model, b.model AS rejected_model, a.score - b.score AS margin,
+                          a.up AS chosen_up, a.down AS chosen_down, b.up AS rejected_up, b.down AS rejected_down
+                     FROM rel_scores a JOIN rel_scores b ON b.run_id = a.run_id AND b.score < a.score
+                    WHERE ${rated('a')} AND ${rated('b')}) p
+             JOIN candidates ca ON ca.run_id = p.run_id AND ca.candidate_id = p.chosen_candidate_id
+             JOIN candidates cb ON cb.run_id = p.run_id AND cb.candidate_id = p.rejected_candidate_id
+             JOIN lifecycles l ON l.run_id = p.run_id
+            ORDER BY p.run_id, p.chosen_candidate_id, p.rejected_candidate_id`,
   );
   await ctx.step('preferences');
 
@@ -364,7 +385,7 @@ async function writeTables(
       r.bt_score, r.bt_ci_low, r.bt_ci_high, r.bt_rank,
     ]);
   }
-  rowCounts.leaderboard = await run(c, `COPY (SELECT * FROM rel_leaderboard ORDER BY bt_rank NULLS LAST, model) TO ${to('leaderboard')} ${PARQUET_OPTIONS}`);
+  await copy('leaderboard', `SELECT * FROM rel_leaderboard ORDER BY bt_rank NULLS LAST, model`);
   await ctx.step('leaderboard');
 
   // Rater agreement: items are candidates, values a rater's standing up/down; only value-count profiles leave SQL.
@@ -406,7 +427,7 @@ async function writeTables(
     c,
     `SELECT count(*)::INTEGER AS referenced,
             ${ctx.artifactDir ? `count(*) FILTER (WHERE g.file IS NULL)::INTEGER` : '0'} AS missing
-       FROM (SELECT DISTINCT ${ctx.artifactDir ? `${quotedString(ctx.artifactDir + sep)} || ` : ''}path AS file FROM rel_scores) r
+       FROM (SELECT DISTINCT ${ctx.artifactDir ? `${quotedString(ctx.artifactDir + sep)} || ` : ''}path AS file FROM candidates WHERE ${inRelease}) r
        ${ctx.artifactDir ? `LEFT JOIN glob(${quotedString(join(ctx.artifactDir, 'sha256', '*', '*'))}) g ON g.file = r.file` : ''}`,
   );
 

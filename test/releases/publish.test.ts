@@ -83,12 +83,13 @@ describe('release publishing (releases/publisher)', function () {
     assert.deepEqual(readdirSync(result.dir).sort(), [
       'README.md', 'candidates.parquet', 'leaderboard.parquet', 'lifecycles.parquet', 'manifest.json', 'preferences.parquet', 'report.html', 'vote_events.parquet', 'votes.parquet',
     ]);
+    // Rows in ledger order (rowid: commit order), which is what makes the bytes deterministic.
     const expected: Record<string, string> = {
-      lifecycles: `SELECT * FROM lifecycles WHERE run_id IN ${FIRST_RUNS} ORDER BY run_id`,
-      candidates: `SELECT * FROM candidates WHERE run_id IN ${FIRST_RUNS} ORDER BY run_id, candidate_id`,
+      lifecycles: `SELECT * FROM lifecycles WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
+      candidates: `SELECT * FROM candidates WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
       votes: `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at
-                FROM votes WHERE standing AND run_id IN ${FIRST_RUNS} ORDER BY run_id, seq, idempotency_key`,
-      vote_events: `SELECT * FROM votes WHERE run_id IN ${FIRST_RUNS} ORDER BY run_id, seq, idempotency_key`,
+                FROM votes WHERE standing AND kind = 'vote' AND run_id IN ${FIRST_RUNS} ORDER BY rowid`,
+      vote_events: `SELECT * FROM votes WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
     };
     for (const [table, sql] of Object.entries(expected)) {
       const file = join(result.dir, `${table}.parquet`);
@@ -161,6 +162,13 @@ describe('release publishing (releases/publisher)', function () {
     assert.equal(manifest.createdAt, at(600).toISOString());
     assert.deepEqual(manifest.addedSincePrevious, { lifecycles: 2, candidates: 4, votes: 5, vote_events: 5, preferences: 2 });
     assert.equal(manifest.stats.lifecyclesPendingAtCutoff, 0);
+    // Commit order, not key order: L6 (committed at +50 and +70 min) precedes L5 (+90 min), and the
+    // vote of L6's second batch comes before L5's votes.
+    const lifecycleOrder = (await readParquetIndependently(join(second.dir, 'lifecycles.parquet'))).map((r) => r.lifecycle_id);
+    assert.deepEqual(lifecycleOrder, ['L1', 'L2', 'L3', 'L4', 'L6', 'L5']);
+    const eventOrder = (await readParquetIndependently(join(second.dir, 'vote_events.parquet'))).map((r) => r.idempotency_key).slice(-5);
+    assert.deepEqual(eventOrder.map((k) => String(k).split(':')[0]), ['L6', 'L6', 'L6', 'L5', 'L5']);
+    assert.equal(eventOrder[2], 'L6:k03');
     for (const [name, entry] of Object.entries(manifest.files)) {
       assert.equal(entry.sha256, sha(join(second.dir, name)), name);
       assert.equal(entry.bytes, readFileSync(join(second.dir, name)).length, name);
@@ -186,7 +194,12 @@ describe('release publishing (releases/publisher)', function () {
   it('should publish byte-identical parquet (and card and report) for the same cutoff, and reuse a whole release', async () => {
     const first = await publish(CUTOFF_1);
     const again = await publish(CUTOFF_1, { releaseId: 'same-cutoff-again', now: () => at(900) });
-    // The same rows committed into a different ledger file (another physical layout) give the same bytes too.
+    // Closing the ledger (a checkpoint rewrites its storage) and reopening it keeps the row order.
+    const ledgerPath = ledger.path;
+    ledger.closeSync();
+    ledger = await Ledger.openWriter(ledgerPath);
+    const reopened = await publish(CUTOFF_1, { releaseId: 'after-reopen', now: () => at(950) });
+    // The same commits into a different ledger file give the same bytes too.
     const otherDir = mkdtempSync(join(tmpdir(), 'prefline-release-other-'));
     const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'));
     try {
@@ -197,6 +210,7 @@ describe('release publishing (releases/publisher)', function () {
       for (const name of names) {
         // The card and report name the release id, so they match where the id does.
         if (name.endsWith('.parquet')) assert.equal(sha(join(again.dir, name)), sha(join(first.dir, name)), name);
+        if (name.endsWith('.parquet')) assert.equal(sha(join(reopened.dir, name)), sha(join(first.dir, name)), `${name} (ledger reopened)`);
         assert.equal(sha(join(elsewhere.dir, name)), sha(join(first.dir, name)), `${name} (other ledger)`);
       }
     } finally {
@@ -208,7 +222,7 @@ describe('release publishing (releases/publisher)', function () {
     const before = readdirSync(releasesDir).sort();
     const reused = await publish(CUTOFF_1);
     assert.equal(reused.reused, true);
-    assert.ok([first.releaseId, 'same-cutoff-again'].includes(reused.releaseId));
+    assert.ok([first.releaseId, 'same-cutoff-again', 'after-reopen'].includes(reused.releaseId));
     assert.deepEqual(readdirSync(releasesDir).sort(), before);
     // An explicit id already used by another cutoff is refused.
     await assert.rejects(publish(CUTOFF_2, { releaseId: first.releaseId }), (err: unknown) => err instanceof ReleaseError && err.code === 'release_conflict');
