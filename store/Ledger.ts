@@ -90,6 +90,11 @@ const SCHEMA = [
       WHERE v.standing AND v.kind = 'vote'`,
 ];
 
+/** DuckDB's primary-key violation ("Constraint Error: Duplicate key … violates primary key constraint"). */
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof Error && /Duplicate key/i.test(err.message) && /constraint/i.test(err.message);
+}
+
 export class LedgerError extends Error {
   constructor(readonly code: 'ledger_locked' | 'ledger_query_refused' | 'ledger_unavailable', message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -142,9 +147,28 @@ export class Ledger {
     }
   }
 
+  /**
+   * Commits one batch of a lifecycle in one transaction, idempotently: a re-run inserts only the vote
+   * rows it does not hold yet. Rows are appended in the batch's order, so the ledger's row order is
+   * commit order and releases can write it without sorting (releases/publisher.ts). That is why votes
+   * go in with a plain INSERT: `ON CONFLICT DO NOTHING` (or an anti-join) lets DuckDB reorder the rows
+   * of a statement. A duplicate key means this batch (or part of it) is already here: the transaction
+   * is rolled back and re-run without the rows the ledger holds — rare, and only then is the run's
+   * key list read.
+   */
   async commit(request: CommitRequest, now: Date = new Date()): Promise<CommitResult> {
     if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
-    const { lifecycle, candidates, votes } = request;
+    try {
+      return await this.commitOnce(request, now, false);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      return this.commitOnce(request, now, true);
+    }
+  }
+
+  private async commitOnce(request: CommitRequest, now: Date, skipExisting: boolean): Promise<CommitResult> {
+    const { lifecycle, candidates } = request;
+    let { votes } = request;
     const committedAt = now.toISOString();
     const c = this.connection;
     await c.run('BEGIN TRANSACTION');
@@ -173,6 +197,15 @@ export class Ledger {
           ],
         );
       }
+      if (skipExisting) {
+        const held = await c.runAndReadAll(`SELECT idempotency_key FROM votes WHERE run_id = $1`, [lifecycle.runId]);
+        const seen = new Set(held.getRows().map((r) => String(r[0])));
+        votes = votes.filter((v) => {
+          if (seen.has(v.idempotencyKey)) return false;
+          seen.add(v.idempotencyKey);
+          return true;
+        });
+      }
       let inserted = 0;
       // Multi-row inserts with bound values: far fewer round trips than one statement per vote.
       const ROWS_PER_STATEMENT = 100;
@@ -188,7 +221,7 @@ export class Ledger {
           );
           return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::SMALLINT, $${b + 9}, $${b + 10}, $${b + 11}::TIMESTAMPTZ, $${b + 12}::TIMESTAMPTZ, $${b + 13}::TIMESTAMPTZ, $${b + 14})`;
         });
-        const result = await c.run(`INSERT INTO votes VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, values);
+        const result = await c.run(`INSERT INTO votes VALUES ${tuples.join(', ')}`, values);
         inserted += Number(result.rowsChanged);
       }
       await c.run('COMMIT');

@@ -281,6 +281,20 @@ describe('store/Ledger', function () {
       assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycles`), 1);
     });
 
+    it('should store vote rows in commit order, batch order within a batch, also when a re-run completes a partial batch', async () => {
+      const l = await writer();
+      const votes = manyVotes(250);
+      const base = smallCommit({ votesAccepted: votes.length });
+      // A first attempt that landed only part of the batch, then the retry of the whole batch.
+      await l.commit({ ...base, votes: votes.slice(0, 140) });
+      assert.deepEqual(await l.commit({ ...base, votes }), { voteRowsInserted: 110, voteRowsForLifecycle: 250 });
+      const other = smallCommit({ runId: 'run-later', lifecycleId: 'lc-later' });
+      await l.commit(other);
+      const { rows } = await l.query(`SELECT run_id, seq FROM votes ORDER BY rowid`);
+      const expected = [...votes.map((v) => [base.lifecycle.runId, v.seq]), ...other.votes.map((v) => ['run-later', v.seq])];
+      assert.deepEqual(rows.map((r) => [r['run_id'], r['seq']]), expected);
+    });
+
     it('should keep the first committed_at of a vote when a commit is re-run later', async () => {
       const l = await writer();
       const request = smallCommit();
