@@ -48,6 +48,7 @@ export const ENVIRONMENT: EnvVarDoc[] = [
   { name: 'PREFLINE_SLACK_APP_TOKEN', default: '(none)', description: 'App-level token (`xapp-…`, scope connections:write): the gateway receives Slack events over Socket Mode instead of a public URL.' },
   { name: 'PREFLINE_SLACK_API_URL', default: 'https://slack.com/api/', description: 'Slack Web API base URL (tests point it at a stand-in).' },
   { name: 'PREFLINE_SLACK_ALLOWED_USERS', default: '(everyone in the channel)', description: 'Comma-separated Slack user ids (U…) whose votes count. Others get "you are not on the rater list" (buttons) or are ignored (reactions).' },
+  { name: 'PREFLINE_SLACK_JOURNAL_DIR', default: '<data>/slack-journal', description: 'Where the gateway journals Slack deliveries before acknowledging them, so none is lost if it stops before forwarding; the next gateway on the same host replays them. Local disk of the gateway host.' },
   { name: 'PREFLINE_SLACK_ALLOWED_USERGROUP', default: '(none)', description: 'A Slack user group id (S…) whose members may vote, in addition to PREFLINE_SLACK_ALLOWED_USERS (needs usergroups:read).' },
   { name: 'PREFLINE_SMTP_HOST', default: '(none)', description: 'SMTP server for the email channel (`email:` lifecycles). Without it, workers refuse email lifecycles.' },
   { name: 'PREFLINE_SMTP_PORT', default: '587 (465 with PREFLINE_SMTP_SECURE=1)', description: 'SMTP port.' },
@@ -97,6 +98,8 @@ export interface PreflineConfig {
     apiUrl: string;
     allowedUsers: string[];
     allowedUsergroup?: string;
+    /** The gateway's delivery journal (gateway/delivery-journal.ts). */
+    journalDir: string;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** The email channel; present when PREFLINE_SMTP_HOST or PREFLINE_EMAIL_INBOUND_PORT is set. */
@@ -125,7 +128,7 @@ function durationMs(env: NodeJS.ProcessEnv, name: string, fallback: number): num
 }
 
 /** Slack settings, present when any PREFLINE_SLACK_* variable is set. */
-function slackConfig(env: NodeJS.ProcessEnv): Pick<PreflineConfig, 'slack'> {
+function slackConfig(env: NodeJS.ProcessEnv, cwd: string, dataDir: string): Pick<PreflineConfig, 'slack'> {
   const names = ['BOT_TOKEN', 'SIGNING_SECRET', 'APP_TOKEN', 'API_URL', 'ALLOWED_USERS', 'ALLOWED_USERGROUP'].map((n) => `PREFLINE_SLACK_${n}`);
   const secret = env.PREFLINE_SLACK_SIGNING_SECRET;
   // Empty means unset here as everywhere (no Slack routes at all); a blank one is a deployment mistake:
@@ -145,6 +148,7 @@ function slackConfig(env: NodeJS.ProcessEnv): Pick<PreflineConfig, 'slack'> {
       apiUrl: env.PREFLINE_SLACK_API_URL || 'https://slack.com/api/',
       allowedUsers: users,
       ...(group ? { allowedUsergroup: group } : {}),
+      journalDir: resolve(cwd, env.PREFLINE_SLACK_JOURNAL_DIR || join(dataDir, 'slack-journal')),
     },
   };
 }
@@ -206,7 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
           }
         : {}),
     },
-    ...slackConfig(env),
+    ...slackConfig(env, cwd, dataDir),
     logLevel,
     ...emailConfig(env, cwd, dataDir, host),
   };

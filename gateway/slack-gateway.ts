@@ -1,12 +1,13 @@
 /**
  * Wires Slack into the gateway process from configuration: the HTTP routes when the signing secret is
  * set, Socket Mode when the app token is set (both may be), sharing one SlackInbound and so one
- * deduplication inbox.
+ * deduplication inbox and delivery journal.
  */
 import type { Client } from '@temporalio/client';
 import type { PreflineConfig } from '../config';
 import { ConfigError } from '../config';
 import { createSlackWebClient } from '../connectors/slack/client';
+import { DeliveryJournal } from './delivery-journal';
 import type { ExtraRoute, GatewayLog } from './http-server';
 import { SlackInbound } from './slack-inbound';
 import { TemporalSlackPosts } from './slack-posts';
@@ -31,7 +32,10 @@ export async function startSlackGateway(
   }
   // The bot token tells the gateway which reactions are the bot's own, and resolves rater groups.
   if (!slack.botToken) throw new ConfigError('PREFLINE_SLACK_BOT_TOKEN is required on the gateway when Slack votes are received');
+  // Deliveries are journaled before they are acknowledged; what a stopped gateway left is replayed below.
+  const { journal, recovered } = await DeliveryJournal.open(slack.journalDir, { log: deps.log });
   const inbound = new SlackInbound({
+    journal,
     posts: new TemporalSlackPosts(deps.client, deps.directory),
     raterKey: deps.raterKey,
     web: createSlackWebClient({ token: slack.botToken, apiUrl: slack.apiUrl }),
@@ -40,6 +44,7 @@ export async function startSlackGateway(
     log: deps.log,
   });
   void inbound.start().catch(() => undefined); // learn the bot's identity now; handlers await it
+  inbound.resume(recovered);
   const routes = slack.signingSecret !== undefined ? createSlackRoutes({ signingSecret: slack.signingSecret, inbound, log: deps.log }) : [];
   let socket: RunningSocketMode | undefined;
   if (slack.appToken) socket = await startSlackSocketMode({ appToken: slack.appToken, apiUrl: slack.apiUrl, inbound, log: deps.log });
@@ -52,6 +57,8 @@ export async function startSlackGateway(
       await socket?.close();
       await Promise.race([inbound.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       inbound.close();
+      await journal.close(); // what is still pending stays in the file for the next gateway
+
     },
   };
 }

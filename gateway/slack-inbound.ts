@@ -16,6 +16,7 @@
  *   overtakes its add still wins.
  */
 import type { WebClient } from '@slack/web-api';
+import type { DeliveryJournal, JournalEntry } from './delivery-journal';
 import {
   ACTION_VOTES, PAIR_CHOICES, parseButtonValue, reactionVote, safeMessageRef, slackTsToIso,
 } from '../connectors/slack/messages';
@@ -62,6 +63,15 @@ export interface SlackInboundDeps {
    * starves the acknowledgements of CPU nor opens thousands of concurrent calls to Temporal.
    */
   maxConcurrentForwards?: number;
+  /**
+   * Where accepted deliveries are written before they are acknowledged (gateway/delivery-journal.ts).
+   * With it, a delivery that cannot be forwarded within `forwardBudgetMs` is kept and tried again every
+   * `redeliverAfterMs`, and one the gateway died holding is replayed by the next gateway (`resume`).
+   * Without it (unit tests), such a delivery is lost after the budget, loudly.
+   */
+  journal?: DeliveryJournal;
+  /** Wait before a delivery kept in the journal is tried again. Default 1 minute. */
+  redeliverAfterMs?: number;
   /** For `response_url` replies. */
   fetch?: typeof fetch;
   now?: () => number;
@@ -73,7 +83,8 @@ export interface SlackDelivery {
   retryReason?: string;
 }
 
-export type AcceptResult = 'accepted' | 'duplicate' | 'ignored';
+/** `failed`: it could not be written to the journal; answer with an error so Slack delivers it again. */
+export type AcceptResult = 'accepted' | 'duplicate' | 'ignored' | 'failed';
 
 export interface SlackInboundStats {
   deliveries: number;
@@ -203,8 +214,11 @@ export class SlackInbound {
     return this.botUser;
   }
 
-  /** An Events API envelope (`event_callback`), already acknowledged to Slack. Never throws. */
-  acceptEvent(envelope: unknown, delivery: SlackDelivery = {}): AcceptResult {
+  /**
+   * An Events API envelope (`event_callback`). Resolves once the delivery is safe to acknowledge (in
+   * the journal); forwarding goes on in the background. Never rejects.
+   */
+  async acceptEvent(envelope: unknown, delivery: SlackDelivery = {}): Promise<AcceptResult> {
     this.stats.deliveries += 1;
     const e = envelope as { type?: unknown; event_id?: unknown; event?: { type?: unknown } } | null;
     if (e?.type !== 'event_callback' || typeof e.event_id !== 'string' || !EVENT_ID.test(e.event_id)) return this.ignored('not an event callback');
@@ -216,12 +230,13 @@ export class SlackInbound {
       this.log('debug', 'Slack redelivery ignored (already handled or in flight)', { eventId: e.event_id, retryNum: delivery.retryNum, retryReason: delivery.retryReason });
       return 'duplicate';
     }
-    this.background(key, () => this.handleReaction(e as ReactionEnvelope));
+    if (!(await this.journaled(key, 'event', envelope))) return 'failed';
+    this.background(key, this.eventTask(envelope as ReactionEnvelope));
     return 'accepted';
   }
 
-  /** An interactivity payload (`block_actions`), already acknowledged to Slack. Never throws. */
-  acceptInteraction(payload: unknown): AcceptResult {
+  /** An interactivity payload (`block_actions`); like acceptEvent, one journal entry per action. Never rejects. */
+  async acceptInteraction(payload: unknown): Promise<AcceptResult> {
     this.stats.deliveries += 1;
     const p = payload as BlockActionsPayload | null;
     if (p?.type !== 'block_actions' || !Array.isArray(p.actions)) return this.ignored(`interaction ${String(p?.type)}`);
@@ -229,7 +244,7 @@ export class SlackInbound {
     const team = p.team?.id ?? p.user?.team_id ?? 'team';
     if (typeof user !== 'string' || !SLACK_ID.test(user) || typeof team !== 'string') return this.ignored('no user');
     let result: AcceptResult = 'ignored';
-    for (const action of p.actions) {
+    for (const [index, action] of p.actions.entries()) {
       if (typeof action?.action_id !== 'string' || !action.action_id.startsWith('prefline_') || typeof action.action_ts !== 'string') continue;
       const key = `slack:${team}:${action.action_ts}:${user}`;
       if (!this.inbox.claim(key)) {
@@ -237,11 +252,34 @@ export class SlackInbound {
         result = result === 'accepted' ? result : 'duplicate';
         continue;
       }
+      if (!(await this.journaled(key, 'action', { payload: p, index }))) return 'failed';
       this.background(key, () => this.handleAction(p, action, user, team));
       result = 'accepted';
     }
     if (result === 'ignored') this.stats.ignored += 1;
     return result;
+  }
+
+  /** Forwards deliveries a stopped gateway had journaled but not forwarded (DeliveryJournal.open). */
+  resume(entries: JournalEntry[]): void {
+    for (const entry of entries) {
+      if (!this.inbox.claim(entry.key)) continue;
+      if (entry.kind === 'event') {
+        this.background(entry.key, this.eventTask(entry.body as ReactionEnvelope));
+        continue;
+      }
+      const { payload, index } = (entry.body ?? {}) as { payload?: BlockActionsPayload; index?: number };
+      const action = payload?.actions?.[index ?? -1];
+      const user = payload?.user?.id;
+      const team = payload?.team?.id ?? payload?.user?.team_id ?? 'team';
+      if (entry.kind !== 'action' || !payload || !action || typeof user !== 'string') {
+        this.log('error', 'unreadable delivery journal entry skipped', { key: entry.key, kind: entry.kind });
+        this.inbox.finish(entry.key, true);
+        this.deps.journal?.done(entry.key);
+        continue;
+      }
+      this.background(entry.key, () => this.handleAction(payload, action, user, team));
+    }
   }
 
   /** Resolves when every accepted delivery has been forwarded (or given up on). */
@@ -252,6 +290,24 @@ export class SlackInbound {
   /** Stops background retries from starting new attempts (shutdown). */
   close(): void {
     this.closed = true;
+  }
+
+  private eventTask(envelope: ReactionEnvelope): () => Promise<void> {
+    return () => this.handleReaction(envelope);
+  }
+
+  /** Writes the delivery to the journal (when there is one) before it may be acknowledged. */
+  private async journaled(key: string, kind: string, body: unknown): Promise<boolean> {
+    if (!this.deps.journal) return true;
+    try {
+      await this.deps.journal.append(key, kind, body, this.now());
+      return true;
+    } catch (err) {
+      this.inbox.finish(key, false); // not acknowledged: Slack's redelivery must be tried afresh
+      this.stats.failed += 1;
+      this.log('error', 'Slack delivery refused: the delivery journal cannot be written; Slack will deliver it again', { key, error: messageOf(err) });
+      return false;
+    }
   }
 
   // ---- reactions -------------------------------------------------------------------------------
@@ -332,7 +388,11 @@ export class SlackInbound {
       }
     } catch (err) {
       if (err instanceof VoteRejectedError) return reply(rejectionText(err.code));
-      await reply(':warning: Prefline could not record your vote right now; please click again in a minute.');
+      await reply(
+        this.deps.journal
+          ? ':hourglass: Prefline could not record your vote yet; it keeps trying and answers here when it has.'
+          : ':warning: Prefline could not record your vote right now; please click again in a minute.',
+      );
       throw err;
     }
     this.stats.forwarded += 1;
@@ -390,7 +450,8 @@ export class SlackInbound {
       } catch (err) {
         if (err instanceof VoteRejectedError && err.code !== 'busy') throw err;
         if (this.closed || this.now() >= deadline) {
-          this.log('error', `Slack ${what} FAILED for good after retrying; this Slack vote is LOST`, { ...fields, attempts: attempt + 1, error: messageOf(err) });
+          if (this.deps.journal) this.log('error', `Slack ${what} failed for the whole forwarding budget; kept in the delivery journal`, { ...fields, attempts: attempt + 1, error: messageOf(err) });
+          else this.log('error', `Slack ${what} FAILED for good after retrying; this Slack vote is LOST`, { ...fields, attempts: attempt + 1, error: messageOf(err) });
           throw err;
         }
         this.log(attempt === 0 ? 'error' : 'warn', `Slack ${what} failed; retrying in the background`, { ...fields, attempt, error: messageOf(err) });
@@ -399,15 +460,30 @@ export class SlackInbound {
     }
   }
 
-  /** Queues the handling of a claimed delivery; at most `maxConcurrentForwards` run at once. */
+  /**
+   * Queues the handling of a claimed delivery; at most `maxConcurrentForwards` run at once. Handled
+   * (forwarded, or refused for good) → done in the journal. Failed → with a journal, kept and tried
+   * again after `redeliverAfterMs` (the key stays claimed, so Slack's redeliveries are not doubled).
+   */
   private background(key: string, task: () => Promise<void>): void {
     const run = new Promise<void>((resolve) => {
       this.queue.push(() =>
         task()
           .then(
-            () => this.inbox.finish(key, true),
+            () => {
+              this.inbox.finish(key, true);
+              this.deps.journal?.done(key);
+            },
             (err: unknown) => {
               this.stats.failed += 1;
+              if (this.deps.journal && !this.closed) {
+                const after = this.deps.redeliverAfterMs ?? 60_000;
+                this.log('error', 'Slack delivery not forwarded yet; kept in the delivery journal and tried again', { key, afterMs: after, error: messageOf(err) });
+                setTimeout(() => {
+                  if (!this.closed) this.background(key, task);
+                }, after).unref();
+                return;
+              }
               this.inbox.finish(key, false);
               this.log('error', 'Slack delivery could not be handled', { key, error: messageOf(err) });
             },

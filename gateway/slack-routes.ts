@@ -66,10 +66,15 @@ export function createSlackRoutes(deps: SlackRoutesDeps): ExtraRoute[] {
       }
       const retryNum = Number(req.headers['x-slack-retry-num'] ?? 0) || undefined;
       const retryReason = typeof req.headers['x-slack-retry-reason'] === 'string' ? req.headers['x-slack-retry-reason'] : undefined;
-      // Acknowledge first: Slack retries anything not answered within 3 s.
+      // Acknowledge once the delivery is journaled (a few ms), before it is forwarded: Slack retries
+      // anything not answered within 3 s. Not journaled → an error, so Slack delivers it again.
+      if (envelope.type === 'event_callback') {
+        const result = await deps.inbound.acceptEvent(envelope, { ...(retryNum ? { retryNum } : {}), ...(retryReason ? { retryReason } : {}) });
+        if (result === 'failed') return answer(res, 503, JSON.stringify({ error: 'try again' }), { 'Content-Type': 'application/json; charset=utf-8' });
+      } else if (envelope.type === 'app_rate_limited') {
+        log('warn', 'Slack is rate-limiting events to this app', { minute: envelope.minute_rate_limited });
+      }
       answer(res, 200, '');
-      if (envelope.type === 'event_callback') deps.inbound.acceptEvent(envelope, { ...(retryNum ? { retryNum } : {}), ...(retryReason ? { retryReason } : {}) });
-      else if (envelope.type === 'app_rate_limited') log('warn', 'Slack is rate-limiting events to this app', { minute: envelope.minute_rate_limited });
     });
   };
 
@@ -80,8 +85,9 @@ export function createSlackRoutes(deps: SlackRoutesDeps): ExtraRoute[] {
       const payload = new URLSearchParams(text).get('payload');
       if (payload === null) throw new SlackHttpError(400, 'no payload');
       const parsed = parseJson(payload);
+      // Not journaled → an error: Slack shows the clicker that it did not work.
+      if ((await deps.inbound.acceptInteraction(parsed)) === 'failed') return answer(res, 503, JSON.stringify({ error: 'try again' }), { 'Content-Type': 'application/json; charset=utf-8' });
       answer(res, 200, '');
-      deps.inbound.acceptInteraction(parsed);
     });
   };
 

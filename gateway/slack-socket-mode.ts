@@ -8,7 +8,7 @@
 import { LogLevel, SocketModeClient } from '@slack/socket-mode';
 import { DEFAULT_SLACK_API_URL } from '../connectors/slack/client';
 import type { GatewayLog } from './http-server';
-import type { SlackInbound } from './slack-inbound';
+import type { AcceptResult, SlackInbound } from './slack-inbound';
 
 export interface SlackSocketModeOptions {
   appToken: string;
@@ -44,19 +44,23 @@ export async function startSlackSocketMode(options: SlackSocketModeOptions): Pro
   });
   client.on('slack_event', (envelope: SocketEnvelope) => {
     void (async () => {
-      try {
-        await envelope.ack();
-      } catch (err) {
-        // Unacknowledged: Slack redelivers it, and the inbox below counts it once.
-        log('warn', 'could not acknowledge a Socket Mode envelope', { type: envelope.type, error: (err as Error).message });
-      }
+      // Acknowledge once the delivery is journaled; one that could not be is left unacknowledged, and
+      // Slack delivers it again.
+      let result: AcceptResult = 'ignored';
       if (envelope.type === 'events_api') {
-        options.inbound.acceptEvent(envelope.body, {
+        result = await options.inbound.acceptEvent(envelope.body, {
           ...(envelope.retry_num ? { retryNum: envelope.retry_num } : {}),
           ...(envelope.retry_reason ? { retryReason: envelope.retry_reason } : {}),
         });
       } else if (envelope.type === 'interactive') {
-        options.inbound.acceptInteraction(envelope.body);
+        result = await options.inbound.acceptInteraction(envelope.body);
+      }
+      if (result === 'failed') return;
+      try {
+        await envelope.ack();
+      } catch (err) {
+        // Unacknowledged: Slack redelivers it, and the inbox counts it once.
+        log('warn', 'could not acknowledge a Socket Mode envelope', { type: envelope.type, error: (err as Error).message });
       }
     })();
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../config/config';
 
 const CWD = '/srv/prefline';
@@ -17,6 +18,7 @@ describe('config: Slack', () => {
       PREFLINE_SLACK_API_URL: 'http://127.0.0.1:9/api/',
       PREFLINE_SLACK_ALLOWED_USERS: ' U0ALICE01 , W0BOB0001,',
       PREFLINE_SLACK_ALLOWED_USERGROUP: 'S0RATERS1',
+      PREFLINE_SLACK_JOURNAL_DIR: 'spool/slack',
     }, CWD);
     assert.deepEqual(c.slack, {
       botToken: 'xoxb-1',
@@ -25,8 +27,11 @@ describe('config: Slack', () => {
       apiUrl: 'http://127.0.0.1:9/api/',
       allowedUsers: ['U0ALICE01', 'W0BOB0001'],
       allowedUsergroup: 'S0RATERS1',
+      journalDir: join(CWD, 'spool/slack'),
     });
-    assert.deepEqual(loadConfig({ PREFLINE_SLACK_BOT_TOKEN: 'xoxb-1' }, CWD).slack, { botToken: 'xoxb-1', apiUrl: 'https://slack.com/api/', allowedUsers: [] });
+    assert.deepEqual(loadConfig({ PREFLINE_SLACK_BOT_TOKEN: 'xoxb-1', PREFLINE_DATA_DIR: '/var/lib/prefline' }, CWD).slack, {
+      botToken: 'xoxb-1', apiUrl: 'https://slack.com/api/', allowedUsers: [], journalDir: '/var/lib/prefline/slack-journal',
+    });
   });
 
   it('should refuse a blank signing secret and ids that are not Slack ids', () => {

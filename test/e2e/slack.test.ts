@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryLedger } from '../../cli/query';
@@ -146,5 +147,75 @@ describe('Slack end to end: worker and gateway processes, the dev server, the Sl
     // A late click (from a client that still showed the buttons) is answered "voting closed".
     assert.match(await click('U0DAVE001', a.ts, ACTION.down, JSON.stringify({ l: handle.workflowId, c: 'c1', v: 'down' })), /closed/);
     await Promise.all([worker.kill('SIGTERM'), gateway.kill('SIGTERM')]);
+  });
+
+  it('should count a reaction acknowledged by a gateway SIGKILLed while Temporal was unreachable, once', async () => {
+    const { client, address } = await sharedTemporal();
+    const taskQueue = uniqueQueue('slack-journal-e2e');
+    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+    // The doomed gateway reaches Temporal through a TCP proxy the test can cut.
+    const links = new Set<net.Socket>();
+    const proxy = net.createServer((inbound) => {
+      const upstream = net.connect(port, host);
+      for (const s of [inbound, upstream]) {
+        links.add(s);
+        s.on('error', () => undefined).on('close', () => links.delete(s));
+      }
+      inbound.pipe(upstream).pipe(inbound);
+      const drop = () => (inbound.destroy(), upstream.destroy());
+      inbound.on('close', drop);
+      upstream.on('close', drop);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyAddress = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const journalDir = join(dataDir, 'journal-e2e');
+    const gatewayPort = await freePort();
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const env: NodeJS.ProcessEnv = {
+      PREFLINE_TEMPORAL_ADDRESS: address, PREFLINE_DATA_DIR: dataDir, PREFLINE_TASK_QUEUE: taskQueue, PREFLINE_GATEWAY_PORT: String(gatewayPort),
+      PREFLINE_RATER_KEY: RATER_KEY, PREFLINE_SLACK_BOT_TOKEN: slack.botToken, PREFLINE_SLACK_SIGNING_SECRET: slack.signingSecret,
+      PREFLINE_SLACK_API_URL: slack.apiUrl, PREFLINE_SLACK_JOURNAL_DIR: journalDir,
+    };
+    try {
+      const worker = spawnCli(['worker'], env);
+      const doomed = spawnCli(['gateway'], { ...env, PREFLINE_TEMPORAL_ADDRESS: proxyAddress });
+      processes.push(worker, doomed);
+      await Promise.all([worker.waitFor(/worker polling/, 90_000), doomed.waitFor(/Slack votes enabled/, 60_000)]);
+      const handle = await client.workflow.start('ratingLifecycle', {
+        taskQueue,
+        workflowId: `slack-journal-e2e-${taskQueue}`,
+        args: [{ prompt: 'an ox in the rain', model: 'demo:text', candidates: 1, channel: 'slack:#ox-feedback', votesPerCandidate: 1 }],
+      });
+      const status = await waitUntil(async () => {
+        const st = await handle.query(statusQuery);
+        return st.phase === 'voting' && st.posts ? st : undefined;
+      }, 90_000, 'the lifecycle posted and voting');
+      const ref = status.posts!.find((post) => post.candidateId === 'c1')!.ref;
+      const [, channel, ts] = ref.split(':');
+
+      proxy.close();
+      for (const s of links) s.destroy(); // Temporal unreachable from the doomed gateway from now on
+      const envelope = slack.reactionEnvelope({ user: 'U0ERIN001', reaction: '+1', channel: channel!, ts: ts! });
+      assert.equal((await slack.deliverEvent(gatewayUrl, envelope)).status, 200, 'acknowledged: it is in the journal');
+      await doomed.waitFor(/retrying in the background/, 30_000);
+      await doomed.kill('SIGKILL');
+      assert.equal((await handle.query(statusQuery)).votesAccepted, 0, 'nothing reached the lifecycle yet');
+
+      // The next gateway on this host replays the journal; the lifecycle reaches quorum on that vote.
+      const next = spawnCli(['gateway'], env);
+      processes.push(next);
+      await next.waitFor(/recovered deliveries/, 60_000);
+      const summary = (await handle.result()) as LifecycleSummary;
+      assert.equal(summary.closeReason, 'quorum');
+      assert.equal(summary.votesAccepted, 1);
+      assert.equal(summary.rowsCommitted, 1);
+      const config = loadConfig({ PREFLINE_DATA_DIR: dataDir });
+      const { rows } = await queryLedger(config, `SELECT rater, value::INT AS value, idempotency_key FROM votes WHERE lifecycle_id = '${handle.workflowId}'`);
+      assert.deepEqual(rows, [{ rater: pseudonymiseRater(Buffer.from(RATER_KEY), 'slack', 'U0ERIN001'), value: 1, idempotency_key: `slack:${envelope.event_id as string}` }]);
+      await Promise.all([worker.kill('SIGTERM'), next.kill('SIGTERM')]);
+    } finally {
+      proxy.close();
+      for (const s of links) s.destroy();
+    }
   });
 });

@@ -5,11 +5,15 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { PostedMessage } from '../../connectors/channels/types';
 import { createSlackWebClient } from '../../connectors/slack/client';
 import { ACTION } from '../../connectors/slack/messages';
 import { signSlackRequest } from '../../connectors/slack/verify';
 import { createSlackPublisher } from '../../connectors/slack/SlackPublisher';
+import { DeliveryJournal } from '../../gateway/delivery-journal';
 import { createGatewayServer, listen, type GatewayLogLevel } from '../../gateway/http-server';
 import { VoteRejectedError } from '../../gateway/lifecycle-directory';
 import { pseudonymiseRater } from '../../gateway/pseudonym';
@@ -423,6 +427,86 @@ describe('gateway: Slack events and interactivity', function () {
       assert.equal(h.slack.ephemerals.length, 1);
       assert.equal(h.slack.ephemerals[0]!.user, 'U0STRANGE');
       assert.match(h.slack.ephemerals[0]!.text, /not on the rater list/);
+    });
+  });
+
+  describe('delivery journal', () => {
+    let dir: string;
+    const journals: DeliveryJournal[] = [];
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'prefline-slack-journal-'));
+    });
+    afterEach(async () => {
+      for (const j of journals.splice(0)) await j.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const openJournal = async () => {
+      const opened = await DeliveryJournal.open(dir);
+      journals.push(opened.journal);
+      return opened;
+    };
+
+    it('should keep what it could not forward, and have the next gateway deliver it once (reaction and click)', async () => {
+      const first = await openJournal();
+      h = await start({ journal: first.journal, forwardBudgetMs: 200, redeliverAfterMs: 60_000 });
+      h.posts.failForwards = 1_000_000; // Temporal down for as long as this gateway runs
+      const envelope = h.slack.reactionEnvelope({ user: 'U0ALICE01', reaction: '+1', channel: CHANNEL, ts: h.ts.a });
+      assert.equal((await h.slack.deliverEvent(h.url, envelope)).status, 200);
+      const click = h.slack.blockActionsPayload({ user: 'U0BOB0001', channel: CHANNEL, messageTs: h.ts.b, actionId: ACTION.down });
+      assert.equal((await h.slack.deliverAction(h.url, click)).status, 200);
+      await waitUntil(() => h.logs.filter((l) => /kept in the delivery journal and tried again/.test(l.msg)).length >= 2 || undefined, 10_000, 'both given up for now');
+      assert.equal(first.journal.pending, 2);
+      assert.ok(!h.logs.some((l) => /LOST/.test(l.msg)), 'nothing is lost');
+      // Slack's retry while the delivery waits in the journal is not a second delivery.
+      assert.equal((await h.slack.deliverEvent(h.url, envelope, { retryNum: 1, retryReason: 'http_timeout' })).status, 200);
+      assert.equal(h.inbound.stats.duplicates, 1);
+      // This gateway stops; the next one starts with Temporal back.
+      h.inbound.close();
+      await first.journal.close();
+      const second = await openJournal();
+      assert.deepEqual(second.recovered.map((e) => e.kind).sort(), ['action', 'event']);
+      h.posts.failForwards = 0;
+      const next = new SlackInbound({
+        posts: h.posts, raterKey: RATER_KEY, web: createSlackWebClient({ token: h.slack.botToken, apiUrl: h.slack.apiUrl, retries: 0 }),
+        lookupRetryMs: [20], journal: second.journal,
+      });
+      next.resume(second.recovered);
+      await next.idle();
+      assert.deepEqual(h.posts.signals.map((s) => [s.lifecycleId, s.vote.candidateId, s.vote.value, s.vote.idempotencyKey]), [
+        ['lc-1', 'c1', 'up', `slack:${envelope.event_id as string}`],
+      ]);
+      assert.deepEqual(h.posts.updates.map((u) => [u.lifecycleId, u.vote.candidateId, u.vote.value, u.vote.rater]), [['lc-1', 'c2', 'down', rater('U0BOB0001')]]);
+      assert.deepEqual(h.posts.standing('lc-1', 'c1'), { up: 1, down: 0 });
+      assert.equal(second.journal.pending, 0);
+      // The clicker is told both times: not yet, then recorded.
+      const answers = h.slack.responses.filter((r) => r.id === String(click.response_url).split('/').pop()).map((r) => String(r.body.text));
+      assert.equal(answers.length, 2);
+      assert.match(answers[0]!, /keeps trying/);
+      assert.match(answers[1]!, /Recorded your :-1: on candidate B/);
+      next.close();
+    });
+
+    it('should answer 503 when the delivery cannot be journaled, so Slack delivers it again, and count nothing', async () => {
+      const { journal } = await openJournal();
+      h = await start({ journal });
+      await journal.close(); // stands in for a full or failed disk: appends are refused
+      const envelope = h.slack.reactionEnvelope({ user: 'U0ALICE01', reaction: '+1', channel: CHANNEL, ts: h.ts.a });
+      assert.equal((await h.slack.deliverEvent(h.url, envelope)).status, 503);
+      const click = h.slack.blockActionsPayload({ user: 'U0BOB0001', channel: CHANNEL, messageTs: h.ts.b, actionId: ACTION.down });
+      assert.equal((await h.slack.deliverAction(h.url, click)).status, 503);
+      await h.inbound.idle();
+      assert.equal(h.posts.signals.length + h.posts.updates.length, 0);
+      assert.ok(h.logs.some((l) => l.level === 'error' && /journal cannot be written/.test(l.msg)));
+      // The refusal is not remembered as handled: the redelivery, once the journal works, is accepted.
+      const retry = await openJournal();
+      const inbound = new SlackInbound({
+        posts: h.posts, raterKey: RATER_KEY, web: createSlackWebClient({ token: h.slack.botToken, apiUrl: h.slack.apiUrl, retries: 0 }),
+        lookupRetryMs: [20], journal: retry.journal,
+      });
+      assert.equal(await inbound.acceptEvent(envelope, { retryNum: 1 }), 'accepted');
+      await inbound.idle();
+      assert.equal(h.posts.signals.length, 1);
+      inbound.close();
     });
   });
 
