@@ -75,7 +75,7 @@ export const ENVIRONMENT: EnvVarDoc[] = [
   { name: 'PREFLINE_IMAP_PASSWORD', default: '(none)', description: 'IMAP password (or PREFLINE_IMAP_PASSWORD_FILE; exactly one of them). Never logged.' },
   { name: 'PREFLINE_IMAP_PASSWORD_FILE', default: '(none)', description: 'File holding the IMAP password (a trailing newline is ignored).' },
   { name: 'PREFLINE_IMAP_MAILBOX', default: 'INBOX', description: 'Mailbox the replies arrive in; unread (no \\Seen flag) messages are the ones to process.' },
-  { name: 'PREFLINE_IMAP_PROCESSED_MAILBOX', default: '(none: processed replies stay, flagged \\Seen)', description: 'Mailbox processed replies are moved to (created if missing).' },
+  { name: 'PREFLINE_IMAP_PROCESSED_MAILBOX', default: '(none: processed replies stay, flagged \\Seen)', description: 'Mailbox processed replies are moved to (created if missing; a full path with the server\'s hierarchy separator).' },
   { name: 'PREFLINE_IMAP_POLL_SECONDS', default: '60', description: 'Seconds between passes over the mailbox; new mail is noticed at once where the server has IDLE, and deferred replies are retried at this pace.' },
   { name: 'PREFLINE_EMAIL_LISTS', default: '(none)', description: 'Named rater lists for `email:@name`: `reviewers=a@x,b@y;leads=c@z`, inline JSON `{"reviewers":["a@x"]}`, or a path to such a JSON file.' },
   { name: 'PREFLINE_EMAIL_TOKEN_KEY', default: '(generated into <data>/secrets/email-token.key)', description: 'Key that signs vote links, unsubscribe links and reply addresses. Workers and gateway must share it.' },
