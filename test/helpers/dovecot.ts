@@ -28,6 +28,7 @@ export interface DovecotOptions {
 
 export interface StoredMessage {
   uid: number;
+  /** Stored flags (without the session flag \Recent). */
   flags: string[];
   messageId?: string;
   size: number;
@@ -48,6 +49,12 @@ function account(name: string): { uid: number; gid: number } | undefined {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
   const [, , uid, gid] = line?.split(':') ?? [];
   return line ? { uid: Number(uid), gid: Number(gid) } : undefined;
+}
+
+function groupName(gid: number): string {
+  const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[2] === String(gid));
+  if (!line) throw new Error(`no group with gid ${gid} in /etc/group`);
+  return line.split(':')[0]!;
 }
 
 export class Dovecot {
@@ -85,6 +92,7 @@ export class Dovecot {
     // since Dovecot refuses to access mail as root. Otherwise everything runs as the current user.
     const me = userInfo().username;
     const [internal, login] = root ? ['dovecot', 'dovenull'] : [me, me];
+    const group = root ? 'dovecot' : groupName(process.getgid!());
     const owner = root ? account('dovecot') : { uid: process.getuid!(), gid: process.getgid!() };
     if (!owner) throw new Error('no "dovecot" user: install dovecot-imapd with scripts/install-dovecot.sh');
     for (const sub of ['run', 'state', 'mail']) mkdirSync(join(this.dir, sub), { recursive: true });
@@ -107,6 +115,7 @@ ${tls}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = ${internal}
 default_login_user = ${login}
+default_internal_group = ${group}
 first_valid_uid = 1
 first_valid_gid = 1
 passdb {
@@ -232,7 +241,8 @@ ${noChroot}`,
       const lock = await client.getMailboxLock(mailbox, { readOnly: true });
       try {
         const list = await client.fetchAll('1:*', { uid: true, flags: true, size: true, envelope: true });
-        return list.map((m) => ({ uid: m.uid, flags: [...(m.flags ?? [])], size: m.size ?? 0, ...(m.envelope?.messageId ? { messageId: m.envelope.messageId } : {}) }));
+        // \Recent only says which session saw the message first: not a stored flag.
+        return list.map((m) => ({ uid: m.uid, flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent'), size: m.size ?? 0, ...(m.envelope?.messageId ? { messageId: m.envelope.messageId } : {}) }));
       } finally {
         lock.release();
       }
