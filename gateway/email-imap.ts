@@ -117,6 +117,15 @@ function errorText(err: unknown): string {
   return redactAddresses(text).slice(0, 500);
 }
 
+/** Creates a mailbox unless it exists (servers without RFC 5530's ALREADYEXISTS answer a plain NO). */
+async function ensureMailbox(c: ImapFlow, path: string): Promise<void> {
+  try {
+    await c.mailboxCreate(path); // created: false when the server says ALREADYEXISTS
+  } catch (err) {
+    if (!(await c.status(path, { messages: true }).catch(() => false))) throw err;
+  }
+}
+
 export function startImapPoller(deps: ImapPollerDeps): RunningImapPoller {
   const log: GatewayLog = deps.log ?? (() => undefined);
   const { minMs, maxMs } = deps.backoff ?? { minMs: 1000, maxMs: 60_000 };
@@ -131,7 +140,7 @@ export function startImapPoller(deps: ImapPollerDeps): RunningImapPoller {
   let newMail = false;
   /** Ends the current wait (between passes, or the backoff sleep) early. */
   let wake: (() => void) | undefined;
-  /** pass() callers waiting for the next pass to start, and those waiting for the running one to end. */
+  /** pass() callers, each waiting for a pass that starts after its call to complete. */
   let nextPass: Array<() => void> = [];
   /** Messages found not to be replies to Prefline, per UIDVALIDITY: skipped until the poller restarts. */
   const ignored = { uidValidity: -1n, uids: new Set<number>() };
@@ -223,7 +232,7 @@ export function startImapPoller(deps: ImapPollerDeps): RunningImapPoller {
     });
     try {
       await c.connect();
-      if (deps.processedMailbox !== undefined) await c.mailboxCreate(deps.processedMailbox); // created: false if it exists
+      if (deps.processedMailbox !== undefined) await ensureMailbox(c, deps.processedMailbox);
       const box = await c.mailboxOpen(deps.mailbox);
       if (box.readOnly) throw new Error(`mailbox ${deps.mailbox} is read-only: processed replies could not be marked`);
       connected = true;
