@@ -65,9 +65,19 @@ export const ENVIRONMENT: EnvVarDoc[] = [
   { name: 'PREFLINE_EMAIL_INBOUND_DOMAIN', default: '(none)', description: 'Domain whose mail reaches the gateway\'s inbound SMTP listener; mails get a signed `vote+…@<domain>` Reply-To. Without it, mails offer links only.' },
   { name: 'PREFLINE_EMAIL_INBOUND_PORT', default: '(none: no listener)', description: 'Port of the gateway\'s inbound SMTP listener for replies (needs PREFLINE_EMAIL_INBOUND_DOMAIN).' },
   { name: 'PREFLINE_EMAIL_INBOUND_HOST', default: 'PREFLINE_GATEWAY_HOST', description: 'Interface the inbound SMTP listener binds.' },
-  { name: 'PREFLINE_EMAIL_INBOUND_MAX_BYTES', default: '2097152', description: 'Largest reply accepted; bigger ones are refused with 552.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_MAX_BYTES', default: '2097152', description: 'Largest reply accepted; bigger ones are refused with 552 (SMTP) or marked processed without being downloaded (IMAP).' },
   { name: 'PREFLINE_EMAIL_INBOUND_TLS_KEY', default: '(none)', description: 'PEM key file; with PREFLINE_EMAIL_INBOUND_TLS_CERT, the listener offers STARTTLS (disabled otherwise).' },
   { name: 'PREFLINE_EMAIL_INBOUND_TLS_CERT', default: '(none)', description: 'PEM certificate file for STARTTLS.' },
+  { name: 'PREFLINE_IMAP_HOST', default: '(none: no poller)', description: 'IMAP server whose mailbox receives the replies: the gateway polls it instead of listening for SMTP (needs PREFLINE_EMAIL_INBOUND_DOMAIN; not together with PREFLINE_EMAIL_INBOUND_PORT). See docs/email.md.' },
+  { name: 'PREFLINE_IMAP_PORT', default: '993 (143 unless PREFLINE_IMAP_SECURE=tls)', description: 'IMAP port.' },
+  { name: 'PREFLINE_IMAP_SECURE', default: 'tls', description: '`tls` (implicit TLS), `starttls` (required) or `none` (cleartext: only for a server on the same host).' },
+  { name: 'PREFLINE_IMAP_TLS_CA', default: '(system CAs)', description: 'PEM file of the CA (or self-signed certificate) the IMAP server\'s certificate must chain to.' },
+  { name: 'PREFLINE_IMAP_USER', default: '(required with PREFLINE_IMAP_HOST)', description: 'IMAP login user.' },
+  { name: 'PREFLINE_IMAP_PASSWORD', default: '(none)', description: 'IMAP password (or PREFLINE_IMAP_PASSWORD_FILE; exactly one of them). Never logged.' },
+  { name: 'PREFLINE_IMAP_PASSWORD_FILE', default: '(none)', description: 'File holding the IMAP password (a trailing newline is ignored).' },
+  { name: 'PREFLINE_IMAP_MAILBOX', default: 'INBOX', description: 'Mailbox the replies arrive in; unread (no \\Seen flag) messages are the ones to process.' },
+  { name: 'PREFLINE_IMAP_PROCESSED_MAILBOX', default: '(none: processed replies stay, flagged \\Seen)', description: 'Mailbox processed replies are moved to (created if missing; a full path with the server\'s hierarchy separator).' },
+  { name: 'PREFLINE_IMAP_POLL_SECONDS', default: '60', description: 'Seconds between passes over the mailbox; new mail is noticed at once where the server has IDLE, and deferred replies are retried at this pace.' },
   { name: 'PREFLINE_EMAIL_LISTS', default: '(none)', description: 'Named rater lists for `email:@name`: `reviewers=a@x,b@y;leads=c@z`, inline JSON `{"reviewers":["a@x"]}`, or a path to such a JSON file.' },
   { name: 'PREFLINE_EMAIL_TOKEN_KEY', default: '(generated into <data>/secrets/email-token.key)', description: 'Key that signs vote links, unsubscribe links and reply addresses. Workers and gateway must share it.' },
   { name: 'PREFLINE_EMAIL_CLOSING_NOTE', default: '0', description: '1 to mail raters the result when a lifecycle closes.' },
@@ -266,9 +276,27 @@ export interface EmailConfig {
   inboundDomain?: string;
   /** The gateway's inbound SMTP listener. */
   inbound?: { host: string; port: number; maxBytes: number; tls?: { keyFile: string; certFile: string } };
+  /** The gateway's IMAP poller for replies (instead of the SMTP listener). */
+  imap?: ImapConfig;
   lists: Record<string, string[]>;
   closingNote: boolean;
   stateDir: string;
+}
+
+export interface ImapConfig {
+  host: string;
+  port: number;
+  /** tls: implicit TLS; starttls: STARTTLS required; none: cleartext. */
+  security: 'tls' | 'starttls' | 'none';
+  /** PEM file of the CA to trust instead of the system's. */
+  caFile?: string;
+  user: string;
+  password: string;
+  mailbox: string;
+  processedMailbox?: string;
+  pollMs: number;
+  /** Larger replies are marked processed without being downloaded. */
+  maxBytes: number;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -317,7 +345,7 @@ export function parseEmailLists(raw: string | undefined, cwd: string): Record<st
 }
 
 function emailConfig(env: NodeJS.ProcessEnv, cwd: string, dataDir: string, gatewayHost: string): { email?: EmailConfig } {
-  if (!env.PREFLINE_SMTP_HOST && !env.PREFLINE_EMAIL_INBOUND_PORT) return {};
+  if (!env.PREFLINE_SMTP_HOST && !env.PREFLINE_EMAIL_INBOUND_PORT && !env.PREFLINE_IMAP_HOST) return {};
   let from: EmailConfig['from'];
   if (env.PREFLINE_EMAIL_FROM) {
     const match = /^\s*(.*?)\s*<([^<>]+)>\s*$/.exec(env.PREFLINE_EMAIL_FROM);
@@ -349,6 +377,10 @@ function emailConfig(env: NodeJS.ProcessEnv, cwd: string, dataDir: string, gatew
   if (inboundDomain && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/.test(inboundDomain)) {
     throw new ConfigError(`PREFLINE_EMAIL_INBOUND_DOMAIN: "${inboundDomain}" is not a domain name`);
   }
+  const maxBytes = Math.max(1024, int(env, 'PREFLINE_EMAIL_INBOUND_MAX_BYTES', 2 * 1024 * 1024));
+  if (env.PREFLINE_EMAIL_INBOUND_PORT && env.PREFLINE_IMAP_HOST) {
+    throw new ConfigError('PREFLINE_EMAIL_INBOUND_PORT and PREFLINE_IMAP_HOST are both set: replies arrive either by SMTP (the listener) or by IMAP (the poller); unset one');
+  }
   let inbound: EmailConfig['inbound'];
   if (env.PREFLINE_EMAIL_INBOUND_PORT) {
     if (!inboundDomain) throw new ConfigError('PREFLINE_EMAIL_INBOUND_PORT needs PREFLINE_EMAIL_INBOUND_DOMAIN (the domain of the reply addresses)');
@@ -357,19 +389,74 @@ function emailConfig(env: NodeJS.ProcessEnv, cwd: string, dataDir: string, gatew
     inbound = {
       host: env.PREFLINE_EMAIL_INBOUND_HOST || gatewayHost,
       port: int(env, 'PREFLINE_EMAIL_INBOUND_PORT', 0),
-      maxBytes: Math.max(1024, int(env, 'PREFLINE_EMAIL_INBOUND_MAX_BYTES', 2 * 1024 * 1024)),
+      maxBytes,
       ...(keyFile && certFile ? { tls: { keyFile: resolve(cwd, keyFile), certFile: resolve(cwd, certFile) } } : {}),
     };
   }
+  const imap = env.PREFLINE_IMAP_HOST ? imapConfig(env, cwd, inboundDomain, maxBytes) : undefined;
   return {
     email: {
       ...(smtp ? { smtp } : {}),
       ...(from ? { from } : {}),
       ...(inboundDomain ? { inboundDomain } : {}),
       ...(inbound ? { inbound } : {}),
+      ...(imap ? { imap } : {}),
       lists: parseEmailLists(env.PREFLINE_EMAIL_LISTS, cwd),
       closingNote: flag(env, 'PREFLINE_EMAIL_CLOSING_NOTE'),
       stateDir: resolve(cwd, env.PREFLINE_EMAIL_STATE_DIR || join(dataDir, 'email')),
     },
+  };
+}
+
+/** A mailbox name: printable, no control characters (they would break the IMAP command line). */
+function mailboxName(env: NodeJS.ProcessEnv, name: string, fallback?: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim();
+  if (value === '' || value.length > 200 || /\p{Cc}/u.test(value)) throw new ConfigError(`${name} must be a mailbox name without control characters, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function imapConfig(env: NodeJS.ProcessEnv, cwd: string, inboundDomain: string | undefined, maxBytes: number): ImapConfig {
+  if (!inboundDomain) throw new ConfigError('PREFLINE_IMAP_HOST needs PREFLINE_EMAIL_INBOUND_DOMAIN (the domain of the reply addresses)');
+  const host = env.PREFLINE_IMAP_HOST!.trim();
+  if (!/^[A-Za-z0-9.:[\]_-]{1,253}$/.test(host)) throw new ConfigError(`PREFLINE_IMAP_HOST: "${host}" is not a host name or address`);
+  const security = (env.PREFLINE_IMAP_SECURE || 'tls').trim().toLowerCase();
+  if (security !== 'tls' && security !== 'starttls' && security !== 'none') throw new ConfigError(`PREFLINE_IMAP_SECURE must be tls, starttls or none, got "${env.PREFLINE_IMAP_SECURE}"`);
+  const port = int(env, 'PREFLINE_IMAP_PORT', security === 'tls' ? 993 : 143);
+  if (port < 1 || port > 65535) throw new ConfigError(`PREFLINE_IMAP_PORT must be a port number (1-65535), got "${env.PREFLINE_IMAP_PORT}"`);
+  const user = env.PREFLINE_IMAP_USER?.trim();
+  if (!user) throw new ConfigError('PREFLINE_IMAP_USER is required with PREFLINE_IMAP_HOST');
+  const [inline, file] = [env.PREFLINE_IMAP_PASSWORD, env.PREFLINE_IMAP_PASSWORD_FILE];
+  if (!inline === !file) throw new ConfigError('set one of PREFLINE_IMAP_PASSWORD or PREFLINE_IMAP_PASSWORD_FILE with PREFLINE_IMAP_HOST');
+  let password = inline;
+  if (file) {
+    try {
+      password = readFileSync(resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`PREFLINE_IMAP_PASSWORD_FILE: cannot read ${resolve(cwd, file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (password === '') throw new ConfigError(`PREFLINE_IMAP_PASSWORD_FILE: ${resolve(cwd, file)} is empty`);
+  }
+  const mailbox = mailboxName(env, 'PREFLINE_IMAP_MAILBOX', 'INBOX')!;
+  const processedMailbox = mailboxName(env, 'PREFLINE_IMAP_PROCESSED_MAILBOX');
+  if (processedMailbox !== undefined && processedMailbox.toUpperCase() === mailbox.toUpperCase()) {
+    throw new ConfigError('PREFLINE_IMAP_PROCESSED_MAILBOX must differ from PREFLINE_IMAP_MAILBOX');
+  }
+  const pollSeconds = int(env, 'PREFLINE_IMAP_POLL_SECONDS', 60);
+  if (pollSeconds < 1 || pollSeconds > 3600) throw new ConfigError(`PREFLINE_IMAP_POLL_SECONDS must be between 1 and 3600, got "${env.PREFLINE_IMAP_POLL_SECONDS}"`);
+  const ca = env.PREFLINE_IMAP_TLS_CA;
+  if (ca && security === 'none') throw new ConfigError('PREFLINE_IMAP_TLS_CA is set but PREFLINE_IMAP_SECURE=none uses no TLS');
+  return {
+    host,
+    port,
+    security,
+    ...(ca ? { caFile: resolve(cwd, ca) } : {}),
+    user,
+    password: password!,
+    mailbox,
+    ...(processedMailbox !== undefined ? { processedMailbox } : {}),
+    pollMs: pollSeconds * 1000,
+    maxBytes,
   };
 }

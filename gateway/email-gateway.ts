@@ -1,14 +1,16 @@
 /**
  * Wires the email channel into the gateway process from configuration (docs/email.md): the vote and
- * unsubscribe link routes whenever email is configured, and the inbound SMTP listener for replies when
- * PREFLINE_EMAIL_INBOUND_PORT is set. Automatic answers to unreadable replies go out through SMTP when
- * PREFLINE_SMTP_HOST is set here too.
+ * unsubscribe link routes whenever email is configured, and for replies either the inbound SMTP listener
+ * (PREFLINE_EMAIL_INBOUND_PORT) or the IMAP poller (PREFLINE_IMAP_HOST). Automatic answers to unreadable
+ * replies go out through SMTP when PREFLINE_SMTP_HOST is set here too.
  */
 import { readFile } from 'node:fs/promises';
 import { loadSecret, type PreflineConfig } from '../config';
 import { createSmtpTransport, type MailTransport } from '../connectors/email/EmailPublisher';
 import { EmailState } from '../connectors/email/state';
+import { startImapPoller, type RunningImapPoller } from './email-imap';
 import { startEmailInbound, type RunningInbound } from './email-inbound';
+import { createReplyHandler } from './email-replies';
 import { createEmailRoutes } from './email-routes';
 import type { ExtraRoute, GatewayLog } from './http-server';
 import type { LifecycleDirectory } from './lifecycle-directory';
@@ -16,6 +18,7 @@ import type { LifecycleDirectory } from './lifecycle-directory';
 export interface RunningEmailGateway {
   routes: ExtraRoute[];
   inbound?: RunningInbound;
+  imap?: RunningImapPoller;
   close(): Promise<void>;
 }
 
@@ -27,7 +30,8 @@ export async function startEmailGateway(config: PreflineConfig, deps: { director
   const routes = createEmailRoutes({ directory: deps.directory, tokenKey, state, log: deps.log });
   let transport: MailTransport | undefined;
   let inbound: RunningInbound | undefined;
-  if (email.inbound && email.inboundDomain) {
+  let imap: RunningImapPoller | undefined;
+  if ((email.inbound || email.imap) && email.inboundDomain) {
     // Answers are rare: one connection per message, no pool to keep open.
     if (email.smtp && email.from) {
       const { dkim, ...smtp } = email.smtp;
@@ -37,25 +41,41 @@ export async function startEmailGateway(config: PreflineConfig, deps: { director
         ...(dkim ? { dkim: { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: await readFile(dkim.privateKeyFile, 'utf8') } } : {}),
       });
     }
-    inbound = await startEmailInbound({
-      directory: deps.directory,
-      state,
-      tokenKey,
-      domain: email.inboundDomain,
-      host: email.inbound.host,
-      port: email.inbound.port,
-      maxBytes: email.inbound.maxBytes,
-      ...(email.inbound.tls ? { tls: email.inbound.tls } : {}),
-      ...(transport && email.from ? { answers: { transport, from: email.from } } : {}),
-      log: deps.log,
-    });
+    const answers = transport && email.from ? { answers: { transport, from: email.from } } : {};
+    if (email.inbound) {
+      inbound = await startEmailInbound({
+        directory: deps.directory,
+        state,
+        tokenKey,
+        domain: email.inboundDomain,
+        host: email.inbound.host,
+        port: email.inbound.port,
+        maxBytes: email.inbound.maxBytes,
+        ...(email.inbound.tls ? { tls: email.inbound.tls } : {}),
+        ...answers,
+        log: deps.log,
+      });
+    } else if (email.imap) {
+      const { caFile, host, port, security, user, password, mailbox, processedMailbox, pollMs, maxBytes } = email.imap;
+      imap = startImapPoller({
+        replies: createReplyHandler({ directory: deps.directory, state, tokenKey, domain: email.inboundDomain, ...answers, log: deps.log }),
+        server: { host, port, security, user, password, ...(caFile ? { ca: await readFile(caFile) } : {}) },
+        mailbox,
+        ...(processedMailbox !== undefined ? { processedMailbox } : {}),
+        pollMs,
+        maxBytes,
+        log: deps.log,
+      });
+    }
   }
-  deps.log('info', 'email votes enabled', { links: true, replies: inbound !== undefined });
+  deps.log('info', 'email votes enabled', { links: true, replies: inbound ? 'smtp' : imap ? 'imap' : false });
   return {
     routes,
     ...(inbound ? { inbound } : {}),
+    ...(imap ? { imap } : {}),
     async close() {
       await inbound?.close();
+      await imap?.close();
       transport?.close();
     },
   };

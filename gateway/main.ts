@@ -42,7 +42,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   const gatewayLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](message, fields);
   // Slack votes (docs/slack.md): routes when the signing secret is set, Socket Mode when the app token is.
   const slack = await startSlackGateway(config, { client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog });
-  // Email votes (docs/email.md): link routes when email is configured, the reply listener when its port is set.
+  // Email votes (docs/email.md): link routes when email is configured; replies by the SMTP listener or the IMAP poller.
   const email = await startEmailGateway(config, { directory, log: gatewayLog });
   const server = createGatewayServer({
     directory,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-time (and idempotent) setup: npm dependencies, the Temporal CLI, optionally Chromium.
+# One-time (and idempotent) setup: npm dependencies, the Temporal CLI, and for tests (--with-browser)
+# Chromium, zstd and Dovecot (the IMAP server the reply-polling tests start privately).
 # Usage: scripts/setup.sh [--with-browser]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,5 +32,7 @@ bash scripts/install-temporal.sh
 if [[ "$WITH_BROWSER" == 1 ]]; then
   echo "Checking Chromium…"
   bash scripts/install-chromium.sh
+  echo "Checking Dovecot…"
+  bash scripts/install-dovecot.sh
 fi
 echo "Setup done."

@@ -1,16 +1,21 @@
 /**
  * The email channel as the processes build it from the environment: configuration, the gateway's link
- * routes and inbound listener (started and closed by startGateway), and the worker's publisher.
+ * routes and inbound listener or IMAP poller (started and closed by startGateway), and the worker's
+ * publisher.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
-import { ConfigError, loadConfig, parseEmailLists } from '../../config';
+import { ConfigError, loadConfig, loadSecret, parseEmailLists } from '../../config';
 import { startGateway } from '../../gateway/main';
 import { freePort } from '../../ops/dev-server';
 import { closeEmailTransports, emailChannelPublishers } from '../../workers/email';
+import { replyLocalPart } from '../../connectors/email/tokens';
+import { pseudonymiseRater } from '../../gateway/pseudonym';
+import { Dovecot, IMAP_PASSWORD, IMAP_USER, replyMail } from '../helpers/dovecot';
+import { waitUntil } from '../helpers/processes';
 import { SmtpSink } from '../helpers/smtp-sink';
 import { sharedTemporal } from '../helpers/temporal';
 
@@ -85,5 +90,35 @@ describe('email channel wiring from the environment', function () {
     // Closed: the listener is gone.
     const probe = createTransport({ host: '127.0.0.1', port: inboundPort, secure: false, ignoreTLS: true, connectionTimeout: 2000 });
     await assert.rejects(probe.verify());
+  });
+
+  it('should run the IMAP poller in the gateway from PREFLINE_IMAP_*, and stop it on close', async () => {
+    const { address } = await sharedTemporal();
+    const dovecot = await Dovecot.start();
+    try {
+      writeFileSync(join(dir, 'imap.pass'), `${IMAP_PASSWORD}\n`);
+      const config = loadConfig({
+        PREFLINE_DATA_DIR: dir, PREFLINE_TEMPORAL_ADDRESS: address, PREFLINE_GATEWAY_PORT: String(await freePort()), PREFLINE_LOG_LEVEL: 'error',
+        PREFLINE_EMAIL_INBOUND_DOMAIN: 'in.prefline.test',
+        PREFLINE_IMAP_HOST: '127.0.0.1', PREFLINE_IMAP_PORT: String(dovecot.port), PREFLINE_IMAP_SECURE: 'none', PREFLINE_IMAP_USER: IMAP_USER,
+        PREFLINE_IMAP_PASSWORD_FILE: 'imap.pass', PREFLINE_IMAP_PROCESSED_MAILBOX: 'Done', PREFLINE_IMAP_POLL_SECONDS: '1',
+      }, dir);
+      const gateway = await startGateway(config);
+      try {
+        // A signed address of a lifecycle this gateway never mailed: read, refused, marked processed.
+        const to = `${replyLocalPart(loadSecret(config, 'email-token'), 'lc-never-mailed', pseudonymiseRater(Buffer.from('k'.repeat(32)), 'email', 'a@example.com'))}@in.prefline.test`;
+        await dovecot.deliver(await replyMail({ to, text: '+1 A', messageId: '<wired@example.com>' }));
+        await dovecot.deliver(await replyMail({ to: 'sales@example.com', text: 'hello', messageId: '<stranger@example.com>' }));
+        await waitUntil(async () => (await dovecot.messages('Done')).find((m) => m.messageId === '<wired@example.com>' && m.flags.includes('\\Seen')), 30_000, 'the poller to process the reply');
+        assert.deepEqual((await dovecot.messages()).map((m) => [m.messageId, m.flags]), [['<stranger@example.com>', []]], 'mail for others left alone');
+      } finally {
+        await gateway.close();
+      }
+      // Closed: every IMAP session Dovecot saw has ended (the poller logged out).
+      const sessions = (pattern: RegExp) => dovecot.log().split('\n').filter((l) => pattern.test(l)).length;
+      await waitUntil(() => sessions(/Login: user=<replies>/) === sessions(/imap\(replies\).*Disconnected/) || undefined, 20_000, 'the poller to log out');
+    } finally {
+      await dovecot.destroy();
+    }
   });
 });
