@@ -54,6 +54,7 @@ export const ENVIRONMENT: EnvVarDoc[] = [
   { name: 'PREFLINE_SMTP_PORT', default: '587 (465 with PREFLINE_SMTP_SECURE=1)', description: 'SMTP port.' },
   { name: 'PREFLINE_SMTP_SECURE', default: '0', description: '1 for implicit TLS (port 465); otherwise STARTTLS is used when the server offers it.' },
   { name: 'PREFLINE_SMTP_REQUIRE_TLS', default: '0', description: '1 to refuse sending unless STARTTLS succeeds.' },
+  { name: 'PREFLINE_SMTP_TLS_CA', default: '(system CAs)', description: 'PEM file of the CA (or self-signed certificate) to trust for the SMTP server, e.g. a private relay.' },
   { name: 'PREFLINE_SMTP_USER', default: '(none)', description: 'SMTP AUTH user.' },
   { name: 'PREFLINE_SMTP_PASS', default: '(none)', description: 'SMTP AUTH password.' },
   { name: 'PREFLINE_SMTP_POOL', default: '5', description: 'Pooled SMTP connections per worker; 0 opens one connection per message.' },
@@ -270,6 +271,7 @@ export interface EmailConfig {
     maxConnections: number;
     rateLimit: number;
     dkim?: { domainName: string; keySelector: string; privateKeyFile: string };
+    tlsCaFile?: string;
   };
   from?: { name?: string; address: string };
   /** Domain of signed reply addresses; without it mails offer links only. */
@@ -368,6 +370,7 @@ function emailConfig(env: NodeJS.ProcessEnv, cwd: string, dataDir: string, gatew
       ...(env.PREFLINE_SMTP_USER ? { user: env.PREFLINE_SMTP_USER, pass: env.PREFLINE_SMTP_PASS ?? '' } : {}),
       maxConnections: int(env, 'PREFLINE_SMTP_POOL', 5),
       rateLimit: int(env, 'PREFLINE_SMTP_RATE_LIMIT', 0),
+      ...(env.PREFLINE_SMTP_TLS_CA ? { tlsCaFile: resolve(cwd, env.PREFLINE_SMTP_TLS_CA) } : {}),
       ...(dkimVars.length === 3
         ? { dkim: { domainName: env.PREFLINE_DKIM_DOMAIN!, keySelector: env.PREFLINE_DKIM_SELECTOR!, privateKeyFile: resolve(cwd, env.PREFLINE_DKIM_PRIVATE_KEY_FILE!) } }
         : {}),

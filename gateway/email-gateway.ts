@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loadSecret, type PreflineConfig } from '../config';
-import { createSmtpTransport, type MailTransport } from '../connectors/email/EmailPublisher';
+import { createSmtpTransport, readSmtpSettings, type MailTransport } from '../connectors/email/EmailPublisher';
 import { EmailState } from '../connectors/email/state';
 import { startImapPoller, type RunningImapPoller } from './email-imap';
 import { startEmailInbound, type RunningInbound } from './email-inbound';
@@ -34,12 +34,7 @@ export async function startEmailGateway(config: PreflineConfig, deps: { director
   if ((email.inbound || email.imap) && email.inboundDomain) {
     // Answers are rare: one connection per message, no pool to keep open.
     if (email.smtp && email.from) {
-      const { dkim, ...smtp } = email.smtp;
-      transport = createSmtpTransport({
-        ...smtp,
-        maxConnections: 0,
-        ...(dkim ? { dkim: { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: await readFile(dkim.privateKeyFile, 'utf8') } } : {}),
-      });
+      transport = createSmtpTransport(await readSmtpSettings({ ...email.smtp, maxConnections: 0 }));
     }
     const answers = transport && email.from ? { answers: { transport, from: email.from } } : {};
     if (email.inbound) {

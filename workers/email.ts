@@ -3,10 +3,9 @@
  * It reads candidate images from the shared artifact store and keeps its send records and the opt-outs
  * under PREFLINE_EMAIL_STATE_DIR, which the gateway must share.
  */
-import { readFileSync } from 'node:fs';
 import type { ChannelPublisher } from '../connectors/channels/types';
 import { loadSecret, type PreflineConfig } from '../config';
-import { createEmailPublisher, createSmtpTransport, type MailTransport } from '../connectors/email/EmailPublisher';
+import { createEmailPublisher, createSmtpTransport, readSmtpSettings, type MailTransport } from '../connectors/email/EmailPublisher';
 import { EmailState } from '../connectors/email/state';
 import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
@@ -16,11 +15,8 @@ const transports = new Set<MailTransport>();
 export async function emailChannelPublishers(config: PreflineConfig): Promise<{ email?: ChannelPublisher }> {
   const email = config.email;
   if (!email?.smtp || !email.from) return {};
-  const { dkim, ...smtp } = email.smtp;
-  const transport = createSmtpTransport({
-    ...smtp,
-    ...(dkim ? { dkim: { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: readFileSync(dkim.privateKeyFile, 'utf8') } } : {}),
-  });
+  const smtp = email.smtp;
+  const transport = createSmtpTransport(await readSmtpSettings(smtp));
   transports.add(transport);
   const logger = createLogger('email', config.logLevel);
   return {

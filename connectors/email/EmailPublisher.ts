@@ -16,6 +16,7 @@
  * recipient and does not fail the others; authentication and sender refusals fail the call for good.
  */
 import { createTransport, type SendMailOptions } from 'nodemailer';
+import { readFile } from 'node:fs/promises';
 import { pseudonymiseRater } from '../../gateway/pseudonym';
 import type { Candidate } from '../../workflows/types';
 import type { ChannelPublisher, ClosePostRequest, PublishRequest, RemindRequest } from '../channels/types';
@@ -44,6 +45,24 @@ export interface SmtpSettings {
   /** Messages per second across the pool; 0 for no limit. */
   rateLimit: number;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
+  /** PEM certificate(s) to trust for the server instead of the system's CAs (a private relay). */
+  ca?: Buffer;
+}
+
+/** SMTP settings as configuration gives them: the DKIM key and the CA as files. */
+export type SmtpFileSettings = Omit<SmtpSettings, 'dkim' | 'ca'> & {
+  dkim?: { domainName: string; keySelector: string; privateKeyFile: string };
+  tlsCaFile?: string;
+};
+
+/** Reads the files configuration names (the worker and the gateway both build transports from it). */
+export async function readSmtpSettings(settings: SmtpFileSettings): Promise<SmtpSettings> {
+  const { dkim, tlsCaFile, ...rest } = settings;
+  return {
+    ...rest,
+    ...(dkim ? { dkim: { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: await readFile(dkim.privateKeyFile, 'utf8') } } : {}),
+    ...(tlsCaFile ? { ca: await readFile(tlsCaFile) } : {}),
+  };
 }
 
 export function createSmtpTransport(smtp: SmtpSettings): MailTransport {
@@ -54,6 +73,7 @@ export function createSmtpTransport(smtp: SmtpSettings): MailTransport {
     requireTLS: smtp.requireTLS,
     ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.pass ?? '' } } : {}),
     ...(smtp.dkim ? { dkim: smtp.dkim } : {}),
+    ...(smtp.ca ? { tls: { ca: smtp.ca } } : {}),
     // Fail fast when the server is unreachable: the activity retries with backoff anyway.
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
