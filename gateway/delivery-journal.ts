@@ -78,6 +78,7 @@ export class DeliveryJournal {
   private readonly live = new Map<string, JournalEntry>();
   private queued: Array<{ line: string; resolve?: () => void; reject?: (err: Error) => void }> = [];
   private flushing?: Promise<void>;
+  private writing: Promise<void> = Promise.resolve();
   private linesInFile = 0;
   private closed = false;
 
@@ -180,8 +181,15 @@ export class DeliveryJournal {
     this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
-  /** Writes everything queued with one write and one fdatasync; loops until the queue is empty. */
-  private async flush(): Promise<void> {
+  /** Writes what is queued; flushes run one after another, so lines reach the file in order. */
+  private flush(): Promise<void> {
+    const run = this.writing.then(() => this.drain());
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes everything queued with one write and one fdatasync per round, until the queue is empty. */
+  private async drain(): Promise<void> {
     try {
       while (this.queued.length > 0) {
         const batch = this.queued;
