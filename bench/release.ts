@@ -50,7 +50,8 @@ const VOTES_PER_LIFECYCLE = 10;
 const MODEL_A = 'i % 6';
 const MODEL_B = '(i + 1 + (i // 6) % 5) % 6';
 
-async function fill(ledger: Ledger, lifecycles: number): Promise<void> {
+/** Fills an empty ledger with `lifecycles` synthetic A/B lifecycles (10 votes each) in three SQL statements. */
+export async function fillSyntheticLedger(ledger: Ledger, lifecycles: number): Promise<void> {
   const votes = lifecycles * VOTES_PER_LIFECYCLE;
   await ledger.withConnection(async (c) => {
     const committed = `TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds((i * 2592000) // ${lifecycles})`;
@@ -97,7 +98,7 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
   const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
   try {
     const t = performance.now();
-    await fill(ledger, lifecycles);
+    await fillSyntheticLedger(ledger, lifecycles);
     const fillMs = performance.now() - t;
     log(`filled ${votes.toLocaleString('en')} votes, ${lifecycles.toLocaleString('en')} lifecycles in ${(fillMs / 1000).toFixed(1)} s`);
 

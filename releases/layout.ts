@@ -19,7 +19,6 @@ export const RELEASE_FORMAT = 'prefline-release';
 export const RELEASE_SCHEMA_VERSION = 1;
 export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
-export const DOC_FILES = ['README.md', 'report.html'] as const;
 export const MANIFEST = 'manifest.json';
 export const LATEST = 'latest';
 /** Tables that grow with lifecycles: the manifest counts their rows added since the previous release. */

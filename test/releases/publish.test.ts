@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fillSyntheticLedger } from '../../bench/release';
 import { parseArgs } from '../../cli/main';
 import { runRelease } from '../../cli/release';
 import { loadConfig } from '../../config';
@@ -226,6 +227,37 @@ describe('release publishing (releases/publisher)', function () {
     // An explicit id already used by another cutoff is refused.
     await assert.rejects(publish(CUTOFF_2, { releaseId: first.releaseId }), (err: unknown) => err instanceof ReleaseError && err.code === 'release_conflict');
     await assert.rejects(publish(at(10_000).toISOString()), (err: unknown) => err instanceof ReleaseError && err.code === 'release_invalid');
+  });
+
+  it('should write preferences.parquet in row groups of the configured size, the same bytes on one thread or two', async function () {
+    this.timeout(120_000);
+    // Row groups are cut in whole vectors (2,048 rows), so this needs thousands of pairs: the bench's synthetic ledger.
+    const synthetic = await Ledger.openWriter(join(dir, 'synthetic.duckdb'));
+    try {
+      await fillSyntheticLedger(synthetic, 6_000);
+      const publishSynthetic = (releaseId: string, preferencesRowGroupRows?: number) =>
+        publishRelease({ ledger: synthetic, releasesDir: join(dir, 'synthetic-releases'), cutoff: at(600).toISOString(), now: () => at(600), releaseId, preferencesRowGroupRows });
+      const grouped = await publishSynthetic('grouped', 2_048);
+      const pairs = grouped.rows.preferences;
+      assert.ok(pairs > 2 * 2_048, `only ${pairs} pairs`);
+      const rowGroups = await withMemoryDatabase(async (c) =>
+        (await c.runAndReadAll(
+          `SELECT row_group_id, max(row_group_num_rows)::INTEGER AS n FROM parquet_metadata(${quotedString(join(grouped.dir, 'preferences.parquet'))}) GROUP BY ALL ORDER BY ALL`,
+        )).getRowObjectsJson() as Array<{ n: number }>);
+      assert.deepEqual(rowGroups.map((g) => g.n), Array.from({ length: Math.ceil(pairs / 2_048) }, (_, i) => Math.min(2_048, pairs - i * 2_048)));
+      // One DuckDB thread instead of two: row groups are cut by row count, so the bytes do not change.
+      await synthetic.withConnection((c) => c.run('SET threads = 1'));
+      const single = await publishSynthetic('one-thread', 2_048);
+      assert.equal(sha(join(single.dir, 'preferences.parquet')), sha(join(grouped.dir, 'preferences.parquet')));
+      // The grouping changes the file, not the rows or their order.
+      const keys = 'SELECT run_id, chosen_candidate_id, rejected_candidate_id, margin FROM t';
+      const whole = await publishSynthetic('one-group', 1_000_000);
+      assert.notEqual(sha(join(whole.dir, 'preferences.parquet')), sha(join(grouped.dir, 'preferences.parquet')));
+      assert.deepEqual(await readWithDuckDb(join(grouped.dir, 'preferences.parquet'), keys), await readWithDuckDb(join(whole.dir, 'preferences.parquet'), keys));
+      await assert.rejects(publishSynthetic('bad', 0), (err: unknown) => err instanceof ReleaseError && err.code === 'release_invalid' && /preferencesRowGroupRows/.test(err.message));
+    } finally {
+      synthetic.closeSync();
+    }
   });
 
   for (const crashAfter of PUBLISH_STEPS) {
