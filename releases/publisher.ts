@@ -6,7 +6,9 @@
  * lifecycle row and all `votes_accepted` vote rows committed ≤ cutoff — with all its candidates and
  * vote events. A lifecycle still committing batches at the cutoff is left for the next release (and
  * counted as pending), so no release holds half a lifecycle. Ledger rows never change after commit, so
- * the same cutoff always selects the same rows, and with a total ORDER BY the same bytes.
+ * the same cutoff always selects the same rows, in the same (ledger) order, hence the same bytes.
+ * Scores and preference pairs come from the tables the ledger derives as each lifecycle completes
+ * (store/ledger-derived.ts): a release copies them instead of recomputing them.
  *
  * Atomicity: everything is written into `.tmp-<id>-<nonce>/`, fsynced, renamed to `<id>/`, and only
  * then does `latest` move. A crash leaves no release or a whole one; the next run removes leftovers,
@@ -16,7 +18,8 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { LEDGER_SCHEMA_VERSION } from '../store/Ledger';
+import { LEDGER_SCHEMA_VERSION, LEDGER_THREADS } from '../store/Ledger';
+import { PREFERENCE_COLUMNS } from '../store/ledger-derived';
 import { krippendorffAlphaNominal, type ValueProfile } from './agreement';
 import { bootstrapBradleyTerry, type ComparisonCell } from './bradley-terry';
 import {
@@ -178,6 +181,9 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     // The files' row order is the ledger's (see writeTables): make sure no one turned it off.
     const [order] = (await c.runAndReadAll(`SELECT current_setting('preserve_insertion_order')`)).getRows();
     if (order?.[0] !== true) await c.run('SET preserve_insertion_order = true');
+    // Row groups are cut differently on another thread count: pin it, so bytes do not depend on the machine.
+    const [threads] = (await c.runAndReadAll(`SELECT current_setting('threads')::INTEGER`)).getRows();
+    if (threads?.[0] !== LEDGER_THREADS) await c.run(`SET threads = ${LEDGER_THREADS}`);
     // One transaction: every file reads the same snapshot.
     await c.run('BEGIN TRANSACTION');
     try {
@@ -192,6 +198,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     } finally {
       // The setting reads back rounded ("18.8 GiB"): RESET restores the default exactly; anything else is re-set.
       if (order?.[0] !== true) await c.run('SET preserve_insertion_order = false');
+      if (threads?.[0] !== LEDGER_THREADS) await c.run(`SET threads = ${Number(threads?.[0])}`);
       await c.run('RESET memory_limit');
       const [reset] = (await c.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows();
       if (reset?.[0] !== setting?.[0]) await c.run(`SET memory_limit = ${quotedString(String(setting?.[0]))}`);
@@ -272,44 +279,30 @@ async function writeTables(
     ctx.checksums.set(table, checksum);
   };
 
-  // Per-candidate tallies in one pass over the votes committed ≤ cutoff: event counts find pending
-  // lifecycles, standing up/down give the scores (score = up − down; "rated" = a standing vote).
-  // Only keys and counts are materialised; paths and texts are joined in for the pairs alone.
+  // The lifecycles complete by the cutoff, with their candidates' scores, as the ledger derived them
+  // when each one completed (store/ledger-derived.ts): keys and counts only.
   await c.run(
     `CREATE OR REPLACE TEMP TABLE rel_scores AS
-       SELECT c.run_id, c.lifecycle_id, c.candidate_id, c.model,
-              coalesce(t.events, 0)::INTEGER AS events, coalesce(t.up, 0)::INTEGER AS up, coalesce(t.down, 0)::INTEGER AS down,
-              (coalesce(t.up, 0) - coalesce(t.down, 0))::INTEGER AS score
-         FROM candidates c
-         LEFT JOIN (SELECT run_id, candidate_id, count(*) AS events,
-                           count(*) FILTER (WHERE standing AND kind = 'vote' AND value = 1) AS up,
-                           count(*) FILTER (WHERE standing AND kind = 'vote' AND value = -1) AS down
-                      FROM votes WHERE committed_at <= $1::TIMESTAMPTZ GROUP BY run_id, candidate_id) t
-           ON t.run_id = c.run_id AND t.candidate_id = c.candidate_id
-        WHERE c.committed_at <= $1::TIMESTAMPTZ`,
+       SELECT run_id, candidate_id, model, up, down, score FROM candidate_scores WHERE completed_at <= $1::TIMESTAMPTZ`,
     [ctx.cutoff],
   );
-  // Pending: lifecycles whose first commit batch is ≤ cutoff but not all their accepted votes are
-  // (a vote batch after the cutoff, or batches still to come). Usually none, and always few.
-  // (Candidates are committed with a lifecycle's first batch and every vote names one of them.)
-  // No lifecycle holds more vote rows than it accepted (rows are keyed by idempotency key), so when
-  // the totals agree none is pending and the per-lifecycle comparison can be skipped.
-  const [totals] = await rows<{ accepted: number | null; committed: number | null }>(
+  // Pending: lifecycles whose first commit batch is ≤ cutoff but whose last is not (or is still to
+  // come). Usually none, and always few. Every completed lifecycle was committed first, so when the
+  // counts agree none is pending and the anti-join can be skipped.
+  const [totals] = await rows<{ committed: number; complete: number }>(
     c,
-    `SELECT (SELECT sum(votes_accepted) FROM lifecycles WHERE committed_at <= $1::TIMESTAMPTZ)::BIGINT::VARCHAR AS accepted,
-            (SELECT sum(events) FROM rel_scores)::BIGINT::VARCHAR AS committed`,
+    `SELECT (SELECT count(*) FROM lifecycles WHERE committed_at <= $1::TIMESTAMPTZ)::INTEGER AS committed,
+            (SELECT count(*) FROM lifecycle_completions WHERE completed_at <= $1::TIMESTAMPTZ)::INTEGER AS complete`,
     [ctx.cutoff],
   );
   await c.run(
     `CREATE OR REPLACE TEMP TABLE rel_pending AS
-       SELECT l.run_id
-         FROM lifecycles l
-         LEFT JOIN (SELECT run_id, sum(events) AS n FROM rel_scores GROUP BY run_id) v ON v.run_id = l.run_id
-        WHERE l.committed_at <= $1::TIMESTAMPTZ AND coalesce(v.n, 0) < l.votes_accepted AND $2`,
-    [ctx.cutoff, totals?.accepted !== totals?.committed],
+       SELECT l.run_id FROM lifecycles l
+        WHERE l.committed_at <= $1::TIMESTAMPTZ AND $2
+          AND NOT EXISTS (SELECT 1 FROM lifecycle_completions d WHERE d.run_id = l.run_id AND d.completed_at <= $1::TIMESTAMPTZ)`,
+    [ctx.cutoff, totals?.committed !== totals?.complete],
   );
   const [pending] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM rel_pending`);
-  if (pending?.n) await c.run(`DELETE FROM rel_scores WHERE run_id IN (SELECT run_id FROM rel_pending)`);
   // Every row of a released lifecycle was committed ≤ cutoff (vote batches never precede their
   // lifecycle row), so "committed ≤ cutoff, not pending" selects exactly the released lifecycles'
   // rows — a cheap column filter (COPY cannot bind: the cutoff is a quoted literal).
@@ -332,24 +325,11 @@ async function writeTables(
   await copy('vote_events', `SELECT * FROM votes WHERE ${inRelease}`);
   await ctx.step('vote_events');
 
-  const rated = (alias: string) => `${alias}.up + ${alias}.down > 0`;
+  // Pairs in completion order (within a lifecycle by candidate ids), as the ledger derived them; ties stay out.
+  const completeByCutoff = `completed_at <= ${quotedString(ctx.cutoff)}::TIMESTAMPTZ`;
   await copy(
     'preferences',
-    `SELECT l.prompt,
-                  'artifacts/' || ca.path AS chosen_path, 'artifacts/' || cb.path AS rejected_path,
-                  ca.text AS chosen_text, cb.text AS rejected_text,
-                  p.chosen_model, p.rejected_model, p.margin,
-                  p.chosen_up, p.chosen_down, p.rejected_up, p.rejected_down,
-                  p.lifecycle_id, p.run_id, p.chosen_candidate_id, p.rejected_candidate_id
-             FROM (SELECT a.run_id, a.lifecycle_id, a.candidate_id AS chosen_candidate_id, b.candidate_id AS rejected_candidate_id,
-                          a.model AS chosen_model, b.model AS rejected_model, a.score - b.score AS margin,
-                          a.up AS chosen_up, a.down AS chosen_down, b.up AS rejected_up, b.down AS rejected_down
-                     FROM rel_scores a JOIN rel_scores b ON b.run_id = a.run_id AND b.score < a.score
-                    WHERE ${rated('a')} AND ${rated('b')}) p
-             JOIN candidates ca ON ca.run_id = p.run_id AND ca.candidate_id = p.chosen_candidate_id
-             JOIN candidates cb ON cb.run_id = p.run_id AND cb.candidate_id = p.rejected_candidate_id
-             JOIN lifecycles l ON l.run_id = p.run_id
-            ORDER BY p.run_id, p.chosen_candidate_id, p.rejected_candidate_id`,
+    `SELECT ${PREFERENCE_COLUMNS.join(', ')} FROM preference_pairs WHERE NOT tie AND ${completeByCutoff}`,
     `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ctx.preferencesRowGroupRows})`,
   );
   await ctx.step('preferences');
@@ -358,9 +338,8 @@ async function writeTables(
   // and between different models the comparisons Bradley–Terry is fitted on.
   const outcomes = await rows<{ model_a: string; model_b: string; outcome: number; n: number }>(
     c,
-    `SELECT a.model AS model_a, b.model AS model_b, sign(a.score - b.score)::INTEGER AS outcome, count(*)::INTEGER AS n
-       FROM rel_scores a JOIN rel_scores b ON b.run_id = a.run_id AND a.candidate_id < b.candidate_id
-      WHERE ${rated('a')} AND ${rated('b')}
+    `SELECT chosen_model AS model_a, rejected_model AS model_b, CASE WHEN tie THEN 0 ELSE 1 END AS outcome, count(*)::INTEGER AS n
+       FROM preference_pairs WHERE ${completeByCutoff}
       GROUP BY ALL ORDER BY ALL`,
   );
   const tiedPairs = outcomes.reduce((n, o) => n + (o.outcome === 0 ? o.n : 0), 0);

@@ -277,7 +277,7 @@ export function renderDatasetCard(input: {
     '| `report.html` | | Plots: votes over time, approval per model, Bradley–Terry scores, win-rate matrix, votes per rater, rater agreement. |',
     '| `manifest.json` | | Release id, cutoff, creation time, previous release, per-file rows/bytes/sha256, rows added since the previous release. |',
     '',
-    'Parquet, zstd-compressed, rows in a fixed order (ledger tables in commit order, preferences and leaderboard by key), so the same cutoff always yields byte-identical files.',
+    'Parquet, zstd-compressed, rows in a fixed order (ledger tables in commit order, preferences in the order lifecycles completed, leaderboard by rank), so the same cutoff always yields byte-identical files.',
     '',
     '## How preferences are derived',
     '',

@@ -10,7 +10,7 @@ import type { QueryResult } from '../store/Ledger';
 import { MANIFEST, PARQUET_TABLES, fileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseTable } from './layout';
 import { quotedIdentifier, quotedString } from './sql';
 
-/** The key of each table: diffs compare key sets, and every file's ORDER BY ends in it. */
+/** The key of each table: diffs compare key sets by it. */
 export const TABLE_KEYS: Record<ReleaseTable, string[]> = {
   lifecycles: ['run_id'],
   candidates: ['run_id', 'candidate_id'],

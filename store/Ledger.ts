@@ -13,8 +13,16 @@ import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommitRequest, CommitResult } from '../activities/types';
+import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
 
-export const LEDGER_SCHEMA_VERSION = 1;
+/**
+ * DuckDB threads of the ledger. Releases are written with exactly this many (releases/publisher.ts):
+ * where parquet row groups are cut depends on the thread count, and the bytes must not.
+ */
+export const LEDGER_THREADS = 2;
+
+/** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
+export const LEDGER_SCHEMA_VERSION = 2;
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -88,6 +96,7 @@ const SCHEMA = [
        JOIN candidates c ON c.run_id = v.run_id AND c.candidate_id = v.candidate_id
        JOIN lifecycles l ON l.run_id = v.run_id
       WHERE v.standing AND v.kind = 'vote'`,
+  ...DERIVED_SCHEMA,
 ];
 
 /** DuckDB's primary-key violation ("Constraint Error: Duplicate key … violates primary key constraint"). */
@@ -118,22 +127,35 @@ export class Ledger {
     readonly readOnly: boolean,
   ) {}
 
+  /** The latest commit time in the ledger: commit times never go below it (see commitOnce). */
+  private lastCommitMs = Number.NEGATIVE_INFINITY;
+
   /** Opens the ledger read-write (the one writer) and creates the schema. */
   static async openWriter(path: string): Promise<Ledger> {
     mkdirSync(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, { threads: '2' });
+      instance = await DuckDBInstance.create(path, { threads: String(LEDGER_THREADS) });
     } catch (err) {
       throw lockedOr(err, path);
     }
     const connection = await instance.connect();
     const ledger = new Ledger(instance, connection, path, false);
+    const [existing] = (await connection.runAndReadAll(
+      `SELECT count(*) FILTER (WHERE table_name = 'ledger_meta')::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database()`,
+    )).getRows();
+    const previousVersion = existing?.[0] ? Number((await connection.runAndReadAll(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).getRows()[0]?.[0] ?? 0) : undefined;
     for (const statement of SCHEMA) await connection.run(statement);
+    // A ledger from before the derived tables: derive every lifecycle it completed, once.
+    if (previousVersion !== undefined && previousVersion < 2) await ledger.deriveCompleted();
     await connection.run(
       `INSERT INTO ledger_meta VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       [String(LEDGER_SCHEMA_VERSION)],
     );
+    const last = (await connection.runAndReadAll(
+      `SELECT epoch_ms(max(t))::DOUBLE FROM (SELECT max(committed_at) AS t FROM lifecycles UNION ALL SELECT max(committed_at) FROM votes)`,
+    )).getRows()[0]?.[0];
+    if (typeof last === 'number') ledger.lastCommitMs = last;
     return ledger;
   }
 
@@ -169,7 +191,10 @@ export class Ledger {
   private async commitOnce(request: CommitRequest, now: Date, skipExisting: boolean): Promise<CommitResult> {
     const { lifecycle, candidates } = request;
     let { votes } = request;
-    const committedAt = now.toISOString();
+    // Commit times never go backwards in ledger order, even if the clock does: releases cut at a
+    // commit time, and the derived tables' per-commit queries skip row groups older than a lifecycle.
+    const commitMs = Math.max(now.getTime(), this.lastCommitMs);
+    const committedAt = new Date(commitMs).toISOString();
     const c = this.connection;
     await c.run('BEGIN TRANSACTION');
     try {
@@ -224,9 +249,43 @@ export class Ledger {
         const result = await c.run(`INSERT INTO votes VALUES ${tuples.join(', ')}`, values);
         inserted += Number(result.rowsChanged);
       }
+      // The lifecycle's first commit bounds its rows from below (commit times only grow).
+      const firstCommit = String(await this.scalar(`SELECT committed_at::VARCHAR FROM lifecycles WHERE run_id = $1`, [lifecycle.runId]));
+      const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
+      if (total === lifecycle.votesAccepted) {
+        // Complete with this batch: derive its scores and pairs, once (the completion row's key guards it).
+        const marked = await c.run(`INSERT INTO lifecycle_completions VALUES ($1, $2::TIMESTAMPTZ) ON CONFLICT DO NOTHING`, [lifecycle.runId, committedAt]);
+        if (Number(marked.rowsChanged) === 1) {
+          for (const statement of deriveStatements(`(SELECT $2::VARCHAR AS run_id, $3::TIMESTAMPTZ AS completed_at)`)) {
+            await c.run(statement, [firstCommit, lifecycle.runId, committedAt]);
+          }
+        }
+      }
       await c.run('COMMIT');
-      const total = await this.scalar(`SELECT count(*) AS n FROM votes WHERE run_id = $1`, [lifecycle.runId]);
-      return { voteRowsInserted: inserted, voteRowsForLifecycle: Number(total) };
+      this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
+      return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Derives scores and pairs (store/ledger-derived.ts) for every complete lifecycle that has none:
+   * the upgrade of a ledger written before the derived tables, and the bench's synthetic ledgers.
+   * Returns how many lifecycles it derived.
+   */
+  async deriveCompleted(): Promise<number> {
+    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    const c = this.connection;
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS ${UNDERIVED_COMPLETE_LIFECYCLES}`);
+      const derived = await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);
+      for (const statement of deriveStatements('derive_scope')) await c.run(statement, ['-infinity']);
+      await c.run('DROP TABLE derive_scope');
+      await c.run('COMMIT');
+      return Number(derived.rowsChanged);
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw err;

@@ -133,10 +133,13 @@ describe('store/Ledger', function () {
       assert.equal(l.path, file);
       const tables = await l.query(`SELECT table_name, table_type FROM information_schema.tables ORDER BY table_name`);
       assert.deepEqual(tables.rows, [
+        { table_name: 'candidate_scores', table_type: 'BASE TABLE' },
         { table_name: 'candidates', table_type: 'BASE TABLE' },
         { table_name: 'feedback', table_type: 'VIEW' },
         { table_name: 'ledger_meta', table_type: 'BASE TABLE' },
+        { table_name: 'lifecycle_completions', table_type: 'BASE TABLE' },
         { table_name: 'lifecycles', table_type: 'BASE TABLE' },
+        { table_name: 'preference_pairs', table_type: 'BASE TABLE' },
         { table_name: 'votes', table_type: 'BASE TABLE' },
       ]);
       const meta = await l.query(`SELECT key, value FROM ledger_meta`);
@@ -395,6 +398,156 @@ describe('store/Ledger', function () {
     });
   });
 
+  describe('derived tables (store/ledger-derived)', () => {
+    /** Scores and pairs recomputed from the vote rows, the way releases did before the derived tables. */
+    async function recomputed(l: Ledger): Promise<{ scores: unknown[]; pairs: unknown[] }> {
+      const scores = `SELECT c.run_id, c.candidate_id, c.model,
+                             count(v.run_id) FILTER (WHERE v.standing AND v.kind = 'vote' AND v.value = 1)::INTEGER AS up,
+                             count(v.run_id) FILTER (WHERE v.standing AND v.kind = 'vote' AND v.value = -1)::INTEGER AS down
+                        FROM candidates c LEFT JOIN votes v ON v.run_id = c.run_id AND v.candidate_id = c.candidate_id
+                       WHERE c.run_id IN (SELECT run_id FROM lifecycle_completions)
+                       GROUP BY ALL`;
+      return {
+        scores: (await l.query(`SELECT run_id, candidate_id, model, up, down, up - down AS score FROM (${scores}) ORDER BY ALL`)).rows,
+        pairs: (await l.query(
+          `SELECT a.run_id, a.candidate_id AS chosen, b.candidate_id AS rejected, (a.up - a.down) - (b.up - b.down) AS margin, a.up - a.down = b.up - b.down AS tie
+             FROM (${scores}) a JOIN (${scores}) b ON a.run_id = b.run_id
+              AND (b.up - b.down < a.up - a.down OR (b.up - b.down = a.up - a.down AND a.candidate_id < b.candidate_id))
+            WHERE a.up + a.down > 0 AND b.up + b.down > 0 ORDER BY ALL`,
+        )).rows,
+      };
+    }
+    const derived = async (l: Ledger) => ({
+      scores: (await l.query(`SELECT run_id, candidate_id, model, up, down, score FROM candidate_scores ORDER BY ALL`)).rows,
+      pairs: (await l.query(`SELECT run_id, chosen_candidate_id AS chosen, rejected_candidate_id AS rejected, margin, tie FROM preference_pairs ORDER BY ALL`)).rows,
+    });
+
+    it('should derive scores and pairs in the commit that completes a lifecycle, once however often it is retried', async () => {
+      const l = await writer();
+      const at = new Date('2026-03-01T10:31:00Z');
+      await l.commit(smallCommit(), at);
+      await l.commit(smallCommit(), new Date('2026-03-01T10:40:00Z'));
+      assert.deepEqual((await l.query(`SELECT run_id, epoch_ms(completed_at) AS t FROM lifecycle_completions`)).rows.map((r) => [r['run_id'], Number(r['t'])]), [['run-1', at.getTime()]]);
+      // c1: r1 changed up → down, r3 up; c2: r1 up, r2 up then retracted.
+      assert.deepEqual((await derived(l)).scores, [
+        { run_id: 'run-1', candidate_id: 'c1', model: 'demo:shapes', up: 1, down: 1, score: 0 },
+        { run_id: 'run-1', candidate_id: 'c2', model: 'demo:text', up: 1, down: 0, score: 1 },
+      ]);
+      const { rows } = await l.query(`SELECT * EXCLUDE (completed_at) FROM preference_pairs`);
+      assert.deepEqual(rows, [{
+        prompt: PLAN.prompt, chosen_path: `artifacts/${candidate(2).artifact.path}`, rejected_path: `artifacts/${candidate(1).artifact.path}`,
+        chosen_text: 'candidate 2 text', rejected_text: null, chosen_model: 'demo:text', rejected_model: 'demo:shapes', margin: 1,
+        chosen_up: 1, chosen_down: 0, rejected_up: 1, rejected_down: 1, lifecycle_id: 'lc-1', run_id: 'run-1',
+        chosen_candidate_id: 'c2', rejected_candidate_id: 'c1', tie: false,
+      }]);
+    });
+
+    it('should leave unrated candidates out, flag ties, and order each pair by score, then candidate id', async () => {
+      const l = await writer();
+      const votes = [vote(1, 'c1', 'up', 1, true), vote(2, 'c2', 'up', 2, true), vote(3, 'c3', 'down', 3, true)];
+      await l.commit({ lifecycle: lifecycleRecord({ votesAccepted: 3 }), candidates: [candidate(1), candidate(2), candidate(3), candidate(4)], votes });
+      assert.deepEqual((await l.query(`SELECT chosen_candidate_id AS a, rejected_candidate_id AS b, margin, tie FROM preference_pairs ORDER BY rowid`)).rows, [
+        { a: 'c1', b: 'c2', margin: 0, tie: true },
+        { a: 'c1', b: 'c3', margin: 2, tie: false },
+        { a: 'c2', b: 'c3', margin: 2, tie: false },
+      ]);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidate_scores`), 4); // c4 scored 0/0: counted on the leaderboard, never paired
+    });
+
+    it('should derive nothing before the last batch, then from every batch, and not again for a retried batch', async () => {
+      const l = await writer();
+      const votes = manyVotes(250);
+      const lifecycle = lifecycleRecord({ votesAccepted: votes.length });
+      const batches = [votes.slice(0, 100), votes.slice(100, 200), votes.slice(200)];
+      await l.commit({ lifecycle, candidates: [candidate(1), candidate(2)], votes: batches[0]! }, new Date('2026-03-01T10:31:00Z'));
+      await l.commit({ lifecycle, candidates: [], votes: batches[1]! }, new Date('2026-03-01T10:32:00Z'));
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycle_completions`), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidate_scores`), 0);
+      await l.commit({ lifecycle, candidates: [], votes: batches[2]! }, new Date('2026-03-01T10:33:00Z'));
+      await l.commit({ lifecycle, candidates: [], votes: batches[2]! }, new Date('2026-03-01T10:34:00Z'));
+      assert.deepEqual((await l.query(`SELECT epoch_ms(completed_at) AS t FROM lifecycle_completions`)).rows.map((r) => Number(r['t'])), [Date.parse('2026-03-01T10:33:00Z')]);
+      const want = await recomputed(l);
+      assert.equal((want.scores as Array<{ up: number }>).reduce((n, r) => n + r.up, 0), votes.filter((v) => v.value === 'up').length);
+      assert.deepEqual(await derived(l), want);
+    });
+
+    it('should never date a commit before an earlier one, so a clock stepping back loses no vote', async () => {
+      const l = await writer();
+      const votes = manyVotes(20);
+      const lifecycle = lifecycleRecord({ votesAccepted: votes.length });
+      await l.commit({ lifecycle, candidates: [candidate(1), candidate(2)], votes: votes.slice(0, 10) }, new Date('2026-03-01T10:40:00Z'));
+      // The clock stepped back ten minutes before the second batch.
+      await l.commit({ lifecycle, candidates: [], votes: votes.slice(10) }, new Date('2026-03-01T10:30:00Z'));
+      assert.deepEqual((await l.query(`SELECT DISTINCT epoch_ms(committed_at) AS t FROM votes`)).rows.map((r) => Number(r['t'])), [Date.parse('2026-03-01T10:40:00Z')]);
+      assert.deepEqual(await derived(l), await recomputed(l));
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycle_completions`), 1);
+      // The floor survives a reopen: it is read back from the ledger.
+      l.closeSync();
+      const reopened = await writer();
+      await reopened.commit(smallCommit({ runId: 'run-2', lifecycleId: 'lc-2' }), new Date('2026-03-01T10:00:00Z'));
+      assert.deepEqual((await reopened.query(`SELECT epoch_ms(committed_at) AS t FROM lifecycles WHERE run_id = 'run-2'`)).rows.map((r) => Number(r['t'])), [Date.parse('2026-03-01T10:40:00Z')]);
+    });
+
+    it('should match a recomputation from the vote rows on many random lifecycles', async () => {
+      const l = await writer();
+      let seed = 42;
+      const random = (n: number) => {
+        // mulberry32: a fixed seed gives the same lifecycles every run.
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n | 0;
+      };
+      for (let i = 0; i < 40; i++) {
+        const candidates = Array.from({ length: 1 + random(4) }, (_, k) => candidate(k + 1));
+        const votes: CommittedVote[] = Array.from({ length: random(12) }, (_, k) => {
+          const value = (['up', 'down', 'retract'] as const)[random(3)]!;
+          return vote(k + 1, `c${1 + random(candidates.length)}`, value, random(5), value !== 'retract' && random(4) > 0);
+        });
+        const lifecycle = lifecycleRecord({ runId: `run-${i}`, lifecycleId: `lc-${i}`, votesAccepted: votes.length });
+        const cut = random(votes.length + 1); // one batch or two
+        await l.commit({ lifecycle, candidates, votes: votes.slice(0, cut) });
+        if (cut < votes.length) await l.commit({ lifecycle, candidates: [], votes: votes.slice(cut) });
+      }
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycle_completions`), 40);
+      const want = await recomputed(l);
+      assert.ok(want.pairs.length > 20, `only ${want.pairs.length} pairs`);
+      assert.deepEqual(await derived(l), want);
+    });
+
+    it('should derive, on opening a ledger from before the derived tables, what commits would have derived', async () => {
+      const l = await writer();
+      await l.commit(smallCommit(), new Date('2026-03-01T10:31:00Z'));
+      const votes = manyVotes(30);
+      const twoBatches = lifecycleRecord({ runId: 'run-2', lifecycleId: 'lc-2', votesAccepted: votes.length });
+      await l.commit({ lifecycle: twoBatches, candidates: [candidate(1), candidate(2)], votes: votes.slice(0, 10) }, new Date('2026-03-01T10:32:00Z'));
+      await l.commit({ lifecycle: twoBatches, candidates: [], votes: votes.slice(10) }, new Date('2026-03-01T10:33:00Z'));
+      const unfinished = lifecycleRecord({ runId: 'run-3', lifecycleId: 'lc-3', votesAccepted: votes.length });
+      await l.commit({ lifecycle: unfinished, candidates: [candidate(1), candidate(2)], votes: votes.slice(0, 10) }, new Date('2026-03-01T10:34:00Z'));
+      const snapshot = async (x: Ledger) => [
+        (await x.query(`SELECT run_id, epoch_ms(completed_at) AS t FROM lifecycle_completions ORDER BY rowid`)).rows,
+        (await x.query(`SELECT * FROM candidate_scores ORDER BY rowid`)).rows,
+        (await x.query(`SELECT * FROM preference_pairs ORDER BY rowid`)).rows,
+      ];
+      const incremental = await snapshot(l);
+      assert.equal(incremental[0]?.length, 2);
+      // Turn it into a schema-1 ledger: no derived tables.
+      await l.withConnection(async (c) => {
+        for (const t of ['lifecycle_completions', 'candidate_scores', 'preference_pairs']) await c.run(`DROP TABLE ${t}`);
+        await c.run(`UPDATE ledger_meta SET value = '1' WHERE key = 'schema_version'`);
+      });
+      l.closeSync();
+      const upgraded = await writer();
+      assert.deepEqual(await snapshot(upgraded), incremental);
+      assert.deepEqual((await upgraded.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+      // The unfinished lifecycle completes through a commit as usual, and nothing is derived twice.
+      await upgraded.commit({ lifecycle: unfinished, candidates: [], votes: votes.slice(10) }, new Date('2026-03-01T10:35:00Z'));
+      assert.equal(await upgraded.deriveCompleted(), 0);
+      assert.deepEqual(await derived(upgraded), await recomputed(upgraded));
+      assert.equal(await count(upgraded, `SELECT count(*) AS n FROM lifecycle_completions`), 3);
+    });
+  });
+
   describe('feedback view', () => {
     it('should return only standing votes with prompt, artifacts path, rating, rater and model version', async () => {
       const l = await writer();
@@ -475,7 +628,7 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), 'ledger_query_refused');
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 5);
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 8);
       });
     }
 
