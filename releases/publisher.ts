@@ -188,7 +188,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     await c.run('BEGIN TRANSACTION');
     try {
       const result = await writeTables(c, { cutoff, tmp, previous, artifactDir: options.artifactDir, bootstrapRounds: options.bootstrapRounds ?? 200, step, checksums,
-        preferencesRowGroupRows,
+        preferencesRowGroupRows, alongside: (fn) => options.ledger.withConnection(fn),
       });
       await c.run('COMMIT');
       return result;
@@ -257,14 +257,105 @@ interface Written {
   report: Omit<ReportData, 'releaseId' | 'cutoff'>;
 }
 
-async function writeTables(
-  c: DuckDBConnection,
-  ctx: {
-    cutoff: string; tmp: string; previous?: ReleaseInfo; artifactDir?: string | undefined; bootstrapRounds: number; step: (s: PublishStep) => Promise<void>;
-    preferencesRowGroupRows: number;
-    checksums: Map<ReleaseTable, Promise<FileEntry>>;
-  },
-): Promise<Written> {
+interface WriteContext {
+  cutoff: string;
+  tmp: string;
+  previous?: ReleaseInfo | undefined;
+  artifactDir?: string | undefined;
+  bootstrapRounds: number;
+  step: (s: PublishStep) => Promise<void>;
+  preferencesRowGroupRows: number;
+  /** Runs `fn` on another connection of the ledger, concurrently with this one. */
+  alongside: <T>(fn: (c: DuckDBConnection) => Promise<T>) => Promise<T>;
+  checksums: Map<ReleaseTable, Promise<FileEntry>>;
+}
+
+async function writeTables(c: DuckDBConnection, ctx: WriteContext): Promise<Written> {
+  // Scores and pairs of the lifecycles complete by the cutoff, as the ledger derived them when each
+  // one completed (store/ledger-derived.ts).
+  const completeByCutoff = `completed_at <= ${quotedString(ctx.cutoff)}::TIMESTAMPTZ`;
+  // Pending: lifecycles whose first commit batch is ≤ cutoff but whose last is not (or is still to
+  // come). Usually none, and always few. Every completed lifecycle was committed first, so when the
+  // counts agree none is pending and the anti-join can be skipped.
+  const [totals] = await rows<{ committed: number; complete: number }>(
+    c,
+    `SELECT (SELECT count(*) FROM lifecycles WHERE committed_at <= $1::TIMESTAMPTZ)::INTEGER AS committed,
+            (SELECT count(*) FROM lifecycle_completions WHERE completed_at <= $1::TIMESTAMPTZ)::INTEGER AS complete`,
+    [ctx.cutoff],
+  );
+  const pendingRuns = totals?.committed === totals?.complete ? [] : (await rows<{ run_id: string }>(
+    c,
+    `SELECT l.run_id FROM lifecycles l
+      WHERE l.committed_at <= $1::TIMESTAMPTZ
+        AND NOT EXISTS (SELECT 1 FROM lifecycle_completions d WHERE d.run_id = l.run_id AND d.completed_at <= $1::TIMESTAMPTZ)
+      ORDER BY l.run_id`,
+    [ctx.cutoff],
+  )).map((r) => quotedString(r.run_id));
+  // Every row of a released lifecycle was committed ≤ cutoff (vote batches never precede their
+  // lifecycle row), so "committed ≤ cutoff, not pending" selects exactly the released lifecycles'
+  // rows — a cheap column filter.
+  const inRelease = `committed_at <= ${quotedString(ctx.cutoff)}::TIMESTAMPTZ${pendingRuns.length ? ` AND run_id NOT IN (${pendingRuns.join(', ')})` : ''}`;
+
+  // Vote and artifact statistics read only vote and candidate rows committed ≤ cutoff, which never
+  // change once written: another connection computes them while this one writes lifecycles.parquet,
+  // which DuckDB encodes on one core.
+  const statistics = ctx.alongside((other) => voteStatistics(other, inRelease, ctx.artifactDir));
+  statistics.catch(() => undefined); // awaited below; a failed publish waits for it to settle
+  try {
+    return await writeFiles(c, ctx, { inRelease, completeByCutoff, pendingLifecycles: pendingRuns.length }, statistics);
+  } finally {
+    await statistics.catch(() => undefined);
+  }
+}
+
+interface VoteStatistics {
+  daily: ReportData['daily'];
+  topRaters: ReportData['topRaters'];
+  raters: number;
+  artifactsReferenced: number;
+  artifactsMissing: number;
+}
+
+async function voteStatistics(c: DuckDBConnection, inRelease: string, artifactDir: string | undefined): Promise<VoteStatistics> {
+  await c.run('BEGIN TRANSACTION');
+  try {
+    // UTC days from epoch milliseconds: independent of the session's TimeZone setting.
+    const daily = await rows<{ day: string; votes: number; retractions: number }>(
+      c,
+      `SELECT strftime(DATE '1970-01-01' + d::INTEGER, '%Y-%m-%d') AS day, votes, retractions
+         FROM (SELECT epoch_ms(cast_at) // 86400000 AS d,
+                      count(*) FILTER (WHERE kind = 'vote')::INTEGER AS votes, count(*) FILTER (WHERE kind = 'retract')::INTEGER AS retractions
+                 FROM votes WHERE ${inRelease} GROUP BY d)
+        ORDER BY day`,
+    );
+    await c.run(`CREATE OR REPLACE TEMP TABLE rel_raters AS SELECT rater, count(*)::INTEGER AS votes FROM votes WHERE standing AND kind = 'vote' AND ${inRelease} GROUP BY rater`);
+    const topRaters = await rows<{ rater: string; votes: number }>(c, `SELECT rater, votes FROM rel_raters ORDER BY votes DESC, rater LIMIT 25`);
+    const [raters] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM rel_raters`);
+    // Referenced artifacts the store lacks, listed by DuckDB's glob: no per-file stat, no paths through JS.
+    const [artifacts] = await rows<{ referenced: number; missing: number }>(
+      c,
+      `SELECT count(*)::INTEGER AS referenced,
+              ${artifactDir ? `count(*) FILTER (WHERE g.file IS NULL)::INTEGER` : '0'} AS missing
+         FROM (SELECT DISTINCT ${artifactDir ? `${quotedString(artifactDir + sep)} || ` : ''}path AS file FROM candidates WHERE ${inRelease}) r
+         ${artifactDir ? `LEFT JOIN glob(${quotedString(join(artifactDir, 'sha256', '*', '*'))}) g ON g.file = r.file` : ''}`,
+    );
+    return { daily, topRaters, raters: raters?.n ?? 0, artifactsReferenced: artifacts?.referenced ?? 0, artifactsMissing: artifacts?.missing ?? 0 };
+  } finally {
+    await c.run('COMMIT');
+  }
+}
+
+/** Which ledger rows a release holds, as SQL conditions (quoted literals: COPY cannot bind). */
+interface ReleaseScope {
+  /** Rows of lifecycles, candidates and votes: committed ≤ cutoff and not of a pending lifecycle. */
+  inRelease: string;
+  /** Rows of the derived tables: lifecycles complete by the cutoff. */
+  completeByCutoff: string;
+  pendingLifecycles: number;
+}
+
+async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: ReleaseScope, statistics: Promise<VoteStatistics>): Promise<Written> {
+  const { inRelease, completeByCutoff, pendingLifecycles } = scope;
   const to = (table: ReleaseTable) => quotedString(join(ctx.tmp, `${table}.parquet`));
   const rowCounts = {} as Record<ReleaseTable, number>;
   const copy = async (table: ReleaseTable, select: string, options = PARQUET_OPTIONS): Promise<void> => {
@@ -279,34 +370,6 @@ async function writeTables(
     ctx.checksums.set(table, checksum);
   };
 
-  // The lifecycles complete by the cutoff, with their candidates' scores, as the ledger derived them
-  // when each one completed (store/ledger-derived.ts): keys and counts only.
-  await c.run(
-    `CREATE OR REPLACE TEMP TABLE rel_scores AS
-       SELECT run_id, candidate_id, model, up, down, score FROM candidate_scores WHERE completed_at <= $1::TIMESTAMPTZ`,
-    [ctx.cutoff],
-  );
-  // Pending: lifecycles whose first commit batch is ≤ cutoff but whose last is not (or is still to
-  // come). Usually none, and always few. Every completed lifecycle was committed first, so when the
-  // counts agree none is pending and the anti-join can be skipped.
-  const [totals] = await rows<{ committed: number; complete: number }>(
-    c,
-    `SELECT (SELECT count(*) FROM lifecycles WHERE committed_at <= $1::TIMESTAMPTZ)::INTEGER AS committed,
-            (SELECT count(*) FROM lifecycle_completions WHERE completed_at <= $1::TIMESTAMPTZ)::INTEGER AS complete`,
-    [ctx.cutoff],
-  );
-  await c.run(
-    `CREATE OR REPLACE TEMP TABLE rel_pending AS
-       SELECT l.run_id FROM lifecycles l
-        WHERE l.committed_at <= $1::TIMESTAMPTZ AND $2
-          AND NOT EXISTS (SELECT 1 FROM lifecycle_completions d WHERE d.run_id = l.run_id AND d.completed_at <= $1::TIMESTAMPTZ)`,
-    [ctx.cutoff, totals?.committed !== totals?.complete],
-  );
-  const [pending] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM rel_pending`);
-  // Every row of a released lifecycle was committed ≤ cutoff (vote batches never precede their
-  // lifecycle row), so "committed ≤ cutoff, not pending" selects exactly the released lifecycles'
-  // rows — a cheap column filter (COPY cannot bind: the cutoff is a quoted literal).
-  const inRelease = `committed_at <= ${quotedString(ctx.cutoff)}::TIMESTAMPTZ${pending?.n ? ' AND run_id NOT IN (SELECT run_id FROM rel_pending)' : ''}`;
 
   // Deterministic bytes without a sort: the ledger is append-only (Ledger.commit appends each batch in
   // its own order; nothing is deleted or moved), and with preserve_insertion_order a filtered scan
@@ -326,7 +389,6 @@ async function writeTables(
   await ctx.step('vote_events');
 
   // Pairs in completion order (within a lifecycle by candidate ids), as the ledger derived them; ties stay out.
-  const completeByCutoff = `completed_at <= ${quotedString(ctx.cutoff)}::TIMESTAMPTZ`;
   await copy(
     'preferences',
     `SELECT ${PREFERENCE_COLUMNS.join(', ')} FROM preference_pairs WHERE NOT tie AND ${completeByCutoff}`,
@@ -361,8 +423,8 @@ async function writeTables(
   // Leaderboard: per-model tallies in SQL, Bradley–Terry over A/B comparisons in TypeScript.
   const perModel = await rows<{ model: string; lifecycles: number; candidates: number; up: number; down: number }>(
     c,
-    `SELECT model, count(DISTINCT run_id)::INTEGER AS lifecycles, count(*)::INTEGER AS candidates, sum(up)::INTEGER AS up, sum(down)::INTEGER AS down
-       FROM rel_scores GROUP BY model ORDER BY model`,
+    `SELECT model, count(*) FILTER (WHERE first_of_model)::INTEGER AS lifecycles, count(*)::INTEGER AS candidates, sum(up)::INTEGER AS up, sum(down)::INTEGER AS down
+       FROM candidate_scores WHERE ${completeByCutoff} GROUP BY model ORDER BY model`,
   );
   const bt = new Map(bootstrapBradleyTerry(cells, { rounds: ctx.bootstrapRounds, seed: BOOTSTRAP_SEED }).map((m) => [m.model, m]));
   const ranked = [...bt.values()].sort((x, y) => y.score - x.score || x.model.localeCompare(y.model));
@@ -401,23 +463,12 @@ async function writeTables(
 
   // Rater agreement: items are candidates, values a rater's standing up/down; only value-count profiles leave SQL.
   const profileRows = await rows<{ model: string; up: number; down: number; items: number }>(
-    c, `SELECT model, up, down, count(*)::INTEGER AS items FROM rel_scores WHERE up + down >= 2 GROUP BY ALL ORDER BY ALL`,
+    c, `SELECT model, up, down, count(*)::INTEGER AS items FROM candidate_scores WHERE ${completeByCutoff} AND up + down >= 2 GROUP BY ALL ORDER BY ALL`,
   );
   const profiles = (model?: string): ValueProfile[] =>
     profileRows.filter((p) => model === undefined || p.model === model).map((p) => ({ counts: [p.up, p.down], items: p.items }));
   const overall = krippendorffAlphaNominal(profiles());
-  // UTC days from epoch milliseconds: independent of the session's TimeZone setting.
-  const daily = await rows<{ day: string; votes: number; retractions: number }>(
-    c,
-    `SELECT strftime(DATE '1970-01-01' + d::INTEGER, '%Y-%m-%d') AS day, votes, retractions
-       FROM (SELECT epoch_ms(cast_at) // 86400000 AS d,
-                    count(*) FILTER (WHERE kind = 'vote')::INTEGER AS votes, count(*) FILTER (WHERE kind = 'retract')::INTEGER AS retractions
-               FROM votes WHERE ${inRelease} GROUP BY d)
-      ORDER BY day`,
-  );
-  await c.run(`CREATE OR REPLACE TEMP TABLE rel_raters AS SELECT rater, count(*)::INTEGER AS votes FROM votes WHERE standing AND kind = 'vote' AND ${inRelease} GROUP BY rater`);
-  const topRaters = await rows<{ rater: string; votes: number }>(c, `SELECT rater, votes FROM rel_raters ORDER BY votes DESC, rater LIMIT 25`);
-  const [raterCount] = await rows<{ n: number }>(c, `SELECT count(*)::INTEGER AS n FROM rel_raters`);
+  const { daily, topRaters, raters, artifactsReferenced, artifactsMissing } = await statistics;
 
   // Added since the previous release: rows of lifecycles that release did not hold.
   const added = {} as Written['added'];
@@ -433,15 +484,6 @@ async function writeTables(
     for (const t of GROWING_TABLES) added[t] = rowCounts[t];
   }
 
-  // Referenced artifacts the store lacks, listed by DuckDB's glob: no per-file stat, no paths through JS.
-  const [artifacts] = await rows<{ referenced: number; missing: number }>(
-    c,
-    `SELECT count(*)::INTEGER AS referenced,
-            ${ctx.artifactDir ? `count(*) FILTER (WHERE g.file IS NULL)::INTEGER` : '0'} AS missing
-       FROM (SELECT DISTINCT ${ctx.artifactDir ? `${quotedString(ctx.artifactDir + sep)} || ` : ''}path AS file FROM candidates WHERE ${inRelease}) r
-       ${ctx.artifactDir ? `LEFT JOIN glob(${quotedString(join(ctx.artifactDir, 'sha256', '*', '*'))}) g ON g.file = r.file` : ''}`,
-  );
-
   const schemas = {} as Written['schemas'];
   for (const table of PARQUET_TABLES) {
     schemas[table] = (await rows<{ column_name: string; column_type: string }>(c, `DESCRIBE SELECT * FROM read_parquet(${to(table)})`)).map((r) => ({
@@ -449,14 +491,14 @@ async function writeTables(
     }));
   }
   const stats: ReleaseStats = {
-    lifecyclesPendingAtCutoff: pending?.n ?? 0,
+    lifecyclesPendingAtCutoff: pendingLifecycles,
     preferencePairs: rowCounts.preferences,
     tiedPairs,
     abComparisons: cells.reduce((n, cell) => n + cell.winsA + cell.winsB + cell.ties, 0),
-    raters: raterCount?.n ?? 0,
+    raters,
     krippendorffAlpha: overall.alpha,
-    artifactsReferenced: artifacts?.referenced ?? 0,
-    artifactsMissing: artifacts?.missing ?? 0,
+    artifactsReferenced,
+    artifactsMissing,
   };
   return {
     rows: rowCounts,

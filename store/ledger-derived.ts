@@ -33,6 +33,8 @@ export const DERIVED_SCHEMA = [
      up INTEGER NOT NULL,
      down INTEGER NOT NULL,
      score INTEGER NOT NULL,
+     -- The lifecycle's first candidate of this model (by id): counting these counts lifecycles per model.
+     first_of_model BOOLEAN NOT NULL,
      completed_at TIMESTAMPTZ NOT NULL)`,
   // The columns of preferences.parquet, in its order, then the tie flag and the completion time.
   `CREATE TABLE IF NOT EXISTS preference_pairs (
@@ -71,7 +73,8 @@ export function deriveStatements(scope: string): string[] {
   return [
     `INSERT INTO candidate_scores
        SELECT c.run_id, c.lifecycle_id, c.candidate_id, c.model, coalesce(t.up, 0), coalesce(t.down, 0),
-              coalesce(t.up, 0) - coalesce(t.down, 0), s.completed_at
+              coalesce(t.up, 0) - coalesce(t.down, 0),
+              row_number() OVER (PARTITION BY c.run_id, c.model ORDER BY c.candidate_id) = 1, s.completed_at
          FROM ${scope} s
          JOIN candidates c ON c.run_id = s.run_id AND ${since('c')}
          LEFT JOIN (SELECT v.run_id, v.candidate_id,

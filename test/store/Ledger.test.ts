@@ -451,7 +451,10 @@ describe('store/Ledger', function () {
         { a: 'c1', b: 'c3', margin: 2, tie: false },
         { a: 'c2', b: 'c3', margin: 2, tie: false },
       ]);
-      assert.equal(await count(l, `SELECT count(*) AS n FROM candidate_scores`), 4); // c4 scored 0/0: counted on the leaderboard, never paired
+      // c4 scored 0/0: counted on the leaderboard, never paired. c1 is demo:shapes, c2–c4 demo:text.
+      assert.deepEqual((await l.query(`SELECT candidate_id AS c, score, first_of_model AS first FROM candidate_scores ORDER BY rowid`)).rows, [
+        { c: 'c1', score: 1, first: true }, { c: 'c2', score: 1, first: true }, { c: 'c3', score: -1, first: false }, { c: 'c4', score: 0, first: false },
+      ]);
     });
 
     it('should derive nothing before the last batch, then from every batch, and not again for a retried batch', async () => {
