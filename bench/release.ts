@@ -5,14 +5,19 @@
  *
  *   node dist/bench/release.js [--votes 1000000] [--repeat 2] [--keep]
  *
- * Targets: release ≤ 1.25× the raw copies; peak RSS < 4 GB at 10M votes.
+ * Targets: release ≤ 1.25× the raw copies; peak RSS < 4 GB at 10M votes. It also times Ledger.commit
+ * into the filled ledger: a commit that completes a lifecycle (and derives its scores and pairs, see
+ * store/ledger-derived.ts) against one that leaves a vote to come (no derivation).
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
 import { quotedString } from '../releases/sql';
+import type { CommittedVote, CommitRequest } from '../activities/types';
 import { Ledger } from '../store/Ledger';
+import type { Candidate, LifecyclePlan } from '../workflows/types';
 
 export interface BenchReleaseOptions {
   votes: number;
@@ -42,6 +47,10 @@ export interface BenchReleaseResult {
   peakRssMb: number;
   /** Sampled every 50 ms while releases were being published. */
   peakRssDuringReleaseMb: number;
+  /** Ledger.commit of a lifecycle's only batch, which completes it and derives its scores and pairs. */
+  commitP50Ms: number;
+  /** The same commit with one vote still to come: everything but the derivation (the same-run baseline). */
+  partialCommitP50Ms: number;
 }
 
 const VOTES_PER_LIFECYCLE = 10;
@@ -84,6 +93,50 @@ export async function fillSyntheticLedger(ledger: Ledger, lifecycles: number): P
   // What Ledger.commit derives as each lifecycle completes (store/ledger-derived.ts), here in one go.
   await ledger.deriveCompleted();
   await ledger.withConnection((c) => c.run('CHECKPOINT'));
+}
+
+function syntheticCommit(n: number, complete: boolean): CommitRequest {
+  const iso = (s: number) => new Date(Date.parse('2026-02-01T00:00:00Z') + s * 1000).toISOString();
+  const plan: LifecyclePlan = {
+    prompt: `bench commit #${n}`, models: ['bench:m0', 'bench:m1'], candidatesPerModel: 1, params: {}, channel: { kind: 'web' }, channelLabel: 'web',
+    quorum: { kind: 'perCandidate', votes: 5 }, deadline: { kind: 'duration', ms: 3_600_000 },
+  };
+  const candidates: Candidate[] = [0, 1].map((k) => {
+    const sha256 = createHash('sha256').update(`commit ${n}/${k}`).digest('hex');
+    return {
+      id: `c${k + 1}`, label: k ? 'B' : 'A', model: `bench:m${k}`, kind: 'text', text: `bench commit candidate ${n}/${k}`, placeholder: false,
+      artifact: { sha256, mime: 'text/plain', size: 40, path: `sha256/${sha256.slice(0, 2)}/${sha256}.txt` },
+      provenance: { backend: 'bench', model: `m${k}`, params: {}, seed: k, wallTimeMs: 1 },
+    };
+  });
+  const votes: CommittedVote[] = Array.from({ length: VOTES_PER_LIFECYCLE }, (_, v) => ({
+    idempotencyKey: `bench-commit-${n}-${v}`, candidateId: `c${(v % 2) + 1}`, value: v % 3 ? 'up' : 'down', rater: `r_${v.toString(16).padStart(24, '0')}`,
+    channel: 'web', castAt: iso(v), seq: v + 1, acceptedAt: iso(v), standing: true,
+  }));
+  return {
+    lifecycle: {
+      lifecycleId: `bench-commit-${n}`, runId: `bench-commit-run-${n}`, plan, startedAt: iso(0), deadlineAt: iso(3600), closedAt: iso(60), closeReason: 'quorum',
+      votesAccepted: votes.length + (complete ? 0 : 1),
+    },
+    candidates,
+    votes,
+  };
+}
+
+/** Commits `count` lifecycles of each kind, interleaved: completing ones, and ones still missing a vote. */
+export async function benchCommits(ledger: Ledger, count: number): Promise<Record<'completing' | 'partial', { p50: number; p99: number }>> {
+  const times = { completing: [] as number[], partial: [] as number[] };
+  for (let n = 0; n < 2 * count; n++) {
+    const complete = n % 2 === 0;
+    const start = performance.now();
+    await ledger.commit(syntheticCommit(n, complete));
+    times[complete ? 'completing' : 'partial'].push(performance.now() - start);
+  }
+  const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  return {
+    completing: { p50: pct(times.completing, 0.5), p99: pct(times.completing, 0.99) },
+    partial: { p50: pct(times.partial, 0.5), p99: pct(times.partial, 0.99) },
+  };
 }
 
 function folderBytes(dir: string): number {
@@ -163,6 +216,12 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
       );
       runs.push({ raw: a, release: b });
     }
+    const commits = await benchCommits(ledger, 100);
+    log(
+      `  commit of a 10-vote A/B lifecycle into this ledger: completing it (derives scores and pairs) p50 ${commits.completing.p50.toFixed(1)} ms, ` +
+        `p99 ${commits.completing.p99.toFixed(1)} ms; not completing it p50 ${commits.partial.p50.toFixed(1)} ms, p99 ${commits.partial.p99.toFixed(1)} ms: ` +
+        `${(commits.completing.p50 / commits.partial.p50).toFixed(2)}× at p50`,
+    );
     const fastest = (side: 'raw' | 'release') => runs.map((r) => r[side]).reduce((x, y) => (y.ms < x.ms ? y : x));
     const median = (xs: number[]) => {
       const s = [...xs].sort((x, y) => x - y);
@@ -183,6 +242,8 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
       releaseBytes: best.release.bytes,
       peakRssMb: rssMb(),
       peakRssDuringReleaseMb: peakDuringRelease,
+      commitP50Ms: commits.completing.p50,
+      partialCommitP50Ms: commits.partial.p50,
     };
     log(
       [

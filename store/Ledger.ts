@@ -7,7 +7,8 @@
  *
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
  * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
- * Re-running a commit after a crash at any point leaves exactly one row per vote.
+ * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
+ * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts).
  */
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
@@ -199,11 +200,13 @@ export class Ledger {
     await c.run('BEGIN TRANSACTION');
     try {
       const { plan } = lifecycle;
-      await c.run(
+      // RETURNING gives the row's first commit time: it bounds the lifecycle's rows from below.
+      const stored = await c.runAndReadAll(
         `INSERT INTO lifecycles VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
            $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ)
          ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
-           votes_accepted = excluded.votes_accepted`,
+           votes_accepted = excluded.votes_accepted
+         RETURNING committed_at::VARCHAR`,
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
@@ -211,6 +214,7 @@ export class Ledger {
           lifecycle.votesAccepted, committedAt,
         ],
       );
+      const firstCommit = String(stored.getRows()[0]?.[0]);
       for (const cand of candidates) {
         await c.run(
           `INSERT INTO candidates VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::JSON, $17::TIMESTAMPTZ)
@@ -249,8 +253,7 @@ export class Ledger {
         const result = await c.run(`INSERT INTO votes VALUES ${tuples.join(', ')}`, values);
         inserted += Number(result.rowsChanged);
       }
-      // The lifecycle's first commit bounds its rows from below (commit times only grow).
-      const firstCommit = String(await this.scalar(`SELECT committed_at::VARCHAR FROM lifecycles WHERE run_id = $1`, [lifecycle.runId]));
+      // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
       if (total === lifecycle.votesAccepted) {
         // Complete with this batch: derive its scores and pairs, once (the completion row's key guards it).
