@@ -206,7 +206,7 @@ export class Ledger {
            $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ)
          ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
            votes_accepted = excluded.votes_accepted
-         RETURNING committed_at::VARCHAR`,
+         RETURNING committed_at::VARCHAR, epoch_ms(committed_at)::DOUBLE`,
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
@@ -214,7 +214,7 @@ export class Ledger {
           lifecycle.votesAccepted, committedAt,
         ],
       );
-      const firstCommit = String(stored.getRows()[0]?.[0]);
+      const [firstCommit, firstCommitMs] = (stored.getRows()[0] ?? []) as [string, number];
       for (const cand of candidates) {
         await c.run(
           `INSERT INTO candidates VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::JSON, $17::TIMESTAMPTZ)
@@ -255,13 +255,30 @@ export class Ledger {
       }
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
-      if (total === lifecycle.votesAccepted) {
+      const complete = total === lifecycle.votesAccepted;
+      let derive = false;
+      if (firstCommitMs !== commitMs && (inserted > 0 || !complete)) {
+        // New votes or a new total after the lifecycle's first commit: its next batch, or, if it was
+        // complete already, its workflow reset and committing again. Then its derived rows are redone.
+        const earlier = await c.runAndReadAll(`SELECT run_id FROM lifecycle_completions WHERE run_id = $1`, [lifecycle.runId]);
+        if (earlier.currentRowCount > 0) {
+          for (const table of ['candidate_scores', 'preference_pairs']) {
+            await c.run(`DELETE FROM ${table} WHERE run_id = $1 AND completed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]);
+          }
+          // An UPDATE, not a delete and insert: DuckDB may refuse a key deleted and re-inserted in one transaction.
+          if (complete) await c.run(`UPDATE lifecycle_completions SET completed_at = $2::TIMESTAMPTZ WHERE run_id = $1`, [lifecycle.runId, committedAt]);
+          else await c.run(`DELETE FROM lifecycle_completions WHERE run_id = $1`, [lifecycle.runId]);
+          derive = complete;
+        }
+      }
+      if (complete && !derive) {
         // Complete with this batch: derive its scores and pairs, once (the completion row's key guards it).
         const marked = await c.run(`INSERT INTO lifecycle_completions VALUES ($1, $2::TIMESTAMPTZ) ON CONFLICT DO NOTHING`, [lifecycle.runId, committedAt]);
-        if (Number(marked.rowsChanged) === 1) {
-          for (const statement of deriveStatements(`(SELECT $2::VARCHAR AS run_id, $3::TIMESTAMPTZ AS completed_at)`)) {
-            await c.run(statement, [firstCommit, lifecycle.runId, committedAt]);
-          }
+        derive = Number(marked.rowsChanged) === 1;
+      }
+      if (derive) {
+        for (const statement of deriveStatements(`(SELECT $2::VARCHAR AS run_id, $3::TIMESTAMPTZ AS completed_at)`)) {
+          await c.run(statement, [firstCommit, lifecycle.runId, committedAt]);
         }
       }
       await c.run('COMMIT');

@@ -491,6 +491,32 @@ describe('store/Ledger', function () {
       assert.deepEqual((await reopened.query(`SELECT epoch_ms(committed_at) AS t FROM lifecycles WHERE run_id = 'run-2'`)).rows.map((r) => Number(r['t'])), [Date.parse('2026-03-01T10:40:00Z')]);
     });
 
+    it('should redo the derived rows when a completed lifecycle commits again with more votes (its workflow was reset)', async () => {
+      const l = await writer();
+      const first = smallCommit();
+      await l.commit(first, new Date('2026-03-01T10:31:00Z'));
+      // The reset run accepted two more votes for c1 and commits everything again.
+      const more = [...first.votes, vote(7, 'c1', 'up', 4, true), vote(8, 'c1', 'up', 5, true)];
+      const again = { ...first, lifecycle: { ...first.lifecycle, votesAccepted: more.length }, votes: more };
+      // Its first batch is only part of the new total: the lifecycle is pending again, nothing derived.
+      await l.commit({ ...again, votes: more.slice(0, 7) }, new Date('2026-03-01T10:50:00Z'));
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycle_completions`), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidate_scores`), 0);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM preference_pairs`), 0);
+      await l.commit({ ...again, candidates: [], votes: more.slice(7) }, new Date('2026-03-01T10:51:00Z'));
+      assert.deepEqual((await l.query(`SELECT epoch_ms(completed_at) AS t FROM lifecycle_completions`)).rows.map((r) => Number(r['t'])), [Date.parse('2026-03-01T10:51:00Z')]);
+      assert.deepEqual(await derived(l), await recomputed(l));
+      assert.deepEqual((await l.query(`SELECT candidate_id, score FROM candidate_scores ORDER BY ALL`)).rows, [
+        { candidate_id: 'c1', score: 2 }, { candidate_id: 'c2', score: 1 },
+      ]);
+      // A reset run that commits everything in one batch redoes them in place of the old ones, too.
+      const third = [...more, vote(9, 'c2', 'down', 6, true)];
+      await l.commit({ ...again, lifecycle: { ...again.lifecycle, votesAccepted: third.length }, votes: third }, new Date('2026-03-01T11:00:00Z'));
+      assert.deepEqual(await derived(l), await recomputed(l));
+      assert.equal(await count(l, `SELECT count(*) AS n FROM candidate_scores`), 2);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycle_completions`), 1);
+    });
+
     it('should match a recomputation from the vote rows on many random lifecycles', async () => {
       const l = await writer();
       let seed = 42;
