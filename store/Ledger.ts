@@ -255,38 +255,56 @@ export class Ledger {
       }
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
-      const complete = total === lifecycle.votesAccepted;
-      let derive = false;
-      if (firstCommitMs !== commitMs && (inserted > 0 || !complete)) {
-        // New votes or a new total after the lifecycle's first commit: its next batch, or, if it was
-        // complete already, its workflow reset and committing again. Then its derived rows are redone.
-        const earlier = await c.runAndReadAll(`SELECT run_id FROM lifecycle_completions WHERE run_id = $1`, [lifecycle.runId]);
-        if (earlier.currentRowCount > 0) {
-          for (const table of ['candidate_scores', 'preference_pairs']) {
-            await c.run(`DELETE FROM ${table} WHERE run_id = $1 AND completed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]);
-          }
-          // An UPDATE, not a delete and insert: DuckDB may refuse a key deleted and re-inserted in one transaction.
-          if (complete) await c.run(`UPDATE lifecycle_completions SET completed_at = $2::TIMESTAMPTZ WHERE run_id = $1`, [lifecycle.runId, committedAt]);
-          else await c.run(`DELETE FROM lifecycle_completions WHERE run_id = $1`, [lifecycle.runId]);
-          derive = complete;
-        }
-      }
-      if (complete && !derive) {
-        // Complete with this batch: derive its scores and pairs, once (the completion row's key guards it).
-        const marked = await c.run(`INSERT INTO lifecycle_completions VALUES ($1, $2::TIMESTAMPTZ) ON CONFLICT DO NOTHING`, [lifecycle.runId, committedAt]);
-        derive = Number(marked.rowsChanged) === 1;
-      }
-      if (derive) {
-        for (const statement of deriveStatements(`(SELECT $2::VARCHAR AS run_id, $3::TIMESTAMPTZ AS completed_at)`)) {
-          await c.run(statement, [firstCommit, lifecycle.runId, committedAt]);
-        }
-      }
+      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete: total === lifecycle.votesAccepted });
       await c.run('COMMIT');
       this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
       return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * Keeps the derived tables (store/ledger-derived.ts) in step with one commit, inside its transaction:
+   * derives a lifecycle the commit completed, once; redoes or drops the rows of one that was complete
+   * already and now has new votes or a new total (its workflow was reset and commits again).
+   */
+  private async updateDerived(commit: {
+    runId: string;
+    /** The lifecycle's first commit time, as DuckDB text. */
+    firstCommit: string;
+    /** This is not the lifecycle's first commit. */
+    later: boolean;
+    committedAt: string;
+    inserted: number;
+    /** The ledger now holds all the lifecycle's accepted votes. */
+    complete: boolean;
+  }): Promise<void> {
+    const c = this.connection;
+    const { runId, firstCommit, committedAt, complete } = commit;
+    let derive = false;
+    if (commit.later && (commit.inserted > 0 || !complete)) {
+      // The lifecycle's next batch, or, if it was complete already, a reset workflow committing again.
+      const earlier = await c.runAndReadAll(`SELECT run_id FROM lifecycle_completions WHERE run_id = $1`, [runId]);
+      if (earlier.currentRowCount > 0) {
+        for (const table of ['candidate_scores', 'preference_pairs']) {
+          await c.run(`DELETE FROM ${table} WHERE run_id = $1 AND completed_at >= $2::TIMESTAMPTZ`, [runId, firstCommit]);
+        }
+        // An UPDATE, not a delete and insert: DuckDB may refuse a key deleted and re-inserted in one transaction.
+        if (complete) await c.run(`UPDATE lifecycle_completions SET completed_at = $2::TIMESTAMPTZ WHERE run_id = $1`, [runId, committedAt]);
+        else await c.run(`DELETE FROM lifecycle_completions WHERE run_id = $1`, [runId]);
+        derive = complete;
+      }
+    }
+    if (complete && !derive) {
+      // Complete with this batch: derive once, however often the commit is retried (the key guards it).
+      const marked = await c.run(`INSERT INTO lifecycle_completions VALUES ($1, $2::TIMESTAMPTZ) ON CONFLICT DO NOTHING`, [runId, committedAt]);
+      derive = Number(marked.rowsChanged) === 1;
+    }
+    if (!derive) return;
+    for (const statement of deriveStatements(`(SELECT $2::VARCHAR AS run_id, $3::TIMESTAMPTZ AS completed_at)`)) {
+      await c.run(statement, [firstCommit, runId, committedAt]);
     }
   }
 
