@@ -167,15 +167,19 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
       mkdirSync(out);
       const cpu = cpuMs();
       const start = performance.now();
+      const tables: string[] = [];
       await ledger.withConnection(async (c) => {
         for (const [name, select] of [
           ['lifecycles', 'SELECT * FROM lifecycles'], ['candidates', 'SELECT * FROM candidates'],
           ['votes', 'SELECT * FROM votes WHERE standing'], ['vote_events', 'SELECT * FROM votes'],
         ] as const) {
+          const t = performance.now();
           await c.run(`COPY (${select}) TO ${quotedString(join(out, `${name}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`);
+          tables.push(`${name} ${((performance.now() - t) / 1000).toFixed(2)}`);
         }
       });
       const ms = performance.now() - start;
+      log(`    raw (s):   ${tables.join(', ')}`);
       const used = cpuMs() - cpu;
       const bytes = folderBytes(out);
       rmSync(out, { recursive: true, force: true });
