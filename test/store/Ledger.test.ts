@@ -298,6 +298,20 @@ describe('store/Ledger', function () {
       assert.deepEqual(rows.map((r) => [r['run_id'], r['seq']]), expected);
     });
 
+    it('should store candidates in the order of the request, and add none when the commit is re-run', async () => {
+      const l = await writer();
+      const request = { ...smallCommit(), candidates: [candidate(3), candidate(1), candidate(4), candidate(2)] };
+      await l.commit(request);
+      await l.commit(request);
+      // A retry whose first attempt never landed candidates 4 and 2 (as if they came in a later request).
+      await l.commit({ ...request, lifecycle: { ...request.lifecycle, runId: 'run-2', lifecycleId: 'lc-2' }, candidates: request.candidates.slice(0, 2) });
+      await l.commit({ ...request, lifecycle: { ...request.lifecycle, runId: 'run-2', lifecycleId: 'lc-2' } });
+      const { rows } = await l.query(`SELECT run_id, candidate_id FROM candidates ORDER BY rowid`);
+      assert.deepEqual(rows.map((r) => `${String(r['run_id'])}/${String(r['candidate_id'])}`), [
+        'run-1/c3', 'run-1/c1', 'run-1/c4', 'run-1/c2', 'run-2/c3', 'run-2/c1', 'run-2/c4', 'run-2/c2',
+      ]);
+    });
+
     it('should keep the first committed_at of a vote when a commit is re-run later', async () => {
       const l = await writer();
       const request = smallCommit();
