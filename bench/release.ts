@@ -179,8 +179,8 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
         }
       });
       const ms = performance.now() - start;
-      log(`    raw (s):   ${tables.join(', ')}`);
       const used = cpuMs() - cpu;
+      log(`    raw (s):   ${tables.join(', ')}`);
       const bytes = folderBytes(out);
       rmSync(out, { recursive: true, force: true });
       return { ms, cpuMs: used, bytes };

@@ -342,9 +342,12 @@ async function voteStatistics(c: DuckDBConnection, inRelease: string, artifactDi
          FROM (SELECT DISTINCT ${artifactDir ? `${quotedString(artifactDir + sep)} || ` : ''}path AS file FROM candidates WHERE ${inRelease}) r
          ${artifactDir ? `LEFT JOIN glob(${quotedString(join(artifactDir, 'sha256', '*', '*'))}) g ON g.file = r.file` : ''}`,
     );
-    return { daily, topRaters, raters: raters?.n ?? 0, artifactsReferenced: artifacts?.referenced ?? 0, artifactsMissing: artifacts?.missing ?? 0 };
-  } finally {
     await c.run('COMMIT');
+    return { daily, topRaters, raters: raters?.n ?? 0, artifactsReferenced: artifacts?.referenced ?? 0, artifactsMissing: artifacts?.missing ?? 0 };
+  } catch (err) {
+    // A COMMIT after a failed query would fail too and hide the first error.
+    await c.run('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
 
@@ -362,9 +365,9 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
   const to = (table: ReleaseTable) => quotedString(join(ctx.tmp, `${table}.parquet`));
   const rowCounts = {} as Record<ReleaseTable, number>;
   const copy = async (table: ReleaseTable, select: string, options = PARQUET_OPTIONS): Promise<void> => {
-    rowCounts[table] = await run(c, `COPY (${select}) TO ${to(table)} ${options}`);
-    // Hashed and made durable while DuckDB writes the next file: both are I/O or one core at most.
     const path = join(ctx.tmp, `${table}.parquet`);
+    rowCounts[table] = await run(c, `COPY (${select}) TO ${quotedString(path)} ${options}`);
+    // Hashed and made durable while DuckDB writes the next file: both are I/O or one core at most.
     const checksum = fileEntry(path).then(async (entry) => {
       await fsyncFile(path);
       return entry;
@@ -372,7 +375,6 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
     checksum.catch(() => undefined); // awaited after the last COPY; a failed publish may never await it
     ctx.checksums.set(table, checksum);
   };
-
 
   // Deterministic bytes without a sort: the ledger is append-only (Ledger.commit appends each batch in
   // its own order; nothing is deleted or moved), and with preserve_insertion_order a filtered scan

@@ -100,6 +100,21 @@ const SCHEMA = [
   ...DERIVED_SCHEMA,
 ];
 
+/** Casts of each column's bound value, in table order ('' = none). */
+const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
+const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', ''];
+
+/**
+ * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
+ * not ON CONFLICT); returns the rows inserted.
+ */
+async function insertRows(c: DuckDBConnection, table: 'candidates' | 'votes', casts: readonly string[], rows: DuckDBValue[][]): Promise<number> {
+  const values = rows.flat();
+  const tuples = rows.map((_, r) => `(${casts.map((cast, k) => `$${r * casts.length + k + 1}${cast}`).join(', ')})`);
+  const result = await c.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, values);
+  return Number(result.rowsChanged);
+}
+
 /** DuckDB's primary-key violation ("Constraint Error: Duplicate key … violates primary key constraint"). */
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key/i.test(err.message) && /constraint/i.test(err.message);
@@ -225,20 +240,11 @@ export class Ledger {
       if (newCandidates.length > 0) {
         // One plain multi-row INSERT, like the votes below: rows stay in the request's order, and a
         // candidate the ledger already holds fails the statement (the retry skips it).
-        const values: DuckDBValue[] = [];
-        const tuples = newCandidates.map((cand, j) => {
-          const b = j * 17;
-          values.push(
-            lifecycle.runId, lifecycle.lifecycleId, cand.id, cand.label, cand.model, cand.provenance.backend,
-            cand.provenance.version ?? null, cand.kind, cand.artifact.sha256, cand.artifact.mime, cand.artifact.size,
-            cand.artifact.path, cand.text ?? null, cand.placeholder, cand.provenance.seed, JSON.stringify(cand.provenance), committedAt,
-          );
-          const p = Array.from({ length: 17 }, (_, k) => `$${b + k + 1}`);
-          p[15] += '::JSON';
-          p[16] += '::TIMESTAMPTZ';
-          return `(${p.join(', ')})`;
-        });
-        await c.run(`INSERT INTO candidates VALUES ${tuples.join(', ')}`, values);
+        await insertRows(c, 'candidates', CANDIDATE_CASTS, newCandidates.map((cand) => [
+          lifecycle.runId, lifecycle.lifecycleId, cand.id, cand.label, cand.model, cand.provenance.backend,
+          cand.provenance.version ?? null, cand.kind, cand.artifact.sha256, cand.artifact.mime, cand.artifact.size,
+          cand.artifact.path, cand.text ?? null, cand.placeholder, cand.provenance.seed, JSON.stringify(cand.provenance), committedAt,
+        ]));
       }
       if (skipExisting) {
         const held = await c.runAndReadAll(`SELECT idempotency_key FROM votes WHERE run_id = $1`, [lifecycle.runId]);
@@ -254,18 +260,11 @@ export class Ledger {
       const ROWS_PER_STATEMENT = 100;
       for (let i = 0; i < votes.length; i += ROWS_PER_STATEMENT) {
         const chunk = votes.slice(i, i + ROWS_PER_STATEMENT);
-        const values: DuckDBValue[] = [];
-        const tuples = chunk.map((v, j) => {
-          const b = j * 14;
-          values.push(
-            lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
-            v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
-            v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
-          );
-          return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::SMALLINT, $${b + 9}, $${b + 10}, $${b + 11}::TIMESTAMPTZ, $${b + 12}::TIMESTAMPTZ, $${b + 13}::TIMESTAMPTZ, $${b + 14})`;
-        });
-        const result = await c.run(`INSERT INTO votes VALUES ${tuples.join(', ')}`, values);
-        inserted += Number(result.rowsChanged);
+        inserted += await insertRows(c, 'votes', VOTE_CASTS, chunk.map((v) => [
+          lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
+          v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
+          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
+        ]));
       }
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
