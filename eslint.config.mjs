@@ -23,9 +23,9 @@ const workflowImportRules = {
           message: 'Node built-ins are not available in workflow code; do this in an activity.',
         },
         {
-          regex: '^(\\.\\./)+(activities|connectors|store|gateway|config)(/.*)?$',
+          regex: '^(\\.\\./)+(activities|channels|connectors|store|gateway|config)(/.*)?$',
           allowTypeImports: true,
-          message: 'Workflows may only import types from activities/connectors/store/gateway/config (`import type`).',
+          message: 'Workflows may only import types from activities/channels/connectors/store/gateway/config (`import type`).',
         },
         {
           regex: '^(@duckdb/.*|@temporalio/(client|worker|activity)(/.*)?)$',

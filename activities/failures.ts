@@ -4,7 +4,7 @@
  * next retry delay.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { asCodedError } from '../connectors/errors';
+import { asCodedError } from '../core/errors';
 
 export function toActivityFailure(err: unknown): Error {
   if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;

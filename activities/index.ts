@@ -23,7 +23,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export { createChannelActivities, createWebPublisher } from './channel';
+export { createChannelActivities } from './channel';
 export type { ChannelPublisher } from './channel';
 export { createInferenceActivities, planSlots } from './generate';
 export { createLedgerActivities } from './ledger';

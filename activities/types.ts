@@ -17,8 +17,8 @@ export interface InferenceActivities {
   generateCandidates(request: GenerateCandidatesRequest): Promise<Candidate[]>;
 }
 
-import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../connectors/channels/types';
-export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../connectors/channels/types';
+import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
+export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
 
 /** Runs on the lifecycle's own queue. */
 export interface ChannelActivities {

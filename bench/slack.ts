@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { queryLedger } from '../cli/query';
 import { loadConfig } from '../config';
-import { pseudonymiseRater } from '../gateway/pseudonym';
+import { pseudonymiseRater } from '../core/pseudonym';
 import { freePort } from '../ops/dev-server';
 import { spawnCli, type CliProcess } from '../test/helpers/processes';
 import { sharedTemporal, stopSharedTemporal, uniqueQueue } from '../test/helpers/temporal';

@@ -15,7 +15,7 @@ import { createLogger } from '../ops/log';
 import { randomUUID } from 'node:crypto';
 import { queryLedger } from '../cli/query';
 import { loadSecret } from '../config';
-import { pseudonymiseRater } from '../gateway/pseudonym';
+import { pseudonymiseRater } from '../core/pseudonym';
 import { closeSignal, voteSignal, voteUpdate } from '../workflows/messages';
 import type { LifecycleSummary, VoteRequest } from '../workflows/types';
 import { waitForVoting } from '../test/helpers/temporal';

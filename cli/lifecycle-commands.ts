@@ -3,9 +3,9 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadSecret, type PreflineConfig } from '../config';
-import { pseudonymiseRater } from '../gateway/pseudonym';
-import { TemporalLifecycleDirectory } from '../gateway/temporal-directory';
-import { VoteRejectedError } from '../gateway/lifecycle-directory';
+import { pseudonymiseRater } from '../core/pseudonym';
+import { TemporalLifecycleDirectory } from '../core/temporal-directory';
+import { VoteRejectedError } from '../core/lifecycle-directory';
 import { validateLifecycleInput } from '../workflows/input';
 import { WORKFLOW_TYPE, closeSignal } from '../workflows/messages';
 import type { LifecycleStatus, LifecycleSummary, VoteValue } from '../workflows/types';

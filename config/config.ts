@@ -109,7 +109,7 @@ export interface PreflineConfig {
     apiUrl: string;
     allowedUsers: string[];
     allowedUsergroup?: string;
-    /** The gateway's delivery journal (gateway/delivery-journal.ts). */
+    /** The gateway's delivery journal (delivery-journal.ts). */
     journalDir: string;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import type { VoteRequest } from '../workflows/types';
 import { malformedVoteReason } from '../workflows/vote-tally';
 import type { ArtifactSource } from './artifact-source';
-import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from './lifecycle-directory';
-import { pseudonymiseRater } from './pseudonym';
+import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from '../core/lifecycle-directory';
+import { pseudonymiseRater } from '../core/pseudonym';
 import { issueSession, verifySession, type RaterSession } from './session';
 
 export type GatewayLogLevel = 'debug' | 'info' | 'warn' | 'error';

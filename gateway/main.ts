@@ -10,9 +10,9 @@ import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
 import type { ArtifactSource } from './artifact-source';
 import { createGatewayServer, listen } from './http-server';
-import { startEmailGateway } from './email-gateway';
-import { startSlackGateway } from './slack-gateway';
-import { TemporalLifecycleDirectory } from './temporal-directory';
+import { startEmailGateway } from './email';
+import { startSlackGateway } from './slack';
+import { TemporalLifecycleDirectory } from '../core/temporal-directory';
 
 export interface RunningGateway {
   url: string;

@@ -9,9 +9,9 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
 import { postRefsKey } from '../workflows/search-attributes';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
-import { VoteRejectedError } from './lifecycle-directory';
-import type { SlackPostDirectory, SlackPostInfo } from './slack-inbound';
-import type { TemporalLifecycleDirectory } from './temporal-directory';
+import { VoteRejectedError } from '../core/lifecycle-directory';
+import type { SlackPostDirectory, SlackPostInfo } from '../channels/slack/inbound';
+import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
 
 const SAFE_REF = /^slack:[A-Z0-9]{1,24}:\d{1,12}\.\d{1,8}$/;
 const MAX_CACHED_REFS = 50_000;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, fsyncDir } from '../store/files';
+import { errnoCode, fsyncDir } from '../core/files';
 
 export { errnoCode, fsyncDir };
 

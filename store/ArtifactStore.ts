@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ErrorCode, PreflineError } from '../connectors/errors';
+import { ErrorCode, PreflineError } from '../core/errors';
 import type { ArtifactRef } from '../workflows/types';
-import { errnoCode, writeFileAtomic as writeAtomic } from './files';
+import { errnoCode, writeFileAtomic as writeAtomic } from '../core/files';
 
 /** The sidecar record. */
 export interface ArtifactMeta {

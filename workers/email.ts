@@ -3,10 +3,10 @@
  * It reads candidate images from the shared artifact store and keeps its send records and the opt-outs
  * under PREFLINE_EMAIL_STATE_DIR, which the gateway must share.
  */
-import type { ChannelPublisher } from '../connectors/channels/types';
+import type { ChannelPublisher } from '../channels/types';
 import { loadSecret, type PreflineConfig } from '../config';
-import { createEmailPublisher, createSmtpTransport, readSmtpSettings, type MailTransport } from '../connectors/email/EmailPublisher';
-import { EmailState } from '../connectors/email/state';
+import { createEmailPublisher, createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/publisher';
+import { EmailState } from '../channels/email/state';
 import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
 

@@ -8,11 +8,12 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createChannelActivities, createInferenceActivities, createLedgerActivities, createWebPublisher } from '../activities';
+import { createChannelActivities, createInferenceActivities, createLedgerActivities } from '../activities';
+import { createWebPublisher } from '../channels/web/publisher';
 import { createReleaseActivities } from '../activities/release';
 import type { CommitRequest, CommitResult } from '../activities/types';
 import type { PreflineConfig } from '../config';
-import { ConfigMissingError } from '../connectors/errors';
+import { ConfigMissingError } from '../core/errors';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import { createReplicateBackend } from '../connectors/inference/replicate/ReplicateBackend';
@@ -110,7 +111,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           ...common,
           taskQueue: config.taskQueue,
           workflowBundle,
-          activities: createChannelActivities({ web: createWebPublisher(config.gateway.publicUrl), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) }),
+          activities: createChannelActivities({ web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) }),
         }),
       );
       queues.push(config.taskQueue);

@@ -2,9 +2,9 @@
  * The Slack channel publisher of a workflows worker, when PREFLINE_SLACK_BOT_TOKEN is set. It reads
  * image bytes from the shared artifact store (uploads take Buffers, never paths).
  */
-import type { ChannelPublisher } from '../connectors/channels/types';
+import type { ChannelPublisher } from '../channels/types';
 import type { PreflineConfig } from '../config';
-import { createSlackPublisher } from '../connectors/slack/SlackPublisher';
+import { createSlackPublisher } from '../channels/slack/publisher';
 import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
 

@@ -21,7 +21,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../activities/types';
-import type { PostedMessage } from '../connectors/channels/types';
+import type { PostedMessage } from '../channels/types';
 import { deadlineAt as resolveDeadline, validateLifecycleInput } from './input';
 import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate } from './messages';
 import { inferenceQueue, ledgerQueue } from './queues';

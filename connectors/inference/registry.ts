@@ -1,5 +1,5 @@
 /** Maps `backend:model` references to the backend that serves them. */
-import { ConfigMissingError, UnknownModelError } from '../errors';
+import { ConfigMissingError, UnknownModelError } from '../../core/errors';
 import type { InferenceBackend } from './types';
 
 export class InferenceRegistry {

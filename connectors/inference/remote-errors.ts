@@ -1,9 +1,9 @@
 /**
  * Coded errors of the remote inference backends (Replicate, OpenAI-compatible). They reuse the
- * `ErrorCode` values of connectors/errors.ts, so activities map them by `code` and `retryable` like
+ * `ErrorCode` values of core/errors.ts, so activities map them by `code` and `retryable` like
  * every other connector error.
  */
-import { ErrorCode, PreflineError } from '../errors';
+import { ErrorCode, PreflineError } from '../../core/errors';
 
 /** A remote HTTP API answered a non-2xx status; `status` keeps it for callers that branch on it (e.g. 404). */
 export class RemoteHttpError extends PreflineError {

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createChannelActivities, createWebPublisher, type ChannelPublisher } from '../../activities/channel';
+import { createChannelActivities, type ChannelPublisher } from '../../activities/channel';
+import { createWebPublisher } from '../../channels/web/publisher';
 import type { ClosePostRequest, PostRef, PublishRequest } from '../../activities/types';
-import { ErrorCode, InferenceUnavailableError, PreflineError } from '../../connectors/errors';
+import { ErrorCode, InferenceUnavailableError, PreflineError } from '../../core/errors';
 import type { ChannelSpec, LifecyclePlan } from '../../workflows/types';
 
 function plan(channel: ChannelSpec, channelLabel = channel.kind): LifecyclePlan {

@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { MAX_CANDIDATE_TEXT, createInferenceActivities, planSlots } from '../../activities/generate';
 import type { GenerateCandidatesRequest } from '../../activities/types';
-import { ErrorCode, InferenceFailedError, InferenceUnavailableError, PreflineError } from '../../connectors/errors';
+import { ErrorCode, InferenceFailedError, InferenceUnavailableError, PreflineError } from '../../core/errors';
 import { DEMO_VERSION, createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
 import type { GenerateRequest, GeneratedOutput, InferenceBackend } from '../../connectors/inference/types';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryLedger } from '../../cli/query';
 import { loadConfig } from '../../config';
-import { TemporalLifecycleDirectory } from '../../gateway/temporal-directory';
+import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
 import { DevServer, freePort, temporalBinaryPath } from '../../ops/dev-server';
 import { closeSignal, statusQuery } from '../../workflows/messages';
 import type { LifecycleSummary } from '../../workflows/types';

@@ -12,8 +12,8 @@ import { ConfigError, loadConfig, loadSecret, parseEmailLists } from '../../conf
 import { startGateway } from '../../gateway/main';
 import { freePort } from '../../ops/dev-server';
 import { closeEmailTransports, emailChannelPublishers } from '../../workers/email';
-import { replyLocalPart } from '../../connectors/email/tokens';
-import { pseudonymiseRater } from '../../gateway/pseudonym';
+import { replyLocalPart } from '../../channels/email/tokens';
+import { pseudonymiseRater } from '../../core/pseudonym';
 import { Dovecot, IMAP_PASSWORD, IMAP_USER, replyMail } from '../helpers/dovecot';
 import { waitUntil } from '../helpers/processes';
 import { SmtpSink } from '../helpers/smtp-sink';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createGatewayServer, listen, type GatewayLogLevel } from '../../gateway/http-server';
-import { VoteRejectedError, type VoteRejectionCode } from '../../gateway/lifecycle-directory';
-import { pseudonymiseRater } from '../../gateway/pseudonym';
+import { VoteRejectedError, type VoteRejectionCode } from '../../core/lifecycle-directory';
+import { pseudonymiseRater } from '../../core/pseudonym';
 import { issueSession, verifySession } from '../../gateway/session';
 import { FakeDirectory, MemoryArtifacts, discPng, votingLifecycle } from '../helpers/fake-directory';
 

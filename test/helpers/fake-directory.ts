@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ArtifactSource } from '../../gateway/artifact-source';
-import { VoteRejectedError, type LifecycleDirectory } from '../../gateway/lifecycle-directory';
+import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 import { encodePng } from '../../connectors/inference/demo/png';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
 import { VoteTally, malformedVoteReason } from '../../workflows/vote-tally';

@@ -8,7 +8,8 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } f
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createChannelActivities, createInferenceActivities, createLedgerActivities, createWebPublisher } from '../../activities';
+import { createChannelActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
+import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
 import { createDemoBackend } from '../../connectors/inference/demo';

@@ -18,7 +18,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { signSlackRequest } from '../../connectors/slack/verify';
+import { signSlackRequest } from '../../channels/slack/verify';
 
 export interface SlackFault {
   /** HTTP status; default 200 with `ok:false`. */

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ErrorCode, PreflineError } from '../../connectors/errors';
+import { ErrorCode, PreflineError } from '../../core/errors';
 import { ArtifactNotFoundError, ArtifactStore, extensionForMime } from '../../store/ArtifactStore';
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');

@@ -5,7 +5,7 @@
  * back-to-back, `wait()` never ends on `aborted`, block-mode `run()` returns early on `processing`.
  */
 import Replicate, { type Prediction } from 'replicate';
-import { asCodedError, ConfigMissingError, InferenceFailedError, InferenceUnavailableError, isCodedError, UnknownModelError } from '../../errors';
+import { asCodedError, ConfigMissingError, InferenceFailedError, InferenceUnavailableError, isCodedError, UnknownModelError } from '../../../core/errors';
 import { abortableSleep, backoffMs, errorDetail, fetchWaitingOut429, parseRetryAfter, type Sleep } from '../http-util';
 import { errorForStatus, InferenceCanceledError, InferenceTimeoutError, RemoteHttpError } from '../remote-errors';
 import type { GeneratedOutput, GenerateRequest, InferenceBackend } from '../types';

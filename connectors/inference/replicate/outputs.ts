@@ -2,7 +2,7 @@
  * Turns a succeeded prediction's `output` into bytes. File outputs are downloaded at once because
  * Replicate deletes them an hour after the prediction; language-model token arrays are joined.
  */
-import { InferenceFailedError } from '../../errors';
+import { InferenceFailedError } from '../../../core/errors';
 import { mimeEssence, sniffImageMime, TEXT_MIME } from '../http-util';
 import { EmptyOutputError, OutputFetchFailedError } from '../remote-errors';
 import type { GeneratedOutput } from '../types';

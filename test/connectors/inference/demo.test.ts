@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { crc32, inflateSync } from 'node:zlib';
-import { ErrorCode, PreflineError, UnknownModelError } from '../../../connectors/errors';
+import { ErrorCode, PreflineError, UnknownModelError } from '../../../core/errors';
 import { createDemoBackend, DEMO_MODELS, TEXT_PLACEHOLDER_PREFIX } from '../../../connectors/inference/demo';
 import { InferenceRegistry } from '../../../connectors/inference/registry';
 import type { GenerateRequest, InferenceBackend } from '../../../connectors/inference/types';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ErrorCode, isCodedError, type CodedError } from '../../../connectors/errors';
+import { ErrorCode, isCodedError, type CodedError } from '../../../core/errors';
 import { createOpenAICompatibleBackend, type OpenAICompatibleBackendOptions } from '../../../connectors/inference/openai/OpenAICompatibleBackend';
 import type { GenerateRequest } from '../../../connectors/inference/types';
 import { startOpenAIStandIn, type ErrorDialect, type OpenAIStandIn } from '../../standins/openai-server';

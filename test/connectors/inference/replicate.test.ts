@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ErrorCode, isCodedError, type CodedError } from '../../../connectors/errors';
+import { ErrorCode, isCodedError, type CodedError } from '../../../core/errors';
 import { createReplicateBackend, type ReplicateBackendOptions } from '../../../connectors/inference/replicate/ReplicateBackend';
 import type { GenerateRequest } from '../../../connectors/inference/types';
 import { makePng, startReplicateStandIn, type ReplicateStandIn } from '../../standins/replicate-server';

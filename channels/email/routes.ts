@@ -1,0 +1,193 @@
+/**
+ * Gateway routes behind the links in Prefline's emails.
+ *
+ *   GET|HEAD /email/v/<token>             confirmation page with one button; never votes (mail scanners
+ *                                         and link previews fetch links before the rater clicks)
+ *   POST     /email/v/<token>             records the vote the token names, through the directory
+ *   GET|HEAD /email/unsubscribe/<token>   confirmation page
+ *   POST     /email/unsubscribe/<token>   records the opt-out (also RFC 8058 one-click from the mail client)
+ *
+ * The token is the capability: it is signed, bound to lifecycle, rater, candidate and value, and expires
+ * at the deadline. Its idempotency key is derived from the token, so a second POST of the same link is
+ * a `duplicate` and counts once. Pages are plain HTML forms: no script, the gateway's CSP.
+ */
+import { createHash } from 'node:crypto';
+import type http from 'node:http';
+import type { EmailState } from './state';
+import { escapeHtml } from './compose';
+import { verifyUnsubscribe, verifyVoteLink, type VoteLinkClaims } from './tokens';
+import type { LifecycleStatus, VoteOutcomeKind, VoteRequest } from '../../workflows/types';
+import { SECURITY_HEADERS, type ExtraRoute, type GatewayLog } from '../../gateway/http-server';
+import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
+
+export interface EmailRoutesDeps {
+  directory: LifecycleDirectory;
+  tokenKey: Buffer;
+  state: EmailState;
+  now?: () => number;
+  log?: GatewayLog;
+}
+
+const TOKEN = '([^/]{1,2000})'; // anything: a mangled token gets the "link invalid" page, not a 404
+const MAX_FORM_BYTES = 4096;
+const NOT_OPEN_WAIT_MS = 10_000;
+
+const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;color:#1d2230}
+h1{font-size:1.3rem}img{max-width:100%;border-radius:8px}pre{white-space:pre-wrap;background:#f3f4f7;padding:.75rem;border-radius:6px}
+button{font-size:1.1rem;padding:.6rem 1.2rem;border-radius:6px;border:1px solid #3558d8;background:#3558d8;color:#fff;cursor:pointer}
+.muted{color:#5b6272;font-size:.9rem}`;
+
+const VALUE_TEXT = { up: '👍 thumbs up', down: '👎 thumbs down', retract: 'withdraw your vote' } as const;
+
+const OUTCOME_TEXT: Record<VoteOutcomeKind, (label: string, value: VoteLinkClaims['value']) => [string, string]> = {
+  recorded: (l, v) => ['Vote recorded', `Your ${VALUE_TEXT[v]} for candidate ${l} is recorded. Thank you!`],
+  changed: (l, v) => ['Vote changed', `Your vote on candidate ${l} is now ${VALUE_TEXT[v]}.`],
+  retracted: (l) => ['Vote withdrawn', `Your vote on candidate ${l} is withdrawn.`],
+  unchanged: (l) => ['Nothing changed', `Your vote on candidate ${l} already stood as you asked.`],
+  duplicate: () => ['Already recorded', 'This link was already used; your vote was recorded then and counts once.'],
+};
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)} · Prefline</title><link rel="stylesheet" href="/email/page.css"></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+}
+
+function sendHtml(res: http.ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(html)),
+  });
+  res.end(html); // node drops the body of a HEAD answer
+}
+
+const INVALID = page('Link invalid', '<p>This link is not valid. Please use a link from your most recent Prefline email.</p>');
+const EXPIRED = page('Link expired', '<p>This link has expired: voting on this prompt has ended.</p>');
+const CLOSED = page('Voting closed', '<p>Voting on this prompt has closed; your vote was not counted.</p>');
+
+/** Reads (and discards) a small form body; the token in the path is all the POST needs. */
+function drain(req: http.IncomingMessage): Promise<boolean> {
+  return new Promise((resolve) => {
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+    });
+    req.on('end', () => resolve(size <= MAX_FORM_BYTES));
+    req.on('error', () => resolve(false));
+  });
+}
+
+function votingOpen(status: LifecycleStatus): boolean {
+  return status.phase === 'voting' && status.closeReason === undefined;
+}
+
+export function createEmailRoutes(deps: EmailRoutesDeps): ExtraRoute[] {
+  const now = deps.now ?? Date.now;
+  const log: GatewayLog = deps.log ?? (() => undefined);
+
+  const showVote = async (_req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => {
+    const check = verifyVoteLink(deps.tokenKey, match[1]!, now());
+    if (!check.ok) return sendHtml(res, check.reason === 'expired' ? 410 : 400, check.reason === 'expired' ? EXPIRED : INVALID);
+    const { lifecycleId, candidateId, value } = check.claims;
+    const status = await deps.directory.status(lifecycleId).catch(() => undefined);
+    const candidate = status?.candidates.find((c) => c.id === candidateId);
+    // Mail can arrive before the lifecycle opens voting (it opens once every invitation is out).
+    const opening = status?.phase === 'generating' || status?.phase === 'publishing';
+    if (status && !opening && !votingOpen(status)) return sendHtml(res, 409, CLOSED);
+    if (status && !opening && !candidate) return sendHtml(res, 400, INVALID);
+    const label = candidate?.label ?? '';
+    const shown = !candidate
+      ? ''
+      : candidate.kind === 'image'
+        ? `<p><img src="/artifacts/${escapeHtml(candidate.artifact.sha256)}" alt="Candidate ${escapeHtml(label)}"></p>`
+        : `<pre>${escapeHtml(candidate.text ?? '')}</pre>`;
+    const on = label ? ` for candidate ${label}` : '';
+    const action = value === 'retract' ? `Withdraw my vote${label ? ` on candidate ${label}` : ''}` : `Record ${VALUE_TEXT[value]}${on}`;
+    sendHtml(
+      res,
+      200,
+      page(
+        'Confirm your vote',
+        `${status ? `<p class="muted">Prompt: ${escapeHtml(status.prompt)}</p>` : ''}${shown}` +
+          // No action attribute: the form posts back to this URL, token included. Works without JavaScript.
+          `<form method="post"><button type="submit">${escapeHtml(action)}</button></form>` +
+          '<p class="muted">Nothing is counted until you press the button.</p>',
+      ),
+    );
+  };
+
+  /** While the lifecycle is still sending its invitations, wait a little for voting to open. */
+  const voteWhenOpen = async (lifecycleId: string, vote: VoteRequest) => {
+    for (let waited = 0; ; waited += 500) {
+      try {
+        return await deps.directory.vote(lifecycleId, vote);
+      } catch (err) {
+        if (!(err instanceof VoteRejectedError && err.code === 'voting_not_open') || waited >= NOT_OPEN_WAIT_MS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  };
+
+  const castVote = async (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => {
+    const token = match[1]!;
+    if (!(await drain(req))) return sendHtml(res, 413, INVALID);
+    const check = verifyVoteLink(deps.tokenKey, token, now());
+    if (!check.ok) return sendHtml(res, check.reason === 'expired' ? 410 : 400, check.reason === 'expired' ? EXPIRED : INVALID);
+    const { lifecycleId, rater, candidateId, value } = check.claims;
+    const tokenHash = createHash('sha256').update(token).digest('hex').slice(0, 40);
+    const vote: VoteRequest = {
+      // From the token itself: the same link counts once, however often it is posted.
+      idempotencyKey: `email:link:${tokenHash}`,
+      candidateId,
+      value,
+      rater,
+      channel: 'email',
+      castAt: new Date(now()).toISOString(),
+    };
+    try {
+      const receipt = await voteWhenOpen(lifecycleId, vote);
+      log('info', 'email link vote', { lifecycleId, rater, candidateId, value, outcome: receipt.outcome });
+      // Temporal answers a repeated update id with the first answer ("recorded"), so whether this link
+      // was used before is remembered here; either way the vote counted once.
+      const firstUse = await deps.state.claim(`link-${tokenHash}`).catch(() => true);
+      const [title, text] = OUTCOME_TEXT[firstUse ? receipt.outcome : 'duplicate'](receipt.candidate.label, value);
+      return sendHtml(res, 200, page(title, `<p>${escapeHtml(text)}</p>`));
+    } catch (err) {
+      if (err instanceof VoteRejectedError) {
+        log('debug', 'email link vote refused', { lifecycleId, rater, code: err.code });
+        if (err.code === 'voting_closed') return sendHtml(res, 409, CLOSED);
+        if (err.code === 'voting_not_open' || err.code === 'busy') {
+          return sendHtml(res, 503, page('Try again', '<p>Voting is not ready for your vote right now. Please press back and try again in a moment.</p>'));
+        }
+        return sendHtml(res, 400, INVALID);
+      }
+      log('error', 'email link vote failed', { lifecycleId, rater, error: err instanceof Error ? err.message : String(err) });
+      return sendHtml(res, 502, page('Try again', '<p>We could not reach the vote just now. Please press back and try again.</p>'));
+    }
+  };
+
+  const showUnsubscribe = async (_req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => {
+    if (!verifyUnsubscribe(deps.tokenKey, match[1]!)) return sendHtml(res, 400, INVALID);
+    sendHtml(res, 200, page('Stop rating emails?', '<p>You will get no more rating requests, reminders or results from Prefline.</p><form method="post"><button type="submit">Stop these emails</button></form>'));
+  };
+
+  const unsubscribe = async (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => {
+    if (!(await drain(req))) return sendHtml(res, 413, INVALID);
+    const rater = verifyUnsubscribe(deps.tokenKey, match[1]!);
+    if (!rater) return sendHtml(res, 400, INVALID);
+    await deps.state.optOut(rater, new Date(now())); // false if already opted out: same answer
+    log('info', 'email opt-out', { rater });
+    sendHtml(res, 200, page('Unsubscribed', '<p>Done: Prefline will not email you again.</p>'));
+  };
+
+  const css = async (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600', 'Content-Length': String(Buffer.byteLength(CSS)) });
+    res.end(CSS);
+  };
+
+  return [
+    { pattern: new RegExp(`^/email/v/${TOKEN}$`), methods: { GET: showVote, HEAD: showVote, POST: castVote } },
+    { pattern: new RegExp(`^/email/unsubscribe/${TOKEN}$`), methods: { GET: showUnsubscribe, HEAD: showUnsubscribe, POST: unsubscribe } },
+    { pattern: /^\/email\/page\.css$/, methods: { GET: css, HEAD: css } },
+  ];
+}

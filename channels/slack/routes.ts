@@ -1,0 +1,141 @@
+/**
+ * Slack's HTTP endpoints on the gateway: `POST /slack/events` (Events API) and
+ * `POST /slack/interactivity` (button clicks). Transport only: read the raw body, verify Slack's
+ * signature over those exact bytes, acknowledge at once, hand the payload to SlackInbound.
+ *
+ * - Only a body of exactly `ssl_check=1` is answered without a signature (and nothing is done);
+ *   anything else, `ssl_check=1&payload=…` included, must verify.
+ * - Content-Type must be what Slack sends: `application/json` for events,
+ *   `application/x-www-form-urlencoded` (with a `payload` JSON field) for interactivity.
+ * - Refusals carry `X-Slack-No-Retry: 1`: a request that failed verification will fail again.
+ */
+import type http from 'node:http';
+import { assertSigningSecret, SlackVerificationError, verifySlackRequest } from './verify';
+import type { ExtraRoute, GatewayLog } from '../../gateway/http-server';
+import type { SlackInbound } from './inbound';
+
+export interface SlackRoutesDeps {
+  /** Must be non-empty: `createSlackRoutes` throws otherwise, so a misconfigured gateway fails at startup. */
+  signingSecret: string;
+  inbound: SlackInbound;
+  now?: () => number;
+  log?: GatewayLog;
+}
+
+/** block_actions payloads carry the whole message (blocks included): far above the vote API's 16 KB. */
+export const MAX_SLACK_BODY_BYTES = 1024 * 1024;
+
+class SlackHttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function createSlackRoutes(deps: SlackRoutesDeps): ExtraRoute[] {
+  assertSigningSecret(deps.signingSecret);
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? (() => undefined);
+
+  /** Reads, answers ssl checks, verifies and checks the media type; undefined when already answered. */
+  async function verified(req: http.IncomingMessage, res: http.ServerResponse, mediaType: string): Promise<string | undefined> {
+    const body = await readRaw(req);
+    if (body.length === 11 && body.toString('latin1') === 'ssl_check=1') {
+      answer(res, 200, '');
+      return undefined;
+    }
+    try {
+      verifySlackRequest({ signingSecret: deps.signingSecret, body, headers: req.headers, nowMs: now() });
+    } catch (err) {
+      if (!(err instanceof SlackVerificationError)) throw err;
+      log('warn', 'Slack request refused: bad signature', { reason: err.reason, path: req.url });
+      throw new SlackHttpError(401, 'invalid signature');
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== mediaType) throw new SlackHttpError(415, `Content-Type must be ${mediaType}`);
+    return body.toString('utf8');
+  }
+
+  const events = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    await handled(res, async () => {
+      const text = await verified(req, res, 'application/json');
+      if (text === undefined) return;
+      const envelope = parseJson(text);
+      if (envelope.type === 'url_verification') {
+        if (typeof envelope.challenge !== 'string') throw new SlackHttpError(400, 'no challenge');
+        return answer(res, 200, envelope.challenge);
+      }
+      const retryNum = Number(req.headers['x-slack-retry-num'] ?? 0) || undefined;
+      const retryReason = typeof req.headers['x-slack-retry-reason'] === 'string' ? req.headers['x-slack-retry-reason'] : undefined;
+      // Acknowledge once the delivery is journaled (a few ms), before it is forwarded: Slack retries
+      // anything not answered within 3 s. Not journaled → an error, so Slack delivers it again.
+      if (envelope.type === 'event_callback') {
+        const result = await deps.inbound.acceptEvent(envelope, { ...(retryNum ? { retryNum } : {}), ...(retryReason ? { retryReason } : {}) });
+        if (result === 'failed') return answer(res, 503, JSON.stringify({ error: 'try again' }), { 'Content-Type': 'application/json; charset=utf-8' });
+      } else if (envelope.type === 'app_rate_limited') {
+        log('warn', 'Slack is rate-limiting events to this app', { minute: envelope.minute_rate_limited });
+      }
+      answer(res, 200, '');
+    });
+  };
+
+  const interactivity = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    await handled(res, async () => {
+      const text = await verified(req, res, 'application/x-www-form-urlencoded');
+      if (text === undefined) return;
+      const payload = new URLSearchParams(text).get('payload');
+      if (payload === null) throw new SlackHttpError(400, 'no payload');
+      const parsed = parseJson(payload);
+      // Not journaled → an error: Slack shows the clicker that it did not work.
+      if ((await deps.inbound.acceptInteraction(parsed)) === 'failed') return answer(res, 503, JSON.stringify({ error: 'try again' }), { 'Content-Type': 'application/json; charset=utf-8' });
+      answer(res, 200, '');
+    });
+  };
+
+  return [
+    { pattern: /^\/slack\/events$/, methods: { POST: events } },
+    { pattern: /^\/slack\/interactivity$/, methods: { POST: interactivity } },
+  ];
+}
+
+async function handled(res: http.ServerResponse, task: () => Promise<void>): Promise<void> {
+  try {
+    await task();
+  } catch (err) {
+    if (!(err instanceof SlackHttpError) || res.headersSent) throw err;
+    answer(res, err.status, JSON.stringify({ error: err.message }), { 'Content-Type': 'application/json; charset=utf-8', 'X-Slack-No-Retry': '1' });
+  }
+}
+
+function answer(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(body)), ...headers });
+  res.end(body);
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SlackHttpError(400, 'body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SlackHttpError(400, 'body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function readRaw(req: http.IncomingMessage): Promise<Buffer> {
+  if (Number(req.headers['content-length']) > MAX_SLACK_BODY_BYTES) return Promise.reject(new SlackHttpError(413, 'body too large'));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_SLACK_BODY_BYTES) {
+        if (!failed) reject(new SlackHttpError(413, 'body too large'));
+        failed = true;
+      } else if (!failed) chunks.push(chunk);
+    });
+    req.on('end', () => failed || resolve(Buffer.concat(chunks)));
+    req.on('error', (err) => failed || reject(err));
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * Wires the email channel into the gateway process from configuration (docs/email.md): the vote and
+ * unsubscribe link routes whenever email is configured, and for replies either the inbound SMTP listener
+ * (PREFLINE_EMAIL_INBOUND_PORT) or the IMAP poller (PREFLINE_IMAP_HOST). Automatic answers to unreadable
+ * replies go out through SMTP when PREFLINE_SMTP_HOST is set here too.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadSecret, type PreflineConfig } from '../config';
+import { createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/publisher';
+import { EmailState } from '../channels/email/state';
+import { startImapPoller, type RunningImapPoller } from '../channels/email/imap';
+import { startEmailInbound, type RunningInbound } from '../channels/email/smtp-inbound';
+import { createReplyHandler } from '../channels/email/replies';
+import { createEmailRoutes } from '../channels/email/routes';
+import type { ExtraRoute, GatewayLog } from './http-server';
+import type { LifecycleDirectory } from '../core/lifecycle-directory';
+
+export interface RunningEmailGateway {
+  routes: ExtraRoute[];
+  inbound?: RunningInbound;
+  imap?: RunningImapPoller;
+  close(): Promise<void>;
+}
+
+export async function startEmailGateway(config: PreflineConfig, deps: { directory: LifecycleDirectory; log: GatewayLog }): Promise<RunningEmailGateway | undefined> {
+  const email = config.email;
+  if (!email) return undefined;
+  const tokenKey = loadSecret(config, 'email-token');
+  const state = await EmailState.open(email.stateDir);
+  const routes = createEmailRoutes({ directory: deps.directory, tokenKey, state, log: deps.log });
+  let transport: MailTransport | undefined;
+  let inbound: RunningInbound | undefined;
+  let imap: RunningImapPoller | undefined;
+  if ((email.inbound || email.imap) && email.inboundDomain) {
+    // Answers are rare: one connection per message, no pool to keep open.
+    if (email.smtp && email.from) {
+      transport = createSmtpTransport(await readSmtpSettings({ ...email.smtp, maxConnections: 0 }));
+    }
+    const answers = transport && email.from ? { answers: { transport, from: email.from } } : {};
+    if (email.inbound) {
+      inbound = await startEmailInbound({
+        directory: deps.directory,
+        state,
+        tokenKey,
+        domain: email.inboundDomain,
+        host: email.inbound.host,
+        port: email.inbound.port,
+        maxBytes: email.inbound.maxBytes,
+        ...(email.inbound.tls ? { tls: email.inbound.tls } : {}),
+        ...answers,
+        log: deps.log,
+      });
+    } else if (email.imap) {
+      const { caFile, host, port, security, user, password, mailbox, processedMailbox, pollMs, maxBytes } = email.imap;
+      imap = startImapPoller({
+        replies: createReplyHandler({ directory: deps.directory, state, tokenKey, domain: email.inboundDomain, ...answers, log: deps.log }),
+        server: { host, port, security, user, password, ...(caFile ? { ca: await readFile(caFile) } : {}) },
+        mailbox,
+        ...(processedMailbox !== undefined ? { processedMailbox } : {}),
+        pollMs,
+        maxBytes,
+        log: deps.log,
+      });
+    }
+  }
+  deps.log('info', 'email votes enabled', { links: true, replies: inbound ? 'smtp' : imap ? 'imap' : false });
+  return {
+    routes,
+    ...(inbound ? { inbound } : {}),
+    ...(imap ? { imap } : {}),
+    async close() {
+      await inbound?.close();
+      await imap?.close();
+      transport?.close();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Wires Slack into the gateway process from configuration: the HTTP routes when the signing secret is
+ * set, Socket Mode when the app token is set (both may be), sharing one SlackInbound and so one
+ * deduplication inbox and delivery journal.
+ */
+import type { Client } from '@temporalio/client';
+import type { PreflineConfig } from '../config';
+import { ConfigError } from '../config';
+import { createSlackWebClient } from '../channels/slack/client';
+import { DeliveryJournal } from '../channels/slack/delivery-journal';
+import type { ExtraRoute, GatewayLog } from './http-server';
+import { SlackInbound } from '../channels/slack/inbound';
+import { TemporalSlackPosts } from './slack-posts';
+import { createSlackRoutes } from '../channels/slack/routes';
+import { startSlackSocketMode, type RunningSocketMode } from '../channels/slack/socket-mode';
+import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
+
+export interface RunningSlackGateway {
+  routes: ExtraRoute[];
+  inbound: SlackInbound;
+  close(): Promise<void>;
+}
+
+export async function startSlackGateway(
+  config: PreflineConfig,
+  deps: { client: Client; directory: TemporalLifecycleDirectory; raterKey: Buffer; log: GatewayLog },
+): Promise<RunningSlackGateway | undefined> {
+  const slack = config.slack;
+  if (!slack || (slack.signingSecret === undefined && slack.appToken === undefined)) {
+    if (slack?.botToken) deps.log('warn', 'Slack votes are not received: set PREFLINE_SLACK_SIGNING_SECRET (HTTP) or PREFLINE_SLACK_APP_TOKEN (Socket Mode) on the gateway');
+    return undefined;
+  }
+  // The bot token tells the gateway which reactions are the bot's own, and resolves rater groups.
+  if (!slack.botToken) throw new ConfigError('PREFLINE_SLACK_BOT_TOKEN is required on the gateway when Slack votes are received');
+  // Deliveries are journaled before they are acknowledged; what a stopped gateway left is replayed below.
+  const { journal, recovered } = await DeliveryJournal.open(slack.journalDir, { log: deps.log });
+  const inbound = new SlackInbound({
+    journal,
+    posts: new TemporalSlackPosts(deps.client, deps.directory),
+    raterKey: deps.raterKey,
+    web: createSlackWebClient({ token: slack.botToken, apiUrl: slack.apiUrl }),
+    allowedUsers: slack.allowedUsers,
+    ...(slack.allowedUsergroup ? { allowedUsergroup: slack.allowedUsergroup } : {}),
+    log: deps.log,
+  });
+  void inbound.start().catch(() => undefined); // learn the bot's identity now; handlers await it
+  inbound.resume(recovered);
+  const routes = slack.signingSecret !== undefined ? createSlackRoutes({ signingSecret: slack.signingSecret, inbound, log: deps.log }) : [];
+  let socket: RunningSocketMode | undefined;
+  if (slack.appToken) socket = await startSlackSocketMode({ appToken: slack.appToken, apiUrl: slack.apiUrl, inbound, log: deps.log });
+  deps.log('info', 'Slack votes enabled', { http: routes.length > 0, socketMode: socket !== undefined });
+  return {
+    routes,
+    inbound,
+    async close() {
+      // Stop receiving, then give acknowledged votes a moment to reach their lifecycles before exiting.
+      await socket?.close();
+      await Promise.race([inbound.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      inbound.close();
+      await journal.close(); // what is still pending stays in the file for the next gateway
+
+    },
+  };
+}
