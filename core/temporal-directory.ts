@@ -13,7 +13,9 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate } from '../workflows/messages';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { KeyedLimiter } from './limiter';
 import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from './lifecycle-directory';
+import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
 
 const REJECTION_CODES: Record<string, VoteRejectionCode> = {
   [VoteRejection.VotingClosed]: 'voting_closed',
@@ -26,46 +28,29 @@ export interface TemporalDirectoryOptions {
   maxInFlightPerLifecycle?: number;
   /** Total time spent retrying RESOURCE_EXHAUSTED before answering "busy". */
   busyRetryBudgetMs?: number;
+  clock?: Clock;
 }
+
+/** Waits between busy retries: 25 ms doubling up to 1 s, ±50 % jitter. */
+const busyBackoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
 
 /** The update id for a vote: stable per idempotency key, short, and free of user-controlled characters. */
 export function voteUpdateId(idempotencyKey: string): string {
   return `vote-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
 }
 
-/** A tiny per-key semaphore: at most `limit` concurrent tasks per key, FIFO beyond that. */
-class KeyedLimiter {
-  private readonly active = new Map<string, { running: number; waiting: Array<() => void> }>();
-  constructor(private readonly limit: number) {}
-
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    let slot = this.active.get(key);
-    if (!slot) this.active.set(key, (slot = { running: 0, waiting: [] }));
-    if (slot.running >= this.limit) await new Promise<void>((resolve) => slot!.waiting.push(resolve));
-    slot.running += 1;
-    try {
-      return await task();
-    } finally {
-      slot.running -= 1;
-      const next = slot.waiting.shift();
-      if (next) next();
-      else if (slot.running === 0) this.active.delete(key);
-    }
-  }
-}
-
 /** gRPC status codes (stable across gRPC implementations). */
 const GrpcStatus = { NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8 } as const;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly limiter: KeyedLimiter;
   private readonly busyRetryBudgetMs: number;
+  private readonly clock: Clock;
 
   constructor(private readonly client: Client, options: TemporalDirectoryOptions = {}) {
     this.limiter = new KeyedLimiter(options.maxInFlightPerLifecycle ?? 8);
     this.busyRetryBudgetMs = options.busyRetryBudgetMs ?? 5000;
+    this.clock = options.clock ?? systemClock;
   }
 
   async listOpen(limit: number): Promise<LifecycleStatus[]> {
@@ -96,31 +81,35 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
 
   private async voteWithRetry(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
     const handle = this.client.workflow.getHandle(lifecycleId);
-    const deadline = Date.now() + this.busyRetryBudgetMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await handle.executeUpdate(voteUpdate, { args: [vote], updateId: voteUpdateId(vote.idempotencyKey) });
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) {
-          const cause = err.cause;
-          const code = cause instanceof ApplicationFailure && cause.type ? REJECTION_CODES[cause.type] : undefined;
-          if (code) throw new VoteRejectedError(code, cause?.message ?? 'vote rejected');
+    return retrying(
+      async () => {
+        try {
+          return await handle.executeUpdate(voteUpdate, { args: [vote], updateId: voteUpdateId(vote.idempotencyKey) });
+        } catch (err) {
+          if (err instanceof WorkflowUpdateFailedError) {
+            const cause = err.cause;
+            const code = cause instanceof ApplicationFailure && cause.type ? REJECTION_CODES[cause.type] : undefined;
+            if (code) throw new VoteRejectedError(code, cause?.message ?? 'vote rejected');
+            throw err;
+          }
+          if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) {
+            // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates.
+            const known = await this.status(lifecycleId).catch(() => undefined);
+            if (known) throw new VoteRejectedError('voting_closed', 'voting closed');
+            throw new VoteRejectedError('unknown_lifecycle', `no lifecycle "${lifecycleId}"`);
+          }
           throw err;
         }
-        if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) {
-          // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates.
-          const known = await this.status(lifecycleId).catch(() => undefined);
-          if (known) throw new VoteRejectedError('voting_closed', 'voting closed');
-          throw new VoteRejectedError('unknown_lifecycle', `no lifecycle "${lifecycleId}"`);
-        }
-        if (isResourceExhausted(err)) {
-          if (Date.now() >= deadline) throw new VoteRejectedError('busy', 'the lifecycle is busy, try again');
-          await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random()));
-          continue;
-        }
-        throw err;
-      }
-    }
+      },
+      {
+        delayMs: busyBackoff,
+        budgetMs: this.busyRetryBudgetMs,
+        // Refusals are answers, not failures: only the server being busy is worth another attempt.
+        retryable: (err) => !(err instanceof VoteRejectedError) && !(err instanceof WorkflowUpdateFailedError) && isResourceExhausted(err),
+        giveUp: () => new VoteRejectedError('busy', 'the lifecycle is busy, try again'),
+      },
+      this.clock,
+    );
   }
 }
 
