@@ -137,7 +137,7 @@ async function benchVotes(sinkPort: number): Promise<void> {
   const directory = new TemporalLifecycleDirectory(client);
   const server: http.Server = createGatewayServer({
     directory, artifacts: new MemoryArtifacts(), raterKey: RATER_KEY, sessionKey: randomBytes(32), sessionTtlMs: 3_600_000,
-    extraRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state }), log: () => undefined,
+    channelRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state }), log: () => undefined,
   });
   const { url } = await listen(server, '127.0.0.1', 0);
   try {

@@ -12,11 +12,11 @@ import { startImapPoller, type RunningImapPoller } from '../channels/email/imap'
 import { startEmailInbound, type RunningInbound } from '../channels/email/smtp-inbound';
 import { createReplyHandler } from '../channels/email/replies';
 import { createEmailRoutes } from '../channels/email/routes';
-import type { ExtraRoute, GatewayLog } from './http-server';
+import type { GatewayLog, HttpRoute } from '../core/http';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 
 export interface RunningEmailGateway {
-  routes: ExtraRoute[];
+  routes: HttpRoute[];
   inbound?: RunningInbound;
   imap?: RunningImapPoller;
   close(): Promise<void>;

@@ -1,25 +1,27 @@
 /**
- * The gateway's HTTP server (node:http only): the rating page, sessions, and the vote API.
- * It verifies, parses and forwards; every rule about votes lives in the lifecycle, reached
- * through the LifecycleDirectory port. Raw rater names never leave `POST /api/session`:
- * they are pseudonymised there and never logged.
+ * The gateway's HTTP host (node:http only): it serves the rating page, issues rater sessions, serves
+ * artifacts, and mounts the channels' inbound routes: the web channel's vote API always
+ * (channels/web/routes.ts, authenticated by the sessions issued here), Slack's and email's when they
+ * are configured (gateway/slack.ts, gateway/email.ts). Raw rater names never leave
+ * `POST /api/session`: they are pseudonymised there and never logged.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { VoteRequest } from '../workflows/types';
-import { malformedVoteReason } from '../workflows/vote-tally';
 import type { ArtifactSource } from './artifact-source';
-import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from '../core/lifecycle-directory';
+import type { LifecycleDirectory } from '../core/lifecycle-directory';
+import {
+  HttpError, MAX_JSON_BODY_BYTES, SECURITY_HEADERS, checkJsonType, checkSameOrigin, decodeParam, messageOf, readJsonObject, send, sendJson,
+  type GatewayLog, type HttpRoute,
+} from '../core/http';
 import { pseudonymiseRater } from '../core/pseudonym';
+import { createWebRoutes } from '../channels/web/routes';
 import { issueSession, verifySession, type RaterSession } from './session';
 
-export type GatewayLogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type GatewayLog = (level: GatewayLogLevel, msg: string, fields?: Record<string, unknown>) => void;
-
 export interface GatewayDeps {
+  /** How the web channel's vote API reaches lifecycles. */
   directory: LifecycleDirectory;
   artifacts: ArtifactSource;
   /** Key of the keyed hash that turns names into pseudonyms. */
@@ -31,17 +33,14 @@ export interface GatewayDeps {
   sessionTtlMs: number;
   /** PreflineConfig.gateway.publicUrl: its origin is accepted too, for a reverse proxy that rewrites Host. */
   publicUrl?: string;
-  /** Routes of channel integrations, tried before the built-in 404. */
-  extraRoutes?: ExtraRoute[];
+  /** Inbound routes of the other channels (Slack events, email vote links), tried after the built-in ones. */
+  channelRoutes?: HttpRoute[];
   /** Epoch ms; injectable for tests. */
   now?: () => number;
   log?: GatewayLog;
 }
 
-export const MAX_BODY_BYTES = 16 * 1024;
-export const LIST_LIMIT = 50;
 const MAX_NAME_LENGTH = 80;
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const STATIC_DIR = join(__dirname, 'static');
 
@@ -52,36 +51,8 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 
-export const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-};
 // Artifacts are model output (possibly SVG): opened directly, they get no script and a sandbox.
 const ARTIFACT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
-
-const REJECTIONS: Record<VoteRejectionCode, { status: number; error: string }> = {
-  voting_closed: { status: 409, error: 'voting closed' },
-  voting_not_open: { status: 409, error: 'voting has not opened yet' },
-  unknown_candidate: { status: 404, error: 'no such candidate' },
-  unknown_lifecycle: { status: 404, error: 'no such lifecycle' },
-  malformed_vote: { status: 400, error: 'malformed vote' },
-  busy: { status: 503, error: 'the lifecycle is busy, try again in a moment' },
-};
-
-/** An answer the client is meant to see: `{error, code}` with a status. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
 
 const defaultLog: GatewayLog = (level, msg, fields) => {
   if (level === 'warn' || level === 'error') process.stderr.write(`${JSON.stringify({ level, component: 'gateway', msg, ...fields })}\n`);
@@ -91,17 +62,6 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse, param: stri
 interface Route {
   pattern: RegExp;
   methods: Partial<Record<string, Handler>>;
-}
-
-/**
- * A route contributed by a channel integration (Slack events, email vote links, provider webhooks).
- * The handler owns the response: it verifies, parses and forwards like the built-in routes, and must
- * answer within the caller's deadline. It receives the raw request so it can verify signatures over
- * the exact bytes. A thrown error is logged and answered 500 without internals.
- */
-export interface ExtraRoute {
-  pattern: RegExp;
-  methods: Partial<Record<string, (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => Promise<void>>>;
 }
 
 export function createGatewayServer(deps: GatewayDeps): http.Server {
@@ -128,7 +88,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const createSession: Handler = async (req, res) => {
     checkSameOrigin(req, publicOrigin);
     checkJsonType(req);
-    const body = await readJsonObject(req);
+    const body = await readJsonObject(req, MAX_JSON_BODY_BYTES);
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     if ([...name].length < 1 || [...name].length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
       throw new HttpError(400, 'invalid_name', `name: 1–${MAX_NAME_LENGTH} characters`);
@@ -146,57 +106,6 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     const token = issueSession(deps.sessionKey, { rater, displayName: name }, deps.sessionTtlMs, issuedAt);
     log('info', 'session issued', { rater }); // the pseudonym only, never the name
     sendJson(res, 201, { token, rater, name, expiresAt: new Date(issuedAt + deps.sessionTtlMs).toISOString() });
-  };
-
-  const listLifecycles: Handler = async (_req, res) => {
-    const lifecycles = await upstream('list', () => deps.directory.listOpen(LIST_LIMIT));
-    sendJson(res, 200, { lifecycles });
-  };
-
-  const getLifecycle: Handler = async (_req, res, id) => {
-    const status = await upstream('status', () => deps.directory.status(id), id);
-    if (!status) throw new HttpError(404, 'unknown_lifecycle', 'no such lifecycle');
-    sendJson(res, 200, status);
-  };
-
-  const castVote: Handler = async (req, res, lifecycleId) => {
-    checkSameOrigin(req, publicOrigin);
-    checkJsonType(req);
-    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) throw tooLarge(); // even before the token is checked
-    const session = authenticate(req); // before reading the body: strangers get no buffering
-    const body = await readJsonObject(req);
-    if (typeof body.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(body.idempotencyKey)) {
-      throw new HttpError(400, 'invalid_idempotency_key', 'idempotencyKey: 8–128 characters of A–Z, a–z, 0–9, "_" and "-"');
-    }
-    const comment = typeof body.comment === 'string' ? body.comment.trim() : body.comment;
-    const vote = {
-      // Namespaced by rater: one rater's keys can neither replay nor shadow another's.
-      idempotencyKey: `web:${session.rater}:${body.idempotencyKey}`,
-      candidateId: body.candidateId,
-      value: body.value,
-      rater: session.rater,
-      channel: 'web',
-      castAt: new Date(now()).toISOString(),
-      ...(comment === undefined || comment === null || comment === '' ? {} : { comment }),
-    };
-    // The lifecycle's own shape check, so a bad request is answered here without a round trip.
-    const reason = malformedVoteReason(vote);
-    if (reason) throw new HttpError(400, 'malformed_vote', reason);
-
-    let receipt;
-    try {
-      receipt = await deps.directory.vote(lifecycleId, vote as VoteRequest);
-    } catch (err) {
-      if (err instanceof VoteRejectedError && Object.hasOwn(REJECTIONS, err.code)) {
-        const { status, error } = REJECTIONS[err.code];
-        log('debug', 'vote refused', { lifecycleId, rater: session.rater, code: err.code });
-        throw new HttpError(status, err.code, error, err.code === 'busy' ? { 'Retry-After': '1' } : {}, err.code === 'malformed_vote' ? { detail: err.message } : {});
-      }
-      log('error', 'vote forwarding failed', { lifecycleId, rater: session.rater, error: messageOf(err) });
-      throw upstreamError();
-    }
-    log('debug', 'vote', { lifecycleId, rater: session.rater, candidateId: vote.candidateId, value: vote.value, outcome: receipt.outcome });
-    sendJson(res, 200, { outcome: receipt.outcome, candidate: receipt.candidate });
   };
 
   const serveArtifact: Handler = async (req, res, sha256) => {
@@ -217,13 +126,16 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
 
   const healthz: Handler = async (_req, res) => sendJson(res, 200, { ok: true });
 
+  // The web channel is the gateway's own: the page it serves signs raters in here and votes there.
+  const channelRoutes: HttpRoute[] = [
+    ...createWebRoutes({ directory: deps.directory, authenticate, ...(publicOrigin ? { publicOrigin } : {}), now, log }),
+    ...(deps.channelRoutes ?? []),
+  ];
+
   const routes: Route[] = [
     { pattern: /^\/(?:index\.html|app\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic } },
     { pattern: /^\/healthz$/, methods: { GET: healthz, HEAD: healthz } },
     { pattern: /^\/api\/session$/, methods: { POST: createSession } },
-    { pattern: /^\/api\/lifecycles$/, methods: { GET: listLifecycles } },
-    { pattern: /^\/api\/lifecycles\/([^/]+)$/, methods: { GET: getLifecycle } },
-    { pattern: /^\/api\/lifecycles\/([^/]+)\/votes$/, methods: { POST: castVote } },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 
@@ -236,7 +148,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       if (!handler) throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match[1] === undefined ? '' : decodeParam(match[1]));
     }
-    for (const route of deps.extraRoutes ?? []) {
+    for (const route of channelRoutes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
       const handler = route.methods[req.method ?? ''];
@@ -244,16 +156,6 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       return handler(req, res, match);
     }
     throw new HttpError(404, 'not_found', 'not found');
-  }
-
-  /** Wraps a directory read: failures are logged and answered 502 without internals. */
-  async function upstream<T>(what: string, call: () => Promise<T>, lifecycleId?: string): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      log('error', `directory ${what} failed`, { lifecycleId, error: messageOf(err) });
-      throw upstreamError();
-    }
   }
 
   function authenticate(req: http.IncomingMessage): RaterSession {
@@ -314,80 +216,6 @@ function safePath(req: http.IncomingMessage): string {
   }
 }
 
-function decodeParam(raw: string): string {
-  let value: string;
-  try {
-    value = decodeURIComponent(raw);
-  } catch {
-    throw new HttpError(404, 'not_found', 'not found');
-  }
-  if (value.length > 256 || /\p{Cc}/u.test(value)) throw new HttpError(404, 'not_found', 'not found');
-  return value;
-}
-
-/**
- * Refuses cross-site forged requests: a custom header cannot be sent cross-origin without a CORS
- * preflight (which this server never grants), and a browser-sent Origin must be our own.
- * https is accepted too, for a TLS-terminating proxy in front; the Host must still match.
- */
-function checkSameOrigin(req: http.IncomingMessage, publicOrigin: string | undefined): void {
-  if (req.headers['x-prefline-request'] !== '1') throw new HttpError(403, 'forbidden_origin', 'missing X-Prefline-Request: 1 header');
-  const origin = req.headers.origin;
-  if (origin === undefined) return;
-  const host = req.headers.host?.toLowerCase();
-  const own = host ? [`http://${host}`, `https://${host}`] : [];
-  if (publicOrigin) own.push(publicOrigin.toLowerCase());
-  if (!own.includes(origin.toLowerCase())) throw new HttpError(403, 'forbidden_origin', 'cross-origin requests are not allowed');
-}
-
-function checkJsonType(req: http.IncomingMessage): void {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
-}
-
-function tooLarge(): HttpError {
-  return new HttpError(413, 'body_too_large', `body must be at most ${MAX_BODY_BYTES} bytes`, { Connection: 'close' });
-}
-
-function upstreamError(): HttpError {
-  return new HttpError(502, 'upstream_error', 'could not reach the lifecycle, try again');
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (!settled) {
-        settled = true;
-        fn();
-      }
-    };
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      // Past the limit: stop buffering, keep draining, answer 413 and close the connection.
-      if (size > MAX_BODY_BYTES) settle(() => reject(tooLarge()));
-      else if (!settled) chunks.push(chunk);
-    });
-    req.on('end', () => settle(() => resolve(Buffer.concat(chunks))));
-    req.on('error', (err) => settle(() => reject(err)));
-  });
-}
-
-async function readJsonObject(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'invalid_json', 'body is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'invalid_json', 'body must be a JSON object');
-  return value as Record<string, unknown>;
-}
-
 /** Constant-time string comparison (hashing first makes the lengths equal). */
 function sameSecret(given: unknown, expected: string): boolean {
   if (typeof given !== 'string') return false;
@@ -408,20 +236,7 @@ function safeMime(mime: string): string {
   return /^[a-z]+\/[a-z0-9.+-]+$/i.test(mime) ? mime : 'application/octet-stream';
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function send(res: http.ServerResponse, status: number, body: Buffer | string, headers: Record<string, string>): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
-  res.end(body);
-}
-
 function notModified(res: http.ServerResponse, headers: Record<string, string>): void {
   res.writeHead(304, { ...SECURITY_HEADERS, ...headers });
   res.end();
-}
-
-function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  send(res, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
 }

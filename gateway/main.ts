@@ -1,6 +1,7 @@
 /**
- * The gateway process: one Temporal client for the whole process, the rating page and the vote API.
- * It verifies, parses and forwards; lifecycles decide.
+ * The gateway process: one Temporal client for the whole process, the HTTP host (the rating page and
+ * its sessions) and the channels' inbound halves it mounts (web always; Slack and email when
+ * configured). It verifies, parses and forwards; lifecycles decide.
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -53,7 +54,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     sessionTtlMs: config.gateway.sessionTtlMs,
     publicUrl: config.gateway.publicUrl,
     log: (level, message, fields) => logger[level](message, fields),
-    extraRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
+    channelRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
   });
   const { url } = await listen(server, config.gateway.host, config.gateway.port);
   logger.info('rating page and vote API listening', { url });

@@ -8,7 +8,7 @@ import type { PreflineConfig } from '../config';
 import { ConfigError } from '../config';
 import { createSlackWebClient } from '../channels/slack/client';
 import { DeliveryJournal } from '../channels/slack/delivery-journal';
-import type { ExtraRoute, GatewayLog } from './http-server';
+import type { GatewayLog, HttpRoute } from '../core/http';
 import { SlackInbound } from '../channels/slack/inbound';
 import { TemporalSlackPosts } from './slack-posts';
 import { createSlackRoutes } from '../channels/slack/routes';
@@ -16,7 +16,7 @@ import { startSlackSocketMode, type RunningSocketMode } from '../channels/slack/
 import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
 
 export interface RunningSlackGateway {
-  routes: ExtraRoute[];
+  routes: HttpRoute[];
   inbound: SlackInbound;
   close(): Promise<void>;
 }

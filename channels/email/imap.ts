@@ -30,7 +30,7 @@ import { isIP } from 'node:net';
 import { redactAddresses } from './publisher';
 import { header, readMessage, type InboundMessage } from './reply';
 import { ReplyDeferredError, type ReplyHandler } from './replies';
-import type { GatewayLog } from '../../gateway/http-server';
+import type { GatewayLog } from '../../core/http';
 
 export interface ImapServer {
   host: string;

@@ -21,7 +21,7 @@ import { redactAddresses, type MailTransport } from './publisher';
 import { firstReplyLine, header, messageKey, parseVoteLine, readMessage, type InboundMessage } from './reply';
 import type { EmailState } from './state';
 import { verifyReplyAddress, type ReplyClaims } from './tokens';
-import type { GatewayLog } from '../../gateway/http-server';
+import type { GatewayLog } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 
 export interface ReplyHandlerDeps {

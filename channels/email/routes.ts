@@ -17,7 +17,7 @@ import type { EmailState } from './state';
 import { escapeHtml } from './compose';
 import { verifyUnsubscribe, verifyVoteLink, type VoteLinkClaims } from './tokens';
 import type { LifecycleStatus, VoteOutcomeKind, VoteRequest } from '../../workflows/types';
-import { SECURITY_HEADERS, type ExtraRoute, type GatewayLog } from '../../gateway/http-server';
+import { SECURITY_HEADERS, type GatewayLog, type HttpRoute } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 
 export interface EmailRoutesDeps {
@@ -81,7 +81,7 @@ function votingOpen(status: LifecycleStatus): boolean {
   return status.phase === 'voting' && status.closeReason === undefined;
 }
 
-export function createEmailRoutes(deps: EmailRoutesDeps): ExtraRoute[] {
+export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
   const now = deps.now ?? Date.now;
   const log: GatewayLog = deps.log ?? (() => undefined);
 

@@ -15,7 +15,7 @@ import type { Sender } from './compose';
 import type { MailTransport } from './publisher';
 import type { EmailState } from './state';
 import { createReplyHandler, ReplyDeferredError } from './replies';
-import type { GatewayLog } from '../../gateway/http-server';
+import type { GatewayLog } from '../../core/http';
 import type { LifecycleDirectory } from '../../core/lifecycle-directory';
 
 export { mayAnswer } from './replies';

@@ -21,7 +21,7 @@ import {
   ACTION_VOTES, PAIR_CHOICES, parseButtonValue, reactionVote, safeMessageRef, slackTsToIso,
 } from './messages';
 import type { CandidateTally, VoteReceipt, VoteRequest, VoteValue } from '../../workflows/types';
-import type { GatewayLog } from '../../gateway/http-server';
+import type { GatewayLog } from '../../core/http';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { pseudonymiseRater } from '../../core/pseudonym';
 

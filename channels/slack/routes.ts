@@ -11,7 +11,7 @@
  */
 import type http from 'node:http';
 import { assertSigningSecret, SlackVerificationError, verifySlackRequest } from './verify';
-import type { ExtraRoute, GatewayLog } from '../../gateway/http-server';
+import { readBody, type GatewayLog, type HttpRoute } from '../../core/http';
 import type { SlackInbound } from './inbound';
 
 export interface SlackRoutesDeps {
@@ -31,14 +31,14 @@ class SlackHttpError extends Error {
   }
 }
 
-export function createSlackRoutes(deps: SlackRoutesDeps): ExtraRoute[] {
+export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
   assertSigningSecret(deps.signingSecret);
   const now = deps.now ?? Date.now;
   const log = deps.log ?? (() => undefined);
 
   /** Reads, answers ssl checks, verifies and checks the media type; undefined when already answered. */
   async function verified(req: http.IncomingMessage, res: http.ServerResponse, mediaType: string): Promise<string | undefined> {
-    const body = await readRaw(req);
+    const body = await readBody(req, MAX_SLACK_BODY_BYTES, () => new SlackHttpError(413, 'body too large'));
     if (body.length === 11 && body.toString('latin1') === 'ssl_check=1') {
       answer(res, 200, '');
       return undefined;
@@ -120,22 +120,4 @@ function parseJson(text: string): Record<string, unknown> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SlackHttpError(400, 'body must be a JSON object');
   return value as Record<string, unknown>;
-}
-
-function readRaw(req: http.IncomingMessage): Promise<Buffer> {
-  if (Number(req.headers['content-length']) > MAX_SLACK_BODY_BYTES) return Promise.reject(new SlackHttpError(413, 'body too large'));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_SLACK_BODY_BYTES) {
-        if (!failed) reject(new SlackHttpError(413, 'body too large'));
-        failed = true;
-      } else if (!failed) chunks.push(chunk);
-    });
-    req.on('end', () => failed || resolve(Buffer.concat(chunks)));
-    req.on('error', (err) => failed || reject(err));
-  });
 }

@@ -7,7 +7,7 @@
  */
 import { LogLevel, SocketModeClient } from '@slack/socket-mode';
 import { DEFAULT_SLACK_API_URL } from './client';
-import type { GatewayLog } from '../../gateway/http-server';
+import type { GatewayLog } from '../../core/http';
 import type { AcceptResult, SlackInbound } from './inbound';
 
 export interface SlackSocketModeOptions {

@@ -83,7 +83,7 @@ describe('email channel, end to end on the dev server', function () {
     ref.artifacts = workers.artifacts;
     server = createGatewayServer({
       directory, artifacts: artifactSourceFor(workers.artifacts), raterKey: RATER_KEY, sessionKey: Buffer.from('session-key-for-email-e2e-012345'), sessionTtlMs: 3_600_000,
-      extraRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state: await stateFor() }), log: () => undefined,
+      channelRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state: await stateFor() }), log: () => undefined,
     });
     ({ url } = await listen(server, '127.0.0.1', 0));
     inbound = await startEmailInbound({ directory, state: await stateFor(), tokenKey: TOKEN_KEY, domain: DOMAIN, host: '127.0.0.1', port: 0, maxBytes: 1 << 20 });

@@ -7,7 +7,8 @@ import { createEmailPublisher, createSmtpTransport, type MailTransport } from '.
 import { EmailState } from '../../../channels/email/state';
 import { signUnsubscribe, signVoteLink, type VoteLinkClaims } from '../../../channels/email/tokens';
 import { createEmailRoutes } from '../../../channels/email/routes';
-import { SECURITY_HEADERS, createGatewayServer, listen } from '../../../gateway/http-server';
+import { SECURITY_HEADERS } from '../../../core/http';
+import { createGatewayServer, listen } from '../../../gateway/http-server';
 import { pseudonymiseRater } from '../../../core/pseudonym';
 import { ArtifactStore } from '../../../store/ArtifactStore';
 import { FakeDirectory, MemoryArtifacts, discPng, votingLifecycle } from '../../helpers/fake-directory';
@@ -44,7 +45,7 @@ describe('channels/email/routes (vote and unsubscribe links over HTTP)', functio
       raterKey: RATER_KEY,
       sessionKey: Buffer.from('session-key-for-email-tests-0123'),
       sessionTtlMs: 3_600_000,
-      extraRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state, now: () => clock }),
+      channelRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state, now: () => clock }),
       log: () => undefined,
     });
     ({ url } = await listen(server, '127.0.0.1', 0));
@@ -139,7 +140,7 @@ describe('channels/email/routes (vote and unsubscribe links over HTTP)', functio
       raterKey: RATER_KEY,
       sessionKey: Buffer.from('session-key-for-email-tests-0123'),
       sessionTtlMs: 3_600_000,
-      extraRoutes: createEmailRoutes({ directory: closing, tokenKey: TOKEN_KEY, state }),
+      channelRoutes: createEmailRoutes({ directory: closing, tokenKey: TOKEN_KEY, state }),
       log: () => undefined,
     });
     const { url: closedUrl } = await listen(closedServer, '127.0.0.1', 0);

@@ -14,7 +14,8 @@ import { ACTION } from '../../../channels/slack/messages';
 import { signSlackRequest } from '../../../channels/slack/verify';
 import { createSlackPublisher } from '../../../channels/slack/publisher';
 import { DeliveryJournal } from '../../../channels/slack/delivery-journal';
-import { createGatewayServer, listen, type GatewayLogLevel } from '../../../gateway/http-server';
+import type { GatewayLogLevel } from '../../../core/http';
+import { createGatewayServer, listen } from '../../../gateway/http-server';
 import { VoteRejectedError } from '../../../core/lifecycle-directory';
 import { pseudonymiseRater } from '../../../core/pseudonym';
 import { SlackInbound, type SlackInboundDeps, type SlackPostDirectory, type SlackPostInfo } from '../../../channels/slack/inbound';
@@ -135,7 +136,7 @@ async function start(deps: Partial<SlackInboundDeps> = {}): Promise<Harness> {
     raterKey: RATER_KEY,
     sessionKey: Buffer.from('session-key-for-slack-tests-0123'),
     sessionTtlMs: 3600_000,
-    extraRoutes: createSlackRoutes({ signingSecret: slack.signingSecret, inbound, log }),
+    channelRoutes: createSlackRoutes({ signingSecret: slack.signingSecret, inbound, log }),
     log,
   });
   const { url } = await listen(server, '127.0.0.1', 0);

@@ -1,0 +1,38 @@
+/**
+ * The web channel's mapping from a vote API request body (`POST /api/lifecycles/<id>/votes`, sent by
+ * the rating page) to a Prefline VoteRequest. Pure: the route authenticates the rater and reads the
+ * body; this decides what the body means, with the lifecycle's own shape check, so a bad request is
+ * answered at the gateway without a round trip.
+ */
+import type { VoteRequest } from '../../workflows/types';
+import { malformedVoteReason } from '../../workflows/vote-tally';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
+
+export type WebVoteMapping =
+  | { ok: true; vote: VoteRequest }
+  | { ok: false; code: 'invalid_idempotency_key' | 'malformed_vote'; message: string };
+
+/**
+ * `body` as the page sends it: `{candidateId, value, idempotencyKey, comment?}`. `rater` is the
+ * session's pseudonym, `castAt` when the gateway received the vote (ISO-8601).
+ */
+export function webVoteRequest(body: Record<string, unknown>, rater: string, castAt: string): WebVoteMapping {
+  if (typeof body.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(body.idempotencyKey)) {
+    return { ok: false, code: 'invalid_idempotency_key', message: 'idempotencyKey: 8–128 characters of A–Z, a–z, 0–9, "_" and "-"' };
+  }
+  const comment = typeof body.comment === 'string' ? body.comment.trim() : body.comment;
+  const vote = {
+    // Namespaced by rater: one rater's keys can neither replay nor shadow another's.
+    idempotencyKey: `web:${rater}:${body.idempotencyKey}`,
+    candidateId: body.candidateId,
+    value: body.value,
+    rater,
+    channel: 'web',
+    castAt,
+    ...(comment === undefined || comment === null || comment === '' ? {} : { comment }),
+  };
+  const reason = malformedVoteReason(vote);
+  if (reason) return { ok: false, code: 'malformed_vote', message: reason };
+  return { ok: true, vote: vote as VoteRequest };
+}

@@ -1,0 +1,138 @@
+/**
+ * What an HTTP route needs, shared by the gateway host (gateway/http-server.ts) and the channels'
+ * inbound routes (channels/<name>/): the route type the host mounts, the log type, the security
+ * headers every answer carries, JSON answers, bounded body reading and coded HTTP errors.
+ * node:http only; nothing here knows a channel or the gateway.
+ */
+import type http from 'node:http';
+
+export type GatewayLogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type GatewayLog = (level: GatewayLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => Promise<void>;
+
+/**
+ * A route a channel contributes to the gateway (the web vote API, Slack events, email vote links).
+ * The handler owns the response: it verifies, parses and forwards, and must answer within the
+ * caller's deadline. It receives the raw request so it can verify signatures over the exact bytes,
+ * and the path's match (parameters still URI-encoded: see `decodeParam`). An `HttpError` it throws
+ * is answered as `{error, code}` JSON; any other error is logged and answered 500 without internals.
+ */
+export interface HttpRoute {
+  pattern: RegExp;
+  methods: Partial<Record<string, HttpHandler>>;
+}
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+
+/** The largest body the rating page's JSON APIs (session, votes) accept: a rating request is tiny. */
+export const MAX_JSON_BODY_BYTES = 16 * 1024;
+
+/** An answer the client is meant to see: `{error, code}` with a status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function send(res: http.ServerResponse, status: number, body: Buffer | string, headers: Record<string, string>): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+}
+
+/** 413 for a body over `maxBytes`; the connection is closed, so the rest need not be read. */
+export function bodyTooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'body_too_large', `body must be at most ${maxBytes} bytes`, { Connection: 'close' });
+}
+
+/**
+ * The whole body, at most `maxBytes`: a larger declared length is refused before reading, and a
+ * longer stream stops being buffered (it is drained) and rejects with `tooLarge()`.
+ */
+export function readBody(req: http.IncomingMessage, maxBytes: number, tooLarge: () => Error = () => bodyTooLarge(maxBytes)): Promise<Buffer> {
+  if (Number(req.headers['content-length']) > maxBytes) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (!settled) {
+        settled = true;
+        fn();
+      }
+    };
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // Past the limit: stop buffering, keep draining, answer 413 and close the connection.
+      if (size > maxBytes) settle(() => reject(tooLarge()));
+      else if (!settled) chunks.push(chunk);
+    });
+    req.on('end', () => settle(() => resolve(Buffer.concat(chunks))));
+    req.on('error', (err) => settle(() => reject(err)));
+  });
+}
+
+/** A body that must be one JSON object (400 `invalid_json` otherwise). */
+export async function readJsonObject(req: http.IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, maxBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'invalid_json', 'body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export function checkJsonType(req: http.IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+}
+
+/**
+ * Refuses cross-site forged requests: a custom header cannot be sent cross-origin without a CORS
+ * preflight (which the gateway never grants), and a browser-sent Origin must be our own.
+ * https is accepted too, for a TLS-terminating proxy in front; the Host must still match.
+ * `publicOrigin` (of PreflineConfig.gateway.publicUrl) is accepted for a proxy that rewrites Host.
+ */
+export function checkSameOrigin(req: http.IncomingMessage, publicOrigin: string | undefined): void {
+  if (req.headers['x-prefline-request'] !== '1') throw new HttpError(403, 'forbidden_origin', 'missing X-Prefline-Request: 1 header');
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  const host = req.headers.host?.toLowerCase();
+  const own = host ? [`http://${host}`, `https://${host}`] : [];
+  if (publicOrigin) own.push(publicOrigin.toLowerCase());
+  if (!own.includes(origin.toLowerCase())) throw new HttpError(403, 'forbidden_origin', 'cross-origin requests are not allowed');
+}
+
+/** A path parameter, URI-decoded; an undecodable, over-long or control-character one is a 404. */
+export function decodeParam(raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(404, 'not_found', 'not found');
+  }
+  if (value.length > 256 || /\p{Cc}/u.test(value)) throw new HttpError(404, 'not_found', 'not found');
+  return value;
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
