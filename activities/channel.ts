@@ -1,7 +1,7 @@
 /**
- * Channel activities: put a lifecycle in front of raters and close it afterwards. Each channel is a
- * connector behind `ChannelPublisher`; every publisher must be idempotent per lifecycle id (a
- * retried activity never posts twice).
+ * Channel activities: put a lifecycle in front of raters and close it afterwards. They call each
+ * channel's workers' half, its `ChannelPublisher` (channels/types.ts); every publisher must be
+ * idempotent per lifecycle id (a retried activity never posts twice).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { ChannelSpec } from '../workflows/types';

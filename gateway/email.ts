@@ -12,14 +12,14 @@ import { startImapPoller, type RunningImapPoller } from '../channels/email/imap'
 import { startEmailInbound, type RunningInbound } from '../channels/email/smtp-inbound';
 import { createReplyHandler } from '../channels/email/replies';
 import { createEmailRoutes } from '../channels/email/routes';
-import type { GatewayLog, HttpRoute } from '../core/http';
+import type { ChannelInbound } from '../channels/types';
+import type { GatewayLog } from '../core/http';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 
-export interface RunningEmailGateway {
-  routes: HttpRoute[];
+/** The email channel's gateway half: the link routes, and the reply intake (SMTP listener or IMAP poller). */
+export interface RunningEmailGateway extends ChannelInbound {
   inbound?: RunningInbound;
   imap?: RunningImapPoller;
-  close(): Promise<void>;
 }
 
 export async function startEmailGateway(config: PreflineConfig, deps: { directory: LifecycleDirectory; log: GatewayLog }): Promise<RunningEmailGateway | undefined> {

@@ -8,17 +8,17 @@ import type { PreflineConfig } from '../config';
 import { ConfigError } from '../config';
 import { createSlackWebClient } from '../channels/slack/client';
 import { DeliveryJournal } from '../channels/slack/delivery-journal';
-import type { GatewayLog, HttpRoute } from '../core/http';
+import type { ChannelInbound } from '../channels/types';
+import type { GatewayLog } from '../core/http';
 import { SlackInbound } from '../channels/slack/inbound';
 import { TemporalSlackPosts } from './slack-posts';
 import { createSlackRoutes } from '../channels/slack/routes';
 import { startSlackSocketMode, type RunningSocketMode } from '../channels/slack/socket-mode';
 import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
 
-export interface RunningSlackGateway {
-  routes: HttpRoute[];
+/** The Slack channel's gateway half: its HTTP routes (none in Socket Mode only) and its inbound. */
+export interface RunningSlackGateway extends ChannelInbound {
   inbound: SlackInbound;
-  close(): Promise<void>;
 }
 
 export async function startSlackGateway(
