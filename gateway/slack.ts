@@ -6,15 +6,17 @@
 import type { Client } from '@temporalio/client';
 import type { PreflineConfig } from '../config';
 import { ConfigError } from '../config';
+import type { ChannelInbound } from '../channels/types';
 import { createSlackWebClient } from '../channels/slack/client';
 import { DeliveryJournal } from '../channels/slack/delivery-journal';
-import type { ChannelInbound } from '../channels/types';
-import type { GatewayLog } from '../core/http';
 import { SlackInbound } from '../channels/slack/inbound';
-import { TemporalSlackPosts } from './slack-posts';
+import { SAFE_MESSAGE_REF } from '../channels/slack/messages';
 import { createSlackRoutes } from '../channels/slack/routes';
 import { startSlackSocketMode, type RunningSocketMode } from '../channels/slack/socket-mode';
+import type { GatewayLog } from '../core/http';
 import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
+import { TemporalPostDirectory } from '../core/temporal-posts';
+import { postRefsKey } from '../workflows/search-attributes';
 
 /** The Slack channel's gateway half: its HTTP routes (none in Socket Mode only) and its inbound. */
 export interface RunningSlackGateway extends ChannelInbound {
@@ -36,7 +38,7 @@ export async function startSlackGateway(
   const { journal, recovered } = await DeliveryJournal.open(slack.journalDir, { log: deps.log });
   const inbound = new SlackInbound({
     journal,
-    posts: new TemporalSlackPosts(deps.client, deps.directory),
+    posts: new TemporalPostDirectory(deps.client, deps.directory, { channel: 'slack', refPattern: SAFE_MESSAGE_REF, searchAttribute: postRefsKey.name }),
     raterKey: deps.raterKey,
     web: createSlackWebClient({ token: slack.botToken, apiUrl: slack.apiUrl }),
     allowedUsers: slack.allowedUsers,
@@ -58,7 +60,6 @@ export async function startSlackGateway(
       await Promise.race([inbound.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       inbound.close();
       await journal.close(); // what is still pending stays in the file for the next gateway
-
     },
   };
 }

@@ -73,6 +73,8 @@ export function messageRef(channelId: string, ts: string): string {
 
 const CHANNEL_ID = /^[A-Z0-9]{1,24}$/;
 const MESSAGE_TS = /^\d{1,12}\.\d{1,8}$/;
+/** What `safeMessageRef` builds: the only references worth a lookup. */
+export const SAFE_MESSAGE_REF = /^slack:[A-Z0-9]{1,24}:\d{1,12}\.\d{1,8}$/;
 
 /** A reference built only from well-formed ids, safe to put in a visibility query; undefined otherwise. */
 export function safeMessageRef(channelId: unknown, ts: unknown): string | undefined {

@@ -18,7 +18,8 @@ import type { GatewayLogLevel } from '../../../core/http';
 import { createGatewayServer, listen } from '../../../gateway/http-server';
 import { VoteRejectedError } from '../../../core/lifecycle-directory';
 import { pseudonymiseRater } from '../../../core/pseudonym';
-import { SlackInbound, type SlackInboundDeps, type SlackPostDirectory, type SlackPostInfo } from '../../../channels/slack/inbound';
+import { SlackInbound, type SlackInboundDeps } from '../../../channels/slack/inbound';
+import type { PostDirectory, PostInfo } from '../../../core/post-directory';
 import { createSlackRoutes } from '../../../channels/slack/routes';
 import { startSlackSocketMode, type RunningSocketMode } from '../../../channels/slack/socket-mode';
 import { validateLifecycleInput } from '../../../workflows/input';
@@ -32,13 +33,13 @@ const RATER_KEY = Buffer.from('rater-key-for-slack-tests-0123456789');
 const CHANNEL = 'C0FEEDBK01';
 
 /** Lifecycles as the gateway sees them through the port, with the real tally rules. */
-class FakeSlackPosts implements SlackPostDirectory {
+class FakeSlackPosts implements PostDirectory {
   readonly signals: Array<{ lifecycleId: string; vote: VoteRequest }> = [];
   readonly updates: Array<{ lifecycleId: string; vote: VoteRequest }> = [];
   readonly lookups: string[] = [];
   readonly tallies = new Map<string, VoteTally>();
   readonly closed = new Set<string>();
-  private readonly posts = new Map<string, SlackPostInfo>();
+  private readonly posts = new Map<string, PostInfo>();
   lookupDelayMs = 0;
   /** The next N forwards fail as if Temporal were down. */
   failForwards = 0;
@@ -48,7 +49,7 @@ class FakeSlackPosts implements SlackPostDirectory {
     for (const m of messages) this.posts.set(m.ref, { lifecycleId, ...(m.candidateId ? { candidateId: m.candidateId } : {}), candidates });
   }
 
-  async findPost(ref: string): Promise<SlackPostInfo | undefined> {
+  async findPost(ref: string): Promise<PostInfo | undefined> {
     this.lookups.push(ref);
     if (this.lookupDelayMs) await new Promise((r) => setTimeout(r, this.lookupDelayMs));
     return this.posts.get(ref);

@@ -1,32 +1,44 @@
 /**
- * SlackPostDirectory backed by Temporal. A message reference `slack:<channel>:<ts>` finds its lifecycle
- * through the `PreflinePostRefs` search attribute (any gateway process, no local state needed), then the
- * lifecycle's `statusQuery().posts` maps every message of that post to its candidate; all of them are
- * cached at once, so a burst of reactions costs one visibility query per lifecycle.
+ * PostDirectory backed by Temporal, for one channel's message references (Slack's `slack:<channel>:<ts>`).
+ * A reference finds its lifecycle through the search attribute the lifecycle records its post references
+ * in (`PreflinePostRefs`: any gateway process, no local state needed), then the lifecycle's
+ * `statusQuery().posts` maps every message of that post to its candidate; all of them are cached at
+ * once, so a burst of reactions costs one visibility query per lifecycle.
  */
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
-import { postRefsKey } from '../workflows/search-attributes';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
-import { VoteRejectedError } from '../core/lifecycle-directory';
-import type { SlackPostDirectory, SlackPostInfo } from '../channels/slack/inbound';
-import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
+import { VoteRejectedError } from './lifecycle-directory';
+import type { PostDirectory, PostInfo } from './post-directory';
+import type { TemporalLifecycleDirectory } from './temporal-directory';
 
-const SAFE_REF = /^slack:[A-Z0-9]{1,24}:\d{1,12}\.\d{1,8}$/;
+export interface PostRefLookup {
+  /** The channel whose references these are: the prefix of its refs, e.g. `slack`. */
+  channel: string;
+  /** References worth a query (built only from well-formed ids); any other is never looked up. */
+  refPattern: RegExp;
+  /** The search attribute lifecycles record their post references in (workflows/search-attributes.ts). */
+  searchAttribute: string;
+}
+
 const MAX_CACHED_REFS = 50_000;
 const GRPC_NOT_FOUND = 5;
 
-export class TemporalSlackPosts implements SlackPostDirectory {
-  private readonly cache = new Map<string, SlackPostInfo>();
-  private readonly lookups = new Map<string, Promise<SlackPostInfo | undefined>>();
+export class TemporalPostDirectory implements PostDirectory {
+  private readonly cache = new Map<string, PostInfo>();
+  private readonly lookups = new Map<string, Promise<PostInfo | undefined>>();
 
-  constructor(private readonly client: Client, private readonly directory: TemporalLifecycleDirectory) {}
+  constructor(
+    private readonly client: Client,
+    private readonly directory: TemporalLifecycleDirectory,
+    private readonly refs: PostRefLookup,
+  ) {}
 
-  findPost(ref: string): Promise<SlackPostInfo | undefined> {
+  findPost(ref: string): Promise<PostInfo | undefined> {
     const cached = this.cache.get(ref);
     if (cached) return Promise.resolve(cached);
-    if (!SAFE_REF.test(ref)) return Promise.resolve(undefined); // never let odd text into the query
+    if (!this.refs.refPattern.test(ref)) return Promise.resolve(undefined); // never let odd text into the query
     // Concurrent reactions on one message share one lookup.
     let lookup = this.lookups.get(ref);
     if (!lookup) {
@@ -52,8 +64,8 @@ export class TemporalSlackPosts implements SlackPostDirectory {
     return this.directory.vote(lifecycleId, vote);
   }
 
-  private async lookUp(ref: string): Promise<SlackPostInfo | undefined> {
-    const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${postRefsKey.name} = '${ref}'`;
+  private async lookUp(ref: string): Promise<PostInfo | undefined> {
+    const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${this.refs.searchAttribute} = '${ref}'`;
     const ids: string[] = [];
     for await (const execution of this.client.workflow.list({ query, pageSize: 5 })) {
       ids.push(execution.workflowId);
@@ -69,7 +81,7 @@ export class TemporalSlackPosts implements SlackPostDirectory {
   private index(status: LifecycleStatus): void {
     const candidates = [...status.candidates].sort((a, b) => a.label.localeCompare(b.label)).map((c) => ({ id: c.id, label: c.label }));
     for (const post of status.posts ?? []) {
-      if (!post.ref.startsWith('slack:')) continue;
+      if (!post.ref.startsWith(`${this.refs.channel}:`)) continue;
       this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates });
     }
     while (this.cache.size > MAX_CACHED_REFS) this.cache.delete(this.cache.keys().next().value as string);

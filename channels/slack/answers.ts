@@ -1,0 +1,88 @@
+/**
+ * What the clicker of a Slack button is told, and how: an ephemeral answer through the payload's
+ * `response_url` when it has one (else `chat.postEphemeral`). The texts are pure functions of the
+ * lifecycle's answer; sending never throws (a lost answer is logged, the vote stands).
+ */
+import type { VoteRejectionCode } from '../../core/lifecycle-directory';
+import { messageOf, type GatewayLog } from '../../core/http';
+import type { PairChoice } from '../../core/pairwise';
+import type { CandidateTally, VoteReceipt, VoteValue } from '../../workflows/types';
+import type { BlockActionsPayload } from './payloads';
+
+export const ANSWERS = {
+  notARater: ':no_entry: You are not on the rater list for Prefline votes here; ask the operator to add you.',
+  notAVote: 'This message is not a Prefline vote (or no longer exists); nothing was counted.',
+  tampered: 'This button does not belong to this message; nothing was counted.',
+  /** Forwarding failed, and the delivery journal keeps the click: it is answered again once recorded. */
+  keepsTrying: ':hourglass: Prefline could not record your vote yet; it keeps trying and answers here when it has.',
+  /** Forwarding failed and nothing keeps the click. */
+  clickAgain: ':warning: Prefline could not record your vote right now; please click again in a minute.',
+} as const;
+
+const EMOJI: Record<VoteValue, string> = { up: ':+1:', down: ':-1:', retract: 'withdrawal' };
+
+function tallyText(t: CandidateTally): string {
+  return `${t.label} now has :+1: ${t.up} · :-1: ${t.down}`;
+}
+
+/** The answer to a click on one candidate's button. */
+export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; value: VoteValue; label: string }): string {
+  const now = ` (${tallyText(receipt.candidate)})`;
+  switch (receipt.outcome) {
+    case 'recorded': return `:white_check_mark: Recorded your ${EMOJI[value]} on candidate ${label}.${now}`;
+    case 'changed': return `:white_check_mark: Changed your vote on candidate ${label} to ${EMOJI[value]}.${now}`;
+    case 'retracted': return `:white_check_mark: Withdrew your vote on candidate ${label}.${now}`;
+    case 'duplicate': return `Already recorded.${now}`;
+    default: return value === 'retract' ? `You had no vote on candidate ${label} to withdraw.` : `Your ${EMOJI[value]} on candidate ${label} already stood.${now}`;
+  }
+}
+
+/** The answer to a comparison's button; `receipts` in A, B order. */
+export function pairText(choice: PairChoice, receipts: ReadonlyArray<{ label: string }>): string {
+  const [a, b] = receipts;
+  if (choice === 'tie') return `:white_check_mark: Recorded a tie: your votes on ${a?.label} and ${b?.label} are withdrawn (a tie is no preference).`;
+  const [better, worse] = choice === 'a' ? [a, b] : [b, a];
+  return `:white_check_mark: Recorded: ${better?.label} is better (:+1: ${better?.label}, :-1: ${worse?.label}).`;
+}
+
+/** The answer to a vote the lifecycle refused. */
+export function rejectionText(code: VoteRejectionCode): string {
+  switch (code) {
+    case 'voting_closed': return ':lock: Voting on this lifecycle is closed; your vote was not counted.';
+    case 'voting_not_open': return 'Voting has not opened yet; try again in a moment.';
+    case 'busy': return 'Prefline is busy; please click again in a moment.';
+    default: return `This vote could not be counted (${code.replace(/_/g, ' ')}).`;
+  }
+}
+
+export interface EphemeralAnswerDeps {
+  /** `chat.postEphemeral`, for payloads without a `response_url`. */
+  postEphemeral(args: { channel: string; user: string; text: string }): Promise<unknown>;
+  fetch?: typeof fetch;
+  log: GatewayLog;
+}
+
+/** Answers the clicker of `payload` (user `user` in `channel`) with `text`; never rejects. */
+export type EphemeralAnswer = (payload: BlockActionsPayload, channel: string | undefined, user: string, text: string) => Promise<void>;
+
+export function createEphemeralAnswer(deps: EphemeralAnswerDeps): EphemeralAnswer {
+  return async (payload, channel, user, text) => {
+    try {
+      const url = payload.response_url;
+      if (typeof url === 'string' && /^https?:\/\//.test(url)) {
+        const res = await (deps.fetch ?? fetch)(url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          // replace_original:false, or Slack may replace the candidate message with the answer.
+          body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+      } else if (channel) {
+        await deps.postEphemeral({ channel, user, text });
+      }
+    } catch (err) {
+      deps.log('warn', 'could not send the Slack ephemeral answer', { error: messageOf(err) });
+    }
+  };
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText } from '../../../channels/slack/answers';
+import type { GatewayLogLevel } from '../../../core/http';
+import type { VoteOutcomeKind, VoteReceipt } from '../../../workflows/types';
+
+const receipt = (outcome: VoteOutcomeKind): VoteReceipt => ({ outcome, candidate: { candidateId: 'c1', label: 'A', up: 2, down: 1, score: 1, votes: 3 } });
+
+describe('channels/slack/answers', () => {
+  describe('texts', () => {
+    it('should tell the clicker what became of a candidate vote, with the tally now', () => {
+      const tally = ' (A now has :+1: 2 · :-1: 1)';
+      assert.equal(receiptText({ receipt: receipt('recorded'), value: 'up', label: 'A' }), `:white_check_mark: Recorded your :+1: on candidate A.${tally}`);
+      assert.equal(receiptText({ receipt: receipt('changed'), value: 'down', label: 'A' }), `:white_check_mark: Changed your vote on candidate A to :-1:.${tally}`);
+      assert.equal(receiptText({ receipt: receipt('retracted'), value: 'retract', label: 'A' }), `:white_check_mark: Withdrew your vote on candidate A.${tally}`);
+      assert.equal(receiptText({ receipt: receipt('duplicate'), value: 'up', label: 'A' }), `Already recorded.${tally}`);
+      assert.equal(receiptText({ receipt: receipt('unchanged'), value: 'up', label: 'A' }), `Your :+1: on candidate A already stood.${tally}`);
+      assert.equal(receiptText({ receipt: receipt('unchanged'), value: 'retract', label: 'A' }), 'You had no vote on candidate A to withdraw.');
+    });
+
+    it('should word a comparison as the choice made', () => {
+      const labels = [{ label: 'A' }, { label: 'B' }];
+      assert.equal(pairText('a', labels), ':white_check_mark: Recorded: A is better (:+1: A, :-1: B).');
+      assert.equal(pairText('b', labels), ':white_check_mark: Recorded: B is better (:+1: B, :-1: A).');
+      assert.match(pairText('tie', labels), /tie: your votes on A and B are withdrawn/);
+    });
+
+    it('should explain every refusal', () => {
+      assert.match(rejectionText('voting_closed'), /closed; your vote was not counted/);
+      assert.match(rejectionText('voting_not_open'), /not opened yet/);
+      assert.match(rejectionText('busy'), /busy/);
+      assert.equal(rejectionText('unknown_candidate'), 'This vote could not be counted (unknown candidate).');
+    });
+  });
+
+  describe('createEphemeralAnswer', () => {
+    function harness(fetchAnswer: () => Promise<Response>) {
+      const posted: unknown[] = [];
+      const fetched: Array<{ url: string; body: unknown }> = [];
+      const logs: Array<{ level: GatewayLogLevel; msg: string }> = [];
+      const answer = createEphemeralAnswer({
+        postEphemeral: async (args) => posted.push(args),
+        fetch: (async (url: string, init: RequestInit) => {
+          fetched.push({ url, body: JSON.parse(String(init.body)) });
+          return fetchAnswer();
+        }) as typeof fetch,
+        log: (level, msg) => logs.push({ level, msg }),
+      });
+      return { answer, posted, fetched, logs };
+    }
+
+    it('should answer through response_url, ephemeral and without replacing the message', async () => {
+      const h = harness(async () => new Response('ok'));
+      await h.answer({ response_url: 'https://hooks.slack.test/actions/1' }, 'C0FEEDBK01', 'U0ALICE01', 'hello');
+      assert.deepEqual(h.fetched, [{ url: 'https://hooks.slack.test/actions/1', body: { response_type: 'ephemeral', replace_original: false, text: 'hello' } }]);
+      assert.deepEqual(h.posted, []);
+    });
+
+    it('should fall back to chat.postEphemeral without a usable response_url, and do nothing without a channel', async () => {
+      const h = harness(async () => new Response('ok'));
+      await h.answer({ response_url: 'javascript:alert(1)' }, 'C0FEEDBK01', 'U0ALICE01', ANSWERS.notARater);
+      await h.answer({}, undefined, 'U0ALICE01', 'nowhere to go');
+      assert.deepEqual(h.posted, [{ channel: 'C0FEEDBK01', user: 'U0ALICE01', text: ANSWERS.notARater }]);
+      assert.deepEqual(h.fetched, []);
+    });
+
+    it('should never throw: a refused or failed answer is logged', async () => {
+      const refused = harness(async () => new Response('no', { status: 404 }));
+      await refused.answer({ response_url: 'https://hooks.slack.test/actions/2' }, 'C0FEEDBK01', 'U0ALICE01', 'x');
+      const failed = harness(async () => {
+        throw new Error('ECONNRESET');
+      });
+      await failed.answer({ response_url: 'https://hooks.slack.test/actions/3' }, 'C0FEEDBK01', 'U0ALICE01', 'x');
+      for (const h of [refused, failed]) assert.deepEqual(h.logs, [{ level: 'warn', msg: 'could not send the Slack ephemeral answer' }]);
+    });
+  });
+});
