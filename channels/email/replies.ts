@@ -21,6 +21,7 @@ import { redactAddresses, type MailTransport } from './publisher';
 import { firstReplyLine, header, messageKey, parseVoteLine, readMessage, type InboundMessage } from './reply';
 import type { EmailState } from './state';
 import { verifyReplyAddress, type ReplyClaims } from './tokens';
+import { replyVoteRequest } from './votes';
 import type { GatewayLog } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 
@@ -124,14 +125,7 @@ export function createReplyHandler(deps: ReplyHandlerDeps): ReplyHandler {
         continue;
       }
       for (const [i, v] of votes.entries()) {
-        const vote = {
-          idempotencyKey: `email:reply:${sha(`${key}\0${claims.token}\0${i}`).slice(0, 40)}`,
-          candidateId: v.candidateId,
-          value: v.value,
-          rater: claims.rater,
-          channel: 'email',
-          castAt: new Date(now()).toISOString(),
-        };
+        const vote = replyVoteRequest(key, claims, v, i, new Date(now()).toISOString());
         try {
           const receipt = await deps.directory.vote(claims.lifecycleId, vote);
           counted += 1;

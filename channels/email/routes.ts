@@ -11,14 +11,15 @@
  * at the deadline. Its idempotency key is derived from the token, so a second POST of the same link is
  * a `duplicate` and counts once. Pages are plain HTML forms: no script, the gateway's CSP.
  */
-import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import type { EmailState } from './state';
 import { escapeHtml } from './compose';
 import { verifyUnsubscribe, verifyVoteLink, type VoteLinkClaims } from './tokens';
+import { linkTokenHash, linkVoteRequest } from './votes';
 import type { LifecycleStatus, VoteOutcomeKind, VoteRequest } from '../../workflows/types';
 import { SECURITY_HEADERS, type GatewayLog, type HttpRoute } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
+import { delaySchedule, retrying } from '../../core/retry';
 
 export interface EmailRoutesDeps {
   directory: LifecycleDirectory;
@@ -30,7 +31,8 @@ export interface EmailRoutesDeps {
 
 const TOKEN = '([^/]{1,2000})'; // anything: a mangled token gets the "link invalid" page, not a 404
 const MAX_FORM_BYTES = 4096;
-const NOT_OPEN_WAIT_MS = 10_000;
+/** While invitations are still going out, a vote is tried again every 500 ms for up to 10 s. */
+const NOT_OPEN_WAITS_MS: readonly number[] = Array.from({ length: 20 }, () => 500);
 
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;color:#1d2230}
 h1{font-size:1.3rem}img{max-width:100%;border-radius:8px}pre{white-space:pre-wrap;background:#f3f4f7;padding:.75rem;border-radius:6px}
@@ -117,16 +119,11 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
   };
 
   /** While the lifecycle is still sending its invitations, wait a little for voting to open. */
-  const voteWhenOpen = async (lifecycleId: string, vote: VoteRequest) => {
-    for (let waited = 0; ; waited += 500) {
-      try {
-        return await deps.directory.vote(lifecycleId, vote);
-      } catch (err) {
-        if (!(err instanceof VoteRejectedError && err.code === 'voting_not_open') || waited >= NOT_OPEN_WAIT_MS) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
-  };
+  const voteWhenOpen = (lifecycleId: string, vote: VoteRequest) =>
+    retrying(() => deps.directory.vote(lifecycleId, vote), {
+      delayMs: delaySchedule(NOT_OPEN_WAITS_MS),
+      retryable: (err) => err instanceof VoteRejectedError && err.code === 'voting_not_open',
+    });
 
   const castVote = async (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => {
     const token = match[1]!;
@@ -134,16 +131,8 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
     const check = verifyVoteLink(deps.tokenKey, token, now());
     if (!check.ok) return sendHtml(res, check.reason === 'expired' ? 410 : 400, check.reason === 'expired' ? EXPIRED : INVALID);
     const { lifecycleId, rater, candidateId, value } = check.claims;
-    const tokenHash = createHash('sha256').update(token).digest('hex').slice(0, 40);
-    const vote: VoteRequest = {
-      // From the token itself: the same link counts once, however often it is posted.
-      idempotencyKey: `email:link:${tokenHash}`,
-      candidateId,
-      value,
-      rater,
-      channel: 'email',
-      castAt: new Date(now()).toISOString(),
-    };
+    const tokenHash = linkTokenHash(token);
+    const vote = linkVoteRequest(token, check.claims, new Date(now()).toISOString());
     try {
       const receipt = await voteWhenOpen(lifecycleId, vote);
       log('info', 'email link vote', { lifecycleId, rater, candidateId, value, outcome: receipt.outcome });
