@@ -6,9 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { retrying } from '../core/retry';
 import { PREFLINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 export interface DevServerOptions {
@@ -195,21 +195,28 @@ function readTail(file: string, from: number): string {
 /** Polls until the frontend answers getSystemInfo. */
 export async function waitForFrontend(address: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const over = new Error('waiting is over'); // aborted, or past the deadline: checked before every attempt
   let lastError: unknown;
-  while (!signal?.aborted) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    // lazy + ensureConnected, so that a failed attempt's channel can still be closed.
-    const connection = Connection.lazy({ address, connectTimeout: Math.min(2000, remaining) });
-    try {
-      await connection.ensureConnected();
-      return;
-    } catch (err) {
-      lastError = err;
-    } finally {
-      await connection.close();
-    }
-    await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+  try {
+    return await retrying(
+      async () => {
+        const remaining = deadline - Date.now();
+        if (signal?.aborted || remaining <= 0) throw over;
+        // lazy + ensureConnected, so that a failed attempt's channel can still be closed.
+        const connection = Connection.lazy({ address, connectTimeout: Math.min(2000, remaining) });
+        try {
+          await connection.ensureConnected();
+        } catch (err) {
+          lastError = err;
+          throw err;
+        } finally {
+          await connection.close();
+        }
+      },
+      { delayMs: () => Math.min(200, Math.max(0, deadline - Date.now())), retryable: (err) => err !== over },
+    );
+  } catch (err) {
+    if (err !== over) throw err;
   }
   if (signal?.aborted) throw new Error(`aborted while waiting for ${address}`);
   throw new Error(`no Temporal frontend at ${address} after ${timeoutMs} ms: ${(lastError as Error | undefined)?.message ?? 'timeout'}`);
@@ -217,17 +224,8 @@ export async function waitForFrontend(address: string, timeoutMs: number, signal
 
 async function waitForNamespace(address: string, namespace: string, timeoutMs: number): Promise<void> {
   const connection = await Connection.connect({ address });
-  const deadline = Date.now() + Math.max(timeoutMs, 1000);
   try {
-    for (;;) {
-      try {
-        await connection.workflowService.describeNamespace({ namespace });
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await sleep(200);
-      }
-    }
+    await retrying(() => connection.workflowService.describeNamespace({ namespace }), { delayMs: () => 200, budgetMs: Math.max(timeoutMs, 1000) });
   } finally {
     await connection.close();
   }
