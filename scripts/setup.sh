@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) setup: npm dependencies, the Temporal CLI, and for tests (--with-browser)
-# Chromium, zstd and Dovecot (the IMAP server the reply-polling tests start privately).
-# Usage: scripts/setup.sh [--with-browser]
+# Chromium, zstd, Dovecot (the IMAP server the reply-polling tests start privately) and what the
+# cluster tests start privately: Temporal Server, its schema tool, PostgreSQL 15, openssl
+# (--with-cluster installs only these, besides the basics).
+# Usage: scripts/setup.sh [--with-browser] [--with-cluster]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 WITH_BROWSER=0
+WITH_CLUSTER=0
 for arg in "$@"; do
   case "$arg" in
-    --with-browser) WITH_BROWSER=1 ;;
-    *) echo "usage: $0 [--with-browser]" >&2; exit 2 ;;
+    --with-browser) WITH_BROWSER=1; WITH_CLUSTER=1 ;;
+    --with-cluster) WITH_CLUSTER=1 ;;
+    *) echo "usage: $0 [--with-browser] [--with-cluster]" >&2; exit 2 ;;
   esac
 done
 
@@ -34,5 +38,9 @@ if [[ "$WITH_BROWSER" == 1 ]]; then
   bash scripts/install-chromium.sh
   echo "Checking Dovecot…"
   bash scripts/install-dovecot.sh
+fi
+if [[ "$WITH_CLUSTER" == 1 ]]; then
+  echo "Checking Temporal Server and PostgreSQL (cluster tests)…"
+  bash scripts/install-temporal-server.sh
 fi
 echo "Setup done."
