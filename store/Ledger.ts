@@ -13,7 +13,7 @@
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CommitRequest, CommitResult } from '../activities/types';
+import type { CommitRequest, CommitResult } from './ledger-types';
 import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
 
 /**

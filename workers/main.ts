@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createChannelActivities, createInferenceActivities, createLedgerActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
 import { createReleaseActivities } from '../activities/release';
-import type { CommitRequest, CommitResult } from '../activities/types';
+import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import type { PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { createDemoBackend } from '../connectors/inference/demo';
