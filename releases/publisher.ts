@@ -20,6 +20,7 @@ import * as fs from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { LEDGER_SCHEMA_VERSION, LEDGER_THREADS } from '../store/Ledger';
 import { PREFERENCE_COLUMNS } from '../store/ledger-derived';
+import { withTransaction } from '../store/transaction';
 import { krippendorffAlphaNominal, type ValueProfile } from './agreement';
 import { bootstrapBradleyTerry, type ComparisonCell } from './bradley-terry';
 import {
@@ -187,17 +188,11 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     // Row groups are cut differently on another thread count: pin it, so bytes do not depend on the machine.
     const [threads] = (await c.runAndReadAll(`SELECT current_setting('threads')::INTEGER`)).getRows();
     if (threads?.[0] !== LEDGER_THREADS) await c.run(`SET threads = ${LEDGER_THREADS}`);
-    // One transaction: every file reads the same snapshot.
-    await c.run('BEGIN TRANSACTION');
     try {
-      const result = await writeTables(c, { cutoff, tmp, previous, artifactDir: options.artifactDir, bootstrapRounds: options.bootstrapRounds ?? 200, step, checksums,
+      // One transaction: every file reads the same snapshot.
+      return await withTransaction(c, () => writeTables(c, { cutoff, tmp, previous, artifactDir: options.artifactDir, bootstrapRounds: options.bootstrapRounds ?? 200, step, checksums,
         preferencesRowGroupRows, alongside: (fn) => options.ledger.withConnection(fn),
-      });
-      await c.run('COMMIT');
-      return result;
-    } catch (err) {
-      await c.run('ROLLBACK').catch(() => undefined);
-      throw err;
+      }));
     } finally {
       // The setting reads back rounded ("18.8 GiB"): RESET restores the default exactly; anything else is re-set.
       if (order?.[0] !== true) await c.run('SET preserve_insertion_order = false');
@@ -319,9 +314,8 @@ interface VoteStatistics {
   artifactsMissing: number;
 }
 
-async function voteStatistics(c: DuckDBConnection, inRelease: string, artifactDir: string | undefined): Promise<VoteStatistics> {
-  await c.run('BEGIN TRANSACTION');
-  try {
+async function voteStatistics(connection: DuckDBConnection, inRelease: string, artifactDir: string | undefined): Promise<VoteStatistics> {
+  return withTransaction(connection, async (c) => {
     // UTC days from epoch milliseconds: independent of the session's TimeZone setting.
     const daily = await rows<{ day: string; votes: number; retractions: number }>(
       c,
@@ -342,13 +336,8 @@ async function voteStatistics(c: DuckDBConnection, inRelease: string, artifactDi
          FROM (SELECT DISTINCT ${artifactDir ? `${quotedString(artifactDir + sep)} || ` : ''}path AS file FROM candidates WHERE ${inRelease}) r
          ${artifactDir ? `LEFT JOIN glob(${quotedString(join(artifactDir, 'sha256', '*', '*'))}) g ON g.file = r.file` : ''}`,
     );
-    await c.run('COMMIT');
     return { daily, topRaters, raters: raters?.n ?? 0, artifactsReferenced: artifacts?.referenced ?? 0, artifactsMissing: artifacts?.missing ?? 0 };
-  } catch (err) {
-    // A COMMIT after a failed query would fail too and hide the first error.
-    await c.run('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 /** Which ledger rows a release holds, as SQL conditions (quoted literals: COPY cannot bind). */
