@@ -4,7 +4,7 @@
  * Request and result types owned elsewhere (channels, the ledger, releases) are re-exported here.
  */
 import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
-import type { PublishResult } from '../releases/publisher';
+import type { PublishResult } from '../releases/types';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import type { Candidate } from '../workflows/types';
 
