@@ -189,7 +189,7 @@ export class Ledger {
   /**
    * Commits one batch of a lifecycle in one transaction, idempotently: a re-run inserts only the vote
    * rows it does not hold yet. Rows are appended in the batch's order, so the ledger's row order is
-   * commit order and releases can write it without sorting (releases/publisher.ts). That is why
+   * commit order and releases can write it without sorting (releases/writer.ts). That is why
    * candidates and votes go in with plain INSERTs: `ON CONFLICT DO NOTHING` (or an anti-join) lets
    * DuckDB reorder the rows of a statement. A duplicate key means this batch (or part of it) is
    * already here: the transaction is rolled back and re-run without the rows the ledger holds — rare,
