@@ -1,10 +1,14 @@
 /**
  * `createActivities(deps)`: every activity, built from injected dependencies so tests can pass fakes.
- * Workers register the subset for the queues they serve (see workers/main.ts).
+ * A worker passes the dependencies of the queues it serves and registers what comes back (see
+ * workers/main.ts): channels on the lifecycle queue, inference on `-inference`, ledger and releases
+ * on `-ledger`.
  */
 import { createChannelActivities, type ChannelPublisher } from './channel';
 import { createInferenceActivities } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
+import { createReleaseActivities, type ReleaseActivityDeps } from './release';
+import type { ChannelActivities, InferenceActivities, LedgerActivities, ReleaseActivities } from './types';
 import type { InferenceRegistry } from '../connectors/inference/registry';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { ChannelSpec } from '../workflows/types';
@@ -13,13 +17,16 @@ export interface ActivityDeps {
   inference?: { registry: InferenceRegistry; artifacts: ArtifactStore };
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
   ledger?: LedgerActivityDeps;
+  releases?: ReleaseActivityDeps;
 }
 
-export function createActivities(deps: ActivityDeps) {
+/** The activities of every group whose dependencies are given. */
+export function createActivities(deps: ActivityDeps): Partial<InferenceActivities & ChannelActivities & LedgerActivities & ReleaseActivities> {
   return {
     ...(deps.inference ? createInferenceActivities(deps.inference) : {}),
     ...(deps.channels ? createChannelActivities(deps.channels) : {}),
     ...(deps.ledger ? createLedgerActivities(deps.ledger) : {}),
+    ...(deps.releases ? createReleaseActivities(deps.releases) : {}),
   };
 }
 
@@ -27,4 +34,5 @@ export { createChannelActivities } from './channel';
 export type { ChannelPublisher } from './channel';
 export { createInferenceActivities, planSlots } from './generate';
 export { createLedgerActivities } from './ledger';
+export { createReleaseActivities } from './release';
 export type * from './types';

@@ -10,21 +10,8 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { Ledger } from '../store/Ledger';
-import { publishRelease, ReleaseError, type PublishResult, type PublishStep } from '../releases/publisher';
-
-export interface PublishReleaseRequest {
-  /** ISO-8601 watermark, fixed by the workflow. */
-  cutoff: string;
-  releaseId?: string;
-}
-
-/** Small by design: ids, paths and counts, never rows (the publisher's own result). */
-export type ReleaseSummary = PublishResult;
-
-/** Runs on `<queue>-ledger` beside the ledger: only that process may open the DuckDB file. */
-export interface ReleaseActivities {
-  publishReleaseFiles(request: PublishReleaseRequest): Promise<ReleaseSummary>;
-}
+import { publishRelease, ReleaseError, type PublishStep } from '../releases/publisher';
+import type { PublishReleaseRequest, ReleaseActivities, ReleaseSummary } from './types';
 
 export interface ReleaseActivityDeps {
   ledger: Pick<Ledger, 'withConnection'>;

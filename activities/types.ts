@@ -1,8 +1,15 @@
 /**
  * The activity surface the workflow sees, split by task queue. Workflows `import type` this
  * file only; the implementations live beside it and are built by `createActivities(deps)`.
+ * Request and result types owned elsewhere (channels, the ledger, releases) are re-exported here.
  */
-import type { Candidate, CloseReason, LifecyclePlan, VoteEvent } from '../workflows/types';
+import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
+import type { PublishResult } from '../releases/types';
+import type { CommitRequest, CommitResult } from '../store/ledger-types';
+import type { Candidate } from '../workflows/types';
+
+export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
+export type { CommitRequest, CommitResult, CommittedVote, LifecycleRecord } from '../store/ledger-types';
 
 export interface GenerateCandidatesRequest {
   lifecycleId: string;
@@ -17,9 +24,6 @@ export interface InferenceActivities {
   generateCandidates(request: GenerateCandidatesRequest): Promise<Candidate[]>;
 }
 
-import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
-export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
-
 /** Runs on the lifecycle's own queue. */
 export interface ChannelActivities {
   publishLifecycle(request: PublishRequest): Promise<PostRef>;
@@ -30,35 +34,21 @@ export interface ChannelActivities {
   closePost(request: ClosePostRequest): Promise<void>;
 }
 
-export interface LifecycleRecord {
-  lifecycleId: string;
-  /** The first run id: stable across continue-as-new, distinct when a workflow id is reused. */
-  runId: string;
-  plan: LifecyclePlan;
-  startedAt: string;
-  deadlineAt: string;
-  closedAt: string;
-  closeReason: CloseReason;
-  votesAccepted: number;
-}
-
-export interface CommittedVote extends VoteEvent {
-  /** True if this event is the rater's final, counted vote on the candidate. */
-  standing: boolean;
-}
-
-export interface CommitRequest {
-  lifecycle: LifecycleRecord;
-  candidates: Candidate[];
-  votes: CommittedVote[];
-}
-
-export interface CommitResult {
-  voteRowsInserted: number;
-  voteRowsForLifecycle: number;
-}
-
 /** Runs on `<queue>-ledger`, served by exactly one process: the DuckDB writer. */
 export interface LedgerActivities {
   commitLifecycle(request: CommitRequest): Promise<CommitResult>;
+}
+
+export interface PublishReleaseRequest {
+  /** ISO-8601 watermark, fixed by the workflow. */
+  cutoff: string;
+  releaseId?: string;
+}
+
+/** Small by design: ids, paths and counts, never rows (the publisher's own result). */
+export type ReleaseSummary = PublishResult;
+
+/** Runs on `<queue>-ledger` beside the ledger: only that process may open the DuckDB file. */
+export interface ReleaseActivities {
+  publishReleaseFiles(request: PublishReleaseRequest): Promise<ReleaseSummary>;
 }

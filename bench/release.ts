@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
 import { quotedString } from '../releases/sql';
-import type { CommittedVote, CommitRequest } from '../activities/types';
+import type { CommittedVote, CommitRequest } from '../store/ledger-types';
 import { Ledger } from '../store/Ledger';
 import type { Candidate, LifecyclePlan } from '../workflows/types';
 

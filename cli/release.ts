@@ -13,7 +13,7 @@ import {
 } from '@temporalio/client';
 import type { PreflineConfig } from '../config';
 import type { Logger } from '@temporalio/common';
-import type { ReleaseSummary } from '../activities/release';
+import type { ReleaseSummary } from '../activities/types';
 import { listReleases, readLatest, resolveRelease } from '../releases/layout';
 import { diffReleases, exportRelease, verifyRelease } from '../releases/tools';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, type PublishReleaseInput } from '../workflows/publish-release';

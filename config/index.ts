@@ -1,1 +1,6 @@
-export * from './config';
+export { loadConfig } from './config';
+export { parseEmailLists } from './email';
+export { ConfigError } from './read';
+export { loadSecret } from './secrets';
+export { ENVIRONMENT, documentedDefault, type Setting } from './settings';
+export type { EmailConfig, ImapConfig, PreflineConfig } from './types';

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loadSecret, type PreflineConfig } from '../config';
-import { createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/publisher';
+import { createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/smtp';
 import { EmailState } from '../channels/email/state';
 import { startImapPoller, type RunningImapPoller } from '../channels/email/imap';
 import { startEmailInbound, type RunningInbound } from '../channels/email/smtp-inbound';

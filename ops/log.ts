@@ -18,7 +18,7 @@ function formatValue(value: unknown): string {
   }
 }
 
-export function createLogger(component: string, level: string = process.env.PREFLINE_LOG_LEVEL ?? 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+export function createLogger(component: string, level: string, write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
   const threshold = ORDER[level.toUpperCase()] ?? ORDER.INFO!;
   const log = (lvl: LogLevel, message: string, meta?: LogMetadata) => {
     // The SDK announces every queue it does not poll; that is by design here (one queue per worker role).

@@ -13,7 +13,8 @@
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CommitRequest, CommitResult } from '../activities/types';
+import type { CommitRequest, CommitResult } from './ledger-types';
+import { withTransaction } from './transaction';
 import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
 
 /**
@@ -188,7 +189,7 @@ export class Ledger {
   /**
    * Commits one batch of a lifecycle in one transaction, idempotently: a re-run inserts only the vote
    * rows it does not hold yet. Rows are appended in the batch's order, so the ledger's row order is
-   * commit order and releases can write it without sorting (releases/publisher.ts). That is why
+   * commit order and releases can write it without sorting (releases/writer.ts). That is why
    * candidates and votes go in with plain INSERTs: `ON CONFLICT DO NOTHING` (or an anti-join) lets
    * DuckDB reorder the rows of a statement. A duplicate key means this batch (or part of it) is
    * already here: the transaction is rolled back and re-run without the rows the ledger holds — rare,
@@ -211,9 +212,7 @@ export class Ledger {
     // commit time, and the derived tables' per-commit queries skip row groups older than a lifecycle.
     const commitMs = Math.max(now.getTime(), this.lastCommitMs);
     const committedAt = new Date(commitMs).toISOString();
-    const c = this.connection;
-    await c.run('BEGIN TRANSACTION');
-    try {
+    const result = await withTransaction(this.connection, async (c) => {
       const { plan } = lifecycle;
       await c.run(
         `INSERT INTO lifecycles VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
@@ -269,13 +268,10 @@ export class Ledger {
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
       await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete: total === lifecycle.votesAccepted });
-      await c.run('COMMIT');
-      this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
       return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
-    } catch (err) {
-      await c.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
+    this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
+    return result;
   }
 
   /**
@@ -328,19 +324,13 @@ export class Ledger {
    */
   async deriveCompleted(): Promise<number> {
     if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
-    const c = this.connection;
-    await c.run('BEGIN TRANSACTION');
-    try {
+    return withTransaction(this.connection, async (c) => {
       await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS ${UNDERIVED_COMPLETE_LIFECYCLES}`);
       const derived = await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);
       for (const statement of deriveStatements('derive_scope')) await c.run(statement, ['-infinity']);
       await c.run('DROP TABLE derive_scope');
-      await c.run('COMMIT');
       return Number(derived.rowsChanged);
-    } catch (err) {
-      await c.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   /** Runs one analyst query (SELECT/EXPLAIN only); values are bound, never spliced. */

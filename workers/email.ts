@@ -5,7 +5,8 @@
  */
 import type { ChannelPublisher } from '../channels/types';
 import { loadSecret, type PreflineConfig } from '../config';
-import { createEmailPublisher, createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/publisher';
+import { createEmailPublisher } from '../channels/email/publisher';
+import { createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/smtp';
 import { EmailState } from '../channels/email/state';
 import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';

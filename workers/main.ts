@@ -8,10 +8,9 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createChannelActivities, createInferenceActivities, createLedgerActivities } from '../activities';
+import { createActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
-import { createReleaseActivities } from '../activities/release';
-import type { CommitRequest, CommitResult } from '../activities/types';
+import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import type { PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { createDemoBackend } from '../connectors/inference/demo';
@@ -111,7 +110,9 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           ...common,
           taskQueue: config.taskQueue,
           workflowBundle,
-          activities: createChannelActivities({ web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) }),
+          activities: createActivities({
+            channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) },
+          }),
         }),
       );
       queues.push(config.taskQueue);
@@ -123,7 +124,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         await Worker.create({
           ...common,
           taskQueue: inferenceQueue(config.taskQueue),
-          activities: createInferenceActivities({ registry, artifacts }),
+          activities: createActivities({ inference: { registry, artifacts } }),
           maxConcurrentActivityTaskExecutions: config.inferenceConcurrency,
           // Heartbeats carry cancellation back: a cancelled lifecycle stops paying for GPU time within seconds.
           maxHeartbeatThrottleInterval: '2 seconds',
@@ -138,11 +139,11 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         await Worker.create({
           ...common,
           taskQueue: ledgerQueue(config.taskQueue),
-          activities: {
-            ...createLedgerActivities({ ledger, ...(afterCommit ? { afterCommit } : {}) }),
+          activities: createActivities({
+            ledger: { ledger, ...(afterCommit ? { afterCommit } : {}) },
             // Releases read the ledger through this process's DuckDB instance (the only one allowed to open it).
-            ...createReleaseActivities({ ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir) }),
-          },
+            releases: { ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir) },
+          }),
           // One DuckDB writer connection: commits run one at a time.
           maxConcurrentActivityTaskExecutions: 1,
         }),

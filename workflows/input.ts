@@ -3,6 +3,7 @@
  * passed in), so the workflow, the CLI and tests share one set of rules and one set of messages.
  * Every problem is reported, each naming its field, so ops fix the form in one go.
  */
+import { parseDuration } from '../core/duration';
 import type { ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, Quorum } from './types';
 
 export const MAX_CANDIDATES = 8;
@@ -39,19 +40,6 @@ const KNOWN_FIELDS = new Set([
 export const REMINDER_CHANNELS: ReadonlyArray<ChannelSpec['kind']> = ['email'];
 
 export type InputValidation = { ok: true; plan: LifecyclePlan } | { ok: false; errors: string[] };
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Parses `500ms`, `90s`, `30m`, `24h`, `2d`, and compounds like `1h30m`. Returns undefined if not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
-  let total = 0;
-  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
-    total += Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
-  }
-  return total;
-}
 
 /** ISO-8601 date-time with an explicit zone (`Z` or `±hh:mm`); a zoneless time would be ambiguous. */
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;

@@ -7,7 +7,7 @@
  * heavy work is one activity on the ledger queue; it receives the cutoff and returns counts.
  */
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ReleaseActivities, ReleaseSummary } from '../activities/release';
+import type { ReleaseActivities, ReleaseSummary } from '../activities/types';
 import { ledgerQueue } from './queues';
 
 export const RELEASE_WORKFLOW_TYPE = 'publishRelease';

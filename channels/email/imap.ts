@@ -27,7 +27,7 @@
  */
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions } from 'imapflow';
 import { isIP } from 'node:net';
-import { redactAddresses } from './publisher';
+import { redactAddresses } from './smtp';
 import { header, readMessage, type InboundMessage } from './reply';
 import { ReplyDeferredError, type ReplyHandler } from './replies';
 import type { GatewayLog } from '../../core/http';

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { Sender } from './compose';
 import { composeAutoAnswer } from './compose';
-import { redactAddresses, type MailTransport } from './publisher';
+import { redactAddresses, type MailTransport } from './smtp';
 import { firstReplyLine, header, messageKey, parseVoteLine, readMessage, type InboundMessage } from './reply';
 import type { EmailState } from './state';
 import { verifyReplyAddress, type ReplyClaims } from './tokens';

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import type { Sender } from './compose';
-import type { MailTransport } from './publisher';
+import type { MailTransport } from './smtp';
 import type { EmailState } from './state';
 import { createReplyHandler, ReplyDeferredError } from './replies';
 import type { GatewayLog } from '../../core/http';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../config/config';
+import { ConfigError, loadConfig } from '../../config';
 
 describe('config: replies by IMAP', () => {
   let dir: string;

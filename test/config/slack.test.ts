@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../config/config';
+import { ConfigError, loadConfig } from '../../config';
 
 const CWD = '/srv/prefline';
 

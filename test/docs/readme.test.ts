@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ENVIRONMENT } from '../../config';
+import { ENVIRONMENT, documentedDefault } from '../../config';
 import { validateLifecycleInput } from '../../workflows/input';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -21,6 +21,16 @@ describe('README', () => {
   it('should document every environment variable Prefline reads', () => {
     const missing = ENVIRONMENT.map((e) => e.name).filter((name) => !readme.includes(`\`${name}\``));
     assert.deepEqual(missing, []);
+  });
+
+  it('should give every environment variable the default and meaning of the config table', () => {
+    const rows = new Map<string, string>();
+    for (const line of readme.split('\n')) {
+      const row = /^\| `([A-Z_]+)` \| .* \|$/.exec(line);
+      if (row) rows.set(row[1] as string, line);
+    }
+    const differing = ENVIRONMENT.filter((s) => rows.get(s.name) !== `| \`${s.name}\` | ${documentedDefault(s)} | ${s.description} |`).map((s) => s.name);
+    assert.deepEqual(differing, []);
   });
 
   it('should give a copy-paste UI input that is valid', () => {

@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parquetReadObjects } from 'hyparquet';
-import type { CommittedVote, CommitRequest } from '../../activities/types';
+import type { CommittedVote, CommitRequest } from '../../store/ledger-types';
 import type { ArtifactStore } from '../../store/ArtifactStore';
 import type { Ledger } from '../../store/Ledger';
 import type { Candidate, LifecyclePlan } from '../../workflows/types';

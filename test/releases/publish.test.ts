@@ -5,6 +5,7 @@
  * diff, export and querying a release.
  */
 import assert from 'node:assert/strict';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,6 +286,24 @@ describe('release publishing (releases/publisher)', function () {
       assert.deepEqual(readdirSync(releasesDir).filter((n) => n.startsWith('.')), []); // leftovers removed
     });
   }
+
+  it('should fail with a failed statistics query\'s own error, leave no release, and publish on the rerun', async () => {
+    // Vote statistics run on a second connection, in a transaction of their own; break their rater query there.
+    const breakRaterQuery = (c: DuckDBConnection): DuckDBConnection =>
+      new Proxy(c, {
+        get(target, key) {
+          if (key === 'runAndReadAll') return (sql: string, values?: DuckDBValue[]) => target.runAndReadAll(/FROM rel_raters/.test(sql) ? 'SELECT * FROM no_such_table' : sql, values);
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    const broken = { withConnection: <T>(fn: (c: DuckDBConnection) => Promise<T>) => ledger.withConnection((c) => fn(breakRaterQuery(c))) };
+    await assert.rejects(publish(CUTOFF_1, { ledger: broken }), /no_such_table/);
+    assert.deepEqual(await listReleases(releasesDir), []);
+    const rerun = await publish(CUTOFF_1);
+    assert.deepEqual(await verifyRelease((await listReleases(releasesDir))[0]!), []);
+    assert.equal(rerun.reused, false);
+  });
 
   it('should detect a tampered file in verify (CLI exits non-zero) and refuse to reuse it', async () => {
     const result = await publish(CUTOFF_1);

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CommitRequest, CommittedVote, LifecycleRecord } from '../../activities/types';
+import type { CommitRequest, CommittedVote, LifecycleRecord } from '../../store/ledger-types';
 import { LEDGER_SCHEMA_VERSION, Ledger, LedgerError } from '../../store/Ledger';
 import { LedgerReadServer } from '../../store/LedgerReadServer';
 import type { Candidate, LifecyclePlan, VoteValue } from '../../workflows/types';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReleaseSummary } from '../../activities/release';
+import type { ReleaseSummary } from '../../activities/types';
 import { RELEASE_SCHEDULE_ID, ensureReleaseSchedule, startReleaseWorkflow } from '../../cli/release';
 import { readManifest, resolveRelease } from '../../releases/layout';
 import { queryRelease, verifyRelease } from '../../releases/tools';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSmtpTransport, type MailTransport } from '../../../channels/email/publisher';
+import { createSmtpTransport, type MailTransport } from '../../../channels/email/smtp';
 import { readMessage } from '../../../channels/email/reply';
 import { EmailState } from '../../../channels/email/state';
 import { lifecycleHash, replyLocalPart } from '../../../channels/email/tokens';

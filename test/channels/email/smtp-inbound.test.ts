@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport, type SendMailOptions } from 'nodemailer';
-import { createSmtpTransport, type MailTransport } from '../../../channels/email/publisher';
+import { createSmtpTransport, type MailTransport } from '../../../channels/email/smtp';
 import { EmailState } from '../../../channels/email/state';
 import { lifecycleHash, replyLocalPart } from '../../../channels/email/tokens';
 import { startEmailInbound, type RunningInbound } from '../../../channels/email/smtp-inbound';

@@ -15,7 +15,7 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../../../config';
 import { composeAutoAnswer, composeInvite } from '../../../channels/email/compose';
-import { classifySmtpError, createSmtpTransport, readSmtpSettings, type MailTransport, type SmtpFileSettings } from '../../../channels/email/publisher';
+import { classifySmtpError, createSmtpTransport, readSmtpSettings, type MailTransport, type SmtpFileSettings } from '../../../channels/email/smtp';
 
 const USER = 'prefline-relay';
 const PASS = 'relay-password-7f3a';

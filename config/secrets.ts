@@ -1,0 +1,36 @@
+/** Keys: from the environment, or generated once under the data folder. */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ConfigError } from './read';
+import type { PreflineConfig } from './types';
+
+/**
+ * A secret from the environment, or else one generated once and kept (mode 0600) under the data
+ * folder, so pseudonyms and sessions stay stable across restarts of the embedded setup.
+ */
+export function loadSecret(config: PreflineConfig, name: 'rater' | 'session' | 'email-token', env: NodeJS.ProcessEnv = process.env): Buffer {
+  const envName = `PREFLINE_${name.replace('-', '_').toUpperCase()}_KEY`; // PREFLINE_RATER_KEY, …_SESSION_KEY, …_EMAIL_TOKEN_KEY
+  const fromEnv = env[envName];
+  if (fromEnv) {
+    if (fromEnv.length < 16) throw new ConfigError(`${envName} must be at least 16 characters`);
+    return Buffer.from(fromEnv, 'utf8');
+  }
+  const file = join(config.dataDir, 'secrets', `${name}.key`);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      // Another process created it first; use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    chmodSync(file, 0o600);
+  }
+  const key = readFileSync(file, 'utf8').trim();
+  // Empty while another process is between creating and writing it, or after a crash there: never key hashes with it.
+  if (key.length < 16) {
+    throw new ConfigError(`${file} holds no usable key (under 16 characters); delete it to generate a new one, or set ${envName}`);
+  }
+  return Buffer.from(key, 'utf8');
+}

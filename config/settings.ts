@@ -1,0 +1,112 @@
+/**
+ * Every environment variable Prefline reads, with its default and its meaning: the one place defaults
+ * are stated. `loadConfig` takes its defaults from here, and the README's table of environment
+ * variables shows `documentedDefault` of each row (test/docs/readme.test.ts keeps them equal).
+ */
+
+export interface Setting {
+  name: string;
+  /**
+   * The value used when the variable is unset or empty, spelled as the variable would be. `<data>`
+   * stands for PREFLINE_DATA_DIR; `<host>` and `<port>` for the gateway's reachable address.
+   * Absent when there is none: the feature stays off, or the value is required, generated or derived.
+   */
+  default?: string;
+  /** The default in another mode (implicit TLS or not), and that mode in words. */
+  otherwise?: { default: string; when: string };
+  /** Defaults to the value of this other setting. */
+  sameAs?: string;
+  /** What the documented default adds in parentheses: what "unset" means, or where a generated value lives. */
+  note?: string;
+  description: string;
+}
+
+export const ENVIRONMENT: readonly Setting[] = [
+  { name: 'PREFLINE_DATA_DIR', default: './.prefline', description: 'Where all state lives: Temporal SQLite file, DuckDB ledger, artifacts, keys, logs.' },
+  { name: 'PREFLINE_TEMPORAL_ADDRESS', default: '127.0.0.1:7233', description: 'Temporal frontend (host:port). `prefline up` starts a dev server here unless PREFLINE_EXTERNAL_TEMPORAL=1.' },
+  { name: 'PREFLINE_TEMPORAL_NAMESPACE', default: 'default', description: 'Temporal namespace.' },
+  { name: 'PREFLINE_TEMPORAL_UI_PORT', default: '8233', description: 'Port of the Temporal Web UI started by `prefline up`.' },
+  { name: 'PREFLINE_EXTERNAL_TEMPORAL', default: '0', description: 'Set to 1 to use an existing Temporal server/cluster instead of starting a dev server.' },
+  { name: 'PREFLINE_TASK_QUEUE', default: 'prefline', description: 'Task queue of lifecycles; inference and ledger activities use `<queue>-inference` and `<queue>-ledger`.' },
+  { name: 'PREFLINE_WORKER_QUEUES', default: 'workflows,inference,ledger', description: 'Which queues this worker process polls. Exactly one process may serve `ledger`.' },
+  { name: 'PREFLINE_INFERENCE_CONCURRENCY', default: '4', description: 'Max concurrent inference activities per worker.' },
+  { name: 'PREFLINE_GATEWAY_HOST', default: '127.0.0.1', description: 'Interface the gateway (rating page and vote API) binds.' },
+  { name: 'PREFLINE_GATEWAY_PORT', default: '8080', description: 'Port of the gateway.' },
+  { name: 'PREFLINE_PUBLIC_URL', default: 'http://<host>:<port>', description: 'URL raters use to reach the gateway (for links in posts).' },
+  { name: 'PREFLINE_RATER_KEY', note: 'generated into <data>/secrets/rater.key', description: 'Secret key of the keyed hash that pseudonymises rater identities. Keep it stable.' },
+  { name: 'PREFLINE_SESSION_KEY', note: 'generated into <data>/secrets/session.key', description: 'Secret key that signs rater session tokens of the web page.' },
+  { name: 'PREFLINE_WEB_ACCESS_CODE', description: 'If set, raters must enter this code on the rating page before voting.' },
+  { name: 'PREFLINE_SESSION_TTL', default: '30d', description: 'How long a rater session token of the web page stays valid.' },
+  { name: 'PREFLINE_LEDGER_PATH', default: '<data>/ledger.duckdb', description: 'The DuckDB ledger file (opened read-write by the ledger worker only).' },
+  { name: 'PREFLINE_LEDGER_READ_HOST', default: '127.0.0.1', description: 'Interface of the ledger worker\'s read-only query endpoint (used by `prefline query`).' },
+  { name: 'PREFLINE_LEDGER_READ_PORT', default: '0', note: 'random; advertised in <data>/ledger-endpoint.json', description: 'Port of that endpoint.' },
+  { name: 'PREFLINE_RELEASES_DIR', default: '<data>/releases', description: 'Dated, immutable parquet releases (`prefline release`); `latest` points at the newest.' },
+  { name: 'PREFLINE_ARTIFACT_DIR', default: '<data>/artifacts', description: 'Content-addressed artifact store (must be shared by inference workers and the gateway).' },
+  { name: 'PREFLINE_TEMPORAL_BIN', default: './.tools/bin/temporal', description: 'The Temporal CLI binary (built by scripts/install-temporal.sh).' },
+  { name: 'REPLICATE_API_TOKEN', description: 'Replicate API token for `replicate:` models. Read by inference workers only; never in workflow input or history.' },
+  { name: 'PREFLINE_REPLICATE_BASE_URL', default: 'https://api.replicate.com/v1', description: 'Replicate API base URL.' },
+  { name: 'PREFLINE_REPLICATE_MAX_WAIT', default: '10m', description: 'How long one prediction may run before the attempt is retried (the retry resumes the same prediction).' },
+  { name: 'PREFLINE_OPENAI_BASE_URL', description: 'Base URL of an OpenAI-compatible server for `openai:` models, e.g. http://gpu-host:8000/v1 (vLLM, TGI, Ollama, LocalAI).' },
+  { name: 'PREFLINE_OPENAI_API_KEY', description: 'Bearer key for that server, if it needs one.' },
+  { name: 'PREFLINE_OPENAI_IMAGE_MODELS', description: 'Comma-separated `openai:` models that produce images (images/generations); others are chat models.' },
+  { name: 'PREFLINE_OPENAI_TIMEOUT', default: '120s', description: 'Timeout of one request to the OpenAI-compatible server.' },
+  { name: 'PREFLINE_SLACK_BOT_TOKEN', description: 'Bot token (`xoxb-…`) of the Prefline Slack app. Workers post `slack:` lifecycles with it; the gateway learns its own identity and rater groups with it. See docs/slack.md.' },
+  { name: 'PREFLINE_SLACK_SIGNING_SECRET', description: 'Signing secret of the Slack app. Set on the gateway to serve POST /slack/events and /slack/interactivity (signatures checked over the raw body). A blank value is refused at startup.' },
+  { name: 'PREFLINE_SLACK_APP_TOKEN', description: 'App-level token (`xapp-…`, scope connections:write): the gateway receives Slack events over Socket Mode instead of a public URL.' },
+  { name: 'PREFLINE_SLACK_API_URL', default: 'https://slack.com/api/', description: 'Slack Web API base URL (tests point it at a stand-in).' },
+  { name: 'PREFLINE_SLACK_ALLOWED_USERS', note: 'everyone in the channel', description: 'Comma-separated Slack user ids (U…) whose votes count. Others get "you are not on the rater list" (buttons) or are ignored (reactions).' },
+  { name: 'PREFLINE_SLACK_JOURNAL_DIR', default: '<data>/slack-journal', description: 'Where the gateway journals Slack deliveries before acknowledging them, so none is lost if it stops before forwarding; the next gateway on the same host replays them. Local disk of the gateway host.' },
+  { name: 'PREFLINE_SLACK_ALLOWED_USERGROUP', description: 'A Slack user group id (S…) whose members may vote, in addition to PREFLINE_SLACK_ALLOWED_USERS (needs usergroups:read).' },
+  { name: 'PREFLINE_SMTP_HOST', description: 'SMTP server for the email channel (`email:` lifecycles). Without it, workers refuse email lifecycles.' },
+  { name: 'PREFLINE_SMTP_PORT', default: '587', otherwise: { default: '465', when: 'with PREFLINE_SMTP_SECURE=1' }, description: 'SMTP port.' },
+  { name: 'PREFLINE_SMTP_SECURE', default: '0', description: '1 for implicit TLS (port 465); otherwise STARTTLS is used when the server offers it.' },
+  { name: 'PREFLINE_SMTP_REQUIRE_TLS', default: '0', description: '1 to refuse sending unless STARTTLS succeeds.' },
+  { name: 'PREFLINE_SMTP_TLS_CA', note: 'system CAs', description: 'PEM file of the CA (or self-signed certificate) to trust for the SMTP server, e.g. a private relay.' },
+  { name: 'PREFLINE_SMTP_USER', description: 'SMTP AUTH user.' },
+  { name: 'PREFLINE_SMTP_PASS', description: 'SMTP AUTH password.' },
+  { name: 'PREFLINE_SMTP_POOL', default: '5', description: 'Pooled SMTP connections per worker; 0 opens one connection per message.' },
+  { name: 'PREFLINE_SMTP_RATE_LIMIT', default: '0', note: 'no limit', description: 'Messages per second across the pool.' },
+  { name: 'PREFLINE_EMAIL_FROM', note: 'required with PREFLINE_SMTP_HOST', description: 'Sender, e.g. `Prefline <ratings@example.com>`; its domain names Message-IDs.' },
+  { name: 'PREFLINE_DKIM_DOMAIN', description: 'DKIM signing domain (set all three PREFLINE_DKIM_* or none).' },
+  { name: 'PREFLINE_DKIM_SELECTOR', description: 'DKIM selector.' },
+  { name: 'PREFLINE_DKIM_PRIVATE_KEY_FILE', description: 'PEM file of the DKIM private key.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_DOMAIN', description: 'Domain whose mail reaches the gateway\'s inbound SMTP listener; mails get a signed `vote+…@<domain>` Reply-To. Without it, mails offer links only.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_PORT', note: 'none: no listener', description: 'Port of the gateway\'s inbound SMTP listener for replies (needs PREFLINE_EMAIL_INBOUND_DOMAIN).' },
+  { name: 'PREFLINE_EMAIL_INBOUND_HOST', sameAs: 'PREFLINE_GATEWAY_HOST', description: 'Interface the inbound SMTP listener binds.' },
+  { name: 'PREFLINE_EMAIL_INBOUND_MAX_BYTES', default: '2097152', description: 'Largest reply accepted; bigger ones are refused with 552 (SMTP) or marked processed without being downloaded (IMAP).' },
+  { name: 'PREFLINE_EMAIL_INBOUND_TLS_KEY', description: 'PEM key file; with PREFLINE_EMAIL_INBOUND_TLS_CERT, the listener offers STARTTLS (disabled otherwise).' },
+  { name: 'PREFLINE_EMAIL_INBOUND_TLS_CERT', description: 'PEM certificate file for STARTTLS.' },
+  { name: 'PREFLINE_IMAP_HOST', note: 'none: no poller', description: 'IMAP server whose mailbox receives the replies: the gateway polls it instead of listening for SMTP (needs PREFLINE_EMAIL_INBOUND_DOMAIN; not together with PREFLINE_EMAIL_INBOUND_PORT). See docs/email.md.' },
+  { name: 'PREFLINE_IMAP_PORT', default: '993', otherwise: { default: '143', when: 'unless PREFLINE_IMAP_SECURE=tls' }, description: 'IMAP port.' },
+  { name: 'PREFLINE_IMAP_SECURE', default: 'tls', description: '`tls` (implicit TLS), `starttls` (required) or `none` (cleartext: only for a server on the same host).' },
+  { name: 'PREFLINE_IMAP_TLS_CA', note: 'system CAs', description: 'PEM file of the CA (or self-signed certificate) the IMAP server\'s certificate must chain to.' },
+  { name: 'PREFLINE_IMAP_USER', note: 'required with PREFLINE_IMAP_HOST', description: 'IMAP login user.' },
+  { name: 'PREFLINE_IMAP_PASSWORD', description: 'IMAP password (or PREFLINE_IMAP_PASSWORD_FILE; exactly one of them). Never logged.' },
+  { name: 'PREFLINE_IMAP_PASSWORD_FILE', description: 'File holding the IMAP password (a trailing newline is ignored).' },
+  { name: 'PREFLINE_IMAP_MAILBOX', default: 'INBOX', description: 'Mailbox the replies arrive in; unread (no \\Seen flag) messages are the ones to process.' },
+  { name: 'PREFLINE_IMAP_PROCESSED_MAILBOX', note: 'none: processed replies stay, flagged \\Seen', description: 'Mailbox processed replies are moved to (created if missing; a full path with the server\'s hierarchy separator).' },
+  { name: 'PREFLINE_IMAP_POLL_SECONDS', default: '60', description: 'Seconds between passes over the mailbox; new mail is noticed at once where the server has IDLE, and deferred replies are retried at this pace.' },
+  { name: 'PREFLINE_EMAIL_LISTS', description: 'Named rater lists for `email:@name`: `reviewers=a@x,b@y;leads=c@z`, inline JSON `{"reviewers":["a@x"]}`, or a path to such a JSON file.' },
+  { name: 'PREFLINE_EMAIL_TOKEN_KEY', note: 'generated into <data>/secrets/email-token.key', description: 'Key that signs vote links, unsubscribe links and reply addresses. Workers and gateway must share it.' },
+  { name: 'PREFLINE_EMAIL_CLOSING_NOTE', default: '0', description: '1 to mail raters the result when a lifecycle closes.' },
+  { name: 'PREFLINE_EMAIL_STATE_DIR', default: '<data>/email', description: 'Send records, opt-outs and reply mappings; workers and gateway must share it.' },
+  { name: 'PREFLINE_FAULT_INJECT', description: 'Test-only fault injection, e.g. `crash-after-commit:<marker file>` kills the ledger worker once right after a commit is durable (crash tests).' },
+  { name: 'PREFLINE_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error.' },
+];
+
+const BY_NAME = new Map(ENVIRONMENT.map((setting) => [setting.name, setting]));
+
+/** The table's row of a variable; reading a variable the table does not list is a programming error. */
+export function setting(name: string): Setting {
+  const found = BY_NAME.get(name);
+  if (!found) throw new Error(`internal: ${name} is not in config/settings.ts`);
+  return found;
+}
+
+/** The Default column of the README's table. */
+export function documentedDefault(s: Setting): string {
+  if (s.sameAs !== undefined) return s.sameAs;
+  const note = s.otherwise ? `${s.otherwise.default} ${s.otherwise.when}` : s.note;
+  if (s.default === undefined) return `(${note ?? 'none'})`;
+  return note === undefined ? s.default : `${s.default} (${note})`;
+}

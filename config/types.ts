@@ -1,0 +1,73 @@
+/** The shape of Prefline's configuration, as `loadConfig` reads it from the environment. */
+
+export interface PreflineConfig {
+  dataDir: string;
+  temporal: { address: string; namespace: string; uiPort: number; external: boolean; binary: string };
+  taskQueue: string;
+  workerQueues: Array<'workflows' | 'inference' | 'ledger'>;
+  inferenceConcurrency: number;
+  gateway: { host: string; port: number; publicUrl: string; accessCode?: string; sessionTtlMs: number };
+  ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
+  artifactDir: string;
+  releasesDir: string;
+  inference: {
+    replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
+    openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };
+  };
+  /** Present when any PREFLINE_SLACK_* variable is set. */
+  slack?: {
+    botToken?: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl: string;
+    allowedUsers: string[];
+    allowedUsergroup?: string;
+    /** The gateway's delivery journal (delivery-journal.ts). */
+    journalDir: string;
+  };
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The email channel; present when PREFLINE_SMTP_HOST, PREFLINE_EMAIL_INBOUND_PORT or PREFLINE_IMAP_HOST is set. */
+  email?: EmailConfig;
+}
+
+export interface EmailConfig {
+  /** Outbound mail (workers send invitations; the gateway sends auto-answers). Absent without PREFLINE_SMTP_HOST. */
+  smtp?: {
+    host: string;
+    port: number;
+    secure: boolean;
+    requireTLS: boolean;
+    user?: string;
+    pass?: string;
+    maxConnections: number;
+    rateLimit: number;
+    dkim?: { domainName: string; keySelector: string; privateKeyFile: string };
+    tlsCaFile?: string;
+  };
+  from?: { name?: string; address: string };
+  /** Domain of signed reply addresses; without it mails offer links only. */
+  inboundDomain?: string;
+  /** The gateway's inbound SMTP listener. */
+  inbound?: { host: string; port: number; maxBytes: number; tls?: { keyFile: string; certFile: string } };
+  /** The gateway's IMAP poller for replies (instead of the SMTP listener). */
+  imap?: ImapConfig;
+  lists: Record<string, string[]>;
+  closingNote: boolean;
+  stateDir: string;
+}
+
+export interface ImapConfig {
+  host: string;
+  port: number;
+  /** tls: implicit TLS; starttls: STARTTLS required; none: cleartext. */
+  security: 'tls' | 'starttls' | 'none';
+  /** PEM file of the CA to trust instead of the system's. */
+  caFile?: string;
+  user: string;
+  password: string;
+  mailbox: string;
+  processedMailbox?: string;
+  pollMs: number;
+  /** Larger replies are marked processed without being downloaded. */
+  maxBytes: number;
+}
