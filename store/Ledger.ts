@@ -13,6 +13,7 @@
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { VoteEvent } from '../workflows/types';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
 import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
@@ -23,8 +24,23 @@ import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from 
  */
 export const LEDGER_THREADS = 2;
 
-/** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
-export const LEDGER_SCHEMA_VERSION = 2;
+/**
+ * 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them.
+ * 3: `votes.rater_auth`, how the rater was authenticated (see `raterAuthOf`); older rows get it from
+ *    their channel when the writer opens the ledger.
+ */
+export const LEDGER_SCHEMA_VERSION = 3;
+
+/**
+ * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
+ * one (cast before it existed) what its channel implies. Web votes then came from typed names: `open`.
+ */
+export function raterAuthOf(vote: Pick<VoteEvent, 'raterAuth' | 'channel'>): string {
+  return vote.raterAuth ?? (vote.channel === 'web' ? 'open' : vote.channel);
+}
+
+/** `raterAuthOf` as SQL over a votes row, for the upgrade of older ledgers. */
+const RATER_AUTH_FROM_CHANNEL = `CASE channel WHEN 'web' THEN 'open' ELSE channel END`;
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -80,6 +96,7 @@ const SCHEMA = [
      accepted_at TIMESTAMPTZ NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL,
      standing BOOLEAN NOT NULL,
+     rater_auth VARCHAR NOT NULL,
      PRIMARY KEY (run_id, idempotency_key))`,
   // The shape analysts know from the Oxen tutorials, one row per counted vote.
   `CREATE OR REPLACE VIEW feedback AS
@@ -93,7 +110,8 @@ const SCHEMA = [
             v.channel,
             v.cast_at,
             v.lifecycle_id,
-            v.candidate_id
+            v.candidate_id,
+            v.rater_auth
        FROM votes v
        JOIN candidates c ON c.run_id = v.run_id AND c.candidate_id = v.candidate_id
        JOIN lifecycles l ON l.run_id = v.run_id
@@ -103,7 +121,7 @@ const SCHEMA = [
 
 /** Casts of each column's bound value, in table order ('' = none). */
 const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
-const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', ''];
+const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '', ''];
 
 /**
  * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
@@ -162,6 +180,12 @@ export class Ledger {
       `SELECT count(*) FILTER (WHERE table_name = 'ledger_meta')::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database()`,
     )).getRows();
     const previousVersion = existing?.[0] ? Number((await connection.runAndReadAll(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).getRows()[0]?.[0] ?? 0) : undefined;
+    const [votesColumns] = (await connection.runAndReadAll(
+      `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'rater_auth' AND NOT is_nullable)::INTEGER
+         FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'votes'`,
+    )).getRows();
+    // Votes without a complete rater_auth column (a ledger before schema 3, or an upgrade cut short).
+    if (Number(votesColumns?.[0]) > 0 && Number(votesColumns?.[1]) === 0) await addRaterAuth(connection);
     for (const statement of SCHEMA) await connection.run(statement);
     // A ledger from before the derived tables: derive every lifecycle it completed, once.
     if (previousVersion !== undefined && previousVersion < 2) await ledger.deriveCompleted();
@@ -262,7 +286,7 @@ export class Ledger {
         inserted += await insertRows(c, 'votes', VOTE_CASTS, chunk.map((v) => [
           lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
           v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
-          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
+          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing, raterAuthOf(v),
         ]));
       }
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
@@ -381,6 +405,18 @@ async function runReadQuery(connection: DuckDBConnection, sql: string, values?: 
       prepared.destroySync();
     }
   }
+}
+
+/**
+ * Schema 3 on an older ledger: `votes.rater_auth` appended (where a new ledger has it too) and filled
+ * from each row's channel. Three statements, each its own transaction (DuckDB refuses the NOT NULL
+ * constraint in the transaction that filled the column); each step is safe to repeat, so a crash
+ * between them is finished by the next open (the schema version is written last).
+ */
+async function addRaterAuth(c: DuckDBConnection): Promise<void> {
+  await c.run(`ALTER TABLE votes ADD COLUMN IF NOT EXISTS rater_auth VARCHAR`);
+  await c.run(`UPDATE votes SET rater_auth = ${RATER_AUTH_FROM_CHANNEL} WHERE rater_auth IS NULL`);
+  await c.run(`ALTER TABLE votes ALTER COLUMN rater_auth SET NOT NULL`);
 }
 
 function lockedOr(err: unknown, path: string): Error {
