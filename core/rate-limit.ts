@@ -66,7 +66,7 @@ export class RateLimiter {
 
   private secondsUntilToken(bucket: Bucket): number {
     const ms = ((1 - bucket.tokens) * this.windowMs) / this.limit;
-    return Math.max(1, Math.ceil(ms / 1000));
+    return Math.max(1, Math.ceil(ms / 1000 - 1e-9)); // (tolerating float error in the refill)
   }
 
   private prune(): void {
