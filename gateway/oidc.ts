@@ -128,11 +128,16 @@ export function createOidcSignIn(ctx: OidcContext): OidcSignIn {
       ctx.log('info', 'OIDC sign-in refused by the provider', { error: currentUrl.searchParams.get('error')?.slice(0, 100) });
       throw new HttpError(403, 'oidc_denied', 'the sign-in provider did not sign you in', { 'Set-Cookie': clearState });
     }
-    let claims: oidc.IDToken | undefined;
+    let claims: (oidc.IDToken & Record<string, unknown>) | undefined;
     try {
       const config = await configuration();
       const tokens = await oidc.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: saved.v, expectedState: saved.s, expectedNonce: saved.n, idTokenExpected: true });
       claims = tokens.claims();
+      // Providers that conform to the spec return scope-requested claims (email, name) from userinfo,
+      // not in the ID token; userinfo's subject must be the ID token's (fetchUserInfo checks it).
+      if (claims && (claims.email === undefined || claims.name === undefined) && config.serverMetadata().userinfo_endpoint) {
+        claims = { ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)), ...claims };
+      }
     } catch (err) {
       ctx.log('warn', 'OIDC sign-in failed', { error: messageOf(err) });
       throw new HttpError(403, 'oidc_failed', 'the sign-in could not be completed; start it again', { 'Set-Cookie': clearState });

@@ -41,10 +41,14 @@ export interface GatewayHarness {
   dir: string;
 }
 
-export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops'>>;
+export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops'>> & {
+  /** Listen on this port (for a public URL known in advance); a free one otherwise. */
+  port?: number;
+};
 
 /** Lifecycles `lc-1` (image A, text B), `lc/2 ü` (one text) voting on the web, `lc-gen` still generating. */
-export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<GatewayHarness> {
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<GatewayHarness> {
+  const { port = 0, ...opts } = options;
   const directory = new FakeDirectory();
   const artifacts = new MemoryArtifacts();
   const png = artifacts.put(discPng([200, 40, 40]), 'image/png');
@@ -67,7 +71,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<G
     log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
     ...opts,
   });
-  const { url } = await listen(server, '127.0.0.1', 0);
+  const { url } = await listen(server, '127.0.0.1', port);
   const invite = async (label: string, options: { campaign?: string; ttlMs?: number } = {}) => {
     const record = await invites.create({ label, campaign: options.campaign, expiresAt: new Date(clock.now + (options.ttlMs ?? 7 * 86_400_000)), now: new Date(clock.now) });
     return { record, token: signInvite(INVITE_KEY, { inviteId: record.id, expiresAt: Date.parse(record.expiresAt) }) };
