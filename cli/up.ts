@@ -132,7 +132,10 @@ export async function runUp(config: PreflineConfig): Promise<number> {
     throw err;
   }
   // The rating page takes invited raters only (docs/web.md): whoever ran `up` gets a link of their own.
-  const inviteLink = await operatorInviteLink(config);
+  const inviteLink = await operatorInviteLink(config).catch((err: unknown) => {
+    log.warn('could not make an invite link', { error: err instanceof Error ? err.message : String(err) });
+    return '(none: see the warning above; prefline raters invite <email-or-name>)';
+  });
   process.stdout.write(
     [
       '',

@@ -219,7 +219,8 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       if (session.auth === 'invite') {
         const state = inviteStates ? await inviteStates.state(session.inviteId!) : 'unknown';
         if (state === 'revoked') throw new HttpError(401, 'invite_revoked', 'your invite was withdrawn — ask for a new one', challenge);
-        if (state !== 'active') throw new HttpError(401, 'session_expired', 'your invite has expired — ask for a new one', challenge);
+        if (state === 'expired') throw new HttpError(401, 'session_expired', 'your invite has expired — ask for a new one', challenge);
+        if (state !== 'active') throw new HttpError(401, 'session_invalid', 'your invite is no longer valid — ask for a new one', challenge);
       }
       return session;
     }
