@@ -131,6 +131,7 @@ export async function runVote(config: PreflineConfig, args: ParsedArgs): Promise
         ...(typeof args.flags.comment === 'string' ? { comment: args.flags.comment } : {}),
         channel: 'cli',
         castAt: new Date().toISOString(),
+        raterAuth: 'cli',
       });
       process.stdout.write(`${receipt.outcome}: ${receipt.candidate.label} now 👍 ${receipt.candidate.up} 👎 ${receipt.candidate.down}\n`);
       return 0;
