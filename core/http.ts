@@ -139,7 +139,8 @@ export function isOwnOrigin(req: http.IncomingMessage, origin: string, publicOri
  * one; loopback covers local health checks and a proxy on the same host).
  */
 export function checkHost(req: http.IncomingMessage, publicHost: string | undefined): void {
-  const host = req.headers.host?.toLowerCase();
+  // A default port spelled out (`:443`, `:80`) names the same host.
+  const host = req.headers.host?.toLowerCase().replace(/:(?:80|443)$/, '');
   if (host !== undefined && (host === publicHost || isLoopbackName(hostnameOf(host)))) return;
   throw new HttpError(421, 'unknown_host', 'this gateway answers only at its public URL (PREFLINE_PUBLIC_URL)');
 }

@@ -93,7 +93,7 @@ describe('core/http', () => {
     });
 
     it('should answer only for the public host or a loopback name (421 otherwise)', async () => {
-      for (const host of ['rate.example.org', 'RATE.example.org', '127.0.0.1:8080', 'localhost:9', '[::1]:8080', 'localhost']) checkHost(request([], { host }), 'rate.example.org');
+      for (const host of ['rate.example.org', 'RATE.example.org', 'rate.example.org:443', '127.0.0.1:8080', 'localhost:9', '[::1]:8080', 'localhost']) checkHost(request([], { host }), 'rate.example.org');
       for (const host of [undefined, 'rate.example.org:8443', 'evil.example', 'rate.example.org.evil.example', '10.0.0.5:8080', '127.0.0.1.evil.example']) {
         const err = await httpError(() => checkHost(request([], host === undefined ? {} : { host }), 'rate.example.org'));
         assert.deepEqual([err.status, err.code], [421, 'unknown_host'], String(host));
