@@ -218,7 +218,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       if (session.auth === 'oidc' && !oidc) throw new HttpError(401, 'session_invalid', 'OIDC sign-in is off on this page — sign in with your invite link', challenge);
       if (session.auth === 'invite') {
         const state = inviteStates ? await inviteStates.state(session.inviteId!) : 'unknown';
-        if (state === 'revoked') throw new HttpError(401, 'invite_revoked', 'your invite was withdrawn — ask for a new one', challenge);
+        if (state === 'revoked') throw new HttpError(401, 'session_revoked', 'your invite was withdrawn — ask for a new one', challenge);
         if (state === 'expired') throw new HttpError(401, 'session_expired', 'your invite has expired — ask for a new one', challenge);
         if (state !== 'active') throw new HttpError(401, 'session_invalid', 'your invite is no longer valid — ask for a new one', challenge);
       }

@@ -168,7 +168,7 @@ describe('prefline up: the whole system, end to end', function () {
       const res = await fetch(`${gatewayUrl}/api/lifecycles`, { headers: { authorization: `Bearer ${token}` } });
       return res.status === 401 ? res : undefined;
     }, 10_000, 'the revoked session refused');
-    assert.equal(((await refused.json()) as { code: string }).code, 'invite_revoked');
+    assert.equal(((await refused.json()) as { code: string }).code, 'session_revoked');
   });
 
   it('should stop everything cleanly on Ctrl-C', async () => {

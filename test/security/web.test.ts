@@ -212,9 +212,9 @@ describe('security: the web API', function () {
       const { token: sessionToken } = await redeem(token);
       assert.equal((await vote(sessionToken, upA('key-before-1'))).status, 200);
       await h.invites.revoke(ALICE);
-      const body = await expectError(await vote(sessionToken, upA('key-after-01')), 401, 'invite_revoked');
+      const body = await expectError(await vote(sessionToken, upA('key-after-01')), 401, 'session_revoked');
       assert.match(String(body.error), /withdrawn/);
-      await expectError(await get('/api/lifecycles', sessionToken), 401, 'invite_revoked');
+      await expectError(await get('/api/lifecycles', sessionToken), 401, 'session_revoked');
       assert.deepEqual(h.directory.received.map((r) => r.vote.idempotencyKey.split(':').at(-1)), ['key-before-1']);
       assert.ok(record.id);
     });
