@@ -131,8 +131,12 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const serveArtifact: Handler = async (req, res, sha256) => {
     if (!SHA256_HEX.test(sha256)) throw new HttpError(404, 'not_found', 'no such artifact');
     const query = new URL(req.url ?? '/', 'http://gateway').searchParams;
-    if (!verifyArtifactUrl(deps.sessionKey, sha256, query, now())) await authenticate(req);
-    const headers = { ETag: `"${sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable', 'Content-Security-Policy': ARTIFACT_CSP };
+    const bySignedUrl = verifyArtifactUrl(deps.sessionKey, sha256, query, now());
+    if (!bySignedUrl) await authenticate(req);
+    // A signed URL is its own key in any cache; an answer to a session must not reach a shared cache,
+    // which would hand it to anyone asking for the bare path.
+    const cache = `${bySignedUrl ? 'public' : 'private'}, max-age=31536000, immutable`;
+    const headers = { ETag: `"${sha256}"`, 'Cache-Control': cache, 'Content-Security-Policy': ARTIFACT_CSP };
     // Content-addressed: a client holding this ETag holds these bytes, no need to look.
     if (matchesEtag(req, headers.ETag)) return notModified(res, headers);
     let artifact;

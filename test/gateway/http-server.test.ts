@@ -165,6 +165,8 @@ describe('gateway/http-server', () => {
       const { token } = await signIn();
       const res = await fetch(`${h.url}/artifacts/${h.png.sha256}`, { headers: { Authorization: `Bearer ${token}` } });
       assert.equal(res.status, 200);
+      // Never for a shared cache, which would serve it to anyone asking for the bare path.
+      assert.equal(res.headers.get('cache-control'), 'private, max-age=31536000, immutable');
     });
 
     it('404s unknown digests, non-digests and path traversal, never asking the store for them', async () => {
