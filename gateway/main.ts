@@ -62,6 +62,9 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     log: (level, message, fields) => logger[level](message, fields),
     channelRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
   });
+  if (config.gateway.accessCode !== undefined && !config.gateway.openPanel) {
+    logger.warn('PREFLINE_WEB_ACCESS_CODE gates the open panel only, which is off: invite links and OIDC need no code (docs/web.md)');
+  }
   const { url } = await listen(server, config.gateway.host, config.gateway.port);
   logger.info('rating page and vote API listening', { url });
   return {
