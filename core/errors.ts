@@ -13,6 +13,8 @@ export enum ErrorCode {
   InferenceCanceled = 'prefline_inference_canceled',
   EmptyOutput = 'prefline_inference_empty_output',
   OutputFetchFailed = 'prefline_inference_output_fetch_failed',
+  DownloadRefused = 'prefline_download_refused',
+  DownloadFailed = 'prefline_download_failed',
   ArtifactIntegrity = 'prefline_artifact_integrity',
   ChannelUnavailable = 'prefline_channel_unavailable',
   ChannelRejected = 'prefline_channel_rejected',
