@@ -14,6 +14,8 @@ export interface PreflineConfig {
     replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
     openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };
   };
+  /** Rules for downloading URLs a model chose (connectors/http/safe-download.ts). */
+  downloads: { allowHttpHosts: string[]; allowHosts: string[]; maxBytes: number; timeoutMs: number };
   /** Present when any PREFLINE_SLACK_* variable is set. */
   slack?: {
     botToken?: string;

@@ -19,7 +19,7 @@ import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
 import { createLifecycleWorkers, sharedTemporal, uniqueQueue, waitForVoting, type LifecycleWorkers } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../standins/openai-server';
-import { startReplicateStandIn, type ReplicateStandIn } from '../standins/replicate-server';
+import { STANDIN_DOWNLOAD_ENV, STANDIN_DOWNLOADS, startReplicateStandIn, type ReplicateStandIn } from '../standins/replicate-server';
 
 describe('lifecycles on remote inference backends', function () {
   this.timeout(180_000);
@@ -49,7 +49,7 @@ describe('lifecycles on remote inference backends', function () {
 
   function backends() {
     return [
-      createReplicateBackend({ apiToken: replicate.token, baseUrl: replicate.baseUrl, pollIntervalMs: 50 }),
+      createReplicateBackend({ apiToken: replicate.token, baseUrl: replicate.baseUrl, pollIntervalMs: 50, downloads: STANDIN_DOWNLOADS }),
       createOpenAICompatibleBackend({ baseUrl: openai.baseUrl, apiKey: 'sk-local', imageModels: [] }),
     ];
   }
@@ -107,6 +107,7 @@ describe('lifecycles on remote inference backends', function () {
       PREFLINE_TASK_QUEUE: taskQueue,
       REPLICATE_API_TOKEN: replicate.token,
       PREFLINE_REPLICATE_BASE_URL: replicate.baseUrl,
+      ...STANDIN_DOWNLOAD_ENV,
     };
     // The GPU-side worker polls only the inference queue; the rest runs in a second process.
     const gpu = spawnCli(['worker', '--queues', 'inference'], env);

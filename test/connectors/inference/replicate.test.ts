@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, isCodedError, type CodedError } from '../../../core/errors';
 import { createReplicateBackend, type ReplicateBackendOptions } from '../../../connectors/inference/replicate/ReplicateBackend';
 import type { GenerateRequest } from '../../../connectors/inference/types';
-import { makePng, startReplicateStandIn, type ReplicateStandIn } from '../../standins/replicate-server';
+import { makePng, STANDIN_DOWNLOADS, startReplicateStandIn, type ReplicateStandIn } from '../../standins/replicate-server';
 
 async function rejection(promise: Promise<unknown>): Promise<CodedError> {
   try {
@@ -17,7 +17,7 @@ async function rejection(promise: Promise<unknown>): Promise<CodedError> {
 describe('Replicate backend (against a local Replicate stand-in)', () => {
   let server: ReplicateStandIn;
   const backend = (options: Partial<ReplicateBackendOptions> = {}) =>
-    createReplicateBackend({ apiToken: server.token, baseUrl: server.baseUrl, pollIntervalMs: 20, syncWaitSeconds: 0, ...options });
+    createReplicateBackend({ apiToken: server.token, baseUrl: server.baseUrl, pollIntervalMs: 20, syncWaitSeconds: 0, downloads: STANDIN_DOWNLOADS, ...options });
   const request = (model: string, extra: Partial<GenerateRequest> = {}): GenerateRequest & { handles: string[] } => {
     const handles: string[] = [];
     // The backend re-reports its handle on every poll (heartbeat); keep the distinct ones.
