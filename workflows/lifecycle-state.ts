@@ -203,6 +203,10 @@ export class RatingLifecycle {
     this.recordVote(request);
   }
 
+  markReminded(): void {
+    this.reminded = true;
+  }
+
   ratersWhoVoted(): string[] {
     return [...new Set(this.tally.allEvents().map((e) => e.rater))].sort();
   }

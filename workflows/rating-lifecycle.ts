@@ -67,11 +67,12 @@ function activitiesFor(baseQueue: string) {
 /** Channels whose post shows a live tally. */
 const LIVE_POST_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['slack'];
 
-function planOrFail(input: unknown, start: unknown): { plan: LifecyclePlan; thresholds: LifecycleThresholds } {
+/** A new lifecycle from its validated arguments; bad ones fail it at once, naming every problem. */
+function startOrFail(lifecycleId: string, input: unknown, start: LifecycleStart | null | undefined): RatingLifecycle {
   const result = validateLifecycleInput(input, Date.now());
   const errors = [...(result.ok ? [] : result.errors), ...thresholdErrors(start)];
   if (!result.ok || errors.length > 0) throw invalidInput(errors);
-  return { plan: result.plan, thresholds: (start as LifecycleStart | null | undefined)?.thresholds ?? {} };
+  return RatingLifecycle.start(lifecycleId, result.plan, start?.thresholds ?? {}, Date.now());
 }
 
 function setFilterAttributes(plan: LifecyclePlan): void {
@@ -115,7 +116,7 @@ async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActiviti
     const reminderDue = reminderAtMs !== undefined && !lifecycle.reminded;
     if (reminderDue && now >= reminderAtMs) {
       await channel.remindRaters({ lifecycleId, plan, deadlineAt: lifecycle.deadlineAt, ratersWhoVoted: lifecycle.ratersWhoVoted() });
-      lifecycle.reminded = true;
+      lifecycle.markReminded();
       continue;
     }
     const wakeAt = reminderDue ? Math.min(reminderAtMs, deadlineAtMs) : deadlineAtMs;
@@ -137,13 +138,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
 
   // 1. Start: validate the input (a bad one fails here, before any activity), or resume a carried voting.
   const resumed = isCarry(carry);
-  let lifecycle: RatingLifecycle;
-  if (resumed) {
-    lifecycle = RatingLifecycle.resume(info.workflowId, carry);
-  } else {
-    const { plan, thresholds } = planOrFail(input, carry);
-    lifecycle = RatingLifecycle.start(info.workflowId, plan, thresholds, Date.now());
-  }
+  const lifecycle = resumed ? RatingLifecycle.resume(info.workflowId, carry) : startOrFail(info.workflowId, input, carry);
   lifecycle.register();
   setFilterAttributes(lifecycle.plan);
 
