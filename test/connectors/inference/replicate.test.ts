@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, isCodedError, type CodedError } from '../../../core/errors';
 import { createReplicateBackend, type ReplicateBackendOptions } from '../../../connectors/inference/replicate/ReplicateBackend';
 import type { GenerateRequest } from '../../../connectors/inference/types';
+import { waitUntil } from '../../helpers/processes';
 import { makePng, STANDIN_DOWNLOADS, startReplicateStandIn, type ReplicateStandIn } from '../../standins/replicate-server';
 
 async function rejection(promise: Promise<unknown>): Promise<CodedError> {
@@ -165,8 +166,8 @@ describe('Replicate backend (against a local Replicate stand-in)', () => {
       server.setModel('acme/painter', { output: { kind: 'file', failDownloads: 1, expireAfterMs: 200 } });
       const first = request('acme/painter');
       assert.equal((await rejection(backend().generate(first))).code, ErrorCode.OutputFetchFailed);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(server.prediction(first.handles[0]!)!['data_removed'], true);
+      // The stand-in removes the output 200 ms after the prediction ends, as Replicate does after an hour.
+      await waitUntil(() => server.prediction(first.handles[0]!)?.['data_removed'] === true || undefined, 5_000, 'the output to be removed');
 
       server.setModel('acme/painter');
       const out = await backend().generate(request('acme/painter', { resumeHandle: first.handles[0]! }));
