@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ArtifactSource } from './artifact-source';
+import { ErrorCode, httpStatusOf } from '../core/errors';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import {
   HttpError, MAX_JSON_BODY_BYTES, SECURITY_HEADERS, checkJsonType, checkSameOrigin, decodeParam, messageOf, readJsonObject, send, sendJson,
@@ -91,16 +92,16 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     const body = await readJsonObject(req, MAX_JSON_BODY_BYTES);
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     if ([...name].length < 1 || [...name].length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
-      throw new HttpError(400, 'invalid_name', `name: 1–${MAX_NAME_LENGTH} characters`);
+      throw new HttpError(ErrorCode.InvalidName, `name: 1–${MAX_NAME_LENGTH} characters`);
     }
     if (deps.accessCode && !sameSecret(body.accessCode, deps.accessCode)) {
-      throw new HttpError(403, 'access_denied', 'access code required');
+      throw new HttpError(ErrorCode.AccessDenied, 'access code required');
     }
     let rater: string;
     try {
       rater = pseudonymiseRater(deps.raterKey, 'web', name);
     } catch {
-      throw new HttpError(400, 'invalid_name', `name: 1–${MAX_NAME_LENGTH} characters`); // blank once normalised
+      throw new HttpError(ErrorCode.InvalidName, `name: 1–${MAX_NAME_LENGTH} characters`); // blank once normalised
     }
     const issuedAt = now();
     const token = issueSession(deps.sessionKey, { rater, displayName: name }, deps.sessionTtlMs, issuedAt);
@@ -109,7 +110,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   };
 
   const serveArtifact: Handler = async (req, res, sha256) => {
-    if (!SHA256_HEX.test(sha256)) throw new HttpError(404, 'not_found', 'no such artifact');
+    if (!SHA256_HEX.test(sha256)) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
     const headers = { ETag: `"${sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable', 'Content-Security-Policy': ARTIFACT_CSP };
     // Content-addressed: a client holding this ETag holds these bytes, no need to look.
     if (matchesEtag(req, headers.ETag)) return notModified(res, headers);
@@ -118,9 +119,9 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       artifact = await deps.artifacts.open(sha256);
     } catch (err) {
       log('error', 'artifact read failed', { sha256, error: messageOf(err) });
-      throw new HttpError(500, 'artifact_unavailable', 'could not read the artifact');
+      throw new HttpError(ErrorCode.ArtifactUnavailable, 'could not read the artifact');
     }
-    if (!artifact) throw new HttpError(404, 'not_found', 'no such artifact');
+    if (!artifact) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
     send(res, 200, artifact.bytes, { ...headers, 'Content-Type': safeMime(artifact.mime) });
   };
 
@@ -145,17 +146,17 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       const match = route.pattern.exec(path);
       if (!match) continue;
       const handler = route.methods[req.method ?? ''];
-      if (!handler) throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
+      if (!handler) throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match[1] === undefined ? '' : decodeParam(match[1]));
     }
     for (const route of channelRoutes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
       const handler = route.methods[req.method ?? ''];
-      if (!handler) throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
+      if (!handler) throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match);
     }
-    throw new HttpError(404, 'not_found', 'not found');
+    throw new HttpError(ErrorCode.NotFound, 'not found');
   }
 
   function authenticate(req: http.IncomingMessage): RaterSession {
@@ -163,8 +164,8 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     const check = match ? verifySession(deps.sessionKey, match[1]!, now()) : undefined;
     if (check?.ok) return check.session;
     const challenge = { 'WWW-Authenticate': 'Bearer' };
-    if (check?.reason === 'expired') throw new HttpError(401, 'session_expired', 'session expired — enter your name again', challenge);
-    throw new HttpError(401, 'session_invalid', 'no valid session — enter your name again', challenge);
+    if (check?.reason === 'expired') throw new HttpError(ErrorCode.SessionExpired, 'session expired — enter your name again', challenge);
+    throw new HttpError(ErrorCode.SessionInvalid, 'no valid session — enter your name again', challenge);
   }
 
   const server = http.createServer((req, res) => {
@@ -174,7 +175,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
         if (res.headersSent) return void res.destroy();
         if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, code: err.code, ...err.extra }, err.headers);
         log('error', 'request failed', { method: req.method, path: safePath(req), error: messageOf(err) });
-        sendJson(res, 500, { error: 'internal error', code: 'internal_error' });
+        sendJson(res, httpStatusOf(ErrorCode.InternalError), { error: 'internal error', code: ErrorCode.InternalError });
       })
       .finally(() => log('debug', 'request', { method: req.method, path: safePath(req), status: res.statusCode, ms: Math.round(performance.now() - started) }));
   });
@@ -204,7 +205,7 @@ function pathOf(req: http.IncomingMessage): string {
     // Prefixing keeps a path like `//x/y` from being read as a host; URL also resolves `..` segments.
     return new URL(`http://gateway${req.url ?? '/'}`).pathname;
   } catch {
-    throw new HttpError(400, 'bad_request', 'bad request target');
+    throw new HttpError(ErrorCode.BadRequest, 'bad request target');
   }
 }
 

@@ -22,6 +22,7 @@ import { firstReplyLine, header, messageKey, parseVoteLine, readMessage, type In
 import type { EmailState } from './state';
 import { verifyReplyAddress, type ReplyClaims } from './tokens';
 import { replyVoteRequest } from './votes';
+import { ErrorCode, PreflineError } from '../../core/errors';
 import type { GatewayLog } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 
@@ -60,8 +61,10 @@ export interface ReplyHandler {
 }
 
 /** The lifecycle could not be reached: try the same message again later. */
-export class ReplyDeferredError extends Error {
-  readonly code = 'prefline_reply_deferred';
+export class ReplyDeferredError extends PreflineError {
+  constructor(message: string) {
+    super(ErrorCode.ReplyDeferred, message);
+  }
 }
 
 export const MAX_ANSWERS_PER_ADDRESS = 3;

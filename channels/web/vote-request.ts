@@ -4,6 +4,7 @@
  * body; this decides what the body means, with the lifecycle's own shape check, so a bad request is
  * answered at the gateway without a round trip.
  */
+import type { ErrorCode } from '../../core/errors';
 import type { VoteRequest } from '../../workflows/types';
 import { malformedVoteReason } from '../../workflows/vote-tally';
 
@@ -11,7 +12,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
 
 export type WebVoteMapping =
   | { ok: true; vote: VoteRequest }
-  | { ok: false; code: 'invalid_idempotency_key' | 'malformed_vote'; message: string };
+  | { ok: false; code: (typeof ErrorCode)['InvalidIdempotencyKey' | 'MalformedVote']; message: string };
 
 /**
  * `body` as the page sends it: `{candidateId, value, idempotencyKey, comment?}`. `rater` is the
