@@ -154,10 +154,6 @@ export function httpStatusOf(code: HttpAnswerCode): number {
   return CATALOGUE[code].httpStatus;
 }
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(CATALOGUE, value);
-}
-
 export interface CodedError extends Error {
   code: ErrorCode;
   /** Whether trying the same call again may succeed. */

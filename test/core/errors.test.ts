@@ -22,7 +22,7 @@ import { EmptyOutputError, InferenceTimeoutError, OutputFetchFailedError, RateLi
 import {
   ChannelRateLimitedError, ChannelRejectedError, ChannelUnavailableError, ConfigMissingError, ERROR_CATALOGUE, ErrorCode, InferenceCanceledError,
   InferenceFailedError, InferenceUnavailableError, InvalidParamsError, PreflineError, UnknownModelError, asCodedError, httpStatusOf, isCodedError,
-  isErrorCode, type HttpAnswerCode,
+  type HttpAnswerCode,
 } from '../../core/errors';
 import { HttpError } from '../../core/http';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
@@ -167,8 +167,6 @@ describe('core/errors: the catalogue', () => {
     assert.equal(new Set(codes).size, codes.length, 'no two names share a code');
     assert.deepEqual(TABLE.map((r) => r.code).sort(), [...codes].sort());
     assert.deepEqual(Object.keys(ERROR_CATALOGUE).sort(), [...codes].sort());
-    for (const code of codes) assert.ok(isErrorCode(code), code);
-    assert.equal(isErrorCode('VotingClosed'), false);
   });
 
   it('should namespace codes: prefline_* for failures, bare snake_case only for what an HTTP client sees', () => {
