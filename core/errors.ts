@@ -17,6 +17,7 @@ export enum ErrorCode {
   ChannelUnavailable = 'prefline_channel_unavailable',
   ChannelRejected = 'prefline_channel_rejected',
   ChannelRateLimited = 'prefline_channel_rate_limited',
+  ReplyUnreadable = 'prefline_reply_unreadable',
   LedgerUnavailable = 'prefline_ledger_unavailable',
 }
 

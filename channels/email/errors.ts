@@ -14,3 +14,11 @@ export class EmailRejectedError extends PreflineError {
     this.name = 'EmailRejectedError';
   }
 }
+
+/** An inbound reply that cannot be read as a message (malformed MIME, past the reader's bounds, or too slow to read): reading it again cannot help. */
+export class UnreadableReplyError extends PreflineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.ReplyUnreadable, message, false, options);
+    this.name = 'UnreadableReplyError';
+  }
+}
