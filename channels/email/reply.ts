@@ -15,6 +15,7 @@
  * has exactly one candidate. "+1" and "-1" are always thumbs, never candidate 1 ("👍 1" is).
  */
 import type { VoteValue } from '../../workflows/types';
+import { stripUnsafeText } from '../../core/text-hygiene';
 
 /** Where the quoted original starts in top-posted replies (Outlook, Apple Mail, forwarded copies). */
 const ORIGINAL_MARKER = /^(-{2,}\s*(original message|forwarded message|urspr[üu]ngliche nachricht)\s*-{2,}|_{10,}|-- ?)$/i;
@@ -24,7 +25,9 @@ const ATTRIBUTION_END = /(wrote|schrieb|a écrit|escribió|ha scritto|schreef)\s
 
 /** The first line the rater wrote above or below the quoted original; undefined if none. */
 export function firstReplyLine(text: string): string | undefined {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.replace(/[\u00a0\u2000-\u200a]/g, ' ').replace(/[\u200b\ufeff]/g, '').trim());
+  // Control and bidi-override characters are stripped (core/text-hygiene.ts): a reply cannot be
+  // refused to its writer's face, and the grammar below decides what the rest means.
+  const lines = text.replace(/\r\n?/g, '\n').split('\n').map((l) => stripUnsafeText(l).replace(/[\u00a0\u2000-\u200a]/g, ' ').replace(/[\u200b\u200e\u200f\u061c\ufeff]/g, '').trim());
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '' || line.startsWith('>')) continue;

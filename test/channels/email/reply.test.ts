@@ -66,6 +66,12 @@ describe('channels/email/reply', () => {
       assert.equal(firstReplyLine('\r\n  \u00a0+1 C\r\n'), '+1 C');
     });
 
+    it('should strip control and bidi characters a mail client or a prankster put around the vote', () => {
+      assert.equal(firstReplyLine('\u200f👍 B\u200e'), '👍 B'); // Outlook's direction marks in right-to-left locales
+      assert.equal(firstReplyLine('\u202e👍 B\u202c\u001b[0m'), '👍 B[0m'); // refused by the grammar for what is left
+      assert.deepEqual(parseVoteLine(firstReplyLine('\u2067-1 A\u2069\u0007')!, FOUR), [{ candidateId: 'c1', value: 'down' }]);
+    });
+
     it('should stop at an Outlook original-message block and a signature', () => {
       assert.equal(firstReplyLine('-----Original Message-----\nFrom: Prefline\nB'), undefined);
       assert.equal(firstReplyLine('________________________________\nFrom: Prefline\n👍 A'), undefined);
