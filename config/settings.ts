@@ -61,6 +61,8 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_SLACK_ALLOWED_USERS', note: 'everyone in the channel', description: 'Comma-separated Slack user ids (U…) whose votes count. Others get "you are not on the rater list" (buttons) or are ignored (reactions).' },
   { name: 'PREFLINE_SLACK_JOURNAL_DIR', default: '<data>/slack-journal', description: 'Where the gateway journals Slack deliveries before acknowledging them, so none is lost if it stops before forwarding; the next gateway on the same host replays them. Local disk of the gateway host.' },
   { name: 'PREFLINE_SLACK_ALLOWED_USERGROUP', description: 'A Slack user group id (S…) whose members may vote, in addition to PREFLINE_SLACK_ALLOWED_USERS (needs usergroups:read).' },
+  { name: 'PREFLINE_SLACK_TEAM_IDS', note: 'the bot token\'s own team', description: 'Comma-separated Slack team ids (T…, or Enterprise Grid org ids E…) whose reactions and clicks count; votes from other teams (Slack Connect channels) are refused, never counted.' },
+  { name: 'PREFLINE_SLACK_RESPONSE_URL_ORIGINS', note: 'https://hooks.slack.com and the origin of PREFLINE_SLACK_API_URL', description: 'Comma-separated origins a click\'s `response_url` may be on; an answer to any other is sent with chat.postEphemeral instead (http:// only on loopback, for stand-ins).' },
   { name: 'PREFLINE_SMTP_HOST', description: 'SMTP server for the email channel (`email:` lifecycles). Without it, workers refuse email lifecycles.' },
   { name: 'PREFLINE_SMTP_PORT', default: '587', otherwise: { default: '465', when: 'with PREFLINE_SMTP_SECURE=1' }, description: 'SMTP port.' },
   { name: 'PREFLINE_SMTP_SECURE', default: '0', description: '1 for implicit TLS (port 465); otherwise STARTTLS is used when the server offers it.' },

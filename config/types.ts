@@ -24,6 +24,10 @@ export interface PreflineConfig {
     apiUrl: string;
     allowedUsers: string[];
     allowedUsergroup?: string;
+    /** Teams (workspaces, `T…`, or Enterprise Grid orgs, `E…`) whose votes count; absent: the bot token's own team. */
+    teamIds?: string[];
+    /** Origins a click's `response_url` may be on; absent: Slack's (hooks.slack.com) and PREFLINE_SLACK_API_URL's. */
+    responseUrlOrigins?: string[];
     /** The gateway's delivery journal (delivery-journal.ts). */
     journalDir: string;
   };

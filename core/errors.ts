@@ -38,6 +38,7 @@ export const ErrorCode = {
   ChannelRejected: 'prefline_channel_rejected',
   ChannelRateLimited: 'prefline_channel_rate_limited',
   ReplyDeferred: 'prefline_reply_deferred',
+  ReplyUnreadable: 'prefline_reply_unreadable',
   SlackSignatureInvalid: 'prefline_slack_signature_invalid',
   // ledger
   LedgerUnavailable: 'prefline_ledger_unavailable',
@@ -61,6 +62,7 @@ export const ErrorCode = {
   BadRequest: 'bad_request',
   InvalidJson: 'invalid_json',
   InvalidIdempotencyKey: 'invalid_idempotency_key',
+  InvalidComment: 'invalid_comment',
   InvalidName: 'invalid_name',
   SessionInvalid: 'session_invalid',
   SessionExpired: 'session_expired',
@@ -110,6 +112,7 @@ const CATALOGUE = {
   [ErrorCode.ChannelRateLimited]: { retryable: true },
   // Nothing is lost: handling the same message again counts each vote once.
   [ErrorCode.ReplyDeferred]: { retryable: true },
+  [ErrorCode.ReplyUnreadable]: { retryable: false },
   [ErrorCode.SlackSignatureInvalid]: { retryable: false, httpStatus: 401 },
   [ErrorCode.LedgerUnavailable]: { retryable: true },
   // Held by another process (the ledger worker) until it stops.
@@ -130,6 +133,7 @@ const CATALOGUE = {
   [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidIdempotencyKey]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.InvalidComment]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidName]: { retryable: false, httpStatus: 400 },
   [ErrorCode.SessionInvalid]: { retryable: false, httpStatus: 401 },
   [ErrorCode.SessionExpired]: { retryable: false, httpStatus: 401 },

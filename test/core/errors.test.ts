@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
-import { EmailRejectedError, EmailUnavailableError } from '../../channels/email/errors';
+import { EmailRejectedError, EmailUnavailableError, UnreadableReplyError } from '../../channels/email/errors';
 import { ReplyDeferredError } from '../../channels/email/replies';
 import { SlackRateLimitedError, SlackRejectedError, SlackUnavailableError } from '../../channels/slack/errors';
 import { SlackVerificationError } from '../../channels/slack/verify';
@@ -68,6 +68,7 @@ const TABLE: Row[] = [
   { code: C.ChannelRejected, owner: ChannelRejectedError, make: () => new ChannelRejectedError('x'), retryable: false },
   { code: C.ChannelRateLimited, owner: ChannelRateLimitedError, make: () => new ChannelRateLimitedError('x'), retryable: true },
   { code: C.ReplyDeferred, owner: ReplyDeferredError, make: () => new ReplyDeferredError('x'), retryable: true },
+  { code: C.ReplyUnreadable, owner: UnreadableReplyError, make: () => new UnreadableReplyError('x'), retryable: false },
   { code: C.SlackSignatureInvalid, owner: SlackVerificationError, make: () => new SlackVerificationError('signature_mismatch'), retryable: false, httpStatus: 401 },
   { code: C.LedgerUnavailable, owner: LedgerError, make: () => new LedgerError(C.LedgerUnavailable, 'x'), retryable: true },
   { code: C.LedgerLocked, owner: LedgerError, make: () => new LedgerError(C.LedgerLocked, 'x'), retryable: true },
@@ -86,6 +87,7 @@ const TABLE: Row[] = [
   { code: C.BadRequest, owner: HttpError, make: http(C.BadRequest), retryable: false, httpStatus: 400 },
   { code: C.InvalidJson, owner: HttpError, make: http(C.InvalidJson), retryable: false, httpStatus: 400 },
   { code: C.InvalidIdempotencyKey, owner: HttpError, make: http(C.InvalidIdempotencyKey), retryable: false, httpStatus: 400 },
+  { code: C.InvalidComment, owner: HttpError, make: http(C.InvalidComment), retryable: false, httpStatus: 400 },
   { code: C.InvalidName, owner: HttpError, make: http(C.InvalidName), retryable: false, httpStatus: 400 },
   { code: C.SessionInvalid, owner: HttpError, make: http(C.SessionInvalid), retryable: false, httpStatus: 401 },
   { code: C.SessionExpired, owner: HttpError, make: http(C.SessionExpired), retryable: false, httpStatus: 401 },
