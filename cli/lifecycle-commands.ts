@@ -137,7 +137,7 @@ export async function runVote(config: PreflineConfig, args: ParsedArgs): Promise
       return 0;
     } catch (err) {
       if (err instanceof VoteRejectedError) {
-        process.stderr.write(`${err.message}\n`);
+        process.stderr.write(`vote refused (${err.code}): ${err.message}\n`);
         return 1;
       }
       throw err;

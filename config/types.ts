@@ -29,6 +29,8 @@ export interface PreflineConfig {
     replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
     openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };
   };
+  /** Rules for downloading URLs a model chose (connectors/http/safe-download.ts). */
+  downloads: { allowHttpHosts: string[]; allowHosts: string[]; maxBytes: number; timeoutMs: number };
   /** Present when any PREFLINE_SLACK_* variable is set. */
   slack?: {
     botToken?: string;
@@ -37,6 +39,10 @@ export interface PreflineConfig {
     apiUrl: string;
     allowedUsers: string[];
     allowedUsergroup?: string;
+    /** Teams (workspaces, `T…`, or Enterprise Grid orgs, `E…`) whose votes count; absent: the bot token's own team. */
+    teamIds?: string[];
+    /** Origins a click's `response_url` may be on; absent: Slack's (hooks.slack.com) and PREFLINE_SLACK_API_URL's. */
+    responseUrlOrigins?: string[];
     /** The gateway's delivery journal (delivery-journal.ts). */
     journalDir: string;
   };

@@ -5,6 +5,7 @@
  * node:http only; nothing here knows a channel or the gateway.
  */
 import type http from 'node:http';
+import { ErrorCode, PreflineError, httpStatusOf, type HttpAnswerCode } from './errors';
 
 export type GatewayLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type GatewayLog = (level: GatewayLogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -33,16 +34,18 @@ export const SECURITY_HEADERS: Record<string, string> = {
 /** The largest body the rating page's JSON APIs (session, votes) accept: a rating request is tiny. */
 export const MAX_JSON_BODY_BYTES = 16 * 1024;
 
-/** An answer the client is meant to see: `{error, code}` with a status. */
-export class HttpError extends Error {
+/** An answer the client is meant to see: `{error, code}`, with the code's HTTP status (core/errors.ts). */
+export class HttpError extends PreflineError {
+  declare readonly code: HttpAnswerCode;
+  readonly status: number;
   constructor(
-    readonly status: number,
-    readonly code: string,
+    code: HttpAnswerCode,
     message: string,
     readonly headers: Record<string, string> = {},
     readonly extra: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(code, message);
+    this.status = httpStatusOf(code);
   }
 }
 
@@ -57,7 +60,7 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
 
 /** 413 for a body over `maxBytes`; the connection is closed, so the rest need not be read. */
 export function bodyTooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'body_too_large', `body must be at most ${maxBytes} bytes`, { Connection: 'close' });
+  return new HttpError(ErrorCode.BodyTooLarge, `body must be at most ${maxBytes} bytes`, { Connection: 'close' });
 }
 
 /**
@@ -94,15 +97,15 @@ export async function readJsonObject(req: http.IncomingMessage, maxBytes: number
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new HttpError(400, 'invalid_json', 'body is not valid JSON');
+    throw new HttpError(ErrorCode.InvalidJson, 'body is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'invalid_json', 'body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(ErrorCode.InvalidJson, 'body must be a JSON object');
   return value as Record<string, unknown>;
 }
 
 export function checkJsonType(req: http.IncomingMessage): void {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+  if (type !== 'application/json') throw new HttpError(ErrorCode.UnsupportedMediaType, 'Content-Type must be application/json');
 }
 
 /**
@@ -113,10 +116,10 @@ export function checkJsonType(req: http.IncomingMessage): void {
  * sends its own host name there, and its own origin (see `checkHost` for the other half).
  */
 export function checkSameOrigin(req: http.IncomingMessage, publicOrigin: string | undefined): void {
-  if (req.headers['x-prefline-request'] !== '1') throw new HttpError(403, 'forbidden_origin', 'missing X-Prefline-Request: 1 header');
+  if (req.headers['x-prefline-request'] !== '1') throw new HttpError(ErrorCode.ForbiddenOrigin, 'missing X-Prefline-Request: 1 header');
   const origin = req.headers.origin;
   if (origin === undefined) return;
-  if (!isOwnOrigin(req, origin, publicOrigin)) throw new HttpError(403, 'forbidden_origin', 'cross-origin requests are not allowed');
+  if (!isOwnOrigin(req, origin, publicOrigin)) throw new HttpError(ErrorCode.ForbiddenOrigin, 'cross-origin requests are not allowed');
 }
 
 export function isOwnOrigin(req: http.IncomingMessage, origin: string, publicOrigin: string | undefined): boolean {
@@ -142,7 +145,7 @@ export function checkHost(req: http.IncomingMessage, publicHost: string | undefi
   // A default port spelled out (`:443`, `:80`) names the same host.
   const host = req.headers.host?.toLowerCase().replace(/:(?:80|443)$/, '');
   if (host !== undefined && (host === publicHost || isLoopbackName(hostnameOf(host)))) return;
-  throw new HttpError(421, 'unknown_host', 'this gateway answers only at its public URL (PREFLINE_PUBLIC_URL)');
+  throw new HttpError(ErrorCode.UnknownHost, 'this gateway answers only at its public URL (PREFLINE_PUBLIC_URL)');
 }
 
 /** `host[:port]` of a URL as a `Host` header names it (no default port), lowercased. */
@@ -188,7 +191,7 @@ function normaliseAddress(address: string): string {
 
 /** 429 with `Retry-After` in seconds. */
 export function tooManyRequests(retryAfterSeconds: number, message: string): HttpError {
-  return new HttpError(429, 'rate_limited', message, { 'Retry-After': String(retryAfterSeconds) }, { retryAfterSeconds });
+  return new HttpError(ErrorCode.RateLimited, message, { 'Retry-After': String(retryAfterSeconds) }, { retryAfterSeconds });
 }
 
 /** A path parameter, URI-decoded; an undecodable, over-long or control-character one is a 404. */
@@ -197,9 +200,9 @@ export function decodeParam(raw: string): string {
   try {
     value = decodeURIComponent(raw);
   } catch {
-    throw new HttpError(404, 'not_found', 'not found');
+    throw new HttpError(ErrorCode.NotFound, 'not found');
   }
-  if (value.length > 256 || /\p{Cc}/u.test(value)) throw new HttpError(404, 'not_found', 'not found');
+  if (value.length > 256 || /\p{Cc}/u.test(value)) throw new HttpError(ErrorCode.NotFound, 'not found');
   return value;
 }
 

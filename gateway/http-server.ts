@@ -16,6 +16,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ArtifactSource } from './artifact-source';
+import { ErrorCode, httpStatusOf } from '../core/errors';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import {
   HttpError, SECURITY_HEADERS, checkHost, clientAddress, decodeParam, hostOfUrl, messageOf, send, sendJson,
@@ -129,7 +130,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
 
   /** Artifacts need a signed URL (what status answers carry) or a session: never anonymous. */
   const serveArtifact: Handler = async (req, res, sha256) => {
-    if (!SHA256_HEX.test(sha256)) throw new HttpError(404, 'not_found', 'no such artifact');
+    if (!SHA256_HEX.test(sha256)) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
     const query = new URL(req.url ?? '/', 'http://gateway').searchParams;
     const bySignedUrl = verifyArtifactUrl(deps.sessionKey, sha256, query, now());
     if (!bySignedUrl) await authenticate(req);
@@ -144,9 +145,9 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       artifact = await deps.artifacts.open(sha256);
     } catch (err) {
       log('error', 'artifact read failed', { sha256, error: messageOf(err) });
-      throw new HttpError(500, 'artifact_unavailable', 'could not read the artifact');
+      throw new HttpError(ErrorCode.ArtifactUnavailable, 'could not read the artifact');
     }
-    if (!artifact) throw new HttpError(404, 'not_found', 'no such artifact');
+    if (!artifact) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
     send(res, 200, artifact.bytes, { ...headers, 'Content-Type': safeMime(artifact.mime) });
   };
 
@@ -189,7 +190,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     const path = pathOf(req);
     // Health checks come from anywhere on the host's networks (container probes by IP) and reveal nothing.
     if (path === '/healthz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: 'GET, HEAD' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: 'GET, HEAD' });
       return healthz(req, res, '');
     }
     checkHost(req, publicHost);
@@ -197,17 +198,17 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       const match = route.pattern.exec(path);
       if (!match) continue;
       const handler = route.methods[req.method ?? ''];
-      if (!handler) throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
+      if (!handler) throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match[1] === undefined ? '' : decodeParam(match[1]));
     }
     for (const route of channelRoutes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
       const handler = route.methods[req.method ?? ''];
-      if (!handler) throw new HttpError(405, 'method_not_allowed', 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
+      if (!handler) throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match);
     }
-    throw new HttpError(404, 'not_found', 'not found');
+    throw new HttpError(ErrorCode.NotFound, 'not found');
   }
 
   /** The request's session: valid, of a way in that is open, and (for an invite) of an invite still standing. */
@@ -218,18 +219,18 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     const again = openPanel ? 'enter your name again' : 'sign in again with your invite link';
     if (check?.ok) {
       const { session } = check;
-      if (session.auth === 'open' && !openPanel) throw new HttpError(401, 'session_invalid', 'typed-name sessions are closed on this page — sign in with your invite link', challenge);
-      if (session.auth === 'oidc' && !oidc) throw new HttpError(401, 'session_invalid', 'OIDC sign-in is off on this page — sign in with your invite link', challenge);
+      if (session.auth === 'open' && !openPanel) throw new HttpError(ErrorCode.SessionInvalid, 'typed-name sessions are closed on this page — sign in with your invite link', challenge);
+      if (session.auth === 'oidc' && !oidc) throw new HttpError(ErrorCode.SessionInvalid, 'OIDC sign-in is off on this page — sign in with your invite link', challenge);
       if (session.auth === 'invite') {
         const state = inviteStates ? await inviteStates.state(session.inviteId!) : 'unknown';
-        if (state === 'revoked') throw new HttpError(401, 'session_revoked', 'your invite was withdrawn — ask for a new one', challenge);
-        if (state === 'expired') throw new HttpError(401, 'session_expired', 'your invite has expired — ask for a new one', challenge);
-        if (state !== 'active') throw new HttpError(401, 'session_invalid', 'your invite is no longer valid — ask for a new one', challenge);
+        if (state === 'revoked') throw new HttpError(ErrorCode.SessionRevoked, 'your invite was withdrawn — ask for a new one', challenge);
+        if (state === 'expired') throw new HttpError(ErrorCode.SessionExpired, 'your invite has expired — ask for a new one', challenge);
+        if (state !== 'active') throw new HttpError(ErrorCode.SessionInvalid, 'your invite is no longer valid — ask for a new one', challenge);
       }
       return session;
     }
-    if (check?.reason === 'expired') throw new HttpError(401, 'session_expired', `session expired — ${again}`, challenge);
-    throw new HttpError(401, 'session_invalid', `no valid session — ${again}`, challenge);
+    if (check?.reason === 'expired') throw new HttpError(ErrorCode.SessionExpired, `session expired — ${again}`, challenge);
+    throw new HttpError(ErrorCode.SessionInvalid, `no valid session — ${again}`, challenge);
   }
 
   async function webRater(req: http.IncomingMessage): Promise<WebRater> {
@@ -244,7 +245,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
         if (res.headersSent) return void res.destroy();
         if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, code: err.code, ...err.extra }, err.headers);
         log('error', 'request failed', { method: req.method, path: safePath(req), error: messageOf(err) });
-        sendJson(res, 500, { error: 'internal error', code: 'internal_error' });
+        sendJson(res, httpStatusOf(ErrorCode.InternalError), { error: 'internal error', code: ErrorCode.InternalError });
       })
       .finally(() => log('debug', 'request', { method: req.method, path: safePath(req), status: res.statusCode, ms: Math.round(performance.now() - started) }));
   });
@@ -274,7 +275,7 @@ function pathOf(req: http.IncomingMessage): string {
     // Prefixing keeps a path like `//x/y` from being read as a host; URL also resolves `..` segments.
     return new URL(`http://gateway${req.url ?? '/'}`).pathname;
   } catch {
-    throw new HttpError(400, 'bad_request', 'bad request target');
+    throw new HttpError(ErrorCode.BadRequest, 'bad request target');
   }
 }
 

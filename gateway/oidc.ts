@@ -17,6 +17,7 @@
  */
 import type http from 'node:http';
 import * as oidc from 'openid-client';
+import { ErrorCode } from '../core/errors';
 import { HttpError, isLoopbackName, messageOf, type GatewayLog, type HttpRoute } from '../core/http';
 import { pseudonymiseRater } from '../core/pseudonym';
 import { EMAIL_ADDRESS } from '../workflows/input';
@@ -91,7 +92,7 @@ export function createOidcSignIn(ctx: OidcContext): OidcSignIn {
       config = await configuration();
     } catch (err) {
       ctx.log('error', 'OIDC discovery failed', { issuer: ctx.settings.issuer, error: messageOf(err) });
-      throw new HttpError(502, 'oidc_unavailable', 'the sign-in provider could not be reached; try again later');
+      throw new HttpError(ErrorCode.OidcUnavailable, 'the sign-in provider could not be reached; try again later');
     }
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
@@ -119,14 +120,14 @@ export function createOidcSignIn(ctx: OidcContext): OidcSignIn {
     const opened = openToken(ctx.sessionKey, readCookie(req, STATE_COOKIE), STATE_PURPOSE);
     const saved = opened.ok ? (opened.payload as { s?: unknown; n?: unknown; v?: unknown; exp?: unknown }) : undefined;
     if (!saved || typeof saved.s !== 'string' || typeof saved.n !== 'string' || typeof saved.v !== 'string' || typeof saved.exp !== 'number' || saved.exp <= ctx.now()) {
-      throw new HttpError(400, 'oidc_state_missing', 'this sign-in expired or was started in another browser; start it again', { 'Set-Cookie': clearState });
+      throw new HttpError(ErrorCode.OidcStateMissing, 'this sign-in expired or was started in another browser; start it again', { 'Set-Cookie': clearState });
     }
     const query = new URL(req.url ?? '/', 'http://gateway').search;
     // The URL as the provider redirected to it: the public one, never built from Host.
     const currentUrl = new URL(`${redirectUri}${query}`);
     if (currentUrl.searchParams.has('error')) {
       ctx.log('info', 'OIDC sign-in refused by the provider', { error: currentUrl.searchParams.get('error')?.slice(0, 100) });
-      throw new HttpError(403, 'oidc_denied', 'the sign-in provider did not sign you in', { 'Set-Cookie': clearState });
+      throw new HttpError(ErrorCode.OidcDenied, 'the sign-in provider did not sign you in', { 'Set-Cookie': clearState });
     }
     let claims: (oidc.IDToken & Record<string, unknown>) | undefined;
     try {
@@ -140,9 +141,9 @@ export function createOidcSignIn(ctx: OidcContext): OidcSignIn {
       }
     } catch (err) {
       ctx.log('warn', 'OIDC sign-in failed', { error: messageOf(err) });
-      throw new HttpError(403, 'oidc_failed', 'the sign-in could not be completed; start it again', { 'Set-Cookie': clearState });
+      throw new HttpError(ErrorCode.OidcFailed, 'the sign-in could not be completed; start it again', { 'Set-Cookie': clearState });
     }
-    if (!claims || typeof claims.sub !== 'string' || claims.sub === '') throw new HttpError(403, 'oidc_failed', 'the sign-in could not be completed; start it again', { 'Set-Cookie': clearState });
+    if (!claims || typeof claims.sub !== 'string' || claims.sub === '') throw new HttpError(ErrorCode.OidcFailed, 'the sign-in could not be completed; start it again', { 'Set-Cookie': clearState });
     const subject = subjectOf(ctx.raterKey, typeof claims.iss === 'string' ? claims.iss : ctx.settings.issuer, claims);
     const handoff = sealToken(ctx.sessionKey, { r: subject.rater, d: subject.displayName, exp: ctx.now() + ctx.sessionTtlMs, until: ctx.now() + HANDOFF_TTL_MS }, HANDOFF_PURPOSE);
     ctx.log('info', 'OIDC sign-in', { rater: subject.rater });
@@ -160,7 +161,7 @@ export function createOidcSignIn(ctx: OidcContext): OidcSignIn {
     // Cleared whatever happens: a handoff is collected once.
     res.setHeader('Set-Cookie', clearCookie(HANDOFF_COOKIE, { path: '/api/session', sameSite: 'Strict', secure }));
     if (!p || typeof p.r !== 'string' || typeof p.d !== 'string' || typeof p.exp !== 'number' || typeof p.until !== 'number' || p.until <= ctx.now() || p.exp <= ctx.now()) {
-      throw new HttpError(401, 'session_invalid', 'no sign-in to collect — sign in again', { 'WWW-Authenticate': 'Bearer' });
+      throw new HttpError(ErrorCode.SessionInvalid, 'no sign-in to collect — sign in again', { 'WWW-Authenticate': 'Bearer' });
     }
     return { rater: p.r, displayName: p.d, auth: 'oidc', expiresAt: p.exp };
   }

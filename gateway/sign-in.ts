@@ -13,6 +13,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { ErrorCode } from '../core/errors';
 import {
   HttpError, MAX_JSON_BODY_BYTES, checkJsonType, checkSameOrigin, messageOf, readJsonObject, sendJson, tooManyRequests,
   type GatewayLog, type HttpRoute,
@@ -66,18 +67,18 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
   };
 
   async function redeemInvite(res: http.ServerResponse, token: unknown): Promise<void> {
-    if (!ctx.invites) throw new HttpError(503, 'invites_unavailable', 'this gateway has no invite registry');
+    if (!ctx.invites) throw new HttpError(ErrorCode.InvitesUnavailable, 'this gateway has no invite registry');
     const { registry, key } = ctx.invites;
     const now = ctx.now();
     const check = verifyInvite(key, token, now);
-    if (!check.ok && check.reason === 'expired') throw new HttpError(403, 'invite_expired', 'this invite link has expired — ask for a new one');
-    if (!check.ok) throw new HttpError(403, 'invite_invalid', 'this invite link is not valid — check that you copied all of it');
+    if (!check.ok && check.reason === 'expired') throw new HttpError(ErrorCode.InviteExpired, 'this invite link has expired — ask for a new one');
+    if (!check.ok) throw new HttpError(ErrorCode.InviteInvalid, 'this invite link is not valid — check that you copied all of it');
     const { inviteId } = check.claim;
     const record = await registry.get(inviteId);
-    if (!record) throw new HttpError(403, 'invite_invalid', 'this invite link is not valid — check that you copied all of it');
-    if (record.revokedAt !== undefined) throw new HttpError(403, 'invite_revoked', 'this invite link was withdrawn — ask for a new one');
+    if (!record) throw new HttpError(ErrorCode.InviteInvalid, 'this invite link is not valid — check that you copied all of it');
+    if (record.revokedAt !== undefined) throw new HttpError(ErrorCode.InviteRevoked, 'this invite link was withdrawn — ask for a new one');
     const expiresAt = Math.min(Date.parse(record.expiresAt), check.claim.expiresAt);
-    if (expiresAt <= now) throw new HttpError(403, 'invite_expired', 'this invite link has expired — ask for a new one');
+    if (expiresAt <= now) throw new HttpError(ErrorCode.InviteExpired, 'this invite link has expired — ask for a new one');
     registry.markUsed(inviteId, new Date(now)).catch((err: unknown) => ctx.log('warn', 'could not record the invite\'s use', { inviteId, error: messageOf(err) }));
     // The session ends when the invite does.
     issue(res, {
@@ -87,10 +88,10 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
   }
 
   function typedName(req: http.IncomingMessage, res: http.ServerResponse, body: Record<string, unknown>): void {
-    if (!ctx.openPanel) throw new HttpError(403, 'open_panel_disabled', 'this page is for invited raters: open the invite link you were sent');
+    if (!ctx.openPanel) throw new HttpError(ErrorCode.OpenPanelDisabled, 'this page is for invited raters: open the invite link you were sent');
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     if ([...name].length < 1 || [...name].length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
-      throw new HttpError(400, 'invalid_name', `name: 1–${MAX_NAME_LENGTH} characters`);
+      throw new HttpError(ErrorCode.InvalidName, `name: 1–${MAX_NAME_LENGTH} characters`);
     }
     if (ctx.accessCode !== undefined) {
       const client = ctx.clientOf(req);
@@ -98,14 +99,14 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
       if (wait > 0) throw tooManyRequests(wait, `too many wrong access codes; try again in ${wait} s`);
       if (!sameSecret(body.accessCode, ctx.accessCode)) {
         ctx.accessCodeFailures.take(client);
-        throw new HttpError(403, 'access_denied', 'access code required');
+        throw new HttpError(ErrorCode.AccessDenied, 'access code required');
       }
     }
     let rater: string;
     try {
       rater = pseudonymiseRater(ctx.raterKey, 'web', name);
     } catch {
-      throw new HttpError(400, 'invalid_name', `name: 1–${MAX_NAME_LENGTH} characters`); // blank once normalised
+      throw new HttpError(ErrorCode.InvalidName, `name: 1–${MAX_NAME_LENGTH} characters`); // blank once normalised
     }
     issue(res, { rater, displayName: name, auth: 'open' }, ctx.sessionTtlMs);
   }
@@ -116,10 +117,10 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
     limitSignIn(ctx, req);
     const body = await readJsonObject(req, MAX_JSON_BODY_BYTES);
     const ways = ['invite', 'oidc', 'name'].filter((k) => body[k] !== undefined);
-    if (ways.length > 1) throw new HttpError(400, 'invalid_sign_in', 'send one of invite, oidc or name');
+    if (ways.length > 1) throw new HttpError(ErrorCode.InvalidSignIn, 'send one of invite, oidc or name');
     if (body.invite !== undefined) return redeemInvite(res, body.invite);
     if (body.oidc !== undefined) {
-      if (!ctx.oidc) throw new HttpError(404, 'oidc_not_configured', 'this page has no OIDC sign-in');
+      if (!ctx.oidc) throw new HttpError(ErrorCode.OidcNotConfigured, 'this page has no OIDC sign-in');
       const handed = ctx.oidc.takeHandoff(req, res);
       return issue(res, handed, handed.expiresAt - ctx.now());
     }

@@ -14,6 +14,7 @@
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ErrorCode, PreflineError } from '../core/errors';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
@@ -47,10 +48,13 @@ function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key/i.test(err.message) && /constraint/i.test(err.message);
 }
 
-export class LedgerError extends Error {
-  constructor(readonly code: 'ledger_locked' | 'ledger_query_refused' | 'ledger_unavailable', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LedgerError';
+export type LedgerErrorCode = (typeof ErrorCode)['LedgerLocked' | 'LedgerQueryRefused' | 'LedgerUnavailable'];
+
+/** The ledger cannot be opened or used as asked: locked by the writer, refused query, unavailable file. */
+export class LedgerError extends PreflineError {
+  declare readonly code: LedgerErrorCode;
+  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -103,7 +107,7 @@ export class Ledger {
     return ledger;
   }
 
-  /** Opens the file read-only; fails with `ledger_locked` while a writer holds it. */
+  /** Opens the file read-only; fails with `prefline_ledger_locked` while a writer holds it. */
   static async openReader(path: string): Promise<Ledger> {
     try {
       const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
@@ -123,7 +127,7 @@ export class Ledger {
    * and only then are the run's keys read.
    */
   async commit(request: CommitRequest, now: Date = new Date()): Promise<CommitResult> {
-    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
     try {
       return await this.commitOnce(request, now, false);
     } catch (err) {
@@ -250,7 +254,7 @@ export class Ledger {
    * Returns how many lifecycles it derived.
    */
   async deriveCompleted(): Promise<number> {
-    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
     return withTransaction(this.connection, async (c) => {
       await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS ${UNDERIVED_COMPLETE_LIFECYCLES}`);
       const derived = await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);
@@ -295,11 +299,11 @@ export class Ledger {
 async function runReadQuery(connection: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
   {
     const extracted = await connection.extractStatements(sql);
-    if (extracted.count !== 1) throw new LedgerError('ledger_query_refused', `expected exactly one statement, got ${extracted.count}`);
+    if (extracted.count !== 1) throw new LedgerError(ErrorCode.LedgerQueryRefused, `expected exactly one statement, got ${extracted.count}`);
     const prepared = await extracted.prepare(0);
     try {
       if (!READ_STATEMENTS.has(prepared.statementType)) {
-        throw new LedgerError('ledger_query_refused', 'only SELECT (and EXPLAIN) queries may run against the ledger');
+        throw new LedgerError(ErrorCode.LedgerQueryRefused, 'only SELECT (and EXPLAIN) queries may run against the ledger');
       }
       if (values) prepared.bind(values);
       const reader = await prepared.runAndReadAll();
@@ -313,7 +317,7 @@ async function runReadQuery(connection: DuckDBConnection, sql: string, values?: 
 function lockedOr(err: unknown, path: string): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (/lock/i.test(message)) {
-    return new LedgerError('ledger_locked', `the ledger ${path} is held by another process (the ledger worker); query through it instead`, { cause: err });
+    return new LedgerError(ErrorCode.LedgerLocked, `the ledger ${path} is held by another process (the ledger worker); query through it instead`, { cause: err });
   }
-  return new LedgerError('ledger_unavailable', `cannot open the ledger ${path}: ${message}`, { cause: err });
+  return new LedgerError(ErrorCode.LedgerUnavailable, `cannot open the ledger ${path}: ${message}`, { cause: err });
 }

@@ -53,6 +53,7 @@ export function createInferenceBackends(config: PreflineConfig): InferenceBacken
       // anything else, so a worker crash can never strand a prediction we would then pay for twice.
       syncWaitSeconds: 0,
       pollIntervalMs: 500,
+      downloads: config.downloads,
     }),
     openai
       ? createOpenAICompatibleBackend({

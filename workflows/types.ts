@@ -15,7 +15,7 @@ export interface LifecycleInput {
   candidates?: number;
   /** Passed to the model (e.g. `seed`). */
   params?: Record<string, unknown>;
-  /** `web` (default), `slack:#channel-name` or `slack:<channel id>` (docs/slack.md). `email:<addr>,…` arrives in a later release. */
+  /** `web` (default), `slack:#channel-name` or `slack:<channel id>` (docs/slack.md), `email:<addr>,…` or `email:@<list>` (docs/email.md). */
   channel?: string;
   votesPerCandidate?: number;
   totalVotes?: number;

@@ -12,7 +12,8 @@
  * a campaign's invite sees and votes on that campaign only. Votes are rate-limited per rater.
  */
 import type http from 'node:http';
-import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from '../../core/lifecycle-directory';
+import { ERROR_CATALOGUE, ErrorCode } from '../../core/errors';
+import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 import {
   HttpError, MAX_JSON_BODY_BYTES, bodyTooLarge, checkJsonType, checkSameOrigin, decodeParam, messageOf, readJsonObject, sendJson, tooManyRequests,
   type GatewayLog, type HttpRoute,
@@ -49,15 +50,6 @@ export interface WebRoutesDeps {
 
 export const LIST_LIMIT = 50;
 
-const REJECTIONS: Record<VoteRejectionCode, { status: number; error: string }> = {
-  voting_closed: { status: 409, error: 'voting closed' },
-  voting_not_open: { status: 409, error: 'voting has not opened yet' },
-  unknown_candidate: { status: 404, error: 'no such candidate' },
-  unknown_lifecycle: { status: 404, error: 'no such lifecycle' },
-  malformed_vote: { status: 400, error: 'malformed vote' },
-  busy: { status: 503, error: 'the lifecycle is busy, try again in a moment' },
-};
-
 export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
   const now = deps.now ?? Date.now;
   const log: GatewayLog = deps.log ?? (() => undefined);
@@ -85,7 +77,7 @@ export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
     const who = await deps.authenticate(req);
     const status = await upstream('status', () => deps.directory.status(id), id);
     // Another campaign's lifecycle is none of this rater's business: answered as if it did not exist.
-    if (!status || !inCampaign(who, status)) throw new HttpError(404, 'unknown_lifecycle', 'no such lifecycle');
+    if (!status || !inCampaign(who, status)) throw new HttpError(ErrorCode.UnknownLifecycle, 'no such lifecycle');
     sendJson(res, 200, publicStatus(status, deps.artifactUrl));
   };
 
@@ -103,21 +95,22 @@ export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
     }
     const body = await readJsonObject(req, MAX_JSON_BODY_BYTES);
     const mapped = webVoteRequest(body, rater, new Date(now()).toISOString(), who.raterAuth);
-    if (!mapped.ok) throw new HttpError(400, mapped.code, mapped.message);
+    if (!mapped.ok) throw new HttpError(mapped.code, mapped.message);
     const vote = mapped.vote;
     if (who.campaign !== undefined) {
       const status = await upstream('status', () => deps.directory.status(lifecycleId), lifecycleId);
-      if (!status || !inCampaign(who, status)) throw new HttpError(404, 'unknown_lifecycle', 'no such lifecycle');
+      if (!status || !inCampaign(who, status)) throw new HttpError(ErrorCode.UnknownLifecycle, 'no such lifecycle');
     }
 
     let receipt;
     try {
       receipt = await deps.directory.vote(lifecycleId, vote);
     } catch (err) {
-      if (err instanceof VoteRejectedError && Object.hasOwn(REJECTIONS, err.code)) {
-        const { status, error } = REJECTIONS[err.code];
+      if (err instanceof VoteRejectedError) {
+        // The code goes out unchanged, with its status and rater-facing answer from the catalogue.
         log('debug', 'vote refused', { lifecycleId, rater, code: err.code });
-        throw new HttpError(status, err.code, error, err.code === 'busy' ? { 'Retry-After': '1' } : {}, err.code === 'malformed_vote' ? { detail: err.message } : {});
+        const answer = ERROR_CATALOGUE[err.code].answer ?? err.code;
+        throw new HttpError(err.code, answer, err.code === ErrorCode.Busy ? { 'Retry-After': '1' } : {}, err.code === ErrorCode.MalformedVote ? { detail: err.message } : {});
       }
       log('error', 'vote forwarding failed', { lifecycleId, rater, error: messageOf(err) });
       throw upstreamError();
@@ -134,5 +127,5 @@ export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
 }
 
 function upstreamError(): HttpError {
-  return new HttpError(502, 'upstream_error', 'could not reach the lifecycle, try again');
+  return new HttpError(ErrorCode.UpstreamError, 'could not reach the lifecycle, try again');
 }

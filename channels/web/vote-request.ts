@@ -1,17 +1,20 @@
 /**
  * The web channel's mapping from a vote API request body (`POST /api/lifecycles/<id>/votes`, sent by
  * the rating page) to a Prefline VoteRequest. Pure: the route authenticates the rater and reads the
- * body; this decides what the body means, with the lifecycle's own shape check, so a bad request is
- * answered at the gateway without a round trip.
+ * body; this decides what the body means, with the lifecycle's own shape check and the comment's text
+ * hygiene (control and bidi-override characters refused), so a bad request is answered at the gateway
+ * without a round trip.
  */
+import type { ErrorCode } from '../../core/errors';
 import type { RaterAuth, VoteRequest } from '../../workflows/types';
 import { malformedVoteReason } from '../../workflows/vote-tally';
+import { normaliseLineEnds, unsafeTextReason } from '../../core/text-hygiene';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
 
 export type WebVoteMapping =
   | { ok: true; vote: VoteRequest }
-  | { ok: false; code: 'invalid_idempotency_key' | 'malformed_vote'; message: string };
+  | { ok: false; code: (typeof ErrorCode)['InvalidIdempotencyKey' | 'MalformedVote' | 'InvalidComment']; message: string };
 
 /**
  * `body` as the page sends it: `{candidateId, value, idempotencyKey, comment?}`. `rater` is the
@@ -22,7 +25,7 @@ export function webVoteRequest(body: Record<string, unknown>, rater: string, cas
   if (typeof body.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(body.idempotencyKey)) {
     return { ok: false, code: 'invalid_idempotency_key', message: 'idempotencyKey: 8–128 characters of A–Z, a–z, 0–9, "_" and "-"' };
   }
-  const comment = typeof body.comment === 'string' ? body.comment.trim() : body.comment;
+  const comment = typeof body.comment === 'string' ? normaliseLineEnds(body.comment).trim() : body.comment;
   const vote = {
     // Namespaced by rater: one rater's keys can neither replay nor shadow another's.
     idempotencyKey: `web:${rater}:${body.idempotencyKey}`,
@@ -36,5 +39,8 @@ export function webVoteRequest(body: Record<string, unknown>, rater: string, cas
   };
   const reason = malformedVoteReason(vote);
   if (reason) return { ok: false, code: 'malformed_vote', message: reason };
+  // Refused, not stripped: the rater is told and can send the comment again without them (core/text-hygiene.ts).
+  const unsafe = typeof comment === 'string' ? unsafeTextReason(comment) : undefined;
+  if (unsafe) return { ok: false, code: 'invalid_comment', message: unsafe };
   return { ok: true, vote: vote as VoteRequest };
 }

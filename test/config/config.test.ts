@@ -127,6 +127,41 @@ describe('config: loadConfig', () => {
     configError(() => loadConfig({ PREFLINE_OPENAI_BASE_URL: 'http://x/v1', PREFLINE_OPENAI_TIMEOUT: '120' }, CWD), 'PREFLINE_OPENAI_TIMEOUT');
   });
 
+  it('should default output downloads to https only, no private addresses, 64 MiB and 120 s', () => {
+    assert.deepEqual(loadConfig({}, CWD).downloads, { allowHttpHosts: [], allowHosts: [], maxBytes: 64 * 1024 * 1024, timeoutMs: 120_000 });
+  });
+
+  it('should read the download rules: hosts, addresses and CIDR ranges, a byte cap and a timeout', () => {
+    const c = loadConfig(
+      {
+        PREFLINE_DOWNLOAD_ALLOW_HTTP_HOSTS: ' gpu.lan , 10.1.2.3,',
+        PREFLINE_DOWNLOAD_ALLOW_HOSTS: 'gpu.lan,10.1.0.0/16,fd12::/16',
+        PREFLINE_DOWNLOAD_MAX_BYTES: '1048576',
+        PREFLINE_DOWNLOAD_TIMEOUT: '30s',
+      },
+      CWD,
+    );
+    assert.deepEqual(c.downloads, { allowHttpHosts: ['gpu.lan', '10.1.2.3'], allowHosts: ['gpu.lan', '10.1.0.0/16', 'fd12::/16'], maxBytes: 1_048_576, timeoutMs: 30_000 });
+  });
+
+  it('should refuse bad download rules, naming the variable and the value', () => {
+    for (const [name, bad] of [
+      ['PREFLINE_DOWNLOAD_ALLOW_HOSTS', 'http://gpu.lan'],
+      ['PREFLINE_DOWNLOAD_ALLOW_HOSTS', '10.0.0.0/40'],
+      ['PREFLINE_DOWNLOAD_ALLOW_HOSTS', 'gpu.lan:8000'],
+      ['PREFLINE_DOWNLOAD_ALLOW_HTTP_HOSTS', '*'],
+      ['PREFLINE_DOWNLOAD_MAX_BYTES', '64MiB'],
+      ['PREFLINE_DOWNLOAD_MAX_BYTES', '-1'],
+      ['PREFLINE_DOWNLOAD_MAX_BYTES', '0'],
+      ['PREFLINE_DOWNLOAD_TIMEOUT', '120'],
+    ] as const) {
+      // Host lists name the bad entry among good ones.
+      const value = name.endsWith('_HOSTS') ? `gpu.lan,${bad}` : bad;
+      const err = configError(() => loadConfig({ [name]: value }, CWD), name);
+      assert.ok(err.message.includes(`"${bad}"`), err.message);
+    }
+  });
+
   it('should keep absolute paths as given', () => {
     const c = loadConfig({ PREFLINE_DATA_DIR: '/var/lib/prefline', PREFLINE_TEMPORAL_BIN: '/usr/local/bin/temporal' }, CWD);
     assert.equal(c.dataDir, '/var/lib/prefline');

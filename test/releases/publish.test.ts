@@ -15,6 +15,7 @@ import { parseArgs } from '../../cli/main';
 import { runRelease } from '../../cli/release';
 import { loadConfig } from '../../config';
 import { listReleases, readManifest, resolveRelease, type ReleaseManifest } from '../../releases/layout';
+import { ErrorCode } from '../../core/errors';
 import { PUBLISH_STEPS, publishRelease, ReleaseError, type PublishStep } from '../../releases/publisher';
 import { quotedString } from '../../releases/sql';
 import { diffReleases, exportRelease, queryRelease, verifyRelease, withMemoryDatabase } from '../../releases/tools';
@@ -232,8 +233,8 @@ describe('release publishing (releases/publisher)', function () {
     assert.ok([first.releaseId, 'same-cutoff-again', 'after-reopen'].includes(reused.releaseId));
     assert.deepEqual(readdirSync(releasesDir).sort(), before);
     // An explicit id already used by another cutoff is refused.
-    await assert.rejects(publish(CUTOFF_2, { releaseId: first.releaseId }), (err: unknown) => err instanceof ReleaseError && err.code === 'release_conflict');
-    await assert.rejects(publish(at(10_000).toISOString()), (err: unknown) => err instanceof ReleaseError && err.code === 'release_invalid');
+    await assert.rejects(publish(CUTOFF_2, { releaseId: first.releaseId }), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseConflict);
+    await assert.rejects(publish(at(10_000).toISOString()), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseInvalid);
   });
 
   it('should write preferences.parquet in row groups of the configured size, the same bytes whatever the thread setting', async function () {
@@ -263,7 +264,7 @@ describe('release publishing (releases/publisher)', function () {
       const whole = await publishSynthetic('one-group', 1_000_000);
       assert.notEqual(sha(join(whole.dir, 'preferences.parquet')), sha(join(grouped.dir, 'preferences.parquet')));
       assert.deepEqual(await readWithDuckDb(join(grouped.dir, 'preferences.parquet'), keys), await readWithDuckDb(join(whole.dir, 'preferences.parquet'), keys));
-      await assert.rejects(publishSynthetic('bad', 0), (err: unknown) => err instanceof ReleaseError && err.code === 'release_invalid' && /preferencesRowGroupRows/.test(err.message));
+      await assert.rejects(publishSynthetic('bad', 0), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseInvalid && /preferencesRowGroupRows/.test(err.message));
     } finally {
       synthetic.closeSync();
     }
@@ -331,7 +332,7 @@ describe('release publishing (releases/publisher)', function () {
     assert.ok(problems.every((p) => p.startsWith('votes.parquet: ')), problems.join('; '));
     writeFileSync(join(result.dir, 'README.md'), 'edited\n');
     assert.ok((await verifyRelease(await resolveRelease(releasesDir, result.releaseId))).some((p) => p.startsWith('README.md: ')));
-    await assert.rejects(publish(CUTOFF_1), (err: unknown) => err instanceof ReleaseError && err.code === 'release_corrupt');
+    await assert.rejects(publish(CUTOFF_1), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseCorrupt);
   });
 
   it('should export a self-contained folder with every referenced artifact', async () => {

@@ -17,10 +17,21 @@ function loadHistory(file: string) {
 
 describe('replay of saved histories', function () {
   this.timeout(120_000);
-  const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
+  const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
 
   it('should have at least one saved history', () => {
     assert.ok(files.length > 0);
+  });
+
+  it('should hold both workflows, and a lifecycle that continued-as-new and the run that resumed it', () => {
+    const types = new Set(files.map((f) => loadHistory(f).events[0].workflowExecutionStartedEventAttributes.workflowType.name));
+    assert.deepEqual([...types].sort(), ['publishRelease', 'ratingLifecycle']);
+    const continued = loadHistory('ratingLifecycle_v2_continuedAsNew.json').events;
+    assert.ok(continued.at(-1).workflowExecutionContinuedAsNewEventAttributes, 'ends in continue-as-new');
+    const resumed = loadHistory('ratingLifecycle_v2_resumed.json').events;
+    const [, carry] = resumed[0].workflowExecutionStartedEventAttributes.input.payloads;
+    assert.ok('plan' in JSON.parse(Buffer.from(carry.data, 'base64').toString('utf8')), 'starts from a carried state');
+    assert.ok(resumed.at(-1).workflowExecutionCompletedEventAttributes, 'and completes');
   });
 
   for (const file of files) {
@@ -30,9 +41,7 @@ describe('replay of saved histories', function () {
   }
 
   it('should detect non-determinism when the workflow changes its commands', async () => {
-    const file = files[0];
-    assert.ok(file);
-    const history = loadHistory(file);
+    const history = loadHistory('ratingLifecycle_v1.json');
     // Pretend the first activity was a different one: replay must refuse it.
     const scheduled = history.events.find((e: Record<string, unknown>) => e.activityTaskScheduledEventAttributes) as {
       activityTaskScheduledEventAttributes: { activityType: { name: string } };

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CommitRequest, CommittedVote, LifecycleRecord } from '../../store/ledger-types';
+import { ErrorCode } from '../../core/errors';
 import { LEDGER_SCHEMA_VERSION, Ledger, LedgerError } from '../../store/Ledger';
 import { LedgerReadServer } from '../../store/LedgerReadServer';
 import type { Candidate, LifecyclePlan, VoteValue } from '../../workflows/types';
@@ -408,7 +409,7 @@ describe('store/Ledger', function () {
       l.closeSync();
       ledger = await Ledger.openReader(file);
       assert.equal(ledger.readOnly, true);
-      await rejectsWithCode(ledger.commit(smallCommit()), 'ledger_unavailable');
+      await rejectsWithCode(ledger.commit(smallCommit()), ErrorCode.LedgerUnavailable);
     });
   });
 
@@ -729,10 +730,10 @@ describe('store/Ledger', function () {
       ['multiple statements', `SELECT 1; DELETE FROM votes`],
       ['a SELECT followed by a second SELECT', `SELECT 1; SELECT 2`],
     ] as const) {
-      it(`should refuse ${what} with ledger_query_refused and change nothing`, async () => {
+      it(`should refuse ${what} with prefline_ledger_query_refused and change nothing`, async () => {
         const l = await writer();
         await l.commit(smallCommit());
-        await rejectsWithCode(l.query(sql), 'ledger_query_refused');
+        await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
         assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 8);
@@ -744,7 +745,7 @@ describe('store/Ledger', function () {
       await l.commit(smallCommit());
       l.closeSync();
       ledger = await Ledger.openReader(file);
-      await rejectsWithCode(ledger.query(`DELETE FROM votes`), 'ledger_query_refused');
+      await rejectsWithCode(ledger.query(`DELETE FROM votes`), ErrorCode.LedgerQueryRefused);
       assert.equal(await count(ledger, `SELECT count(*) AS n FROM votes`), 6);
     });
 
@@ -796,13 +797,13 @@ describe('store/Ledger', function () {
       return proc;
     }
 
-    it('should fail with ledger_locked while another process holds the writer', async () => {
+    it('should fail with prefline_ledger_locked while another process holds the writer', async () => {
       await holdWriterInChild(file);
-      const err = await rejectsWithCode(Ledger.openReader(file), 'ledger_locked');
+      const err = await rejectsWithCode(Ledger.openReader(file), ErrorCode.LedgerLocked);
       assert.ok(err.message.includes(file), err.message);
       assert.ok(err.cause instanceof Error, 'the DuckDB error is kept as the cause');
       // A second writer is refused just the same.
-      await rejectsWithCode(Ledger.openWriter(file), 'ledger_locked');
+      await rejectsWithCode(Ledger.openWriter(file), ErrorCode.LedgerLocked);
     });
 
     it('should open read-only once the writer process has gone', async () => {
@@ -824,9 +825,9 @@ describe('store/Ledger', function () {
       assert.equal(await count(ledger, `SELECT count(*) AS n FROM feedback`), 3);
     });
 
-    it('should fail with ledger_unavailable (not locked) when the file does not exist', async () => {
+    it('should fail with prefline_ledger_unavailable (not locked) when the file does not exist', async () => {
       const missing = path.join(dir, 'missing.duckdb');
-      await rejectsWithCode(Ledger.openReader(missing), 'ledger_unavailable');
+      await rejectsWithCode(Ledger.openReader(missing), ErrorCode.LedgerUnavailable);
       assert.equal(fs.existsSync(missing), false, 'a reader must not create the ledger');
     });
   });

@@ -199,6 +199,14 @@ describe('channels/web/routes (the vote API)', () => {
       assert.equal(h.directory.received.length, 0);
     });
 
+    it('refuses a comment with control or bidi-override characters (400 invalid_comment) before forwarding it', async () => {
+      const { token } = await signIn();
+      const body = await expectError(await vote(token, { ...upA(), comment: 'great \u202eexe.gnp' }), 400, 'invalid_comment');
+      assert.match(JSON.stringify(body), /U\+202E/);
+      await expectError(await vote(token, { ...upA(), comment: '\u001b[2Jcleared' }), 400, 'invalid_comment');
+      assert.equal(h.directory.received.length, 0);
+    });
+
     it('maps every rejection of the lifecycle to an HTTP answer', async () => {
       const { token } = await signIn();
       const cases: Array<[VoteRejectionCode, number, string?]> = [

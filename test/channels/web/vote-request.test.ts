@@ -56,6 +56,18 @@ describe('channels/web/vote-request', () => {
     }
   });
 
+  it('should refuse a comment with control or bidi-override characters as invalid_comment, naming the character', () => {
+    for (const comment of ['\u001b]8;;http://evil\u0007click\u001b]8;;\u0007', 'looks fine \u202eexe.txt', 'isolate \u2067x\u2069', 'bell\u0007', 'carriage\rreturn']) {
+      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', comment }, RATER, CAST_AT, 'invite');
+      assert.equal(mapped.ok ? 'ok' : mapped.code, 'invalid_comment', JSON.stringify(comment));
+      if (!mapped.ok) assert.match(mapped.message, /^comment: control and bidirectional-override characters are not allowed \(U\+/);
+    }
+    // A textarea's CR LF is a line feed; tabs, line feeds and right-to-left marks are text.
+    const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', comment: 'line one\r\n\tשלום\u200f' }, RATER, CAST_AT, 'invite');
+    assert.ok(mapped.ok);
+    assert.equal(mapped.vote.comment, 'line one\n\tשלום\u200f');
+  });
+
   it('should refuse a rater that is not a pseudonym (never forward a raw name)', () => {
     const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001' }, 'Alice', CAST_AT, 'open');
     assert.equal(mapped.ok ? 'ok' : mapped.code, 'malformed_vote');
