@@ -34,3 +34,5 @@ export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejectio
 
 /** The failure type of a lifecycle started with input it cannot run. */
 export const INVALID_INPUT_ERROR = ErrorCode.LifecycleInputInvalid;
+
+export * from './chat-messages';

@@ -181,3 +181,5 @@ export interface LifecycleSummary {
 export interface CloseRequest {
   reason?: string;
 }
+
+export type * from './chat-types';
