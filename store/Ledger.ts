@@ -15,6 +15,8 @@ import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, PreflineError } from '../core/errors';
+import type { ChatCommitRequest, ChatCommitResult } from './chat-ledger-types';
+import { insertChatEvents } from './chat-ledger';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
@@ -101,7 +103,8 @@ export class Ledger {
       [String(LEDGER_SCHEMA_VERSION)],
     );
     const last = (await connection.runAndReadAll(
-      `SELECT epoch_ms(max(t))::DOUBLE FROM (SELECT max(committed_at) AS t FROM lifecycles UNION ALL SELECT max(committed_at) FROM votes)`,
+      `SELECT epoch_ms(max(t))::DOUBLE FROM (SELECT max(committed_at) AS t FROM lifecycles UNION ALL SELECT max(committed_at) FROM votes
+         UNION ALL SELECT max(committed_at) FROM chat_events)`,
     )).getRows()[0]?.[0];
     if (typeof last === 'number') ledger.lastCommitMs = last;
     return ledger;
@@ -201,6 +204,26 @@ export class Ledger {
       await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete: total === lifecycle.votesAccepted });
       return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
     });
+    this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
+    return result;
+  }
+
+  /**
+   * Commits a batch of one conversation's events (store/chat-ledger.ts) in one transaction,
+   * idempotently, with the same never-decreasing commit times as lifecycle commits.
+   */
+  async commitChat(request: ChatCommitRequest, now: Date = new Date()): Promise<ChatCommitResult> {
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
+    const commitMs = Math.max(now.getTime(), this.lastCommitMs);
+    const committedAt = new Date(commitMs).toISOString();
+    const once = (skipExisting: boolean) => withTransaction(this.connection, (c) => insertChatEvents(c, request, committedAt, skipExisting));
+    let result: ChatCommitResult;
+    try {
+      result = await once(false);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      result = await once(true);
+    }
     this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
     return result;
   }

@@ -5,14 +5,17 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { VoteEvent } from '../workflows/types';
+import { CHAT_SCHEMA } from './chat-schema';
 import { DERIVED_SCHEMA } from './ledger-derived';
 
 /**
  * 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them.
  * 3: `votes.rater_auth`, how the rater was authenticated (see `raterAuthOf`); older rows get it from
  *    their channel when the writer opens the ledger.
+ * 4: chat conversations: `chat_events` and the views `chat_conversations`, `chat_messages`
+ *    (store/chat-schema.ts), new tables an older ledger simply gains when the writer opens it.
  */
-export const LEDGER_SCHEMA_VERSION = 3;
+export const LEDGER_SCHEMA_VERSION = 4;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -100,6 +103,7 @@ export const SCHEMA = [
        JOIN lifecycles l ON l.run_id = v.run_id
       WHERE v.standing AND v.kind = 'vote'`,
   ...DERIVED_SCHEMA,
+  ...CHAT_SCHEMA,
 ];
 
 /** Brings the votes table of an older ledger to schema 3 (`rater_auth`), if it needs it. */

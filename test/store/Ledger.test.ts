@@ -136,6 +136,9 @@ describe('store/Ledger', function () {
       assert.deepEqual(tables.rows, [
         { table_name: 'candidate_scores', table_type: 'BASE TABLE' },
         { table_name: 'candidates', table_type: 'BASE TABLE' },
+        { table_name: 'chat_conversations', table_type: 'VIEW' },
+        { table_name: 'chat_events', table_type: 'BASE TABLE' },
+        { table_name: 'chat_messages', table_type: 'VIEW' },
         { table_name: 'feedback', table_type: 'VIEW' },
         { table_name: 'ledger_meta', table_type: 'BASE TABLE' },
         { table_name: 'lifecycle_completions', table_type: 'BASE TABLE' },
@@ -736,7 +739,7 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 8);
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 11);
       });
     }
 
