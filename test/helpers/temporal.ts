@@ -8,10 +8,10 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } f
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createChannelActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
+import { createChannelActivities, createChatInferenceActivities, createChatLedgerActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
 import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
-import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
+import type { ChannelActivities, ChatInferenceActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
 import type { InferenceBackend } from '../../connectors/inference/types';
@@ -19,6 +19,7 @@ import { DevServer, freePort, temporalBinaryPath } from '../../ops/dev-server';
 import { createLogger } from '../../ops/log';
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
+import { ReplyRecords } from '../../store/reply-records';
 import { buildWorkflowBundle } from '../../workers/bundle';
 import { inferenceQueue, ledgerQueue } from '../../workflows/queues';
 import { statusQuery } from '../../workflows/messages';
@@ -91,7 +92,11 @@ export interface LifecycleWorkers {
 export interface WorkerOverrides {
   /** Inference backends besides the demo one (e.g. Replicate/OpenAI pointed at stand-ins). */
   backends?: InferenceBackend[];
-  inference?: Partial<InferenceActivities>;
+  inference?: Partial<InferenceActivities & ChatInferenceActivities>;
+  /** Pause before each word of a demo chat reply (default 1 ms: fast tests, still streamed). */
+  chatTokenMs?: number;
+  /** The stream key chat replies are streamed with (none: not streamed). */
+  streamKey?: Buffer;
   channel?: Partial<ChannelActivities>;
   ledger?: Partial<LedgerActivities>;
 }
@@ -104,6 +109,8 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
   const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
   const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
   const releasesDir = join(dir, 'releases');
+  const registry = new InferenceRegistry([createDemoBackend({ chatTokenMs: overrides.chatTokenMs ?? 1 }), ...(overrides.backends ?? [])]);
+  const replies = await ReplyRecords.open(join(dir, 'artifacts'));
   const workers = await Promise.all([
     Worker.create({
       connection: nativeConnection,
@@ -115,12 +122,16 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
       connection: nativeConnection,
       taskQueue: inferenceQueue(taskQueue),
       maxHeartbeatThrottleInterval: '2 seconds',
-      activities: { ...createInferenceActivities({ registry: new InferenceRegistry([createDemoBackend(), ...(overrides.backends ?? [])]), artifacts }), ...overrides.inference },
+      activities: {
+        ...createInferenceActivities({ registry, artifacts }),
+        ...createChatInferenceActivities({ registry, artifacts, replies, ...(overrides.streamKey ? { streamKey: overrides.streamKey } : {}) }),
+        ...overrides.inference,
+      },
     }),
     Worker.create({
       connection: nativeConnection,
       taskQueue: ledgerQueue(taskQueue),
-      activities: { ...createLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger },
+      activities: { ...createLedgerActivities({ ledger }), ...createChatLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger },
       maxConcurrentActivityTaskExecutions: 1,
     }),
   ]);
