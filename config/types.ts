@@ -10,6 +10,8 @@ export interface PreflineConfig {
     host: string;
     port: number;
     publicUrl: string;
+    /** Where inference workers reach this gateway to stream chat replies (its own address by default). */
+    internalUrl: string;
     accessCode?: string;
     sessionTtlMs: number;
     /** Typed-name sign-in for unverified raters. */
@@ -23,6 +25,16 @@ export interface PreflineConfig {
     limits: { signInsPerHour: number; votesPerMinute: number };
   };
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
+  /** The chat page and conversations (docs/chat.md). */
+  chat: {
+    models: string[];
+    reasonTags: string[];
+    idleTimeout: string;
+    messagesPerMinute: number;
+    maxMessageChars: number;
+    contextMessages: number;
+    demoTokenMs: number;
+  };
   artifactDir: string;
   releasesDir: string;
   inference: {

@@ -3,7 +3,8 @@
  * invite links, OIDC when configured (oidc.ts), typed names only on the open panel), serves artifacts
  * by signed URL, and mounts the channels' inbound routes: the web channel's vote API always
  * (channels/web/routes.ts, authenticated by the sessions issued here), Slack's and email's when they
- * are configured (gateway/slack.ts, gateway/email.ts).
+ * are configured (gateway/slack.ts, gateway/email.ts), and the chat page's API with its stream side
+ * channel when chat is configured (channels/chat/).
  *
  * Every request but the health check must name the public URL's host or a loopback one (DNS
  * rebinding); state-changing ones also pass the origin check (core/http.ts). A session of an invite
@@ -23,6 +24,9 @@ import {
   type GatewayLog, type HttpRoute,
 } from '../core/http';
 import { RateLimiter } from '../core/rate-limit';
+import { createChatRoutes, type ChatRoutesDeps } from '../channels/chat/routes';
+import { STREAM_PATH } from '../channels/chat/stream-auth';
+import type { ChatStreamHub } from '../channels/chat/stream-hub';
 import { createWebRoutes, type WebRater } from '../channels/web/routes';
 import { signedArtifactUrl, verifyArtifactUrl } from './artifact-urls';
 import { InviteStateCache, type InviteRegistry } from './invite-registry';
@@ -68,6 +72,13 @@ export interface GatewayDeps {
   inviteCacheMs?: number;
   /** Inbound routes of the other channels (Slack events, email vote links), tried after the built-in ones. */
   channelRoutes?: HttpRoute[];
+  /** The chat page's API (channels/chat/routes.ts); the hub receives streamed replies at the internal URL. */
+  chat?: Pick<ChatRoutesDeps, 'conversations' | 'settings' | 'textOf'> & {
+    streams?: ChatStreamHub;
+    /** PREFLINE_GATEWAY_INTERNAL_URL: inference workers post reply pieces here, under its own host name. */
+    internalUrl?: string;
+    messagesPerMinute: number;
+  };
   /** Epoch ms; injectable for tests. */
   now?: () => number;
   log?: GatewayLog;
@@ -83,6 +94,9 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/chat': { file: 'chat.html', type: 'text/html; charset=utf-8' },
+  '/chat.js': { file: 'chat.js', type: 'text/javascript; charset=utf-8' },
+  '/chat.css': { file: 'chat.css', type: 'text/css; charset=utf-8' },
 };
 
 // Artifacts are model output (possibly SVG): opened directly, they get no script and a sandbox.
@@ -108,6 +122,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const publicUrl = deps.publicUrl?.replace(/\/+$/, '');
   const publicOrigin = publicUrl ? new URL(publicUrl).origin : undefined;
   const publicHost = publicUrl ? hostOfUrl(publicUrl) : undefined;
+  const internalHost = deps.chat?.internalUrl ? hostOfUrl(deps.chat.internalUrl) : undefined;
   const openPanel = deps.openPanel ?? false;
   const limits = { ...DEFAULT_WEB_LIMITS, ...deps.limits };
   const signIns = new RateLimiter(limits.signInsPerHour, HOUR_MS, clock);
@@ -178,11 +193,29 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       now,
       log,
     }),
+    ...(deps.chat
+      ? [
+          ...createChatRoutes({
+            conversations: deps.chat.conversations,
+            authenticate: webRater,
+            settings: deps.chat.settings,
+            textOf: deps.chat.textOf,
+            ...(deps.chat.streams ? { streams: deps.chat.streams } : {}),
+            messagesPerRater: new RateLimiter(deps.chat.messagesPerMinute, 60_000, clock),
+            // Ratings, feedback and comparisons count like votes on the rating page.
+            actionsPerRater: new RateLimiter(limits.votesPerMinute, 60_000, clock),
+            ...(publicOrigin ? { publicOrigin } : {}),
+            now,
+            log,
+          }),
+          ...(deps.chat.streams?.routes() ?? []),
+        ]
+      : []),
     ...(deps.channelRoutes ?? []),
   ];
 
   const routes: Route[] = [
-    { pattern: /^\/(?:index\.html|app\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic } },
+    { pattern: /^\/(?:index\.html|app\.js|style\.css|chat|chat\.js|chat\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic } },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 
@@ -193,7 +226,8 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: 'GET, HEAD' });
       return healthz(req, res, '');
     }
-    checkHost(req, publicHost);
+    // Inference workers stream reply pieces to the internal URL, which names this gateway its own way.
+    checkHost(req, internalHost !== undefined && path.startsWith(STREAM_PATH) && req.headers.host?.toLowerCase() === internalHost ? internalHost : publicHost);
     for (const route of routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;

@@ -15,6 +15,8 @@ import { InviteRegistry } from './invite-registry';
 import { startEmailGateway } from './email';
 import { startSlackGateway } from './slack';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
+import { TemporalConversationDirectory } from '../core/temporal-conversations';
+import { ChatStreamHub } from '../channels/chat/stream-hub';
 
 export interface RunningGateway {
   url: string;
@@ -61,6 +63,15 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     limits: config.gateway.limits,
     log: (level, message, fields) => logger[level](message, fields),
     channelRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
+    chat: {
+      conversations: new TemporalConversationDirectory(client, { taskQueue: config.taskQueue }),
+      settings: config.chat,
+      textOf: async (sha256) => (await artifacts.read(sha256)).bytes.toString('utf8'),
+      // Chat replies stream back through this process: its own URL names it to the inference workers.
+      streams: new ChatStreamHub(loadSecret(config, 'stream'), config.gateway.internalUrl),
+      internalUrl: config.gateway.internalUrl,
+      messagesPerMinute: config.chat.messagesPerMinute,
+    },
   });
   if (config.gateway.accessCode !== undefined && !config.gateway.openPanel) {
     logger.warn('PREFLINE_WEB_ACCESS_CODE gates the open panel only, which is off: invite links and OIDC need no code (docs/web.md)');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import type { PreflineConfig } from '../config';
+import { loadSecret, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
@@ -22,6 +22,7 @@ import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { Ledger } from '../store/Ledger';
 import { LedgerReadServer } from '../store/LedgerReadServer';
+import { ReplyRecords } from '../store/reply-records';
 import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
 import { slackChannelPublishers } from './slack';
@@ -44,7 +45,7 @@ let runtimeInstalled = false;
 export function createInferenceBackends(config: PreflineConfig): InferenceBackend[] {
   const { replicate, openai } = config.inference;
   return [
-    createDemoBackend(),
+    createDemoBackend({ chatTokenMs: config.chat.demoTokenMs }),
     createReplicateBackend({
       apiToken: replicate.apiToken ?? '',
       baseUrl: replicate.baseUrl,
@@ -121,11 +122,12 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
     if (config.workerQueues.includes('inference')) {
       const artifacts = await ArtifactStore.open(config.artifactDir);
       const registry = new InferenceRegistry(createInferenceBackends(config));
+      const chat = { registry, artifacts, replies: await ReplyRecords.open(config.artifactDir), streamKey: loadSecret(config, 'stream') };
       workers.push(
         await Worker.create({
           ...common,
           taskQueue: inferenceQueue(config.taskQueue),
-          activities: createActivities({ inference: { registry, artifacts } }),
+          activities: createActivities({ inference: { registry, artifacts }, chat }),
           maxConcurrentActivityTaskExecutions: config.inferenceConcurrency,
           // Heartbeats carry cancellation back: a cancelled lifecycle stops paying for GPU time within seconds.
           maxHeartbeatThrottleInterval: '2 seconds',

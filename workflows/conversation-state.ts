@@ -74,7 +74,10 @@ export class ChatConversation {
     c.outbox = [...carry.outbox];
     if (c.outbox.length > 0) c.outboxSinceMs = now;
     for (const [key, answer] of carry.recentKeys) c.recentKeys.set(key, answer);
-    if (carry.title !== undefined) c.title = carry.title;
+    if (carry.title !== undefined) {
+      c.title = carry.title;
+      c.titleChanged = true; // a reopened run starts with an empty memo
+    }
     if (carry.endReason !== undefined && !reopened) c.ended = carry.endReason;
     if (reopened) c.emit({ kind: 'reopen', detail: { after: carry.endReason ?? 'idle' } });
     return c;
