@@ -12,13 +12,17 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, fsyncDir } from '../core/files';
+import { CHAT_TABLES, type ChatReleaseStats } from './chat';
 
 export { errnoCode, fsyncDir };
 
 export const RELEASE_FORMAT = 'prefline-release';
-/** 2: votes and vote_events carry `rater_auth` and `rater_verified`. */
-export const RELEASE_SCHEMA_VERSION = 2;
-export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
+/**
+ * 2: votes and vote_events carry `rater_auth` and `rater_verified`.
+ * 3: the chat files (releases/chat.ts) and the manifest's `chat` statistics.
+ */
+export const RELEASE_SCHEMA_VERSION = 3;
+export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard', ...CHAT_TABLES] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
 export const MANIFEST = 'manifest.json';
 export const LATEST = 'latest';
@@ -61,6 +65,8 @@ export interface ReleaseManifest {
   files: Record<string, FileEntry>;
   addedSincePrevious: Record<(typeof GROWING_TABLES)[number], number>;
   stats: ReleaseStats;
+  /** Chat conversations in the release (absent in releases before schema 3). */
+  chat?: ChatReleaseStats;
 }
 
 export interface ReleaseInfo {

@@ -5,6 +5,7 @@
  */
 import type { AlphaResult } from './agreement';
 import { BT_ANCHOR, type ComparisonCell } from './bradley-terry';
+import type { ChatReleaseStats } from './chat';
 import { PARQUET_TABLES, type ReleaseStats, type ReleaseTable } from './layout';
 
 export interface LeaderboardRow {
@@ -30,6 +31,7 @@ export interface ReportData {
   cutoff: string;
   rows: Record<ReleaseTable, number>;
   stats: ReleaseStats;
+  chat: ChatReleaseStats;
   daily: Array<{ day: string; votes: number; retractions: number }>;
   leaderboard: LeaderboardRow[];
   cells: ComparisonCell[];
@@ -229,6 +231,10 @@ ${section('win-rate', 'Win-rate matrix', 'How often the row model’s candidate 
 ${section('raters', 'Votes per rater', `Standing votes of the ${data.topRaters.length} most active of ${stats.raters} raters (pseudonyms).`, hbars('votes per rater', raters, Math.max(1, ...raters.map((r) => r.value)), '#72b7b2'))}
 ${section('agreement', 'Rater agreement', "Krippendorff's alpha for nominal data over (item = candidate, rater, up/down): 1 = perfect agreement, 0 = chance. Only candidates with two or more standing votes count.", agreementPlot(data.agreement))}
 ${section('leaderboard', 'Leaderboard', 'Models without A/B comparisons have no Bradley–Terry score.', leaderboardTable(data.leaderboard))}
+${section('chat', 'Chat feedback', 'Conversations on the chat page: pairs from corrections and from A/B-judged regenerations (chat_preferences.parquet), thumbs on replies (chat_kto.parquet).', `<div class="cards">${[
+    card('conversations', String(data.chat.conversations)), card('messages', String(rows.messages)), card('correction pairs', String(data.chat.correctionPairs)),
+    card('A/B pairs', String(data.chat.comparePairs)), card('ties and both bad', String(data.chat.tiedJudgements)), card('KTO rows', String(data.chat.ktoRows)),
+  ].join('')}</div>`)}
 </body></html>
 `;
 }
@@ -240,6 +246,10 @@ const TABLE_DOCS: Record<ReleaseTable, string> = {
   vote_events: 'Every accepted vote event as it arrived, including changed and retracted votes (`kind` is `vote` or `retract`; `standing` marks the final ones).',
   preferences: 'One row per preference pair (chosen, rejected) — the shape reward-model and DPO trainers expect.',
   leaderboard: 'One row per model: tallies, approval rate and a Bradley–Terry score with a 95% bootstrap interval.',
+  conversations: 'One row per chat conversation: owner (pseudonym, `owner_verified`), model, start, end and why, counts of messages, ratings, feedback, corrections and comparisons.',
+  messages: 'Every chat message in conversational form (`role` user or assistant, `content`), regenerated replies included (`reply_index`), with the owner’s standing 👍/👎 (`rating`, `reason`), `feedback` and `correction`, and each reply’s provenance and the messages it saw (`context_ids`).',
+  chat_preferences: 'TRL conversational preference pairs from chat: `prompt` (the conversation so far, as {role, content}), `chosen`, `rejected` ([{role: assistant, content}]); `source` is `correction` (the user’s corrected answer over the reply) or `compare` (the preferred of two replies to one turn).',
+  chat_kto: 'TRL unpaired preference (KTO) rows from thumbs on chat replies: `prompt` (the conversation so far), `completion`, `label` (👍 = true), `source` = `chat`.',
 };
 
 export function renderDatasetCard(input: {
@@ -248,9 +258,10 @@ export function renderDatasetCard(input: {
   previousReleaseId: string | null;
   rows: Record<ReleaseTable, number>;
   stats: ReleaseStats;
+  chat: ChatReleaseStats;
   schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
 }): string {
-  const { rows, stats } = input;
+  const { rows, stats, chat } = input;
   const lines = [
     '---',
     `pretty_name: Prefline preference release ${input.releaseId}`,
@@ -289,6 +300,17 @@ export function renderDatasetCard(input: {
     '`approval_rate` = up / (up + down) over standing votes. The Bradley–Terry score uses comparisons between candidates of **different** models in the same lifecycle (A/B lifecycles): the higher score wins, equal scores count half a win each. Strengths are fitted by maximum likelihood (Newton’s method on log-strengths — the fixed point of Hunter’s MM iteration) with one virtual tie per model against a 1000-rated pivot (keeps unbeaten models finite), shown on the Elo scale (400/ln 10 per unit of log-strength) with the geometric mean of rated models at 1000, and 95% intervals from 200 bootstrap resamples of the comparisons (fixed seed). Models without A/B comparisons have no score.',
     '',
     `Rater agreement (Krippendorff’s alpha, nominal, items = candidates): ${stats.krippendorffAlpha === null ? 'undefined (too few candidates rated twice)' : stats.krippendorffAlpha.toFixed(3)}.`,
+    '',
+    '## Chat feedback',
+    '',
+    `Conversations held on the chat page (${chat.conversations} in this release), from the ledger's event log: every event committed at or before the cutoff, so a conversation still running appears as far as it had gone. ` +
+      'A reply’s standing rating is its owner’s latest 👍/👎 (a withdrawn one does not count), its standing correction the latest one; a turn’s standing A/B judgement is the latest one over two of its replies (a withdrawn one does not count). ' +
+      `Pairs (\`chat_preferences.parquet\`): one per reply with a standing correction (${chat.correctionPairs}; chosen = the correction, rejected = the reply) and one per standing judgement with a winner (${chat.comparePairs}); ties and "both bad" make none (${chat.tiedJudgements}). ` +
+      `KTO rows (\`chat_kto.parquet\`): one per reply with a standing thumb (${chat.ktoRows}). \`prompt\` is exactly the context the model saw when it wrote the reply (the conversation’s own messages only), so rows load into TRL’s DPO and KTO trainers as they are. Regenerated replies are kept in \`messages.parquet\`; \`reply_index\` tells them apart.`,
+    '',
+    '## Free text',
+    '',
+    'These files hold text people wrote, as they wrote it (control and bidirectional-override characters refused): `lifecycles.parquet` (`prompt`, written by operators), `votes.parquet` and `vote_events.parquet` (`comment`), `messages.parquet` (`content` of user messages, `feedback`, `correction`), `chat_preferences.parquet` (`prompt`, and `chosen` for corrections) and `chat_kto.parquet` (`prompt`). Review them before publishing a release outside your team. The other files hold no free text.',
     '',
     '## Who the raters are',
     '',

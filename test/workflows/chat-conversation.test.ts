@@ -15,7 +15,11 @@ import {
   ChatRejection, INVALID_CHAT_INPUT_ERROR, compareUpdate, correctionUpdate, endUpdate, feedbackUpdate, rateReplyUpdate, regenerateUpdate,
   sendMessageUpdate, transcriptQuery,
 } from '../../workflows/messages';
+import { RELEASE_WORKFLOW_TYPE } from '../../workflows/publish-release';
 import type { ConversationSummary } from '../../workflows/types';
+import type { ReleaseSummary } from '../../activities/types';
+import { join } from 'node:path';
+import { readParquetIndependently } from '../releases/fixtures';
 import { ALICE, base, startConversation } from '../helpers/chat';
 import { waitUntil } from '../helpers/processes';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
@@ -115,6 +119,27 @@ describe('chatConversation workflow (real dev server)', function () {
         assert.deepEqual(events[10]?.context_ids, ['m1', 'm3', 'm4']);
         assert.equal(events[2]?.backend, model.split(':')[0]);
         assert.equal(events[2]?.content, first.reply.text);
+
+        // After a release: the correction and the A/B judgement as TRL conversational pairs, the thumbs as KTO rows.
+        const { client } = await sharedTemporal();
+        const release = (await client.workflow.execute(RELEASE_WORKFLOW_TYPE, {
+          taskQueue: workers.taskQueue, workflowId: `release-chat-${handle.workflowId}`, args: [{ cutoff: new Date().toISOString() }],
+        })) as ReleaseSummary;
+        const question = [{ role: 'user', content: 'how many r in strawberry?' }];
+        const pairs = await readParquetIndependently(join(release.dir, 'chat_preferences.parquet'));
+        assert.deepEqual(pairs.map((p) => [p.source, p.prompt, p.chosen, p.rejected]), [
+          ['correction', question, [{ role: 'assistant', content: 'There are three.' }], [{ role: 'assistant', content: first.reply.text }]],
+          ['compare', question, [{ role: 'assistant', content: again.reply.text }], [{ role: 'assistant', content: first.reply.text }]],
+        ]);
+        const kto = await readParquetIndependently(join(release.dir, 'chat_kto.parquet'));
+        assert.deepEqual(kto.map((k) => [k.prompt, k.completion, k.label, k.reason]), [
+          [question, [{ role: 'assistant', content: first.reply.text }], false, 'incorrect'],
+          [[...question, { role: 'assistant', content: again.reply.text }, { role: 'user', content: 'and in raspberry?' }], [{ role: 'assistant', content: second.reply.text }], true, null],
+        ]);
+        const messages = await readParquetIndependently(join(release.dir, 'messages.parquet'));
+        assert.deepEqual(messages.map((m) => [m.role, m.content]), [
+          ['user', 'how many r in strawberry?'], ['assistant', first.reply.text], ['assistant', again.reply.text], ['user', 'and in raspberry?'], ['assistant', second.reply.text],
+        ]);
 
         if (model.startsWith('openai:')) {
           const sent = openai.requestsTo('/v1/chat/completions').map((r) => (r.body as { messages: Array<{ role: string; content: string }> }).messages);
