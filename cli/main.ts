@@ -12,8 +12,10 @@
  *   close <id>              close voting now (the lifecycle then commits)
  *   query "<sql>" [--format table|csv|json]   read the ledger without stopping anything
  *   raters invite|list|revoke   who may rate on the web page (invite links)
+ *   chat show <id> [--at <time>]   a chat conversation rebuilt from the ledger, as of a moment
  */
 import { loadConfig } from '../config';
+import { CHAT_USAGE, runChat } from './chat';
 import { runClose, runList, runStart, runStatus, runVote } from './lifecycle-commands';
 import { runQuery } from './query';
 import { runRaters } from './raters';
@@ -55,7 +57,8 @@ const USAGE = `usage: prefline <command>
   close <id>                 close voting now
   query "<sql>" [--format table|csv|json]    query the ledger (tables lifecycles, candidates, votes; view feedback)
   release [verify [id] | list | diff <a> <b> | export <id> <dir>]   publish a parquet release now, or inspect releases
-  raters invite <email-or-label> [--campaign NAME] [--expires 30d] | list | revoke <id|label>   invite links for the rating page`;
+  raters invite <email-or-label> [--campaign NAME] [--expires 30d] | list | revoke <id|label>   invite links for the rating page
+  ${CHAT_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -78,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'query': return runQuery(config, args);
     case 'release': return runRelease(config, args);
     case 'raters': return runRaters(config, args);
+    case 'chat': return runChat(config, args);
     default:
       process.stderr.write(`prefline: unknown command "${command}"\n${USAGE}\n`);
       return 2;

@@ -11,7 +11,8 @@ import type { ParsedArgs } from './main';
 import { resolveRelease } from '../releases/layout';
 import { queryRelease } from '../releases/tools';
 
-export async function queryLedger(config: PreflineConfig, sql: string): Promise<QueryResult> {
+/** One SELECT over the ledger; `params` are bound to `$1`, `$2`, … */
+export async function queryLedger(config: PreflineConfig, sql: string, params?: Array<string | number>): Promise<QueryResult> {
   if (existsSync(config.ledger.endpointFile)) {
     const endpoint = JSON.parse(readFileSync(config.ledger.endpointFile, 'utf8')) as LedgerEndpoint;
     let response: Response | undefined;
@@ -19,7 +20,7 @@ export async function queryLedger(config: PreflineConfig, sql: string): Promise<
       response = await fetch(`${endpoint.url}/query`, {
         method: 'POST',
         headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ sql }),
+        body: JSON.stringify({ sql, ...(params ? { params } : {}) }),
       });
     } catch {
       response = undefined; // a stale endpoint file from a worker that died: fall back to the file
@@ -33,7 +34,7 @@ export async function queryLedger(config: PreflineConfig, sql: string): Promise<
   if (!existsSync(config.ledger.path)) throw new Error(`no ledger yet at ${config.ledger.path} (no lifecycle has committed)`);
   const ledger = await Ledger.openReader(config.ledger.path);
   try {
-    return await ledger.query(sql);
+    return await ledger.query(sql, params);
   } finally {
     ledger.closeSync();
   }

@@ -2,7 +2,8 @@
  * The ledger's read path while the writer runs: DuckDB lets one process hold the file read-write,
  * so analysts' queries go through that process. A loopback HTTP endpoint, authenticated by a random
  * token that only users who can read the data folder can see (endpoint file, mode 0600), accepting
- * one SELECT at a time (Ledger.query refuses anything else).
+ * one SELECT at a time (Ledger.query refuses anything else), with bound values (`params`, strings or
+ * numbers) for callers that have any.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -43,13 +44,17 @@ export class LedgerReadServer {
       req.on('end', () => {
         if (size > MAX_SQL_BYTES) return reply(413, { error: 'query too large' });
         let sql: unknown;
+        let params: unknown;
         try {
-          sql = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sql?: unknown }).sql;
+          ({ sql, params } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sql?: unknown; params?: unknown });
         } catch {
-          return reply(400, { error: 'body must be JSON {"sql": "..."}' });
+          return reply(400, { error: 'body must be JSON {"sql": "...", "params"?: [...]}' });
         }
         if (typeof sql !== 'string' || sql.trim() === '') return reply(400, { error: 'sql: required' });
-        ledger.query(sql).then(
+        if (params !== undefined && !(Array.isArray(params) && params.every((p) => typeof p === 'string' || typeof p === 'number'))) {
+          return reply(400, { error: 'params: an array of strings and numbers' });
+        }
+        ledger.query(sql, params as Array<string | number> | undefined).then(
           (result) => reply(200, result),
           (err: unknown) => reply(err instanceof LedgerError ? 400 : 422, { error: err instanceof Error ? err.message : String(err) }),
         );
