@@ -285,6 +285,7 @@
     if (outcome && outcome.name === 'reply') {
       announce('Reply finished: ' + (outcome.data.reply.text || ''));
       await reload();
+      refreshList(); // a first message gives the conversation its title
     } else {
       notice((outcome && outcome.data.error) || 'The reply did not arrive.');
       await reload();
