@@ -47,7 +47,7 @@ describe('chat: a worker killed mid-reply', function () {
       return worker;
     };
     // Forty words at 100 ms each: four seconds of streaming to kill the worker in.
-    openai.setModel('llama3:8b', { tokenMs: 100, reply: (body) => `attempt ${openai.requestsTo('/v1/chat/completions').length}: ${'slowly '.repeat(39).trim()}` });
+    openai.setModel('llama3:8b', { tokenMs: 100, reply: () => `attempt ${openai.requestsTo('/v1/chat/completions').length}: ${'slowly '.repeat(39).trim()}` });
     const first = await startWorker();
     const handle = await startConversation(taskQueue, { model: 'openai:llama3:8b', thresholds: { commitAfterMs: 0 } });
     const pending = handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'take your time' }] });
