@@ -6,6 +6,16 @@ import type { PreflineConfig } from './types';
 
 const REASON_TAG = /^[\p{L}\p{N}][\p{L}\p{N} _-]{0,39}$/u;
 
+/** The gateway's own origin as inference workers reach it: its bind address unless said otherwise. */
+function internalUrl(env: Env): string {
+  const host = text(env, 'PREFLINE_GATEWAY_HOST');
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const placeholders = { host: reachable.includes(':') ? `[${reachable}]` : reachable, port: String(int(env, 'PREFLINE_GATEWAY_PORT')) };
+  const url = text(env, 'PREFLINE_GATEWAY_INTERNAL_URL', { placeholders }).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/?#@]+$/.test(url)) throw new ConfigError(`PREFLINE_GATEWAY_INTERNAL_URL must be an http(s) origin like http://gateway-1:8080, got "${url}"`);
+  return url;
+}
+
 export function readChat(env: Env): Pick<PreflineConfig, 'chat'> {
   const models = list(env, 'PREFLINE_CHAT_MODELS');
   const bad = models.filter((m) => !isChatModel(m));
@@ -24,6 +34,7 @@ export function readChat(env: Env): Pick<PreflineConfig, 'chat'> {
   };
   return {
     chat: {
+      internalUrl: internalUrl(env),
       models,
       reasonTags,
       idleTimeout,

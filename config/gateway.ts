@@ -22,14 +22,11 @@ export function readGateway(env: Env, cwd: string, dataDir: string): Pick<Prefli
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`PREFLINE_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
   const oidc = readOidc(env, cwd);
-  const internalUrl = text(env, 'PREFLINE_GATEWAY_INTERNAL_URL', { placeholders: { host: reachableHost.includes(':') ? `[${reachableHost}]` : reachableHost, port: String(port) } }).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^\s/?#]+$/.test(internalUrl)) throw new ConfigError(`PREFLINE_GATEWAY_INTERNAL_URL must be an http(s) origin like http://gateway-1:8080, got "${internalUrl}"`);
   return {
     gateway: {
       host,
       port,
       publicUrl,
-      internalUrl,
       ...(env.PREFLINE_WEB_ACCESS_CODE ? { accessCode: env.PREFLINE_WEB_ACCESS_CODE } : {}),
       sessionTtlMs: duration(env, 'PREFLINE_SESSION_TTL'),
       openPanel: flag(env, 'PREFLINE_WEB_OPEN_PANEL'),

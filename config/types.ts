@@ -10,8 +10,6 @@ export interface PreflineConfig {
     host: string;
     port: number;
     publicUrl: string;
-    /** Where inference workers reach this gateway to stream chat replies (its own address by default). */
-    internalUrl: string;
     accessCode?: string;
     sessionTtlMs: number;
     /** Typed-name sign-in for unverified raters. */
@@ -27,6 +25,8 @@ export interface PreflineConfig {
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
   /** The chat page and conversations (docs/chat.md). */
   chat: {
+    /** PREFLINE_GATEWAY_INTERNAL_URL: where inference workers reach this gateway to stream replies (its own address by default). */
+    internalUrl: string;
     models: string[];
     reasonTags: string[];
     idleTimeout: string;

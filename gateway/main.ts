@@ -68,8 +68,8 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
       settings: config.chat,
       textOf: async (sha256) => (await artifacts.read(sha256)).bytes.toString('utf8'),
       // Chat replies stream back through this process: its own URL names it to the inference workers.
-      streams: new ChatStreamHub(loadSecret(config, 'stream'), config.gateway.internalUrl),
-      internalUrl: config.gateway.internalUrl,
+      streams: new ChatStreamHub(loadSecret(config, 'stream'), config.chat.internalUrl),
+      internalUrl: config.chat.internalUrl,
       messagesPerMinute: config.chat.messagesPerMinute,
     },
   });
