@@ -2,9 +2,9 @@
  * Finished chat replies by a deterministic key, beside the artifact store (and shared like it by the
  * inference workers): `<artifacts>/chat-replies/<aa>/<key>.json`, where the key is a digest of the
  * conversation's run id and the reply's message id — the same for every attempt of the activity. The
- * reply activity stores the text (content-addressed, in the artifact store) and then this record,
- * before it returns; a retry after a worker crash finds the record and returns the reply without
- * asking the model again. A record is created exactly once (hard link, no clobber): the first wins.
+ * reply activity writes the record, which holds the text, beside the text's artifact before it
+ * returns; a retry after a worker crash finds the record and returns the reply without asking the
+ * model again. A record is created exactly once (hard link, no clobber): the first wins.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -15,8 +15,8 @@ import type { ReplyProvenance } from '../workflows/types';
 export interface ReplyRecord {
   conversationRunId: string;
   replyId: string;
-  /** The reply text's digest in the artifact store. */
-  sha256: string;
+  /** The reply's text (its artifact is written beside the record). */
+  text: string;
   provenance: ReplyProvenance;
   storedAt: string;
 }

@@ -24,6 +24,9 @@ const END_WAIT_MS = 2000;
 /** A POST is closed and the next one opened after this long (the gateway cuts requests at 30 s). */
 export const ROTATE_AFTER_MS = 20_000;
 
+/** Connections to the gateways are kept and reused: a reply's stream then costs no handshake. */
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 256 }), https: new https.Agent({ keepAlive: true, maxSockets: 256 }) };
+
 interface Post {
   request: http.ClientRequest;
   openedAt: number;
@@ -45,8 +48,10 @@ export function openReplyStream(target: StreamTarget, key: Buffer, attempt: numb
   }
   const signature = streamSignature(key, target.streamId);
   const open = (): Post => {
-    const request = (url.protocol === 'https:' ? https : http).request(url, {
+    const secure = url.protocol === 'https:';
+    const request = (secure ? https : http).request(url, {
       method: 'POST',
+      agent: secure ? agents.https : agents.http,
       headers: { 'Content-Type': 'application/x-ndjson', [STREAM_SIGNATURE_HEADER]: signature },
     });
     const answered = new Promise<void>((resolve) => {

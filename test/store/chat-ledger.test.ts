@@ -117,9 +117,9 @@ describe('reply records', () => {
     try {
       const records = await ReplyRecords.open(dir);
       assert.equal(await records.get('run-1', 'm2'), undefined);
-      const first = { conversationRunId: 'run-1', replyId: 'm2', sha256: 'a'.repeat(64), provenance: provenance(), storedAt: '2026-04-01T10:00:00.000Z' };
+      const first = { conversationRunId: 'run-1', replyId: 'm2', text: 'There are three.', provenance: provenance(), storedAt: '2026-04-01T10:00:00.000Z' };
       assert.deepEqual(await records.put(first), first);
-      assert.deepEqual(await records.put({ ...first, sha256: 'b'.repeat(64) }), first, 'the first record stands');
+      assert.deepEqual(await records.put({ ...first, text: 'There are two.' }), first, 'the first record stands');
       assert.deepEqual(await (await ReplyRecords.open(dir)).get('run-1', 'm2'), first);
       assert.equal(await records.get('run-2', 'm2'), undefined);
       assert.notEqual(ReplyRecords.keyOf('run-1', 'm2'), ReplyRecords.keyOf('run-1m', '2'));
