@@ -33,7 +33,7 @@ import { ChatConversation, type ReplyGenerator } from './conversation-state';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { chatOwnerKey, modelKey, statusKey } from './search-attributes';
 
-export { CHAT_COMMIT_BATCH, DEFAULT_COMMIT_AFTER_MS } from './conversation-state';
+export { CHAT_COMMIT_BATCH, DEFAULT_COMMIT_AFTER_MS, MAX_UNCOMMITTED_MS } from './conversation-state';
 
 /** One proxy group per timeout/retry profile, bound to queues derived from the conversation's own queue. */
 function activitiesFor(baseQueue: string) {

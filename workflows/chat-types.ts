@@ -38,7 +38,7 @@ export interface ChatStart {
 export interface ChatThresholds {
   /** Continue-as-new once the run's history has this many events (the server's suggestion applies regardless). */
   continueAsNewAfterEvents?: number;
-  /** Uncommitted events wait at most this long for the ledger; default 2000 ms. */
+  /** Accepted events are committed once the conversation has been quiet this long; default 2000 ms. */
   commitAfterMs?: number;
 }
 

@@ -19,8 +19,10 @@ import { malformedChatReason, type ChatRequestKind } from './chat-validation';
 
 /** Events per ledger call, and the outbox size that commits at once. */
 export const CHAT_COMMIT_BATCH = 200;
-/** How long accepted events wait for the ledger by default: turns close together share one commit. */
+/** Events go to the ledger once the conversation has been quiet this long (default): a burst of turns shares one commit. */
 export const DEFAULT_COMMIT_AFTER_MS = 2000;
+/** ...and at the latest this long after the oldest of them was accepted, however busy the conversation. */
+export const MAX_UNCOMMITTED_MS = 30_000;
 /** Idempotency keys remembered across continue-as-new (late duplicates arrive within seconds). */
 export const RECENT_KEYS_CARRIED = 200;
 const TITLE_CHARS = 80;
@@ -106,10 +108,17 @@ export class ChatConversation {
     return this.plan.thresholds.commitAfterMs ?? DEFAULT_COMMIT_AFTER_MS;
   }
 
-  /** When the outbox must go to the ledger (undefined: it is empty). */
+  /**
+   * When the outbox must go to the ledger (undefined: it is empty): after a quiet spell (no request,
+   * no reply being written), or MAX_UNCOMMITTED_MS after its oldest event, or at once when it is full.
+   * Commits stay off the path of a busy conversation's turns, and the single ledger writer takes one
+   * commit per burst instead of one per turn.
+   */
   commitAtMs(): number | undefined {
     if (this.outbox.length === 0 || this.outboxSinceMs === undefined) return undefined;
-    return this.outbox.length >= CHAT_COMMIT_BATCH ? this.outboxSinceMs : this.outboxSinceMs + this.commitAfterMs;
+    if (this.outbox.length >= CHAT_COMMIT_BATCH) return this.outboxSinceMs;
+    const quietAt = this.generating ? Infinity : this.lastActivityMs + this.commitAfterMs;
+    return Math.min(quietAt, this.outboxSinceMs + Math.max(MAX_UNCOMMITTED_MS, this.commitAfterMs));
   }
 
   /** The events a ledger call takes next (the oldest first). */
