@@ -5,7 +5,7 @@
  * (sign in by name, start, send with the reply streamed or whole, the other actions).
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import type http from 'node:http';
 import { ChatStreamHub } from '../../channels/chat/stream-hub';
 import type { ChatSettings } from '../../channels/chat/routes';
 import type { GatewayLogLevel } from '../../core/http';
