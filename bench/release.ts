@@ -150,7 +150,7 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
   const lifecycles = Math.max(1, Math.floor(options.votes / VOTES_PER_LIFECYCLE));
   const votes = lifecycles * VOTES_PER_LIFECYCLE;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'prefline-bench-release-'));
-  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
   try {
     const t = performance.now();
     await fillSyntheticLedger(ledger, lifecycles);

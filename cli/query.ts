@@ -1,15 +1,19 @@
 /**
  * `prefline query`: read the ledger without stopping the system. While the ledger worker runs it holds
  * the only read-write handle, so the query goes through its read endpoint; otherwise the file is
- * opened read-only here.
+ * opened read-only, in a read process of its own (store/read-process.ts): killed past its limits, it
+ * never keeps the file locked from a ledger worker that starts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { PreflineConfig } from '../config';
-import { Ledger, type QueryResult } from '../store/Ledger';
+import { LedgerError, type LedgerErrorCode, type QueryResult } from '../store/Ledger';
 import type { LedgerEndpoint } from '../store/LedgerReadServer';
+import { LEDGER_ROW_LIMIT_HINT } from '../store/read-queue';
+import { queryInReadProcess } from '../store/read-process';
 import type { ParsedArgs } from './main';
 import { resolveRelease } from '../releases/layout';
 import { queryRelease } from '../releases/tools';
+import { READ_LIMITS } from '../store/read-query';
 
 export async function queryLedger(config: PreflineConfig, sql: string): Promise<QueryResult> {
   if (existsSync(config.ledger.endpointFile)) {
@@ -25,18 +29,16 @@ export async function queryLedger(config: PreflineConfig, sql: string): Promise<
       response = undefined; // a stale endpoint file from a worker that died: fall back to the file
     }
     if (response) {
-      const body = (await response.json()) as QueryResult & { error?: string };
-      if (!response.ok) throw new Error(body.error ?? `query failed with HTTP ${response.status}`);
+      const body = (await response.json()) as QueryResult & { error?: string; code?: LedgerErrorCode };
+      if (!response.ok) {
+        const message = body.error ?? `query failed with HTTP ${response.status}`;
+        throw body.code !== undefined ? new LedgerError(body.code, message) : new Error(message);
+      }
       return body;
     }
   }
   if (!existsSync(config.ledger.path)) throw new Error(`no ledger yet at ${config.ledger.path} (no lifecycle has committed)`);
-  const ledger = await Ledger.openReader(config.ledger.path);
-  try {
-    return await ledger.query(sql);
-  } finally {
-    ledger.closeSync();
-  }
+  return queryInReadProcess(config.ledger.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT });
 }
 
 function cell(value: unknown): string {
@@ -69,7 +71,21 @@ export async function runQuery(config: PreflineConfig, args: ParsedArgs): Promis
   if (!['table', 'csv', 'json'].includes(format)) throw new Error('query: --format must be table, csv or json');
   // --release <id|latest>: the release's parquet files as views (votes, preferences, …) in an in-memory DuckDB.
   const release = args.flags.release === true ? 'latest' : args.flags.release;
-  const result = release !== undefined ? await queryRelease((await resolveRelease(config.releasesDir, release)).dir, sql) : await queryLedger(config, sql);
+  const result = release !== undefined ? await queryRelease((await resolveRelease(config.releasesDir, release)).dir, sql, releaseLimits(format)) : await queryLedger(config, sql);
   process.stdout.write(formatResult(result, format) + '\n');
   return 0;
+}
+
+/** Rows a release query may print as a table (a terminal's worth) or export as CSV or JSON. */
+export const RELEASE_EXPORT_ROWS = 1_000_000;
+
+/**
+ * A release is queried in this process, not in the ledger worker: exports may be larger than the live
+ * ledger's 10,000 rows, in CSV or JSON; a table stays at a terminal's worth.
+ */
+function releaseLimits(format: string): { maxRows: number; rowLimitHint: string } {
+  if (format === 'table') {
+    return { maxRows: READ_LIMITS.maxRows, rowLimitHint: `; add a LIMIT, or use --format csv or json (up to ${RELEASE_EXPORT_ROWS.toLocaleString('en')} rows)` };
+  }
+  return { maxRows: RELEASE_EXPORT_ROWS, rowLimitHint: '; add a LIMIT, or read the release\'s parquet files directly' };
 }

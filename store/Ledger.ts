@@ -5,17 +5,34 @@
  * serves the `<queue>-ledger` task queue. Everyone else reads through that process
  * (`LedgerReadServer`) or, when no writer runs, by opening the file read-only.
  *
+ * Analysts' reads never run in this process's DuckDB: the read endpoint runs each in a process of its
+ * own over a copy of the file (queryIsolated; store/read-process.ts, store/ledger-snapshots.ts), which
+ * is killed past its time and memory, so a runaway read cannot take a commit's memory or threads.
+ * Every instance that reads is locked down: no statement but a read, no file, network or extension
+ * beyond its data, no setting changed (store/read-query.ts, store/duckdb-lockdown.ts;
+ * docs/security.md, "The ledger").
+ *
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
  * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
  * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts).
  */
-import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
-import { mkdirSync } from 'node:fs';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
+import { LedgerError, lockedOr } from './errors';
+import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { CANDIDATE_CASTS, SCHEMA, VOTE_CASTS, insertRows } from './ledger-schema';
+import { LedgerSnapshots } from './ledger-snapshots';
 import type { CommitRequest, CommitResult } from './ledger-types';
+import { LEDGER_ROW_LIMIT_HINT, ReadQueue } from './read-queue';
+import { queryInReadProcess } from './read-process';
+import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from './read-query';
 import { withTransaction } from './transaction';
-import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+
+export { LedgerError, type LedgerErrorCode } from './errors';
+export type { QueryResult, ReadLimits } from './read-query';
 
 /**
  * DuckDB threads of the ledger. Releases are written with exactly this many (releases/publisher.ts):
@@ -23,118 +40,39 @@ import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from 
  */
 export const LEDGER_THREADS = 2;
 
+/**
+ * Settings the release writer sets for its session and restores (releases/publisher.ts): they stay
+ * changeable after the writer's configuration is locked. Reads cannot run SET at all.
+ */
+export const RELEASE_SESSION_SETTINGS = ['memory_limit', 'threads', 'preserve_insertion_order'] as const;
+
+export interface LedgerWriterOptions {
+  /**
+   * Directories the writer's DuckDB may read and write besides the ledger's own files: the releases
+   * folder (COPY … TO, earlier releases) and the artifact store (counted by glob). Nothing else —
+   * analysts' reads share this instance, so this is all they could reach too.
+   */
+  allowedDirectories?: readonly string[];
+  /** DuckDB's memory limit for the instance (default: DuckDB's, 80% of RAM). */
+  memoryLimit?: string;
+}
+
 /** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
 export const LEDGER_SCHEMA_VERSION = 2;
-
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS lifecycles (
-     run_id VARCHAR PRIMARY KEY,
-     lifecycle_id VARCHAR NOT NULL,
-     prompt VARCHAR NOT NULL,
-     models VARCHAR[] NOT NULL,
-     candidates_per_model INTEGER NOT NULL,
-     channel VARCHAR NOT NULL,
-     campaign VARCHAR,
-     model_version VARCHAR,
-     quorum_kind VARCHAR NOT NULL,
-     quorum_votes INTEGER NOT NULL,
-     params JSON,
-     started_at TIMESTAMPTZ NOT NULL,
-     deadline_at TIMESTAMPTZ NOT NULL,
-     closed_at TIMESTAMPTZ NOT NULL,
-     close_reason VARCHAR NOT NULL,
-     votes_accepted INTEGER NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS candidates (
-     run_id VARCHAR NOT NULL,
-     lifecycle_id VARCHAR NOT NULL,
-     candidate_id VARCHAR NOT NULL,
-     label VARCHAR NOT NULL,
-     model VARCHAR NOT NULL,
-     backend VARCHAR NOT NULL,
-     model_version VARCHAR,
-     kind VARCHAR NOT NULL,
-     artifact_sha256 VARCHAR NOT NULL,
-     mime VARCHAR NOT NULL,
-     size_bytes BIGINT NOT NULL,
-     path VARCHAR NOT NULL,
-     text VARCHAR,
-     placeholder BOOLEAN NOT NULL,
-     seed BIGINT NOT NULL,
-     provenance JSON NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL,
-     PRIMARY KEY (run_id, candidate_id))`,
-  `CREATE TABLE IF NOT EXISTS votes (
-     run_id VARCHAR NOT NULL,
-     lifecycle_id VARCHAR NOT NULL,
-     idempotency_key VARCHAR NOT NULL,
-     seq INTEGER NOT NULL,
-     candidate_id VARCHAR NOT NULL,
-     rater VARCHAR NOT NULL,
-     kind VARCHAR NOT NULL,
-     value SMALLINT,
-     comment VARCHAR,
-     channel VARCHAR NOT NULL,
-     cast_at TIMESTAMPTZ NOT NULL,
-     accepted_at TIMESTAMPTZ NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL,
-     standing BOOLEAN NOT NULL,
-     PRIMARY KEY (run_id, idempotency_key))`,
-  // The shape analysts know from the Oxen tutorials, one row per counted vote.
-  `CREATE OR REPLACE VIEW feedback AS
-     SELECT l.prompt,
-            'artifacts/' || c.path AS path,
-            v.value AS rating,
-            v.rater,
-            coalesce(l.model_version, c.model_version) AS model_version,
-            c.model,
-            v.comment,
-            v.channel,
-            v.cast_at,
-            v.lifecycle_id,
-            v.candidate_id
-       FROM votes v
-       JOIN candidates c ON c.run_id = v.run_id AND c.candidate_id = v.candidate_id
-       JOIN lifecycles l ON l.run_id = v.run_id
-      WHERE v.standing AND v.kind = 'vote'`,
-  ...DERIVED_SCHEMA,
-];
-
-/** Casts of each column's bound value, in table order ('' = none). */
-const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
-const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', ''];
-
-/**
- * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
- * not ON CONFLICT); returns the rows inserted.
- */
-async function insertRows(c: DuckDBConnection, table: 'candidates' | 'votes', casts: readonly string[], rows: DuckDBValue[][]): Promise<number> {
-  const values = rows.flat();
-  const tuples = rows.map((_, r) => `(${casts.map((cast, k) => `$${r * casts.length + k + 1}${cast}`).join(', ')})`);
-  const result = await c.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, values);
-  return Number(result.rowsChanged);
-}
 
 /** DuckDB's primary-key violation ("Constraint Error: Duplicate key … violates primary key constraint"). */
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key/i.test(err.message) && /constraint/i.test(err.message);
 }
 
-export class LedgerError extends Error {
-  constructor(readonly code: 'ledger_locked' | 'ledger_query_refused' | 'ledger_unavailable', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LedgerError';
-  }
-}
-
-export interface QueryResult {
-  columns: string[];
-  rows: Array<Record<string, unknown>>;
-}
-
-/** Statement types an analyst's query may run through the ledger's read path. */
-const READ_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+/**
+ * The WAL size at which a commit checkpoints (DuckDB's own default threshold). DuckDB's automatic
+ * checkpoints are off in the writer, so that only commits, which wait for a read copy being taken,
+ * ever write the file (store/ledger-snapshots.ts).
+ */
+const CHECKPOINT_WAL_BYTES = 16 * 1024 ** 2;
+/** checkpoint_threshold for "never by itself". */
+const NO_AUTOMATIC_CHECKPOINT = '1000TB';
 
 export class Ledger {
   private constructor(
@@ -142,22 +80,47 @@ export class Ledger {
     private readonly connection: DuckDBConnection,
     readonly path: string,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.snapshots = new LedgerSnapshots(path);
+  }
+
+  private readonly reads = new ReadQueue();
+  private readonly snapshots: LedgerSnapshots;
+  /** Changes since open: a read copy is reused while this stays the same. */
+  private generation = 0;
+  /** Writes to the file (commits, derivations) and the taking of read copies, one at a time. */
+  private writing: Promise<unknown> = Promise.resolve();
 
   /** The latest commit time in the ledger: commit times never go below it (see commitOnce). */
   private lastCommitMs = Number.NEGATIVE_INFINITY;
 
-  /** Opens the ledger read-write (the one writer) and creates the schema. */
-  static async openWriter(path: string): Promise<Ledger> {
-    mkdirSync(dirname(path), { recursive: true });
+  /**
+   * Opens the ledger read-write (the one writer), locked down to its own files and `allowedDirectories`,
+   * and creates the schema.
+   */
+  static async openWriter(path: string, options: LedgerWriterOptions = {}): Promise<Ledger> {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, { threads: String(LEDGER_THREADS) });
+      instance = await DuckDBInstance.create(path, {
+        threads: String(LEDGER_THREADS),
+        checkpoint_threshold: NO_AUTOMATIC_CHECKPOINT,
+        ...NO_EXTENSION_AUTOLOAD,
+        ...(options.memoryLimit !== undefined ? { memory_limit: options.memoryLimit } : {}),
+      });
     } catch (err) {
       throw lockedOr(err, path);
     }
     const connection = await instance.connect();
+    try {
+      await lockDown(connection, { allowedDirectories: options.allowedDirectories ?? [], changeableSettings: RELEASE_SESSION_SETTINGS });
+    } catch (err) {
+      connection.closeSync();
+      instance.closeSync();
+      throw err;
+    }
     const ledger = new Ledger(instance, connection, path, false);
+    ledger.snapshots.removeAllSync(); // copies a crashed writer left
     const [existing] = (await connection.runAndReadAll(
       `SELECT count(*) FILTER (WHERE table_name = 'ledger_meta')::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database()`,
     )).getRows();
@@ -176,14 +139,26 @@ export class Ledger {
     return ledger;
   }
 
-  /** Opens the file read-only; fails with `ledger_locked` while a writer holds it. */
+  /**
+   * Opens the file read-only, locked down like the writer but with no directory at all (the CLI's
+   * reads when no ledger worker runs); fails with `ledger_locked` while a writer holds it.
+   */
   static async openReader(path: string): Promise<Ledger> {
+    let instance: DuckDBInstance;
     try {
-      const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
-      return new Ledger(instance, await instance.connect(), path, true);
+      instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY', ...NO_EXTENSION_AUTOLOAD });
     } catch (err) {
       throw lockedOr(err, path);
     }
+    const connection = await instance.connect();
+    try {
+      await lockDown(connection);
+    } catch (err) {
+      connection.closeSync();
+      instance.closeSync();
+      throw err;
+    }
+    return new Ledger(instance, connection, path, true);
   }
 
   /**
@@ -197,12 +172,32 @@ export class Ledger {
    */
   async commit(request: CommitRequest, now: Date = new Date()): Promise<CommitResult> {
     if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
-    try {
-      return await this.commitOnce(request, now, false);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      return this.commitOnce(request, now, true);
-    }
+    return this.write(async () => {
+      try {
+        return await this.commitOnce(request, now, false);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        return this.commitOnce(request, now, true);
+      }
+    });
+  }
+
+  /**
+   * Runs one write to the file after the writes and read copies before it, then checkpoints if the
+   * WAL has grown past DuckDB's usual threshold (a failed checkpoint is tried again after the next write).
+   */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.writing.then(async () => {
+      try {
+        return await fn();
+      } finally {
+        this.generation += 1;
+        const wal = `${this.path}.wal`;
+        if (existsSync(wal) && statSync(wal).size > CHECKPOINT_WAL_BYTES) await this.connection.run('CHECKPOINT').catch(() => undefined);
+      }
+    });
+    this.writing = turn.catch(() => undefined);
+    return turn;
   }
 
   private async commitOnce(request: CommitRequest, now: Date, skipExisting: boolean): Promise<CommitResult> {
@@ -324,33 +319,61 @@ export class Ledger {
    */
   async deriveCompleted(): Promise<number> {
     if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
-    return withTransaction(this.connection, async (c) => {
+    return this.write(() => withTransaction(this.connection, async (c) => {
       await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS ${UNDERIVED_COMPLETE_LIFECYCLES}`);
       const derived = await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);
       for (const statement of deriveStatements('derive_scope')) await c.run(statement, ['-infinity']);
       await c.run('DROP TABLE derive_scope');
       return Number(derived.rowsChanged);
-    });
+    }));
   }
 
-  /** Runs one analyst query (SELECT/EXPLAIN only); values are bound, never spliced. */
-  async query(sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
-    // A connection of its own: reads see a consistent snapshot and never join a commit's transaction.
+  /**
+   * Runs one query in this process: a single read statement (store/read-query.ts) in a read-only
+   * transaction, within the row and time limits; values are bound, never spliced. For Prefline's own
+   * reads and tests; analysts' queries go through queryIsolated.
+   */
+  async query(sql: string, values?: DuckDBValue[], limits: Partial<ReadLimits> = {}): Promise<QueryResult> {
+    // A connection of its own: the read sees one snapshot, never joins a commit's transaction, and
+    // an interrupt stops only it.
     const connection = await this.instance.connect();
     try {
-      return await runReadQuery(connection, sql, values);
+      return await new ReadQuery(connection, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits }).run(sql, values);
     } finally {
       connection.closeSync();
     }
   }
 
-  /** Runs `fn` on a fresh connection of this instance (e.g. a release export), closed afterwards. */
+  /**
+   * Runs an analyst's query (the read endpoint's) in a process of its own, over a copy of the ledger
+   * as of now, within the read limits: rows, time and memory, the last two enforced by killing that
+   * process. Reads take turns; a copy is taken only if the ledger changed since the last one.
+   */
+  async queryIsolated(sql: string, limits: Partial<ReadLimits> = {}): Promise<QueryResult> {
+    return this.reads.run(async () => {
+      const snapshot = await this.snapshots.take(this.generation, (copy) => this.whileNothingWrites(copy));
+      return queryInReadProcess(snapshot.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits });
+    });
+  }
+
+  /** Runs `copy` between writes: no commit starts until it is done. */
+  private whileNothingWrites(copy: () => Promise<void>): Promise<void> {
+    const turn = this.writing.then(copy);
+    this.writing = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Runs `fn` on a fresh connection of this instance (e.g. a release export), closed afterwards. For
+   * reads (releases) and tests; what it writes is not coordinated with the read copies.
+   */
   async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     const connection = await this.instance.connect();
     try {
       return await fn(connection);
     } finally {
       connection.closeSync();
+      this.generation += 1; // it may have written: the next read copy is taken afresh
     }
   }
 
@@ -362,31 +385,6 @@ export class Ledger {
   closeSync(): void {
     this.connection.closeSync();
     this.instance.closeSync();
+    if (!this.readOnly) this.snapshots.removeAllSync();
   }
-}
-
-async function runReadQuery(connection: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
-  {
-    const extracted = await connection.extractStatements(sql);
-    if (extracted.count !== 1) throw new LedgerError('ledger_query_refused', `expected exactly one statement, got ${extracted.count}`);
-    const prepared = await extracted.prepare(0);
-    try {
-      if (!READ_STATEMENTS.has(prepared.statementType)) {
-        throw new LedgerError('ledger_query_refused', 'only SELECT (and EXPLAIN) queries may run against the ledger');
-      }
-      if (values) prepared.bind(values);
-      const reader = await prepared.runAndReadAll();
-      return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>> };
-    } finally {
-      prepared.destroySync();
-    }
-  }
-}
-
-function lockedOr(err: unknown, path: string): Error {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/lock/i.test(message)) {
-    return new LedgerError('ledger_locked', `the ledger ${path} is held by another process (the ledger worker); query through it instead`, { cause: err });
-  }
-  return new LedgerError('ledger_unavailable', `cannot open the ledger ${path}: ${message}`, { cause: err });
 }

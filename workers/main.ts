@@ -7,7 +7,7 @@
  */
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { createActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
@@ -89,6 +89,22 @@ function faultInjection(spec: string | undefined): ((request: CommitRequest, res
   };
 }
 
+/**
+ * The directories the ledger's DuckDB may touch besides its own files: where releases go and the
+ * artifact store they count. Analysts' reads share that instance, so neither may hold the data folder
+ * itself (its keys, Temporal's database): a subfolder of it, or a folder elsewhere.
+ */
+export function ledgerWriterDirectories(config: Pick<PreflineConfig, 'dataDir' | 'releasesDir' | 'artifactDir'>): string[] {
+  const directories = [config.releasesDir, config.artifactDir];
+  for (const [name, dir] of [['PREFLINE_RELEASES_DIR', config.releasesDir], ['PREFLINE_ARTIFACT_DIR', config.artifactDir]] as const) {
+    const toData = relative(dir, config.dataDir);
+    if (toData === '' || (toData !== '..' && !toData.startsWith(`..${sep}`))) {
+      throw new ConfigMissingError(`${name} (${dir}) holds the data folder ${config.dataDir}: give it a folder of its own, e.g. <data>/${name === 'PREFLINE_RELEASES_DIR' ? 'releases' : 'artifacts'}`);
+    }
+  }
+  return directories;
+}
+
 export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
   const logger = createLogger('worker', config.logLevel);
   if (!runtimeInstalled) {
@@ -133,7 +149,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
       queues.push(inferenceQueue(config.taskQueue));
     }
     if (config.workerQueues.includes('ledger')) {
-      ledger = await Ledger.openWriter(config.ledger.path);
+      ledger = await Ledger.openWriter(config.ledger.path, { allowedDirectories: ledgerWriterDirectories(config) });
       const afterCommit = faultInjection(env.PREFLINE_FAULT_INJECT);
       workers.push(
         await Worker.create({
