@@ -16,6 +16,7 @@ import { loadConfig } from '../config';
 import { runClose, runList, runStart, runStatus, runVote } from './lifecycle-commands';
 import { runQuery } from './query';
 import { runRelease } from './release';
+import { safeForTerminal } from './terminal';
 import { runGatewayCommand, runServerCommand, runUp, runWorkerCommand } from './up';
 
 export interface ParsedArgs {
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'query': return runQuery(config, args);
     case 'release': return runRelease(config, args);
     default:
-      process.stderr.write(`prefline: unknown command "${command}"\n${USAGE}\n`);
+      process.stderr.write(`prefline: unknown command ${safeForTerminal(JSON.stringify(command))}\n${USAGE}\n`);
       return 2;
   }
 }
@@ -86,7 +87,8 @@ if (require.main === module || process.argv[1]?.endsWith('bin/prefline')) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`prefline: ${err instanceof Error ? err.message : String(err)}\n`);
+      // Errors can quote data (DuckDB's do: "Could not convert string '…'"): shown, never obeyed, by the terminal.
+      process.stderr.write(`prefline: ${safeForTerminal(err instanceof Error ? err.message : String(err))}\n`);
       process.exitCode = 1;
     },
   );

@@ -14,6 +14,7 @@ import type { ParsedArgs } from './main';
 import { resolveRelease } from '../releases/layout';
 import { queryRelease } from '../releases/tools';
 import { READ_LIMITS } from '../store/read-query';
+import { csvText, jsonForTerminal, safeForTerminal, visibleControls } from './terminal';
 
 export async function queryLedger(config: PreflineConfig, sql: string): Promise<QueryResult> {
   if (existsSync(config.ledger.endpointFile)) {
@@ -46,19 +47,31 @@ function cell(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
+/** DuckDB types whose values are numbers, times or truth values, never free text (BIGINT and DECIMAL arrive as strings). */
+const NOT_TEXT = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL|BIGNUM|VARINT|DATE|TIME|TIMESTAMP|INTERVAL|BOOLEAN)\b/;
+
+/**
+ * The result as a table, CSV or JSON, safe to print (cli/terminal.ts): controls in text are shown as
+ * visible escapes (in JSON as `\uXXXX`, so values parse back unchanged), and CSV cells that a
+ * spreadsheet would run as formulas get a leading `'` — text cells only, so numbers stay numbers.
+ */
 export function formatResult(result: QueryResult, format: string): string {
-  if (format === 'json') return JSON.stringify(result.rows, null, 2);
+  if (format === 'json') return jsonForTerminal(JSON.stringify(result.rows, null, 2));
   if (format === 'csv') {
     // A bare \r ends a line for most CSV readers (Python's csv, pandas) just like \n: quote it too.
     const esc = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-    return [result.columns.map(esc).join(','), ...result.rows.map((r) => result.columns.map((c) => esc(cell(r[c]))).join(','))].join('\n');
+    const field = (value: unknown, type: string | undefined) =>
+      esc(safeForTerminal(csvText(cell(value), typeof value === 'string' && !NOT_TEXT.test(type ?? ''))));
+    const header = result.columns.map((c) => field(c, undefined)).join(',');
+    return [header, ...result.rows.map((r) => result.columns.map((c, i) => field(r[c], result.columnTypes?.[i])).join(','))].join('\n');
   }
-  const widths = result.columns.map((c) => Math.min(60, Math.max(c.length, ...result.rows.map((r) => cell(r[c]).length))));
+  const shown = (value: unknown) => visibleControls(cell(value));
+  const widths = result.columns.map((c) => Math.min(60, Math.max(shown(c).length, ...result.rows.map((r) => shown(r[c]).length))));
   const fit = (v: string, w: number) => (v.length > w ? v.slice(0, w - 1) + '…' : v.padEnd(w));
   const lines = [
-    result.columns.map((c, i) => fit(c, widths[i] as number)).join(' │ '),
+    result.columns.map((c, i) => fit(shown(c), widths[i] as number)).join(' │ '),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),
-    ...result.rows.map((r) => result.columns.map((c, i) => fit(cell(r[c]), widths[i] as number)).join(' │ ')),
+    ...result.rows.map((r) => result.columns.map((c, i) => fit(shown(r[c]), widths[i] as number)).join(' │ ')),
     `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`,
   ];
   return lines.join('\n');

