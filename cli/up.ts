@@ -4,10 +4,11 @@
  * and the gateway. Children that die unexpectedly are restarted; Ctrl-C stops everything in order.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { PreflineConfig } from '../config';
+import { ensurePrivateDirSync } from '../core/files';
 import { startGateway } from '../gateway/main';
 import { DevServer } from '../ops/dev-server';
 import { createLogger } from '../ops/log';
@@ -41,6 +42,8 @@ export function ensureTemporalCli(config: PreflineConfig): void {
 
 export async function startEmbeddedServer(config: PreflineConfig): Promise<DevServer> {
   ensureTemporalCli(config);
+  // temporal.db holds recipients' addresses: the data folder is private (ops/dev-server makes its own folders 0700).
+  ensurePrivateDirSync(config.dataDir, (message) => createLogger('server', config.logLevel).warn(message));
   const [ip, port] = splitAddress(config.temporal.address);
   return DevServer.start({
     binary: config.temporal.binary,
@@ -110,7 +113,7 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 
 export async function runUp(config: PreflineConfig): Promise<number> {
   const log = createLogger('up', config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDirSync(config.dataDir, (message) => log.warn(message));
   let server: DevServer | undefined;
   if (!config.temporal.external) {
     log.info('starting the Temporal dev server', { db: join(config.dataDir, 'temporal.db') });

@@ -7,6 +7,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { loadSecret, type PreflineConfig } from '../config';
+import { ensurePrivateDirSync } from '../core/files';
 import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
 import type { ArtifactSource } from './artifact-source';
@@ -34,6 +35,7 @@ export function artifactSourceFor(store: ArtifactStore): ArtifactSource {
 
 export async function startGateway(config: PreflineConfig): Promise<RunningGateway> {
   const logger = createLogger('gateway', config.logLevel);
+  ensurePrivateDirSync(config.dataDir, (message) => logger.warn(message));
   // The Rust-core connection (the one workers use) costs far less CPU per RPC than the pure-JS gRPC
   // client; bench/votes measured the difference. One connection for the whole process.
   const connection = await NativeConnection.connect({ address: config.temporal.address });

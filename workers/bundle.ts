@@ -27,7 +27,7 @@ export async function loadWorkflowBundle(cacheDir: string): Promise<{ code: stri
   const file = join(cacheDir, `workflow-bundle-${workflowSourceHash()}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
   const { code } = await buildWorkflowBundle();
-  mkdirSync(cacheDir, { recursive: true });
+  mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, file);

@@ -13,6 +13,7 @@ import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import type { PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
+import { ensurePrivateDirSync } from '../core/files';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import { createReplicateBackend } from '../connectors/inference/replicate/ReplicateBackend';
@@ -107,6 +108,7 @@ export function ledgerWriterDirectories(config: Pick<PreflineConfig, 'dataDir' |
 
 export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
   const logger = createLogger('worker', config.logLevel);
+  ensurePrivateDirSync(config.dataDir, (message) => logger.warn(message));
   if (!runtimeInstalled) {
     Runtime.install({ logger, shutdownSignals: [] });
     runtimeInstalled = true;
