@@ -49,12 +49,10 @@ export const RELEASE_SESSION_SETTINGS = ['memory_limit', 'threads', 'preserve_in
 export interface LedgerWriterOptions {
   /**
    * Directories the writer's DuckDB may read and write besides the ledger's own files: the releases
-   * folder (COPY … TO, earlier releases) and the artifact store (counted by glob). Nothing else —
-   * analysts' reads share this instance, so this is all they could reach too.
+   * folder (COPY … TO, earlier releases) and the artifact store (counted by glob). Nothing else, for
+   * the release writer's SQL as for Ledger.query (analysts' queries run elsewhere: queryIsolated).
    */
   allowedDirectories?: readonly string[];
-  /** DuckDB's memory limit for the instance (default: DuckDB's, 80% of RAM). */
-  memoryLimit?: string;
 }
 
 /** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
@@ -106,7 +104,6 @@ export class Ledger {
         threads: String(LEDGER_THREADS),
         checkpoint_threshold: NO_AUTOMATIC_CHECKPOINT,
         ...NO_EXTENSION_AUTOLOAD,
-        ...(options.memoryLimit !== undefined ? { memory_limit: options.memoryLimit } : {}),
       });
     } catch (err) {
       throw lockedOr(err, path);

@@ -56,7 +56,9 @@ function residentBytes(pid: number): number | undefined {
  */
 export function queryInReadProcess(database: string, sql: string, subject: string, limits: ProcessReadLimits): Promise<QueryResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Nothing of the worker's environment (API tokens, keys given as variables) but the time zone results are shown in.
+    const env = process.env.TZ !== undefined ? { TZ: process.env.TZ } : {};
+    const child = spawn(process.execPath, [__filename], { stdio: ['pipe', 'pipe', 'pipe'], env });
     let stopped: LedgerError | undefined;
     const stop = (reason: LedgerError) => {
       stopped ??= reason;
@@ -95,6 +97,7 @@ export function queryInReadProcess(database: string, sql: string, subject: strin
       const { message, code: errorCode } = reply.error;
       reject(errorCode !== undefined ? new LedgerError(errorCode, message) : new Error(message));
     });
+    child.stdin.on('error', () => undefined); // a child that died early: its exit says why
     child.stdin.end(JSON.stringify({ database, sql, subject, limits } satisfies ReadRequest));
   });
 }
