@@ -13,7 +13,8 @@ export interface LifecycleDirectory {
   vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt>;
 }
 
-export type VoteRejectionCode = 'voting_closed' | 'voting_not_open' | 'unknown_candidate' | 'malformed_vote' | 'unknown_lifecycle' | 'busy';
+export type VoteRejectionCode =
+  | 'voting_closed' | 'voting_not_open' | 'unknown_candidate' | 'malformed_vote' | 'wrong_channel' | 'lifecycle_full' | 'unknown_lifecycle' | 'busy';
 
 /** A vote the lifecycle (or Temporal) refused for a reason the rater can be told; anything else is an upstream error. */
 export class VoteRejectedError extends Error {

@@ -22,6 +22,8 @@ const REJECTION_CODES: Record<string, VoteRejectionCode> = {
   [VoteRejection.VotingNotOpen]: 'voting_not_open',
   [VoteRejection.UnknownCandidate]: 'unknown_candidate',
   [VoteRejection.MalformedVote]: 'malformed_vote',
+  [VoteRejection.WrongChannel]: 'wrong_channel',
+  [VoteRejection.LifecycleFull]: 'lifecycle_full',
 };
 
 export interface TemporalDirectoryOptions {

@@ -9,6 +9,13 @@
  * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
  * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts).
+ *
+ * Increments: a lifecycle with many votes commits them while voting still runs (before each
+ * continue-as-new), under a lifecycle row without `closed_at`/`close_reason`. Such a lifecycle is never
+ * complete, so releases leave all its rows out (releases/scope.ts: pending). Its rows' `standing` flags
+ * are as of their commit; a later commit clears the flags of votes the rater changed since (`unstand`:
+ * a vote that did not stand when committed never stands later). The commit that closes the lifecycle
+ * and brings the rows up to `votes_accepted` completes it, with every flag final.
  */
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
@@ -23,8 +30,19 @@ import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from 
  */
 export const LEDGER_THREADS = 2;
 
-/** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
-export const LEDGER_SCHEMA_VERSION = 2;
+/**
+ * 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them.
+ * 3: `lifecycles.closed_at` and `close_reason` may be NULL: a lifecycle committing increments while voting.
+ */
+export const LEDGER_SCHEMA_VERSION = 3;
+
+/** What upgrading a ledger of an older schema version to the next one takes, by the version it reaches. */
+const UPGRADES: Record<number, readonly string[]> = {
+  3: [
+    `ALTER TABLE lifecycles ALTER COLUMN closed_at DROP NOT NULL`,
+    `ALTER TABLE lifecycles ALTER COLUMN close_reason DROP NOT NULL`,
+  ],
+};
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -42,8 +60,9 @@ const SCHEMA = [
      params JSON,
      started_at TIMESTAMPTZ NOT NULL,
      deadline_at TIMESTAMPTZ NOT NULL,
-     closed_at TIMESTAMPTZ NOT NULL,
-     close_reason VARCHAR NOT NULL,
+     -- NULL while the lifecycle still votes (it commits in increments): see the header.
+     closed_at TIMESTAMPTZ,
+     close_reason VARCHAR,
      votes_accepted INTEGER NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS candidates (
@@ -116,6 +135,9 @@ async function insertRows(c: DuckDBConnection, table: 'candidates' | 'votes', ca
   return Number(result.rowsChanged);
 }
 
+/** Bound values per UPDATE of `unstand` (one statement per this many seqs). */
+const UNSTAND_PER_STATEMENT = 500;
+
 /** DuckDB's primary-key violation ("Constraint Error: Duplicate key … violates primary key constraint"). */
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key/i.test(err.message) && /constraint/i.test(err.message);
@@ -165,6 +187,9 @@ export class Ledger {
     for (const statement of SCHEMA) await connection.run(statement);
     // A ledger from before the derived tables: derive every lifecycle it completed, once.
     if (previousVersion !== undefined && previousVersion < 2) await ledger.deriveCompleted();
+    for (let version = Math.max(previousVersion ?? LEDGER_SCHEMA_VERSION, 2) + 1; version <= LEDGER_SCHEMA_VERSION; version++) {
+      for (const statement of UPGRADES[version] ?? []) await connection.run(statement);
+    }
     await connection.run(
       `INSERT INTO ledger_meta VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       [String(LEDGER_SCHEMA_VERSION)],
@@ -222,7 +247,7 @@ export class Ledger {
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
-          JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt, lifecycle.closeReason,
+          JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
           lifecycle.votesAccepted, committedAt,
         ],
       );
@@ -265,13 +290,33 @@ export class Ledger {
           v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
         ]));
       }
+      if (request.unstand !== undefined && request.unstand.length > 0) await this.unstand(lifecycle.runId, firstCommit, request.unstand);
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
-      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete: total === lifecycle.votesAccepted });
+      // Still voting (an increment): never complete, whatever the count.
+      const complete = lifecycle.closeReason !== undefined && total === lifecycle.votesAccepted;
+      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete });
       return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
     });
     this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
     return result;
+  }
+
+  /**
+   * Clears the standing flags of committed votes the rater has since changed or retracted. An
+   * in-place UPDATE of a column outside the key: rows keep their place, so ledger order stays commit order.
+   */
+  private async unstand(runId: string, firstCommit: string, seqs: readonly number[]): Promise<void> {
+    const bad = seqs.find((seq) => !Number.isSafeInteger(seq) || seq < 1);
+    if (bad !== undefined) throw new Error(`invalid commit request: unstand holds ${bad}, which is not a vote's seq`);
+    for (let i = 0; i < seqs.length; i += UNSTAND_PER_STATEMENT) {
+      const chunk = seqs.slice(i, i + UNSTAND_PER_STATEMENT);
+      await this.connection.run(
+        `UPDATE votes SET standing = false
+          WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ AND standing AND seq IN (${chunk.map((_, k) => `$${k + 3}`).join(', ')})`,
+        [runId, firstCommit, ...chunk],
+      );
+    }
   }
 
   /**

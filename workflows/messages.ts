@@ -24,6 +24,10 @@ export const VoteRejection = {
   VotingNotOpen: 'VotingNotOpen',
   UnknownCandidate: 'UnknownCandidate',
   MalformedVote: 'MalformedVote',
+  /** The vote came through another channel than the lifecycle's (web on a Slack lifecycle, …). */
+  WrongChannel: 'WrongChannel',
+  /** The lifecycle carries as many votes as it can (MAX_VOTING_STATE_BYTES); it takes no new ones. */
+  LifecycleFull: 'LifecycleFull',
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 

@@ -38,6 +38,8 @@ const REJECTIONS: Record<VoteRejectionCode, { status: number; error: string }> =
   unknown_candidate: { status: 404, error: 'no such candidate' },
   unknown_lifecycle: { status: 404, error: 'no such lifecycle' },
   malformed_vote: { status: 400, error: 'malformed vote' },
+  wrong_channel: { status: 403, error: 'this lifecycle takes votes through another channel' },
+  lifecycle_full: { status: 409, error: 'this lifecycle takes no more votes' },
   busy: { status: 503, error: 'the lifecycle is busy, try again in a moment' },
 };
 
@@ -85,7 +87,7 @@ export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
       if (err instanceof VoteRejectedError && Object.hasOwn(REJECTIONS, err.code)) {
         const { status, error } = REJECTIONS[err.code];
         log('debug', 'vote refused', { lifecycleId, rater, code: err.code });
-        throw new HttpError(status, err.code, error, err.code === 'busy' ? { 'Retry-After': '1' } : {}, err.code === 'malformed_vote' ? { detail: err.message } : {});
+        throw new HttpError(status, err.code, error, err.code === 'busy' ? { 'Retry-After': '1' } : {}, err.code === 'malformed_vote' || err.code === 'wrong_channel' ? { detail: err.message } : {});
       }
       log('error', 'vote forwarding failed', { lifecycleId, rater, error: messageOf(err) });
       throw upstreamError();
