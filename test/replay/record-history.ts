@@ -23,6 +23,8 @@ import { recordingChannel } from '../helpers/stub-activities';
 import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal, waitForVoting, type LifecycleWorkers, type WorkerOverrides } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 
+const SLACK = { channel: 'slack' } as const;
+
 const HISTORIES = resolve(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
 
 async function save(handle: WorkflowHandle, name: string): Promise<void> {
@@ -78,10 +80,10 @@ const scenarios: Record<string, () => Promise<void>> = {
         { thresholds: { liveUpdateIntervalMs: 1000 } },
       );
       await waitForVoting(handle);
-      for (let n = 1; n <= 3; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', n)] });
+      for (let n = 1; n <= 3; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', n, SLACK)] });
       await waitUntil(() => channel.calls.updatePost.at(-1)?.votesAccepted === 3 || undefined, 30_000, 'the live post to show 3 votes');
-      await handle.signal(voteSignal, vote('c2', 'down', 4));
-      for (let n = 5; n <= 6; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'up', n)] });
+      await handle.signal(voteSignal, vote('c2', 'down', 4, SLACK));
+      for (let n = 5; n <= 6; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'up', n, SLACK)] });
       await handle.result();
       await save(handle, 'ratingLifecycle_v2_liveTally');
     });
@@ -100,7 +102,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       await waitForVoting(handle);
       await waitUntil(() => channel.calls.remindRaters.length > 0 || undefined, 30_000, 'the reminder');
       for (let n = 1; n <= 10; n++) {
-        const v = vote(n % 2 ? 'c1' : 'c2', 'up', n);
+        const v = vote(n % 2 ? 'c1' : 'c2', 'up', n, { channel: 'email' });
         if (n % 3 === 0) await handle.signal(voteSignal, v);
         else await handle.executeUpdate(voteUpdate, { args: [v] });
       }

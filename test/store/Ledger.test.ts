@@ -6,7 +6,11 @@ import * as path from 'node:path';
 import type { CommitRequest, CommittedVote, LifecycleRecord } from '../../store/ledger-types';
 import { LEDGER_SCHEMA_VERSION, Ledger, LedgerError } from '../../store/Ledger';
 import { LedgerReadServer } from '../../store/LedgerReadServer';
-import type { Candidate, LifecyclePlan, VoteValue } from '../../workflows/types';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { validateLifecycleInput } from '../../workflows/input';
+import { RatingLifecycle } from '../../workflows/lifecycle-state';
+import { VoteTally } from '../../workflows/vote-tally';
+import type { Candidate, LifecyclePlan, VoteRequest, VoteValue } from '../../workflows/types';
 
 const LEDGER_JS = path.resolve(__dirname, '../../store/Ledger.js');
 
@@ -588,6 +592,143 @@ describe('store/Ledger', function () {
       assert.equal(await upgraded.deriveCompleted(), 0);
       assert.deepEqual(await derived(upgraded), await recomputed(upgraded));
       assert.equal(await count(upgraded, `SELECT count(*) AS n FROM lifecycle_completions`), 3);
+    });
+  });
+
+  describe('increments while voting (bounded history)', () => {
+    /** An increment: the lifecycle row without a close, as a voting lifecycle commits before continue-as-new. */
+    const voting = (overrides: Partial<LifecycleRecord> = {}): LifecycleRecord => {
+      const { closedAt: _c, closeReason: _r, ...open } = lifecycleRecord(overrides);
+      return open;
+    };
+
+    it('should store a voting lifecycle with no close and never count it complete, whatever its rows', async () => {
+      const l = await writer();
+      const votes = manyVotes(6);
+      // All accepted votes so far are in the ledger, but voting goes on: not complete.
+      await l.commit({ lifecycle: voting({ votesAccepted: 6 }), candidates: [candidate(1), candidate(2)], votes }, new Date('2026-03-01T10:20:00Z'));
+      assert.deepEqual((await l.query(`SELECT closed_at, close_reason, votes_accepted FROM lifecycles`)).rows, [{ closed_at: null, close_reason: null, votes_accepted: 6 }]);
+      for (const table of ['lifecycle_completions', 'candidate_scores', 'preference_pairs']) {
+        assert.equal(await count(l, `SELECT count(*) AS n FROM ${table}`), 0, table);
+      }
+      // The close commit completes it, with the first commit's time kept on the lifecycle row.
+      const more = [vote(7, 'c1', 'up', 7, true)];
+      await l.commit({ lifecycle: lifecycleRecord({ votesAccepted: 7 }), candidates: [], votes: more }, new Date('2026-03-01T10:31:00Z'));
+      assert.deepEqual((await l.query(`SELECT close_reason, votes_accepted, epoch_ms(committed_at)::DOUBLE AS t FROM lifecycles`)).rows, [
+        { close_reason: 'quorum', votes_accepted: 7, t: Date.parse('2026-03-01T10:20:00Z') },
+      ]);
+      assert.deepEqual((await l.query(`SELECT epoch_ms(completed_at)::DOUBLE AS t FROM lifecycle_completions`)).rows, [{ t: Date.parse('2026-03-01T10:31:00Z') }]);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 7);
+    });
+
+    it('should clear the standing flags of committed votes listed in unstand, idempotently, keeping the rows in place', async () => {
+      const l = await writer();
+      const first = [vote(1, 'c1', 'up', 1, true), vote(2, 'c2', 'down', 1, true), vote(3, 'c1', 'up', 2, true)];
+      await l.commit({ lifecycle: voting({ votesAccepted: 3 }), candidates: [candidate(1), candidate(2)], votes: first });
+      // Rater 1 changed both votes later: the next commit brings the new ones and clears the old flags.
+      const second = { lifecycle: lifecycleRecord({ votesAccepted: 5 }), candidates: [], votes: [vote(4, 'c1', 'down', 1, true), vote(5, 'c2', 'retract', 1, false)], unstand: [1, 2] };
+      await l.commit(second);
+      await l.commit(second); // a retried activity
+      assert.deepEqual((await l.query(`SELECT seq, standing FROM votes ORDER BY rowid`)).rows, [
+        { seq: 1, standing: false }, { seq: 2, standing: false }, { seq: 3, standing: true }, { seq: 4, standing: true }, { seq: 5, standing: false },
+      ]);
+      assert.deepEqual((await l.query(`SELECT candidate_id, up, down FROM candidate_scores ORDER BY candidate_id`)).rows, [
+        { candidate_id: 'c1', up: 1, down: 1 }, { candidate_id: 'c2', up: 0, down: 0 },
+      ]);
+      // Another lifecycle's rows with the same seqs are untouched.
+      await l.commit(smallCommit({ runId: 'run-2', lifecycleId: 'lc-2' }));
+      await l.commit({ lifecycle: voting({ runId: 'run-3', lifecycleId: 'lc-3', votesAccepted: 1 }), candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 9, true)], unstand: [2, 3] });
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE run_id = 'run-2' AND standing`), 3);
+    });
+
+    it('should refuse an unstand that is not a list of seqs, changing nothing', async () => {
+      const l = await writer();
+      await l.commit({ lifecycle: voting({ votesAccepted: 1 }), candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 1, true)] });
+      await assert.rejects(l.commit({ lifecycle: voting({ votesAccepted: 2 }), candidates: [], votes: [vote(2, 'c1', 'up', 2, true)], unstand: [1.5] }), /unstand holds 1\.5/);
+      assert.deepEqual((await l.query(`SELECT seq, standing FROM votes ORDER BY seq`)).rows, [{ seq: 1, standing: true }]);
+    });
+
+    it('should end with the flags and scores of the tally rule on random lifecycles committed in increments', async () => {
+      const l = await writer();
+      let seed = 7;
+      const random = (n: number) => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n | 0;
+      };
+      const plan = validateLifecycleInput({ prompt: 'increments', model: 'demo:text', candidates: 4, totalVotes: 10_000 }, Date.parse('2026-03-01T10:00:00Z'));
+      assert.ok(plan.ok);
+      let increments = 0;
+      let unstood = 0;
+      for (let i = 0; i < 30; i++) {
+        const runId = `run-${i}`;
+        const candidates = Array.from({ length: 1 + random(4) }, (_, k) => candidate(k + 1));
+        let lifecycle = RatingLifecycle.start(`lc-${i}`, plan.plan, {}, Date.parse('2026-03-01T10:00:00Z'));
+        lifecycle.openVoting(candidates, []);
+        const reference = new VoteTally(candidates);
+        const cast: VoteRequest[] = [];
+        for (let k = 0, n = random(60); k < n; k++) {
+          // A repeated key now and then, castAt out of order, ties on castAt.
+          const again = cast.length > 0 && random(8) === 0 ? cast[random(cast.length)] : undefined;
+          const request: VoteRequest = again ?? {
+            idempotencyKey: `web:${i}:${k}`, candidateId: `c${1 + random(candidates.length)}`, value: (['up', 'down', 'retract'] as const)[random(3)]!,
+            rater: rater(random(6)), channel: 'web', castAt: new Date(Date.parse('2026-03-01T10:05:00Z') + random(20) * 1000).toISOString(),
+          };
+          cast.push(request);
+          const acceptedAt = new Date(Date.parse('2026-03-01T10:06:00Z') + k).toISOString();
+          assert.equal(lifecycle.recordVote(request).outcome, reference.record(request, acceptedAt).outcome);
+          if (random(10) === 0 && lifecycle.tally.uncommittedEvents().length > 0) {
+            const request = lifecycle.incrementRequest(runId);
+            unstood += request.unstand?.length ?? 0;
+            await l.commit(request);
+            lifecycle.incrementCommitted(request);
+            increments += 1;
+          }
+          if (random(15) === 0) lifecycle = RatingLifecycle.resume(`lc-${i}`, JSON.parse(JSON.stringify(lifecycle.toCarry()))); // continue-as-new
+        }
+        lifecycle.close('deadline');
+        for (const request of lifecycle.commitRequests(runId, '2026-03-01T10:30:00.000Z')) {
+          unstood += request.unstand?.length ?? 0;
+          await l.commit(request);
+        }
+        const events = reference.uncommittedEvents();
+        assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE run_id = $1`, [runId]), events.length);
+        const flags = (await l.query(`SELECT idempotency_key, standing FROM votes WHERE run_id = $1 ORDER BY seq`, [runId])).rows;
+        assert.deepEqual(flags, events.map((e) => ({ idempotency_key: e.idempotencyKey, standing: reference.isStanding(e.idempotencyKey) })), `lifecycle ${i}`);
+        const scores = (await l.query(`SELECT candidate_id, up, down FROM candidate_scores WHERE run_id = $1 ORDER BY candidate_id`, [runId])).rows;
+        assert.deepEqual(scores, reference.tallies().map((t) => ({ candidate_id: t.candidateId, up: t.up, down: t.down })));
+        assert.deepEqual(lifecycle.tally.tallies(), reference.tallies());
+      }
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycle_completions`), 30);
+      assert.ok(increments > 30 && unstood > 10, `${increments} increments, ${unstood} flags cleared: the random lifecycles should exercise both`);
+    });
+
+    it('should upgrade a schema-2 ledger, whose close columns are NOT NULL, and then take increments', async () => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const old = await DuckDBInstance.create(file);
+      const c = await old.connect();
+      await c.run(`CREATE TABLE ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
+      await c.run(`INSERT INTO ledger_meta VALUES ('schema_version', '2')`);
+      await c.run(`CREATE TABLE lifecycles (run_id VARCHAR PRIMARY KEY, lifecycle_id VARCHAR NOT NULL, prompt VARCHAR NOT NULL, models VARCHAR[] NOT NULL,
+        candidates_per_model INTEGER NOT NULL, channel VARCHAR NOT NULL, campaign VARCHAR, model_version VARCHAR, quorum_kind VARCHAR NOT NULL,
+        quorum_votes INTEGER NOT NULL, params JSON, started_at TIMESTAMPTZ NOT NULL, deadline_at TIMESTAMPTZ NOT NULL, closed_at TIMESTAMPTZ NOT NULL,
+        close_reason VARCHAR NOT NULL, votes_accepted INTEGER NOT NULL, committed_at TIMESTAMPTZ NOT NULL)`);
+      c.closeSync();
+      old.closeSync();
+      // The schema-2 ledger refuses a row without a close; the upgraded one takes it.
+      const l = await writer();
+      assert.deepEqual((await l.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+      assert.equal(LEDGER_SCHEMA_VERSION, 3);
+      const nullable = await l.query(`SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'lifecycles' AND column_name IN ('closed_at', 'close_reason') ORDER BY column_name`);
+      assert.deepEqual(nullable.rows, [{ column_name: 'close_reason', is_nullable: 'YES' }, { column_name: 'closed_at', is_nullable: 'YES' }]);
+      await l.commit(smallCommit());
+      await l.commit({ lifecycle: voting({ runId: 'run-2', lifecycleId: 'lc-2', votesAccepted: 1 }), candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 1, true)] });
+      assert.deepEqual((await l.query(`SELECT run_id, close_reason FROM lifecycles ORDER BY run_id`)).rows, [{ run_id: 'run-1', close_reason: 'quorum' }, { run_id: 'run-2', close_reason: null }]);
+      // Opening it again upgrades nothing twice.
+      l.closeSync();
+      ledger = undefined;
+      await writer();
     });
   });
 
