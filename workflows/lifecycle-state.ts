@@ -137,6 +137,8 @@ export class RatingLifecycle {
   lateVotesRefused = 0;
   wrongChannelVotesRefused = 0;
   reminded = false;
+  /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
+  private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
 
   private constructor(
@@ -164,6 +166,7 @@ export class RatingLifecycle {
     lifecycle.candidates = carry.candidates;
     lifecycle.posts = carry.posts ?? [];
     lifecycle.tally = new VoteTally(carry.candidates, carry.events, carry.voting);
+    lifecycle.uncommittedBytes = carry.events.reduce((n, e) => n + eventBytes(e), 0);
     lifecycle.phase = 'voting';
     return lifecycle;
   }
@@ -252,7 +255,8 @@ export class RatingLifecycle {
   }
 
   recordVote(request: VoteRequest): VoteReceipt {
-    const { outcome } = this.tally.record(request, new Date().toISOString());
+    const { outcome, event } = this.tally.record(request, new Date().toISOString());
+    if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
   }
 
@@ -320,13 +324,13 @@ export class RatingLifecycle {
 
   /** Whether this run must commit before it continues as new: its uncommitted votes are too many to carry. */
   mustCommitBeforeContinuing(): boolean {
-    if (!this.rules.boundedHistory) return false;
-    let bytes = 0;
-    for (const event of this.tally.uncommittedEvents()) {
-      bytes += eventBytes(event);
-      if (bytes > MAX_CARRIED_EVENT_BYTES) return true;
-    }
-    return false;
+    return this.rules.boundedHistory && this.uncommittedBytes > MAX_CARRIED_EVENT_BYTES;
+  }
+
+  /** Whether a full batch of uncommitted votes waits: committed while voting runs, so a continue-as-new finds little to commit. */
+  incrementDue(): boolean {
+    return this.rules.boundedHistory && this.phase === 'voting' &&
+      (this.uncommittedBytes >= COMMIT_BATCH_BYTES || this.tally.uncommittedEvents().length >= COMMIT_BATCH_SIZE);
   }
 
   /**
@@ -347,6 +351,7 @@ export class RatingLifecycle {
 
   /** The ledger holds `request` (an incrementRequest): the tally forgets its events. */
   incrementCommitted(request: CommitRequest): void {
+    for (const event of this.tally.uncommittedEvents().slice(0, request.votes.length)) this.uncommittedBytes -= eventBytes(event);
     this.tally.markCommitted(request.votes.length, request.unstand?.length ?? 0);
   }
 

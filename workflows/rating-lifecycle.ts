@@ -126,12 +126,14 @@ function historyIsLong(thresholds: LifecycleThresholds): boolean {
  * keeps a live post current (throttled, never delaying the close) and reminds non-voters once, on
  * channels that do those.
  */
-async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActivities): Promise<VotingOutcome> {
+async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActivities, commitIncrement: () => Promise<void>): Promise<VotingOutcome> {
   const { lifecycleId, plan, deadlineAtMs, reminderAtMs } = lifecycle;
   const live = LIVE_POST_CHANNELS.includes(plan.channel.kind);
   let postedVersion = lifecycle.tally.accepted;
   const mustStop = () => lifecycle.stopReason() !== undefined || historyIsLong(lifecycle.thresholds);
   const tallyChanged = () => live && lifecycle.tally.accepted !== postedVersion;
+  // Never due without the bounded-history patch, so older histories see the same commands.
+  const incrementDue = () => lifecycle.incrementDue();
   for (;;) {
     const now = Date.now();
     if (deadlineAtMs - now <= 0) return lifecycle.stopReason() ?? 'deadline';
@@ -142,28 +144,40 @@ async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActiviti
       continue;
     }
     const wakeAt = reminderDue ? Math.min(reminderAtMs, deadlineAtMs) : deadlineAtMs;
-    const woke = await condition(() => mustStop() || tallyChanged(), wakeAt - now);
+    const woke = await condition(() => mustStop() || tallyChanged() || incrementDue(), wakeAt - now);
     if (mustStop()) return lifecycle.stopReason() ?? 'continue';
+    if (incrementDue()) {
+      await commitIncrement();
+      continue;
+    }
     if (!woke) continue; // the reminder is due or the deadline passed: the loop head decides
     if (tallyChanged()) {
       postedVersion = lifecycle.tally.accepted;
       await channel.updatePost({ lifecycleId, plan, tally: lifecycle.tally.tallies(), votesAccepted: lifecycle.tally.accepted });
-      // Throttle, but never delay closing.
-      await condition(mustStop, lifecycle.liveUpdateIntervalMs);
+      // Throttle, but never delay closing; increments go on meanwhile.
+      const throttleEndsAt = Date.now() + lifecycle.liveUpdateIntervalMs;
+      for (let left = lifecycle.liveUpdateIntervalMs; left > 0; left = throttleEndsAt - Date.now()) {
+        await condition(() => mustStop() || incrementDue(), left);
+        if (mustStop() || !incrementDue()) break;
+        await commitIncrement();
+      }
     }
   }
 }
 
 /**
  * Before continue-as-new: commits the oldest uncommitted votes, batch by batch, until what is left
- * fits the carry. Votes keep arriving meanwhile; they are committed by a later round or run.
+ * fits the carry (increments while voting leave at most about one batch for this).
  */
 async function commitIncrements(lifecycle: RatingLifecycle, ledger: LedgerActivities, runId: string): Promise<void> {
-  while (lifecycle.mustCommitBeforeContinuing()) {
-    const request = lifecycle.incrementRequest(runId);
-    await ledger.commitLifecycle(request);
-    lifecycle.incrementCommitted(request);
-  }
+  while (lifecycle.mustCommitBeforeContinuing()) await commitIncrement(lifecycle, ledger, runId);
+}
+
+/** One increment: the oldest uncommitted votes, committed while voting goes on. */
+async function commitIncrement(lifecycle: RatingLifecycle, ledger: LedgerActivities, runId: string): Promise<void> {
+  const request = lifecycle.incrementRequest(runId);
+  await ledger.commitLifecycle(request);
+  lifecycle.incrementCommitted(request);
 }
 
 export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | LifecycleStart | null): Promise<LifecycleSummary> {
@@ -196,7 +210,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
   setStatusAttribute('voting');
 
   // 4. Collect votes; a long history carries them into a fresh run once in-flight handlers finish.
-  const outcome = await collectVotes(lifecycle, channel);
+  const outcome = await collectVotes(lifecycle, channel, () => commitIncrement(lifecycle, ledger, info.firstExecutionRunId));
   if (outcome === 'continue') {
     await commitIncrements(lifecycle, ledger, info.firstExecutionRunId);
     await condition(allHandlersFinished);

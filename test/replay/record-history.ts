@@ -1,12 +1,16 @@
 /**
  * Records replay fixtures on a fresh dev server: `node dist/test/replay/record-history.js <scenario>`.
  * Scenarios and the files they write (names carry the workflow version they were recorded on: v1
- * before ratingLifecycle took thresholds, v2 after):
+ * before ratingLifecycle took thresholds, v2 after, v3 with bounded history and one channel per lifecycle):
  *   lifecycle         ratingLifecycle_v1: votes by update and signal, a change, a retraction, a duplicate, a close
  *   live-tally        ratingLifecycle_v2_liveTally: a Slack lifecycle's throttled live updates, then quorum
  *   continued-as-new  ratingLifecycle_v2_continuedAsNew (the first run, ending in continue-as-new) and
  *                     ratingLifecycle_v2_resumed (the last run, from the carried state to the commit),
  *                     an email lifecycle with a reminder
+ *   increments        ratingLifecycle_v3_increments (the first run: votes with 2,000-character comments,
+ *                     committed in an increment before it continued as new) and
+ *                     ratingLifecycle_v3_incrementsResumed (the last run: a vote changed after its commit,
+ *                     a duplicate of a committed one, the close and the final commit)
  *   release           publishRelease_v1: a release of one committed lifecycle
  * Re-record only when a workflow change is deliberately incompatible (and guard it with patched()).
  */
@@ -113,6 +117,36 @@ const scenarios: Record<string, () => Promise<void>> = {
       if (!firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) throw new Error('the first run did not continue as new');
       await save(first, 'ratingLifecycle_v2_continuedAsNew');
       await save(last, 'ratingLifecycle_v2_resumed');
+    });
+  },
+
+  async increments() {
+    await withWorkers('record-increments', {}, async (workers) => {
+      const { client } = await sharedTemporal();
+      const handle = await startLifecycle(
+        workers, 'ratingLifecycle_v3_increments',
+        { prompt: 'replay fixture, increments', model: 'demo:text', candidates: 2, totalVotes: 100, deadline: '1h' },
+        { thresholds: { continueAsNewAfterEvents: 60 } },
+      );
+      await waitForVoting(handle);
+      const long = (n: number) => ({ comment: `comment ${n} `.padEnd(2000, 'x') });
+      const first = [];
+      for (let n = 1; n <= 24; n++) {
+        const v = vote(n % 2 ? 'c1' : 'c2', 'up', n, long(n));
+        first.push(v);
+        await handle.signal(voteSignal, v);
+      }
+      await waitUntil(async () => ((await handle.describe()).runId !== handle.firstExecutionRunId || undefined), 30_000, 'a continue-as-new');
+      await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'down', 1, { castAt: new Date(Date.now() + 1000).toISOString() })] });
+      await handle.executeUpdate(voteUpdate, { args: [first[1]!], updateId: 'replay-duplicate-after-can' });
+      await handle.signal(closeSignal, { reason: 'fixture' });
+      await handle.result();
+      const firstRun = client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
+      const events = (await firstRun.fetchHistory()).events ?? [];
+      if (!events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) throw new Error('the first run did not continue as new');
+      if (!events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitLifecycle')) throw new Error('the first run committed no increment');
+      await save(firstRun, 'ratingLifecycle_v3_increments');
+      await save(client.workflow.getHandle(handle.workflowId, (await handle.describe()).runId), 'ratingLifecycle_v3_incrementsResumed');
     });
   },
 
