@@ -7,7 +7,8 @@
  * 10 in-flight updates per workflow; this process keeps at most `maxInFlightPerLifecycle` in flight per
  * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes, or "workflow
  * is closing" while the run continues as new) is retried with jittered backoff before answering "busy",
- * as is the server's refusal of updates beyond the 2,000 a run may take (the run continues as new).
+ * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own RunContinuing
+ * (the run continues as new, and the retry lands on the next one).
  */
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
@@ -91,6 +92,7 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const cause = err.cause;
+            if (cause instanceof ApplicationFailure && cause.type === VoteRejection.RunContinuing) throw new RunContinuingError();
             const code = cause instanceof ApplicationFailure && cause.type ? REJECTION_CODES[cause.type] : undefined;
             if (code) throw new VoteRejectedError(code, cause?.message ?? 'vote rejected');
             throw err;
@@ -108,11 +110,20 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         delayMs: busyBackoff,
         budgetMs: this.busyRetryBudgetMs,
         // Refusals are answers, not failures: only the server being busy is worth another attempt.
-        retryable: (err) => !(err instanceof VoteRejectedError) && !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err)),
+        retryable: (err) => err instanceof RunContinuingError ||
+          (!(err instanceof VoteRejectedError) && !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err))),
         giveUp: () => new VoteRejectedError('busy', 'the lifecycle is busy, try again'),
       },
       this.clock,
     );
+  }
+}
+
+/** The run refused the vote while it continues as new (VoteRejection.RunContinuing): the next run takes it. */
+class RunContinuingError extends Error {
+  constructor() {
+    super('the lifecycle is continuing as new');
+    this.name = 'RunContinuingError';
   }
 }
 

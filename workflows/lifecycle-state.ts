@@ -137,6 +137,8 @@ export class RatingLifecycle {
   lateVotesRefused = 0;
   wrongChannelVotesRefused = 0;
   reminded = false;
+  /** This run has decided to continue as new: updates are refused as RunContinuing (bounded history). */
+  continuing = false;
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
@@ -231,12 +233,15 @@ export class RatingLifecycle {
   }
 
   /** Synchronous checks that reject a vote before anything is written to history. */
-  validateVote(request: VoteRequest): void {
+  validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
     const malformed = malformedVoteReason(request);
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
     // Before the duplicate check: no vote through another channel was ever accepted, so none is a repeat.
     const wrongChannel = this.rules.oneChannel ? wrongChannelReason(this.plan.channel.kind, request.channel) : undefined;
     if (wrongChannel) throw ApplicationFailure.nonRetryable(wrongChannel, VoteRejection.WrongChannel);
+    if (this.continuing && this.rules.boundedHistory && !options.signalled) {
+      throw ApplicationFailure.nonRetryable('this run is continuing as new; send the vote again', VoteRejection.RunContinuing);
+    }
     // A repeated delivery of an accepted vote answers "duplicate" even after close.
     if (this.tally.isDuplicate(request.idempotencyKey)) return;
     if (this.closeReason !== undefined || this.phase === 'committing' || this.phase === 'completed') {
@@ -263,7 +268,8 @@ export class RatingLifecycle {
   /** Signals cannot be refused, so a bad or late one is counted and logged instead. */
   recordSignalledVote(request: VoteRequest): void {
     try {
-      this.validateVote(request);
+      // A signal is in history already: while continuing it is recorded like any other, and carried.
+      this.validateVote(request, { signalled: true });
     } catch (err) {
       if (err instanceof ApplicationFailure && err.type === VoteRejection.WrongChannel) this.wrongChannelVotesRefused += 1;
       else this.lateVotesRefused += 1;

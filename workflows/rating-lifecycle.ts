@@ -212,6 +212,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
   // 4. Collect votes; a long history carries them into a fresh run once in-flight handlers finish.
   const outcome = await collectVotes(lifecycle, channel, () => commitIncrement(lifecycle, ledger, info.firstExecutionRunId));
   if (outcome === 'continue') {
+    lifecycle.continuing = true;
     await commitIncrements(lifecycle, ledger, info.firstExecutionRunId);
     await condition(allHandlersFinished);
     return continueAsNew<typeof ratingLifecycle>(input, lifecycle.toCarry());

@@ -183,7 +183,7 @@ describe('ratingLifecycle with bounded history (real dev server, real ledger)', 
         [handle.workflowId, first.length],
       )).rows[0]?.['n']);
       await waitUntil(async () => ((await committed()) === first.length ? true : undefined), 60_000, 'round 1 in the ledger');
-      assert.notEqual((await handle.describe()).runId, handle.firstExecutionRunId, 'it continued as new');
+      await waitUntil(async () => ((await handle.describe()).runId !== handle.firstExecutionRunId ? true : undefined), 60_000, 'a continue-as-new');
       // Committed while voting runs, under an open lifecycle row, never complete.
       const open = await workers.ledger.query(
         `SELECT l.close_reason, (SELECT count(*)::INT FROM votes v WHERE v.run_id = l.run_id) AS rows, (SELECT count(*)::INT FROM lifecycle_completions c WHERE c.run_id = l.run_id) AS complete
