@@ -1,6 +1,6 @@
 /**
  * Small, deterministic encodings for what a lifecycle carries across continue-as-new (lifecycle-state.ts):
- * 64-bit key digests, base64, and UTF-8 sizes. Workflow code cannot use node:crypto or Buffer, so they
+ * 64-bit key digests, base64, and UTF-8 sizes. The workflow sandbox has no Node crypto module and no Buffer, so they
  * are written here in plain TypeScript; test/workflows/compact.test.ts checks them against Node's own.
  */
 
