@@ -11,10 +11,12 @@
  *   vote <id> <candidate> up|down|retract --rater NAME [--comment TEXT]
  *   close <id>              close voting now (the lifecycle then commits)
  *   query "<sql>" [--format table|csv|json]   read the ledger without stopping anything
+ *   raters invite|list|revoke   who may rate on the web page (invite links)
  */
 import { loadConfig } from '../config';
 import { runClose, runList, runStart, runStatus, runVote } from './lifecycle-commands';
 import { runQuery } from './query';
+import { runRaters } from './raters';
 import { runRelease } from './release';
 import { runGatewayCommand, runServerCommand, runUp, runWorkerCommand } from './up';
 
@@ -52,7 +54,8 @@ const USAGE = `usage: prefline <command>
   vote <id> <candidate> up|down|retract --rater NAME [--comment TEXT]
   close <id>                 close voting now
   query "<sql>" [--format table|csv|json]    query the ledger (tables lifecycles, candidates, votes; view feedback)
-  release [verify [id] | list | diff <a> <b> | export <id> <dir>]   publish a parquet release now, or inspect releases`;
+  release [verify [id] | list | diff <a> <b> | export <id> <dir>]   publish a parquet release now, or inspect releases
+  raters invite <email-or-label> [--campaign NAME] [--expires 30d] | list | revoke <id|label>   invite links for the rating page`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -74,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'close': return runClose(config, args);
     case 'query': return runQuery(config, args);
     case 'release': return runRelease(config, args);
+    case 'raters': return runRaters(config, args);
     default:
       process.stderr.write(`prefline: unknown command "${command}"\n${USAGE}\n`);
       return 2;

@@ -7,26 +7,25 @@
  * 10 in-flight updates per workflow; this process keeps at most `maxInFlightPerLifecycle` in flight per
  * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes, or "workflow
  * is closing" while the run continues as new) is retried with jittered backoff before answering "busy",
- * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own RunContinuing
+ * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own run_continuing
  * (the run continues as new, and the retry lands on the next one).
  */
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate } from '../workflows/messages';
+import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { ErrorCode } from './errors';
 import { KeyedLimiter } from './limiter';
-import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from './lifecycle-directory';
+import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
 
-const REJECTION_CODES: Record<string, VoteRejectionCode> = {
-  [VoteRejection.VotingClosed]: 'voting_closed',
-  [VoteRejection.VotingNotOpen]: 'voting_not_open',
-  [VoteRejection.UnknownCandidate]: 'unknown_candidate',
-  [VoteRejection.MalformedVote]: 'malformed_vote',
-  [VoteRejection.WrongChannel]: 'wrong_channel',
-  [VoteRejection.LifecycleFull]: 'lifecycle_full',
-};
+/** The failure types the workflow's vote validator throws: catalogue codes, passed on unchanged. */
+const VALIDATOR_REJECTIONS: ReadonlySet<string> = new Set(Object.values(VoteRejection));
+
+function validatorRejection(type: string | undefined | null): VoteRejectionType | undefined {
+  return typeof type === 'string' && VALIDATOR_REJECTIONS.has(type) ? (type as VoteRejectionType) : undefined;
+}
 
 export interface TemporalDirectoryOptions {
   maxInFlightPerLifecycle?: number;
@@ -92,16 +91,15 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const cause = err.cause;
-            if (cause instanceof ApplicationFailure && cause.type === VoteRejection.RunContinuing) throw new RunContinuingError();
-            const code = cause instanceof ApplicationFailure && cause.type ? REJECTION_CODES[cause.type] : undefined;
+            const code = cause instanceof ApplicationFailure ? validatorRejection(cause.type) : undefined;
             if (code) throw new VoteRejectedError(code, cause?.message ?? 'vote rejected');
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) {
             // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates.
             const known = await this.status(lifecycleId).catch(() => undefined);
-            if (known) throw new VoteRejectedError('voting_closed', 'voting closed');
-            throw new VoteRejectedError('unknown_lifecycle', `no lifecycle "${lifecycleId}"`);
+            if (known) throw new VoteRejectedError(ErrorCode.VotingClosed, 'voting closed');
+            throw new VoteRejectedError(ErrorCode.UnknownLifecycle, `no lifecycle "${lifecycleId}"`);
           }
           throw err;
         }
@@ -110,20 +108,14 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         delayMs: busyBackoff,
         budgetMs: this.busyRetryBudgetMs,
         // Refusals are answers, not failures: only the server being busy is worth another attempt.
-        retryable: (err) => err instanceof RunContinuingError ||
-          (!(err instanceof VoteRejectedError) && !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err))),
-        giveUp: () => new VoteRejectedError('busy', 'the lifecycle is busy, try again'),
+        // So is the run's run_continuing: the retry lands on the next run.
+        retryable: (err) => (err instanceof VoteRejectedError
+          ? err.code === ErrorCode.RunContinuing
+          : !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err))),
+        giveUp: () => new VoteRejectedError(ErrorCode.Busy, 'the lifecycle is busy, try again'),
       },
       this.clock,
     );
-  }
-}
-
-/** The run refused the vote while it continues as new (VoteRejection.RunContinuing): the next run takes it. */
-class RunContinuingError extends Error {
-  constructor() {
-    super('the lifecycle is continuing as new');
-    this.name = 'RunContinuingError';
   }
 }
 
