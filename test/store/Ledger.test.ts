@@ -11,6 +11,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { validateLifecycleInput } from '../../workflows/input';
 import { RatingLifecycle } from '../../workflows/lifecycle-state';
 import { VoteTally } from '../../workflows/vote-tally';
+import { OLD_PATHS, writeOldLedger } from './old-ledgers';
 import type { Candidate, LifecyclePlan, VoteRequest, VoteValue } from '../../workflows/types';
 
 const LEDGER_JS = path.resolve(__dirname, '../../store/Ledger.js');
@@ -794,6 +795,92 @@ describe('store/Ledger', function () {
       const upgraded = await writer();
       assert.deepEqual((await stored(upgraded)).map((r) => r.rater_auth), ['invite', 'open', 'slack', 'email', 'cli', 'open']);
       await assert.rejects(upgraded.withConnection((c) => c.run(`UPDATE votes SET rater_auth = NULL`)), /NOT NULL/);
+    });
+  });
+
+  describe('upgrades of older ledgers (schemas 1–3)', () => {
+    /** What defines a ledger's shape: every table's columns (order, type, nullability, default), constraints, views and indexes. */
+    const shapeOf = (l: Ledger) => l.withConnection(async (c) => {
+      const read = async (sql: string) => (await c.runAndReadAll(sql)).getRowObjectsJson();
+      const here = `database_name = current_database()`;
+      return {
+        tables: await read(`SELECT table_name, sql FROM duckdb_tables() WHERE ${here} ORDER BY table_name`),
+        columns: await read(`SELECT table_name, column_index, column_name, data_type, is_nullable, column_default FROM duckdb_columns()
+                              WHERE ${here} ORDER BY table_name, column_index`),
+        constraints: await read(`SELECT table_name, constraint_type, constraint_text FROM duckdb_constraints() WHERE ${here} ORDER BY ALL`),
+        views: await read(`SELECT view_name, sql FROM duckdb_views() WHERE ${here} AND NOT internal ORDER BY view_name`),
+        indexes: await read(`SELECT table_name, index_name, sql FROM duckdb_indexes() WHERE ${here} ORDER BY ALL`),
+      };
+    });
+    const newLedgerShape = async () => {
+      const fresh = await Ledger.openWriter(path.join(dir, 'fresh.duckdb'));
+      try {
+        return await shapeOf(fresh);
+      } finally {
+        fresh.closeSync();
+      }
+    };
+    const rows = async (l: Ledger) => ({
+      votes: (await l.query(`SELECT idempotency_key, channel, rater_auth, standing FROM votes WHERE run_id = 'run-old' ORDER BY rowid`)).rows,
+      completions: await count(l, `SELECT count(*) AS n FROM lifecycle_completions WHERE run_id = 'run-old'`),
+      scores: (await l.query(`SELECT candidate_id, up, down, score, first_of_model FROM candidate_scores WHERE run_id = 'run-old' ORDER BY rowid`)).rows,
+      pairs: (await l.query(`SELECT chosen_candidate_id, rejected_candidate_id, chosen_path, margin, tie FROM preference_pairs WHERE run_id = 'run-old'`)).rows,
+    });
+    const OLD_ROWS = {
+      votes: [
+        { idempotency_key: 'web:1', channel: 'web', rater_auth: 'open', standing: false },
+        { idempotency_key: 'web:2', channel: 'web', rater_auth: 'open', standing: true },
+        { idempotency_key: 'slack:3', channel: 'slack', rater_auth: 'slack', standing: true },
+      ],
+      completions: 1,
+      scores: [
+        { candidate_id: 'c1', up: 1, down: 0, score: 1, first_of_model: true },
+        { candidate_id: 'c2', up: 1, down: 0, score: 1, first_of_model: true },
+      ],
+      pairs: [{ chosen_candidate_id: 'c1', rejected_candidate_id: 'c2', chosen_path: `artifacts/${OLD_PATHS.c1}`, margin: 0, tie: true }],
+    };
+
+    for (const version of [1, 2, 3] as const) {
+      it(`should bring a schema-${version} ledger to exactly the shape of a new one, keeping its rows, and then take increments`, async () => {
+        const expected = await newLedgerShape();
+        await writeOldLedger(file, version);
+        const l = await writer();
+        assert.deepEqual(await shapeOf(l), expected);
+        assert.deepEqual((await l.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+        // Rows as they were; rater_auth from the channel where it was missing; a schema-1 ledger's lifecycle derived on open.
+        assert.deepEqual(await rows(l), OLD_ROWS);
+        const { closedAt: _c, closeReason: _r, ...open } = lifecycleRecord({ runId: 'run-new', lifecycleId: 'lc-new', votesAccepted: 1 });
+        await l.commit({ lifecycle: open, candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 1, true, { raterAuth: 'invite' })] });
+        assert.deepEqual((await l.query(`SELECT close_reason FROM lifecycles WHERE run_id = 'run-new'`)).rows, [{ close_reason: null }]);
+        // Opened again: the same shape, nothing derived or filled twice.
+        l.closeSync();
+        ledger = undefined;
+        const again = await writer();
+        assert.deepEqual(await shapeOf(again), expected);
+        assert.deepEqual(await rows(again), OLD_ROWS);
+        assert.deepEqual((await again.query(`SELECT rater_auth FROM votes WHERE run_id = 'run-new'`)).rows, [{ rater_auth: 'invite' }]);
+      });
+    }
+
+    it('should finish a schema-4 upgrade that stopped half-way (one close column still NOT NULL, the version still 3)', async () => {
+      const expected = await newLedgerShape();
+      await writeOldLedger(file, 3);
+      const old = await DuckDBInstance.create(file);
+      const c = await old.connect();
+      await c.run(`ALTER TABLE lifecycles ALTER COLUMN closed_at DROP NOT NULL`);
+      c.closeSync();
+      old.closeSync();
+      const l = await writer();
+      assert.deepEqual(await shapeOf(l), expected);
+      assert.deepEqual(await rows(l), OLD_ROWS);
+    });
+
+    it('should open a new ledger with the same shape again and again', async () => {
+      const expected = await newLedgerShape();
+      await writer();
+      ledger!.closeSync();
+      ledger = undefined;
+      assert.deepEqual(await shapeOf(await writer()), expected);
     });
   });
 
