@@ -168,7 +168,10 @@ describe('ratingLifecycle with bounded history (real dev server, real ledger)', 
       let n = 0;
       const next = (rater: number, candidateId: string, value: VoteRequest['value']): VoteRequest => {
         n += 1;
-        return { idempotencyKey: `web:${raterId(rater)}:${n}`, candidateId, value, rater: raterId(rater), channel: 'web', castAt: new Date(t0 + n).toISOString(), comment: comment(n) };
+        return {
+          idempotencyKey: `web:${raterId(rater)}:${n}`, candidateId, value, rater: raterId(rater), channel: 'web', castAt: new Date(t0 + n).toISOString(), comment: comment(n),
+          raterAuth: rater % 2 === 0 ? 'invite' : 'oidc',
+        };
       };
       // Round 1: five raters vote up on both candidates, with long comments, so a run commits before continuing.
       const first: VoteRequest[] = [];
@@ -211,6 +214,9 @@ describe('ratingLifecycle with bounded history (real dev server, real ledger)', 
       const { rows, mismatched } = await ledgerAgainstTallyRule(handle.workflowId, candidateIds);
       assert.equal(rows.length, accepted);
       assert.deepEqual(mismatched, []);
+      // Each increment, and the votes a continue-as-new carried, kept how the rater signed in.
+      const auth = await workers.ledger.query(`SELECT idempotency_key, rater_auth FROM votes WHERE lifecycle_id = $1 ORDER BY seq`, [handle.workflowId]);
+      assert.deepEqual(auth.rows, [...first, ...fillers, ...second].map((v) => ({ idempotency_key: v.idempotencyKey, rater_auth: v.raterAuth })));
       const standing = (await workers.ledger.query(`SELECT candidate_id, up, down FROM candidate_scores s JOIN lifecycles l USING (run_id) WHERE l.lifecycle_id = $1 ORDER BY candidate_id`, [handle.workflowId])).rows;
       assert.deepEqual(standing, [{ candidate_id: 'c1', up: 3, down: 2 }, { candidate_id: 'c2', up: 3, down: 1 }]);
       const report = await runsOf(handle);
