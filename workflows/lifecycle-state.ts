@@ -84,9 +84,11 @@ export interface LifecycleRules {
   boundedHistory: boolean;
   /** Refuse votes through a channel other than the lifecycle's (wrongChannelReason). */
   oneChannel: boolean;
+  /** Refuse a castAt the ledger would not store as the instant the tally orders by (isCastAt). */
+  isoCastAt: boolean;
 }
 
-export const ALL_RULES: LifecycleRules = { boundedHistory: true, oneChannel: true };
+export const ALL_RULES: LifecycleRules = { boundedHistory: true, oneChannel: true, isoCastAt: true };
 
 /** What `collectVotes` ends with: a close reason, or `continue` (history is long: carry on in a new run). */
 export type VotingOutcome = CloseReason | 'continue';
@@ -234,7 +236,7 @@ export class RatingLifecycle {
 
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
-    const malformed = malformedVoteReason(request);
+    const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
     // Before the duplicate check: no vote through another channel was ever accepted, so none is a repeat.
     const wrongChannel = this.rules.oneChannel ? wrongChannelReason(this.plan.channel.kind, request.channel) : undefined;

@@ -28,7 +28,11 @@
  *
  * One channel per lifecycle (the `one-channel-per-lifecycle` patch): the validator refuses a vote
  * that came through another channel than the lifecycle's (VOTE_CHANNELS); a signalled one is counted
- * in `wrongChannelVotesRefused`. Replays of histories from before either change keep the old rules.
+ * in `wrongChannelVotesRefused`.
+ *
+ * castAt in RFC 3339 form (the `iso-cast-at` patch, isCastAt): the validator refuses any other castAt
+ * as malformed, and a signalled one is refused and not counted, so no vote the ledger cannot store
+ * stops the lifecycle's commits. Replays of histories from before each change keep the old rules.
  */
 import {
   ActivityCancellationType,
@@ -56,6 +60,7 @@ export { COMMIT_BATCH_SIZE, LIVE_UPDATE_INTERVAL_MS } from './lifecycle-state';
 /** patched() ids: histories recorded before each change replay with the old behaviour. */
 export const BOUNDED_HISTORY_PATCH = 'bounded-history';
 export const ONE_CHANNEL_PATCH = 'one-channel-per-lifecycle';
+export const ISO_CAST_AT_PATCH = 'iso-cast-at';
 export type { LifecycleCarry, LifecycleStart, LifecycleThresholds } from './lifecycle-state';
 
 /** One proxy group per timeout/retry profile, bound to queues derived from the lifecycle's own queue. */
@@ -183,7 +188,9 @@ async function commitIncrement(lifecycle: RatingLifecycle, ledger: LedgerActivit
 export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | LifecycleStart | null): Promise<LifecycleSummary> {
   const info = workflowInfo();
   const { inference, channel, ledger } = activitiesFor(info.taskQueue);
-  const rules: LifecycleRules = { boundedHistory: patched(BOUNDED_HISTORY_PATCH), oneChannel: patched(ONE_CHANNEL_PATCH) };
+  const rules: LifecycleRules = {
+    boundedHistory: patched(BOUNDED_HISTORY_PATCH), oneChannel: patched(ONE_CHANNEL_PATCH), isoCastAt: patched(ISO_CAST_AT_PATCH),
+  };
 
   // 1. Start: validate the input (a bad one fails here, before any activity), or resume a carried voting.
   // Only continue-as-new hands over a carried state: one passed to a first run would skip validation.

@@ -27,13 +27,44 @@ const RATER_PATTERN = /^[a-z]+_[0-9a-f]{8,64}$/;
 /** The ways a web rater signs in; every other channel authenticates its raters itself. */
 const WEB_RATER_AUTH: ReadonlySet<unknown> = new Set<RaterAuth>(['invite', 'oidc', 'open']);
 
+/**
+ * A vote's `castAt`: an RFC 3339 date-time (ISO-8601 with seconds and an explicit zone), the one form
+ * that the tally (Date.parse) and the ledger (DuckDB's TIMESTAMPTZ cast) read as the same instant. Other
+ * text Date.parse takes ("March 1, 2026", a time without a zone, 30 February) means a zone-dependent
+ * instant or is refused by DuckDB, and one such vote would fail every ledger commit of its lifecycle.
+ */
+const CAST_AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+/** The years a vote may be cast in: [first, last]. Far outside them is a wrong clock or a forged vote. */
+export const CAST_AT_YEARS = [2000, 2199] as const;
+
+/** Whether `text` is a castAt the ledger stores as the instant the tally orders by (CAST_AT), within CAST_AT_YEARS. */
+export function isCastAt(text: string): boolean {
+  const match = CAST_AT.exec(text);
+  if (!match) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = match.slice(1).map((part) => Number(part ?? 0));
+  // Date.parse rolls 30 February over into March; DuckDB refuses it.
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return false;
+  if (offsetHours > 23 || offsetMinutes > 59) return false;
+  const ms = Date.parse(text);
+  return ms >= Date.UTC(CAST_AT_YEARS[0], 0, 1) && ms < Date.UTC(CAST_AT_YEARS[1] + 1, 0, 1);
+}
+
 export interface RecordResult {
   outcome: VoteOutcomeKind;
   event?: VoteEvent;
 }
 
+export interface VoteShapeRules {
+  /**
+   * castAt must pass isCastAt (default). Off only to replay histories from before the rule (`patched()`
+   * in ratingLifecycle), where a signalled vote with any text Date.parse takes was counted.
+   */
+  isoCastAt?: boolean;
+}
+
 /** Returns a reason if the request is malformed, else undefined. Shape only; state checks live in the tally. */
-export function malformedVoteReason(request: unknown): string | undefined {
+export function malformedVoteReason(request: unknown, rules: VoteShapeRules = {}): string | undefined {
   if (typeof request !== 'object' || request === null) return 'vote must be an object';
   const r = request as Partial<Record<keyof VoteRequest, unknown>>;
   if (typeof r.idempotencyKey !== 'string' || r.idempotencyKey.length === 0 || r.idempotencyKey.length > MAX_KEY_LENGTH) {
@@ -47,6 +78,9 @@ export function malformedVoteReason(request: unknown): string | undefined {
   }
   if (typeof r.channel !== 'string' || !/^[a-z]{2,16}$/.test(r.channel)) return 'channel: required, e.g. "web"';
   if (typeof r.castAt !== 'string' || Number.isNaN(Date.parse(r.castAt))) return 'castAt: must be an ISO-8601 time';
+  if ((rules.isoCastAt ?? true) && !isCastAt(r.castAt)) {
+    return `castAt: must be an ISO-8601 time with seconds and a zone, like 2026-03-01T12:00:00Z, in ${CAST_AT_YEARS[0]}–${CAST_AT_YEARS[1]}`;
+  }
   if (r.raterAuth !== undefined && !(r.channel === 'web' ? WEB_RATER_AUTH.has(r.raterAuth) : r.raterAuth === r.channel)) {
     return `raterAuth: ${r.channel === 'web' ? '"invite", "oidc" or "open"' : `"${r.channel}"`} for a ${r.channel} vote`;
   }

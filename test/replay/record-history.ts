@@ -1,7 +1,8 @@
 /**
  * Records replay fixtures on a fresh dev server: `node dist/test/replay/record-history.js <scenario>`.
  * Scenarios and the files they write (names carry the workflow version they were recorded on: v1
- * before ratingLifecycle took thresholds, v2 after, v3 with bounded history and one channel per lifecycle):
+ * before ratingLifecycle took thresholds, v2 after, v3 with bounded history and one channel per lifecycle,
+ * v4 with castAt in RFC 3339 form):
  *   lifecycle         ratingLifecycle_v1: votes by update and signal, a change, a retraction, a duplicate, a close
  *   live-tally        ratingLifecycle_v2_liveTally: a Slack lifecycle's throttled live updates, then quorum
  *   continued-as-new  ratingLifecycle_v2_continuedAsNew (the first run, ending in continue-as-new) and
@@ -11,6 +12,8 @@
  *                     committed in an increment before it continued as new) and
  *                     ratingLifecycle_v3_incrementsResumed (the last run: a vote changed after its commit,
  *                     a duplicate of a committed one, the close and the final commit)
+ *   iso-cast-at       ratingLifecycle_v4_isoCastAt: a signalled vote whose castAt DuckDB cannot store
+ *                     ("March 1, 2026"), refused and not counted, valid votes by signal and update, the commit
  *   release           publishRelease_v1: a release of one committed lifecycle
  * Re-record only when a workflow change is deliberately incompatible (and guard it with patched()).
  */
@@ -21,7 +24,7 @@ import { join, resolve } from 'node:path';
 import type { LifecycleStart } from '../../workflows/lifecycle-state';
 import { WORKFLOW_TYPE, closeSignal, voteSignal, voteUpdate } from '../../workflows/messages';
 import { RELEASE_WORKFLOW_TYPE } from '../../workflows/publish-release';
-import type { LifecycleInput } from '../../workflows/types';
+import type { LifecycleInput, LifecycleSummary } from '../../workflows/types';
 import { waitUntil } from '../helpers/processes';
 import { recordingChannel } from '../helpers/stub-activities';
 import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal, waitForVoting, type LifecycleWorkers, type WorkerOverrides } from '../helpers/temporal';
@@ -147,6 +150,20 @@ const scenarios: Record<string, () => Promise<void>> = {
       if (!events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitLifecycle')) throw new Error('the first run committed no increment');
       await save(firstRun, 'ratingLifecycle_v3_increments');
       await save(client.workflow.getHandle(handle.workflowId, (await handle.describe()).runId), 'ratingLifecycle_v3_incrementsResumed');
+    });
+  },
+
+  async 'iso-cast-at'() {
+    await withWorkers('record-iso-cast-at', {}, async (workers) => {
+      const handle = await startLifecycle(workers, 'ratingLifecycle_v4_isoCastAt', { prompt: 'replay fixture, castAt', model: 'demo:text', candidates: 2, totalVotes: 10 });
+      await waitForVoting(handle);
+      await handle.signal(voteSignal, vote('c1', 'up', 1, { castAt: 'March 1, 2026' }));
+      await handle.signal(voteSignal, vote('c1', 'up', 2));
+      await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'down', 2)] });
+      await handle.signal(closeSignal, { reason: 'fixture' });
+      const summary = (await handle.result()) as LifecycleSummary;
+      if (summary.lateVotesRefused !== 1 || summary.rowsCommitted !== 2) throw new Error(`unexpected summary ${JSON.stringify(summary)}`);
+      await save(handle, 'ratingLifecycle_v4_isoCastAt');
     });
   },
 

@@ -34,9 +34,10 @@ describe('replay of saved histories', function () {
     assert.ok(resumed.at(-1).workflowExecutionCompletedEventAttributes, 'and completes');
   });
 
+  const inputOf = (e: Record<string, any>) => JSON.parse(Buffer.from(e.activityTaskScheduledEventAttributes.input.payloads[0].data, 'base64').toString('utf8'));
+  const commits = (events: Array<Record<string, any>>) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitLifecycle').map(inputOf);
+
   it('should hold a lifecycle that committed an increment while voting and continued-as-new, and the run that finished it', () => {
-    const inputOf = (e: Record<string, any>) => JSON.parse(Buffer.from(e.activityTaskScheduledEventAttributes.input.payloads[0].data, 'base64').toString('utf8'));
-    const commits = (events: Array<Record<string, any>>) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitLifecycle').map(inputOf);
     const first = loadHistory('ratingLifecycle_v3_increments.json').events;
     assert.ok(first.some((e: Record<string, any>) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), 'records its patch markers');
     const increments = commits(first);
@@ -49,6 +50,20 @@ describe('replay of saved histories', function () {
     const final = commits(last).at(-1);
     assert.ok(final.lifecycle.closeReason && final.unstand?.length === 1, 'the final commit closes it and clears a changed vote');
     assert.ok(last.at(-1).workflowExecutionCompletedEventAttributes);
+  });
+
+  it('should hold a lifecycle that refused a signalled castAt the ledger cannot store, and committed its other votes', () => {
+    const events = loadHistory('ratingLifecycle_v4_isoCastAt.json').events as Array<Record<string, any>>;
+    const decode = (payload: { data: string }) => JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8'));
+    const signalled = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'vote-signal')
+      .map((e) => decode(e.workflowExecutionSignaledEventAttributes.input.payloads[0]));
+    assert.deepEqual(signalled.map((v) => v.castAt === 'March 1, 2026'), [true, false], 'the odd castAt is in history, by signal');
+    const [commit, ...more] = commits(events);
+    assert.equal(more.length, 0);
+    assert.equal(commit.votes.length, 2);
+    assert.ok(commit.votes.every((v: { castAt: string }) => v.castAt !== 'March 1, 2026'), 'and not in the commit');
+    const summary = decode(events.at(-1)!.workflowExecutionCompletedEventAttributes.result.payloads[0]);
+    assert.deepEqual([summary.lateVotesRefused, summary.rowsCommitted], [1, 2]);
   });
 
   for (const file of files) {

@@ -180,6 +180,21 @@ describe('security: workflow input and votes (real dev server, real ledger)', fu
       await refusedUpdate(web, { ...vote('c1', 'up', 1), castAt: 'yesterday' }, VoteRejection.MalformedVote, /castAt: must be an ISO-8601 time/);
     });
 
+    it('should refuse a castAt DuckDB cannot store ("March 1, 2026") by update and directory as malformed_vote, and not count it by signal', async () => {
+      const odd = { ...vote('c1', 'up', 4), castAt: 'March 1, 2026' };
+      await refusedUpdate(web, odd, VoteRejection.MalformedVote, /castAt: must be an ISO-8601 time with seconds and a zone/);
+      const { client } = await sharedTemporal();
+      await assert.rejects(new TemporalLifecycleDirectory(client).vote(web.workflowId, odd),
+        (err: unknown) => err instanceof VoteRejectedError && err.code === 'malformed_vote' && /castAt/.test(err.message));
+      const before = observable(await web.query(statusQuery));
+      await web.signal(voteSignal, odd);
+      await accept(web, vote('c2', 'up', 5)); // after the signal in history
+      const after = observable(await web.query(statusQuery));
+      assert.equal(after.votesAccepted, before.votesAccepted + 1);
+      assert.deepEqual(after.tallies[0], before.tallies[0]);
+      // The close commits the lifecycle's other votes (after the close): before the rule this one failed every commit.
+    });
+
     it('should answer duplicate for a key accepted before continue-as-new, by update and by signal, counting it once', async () => {
       const first = vote('c1', 'up', 3);
       await accept(web, first);
@@ -214,6 +229,8 @@ describe('security: workflow input and votes (real dev server, real ledger)', fu
       }
       assert.equal(summaries.get(slack.workflowId)?.wrongChannelVotesRefused, 3);
       assert.equal(summaries.get(slack.workflowId)?.lateVotesRefused, 0);
+      // The web lifecycle's one refused signal: the castAt DuckDB cannot store.
+      assert.equal(summaries.get(web.workflowId)?.lateVotesRefused, 1);
       const slackRows = await workers.ledger.query(`SELECT DISTINCT channel FROM votes WHERE lifecycle_id = $1`, [slack.workflowId]);
       assert.deepEqual(slackRows.rows, [{ channel: 'slack' }]);
     });

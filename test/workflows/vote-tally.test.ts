@@ -416,6 +416,26 @@ describe('workflows/vote-tally', () => {
       }
     });
 
+    it('should take castAt only as an RFC 3339 date-time with seconds and a zone, which DuckDB stores as the same instant', () => {
+      for (const castAt of ['2026-03-01T12:00:00Z', '2026-03-01T12:00:00.5Z', '2026-03-01T12:00:00.123456789Z', '2026-03-01T12:00:00+02:00',
+        '2026-03-01T12:00:00-23:59', '2028-02-29T00:00:00Z', '2000-01-01T00:00:00Z', '2199-12-31T23:59:59.999Z']) {
+        assert.equal(reasonFor({ castAt }), undefined, castAt);
+      }
+      // Each one Date.parse takes: DuckDB refuses it, or reads it in its own time zone.
+      for (const castAt of ['March 1, 2026', 'Sun, 01 Mar 2026 12:00:00 GMT', '2026-03-01', '2026-03-01T12:00:00', '2026-03-01T12:00Z',
+        '2026-03-01 12:00:00Z', '2026-03-01t12:00:00z', '2026-03-01T12:00:00+0200', '2026-02-30T12:00:00Z', '2026-03-01T24:00:00Z',
+        '2026-03-01T12:00:00.1234567890Z', '+002026-03-01T12:00:00Z', '1999-12-31T23:59:59Z', '2200-01-01T00:00:00Z', '2199-12-31T23:00:00-01:00']) {
+        assert.ok(!Number.isNaN(Date.parse(castAt)), `${castAt} is one Date.parse takes`);
+        assert.equal(reasonFor({ castAt }), 'castAt: must be an ISO-8601 time with seconds and a zone, like 2026-03-01T12:00:00Z, in 2000–2199', castAt);
+      }
+    });
+
+    it('should take any castAt Date.parse takes under the rules of histories from before the ISO rule', () => {
+      assert.equal(malformedVoteReason({ ...good, castAt: 'March 1, 2026' }, { isoCastAt: false }), undefined);
+      assert.equal(malformedVoteReason({ ...good, castAt: 'yesterday' }, { isoCastAt: false }), 'castAt: must be an ISO-8601 time');
+      assert.match(malformedVoteReason({ ...good, castAt: 'March 1, 2026' }, { isoCastAt: true }) ?? '', /^castAt: must be an ISO-8601 time with seconds and a zone/);
+    });
+
     it('should report the first problem in field order', () => {
       assert.match(malformedVoteReason({}) ?? '', /^idempotencyKey:/);
       assert.match(reasonFor({ value: 'x', rater: 'bob' }) ?? '', /^value:/);
