@@ -9,12 +9,10 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from '@temporalio/client';
 import { describeTemporal, usesTls, WORKER_QUEUES, type PreflineConfig } from '../config';
-import { startGateway } from '../gateway/main';
 import { requireClusterSetup } from '../ops/cluster-setup';
 import { DevServer } from '../ops/dev-server';
 import { createLogger } from '../ops/log';
 import { connectClient } from '../ops/temporal-connection';
-import { startWorkers } from '../workers/main';
 import type { ParsedArgs } from './args';
 import { setUpCluster, setUpReleaseSchedule } from './cluster';
 import type { Command } from './command';
@@ -203,6 +201,8 @@ export async function runServerCommand(config: PreflineConfig): Promise<number> 
 export async function runWorkerCommand(config: PreflineConfig, args: ParsedArgs): Promise<number> {
   // The spec has checked every name against WORKER_QUEUES.
   const queues = typeof args.flags.queues === 'string' ? [...new Set(args.flags.queues.split(',').map((q) => q.trim()).filter(Boolean))] : config.workerQueues;
+  // Loaded here, not at the top: the worker's modules take most of a second, which every other command would pay.
+  const { startWorkers } = await import('../workers/main');
   const running = await startWorkers({ ...config, workerQueues: queues as PreflineConfig['workerQueues'] });
   await Promise.race([untilSignal(), running.done]);
   await running.shutdown();
@@ -210,6 +210,7 @@ export async function runWorkerCommand(config: PreflineConfig, args: ParsedArgs)
 }
 
 export async function runGatewayCommand(config: PreflineConfig): Promise<number> {
+  const { startGateway } = await import('../gateway/main');
   const gateway = await startGateway(config);
   await untilSignal();
   await gateway.close();

@@ -6,7 +6,7 @@
  * the setting to change.
  */
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { describeTemporal, temporalConnectionOptions, usesTls, type TemporalSettings } from '../config';
 
 export class TemporalUnreachableError extends Error {
@@ -27,6 +27,8 @@ export async function connectClient(temporal: TemporalSettings, options: { conne
 
 /** A worker/gateway connection; the caller closes it. */
 export async function connectNative(temporal: TemporalSettings): Promise<NativeConnection> {
+  // The worker package loads the native core; CLI commands that only need a client skip it.
+  const { NativeConnection } = await import('@temporalio/worker');
   try {
     return await NativeConnection.connect(temporalConnectionOptions(temporal));
   } catch (err) {
