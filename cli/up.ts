@@ -14,7 +14,7 @@ import { DevServer } from '../ops/dev-server';
 import { createLogger } from '../ops/log';
 import { connectClient } from '../ops/temporal-connection';
 import type { ParsedArgs } from './args';
-import { setUpCluster, setUpReleaseSchedule } from './cluster';
+import { setUpNamespace, setUpReleaseSchedule, setUpSearchAttributes } from './cluster';
 import type { Command } from './command';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -118,20 +118,22 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Before the worker and gateway start. The dev server gets the same setup as `prefline cluster setup`
- * (its namespace exists already); an external server must have been set up, else up stops here with
- * the message a worker would give. The release schedule is ensured in both cases; failing that is a warning.
+ * Before the worker and gateway start. The dev server gets the steps of `prefline cluster setup` (its
+ * namespace exists already); an external server must have been set up, else up stops here with the
+ * message a worker would give. The release schedule is ensured in both cases; failing that is a warning.
  */
 async function prepareTemporal(config: PreflineConfig, log: ReturnType<typeof createLogger>): Promise<void> {
+  const { namespace } = config.temporal;
   const connection = await connectClient(config.temporal);
   try {
     if (!config.temporal.external) {
-      for (const step of await setUpCluster(connection, config)) log.info(`${step.what}: ${step.outcome}`);
-      return;
+      const steps = [await setUpNamespace(connection, namespace), ...(await setUpSearchAttributes(connection, namespace))];
+      for (const step of steps) log.info(`${step.what}: ${step.outcome}`);
+    } else {
+      await requireClusterSetup(connection, namespace, (message, fields) => log.warn(message, fields));
     }
-    await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => log.warn(message, fields));
     try {
-      const step = await setUpReleaseSchedule(new Client({ connection, namespace: config.temporal.namespace }), config);
+      const step = await setUpReleaseSchedule(new Client({ connection, namespace }), config);
       log.info(`${step.what}: ${step.outcome}`);
     } catch (err) {
       log.warn('could not create the daily release schedule', { error: err instanceof Error ? err.message : String(err) });

@@ -32,6 +32,8 @@ const TLS_PATH_VARIABLES: Record<string, string> = {
 
 export function readTemporal(env: Env, cwd: string): Pick<PreflineConfig, 'temporal' | 'taskQueue' | 'workerQueues' | 'inferenceConcurrency'> {
   const queues = list(env, 'PREFLINE_WORKER_QUEUES');
+  // Only a value of commas gets here empty (an empty variable is the default): a worker would poll nothing.
+  if (queues.length === 0) throw new ConfigError(`PREFLINE_WORKER_QUEUES names no queue (expected some of ${WORKER_QUEUES.join(', ')})`);
   for (const q of queues) {
     if (!(WORKER_QUEUES as readonly string[]).includes(q)) {
       throw new ConfigError(`PREFLINE_WORKER_QUEUES: unknown queue "${q}" (expected ${WORKER_QUEUES.join(', ')})`);

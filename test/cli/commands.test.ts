@@ -133,6 +133,20 @@ describe('prefline commands: help, version and refused mistakes', function () {
     refused(['list'], /prefline: TEMPORAL_PROFILE is "prod", but there is no Temporal config file/, { TEMPORAL_PROFILE: 'prod', HOME: '/nonexistent' });
   });
 
+  it('should refuse TLS or an API key for the plain-text dev server that up and server start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prefline-up-tls-'));
+    try {
+      for (const command of ['up', 'server']) {
+        const result = runCli([command], { PREFLINE_DATA_DIR: dir, TEMPORAL_API_KEY: 'k-123', PREFLINE_TEMPORAL_ADDRESS: '127.0.0.1:1' });
+        assert.equal(result.code, 1, result.stdout + result.stderr);
+        assert.match(result.stderr, /the Temporal settings ask for TLS or an API key \(127\.0\.0\.1:1, namespace default, TLS \(system CAs\), API key\), but prefline starts a plain-text dev server here: set PREFLINE_EXTERNAL_TEMPORAL=1/);
+        assert.ok(!result.stderr.includes('k-123'));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('should exit 1 with the cause when Temporal cannot be reached', () => {
     const result = runCli(['list'], { PREFLINE_TEMPORAL_ADDRESS: '127.0.0.1:1' });
     assert.equal(result.code, 1, result.stderr);

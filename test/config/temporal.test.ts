@@ -122,6 +122,10 @@ describe('config: Temporal connection settings (envconfig, profiles, PREFLINE_TE
       configError(() => loadConfig({ TEMPORAL_TLS_CLIENT_KEY_DATA: KEY_PEM }, CWD), /needs both its certificate and its key/);
     });
 
+    it('should refuse PREFLINE_WORKER_QUEUES that names no queue, instead of a worker that polls nothing', () => {
+      configError(() => loadConfig({ PREFLINE_WORKER_QUEUES: ' , ' }, CWD), /PREFLINE_WORKER_QUEUES names no queue \(expected some of workflows, inference, ledger\)/);
+    });
+
     it('should treat empty TEMPORAL_* variables as unset', () => {
       const empty = { TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', TEMPORAL_API_KEY: '', TEMPORAL_TLS: '', TEMPORAL_TLS_SERVER_CA_CERT_PATH: '', TEMPORAL_PROFILE: '', TEMPORAL_CONFIG_FILE: '' };
       assert.deepEqual(temporal(empty), temporal({}));
