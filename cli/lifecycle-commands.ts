@@ -135,12 +135,13 @@ export async function runVote(config: PreflineConfig, args: ParsedArgs): Promise
         ...(typeof args.flags.comment === 'string' ? { comment: args.flags.comment } : {}),
         channel: 'cli',
         castAt: new Date().toISOString(),
+        raterAuth: 'cli',
       });
       process.stdout.write(`${receipt.outcome}: ${receipt.candidate.label} now 👍 ${receipt.candidate.up} 👎 ${receipt.candidate.down}\n`);
       return 0;
     } catch (err) {
       if (err instanceof VoteRejectedError) {
-        process.stderr.write(`${err.message}\n`);
+        process.stderr.write(`vote refused (${err.code}): ${err.message}\n`);
         return EXIT.refused;
       }
       throw err;

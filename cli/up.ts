@@ -16,6 +16,7 @@ import { connectClient } from '../ops/temporal-connection';
 import type { ParsedArgs } from './args';
 import { setUpNamespace, setUpReleaseSchedule, setUpSearchAttributes } from './cluster';
 import type { Command } from './command';
+import { operatorInviteLink } from './raters';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const CLI_ENTRY = join(__dirname, 'main.js');
@@ -171,12 +172,18 @@ export async function runUp(config: PreflineConfig): Promise<number> {
     await stopAll();
     throw err;
   }
+  // The rating page takes invited raters only (docs/web.md): whoever ran `up` gets a link of their own.
+  const inviteLink = await operatorInviteLink(config).catch((err: unknown) => {
+    log.warn('could not make an invite link', { error: err instanceof Error ? err.message : String(err) });
+    return '(none: see the warning above; prefline raters invite <email-or-name>)';
+  });
   process.stdout.write(
     [
       '',
       'Prefline is up.',
       `  Temporal UI   ${server?.uiUrl ?? '(external server ' + config.temporal.address + ')'}   Start Workflow → type "ratingLifecycle", task queue "${config.taskQueue}"`,
       `  Rating page   ${config.gateway.publicUrl}`,
+      `  Your invite   ${inviteLink}   (more: prefline raters invite <email-or-name>)`,
       ...(config.slack?.signingSecret ? [`  Slack         ${config.gateway.publicUrl}/slack/events and /slack/interactivity   (docs/slack.md)`] : []),
       ...(config.slack?.appToken ? ['  Slack         Socket Mode (PREFLINE_SLACK_APP_TOKEN)   (docs/slack.md)'] : []),
       `  Ledger        ${config.ledger.path}   (prefline query "FROM feedback")`,

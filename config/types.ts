@@ -28,7 +28,22 @@ export interface PreflineConfig {
   taskQueue: string;
   workerQueues: Array<'workflows' | 'inference' | 'ledger'>;
   inferenceConcurrency: number;
-  gateway: { host: string; port: number; publicUrl: string; accessCode?: string; sessionTtlMs: number };
+  gateway: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    accessCode?: string;
+    sessionTtlMs: number;
+    /** Typed-name sign-in for unverified raters. */
+    openPanel: boolean;
+    /** The invite registry (gateway/invite-registry.ts), shared by the CLI and the gateway. */
+    invitesDir: string;
+    /** How long a new invite link is valid unless `--expires` says otherwise. */
+    inviteTtlMs: number;
+    oidc?: { issuer: string; clientId: string; clientSecret?: string; scopes: string };
+    trustProxyHops: number;
+    limits: { signInsPerHour: number; votesPerMinute: number };
+  };
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
   artifactDir: string;
   releasesDir: string;
@@ -46,6 +61,10 @@ export interface PreflineConfig {
     apiUrl: string;
     allowedUsers: string[];
     allowedUsergroup?: string;
+    /** Teams (workspaces, `T…`, or Enterprise Grid orgs, `E…`) whose votes count; absent: the bot token's own team. */
+    teamIds?: string[];
+    /** Origins a click's `response_url` may be on; absent: Slack's (hooks.slack.com) and PREFLINE_SLACK_API_URL's. */
+    responseUrlOrigins?: string[];
     /** The gateway's delivery journal (delivery-journal.ts). */
     journalDir: string;
   };

@@ -11,18 +11,19 @@
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate } from '../workflows/messages';
+import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { ErrorCode } from './errors';
 import { KeyedLimiter } from './limiter';
-import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from './lifecycle-directory';
+import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
 
-const REJECTION_CODES: Record<string, VoteRejectionCode> = {
-  [VoteRejection.VotingClosed]: 'voting_closed',
-  [VoteRejection.VotingNotOpen]: 'voting_not_open',
-  [VoteRejection.UnknownCandidate]: 'unknown_candidate',
-  [VoteRejection.MalformedVote]: 'malformed_vote',
-};
+/** The failure types the workflow's vote validator throws: catalogue codes, passed on unchanged. */
+const VALIDATOR_REJECTIONS: ReadonlySet<string> = new Set(Object.values(VoteRejection));
+
+function validatorRejection(type: string | undefined | null): VoteRejectionType | undefined {
+  return typeof type === 'string' && VALIDATOR_REJECTIONS.has(type) ? (type as VoteRejectionType) : undefined;
+}
 
 export interface TemporalDirectoryOptions {
   maxInFlightPerLifecycle?: number;
@@ -88,15 +89,15 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const cause = err.cause;
-            const code = cause instanceof ApplicationFailure && cause.type ? REJECTION_CODES[cause.type] : undefined;
+            const code = cause instanceof ApplicationFailure ? validatorRejection(cause.type) : undefined;
             if (code) throw new VoteRejectedError(code, cause?.message ?? 'vote rejected');
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) {
             // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates.
             const known = await this.status(lifecycleId).catch(() => undefined);
-            if (known) throw new VoteRejectedError('voting_closed', 'voting closed');
-            throw new VoteRejectedError('unknown_lifecycle', `no lifecycle "${lifecycleId}"`);
+            if (known) throw new VoteRejectedError(ErrorCode.VotingClosed, 'voting closed');
+            throw new VoteRejectedError(ErrorCode.UnknownLifecycle, `no lifecycle "${lifecycleId}"`);
           }
           throw err;
         }
@@ -106,7 +107,7 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         budgetMs: this.busyRetryBudgetMs,
         // Refusals are answers, not failures: only the server being busy is worth another attempt.
         retryable: (err) => !(err instanceof VoteRejectedError) && !(err instanceof WorkflowUpdateFailedError) && isResourceExhausted(err),
-        giveUp: () => new VoteRejectedError('busy', 'the lifecycle is busy, try again'),
+        giveUp: () => new VoteRejectedError(ErrorCode.Busy, 'the lifecycle is busy, try again'),
       },
       this.clock,
     );

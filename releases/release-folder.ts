@@ -1,18 +1,19 @@
 /** Which folder a release goes to (or which whole one it reuses), and when `latest` moves to it. */
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode } from '../core/errors';
 import { ReleaseError } from './errors';
 import { isReleaseId, pointLatest, readLatest, readManifest, type ReleaseInfo } from './layout';
 
 /** Picks the folder: an existing whole release of the same cutoff is reused; otherwise the first free name. */
 export async function chooseRelease(releasesDir: string, existing: ReleaseInfo[], cutoff: string, requested?: string): Promise<{ id: string; reuse?: ReleaseInfo }> {
   if (requested !== undefined) {
-    if (!isReleaseId(requested)) throw new ReleaseError('release_invalid', `invalid release id "${requested}"`);
+    if (!isReleaseId(requested)) throw new ReleaseError(ErrorCode.ReleaseInvalid, `invalid release id "${requested}"`);
     const manifest = await readManifest(join(releasesDir, requested)).catch(() => undefined);
     const taken = manifest !== undefined || (await fs.stat(join(releasesDir, requested)).then(() => true, () => false));
     if (!taken) return { id: requested };
     if (manifest?.cutoff === cutoff) return { id: requested, reuse: { id: requested, dir: join(releasesDir, requested), manifest } };
-    throw new ReleaseError('release_conflict', `release "${requested}" already exists with another cutoff (${manifest?.cutoff ?? 'none'})`);
+    throw new ReleaseError(ErrorCode.ReleaseConflict, `release "${requested}" already exists with another cutoff (${manifest?.cutoff ?? 'none'})`);
   }
   const same = existing.find((r) => r.manifest.cutoff === cutoff);
   if (same) return { id: same.id, reuse: same };

@@ -8,14 +8,19 @@
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
  * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
- * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts).
+ * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts). The
+ * tables, and the upgrades of older ledgers, are in store/ledger-schema.ts.
  */
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ErrorCode, PreflineError } from '../core/errors';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
-import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, upgradeVotes } from './ledger-schema';
+
+export { LEDGER_SCHEMA_VERSION, raterAuthOf };
 
 /**
  * DuckDB threads of the ledger. Releases are written with exactly this many (releases/publisher.ts):
@@ -23,87 +28,9 @@ import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from 
  */
 export const LEDGER_THREADS = 2;
 
-/** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
-export const LEDGER_SCHEMA_VERSION = 2;
-
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS lifecycles (
-     run_id VARCHAR PRIMARY KEY,
-     lifecycle_id VARCHAR NOT NULL,
-     prompt VARCHAR NOT NULL,
-     models VARCHAR[] NOT NULL,
-     candidates_per_model INTEGER NOT NULL,
-     channel VARCHAR NOT NULL,
-     campaign VARCHAR,
-     model_version VARCHAR,
-     quorum_kind VARCHAR NOT NULL,
-     quorum_votes INTEGER NOT NULL,
-     params JSON,
-     started_at TIMESTAMPTZ NOT NULL,
-     deadline_at TIMESTAMPTZ NOT NULL,
-     closed_at TIMESTAMPTZ NOT NULL,
-     close_reason VARCHAR NOT NULL,
-     votes_accepted INTEGER NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS candidates (
-     run_id VARCHAR NOT NULL,
-     lifecycle_id VARCHAR NOT NULL,
-     candidate_id VARCHAR NOT NULL,
-     label VARCHAR NOT NULL,
-     model VARCHAR NOT NULL,
-     backend VARCHAR NOT NULL,
-     model_version VARCHAR,
-     kind VARCHAR NOT NULL,
-     artifact_sha256 VARCHAR NOT NULL,
-     mime VARCHAR NOT NULL,
-     size_bytes BIGINT NOT NULL,
-     path VARCHAR NOT NULL,
-     text VARCHAR,
-     placeholder BOOLEAN NOT NULL,
-     seed BIGINT NOT NULL,
-     provenance JSON NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL,
-     PRIMARY KEY (run_id, candidate_id))`,
-  `CREATE TABLE IF NOT EXISTS votes (
-     run_id VARCHAR NOT NULL,
-     lifecycle_id VARCHAR NOT NULL,
-     idempotency_key VARCHAR NOT NULL,
-     seq INTEGER NOT NULL,
-     candidate_id VARCHAR NOT NULL,
-     rater VARCHAR NOT NULL,
-     kind VARCHAR NOT NULL,
-     value SMALLINT,
-     comment VARCHAR,
-     channel VARCHAR NOT NULL,
-     cast_at TIMESTAMPTZ NOT NULL,
-     accepted_at TIMESTAMPTZ NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL,
-     standing BOOLEAN NOT NULL,
-     PRIMARY KEY (run_id, idempotency_key))`,
-  // The shape analysts know from the Oxen tutorials, one row per counted vote.
-  `CREATE OR REPLACE VIEW feedback AS
-     SELECT l.prompt,
-            'artifacts/' || c.path AS path,
-            v.value AS rating,
-            v.rater,
-            coalesce(l.model_version, c.model_version) AS model_version,
-            c.model,
-            v.comment,
-            v.channel,
-            v.cast_at,
-            v.lifecycle_id,
-            v.candidate_id
-       FROM votes v
-       JOIN candidates c ON c.run_id = v.run_id AND c.candidate_id = v.candidate_id
-       JOIN lifecycles l ON l.run_id = v.run_id
-      WHERE v.standing AND v.kind = 'vote'`,
-  ...DERIVED_SCHEMA,
-];
-
 /** Casts of each column's bound value, in table order ('' = none). */
 const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
-const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', ''];
+const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '', ''];
 
 /**
  * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
@@ -121,10 +48,13 @@ function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key/i.test(err.message) && /constraint/i.test(err.message);
 }
 
-export class LedgerError extends Error {
-  constructor(readonly code: 'ledger_locked' | 'ledger_query_refused' | 'ledger_unavailable', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LedgerError';
+export type LedgerErrorCode = (typeof ErrorCode)['LedgerLocked' | 'LedgerQueryRefused' | 'LedgerUnavailable'];
+
+/** The ledger cannot be opened or used as asked: locked by the writer, refused query, unavailable file. */
+export class LedgerError extends PreflineError {
+  declare readonly code: LedgerErrorCode;
+  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -162,6 +92,7 @@ export class Ledger {
       `SELECT count(*) FILTER (WHERE table_name = 'ledger_meta')::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database()`,
     )).getRows();
     const previousVersion = existing?.[0] ? Number((await connection.runAndReadAll(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).getRows()[0]?.[0] ?? 0) : undefined;
+    await upgradeVotes(connection);
     for (const statement of SCHEMA) await connection.run(statement);
     // A ledger from before the derived tables: derive every lifecycle it completed, once.
     if (previousVersion !== undefined && previousVersion < 2) await ledger.deriveCompleted();
@@ -176,7 +107,7 @@ export class Ledger {
     return ledger;
   }
 
-  /** Opens the file read-only; fails with `ledger_locked` while a writer holds it. */
+  /** Opens the file read-only; fails with `prefline_ledger_locked` while a writer holds it. */
   static async openReader(path: string): Promise<Ledger> {
     try {
       const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
@@ -196,7 +127,7 @@ export class Ledger {
    * and only then are the run's keys read.
    */
   async commit(request: CommitRequest, now: Date = new Date()): Promise<CommitResult> {
-    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
     try {
       return await this.commitOnce(request, now, false);
     } catch (err) {
@@ -262,7 +193,7 @@ export class Ledger {
         inserted += await insertRows(c, 'votes', VOTE_CASTS, chunk.map((v) => [
           lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
           v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
-          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
+          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing, raterAuthOf(v),
         ]));
       }
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
@@ -323,7 +254,7 @@ export class Ledger {
    * Returns how many lifecycles it derived.
    */
   async deriveCompleted(): Promise<number> {
-    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
     return withTransaction(this.connection, async (c) => {
       await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS ${UNDERIVED_COMPLETE_LIFECYCLES}`);
       const derived = await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);
@@ -368,11 +299,11 @@ export class Ledger {
 async function runReadQuery(connection: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
   {
     const extracted = await connection.extractStatements(sql);
-    if (extracted.count !== 1) throw new LedgerError('ledger_query_refused', `expected exactly one statement, got ${extracted.count}`);
+    if (extracted.count !== 1) throw new LedgerError(ErrorCode.LedgerQueryRefused, `expected exactly one statement, got ${extracted.count}`);
     const prepared = await extracted.prepare(0);
     try {
       if (!READ_STATEMENTS.has(prepared.statementType)) {
-        throw new LedgerError('ledger_query_refused', 'only SELECT (and EXPLAIN) queries may run against the ledger');
+        throw new LedgerError(ErrorCode.LedgerQueryRefused, 'only SELECT (and EXPLAIN) queries may run against the ledger');
       }
       if (values) prepared.bind(values);
       const reader = await prepared.runAndReadAll();
@@ -386,7 +317,7 @@ async function runReadQuery(connection: DuckDBConnection, sql: string, values?: 
 function lockedOr(err: unknown, path: string): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (/lock/i.test(message)) {
-    return new LedgerError('ledger_locked', `the ledger ${path} is held by another process (the ledger worker); query through it instead`, { cause: err });
+    return new LedgerError(ErrorCode.LedgerLocked, `the ledger ${path} is held by another process (the ledger worker); query through it instead`, { cause: err });
   }
-  return new LedgerError('ledger_unavailable', `cannot open the ledger ${path}: ${message}`, { cause: err });
+  return new LedgerError(ErrorCode.LedgerUnavailable, `cannot open the ledger ${path}: ${message}`, { cause: err });
 }

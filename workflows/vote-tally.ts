@@ -9,11 +9,13 @@
  *   acceptance order, so a retraction that overtook its vote in transit still wins;
  * - a retraction removes the rater's vote on that candidate.
  */
-import type { Candidate, CandidateTally, Quorum, VoteEvent, VoteOutcomeKind, VoteRequest, VoteValue } from './types';
+import type { Candidate, CandidateTally, Quorum, RaterAuth, VoteEvent, VoteOutcomeKind, VoteRequest, VoteValue } from './types';
 
 export const MAX_COMMENT_LENGTH = 2000;
 export const MAX_KEY_LENGTH = 200;
 const RATER_PATTERN = /^[a-z]+_[0-9a-f]{8,64}$/;
+/** The ways a web rater signs in; every other channel authenticates its raters itself. */
+const WEB_RATER_AUTH: ReadonlySet<unknown> = new Set<RaterAuth>(['invite', 'oidc', 'open']);
 
 export interface RecordResult {
   outcome: VoteOutcomeKind;
@@ -35,6 +37,9 @@ export function malformedVoteReason(request: unknown): string | undefined {
   }
   if (typeof r.channel !== 'string' || !/^[a-z]{2,16}$/.test(r.channel)) return 'channel: required, e.g. "web"';
   if (typeof r.castAt !== 'string' || Number.isNaN(Date.parse(r.castAt))) return 'castAt: must be an ISO-8601 time';
+  if (r.raterAuth !== undefined && !(r.channel === 'web' ? WEB_RATER_AUTH.has(r.raterAuth) : r.raterAuth === r.channel)) {
+    return `raterAuth: ${r.channel === 'web' ? '"invite", "oidc" or "open"' : `"${r.channel}"`} for a ${r.channel} vote`;
+  }
   return undefined;
 }
 

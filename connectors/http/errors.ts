@@ -14,8 +14,7 @@ export class DownloadRefusedError extends PreflineError {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(ErrorCode.DownloadRefused, message, false, options);
-    this.name = 'DownloadRefusedError';
+    super(ErrorCode.DownloadRefused, message, options);
   }
 }
 
@@ -30,7 +29,6 @@ export class DownloadFailedError extends PreflineError {
     readonly status?: number,
     options?: { cause?: unknown },
   ) {
-    super(ErrorCode.DownloadFailed, message, retryable, options);
-    this.name = 'DownloadFailedError';
+    super(ErrorCode.DownloadFailed, message, { ...options, retryable });
   }
 }

@@ -14,12 +14,13 @@ import { fillSyntheticLedger } from '../../bench/release';
 import { runRelease } from '../../cli/release';
 import { loadConfig } from '../../config';
 import { listReleases, readManifest, resolveRelease, type ReleaseManifest } from '../../releases/layout';
+import { ErrorCode } from '../../core/errors';
 import { PUBLISH_STEPS, publishRelease, ReleaseError, type PublishStep } from '../../releases/publisher';
 import { quotedString } from '../../releases/sql';
 import { diffReleases, exportRelease, queryRelease, verifyRelease, withMemoryDatabase } from '../../releases/tools';
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
-import { CUTOFF_1, CUTOFF_2, at, fillLedger, readParquetIndependently } from './fixtures';
+import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, readParquetIndependently } from './fixtures';
 
 const FIRST_RUNS = `('run-L1', 'run-L2', 'run-L3', 'run-L4')`;
 
@@ -88,9 +89,10 @@ describe('release publishing (releases/publisher)', function () {
     const expected: Record<string, string> = {
       lifecycles: `SELECT * FROM lifecycles WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
       candidates: `SELECT * FROM candidates WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
-      votes: `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at
+      votes: `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at,
+                     rater_auth, rater_auth <> 'open' AS rater_verified
                 FROM votes WHERE standing AND kind = 'vote' AND run_id IN ${FIRST_RUNS} ORDER BY rowid`,
-      vote_events: `SELECT * FROM votes WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
+      vote_events: `SELECT *, rater_auth <> 'open' AS rater_verified FROM votes WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
     };
     for (const [table, sql] of Object.entries(expected)) {
       const file = join(result.dir, `${table}.parquet`);
@@ -99,6 +101,11 @@ describe('release publishing (releases/publisher)', function () {
       assert.deepEqual(fromDuckDb, fromLedger, `${table}: DuckDB read-back vs ledger`);
       assertSameRows(await readParquetIndependently(file), fromDuckDb, table);
     }
+    // How each rater signed in: rater 2 by invite (verified), the others by typed name (open, unverified).
+    const standing = await readParquetIndependently(join(result.dir, 'votes.parquet'));
+    assert.deepEqual([...new Set(standing.map((v) => `${String(v.rater_auth)}:${String(v.rater_verified)}`))].sort(), ['invite:true', 'open:false']);
+    assert.ok(standing.every((v) => v.rater_verified === (v.rater === `r_${String(INVITED_RATER).padStart(24, '0')}`)));
+    assert.match(readFileSync(join(result.dir, 'README.md'), 'utf8'), /`rater_verified` is false exactly for `open`/);
     // Retractions applied: the retracted and the changed-away votes are events, not votes.
     const events = await readParquetIndependently(join(result.dir, 'vote_events.parquet'));
     assert.deepEqual(events.filter((e) => !e.standing).map((e) => e.idempotency_key), ['L1:k06', 'L1:k07', 'L2:k03']);
@@ -225,8 +232,8 @@ describe('release publishing (releases/publisher)', function () {
     assert.ok([first.releaseId, 'same-cutoff-again', 'after-reopen'].includes(reused.releaseId));
     assert.deepEqual(readdirSync(releasesDir).sort(), before);
     // An explicit id already used by another cutoff is refused.
-    await assert.rejects(publish(CUTOFF_2, { releaseId: first.releaseId }), (err: unknown) => err instanceof ReleaseError && err.code === 'release_conflict');
-    await assert.rejects(publish(at(10_000).toISOString()), (err: unknown) => err instanceof ReleaseError && err.code === 'release_invalid');
+    await assert.rejects(publish(CUTOFF_2, { releaseId: first.releaseId }), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseConflict);
+    await assert.rejects(publish(at(10_000).toISOString()), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseInvalid);
   });
 
   it('should write preferences.parquet in row groups of the configured size, the same bytes whatever the thread setting', async function () {
@@ -256,7 +263,7 @@ describe('release publishing (releases/publisher)', function () {
       const whole = await publishSynthetic('one-group', 1_000_000);
       assert.notEqual(sha(join(whole.dir, 'preferences.parquet')), sha(join(grouped.dir, 'preferences.parquet')));
       assert.deepEqual(await readWithDuckDb(join(grouped.dir, 'preferences.parquet'), keys), await readWithDuckDb(join(whole.dir, 'preferences.parquet'), keys));
-      await assert.rejects(publishSynthetic('bad', 0), (err: unknown) => err instanceof ReleaseError && err.code === 'release_invalid' && /preferencesRowGroupRows/.test(err.message));
+      await assert.rejects(publishSynthetic('bad', 0), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseInvalid && /preferencesRowGroupRows/.test(err.message));
     } finally {
       synthetic.closeSync();
     }
@@ -324,7 +331,7 @@ describe('release publishing (releases/publisher)', function () {
     assert.ok(problems.every((p) => p.startsWith('votes.parquet: ')), problems.join('; '));
     writeFileSync(join(result.dir, 'README.md'), 'edited\n');
     assert.ok((await verifyRelease(await resolveRelease(releasesDir, result.releaseId))).some((p) => p.startsWith('README.md: ')));
-    await assert.rejects(publish(CUTOFF_1), (err: unknown) => err instanceof ReleaseError && err.code === 'release_corrupt');
+    await assert.rejects(publish(CUTOFF_1), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseCorrupt);
   });
 
   it('should export a self-contained folder with every referenced artifact', async () => {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CommitRequest, CommittedVote, LifecycleRecord } from '../../store/ledger-types';
+import { ErrorCode } from '../../core/errors';
 import { LEDGER_SCHEMA_VERSION, Ledger, LedgerError } from '../../store/Ledger';
 import { LedgerReadServer } from '../../store/LedgerReadServer';
 import type { Candidate, LifecyclePlan, VoteValue } from '../../workflows/types';
@@ -408,7 +409,7 @@ describe('store/Ledger', function () {
       l.closeSync();
       ledger = await Ledger.openReader(file);
       assert.equal(ledger.readOnly, true);
-      await rejectsWithCode(ledger.commit(smallCommit()), 'ledger_unavailable');
+      await rejectsWithCode(ledger.commit(smallCommit()), ErrorCode.LedgerUnavailable);
     });
   });
 
@@ -591,6 +592,70 @@ describe('store/Ledger', function () {
     });
   });
 
+  describe('rater_auth (schema 3)', () => {
+    const channels = ['web', 'web', 'slack', 'email', 'cli', 'web'] as const;
+    /** smallCommit's votes through several channels; the first two say how their web rater signed in. */
+    function mixedCommit(): CommitRequest {
+      const base = smallCommit();
+      return {
+        ...base,
+        votes: base.votes.map((v, i) => ({ ...v, channel: channels[i]!, ...(i === 0 ? { raterAuth: 'invite' as const } : i === 1 ? { raterAuth: 'oidc' as const } : {}) })),
+      };
+    }
+    const stored = async (l: Ledger) => (await l.query(`SELECT idempotency_key, channel, rater_auth FROM votes ORDER BY rowid`)).rows;
+
+    it('should store how each rater was authenticated, or what the channel implies for votes that do not say', async () => {
+      const l = await writer();
+      const request = mixedCommit();
+      await l.commit(request);
+      assert.deepEqual((await stored(l)).map((r) => r.rater_auth), ['invite', 'oidc', 'slack', 'email', 'cli', 'open']);
+      // The feedback view carries it too, row for row.
+      const joined = await l.query(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE f.rater_auth = v.rater_auth)::INTEGER AS same
+                                      FROM feedback f JOIN votes v USING (lifecycle_id, candidate_id, rater) WHERE v.standing AND v.kind = 'vote'`);
+      assert.equal(joined.rows[0]!.n, joined.rows[0]!.same);
+      assert.ok(Number(joined.rows[0]!.n) > 0);
+    });
+
+    it('should fill the column from the channel when opening a ledger from before it, keeping row order', async () => {
+      const l = await writer();
+      await l.commit(mixedCommit());
+      await l.commit(smallCommit({ runId: 'run-2', lifecycleId: 'lc-2' }));
+      const before = (await l.query(`SELECT idempotency_key, run_id FROM votes ORDER BY rowid`)).rows;
+      // Turn it into a schema-2 ledger: votes without rater_auth.
+      await l.withConnection(async (c) => {
+        await c.run(`ALTER TABLE votes DROP COLUMN rater_auth`);
+        await c.run(`UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'`);
+      });
+      l.closeSync();
+      const upgraded = await writer();
+      const after = await upgraded.query(`SELECT idempotency_key, run_id, channel, rater_auth FROM votes ORDER BY rowid`);
+      assert.deepEqual(after.rows.map((r) => ({ idempotency_key: r.idempotency_key, run_id: r.run_id })), before);
+      // Web votes then came from typed names: open.
+      assert.deepEqual(after.rows.map((r) => r.rater_auth), [...['open', 'open', 'slack', 'email', 'cli', 'open'], ...Array(6).fill('open')]);
+      const column = await upgraded.query(`SELECT is_nullable FROM duckdb_columns() WHERE table_name = 'votes' AND column_name = 'rater_auth'`);
+      assert.deepEqual(column.rows, [{ is_nullable: false }]);
+      assert.deepEqual((await upgraded.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+      // And it commits as a new ledger does.
+      await upgraded.commit(smallCommit({ runId: 'run-3', lifecycleId: 'lc-3' }));
+      assert.equal(await count(upgraded, `SELECT count(*) AS n FROM votes WHERE rater_auth IS NOT NULL`), 18);
+    });
+
+    it('should finish an upgrade that stopped half-way (column added, not filled)', async () => {
+      const l = await writer();
+      await l.commit(mixedCommit());
+      await l.withConnection(async (c) => {
+        await c.run(`ALTER TABLE votes DROP COLUMN rater_auth`);
+        await c.run(`ALTER TABLE votes ADD COLUMN rater_auth VARCHAR`);
+        await c.run(`UPDATE votes SET rater_auth = 'invite' WHERE seq = 1`);
+        await c.run(`UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'`);
+      });
+      l.closeSync();
+      const upgraded = await writer();
+      assert.deepEqual((await stored(upgraded)).map((r) => r.rater_auth), ['invite', 'open', 'slack', 'email', 'cli', 'open']);
+      await assert.rejects(upgraded.withConnection((c) => c.run(`UPDATE votes SET rater_auth = NULL`)), /NOT NULL/);
+    });
+  });
+
   describe('feedback view', () => {
     it('should return only standing votes with prompt, artifacts path, rating, rater and model version', async () => {
       const l = await writer();
@@ -665,10 +730,10 @@ describe('store/Ledger', function () {
       ['multiple statements', `SELECT 1; DELETE FROM votes`],
       ['a SELECT followed by a second SELECT', `SELECT 1; SELECT 2`],
     ] as const) {
-      it(`should refuse ${what} with ledger_query_refused and change nothing`, async () => {
+      it(`should refuse ${what} with prefline_ledger_query_refused and change nothing`, async () => {
         const l = await writer();
         await l.commit(smallCommit());
-        await rejectsWithCode(l.query(sql), 'ledger_query_refused');
+        await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
         assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 8);
@@ -680,7 +745,7 @@ describe('store/Ledger', function () {
       await l.commit(smallCommit());
       l.closeSync();
       ledger = await Ledger.openReader(file);
-      await rejectsWithCode(ledger.query(`DELETE FROM votes`), 'ledger_query_refused');
+      await rejectsWithCode(ledger.query(`DELETE FROM votes`), ErrorCode.LedgerQueryRefused);
       assert.equal(await count(ledger, `SELECT count(*) AS n FROM votes`), 6);
     });
 
@@ -732,13 +797,13 @@ describe('store/Ledger', function () {
       return proc;
     }
 
-    it('should fail with ledger_locked while another process holds the writer', async () => {
+    it('should fail with prefline_ledger_locked while another process holds the writer', async () => {
       await holdWriterInChild(file);
-      const err = await rejectsWithCode(Ledger.openReader(file), 'ledger_locked');
+      const err = await rejectsWithCode(Ledger.openReader(file), ErrorCode.LedgerLocked);
       assert.ok(err.message.includes(file), err.message);
       assert.ok(err.cause instanceof Error, 'the DuckDB error is kept as the cause');
       // A second writer is refused just the same.
-      await rejectsWithCode(Ledger.openWriter(file), 'ledger_locked');
+      await rejectsWithCode(Ledger.openWriter(file), ErrorCode.LedgerLocked);
     });
 
     it('should open read-only once the writer process has gone', async () => {
@@ -760,9 +825,9 @@ describe('store/Ledger', function () {
       assert.equal(await count(ledger, `SELECT count(*) AS n FROM feedback`), 3);
     });
 
-    it('should fail with ledger_unavailable (not locked) when the file does not exist', async () => {
+    it('should fail with prefline_ledger_unavailable (not locked) when the file does not exist', async () => {
       const missing = path.join(dir, 'missing.duckdb');
-      await rejectsWithCode(Ledger.openReader(missing), 'ledger_unavailable');
+      await rejectsWithCode(Ledger.openReader(missing), ErrorCode.LedgerUnavailable);
       assert.equal(fs.existsSync(missing), false, 'a reader must not create the ledger');
     });
   });

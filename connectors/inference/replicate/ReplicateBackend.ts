@@ -5,10 +5,12 @@
  * back-to-back, `wait()` never ends on `aborted`, block-mode `run()` returns early on `processing`.
  */
 import Replicate, { type Prediction } from 'replicate';
-import { asCodedError, ConfigMissingError, InferenceFailedError, InferenceUnavailableError, isCodedError, UnknownModelError } from '../../../core/errors';
+import {
+  asCodedError, ConfigMissingError, InferenceCanceledError, InferenceFailedError, InferenceUnavailableError, isCodedError, UnknownModelError,
+} from '../../../core/errors';
 import { createSafeDownloader, type SafeDownloaderOptions } from '../../http/safe-download';
 import { abortableSleep, backoffMs, errorDetail, fetchWaitingOut429, parseRetryAfter, type Sleep } from '../http-util';
-import { errorForStatus, InferenceCanceledError, InferenceTimeoutError, RemoteHttpError } from '../remote-errors';
+import { errorForStatus, InferenceTimeoutError } from '../remote-errors';
 import type { GeneratedOutput, GenerateRequest, InferenceBackend } from '../types';
 import { readOutput } from './outputs';
 
@@ -110,7 +112,7 @@ export function createReplicateBackend(options: ReplicateBackendOptions): Infere
       return prediction.data_removed ? undefined : prediction;
     } catch (err) {
       // Gone (purged, another account's id): run a new prediction rather than fail the lifecycle.
-      if (err instanceof RemoteHttpError && err.status === 404) return undefined;
+      if (err instanceof UnknownModelError && err.remoteStatus === 404) return undefined;
       throw err;
     }
   }

@@ -98,7 +98,7 @@ describe('Replicate backend (against a local Replicate stand-in)', () => {
     });
 
     it('keeps polling when a sync-mode answer is still processing (and ignores its partial output)', async () => {
-      server.setModel('meta/llama', { runMs: 1500, output: { kind: 'tokens', tokens: 'one two three four five six'.split(/(?= )/) } });
+      server.setModel('meta/llama', { runMs: 4000, output: { kind: 'tokens', tokens: 'one two three four five six'.split(/(?= )/) } });
       const out = await backend({ syncWaitSeconds: 1 }).generate(request('meta/llama'));
       assert.equal(server.requests[0]!.headers['prefer'], 'wait=1');
       assert.ok(server.requestsTo('GET', /^\/v1\/predictions\//).length >= 1, 'must poll after a processing sync answer');
