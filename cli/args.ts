@@ -5,6 +5,7 @@
  * arguments are refused with a UsageError (exit code 2) that says what was wrong.
  */
 import { parseArgs as parseNodeArgs } from 'node:util';
+import { ErrorCode, PreflineError } from '../core/errors';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -37,10 +38,9 @@ export interface ParsedArgs {
 }
 
 /** The command line is wrong; nothing was done. */
-export class UsageError extends Error {
-  readonly code = 'prefline_usage';
+export class UsageError extends PreflineError {
   constructor(message: string, readonly command?: string) {
-    super(message);
+    super(ErrorCode.Usage, message);
   }
 }
 

@@ -9,6 +9,7 @@
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
+import { ErrorCode, PreflineError } from '../core/errors';
 import { retrying } from '../core/retry';
 import { PREFLINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
@@ -28,8 +29,10 @@ const UNIMPLEMENTED = 12;
 export const SETUP_COMMAND = 'prefline cluster setup';
 
 /** The namespace or its search attributes are not what Prefline needs; the message says what to run. */
-export class ClusterSetupError extends Error {
-  readonly code = 'prefline_cluster_not_set_up';
+export class ClusterSetupError extends PreflineError {
+  constructor(message: string) {
+    super(ErrorCode.ClusterNotSetUp, message);
+  }
 }
 
 /** `INDEXED_VALUE_TYPE_KEYWORD_LIST` → `KeywordList`, as the temporal CLI spells types. */

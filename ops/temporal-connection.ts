@@ -8,9 +8,13 @@
 import { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { describeTemporal, temporalConnectionOptions, usesTls, type TemporalSettings } from '../config';
+import { ErrorCode, PreflineError, type PreflineErrorOptions } from '../core/errors';
 
-export class TemporalUnreachableError extends Error {
-  readonly code = 'prefline_temporal_unreachable';
+/** No connection to Temporal could be made; the message names the server, the cause and the setting to change. */
+export class TemporalUnreachableError extends PreflineError {
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.TemporalUnreachable, message, options);
+  }
 }
 
 /** A client connection (CLI verbs, cluster setup); the caller closes it. */
