@@ -10,7 +10,7 @@ import { formatHelp, parseCommandArgs, UsageError, wantsHelp, type CommandSpec, 
  * The exit codes of every command (README "Commands", `prefline --help`):
  * 0 done; 1 failed (Temporal unreachable, a check found problems, the work failed); 2 the command
  * line or the settings are wrong and nothing was done; 3 refused or not found (the lifecycle refused
- * the vote, no such lifecycle, a lifecycle with that id exists already).
+ * the vote, no such lifecycle, a lifecycle with that id exists already, no standing invite to revoke).
  */
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3 } as const;
 

@@ -76,6 +76,13 @@ describe('prefline commands: help, version and refused mistakes', function () {
     const group = await inProcess(['release', '--help']);
     assert.match(group.stdout, /^usage: prefline release <subcommand>/);
     assert.match(group.stdout, /release verify \[id\|latest\]/);
+    const raters = await inProcess(['raters', '--help']);
+    assert.equal(raters.code, 0, raters.stderr);
+    assert.match(raters.stdout, /^usage: prefline raters <subcommand>/);
+    assert.match(raters.stdout, /raters invite <email-or-label> +make an invite link/);
+    assert.match(raters.stdout, /raters revoke <invite-id\|email-or-label> /);
+    const invite = await inProcess(['raters', 'invite', '-h']);
+    assert.match(invite.stdout, /^usage: prefline raters invite <email-or-label> \[--campaign NAME\] \[--expires DURATION\]\n/);
   });
 
   /** Runs a command line that must be refused with exit 2 before anything runs. */
@@ -92,6 +99,8 @@ describe('prefline commands: help, version and refused mistakes', function () {
     refused(['strat', '{}'], /prefline strat: unknown command "strat" \(commands: up, server, worker, .*cluster\)/);
     refused(['release', 'verfy'], /prefline release: unknown subcommand "verfy" \(expected publish, verify, list, diff, export\)/);
     refused(['cluster'], /prefline cluster: give a subcommand \(setup\)/);
+    refused(['raters', 'grant', 'x'], /prefline raters: unknown subcommand "grant" \(expected invite, list, revoke\)/);
+    refused(['raters'], /prefline raters: give a subcommand \(invite, list, revoke\)/);
   });
 
   it('should refuse unknown options, naming the likely one, instead of ignoring them', () => {
@@ -100,6 +109,9 @@ describe('prefline commands: help, version and refused mistakes', function () {
     refused(['start', '@in.json', '--wiat'], /unknown option --wiat \(did you mean --wait\?\)/);
     refused(['list', '--all'], /prefline list: unknown option --all\n/);
     refused(['status', 'lc-1', '-j'], /unknown option -j/);
+    refused(['raters', 'invite', 'bob@example.org', '--campain', 'spring'], /prefline raters invite: unknown option --campain \(did you mean --campaign\?\)\n\(see "prefline raters invite --help"\)/);
+    refused(['raters', 'list', '--all'], /prefline raters list: unknown option --all\n/);
+    refused(['raters', 'revoke', 'bob@example.org', '--force'], /prefline raters revoke: unknown option --force\n/);
   });
 
   it('should refuse unknown queue names, listing the valid ones', () => {
@@ -114,6 +126,8 @@ describe('prefline commands: help, version and refused mistakes', function () {
     refused(['vote', 'lc-1', 'c1', 'up', '--rater', '--comment', 'nice'], /--rater needs a value, but is followed by "--comment": give one \(--rater NAME\), or write --rater=--comment if that is the value/);
     refused(['vote', 'lc-1', 'c1', 'up', '--comment', 'nice'], /prefline vote: --rater NAME is required/);
     refused(['start', '--wait=yes', '@in.json'], /--wait is a switch and takes no value \(got "yes"\)/);
+    refused(['raters', 'invite', 'bob@example.org', '--expires'], /prefline raters invite: --expires needs a value: --expires DURATION/);
+    refused(['raters', 'invite', '--campaign', 'bob@example.org'], /prefline raters invite: give an email address or a label/);
   });
 
   it('should refuse missing and extra arguments, and bad values of the command itself', () => {
@@ -126,6 +140,9 @@ describe('prefline commands: help, version and refused mistakes', function () {
     refused(['release', '--cutoff', 'yesterday'], /--cutoff must be an ISO-8601 time/);
     refused(['cluster', 'setup', '--retention', '7d'], /--retention applies only with --create-namespace/);
     refused(['cluster', 'setup', '--create-namespace', '--retention', '1h'], /--retention must be a duration of at least a day/);
+    refused(['raters', 'list', 'everyone'], /prefline raters list: unexpected argument "everyone": prefline raters list\n/);
+    refused(['raters', 'invite', 'alice@example.org', 'bob@example.org'], /unexpected argument "bob@example\.org": prefline raters invite <email-or-label>/);
+    refused(['raters', 'revoke', 'inv_1', 'inv_2'], /unexpected argument "inv_2": prefline raters revoke <invite-id\|email-or-label>/);
   });
 
   it('should refuse settings that do not parse with exit 2 too', () => {
