@@ -43,7 +43,7 @@ export function usage(): string {
     '',
     'exit codes: 0 done; 1 failed (Temporal unreachable, a check found problems, the work failed);',
     '            2 the command line or the settings are wrong (nothing was done);',
-    '            3 refused or not found (a vote refused, no such lifecycle, the id exists already).',
+    '            3 refused or not found (a vote refused, no such lifecycle or invite, the id exists already).',
   ].join('\n');
 }
 
