@@ -18,6 +18,10 @@ export const ErrorCode = {
   // configuration
   ConfigMissing: 'prefline_config_missing',
   ConfigInvalid: 'prefline_config_invalid',
+  // the command line and Temporal (cli/, ops/)
+  Usage: 'prefline_usage',
+  TemporalUnreachable: 'prefline_temporal_unreachable',
+  ClusterNotSetUp: 'prefline_cluster_not_set_up',
   // inference
   UnknownModel: 'prefline_unknown_model',
   InvalidParams: 'prefline_invalid_params',
@@ -110,6 +114,11 @@ export interface CodeSpec {
 const CATALOGUE = {
   [ErrorCode.ConfigMissing]: { retryable: false },
   [ErrorCode.ConfigInvalid]: { retryable: false },
+  [ErrorCode.Usage]: { retryable: false },
+  // The server may be starting, or the network back in a moment; wrong TLS settings stay wrong, but the message names them.
+  [ErrorCode.TemporalUnreachable]: { retryable: true },
+  // Fixed by running `prefline cluster setup`, not by waiting.
+  [ErrorCode.ClusterNotSetUp]: { retryable: false },
   [ErrorCode.UnknownModel]: { retryable: false },
   [ErrorCode.InvalidParams]: { retryable: false },
   [ErrorCode.InferenceFailed]: { retryable: false },

@@ -4,10 +4,11 @@
  * configured). It verifies, parses and forwards; lifecycles decide.
  */
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import type { Server } from 'node:http';
-import { loadSecret, type PreflineConfig } from '../config';
+import { describeTemporal, loadSecret, type PreflineConfig } from '../config';
+import { requireClusterSetup } from '../ops/cluster-setup';
 import { createLogger } from '../ops/log';
+import { connectNative } from '../ops/temporal-connection';
 import { ArtifactStore } from '../store/ArtifactStore';
 import type { ArtifactSource } from './artifact-source';
 import { createGatewayServer, listen } from './http-server';
@@ -37,7 +38,14 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   const logger = createLogger('gateway', config.logLevel);
   // The Rust-core connection (the one workers use) costs far less CPU per RPC than the pure-JS gRPC
   // client; bench/votes measured the difference. One connection for the whole process.
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectNative(config.temporal);
+  try {
+    await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  logger.info('connected to Temporal', { server: describeTemporal(config.temporal) });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
   const directory = new TemporalLifecycleDirectory(client);

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
+import { UsageError } from '../../cli/args';
 import { EmailRejectedError, EmailUnavailableError, UnreadableReplyError } from '../../channels/email/errors';
 import { ReplyDeferredError } from '../../channels/email/replies';
 import { SlackRateLimitedError, SlackRejectedError, SlackUnavailableError } from '../../channels/slack/errors';
@@ -26,6 +27,8 @@ import {
 } from '../../core/errors';
 import { HttpError } from '../../core/http';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
+import { ClusterSetupError } from '../../ops/cluster-setup';
+import { TemporalUnreachableError } from '../../ops/temporal-connection';
 import { ReleaseError } from '../../releases/errors';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from '../../store/ArtifactStore';
 import { LedgerError } from '../../store/Ledger';
@@ -52,6 +55,9 @@ const http = (code: HttpAnswerCode) => () => new HttpError(code, 'answer');
 const TABLE: Row[] = [
   { code: C.ConfigMissing, owner: ConfigMissingError, make: () => new ConfigMissingError('x'), retryable: false },
   { code: C.ConfigInvalid, owner: ConfigError, make: () => new ConfigError('x'), retryable: false },
+  { code: C.Usage, owner: UsageError, make: () => new UsageError('x', 'start'), retryable: false },
+  { code: C.TemporalUnreachable, owner: TemporalUnreachableError, make: () => new TemporalUnreachableError('x'), retryable: true },
+  { code: C.ClusterNotSetUp, owner: ClusterSetupError, make: () => new ClusterSetupError('x'), retryable: false },
   { code: C.UnknownModel, owner: UnknownModelError, make: () => new UnknownModelError('x'), retryable: false },
   { code: C.InvalidParams, owner: InvalidParamsError, make: () => new InvalidParamsError('x'), retryable: false },
   { code: C.InferenceFailed, owner: InferenceFailedError, make: () => new InferenceFailedError('x'), retryable: false },

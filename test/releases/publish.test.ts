@@ -11,7 +11,6 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillSyntheticLedger } from '../../bench/release';
-import { parseArgs } from '../../cli/main';
 import { runRelease } from '../../cli/release';
 import { loadConfig } from '../../config';
 import { listReleases, readManifest, resolveRelease, type ReleaseManifest } from '../../releases/layout';
@@ -355,13 +354,13 @@ describe('release publishing (releases/publisher)', function () {
     const config = loadConfig({ PREFLINE_DATA_DIR: dir, PREFLINE_RELEASES_DIR: releasesDir, PREFLINE_ARTIFACT_DIR: artifacts.rootDir });
     const quiet = silenceOutput();
     try {
-      assert.equal(await runRelease(config, parseArgs(['verify'])), 0);
+      assert.equal(await runRelease(config, ['verify']), 0);
       const file = join(result.dir, 'votes.parquet');
       const bytes = readFileSync(file);
       const middle = Math.floor(bytes.length / 2);
       bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
       writeFileSync(file, bytes);
-      assert.equal(await runRelease(config, parseArgs(['verify', result.releaseId])), 1);
+      assert.equal(await runRelease(config, ['verify', result.releaseId]), 1);
     } finally {
       quiet.restore();
     }
