@@ -4,6 +4,7 @@
  * idempotent per lifecycle id (a retried activity never posts twice).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { ErrorCode } from '../core/errors';
 import type { ChannelSpec } from '../workflows/types';
 import { toActivityFailure } from './failures';
 import type { ChannelPublisher } from '../channels/types';
@@ -15,8 +16,9 @@ export function createChannelActivities(publishers: Partial<Record<ChannelSpec['
   function publisherFor(kind: ChannelSpec['kind']): ChannelPublisher {
     const publisher = publishers[kind];
     if (!publisher) {
+      // Unlike a channel that is down, a channel this worker lacks stays missing on a retry.
       throw ApplicationFailure.create({
-        type: 'prefline_channel_unavailable',
+        type: ErrorCode.ChannelUnavailable,
         message: `the "${kind}" channel is not configured on this worker`,
         nonRetryable: true,
       });

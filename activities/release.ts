@@ -7,10 +7,10 @@
  * cutoff that already exists whole is verified and reused, so retries and backfills never make two.
  */
 import { Context, log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { Ledger } from '../store/Ledger';
 import { publishRelease, ReleaseError, type PublishStep } from '../releases/publisher';
+import { toActivityFailure } from './failures';
 import type { PublishReleaseRequest, ReleaseActivities, ReleaseSummary } from './types';
 
 export interface ReleaseActivityDeps {
@@ -48,10 +48,8 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
         log.info('release published', { releaseId: result.releaseId, cutoff: result.cutoff, reused: result.reused, latest: result.latest });
         return result;
       } catch (err) {
-        if (err instanceof ReleaseError) {
-          // Bad input, an id taken by another cutoff, or a corrupt existing release: retrying cannot help.
-          throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true });
-        }
+        // Bad input, an id taken by another cutoff, or a corrupt existing release: retrying cannot help.
+        if (err instanceof ReleaseError) throw toActivityFailure(err);
         throw err;
       } finally {
         clearInterval(timer);

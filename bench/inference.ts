@@ -9,7 +9,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { startReplicateStandIn } from '../test/standins/replicate-server';
+import { STANDIN_DOWNLOAD_ENV, startReplicateStandIn } from '../test/standins/replicate-server';
 import { fmt, formatCpu, startBenchStack, withCpu } from './util';
 
 const RUN_MS = [1000, 2000, 3000, 4000, 5000];
@@ -23,6 +23,7 @@ export async function benchInference(options: { lifecycles?: number; concurrency
   const stack = await startBenchStack('inference', {
     REPLICATE_API_TOKEN: replicate.token,
     PREFLINE_REPLICATE_BASE_URL: replicate.baseUrl,
+    ...STANDIN_DOWNLOAD_ENV,
     PREFLINE_INFERENCE_CONCURRENCY: String(concurrency),
   });
   const connection = await NativeConnection.connect({ address: stack.server.address });

@@ -3,4 +3,5 @@ export { parseEmailLists } from './email';
 export { ConfigError } from './read';
 export { loadSecret } from './secrets';
 export { ENVIRONMENT, documentedDefault, type Setting } from './settings';
-export type { EmailConfig, ImapConfig, PreflineConfig } from './types';
+export { describeTemporal, temporalConnectionOptions, temporalUiLink, usesTls, WORKER_QUEUES, type TemporalConnectionOptions } from './temporal';
+export type { EmailConfig, ImapConfig, PreflineConfig, TemporalSettings } from './types';

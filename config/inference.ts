@@ -1,9 +1,14 @@
-/** Inference backends: Replicate (always registered) and an OpenAI-compatible server (when configured). */
-import { type Env, duration, list, text } from './read';
+/**
+ * Inference backends: Replicate (always registered) and an OpenAI-compatible server (when configured);
+ * and the rules under which the workers download URLs a model chose (its output files).
+ */
+import { invalidHostEntries } from '../connectors/http/addresses';
+import { type Env, ConfigError, duration, int, list, text } from './read';
 import type { PreflineConfig } from './types';
 
-export function readInference(env: Env): Pick<PreflineConfig, 'inference'> {
+export function readInference(env: Env): Pick<PreflineConfig, 'inference' | 'downloads'> {
   return {
+    downloads: readDownloads(env),
     inference: {
       replicate: {
         ...(env.REPLICATE_API_TOKEN ? { apiToken: env.REPLICATE_API_TOKEN } : {}),
@@ -22,4 +27,22 @@ export function readInference(env: Env): Pick<PreflineConfig, 'inference'> {
         : {}),
     },
   };
+}
+
+function readDownloads(env: Env): PreflineConfig['downloads'] {
+  const maxBytes = int(env, 'PREFLINE_DOWNLOAD_MAX_BYTES');
+  if (maxBytes === 0) throw new ConfigError('PREFLINE_DOWNLOAD_MAX_BYTES must be at least 1 (bytes), got "0"');
+  return {
+    allowHttpHosts: hosts(env, 'PREFLINE_DOWNLOAD_ALLOW_HTTP_HOSTS'),
+    allowHosts: hosts(env, 'PREFLINE_DOWNLOAD_ALLOW_HOSTS'),
+    maxBytes,
+    timeoutMs: duration(env, 'PREFLINE_DOWNLOAD_TIMEOUT'),
+  };
+}
+
+function hosts(env: Env, name: string): string[] {
+  const entries = list(env, name);
+  const invalid = invalidHostEntries(entries);
+  if (invalid.length > 0) throw new ConfigError(`${name} takes host names, IP addresses and CIDR ranges (e.g. gpu.lan,10.1.0.0/16), got ${invalid.map((e) => `"${e}"`).join(', ')}`);
+  return entries;
 }

@@ -5,13 +5,17 @@
  */
 import { resolve } from 'node:path';
 import { BOOLEAN_WORDS, parseBoolean } from '../core/boolean';
+import { ErrorCode, PreflineError } from '../core/errors';
 import { parseDuration } from '../core/duration';
 import { setting } from './settings';
 
 export type Env = NodeJS.ProcessEnv;
 
-export class ConfigError extends Error {
-  readonly code = 'prefline_config_invalid';
+/** A variable is set to something Prefline cannot use: the deployment must fix it, retrying cannot help. */
+export class ConfigError extends PreflineError {
+  constructor(message: string) {
+    super(ErrorCode.ConfigInvalid, message);
+  }
 }
 
 export interface DefaultOptions {

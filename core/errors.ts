@@ -1,23 +1,223 @@
 /**
- * Coded errors of every connector (the bolt-js pattern). Connectors are plain TypeScript with no
- * Temporal imports; activities map these to retryable or non-retryable Temporal failures by
- * `retryable`, and keep `code` as the failure type so the UI shows what went wrong.
+ * The one catalogue of Prefline's errors (the bolt-js pattern): every code, whether retrying can help,
+ * and, for the codes an HTTP client or a rater sees, the HTTP status and the rater-facing answer.
+ * Every error class extends `PreflineError` with a code from here; classes that belong to a folder
+ * (LedgerError in store/, ReleaseError in releases/, the channels' and connectors' errors) live there,
+ * their codes live here. Pure: imports nothing, so workflow code may use it (the sandbox bundles it).
+ *
+ * Codes are namespaced:
+ * - `prefline_<area>_<what>`: a step of the pipeline failed. Activities keep the code as the Temporal
+ *   failure type (shown in the UI) and `retryable` decides whether Temporal retries
+ *   (activities/failures.ts); workflows fail with `prefline_*_input_invalid` types.
+ * - bare snake_case (`voting_closed`, `invalid_json`): what an HTTP client or a rater is answered,
+ *   the HTTP API's published `code`s. A vote rejection's code is the same string everywhere: the
+ *   workflow validator's failure type (workflows/messages.ts `VoteRejection`), VoteRejectedError's
+ *   code, the HTTP body's `code`, and what the CLI, Slack answers and email pages branch on.
  */
-export enum ErrorCode {
-  ConfigMissing = 'prefline_config_missing',
-  UnknownModel = 'prefline_unknown_model',
-  InvalidParams = 'prefline_invalid_params',
-  InferenceFailed = 'prefline_inference_failed',
-  InferenceUnavailable = 'prefline_inference_unavailable',
-  InferenceRateLimited = 'prefline_inference_rate_limited',
-  InferenceCanceled = 'prefline_inference_canceled',
-  EmptyOutput = 'prefline_inference_empty_output',
-  OutputFetchFailed = 'prefline_inference_output_fetch_failed',
-  ArtifactIntegrity = 'prefline_artifact_integrity',
-  ChannelUnavailable = 'prefline_channel_unavailable',
-  ChannelRejected = 'prefline_channel_rejected',
-  ChannelRateLimited = 'prefline_channel_rate_limited',
-  LedgerUnavailable = 'prefline_ledger_unavailable',
+export const ErrorCode = {
+  // configuration
+  ConfigMissing: 'prefline_config_missing',
+  ConfigInvalid: 'prefline_config_invalid',
+  // the command line and Temporal (cli/, ops/)
+  Usage: 'prefline_usage',
+  TemporalUnreachable: 'prefline_temporal_unreachable',
+  ClusterNotSetUp: 'prefline_cluster_not_set_up',
+  // inference
+  UnknownModel: 'prefline_unknown_model',
+  InvalidParams: 'prefline_invalid_params',
+  InferenceFailed: 'prefline_inference_failed',
+  InferenceUnavailable: 'prefline_inference_unavailable',
+  InferenceRateLimited: 'prefline_inference_rate_limited',
+  InferenceCanceled: 'prefline_inference_canceled',
+  EmptyOutput: 'prefline_inference_empty_output',
+  OutputFetchFailed: 'prefline_inference_output_fetch_failed',
+  // downloads of URLs someone else chose (connectors/http)
+  DownloadRefused: 'prefline_download_refused',
+  DownloadFailed: 'prefline_download_failed',
+  // artifacts
+  ArtifactIntegrity: 'prefline_artifact_integrity',
+  ArtifactNotFound: 'prefline_artifact_not_found',
+  // channels
+  ChannelUnavailable: 'prefline_channel_unavailable',
+  ChannelRejected: 'prefline_channel_rejected',
+  ChannelRateLimited: 'prefline_channel_rate_limited',
+  ReplyDeferred: 'prefline_reply_deferred',
+  ReplyUnreadable: 'prefline_reply_unreadable',
+  SlackSignatureInvalid: 'prefline_slack_signature_invalid',
+  // ledger
+  LedgerUnavailable: 'prefline_ledger_unavailable',
+  LedgerLocked: 'prefline_ledger_locked',
+  LedgerQueryRefused: 'prefline_ledger_query_refused',
+  LedgerQueryTimeout: 'prefline_ledger_query_timeout',
+  LedgerQueryTooLarge: 'prefline_ledger_query_too_large',
+  LedgerQueryMemory: 'prefline_ledger_query_memory',
+  LedgerBusy: 'prefline_ledger_busy',
+  // releases
+  ReleaseInvalid: 'prefline_release_invalid',
+  ReleaseConflict: 'prefline_release_conflict',
+  ReleaseCorrupt: 'prefline_release_corrupt',
+  // workflow input (ApplicationFailure types the workflows fail with)
+  LifecycleInputInvalid: 'prefline_lifecycle_input_invalid',
+  ReleaseInputInvalid: 'prefline_release_input_invalid',
+  // vote rejections
+  VotingClosed: 'voting_closed',
+  VotingNotOpen: 'voting_not_open',
+  UnknownCandidate: 'unknown_candidate',
+  UnknownLifecycle: 'unknown_lifecycle',
+  MalformedVote: 'malformed_vote',
+  WrongChannel: 'wrong_channel',
+  LifecycleFull: 'lifecycle_full',
+  RunContinuing: 'run_continuing',
+  Busy: 'busy',
+  // HTTP answers
+  BadRequest: 'bad_request',
+  InvalidJson: 'invalid_json',
+  InvalidIdempotencyKey: 'invalid_idempotency_key',
+  InvalidComment: 'invalid_comment',
+  InvalidName: 'invalid_name',
+  SessionInvalid: 'session_invalid',
+  SessionExpired: 'session_expired',
+  SessionRevoked: 'session_revoked',
+  AccessDenied: 'access_denied',
+  ForbiddenOrigin: 'forbidden_origin',
+  UnknownHost: 'unknown_host',
+  RateLimited: 'rate_limited',
+  NotFound: 'not_found',
+  MethodNotAllowed: 'method_not_allowed',
+  BodyTooLarge: 'body_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  InternalError: 'internal_error',
+  ArtifactUnavailable: 'artifact_unavailable',
+  UpstreamError: 'upstream_error',
+  // sign-in answers (gateway/sign-in.ts, gateway/oidc.ts)
+  InvalidSignIn: 'invalid_sign_in',
+  OpenPanelDisabled: 'open_panel_disabled',
+  InviteInvalid: 'invite_invalid',
+  InviteExpired: 'invite_expired',
+  InviteRevoked: 'invite_revoked',
+  InvitesUnavailable: 'invites_unavailable',
+  OidcNotConfigured: 'oidc_not_configured',
+  OidcStateMissing: 'oidc_state_missing',
+  OidcDenied: 'oidc_denied',
+  OidcFailed: 'oidc_failed',
+  OidcUnavailable: 'oidc_unavailable',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface CodeSpec {
+  /** Whether trying the same call again may succeed (with `perError`, unless the error says otherwise). */
+  readonly retryable: boolean;
+  /** The code covers failures a retry may or may not fix: each error decides (PreflineErrorOptions.retryable). */
+  readonly perError?: true;
+  /** The status an HTTP answer with this code carries; only codes an HTTP client can see have one. */
+  readonly httpStatus?: number;
+  /** What a rater is told (the HTTP body's `error`) when no more specific message applies. */
+  readonly answer?: string;
+}
+
+const CATALOGUE = {
+  [ErrorCode.ConfigMissing]: { retryable: false },
+  [ErrorCode.ConfigInvalid]: { retryable: false },
+  [ErrorCode.Usage]: { retryable: false },
+  // The server may be starting, or the network back in a moment; wrong TLS settings stay wrong, but the message names them.
+  [ErrorCode.TemporalUnreachable]: { retryable: true },
+  // Fixed by running `prefline cluster setup`, not by waiting.
+  [ErrorCode.ClusterNotSetUp]: { retryable: false },
+  [ErrorCode.UnknownModel]: { retryable: false },
+  [ErrorCode.InvalidParams]: { retryable: false },
+  [ErrorCode.InferenceFailed]: { retryable: false },
+  [ErrorCode.InferenceUnavailable]: { retryable: true },
+  [ErrorCode.InferenceRateLimited]: { retryable: true },
+  [ErrorCode.InferenceCanceled]: { retryable: false },
+  [ErrorCode.EmptyOutput]: { retryable: false },
+  // The prediction id was already reported: the retry resumes it instead of running the model again.
+  [ErrorCode.OutputFetchFailed]: { retryable: true },
+  // A rule refused the URL: the same URL meets the same rule again.
+  [ErrorCode.DownloadRefused]: { retryable: false },
+  // Transient (network, timeout, 408, 429, 5xx) or not (a 404, an unknown encoding): each error says.
+  [ErrorCode.DownloadFailed]: { retryable: true, perError: true },
+  [ErrorCode.ArtifactIntegrity]: { retryable: false },
+  [ErrorCode.ArtifactNotFound]: { retryable: false },
+  [ErrorCode.ChannelUnavailable]: { retryable: true },
+  [ErrorCode.ChannelRejected]: { retryable: false },
+  [ErrorCode.ChannelRateLimited]: { retryable: true },
+  // Nothing is lost: handling the same message again counts each vote once.
+  [ErrorCode.ReplyDeferred]: { retryable: true },
+  [ErrorCode.ReplyUnreadable]: { retryable: false },
+  [ErrorCode.SlackSignatureInvalid]: { retryable: false, httpStatus: 401 },
+  [ErrorCode.LedgerUnavailable]: { retryable: true },
+  // Held by another process (the ledger worker) until it stops.
+  [ErrorCode.LedgerLocked]: { retryable: true },
+  // The ledger's read endpoint (store/LedgerReadServer.ts) answers the read path's refusals 400, and busy 503 with Retry-After.
+  [ErrorCode.LedgerQueryRefused]: { retryable: false, httpStatus: 400 },
+  // The same query meets the same limit (time, rows, memory): it must be narrowed, not repeated.
+  [ErrorCode.LedgerQueryTimeout]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryTooLarge]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryMemory]: { retryable: false, httpStatus: 400 },
+  // Reads queued behind others: the same query is taken a moment later.
+  [ErrorCode.LedgerBusy]: { retryable: true, httpStatus: 503 },
+  [ErrorCode.ReleaseInvalid]: { retryable: false },
+  [ErrorCode.ReleaseConflict]: { retryable: false },
+  [ErrorCode.ReleaseCorrupt]: { retryable: false },
+  [ErrorCode.LifecycleInputInvalid]: { retryable: false },
+  [ErrorCode.ReleaseInputInvalid]: { retryable: false },
+  [ErrorCode.VotingClosed]: { retryable: false, httpStatus: 409, answer: 'voting closed' },
+  // Voting opens once the lifecycle has published: a little later the same vote counts.
+  [ErrorCode.VotingNotOpen]: { retryable: true, httpStatus: 409, answer: 'voting has not opened yet' },
+  [ErrorCode.UnknownCandidate]: { retryable: false, httpStatus: 404, answer: 'no such candidate' },
+  [ErrorCode.UnknownLifecycle]: { retryable: false, httpStatus: 404, answer: 'no such lifecycle' },
+  [ErrorCode.MalformedVote]: { retryable: false, httpStatus: 400, answer: 'malformed vote' },
+  [ErrorCode.WrongChannel]: { retryable: false, httpStatus: 403, answer: 'this lifecycle takes votes through another channel' },
+  [ErrorCode.LifecycleFull]: { retryable: false, httpStatus: 409, answer: 'this lifecycle takes no more votes' },
+  // The run is continuing as new: the gateway directory sends the vote again and the next run takes it
+  // (a rater sees busy if that takes too long, never this code).
+  [ErrorCode.RunContinuing]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is moving to its next run, try again in a moment' },
+  [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
+  [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.InvalidIdempotencyKey]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.InvalidComment]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.InvalidName]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.SessionInvalid]: { retryable: false, httpStatus: 401 },
+  [ErrorCode.SessionExpired]: { retryable: false, httpStatus: 401 },
+  [ErrorCode.SessionRevoked]: { retryable: false, httpStatus: 401 },
+  [ErrorCode.AccessDenied]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.ForbiddenOrigin]: { retryable: false, httpStatus: 403 },
+  // 421 Misdirected Request: the Host is not this gateway's (DNS-rebinding defence).
+  [ErrorCode.UnknownHost]: { retryable: false, httpStatus: 421 },
+  // After the answer's Retry-After the same request is accepted.
+  [ErrorCode.RateLimited]: { retryable: true, httpStatus: 429 },
+  [ErrorCode.NotFound]: { retryable: false, httpStatus: 404 },
+  [ErrorCode.MethodNotAllowed]: { retryable: false, httpStatus: 405 },
+  [ErrorCode.BodyTooLarge]: { retryable: false, httpStatus: 413 },
+  [ErrorCode.UnsupportedMediaType]: { retryable: false, httpStatus: 415 },
+  [ErrorCode.InternalError]: { retryable: true, httpStatus: 500 },
+  [ErrorCode.ArtifactUnavailable]: { retryable: true, httpStatus: 500 },
+  [ErrorCode.UpstreamError]: { retryable: true, httpStatus: 502 },
+  [ErrorCode.InvalidSignIn]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.OpenPanelDisabled]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.InviteInvalid]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.InviteExpired]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.InviteRevoked]: { retryable: false, httpStatus: 403 },
+  // The gateway was started without an invite registry: a configuration matter, not a passing one.
+  [ErrorCode.InvitesUnavailable]: { retryable: false, httpStatus: 503 },
+  [ErrorCode.OidcNotConfigured]: { retryable: false, httpStatus: 404 },
+  // The sign-in must be started again (a new state), not the same callback retried.
+  [ErrorCode.OidcStateMissing]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.OidcDenied]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.OidcFailed]: { retryable: false, httpStatus: 403 },
+  // The provider could not be reached: it may be back in a moment.
+  [ErrorCode.OidcUnavailable]: { retryable: true, httpStatus: 502 },
+} as const satisfies { readonly [C in ErrorCode]: CodeSpec };
+
+/** Each code's retryability, HTTP status and rater-facing answer. */
+export const ERROR_CATALOGUE: { readonly [C in ErrorCode]: CodeSpec } = CATALOGUE;
+
+/** The codes that have an HTTP status: the ones an HttpError may answer with. */
+export type HttpAnswerCode = { [C in ErrorCode]: (typeof CATALOGUE)[C] extends { httpStatus: number } ? C : never }[ErrorCode];
+
+export function httpStatusOf(code: HttpAnswerCode): number {
+  return CATALOGUE[code].httpStatus;
 }
 
 export interface CodedError extends Error {
@@ -28,49 +228,96 @@ export interface CodedError extends Error {
   retryAfterSeconds?: number;
 }
 
+export interface PreflineErrorOptions {
+  cause?: unknown;
+  /** Seconds the remote side asked us to wait before retrying, if it said. */
+  retryAfterSeconds?: number;
+  /** The status a remote HTTP API answered, when the error stands for one (a caller may branch on a 404). */
+  remoteStatus?: number;
+  /** Whether retrying may help, for a code whose catalogue entry is `perError`; other codes decide by themselves. */
+  retryable?: boolean;
+}
+
+/** The base of every Prefline error: a catalogued code, and whether retrying may help (the code's, or the error's where the code is `perError`). */
 export class PreflineError extends Error implements CodedError {
+  readonly retryable: boolean;
+  readonly retryAfterSeconds?: number;
+  readonly remoteStatus?: number;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
+    options: PreflineErrorOptions = {},
   ) {
-    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
-    this.name = 'PreflineError';
-    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = new.target.name;
+    const spec = ERROR_CATALOGUE[code];
+    this.retryable = spec.perError && options.retryable !== undefined ? options.retryable : spec.retryable;
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+    if (options.remoteStatus !== undefined) this.remoteStatus = options.remoteStatus;
   }
-  retryAfterSeconds?: number;
 }
 
-/** Configuration is missing or wrong: retrying cannot help. */
+/** Configuration is missing or wrong for the call: retrying cannot help. */
 export class ConfigMissingError extends PreflineError {
-  constructor(message: string) {
-    super(ErrorCode.ConfigMissing, message, false);
-    this.name = 'ConfigMissingError';
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.ConfigMissing, message, options);
   }
 }
 
 /** The model reference names no model this deployment can run. */
 export class UnknownModelError extends PreflineError {
-  constructor(message: string) {
-    super(ErrorCode.UnknownModel, message, false);
-    this.name = 'UnknownModelError';
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.UnknownModel, message, options);
+  }
+}
+
+/** The call's parameters are not acceptable (a bad id, a refused request body): not retryable. */
+export class InvalidParamsError extends PreflineError {
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.InvalidParams, message, options);
   }
 }
 
 /** The model ran and failed (bad input, model error): not retryable. */
 export class InferenceFailedError extends PreflineError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.InferenceFailed, message, false, options);
-    this.name = 'InferenceFailedError';
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.InferenceFailed, message, options);
   }
 }
 
 /** The backend is down or answered 5xx: retryable. */
 export class InferenceUnavailableError extends PreflineError {
-  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
-    super(ErrorCode.InferenceUnavailable, message, true, options);
-    this.name = 'InferenceUnavailableError';
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.InferenceUnavailable, message, options);
+  }
+}
+
+/** The generation was cancelled (by us on abort, by someone else, or by a deadline): not retryable. */
+export class InferenceCanceledError extends PreflineError {
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.InferenceCanceled, message, options);
+  }
+}
+
+/** A channel could not be reached or failed on its side: retryable. */
+export class ChannelUnavailableError extends PreflineError {
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.ChannelUnavailable, message, options);
+  }
+}
+
+/** A channel refused the call for a reason retrying cannot fix. */
+export class ChannelRejectedError extends PreflineError {
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.ChannelRejected, message, options);
+  }
+}
+
+/** A channel is rate-limiting us: retry after `retryAfterSeconds`. */
+export class ChannelRateLimitedError extends PreflineError {
+  constructor(message: string, options?: PreflineErrorOptions) {
+    super(ErrorCode.ChannelRateLimited, message, options);
   }
 }
 
@@ -78,9 +325,9 @@ export function isCodedError(err: unknown): err is CodedError {
   return err instanceof Error && typeof (err as Partial<CodedError>).code === 'string' && typeof (err as Partial<CodedError>).retryable === 'boolean';
 }
 
-/** Wraps anything thrown into a CodedError; unknown errors are treated as retryable. */
+/** Wraps anything thrown into a CodedError with the `fallback` code (by default retryable backend unavailability). */
 export function asCodedError(err: unknown, fallback: ErrorCode = ErrorCode.InferenceUnavailable): CodedError {
   if (isCodedError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new PreflineError(fallback, message, true, { cause: err });
+  return new PreflineError(fallback, message, { cause: err });
 }

@@ -3,6 +3,7 @@
  * interface, so it is testable without Temporal; `temporal-directory.ts` implements it with the client.
  */
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { PreflineError, type ErrorCode } from './errors';
 
 export interface LifecycleDirectory {
   /** Open lifecycles of the web channel that are accepting votes, newest first. */
@@ -13,15 +14,20 @@ export interface LifecycleDirectory {
   vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt>;
 }
 
-export type VoteRejectionCode = 'voting_closed' | 'voting_not_open' | 'unknown_candidate' | 'malformed_vote' | 'unknown_lifecycle' | 'busy';
+/**
+ * Why a vote was refused: the workflow validator's (workflows/messages.ts `VoteRejection`), and the
+ * directory's own two (no such lifecycle, too busy to take it). Each code's HTTP status and rater-facing
+ * answer are in the catalogue (core/errors.ts). `run_continuing` never reaches a rater: the Temporal
+ * directory sends the vote again until the next run takes it (or answers busy).
+ */
+export type VoteRejectionCode = (typeof ErrorCode)[
+  'VotingClosed' | 'VotingNotOpen' | 'UnknownCandidate' | 'MalformedVote' | 'WrongChannel' | 'LifecycleFull' | 'RunContinuing' | 'UnknownLifecycle' | 'Busy'
+];
 
 /** A vote the lifecycle (or Temporal) refused for a reason the rater can be told; anything else is an upstream error. */
-export class VoteRejectedError extends Error {
-  constructor(
-    readonly code: VoteRejectionCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'VoteRejectedError';
+export class VoteRejectedError extends PreflineError {
+  declare readonly code: VoteRejectionCode;
+  constructor(code: VoteRejectionCode, message: string) {
+    super(code, message);
   }
 }

@@ -5,24 +5,27 @@
  * Votes use an Update (the rater needs "recorded"/"voting closed"). The update id is derived from the
  * vote's idempotency key, so the server also collapses duplicate deliveries. The server allows at most
  * 10 in-flight updates per workflow; this process keeps at most `maxInFlightPerLifecycle` in flight per
- * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes) is retried
- * with jittered backoff before answering "busy".
+ * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes, or "workflow
+ * is closing" while the run continues as new) is retried with jittered backoff before answering "busy",
+ * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own run_continuing
+ * (the run continues as new, and the retry lands on the next one).
  */
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate } from '../workflows/messages';
+import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { ErrorCode } from './errors';
 import { KeyedLimiter } from './limiter';
-import { VoteRejectedError, type LifecycleDirectory, type VoteRejectionCode } from './lifecycle-directory';
+import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
 
-const REJECTION_CODES: Record<string, VoteRejectionCode> = {
-  [VoteRejection.VotingClosed]: 'voting_closed',
-  [VoteRejection.VotingNotOpen]: 'voting_not_open',
-  [VoteRejection.UnknownCandidate]: 'unknown_candidate',
-  [VoteRejection.MalformedVote]: 'malformed_vote',
-};
+/** The failure types the workflow's vote validator throws: catalogue codes, passed on unchanged. */
+const VALIDATOR_REJECTIONS: ReadonlySet<string> = new Set(Object.values(VoteRejection));
+
+function validatorRejection(type: string | undefined | null): VoteRejectionType | undefined {
+  return typeof type === 'string' && VALIDATOR_REJECTIONS.has(type) ? (type as VoteRejectionType) : undefined;
+}
 
 export interface TemporalDirectoryOptions {
   maxInFlightPerLifecycle?: number;
@@ -40,7 +43,7 @@ export function voteUpdateId(idempotencyKey: string): string {
 }
 
 /** gRPC status codes (stable across gRPC implementations). */
-const GrpcStatus = { NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8 } as const;
+const GrpcStatus = { NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9 } as const;
 
 export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly limiter: KeyedLimiter;
@@ -88,15 +91,15 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const cause = err.cause;
-            const code = cause instanceof ApplicationFailure && cause.type ? REJECTION_CODES[cause.type] : undefined;
+            const code = cause instanceof ApplicationFailure ? validatorRejection(cause.type) : undefined;
             if (code) throw new VoteRejectedError(code, cause?.message ?? 'vote rejected');
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) {
             // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates.
             const known = await this.status(lifecycleId).catch(() => undefined);
-            if (known) throw new VoteRejectedError('voting_closed', 'voting closed');
-            throw new VoteRejectedError('unknown_lifecycle', `no lifecycle "${lifecycleId}"`);
+            if (known) throw new VoteRejectedError(ErrorCode.VotingClosed, 'voting closed');
+            throw new VoteRejectedError(ErrorCode.UnknownLifecycle, `no lifecycle "${lifecycleId}"`);
           }
           throw err;
         }
@@ -105,12 +108,26 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         delayMs: busyBackoff,
         budgetMs: this.busyRetryBudgetMs,
         // Refusals are answers, not failures: only the server being busy is worth another attempt.
-        retryable: (err) => !(err instanceof VoteRejectedError) && !(err instanceof WorkflowUpdateFailedError) && isResourceExhausted(err),
-        giveUp: () => new VoteRejectedError('busy', 'the lifecycle is busy, try again'),
+        // So is the run's run_continuing: the retry lands on the next run.
+        retryable: (err) => (err instanceof VoteRejectedError
+          ? err.code === ErrorCode.RunContinuing
+          : !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err))),
+        giveUp: () => new VoteRejectedError(ErrorCode.Busy, 'the lifecycle is busy, try again'),
       },
       this.clock,
     );
   }
+}
+
+/**
+ * The run took the 2,000 updates a run may take: it continues as new once it sees the server's
+ * suggestion (at 90 %), and a retry lands on the new run. Not a refusal of the vote.
+ */
+function isRunUpdateLimit(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && e.code === GrpcStatus.FAILED_PRECONDITION && /limit on the total number of distinct updates/i.test(e.details ?? e.message)) return true;
+  }
+  return false;
 }
 
 function isResourceExhausted(err: unknown): boolean {

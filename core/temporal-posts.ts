@@ -9,6 +9,7 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
 import type { PostDirectory, PostInfo } from './post-directory';
 import type { TemporalLifecycleDirectory } from './temporal-directory';
@@ -54,7 +55,7 @@ export class TemporalPostDirectory implements PostDirectory {
     } catch (err) {
       // A completed lifecycle cannot take votes: retrying would not help.
       if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) {
-        throw new VoteRejectedError('voting_closed', 'the lifecycle has completed');
+        throw new VoteRejectedError(ErrorCode.VotingClosed, 'the lifecycle has completed');
       }
       throw err;
     }

@@ -9,6 +9,7 @@ import { loadSecret, type PreflineConfig } from '../config';
 import { createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/smtp';
 import { EmailState } from '../channels/email/state';
 import { startImapPoller, type RunningImapPoller } from '../channels/email/imap';
+import { createMessageReader, type MessageReader } from '../channels/email/message-reader';
 import { startEmailInbound, type RunningInbound } from '../channels/email/smtp-inbound';
 import { createReplyHandler } from '../channels/email/replies';
 import { createEmailRoutes } from '../channels/email/routes';
@@ -31,7 +32,9 @@ export async function startEmailGateway(config: PreflineConfig, deps: { director
   let transport: MailTransport | undefined;
   let inbound: RunningInbound | undefined;
   let imap: RunningImapPoller | undefined;
+  let reader: MessageReader | undefined;
   if ((email.inbound || email.imap) && email.inboundDomain) {
+    reader = createMessageReader(); // replies are parsed in a worker thread, off the gateway's event loop
     // Answers are rare: one connection per message, no pool to keep open.
     if (email.smtp && email.from) {
       transport = createSmtpTransport(await readSmtpSettings({ ...email.smtp, maxConnections: 0 }));
@@ -48,12 +51,13 @@ export async function startEmailGateway(config: PreflineConfig, deps: { director
         maxBytes: email.inbound.maxBytes,
         ...(email.inbound.tls ? { tls: email.inbound.tls } : {}),
         ...answers,
+        reader,
         log: deps.log,
       });
     } else if (email.imap) {
       const { caFile, host, port, security, user, password, mailbox, processedMailbox, pollMs, maxBytes } = email.imap;
       imap = startImapPoller({
-        replies: createReplyHandler({ directory: deps.directory, state, tokenKey, domain: email.inboundDomain, ...answers, log: deps.log }),
+        replies: createReplyHandler({ directory: deps.directory, state, tokenKey, domain: email.inboundDomain, ...answers, reader, log: deps.log }),
         server: { host, port, security, user, password, ...(caFile ? { ca: await readFile(caFile) } : {}) },
         mailbox,
         ...(processedMailbox !== undefined ? { processedMailbox } : {}),
@@ -71,6 +75,7 @@ export async function startEmailGateway(config: PreflineConfig, deps: { director
     async close() {
       await inbound?.close();
       await imap?.close();
+      await reader?.close();
       transport?.close();
     },
   };

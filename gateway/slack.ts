@@ -43,6 +43,8 @@ export async function startSlackGateway(
     web: createSlackWebClient({ token: slack.botToken, apiUrl: slack.apiUrl }),
     allowedUsers: slack.allowedUsers,
     ...(slack.allowedUsergroup ? { allowedUsergroup: slack.allowedUsergroup } : {}),
+    ...(slack.teamIds ? { teamIds: slack.teamIds } : {}),
+    ...(slack.responseUrlOrigins ? { responseUrlOrigins: slack.responseUrlOrigins } : {}),
     log: deps.log,
   });
   void inbound.start().catch(() => undefined); // learn the bot's identity now; handlers await it

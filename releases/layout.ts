@@ -11,13 +11,15 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode } from '../core/errors';
 import { errnoCode, fsyncDir } from '../core/files';
 import { ReleaseError } from './errors';
 
 export { errnoCode, fsyncDir };
 
 export const RELEASE_FORMAT = 'prefline-release';
-export const RELEASE_SCHEMA_VERSION = 1;
+/** 2: votes and vote_events carry `rater_auth` and `rater_verified`. */
+export const RELEASE_SCHEMA_VERSION = 2;
 export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
 export const MANIFEST = 'manifest.json';
@@ -75,14 +77,14 @@ export function isReleaseId(id: string): boolean {
 }
 
 /**
- * Refuses anything but a release id (`release_invalid`): no path (`../x`, `/etc`, `a/b`), no empty
+ * Refuses anything but a release id (`prefline_release_invalid`): no path (`../x`, `/etc`, `a/b`), no empty
  * or odd name, so an id never leads out of the releases folder. The id is quoted as JSON, so control
  * characters in it are shown escaped.
  */
 export function assertReleaseId(id: string): void {
   if (isReleaseId(id)) return;
   throw new ReleaseError(
-    'release_invalid',
+    ErrorCode.ReleaseInvalid,
     `invalid release id ${JSON.stringify(id)}: a release id is a folder name of up to 64 letters, digits, ".", "_" and "-" that starts with a letter or digit (e.g. 2026-11-22), or "latest"`,
   );
 }
@@ -132,7 +134,7 @@ export async function resolveRelease(releasesDir: string, idOrLatest = LATEST): 
   if (idOrLatest !== LATEST) assertReleaseId(idOrLatest);
   const id = idOrLatest === LATEST ? await readLatest(releasesDir) : idOrLatest;
   if (id === undefined) throw new Error(`no release yet in ${releasesDir} (run: prefline release)`);
-  if (!isReleaseId(id)) throw new ReleaseError('release_corrupt', `${join(releasesDir, LATEST)} points at ${JSON.stringify(id)}, which is not a release of this folder`);
+  if (!isReleaseId(id)) throw new ReleaseError(ErrorCode.ReleaseCorrupt, `${join(releasesDir, LATEST)} points at ${JSON.stringify(id)}, which is not a release of this folder`);
   const dir = join(releasesDir, id);
   const manifest = await readManifest(dir);
   if (!manifest) throw new Error(`no release "${id}" in ${releasesDir}`);

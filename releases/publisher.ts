@@ -21,6 +21,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode } from '../core/errors';
 import { LEDGER_SCHEMA_VERSION, LEDGER_THREADS } from '../store/Ledger';
 import { withTransaction } from '../store/transaction';
 import { ReleaseError } from './errors';
@@ -67,8 +68,8 @@ export interface PublishOptions {
 /** Normalises the cutoff to `toISOString()` form; refuses garbage and the future (rows could still arrive). */
 export function normalizeCutoff(cutoff: string, now: Date): string {
   const ms = Date.parse(cutoff);
-  if (Number.isNaN(ms)) throw new ReleaseError('release_invalid', `cutoff "${cutoff}" is not an ISO-8601 time`);
-  if (ms > now.getTime()) throw new ReleaseError('release_invalid', `cutoff ${cutoff} is in the future`);
+  if (Number.isNaN(ms)) throw new ReleaseError(ErrorCode.ReleaseInvalid, `cutoff "${cutoff}" is not an ISO-8601 time`);
+  if (ms > now.getTime()) throw new ReleaseError(ErrorCode.ReleaseInvalid, `cutoff ${cutoff} is in the future`);
   return new Date(ms).toISOString();
 }
 
@@ -77,7 +78,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
   const cutoff = normalizeCutoff(options.cutoff, now());
   const preferencesRowGroupRows = options.preferencesRowGroupRows ?? PREFERENCES_ROW_GROUP_ROWS;
   if (!Number.isSafeInteger(preferencesRowGroupRows) || preferencesRowGroupRows < 1) {
-    throw new ReleaseError('release_invalid', `preferencesRowGroupRows must be a positive integer, got ${preferencesRowGroupRows}`);
+    throw new ReleaseError(ErrorCode.ReleaseInvalid, `preferencesRowGroupRows must be a positive integer, got ${preferencesRowGroupRows}`);
   }
   const { releasesDir } = options;
   const step = async (s: PublishStep) => options.afterStep?.(s);
@@ -91,7 +92,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
 
   if (reuse) {
     const problems = await options.ledger.withConnection((c) => verifyReleaseFiles(c, reuse.dir, reuse.manifest));
-    if (problems.length > 0) throw new ReleaseError('release_corrupt', `release ${id} exists but fails verification: ${problems.join('; ')}`);
+    if (problems.length > 0) throw new ReleaseError(ErrorCode.ReleaseCorrupt, `release ${id} exists but fails verification: ${problems.join('; ')}`);
     await step('prepare');
     const latest = await maybePointLatest(releasesDir, id, cutoff, nonce);
     await step('latest');

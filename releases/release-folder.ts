@@ -1,6 +1,7 @@
 /** Which folder a release goes to (or which whole one it reuses), and when `latest` moves to it. */
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode } from '../core/errors';
 import { ReleaseError } from './errors';
 import { assertReleaseId, isReleaseId, pointLatest, readLatest, readManifest, type ReleaseInfo } from './layout';
 
@@ -12,7 +13,7 @@ export async function chooseRelease(releasesDir: string, existing: ReleaseInfo[]
     const taken = manifest !== undefined || (await fs.stat(join(releasesDir, requested)).then(() => true, () => false));
     if (!taken) return { id: requested };
     if (manifest?.cutoff === cutoff) return { id: requested, reuse: { id: requested, dir: join(releasesDir, requested), manifest } };
-    throw new ReleaseError('release_conflict', `release "${requested}" already exists with another cutoff (${manifest?.cutoff ?? 'none'})`);
+    throw new ReleaseError(ErrorCode.ReleaseConflict, `release "${requested}" already exists with another cutoff (${manifest?.cutoff ?? 'none'})`);
   }
   const same = existing.find((r) => r.manifest.cutoff === cutoff);
   if (same) return { id: same.id, reuse: same };

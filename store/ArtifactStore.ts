@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ErrorCode, PreflineError } from '../core/errors';
+import { ErrorCode, InvalidParamsError, PreflineError } from '../core/errors';
 import type { ArtifactRef } from '../workflows/types';
 import { errnoCode, writeFileAtomic as writeAtomic } from '../core/files';
 
@@ -27,8 +27,14 @@ export interface ArtifactMeta {
 /** The read asked for an artifact the store does not hold. Not retryable: the bytes are gone. */
 export class ArtifactNotFoundError extends PreflineError {
   constructor(readonly sha256: string) {
-    super(ErrorCode.ArtifactIntegrity, `artifact ${sha256} not found`, false);
-    this.name = 'ArtifactNotFoundError';
+    super(ErrorCode.ArtifactNotFound, `artifact ${sha256} not found`);
+  }
+}
+
+/** The stored bytes or their sidecar do not match what was recorded. Not retryable: reading again reads the same. */
+export class ArtifactIntegrityError extends PreflineError {
+  constructor(readonly sha256: string, detail: string) {
+    super(ErrorCode.ArtifactIntegrity, `artifact ${sha256} failed integrity check: ${detail}`);
   }
 }
 
@@ -66,18 +72,14 @@ export function extensionForMime(mime: string): string {
 function assertSha256(sha256: unknown): asserts sha256 is string {
   // Guards every path we build from caller input (the gateway passes URL segments through).
   if (!isSha256(sha256)) {
-    throw new PreflineError(ErrorCode.InvalidParams, `invalid artifact id ${JSON.stringify(String(sha256).slice(0, 80))}: expected 64 lowercase hex characters`, false);
+    throw new InvalidParamsError(`invalid artifact id ${JSON.stringify(String(sha256).slice(0, 80))}: expected 64 lowercase hex characters`);
   }
 }
 
 function assertMime(mime: unknown): asserts mime is string {
   if (!isValidMime(mime)) {
-    throw new PreflineError(ErrorCode.InvalidParams, `invalid mime type ${JSON.stringify(String(mime).slice(0, 80))}: expected "type/subtype"`, false);
+    throw new InvalidParamsError(`invalid mime type ${JSON.stringify(String(mime).slice(0, 80))}: expected "type/subtype"`);
   }
-}
-
-function integrityError(sha256: string, detail: string): PreflineError {
-  return new PreflineError(ErrorCode.ArtifactIntegrity, `artifact ${sha256} failed integrity check: ${detail}`, false);
 }
 
 function sha256Hex(bytes: Uint8Array): string {
@@ -112,7 +114,7 @@ export class ArtifactStore {
 
     // Another writer committed first (possibly under another mime): its record wins.
     const winner = await this.readMeta(sha256);
-    if (!winner) throw integrityError(sha256, 'sidecar vanished during put');
+    if (!winner) throw new ArtifactIntegrityError(sha256, 'sidecar vanished during put');
     const winnerRef = toRef(winner);
     if (winnerRef.path !== ref.path) await fs.rm(path.join(this.rootDir, ref.path), { force: true });
     return this.ensureData(winnerRef, bytes);
@@ -148,9 +150,9 @@ export class ArtifactStore {
       if (errnoCode(err) === 'ENOENT') throw new ArtifactNotFoundError(sha256);
       throw err;
     }
-    if (bytes.byteLength !== ref.size) throw integrityError(sha256, `size ${bytes.byteLength} != recorded ${ref.size}`);
+    if (bytes.byteLength !== ref.size) throw new ArtifactIntegrityError(sha256, `size ${bytes.byteLength} != recorded ${ref.size}`);
     const actual = sha256Hex(bytes);
-    if (actual !== sha256) throw integrityError(sha256, `content hashes to ${actual}`);
+    if (actual !== sha256) throw new ArtifactIntegrityError(sha256, `content hashes to ${actual}`);
     return { ref, bytes };
   }
 
@@ -163,7 +165,7 @@ export class ArtifactStore {
     assertMime(ref.mime);
     const rel = relativePath(ref.sha256, ref.mime);
     if (ref.path !== rel) {
-      throw new PreflineError(ErrorCode.InvalidParams, `artifact ref path ${JSON.stringify(ref.path)} does not match ${rel}`, false);
+      throw new InvalidParamsError(`artifact ref path ${JSON.stringify(ref.path)} does not match ${rel}`);
     }
     return path.join(this.rootDir, rel);
   }
@@ -189,10 +191,10 @@ export class ArtifactStore {
     try {
       meta = JSON.parse(text) as Partial<ArtifactMeta>;
     } catch {
-      throw integrityError(sha256, 'sidecar is not valid JSON');
+      throw new ArtifactIntegrityError(sha256, 'sidecar is not valid JSON');
     }
     if (meta?.sha256 !== sha256 || !isValidMime(meta.mime) || !Number.isSafeInteger(meta.size) || (meta.size as number) < 0 || typeof meta.createdAt !== 'string') {
-      throw integrityError(sha256, 'sidecar does not describe this artifact');
+      throw new ArtifactIntegrityError(sha256, 'sidecar does not describe this artifact');
     }
     return meta as ArtifactMeta;
   }

@@ -15,15 +15,24 @@
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
  * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
- * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts).
+ * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts). The
+ * tables, the upgrades of older ledgers and the INSERT rows go in by are in store/ledger-schema.ts.
+ *
+ * Increments: a lifecycle with many votes commits them while voting still runs (before each
+ * continue-as-new), under a lifecycle row without `closed_at`/`close_reason`. Such a lifecycle is never
+ * complete, so releases leave all its rows out (releases/scope.ts: pending). Its rows' `standing` flags
+ * are as of their commit; a later commit clears the flags of votes the rater changed since (`unstand`:
+ * a vote that did not stand when committed never stands later). The commit that closes the lifecycle
+ * and brings the rows up to `votes_accepted` completes it, with every flag final.
  */
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ErrorCode } from '../core/errors';
 import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
 import { LedgerError, lockedOr } from './errors';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
-import { CANDIDATE_CASTS, SCHEMA, VOTE_CASTS, insertRows } from './ledger-schema';
+import { CANDIDATE_CASTS, LEDGER_SCHEMA_VERSION, SCHEMA, VOTE_CASTS, insertRows, raterAuthOf, upgradeSchema } from './ledger-schema';
 import { LedgerSnapshots } from './ledger-snapshots';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { LEDGER_ROW_LIMIT_HINT, ReadQueue } from './read-queue';
@@ -31,6 +40,7 @@ import { queryInReadProcess } from './read-process';
 import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from './read-query';
 import { withTransaction } from './transaction';
 
+export { LEDGER_SCHEMA_VERSION, raterAuthOf };
 export { LedgerError, type LedgerErrorCode } from './errors';
 export type { QueryResult, ReadLimits } from './read-query';
 
@@ -55,8 +65,8 @@ export interface LedgerWriterOptions {
   allowedDirectories?: readonly string[];
 }
 
-/** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
-export const LEDGER_SCHEMA_VERSION = 2;
+/** Bound values per UPDATE of `unstand` (one statement per this many seqs). */
+const UNSTAND_PER_STATEMENT = 500;
 
 /** DuckDB's primary-key violation ("Constraint Error: Duplicate key … violates primary key constraint"). */
 function isDuplicateKey(err: unknown): boolean {
@@ -122,6 +132,7 @@ export class Ledger {
       `SELECT count(*) FILTER (WHERE table_name = 'ledger_meta')::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database()`,
     )).getRows();
     const previousVersion = existing?.[0] ? Number((await connection.runAndReadAll(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).getRows()[0]?.[0] ?? 0) : undefined;
+    await upgradeSchema(connection);
     for (const statement of SCHEMA) await connection.run(statement);
     // A ledger from before the derived tables: derive every lifecycle it completed, once.
     if (previousVersion !== undefined && previousVersion < 2) await ledger.deriveCompleted();
@@ -138,7 +149,7 @@ export class Ledger {
 
   /**
    * Opens the file read-only, locked down like the writer but with no directory at all (the CLI's
-   * reads when no ledger worker runs); fails with `ledger_locked` while a writer holds it.
+   * reads when no ledger worker runs); fails with `prefline_ledger_locked` while a writer holds it.
    */
   static async openReader(path: string): Promise<Ledger> {
     let instance: DuckDBInstance;
@@ -168,7 +179,7 @@ export class Ledger {
    * and only then are the run's keys read.
    */
   async commit(request: CommitRequest, now: Date = new Date()): Promise<CommitResult> {
-    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
     return this.write(async () => {
       try {
         return await this.commitOnce(request, now, false);
@@ -214,7 +225,7 @@ export class Ledger {
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
-          JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt, lifecycle.closeReason,
+          JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
           lifecycle.votesAccepted, committedAt,
         ],
       );
@@ -254,16 +265,36 @@ export class Ledger {
         inserted += await insertRows(c, 'votes', VOTE_CASTS, chunk.map((v) => [
           lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
           v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
-          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
+          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing, raterAuthOf(v),
         ]));
       }
+      if (request.unstand !== undefined && request.unstand.length > 0) await this.unstand(lifecycle.runId, firstCommit, request.unstand);
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
-      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete: total === lifecycle.votesAccepted });
+      // Still voting (an increment): never complete, whatever the count.
+      const complete = lifecycle.closeReason !== undefined && total === lifecycle.votesAccepted;
+      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete });
       return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
     });
     this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
     return result;
+  }
+
+  /**
+   * Clears the standing flags of committed votes the rater has since changed or retracted. An
+   * in-place UPDATE of a column outside the key: rows keep their place, so ledger order stays commit order.
+   */
+  private async unstand(runId: string, firstCommit: string, seqs: readonly number[]): Promise<void> {
+    const bad = seqs.find((seq) => !Number.isSafeInteger(seq) || seq < 1);
+    if (bad !== undefined) throw new Error(`invalid commit request: unstand holds ${bad}, which is not a vote's seq`);
+    for (let i = 0; i < seqs.length; i += UNSTAND_PER_STATEMENT) {
+      const chunk = seqs.slice(i, i + UNSTAND_PER_STATEMENT);
+      await this.connection.run(
+        `UPDATE votes SET standing = false
+          WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ AND standing AND seq IN (${chunk.map((_, k) => `$${k + 3}`).join(', ')})`,
+        [runId, firstCommit, ...chunk],
+      );
+    }
   }
 
   /**
@@ -315,7 +346,7 @@ export class Ledger {
    * Returns how many lifecycles it derived.
    */
   async deriveCompleted(): Promise<number> {
-    if (this.readOnly) throw new LedgerError('ledger_unavailable', 'the ledger is open read-only');
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
     return this.write(() => withTransaction(this.connection, async (c) => {
       await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS ${UNDERIVED_COMPLETE_LIFECYCLES}`);
       const derived = await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);

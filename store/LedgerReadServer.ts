@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { ERROR_CATALOGUE, ErrorCode } from '../core/errors';
 import { LedgerError } from './errors';
 import type { Ledger } from './Ledger';
 
@@ -54,9 +55,10 @@ export class LedgerReadServer {
         ledger.queryIsolated(sql).then(
           (result) => reply(200, result),
           (err: unknown) => {
-            // 400: refused by the read path's rules; 503: busy, try again; 422: DuckDB's own error (syntax, binding).
-            if (err instanceof LedgerError && err.code === 'ledger_busy') res.setHeader('retry-after', '1');
-            const status = err instanceof LedgerError ? (err.code === 'ledger_busy' ? 503 : 400) : 422;
+            // The code's status (core/errors.ts: 400 refused or past a limit, 503 busy), 400 for the
+            // ledger's other errors; 422: DuckDB's own error (syntax, binding).
+            if (err instanceof LedgerError && err.code === ErrorCode.LedgerBusy) res.setHeader('retry-after', '1');
+            const status = err instanceof LedgerError ? (ERROR_CATALOGUE[err.code].httpStatus ?? 400) : 422;
             reply(status, { error: err instanceof Error ? err.message : String(err), ...(err instanceof LedgerError ? { code: err.code } : {}) });
           },
         );

@@ -16,6 +16,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { ErrorCode } from '../core/errors';
 import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
 import { LedgerError, lockedOr, type LedgerErrorCode } from './errors';
 import { ReadQuery, memoryError, timeoutError, type QueryResult, type ReadLimits } from './read-query';
@@ -70,7 +71,7 @@ export function queryInReadProcess(database: string, sql: string, subject: strin
     child.stdout.on('data', (chunk: Buffer) => {
       replyBytes += chunk.length;
       if (replyBytes > MAX_REPLY_BYTES) {
-        stop(new LedgerError('ledger_query_too_large', `the result is larger than ${MAX_REPLY_BYTES / 1024 ** 2} MiB, the limit of queries on ${subject}; select fewer or shorter values`));
+        stop(new LedgerError(ErrorCode.LedgerQueryTooLarge, `the result is larger than ${MAX_REPLY_BYTES / 1024 ** 2} MiB, the limit of queries on ${subject}; select fewer or shorter values`));
       } else chunks.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -82,7 +83,7 @@ export function queryInReadProcess(database: string, sql: string, subject: strin
       const resident = child.pid !== undefined ? residentBytes(child.pid) : undefined;
       if (resident !== undefined && resident > memoryLine) stop(memoryError(subject, limits.memoryBytes));
     }, MEMORY_POLL_MS);
-    child.once('error', (err) => stop(new LedgerError('ledger_unavailable', `could not start a read process: ${err.message}`, { cause: err })));
+    child.once('error', (err) => stop(new LedgerError(ErrorCode.LedgerUnavailable, `could not start a read process: ${err.message}`, { cause: err })));
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       clearInterval(poll);
@@ -91,7 +92,7 @@ export function queryInReadProcess(database: string, sql: string, subject: strin
       try {
         reply = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReadReply;
       } catch {
-        return reject(new LedgerError('ledger_unavailable', `the read process ended (${signal ?? `exit ${code}`}) without an answer: ${stderr.trim() || 'no output'}`));
+        return reject(new LedgerError(ErrorCode.LedgerUnavailable, `the read process ended (${signal ?? `exit ${code}`}) without an answer: ${stderr.trim() || 'no output'}`));
       }
       if ('result' in reply) return resolve(reply.result);
       const { message, code: errorCode } = reply.error;

@@ -14,6 +14,7 @@
  * run in a process of their own, which is killed past its time and memory.
  */
 import { type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue, StatementType } from '@duckdb/node-api';
+import { ErrorCode } from '../core/errors';
 import { LedgerError } from './errors';
 
 export interface QueryResult {
@@ -24,11 +25,11 @@ export interface QueryResult {
 }
 
 export interface ReadLimits {
-  /** Rows a result may have: one more is read to tell, and the query is refused (`ledger_query_too_large`). */
+  /** Rows a result may have: one more is read to tell, and the query is refused (`prefline_ledger_query_too_large`). */
   maxRows: number;
   /** Said after "the result has more than N rows": what to do instead. */
   rowLimitHint?: string;
-  /** Milliseconds the query may run before it is interrupted (`ledger_query_timeout`); unset: no limit. */
+  /** Milliseconds the query may run before it is interrupted (`prefline_ledger_query_timeout`); unset: no limit. */
   timeoutMs?: number;
   /** Bytes of memory the query's process may use (store/read-process.ts): DuckDB's limit, and the kill line above it. */
   memoryBytes?: number;
@@ -44,12 +45,12 @@ function statementName(type: StatementType): string {
 }
 
 function refused(message: string, cause?: unknown): LedgerError {
-  return new LedgerError('ledger_query_refused', message, cause !== undefined ? { cause } : undefined);
+  return new LedgerError(ErrorCode.LedgerQueryRefused, message, cause !== undefined ? { cause } : undefined);
 }
 
 export function timeoutError(subject: string, timeoutMs: number, cause?: unknown): LedgerError {
   return new LedgerError(
-    'ledger_query_timeout',
+    ErrorCode.LedgerQueryTimeout,
     `the query ran longer than ${timeoutMs / 1000} s, the limit of queries on ${subject}, and was stopped; narrow it or add a LIMIT`,
     cause !== undefined ? { cause } : undefined,
   );
@@ -57,7 +58,7 @@ export function timeoutError(subject: string, timeoutMs: number, cause?: unknown
 
 export function memoryError(subject: string, memoryBytes: number | undefined, cause?: unknown): LedgerError {
   const limit = memoryBytes !== undefined ? `more than ${Math.round(memoryBytes / 1024 ** 2)} MiB of memory, the limit of queries on ${subject}` : 'more memory than there is';
-  return new LedgerError('ledger_query_memory', `the query needed ${limit}, and was stopped; aggregate or filter more, or add a LIMIT`, cause !== undefined ? { cause } : undefined);
+  return new LedgerError(ErrorCode.LedgerQueryMemory, `the query needed ${limit}, and was stopped; aggregate or filter more, or add a LIMIT`, cause !== undefined ? { cause } : undefined);
 }
 
 /**
@@ -106,7 +107,7 @@ async function explainedKinds(connection: DuckDBConnection, sql: string): Promis
 }
 
 /**
- * Prepares `sql` if it is one read statement; otherwise refuses it (`ledger_query_refused`) with the
+ * Prepares `sql` if it is one read statement; otherwise refuses it (`prefline_ledger_query_refused`) with the
  * reason. `subject` names what is read, for the message ("the ledger", "a release").
  */
 export async function prepareRead(connection: DuckDBConnection, sql: string, subject: string): Promise<DuckDBPreparedStatement> {
@@ -167,7 +168,7 @@ export class ReadQuery {
         const reader = await prepared.streamAndReadUntil(limits.maxRows + 1);
         if (reader.currentRowCount > limits.maxRows) {
           throw new LedgerError(
-            'ledger_query_too_large',
+            ErrorCode.LedgerQueryTooLarge,
             `the result has more than ${limits.maxRows.toLocaleString('en')} rows, the limit of queries on ${this.subject}${limits.rowLimitHint ?? '; add a LIMIT'}`,
           );
         }

@@ -3,6 +3,7 @@
  * one read's memory and threads beside the commits; a few may wait, more are refused as busy rather
  * than queued without end.
  */
+import { ErrorCode } from '../core/errors';
 import { LedgerError } from './errors';
 
 /** Reads waiting behind the running one. */
@@ -19,7 +20,7 @@ export class ReadQueue {
 
   run<T>(read: () => Promise<T>): Promise<T> {
     if (this.pending > MAX_WAITING) {
-      return Promise.reject(new LedgerError('ledger_busy', `${this.pending - 1} queries are already waiting for the ledger; try again shortly`));
+      return Promise.reject(new LedgerError(ErrorCode.LedgerBusy, `${this.pending - 1} queries are already waiting for the ledger; try again shortly`));
     }
     this.pending += 1;
     const turn = this.tail.then(read).finally(() => {

@@ -5,13 +5,13 @@
  * - `ledger`: `<queue>-ledger` — the DuckDB writer. Exactly one process: it holds the file lock,
  *   and also serves analysts' read queries (`prefline query`).
  */
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { createActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import type { PreflineConfig } from '../config';
+import { describeTemporal, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { ensurePrivateDirSync } from '../core/files';
 import { createDemoBackend } from '../connectors/inference/demo';
@@ -19,7 +19,9 @@ import { createOpenAICompatibleBackend } from '../connectors/inference/openai/Op
 import { createReplicateBackend } from '../connectors/inference/replicate/ReplicateBackend';
 import { InferenceRegistry } from '../connectors/inference/registry';
 import type { InferenceBackend } from '../connectors/inference/types';
+import { requireClusterSetup } from '../ops/cluster-setup';
 import { createLogger } from '../ops/log';
+import { connectNative } from '../ops/temporal-connection';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { Ledger } from '../store/Ledger';
 import { LedgerReadServer } from '../store/LedgerReadServer';
@@ -54,6 +56,7 @@ export function createInferenceBackends(config: PreflineConfig): InferenceBacken
       // anything else, so a worker crash can never strand a prediction we would then pay for twice.
       syncWaitSeconds: 0,
       pollIntervalMs: 500,
+      downloads: config.downloads,
     }),
     openai
       ? createOpenAICompatibleBackend({
@@ -113,7 +116,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
     Runtime.install({ logger, shutdownSignals: [] });
     runtimeInstalled = true;
   }
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectNative(config.temporal);
   const common = { connection, namespace: config.temporal.namespace };
   const workers: Worker[] = [];
   const queues: string[] = [];
@@ -121,6 +124,9 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
   let readServer: LedgerReadServer | undefined;
 
   try {
+    logger.info('connected to Temporal', { server: describeTemporal(config.temporal) });
+    // Without the search attributes a lifecycle's first workflow task fails forever: refuse to start instead.
+    await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
     if (config.workerQueues.includes('workflows')) {
       const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'));
       workers.push(

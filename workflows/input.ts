@@ -23,7 +23,6 @@ export const AVAILABLE_BACKENDS: Record<string, ReadonlyArray<string> | RegExp> 
   // whatever the self-hosted server calls its model, e.g. meta-llama/Llama-3.1-8B-Instruct or llama3:8b
   openai: /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/,
 };
-export const PLANNED_BACKENDS: string[] = [];
 
 const BACKEND_EXAMPLES: Record<string, string> = {
   replicate: 'replicate:owner/name or replicate:owner/name:version',
@@ -51,13 +50,6 @@ function isCalendarDate(iso: string): boolean {
   return new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
 }
 
-/** Channel connectors that ship in this release; the others are refused with a clear message. */
-export const CHANNEL_AVAILABLE: Record<ChannelSpec['kind'], boolean> = {
-  web: true,
-  slack: true,
-  email: true,
-};
-
 export const MAX_EMAIL_RECIPIENTS = 500;
 // Deliberately strict (no quotes, comments or display names): these go into SMTP envelopes and headers.
 export const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -72,10 +64,6 @@ export function parseChannel(raw: string): { ok: true; channel: ChannelSpec } | 
   const rest = colon > 0 ? text.slice(colon + 1).trim() : '';
   if (kind !== 'slack' && kind !== 'email') {
     return { ok: false, error: `channel: unknown channel "${text}"; expected "web", "slack:<channel>" or "email:<addr>,<addr>"` };
-  }
-  if (!CHANNEL_AVAILABLE[kind]) {
-    const available = (Object.keys(CHANNEL_AVAILABLE) as Array<ChannelSpec['kind']>).filter((k) => CHANNEL_AVAILABLE[k]);
-    return { ok: false, error: `channel: "${kind}:" channels are not available in this release yet; use ${available.map((k) => `"${k}"`).join(' or ')}` };
   }
   if (kind === 'slack') {
     if (!SLACK_CHANNEL.test(rest)) return { ok: false, error: `channel: "${text}" is not "slack:#channel-name" or "slack:<channel id>"` };
@@ -105,11 +93,7 @@ function checkModelRef(field: string, ref: unknown, errors: string[]): ref is st
   const name = ref.slice(colon + 1);
   const available = AVAILABLE_BACKENDS[backend];
   if (available === undefined) {
-    if (PLANNED_BACKENDS.includes(backend)) {
-      errors.push(`${field}: the "${backend}" backend is not available in this release yet; available: ${Object.keys(AVAILABLE_BACKENDS).map((b) => `${b}:*`).join(', ')}`);
-    } else {
-      errors.push(`${field}: unknown backend "${backend}"; available: ${Object.keys(AVAILABLE_BACKENDS).join(', ')}`);
-    }
+    errors.push(`${field}: unknown backend "${backend}"; available: ${Object.keys(AVAILABLE_BACKENDS).join(', ')}`);
     return false;
   }
   if (available instanceof RegExp) {

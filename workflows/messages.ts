@@ -9,6 +9,7 @@
  * is not subject to the server's limit of 10 in-flight updates per workflow. `bench/votes` measures both.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { ErrorCode } from '../core/errors';
 import type { CloseRequest, LifecycleStatus, VoteReceipt, VoteRequest } from './types';
 
 export const WORKFLOW_TYPE = 'ratingLifecycle';
@@ -18,13 +19,27 @@ export const voteSignal = defineSignal<[VoteRequest]>('vote-signal');
 export const closeSignal = defineSignal<[CloseRequest]>('close');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
 
-/** ApplicationFailure types a rejected vote carries; the gateway maps them to HTTP answers. */
+/**
+ * ApplicationFailure types the vote validator rejects with: catalogue codes (core/errors.ts), which
+ * VoteRejectedError and the HTTP answer carry unchanged. A rejected update leaves no trace in
+ * history, so these strings are not replayed.
+ */
 export const VoteRejection = {
-  VotingClosed: 'VotingClosed',
-  VotingNotOpen: 'VotingNotOpen',
-  UnknownCandidate: 'UnknownCandidate',
-  MalformedVote: 'MalformedVote',
+  VotingClosed: ErrorCode.VotingClosed,
+  VotingNotOpen: ErrorCode.VotingNotOpen,
+  UnknownCandidate: ErrorCode.UnknownCandidate,
+  MalformedVote: ErrorCode.MalformedVote,
+  /** The vote came through another channel than the lifecycle's (web on a Slack lifecycle, …). */
+  WrongChannel: ErrorCode.WrongChannel,
+  /**
+   * This run is handing over to a new one (continue-as-new): retry, and the vote lands there. Keeps a
+   * run's updates below the server's 2,000 while signals hold up its hand-over (the gateway retries these).
+   */
+  RunContinuing: ErrorCode.RunContinuing,
+  /** The lifecycle carries as many votes as it can (MAX_VOTING_STATE_BYTES); it takes no new ones. */
+  LifecycleFull: ErrorCode.LifecycleFull,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 
-export const INVALID_INPUT_ERROR = 'InvalidLifecycleInput';
+/** The failure type of a lifecycle started with input it cannot run. */
+export const INVALID_INPUT_ERROR = ErrorCode.LifecycleInputInvalid;

@@ -8,10 +8,11 @@
  */
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ReleaseActivities, ReleaseSummary } from '../activities/types';
+import { ErrorCode } from '../core/errors';
 import { ledgerQueue } from './queues';
 
 export const RELEASE_WORKFLOW_TYPE = 'publishRelease';
-export const INVALID_RELEASE_INPUT_ERROR = 'InvalidReleaseInput';
+export const INVALID_RELEASE_INPUT_ERROR = ErrorCode.ReleaseInputInvalid;
 
 export interface PublishReleaseInput {
   /** ISO-8601 watermark; default: the schedule's nominal time, else the workflow's start time. */

@@ -1,39 +1,67 @@
 /**
- * @module ratingLifecycle: one generation-to-rating lifecycle, durable end to end.
+ * @module ratingLifecycle: one generation-to-rating lifecycle, durable end to end. Its steps:
  *
- *   validate → generate (inference queue) → publish (channel) → collect votes until quorum,
- *   deadline or close → commit rows (ledger queue, exactly once) → close the post → summary.
+ *   1. start: validate the input, or resume the voting a previous run carried over;
+ *   2. generate the candidates (inference queue);
+ *   3. publish them to raters (the channel);
+ *   4. collect votes until quorum, deadline or close; continue-as-new when history grows long,
+ *      committing the votes so far first;
+ *   5. commit every accepted vote event to the ledger (ledger queue), exactly once;
+ *   6. close the post: tell raters the outcome where the channel shows one;
+ *   7. return the summary ops see in the UI.
  *
  * Votes live in workflow state (and so in history) from the moment they are accepted until the
- * ledger commit, so a worker crash or a server restart loses none. Long votings continue-as-new
- * with their events carried over.
+ * ledger commit, so a worker crash or a server restart loses none. The state and the message handlers
+ * live in `RatingLifecycle` (lifecycle-state.ts); this file issues the commands.
+ *
+ * Bounded history (the `bounded-history` patch): a lifecycle may take 10,000 votes or more with
+ * 2,000-character comments, far more than one continue-as-new payload (2 MB) can hold. So before
+ * continuing as new, a run commits its votes to the ledger in increments (batches of at most
+ * COMMIT_BATCH_BYTES), under a lifecycle row that is not closed yet, which keeps them out of
+ * "complete" and out of releases. The next run gets only the compact voting state (VotingState:
+ * a 64-bit digest per accepted key, the standing event per rater and candidate, counters), about
+ * 11 bytes a vote plus 30 a (rater, candidate) pair, and the few uncommitted votes that arrived
+ * during the last increment. Commits are idempotent by (first run id, idempotency key), so a crash
+ * or retry anywhere commits each vote once; the close commits the rest, clears the standing flags of
+ * committed votes the raters changed since, and completes the lifecycle. The server's suggestion to
+ * continue as new covers history events, history bytes and the 2,000 updates a run may take.
+ *
+ * One channel per lifecycle (the `one-channel-per-lifecycle` patch): the validator refuses a vote
+ * that came through another channel than the lifecycle's (VOTE_CHANNELS); a signalled one is counted
+ * in `wrongChannelVotesRefused`.
+ *
+ * castAt in RFC 3339 form (the `iso-cast-at` patch, isCastAt): the validator refuses any other castAt
+ * as malformed, and a signalled one is refused and not counted, so no vote the ledger cannot store
+ * stops the lifecycle's commits. Replays of histories from before each change keep the old rules.
  */
 import {
   ActivityCancellationType,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
-  log,
+  patched,
   proxyActivities,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
-import { deadlineAt as resolveDeadline, validateLifecycleInput } from './input';
-import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate } from './messages';
+import { validateLifecycleInput } from './input';
+import {
+  RatingLifecycle, invalidInput, isCarry, thresholdErrors,
+  type LifecycleCarry, type LifecycleRules, type LifecycleStart, type LifecycleThresholds, type VotingOutcome,
+} from './lifecycle-state';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { campaignKey, channelKey, modelKey, postRefsKey, statusKey } from './search-attributes';
-import type {
-  Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteReceipt, VoteRequest,
-} from './types';
-import { VoteTally, malformedVoteReason } from './vote-tally';
+import type { LifecyclePhase, LifecyclePlan, LifecycleSummary } from './types';
 
+export { COMMIT_BATCH_SIZE, LIVE_UPDATE_INTERVAL_MS } from './lifecycle-state';
 
-/** Votes per ledger activity call: keeps each payload far below Temporal's 2 MB limit. */
-export const COMMIT_BATCH_SIZE = 500;
+/** patched() ids: histories recorded before each change replay with the old behaviour. */
+export const BOUNDED_HISTORY_PATCH = 'bounded-history';
+export const ONE_CHANNEL_PATCH = 'one-channel-per-lifecycle';
+export const ISO_CAST_AT_PATCH = 'iso-cast-at';
+export type { LifecycleCarry, LifecycleStart, LifecycleThresholds } from './lifecycle-state';
 
 /** One proxy group per timeout/retry profile, bound to queues derived from the lifecycle's own queue. */
 function activitiesFor(baseQueue: string) {
@@ -63,279 +91,155 @@ function activitiesFor(baseQueue: string) {
   return { inference, channel, ledger };
 }
 
-/** State carried across continue-as-new. */
-export interface LifecycleCarry {
-  plan: LifecyclePlan;
-  startedAt: string;
-  deadlineAt: string;
-  candidates: Candidate[];
-  events: VoteEvent[];
-  lateVotesRefused: number;
-  closeRequested: boolean;
-  reminded?: boolean;
-  posts?: PostedMessage[];
-}
-
 /** Channels whose post shows a live tally. */
 const LIVE_POST_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['slack'];
-/** At most one live-tally update per this interval (Slack allows ~1 message/s/channel; stay well below). */
-export const LIVE_UPDATE_INTERVAL_MS = 5000;
 
-/** The lifecycle's state and message handlers; the workflow function below reads like the steps. */
-class RatingLifecycle {
-  phase: LifecyclePhase = 'generating';
-  candidates: Candidate[] = [];
-  tally = new VoteTally([]);
-  closeReason?: CloseReason;
-  closeRequested = false;
-  lateVotesRefused = 0;
-  deadlineAtMs = 0;
-  posts: PostedMessage[] = [];
-
-  constructor(readonly lifecycleId: string, readonly plan: LifecyclePlan) {}
-
-  get votingOpen(): boolean {
-    return this.phase === 'voting' && this.closeReason === undefined;
-  }
-
-  openVoting(candidates: Candidate[], events: VoteEvent[] = []): void {
-    this.candidates = candidates;
-    this.tally = new VoteTally(candidates, events);
-    this.phase = 'voting';
-  }
-
-  /** Synchronous checks that reject a vote before anything is written to history. */
-  validateVote(request: VoteRequest): void {
-    const malformed = malformedVoteReason(request);
-    if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
-    // A repeated delivery of an accepted vote answers "duplicate" even after close.
-    if (this.tally.isDuplicate(request.idempotencyKey)) return;
-    if (this.closeReason !== undefined || this.phase === 'committing' || this.phase === 'completed') {
-      throw ApplicationFailure.nonRetryable('voting closed', VoteRejection.VotingClosed);
-    }
-    if (this.phase !== 'voting') throw ApplicationFailure.nonRetryable('voting has not opened yet', VoteRejection.VotingNotOpen);
-    if (!this.tally.hasCandidate(request.candidateId)) {
-      throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
-    }
-  }
-
-  recordVote(request: VoteRequest): VoteReceipt {
-    const { outcome } = this.tally.record(request, new Date().toISOString());
-    return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
-  }
-
-  /** Signals cannot be refused, so a bad or late one is counted and logged instead. */
-  recordSignalledVote(request: VoteRequest): void {
-    try {
-      this.validateVote(request);
-    } catch (err) {
-      this.lateVotesRefused += 1;
-      log.warn('vote signal refused', { reason: (err as Error).message, idempotencyKey: String(request?.idempotencyKey) });
-      return;
-    }
-    this.recordVote(request);
-  }
-
-  setPosts(posts: PostedMessage[]): void {
-    this.posts = posts;
-    // Lets inbound channel events (a reaction on a message) find this lifecycle from any gateway.
-    if (posts.length > 0) upsertSearchAttributes([{ key: postRefsKey, value: posts.map((p) => p.ref) }]);
-  }
-
-  ratersWhoVoted(): string[] {
-    return [...new Set(this.tally.allEvents().map((e) => e.rater))].sort();
-  }
-
-  shouldStopVoting(): boolean {
-    return this.closeRequested || this.tally.quorumReached(this.plan.quorum);
-  }
-
-  close(reason: CloseReason): void {
-    this.closeReason ??= reason;
-  }
-
-  status(): LifecycleStatus {
-    return {
-      lifecycleId: this.lifecycleId,
-      prompt: this.plan.prompt,
-      phase: this.phase,
-      channel: this.plan.channelLabel,
-      models: this.plan.models,
-      ...(this.plan.campaign !== undefined ? { campaign: this.plan.campaign } : {}),
-      ...(this.plan.modelVersion !== undefined ? { modelVersion: this.plan.modelVersion } : {}),
-      quorum: this.plan.quorum,
-      ...(this.deadlineAtMs ? { deadlineAt: new Date(this.deadlineAtMs).toISOString() } : {}),
-      candidates: this.candidates.map((c) => ({
-        id: c.id, label: c.label, model: c.model, kind: c.kind, placeholder: c.placeholder,
-        ...(c.text !== undefined ? { text: c.text } : {}),
-        artifact: { sha256: c.artifact.sha256, mime: c.artifact.mime, size: c.artifact.size },
-        tally: this.tally.tallyOf(c.id),
-      })),
-      votesAccepted: this.tally.accepted,
-      ...(this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
-      ...(this.posts.length > 0 ? { posts: this.posts } : {}),
-    };
-  }
-
-  register(): void {
-    setHandler(statusQuery, () => this.status());
-    setHandler(voteUpdate, (request) => this.recordVote(request), { validator: (request) => this.validateVote(request) });
-    setHandler(voteSignal, (request) => this.recordSignalledVote(request));
-    setHandler(closeSignal, () => {
-      this.closeRequested = true;
-    });
-  }
+/** A new lifecycle from its validated arguments; bad ones fail it at once, naming every problem. */
+function startOrFail(lifecycleId: string, input: unknown, start: LifecycleStart | null | undefined, rules: LifecycleRules): RatingLifecycle {
+  const result = validateLifecycleInput(input, Date.now());
+  const errors = [...(result.ok ? [] : result.errors), ...thresholdErrors(start)];
+  if (!result.ok || errors.length > 0) throw invalidInput(errors);
+  return RatingLifecycle.start(lifecycleId, result.plan, start?.thresholds ?? {}, Date.now(), rules);
 }
 
-function planOrFail(input: unknown): LifecyclePlan {
-  const result = validateLifecycleInput(input, Date.now());
-  if (!result.ok) {
-    throw ApplicationFailure.create({
-      type: INVALID_INPUT_ERROR,
-      nonRetryable: true,
-      message: `invalid lifecycle input: ${result.errors.join('; ')}`,
-      details: [result.errors],
-    });
-  }
-  return result.plan;
+function setFilterAttributes(plan: LifecyclePlan): void {
+  upsertSearchAttributes([
+    { key: channelKey, value: plan.channel.kind },
+    { key: modelKey, value: plan.models },
+    ...(plan.campaign !== undefined ? [{ key: campaignKey, value: plan.campaign }] : []),
+  ]);
+}
+
+/** Lets inbound channel events (a reaction on a message) find this lifecycle from any gateway. */
+function setPostRefsAttribute(posts: PostedMessage[]): void {
+  if (posts.length > 0) upsertSearchAttributes([{ key: postRefsKey, value: posts.map((p) => p.ref) }]);
 }
 
 function setStatusAttribute(phase: LifecyclePhase | 'failed'): void {
   upsertSearchAttributes([{ key: statusKey, value: phase }]);
 }
 
-export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry): Promise<LifecycleSummary> {
+/** Whether this run's history is long enough to carry the voting into a fresh run. */
+function historyIsLong(thresholds: LifecycleThresholds): boolean {
   const info = workflowInfo();
-  const { inference, channel, ledger } = activitiesFor(info.taskQueue);
-  const plan = carry?.plan ?? planOrFail(input);
-  const lifecycle = new RatingLifecycle(info.workflowId, plan);
-  lifecycle.register();
-  upsertSearchAttributes([
-    { key: channelKey, value: plan.channel.kind },
-    { key: modelKey, value: plan.models },
-    ...(plan.campaign !== undefined ? [{ key: campaignKey, value: plan.campaign }] : []),
-  ]);
+  const limit = thresholds.continueAsNewAfterEvents;
+  return info.continueAsNewSuggested || (limit !== undefined && info.historyLength >= limit);
+}
 
-  const startedAt = carry?.startedAt ?? new Date().toISOString();
-  lifecycle.deadlineAtMs = carry ? Date.parse(carry.deadlineAt) : resolveDeadline(plan.deadline, Date.parse(startedAt));
-  lifecycle.lateVotesRefused = carry?.lateVotesRefused ?? 0;
-  lifecycle.closeRequested = carry?.closeRequested ?? false;
-
-  if (carry) {
-    lifecycle.setPosts(carry.posts ?? []);
-    lifecycle.openVoting(carry.candidates, carry.events);
-  } else {
-    // 1–2. Generate the candidates, then put them in front of raters.
-    setStatusAttribute('generating');
-    const candidates = await inference.generateCandidates({
-      lifecycleId: info.workflowId,
-      prompt: plan.prompt,
-      models: plan.models,
-      candidatesPerModel: plan.candidatesPerModel,
-      params: plan.params,
-    });
-    lifecycle.phase = 'publishing';
-    const post = await channel.publishLifecycle({ lifecycleId: info.workflowId, plan, candidates, deadlineAt: new Date(lifecycle.deadlineAtMs).toISOString() });
-    lifecycle.setPosts(post.messages ?? []);
-    lifecycle.openVoting(candidates);
-  }
-  setStatusAttribute('voting');
-
-  // 3. Collect votes until quorum, deadline or a close signal; keep a live post current and remind
-  //    non-voters on channels that do those.
+/**
+ * Step 4: waits for votes until quorum, the deadline, a close request, or a long history. Meanwhile it
+ * keeps a live post current (throttled, never delaying the close) and reminds non-voters once, on
+ * channels that do those.
+ */
+async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActivities, commitIncrement: () => Promise<void>): Promise<VotingOutcome> {
+  const { lifecycleId, plan, deadlineAtMs, reminderAtMs } = lifecycle;
   const live = LIVE_POST_CHANNELS.includes(plan.channel.kind);
   let postedVersion = lifecycle.tally.accepted;
-  let reminded = carry?.reminded ?? false;
-  const reminderAt = plan.remindBeforeMs !== undefined ? lifecycle.deadlineAtMs - plan.remindBeforeMs : undefined;
-  const mustStop = () => lifecycle.shouldStopVoting() || workflowInfo().continueAsNewSuggested;
+  const mustStop = () => lifecycle.stopReason() !== undefined || historyIsLong(lifecycle.thresholds);
   const tallyChanged = () => live && lifecycle.tally.accepted !== postedVersion;
-  let stoppedEarly: boolean;
+  // Never due without the bounded-history patch, so older histories see the same commands.
+  const incrementDue = () => lifecycle.incrementDue();
   for (;;) {
     const now = Date.now();
-    if (lifecycle.deadlineAtMs - now <= 0) {
-      stoppedEarly = lifecycle.shouldStopVoting();
-      break;
-    }
-    if (reminderAt !== undefined && !reminded && now >= reminderAt) {
-      await channel.remindRaters({
-        lifecycleId: info.workflowId,
-        plan,
-        deadlineAt: new Date(lifecycle.deadlineAtMs).toISOString(),
-        ratersWhoVoted: lifecycle.ratersWhoVoted(),
-      });
-      reminded = true;
+    if (deadlineAtMs - now <= 0) return lifecycle.stopReason() ?? 'deadline';
+    const reminderDue = reminderAtMs !== undefined && !lifecycle.reminded;
+    if (reminderDue && now >= reminderAtMs) {
+      await channel.remindRaters({ lifecycleId, plan, deadlineAt: lifecycle.deadlineAt, ratersWhoVoted: lifecycle.ratersWhoVoted() });
+      lifecycle.markReminded();
       continue;
     }
-    const wakeAt = reminderAt !== undefined && !reminded ? Math.min(reminderAt, lifecycle.deadlineAtMs) : lifecycle.deadlineAtMs;
-    const woke = await condition(() => mustStop() || tallyChanged(), wakeAt - now);
-    if (mustStop()) {
-      stoppedEarly = true;
-      break;
+    const wakeAt = reminderDue ? Math.min(reminderAtMs, deadlineAtMs) : deadlineAtMs;
+    const woke = await condition(() => mustStop() || tallyChanged() || incrementDue(), wakeAt - now);
+    if (mustStop()) return lifecycle.stopReason() ?? 'continue';
+    if (incrementDue()) {
+      await commitIncrement();
+      continue;
     }
     if (!woke) continue; // the reminder is due or the deadline passed: the loop head decides
     if (tallyChanged()) {
       postedVersion = lifecycle.tally.accepted;
-      await channel.updatePost({ lifecycleId: info.workflowId, plan, tally: lifecycle.tally.tallies(), votesAccepted: lifecycle.tally.accepted });
-      // Throttle, but never delay closing.
-      await condition(mustStop, LIVE_UPDATE_INTERVAL_MS);
+      await channel.updatePost({ lifecycleId, plan, tally: lifecycle.tally.tallies(), votesAccepted: lifecycle.tally.accepted });
+      // Throttle, but never delay closing; increments go on meanwhile.
+      const throttleEndsAt = Date.now() + lifecycle.liveUpdateIntervalMs;
+      for (let left = lifecycle.liveUpdateIntervalMs; left > 0; left = throttleEndsAt - Date.now()) {
+        await condition(() => mustStop() || incrementDue(), left);
+        if (mustStop() || !incrementDue()) break;
+        await commitIncrement();
+      }
     }
   }
-  if (stoppedEarly && !lifecycle.shouldStopVoting()) {
-    // History is getting long: carry the votes into a fresh run once in-flight handlers finish.
-    await condition(allHandlersFinished);
-    await continueAsNew<typeof ratingLifecycle>(input, {
-      plan,
-      startedAt,
-      deadlineAt: new Date(lifecycle.deadlineAtMs).toISOString(),
-      candidates: lifecycle.candidates,
-      events: [...lifecycle.tally.allEvents()],
-      lateVotesRefused: lifecycle.lateVotesRefused,
-      closeRequested: lifecycle.closeRequested,
-      reminded,
-      posts: lifecycle.posts,
-    });
+}
+
+/**
+ * Before continue-as-new: commits the oldest uncommitted votes, batch by batch, until what is left
+ * fits the carry (increments while voting leave at most about one batch for this).
+ */
+async function commitIncrements(lifecycle: RatingLifecycle, ledger: LedgerActivities, runId: string): Promise<void> {
+  while (lifecycle.mustCommitBeforeContinuing()) await commitIncrement(lifecycle, ledger, runId);
+}
+
+/** One increment: the oldest uncommitted votes, committed while voting goes on. */
+async function commitIncrement(lifecycle: RatingLifecycle, ledger: LedgerActivities, runId: string): Promise<void> {
+  const request = lifecycle.incrementRequest(runId);
+  await ledger.commitLifecycle(request);
+  lifecycle.incrementCommitted(request);
+}
+
+export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | LifecycleStart | null): Promise<LifecycleSummary> {
+  const info = workflowInfo();
+  const { inference, channel, ledger } = activitiesFor(info.taskQueue);
+  const rules: LifecycleRules = {
+    boundedHistory: patched(BOUNDED_HISTORY_PATCH), oneChannel: patched(ONE_CHANNEL_PATCH), isoCastAt: patched(ISO_CAST_AT_PATCH),
+  };
+
+  // 1. Start: validate the input (a bad one fails here, before any activity), or resume a carried voting.
+  // Only continue-as-new hands over a carried state: one passed to a first run would skip validation.
+  const resumed = isCarry(carry);
+  if (resumed && info.continuedFromExecutionRunId === undefined) {
+    throw invalidInput(['second argument: a carried voting state is only accepted from continue-as-new; start with {"thresholds": {…}} or nothing']);
   }
-  lifecycle.close(!stoppedEarly ? 'deadline' : lifecycle.closeRequested ? 'closed' : 'quorum');
+  const lifecycle = resumed ? RatingLifecycle.resume(info.workflowId, carry, rules) : startOrFail(info.workflowId, input, carry, rules);
+  lifecycle.register();
+  setFilterAttributes(lifecycle.plan);
+
+  if (resumed) {
+    setPostRefsAttribute(lifecycle.posts);
+  } else {
+    // 2. Generate the candidates.
+    setStatusAttribute('generating');
+    const candidates = await inference.generateCandidates(lifecycle.generateRequest());
+    // 3. Publish them to raters.
+    lifecycle.startPublishing();
+    const post = await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
+    setPostRefsAttribute(post.messages ?? []);
+    lifecycle.openVoting(candidates, post.messages ?? []);
+  }
+  setStatusAttribute('voting');
+
+  // 4. Collect votes; a long history carries them into a fresh run once in-flight handlers finish.
+  const outcome = await collectVotes(lifecycle, channel, () => commitIncrement(lifecycle, ledger, info.firstExecutionRunId));
+  if (outcome === 'continue') {
+    lifecycle.continuing = true;
+    await commitIncrements(lifecycle, ledger, info.firstExecutionRunId);
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof ratingLifecycle>(input, lifecycle.toCarry());
+  }
+  lifecycle.close(outcome);
   await condition(allHandlersFinished);
 
-  // 4. Commit every accepted vote event to the ledger, exactly once.
-  lifecycle.phase = 'committing';
+  // 5. Commit every accepted vote event to the ledger, exactly once.
+  lifecycle.startCommitting();
   setStatusAttribute('committing');
-  const events = lifecycle.tally.allEvents();
-  const closedAt = new Date().toISOString();
   let rowsCommitted = 0;
-  for (let offset = 0; offset === 0 || offset < events.length; offset += COMMIT_BATCH_SIZE) {
-    const batch = events.slice(offset, offset + COMMIT_BATCH_SIZE);
-    const result = await ledger.commitLifecycle({
-      lifecycle: {
-        lifecycleId: info.workflowId,
-        runId: info.firstExecutionRunId,
-        plan,
-        startedAt,
-        deadlineAt: new Date(lifecycle.deadlineAtMs).toISOString(),
-        closedAt,
-        closeReason: lifecycle.closeReason as CloseReason,
-        votesAccepted: events.length,
-      },
-      candidates: offset === 0 ? lifecycle.candidates : [],
-      votes: batch.map((event) => ({ ...event, standing: lifecycle.tally.isStanding(event.idempotencyKey) })),
-    });
-    rowsCommitted = result.voteRowsForLifecycle;
+  for (const request of lifecycle.commitRequests(info.firstExecutionRunId, new Date().toISOString())) {
+    rowsCommitted = (await ledger.commitLifecycle(request)).voteRowsForLifecycle;
   }
 
-  // 5. Tell raters the outcome where the channel shows one.
-  const tally = lifecycle.tally.tallies();
-  await channel.closePost({ lifecycleId: info.workflowId, plan, closeReason: lifecycle.closeReason as CloseReason, tally });
-  lifecycle.phase = 'completed';
+  // 6. Close the post: tell raters the outcome where the channel shows one.
+  await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies() });
+  lifecycle.complete();
   setStatusAttribute('completed');
 
-  // 6. The summary ops see in the UI.
-  return {
-    lifecycleId: info.workflowId,
-    closeReason: lifecycle.closeReason as CloseReason,
-    tally,
-    votesAccepted: events.length,
-    rowsCommitted,
-    lateVotesRefused: lifecycle.lateVotesRefused,
-  };
+  // 7. The summary ops see in the UI.
+  return lifecycle.summary(rowsCommitted);
 }

@@ -12,7 +12,9 @@
  *    restarts).
  * 2. A reply over the size limit is marked processed without its body being downloaded.
  * 3. Otherwise the message is downloaded (BODY.PEEK, so fetching does not set \Seen) and handled: votes
- *    forwarded, unreadable replies answered. The auto-answer goes to `Return-Path` (`<>`: a bounce,
+ *    forwarded, unreadable replies answered; one that is not a readable message at all (malformed MIME,
+ *    past the reader's bounds) is logged and marked processed, nothing forwarded. Headers and bodies
+ *    are read in the reader's worker threads (message-reader.ts), off the poller's event loop. The auto-answer goes to `Return-Path` (`<>`: a bounce,
  *    never answered), else `Reply-To`, else `From`.
  * 4. Only when every vote in it was accepted or refused for good is the message **marked processed**:
  *    \Seen, then moved to the processed mailbox if one is configured. If a lifecycle cannot be reached
@@ -27,8 +29,10 @@
  */
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions } from 'imapflow';
 import { isIP } from 'node:net';
+import PostalMime from 'postal-mime';
+import { UnreadableReplyError } from './errors';
 import { redactAddresses } from './smtp';
-import { header, readMessage, type InboundMessage } from './reply';
+import { header, type InboundMessage } from './mime';
 import { ReplyDeferredError, type ReplyHandler } from './replies';
 import type { GatewayLog } from '../../core/http';
 
@@ -72,13 +76,20 @@ export interface RunningImapPoller {
 export const RECIPIENT_HEADERS = ['delivered-to', 'x-original-to', 'envelope-to', 'to', 'cc'] as const;
 /** Messages whose headers are fetched in one FETCH. */
 const BATCH = 50;
-const ADDRESS = /[^\s<>()[\]"',;:]+@[^\s<>()[\]"',;:]+/g;
+/** Header values longer than this are not read for addresses (a recipient list is never this long). */
+const MAX_ADDRESS_HEADER = 64 * 1024;
 
-/** Every address-like token of the recipient headers, lowercased, without duplicates. */
+/** The addresses of one header value (postal-mime's address parser: quoted names, groups, comments), lowercased. */
+function addressesOf(value: string): string[] {
+  if (value.length > MAX_ADDRESS_HEADER) return [];
+  return PostalMime.addressParser(value, { flatten: true }).flatMap((a) => (a.address && a.address.includes('@') ? [a.address.toLowerCase()] : []));
+}
+
+/** Every address of the recipient headers, lowercased, without duplicates. */
 export function recipientsOf(message: InboundMessage): string[] {
   const found = new Set<string>();
   for (const name of RECIPIENT_HEADERS) {
-    for (const value of message.headers.get(name) ?? []) for (const address of value.match(ADDRESS) ?? []) found.add(address.toLowerCase());
+    for (const value of message.headers.get(name) ?? []) for (const address of addressesOf(value)) found.add(address);
   }
   return [...found];
 }
@@ -86,9 +97,9 @@ export function recipientsOf(message: InboundMessage): string[] {
 /** Where an automatic answer would go: Return-Path (empty for bounces), else Reply-To, else From. */
 export function envelopeFromOf(message: InboundMessage): string | undefined {
   const returnPath = header(message, 'return-path');
-  if (returnPath !== undefined) return /<\s*>/.test(returnPath) ? undefined : (returnPath.match(ADDRESS)?.[0] ?? undefined);
+  if (returnPath !== undefined) return /<\s*>/.test(returnPath) ? undefined : addressesOf(returnPath)[0];
   for (const name of ['reply-to', 'from']) {
-    const address = header(message, name)?.match(ADDRESS)?.[0];
+    const address = addressesOf(header(message, name) ?? '')[0];
     if (address) return address;
   }
   return undefined;
@@ -155,7 +166,15 @@ export function startImapPoller(deps: ImapPollerDeps): RunningImapPoller {
 
   async function handleOne(c: ImapFlow, head: FetchMessageObject): Promise<void> {
     const uid = head.uid;
-    const headers = readMessage(Buffer.concat([head.headers ?? Buffer.alloc(0), Buffer.from('\r\n')]));
+    let headers: InboundMessage;
+    try {
+      headers = await deps.replies.read(Buffer.concat([head.headers ?? Buffer.alloc(0), Buffer.from('\r\n')]));
+    } catch (err) {
+      if (!(err instanceof UnreadableReplyError)) throw err;
+      ignored.uids.add(uid); // headers nobody can read: not a reply to Prefline either
+      log('warn', 'email imap: unreadable headers, left alone', { ...where, uid, error: errorText(err) });
+      return;
+    }
     const recipients = recipientsOf(headers).filter((address) => deps.replies.verify(address) !== undefined);
     if (recipients.length === 0) {
       ignored.uids.add(uid);
@@ -175,8 +194,10 @@ export function startImapPoller(deps: ImapPollerDeps): RunningImapPoller {
       return markProcessed(c, uid);
     }
     try {
-      await deps.replies.handle(raw, recipients, envelopeFromOf(readMessage(raw)));
+      await deps.replies.handle(raw, recipients, envelopeFromOf);
     } catch (err) {
+      // Refused for good (logged by the handler): reading it again cannot help, so it is not retried.
+      if (err instanceof UnreadableReplyError) return markProcessed(c, uid);
       // Unreachable lifecycle (ReplyDeferredError, logged by the handler) or a local failure (state
       // folder): leave the message unseen; the next pass retries it and counts each vote once.
       if (!(err instanceof ReplyDeferredError)) log('warn', 'email imap: reply deferred', { ...where, uid, error: errorText(err) });

@@ -4,6 +4,9 @@
  *
  * - Each recipient that verifies as a signed reply address (`vote+<token>@<inbound domain>`) of a known
  *   lifecycle is handled on its own; others are skipped.
+ * - The message is read by a maintained MIME parser in a worker thread (mime.ts, message-reader.ts),
+ *   so a crafted one cannot stall the gateway; one that cannot be read within the reader's bounds is
+ *   refused with UnreadableReplyError (the SMTP listener answers 554, the poller marks it processed).
  * - The first line the rater wrote is parsed (quoted text ignored, see reply.ts) and its
  *   votes are forwarded through the directory with idempotency keys derived from the message key
  *   (Message-ID, else a hash of the bytes) + reply address + position on the line: a message delivered
@@ -18,10 +21,14 @@ import { createHash } from 'node:crypto';
 import type { Sender } from './compose';
 import { composeAutoAnswer } from './compose';
 import { redactAddresses, type MailTransport } from './smtp';
-import { firstReplyLine, header, messageKey, parseVoteLine, readMessage, type InboundMessage } from './reply';
+import { UnreadableReplyError } from './errors';
+import { sharedMessageReader, type MessageReader } from './message-reader';
+import { header, messageKey, type InboundMessage } from './mime';
+import { firstReplyLine, parseVoteLine } from './reply';
 import type { EmailState } from './state';
 import { verifyReplyAddress, type ReplyClaims } from './tokens';
 import { replyVoteRequest } from './votes';
+import { ErrorCode, PreflineError } from '../../core/errors';
 import type { GatewayLog } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 
@@ -33,9 +40,14 @@ export interface ReplyHandlerDeps {
   domain: string;
   /** Where automatic answers go out; without it, unreadable replies are only logged. */
   answers?: { transport: MailTransport; from: Sender };
+  /** Reads messages off the event loop; default the process-wide reader (message-reader.ts). */
+  reader?: MessageReader;
   now?: () => number;
   log?: GatewayLog;
 }
+
+/** Where an automatic answer would go: the SMTP envelope's sender, or one read off the message (IMAP). */
+export type EnvelopeFrom = string | undefined | ((message: InboundMessage) => string | undefined);
 
 /** A verified reply address of a lifecycle this gateway knows. */
 export type ReplyTarget = ReplyClaims & { lifecycleId: string; candidates: Array<{ id: string; label: string }> };
@@ -50,18 +62,23 @@ export interface ReplyHandler {
   verify(address: string): ReplyClaims | undefined;
   /** A signed reply address of a known lifecycle, or undefined. */
   target(address: string): Promise<ReplyTarget | undefined>;
+  /** Reads a message (or just its headers) off the event loop; throws UnreadableReplyError for one that cannot be read. */
+  read(raw: Buffer): Promise<InboundMessage>;
   /**
    * Handles one inbound message for its recipients. Throws ReplyDeferredError when a lifecycle cannot
-   * be reached (nothing is lost: handling the same message again counts each vote once).
+   * be reached (nothing is lost: handling the same message again counts each vote once), and
+   * UnreadableReplyError for a message that cannot be read at all (nothing was forwarded).
    */
-  handle(raw: Buffer, recipients: readonly string[], envelopeFrom: string | undefined): Promise<ReplyOutcome>;
+  handle(raw: Buffer, recipients: readonly string[], envelopeFrom: EnvelopeFrom): Promise<ReplyOutcome>;
   /** Resolves when every automatic answer started so far has been handed to SMTP (tests wait on it). */
   idle(): Promise<void>;
 }
 
 /** The lifecycle could not be reached: try the same message again later. */
-export class ReplyDeferredError extends Error {
-  readonly code = 'prefline_reply_deferred';
+export class ReplyDeferredError extends PreflineError {
+  constructor(message: string) {
+    super(ErrorCode.ReplyDeferred, message);
+  }
 }
 
 export const MAX_ANSWERS_PER_ADDRESS = 3;
@@ -84,6 +101,7 @@ export function createReplyHandler(deps: ReplyHandlerDeps): ReplyHandler {
   const now = deps.now ?? Date.now;
   const log: GatewayLog = deps.log ?? (() => undefined);
   const pending = new Set<Promise<void>>();
+  const reader = deps.reader ?? sharedMessageReader();
 
   const verify = (address: string) => verifyReplyAddress(deps.tokenKey, address, deps.domain);
 
@@ -110,8 +128,15 @@ export function createReplyHandler(deps: ReplyHandlerDeps): ReplyHandler {
     pending.add(task);
   }
 
-  async function handle(raw: Buffer, recipients: readonly string[], envelopeFrom: string | undefined): Promise<ReplyOutcome> {
-    const message = readMessage(raw);
+  async function handle(raw: Buffer, recipients: readonly string[], sender: EnvelopeFrom): Promise<ReplyOutcome> {
+    let message: InboundMessage;
+    try {
+      message = await reader.read(raw);
+    } catch (err) {
+      if (err instanceof UnreadableReplyError) log('warn', 'email reply refused: not a readable message', { bytes: raw.length, error: err.message });
+      throw err;
+    }
+    const envelopeFrom = typeof sender === 'function' ? sender(message) : sender;
     const key = messageKey(message, raw);
     let counted = 0;
     for (const rcpt of recipients) {
@@ -150,6 +175,7 @@ export function createReplyHandler(deps: ReplyHandlerDeps): ReplyHandler {
   return {
     verify,
     target,
+    read: (raw) => reader.read(raw),
     handle,
     async idle() {
       while (pending.size > 0) await Promise.allSettled([...pending]);

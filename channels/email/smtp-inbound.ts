@@ -4,7 +4,8 @@
  * - RCPT: only signed reply addresses of known lifecycles are accepted (550 otherwise), so the listener
  *   neither relays nor answers strangers.
  * - DATA: replies over the size limit are refused with 552 (`stream.sizeExceeded`); the rest goes to the
- *   reply handler shared with the IMAP poller (replies.ts: parse, forward, auto-answer). If the
+ *   reply handler shared with the IMAP poller (replies.ts: parse, forward, auto-answer). A message
+ *   the reader cannot read (malformed or past its bounds) is refused with 554. If the
  *   lifecycle cannot be reached, the reply is deferred with 451 so the sending MTA retries; the
  *   idempotency key (inbound Message-ID + reply address + position) makes it count once.
  */
@@ -12,6 +13,8 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import type { Sender } from './compose';
+import { UnreadableReplyError } from './errors';
+import type { MessageReader } from './message-reader';
 import type { MailTransport } from './smtp';
 import type { EmailState } from './state';
 import { createReplyHandler, ReplyDeferredError } from './replies';
@@ -33,6 +36,8 @@ export interface EmailInboundDeps {
   tls?: { keyFile: string; certFile: string };
   /** Where automatic answers go out; without it, unreadable replies are only logged. */
   answers?: { transport: MailTransport; from: Sender };
+  /** Reads messages off the event loop; default the process-wide reader. */
+  reader?: MessageReader;
   now?: () => number;
   log?: GatewayLog;
 }
@@ -55,7 +60,7 @@ export async function startEmailInbound(deps: EmailInboundDeps): Promise<Running
   const tls = deps.tls ? { key: await readFile(deps.tls.keyFile), cert: await readFile(deps.tls.certFile) } : undefined;
   const replies = createReplyHandler({
     directory: deps.directory, state: deps.state, tokenKey: deps.tokenKey, domain: deps.domain,
-    ...(deps.answers ? { answers: deps.answers } : {}), ...(deps.now ? { now: deps.now } : {}), log,
+    ...(deps.answers ? { answers: deps.answers } : {}), ...(deps.reader ? { reader: deps.reader } : {}), ...(deps.now ? { now: deps.now } : {}), log,
   });
 
   const server = new SMTPServer({
@@ -86,7 +91,11 @@ export async function startEmailInbound(deps: EmailInboundDeps): Promise<Running
         const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
         replies.handle(Buffer.concat(chunks), session.envelope.rcptTo.map((r) => r.address), envelopeFrom).then(
           ({ counted }) => callback(null, counted > 0 ? `Vote received (${counted})` : 'Message received'),
-          (err: unknown) => callback(err instanceof ReplyDeferredError ? smtpError(451, 'Temporary failure recording the vote, please retry') : smtpError(451, 'Temporary failure, please retry')),
+          (err: unknown) => callback(
+            err instanceof UnreadableReplyError ? smtpError(554, 'Message could not be read; nothing was counted')
+              : err instanceof ReplyDeferredError ? smtpError(451, 'Temporary failure recording the vote, please retry')
+                : smtpError(451, 'Temporary failure, please retry'),
+          ),
         );
       });
     },

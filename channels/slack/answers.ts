@@ -1,6 +1,6 @@
 /**
  * What the clicker of a Slack button is told, and how: an ephemeral answer through the payload's
- * `response_url` when it has one (else `chat.postEphemeral`). The texts are pure functions of the
+ * `response_url` when it has one on an allowed origin, redirects refused (else `chat.postEphemeral`). The texts are pure functions of the
  * lifecycle's answer; sending never throws (a lost answer is logged, the vote stands).
  */
 import type { VoteRejectionCode } from '../../core/lifecycle-directory';
@@ -13,6 +13,7 @@ export const ANSWERS = {
   notARater: ':no_entry: You are not on the rater list for Prefline votes here; ask the operator to add you.',
   notAVote: 'This message is not a Prefline vote (or no longer exists); nothing was counted.',
   tampered: 'This button does not belong to this message; nothing was counted.',
+  foreignTeam: ':no_entry: Votes from other workspaces are not counted here; nothing was counted.',
   /** Forwarding failed, and the delivery journal keeps the click: it is answered again once recorded. */
   keepsTrying: ':hourglass: Prefline could not record your vote yet; it keeps trying and answers here when it has.',
   /** Forwarding failed and nothing keeps the click. */
@@ -56,10 +57,41 @@ export function rejectionText(code: VoteRejectionCode): string {
 }
 
 export interface EphemeralAnswerDeps {
-  /** `chat.postEphemeral`, for payloads without a `response_url`. */
+  /** `chat.postEphemeral`, for payloads without a `response_url` (or with one on a host that is not allowed). */
   postEphemeral(args: { channel: string; user: string; text: string }): Promise<unknown>;
+  /** Origins (`https://hooks.slack.com`) a `response_url` may be on; see `responseUrlOrigins`. */
+  responseUrlOrigins: readonly string[];
   fetch?: typeof fetch;
   log: GatewayLog;
+}
+
+/** Where Slack's `response_url`s point. */
+export const SLACK_RESPONSE_ORIGIN = 'https://hooks.slack.com';
+
+/**
+ * The origins a `response_url` may be on: the configured ones, else Slack's and the Web API's (a
+ * stand-in in tests, GovSlack's host in such a deployment: the bot token is already trusted there).
+ */
+export function responseUrlOrigins(configured: readonly string[] | undefined, apiUrl: string): string[] {
+  if (configured && configured.length > 0) return [...configured];
+  let api: string | undefined;
+  try {
+    api = new URL(apiUrl).origin;
+  } catch {
+    api = undefined;
+  }
+  return [...new Set([SLACK_RESPONSE_ORIGIN, ...(api && api !== 'null' ? [api] : [])])];
+}
+
+/** The `response_url` when it is a URL on an allowed origin, else undefined. */
+export function allowedResponseUrl(url: unknown, origins: readonly string[]): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'https:' || parsed.protocol === 'http:') && origins.includes(parsed.origin) && !parsed.username && !parsed.password ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Answers the clicker of `payload` (user `user` in `channel`) with `text`; never rejects. */
@@ -68,13 +100,17 @@ export type EphemeralAnswer = (payload: BlockActionsPayload, channel: string | u
 export function createEphemeralAnswer(deps: EphemeralAnswerDeps): EphemeralAnswer {
   return async (payload, channel, user, text) => {
     try {
-      const url = payload.response_url;
-      if (typeof url === 'string' && /^https?:\/\//.test(url)) {
+      const url = allowedResponseUrl(payload.response_url, deps.responseUrlOrigins);
+      if (url === undefined && payload.response_url !== undefined) {
+        deps.log('warn', 'Slack response_url is not on an allowed origin; not called, answering with chat.postEphemeral', { origins: deps.responseUrlOrigins.join(',') });
+      }
+      if (url !== undefined) {
         const res = await (deps.fetch ?? fetch)(url, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           // replace_original:false, or Slack may replace the candidate message with the answer.
           body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+          redirect: 'error', // a redirect could lead anywhere
           signal: AbortSignal.timeout(10_000),
         });
         if (!res.ok) throw new Error(`response_url answered ${res.status}`);

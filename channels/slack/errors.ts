@@ -3,29 +3,28 @@
  * one coded error so the channel activities know whether Temporal should retry, and when.
  */
 import { ErrorCode as SlackErrorCode, type WebAPICallError } from '@slack/web-api';
-import { ErrorCode, PreflineError, isCodedError, type CodedError } from '../../core/errors';
+import {
+  ChannelRateLimitedError, ChannelRejectedError, ChannelUnavailableError, isCodedError, type CodedError,
+} from '../../core/errors';
 
 /** Slack answered 429 (or `ok:false, error:ratelimited`): retry after `retryAfterSeconds`. */
-export class SlackRateLimitedError extends PreflineError {
+export class SlackRateLimitedError extends ChannelRateLimitedError {
   constructor(readonly method: string, retryAfterSeconds: number) {
-    super(ErrorCode.ChannelRateLimited, `Slack rate-limited ${method}; retry after ${retryAfterSeconds}s`, true, { retryAfterSeconds });
-    this.name = 'SlackRateLimitedError';
+    super(`Slack rate-limited ${method}; retry after ${retryAfterSeconds}s`, { retryAfterSeconds });
   }
 }
 
 /** Slack refused the call for a reason retrying cannot fix (bad token, missing scope, unknown channel…). */
-export class SlackRejectedError extends PreflineError {
+export class SlackRejectedError extends ChannelRejectedError {
   constructor(readonly method: string, readonly slackError: string, hint?: string) {
-    super(ErrorCode.ChannelRejected, `Slack refused ${method}: ${slackError}${hint ? ` (${hint})` : ''}`, false);
-    this.name = 'SlackRejectedError';
+    super(`Slack refused ${method}: ${slackError}${hint ? ` (${hint})` : ''}`);
   }
 }
 
 /** Slack could not be reached or failed on its side (network, 5xx, `internal_error`): retryable. */
-export class SlackUnavailableError extends PreflineError {
+export class SlackUnavailableError extends ChannelUnavailableError {
   constructor(readonly method: string, detail: string, options?: { cause?: unknown }) {
-    super(ErrorCode.ChannelUnavailable, `Slack ${method} failed: ${detail}`, true, options);
-    this.name = 'SlackUnavailableError';
+    super(`Slack ${method} failed: ${detail}`, options);
   }
 }
 

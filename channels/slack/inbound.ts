@@ -12,15 +12,16 @@
  * - Reactions are signals (fire-and-forget, no 10-in-flight-update limit); clicks are updates, because
  *   the clicker gets an ephemeral answer (answers.ts: recorded / changed / withdrawn / voting closed).
  * - Which events are votes, and which votes they are, is decided by votes.ts (pure); who may vote by
- *   allow-list.ts.
+ *   allow-list.ts, and only raters of the configured teams (default: the bot token's own) count:
+ *   a reaction or click naming another team (Slack Connect) is refused (payloads.ts).
  */
 import type { WebClient } from '@slack/web-api';
-import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, type EphemeralAnswer } from './answers';
+import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, responseUrlOrigins, type EphemeralAnswer } from './answers';
 import { RaterAllowList } from './allow-list';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
 import { DeliveryInbox } from './dedupe-inbox';
 import { InboundJournal, readJournalEntry, type AcceptedDelivery } from './journaling';
-import { SLACK_ID, channelOf, teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
+import { SLACK_ID, channelOf, foreignTeamOfAction, foreignTeamOfReaction, teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
 import { safeMessageRef } from './messages';
 import { buttonVoteRequests, isNotAVote, notOnOurPost, reactionVoteRequest, readReaction, type NotAVote } from './votes';
 import type { VoteReceipt, VoteRequest, VoteValue } from '../../workflows/types';
@@ -40,6 +41,13 @@ export interface SlackInboundDeps {
   allowedUsers?: string[];
   /** A user group (`S…`) whose members may vote. */
   allowedUsergroup?: string;
+  /**
+   * Teams (`T…`, Enterprise Grid orgs `E…`) whose votes count. Default: the bot token's own team
+   * (`auth.test`). Reactions and clicks that name another team (Slack Connect) are refused.
+   */
+  teamIds?: string[];
+  /** Origins a click's `response_url` may be on. Default: `https://hooks.slack.com` and the Web API's origin. */
+  responseUrlOrigins?: string[];
   /** How long failed forwarding is retried in the background. Default 10 minutes. */
   forwardBudgetMs?: number;
   /** Waits before looking a fresh message up again (visibility is eventually consistent). Default 1, 2, 4 s. */
@@ -102,7 +110,7 @@ export class SlackInbound {
   private readonly answer: EphemeralAnswer;
   private readonly forwards: Limiter;
   private readonly pending = new Set<Promise<void>>();
-  private botUser?: Promise<string>;
+  private identity?: Promise<{ userId: string; teamId?: string }>;
   private closed = false;
 
   constructor(private readonly deps: SlackInboundDeps) {
@@ -115,18 +123,28 @@ export class SlackInbound {
     const members = async (usergroup: string) => (await deps.web.usergroups.users.list({ usergroup })).users ?? [];
     this.allowList = new RaterAllowList(members, users, deps.allowedUsergroup?.trim() || undefined, this.now, this.log);
     this.journal = new InboundJournal(deps.journal, this.now, this.log);
-    this.answer = createEphemeralAnswer({ postEphemeral: (args) => deps.web.chat.postEphemeral(args), ...(deps.fetch ? { fetch: deps.fetch } : {}), log: this.log });
+    this.answer = createEphemeralAnswer({
+      postEphemeral: (args) => deps.web.chat.postEphemeral(args),
+      responseUrlOrigins: responseUrlOrigins(deps.responseUrlOrigins, deps.web.slackApiUrl),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      log: this.log,
+    });
     this.forwards = new Limiter(deps.maxConcurrentForwards ?? 16);
   }
 
   /** Learns the bot's own user id (`auth.test`); retried in the background until Slack answers. */
-  start(): Promise<string> {
-    this.botUser ??= retrying(
+  async start(): Promise<string> {
+    return (await this.whoAmI()).userId;
+  }
+
+  /** The bot's user id and team (`auth.test`), asked once and retried until Slack answers. */
+  private whoAmI(): Promise<{ userId: string; teamId?: string }> {
+    this.identity ??= retrying(
       async () => {
         const result = await this.deps.web.auth.test();
         if (!result.user_id) throw new Error('auth.test returned no user_id');
         this.log('info', 'Slack bot identity', { botUserId: result.user_id, team: result.team_id });
-        return result.user_id;
+        return { userId: result.user_id, ...(result.team_id ? { teamId: result.team_id } : {}) };
       },
       {
         delayMs: identityBackoff,
@@ -135,7 +153,15 @@ export class SlackInbound {
       },
       this.clock,
     );
-    return this.botUser;
+    return this.identity;
+  }
+
+  /** The teams whose votes count: the configured ones, else the bot's own (none known: nobody's). */
+  private async allowedTeams(): Promise<ReadonlySet<string>> {
+    const configured = (this.deps.teamIds ?? []).map((t) => t.trim()).filter(Boolean);
+    if (configured.length > 0) return new Set(configured);
+    const { teamId } = await this.whoAmI();
+    return new Set(teamId ? [teamId] : []);
   }
 
   /**
@@ -228,6 +254,11 @@ export class SlackInbound {
   private async handleReaction(envelope: ReactionEnvelope): Promise<void> {
     const reaction = readReaction(envelope);
     if (isNotAVote(reaction)) return this.skip(reaction);
+    const foreign = foreignTeamOfReaction(envelope, await this.allowedTeams());
+    if (foreign) {
+      this.log('warn', 'Slack reaction from another team refused; not counted', { team: foreign, eventId: reaction.eventId });
+      return this.skip({ skip: 'reaction from another team', detail: foreign });
+    }
     const notOurs = notOnOurPost(reaction, await this.start());
     if (notOurs) return this.skip(notOurs);
     if (!(await this.allowList.allows(reaction.user))) return this.skip({ skip: 'rater not on the allow-list' });
@@ -250,6 +281,11 @@ export class SlackInbound {
   private async handleAction(payload: BlockActionsPayload, action: BlockAction, user: string, team: string): Promise<void> {
     const channel = channelOf(payload);
     const reply = (text: string) => this.answer(payload, channel, user, text);
+    const foreign = foreignTeamOfAction(payload, await this.allowedTeams());
+    if (foreign) {
+      this.log('warn', 'Slack click from another team refused; not counted', { team: foreign });
+      return reply(ANSWERS.foreignTeam);
+    }
     if (!(await this.allowList.allows(user))) return reply(ANSWERS.notARater);
     const ref = safeMessageRef(channel, payload.container?.message_ts ?? payload.message?.ts);
     const post = ref ? await this.findPost(ref, true) : undefined;

@@ -187,8 +187,12 @@ export interface HeaderState {
   closed?: { reason: CloseReason; tally: CandidateTally[] };
 }
 
+/**
+ * The header's fallback `text` (notifications, screen readers, clients without blocks). Slack parses it
+ * as mrkdwn, so the prompt is escaped like the blocks: `<!channel>` or `<http://x|y>` shows literally.
+ */
 export function headerText(plan: LifecyclePlan, state: HeaderState = {}): string {
-  const prompt = truncate(plan.prompt, 200);
+  const prompt = escapeMrkdwn(truncate(plan.prompt, 200));
   if (state.closed) return `Voting closed (${CLOSE_REASONS[state.closed.reason]}): ${prompt}`;
   return `Rate the candidates for: ${prompt}`;
 }
@@ -244,8 +248,14 @@ export function headerBlocks(plan: LifecyclePlan, meta: HeaderMeta, state: Heade
 
 // ---- candidates --------------------------------------------------------------------------------
 
+/** A candidate message's fallback `text` (escaped: see headerText). */
 export function candidateText(candidate: Pick<Candidate, 'label'>): string {
-  return `Candidate ${candidate.label}`;
+  return `Candidate ${escapeMrkdwn(candidate.label)}`;
+}
+
+/** A closed candidate message's fallback `text`. */
+export function closedCandidateText(label: string): string {
+  return `Candidate ${escapeMrkdwn(label)} (voting closed)`;
 }
 
 export function candidateBlocks(lifecycleId: string, prompt: string, candidate: Candidate, fileId: string | undefined): Block[] {

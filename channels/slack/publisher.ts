@@ -20,7 +20,7 @@ import type { Candidate, LifecyclePlan } from '../../workflows/types';
 import { ChannelPacer, SlackCaller, createSlackWebClient, type SlackCallerOptions } from './client';
 import { SlackRejectedError, slackErrorCode } from './errors';
 import {
-  METADATA_EVENT_TYPE, candidateBlocks, candidatePart, candidateText, closedCandidateBlocks, headerBlocks, headerText, isPairwise, messageRef,
+  METADATA_EVENT_TYPE, candidateBlocks, candidatePart, candidateText, closedCandidateBlocks, closedCandidateText, headerBlocks, headerText, isPairwise, messageRef,
   type Block, type CandidateMeta, type HeaderMeta, type PartMeta,
 } from './messages';
 
@@ -157,7 +157,7 @@ class SlackPublisher implements ChannelPublisher {
         const part = posts.parts.get(candidatePart(tally.candidateId));
         if (!part) continue;
         const blocks = closedCandidateBlocks(part.blocks ?? [], part.meta as CandidateMeta, tally);
-        await this.edit(channelId, part.ts, `Candidate ${tally.label} (voting closed)`, blocks, part.meta);
+        await this.edit(channelId, part.ts, closedCandidateText(tally.label), blocks, part.meta);
       }
     });
   }

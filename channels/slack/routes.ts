@@ -11,7 +11,8 @@
  */
 import type http from 'node:http';
 import { assertSigningSecret, SlackVerificationError, verifySlackRequest } from './verify';
-import { readBody, type GatewayLog, type HttpRoute } from '../../core/http';
+import { ErrorCode } from '../../core/errors';
+import { HttpError, readBody, type GatewayLog, type HttpRoute } from '../../core/http';
 import type { SlackInbound } from './inbound';
 
 export interface SlackRoutesDeps {
@@ -25,12 +26,6 @@ export interface SlackRoutesDeps {
 /** block_actions payloads carry the whole message (blocks included): far above the vote API's 16 KB. */
 export const MAX_SLACK_BODY_BYTES = 1024 * 1024;
 
-class SlackHttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
 export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
   assertSigningSecret(deps.signingSecret);
   const now = deps.now ?? Date.now;
@@ -38,7 +33,7 @@ export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
 
   /** Reads, answers ssl checks, verifies and checks the media type; undefined when already answered. */
   async function verified(req: http.IncomingMessage, res: http.ServerResponse, mediaType: string): Promise<string | undefined> {
-    const body = await readBody(req, MAX_SLACK_BODY_BYTES, () => new SlackHttpError(413, 'body too large'));
+    const body = await readBody(req, MAX_SLACK_BODY_BYTES, () => new HttpError(ErrorCode.BodyTooLarge, 'body too large'));
     if (body.length === 11 && body.toString('latin1') === 'ssl_check=1') {
       answer(res, 200, '');
       return undefined;
@@ -48,10 +43,10 @@ export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
     } catch (err) {
       if (!(err instanceof SlackVerificationError)) throw err;
       log('warn', 'Slack request refused: bad signature', { reason: err.reason, path: req.url });
-      throw new SlackHttpError(401, 'invalid signature');
+      throw new HttpError(ErrorCode.SlackSignatureInvalid, 'invalid signature');
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== mediaType) throw new SlackHttpError(415, `Content-Type must be ${mediaType}`);
+    if (type !== mediaType) throw new HttpError(ErrorCode.UnsupportedMediaType, `Content-Type must be ${mediaType}`);
     return body.toString('utf8');
   }
 
@@ -61,7 +56,7 @@ export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
       if (text === undefined) return;
       const envelope = parseJson(text);
       if (envelope.type === 'url_verification') {
-        if (typeof envelope.challenge !== 'string') throw new SlackHttpError(400, 'no challenge');
+        if (typeof envelope.challenge !== 'string') throw new HttpError(ErrorCode.BadRequest, 'no challenge');
         return answer(res, 200, envelope.challenge);
       }
       const retryNum = Number(req.headers['x-slack-retry-num'] ?? 0) || undefined;
@@ -83,7 +78,7 @@ export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
       const text = await verified(req, res, 'application/x-www-form-urlencoded');
       if (text === undefined) return;
       const payload = new URLSearchParams(text).get('payload');
-      if (payload === null) throw new SlackHttpError(400, 'no payload');
+      if (payload === null) throw new HttpError(ErrorCode.BadRequest, 'no payload');
       const parsed = parseJson(payload);
       // Not journaled → an error: Slack shows the clicker that it did not work.
       if ((await deps.inbound.acceptInteraction(parsed)) === 'failed') return answer(res, 503, JSON.stringify({ error: 'try again' }), { 'Content-Type': 'application/json; charset=utf-8' });
@@ -101,7 +96,7 @@ async function handled(res: http.ServerResponse, task: () => Promise<void>): Pro
   try {
     await task();
   } catch (err) {
-    if (!(err instanceof SlackHttpError) || res.headersSent) throw err;
+    if (!(err instanceof HttpError) || res.headersSent) throw err;
     answer(res, err.status, JSON.stringify({ error: err.message }), { 'Content-Type': 'application/json; charset=utf-8', 'X-Slack-No-Retry': '1' });
   }
 }
@@ -116,8 +111,8 @@ function parseJson(text: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new SlackHttpError(400, 'body is not valid JSON');
+    throw new HttpError(ErrorCode.InvalidJson, 'body is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SlackHttpError(400, 'body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(ErrorCode.InvalidJson, 'body must be a JSON object');
   return value as Record<string, unknown>;
 }

@@ -7,6 +7,7 @@
  * refused, and the comparison is constant-time. Pure, with an injectable clock.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ErrorCode, PreflineError } from '../../core/errors';
 
 export const MAX_SKEW_SECONDS = 5 * 60;
 
@@ -20,11 +21,9 @@ export type SlackVerificationFailure =
   | 'unsupported_signature_version'
   | 'signature_mismatch';
 
-export class SlackVerificationError extends Error {
-  readonly code = 'prefline_slack_signature_invalid';
+export class SlackVerificationError extends PreflineError {
   constructor(readonly reason: SlackVerificationFailure) {
-    super(`Slack request verification failed: ${reason}`);
-    this.name = 'SlackVerificationError';
+    super(ErrorCode.SlackSignatureInvalid, `Slack request verification failed: ${reason}`);
   }
 }
 

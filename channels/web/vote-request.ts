@@ -1,27 +1,31 @@
 /**
  * The web channel's mapping from a vote API request body (`POST /api/lifecycles/<id>/votes`, sent by
  * the rating page) to a Prefline VoteRequest. Pure: the route authenticates the rater and reads the
- * body; this decides what the body means, with the lifecycle's own shape check, so a bad request is
- * answered at the gateway without a round trip.
+ * body; this decides what the body means, with the lifecycle's own shape check and the comment's text
+ * hygiene (control and bidi-override characters refused), so a bad request is answered at the gateway
+ * without a round trip.
  */
-import type { VoteRequest } from '../../workflows/types';
+import type { ErrorCode } from '../../core/errors';
+import type { RaterAuth, VoteRequest } from '../../workflows/types';
 import { malformedVoteReason } from '../../workflows/vote-tally';
+import { normaliseLineEnds, unsafeTextReason } from '../../core/text-hygiene';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
 
 export type WebVoteMapping =
   | { ok: true; vote: VoteRequest }
-  | { ok: false; code: 'invalid_idempotency_key' | 'malformed_vote'; message: string };
+  | { ok: false; code: (typeof ErrorCode)['InvalidIdempotencyKey' | 'MalformedVote' | 'InvalidComment']; message: string };
 
 /**
  * `body` as the page sends it: `{candidateId, value, idempotencyKey, comment?}`. `rater` is the
- * session's pseudonym, `castAt` when the gateway received the vote (ISO-8601).
+ * session's pseudonym, `raterAuth` how its rater signed in, `castAt` when the gateway received the
+ * vote (ISO-8601).
  */
-export function webVoteRequest(body: Record<string, unknown>, rater: string, castAt: string): WebVoteMapping {
+export function webVoteRequest(body: Record<string, unknown>, rater: string, castAt: string, raterAuth: RaterAuth): WebVoteMapping {
   if (typeof body.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(body.idempotencyKey)) {
     return { ok: false, code: 'invalid_idempotency_key', message: 'idempotencyKey: 8–128 characters of A–Z, a–z, 0–9, "_" and "-"' };
   }
-  const comment = typeof body.comment === 'string' ? body.comment.trim() : body.comment;
+  const comment = typeof body.comment === 'string' ? normaliseLineEnds(body.comment).trim() : body.comment;
   const vote = {
     // Namespaced by rater: one rater's keys can neither replay nor shadow another's.
     idempotencyKey: `web:${rater}:${body.idempotencyKey}`,
@@ -30,9 +34,13 @@ export function webVoteRequest(body: Record<string, unknown>, rater: string, cas
     rater,
     channel: 'web',
     castAt,
+    raterAuth,
     ...(comment === undefined || comment === null || comment === '' ? {} : { comment }),
   };
   const reason = malformedVoteReason(vote);
   if (reason) return { ok: false, code: 'malformed_vote', message: reason };
+  // Refused, not stripped: the rater is told and can send the comment again without them (core/text-hygiene.ts).
+  const unsafe = typeof comment === 'string' ? unsafeTextReason(comment) : undefined;
+  if (unsafe) return { ok: false, code: 'invalid_comment', message: unsafe };
   return { ok: true, vote: vote as VoteRequest };
 }

@@ -1,45 +1,23 @@
 /**
- * Coded errors of the remote inference backends (Replicate, OpenAI-compatible). They reuse the
- * `ErrorCode` values of core/errors.ts, so activities map them by `code` and `retryable` like
- * every other connector error.
+ * Coded errors of the remote inference backends (Replicate, OpenAI-compatible), and how a remote
+ * HTTP status maps to a catalogue code (core/errors.ts). A mapped error keeps the status it stands
+ * for as `remoteStatus`, for callers that branch on it (e.g. a 404 resume).
  */
-import { ErrorCode, PreflineError } from '../../core/errors';
-
-/** A remote HTTP API answered a non-2xx status; `status` keeps it for callers that branch on it (e.g. 404). */
-export class RemoteHttpError extends PreflineError {
-  constructor(
-    readonly status: number,
-    code: ErrorCode,
-    message: string,
-    retryable: boolean,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
-  ) {
-    super(code, message, retryable, options);
-    this.name = 'RemoteHttpError';
-  }
-}
+import {
+  ConfigMissingError, ErrorCode, InferenceUnavailableError, InvalidParamsError, PreflineError, UnknownModelError, type PreflineErrorOptions,
+} from '../../core/errors';
 
 /** The backend kept answering 429 after our bounded, real waits: retryable, after `retryAfterSeconds`. */
-export class RateLimitedError extends RemoteHttpError {
+export class RateLimitedError extends PreflineError {
   constructor(message: string, retryAfterSeconds?: number) {
-    super(429, ErrorCode.InferenceRateLimited, message, true, retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined);
-    this.name = 'RateLimitedError';
-  }
-}
-
-/** The remote work was cancelled (by us on abort, by someone else, or aborted by a deadline): not retryable. */
-export class InferenceCanceledError extends PreflineError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.InferenceCanceled, message, false, options);
-    this.name = 'InferenceCanceledError';
+    super(ErrorCode.InferenceRateLimited, message, { remoteStatus: 429, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
   }
 }
 
 /** The model ran but returned nothing usable: not retryable (the same input gives the same nothing). */
 export class EmptyOutputError extends PreflineError {
   constructor(message: string) {
-    super(ErrorCode.EmptyOutput, message, false);
-    this.name = 'EmptyOutputError';
+    super(ErrorCode.EmptyOutput, message);
   }
 }
 
@@ -53,29 +31,28 @@ export class OutputFetchFailedError extends PreflineError {
     readonly predictionId?: string,
     options?: { cause?: unknown },
   ) {
-    super(ErrorCode.OutputFetchFailed, message, true, options);
-    this.name = 'OutputFetchFailedError';
+    super(ErrorCode.OutputFetchFailed, message, options);
   }
 }
 
-/** We stopped waiting for the backend (request timeout or maxWaitMs): retryable. */
-export class InferenceTimeoutError extends PreflineError {
+/** We stopped waiting for the backend (request timeout or maxWaitMs): retryable, like any unavailability. */
+export class InferenceTimeoutError extends InferenceUnavailableError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.InferenceUnavailable, message, true, options);
-    this.name = 'InferenceTimeoutError';
+    super(message, options);
   }
 }
 
 /** Maps a non-2xx HTTP status to a coded error; `detail` is the server's own explanation. */
-export function errorForStatus(status: number, detail: string, options?: { retryAfterSeconds?: number; what?: string }): RemoteHttpError {
+export function errorForStatus(status: number, detail: string, options?: { retryAfterSeconds?: number; what?: string }): PreflineError {
   const what = options?.what ?? 'inference backend';
   const msg = `${what} answered ${status}: ${detail}`;
+  const remote: PreflineErrorOptions = { remoteStatus: status };
   if (status === 429) return new RateLimitedError(msg, options?.retryAfterSeconds);
-  if (status === 401 || status === 403) return new RemoteHttpError(status, ErrorCode.ConfigMissing, `${msg} (check the API token)`, false);
-  if (status === 404) return new RemoteHttpError(status, ErrorCode.UnknownModel, msg, false);
+  if (status === 401 || status === 403) return new ConfigMissingError(`${msg} (check the API token)`, remote);
+  if (status === 404) return new UnknownModelError(msg, remote);
   // 408 (server-side timeout) and 409 (Cog: all prediction slots busy) are transient.
   if (status === 408 || status === 409 || status >= 500) {
-    return new RemoteHttpError(status, ErrorCode.InferenceUnavailable, msg, true, options?.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : undefined);
+    return new InferenceUnavailableError(msg, { ...remote, ...(options?.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}) });
   }
-  return new RemoteHttpError(status, ErrorCode.InvalidParams, msg, false);
+  return new InvalidParamsError(msg, remote);
 }

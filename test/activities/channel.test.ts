@@ -108,7 +108,7 @@ describe('activities/channel', () => {
     }
 
     it('should map a non-retryable coded publisher error by its code', async () => {
-      const activities = createChannelActivities({ web: failingPublisher(new PreflineError(ErrorCode.ChannelRejected, 'channel_not_found', false)) });
+      const activities = createChannelActivities({ web: failingPublisher(new PreflineError(ErrorCode.ChannelRejected, 'channel_not_found')) });
       const err = await rejection(env().run(activities.publishLifecycle, publishRequest('lc-1')));
       assert.ok(err instanceof ApplicationFailure);
       assert.equal(err.type, ErrorCode.ChannelRejected);

@@ -341,7 +341,7 @@ describe('activities/generate', function () {
 
       it('should round a fractional Retry-After up, and never below one second', async () => {
         for (const [seconds, expected] of [[2.1, '3s'], [0, '1s'], [0.2, '1s']] as const) {
-          const cause = new PreflineError(ErrorCode.InferenceRateLimited, 'slow down', true, { retryAfterSeconds: seconds });
+          const cause = new PreflineError(ErrorCode.InferenceRateLimited, 'slow down', { retryAfterSeconds: seconds });
           const err = await rejection(run([new FakeBackend(() => Promise.reject(cause))], request({ models: ['fake:m'] })));
           assertAppFailure(err);
           assert.equal(err.type, ErrorCode.InferenceRateLimited);
@@ -405,7 +405,7 @@ describe('activities/generate', function () {
       });
 
       for (const [what, onAbort] of [
-        ['a non-retryable "canceled" connector error (as the Replicate and demo backends throw)', (signal: AbortSignal) => new PreflineError(ErrorCode.InferenceCanceled, 'prediction canceled', false, { cause: signal.reason })],
+        ['a non-retryable "canceled" connector error (as the Replicate and demo backends throw)', (signal: AbortSignal) => new PreflineError(ErrorCode.InferenceCanceled, 'prediction canceled', { cause: signal.reason })],
         ['a DOM AbortError (as fetch throws)', () => new DOMException('This operation was aborted', 'AbortError')],
       ] as const) {
         it(`should still reject with the cancellation when the backend reports the abort as ${what}`, async () => {
@@ -449,7 +449,7 @@ describe('activities/generate', function () {
 
       it('should keep mapping backend errors normally when not cancelled', async () => {
         const env = new MockActivityEnvironment({}, { logger: quietLogger() });
-        const err = await rejection(run([new FakeBackend(() => Promise.reject(new PreflineError(ErrorCode.InferenceCanceled, 'canceled on Replicate', false)))], request({ models: ['fake:m'] }), env));
+        const err = await rejection(run([new FakeBackend(() => Promise.reject(new PreflineError(ErrorCode.InferenceCanceled, 'canceled on Replicate')))], request({ models: ['fake:m'] }), env));
         assertAppFailure(err);
         assert.equal(err.type, ErrorCode.InferenceCanceled);
         assert.equal(err.nonRetryable, true);

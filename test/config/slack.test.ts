@@ -39,4 +39,15 @@ describe('config: Slack', () => {
     assert.throws(() => loadConfig({ PREFLINE_SLACK_ALLOWED_USERS: 'alice' }, CWD), /not a Slack user id/);
     assert.throws(() => loadConfig({ PREFLINE_SLACK_ALLOWED_USERGROUP: '@raters' }, CWD), /not a Slack user group id/);
   });
+
+  it('should read the teams whose votes count and the allowed response_url origins, and refuse what they are not', () => {
+    const c = loadConfig({ PREFLINE_SLACK_TEAM_IDS: 'T0OURS001, E0GRID001', PREFLINE_SLACK_RESPONSE_URL_ORIGINS: 'https://hooks.slack-gov.com/, http://127.0.0.1:9' }, CWD);
+    assert.deepEqual(c.slack?.teamIds, ['T0OURS001', 'E0GRID001']);
+    assert.deepEqual(c.slack?.responseUrlOrigins, ['https://hooks.slack-gov.com', 'http://127.0.0.1:9']);
+    assert.equal(loadConfig({ PREFLINE_SLACK_BOT_TOKEN: 'xoxb-1' }, CWD).slack?.teamIds, undefined, 'unset: the bot token\'s team, learned at startup');
+    assert.throws(() => loadConfig({ PREFLINE_SLACK_TEAM_IDS: 'acme' }, CWD), /PREFLINE_SLACK_TEAM_IDS: "acme" is not a Slack team id/);
+    for (const bad of ['http://hooks.slack.com', 'https://hooks.slack.com/actions', 'hooks.slack.com', 'https://user@hooks.slack.com', 'ftp://x.test']) {
+      assert.throws(() => loadConfig({ PREFLINE_SLACK_RESPONSE_URL_ORIGINS: bad }, CWD), (err: unknown) => err instanceof ConfigError && /RESPONSE_URL_ORIGINS: .* is not an https origin/.test(err.message), bad);
+    }
+  });
 });

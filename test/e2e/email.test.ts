@@ -25,6 +25,7 @@ import { WORKFLOW_TYPE, statusQuery } from '../../workflows/messages';
 import type { LifecycleSummary } from '../../workflows/types';
 import { RATER_KEY, TOKEN_KEY } from '../helpers/email';
 import { SmtpSink, type SunkMail } from '../helpers/smtp-sink';
+import { waitUntil } from '../helpers/processes';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
 
 const DOMAIN = 'in.prefline.test';
@@ -98,7 +99,7 @@ describe('email channel, end to end on the dev server', function () {
       const handle = await client.workflow.start(WORKFLOW_TYPE, {
         taskQueue: workers.taskQueue,
         workflowId: `lc-email-e2e-${randomUUID()}`,
-        args: [{ prompt: 'a red fox in the snow', model: 'demo:shapes', candidates: 2, channel: `email:${ALICE},${BOB},${CAROL}`, totalVotes: 4, deadline: '3m', remindBefore: '160s' }],
+        args: [{ prompt: 'a red fox in the snow', model: 'demo:shapes', candidates: 2, channel: `email:${ALICE},${BOB},${CAROL}`, totalVotes: 4, deadline: '3m', remindBefore: '172s' }],
       });
       await sink.waitFor(() => sink.mails.length >= 3, 60_000, 'three invitations');
       const invite = (to: string) => sink.to(to).find((m) => m.mail.subject?.startsWith('Rate 2 candidates'))!;
@@ -114,9 +115,12 @@ describe('email channel, end to end on the dev server', function () {
       // Bob replies 👎 on the second candidate, above the quoted invitation.
       await replier.sendMail({ from: BOB, to: replyTo(invite(BOB)), subject: 'Re: vote', text: `👎 2\n\nOn Monday, Prefline wrote:\n> ${invite(BOB).mail.text!.split('\n').join('\n> ')}` });
 
-      // At deadline − remindBefore, only Carol (no vote yet) is reminded; she replies with two votes.
-      await sink.waitFor(() => sink.mails.some((m) => m.mail.subject?.startsWith('Reminder')), 60_000, 'the reminder');
-      const reminders = sink.mails.filter((m) => m.mail.subject?.startsWith('Reminder'));
+      // At deadline − remindBefore (8 s after the start), only Carol (no vote yet) is reminded; she replies with two votes.
+      await waitUntil(async () => ((await handle.query(statusQuery)).votesAccepted === 2 ? true : undefined), 30_000, "Alice's and Bob's votes");
+      const isReminder = (m: SunkMail) => m.mail.subject?.startsWith('Reminder') === true;
+      assert.ok(!sink.mails.some(isReminder), 'the reminder went out before Alice and Bob had voted: this machine is too slow for an 8 s reminder');
+      await sink.waitFor(() => sink.mails.some(isReminder), 60_000, 'the reminder');
+      const reminders = sink.mails.filter(isReminder);
       assert.deepEqual(reminders.map((m) => m.envelope.to[0]), [CAROL]);
       await replier.sendMail({ from: CAROL, to: replyTo(reminders[0]!), subject: 'Re: Reminder', text: '👍 A, 👎 B' });
 

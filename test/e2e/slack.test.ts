@@ -60,7 +60,8 @@ describe('Slack end to end: worker and gateway processes, the dev server, the Sl
       PREFLINE_SLACK_API_URL: slack.apiUrl,
     };
     const worker = spawnCli(['worker'], env);
-    const gateway = spawnCli(['gateway'], env);
+    // At debug level the gateway says which reactions it did not count: the test waits on that, not on the clock.
+    const gateway = spawnCli(['gateway'], { ...env, PREFLINE_LOG_LEVEL: 'debug' });
     processes.push(worker, gateway);
     await Promise.all([worker.waitFor(/worker polling/, 90_000), gateway.waitFor(/Slack votes enabled/, 60_000)]);
     await gateway.waitFor(/listening/, 30_000);
@@ -91,13 +92,21 @@ describe('Slack end to end: worker and gateway processes, the dev server, the Sl
       const id = String(payload.response_url).split('/').pop();
       return waitUntil(() => slack.responses.find((r) => r.id === id)?.body.text as string | undefined, 30_000, 'the ephemeral answer');
     };
-    const react = async (user: string, reaction: string, ts: string, extra: { removed?: boolean; retries?: number } = {}) => {
+    // Each reaction is handled before the next is sent, so they reach the lifecycle in the order sent: one that
+    // counts shows in votesAccepted, one that does not in the gateway's "not counted" line.
+    let counted = 1; // Alice's click below comes first
+    const react = async (user: string, reaction: string, ts: string, extra: { removed?: boolean; retries?: number; notCounted?: RegExp } = {}) => {
       const envelope = slack.reactionEnvelope({ user, reaction, channel, ts, ...(extra.removed ? { removed: true } : {}) });
       for (let n = 0; n <= (extra.retries ?? 0); n++) {
         const res = await slack.deliverEvent(gatewayUrl, envelope, n > 0 ? { retryNum: n, retryReason: 'http_timeout' } : {});
         assert.equal(res.status, 200);
       }
-      await new Promise((r) => setTimeout(r, 300)); // keep Slack's event_ts order distinct at ms resolution
+      if (extra.notCounted) {
+        await gateway.waitFor(extra.notCounted, 30_000);
+      } else {
+        const expected = ++counted;
+        await waitUntil(async () => ((await handle.query(statusQuery)).votesAccepted >= expected ? true : undefined), 30_000, `the ${reaction} reaction to be counted`);
+      }
     };
 
     // Alice clicks 👍 on A; Bob reacts 👍 on A (delivered three times); Carol reacts 👍 on B and takes it
@@ -107,11 +116,12 @@ describe('Slack end to end: worker and gateway processes, the dev server, the Sl
     await react('U0CAROL01', '+1', b.ts);
     await react('U0CAROL01', '+1', b.ts, { removed: true });
     await react('U0BOB0001', '-1::skin-tone-3', b.ts);
-    await react(slack.botUserId, '+1', b.ts);
-    await react('U0CAROL01', 'tada', b.ts);
+    await react(slack.botUserId, '+1', b.ts, { notCounted: /Slack event not counted reason="the bot's own reaction"/ });
+    await react('U0CAROL01', 'tada', b.ts, { notCounted: /Slack event not counted reason="emoji is not a vote" detail=tada/ });
     await waitUntil(async () => ((await handle.query(statusQuery)).votesAccepted === 5 ? true : undefined), 30_000, 'five votes accepted');
     const live = slack.message(channel, header.ts)!;
-    await waitUntil(() => (/Live tally/.test(JSON.stringify(slack.message(channel, header.ts)!.blocks)) ? true : undefined), 30_000, 'the live tally on the header');
+    // The header says "Live tally: no votes yet" from the start; a tally with votes comes only with an update.
+    await waitUntil(() => (/\*Live tally\* \(/.test(JSON.stringify(slack.message(channel, header.ts)!.blocks)) ? true : undefined), 30_000, 'the live tally on the header');
     assert.ok(live.updates >= 1);
 
     // Carol's button vote on B brings the quorum (2 on each): the lifecycle closes and commits.

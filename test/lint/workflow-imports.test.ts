@@ -1,38 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { ESLint } from 'eslint';
-
-/** The repository root: the nearest ancestor holding eslint.config.mjs (from dist/test/lint). */
-function repoRoot(): string {
-  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'eslint.config.mjs'))) return dir;
-  }
-  return process.cwd();
-}
-const cwd = repoRoot();
+import { ruleErrors } from './lint-snippet';
 
 describe('eslint: workflow import restrictions', function () {
   this.timeout(60_000);
-  // The snippets aren't files of the TS project, so lint them without type information.
-  const eslint = new ESLint({
-    cwd,
-    overrideConfig: {
-      files: ['**/*.ts'],
-      languageOptions: { parserOptions: { projectService: false, project: null } },
-      rules: { '@typescript-eslint/no-floating-promises': 'off' },
-    },
-  });
 
-  async function restrictedImportErrors(code: string, filePath = 'workflows/x.ts'): Promise<string[]> {
-    const [result] = await eslint.lintText(code, { filePath });
-    assert.ok(result);
-    const fatal = result.messages.filter((m) => m.fatal);
-    assert.deepEqual(fatal, [], 'snippet parses');
-    return result.messages
-      .filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports' && m.severity === 2)
-      .map((m) => m.message);
-  }
+  const restrictedImportErrors = (code: string, filePath = 'workflows/x.ts') => ruleErrors('@typescript-eslint/no-restricted-imports', code, filePath);
 
   it('rejects Node built-ins', async () => {
     assert.equal((await restrictedImportErrors(`import { readFileSync } from 'node:fs';\nexport const f = readFileSync;\n`)).length, 1);
@@ -53,6 +25,20 @@ describe('eslint: workflow import restrictions', function () {
       '',
     ].join('\n');
     assert.deepEqual(await restrictedImportErrors(code), []);
+  });
+
+  it('allows the listed pure core modules by value, and the rest of core/ as types only', async () => {
+    assert.deepEqual(await restrictedImportErrors(`import { parseDuration } from '../core/duration';\nexport const p = parseDuration;\n`), []);
+    assert.deepEqual(await restrictedImportErrors(`import { ErrorCode } from '../core/errors';\nexport const c = ErrorCode;\n`), []);
+    assert.equal((await restrictedImportErrors(`import { retrying } from '../core/retry';\nexport const r = retrying;\n`)).length, 1);
+    assert.equal((await restrictedImportErrors(`import { TemporalLifecycleDirectory } from '../core/temporal-directory';\nexport const d = TemporalLifecycleDirectory;\n`)).length, 1);
+    assert.deepEqual(await restrictedImportErrors(`import type { LifecycleDirectory } from '../core/lifecycle-directory';\nexport type D = LifecycleDirectory;\n`), []);
+  });
+
+  it('rejects value imports from every other folder (releases/, cli/, ops/ too)', async () => {
+    for (const folder of ['releases/publisher', 'cli/main', 'ops/log', 'workers/main', 'gateway/main', 'store/Ledger', 'channels/slack/publisher', 'connectors/inference/registry']) {
+      assert.equal((await restrictedImportErrors(`import * as m from '../${folder}';\nexport const x = m;\n`)).length, 1, folder);
+    }
   });
 
   it('does not restrict files outside workflows/', async () => {

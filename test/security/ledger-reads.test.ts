@@ -168,7 +168,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
       it(`should refuse ${what}, and change nothing`, async () => {
         const before = await counts();
         const filesBefore = files();
-        await refusal(ledger!.query(sql()), 'ledger_query_refused', pattern);
+        await refusal(ledger!.query(sql()), 'prefline_ledger_query_refused', pattern);
         assert.deepEqual(await counts(), before);
         assert.deepEqual(files(), filesBefore);
       });
@@ -201,7 +201,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
     });
 
     it('should refuse a result over 10,000 rows with what to do instead', async () => {
-      await refusal(ledger!.query('SELECT * FROM range(20000)'), 'ledger_query_too_large', /more than 10,000 rows.*LIMIT.*--release latest --format csv/);
+      await refusal(ledger!.query('SELECT * FROM range(20000)'), 'prefline_ledger_query_too_large', /more than 10,000 rows.*LIMIT.*--release latest --format csv/);
       assert.equal((await ledger!.query('SELECT * FROM range(10000)')).rows.length, 10_000);
     });
   });
@@ -244,7 +244,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
         slowest.push(Date.now() - t);
       }
       assert.ok(Math.max(...slowest) < 1000, `a commit waited ${Math.max(...slowest)} ms beside the read`);
-      await refusal(heavy, 'ledger_query_timeout', /longer than 1\.5 s/);
+      await refusal(heavy, 'prefline_ledger_query_timeout', /longer than 1\.5 s/);
       assert.ok(Date.now() - started < 10_000, `the read ran ${Date.now() - started} ms despite its 1.5 s limit`);
       assert.equal((await counts())['votes'], (before['votes'] ?? 0) + 20);
     });
@@ -253,7 +253,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
       const started = Date.now();
       await refusal(
         ledger!.queryIsolated(`SELECT levenshtein(repeat('a', 150000), repeat('b', 150000)) AS d`, { timeoutMs: 500 }),
-        'ledger_query_timeout',
+        'prefline_ledger_query_timeout',
         /longer than 0\.5 s/,
       );
       const elapsed = Date.now() - started;
@@ -264,7 +264,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
       const rssBefore = process.memoryUsage().rss;
       const before = await counts();
       // A 1e9-element list: DuckDB's memory_limit does not cover it, nor does interrupt() stop it.
-      await refusal(ledger!.queryIsolated('SELECT len(range(1000000000)) AS n', { memoryBytes: 128 * 1024 ** 2 }), 'ledger_query_memory', /more than 128 MiB/);
+      await refusal(ledger!.queryIsolated('SELECT len(range(1000000000)) AS n', { memoryBytes: 128 * 1024 ** 2 }), 'prefline_ledger_query_memory', /more than 128 MiB/);
       assert.ok(process.memoryUsage().rss - rssBefore < 200 * 1024 ** 2, 'the writer process grew');
       assert.deepEqual(await counts(), before);
       await commitBeside(200);
@@ -273,15 +273,15 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
     it('should refuse a read that needs more than its memory inside DuckDB', async () => {
       await refusal(
         ledger!.queryIsolated(`SELECT range % 3000000 AS k, list(range::VARCHAR || 'padding-padding') AS l FROM range(6000000) GROUP BY k ORDER BY k DESC LIMIT 1`, { memoryBytes: 64 * 1024 ** 2 }),
-        'ledger_query_memory',
+        'prefline_ledger_query_memory',
         /more than 64 MiB/,
       );
     });
 
     it('should refuse a result over 10,000 rows, and an EXPLAIN ANALYZE DELETE, as the in-process path does', async () => {
       const before = await counts();
-      await refusal(ledger!.queryIsolated('SELECT * FROM range(20000)'), 'ledger_query_too_large', /more than 10,000 rows/);
-      await refusal(ledger!.queryIsolated('EXPLAIN ANALYZE DELETE FROM votes'), 'ledger_query_refused', /explained here.*DELETE/);
+      await refusal(ledger!.queryIsolated('SELECT * FROM range(20000)'), 'prefline_ledger_query_too_large', /more than 10,000 rows/);
+      await refusal(ledger!.queryIsolated('EXPLAIN ANALYZE DELETE FROM votes'), 'prefline_ledger_query_refused', /explained here.*DELETE/);
       assert.deepEqual(await counts(), before);
     });
 
@@ -289,8 +289,8 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
       const slow = () => ledger!.queryIsolated('SELECT sum(a.range * b.range) FROM range(300000) a, range(300000) b', { timeoutMs: 200 });
       const outcomes = await Promise.allSettled(Array.from({ length: 10 }, slow));
       const codes = outcomes.map((o) => (o.status === 'rejected' && o.reason instanceof LedgerError ? o.reason.code : 'other'));
-      assert.equal(codes.filter((c) => c === 'ledger_busy').length, 1, codes.join(','));
-      assert.equal(codes.filter((c) => c === 'ledger_query_timeout').length, 9, codes.join(','));
+      assert.equal(codes.filter((c) => c === 'prefline_ledger_busy').length, 1, codes.join(','));
+      assert.equal(codes.filter((c) => c === 'prefline_ledger_query_timeout').length, 9, codes.join(','));
     });
   });
 
@@ -316,7 +316,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
         const before = await counts();
         const res = await post(sql());
         assert.equal(res.status, 400);
-        assert.equal(res.body.code, 'ledger_query_refused');
+        assert.equal(res.body.code, 'prefline_ledger_query_refused');
         assert.match(res.body.error ?? '', pattern);
         assert.ok(!JSON.stringify(res.body).includes(secret));
         assert.deepEqual(await counts(), before);
@@ -386,7 +386,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
     for (const [what, sql, pattern] of releaseAttacks) {
       it(`should refuse to ${what}, and change no file`, async () => {
         const filesBefore = files();
-        await refusal(queryRelease(releaseDir, sql()), 'ledger_query_refused', pattern);
+        await refusal(queryRelease(releaseDir, sql()), 'prefline_ledger_query_refused', pattern);
         assert.deepEqual(files(), filesBefore);
       });
     }
@@ -394,7 +394,7 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
     it('should read the release\'s own views and name the release in a row-limit refusal', async () => {
       const { rows } = await queryRelease(releaseDir, 'SELECT count(*)::INT AS n FROM votes');
       assert.ok(Number(rows[0]?.['n']) > 0);
-      await refusal(queryRelease(releaseDir, 'SELECT * FROM range(20000)'), 'ledger_query_too_large', /release current/);
+      await refusal(queryRelease(releaseDir, 'SELECT * FROM range(20000)'), 'prefline_ledger_query_too_large', /release current/);
     });
   });
 

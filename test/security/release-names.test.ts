@@ -55,10 +55,10 @@ describe('security: release names', function () {
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
   for (const id of BAD_IDS) {
-    it(`should refuse the release id ${JSON.stringify(id)} with release_invalid`, async () => {
+    it(`should refuse the release id ${JSON.stringify(id)} with prefline_release_invalid`, async () => {
       const err = await resolveRelease(config.releasesDir, id).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof ReleaseError, `expected a ReleaseError, got ${String(err)}`);
-      assert.equal(err.code, 'release_invalid');
+      assert.equal(err.code, 'prefline_release_invalid');
       assert.match(err.message, /^invalid release id ".*": a release id is a folder name of up to 64 letters, digits/);
       assert.ok(!/[\u0000-\u0008\u000a-\u001f]/.test(err.message), 'the id is quoted with its controls escaped'); // eslint-disable-line no-control-regex
     });
@@ -69,7 +69,7 @@ describe('security: release names', function () {
     try {
       for (const releaseId of ['../escaped', '/tmp/escaped', 'a/b']) {
         const before = tree(root);
-        await assert.rejects(publishRelease({ ledger, releasesDir: config.releasesDir, cutoff: new Date().toISOString(), releaseId }), (e: unknown) => e instanceof ReleaseError && e.code === 'release_invalid');
+        await assert.rejects(publishRelease({ ledger, releasesDir: config.releasesDir, cutoff: new Date().toISOString(), releaseId }), (e: unknown) => e instanceof ReleaseError && e.code === 'prefline_release_invalid');
         assert.deepEqual(tree(root).filter((p) => !p.startsWith('data/releases/.') && !p.startsWith('publish.duckdb')), before.filter((p) => !p.startsWith('data/releases/.') && !p.startsWith('publish.duckdb')));
       }
       assert.equal(fs.existsSync('/tmp/escaped'), false);
@@ -82,7 +82,7 @@ describe('security: release names', function () {
     const releasesDir = path.join(root, 'tampered');
     fs.mkdirSync(releasesDir);
     fs.symlinkSync('../data/secrets', path.join(releasesDir, 'latest'));
-    await assert.rejects(resolveRelease(releasesDir), (e: unknown) => e instanceof ReleaseError && e.code === 'release_corrupt' && /latest points at "\.\.\/data\/secrets", which is not a release/.test(e.message));
+    await assert.rejects(resolveRelease(releasesDir), (e: unknown) => e instanceof ReleaseError && e.code === 'prefline_release_corrupt' && /latest points at "\.\.\/data\/secrets", which is not a release/.test(e.message));
   });
 
   for (const [what, args] of [

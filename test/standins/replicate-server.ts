@@ -103,10 +103,20 @@ export interface ReplicateStandIn {
   /** Forgets a prediction, so GETs answer 404 (e.g. another account's id, or purged). */
   forget(id: string): void;
   requestsTo(method: string, pathPattern: RegExp): RecordedRequest[];
+  /** An extra file route on the API origin (no auth, like /files/), e.g. one that redirects elsewhere. */
+  serve(path: string, handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
   close(): Promise<void>;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
+
+/**
+ * The stand-in serves its output files on http://127.0.0.1, which the download rules refuse by default:
+ * backends pointed at it allow that one host (and nothing else) for plain http and for loopback.
+ */
+export const STANDIN_DOWNLOADS = { allowHttpHosts: ['127.0.0.1'], allowHosts: ['127.0.0.1'] };
+/** The same allowance as a worker process's environment. */
+export const STANDIN_DOWNLOAD_ENV = { PREFLINE_DOWNLOAD_ALLOW_HTTP_HOSTS: '127.0.0.1', PREFLINE_DOWNLOAD_ALLOW_HOSTS: '127.0.0.1' };
 
 export async function startReplicateStandIn(options: { token?: string } = {}): Promise<ReplicateStandIn> {
   const token = options.token ?? 'r8_standin_token';
@@ -114,6 +124,7 @@ export async function startReplicateStandIn(options: { token?: string } = {}): P
   const predictions = new Map<string, StoredPrediction>();
   const files = new Map<string, StoredFile>();
   const requests: RecordedRequest[] = [];
+  const extraRoutes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
   let createdCount = 0;
   let canceledCount = 0;
   let origin = '';
@@ -249,6 +260,8 @@ export async function startReplicateStandIn(options: { token?: string } = {}): P
     }
     requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body, at: Date.now() });
 
+    const extra = req.method === 'GET' ? extraRoutes.get(url.pathname) : undefined;
+    if (extra) return extra(req, res);
     const file = req.method === 'GET' ? files.get(url.pathname) : undefined;
     if (url.pathname.startsWith('/files/')) {
       // CDN-like: no auth. Deleted files and injected failures answer 404 as replicate.delivery does.
@@ -334,6 +347,7 @@ export async function startReplicateStandIn(options: { token?: string } = {}): P
     },
     forget: (id) => void predictions.delete(id),
     requestsTo: (method, pattern) => requests.filter((r) => r.method === method && pattern.test(r.path)),
+    serve: (path, handler) => void extraRoutes.set(path, handler),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -83,7 +83,7 @@ describe('ratingLifecycle workflow (real dev server)', function () {
 
   it('should close at the deadline and commit the votes it has', async () => {
     await workers.run(async () => {
-      const handle = await startLifecycle(workers, { prompt: 'a slow vote', model: 'demo:text', candidates: 2, deadline: '4s' });
+      const handle = await startLifecycle(workers, { prompt: 'a slow vote', model: 'demo:text', candidates: 2, deadline: '2s' });
       await waitForVoting(handle, 20_000);
       await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'down', 3)] });
       const summary = (await handle.result()) as LifecycleSummary;

@@ -5,8 +5,8 @@
  * resumes the same prediction; cancelling a lifecycle cancels the prediction at Replicate; a failed
  * prediction fails the lifecycle with Replicate's error text.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,18 @@ import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
 import { createLifecycleWorkers, sharedTemporal, uniqueQueue, waitForVoting, type LifecycleWorkers } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../standins/openai-server';
-import { startReplicateStandIn, type ReplicateStandIn } from '../standins/replicate-server';
+import { STANDIN_DOWNLOAD_ENV, STANDIN_DOWNLOADS, startReplicateStandIn, type ReplicateStandIn } from '../standins/replicate-server';
+
+/** The remote handle (prediction id) the lifecycle's inference activity last heartbeated, once the server holds it. */
+async function heartbeatedHandle(handle: WorkflowHandle): Promise<string | undefined> {
+  const { raw } = await handle.describe();
+  for (const activity of raw.pendingActivities ?? []) {
+    const [payload] = activity.heartbeatDetails?.payloads ?? [];
+    const progress = payload ? defaultPayloadConverter.fromPayload<{ inFlight?: { handle: string } }>(payload) : undefined;
+    if (progress?.inFlight?.handle) return progress.inFlight.handle;
+  }
+  return undefined;
+}
 
 describe('lifecycles on remote inference backends', function () {
   this.timeout(180_000);
@@ -47,9 +58,10 @@ describe('lifecycles on remote inference backends', function () {
     workers = undefined;
   });
 
-  function backends() {
+  /** `syncWaitSeconds: 0` where a test needs the prediction id at once rather than after the create's wait. */
+  function backends(syncWaitSeconds?: number) {
     return [
-      createReplicateBackend({ apiToken: replicate.token, baseUrl: replicate.baseUrl, pollIntervalMs: 50 }),
+      createReplicateBackend({ apiToken: replicate.token, baseUrl: replicate.baseUrl, pollIntervalMs: 50, downloads: STANDIN_DOWNLOADS, ...(syncWaitSeconds !== undefined ? { syncWaitSeconds } : {}) }),
       createOpenAICompatibleBackend({ baseUrl: openai.baseUrl, apiKey: 'sk-local', imageModels: [] }),
     ];
   }
@@ -107,6 +119,7 @@ describe('lifecycles on remote inference backends', function () {
       PREFLINE_TASK_QUEUE: taskQueue,
       REPLICATE_API_TOKEN: replicate.token,
       PREFLINE_REPLICATE_BASE_URL: replicate.baseUrl,
+      ...STANDIN_DOWNLOAD_ENV,
     };
     // The GPU-side worker polls only the inference queue; the rest runs in a second process.
     const gpu = spawnCli(['worker', '--queues', 'inference'], env);
@@ -120,7 +133,8 @@ describe('lifecycles on remote inference backends', function () {
       args: [{ prompt: 'slow painting', model: 'replicate:acme/slow', candidates: 1, votesPerCandidate: 1 }],
     });
     await waitUntil(() => (replicate.createdCount > before ? true : undefined), 30_000, 'the prediction to be created');
-    await new Promise((r) => setTimeout(r, 1500)); // let a heartbeat carry the prediction id
+    const predictionId = await waitUntil(() => heartbeatedHandle(handle), 30_000, 'a heartbeat carrying the prediction id');
+    assert.ok(replicate.prediction(predictionId), 'the heartbeated id is the created prediction');
     assert.equal((await gpu.kill('SIGKILL')).signal, 'SIGKILL');
 
     const second = spawnCli(['worker', '--queues', 'inference'], env);
@@ -130,6 +144,7 @@ describe('lifecycles on remote inference backends', function () {
     assert.equal(replicate.createdCount - before, 1, `no second prediction was created; requests:\n${trace}\nworker:\n${second.output().slice(-3000)}`);
     const gets = replicate.requestsTo('GET', /^\/v1\/predictions\//);
     assert.ok(gets.length > 0);
+    assert.ok(gets.some((r) => r.path === `/v1/predictions/${predictionId}`), 'the retry polled the heartbeated prediction');
     const status = await handle.query(statusQuery);
     assert.equal(status.candidates.length, 1);
     await handle.terminate('test done');
@@ -137,7 +152,7 @@ describe('lifecycles on remote inference backends', function () {
 
   it('should cancel the prediction at Replicate when the lifecycle is cancelled', async () => {
     replicate.setModel('acme/forever', { runMs: Infinity });
-    workers = await createLifecycleWorkers('cancel-remote', { backends: backends() });
+    workers = await createLifecycleWorkers('cancel-remote', { backends: backends(0) });
     const w = workers;
     await w.run(async () => {
       const { client } = await sharedTemporal();
@@ -148,7 +163,8 @@ describe('lifecycles on remote inference backends', function () {
         args: [{ prompt: 'never finishes', model: 'replicate:acme/forever', candidates: 1 }],
       });
       await waitUntil(() => (replicate.requestsTo('POST', /^\/v1\/models\/acme\/forever\/predictions$/).length > 0 ? true : undefined), 30_000, 'creation');
-      await new Promise((r) => setTimeout(r, 500));
+      // The activity knows the prediction it must cancel once it has heartbeated its id.
+      await waitUntil(() => heartbeatedHandle(handle), 30_000, 'a heartbeat carrying the prediction id');
       await handle.cancel();
       await assert.rejects(handle.result(), WorkflowFailedError);
       await waitUntil(() => (replicate.canceledCount > before ? true : undefined), 30_000, 'the cancel request at Replicate');

@@ -3,7 +3,7 @@
  * (256×256 PNG) and `text`. Same prompt + seed + model gives byte-identical output. Every output
  * is marked as a placeholder (flag, visible label, PNG comment, text prefix).
  */
-import { ErrorCode, PreflineError, UnknownModelError } from '../../../core/errors';
+import { InferenceCanceledError, UnknownModelError } from '../../../core/errors';
 import type { GenerateRequest, GeneratedOutput, InferenceBackend } from '../types';
 import { encodePng } from './png';
 import { renderGradient, renderShapes } from './raster';
@@ -25,7 +25,7 @@ function isDemoModel(model: string): model is DemoModel {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    throw new PreflineError(ErrorCode.InferenceCanceled, 'demo generation canceled', false, { cause: signal.reason });
+    throw new InferenceCanceledError('demo generation canceled', { cause: signal.reason });
   }
 }
 

@@ -3,9 +3,9 @@
  * for text, `images/generations` for the models listed in `imageModels`. One request per candidate,
  * so each candidate carries its own seed. Uses Node's fetch; no SDK.
  */
-import { asCodedError, InferenceFailedError, InferenceUnavailableError, isCodedError } from '../../../core/errors';
+import { asCodedError, InferenceCanceledError, InferenceFailedError, InferenceUnavailableError, isCodedError } from '../../../core/errors';
 import { abortableSleep, errorDetail, fetchWaitingOut429, parseRetryAfter, sniffImageMime, TEXT_MIME, type Sleep } from '../http-util';
-import { EmptyOutputError, errorForStatus, InferenceCanceledError, InferenceTimeoutError } from '../remote-errors';
+import { EmptyOutputError, errorForStatus, InferenceTimeoutError } from '../remote-errors';
 import type { GeneratedOutput, GenerateRequest, InferenceBackend } from '../types';
 
 export interface OpenAICompatibleBackendOptions {

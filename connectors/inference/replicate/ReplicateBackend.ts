@@ -5,9 +5,12 @@
  * back-to-back, `wait()` never ends on `aborted`, block-mode `run()` returns early on `processing`.
  */
 import Replicate, { type Prediction } from 'replicate';
-import { asCodedError, ConfigMissingError, InferenceFailedError, InferenceUnavailableError, isCodedError, UnknownModelError } from '../../../core/errors';
+import {
+  asCodedError, ConfigMissingError, InferenceCanceledError, InferenceFailedError, InferenceUnavailableError, isCodedError, UnknownModelError,
+} from '../../../core/errors';
+import { createSafeDownloader, type SafeDownloaderOptions } from '../../http/safe-download';
 import { abortableSleep, backoffMs, errorDetail, fetchWaitingOut429, parseRetryAfter, type Sleep } from '../http-util';
-import { errorForStatus, InferenceCanceledError, InferenceTimeoutError, RemoteHttpError } from '../remote-errors';
+import { errorForStatus, InferenceTimeoutError } from '../remote-errors';
 import type { GeneratedOutput, GenerateRequest, InferenceBackend } from '../types';
 import { readOutput } from './outputs';
 
@@ -23,8 +26,14 @@ export interface ReplicateBackendOptions {
   maxRateLimitRetries?: number;
   /** `Prefer: wait=n` on create, so fast models answer in one round trip; 0 disables; default 5 s. */
   syncWaitSeconds?: number;
+  /** Calls to the API (not the output downloads, which go through `downloads`). */
   fetch?: typeof fetch;
   sleep?: Sleep;
+  /**
+   * The rules output files are downloaded under (https only, no private addresses, a size cap…);
+   * a deployment's come from PREFLINE_DOWNLOAD_*. Tests with stand-ins on http://127.0.0.1 allow that host here.
+   */
+  downloads?: SafeDownloaderOptions;
 }
 
 const TERMINAL = new Set<string>(['succeeded', 'failed', 'canceled', 'aborted']);
@@ -33,7 +42,6 @@ const MAX_POLL_FAILURES = 3;
 /** A single 429 wait longer than this is left to the activity's retry policy instead of held in a worker slot. */
 const MAX_RATE_LIMIT_WAIT_MS = 60_000;
 const CANCEL_TIMEOUT_MS = 10_000;
-const DOWNLOAD_TIMEOUT_MS = 120_000;
 
 type ModelRef = { model: string } | { model: string; version: string };
 
@@ -53,6 +61,7 @@ export function createReplicateBackend(options: ReplicateBackendOptions): Infere
   const maxWaitMs = options.maxWaitMs ?? 10 * 60_000;
   const syncWaitSeconds = options.syncWaitSeconds ?? 5;
   const apiOrigin = new URL(baseUrl).origin;
+  const downloader = createSafeDownloader(options.downloads);
 
   return {
     name: 'replicate',
@@ -103,7 +112,7 @@ export function createReplicateBackend(options: ReplicateBackendOptions): Infere
       return prediction.data_removed ? undefined : prediction;
     } catch (err) {
       // Gone (purged, another account's id): run a new prediction rather than fail the lifecycle.
-      if (err instanceof RemoteHttpError && err.status === 404) return undefined;
+      if (err instanceof UnknownModelError && err.remoteStatus === 404) return undefined;
       throw err;
     }
   }
@@ -138,11 +147,10 @@ export function createReplicateBackend(options: ReplicateBackendOptions): Infere
     if (p.status === 'aborted') throw new InferenceCanceledError(`${what} was aborted before it started (deadline passed)`);
 
     const content = await readOutput(p.output, {
-      fetch: fetchFn,
+      downloader,
       ...(signal ? { signal } : {}),
-      timeoutMs: DOWNLOAD_TIMEOUT_MS,
       // Replicate-hosted file URLs on the API origin need the token; CDN URLs must not receive it.
-      headersFor: (url): Record<string, string> => (url.startsWith(`${apiOrigin}/`) ? { Authorization: `Bearer ${options.apiToken}` } : {}),
+      credentials: { origin: apiOrigin, headers: { Authorization: `Bearer ${options.apiToken}` } },
       predictionId: p.id,
     });
     const { outputCount, ...output } = content;

@@ -1,8 +1,12 @@
 /**
  * Turns a succeeded prediction's `output` into bytes. File outputs are downloaded at once because
  * Replicate deletes them an hour after the prediction; language-model token arrays are joined.
+ * The URLs come from the model, so they are downloaded under the safe downloader's rules
+ * (connectors/http/safe-download.ts): a model cannot make the worker fetch its own network.
  */
 import { InferenceFailedError } from '../../../core/errors';
+import { DownloadFailedError, DownloadRefusedError } from '../../http/errors';
+import type { SafeDownloader } from '../../http/safe-download';
 import { mimeEssence, sniffImageMime, TEXT_MIME } from '../http-util';
 import { EmptyOutputError, OutputFetchFailedError } from '../remote-errors';
 import type { GeneratedOutput } from '../types';
@@ -10,11 +14,10 @@ import type { GeneratedOutput } from '../types';
 export type OutputContent = Pick<GeneratedOutput, 'kind' | 'bytes' | 'mime' | 'text'> & { outputCount?: number };
 
 export interface DownloadOptions {
-  fetch: typeof fetch;
+  downloader: SafeDownloader;
   signal?: AbortSignal;
-  timeoutMs: number;
-  /** Extra headers for a URL (the API token, only for the API's own origin). */
-  headersFor: (url: string) => Record<string, string>;
+  /** The API token, sent only to the API's own origin (file URLs there need it; CDN URLs must not get it). */
+  credentials?: { origin: string; headers: Record<string, string> };
   predictionId: string;
 }
 
@@ -48,23 +51,23 @@ function textContent(text: string): OutputContent {
 
 async function download(url: string, options: DownloadOptions): Promise<OutputContent> {
   const where = url.startsWith('data:') ? 'data: URL' : url;
-  const fail = (why: string, cause?: unknown): OutputFetchFailedError =>
-    new OutputFetchFailedError(`output of Replicate prediction ${options.predictionId} could not be downloaded from ${where}: ${why}`, options.predictionId, cause !== undefined ? { cause } : undefined);
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const what = `output of Replicate prediction ${options.predictionId}`;
   let bytes: Uint8Array;
   let header: string;
   try {
-    const response = await options.fetch(url, { headers: options.headersFor(url), signal });
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw fail(`HTTP ${response.status}`);
-    }
-    header = mimeEssence(response.headers.get('content-type'));
-    bytes = new Uint8Array(await response.arrayBuffer());
+    const downloaded = await options.downloader.download(url, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
+    header = mimeEssence(downloaded.contentType);
+    bytes = downloaded.bytes;
   } catch (err) {
-    if (options.signal?.aborted || err instanceof OutputFetchFailedError) throw err;
-    throw fail(timeout.aborted ? `timed out after ${options.timeoutMs} ms` : String((err as Error)?.message ?? err), err);
+    if (options.signal?.aborted) throw err;
+    // A refusal stays non-retryable: the same output meets the same rule on every attempt.
+    if (err instanceof DownloadRefusedError) throw new DownloadRefusedError(err.rule, `${what} not downloaded: ${err.message}`, { cause: err });
+    // Anything else is retryable: the retry resumes the same prediction, whose file may be there by then.
+    const why = err instanceof DownloadFailedError ? err.message : `${where}: ${String((err as Error)?.message ?? err)}`;
+    throw new OutputFetchFailedError(`${what} could not be downloaded: ${why}`, options.predictionId, { cause: err });
   }
   if (bytes.byteLength === 0) throw new EmptyOutputError(`output file of Replicate prediction ${options.predictionId} is empty`);
 

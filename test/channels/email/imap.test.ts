@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSmtpTransport, type MailTransport } from '../../../channels/email/smtp';
-import { readMessage } from '../../../channels/email/reply';
+import { readMessage } from '../../../channels/email/mime';
 import { EmailState } from '../../../channels/email/state';
 import { lifecycleHash, replyLocalPart } from '../../../channels/email/tokens';
 import { envelopeFromOf, recipientsOf, startImapPoller, type ImapPollerDeps, type RunningImapPoller } from '../../../channels/email/imap';
@@ -99,16 +99,16 @@ describe('channels/email/imap (replies by polling a mailbox)', function () {
   });
 
   describe('reading a delivered message', () => {
-    it('should take every recipient header and the envelope sender an MTA records', () => {
-      const message = readMessage(Buffer.from(
+    it('should take every recipient header and the envelope sender an MTA records', async () => {
+      const message = await readMessage(Buffer.from(
         'Return-Path: <bounce-alice@example.com>\r\nDelivered-To: catchall@mx.example\r\nX-Original-To: VOTE+AB@in.prefline.test\r\n' +
         'To: "Prefline, votes" <vote+cd@in.prefline.test>, other@example.com\r\nCc: vote+ef@in.prefline.test\r\nFrom: Alice <alice@example.com>\r\n\r\nbody\r\n',
       ));
       assert.deepEqual(recipientsOf(message), ['catchall@mx.example', 'vote+ab@in.prefline.test', 'vote+cd@in.prefline.test', 'other@example.com', 'vote+ef@in.prefline.test']);
       assert.equal(envelopeFromOf(message), 'bounce-alice@example.com');
-      assert.equal(envelopeFromOf(readMessage(Buffer.from('Return-Path: <>\r\nFrom: MAILER-DAEMON@example.com\r\n\r\nx'))), undefined, 'a bounce');
-      assert.equal(envelopeFromOf(readMessage(Buffer.from('Reply-To: Al <al@example.com>\r\nFrom: Alice <alice@example.com>\r\n\r\nx'))), 'al@example.com');
-      assert.equal(envelopeFromOf(readMessage(Buffer.from('From: Alice <alice@example.com>\r\n\r\nx'))), 'alice@example.com');
+      assert.equal(envelopeFromOf(await readMessage(Buffer.from('Return-Path: <>\r\nFrom: MAILER-DAEMON@example.com\r\n\r\nx'))), undefined, 'a bounce');
+      assert.equal(envelopeFromOf(await readMessage(Buffer.from('Reply-To: Al <al@example.com>\r\nFrom: Alice <alice@example.com>\r\n\r\nx'))), 'al@example.com');
+      assert.equal(envelopeFromOf(await readMessage(Buffer.from('From: Alice <alice@example.com>\r\n\r\nx'))), 'alice@example.com');
     });
   });
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createTransport } from 'nodemailer';
-import { firstReplyLine, htmlToText, parseVoteLine, readMessage } from '../../../channels/email/reply';
+import { htmlToText } from '../../../channels/email/html-text';
+import { readMessage } from '../../../channels/email/mime';
+import { firstReplyLine, parseVoteLine } from '../../../channels/email/reply';
 
 const FOUR = [
   { id: 'c1', label: 'A' },
@@ -64,6 +66,12 @@ describe('channels/email/reply', () => {
       assert.equal(firstReplyLine('\r\n  \u00a0+1 C\r\n'), '+1 C');
     });
 
+    it('should strip control and bidi characters a mail client or a prankster put around the vote', () => {
+      assert.equal(firstReplyLine('\u200f👍 B\u200e'), '👍 B'); // Outlook's direction marks in right-to-left locales
+      assert.equal(firstReplyLine('\u202e👍 B\u202c\u001b[0m'), '👍 B[0m'); // refused by the grammar for what is left
+      assert.deepEqual(parseVoteLine(firstReplyLine('\u2067-1 A\u2069\u0007')!, FOUR), [{ candidateId: 'c1', value: 'down' }]);
+    });
+
     it('should stop at an Outlook original-message block and a signature', () => {
       assert.equal(firstReplyLine('-----Original Message-----\nFrom: Prefline\nB'), undefined);
       assert.equal(firstReplyLine('________________________________\nFrom: Prefline\n👍 A'), undefined);
@@ -75,13 +83,13 @@ describe('channels/email/reply', () => {
   describe('readMessage', () => {
     it('should read the text/plain part of a multipart reply, quoted-printable or base64, in any charset', async () => {
       const qp = await build({ from: 'a@x.test', to: 'b@y.test', text: '👎 2 — non-ASCII ✓\n\n> quoted', html: '<p>ignored</p>', textEncoding: 'quoted-printable' });
-      assert.match(readMessage(qp).text, /^👎 2 — non-ASCII ✓/);
+      assert.match((await readMessage(qp)).text, /^👎 2 — non-ASCII ✓/);
       const b64 = await build({ from: 'a@x.test', to: 'b@y.test', text: '👍 B', textEncoding: 'base64', messageId: '<abc@x.test>' });
-      const parsed = readMessage(b64);
+      const parsed = await readMessage(b64);
       assert.equal(parsed.text.trim(), '👍 B');
       assert.equal(parsed.messageId, '<abc@x.test>');
       const latin1 = Buffer.from('Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n+1 A caf\xe9\r\n', 'latin1');
-      assert.equal(readMessage(latin1).text.trim(), '+1 A café');
+      assert.equal((await readMessage(latin1)).text.trim(), '+1 A café');
     });
 
     it('should reduce an HTML-only reply to text without the quoted original', async () => {
@@ -91,7 +99,7 @@ describe('channels/email/reply', () => {
         html: '<div dir="ltr">&#x1F44D; B</div><br><div class="gmail_quote"><blockquote>👎 A</blockquote></div>',
         attachments: [{ filename: 'x.txt', content: 'attached 👎 C' }],
       });
-      assert.equal(firstReplyLine(readMessage(raw).text), '👍 B');
+      assert.equal(firstReplyLine((await readMessage(raw)).text), '👍 B');
       assert.equal(htmlToText('<p>+1&nbsp;A</p><blockquote>👎 B</blockquote>').trim(), '+1 A');
     });
   });

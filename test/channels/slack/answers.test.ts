@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText } from '../../../channels/slack/answers';
+import { ANSWERS, allowedResponseUrl, createEphemeralAnswer, pairText, receiptText, rejectionText, responseUrlOrigins } from '../../../channels/slack/answers';
 import type { GatewayLogLevel } from '../../../core/http';
 import type { VoteOutcomeKind, VoteReceipt } from '../../../workflows/types';
 
@@ -39,6 +39,7 @@ describe('channels/slack/answers', () => {
       const logs: Array<{ level: GatewayLogLevel; msg: string }> = [];
       const answer = createEphemeralAnswer({
         postEphemeral: async (args) => posted.push(args),
+        responseUrlOrigins: ['https://hooks.slack.test'],
         fetch: (async (url: string, init: RequestInit) => {
           fetched.push({ url, body: JSON.parse(String(init.body)) });
           return fetchAnswer();
@@ -63,6 +64,16 @@ describe('channels/slack/answers', () => {
       assert.deepEqual(h.fetched, []);
     });
 
+    it('should call a response_url only on an allowed origin, else answer with chat.postEphemeral', async () => {
+      const h = harness(async () => new Response('ok'));
+      for (const url of ['https://evil.test/actions/1', 'http://hooks.slack.test/actions/1', 'https://hooks.slack.test.evil.test/x', 'https://user:pw@hooks.slack.test/x', 'http://169.254.169.254/latest/meta-data/']) {
+        await h.answer({ response_url: url }, 'C0FEEDBK01', 'U0ALICE01', 'hi');
+      }
+      assert.deepEqual(h.fetched, []);
+      assert.equal(h.posted.length, 5);
+      assert.equal(h.logs.filter((l) => /not on an allowed origin/.test(l.msg)).length, 5);
+    });
+
     it('should never throw: a refused or failed answer is logged', async () => {
       const refused = harness(async () => new Response('no', { status: 404 }));
       await refused.answer({ response_url: 'https://hooks.slack.test/actions/2' }, 'C0FEEDBK01', 'U0ALICE01', 'x');
@@ -71,6 +82,22 @@ describe('channels/slack/answers', () => {
       });
       await failed.answer({ response_url: 'https://hooks.slack.test/actions/3' }, 'C0FEEDBK01', 'U0ALICE01', 'x');
       for (const h of [refused, failed]) assert.deepEqual(h.logs, [{ level: 'warn', msg: 'could not send the Slack ephemeral answer' }]);
+    });
+  });
+
+  describe('response_url origins', () => {
+    it('should default to Slack\'s and the Web API\'s origin, or take the configured ones', () => {
+      assert.deepEqual(responseUrlOrigins(undefined, 'https://slack.com/api/'), ['https://hooks.slack.com', 'https://slack.com']);
+      assert.deepEqual(responseUrlOrigins([], 'http://127.0.0.1:9/api/'), ['https://hooks.slack.com', 'http://127.0.0.1:9']);
+      assert.deepEqual(responseUrlOrigins(['https://hooks.slack-gov.com'], 'https://slack-gov.com/api/'), ['https://hooks.slack-gov.com']);
+    });
+
+    it('should allow a URL only on one of them, exactly', () => {
+      const origins = ['https://hooks.slack.com'];
+      assert.equal(allowedResponseUrl('https://hooks.slack.com/actions/T1/2/x', origins), 'https://hooks.slack.com/actions/T1/2/x');
+      for (const url of ['https://hooks.slack.com.evil.test/a', 'https://evil.test/?https://hooks.slack.com/', 'http://hooks.slack.com/a', 'https://hooks.slack.com:8443/a', 'javascript:alert(1)', 'not a url', 42, undefined]) {
+        assert.equal(allowedResponseUrl(url, origins), undefined, String(url));
+      }
     });
   });
 });

@@ -271,6 +271,25 @@ describe('channels/slack: SlackPublisher against the Slack stand-in', function (
     assert.match(textOf(slack.message(CHANNEL, a!.ts)), /Final: :\+1: 3/);
   });
 
+  it('should escape the prompt in the fallback text of every post and edit, so it mentions and links nobody', async () => {
+    const prompt = 'hi <!channel> <!here|here> <@U0ALICE01> <http://evil.test|click> & more';
+    const escaped = 'hi &lt;!channel&gt; &lt;!here|here&gt; &lt;@U0ALICE01&gt; &lt;http://evil.test|click&gt; &amp; more';
+    const request = { ...imageRequest('lc-mention'), plan: planOf({ candidates: 2, prompt }) };
+    await publisher().publish(request);
+    const [header, a] = slack.messages(CHANNEL);
+    assert.equal(header!.text, `Rate the candidates for: ${escaped}`);
+    assert.equal(a!.text, 'Candidate A');
+    await publisher().update!({ lifecycleId: 'lc-mention', plan: request.plan, tally: [tally('A', 'c1', 1, 0), tally('B', 'c2', 0, 0)], votesAccepted: 1 });
+    assert.equal(slack.message(CHANNEL, header!.ts)!.text, `Rate the candidates for: ${escaped}`);
+    await publisher().close({ lifecycleId: 'lc-mention', plan: request.plan, closeReason: 'deadline', tally: [tally('A', 'c1', 1, 0), tally('B', 'c2', 0, 0)] });
+    assert.equal(slack.message(CHANNEL, header!.ts)!.text, `Voting closed (deadline passed): ${escaped}`);
+    const sent = [...slack.callsOf('chat.postMessage'), ...slack.callsOf('chat.update')].map((c) => String(c.args.text));
+    assert.equal(sent.length, 3 + 1 + 3);
+    for (const text of sent) assert.doesNotMatch(text, /<[!@#]|<https?:/, text);
+    // Image uploads carry no comment (a comment would be mrkdwn); titles and alt texts are plain text.
+    for (const call of slack.callsOf('files.completeUploadExternal')) assert.equal(call.args.initial_comment, undefined);
+  });
+
   it('should pace writes to one channel', async () => {
     const started = Date.now();
     await publisher({ paceMs: 250 }).publish({ lifecycleId: 'lc-pace', plan: planOf({ model: 'demo:text' }), candidates: [artifacts.text('c1', 'A', 'a'), artifacts.text('c2', 'B', 'b')], deadlineAt: new Date(Date.now() + 60_000).toISOString() });

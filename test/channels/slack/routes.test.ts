@@ -3,146 +3,21 @@
  * the publisher, and lifecycles behind a fake directory that applies the real tally rules.
  */
 import assert from 'node:assert/strict';
-import type http from 'node:http';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PostedMessage } from '../../../channels/types';
 import { createSlackWebClient } from '../../../channels/slack/client';
 import { ACTION } from '../../../channels/slack/messages';
 import { signSlackRequest } from '../../../channels/slack/verify';
-import { createSlackPublisher } from '../../../channels/slack/publisher';
 import { DeliveryJournal } from '../../../channels/slack/delivery-journal';
-import type { GatewayLogLevel } from '../../../core/http';
-import { createGatewayServer, listen } from '../../../gateway/http-server';
-import { VoteRejectedError } from '../../../core/lifecycle-directory';
 import { pseudonymiseRater } from '../../../core/pseudonym';
-import { SlackInbound, type SlackInboundDeps } from '../../../channels/slack/inbound';
-import type { PostDirectory, PostInfo } from '../../../core/post-directory';
+import { SlackInbound } from '../../../channels/slack/inbound';
 import { createSlackRoutes } from '../../../channels/slack/routes';
 import { startSlackSocketMode, type RunningSocketMode } from '../../../channels/slack/socket-mode';
-import { validateLifecycleInput } from '../../../workflows/input';
-import type { Candidate, VoteReceipt, VoteRequest } from '../../../workflows/types';
-import { VoteTally } from '../../../workflows/vote-tally';
-import { FakeDirectory, MemoryArtifacts } from '../../helpers/fake-directory';
 import { waitUntil } from '../../helpers/processes';
-import { SlackStandIn, type DeliveryOptions } from '../../standins/slack-server';
+import { type DeliveryOptions } from '../../standins/slack-server';
+import { CHANNEL, RATER_KEY, startSlackHarness as start, stopSlackHarness, type SlackHarness as Harness } from '../../helpers/slack-gateway';
 
-const RATER_KEY = Buffer.from('rater-key-for-slack-tests-0123456789');
-const CHANNEL = 'C0FEEDBK01';
-
-/** Lifecycles as the gateway sees them through the port, with the real tally rules. */
-class FakeSlackPosts implements PostDirectory {
-  readonly signals: Array<{ lifecycleId: string; vote: VoteRequest }> = [];
-  readonly updates: Array<{ lifecycleId: string; vote: VoteRequest }> = [];
-  readonly lookups: string[] = [];
-  readonly tallies = new Map<string, VoteTally>();
-  readonly closed = new Set<string>();
-  private readonly posts = new Map<string, PostInfo>();
-  lookupDelayMs = 0;
-  /** The next N forwards fail as if Temporal were down. */
-  failForwards = 0;
-
-  add(lifecycleId: string, messages: PostedMessage[], candidates: Array<{ id: string; label: string }>): void {
-    this.tallies.set(lifecycleId, new VoteTally(candidates));
-    for (const m of messages) this.posts.set(m.ref, { lifecycleId, ...(m.candidateId ? { candidateId: m.candidateId } : {}), candidates });
-  }
-
-  async findPost(ref: string): Promise<PostInfo | undefined> {
-    this.lookups.push(ref);
-    if (this.lookupDelayMs) await new Promise((r) => setTimeout(r, this.lookupDelayMs));
-    return this.posts.get(ref);
-  }
-
-  async signalVote(lifecycleId: string, vote: VoteRequest): Promise<void> {
-    this.check(lifecycleId);
-    this.signals.push({ lifecycleId, vote });
-    this.tallies.get(lifecycleId)!.record(vote, new Date().toISOString());
-  }
-
-  async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
-    this.check(lifecycleId);
-    this.updates.push({ lifecycleId, vote });
-    const tally = this.tallies.get(lifecycleId)!;
-    const { outcome } = tally.record(vote, new Date().toISOString());
-    return { outcome, candidate: tally.tallyOf(vote.candidateId) };
-  }
-
-  standing(lifecycleId: string, candidateId: string): { up: number; down: number } {
-    const t = this.tallies.get(lifecycleId)!.tallyOf(candidateId);
-    return { up: t.up, down: t.down };
-  }
-
-  private check(lifecycleId: string): void {
-    if (this.failForwards > 0) {
-      this.failForwards -= 1;
-      throw new Error('14 UNAVAILABLE: connect ECONNREFUSED (temporal down)');
-    }
-    if (this.closed.has(lifecycleId)) throw new VoteRejectedError('voting_closed', 'voting closed');
-  }
-}
-
-function textCandidate(id: string, label: string, text: string, model = 'demo:text'): Candidate {
-  const sha256 = createHash('sha256').update(text).digest('hex');
-  return {
-    id, label, model, kind: 'text', text, placeholder: true,
-    artifact: { sha256, mime: 'text/plain; charset=utf-8', size: text.length, path: `sha256/${sha256.slice(0, 2)}/${sha256}.txt` },
-    provenance: { backend: 'demo', model: 'text', params: {}, seed: 1, wallTimeMs: 1 },
-  };
-}
-
-interface Harness {
-  slack: SlackStandIn;
-  posts: FakeSlackPosts;
-  inbound: SlackInbound;
-  url: string;
-  server: http.Server;
-  logs: Array<{ level: GatewayLogLevel; msg: string; fields?: Record<string, unknown> }>;
-  clock: { offsetMs: number };
-  /** Message ts of the header, A and B of `lc-1` (one model) and of `lc-ab` (two models). */
-  ts: { header: string; a: string; b: string; abHeader: string; abA: string; abB: string };
-}
-
-async function start(deps: Partial<SlackInboundDeps> = {}): Promise<Harness> {
-  const slack = await SlackStandIn.start({ usergroups: { S0RATERS1: ['U0GROUP01'] } });
-  const publisher = createSlackPublisher({ token: slack.botToken, apiUrl: slack.apiUrl, readArtifact: async () => Buffer.alloc(0), paceMs: 0 });
-  const posts = new FakeSlackPosts();
-  const publish = async (lifecycleId: string, input: Record<string, unknown>, candidates: Candidate[]) => {
-    const plan = validateLifecycleInput({ prompt: 'an ox', channel: 'slack:#ox-feedback', ...input }, Date.now());
-    if (!plan.ok) throw new Error(plan.errors.join('; '));
-    const ref = await publisher.publish({ lifecycleId, plan: plan.plan, candidates, deadlineAt: new Date(Date.now() + 3600_000).toISOString() });
-    posts.add(lifecycleId, ref.messages!, candidates.map((c) => ({ id: c.id, label: c.label })));
-    return ref.messages!.map((m) => m.ref.split(':')[2]!);
-  };
-  const [header, a, b] = await publish('lc-1', { model: 'demo:text', candidates: 2 }, [textCandidate('c1', 'A', 'first'), textCandidate('c2', 'B', 'second')]);
-  const [abHeader, abA, abB] = await publish('lc-ab', { models: ['demo:text', 'demo:shapes'] }, [textCandidate('c1', 'A', 'left'), textCandidate('c2', 'B', 'right', 'demo:shapes')]);
-
-  const logs: Harness['logs'] = [];
-  const clock = { offsetMs: 0 };
-  const log = (level: GatewayLogLevel, msg: string, fields?: Record<string, unknown>) => logs.push({ level, msg, ...(fields ? { fields } : {}) });
-  const inbound = new SlackInbound({
-    posts,
-    raterKey: RATER_KEY,
-    web: createSlackWebClient({ token: slack.botToken, apiUrl: slack.apiUrl, retries: 0 }),
-    lookupRetryMs: [20, 20],
-    forwardBudgetMs: 10_000,
-    now: () => Date.now() + clock.offsetMs,
-    log,
-    ...deps,
-  });
-  const server = createGatewayServer({
-    directory: new FakeDirectory(),
-    artifacts: new MemoryArtifacts(),
-    raterKey: RATER_KEY,
-    sessionKey: Buffer.from('session-key-for-slack-tests-0123'),
-    sessionTtlMs: 3600_000,
-    channelRoutes: createSlackRoutes({ signingSecret: slack.signingSecret, inbound, log }),
-    log,
-  });
-  const { url } = await listen(server, '127.0.0.1', 0);
-  return { slack, posts, inbound, url, server, logs, clock, ts: { header: header!, a: a!, b: b!, abHeader: abHeader!, abA: abA!, abB: abB! } };
-}
 
 describe('gateway: Slack events and interactivity', function () {
   this.timeout(30_000);
@@ -150,11 +25,7 @@ describe('gateway: Slack events and interactivity', function () {
   const rater = (user: string) => pseudonymiseRater(RATER_KEY, 'slack', user);
 
   afterEach(async () => {
-    h.inbound.close();
-    await h.inbound.idle();
-    h.server.closeAllConnections();
-    await new Promise<void>((r) => h.server.close(() => r()));
-    await h.slack.close();
+    await stopSlackHarness(h);
   });
 
   describe('verification and acknowledgement', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { ErrorCode, isCodedError, type CodedError } from '../../../core/errors';
 import { createReplicateBackend, type ReplicateBackendOptions } from '../../../connectors/inference/replicate/ReplicateBackend';
 import type { GenerateRequest } from '../../../connectors/inference/types';
-import { makePng, startReplicateStandIn, type ReplicateStandIn } from '../../standins/replicate-server';
+import { waitUntil } from '../../helpers/processes';
+import { makePng, STANDIN_DOWNLOADS, startReplicateStandIn, type ReplicateStandIn } from '../../standins/replicate-server';
 
 async function rejection(promise: Promise<unknown>): Promise<CodedError> {
   try {
@@ -17,7 +18,7 @@ async function rejection(promise: Promise<unknown>): Promise<CodedError> {
 describe('Replicate backend (against a local Replicate stand-in)', () => {
   let server: ReplicateStandIn;
   const backend = (options: Partial<ReplicateBackendOptions> = {}) =>
-    createReplicateBackend({ apiToken: server.token, baseUrl: server.baseUrl, pollIntervalMs: 20, syncWaitSeconds: 0, ...options });
+    createReplicateBackend({ apiToken: server.token, baseUrl: server.baseUrl, pollIntervalMs: 20, syncWaitSeconds: 0, downloads: STANDIN_DOWNLOADS, ...options });
   const request = (model: string, extra: Partial<GenerateRequest> = {}): GenerateRequest & { handles: string[] } => {
     const handles: string[] = [];
     // The backend re-reports its handle on every poll (heartbeat); keep the distinct ones.
@@ -97,7 +98,7 @@ describe('Replicate backend (against a local Replicate stand-in)', () => {
     });
 
     it('keeps polling when a sync-mode answer is still processing (and ignores its partial output)', async () => {
-      server.setModel('meta/llama', { runMs: 1500, output: { kind: 'tokens', tokens: 'one two three four five six'.split(/(?= )/) } });
+      server.setModel('meta/llama', { runMs: 4000, output: { kind: 'tokens', tokens: 'one two three four five six'.split(/(?= )/) } });
       const out = await backend({ syncWaitSeconds: 1 }).generate(request('meta/llama'));
       assert.equal(server.requests[0]!.headers['prefer'], 'wait=1');
       assert.ok(server.requestsTo('GET', /^\/v1\/predictions\//).length >= 1, 'must poll after a processing sync answer');
@@ -165,8 +166,8 @@ describe('Replicate backend (against a local Replicate stand-in)', () => {
       server.setModel('acme/painter', { output: { kind: 'file', failDownloads: 1, expireAfterMs: 200 } });
       const first = request('acme/painter');
       assert.equal((await rejection(backend().generate(first))).code, ErrorCode.OutputFetchFailed);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(server.prediction(first.handles[0]!)!['data_removed'], true);
+      // The stand-in removes the output 200 ms after the prediction ends, as Replicate does after an hour.
+      await waitUntil(() => server.prediction(first.handles[0]!)?.['data_removed'] === true || undefined, 5_000, 'the output to be removed');
 
       server.setModel('acme/painter');
       const out = await backend().generate(request('acme/painter', { resumeHandle: first.handles[0]! }));
