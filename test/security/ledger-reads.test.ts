@@ -233,6 +233,54 @@ describe('security: reads that cannot write (issue 12, Found 1 and 8)', function
       }
     });
 
+    it('should see a voting lifecycle\'s increments whole (new votes and the flags they clear) while copies are taken', async () => {
+      // Increment n: votes 2n-1 and 2n, standing, and the two before them no longer standing (unstand),
+      // under a lifecycle row without a close. Every whole increment leaves exactly two standing votes.
+      const increment = (n: number): CommitRequest => {
+        const request = hostileCommit();
+        const { closedAt: _closed, closeReason: _reason, ...open } = request.lifecycle;
+        const votes = [2 * n - 1, 2 * n].map((seq) => ({ ...request.votes[0]!, idempotencyKey: `web:increment-${seq}`, seq, comment: `vote ${seq}` }));
+        return {
+          lifecycle: { ...open, runId: 'run-increments', lifecycleId: 'lc-increments', votesAccepted: 2 * n },
+          candidates: n === 1 ? request.candidates : [],
+          votes,
+          ...(n > 1 ? { unstand: [2 * n - 3, 2 * n - 2] } : {}),
+        };
+      };
+      const seen = async () => {
+        const { rows } = await ledger!.queryIsolated(
+          `SELECT count(*)::INT AS votes, count(*) FILTER (WHERE standing)::INT AS standing, any_value(l.close_reason) AS close_reason
+             FROM votes v JOIN lifecycles l USING (run_id) WHERE run_id = 'run-increments'`,
+        );
+        return rows[0] as { votes: number; standing: number; close_reason: string | null };
+      };
+      // Each increment is seen by the next read: a fresh copy, with the flags it cleared.
+      await ledger!.commit(increment(1));
+      assert.deepEqual(await seen(), { votes: 2, standing: 2, close_reason: null });
+      await ledger!.commit(increment(2));
+      assert.deepEqual(await seen(), { votes: 4, standing: 2, close_reason: null });
+      let committing = true;
+      let committed = 2;
+      const commits = (async () => {
+        for (let n = 3; committing; n++) {
+          await ledger!.commit(increment(n));
+          committed = n;
+        }
+      })();
+      try {
+        for (let i = 0; i < 5; i++) {
+          const copy = await seen();
+          assert.ok(copy.votes % 2 === 0 && copy.votes >= 4, `whole increments only: ${JSON.stringify(copy)}`);
+          assert.deepEqual([copy.standing, copy.close_reason], [2, null], `an increment with its unstand: ${JSON.stringify(copy)}`);
+        }
+      } finally {
+        committing = false;
+        await commits;
+      }
+      assert.ok(committed > 2, 'increments were committed while the copies were taken');
+      assert.deepEqual(await seen(), { votes: 2 * committed, standing: 2, close_reason: null });
+    });
+
     it('should stop a read at its time limit, while commits beside it run as fast as ever', async () => {
       const started = Date.now();
       const heavy = ledger!.queryIsolated('SELECT sum(a.range * b.range) FROM range(300000) a, range(300000) b', { timeoutMs: 1500 });
