@@ -97,6 +97,15 @@ describe('many processes on a TLS cluster: two workflows workers, inference, led
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('should refuse a second ledger worker while the first holds the ledger, and leave the first running', async () => {
+    const second = deployment.start('ledger-2', ['worker', '--queues', 'ledger']);
+    const exit = await Promise.race([second.exited, sleep(60_000).then(() => undefined)]);
+    assert.ok(exit, withLogs('a second ledger worker kept running'));
+    assert.deepEqual(exit, { code: 1, signal: null }, second.tail());
+    assert.match(second.log(), /the ledger \S+ledger\.duckdb is held by another process \(the ledger worker\)/);
+    assert.ok(workers.ledger!.running, withLogs('the first ledger worker stopped'));
+  });
+
   it('should commit every accepted vote exactly once and complete every lifecycle', async () => {
     const [gatewayA, gatewayB] = gateways as [GatewayProcess, GatewayProcess];
     const config = loadConfig(env);
@@ -218,7 +227,7 @@ describe('many processes on a TLS cluster: two workflows workers, inference, led
     }
 
     // The ledger, read from the file once its writer has stopped: every accepted vote exactly once.
-    for (const p of deployment.processes) assert.ok(p.running || p.child.signalCode === 'SIGKILL', withLogs(`${p.name} died`));
+    for (const p of [...Object.values(workers), ...gateways]) assert.ok(p.running || p.child.signalCode === 'SIGKILL', withLogs(`${p.name} died`));
     await deployment.stop();
     const query = (sql: string) => {
       const result = runCli(['query', sql, '--format', 'json'], env);
