@@ -99,7 +99,9 @@ async function startStack(label: string, temporalEnv: NodeJS.ProcessEnv, connect
     await deployment.stop();
     await connection.close();
     await onClose();
-    throw new Error(`${label}: ${(err as Error).message}\n${deployment.tails()}`);
+    const tails = deployment.tails();
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${label}: ${(err as Error).message}\n${tails}`);
   }
 }
 
