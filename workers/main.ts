@@ -5,7 +5,7 @@
  * - `ledger`: `<queue>-ledger` — the DuckDB writer. Exactly one process: it holds the file lock,
  *   and also serves analysts' read queries (`prefline query`).
  */
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
@@ -19,6 +19,8 @@ import { createReplicateBackend } from '../connectors/inference/replicate/Replic
 import { InferenceRegistry } from '../connectors/inference/registry';
 import type { InferenceBackend } from '../connectors/inference/types';
 import { createLogger } from '../ops/log';
+import type { RunningOpsServer } from '../ops/ops-server';
+import { installRuntime } from '../ops/runtime';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { Ledger } from '../store/Ledger';
 import { LedgerReadServer } from '../store/LedgerReadServer';
@@ -26,6 +28,7 @@ import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
 import { slackChannelPublishers } from './slack';
 import { closeEmailTransports, emailChannelPublishers } from './email';
+import { startWorkerOps } from './ops';
 
 export interface RunningWorkers {
   /** Resolves when every worker has stopped. */
@@ -33,8 +36,6 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
   queues: string[];
 }
-
-let runtimeInstalled = false;
 
 /**
  * Inference backends of this worker, from configuration. Replicate is always registered (a missing
@@ -91,17 +92,15 @@ function faultInjection(spec: string | undefined): ((request: CommitRequest, res
 }
 
 export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
-  const logger = createLogger('worker', config.logLevel);
-  if (!runtimeInstalled) {
-    Runtime.install({ logger, shutdownSignals: [] });
-    runtimeInstalled = true;
-  }
+  const logger = createLogger('worker', config);
+  const runtime = await installRuntime(logger, { metrics: config.metrics.worker !== undefined });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const common = { connection, namespace: config.temporal.namespace };
   const workers: Worker[] = [];
   const queues: string[] = [];
   let ledger: Ledger | undefined;
   let readServer: LedgerReadServer | undefined;
+  let ops: RunningOpsServer | undefined;
 
   try {
     if (config.workerQueues.includes('workflows')) {
@@ -156,14 +155,19 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         endpointFile: config.ledger.endpointFile,
       });
     }
+    if (config.metrics.worker && runtime.metricsUrl) {
+      ops = await startWorkerOps(config.metrics.worker, runtime.metricsUrl, connection, workers.map((worker, i) => ({ queue: queues[i]!, worker })));
+    }
   } catch (err) {
+    await readServer?.close();
     ledger?.closeSync();
     await connection.close();
     throw err;
   }
 
-  logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}) });
+  logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}), ...(ops ? { ops: ops.url } : {}) });
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await ops?.close();
     closeEmailTransports();
     await readServer?.close();
     ledger?.closeSync();

@@ -11,7 +11,7 @@ import type { PostedMessage } from '../channels/types';
 import { deadlineAt } from './input';
 import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate } from './messages';
 import type {
-  Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteReceipt, VoteRequest,
+  Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
 import { VoteTally, malformedVoteReason } from './vote-tally';
 
@@ -52,6 +52,15 @@ export interface LifecycleCarry {
   posts?: PostedMessage[];
   thresholds?: LifecycleThresholds;
 }
+
+/** Told of every vote decision, by update or signal (the workflow counts them: workflows/metrics.ts). */
+export interface VoteObserver {
+  voteAccepted(outcome: VoteOutcomeKind): void;
+  /** `reason` is the rejection's failure type (a VoteRejection code). */
+  voteRefused(reason: string): void;
+}
+
+const UNOBSERVED: VoteObserver = { voteAccepted: () => undefined, voteRefused: () => undefined };
 
 /** What `collectVotes` ends with: a close reason, or `continue` (history is long: carry on in a new run). */
 export type VotingOutcome = CloseReason | 'continue';
@@ -102,6 +111,7 @@ export class RatingLifecycle {
   lateVotesRefused = 0;
   reminded = false;
   posts: PostedMessage[] = [];
+  observer: VoteObserver = UNOBSERVED;
 
   private constructor(
     readonly lifecycleId: string,
@@ -173,6 +183,15 @@ export class RatingLifecycle {
 
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest): void {
+    try {
+      this.checkVote(request);
+    } catch (err) {
+      this.observer.voteRefused(err instanceof ApplicationFailure && err.type ? err.type : 'unknown');
+      throw err;
+    }
+  }
+
+  private checkVote(request: VoteRequest): void {
     const malformed = malformedVoteReason(request);
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
     // A repeated delivery of an accepted vote answers "duplicate" even after close.
@@ -188,6 +207,7 @@ export class RatingLifecycle {
 
   recordVote(request: VoteRequest): VoteReceipt {
     const { outcome } = this.tally.record(request, new Date().toISOString());
+    this.observer.voteAccepted(outcome);
     return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
   }
 
