@@ -8,10 +8,14 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { loadSecret, type PreflineConfig } from '../config';
 import { createLogger } from '../ops/log';
+import { startOpsServer, type HealthReport } from '../ops/ops-server';
+import { installRuntime } from '../ops/runtime';
+import { TemporalProbe } from '../ops/temporal-probe';
 import { ArtifactStore } from '../store/ArtifactStore';
 import type { ArtifactSource } from './artifact-source';
 import { createGatewayServer, listen } from './http-server';
 import { startEmailGateway } from './email';
+import { createGatewayMetrics } from './metrics';
 import { startSlackGateway } from './slack';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
 
@@ -33,13 +37,22 @@ export function artifactSourceFor(store: ArtifactStore): ArtifactSource {
 }
 
 export async function startGateway(config: PreflineConfig): Promise<RunningGateway> {
-  const logger = createLogger('gateway', config.logLevel);
+  const logger = createLogger('gateway', config);
+  // With its ops endpoint on, the gateway's counters and its Temporal client's metrics share the runtime's exporter.
+  const runtime = config.metrics.gateway ? await installRuntime(logger, { metrics: true }) : undefined;
   // The Rust-core connection (the one workers use) costs far less CPU per RPC than the pure-JS gRPC
   // client; bench/votes measured the difference. One connection for the whole process.
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
-  const directory = new TemporalLifecycleDirectory(client);
+  const metrics = runtime ? createGatewayMetrics(runtime.meter) : undefined;
+  const temporalDirectory = new TemporalLifecycleDirectory(client);
+  const directory = metrics ? metrics.directory(temporalDirectory) : temporalDirectory;
+  const probe = TemporalProbe.of(connection);
+  const health = async (): Promise<HealthReport> => {
+    const temporal = await probe.check();
+    return { ok: temporal.temporal === 'ok', ...temporal };
+  };
   const gatewayLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](message, fields);
   // Slack votes (docs/slack.md): routes when the signing secret is set, Socket Mode when the app token is.
   const slack = await startSlackGateway(config, { client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog });
@@ -55,9 +68,12 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     publicUrl: config.gateway.publicUrl,
     log: (level, message, fields) => logger[level](message, fields),
     channelRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
+    health,
+    ...(metrics ? { observe: metrics.request } : {}),
   });
   const { url } = await listen(server, config.gateway.host, config.gateway.port);
-  logger.info('rating page and vote API listening', { url });
+  const ops = config.metrics.gateway && runtime?.metricsUrl ? await startOpsServer({ ...config.metrics.gateway, metricsUrl: runtime.metricsUrl, health }) : undefined;
+  logger.info('rating page and vote API listening', { url, ...(ops ? { ops: ops.url } : {}) });
   return {
     url,
     server,
@@ -66,6 +82,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
       server.closeAllConnections?.();
       await slack?.close();
       await email?.close();
+      await ops?.close();
       await connection.close();
     },
   };
