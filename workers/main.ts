@@ -104,7 +104,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
 
   try {
     if (config.workerQueues.includes('workflows')) {
-      const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'));
+      const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'), config.logFormat);
       workers.push(
         await Worker.create({
           ...common,

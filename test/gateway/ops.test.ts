@@ -3,6 +3,7 @@
  * (200, then 503 once the server stops; `/livez` stays 200), and its ops endpoint
  * (PREFLINE_GATEWAY_METRICS_ADDRESS) counts requests by route and refused votes by code, beside the
  * Temporal client's metrics. Votes a lifecycle accepts are counted too (test/gateway/metrics.test.ts).
+ * It logs JSON: every line is one object, the Temporal core's own warnings included.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,10 +38,23 @@ describe('gateway health and ops endpoint', function () {
       PREFLINE_TEMPORAL_ADDRESS: server.address,
       PREFLINE_GATEWAY_PORT: String(port),
       PREFLINE_GATEWAY_METRICS_ADDRESS: '127.0.0.1:0',
+      PREFLINE_LOG_FORMAT: 'json',
     });
-    await gateway.waitFor(/listening .*ops=http:\/\/\S+/, 60_000);
-    opsUrl = /listening .*ops=(http:\/\/\S+)/.exec(gateway.output())![1]!;
+    await gateway.waitFor(/"message":"rating page and vote API listening"/, 60_000);
+    const listening = logLines().find((l) => l.message === 'rating page and vote API listening')!;
+    opsUrl = String(listening.fields?.ops);
+    assert.match(opsUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
+
+  /** Every line the gateway wrote, each of which must be one JSON object. */
+  const logLines = () =>
+    gateway.output().split('\n').filter(Boolean).map((line) => {
+      try {
+        return JSON.parse(line) as { time: string; level: string; component: string; message: string; fields?: Record<string, unknown> };
+      } catch {
+        throw new Error(`not a JSON log line: ${line}`);
+      }
+    });
 
   after(async () => {
     await gateway?.kill('SIGKILL');
@@ -89,5 +103,9 @@ describe('gateway health and ops endpoint', function () {
     assert.equal(typeof down.body.error, 'string');
     assert.equal((await get(opsUrl, '/healthz')).status, 503);
     assert.deepEqual(await get(url, '/livez'), { status: 200, body: { ok: true } });
+    // The native core's retries of the probe went through the same logger.
+    const lines = logLines();
+    assert.ok(lines.some((l) => l.level === 'warn' && l.fields?.sdkComponent === 'core' && l.component === 'gateway'), gateway.output().slice(-3000));
+    assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(l.time)));
   });
 });
