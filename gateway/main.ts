@@ -38,14 +38,15 @@ export function artifactSourceFor(store: ArtifactStore): ArtifactSource {
 
 export async function startGateway(config: PreflineConfig): Promise<RunningGateway> {
   const logger = createLogger('gateway', config);
-  // With its ops endpoint on, the gateway's counters and its Temporal client's metrics share the runtime's exporter.
-  const runtime = config.metrics.gateway ? await installRuntime(logger, { metrics: true }) : undefined;
+  // The SDK's logs go through Prefline's logger; with the ops endpoint on, the gateway's counters and its
+  // Temporal client's metrics share the runtime's exporter.
+  const runtime = await installRuntime(logger, { metrics: config.metrics.gateway !== undefined });
   // The Rust-core connection (the one workers use) costs far less CPU per RPC than the pure-JS gRPC
   // client; bench/votes measured the difference. One connection for the whole process.
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
-  const metrics = runtime ? createGatewayMetrics(runtime.meter) : undefined;
+  const metrics = runtime.metricsUrl ? createGatewayMetrics(runtime.meter) : undefined;
   const temporalDirectory = new TemporalLifecycleDirectory(client);
   const directory = metrics ? metrics.directory(temporalDirectory) : temporalDirectory;
   const probe = TemporalProbe.of(connection);
@@ -72,7 +73,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     ...(metrics ? { observe: metrics.request } : {}),
   });
   const { url } = await listen(server, config.gateway.host, config.gateway.port);
-  const ops = config.metrics.gateway && runtime?.metricsUrl ? await startOpsServer({ ...config.metrics.gateway, metricsUrl: runtime.metricsUrl, health }) : undefined;
+  const ops = config.metrics.gateway && runtime.metricsUrl ? await startOpsServer({ ...config.metrics.gateway, metricsUrl: runtime.metricsUrl, health }) : undefined;
   logger.info('rating page and vote API listening', { url, ...(ops ? { ops: ops.url } : {}) });
   return {
     url,

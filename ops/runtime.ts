@@ -5,7 +5,7 @@
  * alike) on a loopback port of its own; the ops endpoint (ops/ops-server.ts) passes them on at the
  * address the deployment chose, beside `/healthz`.
  */
-import type { Logger, MetricMeter } from '@temporalio/common';
+import { IllegalStateError, type Logger, type MetricMeter } from '@temporalio/common';
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { freePort } from './dev-server';
 
@@ -21,6 +21,10 @@ const BIND_ATTEMPTS = 3;
 
 let installed: InstalledRuntime | undefined;
 
+/**
+ * Installs the runtime, once per process. A runtime someone else created first (a test harness, an
+ * earlier connection) is kept as it is, unless metrics are asked for: those it cannot add.
+ */
 export async function installRuntime(logger: Logger, options: { metrics: boolean }): Promise<InstalledRuntime> {
   if (installed) {
     if (options.metrics && !installed.metricsUrl) throw new Error('internal: the Temporal runtime of this process was installed without metrics');
@@ -39,6 +43,11 @@ export async function installRuntime(logger: Logger, options: { metrics: boolean
       });
     } catch (err) {
       if (port !== undefined && attempt < BIND_ATTEMPTS && /address already in use/i.test((err as Error).message)) continue;
+      if (err instanceof IllegalStateError && /already been (installed|instantiated)/.test(err.message)) {
+        if (options.metrics) throw new Error('the Temporal runtime of this process was created before its metrics could be turned on; install it first (ops/runtime.ts)');
+        installed = { meter: Runtime.instance().metricMeter };
+        return installed;
+      }
       throw err;
     }
     installed = { ...(port !== undefined ? { metricsUrl: `http://127.0.0.1:${port}/metrics` } : {}), meter: Runtime.instance().metricMeter };
