@@ -1,7 +1,7 @@
 /**
  * What the Temporal UI shows of a lifecycle besides its id. Its starter sets the summary (the one line
  * of the workflow list) and the details (its page), from `startMetadata` (cli/lifecycle-commands.ts);
- * the workflow itself keeps its page's current details up to date with `currentDetails`: the only
+ * the workflow itself keeps its page's current details up to date with `currentDetails`, the only
  * text a lifecycle started from the UI's form, or continued as new (a new run keeps no summary), shows.
  * Plain functions of the plan and status: no ids, no raters, and email addresses only counted.
  */
@@ -61,12 +61,21 @@ export function startMetadata(plan: LifecyclePlan): { staticSummary: string; sta
   return { staticSummary: lifecycleSummary(plan), staticDetails: lifecycleDetails(plan) };
 }
 
-/** The workflow's current details (Temporal markdown): its phase, votes and tally, then what it rates. */
-export function currentDetails(plan: LifecyclePlan, status: Pick<LifecycleStatus, 'phase' | 'votesAccepted' | 'deadlineAt' | 'closeReason' | 'candidates'>): string {
-  const closed = status.closeReason !== undefined ? `, closed: ${status.closeReason}` : '';
-  const tally = status.candidates.map((c) => `${c.label} ${c.model}: 👍 ${c.tally.up} 👎 ${c.tally.down}`).join(' · ');
+/** What the current details say; the tally is optional because it costs a pass over the votes. */
+export interface DetailsState {
+  phase: LifecycleStatus['phase'];
+  votesAccepted: number;
+  deadlineAt: string;
+  closeReason?: LifecycleStatus['closeReason'];
+  tally?: ReadonlyArray<{ label: string; model: string; up: number; down: number }>;
+}
+
+/** The workflow's current details (Temporal markdown): its phase, votes and, when given, tally; then what it rates. */
+export function currentDetails(plan: LifecyclePlan, state: DetailsState): string {
+  const closed = state.closeReason !== undefined ? `, closed: ${state.closeReason}` : '';
+  const tally = (state.tally ?? []).map((c) => `${c.label} ${c.model}: 👍 ${c.up} 👎 ${c.down}`).join(' · ');
   return [
-    `**${status.phase}**${closed} · ${status.votesAccepted} vote${status.votesAccepted === 1 ? '' : 's'} accepted · deadline ${status.deadlineAt}`,
+    `**${state.phase}**${closed} · ${state.votesAccepted} vote${state.votesAccepted === 1 ? '' : 's'} accepted · deadline ${state.deadlineAt}`,
     ...(tally ? [tally] : []),
     lifecycleSummary(plan),
   ].join('\n');

@@ -95,9 +95,20 @@ function setStatusAttribute(phase: LifecyclePhase | 'failed'): void {
   upsertSearchAttributes([{ key: statusKey, value: phase }]);
 }
 
-/** The Temporal UI's current details of this lifecycle (not a command: nothing in history changes). */
-function showDetails(lifecycle: RatingLifecycle): void {
-  setCurrentDetails(currentDetails(lifecycle.plan, lifecycle.status()));
+/**
+ * The Temporal UI's current details of this lifecycle (not a command: nothing in history changes).
+ * The tally costs a pass over the votes, so it is shown when a phase begins, not refreshed on every vote.
+ */
+function showDetails(lifecycle: RatingLifecycle, options: { tally: boolean }): void {
+  const { plan, phase, candidates, closeReason } = lifecycle;
+  const tallies = options.tally ? lifecycle.tally.tallies() : [];
+  setCurrentDetails(currentDetails(plan, {
+    phase,
+    votesAccepted: lifecycle.tally.accepted,
+    deadlineAt: lifecycle.deadlineAt,
+    ...(closeReason !== undefined ? { closeReason } : {}),
+    ...(options.tally ? { tally: candidates.map((c, i) => ({ label: c.label, model: c.model, up: tallies[i]?.up ?? 0, down: tallies[i]?.down ?? 0 })) } : {}),
+  }));
 }
 
 /**
@@ -107,16 +118,16 @@ function showDetails(lifecycle: RatingLifecycle): void {
 function enterPhase(lifecycle: RatingLifecycle, phase: LifecyclePhase, options: { attribute: boolean; counted: boolean }): void {
   if (options.attribute) setStatusAttribute(phase);
   if (options.counted) countPhase(lifecycle.plan.channel.kind, phase);
-  showDetails(lifecycle);
+  showDetails(lifecycle, { tally: true });
 }
 
-/** Every vote decision is counted; an accepted one also refreshes the UI's tally. */
+/** Every vote decision is counted; an accepted one also refreshes the UI's vote count. */
 function observeVotes(lifecycle: RatingLifecycle): void {
   const counters = voteCounters(lifecycle.plan.channel.kind);
   lifecycle.observer = {
     voteAccepted(outcome) {
       counters.voteAccepted(outcome);
-      showDetails(lifecycle);
+      showDetails(lifecycle, { tally: false });
     },
     voteRefused: (reason) => counters.voteRefused(reason),
   };
