@@ -80,13 +80,13 @@ export async function fillSyntheticLedger(ledger: Ledger, lifecycles: number): P
     );
     // Model m's candidates get an up vote with probability 35% + 8%·m, so the leaderboard has a clear order.
     await c.run(
-      `INSERT INTO votes (run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, kind, value, comment, channel, cast_at, accepted_at, committed_at, standing)
+      `INSERT INTO votes (run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, kind, value, comment, channel, cast_at, accepted_at, committed_at, standing, rater_auth)
        SELECT 'run-' || i, 'lc-' || i, 'key-' || v, (v % ${VOTES_PER_LIFECYCLE} + 1)::INT, 'c' || (k + 1), 'r_' || lpad(to_hex(hash(v // 3) % 4000), 24, '0'),
               CASE WHEN retract THEN 'retract' ELSE 'vote' END,
               CASE WHEN retract THEN NULL WHEN hash(v * 31) % 100 < 35 + 8 * (CASE k WHEN 0 THEN ${MODEL_A} ELSE ${MODEL_B} END) THEN 1 ELSE -1 END::SMALLINT,
               CASE WHEN v % 50 = 0 THEN 'synthetic comment ' || v END, 'web',
               ${committed} - INTERVAL 30 MINUTE + to_seconds(v % ${VOTES_PER_LIFECYCLE}), ${committed} - INTERVAL 30 MINUTE + to_seconds(v % ${VOTES_PER_LIFECYCLE}),
-              ${committed}, NOT retract AND v % 20 <> 1
+              ${committed}, NOT retract AND v % 20 <> 1, 'invite'
          FROM (SELECT v, v // ${VOTES_PER_LIFECYCLE} AS i, hash(v) % 2 AS k, v % 20 = 0 AS retract FROM range(${votes}) t(v))`,
     );
   });

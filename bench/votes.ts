@@ -16,6 +16,8 @@ import { randomUUID } from 'node:crypto';
 import { queryLedger } from '../cli/query';
 import { loadSecret } from '../config';
 import { pseudonymiseRater } from '../core/pseudonym';
+import { InviteRegistry } from '../gateway/invite-registry';
+import { signInvite } from '../gateway/invites';
 import { closeSignal, voteSignal, voteUpdate } from '../workflows/messages';
 import type { LifecycleSummary, VoteRequest } from '../workflows/types';
 import { waitForVoting } from '../test/helpers/temporal';
@@ -74,7 +76,8 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
   // The benchmark's own Temporal connections log through the SDK logger, at warn and above only.
   installBenchRuntime();
   const o: VotesOptions = { votes: 2000, lifecycles: 20, concurrency: 32, raters: 200, duplicateShare: 0.1, ...options };
-  const stack = await startBenchStack('votes');
+  // Every rater signs in from this one address: no sign-in limit (votes per rater stay limited as deployed).
+  const stack = await startBenchStack('votes', { PREFLINE_WEB_SIGNINS_PER_HOUR: '0' });
   // The same kind of connection the gateway uses, so the baseline differs only by the gateway itself.
   const connection = await NativeConnection.connect({ address: stack.server.address });
   const client = new Client({ connection });
@@ -88,12 +91,17 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
       idempotencyKey: `raw:${randomUUID()}`, candidateId: `c${(Math.floor(i / o.lifecycles) % 4) + 1}`, value: i % 3 === 0 ? 'down' : 'up',
       rater: pseudonymiseRater(raterKey, 'web', `rater ${i % o.raters}`), channel: 'web', castAt: new Date().toISOString(),
     });
-    // Sessions for every rater of the gateway path.
+    // Sessions for every rater of the gateway path, redeemed from invite links as raters do by default.
+    const invites = await InviteRegistry.open(stack.config.gateway.invitesDir);
+    const inviteKey = loadSecret(stack.config, 'invite');
     const tokens = await Promise.all(
       Array.from({ length: o.raters }, async (_, i) => {
+        const invite = await invites.create({ label: `rater ${i}`, expiresAt: new Date(Date.now() + 86_400_000) });
         const res = await fetch(`${stack.gatewayUrl}/api/session`, {
-          method: 'POST', headers: { 'content-type': 'application/json', 'x-prefline-request': '1' }, body: JSON.stringify({ name: `rater ${i}` }),
+          method: 'POST', headers: { 'content-type': 'application/json', 'x-prefline-request': '1' },
+          body: JSON.stringify({ invite: signInvite(inviteKey, { inviteId: invite.id, expiresAt: Date.parse(invite.expiresAt) }) }),
         });
+        if (res.status !== 201) throw new Error(`sign-in: HTTP ${res.status} ${await res.text()}`);
         return ((await res.json()) as { token: string }).token;
       }),
     );

@@ -7,9 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { PreflineConfig } from '../config';
 import { Ledger, type QueryResult } from '../store/Ledger';
 import type { LedgerEndpoint } from '../store/LedgerReadServer';
-import type { ParsedArgs } from './main';
 import { resolveRelease } from '../releases/layout';
 import { queryRelease } from '../releases/tools';
+import type { OptionSpec, ParsedArgs } from './args';
+import type { Command } from './command';
 
 export async function queryLedger(config: PreflineConfig, sql: string): Promise<QueryResult> {
   if (existsSync(config.ledger.endpointFile)) {
@@ -62,14 +63,30 @@ export function formatResult(result: QueryResult, format: string): string {
   return lines.join('\n');
 }
 
+/** `--format`, the same for every command that prints rows. */
+export const FORMAT_OPTION: OptionSpec = { type: 'string', value: 'FORMAT', description: 'output format, default table', choices: ['table', 'csv', 'json'] };
+
 export async function runQuery(config: PreflineConfig, args: ParsedArgs): Promise<number> {
-  const sql = args.positional[0];
-  if (!sql) throw new Error('query: give one SQL query, e.g. prefline query "FROM feedback LIMIT 10"');
+  const sql = args.positional[0] as string;
   const format = typeof args.flags.format === 'string' ? args.flags.format : 'table';
-  if (!['table', 'csv', 'json'].includes(format)) throw new Error('query: --format must be table, csv or json');
   // --release <id|latest>: the release's parquet files as views (votes, preferences, …) in an in-memory DuckDB.
-  const release = args.flags.release === true ? 'latest' : args.flags.release;
+  const release = typeof args.flags.release === 'string' ? args.flags.release : undefined;
   const result = release !== undefined ? await queryRelease((await resolveRelease(config.releasesDir, release)).dir, sql) : await queryLedger(config, sql);
   process.stdout.write(formatResult(result, format) + '\n');
   return 0;
 }
+
+export const QUERY_COMMAND: Command = {
+  spec: {
+    name: 'query',
+    args: '"<sql>"',
+    summary: 'run one SELECT on the ledger while everything keeps running (tables lifecycles, candidates, votes; view feedback), or on a release',
+    positionals: [1, 1],
+    options: {
+      format: FORMAT_OPTION,
+      release: { type: 'string', value: 'ID', bare: 'latest', description: "query a release's parquet files instead (votes, preferences, …); alone: latest" },
+    },
+    details: 'example: prefline query "SELECT prompt, rating, rater FROM feedback LIMIT 10" --format csv',
+  },
+  run: runQuery,
+};

@@ -23,7 +23,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     dataDir,
     ...readTemporal(env, cwd),
-    ...readGateway(env),
+    ...readGateway(env, cwd, dataDir),
     ...readStorage(env, cwd, dataDir),
     ...readInference(env),
     ...readSlack(env, cwd, dataDir),

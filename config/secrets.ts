@@ -9,8 +9,8 @@ import type { PreflineConfig } from './types';
  * A secret from the environment, or else one generated once and kept (mode 0600) under the data
  * folder, so pseudonyms and sessions stay stable across restarts of the embedded setup.
  */
-export function loadSecret(config: PreflineConfig, name: 'rater' | 'session' | 'email-token', env: NodeJS.ProcessEnv = process.env): Buffer {
-  const envName = `PREFLINE_${name.replace('-', '_').toUpperCase()}_KEY`; // PREFLINE_RATER_KEY, …_SESSION_KEY, …_EMAIL_TOKEN_KEY
+export function loadSecret(config: PreflineConfig, name: 'rater' | 'session' | 'invite' | 'email-token', env: NodeJS.ProcessEnv = process.env): Buffer {
+  const envName = `PREFLINE_${name.replace('-', '_').toUpperCase()}_KEY`; // PREFLINE_RATER_KEY, …_SESSION_KEY, …_INVITE_KEY, …_EMAIL_TOKEN_KEY
   const fromEnv = env[envName];
   if (fromEnv) {
     if (fromEnv.length < 16) throw new ConfigError(`${envName} must be at least 16 characters`);

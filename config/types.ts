@@ -1,12 +1,49 @@
 /** The shape of Prefline's configuration, as `loadConfig` reads it from the environment. */
+import type { TLSConfig } from '@temporalio/client';
+
+/** The Temporal server and how to reach it (config/temporal.ts reads it; ops/temporal-connection.ts connects). */
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  /** Port of the Web UI of the dev server `prefline up` starts. */
+  uiPort: number;
+  /** PREFLINE_EXTERNAL_TEMPORAL: `prefline up` uses this server instead of starting a dev server. */
+  external: boolean;
+  binary: string;
+  /** Absent: plain text (or TLS implied by an API key); false: TLS turned off; true or options: TLS. */
+  tls?: TLSConfig | boolean;
+  /** Sent as a bearer token. Never logged. */
+  apiKey?: string;
+  /** Extra gRPC headers (TEMPORAL_GRPC_META_*, a profile's grpc_meta). */
+  metadata?: Record<string, string>;
+  /** PREFLINE_TEMPORAL_UI_URL, without a trailing slash. */
+  uiUrl?: string;
+  /** The profile of the Temporal config file the settings came from, when a file was read. */
+  profile?: { name: string; file: string };
+}
 
 export interface PreflineConfig {
   dataDir: string;
-  temporal: { address: string; namespace: string; uiPort: number; external: boolean; binary: string };
+  temporal: TemporalSettings;
   taskQueue: string;
   workerQueues: Array<'workflows' | 'inference' | 'ledger'>;
   inferenceConcurrency: number;
-  gateway: { host: string; port: number; publicUrl: string; accessCode?: string; sessionTtlMs: number };
+  gateway: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    accessCode?: string;
+    sessionTtlMs: number;
+    /** Typed-name sign-in for unverified raters. */
+    openPanel: boolean;
+    /** The invite registry (gateway/invite-registry.ts), shared by the CLI and the gateway. */
+    invitesDir: string;
+    /** How long a new invite link is valid unless `--expires` says otherwise. */
+    inviteTtlMs: number;
+    oidc?: { issuer: string; clientId: string; clientSecret?: string; scopes: string };
+    trustProxyHops: number;
+    limits: { signInsPerHour: number; votesPerMinute: number };
+  };
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
   artifactDir: string;
   releasesDir: string;

@@ -18,6 +18,10 @@ export const ErrorCode = {
   // configuration
   ConfigMissing: 'prefline_config_missing',
   ConfigInvalid: 'prefline_config_invalid',
+  // the command line and Temporal (cli/, ops/)
+  Usage: 'prefline_usage',
+  TemporalUnreachable: 'prefline_temporal_unreachable',
+  ClusterNotSetUp: 'prefline_cluster_not_set_up',
   // inference
   UnknownModel: 'prefline_unknown_model',
   InvalidParams: 'prefline_invalid_params',
@@ -57,6 +61,9 @@ export const ErrorCode = {
   UnknownCandidate: 'unknown_candidate',
   UnknownLifecycle: 'unknown_lifecycle',
   MalformedVote: 'malformed_vote',
+  WrongChannel: 'wrong_channel',
+  LifecycleFull: 'lifecycle_full',
+  RunContinuing: 'run_continuing',
   Busy: 'busy',
   // HTTP answers
   BadRequest: 'bad_request',
@@ -66,8 +73,11 @@ export const ErrorCode = {
   InvalidName: 'invalid_name',
   SessionInvalid: 'session_invalid',
   SessionExpired: 'session_expired',
+  SessionRevoked: 'session_revoked',
   AccessDenied: 'access_denied',
   ForbiddenOrigin: 'forbidden_origin',
+  UnknownHost: 'unknown_host',
+  RateLimited: 'rate_limited',
   NotFound: 'not_found',
   MethodNotAllowed: 'method_not_allowed',
   BodyTooLarge: 'body_too_large',
@@ -75,6 +85,18 @@ export const ErrorCode = {
   InternalError: 'internal_error',
   ArtifactUnavailable: 'artifact_unavailable',
   UpstreamError: 'upstream_error',
+  // sign-in answers (gateway/sign-in.ts, gateway/oidc.ts)
+  InvalidSignIn: 'invalid_sign_in',
+  OpenPanelDisabled: 'open_panel_disabled',
+  InviteInvalid: 'invite_invalid',
+  InviteExpired: 'invite_expired',
+  InviteRevoked: 'invite_revoked',
+  InvitesUnavailable: 'invites_unavailable',
+  OidcNotConfigured: 'oidc_not_configured',
+  OidcStateMissing: 'oidc_state_missing',
+  OidcDenied: 'oidc_denied',
+  OidcFailed: 'oidc_failed',
+  OidcUnavailable: 'oidc_unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -92,6 +114,11 @@ export interface CodeSpec {
 const CATALOGUE = {
   [ErrorCode.ConfigMissing]: { retryable: false },
   [ErrorCode.ConfigInvalid]: { retryable: false },
+  [ErrorCode.Usage]: { retryable: false },
+  // The server may be starting, or the network back in a moment; wrong TLS settings stay wrong, but the message names them.
+  [ErrorCode.TemporalUnreachable]: { retryable: true },
+  // Fixed by running `prefline cluster setup`, not by waiting.
+  [ErrorCode.ClusterNotSetUp]: { retryable: false },
   [ErrorCode.UnknownModel]: { retryable: false },
   [ErrorCode.InvalidParams]: { retryable: false },
   [ErrorCode.InferenceFailed]: { retryable: false },
@@ -129,6 +156,11 @@ const CATALOGUE = {
   [ErrorCode.UnknownCandidate]: { retryable: false, httpStatus: 404, answer: 'no such candidate' },
   [ErrorCode.UnknownLifecycle]: { retryable: false, httpStatus: 404, answer: 'no such lifecycle' },
   [ErrorCode.MalformedVote]: { retryable: false, httpStatus: 400, answer: 'malformed vote' },
+  [ErrorCode.WrongChannel]: { retryable: false, httpStatus: 403, answer: 'this lifecycle takes votes through another channel' },
+  [ErrorCode.LifecycleFull]: { retryable: false, httpStatus: 409, answer: 'this lifecycle takes no more votes' },
+  // The run is continuing as new: the gateway directory sends the vote again and the next run takes it
+  // (a rater sees busy if that takes too long, never this code).
+  [ErrorCode.RunContinuing]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is moving to its next run, try again in a moment' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
   [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },
@@ -137,8 +169,13 @@ const CATALOGUE = {
   [ErrorCode.InvalidName]: { retryable: false, httpStatus: 400 },
   [ErrorCode.SessionInvalid]: { retryable: false, httpStatus: 401 },
   [ErrorCode.SessionExpired]: { retryable: false, httpStatus: 401 },
+  [ErrorCode.SessionRevoked]: { retryable: false, httpStatus: 401 },
   [ErrorCode.AccessDenied]: { retryable: false, httpStatus: 403 },
   [ErrorCode.ForbiddenOrigin]: { retryable: false, httpStatus: 403 },
+  // 421 Misdirected Request: the Host is not this gateway's (DNS-rebinding defence).
+  [ErrorCode.UnknownHost]: { retryable: false, httpStatus: 421 },
+  // After the answer's Retry-After the same request is accepted.
+  [ErrorCode.RateLimited]: { retryable: true, httpStatus: 429 },
   [ErrorCode.NotFound]: { retryable: false, httpStatus: 404 },
   [ErrorCode.MethodNotAllowed]: { retryable: false, httpStatus: 405 },
   [ErrorCode.BodyTooLarge]: { retryable: false, httpStatus: 413 },
@@ -146,6 +183,20 @@ const CATALOGUE = {
   [ErrorCode.InternalError]: { retryable: true, httpStatus: 500 },
   [ErrorCode.ArtifactUnavailable]: { retryable: true, httpStatus: 500 },
   [ErrorCode.UpstreamError]: { retryable: true, httpStatus: 502 },
+  [ErrorCode.InvalidSignIn]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.OpenPanelDisabled]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.InviteInvalid]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.InviteExpired]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.InviteRevoked]: { retryable: false, httpStatus: 403 },
+  // The gateway was started without an invite registry: a configuration matter, not a passing one.
+  [ErrorCode.InvitesUnavailable]: { retryable: false, httpStatus: 503 },
+  [ErrorCode.OidcNotConfigured]: { retryable: false, httpStatus: 404 },
+  // The sign-in must be started again (a new state), not the same callback retried.
+  [ErrorCode.OidcStateMissing]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.OidcDenied]: { retryable: false, httpStatus: 403 },
+  [ErrorCode.OidcFailed]: { retryable: false, httpStatus: 403 },
+  // The provider could not be reached: it may be back in a moment.
+  [ErrorCode.OidcUnavailable]: { retryable: true, httpStatus: 502 },
 } as const satisfies { readonly [C in ErrorCode]: CodeSpec };
 
 /** Each code's retryability, HTTP status and rater-facing answer. */

@@ -110,18 +110,88 @@ export function checkJsonType(req: http.IncomingMessage): void {
 
 /**
  * Refuses cross-site forged requests: a custom header cannot be sent cross-origin without a CORS
- * preflight (which the gateway never grants), and a browser-sent Origin must be our own.
- * https is accepted too, for a TLS-terminating proxy in front; the Host must still match.
- * `publicOrigin` (of PreflineConfig.gateway.publicUrl) is accepted for a proxy that rewrites Host.
+ * preflight (which the gateway never grants), and a browser-sent Origin must be our own. "Our own" is
+ * the origin of the configured public URL (PreflineConfig.gateway.publicUrl), or, for a gateway reached
+ * on loopback, its own port under any loopback name. Never the `Host` header: a DNS-rebinding page
+ * sends its own host name there, and its own origin (see `checkHost` for the other half).
  */
 export function checkSameOrigin(req: http.IncomingMessage, publicOrigin: string | undefined): void {
   if (req.headers['x-prefline-request'] !== '1') throw new HttpError(ErrorCode.ForbiddenOrigin, 'missing X-Prefline-Request: 1 header');
   const origin = req.headers.origin;
   if (origin === undefined) return;
-  const host = req.headers.host?.toLowerCase();
-  const own = host ? [`http://${host}`, `https://${host}`] : [];
-  if (publicOrigin) own.push(publicOrigin.toLowerCase());
-  if (!own.includes(origin.toLowerCase())) throw new HttpError(ErrorCode.ForbiddenOrigin, 'cross-origin requests are not allowed');
+  if (!isOwnOrigin(req, origin, publicOrigin)) throw new HttpError(ErrorCode.ForbiddenOrigin, 'cross-origin requests are not allowed');
+}
+
+export function isOwnOrigin(req: http.IncomingMessage, origin: string, publicOrigin: string | undefined): boolean {
+  if (publicOrigin !== undefined && origin.toLowerCase() === publicOrigin.toLowerCase()) return true;
+  // Which address and port the request came in on is the socket's, not the client's to say.
+  if (!isLoopbackAddress(req.socket.localAddress)) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackName(url.hostname) && port === req.socket.localPort && origin === url.origin;
+}
+
+/**
+ * DNS-rebinding defence for every request, reads included: the `Host` must be the public URL's host
+ * (with its port) or a loopback name (a rebinding page can only send its own name, never a loopback
+ * one; loopback covers local health checks and a proxy on the same host).
+ */
+export function checkHost(req: http.IncomingMessage, publicHost: string | undefined): void {
+  // A default port spelled out (`:443`, `:80`) names the same host.
+  const host = req.headers.host?.toLowerCase().replace(/:(?:80|443)$/, '');
+  if (host !== undefined && (host === publicHost || isLoopbackName(hostnameOf(host)))) return;
+  throw new HttpError(ErrorCode.UnknownHost, 'this gateway answers only at its public URL (PREFLINE_PUBLIC_URL)');
+}
+
+/** `host[:port]` of a URL as a `Host` header names it (no default port), lowercased. */
+export function hostOfUrl(url: string): string {
+  return new URL(url).host.toLowerCase();
+}
+
+function hostnameOf(host: string): string {
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+/** `localhost` (and `*.localhost`), 127.0.0.0/8 and ::1, as URLs and Host headers spell them. */
+export function isLoopbackName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(name) || name === '[::1]' || name === '::1';
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return plain === '::1' || /^127(?:\.\d{1,3}){3}$/.test(plain);
+}
+
+/**
+ * The client's address: the socket's peer, or, behind `trustedProxyHops` reverse proxies that append
+ * to `X-Forwarded-For`, the address the outermost trusted proxy saw. Only what trusted proxies wrote
+ * counts: entries further left are the client's to invent.
+ */
+export function clientAddress(req: http.IncomingMessage, trustedProxyHops = 0): string {
+  const peer = normaliseAddress(req.socket.remoteAddress ?? 'unknown');
+  if (trustedProxyHops === 0) return peer;
+  const forwarded = (Array.isArray(req.headers['x-forwarded-for']) ? req.headers['x-forwarded-for'].join(',') : req.headers['x-forwarded-for'] ?? '')
+    .split(',').map((a) => a.trim()).filter(Boolean);
+  const chain = [peer, ...forwarded.reverse()]; // nearest first
+  return normaliseAddress(chain[Math.min(trustedProxyHops, chain.length - 1)]!);
+}
+
+function normaliseAddress(address: string): string {
+  return (address.startsWith('::ffff:') ? address.slice(7) : address).toLowerCase();
+}
+
+/** 429 with `Retry-After` in seconds. */
+export function tooManyRequests(retryAfterSeconds: number, message: string): HttpError {
+  return new HttpError(ErrorCode.RateLimited, message, { 'Retry-After': String(retryAfterSeconds) }, { retryAfterSeconds });
 }
 
 /** A path parameter, URI-decoded; an undecodable, over-long or control-character one is a 404. */

@@ -4,9 +4,12 @@
  */
 import { createHmac } from 'node:crypto';
 
-/** Canonical form of a raw identity. Web names are free text typed by people, so "Alice" and " alice " must be one rater. */
+/**
+ * Canonical form of a raw identity. Typed web names and invite labels are free text written by people,
+ * so "Alice" and " alice " must be one rater; email addresses are lowercased by whoever reads them.
+ */
 export function normaliseRawId(source: string, rawId: string): string {
-  if (source === 'web') return rawId.normalize('NFKC').trim().toLowerCase();
+  if (source === 'web' || source === 'invite') return rawId.normalize('NFKC').trim().toLowerCase();
   return rawId;
 }
 

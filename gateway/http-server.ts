@@ -1,11 +1,16 @@
 /**
- * The gateway's HTTP host (node:http only): it serves the rating page, issues rater sessions, serves
- * artifacts, and mounts the channels' inbound routes: the web channel's vote API always
+ * The gateway's HTTP host (node:http only): it serves the rating page, signs raters in (sign-in.ts:
+ * invite links, OIDC when configured (oidc.ts), typed names only on the open panel), serves artifacts
+ * by signed URL, and mounts the channels' inbound routes: the web channel's vote API always
  * (channels/web/routes.ts, authenticated by the sessions issued here), Slack's and email's when they
- * are configured (gateway/slack.ts, gateway/email.ts). Raw rater names never leave
- * `POST /api/session`: they are pseudonymised there and never logged.
+ * are configured (gateway/slack.ts, gateway/email.ts).
+ *
+ * Every request but the health check must name the public URL's host or a loopback one (DNS
+ * rebinding); state-changing ones also pass the origin check (core/http.ts). A session of an invite
+ * ends when the invite is revoked: the registry is re-read at most every `inviteCacheMs`. Raw rater
+ * names and invite labels are never logged and never leave sign-in.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,15 +19,31 @@ import type { ArtifactSource } from './artifact-source';
 import { ErrorCode, httpStatusOf } from '../core/errors';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import {
-  HttpError, MAX_JSON_BODY_BYTES, SECURITY_HEADERS, checkJsonType, checkSameOrigin, decodeParam, readJsonObject, send, sendJson,
+  HttpError, SECURITY_HEADERS, checkHost, clientAddress, decodeParam, hostOfUrl, send, sendJson,
   type GatewayLog, type HttpRoute,
 } from '../core/http';
-import { pseudonymiseRater } from '../core/pseudonym';
-import { createWebRoutes } from '../channels/web/routes';
+import { RateLimiter } from '../core/rate-limit';
+import { createWebRoutes, type WebRater } from '../channels/web/routes';
 import { createLogger } from '../ops/log';
 import type { HealthReport } from '../ops/ops-server';
+import { signedArtifactUrl, verifyArtifactUrl } from './artifact-urls';
+import { InviteStateCache, type InviteRegistry } from './invite-registry';
 import { routeLabel, type HttpRequestSample } from './metrics';
-import { issueSession, verifySession, type RaterSession } from './session';
+import { createOidcSignIn, type OidcSettings } from './oidc';
+import { verifySession, type RaterSession } from './session';
+import { createSignInRoutes, limitSignIn } from './sign-in';
+
+/** Per-client and per-rater limits of the web API (0: none). */
+export interface WebLimits {
+  /** Sign-in attempts (sessions, invite redemptions, OIDC logins and callbacks) per client address and hour. */
+  signInsPerHour: number;
+  /** Wrong access codes per client address and hour (stricter: the code is a shared secret). */
+  accessCodeFailuresPerHour: number;
+  /** Votes per rater and minute. */
+  votesPerMinute: number;
+}
+
+export const DEFAULT_WEB_LIMITS: WebLimits = { signInsPerHour: 30, accessCodeFailuresPerHour: 10, votesPerMinute: 60 };
 
 export interface GatewayDeps {
   /** How the web channel's vote API reaches lifecycles. */
@@ -30,13 +51,24 @@ export interface GatewayDeps {
   artifacts: ArtifactSource;
   /** Key of the keyed hash that turns names into pseudonyms. */
   raterKey: Buffer;
-  /** Key that signs session tokens. */
+  /** Key that signs session tokens (and artifact URLs and the OIDC state). */
   sessionKey: Buffer;
-  /** If set, `POST /api/session` requires it. */
+  /** The invite registry and the key that signs invite links (gateway/invites.ts); without them no invite signs in. */
+  invites?: { registry: InviteRegistry; key: Buffer };
+  /** Typed-name sign-in for unverified raters (PREFLINE_WEB_OPEN_PANEL). Off by default. */
+  openPanel?: boolean;
+  /** If set, the open panel's sign-in requires it. */
   accessCode?: string;
+  /** OIDC sign-in (PREFLINE_OIDC_*). */
+  oidc?: OidcSettings;
   sessionTtlMs: number;
-  /** PreflineConfig.gateway.publicUrl: its origin is accepted too, for a reverse proxy that rewrites Host. */
+  /** PreflineConfig.gateway.publicUrl: the host and origin raters use. Without it, only loopback names are answered. */
   publicUrl?: string;
+  /** Reverse proxies in front whose X-Forwarded-For is trusted (PREFLINE_TRUST_PROXY_HOPS). */
+  trustProxyHops?: number;
+  limits?: Partial<WebLimits>;
+  /** How long what the gateway read of an invite is trusted: revocations take effect within it. */
+  inviteCacheMs?: number;
   /** Inbound routes of the other channels (Slack events, email vote links), tried after the built-in ones. */
   channelRoutes?: HttpRoute[];
   /** Epoch ms; injectable for tests. */
@@ -48,9 +80,10 @@ export interface GatewayDeps {
   observe?: (sample: HttpRequestSample) => void;
 }
 
-const MAX_NAME_LENGTH = 80;
+export const DEFAULT_INVITE_CACHE_MS = 2000;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const STATIC_DIR = join(__dirname, 'static');
+const HOUR_MS = 3_600_000;
 
 const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -75,12 +108,21 @@ interface Route {
 }
 
 export function createGatewayServer(deps: GatewayDeps): http.Server {
-  if (deps.raterKey.length === 0 || deps.sessionKey.length === 0) throw new Error('gateway: rater and session keys must not be empty');
+  if (deps.raterKey.length === 0 || deps.sessionKey.length === 0 || deps.invites?.key.length === 0) throw new Error('gateway: rater, session and invite keys must not be empty');
   if (!(deps.sessionTtlMs > 0)) throw new Error('gateway: sessionTtlMs must be positive');
   const now = deps.now ?? Date.now;
+  const clock = { now };
   const log = deps.log ?? defaultLog;
   const staticCache = new Map<string, { body: Buffer; etag: string }>();
-  const publicOrigin = deps.publicUrl ? new URL(deps.publicUrl).origin : undefined;
+  const publicUrl = deps.publicUrl?.replace(/\/+$/, '');
+  const publicOrigin = publicUrl ? new URL(publicUrl).origin : undefined;
+  const publicHost = publicUrl ? hostOfUrl(publicUrl) : undefined;
+  const openPanel = deps.openPanel ?? false;
+  const limits = { ...DEFAULT_WEB_LIMITS, ...deps.limits };
+  const signIns = new RateLimiter(limits.signInsPerHour, HOUR_MS, clock);
+  const inviteStates = deps.invites && new InviteStateCache(deps.invites.registry, deps.inviteCacheMs ?? DEFAULT_INVITE_CACHE_MS, now);
+  const clientOf = (req: http.IncomingMessage) => clientAddress(req, deps.trustProxyHops ?? 0);
+  const signInLimit = { clientOf, signIns, log };
 
   const serveStatic: Handler = async (req, res) => {
     const entry = STATIC_FILES[pathOf(req)]!;
@@ -95,32 +137,16 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     send(res, 200, cached.body, headers);
   };
 
-  const createSession: Handler = async (req, res) => {
-    checkSameOrigin(req, publicOrigin);
-    checkJsonType(req);
-    const body = await readJsonObject(req, MAX_JSON_BODY_BYTES);
-    const name = typeof body.name === 'string' ? body.name.trim() : '';
-    if ([...name].length < 1 || [...name].length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
-      throw new HttpError(ErrorCode.InvalidName, `name: 1–${MAX_NAME_LENGTH} characters`);
-    }
-    if (deps.accessCode && !sameSecret(body.accessCode, deps.accessCode)) {
-      throw new HttpError(ErrorCode.AccessDenied, 'access code required');
-    }
-    let rater: string;
-    try {
-      rater = pseudonymiseRater(deps.raterKey, 'web', name);
-    } catch {
-      throw new HttpError(ErrorCode.InvalidName, `name: 1–${MAX_NAME_LENGTH} characters`); // blank once normalised
-    }
-    const issuedAt = now();
-    const token = issueSession(deps.sessionKey, { rater, displayName: name }, deps.sessionTtlMs, issuedAt);
-    log('info', 'session issued', { rater }); // the pseudonym only, never the name
-    sendJson(res, 201, { token, rater, name, expiresAt: new Date(issuedAt + deps.sessionTtlMs).toISOString() });
-  };
-
+  /** Artifacts need a signed URL (what status answers carry) or a session: never anonymous. */
   const serveArtifact: Handler = async (req, res, sha256) => {
     if (!SHA256_HEX.test(sha256)) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
-    const headers = { ETag: `"${sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable', 'Content-Security-Policy': ARTIFACT_CSP };
+    const query = new URL(req.url ?? '/', 'http://gateway').searchParams;
+    const bySignedUrl = verifyArtifactUrl(deps.sessionKey, sha256, query, now());
+    if (!bySignedUrl) await authenticate(req);
+    // A signed URL is its own key in any cache; an answer to a session must not reach a shared cache,
+    // which would hand it to anyone asking for the bare path.
+    const cache = `${bySignedUrl ? 'public' : 'private'}, max-age=31536000, immutable`;
+    const headers = { ETag: `"${sha256}"`, 'Cache-Control': cache, 'Content-Security-Policy': ARTIFACT_CSP };
     // Content-addressed: a client holding this ETag holds these bytes, no need to look.
     if (matchesEtag(req, headers.ETag)) return notModified(res, headers);
     let artifact;
@@ -142,23 +168,50 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   // Liveness, the old /healthz: the process serves HTTP, whatever Temporal's state.
   const livez: Handler = async (_req, res) => sendJson(res, 200, { ok: true });
 
+  const oidc = deps.oidc && publicUrl
+    ? createOidcSignIn({ settings: deps.oidc, publicUrl, sessionKey: deps.sessionKey, raterKey: deps.raterKey, sessionTtlMs: deps.sessionTtlMs, limitSignIn: (req) => limitSignIn(signInLimit, req), now, log })
+    : undefined;
+  if (deps.oidc && !publicUrl) throw new Error('gateway: OIDC sign-in needs the public URL (its redirect URI is <public URL>/auth/callback)');
+
   // The web channel is the gateway's own: the page it serves signs raters in here and votes there.
   const channelRoutes: HttpRoute[] = [
-    ...createWebRoutes({ directory: deps.directory, authenticate, ...(publicOrigin ? { publicOrigin } : {}), now, log }),
+    ...createSignInRoutes({
+      raterKey: deps.raterKey, sessionKey: deps.sessionKey, ...(deps.invites ? { invites: deps.invites } : {}), openPanel,
+      ...(deps.accessCode !== undefined ? { accessCode: deps.accessCode } : {}),
+      sessionTtlMs: deps.sessionTtlMs, ...(publicOrigin ? { publicOrigin } : {}), clientOf, signIns,
+      accessCodeFailures: new RateLimiter(limits.accessCodeFailuresPerHour, HOUR_MS, clock),
+      ...(oidc ? { oidc: { label: oidc.label, takeHandoff: oidc.takeHandoff } } : {}),
+      now, log,
+    }),
+    ...(oidc?.routes ?? []),
+    ...createWebRoutes({
+      directory: deps.directory,
+      authenticate: webRater,
+      artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()),
+      votesPerRater: new RateLimiter(limits.votesPerMinute, 60_000, clock),
+      ...(publicOrigin ? { publicOrigin } : {}),
+      now,
+      log,
+    }),
     ...(deps.channelRoutes ?? []),
   ];
 
   const routes: Route[] = [
     { pattern: /^\/(?:index\.html|app\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
-    { pattern: /^\/healthz$/, methods: { GET: healthz, HEAD: healthz } },
-    { pattern: /^\/livez$/, methods: { GET: livez, HEAD: livez } },
-    { pattern: /^\/api\/session$/, methods: { POST: createSession } },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 
   /** `matched.route` is set to the label of the route that answers. */
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, matched: { route: string }): Promise<void> {
     const path = pathOf(req);
+    // Health checks (readiness and liveness) come from anywhere on the host's networks (container probes
+    // by IP) and reveal nothing.
+    if (path === '/healthz' || path === '/livez') {
+      matched.route = path;
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: 'GET, HEAD' });
+      return (path === '/healthz' ? healthz : livez)(req, res, '');
+    }
+    checkHost(req, publicHost);
     for (const route of routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
@@ -178,13 +231,31 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     throw new HttpError(ErrorCode.NotFound, 'not found');
   }
 
-  function authenticate(req: http.IncomingMessage): RaterSession {
+  /** The request's session: valid, of a way in that is open, and (for an invite) of an invite still standing. */
+  async function authenticate(req: http.IncomingMessage): Promise<RaterSession> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     const check = match ? verifySession(deps.sessionKey, match[1]!, now()) : undefined;
-    if (check?.ok) return check.session;
     const challenge = { 'WWW-Authenticate': 'Bearer' };
-    if (check?.reason === 'expired') throw new HttpError(ErrorCode.SessionExpired, 'session expired — enter your name again', challenge);
-    throw new HttpError(ErrorCode.SessionInvalid, 'no valid session — enter your name again', challenge);
+    const again = openPanel ? 'enter your name again' : 'sign in again with your invite link';
+    if (check?.ok) {
+      const { session } = check;
+      if (session.auth === 'open' && !openPanel) throw new HttpError(ErrorCode.SessionInvalid, 'typed-name sessions are closed on this page — sign in with your invite link', challenge);
+      if (session.auth === 'oidc' && !oidc) throw new HttpError(ErrorCode.SessionInvalid, 'OIDC sign-in is off on this page — sign in with your invite link', challenge);
+      if (session.auth === 'invite') {
+        const state = inviteStates ? await inviteStates.state(session.inviteId!) : 'unknown';
+        if (state === 'revoked') throw new HttpError(ErrorCode.SessionRevoked, 'your invite was withdrawn — ask for a new one', challenge);
+        if (state === 'expired') throw new HttpError(ErrorCode.SessionExpired, 'your invite has expired — ask for a new one', challenge);
+        if (state !== 'active') throw new HttpError(ErrorCode.SessionInvalid, 'your invite is no longer valid — ask for a new one', challenge);
+      }
+      return session;
+    }
+    if (check?.reason === 'expired') throw new HttpError(ErrorCode.SessionExpired, `session expired — ${again}`, challenge);
+    throw new HttpError(ErrorCode.SessionInvalid, `no valid session — ${again}`, challenge);
+  }
+
+  async function webRater(req: http.IncomingMessage): Promise<WebRater> {
+    const session = await authenticate(req);
+    return { rater: session.rater, raterAuth: session.auth, ...(session.campaign !== undefined ? { campaign: session.campaign } : {}) };
   }
 
   const server = http.createServer((req, res) => {
@@ -239,13 +310,6 @@ function safePath(req: http.IncomingMessage): string {
   } catch {
     return '?';
   }
-}
-
-/** Constant-time string comparison (hashing first makes the lengths equal). */
-function sameSecret(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string') return false;
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function matchesEtag(req: http.IncomingMessage, etag: string): boolean {

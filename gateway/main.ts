@@ -1,19 +1,21 @@
 /**
- * The gateway process: one Temporal client for the whole process, the HTTP host (the rating page and
- * its sessions) and the channels' inbound halves it mounts (web always; Slack and email when
+ * The gateway process: one Temporal client for the whole process, the HTTP host (the rating page,
+ * its sign-in and sessions) and the channels' inbound halves it mounts (web always; Slack and email when
  * configured). It verifies, parses and forwards; lifecycles decide.
  */
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import type { Server } from 'node:http';
-import { loadSecret, type PreflineConfig } from '../config';
+import { describeTemporal, loadSecret, type PreflineConfig } from '../config';
+import { requireClusterSetup } from '../ops/cluster-setup';
 import { createLogger } from '../ops/log';
 import { startOpsServer, type HealthReport } from '../ops/ops-server';
 import { installRuntime } from '../ops/runtime';
+import { connectNative } from '../ops/temporal-connection';
 import { TemporalProbe } from '../ops/temporal-probe';
 import { ArtifactStore } from '../store/ArtifactStore';
 import type { ArtifactSource } from './artifact-source';
 import { createGatewayServer, listen } from './http-server';
+import { InviteRegistry } from './invite-registry';
 import { startEmailGateway } from './email';
 import { createGatewayMetrics } from './metrics';
 import { startSlackGateway } from './slack';
@@ -43,7 +45,14 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   const runtime = await installRuntime(logger, { metrics: config.metrics.gateway !== undefined });
   // The Rust-core connection (the one workers use) costs far less CPU per RPC than the pure-JS gRPC
   // client; bench/votes measured the difference. One connection for the whole process.
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectNative(config.temporal);
+  try {
+    await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  logger.info('connected to Temporal', { server: describeTemporal(config.temporal) });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
   const metrics = runtime.metricsUrl ? createGatewayMetrics(runtime.meter) : undefined;
@@ -64,14 +73,22 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     artifacts: artifactSourceFor(artifacts),
     raterKey: loadSecret(config, 'rater'),
     sessionKey: loadSecret(config, 'session'),
+    invites: { registry: await InviteRegistry.open(config.gateway.invitesDir), key: loadSecret(config, 'invite') },
+    openPanel: config.gateway.openPanel,
     ...(config.gateway.accessCode !== undefined ? { accessCode: config.gateway.accessCode } : {}),
+    ...(config.gateway.oidc ? { oidc: config.gateway.oidc } : {}),
     sessionTtlMs: config.gateway.sessionTtlMs,
     publicUrl: config.gateway.publicUrl,
+    trustProxyHops: config.gateway.trustProxyHops,
+    limits: config.gateway.limits,
     log: (level, message, fields) => logger[level](message, fields),
     channelRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
     health,
     ...(metrics ? { observe: metrics.request } : {}),
   });
+  if (config.gateway.accessCode !== undefined && !config.gateway.openPanel) {
+    logger.warn('PREFLINE_WEB_ACCESS_CODE gates the open panel only, which is off: invite links and OIDC need no code (docs/web.md)');
+  }
   const { url } = await listen(server, config.gateway.host, config.gateway.port);
   const ops = config.metrics.gateway && runtime.metricsUrl ? await startOpsServer({ ...config.metrics.gateway, metricsUrl: runtime.metricsUrl, health }) : undefined;
   logger.info('rating page and vote API listening', { url, ...(ops ? { ops: ops.url } : {}) });

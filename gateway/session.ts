@@ -1,80 +1,94 @@
 /**
- * Signed rater session tokens of the web page: `base64url(JSON payload) + "." + base64url(HMAC-SHA256)`.
- * Stateless (nothing to store, survives restarts while the key is stable); the payload is signed, not
- * encrypted, and holds only the pseudonym and the name the rater typed, which is theirs to see.
+ * Signed rater session tokens of the web page (gateway/signed-token.ts). Stateless (nothing to store,
+ * survives restarts while the key is stable); the payload is signed, not encrypted, and holds only the
+ * pseudonym, the name shown to the rater, how they signed in and, for an invited rater, the invite
+ * (whose revocation ends the session: the gateway checks the invite registry on each request).
  * Times are epoch milliseconds; the clock is injected so tests need no fakes.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { RaterAuth } from '../workflows/types';
+import { openToken, sealToken } from './signed-token';
+
+/** How a rater signs in on the web page. */
+export type WebRaterAuth = Extract<RaterAuth, 'invite' | 'oidc' | 'open'>;
 
 export interface RaterSession {
   /** Pseudonym (`r_…`), what votes carry. */
   rater: string;
-  /** The name as the rater typed it, for display only. */
+  /** The name shown on the page ("Rating as …"), never an email address. */
   displayName: string;
+  auth: WebRaterAuth;
+  /** The invite an `invite` session was redeemed from. */
+  inviteId?: string;
+  /** An invite for one campaign: the session sees and votes on that campaign's lifecycles only. */
+  campaign?: string;
   issuedAt: number;
   expiresAt: number;
 }
+
+export type SessionSubject = Omit<RaterSession, 'issuedAt' | 'expiresAt'>;
 
 export type SessionCheck =
   | { ok: true; session: RaterSession }
   | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' };
 
+/**
+ * v2 adds `a` (how the rater signed in), `i` (invite id) and `c` (campaign). v1 tokens, issued when
+ * the page only took typed names, verify as `open` sessions: valid only where the open panel is on.
+ */
 interface Payload {
-  v: 1;
+  v: 1 | 2;
   r: string;
   n: string;
+  a?: WebRaterAuth;
+  i?: string;
+  c?: string;
   iat: number;
   exp: number;
 }
 
 /** Tolerated clock skew for `iat` between the issuing and the verifying gateway process. */
 export const MAX_FUTURE_IAT_MS = 5 * 60_000;
-const MAX_TOKEN_LENGTH = 4096;
-const B64URL = /^[A-Za-z0-9_-]+$/;
+const AUTHS: ReadonlySet<unknown> = new Set<WebRaterAuth>(['invite', 'oidc', 'open']);
 
-function sign(key: Buffer, data: string): Buffer {
+export function issueSession(key: Buffer, who: SessionSubject, ttlMs: number, nowMs: number): string {
   if (key.length === 0) throw new Error('session key is empty');
-  return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
-export function issueSession(key: Buffer, who: { rater: string; displayName: string }, ttlMs: number, nowMs: number): string {
   if (!(ttlMs > 0)) throw new RangeError('session ttl must be positive');
-  const payload: Payload = { v: 1, r: who.rater, n: who.displayName, iat: nowMs, exp: nowMs + ttlMs };
-  const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-  return `${body}.${sign(key, body).toString('base64url')}`;
+  if (who.auth === 'invite' && who.inviteId === undefined) throw new Error('an invite session needs its invite id');
+  const payload: Payload = {
+    v: 2, r: who.rater, n: who.displayName, a: who.auth,
+    ...(who.inviteId !== undefined ? { i: who.inviteId } : {}),
+    ...(who.campaign !== undefined ? { c: who.campaign } : {}),
+    iat: nowMs, exp: nowMs + ttlMs,
+  };
+  return sealToken(key, payload);
 }
 
 export function verifySession(key: Buffer, token: string, nowMs: number): SessionCheck {
-  if (key.length === 0) throw new Error('session key is empty'); // a misconfiguration, not a bad token
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
-  const parts = token.split('.');
-  const [body, sig] = parts;
-  if (parts.length !== 2 || !body || !sig || !B64URL.test(body) || !B64URL.test(sig)) return { ok: false, reason: 'malformed' };
-
-  // Check the signature before parsing anything an attacker wrote.
-  const given = Buffer.from(sig, 'base64url');
-  const actual = sign(key, body);
-  // timingSafeEqual needs equal lengths; the length of an HMAC is public, so checking it first leaks nothing.
-  // Also require the canonical encoding, so one signature has exactly one spelling.
-  const same = given.length === actual.length && given.toString('base64url') === sig && timingSafeEqual(given, actual);
-  if (!same) return { ok: false, reason: 'bad_signature' };
-
-  let p: Partial<Payload>;
-  try {
-    p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<Payload>;
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
+  const opened = openToken(key, token);
+  if (!opened.ok) return opened;
+  const p = opened.payload as Partial<Payload> | null;
   if (
-    typeof p !== 'object' || p === null || p.v !== 1 ||
+    typeof p !== 'object' || p === null || (p.v !== 1 && p.v !== 2) ||
     typeof p.r !== 'string' || p.r.length === 0 || typeof p.n !== 'string' ||
     !Number.isFinite(p.iat) || !Number.isFinite(p.exp) || (p.exp as number) <= (p.iat as number)
   ) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const auth = p.v === 1 ? 'open' : p.a;
+  if (!AUTHS.has(auth) || (p.i !== undefined && typeof p.i !== 'string') || (p.c !== undefined && typeof p.c !== 'string') || (auth === 'invite') !== (p.i !== undefined)) {
     return { ok: false, reason: 'malformed' };
   }
   const iat = p.iat as number;
   const exp = p.exp as number;
   if (iat > nowMs + MAX_FUTURE_IAT_MS) return { ok: false, reason: 'not_yet_valid' };
   if (nowMs >= exp) return { ok: false, reason: 'expired' };
-  return { ok: true, session: { rater: p.r, displayName: p.n, issuedAt: iat, expiresAt: exp } };
+  return {
+    ok: true,
+    session: {
+      rater: p.r, displayName: p.n, auth: auth as WebRaterAuth,
+      ...(p.i !== undefined ? { inviteId: p.i } : {}),
+      ...(p.c !== undefined ? { campaign: p.c } : {}),
+      issuedAt: iat, expiresAt: exp,
+    },
+  };
 }

@@ -16,7 +16,8 @@ import { errnoCode, fsyncDir } from '../core/files';
 export { errnoCode, fsyncDir };
 
 export const RELEASE_FORMAT = 'prefline-release';
-export const RELEASE_SCHEMA_VERSION = 1;
+/** 2: votes and vote_events carry `rater_auth` and `rater_verified`. */
+export const RELEASE_SCHEMA_VERSION = 2;
 export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
 export const MANIFEST = 'manifest.json';

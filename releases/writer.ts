@@ -19,6 +19,8 @@ import { voteStatistics, type VoteStatistics } from './statistics';
 import type { PublishStep } from './types';
 
 const PARQUET_OPTIONS = '(FORMAT parquet, COMPRESSION zstd)';
+/** Every way in but the open panel's typed names establishes who the rater is (the dataset card says so). */
+const RATER_VERIFIED = `rater_auth <> 'open' AS rater_verified`;
 /**
  * preferences.parquet is smaller than the ledger tables, and DuckDB encodes one row group per thread:
  * the default 122,880-row groups leave all but one core idle below that size. 16,384-row groups are
@@ -92,11 +94,12 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
   await ctx.step('candidates');
   await copy(
     'votes',
-    `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at
+    `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at,
+            rater_auth, ${RATER_VERIFIED}
        FROM votes WHERE standing AND kind = 'vote' AND ${inRelease}`,
   );
   await ctx.step('votes');
-  await copy('vote_events', `SELECT * FROM votes WHERE ${inRelease}`);
+  await copy('vote_events', `SELECT *, ${RATER_VERIFIED} FROM votes WHERE ${inRelease}`);
   await ctx.step('vote_events');
 
   // Pairs in completion order (within a lifecycle by candidate ids), as the ledger derived them; ties stay out.

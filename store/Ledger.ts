@@ -8,7 +8,15 @@
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
  * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
- * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts).
+ * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts). The
+ * tables, and the upgrades of older ledgers, are in store/ledger-schema.ts.
+ *
+ * Increments: a lifecycle with many votes commits them while voting still runs (before each
+ * continue-as-new), under a lifecycle row without `closed_at`/`close_reason`. Such a lifecycle is never
+ * complete, so releases leave all its rows out (releases/scope.ts: pending). Its rows' `standing` flags
+ * are as of their commit; a later commit clears the flags of votes the rater changed since (`unstand`:
+ * a vote that did not stand when committed never stands later). The commit that closes the lifecycle
+ * and brings the rows up to `votes_accepted` completes it, with every flag final.
  */
 import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
@@ -16,7 +24,10 @@ import { dirname } from 'node:path';
 import { ErrorCode, PreflineError } from '../core/errors';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
-import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, upgradeSchema } from './ledger-schema';
+
+export { LEDGER_SCHEMA_VERSION, raterAuthOf };
 
 /**
  * DuckDB threads of the ledger. Releases are written with exactly this many (releases/publisher.ts):
@@ -24,87 +35,9 @@ import { DERIVED_SCHEMA, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from 
  */
 export const LEDGER_THREADS = 2;
 
-/** 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them. */
-export const LEDGER_SCHEMA_VERSION = 2;
-
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS lifecycles (
-     run_id VARCHAR PRIMARY KEY,
-     lifecycle_id VARCHAR NOT NULL,
-     prompt VARCHAR NOT NULL,
-     models VARCHAR[] NOT NULL,
-     candidates_per_model INTEGER NOT NULL,
-     channel VARCHAR NOT NULL,
-     campaign VARCHAR,
-     model_version VARCHAR,
-     quorum_kind VARCHAR NOT NULL,
-     quorum_votes INTEGER NOT NULL,
-     params JSON,
-     started_at TIMESTAMPTZ NOT NULL,
-     deadline_at TIMESTAMPTZ NOT NULL,
-     closed_at TIMESTAMPTZ NOT NULL,
-     close_reason VARCHAR NOT NULL,
-     votes_accepted INTEGER NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS candidates (
-     run_id VARCHAR NOT NULL,
-     lifecycle_id VARCHAR NOT NULL,
-     candidate_id VARCHAR NOT NULL,
-     label VARCHAR NOT NULL,
-     model VARCHAR NOT NULL,
-     backend VARCHAR NOT NULL,
-     model_version VARCHAR,
-     kind VARCHAR NOT NULL,
-     artifact_sha256 VARCHAR NOT NULL,
-     mime VARCHAR NOT NULL,
-     size_bytes BIGINT NOT NULL,
-     path VARCHAR NOT NULL,
-     text VARCHAR,
-     placeholder BOOLEAN NOT NULL,
-     seed BIGINT NOT NULL,
-     provenance JSON NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL,
-     PRIMARY KEY (run_id, candidate_id))`,
-  `CREATE TABLE IF NOT EXISTS votes (
-     run_id VARCHAR NOT NULL,
-     lifecycle_id VARCHAR NOT NULL,
-     idempotency_key VARCHAR NOT NULL,
-     seq INTEGER NOT NULL,
-     candidate_id VARCHAR NOT NULL,
-     rater VARCHAR NOT NULL,
-     kind VARCHAR NOT NULL,
-     value SMALLINT,
-     comment VARCHAR,
-     channel VARCHAR NOT NULL,
-     cast_at TIMESTAMPTZ NOT NULL,
-     accepted_at TIMESTAMPTZ NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL,
-     standing BOOLEAN NOT NULL,
-     PRIMARY KEY (run_id, idempotency_key))`,
-  // The shape analysts know from the Oxen tutorials, one row per counted vote.
-  `CREATE OR REPLACE VIEW feedback AS
-     SELECT l.prompt,
-            'artifacts/' || c.path AS path,
-            v.value AS rating,
-            v.rater,
-            coalesce(l.model_version, c.model_version) AS model_version,
-            c.model,
-            v.comment,
-            v.channel,
-            v.cast_at,
-            v.lifecycle_id,
-            v.candidate_id
-       FROM votes v
-       JOIN candidates c ON c.run_id = v.run_id AND c.candidate_id = v.candidate_id
-       JOIN lifecycles l ON l.run_id = v.run_id
-      WHERE v.standing AND v.kind = 'vote'`,
-  ...DERIVED_SCHEMA,
-];
-
 /** Casts of each column's bound value, in table order ('' = none). */
 const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
-const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', ''];
+const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '', ''];
 
 /**
  * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
@@ -116,6 +49,9 @@ async function insertRows(c: DuckDBConnection, table: 'candidates' | 'votes', ca
   const result = await c.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, values);
   return Number(result.rowsChanged);
 }
+
+/** Bound values per UPDATE of `unstand` (one statement per this many seqs). */
+const UNSTAND_PER_STATEMENT = 500;
 
 /** DuckDB's primary-key violation ("Constraint Error: Duplicate key … violates primary key constraint"). */
 function isDuplicateKey(err: unknown): boolean {
@@ -166,6 +102,7 @@ export class Ledger {
       `SELECT count(*) FILTER (WHERE table_name = 'ledger_meta')::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database()`,
     )).getRows();
     const previousVersion = existing?.[0] ? Number((await connection.runAndReadAll(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).getRows()[0]?.[0] ?? 0) : undefined;
+    await upgradeSchema(connection);
     for (const statement of SCHEMA) await connection.run(statement);
     // A ledger from before the derived tables: derive every lifecycle it completed, once.
     if (previousVersion !== undefined && previousVersion < 2) await ledger.deriveCompleted();
@@ -226,7 +163,7 @@ export class Ledger {
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
-          JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt, lifecycle.closeReason,
+          JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
           lifecycle.votesAccepted, committedAt,
         ],
       );
@@ -266,16 +203,36 @@ export class Ledger {
         inserted += await insertRows(c, 'votes', VOTE_CASTS, chunk.map((v) => [
           lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
           v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
-          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing,
+          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing, raterAuthOf(v),
         ]));
       }
+      if (request.unstand !== undefined && request.unstand.length > 0) await this.unstand(lifecycle.runId, firstCommit, request.unstand);
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
       const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
-      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete: total === lifecycle.votesAccepted });
+      // Still voting (an increment): never complete, whatever the count.
+      const complete = lifecycle.closeReason !== undefined && total === lifecycle.votesAccepted;
+      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete });
       return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
     });
     this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
     return result;
+  }
+
+  /**
+   * Clears the standing flags of committed votes the rater has since changed or retracted. An
+   * in-place UPDATE of a column outside the key: rows keep their place, so ledger order stays commit order.
+   */
+  private async unstand(runId: string, firstCommit: string, seqs: readonly number[]): Promise<void> {
+    const bad = seqs.find((seq) => !Number.isSafeInteger(seq) || seq < 1);
+    if (bad !== undefined) throw new Error(`invalid commit request: unstand holds ${bad}, which is not a vote's seq`);
+    for (let i = 0; i < seqs.length; i += UNSTAND_PER_STATEMENT) {
+      const chunk = seqs.slice(i, i + UNSTAND_PER_STATEMENT);
+      await this.connection.run(
+        `UPDATE votes SET standing = false
+          WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ AND standing AND seq IN (${chunk.map((_, k) => `$${k + 3}`).join(', ')})`,
+        [runId, firstCommit, ...chunk],
+      );
+    }
   }
 
   /**

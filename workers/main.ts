@@ -5,22 +5,24 @@
  * - `ledger`: `<queue>-ledger` — the DuckDB writer. Exactly one process: it holds the file lock,
  *   and also serves analysts' read queries (`prefline query`).
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import type { PreflineConfig } from '../config';
+import { describeTemporal, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import { createReplicateBackend } from '../connectors/inference/replicate/ReplicateBackend';
 import { InferenceRegistry } from '../connectors/inference/registry';
 import type { InferenceBackend } from '../connectors/inference/types';
+import { requireClusterSetup } from '../ops/cluster-setup';
 import { createLogger } from '../ops/log';
 import type { RunningOpsServer } from '../ops/ops-server';
 import { installRuntime } from '../ops/runtime';
+import { connectNative } from '../ops/temporal-connection';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { Ledger } from '../store/Ledger';
 import { LedgerReadServer } from '../store/LedgerReadServer';
@@ -93,8 +95,9 @@ function faultInjection(spec: string | undefined): ((request: CommitRequest, res
 
 export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
   const logger = createLogger('worker', config);
+  // Before the first connection: the runtime carries the logger and, with metrics on, the exporter.
   const runtime = await installRuntime(logger, { metrics: config.metrics.worker !== undefined });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectNative(config.temporal);
   const common = { connection, namespace: config.temporal.namespace };
   const workers: Worker[] = [];
   const queues: string[] = [];
@@ -103,6 +106,9 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
   let ops: RunningOpsServer | undefined;
 
   try {
+    logger.info('connected to Temporal', { server: describeTemporal(config.temporal) });
+    // Without the search attributes a lifecycle's first workflow task fails forever: refuse to start instead.
+    await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
     if (config.workerQueues.includes('workflows')) {
       const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'), config.logFormat);
       workers.push(

@@ -95,6 +95,13 @@ export interface Candidate {
 
 export type VoteValue = 'up' | 'down' | 'retract';
 
+/**
+ * How the rater of a vote was authenticated: on the web page by a signed invite link, by OIDC sign-in,
+ * or by a typed name on the open panel (unverified); otherwise by the channel itself (Slack's signed
+ * events, email's signed links and replies, the operator's CLI).
+ */
+export type RaterAuth = 'invite' | 'oidc' | 'open' | 'slack' | 'email' | 'cli';
+
 /** One vote event, as the gateway forwards it. `rater` is already a keyed-hash pseudonym. */
 export interface VoteRequest {
   /** From the source (browser, Slack event id, email token): a repeated delivery counts once. */
@@ -107,6 +114,8 @@ export interface VoteRequest {
   channel: string;
   /** When the rater acted, per the source (ISO-8601). Orders a rater's votes on a candidate. */
   castAt: string;
+  /** How the rater was authenticated. Absent in votes from before it existed: the ledger then derives it from `channel`. */
+  raterAuth?: RaterAuth;
 }
 
 export type VoteOutcomeKind = 'recorded' | 'changed' | 'retracted' | 'unchanged' | 'duplicate';
@@ -165,8 +174,10 @@ export interface LifecycleSummary {
   votesAccepted: number;
   /** Vote rows in the ledger for this lifecycle after the commit. */
   rowsCommitted: number;
-  /** Fire-and-forget (signal) votes that arrived after voting closed. */
+  /** Fire-and-forget (signal) votes the validator refused: late, malformed, for unknown candidates. */
   lateVotesRefused: number;
+  /** Signal votes refused because they came through another channel than the lifecycle's. */
+  wrongChannelVotesRefused?: number;
 }
 
 export interface CloseRequest {

@@ -6,7 +6,7 @@
  * without a round trip.
  */
 import type { ErrorCode } from '../../core/errors';
-import type { VoteRequest } from '../../workflows/types';
+import type { RaterAuth, VoteRequest } from '../../workflows/types';
 import { malformedVoteReason } from '../../workflows/vote-tally';
 import { normaliseLineEnds, unsafeTextReason } from '../../core/text-hygiene';
 
@@ -18,9 +18,10 @@ export type WebVoteMapping =
 
 /**
  * `body` as the page sends it: `{candidateId, value, idempotencyKey, comment?}`. `rater` is the
- * session's pseudonym, `castAt` when the gateway received the vote (ISO-8601).
+ * session's pseudonym, `raterAuth` how its rater signed in, `castAt` when the gateway received the
+ * vote (ISO-8601).
  */
-export function webVoteRequest(body: Record<string, unknown>, rater: string, castAt: string): WebVoteMapping {
+export function webVoteRequest(body: Record<string, unknown>, rater: string, castAt: string, raterAuth: RaterAuth): WebVoteMapping {
   if (typeof body.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(body.idempotencyKey)) {
     return { ok: false, code: 'invalid_idempotency_key', message: 'idempotencyKey: 8–128 characters of A–Z, a–z, 0–9, "_" and "-"' };
   }
@@ -33,6 +34,7 @@ export function webVoteRequest(body: Record<string, unknown>, rater: string, cas
     rater,
     channel: 'web',
     castAt,
+    raterAuth,
     ...(comment === undefined || comment === null || comment === '' ? {} : { comment }),
   };
   const reason = malformedVoteReason(vote);

@@ -50,6 +50,10 @@
   }
 
   // ---- session ---------------------------------------------------------------------------------
+  // Ways in (GET /api/auth): an invite link (#/invite/<token>), OIDC when configured (back at
+  // #/signed-in), a typed name only on the open panel.
+  let options = { openPanel: false, oidc: null };
+
   function loadSession() {
     try {
       const s = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
@@ -81,19 +85,47 @@
     $('board').hidden = true;
     $('who').hidden = true;
     $('signin').hidden = false;
+    $('signin-form').hidden = !options.openPanel;
+    $('oidc-row').hidden = !options.oidc;
+    if (options.oidc) $('oidc-name').textContent = options.oidc.label;
     $('signin-error').textContent = message || '';
     $('name').value = '';
-    $('name').focus();
+    if (options.openPanel) $('name').focus();
+    else if (options.oidc) $('oidc-link').focus();
   }
 
   function showBoard() {
     $('signin').hidden = true;
     $('who-name').textContent = session.name;
+    const open = session.auth === 'open';
+    $('who-note').textContent = open ? '(open panel)' : session.campaign ? '(campaign ' + session.campaign + ')' : '';
+    $('change-name').textContent = open ? 'not you? change name' : 'sign out';
     $('who').hidden = false;
     $('board').hidden = false;
     refresh(false);
     clearInterval(timer);
     timer = setInterval(() => { if (!document.hidden) refresh(false); }, REFRESH_MS);
+  }
+
+  function startSession(data) {
+    session = { token: data.token, rater: data.rater, name: data.name, auth: data.auth, campaign: data.campaign, expiresAt: data.expiresAt };
+    localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+    $('signin-error').textContent = '';
+    showBoard();
+    $('refresh').focus();
+  }
+
+  /** Redeems an invite token or collects an OIDC sign-in; the URL loses the token at once. */
+  async function signinWith(body) {
+    history.replaceState(null, '', location.pathname + location.search);
+    let r;
+    try {
+      r = await api('POST', '/api/session', body);
+    } catch {
+      return showSignin('Could not reach the server — check your connection and reload.');
+    }
+    if (r.status === 201) return startSession(r.data);
+    showSignin(r.data.error || 'Could not sign in (HTTP ' + r.status + ').');
   }
 
   async function signin(event) {
@@ -118,11 +150,7 @@
       return;
     }
     if (r.status === 201) {
-      session = { token: r.data.token, rater: r.data.rater, name: r.data.name, expiresAt: r.data.expiresAt };
-      localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-      err.textContent = '';
-      showBoard();
-      $('refresh').focus();
+      startSession(r.data);
     } else if (r.status === 403 && r.data.code === 'access_denied') {
       $('code-row').hidden = false;
       err.textContent = needsCode ? 'That access code is not right.' : 'This page needs an access code — ask whoever sent you the link.';
@@ -164,6 +192,7 @@
     const notice = $('notice');
     try {
       const r = await api('GET', '/api/lifecycles');
+      if (r.status === 401) return showSignin(r.data.error);
       if (!r.ok) throw new Error(r.data.error || 'HTTP ' + r.status);
       render(r.data.lifecycles || []);
       notice.textContent = manual ? 'Updated.' : '';
@@ -237,7 +266,7 @@
   function buildCandidate(card, lc, c) {
     const cand = { id: c.id, label: c.label, pending: false };
     const media = c.kind === 'image'
-      ? h('img', { src: '/artifacts/' + c.artifact.sha256, alt: 'Candidate ' + c.label + ' for: ' + lc.prompt, decoding: 'async' })
+      ? h('img', { src: c.artifact.url, alt: 'Candidate ' + c.label + ' for: ' + lc.prompt, decoding: 'async' })
       : h('div', { class: 'text-candidate' }, c.text ?? '(text unavailable)');
     const caption = h('figcaption', null, [h('strong', null, 'Candidate ' + c.label)]);
     if ((lc.models || []).length > 1) caption.append(h('span', { class: 'model' }, c.model));
@@ -332,8 +361,8 @@
       message = value === 'retract' ? outcome + ': your vote on ' + who : outcome + ': ' + WORD[value] + ' for ' + who;
       if (comment) message += ' (with comment)';
     } else if (r.status === 401) {
-      showSignin(r.data.code === 'session_expired' ? 'session expired — enter your name again' : 'your session is no longer valid — enter your name again');
-      toast('Please enter your name again.');
+      showSignin(r.data.error || 'your session is no longer valid — sign in again');
+      toast('Please sign in again.');
       return;
     } else if (r.data.code === 'voting_closed') {
       closeCard(card);
@@ -350,6 +379,16 @@
   $('change-name').addEventListener('click', () => showSignin(''));
   $('refresh').addEventListener('click', () => refresh(true));
   document.addEventListener('visibilitychange', () => { if (!document.hidden && session) refresh(false); });
-  if (session) showBoard();
-  else showSignin('');
+
+  (async () => {
+    try {
+      const r = await api('GET', '/api/auth');
+      if (r.ok) options = r.data;
+    } catch { /* offline: invite links still work once the server is back */ }
+    const invite = /^#\/invite\/([A-Za-z0-9_.-]+)$/.exec(location.hash);
+    if (invite) return signinWith({ invite: invite[1] });
+    if (location.hash === '#/signed-in') return signinWith({ oidc: true });
+    if (session) showBoard();
+    else showSignin('');
+  })();
 })();

@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
 import { defaultLifecycleId, formatStatus } from '../../cli/lifecycle-commands';
-import { parseArgs } from '../../cli/main';
+import { parseCommandArgs, type CommandSpec } from '../../cli/args';
 import { formatResult } from '../../cli/query';
 import type { QueryResult } from '../../store/Ledger';
 import type { LifecycleStatus } from '../../workflows/types';
 
 describe('cli', () => {
-  describe('parseArgs', () => {
+  describe('parseCommandArgs', () => {
+    // The options these cases use, declared as every command declares its own.
+    const text = (name: string) => [name, { type: 'string', description: name }] as const;
+    const spec: CommandSpec = {
+      name: 'test',
+      summary: 'options of the parser cases',
+      positionals: [0, 5],
+      options: Object.fromEntries([
+        ...['rater', 'comment', 'format', 'filter', 'offset', 'x', 'y'].map(text),
+        ['no-validate', { type: 'boolean', description: 'a switch' }],
+        ['wait', { type: 'boolean', description: 'a switch' }],
+      ]),
+    };
+    const parseArgs = (argv: string[]) => parseCommandArgs(spec, argv);
+
     it('should split positionals and flags', () => {
       assert.deepEqual(parseArgs(['lc-1', 'c2', 'up', '--rater', 'alice', '--comment', 'nice one']), {
         positional: ['lc-1', 'c2', 'up'],
@@ -28,11 +42,14 @@ describe('cli', () => {
       });
     });
 
-    it('should take values that start with a single dash or contain spaces and newlines', () => {
-      assert.deepEqual(parseArgs(['--offset', '-5', '--comment', 'line 1\nline 2', 'pos']), {
+    it('should take values that start with a dash inline, or contain spaces and newlines', () => {
+      // `--offset -5` used to take -5 as the value; a value that looks like an option is now refused
+      // unless written inline, because `--rater --comment x` must not eat --comment.
+      assert.deepEqual(parseArgs(['--offset=-5', '--comment', 'line 1\nline 2', 'pos']), {
         positional: ['pos'],
         flags: { offset: '-5', comment: 'line 1\nline 2' },
       });
+      assert.throws(() => parseArgs(['--offset', '-5']), /--offset needs a value, but is followed by "-5".*--offset=-5/);
     });
 
     it('should keep an inline value with a newline whole', () => {

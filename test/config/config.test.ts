@@ -22,7 +22,12 @@ describe('config: loadConfig', () => {
     assert.equal(c.taskQueue, 'prefline');
     assert.deepEqual(c.workerQueues, ['workflows', 'inference', 'ledger']);
     assert.equal(c.inferenceConcurrency, 4);
-    assert.deepEqual(c.gateway, { host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080', sessionTtlMs: 30 * 24 * 3_600_000 });
+    assert.deepEqual(c.gateway, {
+      host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080', sessionTtlMs: 30 * 24 * 3_600_000,
+      // Invite-only: no open panel, no OIDC; invites under the data folder.
+      openPanel: false, invitesDir: '/srv/prefline/.prefline/invites', inviteTtlMs: 30 * 86_400_000, trustProxyHops: 0,
+      limits: { signInsPerHour: 30, votesPerMinute: 60 },
+    });
     assert.deepEqual(c.ledger, {
       path: '/srv/prefline/.prefline/ledger.duckdb',
       readHost: '127.0.0.1',
@@ -55,6 +60,16 @@ describe('config: loadConfig', () => {
         PREFLINE_PUBLIC_URL: 'https://rate.example.com//',
         PREFLINE_WEB_ACCESS_CODE: 'letmein',
         PREFLINE_SESSION_TTL: '12h',
+        PREFLINE_WEB_OPEN_PANEL: 'yes',
+        PREFLINE_INVITES_DIR: 'invites-here',
+        PREFLINE_INVITE_TTL: '7d',
+        PREFLINE_OIDC_ISSUER: 'https://id.example.com/realms/team',
+        PREFLINE_OIDC_CLIENT_ID: 'prefline',
+        PREFLINE_OIDC_CLIENT_SECRET: 's3cret',
+        PREFLINE_OIDC_SCOPES: 'email, profile',
+        PREFLINE_TRUST_PROXY_HOPS: '1',
+        PREFLINE_WEB_SIGNINS_PER_HOUR: '5',
+        PREFLINE_WEB_VOTES_PER_MINUTE: '0',
         PREFLINE_LEDGER_PATH: 'db/ledger.duckdb',
         PREFLINE_LEDGER_READ_HOST: '0.0.0.0',
         PREFLINE_LEDGER_READ_PORT: '7000',
@@ -69,7 +84,12 @@ describe('config: loadConfig', () => {
     assert.equal(c.taskQueue, 'prefs');
     assert.deepEqual(c.workerQueues, ['inference', 'ledger']);
     assert.equal(c.inferenceConcurrency, 16);
-    assert.deepEqual(c.gateway, { host: '10.0.0.5', port: 9000, publicUrl: 'https://rate.example.com', accessCode: 'letmein', sessionTtlMs: 12 * 3_600_000 });
+    assert.deepEqual(c.gateway, {
+      host: '10.0.0.5', port: 9000, publicUrl: 'https://rate.example.com', accessCode: 'letmein', sessionTtlMs: 12 * 3_600_000,
+      openPanel: true, invitesDir: '/srv/prefline/invites-here', inviteTtlMs: 7 * 86_400_000, trustProxyHops: 1,
+      oidc: { issuer: 'https://id.example.com/realms/team', clientId: 'prefline', clientSecret: 's3cret', scopes: 'openid email profile' },
+      limits: { signInsPerHour: 5, votesPerMinute: 0 },
+    });
     assert.deepEqual(c.ledger, { path: '/srv/prefline/db/ledger.duckdb', readHost: '0.0.0.0', readPort: 7000, endpointFile: '/srv/prefline/state/ledger-endpoint.json' });
     assert.equal(c.artifactDir, '/mnt/artifacts');
     assert.equal(c.logLevel, 'debug');
@@ -226,6 +246,35 @@ describe('config: loadConfig', () => {
     }
   });
 
+  it('should refuse an OIDC setup that cannot work, naming the variable', () => {
+    configError(() => loadConfig({ PREFLINE_OIDC_ISSUER: 'https://id.example.com' }, CWD), 'PREFLINE_OIDC_CLIENT_ID');
+    configError(() => loadConfig({ PREFLINE_OIDC_ISSUER: 'http://id.example.com', PREFLINE_OIDC_CLIENT_ID: 'p' }, CWD), 'PREFLINE_OIDC_ISSUER');
+    configError(() => loadConfig({ PREFLINE_OIDC_ISSUER: 'not a url', PREFLINE_OIDC_CLIENT_ID: 'p' }, CWD), 'PREFLINE_OIDC_ISSUER');
+    configError(() => loadConfig({ PREFLINE_OIDC_CLIENT_ID: 'p' }, CWD), 'PREFLINE_OIDC_CLIENT_ID');
+    configError(() => loadConfig({ PREFLINE_OIDC_ISSUER: 'https://id.example.com', PREFLINE_OIDC_CLIENT_ID: 'p', PREFLINE_OIDC_CLIENT_SECRET: 'a', PREFLINE_OIDC_CLIENT_SECRET_FILE: 'b' }, CWD), 'PREFLINE_OIDC_CLIENT_SECRET');
+    configError(() => loadConfig({ PREFLINE_OIDC_ISSUER: 'https://id.example.com', PREFLINE_OIDC_CLIENT_ID: 'p', PREFLINE_OIDC_CLIENT_SECRET_FILE: '/nonexistent/secret' }, CWD), 'PREFLINE_OIDC_CLIENT_SECRET_FILE');
+    // http on loopback (a provider on the same host, as the tests start one); a public client without a secret.
+    const local = loadConfig({ PREFLINE_OIDC_ISSUER: 'http://127.0.0.1:9999', PREFLINE_OIDC_CLIENT_ID: 'p' }, CWD).gateway.oidc;
+    assert.deepEqual(local, { issuer: 'http://127.0.0.1:9999', clientId: 'p', scopes: 'openid email profile' });
+  });
+
+  it('should read the OIDC client secret from a file, without its trailing newline', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefline-oidc-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'secret'), 'from-a-file\n');
+      const c = loadConfig({ PREFLINE_OIDC_ISSUER: 'https://id.example.com', PREFLINE_OIDC_CLIENT_ID: 'p', PREFLINE_OIDC_CLIENT_SECRET_FILE: path.join(dir, 'secret') }, CWD);
+      assert.equal(c.gateway.oidc?.clientSecret, 'from-a-file');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should refuse a public URL that is not http(s), and an open panel switch that is not a boolean', () => {
+    configError(() => loadConfig({ PREFLINE_PUBLIC_URL: 'ftp://rate.example.com' }, CWD), 'PREFLINE_PUBLIC_URL');
+    configError(() => loadConfig({ PREFLINE_PUBLIC_URL: 'rate.example.com' }, CWD), 'PREFLINE_PUBLIC_URL');
+    configError(() => loadConfig({ PREFLINE_WEB_OPEN_PANEL: 'sometimes' }, CWD), 'PREFLINE_WEB_OPEN_PANEL');
+  });
+
   it('should read only variables documented in ENVIRONMENT', () => {
     const read = new Set<string>();
     const documented = new Set(ENVIRONMENT.map((v) => v.name));
@@ -241,11 +290,12 @@ describe('config: loadConfig', () => {
     try {
       loadSecret({ ...c, dataDir: dir }, 'rater', env);
       loadSecret({ ...c, dataDir: dir }, 'session', env);
+      loadSecret({ ...c, dataDir: dir }, 'invite', env);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     const undocumented = [...read].filter((name) => !documented.has(name));
     assert.deepEqual(undocumented, [], 'every variable read must be in ENVIRONMENT (and the README)');
-    assert.ok(read.has('PREFLINE_DATA_DIR') && read.has('PREFLINE_RATER_KEY') && read.has('PREFLINE_SESSION_KEY'));
+    assert.ok(read.has('PREFLINE_DATA_DIR') && read.has('PREFLINE_RATER_KEY') && read.has('PREFLINE_SESSION_KEY') && read.has('PREFLINE_INVITE_KEY'));
   });
 });

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
+import { UsageError } from '../../cli/args';
 import { EmailRejectedError, EmailUnavailableError, UnreadableReplyError } from '../../channels/email/errors';
 import { ReplyDeferredError } from '../../channels/email/replies';
 import { SlackRateLimitedError, SlackRejectedError, SlackUnavailableError } from '../../channels/slack/errors';
@@ -26,6 +27,8 @@ import {
 } from '../../core/errors';
 import { HttpError } from '../../core/http';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
+import { ClusterSetupError } from '../../ops/cluster-setup';
+import { TemporalUnreachableError } from '../../ops/temporal-connection';
 import { ReleaseError } from '../../releases/errors';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from '../../store/ArtifactStore';
 import { LedgerError } from '../../store/Ledger';
@@ -52,6 +55,9 @@ const http = (code: HttpAnswerCode) => () => new HttpError(code, 'answer');
 const TABLE: Row[] = [
   { code: C.ConfigMissing, owner: ConfigMissingError, make: () => new ConfigMissingError('x'), retryable: false },
   { code: C.ConfigInvalid, owner: ConfigError, make: () => new ConfigError('x'), retryable: false },
+  { code: C.Usage, owner: UsageError, make: () => new UsageError('x', 'start'), retryable: false },
+  { code: C.TemporalUnreachable, owner: TemporalUnreachableError, make: () => new TemporalUnreachableError('x'), retryable: true },
+  { code: C.ClusterNotSetUp, owner: ClusterSetupError, make: () => new ClusterSetupError('x'), retryable: false },
   { code: C.UnknownModel, owner: UnknownModelError, make: () => new UnknownModelError('x'), retryable: false },
   { code: C.InvalidParams, owner: InvalidParamsError, make: () => new InvalidParamsError('x'), retryable: false },
   { code: C.InferenceFailed, owner: InferenceFailedError, make: () => new InferenceFailedError('x'), retryable: false },
@@ -83,6 +89,9 @@ const TABLE: Row[] = [
   { code: C.UnknownCandidate, owner: VoteRejectedError, make: vote(C.UnknownCandidate), retryable: false, httpStatus: 404 },
   { code: C.UnknownLifecycle, owner: VoteRejectedError, make: vote(C.UnknownLifecycle), retryable: false, httpStatus: 404 },
   { code: C.MalformedVote, owner: VoteRejectedError, make: vote(C.MalformedVote), retryable: false, httpStatus: 400 },
+  { code: C.WrongChannel, owner: VoteRejectedError, make: vote(C.WrongChannel), retryable: false, httpStatus: 403 },
+  { code: C.LifecycleFull, owner: VoteRejectedError, make: vote(C.LifecycleFull), retryable: false, httpStatus: 409 },
+  { code: C.RunContinuing, owner: VoteRejectedError, make: vote(C.RunContinuing), retryable: true, httpStatus: 503 },
   { code: C.Busy, owner: VoteRejectedError, make: vote(C.Busy), retryable: true, httpStatus: 503 },
   { code: C.BadRequest, owner: HttpError, make: http(C.BadRequest), retryable: false, httpStatus: 400 },
   { code: C.InvalidJson, owner: HttpError, make: http(C.InvalidJson), retryable: false, httpStatus: 400 },
@@ -91,8 +100,11 @@ const TABLE: Row[] = [
   { code: C.InvalidName, owner: HttpError, make: http(C.InvalidName), retryable: false, httpStatus: 400 },
   { code: C.SessionInvalid, owner: HttpError, make: http(C.SessionInvalid), retryable: false, httpStatus: 401 },
   { code: C.SessionExpired, owner: HttpError, make: http(C.SessionExpired), retryable: false, httpStatus: 401 },
+  { code: C.SessionRevoked, owner: HttpError, make: http(C.SessionRevoked), retryable: false, httpStatus: 401 },
   { code: C.AccessDenied, owner: HttpError, make: http(C.AccessDenied), retryable: false, httpStatus: 403 },
   { code: C.ForbiddenOrigin, owner: HttpError, make: http(C.ForbiddenOrigin), retryable: false, httpStatus: 403 },
+  { code: C.UnknownHost, owner: HttpError, make: http(C.UnknownHost), retryable: false, httpStatus: 421 },
+  { code: C.RateLimited, owner: HttpError, make: http(C.RateLimited), retryable: true, httpStatus: 429 },
   { code: C.NotFound, owner: HttpError, make: http(C.NotFound), retryable: false, httpStatus: 404 },
   { code: C.MethodNotAllowed, owner: HttpError, make: http(C.MethodNotAllowed), retryable: false, httpStatus: 405 },
   { code: C.BodyTooLarge, owner: HttpError, make: http(C.BodyTooLarge), retryable: false, httpStatus: 413 },
@@ -100,6 +112,17 @@ const TABLE: Row[] = [
   { code: C.InternalError, owner: HttpError, make: http(C.InternalError), retryable: true, httpStatus: 500 },
   { code: C.ArtifactUnavailable, owner: HttpError, make: http(C.ArtifactUnavailable), retryable: true, httpStatus: 500 },
   { code: C.UpstreamError, owner: HttpError, make: http(C.UpstreamError), retryable: true, httpStatus: 502 },
+  { code: C.InvalidSignIn, owner: HttpError, make: http(C.InvalidSignIn), retryable: false, httpStatus: 400 },
+  { code: C.OpenPanelDisabled, owner: HttpError, make: http(C.OpenPanelDisabled), retryable: false, httpStatus: 403 },
+  { code: C.InviteInvalid, owner: HttpError, make: http(C.InviteInvalid), retryable: false, httpStatus: 403 },
+  { code: C.InviteExpired, owner: HttpError, make: http(C.InviteExpired), retryable: false, httpStatus: 403 },
+  { code: C.InviteRevoked, owner: HttpError, make: http(C.InviteRevoked), retryable: false, httpStatus: 403 },
+  { code: C.InvitesUnavailable, owner: HttpError, make: http(C.InvitesUnavailable), retryable: false, httpStatus: 503 },
+  { code: C.OidcNotConfigured, owner: HttpError, make: http(C.OidcNotConfigured), retryable: false, httpStatus: 404 },
+  { code: C.OidcStateMissing, owner: HttpError, make: http(C.OidcStateMissing), retryable: false, httpStatus: 400 },
+  { code: C.OidcDenied, owner: HttpError, make: http(C.OidcDenied), retryable: false, httpStatus: 403 },
+  { code: C.OidcFailed, owner: HttpError, make: http(C.OidcFailed), retryable: false, httpStatus: 403 },
+  { code: C.OidcUnavailable, owner: HttpError, make: http(C.OidcUnavailable), retryable: true, httpStatus: 502 },
 ];
 
 /** Classes that refine an owner: more fields, the owner's code. */
@@ -225,7 +248,9 @@ describe('core/errors: the catalogue', () => {
     const rejections = TABLE.filter((r) => r.owner === VoteRejectedError).map((r) => r.code);
     for (const code of rejections) assert.ok(ERROR_CATALOGUE[code].answer, code);
     // The validator's failure types are the catalogue's codes, unchanged.
-    assert.deepEqual(Object.values(VoteRejection).sort(), [C.MalformedVote, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen]);
+    assert.deepEqual(Object.values(VoteRejection).sort(), [
+      C.LifecycleFull, C.MalformedVote, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongChannel,
+    ]);
     for (const type of Object.values(VoteRejection)) assert.ok(rejections.includes(type), type);
     assert.equal(INVALID_INPUT_ERROR, C.LifecycleInputInvalid);
     assert.equal(INVALID_RELEASE_INPUT_ERROR, C.ReleaseInputInvalid);

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { Readable } from 'node:stream';
-import { HttpError, checkJsonType, checkSameOrigin, decodeParam, readBody, readJsonObject } from '../../core/http';
+import { HttpError, checkHost, checkJsonType, checkSameOrigin, clientAddress, decodeParam, isLoopbackName, readBody, readJsonObject } from '../../core/http';
 
-/** A request stand-in: the body's chunks and the headers. */
-function request(chunks: string[], headers: http.IncomingHttpHeaders = {}): http.IncomingMessage {
-  return Object.assign(Readable.from(chunks.map((c) => Buffer.from(c))), { headers }) as unknown as http.IncomingMessage;
+interface SocketSide {
+  localAddress?: string;
+  localPort?: number;
+  remoteAddress?: string;
+}
+
+/** A request stand-in: the body's chunks, the headers and the socket's addresses (a LAN interface by default). */
+function request(chunks: string[], headers: http.IncomingHttpHeaders = {}, socket: SocketSide = { localAddress: '192.0.2.10', localPort: 8080, remoteAddress: '198.51.100.7' }): http.IncomingMessage {
+  return Object.assign(Readable.from(chunks.map((c) => Buffer.from(c))), { headers, socket }) as unknown as http.IncomingMessage;
 }
 
 async function httpError(promise: Promise<unknown> | (() => unknown)): Promise<HttpError> {
@@ -56,15 +62,53 @@ describe('core/http', () => {
       assert.equal(err.status, 415);
     });
 
-    it('should want the custom header and, when an Origin is sent, our own or the public one', async () => {
+    it('should want the custom header and, when an Origin is sent, the public one', async () => {
       const base = { 'x-prefline-request': '1', host: 'gw.test:8080' };
       checkSameOrigin(request([], base), undefined);
-      checkSameOrigin(request([], { ...base, origin: 'https://GW.test:8080' }), undefined);
       checkSameOrigin(request([], { ...base, origin: 'https://rate.example.org' }), 'https://rate.example.org');
       for (const headers of [{ host: 'gw.test:8080' }, { ...base, origin: 'https://evil.example' }, { ...base, origin: 'null' }]) {
         const err = await httpError(() => checkSameOrigin(request([], headers), undefined));
         assert.deepEqual([err.status, err.code], [403, 'forbidden_origin']);
       }
+    });
+
+    it('should never take the Host header for our own origin (a DNS-rebinding page sends its own name in both)', async () => {
+      for (const [host, origin] of [['gw.test:8080', 'https://GW.test:8080'], ['rebind.evil.example:8080', 'http://rebind.evil.example:8080']]) {
+        const err = await httpError(() => checkSameOrigin(request([], { 'x-prefline-request': '1', host, origin }), 'https://rate.example.org'));
+        assert.deepEqual([err.status, err.code], [403, 'forbidden_origin'], origin);
+      }
+    });
+
+    it('should accept any loopback name on the socket\'s own port when the request came in on loopback', async () => {
+      const loopback = { localAddress: '127.0.0.1', localPort: 8080, remoteAddress: '127.0.0.1' };
+      const headers = (origin: string) => ({ 'x-prefline-request': '1', host: 'whatever:1', origin });
+      for (const origin of ['http://127.0.0.1:8080', 'http://localhost:8080', 'http://[::1]:8080']) checkSameOrigin(request([], headers(origin), loopback), undefined);
+      for (const origin of ['http://127.0.0.1:8081', 'http://localhost', 'http://localhost.evil.example:8080']) {
+        const err = await httpError(() => checkSameOrigin(request([], headers(origin), loopback), undefined));
+        assert.equal(err.code, 'forbidden_origin', origin);
+      }
+      // The same origins over a LAN interface are someone else's.
+      const err = await httpError(() => checkSameOrigin(request([], headers('http://127.0.0.1:8080')), undefined));
+      assert.equal(err.code, 'forbidden_origin');
+    });
+
+    it('should answer only for the public host or a loopback name (421 otherwise)', async () => {
+      for (const host of ['rate.example.org', 'RATE.example.org', 'rate.example.org:443', '127.0.0.1:8080', 'localhost:9', '[::1]:8080', 'localhost']) checkHost(request([], { host }), 'rate.example.org');
+      for (const host of [undefined, 'rate.example.org:8443', 'evil.example', 'rate.example.org.evil.example', '10.0.0.5:8080', '127.0.0.1.evil.example']) {
+        const err = await httpError(() => checkHost(request([], host === undefined ? {} : { host }), 'rate.example.org'));
+        assert.deepEqual([err.status, err.code], [421, 'unknown_host'], String(host));
+      }
+      assert.equal(isLoopbackName('app.localhost'), true);
+      assert.equal(isLoopbackName('127.1'), false);
+    });
+
+    it('should count clients by socket address, or through exactly the trusted proxies\' X-Forwarded-For', () => {
+      const via = (xff: string | undefined, remoteAddress = '10.0.0.2') => request([], xff === undefined ? {} : { 'x-forwarded-for': xff }, { remoteAddress });
+      assert.equal(clientAddress(via('6.6.6.6'), 0), '10.0.0.2'); // not trusted: the header is the client's to invent
+      assert.equal(clientAddress(via('6.6.6.6, 203.0.113.9'), 1), '203.0.113.9'); // the proxy appended what it saw
+      assert.equal(clientAddress(via('6.6.6.6, 203.0.113.9, 10.0.0.1'), 2), '203.0.113.9');
+      assert.equal(clientAddress(via(undefined), 1), '10.0.0.2');
+      assert.equal(clientAddress(via(undefined, '::ffff:192.0.2.1'), 0), '192.0.2.1');
     });
   });
 

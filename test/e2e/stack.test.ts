@@ -1,8 +1,10 @@
 /**
- * The newcomer's path, end to end: `prefline up` brings up the dev server, worker and gateway; a
- * lifecycle is started exactly as the Temporal UI's "Start Workflow" form does; raters vote over HTTP
- * and by clicking in Chromium; the committed rows are read with `prefline query` while the system runs;
- * Ctrl-C stops everything cleanly.
+ * The newcomer's path, end to end: `prefline up` brings up the dev server, worker and gateway and
+ * prints an invite link; a lifecycle is started exactly as the Temporal UI's "Start Workflow" form
+ * does; a rater invited with `prefline raters invite` votes over HTTP, and the operator opens the
+ * printed link in Chromium and votes by clicking; the committed rows are read with `prefline query`
+ * while the system runs; a revocation from the CLI ends the rater's session; Ctrl-C stops everything
+ * cleanly.
  */
 import { Client, Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
@@ -71,9 +73,14 @@ describe('prefline up: the whole system, end to end', function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('should print the URLs and serve the Temporal UI and the rating page', async () => {
+  /** The invite link `prefline up` printed for whoever ran it. */
+  const operatorLink = () => new RegExp(`Your invite\\s+(${gatewayUrl.replace(/\./g, '\\.')}/#/invite/[A-Za-z0-9_.-]+)`).exec(up.output())?.[1];
+  const tokenOf = (link: string) => link.slice(link.lastIndexOf('/') + 1);
+
+  it('should print the URLs and an invite link, and serve the Temporal UI and the rating page', async () => {
     assert.match(up.output(), new RegExp(`Temporal UI\\s+http://127\\.0\\.0\\.1:${uiPort}`));
     assert.match(up.output(), new RegExp(`Rating page\\s+${gatewayUrl.replace(/\./g, '\\.')}`));
+    assert.ok(operatorLink(), up.output());
     assert.equal((await fetch(`http://127.0.0.1:${uiPort}/`)).status, 200);
     const page = await fetch(`${gatewayUrl}/`);
     assert.equal(page.status, 200);
@@ -96,18 +103,27 @@ describe('prefline up: the whole system, end to end', function () {
       workflowId: 'e2e-fox',
       args: [{ prompt: 'a red fox in the snow', model: 'demo:shapes', candidates: 2, votesPerCandidate: 2, campaign: 'e2e' }],
     });
+    // Rater 1, invited from the CLI while everything runs, over HTTP.
+    const invited = runCli(['raters', 'invite', 'alice@example.org', '--expires', '2d'], env);
+    assert.equal(invited.code, 0, invited.stderr);
+    const aliceLink = /(http:\/\/\S+\/#\/invite\/\S+)/.exec(invited.stdout)?.[1];
+    assert.ok(aliceLink, invited.stdout);
+    const session = await fetch(`${gatewayUrl}/api/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-prefline-request': '1' }, body: JSON.stringify({ invite: tokenOf(aliceLink) }),
+    });
+    assert.equal(session.status, 201);
+    const { token, auth } = (await session.json()) as { token: string; auth: string };
+    assert.equal(auth, 'invite');
+    // Typed names are refused: the page is invite-only by default.
+    const typed = await fetch(`${gatewayUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-prefline-request': '1' }, body: JSON.stringify({ name: 'Alice' }) });
+    assert.equal(typed.status, 403);
+
     const listed = await waitUntil(async () => {
-      const body = (await (await fetch(`${gatewayUrl}/api/lifecycles`)).json()) as { lifecycles: LifecycleStatus[] };
+      const body = (await (await fetch(`${gatewayUrl}/api/lifecycles`, { headers: { authorization: `Bearer ${token}` } })).json()) as { lifecycles: LifecycleStatus[] };
       return body.lifecycles.find((l) => l.lifecycleId === handle.workflowId);
     }, 60_000, 'the lifecycle on the rating page');
     assert.deepEqual(listed.candidates.map((c) => c.id), ['c1', 'c2']);
 
-    // Rater 1 over HTTP.
-    const session = await fetch(`${gatewayUrl}/api/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-prefline-request': '1' }, body: JSON.stringify({ name: 'Alice' }),
-    });
-    assert.equal(session.status, 201);
-    const { token } = (await session.json()) as { token: string };
     for (const candidateId of ['c1', 'c2']) {
       const res = await fetch(`${gatewayUrl}/api/lifecycles/${handle.workflowId}/votes`, {
         method: 'POST',
@@ -118,12 +134,11 @@ describe('prefline up: the whole system, end to end', function () {
       assert.equal(((await res.json()) as { outcome: string }).outcome, 'recorded');
     }
 
-    // Rater 2 by clicking in the page.
+    // Rater 2, the operator, opens the link `prefline up` printed and votes by clicking.
     browser = await launchChromium();
     const page = await browser.newPage();
-    await page.goto(gatewayUrl);
-    await page.fill('#name', 'Bob');
-    await page.press('#name', 'Enter');
+    await page.goto(operatorLink()!);
+    await page.locator('#who', { hasText: 'Rating as operator' }).waitFor({ timeout: 30_000 });
     const card = page.locator(`[data-lifecycle-id="${handle.workflowId}"]`);
     await card.waitFor({ timeout: 30_000 });
     await card.getByRole('button', { name: 'Thumbs up for candidate A' }).click();
@@ -143,7 +158,7 @@ describe('prefline up: the whole system, end to end', function () {
     assert.equal(total((await scrape(`http://${gatewayOps}/metrics`)).samples, 'prefline_gateway_votes_forwarded', { channel: 'web', outcome: 'recorded' }), 4);
 
     // An analyst reads the ledger while everything keeps running.
-    const result = runCli(['query', `SELECT candidate_id, rating, rater, comment, prompt, path FROM feedback WHERE lifecycle_id = 'e2e-fox' ORDER BY candidate_id, rating`, '--format', 'json'], env);
+    const result = runCli(['query', `SELECT candidate_id, rating, rater, comment, prompt, path, rater_auth FROM feedback WHERE lifecycle_id = 'e2e-fox' ORDER BY candidate_id, rating`, '--format', 'json'], env);
     assert.equal(result.code, 0, result.stderr);
     const rows = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(rows.map((r) => [r.candidate_id, r.rating]), [['c1', 1], ['c1', 1], ['c2', -1], ['c2', 1]]);
@@ -152,6 +167,8 @@ describe('prefline up: the whole system, end to end', function () {
     for (const rater of raters) assert.match(String(rater), /^r_[0-9a-f]{24}$/);
     assert.ok(!JSON.stringify(rows).toLowerCase().includes('alice') && !JSON.stringify(rows).toLowerCase().includes('bob'), 'raw names never stored');
     assert.ok(rows.every((r) => r.prompt === 'a red fox in the snow' && String(r.path).startsWith('artifacts/sha256/')));
+    assert.ok(rows.every((r) => r.rater_auth === 'invite'), JSON.stringify(rows));
+    assert.ok(!result.stdout.includes('example.org') && !result.stdout.includes('operator'), 'invite labels never stored');
 
     // The page now tells a late rater that voting is closed.
     await card.getByRole('button', { name: 'Thumbs down for candidate A' }).click().catch(() => undefined);
@@ -162,6 +179,19 @@ describe('prefline up: the whole system, end to end', function () {
     });
     assert.equal(late.status, 409);
     assert.match(await late.text(), /voting closed/);
+
+    // Ops list the invites and withdraw Alice's: her session ends at her next request.
+    const listing = runCli(['raters', 'list'], env);
+    assert.equal(listing.code, 0, listing.stderr);
+    assert.match(listing.stdout, /alice@example\.org .*active/);
+    assert.match(listing.stdout, /operator .*active/);
+    const revoked = runCli(['raters', 'revoke', 'alice@example.org'], env);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const refused = await waitUntil(async () => {
+      const res = await fetch(`${gatewayUrl}/api/lifecycles`, { headers: { authorization: `Bearer ${token}` } });
+      return res.status === 401 ? res : undefined;
+    }, 10_000, 'the revoked session refused');
+    assert.equal(((await refused.json()) as { code: string }).code, 'session_revoked');
   });
 
   it('should stop everything cleanly on Ctrl-C', async () => {

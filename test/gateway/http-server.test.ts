@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { pseudonymiseRater } from '../../core/pseudonym';
+import { signedArtifactUrl } from '../../gateway/artifact-urls';
 import { verifySession } from '../../gateway/session';
 import { discPng } from '../helpers/fake-directory';
 import {
@@ -122,8 +123,7 @@ describe('gateway/http-server', () => {
         await expectError(await post({ name: 'Alice', accessCode: 42 }), 403, 'access_denied');
         assert.equal((await post({ name: 'Alice', accessCode: 'open sesame' })).status, 201);
       } finally {
-        gated.server.closeAllConnections();
-        await new Promise((r) => gated.server.close(r));
+        await stopTestGateway(gated);
       }
     });
 
@@ -135,32 +135,42 @@ describe('gateway/http-server', () => {
         const other = await fetch(`${proxied.url}/api/session`, { method: 'POST', headers: { ...JSON_HEADERS, Origin: 'https://rate.example.org.evil.example' }, body: JSON.stringify({ name: 'Alice' }) });
         assert.equal(other.status, 403);
       } finally {
-        proxied.server.closeAllConnections();
-        await new Promise((r) => proxied.server.close(r));
+        await stopTestGateway(proxied);
       }
     });
   });
 
   describe('GET|HEAD /artifacts/:sha256', () => {
+    /** The signed URL the status answers carry. */
+    const signedUrl = (sha256: string) => signedArtifactUrl(SESSION_KEY, sha256, h.clock.now);
+
     it('serves the bytes, immutable, with the digest as ETag and 304 on If-None-Match', async () => {
-      const res = await fetch(`${h.url}/artifacts/${h.png.sha256}`);
+      const res = await fetch(`${h.url}${signedUrl(h.png.sha256)}`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'image/png');
       assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
       assert.equal(res.headers.get('etag'), `"${h.png.sha256}"`);
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(Buffer.from(await res.arrayBuffer()).compare(discPng([200, 40, 40])), 0);
-      const again = await fetch(`${h.url}/artifacts/${h.png.sha256}`, { headers: { 'If-None-Match': `W/"${h.png.sha256}"` } });
+      const again = await fetch(`${h.url}${signedUrl(h.png.sha256)}`, { headers: { 'If-None-Match': `W/"${h.png.sha256}"` } });
       assert.equal(again.status, 304);
       assert.equal(again.headers.get('etag'), `"${h.png.sha256}"`);
-      const head = await raw(h.url, 'HEAD', `/artifacts/${h.png.sha256}`);
+      const head = await raw(h.url, 'HEAD', signedUrl(h.png.sha256));
       assert.equal(head.status, 200);
       assert.equal(head.body, '');
       assert.equal(Number(head.headers['content-length']), h.png.size);
     });
 
+    it('serves a signed-in rater by session too', async () => {
+      const { token } = await signIn();
+      const res = await fetch(`${h.url}/artifacts/${h.png.sha256}`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200);
+      // Never for a shared cache, which would serve it to anyone asking for the bare path.
+      assert.equal(res.headers.get('cache-control'), 'private, max-age=31536000, immutable');
+    });
+
     it('404s unknown digests, non-digests and path traversal, never asking the store for them', async () => {
-      await expectError(await fetch(`${h.url}/artifacts/${'0'.repeat(64)}`), 404, 'not_found');
+      await expectError(await fetch(`${h.url}${signedUrl('0'.repeat(64))}`), 404, 'not_found');
       assert.deepEqual(h.artifacts.opened, ['0'.repeat(64)]);
       for (const path of [
         `/artifacts/${h.png.sha256.toUpperCase()}`,

@@ -6,24 +6,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { createGatewayServer, listen } from '../../gateway/http-server';
+import { InviteRegistry } from '../../gateway/invite-registry';
+import { signInvite } from '../../gateway/invites';
 import { launchChromium } from '../helpers/browser';
 import { FakeDirectory, MemoryArtifacts, discPng, votingLifecycle } from '../helpers/fake-directory';
 
 const TTL = 3600_000;
 
-async function startGateway(directory: FakeDirectory, artifacts: MemoryArtifacts, clock: { offset: number }, accessCode?: string) {
+const INVITE_KEY = Buffer.from('invite-key-for-page-tests-0123');
+
+/** A gateway with the open panel on (these tests rate under typed names) unless `openPanel` is false. */
+async function startGateway(directory: FakeDirectory, artifacts: MemoryArtifacts, clock: { offset: number }, accessCode?: string, openPanel = true, inviteCacheMs?: number) {
+  const registry = await InviteRegistry.open(mkdtempSync(join(tmpdir(), 'prefline-page-invites-')));
   const server = createGatewayServer({
     directory,
     artifacts,
     raterKey: Buffer.from('rater-key-for-page-tests-0123'),
     sessionKey: Buffer.from('session-key-for-page-tests-0123'),
+    invites: { registry, key: INVITE_KEY },
+    openPanel,
+    ...(inviteCacheMs !== undefined ? { inviteCacheMs } : {}),
     sessionTtlMs: TTL,
     now: () => Date.now() + clock.offset,
     log: () => {},
     ...(accessCode ? { accessCode } : {}),
   });
   const { url } = await listen(server, '127.0.0.1', 0);
-  return { server, url };
+  return { server, url, registry };
 }
 
 async function stop(server: http.Server): Promise<void> {
@@ -246,6 +255,41 @@ describe('gateway/rating page (headless Chromium)', function () {
     } finally {
       await p.close();
       await stop(gated.server);
+    }
+  });
+
+  it('signs an invited rater in from the link alone (the token leaves the URL), and offers no name form on an invite-only page', async () => {
+    const invited = new FakeDirectory();
+    invited.add(votingLifecycle('lc-inv', 'a blue square', [{ kind: 'image', artifact: artifacts.put(discPng([40, 60, 220]), 'image/png') }]));
+    const gw = await startGateway(invited, artifacts, { offset: 0 }, undefined, false, 0);
+    const record = await gw.registry.create({ label: 'dana@example.org', expiresAt: new Date(Date.now() + 86_400_000) });
+    const token = signInvite(INVITE_KEY, { inviteId: record.id, expiresAt: Date.parse(record.expiresAt) });
+    const bare = await browser.newPage();
+    const p = await browser.newPage();
+    try {
+      await bare.goto(gw.url);
+      await bare.getByText('This page is for invited raters').waitFor();
+      assert.equal(await bare.getByLabel('Your name').isVisible(), false);
+
+      await p.goto(`${gw.url}/#/invite/${token}`);
+      await p.locator('[data-lifecycle-id="lc-inv"]').waitFor();
+      assert.equal(new URL(p.url()).hash, '');
+      assert.match(await p.locator('#who').innerText(), /Rating as dana/);
+      assert.doesNotMatch(await p.content(), /example\.org/);
+      await p.waitForFunction(() => document.images.length === 1 && document.images[0]!.complete && document.images[0]!.naturalWidth > 0);
+      await p.locator('[data-lifecycle-id="lc-inv"]').getByRole('button', { name: 'Thumbs up for candidate A' }).click();
+      await p.locator('[data-lifecycle-id="lc-inv"] [data-role="outcome"]', { hasText: 'recorded' }).waitFor();
+      assert.equal(invited.received.at(-1)!.vote.raterAuth, 'invite');
+
+      // Revoked: the next request of the session is refused and the page says why.
+      await gw.registry.revoke(record.id);
+      await p.getByRole('button', { name: 'Refresh' }).click();
+      await p.locator('#signin-error', { hasText: 'your invite was withdrawn' }).waitFor();
+      assert.equal(invited.received.length, 1);
+    } finally {
+      await bare.close();
+      await p.close();
+      await stop(gw.server);
     }
   });
 

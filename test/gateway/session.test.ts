@@ -5,7 +5,7 @@ import { MAX_FUTURE_IAT_MS, issueSession, verifySession } from '../../gateway/se
 const KEY = Buffer.from('test-session-key-0123456789abcdef');
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const TTL = 3600_000;
-const WHO = { rater: 'r_0123456789abcdef01234567', displayName: 'Alice' };
+const WHO = { rater: 'r_0123456789abcdef01234567', displayName: 'Alice', auth: 'open' as const };
 
 function forge(payload: unknown, key = KEY): string {
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
@@ -17,10 +17,30 @@ describe('gateway/session', () => {
     const token = issueSession(KEY, WHO, TTL, NOW);
     assert.deepEqual(verifySession(KEY, token, NOW + 1000), {
       ok: true,
-      session: { rater: WHO.rater, displayName: 'Alice', issuedAt: NOW, expiresAt: NOW + TTL },
+      session: { rater: WHO.rater, displayName: 'Alice', auth: 'open', issuedAt: NOW, expiresAt: NOW + TTL },
     });
     const payload = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
-    assert.deepEqual(payload, { v: 1, r: WHO.rater, n: 'Alice', iat: NOW, exp: NOW + TTL });
+    assert.deepEqual(payload, { v: 2, r: WHO.rater, n: 'Alice', a: 'open', iat: NOW, exp: NOW + TTL });
+  });
+
+  it('binds an invite session to its invite (and campaign)', () => {
+    const token = issueSession(KEY, { rater: WHO.rater, displayName: 'alice', auth: 'invite', inviteId: 'inv_0123456789abcdef0123', campaign: 'spring' }, TTL, NOW);
+    assert.deepEqual(verifySession(KEY, token, NOW), {
+      ok: true,
+      session: { rater: WHO.rater, displayName: 'alice', auth: 'invite', inviteId: 'inv_0123456789abcdef0123', campaign: 'spring', issuedAt: NOW, expiresAt: NOW + TTL },
+    });
+    assert.throws(() => issueSession(KEY, { rater: WHO.rater, displayName: 'alice', auth: 'invite' }, TTL, NOW), /invite id/);
+    // Signed, but an invite session without its invite (or another session claiming one) is not a session.
+    assert.deepEqual(verifySession(KEY, forge({ v: 2, r: WHO.rater, n: 'x', a: 'invite', iat: NOW, exp: NOW + TTL }), NOW), { ok: false, reason: 'malformed' });
+    assert.deepEqual(verifySession(KEY, forge({ v: 2, r: WHO.rater, n: 'x', a: 'oidc', i: 'inv_0123456789abcdef0123', iat: NOW, exp: NOW + TTL }), NOW), { ok: false, reason: 'malformed' });
+    assert.deepEqual(verifySession(KEY, forge({ v: 2, r: WHO.rater, n: 'x', a: 'admin', iat: NOW, exp: NOW + TTL }), NOW), { ok: false, reason: 'malformed' });
+  });
+
+  it('reads a token from before sign-in kinds (v1) as a typed-name (open) session', () => {
+    assert.deepEqual(verifySession(KEY, forge({ v: 1, r: WHO.rater, n: 'Alice', iat: NOW, exp: NOW + TTL }), NOW), {
+      ok: true,
+      session: { rater: WHO.rater, displayName: 'Alice', auth: 'open', issuedAt: NOW, expiresAt: NOW + TTL },
+    });
   });
 
   it('refuses a forged signature', () => {

@@ -1,16 +1,27 @@
 /**
- * A gateway host on a free port with the web channel mounted, over the fake directory and in-memory
- * artifacts, and the client calls the rating page makes (sign in, vote). Shared by the host's tests
- * (test/gateway/http-server.test.ts) and the web channel's (test/channels/web/routes.test.ts).
+ * A gateway host on a free port with the web channel mounted, over the fake directory, in-memory
+ * artifacts and an invite registry in a temp folder, and the client calls the rating page makes
+ * (sign in by name or invite, read, vote). Shared by the host's tests (test/gateway/), the web
+ * channel's (test/channels/web/) and the web security suite (test/security/web.test.ts).
+ *
+ * The open panel (typed names) is on unless a test turns it off: most tests are about what a
+ * session may do, and a typed name is the shortest way to one. Tests of the default (invite-only)
+ * gateway pass `openPanel: false`.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { GatewayLogLevel } from '../../core/http';
-import { createGatewayServer, listen } from '../../gateway/http-server';
+import { createGatewayServer, listen, type GatewayDeps } from '../../gateway/http-server';
+import { InviteRegistry, type InviteRecord } from '../../gateway/invite-registry';
+import { signInvite } from '../../gateway/invites';
 import { FakeDirectory, MemoryArtifacts, discPng, votingLifecycle } from './fake-directory';
 
 export const RATER_KEY = Buffer.from('rater-key-for-tests-0123456789');
 export const SESSION_KEY = Buffer.from('session-key-for-tests-0123456789');
+export const INVITE_KEY = Buffer.from('invite-key-for-tests-0123456789');
 export const TTL = 3600_000;
 export const T0 = Date.parse('2025-06-01T12:00:00.000Z');
 export const JSON_HEADERS = { 'Content-Type': 'application/json', 'X-Prefline-Request': '1' };
@@ -23,10 +34,21 @@ export interface GatewayHarness {
   logs: Array<{ level: GatewayLogLevel; msg: string; fields?: Record<string, unknown> }>;
   clock: { now: number };
   png: { sha256: string; mime: string; size: number };
+  invites: InviteRegistry;
+  /** A new invite in the registry and its token. */
+  invite(label: string, options?: { campaign?: string; ttlMs?: number }): Promise<{ record: InviteRecord; token: string }>;
+  /** Removes the registry's folder (stopTestGateway does). */
+  dir: string;
 }
 
+export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops'>> & {
+  /** Listen on this port (for a public URL known in advance); a free one otherwise. */
+  port?: number;
+};
+
 /** Lifecycles `lc-1` (image A, text B), `lc/2 ü` (one text) voting on the web, `lc-gen` still generating. */
-export async function startTestGateway(opts: { accessCode?: string; publicUrl?: string } = {}): Promise<GatewayHarness> {
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<GatewayHarness> {
+  const { port = 0, ...opts } = options;
   const directory = new FakeDirectory();
   const artifacts = new MemoryArtifacts();
   const png = artifacts.put(discPng([200, 40, 40]), 'image/png');
@@ -35,23 +57,32 @@ export async function startTestGateway(opts: { accessCode?: string; publicUrl?: 
   directory.add(votingLifecycle('lc-gen', 'still generating', [{ kind: 'text', text: 'y' }], { phase: 'generating' }));
   const logs: GatewayHarness['logs'] = [];
   const clock = { now: T0 };
+  const dir = mkdtempSync(join(tmpdir(), 'prefline-invites-'));
+  const invites = await InviteRegistry.open(dir);
   const server = createGatewayServer({
     directory,
     artifacts,
     raterKey: RATER_KEY,
     sessionKey: SESSION_KEY,
+    invites: { registry: invites, key: INVITE_KEY },
+    openPanel: true,
     sessionTtlMs: TTL,
     now: () => clock.now,
     log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
     ...opts,
   });
-  const { url } = await listen(server, '127.0.0.1', 0);
-  return { url, server, directory, artifacts, logs, clock, png };
+  const { url } = await listen(server, '127.0.0.1', port);
+  const invite = async (label: string, options: { campaign?: string; ttlMs?: number } = {}) => {
+    const record = await invites.create({ label, campaign: options.campaign, expiresAt: new Date(clock.now + (options.ttlMs ?? 7 * 86_400_000)), now: new Date(clock.now) });
+    return { record, token: signInvite(INVITE_KEY, { inviteId: record.id, expiresAt: Date.parse(record.expiresAt) }) };
+  };
+  return { url, server, directory, artifacts, logs, clock, png, invites, invite, dir };
 }
 
 export async function stopTestGateway(h: GatewayHarness): Promise<void> {
   h.server.closeAllConnections();
   await new Promise((r) => h.server.close(r));
+  rmSync(h.dir, { recursive: true, force: true });
 }
 
 /** A raw request (no client-side URL normalisation, any header, chunked bodies). */
@@ -86,7 +117,23 @@ export function pageClient(h: () => GatewayHarness) {
 
   const upA = (key = 'key-0000001') => ({ candidateId: 'c1', value: 'up', idempotencyKey: key });
 
-  return { signIn, vote, upA };
+  /** POST /api/session with any body (no assertion). */
+  function session(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${h().url}/api/session`, { method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) });
+  }
+
+  async function redeem(token: string): Promise<{ token: string; rater: string; name: string; auth: string; campaign?: string; expiresAt: string }> {
+    const res = await session({ invite: token });
+    assert.equal(res.status, 201, await res.clone().text());
+    return (await res.json()) as { token: string; rater: string; name: string; auth: string; expiresAt: string };
+  }
+
+  /** A GET as the page makes it, with the session if given. */
+  function get(path: string, token?: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${h().url}${path}`, { headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers } });
+  }
+
+  return { signIn, vote, upA, session, redeem, get };
 }
 
 export async function expectError(res: Response, status: number, code: string): Promise<Record<string, unknown>> {

@@ -53,6 +53,8 @@ async function request(
   const committed: CommittedVote[] = votes.map(([candidateId, value, r, standing], i) => ({
     idempotencyKey: `${lifecycleId}:k${String(i + 1).padStart(2, '0')}`, candidateId, value, rater: rater(r), channel: 'web',
     castAt: at(i).toISOString(), seq: i + 1, acceptedAt: at(i).toISOString(), standing,
+    // Rater 2 came by invite; the others' votes carry no raterAuth (as before it existed): typed names.
+    ...(r === INVITED_RATER ? { raterAuth: 'invite' as const } : {}),
     ...(i === 0 ? { comment: `first vote on ${lifecycleId}` } : {}),
   }));
   return {
@@ -64,6 +66,9 @@ async function request(
     votes: committed,
   };
 }
+
+/** The fixture's one rater who signed in by invite link (rater_verified); the others typed names. */
+export const INVITED_RATER = 2;
 
 /** Commits L1–L6 (see above) with commit times around CUTOFF_1 and CUTOFF_2. */
 export async function fillLedger(ledger: Ledger, artifacts: ArtifactStore): Promise<void> {

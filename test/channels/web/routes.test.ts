@@ -17,11 +17,12 @@ describe('channels/web/routes (the vote API)', () => {
   afterEach(async () => {
     await stopTestGateway(h);
   });
-  const { signIn, vote, upA } = pageClient(() => h);
+  const { signIn, vote, upA, get } = pageClient(() => h);
 
   describe('reading lifecycles', () => {
     it('GET /api/lifecycles lists open ones, asking for at most 50', async () => {
-      const res = await fetch(`${h.url}/api/lifecycles`);
+      const { token } = await signIn();
+      const res = await get('/api/lifecycles', token);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('cache-control'), 'no-store');
       const body = (await res.json()) as { lifecycles: Array<{ lifecycleId: string }> };
@@ -30,20 +31,34 @@ describe('channels/web/routes (the vote API)', () => {
     });
 
     it('GET /api/lifecycles/:id answers the status, or 404', async () => {
-      let res = await fetch(`${h.url}/api/lifecycles/lc-1`);
+      const { token } = await signIn();
+      let res = await get('/api/lifecycles/lc-1', token);
       assert.equal(res.status, 200);
       const status = (await res.json()) as { lifecycleId: string; candidates: unknown[] };
       assert.equal(status.lifecycleId, 'lc-1');
       assert.equal(status.candidates.length, 2);
-      res = await fetch(`${h.url}/api/lifecycles/${encodeURIComponent('lc/2 ü')}`);
+      res = await get(`/api/lifecycles/${encodeURIComponent('lc/2 ü')}`, token);
       assert.equal(res.status, 200);
-      await expectError(await fetch(`${h.url}/api/lifecycles/nope`), 404, 'unknown_lifecycle');
-      await expectError(await fetch(`${h.url}/api/lifecycles/%E0%A4%A`), 404, 'not_found');
+      await expectError(await get('/api/lifecycles/nope', token), 404, 'unknown_lifecycle');
+      await expectError(await get('/api/lifecycles/%E0%A4%A', token), 404, 'not_found');
+    });
+
+    it('shows candidates with signed artifact URLs and without channel posts', async () => {
+      const { token } = await signIn();
+      const status = (await (await get('/api/lifecycles/lc-1', token)).json()) as { posts?: unknown; candidates: Array<{ artifact: { sha256: string; url: string } }> };
+      assert.equal('posts' in status, false);
+      const image = status.candidates[0]!.artifact;
+      assert.match(image.url, new RegExp(`^/artifacts/${image.sha256}\\?exp=\\d+&sig=[A-Za-z0-9_-]{22}$`));
+      // The URL is the permission: no session needed to load it (an <img> cannot send one).
+      const res = await fetch(`${h.url}${image.url}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'image/png');
     });
 
     it('directory failures are 502 without internals', async () => {
+      const { token } = await signIn();
       h.directory.failNext = new Error('connect ECONNREFUSED 10.0.0.7:7233 secret-internal-detail');
-      const res = await fetch(`${h.url}/api/lifecycles`);
+      const res = await get('/api/lifecycles', token);
       const body = await expectError(res, 502, 'upstream_error');
       assert.doesNotMatch(JSON.stringify(body), /ECONNREFUSED|secret/);
       assert.ok(h.logs.some((l) => l.level === 'error' && String(l.fields?.error).includes('ECONNREFUSED')));
@@ -60,7 +75,7 @@ describe('channels/web/routes (the vote API)', () => {
       assert.deepEqual(h.directory.received, [
         {
           lifecycleId: 'lc-1',
-          vote: { idempotencyKey: `web:${rater}:browser-key-1`, candidateId: 'c1', value: 'up', rater, channel: 'web', castAt: new Date(T0 + 5000).toISOString(), comment: 'nice shape' },
+          vote: { idempotencyKey: `web:${rater}:browser-key-1`, candidateId: 'c1', value: 'up', rater, channel: 'web', castAt: new Date(T0 + 5000).toISOString(), raterAuth: 'open', comment: 'nice shape' },
         },
       ]);
       // A blank comment is left out entirely.
@@ -158,7 +173,7 @@ describe('channels/web/routes (the vote API)', () => {
       const [body, sig] = token.split('.');
       const tampered = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), r: 'r_ffffffffffffffffffffffff' })).toString('base64url');
       await expectError(await vote(`${tampered}.${sig}`, upA()), 401, 'session_invalid');
-      const foreign = issueSession(Buffer.from('not-the-session-key-0123'), { rater: 'r_ffffffffffffffffffffffff', displayName: 'x' }, TTL, T0);
+      const foreign = issueSession(Buffer.from('not-the-session-key-0123'), { rater: 'r_ffffffffffffffffffffffff', displayName: 'x', auth: 'open' }, TTL, T0);
       await expectError(await vote(foreign, upA()), 401, 'session_invalid');
       h.clock.now = T0 + TTL;
       const expired = await expectError(await vote(token, upA()), 401, 'session_expired');
@@ -200,6 +215,9 @@ describe('channels/web/routes (the vote API)', () => {
         ['unknown_candidate', 404],
         ['unknown_lifecycle', 404],
         ['malformed_vote', 400],
+        ['wrong_channel', 403, 'this lifecycle takes votes through another channel'],
+        ['lifecycle_full', 409, 'this lifecycle takes no more votes'],
+        ['run_continuing', 503],
         ['busy', 503],
       ];
       for (const [code, status, error] of cases) {

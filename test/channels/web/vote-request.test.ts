@@ -6,16 +6,25 @@ const CAST_AT = '2025-06-01T12:00:05.000Z';
 
 describe('channels/web/vote-request', () => {
   it('should map the page\'s body to a VoteRequest namespaced by rater, with the trimmed comment', () => {
-    const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'browser-key-1', comment: '  nice shape  ' }, RATER, CAST_AT);
+    const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'browser-key-1', comment: '  nice shape  ' }, RATER, CAST_AT, 'invite');
     assert.deepEqual(mapped, {
       ok: true,
-      vote: { idempotencyKey: `web:${RATER}:browser-key-1`, candidateId: 'c1', value: 'up', rater: RATER, channel: 'web', castAt: CAST_AT, comment: 'nice shape' },
+      vote: { idempotencyKey: `web:${RATER}:browser-key-1`, candidateId: 'c1', value: 'up', rater: RATER, channel: 'web', castAt: CAST_AT, raterAuth: 'invite', comment: 'nice shape' },
     });
+  });
+
+  it('should record how the rater signed in, and refuse a way in the web does not have', () => {
+    for (const raterAuth of ['invite', 'oidc', 'open'] as const) {
+      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'browser-key-3' }, RATER, CAST_AT, raterAuth);
+      assert.equal(mapped.ok && mapped.vote.raterAuth, raterAuth);
+    }
+    const slack = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'browser-key-3' }, RATER, CAST_AT, 'slack');
+    assert.equal(slack.ok ? 'ok' : slack.code, 'malformed_vote');
   });
 
   it('should leave a missing, null or blank comment out', () => {
     for (const comment of [undefined, null, '', '   ']) {
-      const mapped = webVoteRequest({ candidateId: 'c1', value: 'down', idempotencyKey: 'browser-key-2', comment }, RATER, CAST_AT);
+      const mapped = webVoteRequest({ candidateId: 'c1', value: 'down', idempotencyKey: 'browser-key-2', comment }, RATER, CAST_AT, 'invite');
       assert.ok(mapped.ok);
       assert.equal('comment' in mapped.vote, false, String(comment));
     }
@@ -23,10 +32,10 @@ describe('channels/web/vote-request', () => {
 
   it('should refuse an idempotency key that is not 8–128 characters of A–Z, a–z, 0–9, "_" and "-"', () => {
     for (const key of [undefined, 42, 'short', 'x'.repeat(129), 'has space!', 'web:r_1:x', 'ключ-ключ-ключ']) {
-      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: key }, RATER, CAST_AT);
+      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: key }, RATER, CAST_AT, 'invite');
       assert.deepEqual(mapped.ok ? undefined : mapped.code, 'invalid_idempotency_key', String(key));
     }
-    for (const key of ['x'.repeat(128), 'Ab_-0123']) assert.ok(webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: key }, RATER, CAST_AT).ok);
+    for (const key of ['x'.repeat(128), 'Ab_-0123']) assert.ok(webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: key }, RATER, CAST_AT, 'invite').ok);
   });
 
   it('should refuse what the lifecycle would refuse as malformed, with its reason', () => {
@@ -38,7 +47,7 @@ describe('channels/web/vote-request', () => {
       [{ comment: { html: true } }, /^comment:/],
     ];
     for (const [change, reason] of cases) {
-      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', ...change }, RATER, CAST_AT);
+      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', ...change }, RATER, CAST_AT, 'invite');
       assert.equal(mapped.ok, false, JSON.stringify(change));
       if (!mapped.ok) {
         assert.equal(mapped.code, 'malformed_vote');
@@ -49,18 +58,18 @@ describe('channels/web/vote-request', () => {
 
   it('should refuse a comment with control or bidi-override characters as invalid_comment, naming the character', () => {
     for (const comment of ['\u001b]8;;http://evil\u0007click\u001b]8;;\u0007', 'looks fine \u202eexe.txt', 'isolate \u2067x\u2069', 'bell\u0007', 'carriage\rreturn']) {
-      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', comment }, RATER, CAST_AT);
+      const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', comment }, RATER, CAST_AT, 'invite');
       assert.equal(mapped.ok ? 'ok' : mapped.code, 'invalid_comment', JSON.stringify(comment));
       if (!mapped.ok) assert.match(mapped.message, /^comment: control and bidirectional-override characters are not allowed \(U\+/);
     }
     // A textarea's CR LF is a line feed; tabs, line feeds and right-to-left marks are text.
-    const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', comment: 'line one\r\n\tשלום\u200f' }, RATER, CAST_AT);
+    const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001', comment: 'line one\r\n\tשלום\u200f' }, RATER, CAST_AT, 'invite');
     assert.ok(mapped.ok);
     assert.equal(mapped.vote.comment, 'line one\n\tשלום\u200f');
   });
 
   it('should refuse a rater that is not a pseudonym (never forward a raw name)', () => {
-    const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001' }, 'Alice', CAST_AT);
+    const mapped = webVoteRequest({ candidateId: 'c1', value: 'up', idempotencyKey: 'key-0000001' }, 'Alice', CAST_AT, 'open');
     assert.equal(mapped.ok ? 'ok' : mapped.code, 'malformed_vote');
   });
 });
