@@ -61,7 +61,7 @@ export function startMetadata(plan: LifecyclePlan): { staticSummary: string; sta
   return { staticSummary: lifecycleSummary(plan), staticDetails: lifecycleDetails(plan) };
 }
 
-/** What the current details say; the tally is optional because it costs a pass over the votes. */
+/** What the current details say; the tally is optional (the workflow shows it when a phase begins). */
 export interface DetailsState {
   phase: LifecycleStatus['phase'];
   votesAccepted: number;

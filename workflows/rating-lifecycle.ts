@@ -124,7 +124,8 @@ function setStatusAttribute(phase: LifecyclePhase | 'failed'): void {
 
 /**
  * The Temporal UI's current details of this lifecycle (not a command: nothing in history changes).
- * The tally costs a pass over the votes, so it is shown when a phase begins, not refreshed on every vote.
+ * A vote refreshes the phase and the votes accepted; the tally is shown when a phase begins. Both are
+ * cheap: the tally keeps its counts as votes arrive (VoteTally), so nothing here walks the votes.
  */
 function showDetails(lifecycle: RatingLifecycle, options: { tally: boolean }): void {
   const { plan, phase, candidates, closeReason } = lifecycle;

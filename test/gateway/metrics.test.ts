@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { noopMetricMeter, type MetricMeter, type MetricTags } from '@temporalio/common';
 import { createEmailRoutes } from '../../channels/email/routes';
 import { createWebRoutes } from '../../channels/web/routes';
+import { signedArtifactUrl } from '../../gateway/artifact-urls';
 import { createGatewayServer, listen } from '../../gateway/http-server';
 import { createGatewayMetrics, routeLabel, type HttpRequestSample } from '../../gateway/metrics';
 import { FakeDirectory, MemoryArtifacts, votingLifecycle } from '../helpers/fake-directory';
@@ -27,7 +28,7 @@ function recordingMeter(): { meter: MetricMeter; values: Array<{ name: string; v
 
 describe('gateway/metrics', () => {
   it('should label routes by their templates, never by paths', () => {
-    const web = createWebRoutes({ directory: new FakeDirectory(), authenticate: () => ({ rater: 'r', displayName: 'r' }) as never, now: Date.now, log: () => undefined });
+    const web = createWebRoutes({ directory: new FakeDirectory(), authenticate: () => ({ rater: 'r', displayName: 'r' }) as never, artifactUrl: (sha256) => `/artifacts/${sha256}`, now: Date.now, log: () => undefined });
     assert.deepEqual(web.map((r) => routeLabel(r.pattern)), ['/api/lifecycles', '/api/lifecycles/*', '/api/lifecycles/*/votes']);
     assert.equal(routeLabel(/^\/artifacts\/([^/]+)$/), '/artifacts/*');
     assert.equal(routeLabel(/^\/healthz$/), '/healthz');
@@ -67,8 +68,9 @@ describe('gateway/metrics', () => {
     try {
       await fetch(`${url}/`);
       await fetch(`${url}/healthz`);
-      await fetch(`${url}/artifacts/${png.sha256}`);
-      await fetch(`${url}/artifacts/${'0'.repeat(64)}`);
+      // Artifacts are served by signed URL (or to a session): an unknown one signed is a 404.
+      await fetch(`${url}${signedArtifactUrl(SESSION_KEY, png.sha256, Date.now())}`);
+      await fetch(`${url}${signedArtifactUrl(SESSION_KEY, '0'.repeat(64), Date.now())}`);
       await fetch(`${url}/api/lifecycles/lc-secret-id/votes`, { method: 'POST' });
       await fetch(`${url}/no/such/path`);
     } finally {

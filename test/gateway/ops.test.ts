@@ -39,6 +39,8 @@ describe('gateway health and ops endpoint', function () {
       PREFLINE_GATEWAY_PORT: String(port),
       PREFLINE_GATEWAY_METRICS_ADDRESS: '127.0.0.1:0',
       PREFLINE_LOG_FORMAT: 'json',
+      // A typed name signs in only on the open panel (invite links otherwise: test/cli/raters.test.ts).
+      PREFLINE_WEB_OPEN_PANEL: '1',
     });
     await gateway.waitFor(/"message":"rating page and vote API listening"/, 60_000);
     const listening = logLines().find((l) => l.message === 'rating page and vote API listening')!;

@@ -53,4 +53,29 @@ describe('RatingLifecycle vote observer (outside Temporal)', () => {
     assert.throws(() => lifecycle.validateVote(vote('c1', 'up', 2)), ApplicationFailure);
     assert.deepEqual(seen, [`refused:${ErrorCode.VotingNotOpen}`, `refused:${ErrorCode.UnknownCandidate}`, `refused:${ErrorCode.MalformedVote}`, `refused:${ErrorCode.VotingClosed}`]);
   });
+
+  it('should tell of refusals by the bounded-history and one-channel rules, and of votes accepted while continuing', () => {
+    const { lifecycle, seen } = observed();
+    lifecycle.openVoting([candidate('c1', 'A')], []);
+    assert.throws(() => lifecycle.validateVote(vote('c1', 'up', 1, { channel: 'slack' })), (err: unknown) => err instanceof ApplicationFailure && err.type === ErrorCode.WrongChannel);
+    lifecycle.continuing = true;
+    const late = vote('c1', 'up', 1);
+    assert.throws(() => lifecycle.validateVote(late), (err: unknown) => err instanceof ApplicationFailure && err.type === ErrorCode.RunContinuing);
+    // A signal is in history already: a continuing run records it (and its observer hears of it).
+    lifecycle.validateVote(late, { signalled: true });
+    lifecycle.recordVote(late);
+    assert.deepEqual(seen, [`refused:${ErrorCode.WrongChannel}`, `refused:${ErrorCode.RunContinuing}`, 'accepted:recorded']);
+  });
+
+  it('should not tell of the votes a resumed run takes over from its carry', () => {
+    const { lifecycle } = observed();
+    lifecycle.openVoting([candidate('c1', 'A')], []);
+    lifecycle.recordVote(vote('c1', 'up', 1));
+    const resumed = RatingLifecycle.resume('lc-1', lifecycle.toCarry());
+    const seen: string[] = [];
+    resumed.observer = { voteAccepted: (outcome) => seen.push(`accepted:${outcome}`), voteRefused: (reason) => seen.push(`refused:${reason}`) };
+    assert.equal(resumed.tally.accepted, 1);
+    resumed.recordVote(vote('c1', 'down', 1));
+    assert.deepEqual(seen, ['accepted:changed']);
+  });
 });
