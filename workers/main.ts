@@ -5,7 +5,7 @@
  * - `ledger`: `<queue>-ledger` — the DuckDB writer. Exactly one process: it holds the file lock,
  *   and also serves analysts' read queries (`prefline query`).
  */
-import { Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { createActivities } from '../activities';
@@ -21,6 +21,8 @@ import { InferenceRegistry } from '../connectors/inference/registry';
 import type { InferenceBackend } from '../connectors/inference/types';
 import { requireClusterSetup } from '../ops/cluster-setup';
 import { createLogger } from '../ops/log';
+import type { RunningOpsServer } from '../ops/ops-server';
+import { installRuntime } from '../ops/runtime';
 import { connectNative } from '../ops/temporal-connection';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { Ledger } from '../store/Ledger';
@@ -29,6 +31,7 @@ import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
 import { slackChannelPublishers } from './slack';
 import { closeEmailTransports, emailChannelPublishers } from './email';
+import { startWorkerOps } from './ops';
 
 export interface RunningWorkers {
   /** Resolves when every worker has stopped. */
@@ -36,8 +39,6 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
   queues: string[];
 }
-
-let runtimeInstalled = false;
 
 /**
  * Inference backends of this worker, from configuration. Replicate is always registered (a missing
@@ -110,25 +111,24 @@ export function ledgerWriterDirectories(config: Pick<PreflineConfig, 'dataDir' |
 }
 
 export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
-  const logger = createLogger('worker', config.logLevel);
+  const logger = createLogger('worker', config);
   ensurePrivateDirSync(config.dataDir, (message) => logger.warn(message));
-  if (!runtimeInstalled) {
-    Runtime.install({ logger, shutdownSignals: [] });
-    runtimeInstalled = true;
-  }
+  // Before the first connection: the runtime carries the logger and, with metrics on, the exporter.
+  const runtime = await installRuntime(logger, { metrics: config.metrics.worker !== undefined });
   const connection = await connectNative(config.temporal);
   const common = { connection, namespace: config.temporal.namespace };
   const workers: Worker[] = [];
   const queues: string[] = [];
   let ledger: Ledger | undefined;
   let readServer: LedgerReadServer | undefined;
+  let ops: RunningOpsServer | undefined;
 
   try {
     logger.info('connected to Temporal', { server: describeTemporal(config.temporal) });
     // Without the search attributes a lifecycle's first workflow task fails forever: refuse to start instead.
     await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
     if (config.workerQueues.includes('workflows')) {
-      const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'));
+      const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'), config.logFormat);
       workers.push(
         await Worker.create({
           ...common,
@@ -179,14 +179,19 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         endpointFile: config.ledger.endpointFile,
       });
     }
+    if (config.metrics.worker && runtime.metricsUrl) {
+      ops = await startWorkerOps(config.metrics.worker, runtime.metricsUrl, connection, workers.map((worker, i) => ({ queue: queues[i]!, worker })));
+    }
   } catch (err) {
+    await readServer?.close();
     ledger?.closeSync();
     await connection.close();
     throw err;
   }
 
-  logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}) });
+  logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}), ...(ops ? { ops: ops.url } : {}) });
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await ops?.close();
     closeEmailTransports();
     await readServer?.close();
     ledger?.closeSync();

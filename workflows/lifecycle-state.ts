@@ -11,7 +11,7 @@ import type { PostedMessage } from '../channels/types';
 import { deadlineAt } from './input';
 import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate } from './messages';
 import type {
-  Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteReceipt, VoteRequest,
+  Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
 import { DIGEST_BYTES, utf8Length } from './compact';
 import { SLOT_BYTES, VoteTally, malformedVoteReason, wrongChannelReason, type VotingState } from './vote-tally';
@@ -74,6 +74,15 @@ export interface LifecycleCarry {
   posts?: PostedMessage[];
   thresholds?: LifecycleThresholds;
 }
+
+/** Told of every vote decision, by update or signal (the workflow counts them: workflows/metrics.ts). */
+export interface VoteObserver {
+  voteAccepted(outcome: VoteOutcomeKind): void;
+  /** `reason` is the rejection's failure type (a VoteRejection code). */
+  voteRefused(reason: string): void;
+}
+
+const UNOBSERVED: VoteObserver = { voteAccepted: () => undefined, voteRefused: () => undefined };
 
 /**
  * Workflow changes that replays of older histories must not see (`patched()` in ratingLifecycle); a
@@ -144,6 +153,7 @@ export class RatingLifecycle {
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
+  observer: VoteObserver = UNOBSERVED;
 
   private constructor(
     readonly lifecycleId: string,
@@ -236,6 +246,15 @@ export class RatingLifecycle {
 
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
+    try {
+      this.checkVote(request, options);
+    } catch (err) {
+      this.observer.voteRefused(err instanceof ApplicationFailure && err.type ? err.type : 'unknown');
+      throw err;
+    }
+  }
+
+  private checkVote(request: VoteRequest, options: { signalled?: boolean }): void {
     const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
     // Before the duplicate check: no vote through another channel was ever accepted, so none is a repeat.
@@ -264,6 +283,7 @@ export class RatingLifecycle {
   recordVote(request: VoteRequest): VoteReceipt {
     const { outcome, event } = this.tally.record(request, new Date().toISOString());
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
+    this.observer.voteAccepted(outcome);
     return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
   }
 
