@@ -277,6 +277,10 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   // Slow clients must not hold sockets forever; a rating request is tiny.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
+  // Idle keep-alive sockets live longer than a client's pause between requests (a rater reading a card,
+  // a proxy's pooled connection): with Node's 5 s default, a client reusing a socket the server is closing
+  // at that moment sees "other side closed". The server announces this in Keep-Alive, clients stop earlier.
+  server.keepAliveTimeout = 65_000;
   return server;
 }
 
