@@ -8,6 +8,7 @@ import { readChat } from './chat';
 import { readEmail } from './email';
 import { readGateway } from './gateway';
 import { readInference } from './inference';
+import { readObservability } from './observability';
 import { readDataDir, readStorage } from './paths';
 import { type Env, ConfigError, text } from './read';
 import { readSlack } from './slack';
@@ -29,6 +30,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...readChat(env),
     ...readSlack(env, cwd, dataDir),
     logLevel,
+    ...readObservability(env),
     ...readEmail(env, cwd, dataDir),
   };
 }

@@ -1,9 +1,9 @@
 /**
- * The ledger's chat tables (schema 4): one append-only event log, `chat_events`, from which every
+ * The ledger's chat tables (schema 6): one append-only event log, `chat_events`, from which every
  * conversation can be rebuilt as of any moment (store/chat-rebuild.ts), and two views over it:
  * `chat_conversations` (one row per conversation) and `chat_messages` (user messages and replies, in
  * conversational form). Separate from the rating lifecycles' tables; Ledger.openWriter creates them
- * on every ledger, old or new (CREATE … IF NOT EXISTS).
+ * on every ledger, old or new (CREATE … IF NOT EXISTS), as schema step 6 (store/ledger-schema.ts).
  *
  * Keys: (conversation_run_id, seq) — the conversation's first run id, stable across continue-as-new
  * and reopening, and the event's acceptance order. A retried commit inserts only what is missing.

@@ -65,7 +65,7 @@ describe('cli: prefline chat show', function () {
       assert.match(found.output, /turn 2/);
       // A quote in the id is a value, not SQL.
       const odd = await runCliAsync(['chat', 'show', "x' OR '1'='1"], env);
-      assert.equal(odd.code, 1);
+      assert.equal(odd.code, 3, 'not found');
       assert.match(odd.output, /no conversation "x' OR '1'='1" in the ledger/);
     } finally {
       await server.close();
@@ -73,13 +73,21 @@ describe('cli: prefline chat show', function () {
     }
   });
 
-  it('should refuse bad arguments with a clear message', () => {
-    assert.equal(runCli(['chat', 'show'], env).code, 2);
+  it('should refuse bad arguments with a clear message and exit code 2, and answer 3 for a conversation not there', () => {
+    const missing = runCli(['chat', 'show'], env);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /missing arguments: prefline chat show <conversation-id>/);
+    const unknown = runCli(['chat', 'show', 'chat-sample', '--as', 'x'], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown option --as \(did you mean --at\?\)/);
+    const badFormat = runCli(['chat', 'show', 'chat-sample', '--format', 'xml'], env);
+    assert.equal(badFormat.code, 2);
+    assert.match(badFormat.stderr, /--format: unknown value "xml" \(valid: text, json\)/);
     const badTime = runCli(['chat', 'show', 'chat-sample', '--at', 'yesterday'], env);
-    assert.equal(badTime.code, 1);
+    assert.equal(badTime.code, 2);
     assert.match(badTime.stderr, /--at takes an ISO-8601 time with a zone/);
     const before = runCli(['chat', 'show', 'chat-sample', '--at', '2020-01-01T00:00:00Z'], env);
-    assert.equal(before.code, 1);
+    assert.equal(before.code, 3, 'not found as of that moment');
     assert.match(before.stderr, /had not started/);
   });
 });
