@@ -186,6 +186,8 @@ export interface ConversationStatus {
   reasonTags: string[];
   maxMessageChars: number;
   maxTurns: number;
+  /** Events accepted and not in the ledger yet (they go once the conversation is quiet). */
+  uncommitted: number;
   /** The start of the first message, for lists. */
   title?: string;
 }

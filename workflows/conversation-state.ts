@@ -388,6 +388,7 @@ export class ChatConversation {
       reasonTags: this.plan.reasonTags,
       maxMessageChars: this.plan.maxMessageChars,
       maxTurns: this.plan.maxTurns,
+      uncommitted: this.outbox.length,
       ...(this.title !== undefined ? { title: this.title } : {}),
     };
   }

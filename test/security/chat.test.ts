@@ -19,6 +19,7 @@ import type { ChatReplyReceipt, Transcript } from '../../workflows/types';
 import { CHAT_STREAM_KEY, chatClient, startChatGateway, type ChatGateway } from '../helpers/chat-gateway';
 import { expectError } from '../helpers/gateway';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
+import { waitUntil } from '../helpers/processes';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../standins/openai-server';
 
 function rawPost(url: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
@@ -78,10 +79,13 @@ describe('security: chat conversations', function () {
 
   const transcript = async () => (await (await page.get(alice, `/api/chat/conversations/${conversation}`)).json()) as Transcript;
   const ledgerEvents = async () => (await workers.ledger.query(`SELECT seq, kind FROM chat_events WHERE conversation_id = $1 ORDER BY seq`, [conversation])).rows;
-  /** What is in the workflow and what reached the ledger (after its commit delay). */
+  /** What is in the workflow and what reached the ledger, once the conversation has committed all it accepted. */
   async function snapshot() {
-    await new Promise((r) => setTimeout(r, 2500)); // the conversation commits accepted events within 2 s
-    return { transcript: await transcript(), events: await ledgerEvents(), modelCalls: openai.requestsTo('/v1/chat/completions').length };
+    const settled = await waitUntil(async () => {
+      const now = await transcript();
+      return now.status.uncommitted === 0 ? now : undefined;
+    }, 20_000, 'the conversation\'s events in the ledger');
+    return { transcript: settled, events: await ledgerEvents(), modelCalls: openai.requestsTo('/v1/chat/completions').length };
   }
 
   it('should answer another rater\'s reads and posts 404, as for an unknown conversation, and change nothing', async () => {
