@@ -24,7 +24,7 @@ describe('release: chat files', () => {
   let ledger: Ledger;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'prefline-chat-release-'));
-    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
   });
   afterEach(() => {
     ledger.closeSync();
