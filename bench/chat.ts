@@ -5,7 +5,9 @@
  * For every turn it measures time to first token (post → first `delta` event) and turn latency (post →
  * the final `reply` event), and, in the same run, the raw inference of the same requests (the same
  * conversation so far and seed, the backend called directly at the same concurrency). It reports p50 and
- * p99 of both, their ratio, and Prefline's overhead (Prefline minus raw) in ms.
+ * p99 of both, their ratio, and Prefline's overhead (Prefline minus raw) in ms — first for one conversation
+ * alone (Prefline's own cost per turn), then for all of them at once (that cost plus queueing for the CPU:
+ * on a small machine the dev server, the worker, the gateway and the load share a few cores).
  *
  *   node dist/bench/chat.js [--conversations 100] [--turns 10] [--backends demo,openai] [--token-ms 10]
  *
@@ -155,12 +157,19 @@ export async function benchChat(options: Options): Promise<Record<string, Record
     for (const name of options.backends) {
       const model = name === 'demo' ? 'demo:text' : 'openai:bench-chat';
       const backend = name === 'demo' ? createDemoBackend({ chatTokenMs: options.tokenMs }) : createOpenAICompatibleBackend({ baseUrl: openai.baseUrl, timeoutMs: 60_000 });
+      // One conversation alone first: Prefline's own cost per turn, without 100 conversations queueing for the CPU.
+      const solo = await runConversations(stack, model, { ...options, conversations: 1 }, `${name}-solo`);
+      for (const [message, n] of solo.failures) process.stdout.write(`  the lone conversation failed (${n}): ${message}\n`);
+      const soloRaw = await runRaw(backend, model.slice(model.indexOf(':') + 1), solo.conversations);
+      const alone = summarise(`${model}, one conversation alone`, solo.timings, soloRaw);
+      results[`${name}-solo`] = alone;
+
       const t0 = performance.now();
       const { result: run, cpu } = await withCpu(stack, () => runConversations(stack, model, options, name));
       const wallS = (performance.now() - t0) / 1000;
       for (const [message, n] of run.failures) process.stdout.write(`  ${n} conversation(s) failed: ${message}\n`);
       const raw = await runRaw(backend, model.slice(model.indexOf(':') + 1), run.conversations);
-      results[name] = { ...summarise(`${model}`, run.timings, raw), wallS, turnsPerSecond: run.timings.length / wallS };
+      results[name] = { ...summarise(`${model}, ${options.conversations} conversations at once`, run.timings, raw), wallS, turnsPerSecond: run.timings.length / wallS, failedConversations: options.conversations - run.conversations.length };
       process.stdout.write(`  ${fmt(run.timings.length / wallS)} turns/s over ${fmt(wallS)} s; cpu: ${formatCpu(cpu)}\n`);
     }
   } finally {
