@@ -82,7 +82,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 export async function stopTestGateway(h: GatewayHarness): Promise<void> {
   h.server.closeAllConnections();
   await new Promise((r) => h.server.close(r));
-  rmSync(h.dir, { recursive: true, force: true });
+  // A handler whose socket was just closed may still be writing its invite file (markUsed); retry the removal.
+  rmSync(h.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 /** A raw request (no client-side URL normalisation, any header, chunked bodies). */
