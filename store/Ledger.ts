@@ -18,9 +18,9 @@ import { ErrorCode, PreflineError } from '../core/errors';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
-import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, upgradeVotes } from './ledger-schema';
+import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, startedFromOf, upgradeLifecycles, upgradeVotes } from './ledger-schema';
 
-export { LEDGER_SCHEMA_VERSION, raterAuthOf };
+export { LEDGER_SCHEMA_VERSION, raterAuthOf, startedFromOf };
 
 /**
  * DuckDB threads of the ledger. Releases are written with exactly this many (releases/publisher.ts):
@@ -93,6 +93,7 @@ export class Ledger {
     )).getRows();
     const previousVersion = existing?.[0] ? Number((await connection.runAndReadAll(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).getRows()[0]?.[0] ?? 0) : undefined;
     await upgradeVotes(connection);
+    await upgradeLifecycles(connection);
     for (const statement of SCHEMA) await connection.run(statement);
     // A ledger from before the derived tables: derive every lifecycle it completed, once.
     if (previousVersion !== undefined && previousVersion < 2) await ledger.deriveCompleted();
@@ -147,14 +148,14 @@ export class Ledger {
       const { plan } = lifecycle;
       await c.run(
         `INSERT INTO lifecycles VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
-           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ)
+           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ, $18, $19)
          ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
            votes_accepted = excluded.votes_accepted`,
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
           JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt, lifecycle.closeReason,
-          lifecycle.votesAccepted, committedAt,
+          lifecycle.votesAccepted, committedAt, plan.startedBy ?? null, startedFromOf(plan),
         ],
       );
       // The lifecycle's first commit time bounds its rows from below. (A separate query: RETURNING on

@@ -4,15 +4,17 @@
  * are described in store/ledger-derived.ts.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { VoteEvent } from '../workflows/types';
+import type { LifecyclePlan, VoteEvent } from '../workflows/types';
 import { DERIVED_SCHEMA } from './ledger-derived';
 
 /**
  * 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them.
  * 3: `votes.rater_auth`, how the rater was authenticated (see `raterAuthOf`); older rows get it from
  *    their channel when the writer opens the ledger.
+ * 4: `lifecycles.started_by` and `started_from`, the lifecycle's provenance (see `startedFromOf`);
+ *    older rows get `unknown` when the writer opens the ledger.
  */
-export const LEDGER_SCHEMA_VERSION = 3;
+export const LEDGER_SCHEMA_VERSION = 4;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -21,6 +23,13 @@ export const LEDGER_SCHEMA_VERSION = 3;
 export function raterAuthOf(vote: Pick<VoteEvent, 'raterAuth' | 'channel'>): string {
   return vote.raterAuth ?? (vote.channel === 'web' ? 'open' : vote.channel);
 }
+
+/** Where a lifecycle was started from, as stored: what its input said, else `unknown` (the Temporal UI or code). */
+export function startedFromOf(plan: Pick<LifecyclePlan, 'startedFrom'>): string {
+  return plan.startedFrom ?? UNKNOWN_START;
+}
+
+const UNKNOWN_START = 'unknown';
 
 /** `raterAuthOf` as SQL over a votes row, for the upgrade of older ledgers. */
 const RATER_AUTH_FROM_CHANNEL = `CASE channel WHEN 'web' THEN 'open' ELSE channel END`;
@@ -44,7 +53,10 @@ export const SCHEMA = [
      closed_at TIMESTAMPTZ NOT NULL,
      close_reason VARCHAR NOT NULL,
      votes_accepted INTEGER NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL)`,
+     committed_at TIMESTAMPTZ NOT NULL,
+     -- Provenance (schema 4): the starter's pseudonym, if known, and where the lifecycle was started.
+     started_by VARCHAR,
+     started_from VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS candidates (
      run_id VARCHAR NOT NULL,
      lifecycle_id VARCHAR NOT NULL,
@@ -110,6 +122,27 @@ export async function upgradeVotes(c: DuckDBConnection): Promise<void> {
   )).getRows();
   // Votes without a complete rater_auth column (a ledger before schema 3, or an upgrade cut short).
   if (Number(columns?.[0]) > 0 && Number(columns?.[1]) === 0) await addRaterAuth(c);
+}
+
+/** Brings the lifecycles table of an older ledger to schema 4 (provenance), if it needs it. */
+export async function upgradeLifecycles(c: DuckDBConnection): Promise<void> {
+  const [columns] = (await c.runAndReadAll(
+    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'started_from' AND NOT is_nullable)::INTEGER
+       FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'lifecycles'`,
+  )).getRows();
+  if (Number(columns?.[0]) > 0 && Number(columns?.[1]) === 0) await addProvenance(c);
+}
+
+/**
+ * Schema 4 on an older ledger: `lifecycles.started_by` and `started_from` appended (where a new ledger
+ * has them too), `started_from` filled with `unknown`. Like schema 3, each statement is its own
+ * transaction and safe to repeat, so an upgrade cut short is finished by the next open.
+ */
+async function addProvenance(c: DuckDBConnection): Promise<void> {
+  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_by VARCHAR`);
+  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_from VARCHAR`);
+  await c.run(`UPDATE lifecycles SET started_from = $1 WHERE started_from IS NULL`, [UNKNOWN_START]);
+  await c.run(`ALTER TABLE lifecycles ALTER COLUMN started_from SET NOT NULL`);
 }
 
 /**

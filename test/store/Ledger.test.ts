@@ -166,7 +166,7 @@ describe('store/Ledger', function () {
       const { rows } = await l.query(`
         SELECT run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
                quorum_kind, quorum_votes, params::VARCHAR AS params, epoch_ms(started_at) AS started, epoch_ms(deadline_at) AS deadline,
-               epoch_ms(closed_at) AS closed, close_reason, votes_accepted, epoch_ms(committed_at) AS committed
+               epoch_ms(closed_at) AS closed, close_reason, votes_accepted, epoch_ms(committed_at) AS committed, started_by, started_from
           FROM lifecycles`);
       assert.equal(rows.length, 1);
       const row = rows[0]!;
@@ -190,6 +190,8 @@ describe('store/Ledger', function () {
           close_reason: 'quorum',
           votes_accepted: 6,
           committed: now.getTime(),
+          started_by: null,
+          started_from: 'unknown',
         },
       );
     });
@@ -653,6 +655,65 @@ describe('store/Ledger', function () {
       const upgraded = await writer();
       assert.deepEqual((await stored(upgraded)).map((r) => r.rater_auth), ['invite', 'open', 'slack', 'email', 'cli', 'open']);
       await assert.rejects(upgraded.withConnection((c) => c.run(`UPDATE votes SET rater_auth = NULL`)), /NOT NULL/);
+    });
+  });
+
+  describe('provenance (lifecycles.started_by, started_from)', () => {
+    const starter = 'r_0123456789abcdef01234567';
+    const started = (runId: string, provenance: Partial<LifecyclePlan>) => smallCommit({ runId, lifecycleId: `lc-${runId}`, plan: { ...PLAN, ...provenance } });
+    const stored = async (l: Ledger) => (await l.query(`SELECT run_id, started_by, started_from FROM lifecycles ORDER BY rowid`)).rows;
+
+    it('should store who started each lifecycle and from where, and unknown where its input did not say', async () => {
+      const l = await writer();
+      await l.commit(started('slack', { startedBy: starter, startedFrom: 'slack:/prefline' }));
+      await l.commit(started('web', { startedBy: starter, startedFrom: 'web:prompt-box' }));
+      await l.commit(started('cli', { startedFrom: 'cli' }));
+      await l.commit(started('ui', {}));
+      assert.deepEqual(await stored(l), [
+        { run_id: 'slack', started_by: starter, started_from: 'slack:/prefline' },
+        { run_id: 'web', started_by: starter, started_from: 'web:prompt-box' },
+        { run_id: 'cli', started_by: null, started_from: 'cli' },
+        { run_id: 'ui', started_by: null, started_from: 'unknown' },
+      ]);
+    });
+
+    it('should give the lifecycles of a ledger from before it unknown, keeping row order, and commit provenance afterwards', async () => {
+      const l = await writer();
+      await l.commit(started('one', {}));
+      await l.commit(started('two', {}));
+      // Turn it into a schema-3 ledger: lifecycles without provenance.
+      await l.withConnection(async (c) => {
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_by`);
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_from`);
+        await c.run(`UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'`);
+      });
+      l.closeSync();
+      const upgraded = await writer();
+      assert.deepEqual(await stored(upgraded), [
+        { run_id: 'one', started_by: null, started_from: 'unknown' },
+        { run_id: 'two', started_by: null, started_from: 'unknown' },
+      ]);
+      const column = await upgraded.query(`SELECT is_nullable FROM duckdb_columns() WHERE table_name = 'lifecycles' AND column_name = 'started_from'`);
+      assert.deepEqual(column.rows, [{ is_nullable: false }]);
+      assert.deepEqual((await upgraded.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+      await upgraded.commit(started('three', { startedBy: starter, startedFrom: 'slack:/prefline' }));
+      assert.deepEqual((await stored(upgraded)).at(-1), { run_id: 'three', started_by: starter, started_from: 'slack:/prefline' });
+    });
+
+    it('should finish an upgrade that stopped half-way (columns added, not filled)', async () => {
+      const l = await writer();
+      await l.commit(started('one', {}));
+      await l.withConnection(async (c) => {
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_by`);
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_from`);
+        await c.run(`ALTER TABLE lifecycles ADD COLUMN started_by VARCHAR`);
+        await c.run(`ALTER TABLE lifecycles ADD COLUMN started_from VARCHAR`);
+        await c.run(`UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'`);
+      });
+      l.closeSync();
+      const upgraded = await writer();
+      assert.deepEqual(await stored(upgraded), [{ run_id: 'one', started_by: null, started_from: 'unknown' }]);
+      await assert.rejects(upgraded.withConnection((c) => c.run(`UPDATE lifecycles SET started_from = NULL`)), /NOT NULL/);
     });
   });
 
