@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { defaultLifecycleId, formatStatus } from '../../cli/lifecycle-commands';
+import { defaultLifecycleId, formatStatus, withCliProvenance } from '../../cli/lifecycle-commands';
+import { validateLifecycleInput } from '../../workflows/input';
 import { parseArgs } from '../../cli/main';
 import { formatResult } from '../../cli/query';
 import type { QueryResult } from '../../store/Ledger';
@@ -132,6 +133,20 @@ describe('cli', () => {
         const lines = formatResult({ columns: ['o', 'z'], rows: [{ o: { a: 1 }, z: null }] }, 'table').split('\n');
         assert.equal(lines[2], '{"a":1} │  ');
       });
+    });
+  });
+
+  describe('withCliProvenance', () => {
+    it('should start lifecycles as started from the CLI, an input the workflow accepts, without changing the given object', () => {
+      const input = { prompt: 'a red fox', model: 'demo:shapes', startedFrom: 'temporal-ui' };
+      const started = withCliProvenance(input) as Record<string, unknown>;
+      assert.equal(started.startedFrom, 'cli');
+      assert.equal(input.startedFrom, 'temporal-ui');
+      const checked = validateLifecycleInput(started, Date.now());
+      assert.ok(checked.ok && checked.plan.startedFrom === 'cli');
+      // Not an object (only with --no-validate): passed on for the workflow to refuse.
+      assert.equal(withCliProvenance('x'), 'x');
+      assert.deepEqual(withCliProvenance([1]), [1]);
     });
   });
 
