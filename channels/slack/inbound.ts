@@ -20,6 +20,7 @@ import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, r
 import { RaterAllowList } from './allow-list';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
 import { DeliveryInbox } from './dedupe-inbox';
+import { SlackIdentity } from './identity';
 import { InboundJournal, readJournalEntry, type AcceptedDelivery } from './journaling';
 import { SLACK_ID, channelOf, foreignTeamOfAction, foreignTeamOfReaction, teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
 import { safeMessageRef } from './messages';
@@ -96,8 +97,6 @@ const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const noLog: GatewayLog = () => undefined;
 /** Forwarding retries: 250 ms doubling up to 30 s, ±25 % jitter. */
 const forwardBackoff = exponentialBackoff({ baseMs: 250, capMs: 30_000, jitter: 0.25 });
-/** `auth.test` retries: 1 s doubling up to 30 s. */
-const identityBackoff = exponentialBackoff({ baseMs: 1000, capMs: 30_000 });
 
 export class SlackInbound {
   readonly stats: SlackInboundStats = { deliveries: 0, duplicates: 0, forwarded: 0, ignored: 0, failed: 0 };
@@ -110,7 +109,8 @@ export class SlackInbound {
   private readonly answer: EphemeralAnswer;
   private readonly forwards: Limiter;
   private readonly pending = new Set<Promise<void>>();
-  private identity?: Promise<{ userId: string; teamId?: string }>;
+  /** The bot's identity and the teams that count, shared with the slash commands. */
+  readonly identity: SlackIdentity;
   private closed = false;
 
   constructor(private readonly deps: SlackInboundDeps) {
@@ -130,38 +130,17 @@ export class SlackInbound {
       log: this.log,
     });
     this.forwards = new Limiter(deps.maxConcurrentForwards ?? 16);
+    this.identity = new SlackIdentity(deps.web, deps.teamIds, this.clock, this.log);
   }
 
   /** Learns the bot's own user id (`auth.test`); retried in the background until Slack answers. */
   async start(): Promise<string> {
-    return (await this.whoAmI()).userId;
-  }
-
-  /** The bot's user id and team (`auth.test`), asked once and retried until Slack answers. */
-  private whoAmI(): Promise<{ userId: string; teamId?: string }> {
-    this.identity ??= retrying(
-      async () => {
-        const result = await this.deps.web.auth.test();
-        if (!result.user_id) throw new Error('auth.test returned no user_id');
-        this.log('info', 'Slack bot identity', { botUserId: result.user_id, team: result.team_id });
-        return { userId: result.user_id, ...(result.team_id ? { teamId: result.team_id } : {}) };
-      },
-      {
-        delayMs: identityBackoff,
-        stopped: () => this.closed,
-        onRetry: (err, attempt) => this.log('error', 'Slack auth.test failed; Slack votes wait until it succeeds', { attempt, error: messageOf(err) }),
-      },
-      this.clock,
-    );
-    return this.identity;
+    return (await this.identity.whoAmI()).userId;
   }
 
   /** The teams whose votes count: the configured ones, else the bot's own (none known: nobody's). */
-  private async allowedTeams(): Promise<ReadonlySet<string>> {
-    const configured = (this.deps.teamIds ?? []).map((t) => t.trim()).filter(Boolean);
-    if (configured.length > 0) return new Set(configured);
-    const { teamId } = await this.whoAmI();
-    return new Set(teamId ? [teamId] : []);
+  private allowedTeams(): Promise<ReadonlySet<string>> {
+    return this.identity.allowedTeams();
   }
 
   /**
@@ -235,6 +214,7 @@ export class SlackInbound {
   /** Stops background retries from starting new attempts (shutdown). */
   close(): void {
     this.closed = true;
+    this.identity.close();
   }
 
   /** Writes the delivery to the journal (when there is one) before it may be acknowledged. */
