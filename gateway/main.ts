@@ -40,7 +40,8 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
-  const directory = new TemporalLifecycleDirectory(client);
+  // Slack commands and the prompt box start lifecycles on the workers' task queue.
+  const directory = new TemporalLifecycleDirectory(client, { taskQueue: config.taskQueue });
   const gatewayLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](message, fields);
   // Slack votes (docs/slack.md): routes when the signing secret is set, Socket Mode when the app token is.
   const slack = await startSlackGateway(config, { client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog });

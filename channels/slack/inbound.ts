@@ -16,6 +16,7 @@
  *   a reaction or click naming another team (Slack Connect) is refused (payloads.ts).
  */
 import type { WebClient } from '@slack/web-api';
+import type { AcceptedStart } from './command-starts';
 import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, responseUrlOrigins, type EphemeralAnswer } from './answers';
 import { RaterAllowList } from './allow-list';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
@@ -69,6 +70,11 @@ export interface SlackInboundDeps {
   journal?: DeliveryJournal;
   /** Wait before a delivery kept in the journal is tried again. Default 1 minute. */
   redeliverAfterMs?: number;
+  /**
+   * Starts what a slash command accepted (command-starts.ts), after its acknowledgement; rejects when it
+   * could not (it is retried like forwarding). Without it, journaled starts are dropped, loudly.
+   */
+  startLifecycle?: (start: AcceptedStart) => Promise<void>;
   /** For `response_url` replies. */
   fetch?: typeof fetch;
   now?: () => number;
@@ -191,6 +197,23 @@ export class SlackInbound {
     return result;
   }
 
+  /**
+   * A lifecycle start a slash command accepted: journaled (the command's answer waits for it), then
+   * started in the background. A second acceptance of the same start (a retried command) is a duplicate.
+   */
+  async acceptStart(start: AcceptedStart): Promise<AcceptResult> {
+    this.stats.deliveries += 1;
+    const key = `start:${start.lifecycleId}`;
+    if (!this.inbox.claim(key)) {
+      this.stats.duplicates += 1;
+      return 'duplicate';
+    }
+    const accepted: AcceptedDelivery = { kind: 'start', start };
+    if (!(await this.journaled(key, accepted))) return 'failed';
+    this.background(key, accepted);
+    return 'accepted';
+  }
+
   /** Forwards deliveries a stopped gateway had journaled but not forwarded (DeliveryJournal.open). */
   resume(entries: JournalEntry[]): void {
     for (const entry of entries) {
@@ -226,7 +249,18 @@ export class SlackInbound {
   }
 
   private handle(delivery: AcceptedDelivery): Promise<void> {
+    if (delivery.kind === 'start') return this.handleStart(delivery.start);
     return delivery.kind === 'event' ? this.handleReaction(delivery.envelope) : this.handleAction(delivery.payload, delivery.action, delivery.user, delivery.team);
+  }
+
+  private async handleStart(start: AcceptedStart): Promise<void> {
+    const startLifecycle = this.deps.startLifecycle;
+    if (!startLifecycle) {
+      this.log('error', 'a Slack start was journaled but this gateway does not start lifecycles; dropped', { lifecycleId: start.lifecycleId });
+      return;
+    }
+    await this.retried('lifecycle start', { lifecycleId: start.lifecycleId }, () => startLifecycle(start));
+    this.stats.forwarded += 1;
   }
 
   // ---- reactions -------------------------------------------------------------------------------
