@@ -55,7 +55,7 @@ const USAGE = `usage: prefline <command>
   close <id>                 close voting now
   query "<sql>" [--format table|csv|json]    query the ledger (tables lifecycles, candidates, votes; view feedback)
   release [verify [id] | list | diff <a> <b> | export <id> <dir>]   publish a parquet release now, or inspect releases
-  raters invite <email-or-label> [--campaign NAME] [--expires 30d] | list | revoke <id|label>   invite links for the rating page`;
+  raters invite <email-or-label> [--campaign NAME] [--expires 30d] [--can-generate] | list | revoke <id|label>   invite links for the rating page`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

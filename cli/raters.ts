@@ -1,7 +1,7 @@
 /**
  * `prefline raters …`: who may rate on the web page (gateway/invites.ts, gateway/invite-registry.ts).
  *
- *   raters invite <email-or-label> [--campaign NAME] [--expires 30d]   a signed invite link, printed
+ *   raters invite <email-or-label> [--campaign NAME] [--expires 30d] [--can-generate]   a signed invite link, printed
  *   raters list                                                       every invite and its state
  *   raters revoke <invite-id|email-or-label>                          withdraw a link (all of a label's)
  *
@@ -19,7 +19,7 @@ const MAX_INVITE_TTL_MS = 366 * 86_400_000;
 /** The label of the invite `prefline up` prints for whoever runs it. */
 export const OPERATOR_LABEL = 'operator';
 
-const USAGE = `usage: prefline raters invite <email-or-label> [--campaign NAME] [--expires 30d]
+const USAGE = `usage: prefline raters invite <email-or-label> [--campaign NAME] [--expires 30d] [--can-generate]
        prefline raters list
        prefline raters revoke <invite-id|email-or-label>`;
 
@@ -44,14 +44,15 @@ export function linkOf(config: PreflineConfig, record: InviteRecord): string {
 
 /**
  * For `prefline up`: a link for the operator, the newest standing `operator` invite with a day left,
- * or a new one; so restarts print the same link instead of piling up invites.
+ * or a new one; so restarts print the same link instead of piling up invites. The operator may
+ * generate (the prompt box, where PREFLINE_WEB_START_MODELS offers it).
  */
 export async function operatorInviteLink(config: PreflineConfig, now = new Date()): Promise<string> {
   const registry = await InviteRegistry.open(config.gateway.invitesDir);
   const standing = (await registry.list())
-    .filter((r) => r.label === OPERATOR_LABEL && r.campaign === undefined && r.revokedAt === undefined && Date.parse(r.expiresAt) - now.getTime() > 86_400_000)
+    .filter((r) => r.label === OPERATOR_LABEL && r.campaign === undefined && r.canGenerate === true && r.revokedAt === undefined && Date.parse(r.expiresAt) - now.getTime() > 86_400_000)
     .at(-1);
-  const record = standing ?? (await registry.create({ label: OPERATOR_LABEL, expiresAt: new Date(now.getTime() + config.gateway.inviteTtlMs), now }));
+  const record = standing ?? (await registry.create({ label: OPERATOR_LABEL, canGenerate: true, expiresAt: new Date(now.getTime() + config.gateway.inviteTtlMs), now }));
   return linkOf(config, record);
 }
 
@@ -59,6 +60,8 @@ async function invite(config: PreflineConfig, registry: InviteRegistry, label: s
   if (label === undefined || label.trim() === '') throw new Error(`raters invite: give an email address or a label\n${USAGE}`);
   const { campaign, expires } = args.flags;
   if (campaign === true) throw new Error('raters invite: --campaign needs a name');
+  const canGenerate = args.flags['can-generate'];
+  if (canGenerate !== undefined && canGenerate !== true) throw new Error('raters invite: --can-generate takes no value');
   let ttlMs = config.gateway.inviteTtlMs;
   if (expires !== undefined) {
     const parsed = typeof expires === 'string' ? parseDuration(expires) : undefined;
@@ -69,14 +72,14 @@ async function invite(config: PreflineConfig, registry: InviteRegistry, label: s
   const now = new Date();
   let record: InviteRecord;
   try {
-    record = await registry.create({ label, campaign, expiresAt: new Date(now.getTime() + ttlMs), now });
+    record = await registry.create({ label, campaign, canGenerate: canGenerate === true, expiresAt: new Date(now.getTime() + ttlMs), now });
   } catch (err) {
     if (err instanceof RangeError) throw new Error(`raters invite: ${err.message}`);
     throw err;
   }
   process.stdout.write(
     [
-      `invited ${record.label}${record.campaign ? ` to campaign ${record.campaign}` : ''} (${record.id}), valid until ${record.expiresAt}`,
+      `invited ${record.label}${record.campaign ? ` to campaign ${record.campaign}` : ''} (${record.id}), ${record.canGenerate ? 'may generate with the prompt box, ' : ''}valid until ${record.expiresAt}`,
       linkOf(config, record),
       '',
     ].join('\n'),

@@ -3,7 +3,8 @@
  * candidates per rater and UTC day. Kept in files under one folder (PREFLINE_WEB_BUDGET_DIR, like the
  * invite registry), so the count survives a gateway restart and is shared by every gateway:
  *
- *   <dir>/<YYYY-MM-DD>/<rater pseudonym>/<n>     one file per candidate, n in 1..limit, holding its lifecycle id
+ *   <dir>/<YYYY-MM-DD>/<rater pseudonym>/<n>     one file per candidate, n in 1..limit, holding its reservation
+ *                                                (the lifecycle id and a nonce)
  *
  * A reservation claims free slot numbers by exclusive creation (core/files.ts: first writer wins, across
  * processes and hosts sharing the folder), so concurrent starts on several gateways can never together
@@ -12,6 +13,7 @@
  * lifecycles, not candidates; and it ties the budget to a search attribute every cluster must register.
  * Days before yesterday are removed as new ones are written. Raters appear by pseudonym only.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { errnoCode, writeFileAtomic } from './files';
@@ -20,7 +22,8 @@ const RATER = /^r_[0-9a-f]{24}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const LIFECYCLE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
-export type Reservation = { ok: true; used: number } | { ok: false; used: number };
+/** `reservation` names what was reserved, to give it back with `release`. */
+export type Reservation = { ok: true; used: number; reservation: string } | { ok: false; used: number };
 
 export class GenerationBudget {
   private lastPruned = '';
@@ -46,7 +49,8 @@ export class GenerationBudget {
   async reserve(rater: string, lifecycleId: string, count: number, now: Date): Promise<Reservation> {
     if (!LIFECYCLE_ID.test(lifecycleId)) throw new RangeError('generation budget: not a lifecycle id');
     if (!Number.isInteger(count) || count < 1) throw new RangeError('generation budget: reserve at least one candidate');
-    if (this.limit === 0) return { ok: true, used: 0 };
+    const reservation = `${lifecycleId} ${randomBytes(6).toString('hex')}`;
+    if (this.limit === 0) return { ok: true, used: 0, reservation };
     const folder = this.folder(rater, now);
     await fs.mkdir(folder, { recursive: true, mode: 0o700 });
     void this.prune(now);
@@ -56,23 +60,23 @@ export class GenerationBudget {
       if (taken.has(String(n))) continue;
       const slot = path.join(folder, String(n));
       // Exclusive: a slot another gateway claimed a moment ago is simply not ours.
-      if (await writeFileAtomic(slot, lifecycleId, 'exclusive', { durable: false, fileMode: 0o600 })) claimed.push(slot);
+      if (await writeFileAtomic(slot, reservation, 'exclusive', { durable: false, fileMode: 0o600 })) claimed.push(slot);
     }
     if (claimed.length < count) {
       await Promise.all(claimed.map((slot) => fs.rm(slot, { force: true })));
       return { ok: false, used: await this.used(rater, now) };
     }
-    return { ok: true, used: await this.used(rater, now) };
+    return { ok: true, used: await this.used(rater, now), reservation };
   }
 
-  /** Gives a lifecycle's reservation back (its start did not happen, or it had been started before). */
-  async release(rater: string, lifecycleId: string, now: Date): Promise<void> {
+  /** Gives a reservation back (its start did not happen, or the lifecycle had been started before). */
+  async release(rater: string, reservation: string, now: Date): Promise<void> {
     if (this.limit === 0) return;
     const folder = this.folder(rater, now);
     for (const slot of await this.slots(rater, now)) {
       const file = path.join(folder, slot);
       const holder = await fs.readFile(file, 'utf8').catch(() => undefined);
-      if (holder === lifecycleId) await fs.rm(file, { force: true });
+      if (holder === reservation) await fs.rm(file, { force: true });
     }
   }
 

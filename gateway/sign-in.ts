@@ -62,6 +62,7 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
     sendJson(res, 201, {
       token, rater: who.rater, name: who.displayName, auth: who.auth,
       ...(who.campaign !== undefined ? { campaign: who.campaign } : {}),
+      canGenerate: who.canGenerate === true,
       expiresAt: new Date(issuedAt + ttlMs).toISOString(),
     });
   };
@@ -84,6 +85,7 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
     issue(res, {
       rater: invitedRater(ctx.raterKey, record.label), displayName: displayNameOf(record.label), auth: 'invite', inviteId,
       ...(record.campaign !== undefined ? { campaign: record.campaign } : {}),
+      ...(record.canGenerate === true ? { canGenerate: true as const } : {}),
     }, Math.min(ctx.sessionTtlMs, expiresAt - now));
   }
 

@@ -19,11 +19,15 @@ describe('core/generation-budget', () => {
 
   it('should reserve candidates up to the limit per rater and day, all of a request or none', async () => {
     const budget = await GenerationBudget.open(dir, 8);
-    assert.deepEqual(await budget.reserve(ALICE, 'lc-1', 4, DAY1), { ok: true, used: 4 });
-    assert.deepEqual(await budget.reserve(ALICE, 'lc-2', 3, DAY1), { ok: true, used: 7 });
-    assert.deepEqual(await budget.reserve(ALICE, 'lc-3', 2, DAY1), { ok: false, used: 7 }, 'two do not fit: none is taken');
-    assert.deepEqual(await budget.reserve(ALICE, 'lc-4', 1, DAY1), { ok: true, used: 8 });
-    assert.deepEqual(await budget.reserve(BOB, 'lc-5', 8, DAY1), { ok: true, used: 8 }, 'each rater has a budget of their own');
+    const used = async (lifecycleId: string, count: number, rater = ALICE) => {
+      const r = await budget.reserve(rater, lifecycleId, count, DAY1);
+      return [r.ok, r.used];
+    };
+    assert.deepEqual(await used('lc-1', 4), [true, 4]);
+    assert.deepEqual(await used('lc-2', 3), [true, 7]);
+    assert.deepEqual(await used('lc-3', 2), [false, 7], 'two do not fit: none is taken');
+    assert.deepEqual(await used('lc-4', 1), [true, 8]);
+    assert.deepEqual(await used('lc-5', 8, BOB), [true, 8], 'each rater has a budget of their own');
     assert.equal(await budget.used(ALICE, DAY1), 8);
   });
 
@@ -33,7 +37,7 @@ describe('core/generation-budget', () => {
     const lateThatDay = new Date('2026-03-01T23:59:59.999Z');
     assert.equal((await budget.reserve(ALICE, 'lc-2', 1, lateThatDay)).ok, false);
     const nextDay = new Date('2026-03-02T00:00:00Z');
-    assert.deepEqual(await budget.reserve(ALICE, 'lc-3', 2, nextDay), { ok: true, used: 2 });
+    assert.equal((await budget.reserve(ALICE, 'lc-3', 2, nextDay)).used, 2);
     assert.ok(existsSync(join(dir, '2026-03-01')), 'yesterday is kept');
     await budget.reserve(ALICE, 'lc-4', 1, new Date('2026-03-03T08:00:00Z'));
     await new Promise((resolve) => setTimeout(resolve, 50)); // pruning is in the background
@@ -51,18 +55,24 @@ describe('core/generation-budget', () => {
     assert.ok(used <= 10);
   });
 
-  it('should give a lifecycle\'s reservation back, and only that one', async () => {
-    const budget = await GenerationBudget.open(dir, 5);
-    await budget.reserve(ALICE, 'lc-1', 2, DAY1);
+  it('should give a reservation back, and only that one, also of the same lifecycle', async () => {
+    const budget = await GenerationBudget.open(dir, 7);
+    const first = await budget.reserve(ALICE, 'lc-1', 2, DAY1);
     await budget.reserve(ALICE, 'lc-2', 3, DAY1);
-    await budget.release(ALICE, 'lc-1', DAY1);
+    // A retried start of lc-1 reserved again, then found lc-1 started: only the retry's reservation goes back.
+    const retry = await budget.reserve(ALICE, 'lc-1', 2, DAY1);
+    assert.ok(first.ok && retry.ok && first.reservation !== retry.reservation);
+    await budget.release(ALICE, retry.reservation, DAY1);
+    assert.equal(await budget.used(ALICE, DAY1), 5);
+    await budget.release(ALICE, first.reservation, DAY1);
     assert.equal(await budget.used(ALICE, DAY1), 3);
-    assert.deepEqual(await budget.reserve(ALICE, 'lc-3', 2, DAY1), { ok: true, used: 5 });
+    assert.equal((await budget.reserve(ALICE, 'lc-3', 4, DAY1)).used, 7);
   });
 
   it('should count nothing with a limit of 0, and refuse names that could leave its folder', async () => {
     const unlimited = await GenerationBudget.open(dir, 0);
-    assert.deepEqual(await unlimited.reserve(ALICE, 'lc-1', 8, DAY1), { ok: true, used: 0 });
+    const free = await unlimited.reserve(ALICE, 'lc-1', 8, DAY1);
+    assert.deepEqual([free.ok, free.used], [true, 0]);
     assert.deepEqual(readdirSync(dir), []);
     const budget = await GenerationBudget.open(dir, 4);
     await assert.rejects(budget.reserve('../../etc', 'lc-1', 1, DAY1), /not a rater pseudonym/);
