@@ -48,6 +48,16 @@ export function createWebStartRoutes(deps: WebStartsDeps): HttpRoute[] {
   const now = deps.now ?? Date.now;
   const log: GatewayLog = deps.log ?? (() => undefined);
 
+  /** Wraps a directory call: failures are logged and answered 502 without internals. */
+  async function upstream<T>(what: string, call: () => Promise<T>, lifecycleId: string): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      log('error', `directory ${what} failed`, { lifecycleId, error: messageOf(err) });
+      throw new HttpError(ErrorCode.UpstreamError, 'could not reach the lifecycle, try again');
+    }
+  }
+
   function refuseNonGenerators(who: WebRater): void {
     if (who.canGenerate) return;
     const why = who.raterAuth === 'open'
@@ -82,6 +92,10 @@ export function createWebStartRoutes(deps: WebStartsDeps): HttpRoute[] {
     }
     const mapped = webStartRequest(await readJsonObject(req, MAX_JSON_BODY_BYTES), { rater: who.rater, ...(who.campaign !== undefined ? { campaign: who.campaign } : {}) }, deps.models);
     if (!mapped.ok) throw new HttpError(mapped.code, mapped.message);
+    // A retried click names a lifecycle that exists: answered as such, whatever is left of the budget.
+    if (await upstream('progress', () => deps.directory.progress(mapped.lifecycleId), mapped.lifecycleId)) {
+      return sendJson(res, 200, { lifecycleId: mapped.lifecycleId, started: false });
+    }
     const at = new Date(now());
     const reserved = await deps.budget.reserve(who.rater, mapped.lifecycleId, mapped.candidates, at);
     if (!reserved.ok) {
@@ -103,7 +117,7 @@ export function createWebStartRoutes(deps: WebStartsDeps): HttpRoute[] {
       throw new HttpError(ErrorCode.UpstreamError, 'could not start the lifecycle, try again');
     }
     if (outcome === 'exists') {
-      // A retried click: the first start already counted against the budget.
+      // A retried click racing its first start: that one counted against the budget.
       await deps.budget.release(who.rater, reserved.reservation, at).catch(() => undefined);
       return sendJson(res, 200, { lifecycleId: mapped.lifecycleId, started: false });
     }
@@ -114,13 +128,7 @@ export function createWebStartRoutes(deps: WebStartsDeps): HttpRoute[] {
   const progress = async (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray): Promise<void> => {
     const id = decodeParam(match[1]!);
     const who = await deps.authenticate(req);
-    let found;
-    try {
-      found = await deps.directory.progress(id);
-    } catch (err) {
-      log('error', 'directory progress failed', { lifecycleId: id, error: messageOf(err) });
-      throw new HttpError(ErrorCode.UpstreamError, 'could not reach the lifecycle, try again');
-    }
+    const found = await upstream('progress', () => deps.directory.progress(id), id);
     // Another rater's lifecycle is none of this rater's business. (One that failed before it could say
     // who started it is known by id only to its starter: ids are derived from the starter's own keys.)
     const status = found?.status;
