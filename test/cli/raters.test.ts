@@ -37,6 +37,18 @@ describe('cli: prefline raters', function () {
     assert.equal(statSync(join(dataDir, 'secrets', 'invite.key')).mode & 0o777, 0o600);
   });
 
+  it('should invite a rater who may generate with --can-generate, and nobody without it', async () => {
+    const out = runCli(['raters', 'invite', 'carol@example.org', '--can-generate'], env);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^invited carol@example\.org \(inv_[0-9a-f]{20}\), may generate with the prompt box, valid until /);
+    assert.equal(runCli(['raters', 'invite', 'dave@example.org'], env).code, 0);
+    const records = await (await registry()).list();
+    assert.deepEqual(records.map((r) => [r.label, r.canGenerate ?? false]), [['carol@example.org', true], ['dave@example.org', false]]);
+    const refused = runCli(['raters', 'invite', 'erin@example.org', '--can-generate=yes'], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--can-generate takes no value/);
+  });
+
   it('should refuse a bad expiry, an over-long one, a missing label and a control character, creating nothing', async () => {
     for (const [args, message] of [
       [['--expires', 'soon'], /--expires must be a duration/],
@@ -77,6 +89,7 @@ describe('cli: prefline raters', function () {
     const config = loadConfig(env);
     const link = await operatorInviteLink(config);
     assert.equal(await operatorInviteLink(config), link);
+    assert.equal((await (await registry()).list())[0]?.canGenerate, true, 'whoever runs prefline up may generate');
     await (await registry()).revoke('operator');
     const next = await operatorInviteLink(config);
     assert.notEqual(next, link);
