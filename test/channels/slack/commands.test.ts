@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { SlackCommands, type SlackCommandsDeps } from '../../../channels/slack/commands';
+import { startSlackSocketMode } from '../../../channels/slack/socket-mode';
 import type { LifecycleDirectory } from '../../../core/lifecycle-directory';
 import { pseudonymiseRater } from '../../../core/pseudonym';
 import { RateLimiter } from '../../../core/rate-limit';
@@ -214,6 +215,21 @@ describe('channels/slack: the /prefline command', function () {
     assert.equal(directory.started().length, 1);
     assert.equal(directory.startRequests.at(-1)?.input.prompt, 'a fox in the rain');
     await slack.close();
+  });
+
+  it('should take commands over Socket Mode too, answering in the acknowledgement', async () => {
+    h = await startCommandHarness();
+    const socket = await startSlackSocketMode({ appToken: h.slack.appToken, apiUrl: h.slack.apiUrl, inbound: h.inbound, commands: h.commands });
+    try {
+      await waitUntil(() => h.slack.socketCount === 1 || undefined, 5000, 'a Socket Mode connection');
+      const fields = h.slack.slashCommandFields({ user: USERS.starter, channel: CHANNEL, text: 'a fox --n 1' });
+      assert.deepEqual(await h.slack.sendEnvelope('slash_commands', fields), { response_type: 'ephemeral', text: 'generating 1 candidate with demo:shapes…' });
+      assert.deepEqual(await h.slack.sendEnvelope('slash_commands', fields), { response_type: 'ephemeral', text: 'generating 1 candidate with demo:shapes…' }, 'redelivered: the same answer');
+      await h.inbound.idle();
+      assert.equal(h.directory.started().length, 1);
+    } finally {
+      await socket.close();
+    }
   });
 
   it('should answer "working on it" when Slack would wait too long, and send the answer by response_url after', async () => {
