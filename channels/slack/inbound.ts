@@ -7,7 +7,7 @@
  *   deduplication inbox (dedupe-inbox.ts), written to the delivery journal (journaling.ts), and then
  *   acknowledged; forwarding runs in the background, at most `maxConcurrentForwards` at once.
  * - Forwarding that fails (Temporal briefly down) is retried with backoff for a bounded time
- *   (core/retry.ts), and logged loudly; with a journal, a delivery still not forwarded is kept and
+ *   (forwarding.ts), and logged loudly; with a journal, a delivery still not forwarded is kept and
  *   tried again later, and one the gateway died holding is replayed by the next gateway (`resume`).
  * - Reactions are signals (fire-and-forget, no 10-in-flight-update limit); clicks are updates, because
  *   the clicker gets an ephemeral answer (answers.ts: recorded / changed / withdrawn / voting closed).
@@ -21,18 +21,19 @@ import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, r
 import { RaterAllowList } from './allow-list';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
 import { DeliveryInbox } from './dedupe-inbox';
+import { Forwarding } from './forwarding';
 import { SlackIdentity } from './identity';
 import { InboundJournal, readJournalEntry, type AcceptedDelivery } from './journaling';
 import { SLACK_ID, channelOf, foreignTeamOfAction, foreignTeamOfReaction, teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
 import { safeMessageRef } from './messages';
 import { buttonVoteRequests, isNotAVote, notOnOurPost, reactionVoteRequest, readReaction, type NotAVote } from './votes';
-import type { VoteReceipt, VoteRequest, VoteValue } from '../../workflows/types';
+import type { VoteReceipt, VoteValue } from '../../workflows/types';
 import { messageOf, type GatewayLog } from '../../core/http';
 import { Limiter } from '../../core/limiter';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
-import type { PostDirectory, PostInfo } from '../../core/post-directory';
+import type { PostDirectory } from '../../core/post-directory';
 import { pseudonymiseRater } from '../../core/pseudonym';
-import { delaySchedule, exponentialBackoff, retrying, systemClock, type Clock } from '../../core/retry';
+import { systemClock, type Clock } from '../../core/retry';
 
 export interface SlackInboundDeps {
   posts: PostDirectory;
@@ -101,8 +102,6 @@ export interface SlackInboundStats {
 
 const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const noLog: GatewayLog = () => undefined;
-/** Forwarding retries: 250 ms doubling up to 30 s, ±25 % jitter. */
-const forwardBackoff = exponentialBackoff({ baseMs: 250, capMs: 30_000, jitter: 0.25 });
 
 export class SlackInbound {
   readonly stats: SlackInboundStats = { deliveries: 0, duplicates: 0, forwarded: 0, ignored: 0, failed: 0 };
@@ -114,6 +113,7 @@ export class SlackInbound {
   private readonly journal: InboundJournal;
   private readonly answer: EphemeralAnswer;
   private readonly forwards: Limiter;
+  private readonly forwarding: Forwarding;
   private readonly pending = new Set<Promise<void>>();
   /** The bot's identity and the teams that count, shared with the slash commands. */
   readonly identity: SlackIdentity;
@@ -137,6 +137,14 @@ export class SlackInbound {
     });
     this.forwards = new Limiter(deps.maxConcurrentForwards ?? 16);
     this.identity = new SlackIdentity(deps.web, deps.teamIds, this.clock, this.log);
+    this.forwarding = new Forwarding({
+      clock: this.clock,
+      log: this.log,
+      budgetMs: deps.forwardBudgetMs ?? 10 * 60_000,
+      lookupRetryMs: deps.lookupRetryMs ?? [1000, 2000, 4000],
+      keeps: () => this.journal.keeps,
+      stopped: () => this.closed,
+    });
   }
 
   /** Learns the bot's own user id (`auth.test`); retried in the background until Slack answers. */
@@ -259,7 +267,7 @@ export class SlackInbound {
       this.log('error', 'a Slack start was journaled but this gateway does not start lifecycles; dropped', { lifecycleId: start.lifecycleId });
       return;
     }
-    await this.retried('lifecycle start', { lifecycleId: start.lifecycleId }, () => startLifecycle(start));
+    await this.forwarding.retried('lifecycle start', { lifecycleId: start.lifecycleId }, () => startLifecycle(start));
     this.stats.forwarded += 1;
   }
 
@@ -277,11 +285,11 @@ export class SlackInbound {
     if (notOurs) return this.skip(notOurs);
     if (!(await this.allowList.allows(reaction.user))) return this.skip({ skip: 'rater not on the allow-list' });
     const ref = reaction.ref;
-    const post = ref ? await this.findPost(ref, reaction.itemUser !== undefined) : undefined;
+    const post = ref ? await this.forwarding.findPost(this.deps.posts, ref, reaction.itemUser !== undefined) : undefined;
     if (!post?.candidateId) return this.skip({ skip: 'not a candidate message of a lifecycle', detail: ref });
     const vote = reactionVoteRequest(reaction, post.candidateId, pseudonymiseRater(this.deps.raterKey, 'slack', reaction.user), this.now());
     try {
-      await this.forward('reaction vote', post.lifecycleId, vote, () => this.deps.posts.signalVote(post.lifecycleId, vote));
+      await this.forwarding.vote('reaction vote', post.lifecycleId, vote, () => this.deps.posts.signalVote(post.lifecycleId, vote));
     } catch (err) {
       if (err instanceof VoteRejectedError) return this.skip({ skip: `refused: ${err.code}`, detail: post.lifecycleId });
       throw err;
@@ -302,7 +310,7 @@ export class SlackInbound {
     }
     if (!(await this.allowList.allows(user))) return reply(ANSWERS.notARater);
     const ref = safeMessageRef(channel, payload.container?.message_ts ?? payload.message?.ts);
-    const post = ref ? await this.findPost(ref, true) : undefined;
+    const post = ref ? await this.forwarding.findPost(this.deps.posts, ref, true) : undefined;
     if (!post) return reply(ANSWERS.notAVote);
     const rater = pseudonymiseRater(this.deps.raterKey, 'slack', user);
     const reading = buttonVoteRequests(action, post, { rater, team }, this.now());
@@ -315,7 +323,7 @@ export class SlackInbound {
     const receipts: Array<{ receipt: VoteReceipt; value: VoteValue; label: string }> = [];
     try {
       for (const { request: vote, label } of reading.votes) {
-        const receipt = await this.forward('button vote', post.lifecycleId, vote, () => this.deps.posts.vote(post.lifecycleId, vote));
+        const receipt = await this.forwarding.vote('button vote', post.lifecycleId, vote, () => this.deps.posts.vote(post.lifecycleId, vote));
         receipts.push({ receipt, value: vote.value, label });
         this.log('info', 'slack vote', { lifecycleId: post.lifecycleId, rater, candidateId: vote.candidateId, value: vote.value, outcome: receipt.outcome, via: 'button' });
       }
@@ -329,39 +337,6 @@ export class SlackInbound {
   }
 
   // ---- forwarding ------------------------------------------------------------------------------
-
-  /**
-   * Looks a message up; a fresh post of ours may not be in visibility yet, so look again a few times.
-   * Each lookup retries failures like forwarding does.
-   */
-  private findPost(ref: string, ours: boolean): Promise<PostInfo | undefined> {
-    const waits = ours ? (this.deps.lookupRetryMs ?? [1000, 2000, 4000]) : [];
-    return retrying(() => this.retried('post lookup', { ref }, () => this.deps.posts.findPost(ref)), {
-      delayMs: delaySchedule(waits),
-      retryResult: (post) => post === undefined,
-      stopped: () => this.closed,
-    }, this.clock);
-  }
-
-  private forward<T>(what: string, lifecycleId: string, vote: VoteRequest, call: () => Promise<T>): Promise<T> {
-    return this.retried(what, { lifecycleId, rater: vote.rater, candidateId: vote.candidateId, idempotencyKey: vote.idempotencyKey }, call);
-  }
-
-  /** Retries failures other than a refused vote with backoff, within the forwarding budget; loud when it gives up. */
-  private retried<T>(what: string, fields: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
-    return retrying(call, {
-      delayMs: forwardBackoff,
-      budgetMs: this.deps.forwardBudgetMs ?? 10 * 60_000,
-      retryable: (err) => !(err instanceof VoteRejectedError && err.code !== 'busy'),
-      stopped: () => this.closed,
-      onRetry: (err, attempt) => this.log(attempt === 0 ? 'error' : 'warn', `Slack ${what} failed; retrying in the background`, { ...fields, attempt, error: messageOf(err) }),
-      giveUp: (err, attempts) => {
-        if (this.journal.keeps) this.log('error', `Slack ${what} failed for the whole forwarding budget; kept in the delivery journal`, { ...fields, attempts, error: messageOf(err) });
-        else this.log('error', `Slack ${what} FAILED for good after retrying; this Slack vote is LOST`, { ...fields, attempts, error: messageOf(err) });
-        return err;
-      },
-    }, this.clock);
-  }
 
   /**
    * Queues the handling of a claimed delivery; at most `maxConcurrentForwards` run at once. Handled
