@@ -108,7 +108,7 @@ function createCommands(
     models: config.models,
     channelDefaults: config.channelDefaults,
     startsPerUser: new RateLimiter(config.startsPerHour, HOUR_MS),
-    accept: (start) => deps.inbound.acceptStart(start).then((r) => (r === 'ignored' ? 'failed' : r)),
+    accept: (start, admit) => deps.inbound.acceptStart(start, admit).then((r) => (r === 'ignored' ? 'failed' : r)),
     respond: deps.respond,
     log: deps.log,
   });

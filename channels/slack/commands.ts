@@ -38,8 +38,11 @@ export interface SlashCommandPayload {
   trigger_id?: string;
 }
 
-/** `accepted`: journaled, to be started; `duplicate`: this command was accepted before; `failed`: not journaled. */
-export type StartAcceptance = 'accepted' | 'duplicate' | 'failed';
+/**
+ * `accepted`: journaled, to be started; `duplicate`: this command was accepted before; `refused`: new,
+ * but `admit` said no (nothing kept); `failed`: not journaled.
+ */
+export type StartAcceptance = 'accepted' | 'duplicate' | 'refused' | 'failed';
 
 export interface SlackCommandsDeps {
   directory: LifecycleDirectory;
@@ -56,8 +59,11 @@ export interface SlackCommandsDeps {
   channelDefaults: Readonly<Record<string, ChannelDefaults>>;
   /** Starts per user (keyed by team and user). */
   startsPerUser: RateLimiter;
-  /** Journals an accepted start, to be started after the answer (SlackInbound.acceptStart). */
-  accept(start: AcceptedStart): Promise<StartAcceptance>;
+  /**
+   * Journals a start, to be started after the answer (SlackInbound.acceptStart); `admit` is asked only
+   * for a start not seen before, and may refuse it (the rate per user).
+   */
+  accept(start: AcceptedStart, admit: () => boolean): Promise<StartAcceptance>;
   /** Answers later, for a command that took longer than Slack waits (answers.ts createCommandResponder). */
   respond: CommandResponder;
   log?: GatewayLog;
@@ -155,16 +161,18 @@ export class SlackCommands {
     const defaults = { ...this.deps.channelDefaults['*'], ...this.deps.channelDefaults[from.channel] };
     const built = startInput(request, { channelId: from.channel, defaults, models: this.deps.models, startedBy: from.who });
     if (!built.ok) return `${built.problem}\n\n${usage(from.command)}`;
-    const wait = this.deps.startsPerUser.take(`${from.team}:${from.user}`);
-    if (wait > 0) {
-      this.log('info', 'Slack starts rate-limited', { rater: from.who, retryAfterSeconds: wait });
-      return `:hourglass: You started many lifecycles in a short time; try again in ${waitText(wait)}.`;
-    }
+    // The rate counts new starts only: a retried command (a duplicate) is answered as the first was.
+    let wait = 0;
+    const admit = () => (wait = this.deps.startsPerUser.take(`${from.team}:${from.user}`)) === 0;
     const accepted = await this.deps.accept({
       lifecycleId, input: built.input, summary: built.summary, team: from.team, channel: from.channel, user: from.user,
       ...(typeof payload.response_url === 'string' ? { responseUrl: payload.response_url } : {}),
-    });
+    }, admit);
     if (accepted === 'failed') return COMMAND_ANSWERS.notJournaled;
+    if (accepted === 'refused') {
+      this.log('info', 'Slack starts rate-limited', { rater: from.who, retryAfterSeconds: wait });
+      return `:hourglass: You started many lifecycles in a short time; try again in ${waitText(wait)}.`;
+    }
     this.log('info', 'Slack start accepted', { lifecycleId, rater: from.who, duplicate: accepted === 'duplicate' });
     return built.summary;
   }

@@ -207,14 +207,19 @@ export class SlackInbound {
 
   /**
    * A lifecycle start a slash command accepted: journaled (the command's answer waits for it), then
-   * started in the background. A second acceptance of the same start (a retried command) is a duplicate.
+   * started in the background. A second acceptance of the same start (a retried command) is a duplicate;
+   * `admit` is asked for a new one only, and may refuse it (nothing is kept then).
    */
-  async acceptStart(start: AcceptedStart): Promise<AcceptResult> {
+  async acceptStart(start: AcceptedStart, admit: () => boolean = () => true): Promise<AcceptResult | 'refused'> {
     this.stats.deliveries += 1;
     const key = `start:${start.lifecycleId}`;
     if (!this.inbox.claim(key)) {
       this.stats.duplicates += 1;
       return 'duplicate';
+    }
+    if (!admit()) {
+      this.inbox.finish(key, false);
+      return 'refused';
     }
     const accepted: AcceptedDelivery = { kind: 'start', start };
     if (!(await this.journaled(key, accepted))) return 'failed';

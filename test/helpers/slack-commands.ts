@@ -111,7 +111,7 @@ export async function startCommandHarness(options: CommandHarnessOptions = {}): 
     models: options.models ?? ['demo:shapes', 'demo:gradient', 'demo:text'],
     channelDefaults: options.channelDefaults ?? {},
     startsPerUser: new RateLimiter(options.startsPerHour ?? 10, 3_600_000),
-    accept: (start) => inbound.acceptStart(start).then((r) => (r === 'ignored' ? 'failed' : r)),
+    accept: (start, admit) => inbound.acceptStart(start, admit).then((r) => (r === 'ignored' ? 'failed' : r)),
     respond,
     log,
   });

@@ -75,7 +75,7 @@ describe('security: starting lifecycles', function () {
       await nothingStarted();
     });
 
-    it('should refuse a command from another workspace (Slack Connect), also one naming an allowed Grid org of the wrong team', async () => {
+    it('should refuse a command from another workspace (Slack Connect), with or without an enterprise id that is not ours', async () => {
       for (const extra of [{ teamId: 'T0OTHERORG' }, { teamId: 'T0OTHERORG', enterpriseId: 'E0NOTOURS1' }]) {
         const { body: answer } = await h.command(USERS.starter, 'a fox', extra);
         assert.equal(answer.text, ':no_entry: Commands from other workspaces are not accepted here.');
