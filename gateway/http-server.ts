@@ -181,7 +181,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     ...createSignInRoutes({
       raterKey: deps.raterKey, sessionKey: deps.sessionKey, ...(deps.invites ? { invites: deps.invites } : {}), openPanel,
       ...(deps.accessCode !== undefined ? { accessCode: deps.accessCode } : {}),
-      sessionTtlMs: deps.sessionTtlMs, ...(publicOrigin ? { publicOrigin } : {}), clientOf, signIns,
+      sessionTtlMs: deps.sessionTtlMs, ...(publicOrigin ? { publicOrigin } : {}), clientOf, signIns, promptBox: deps.starts !== undefined,
       accessCodeFailures: new RateLimiter(limits.accessCodeFailuresPerHour, HOUR_MS, clock),
       ...(oidc ? { oidc: { label: oidc.label, takeHandoff: oidc.takeHandoff } } : {}),
       now, log,

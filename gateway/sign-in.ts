@@ -39,6 +39,8 @@ export interface SignInContext {
   clientOf: (req: http.IncomingMessage) => string;
   signIns: RateLimiter;
   accessCodeFailures: RateLimiter;
+  /** Whether the page has a prompt box for raters who may generate (GET /api/generate exists). */
+  promptBox?: boolean;
   /** The OIDC sign-in, when configured: its button label and the session its callback left for the page. */
   oidc?: { label: string; takeHandoff(req: http.IncomingMessage, res: http.ServerResponse): SessionSubject & { expiresAt: number } };
   now: () => number;
@@ -135,6 +137,7 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
       openPanel: ctx.openPanel,
       accessCode: ctx.openPanel && ctx.accessCode !== undefined,
       oidc: ctx.oidc ? { label: ctx.oidc.label } : null,
+      promptBox: ctx.promptBox === true,
     });
   };
 

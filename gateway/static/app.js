@@ -382,6 +382,7 @@
   let generating = false;
 
   async function loadGenerate() {
+    if (!options.promptBox) return;
     let r;
     try { r = await api('GET', '/api/generate'); } catch { return; }
     if (!session) return;

@@ -76,6 +76,7 @@ describe('channels/web/start-routes (the prompt box)', () => {
   it('should offer its models, count and budget to raters who may generate, and nothing to others', async () => {
     await start();
     const { token } = await generator();
+    assert.equal(((await (await get('/api/auth')).json()) as { promptBox: boolean }).promptBox, true);
     assert.deepEqual(await (await get('/api/generate', token)).json(), {
       canGenerate: true, models: MODELS, maxCandidates: 8, defaultCandidates: 4, budget: { limit: 8, used: 0, remaining: 8 },
     });
@@ -104,6 +105,8 @@ describe('channels/web/start-routes (the prompt box)', () => {
     const { token } = await generator();
     await expectError(await post(token, click()), 405, 'method_not_allowed');
     await expectError(await get('/api/generate', token), 404, 'not_found');
+    // The page learns it before asking: no prompt box, no request for one.
+    assert.equal(((await (await get('/api/auth')).json()) as { promptBox: boolean }).promptBox, false);
   });
 
   it('should answer what is wrong with a start in plain words, starting nothing', async () => {
