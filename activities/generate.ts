@@ -14,6 +14,7 @@ import type { InferenceRegistry } from '../connectors/inference/registry';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { Candidate } from '../workflows/types';
 import { toActivityFailure } from './failures';
+import { countPrediction } from './metrics';
 import type { GenerateCandidatesRequest, InferenceActivities } from './types';
 
 /** Text shown to raters is capped; the full output is the artifact. */
@@ -82,9 +83,11 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
           if (finished.has(slot.id)) continue;
           const resumeHandle = previous?.inFlight?.slot === slot.slot ? previous.inFlight.handle : undefined;
           const startedAt = Date.now();
+          let backendName = 'unknown';
           try {
             // Inside the try: a model no backend on this worker serves is a coded, non-retryable failure.
             const { backend, model } = deps.registry.resolve(slot.modelRef);
+            backendName = backend.name;
             const output = await backend.generate({
               prompt: request.prompt,
               model,
@@ -122,10 +125,12 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
             });
             delete progress.inFlight;
             ctx.heartbeat(progress);
+            countPrediction(backend.name, 'ok', Date.now() - startedAt);
           } catch (err) {
             // Cancelled (lifecycle cancelled, worker shutdown, pause): rethrow the cancellation itself, not the
             // backend's (non-retryable) "canceled" error, so Temporal cancels or retries the activity as it should.
             const { aborted, reason } = ctx.cancellationSignal;
+            countPrediction(backendName, aborted ? 'cancelled' : 'failed', Date.now() - startedAt);
             if (aborted && reason instanceof CancelledFailure) throw reason;
             throw toActivityFailure(err);
           }

@@ -1,87 +1,115 @@
 /**
- * `prefline <command>`: one entry point for ops and analysts.
- *
- *   up                      start dev server, worker and gateway; Ctrl-C stops all
- *   server                  only the Temporal dev server
- *   worker [--queues q,..]  a worker process (workflows, inference, ledger)
- *   gateway                 the rating page and vote API
- *   start <json|@file|->    start a ratingLifecycle exactly as the Temporal UI does
- *   list                    open lifecycles
- *   status <id>             a lifecycle's live tally
- *   vote <id> <candidate> up|down|retract --rater NAME [--comment TEXT]
- *   close <id>              close voting now (the lifecycle then commits)
- *   query "<sql>" [--format table|csv|json]   read the ledger without stopping anything
- *   raters invite|list|revoke   who may rate on the web page (invite links)
+ * `prefline <command>`: one entry point for ops and analysts. Each command's arguments and options
+ * are declared beside its code (a Command or a CommandGroup, cli/command.ts) and listed below; the
+ * command line is parsed strictly (cli/args.ts) before the configuration is read, so `--help` works
+ * whatever the environment holds.
  */
-import { loadConfig } from '../config';
-import { runClose, runList, runStart, runStatus, runVote } from './lifecycle-commands';
-import { runQuery } from './query';
-import { runRaters } from './raters';
-import { runRelease } from './release';
-import { runGatewayCommand, runServerCommand, runUp, runWorkerCommand } from './up';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig, type PreflineConfig } from '../config';
+import { formatHelp, parseCommandArgs, UsageError, wantsHelp } from './args';
+import { CLUSTER_COMMANDS } from './cluster';
+import { EXIT, groupHelp, resolveInGroup, type Command, type CommandGroup, type Resolved } from './command';
+import { LIFECYCLE_COMMANDS } from './lifecycle-commands';
+import { QUERY_COMMAND } from './query';
+import { RATERS_COMMANDS } from './raters';
+import { RELEASE_COMMANDS } from './release';
+import { safeForTerminal } from './terminal';
+import { PROCESS_COMMANDS } from './up';
 
-export interface ParsedArgs {
-  positional: string[];
-  flags: Record<string, string | true>;
+/** Every command, in the order `prefline --help` lists them. */
+export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, QUERY_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CLUSTER_COMMANDS];
+
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+
+export function version(): string {
+  return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export function parseArgs(argv: string[]): ParsedArgs {
-  const positional: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg.startsWith('--')) {
-      const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-      const next = argv[i + 1];
-      if (inline !== undefined) flags[name] = inline;
-      else if (next !== undefined && !next.startsWith('--')) {
-        flags[name] = next;
-        i++;
-      } else flags[name] = true;
-    } else positional.push(arg);
-  }
-  return { positional, flags };
+const isGroup = (entry: Command | CommandGroup): entry is CommandGroup => 'commands' in entry;
+const entryName = (entry: Command | CommandGroup): string => (isGroup(entry) ? entry.name : entry.spec.name);
+
+export function usage(): string {
+  const rows = COMMANDS.flatMap((entry) =>
+    isGroup(entry) ? entry.commands.map((c) => [[c.spec.name, c.spec.args].filter(Boolean).join(' '), c.spec.summary]) : [[[entry.spec.name, entry.spec.args].filter(Boolean).join(' '), entry.spec.summary]],
+  );
+  const width = Math.max(...rows.map(([left]) => (left as string).length));
+  return [
+    'usage: prefline <command> [arguments] [options]',
+    '',
+    'commands:',
+    ...rows.map(([left, right]) => `  ${(left as string).padEnd(width)}  ${right}`),
+    '',
+    'Run "prefline <command> --help" for its options; "prefline --version" prints the version.',
+    '',
+    'exit codes: 0 done; 1 failed (Temporal unreachable, a check found problems, the work failed);',
+    '            2 the command line or the settings are wrong (nothing was done);',
+    '            3 refused or not found (a vote refused, no such lifecycle or invite, the id exists already).',
+  ].join('\n');
 }
 
-const USAGE = `usage: prefline <command>
-  up                         start the whole system (dev server, worker, gateway)
-  server                     start only the Temporal dev server
-  worker [--queues q,...]    run a worker (queues: workflows, inference, ledger)
-  gateway                    run the rating page and vote API
-  start <json|@file|->  [--id ID] [--wait]   start a ratingLifecycle
-  list                       list open lifecycles
-  status <id>                show a lifecycle's live tally
-  vote <id> <candidate> up|down|retract --rater NAME [--comment TEXT]
-  close <id>                 close voting now
-  query "<sql>" [--format table|csv|json]    query the ledger (tables lifecycles, candidates, votes; view feedback)
-  release [verify [id] | list | diff <a> <b> | export <id> <dir>]   publish a parquet release now, or inspect releases
-  raters invite <email-or-label> [--campaign NAME] [--expires 30d] [--can-generate] | list | revoke <id|label>   invite links for the rating page`;
+/** The command `argv` names, parsed by its spec; or the help text it asks for. */
+export function resolveCommandLine(argv: readonly string[]): Resolved {
+  const [name, ...rest] = argv;
+  const entry = COMMANDS.find((e) => entryName(e) === name);
+  if (!entry) {
+    const known = COMMANDS.map(entryName);
+    throw new UsageError(`unknown command "${name}" (commands: ${known.join(', ')})`);
+  }
+  if (isGroup(entry)) return resolveInGroup(entry, rest);
+  if (wantsHelp(rest)) return { help: formatHelp(entry.spec) };
+  return { command: entry, args: parseCommandArgs(entry.spec, rest) };
+}
 
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const args = parseArgs(rest);
-  if (!command || command === 'help' || args.flags.help) {
-    process.stdout.write(USAGE + '\n');
-    return command ? 0 : 2;
+export async function main(argv: string[], load: () => PreflineConfig = () => loadConfig()): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(usage() + '\n');
+    return EXIT.usage;
   }
-  const config = loadConfig();
-  switch (command) {
-    case 'up': return runUp(config);
-    case 'server': return runServerCommand(config);
-    case 'worker': return runWorkerCommand(config, args);
-    case 'gateway': return runGatewayCommand(config);
-    case 'start': return runStart(config, args);
-    case 'list': return runList(config);
-    case 'status': return runStatus(config, args);
-    case 'vote': return runVote(config, args);
-    case 'close': return runClose(config, args);
-    case 'query': return runQuery(config, args);
-    case 'release': return runRelease(config, args);
-    case 'raters': return runRaters(config, args);
-    default:
-      process.stderr.write(`prefline: unknown command "${command}"\n${USAGE}\n`);
-      return 2;
+  if (first === '--version') {
+    process.stdout.write(`prefline ${version()}\n`);
+    return EXIT.ok;
   }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const entry = COMMANDS.find((e) => entryName(e) === rest[0]);
+    process.stdout.write((entry ? (isGroup(entry) ? groupHelp(entry) : formatHelp(entry.spec)) : usage()) + '\n');
+    return EXIT.ok;
+  }
+  let resolved: Resolved;
+  let config: PreflineConfig;
+  try {
+    resolved = resolveCommandLine(argv);
+    if ('help' in resolved) {
+      process.stdout.write(resolved.help + '\n');
+      return EXIT.ok;
+    }
+    config = load();
+  } catch (err) {
+    return reportUsage(err, first);
+  }
+  try {
+    return await resolved.command.run(config, resolved.args);
+  } catch (err) {
+    return reportUsage(err, first);
+  }
+}
+
+/**
+ * A UsageError or ConfigError as a message and exit code 2; anything else is rethrown (exit 1). The
+ * message may quote what was typed (an unknown command): shown, never obeyed, by the terminal.
+ */
+function reportUsage(err: unknown, command: string): number {
+  if (err instanceof UsageError) {
+    const name = err.command ?? command;
+    process.stderr.write(safeForTerminal(`prefline ${name}: ${err.message}\n(see "prefline ${COMMANDS.some((e) => entryName(e) === name.split(' ')[0]) ? `${name} ` : ''}--help")`) + '\n');
+    return EXIT.usage;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`prefline: ${safeForTerminal(err.message)}\n`);
+    return EXIT.usage;
+  }
+  throw err;
 }
 
 if (require.main === module || process.argv[1]?.endsWith('bin/prefline')) {
@@ -90,8 +118,9 @@ if (require.main === module || process.argv[1]?.endsWith('bin/prefline')) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`prefline: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
+      // Errors can quote data (DuckDB's do: "Could not convert string '…'"): shown, never obeyed, by the terminal.
+      process.stderr.write(`prefline: ${safeForTerminal(err instanceof Error ? err.message : String(err))}\n`);
+      process.exitCode = EXIT.failed;
     },
   );
 }

@@ -12,30 +12,13 @@ import { loadSecret, type PreflineConfig } from '../config';
 import { parseDuration } from '../core/duration';
 import { InviteRegistry, type InviteRecord } from '../gateway/invite-registry';
 import { inviteLink, signInvite } from '../gateway/invites';
-import type { ParsedArgs } from './main';
+import { UsageError, type ParsedArgs } from './args';
+import { EXIT, type CommandGroup } from './command';
 
 /** Invites may not outlive a year: a link is a credential. */
 const MAX_INVITE_TTL_MS = 366 * 86_400_000;
 /** The label of the invite `prefline up` prints for whoever runs it. */
 export const OPERATOR_LABEL = 'operator';
-
-const USAGE = `usage: prefline raters invite <email-or-label> [--campaign NAME] [--expires 30d] [--can-generate]
-       prefline raters list
-       prefline raters revoke <invite-id|email-or-label>`;
-
-export async function runRaters(config: PreflineConfig, args: ParsedArgs): Promise<number> {
-  const [verb, target, ...extra] = args.positional;
-  if (extra.length > 0) throw new Error(`raters: unexpected ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const registry = await InviteRegistry.open(config.gateway.invitesDir);
-  switch (verb) {
-    case 'invite': return invite(config, registry, target, args);
-    case 'list': return list(registry);
-    case 'revoke': return revoke(registry, target);
-    default:
-      process.stderr.write(`${verb === undefined ? 'raters: what?' : `raters: unknown command "${verb}"`}\n${USAGE}\n`);
-      return 2;
-  }
-}
 
 /** The link of an invite (links are derived from id and expiry, so one can be shown again). */
 export function linkOf(config: PreflineConfig, record: InviteRecord): string {
@@ -56,25 +39,28 @@ export async function operatorInviteLink(config: PreflineConfig, now = new Date(
   return linkOf(config, record);
 }
 
-async function invite(config: PreflineConfig, registry: InviteRegistry, label: string | undefined, args: ParsedArgs): Promise<number> {
-  if (label === undefined || label.trim() === '') throw new Error(`raters invite: give an email address or a label\n${USAGE}`);
+async function runInvite(config: PreflineConfig, args: ParsedArgs): Promise<number> {
+  const label = args.positional[0];
+  // The argument is optional in the spec so that its absence gets this message rather than the generic one.
+  if (label === undefined || label.trim() === '') throw new UsageError('give an email address or a label', 'raters invite');
   const { campaign, expires } = args.flags;
-  if (campaign === true) throw new Error('raters invite: --campaign needs a name');
-  const canGenerate = args.flags['can-generate'];
-  if (canGenerate !== undefined && canGenerate !== true) throw new Error('raters invite: --can-generate takes no value');
+  if (typeof campaign === 'string' && campaign.trim() === '') throw new UsageError('--campaign needs a name', 'raters invite');
+  const canGenerate = args.flags['can-generate'] === true;
   let ttlMs = config.gateway.inviteTtlMs;
-  if (expires !== undefined) {
-    const parsed = typeof expires === 'string' ? parseDuration(expires) : undefined;
-    if (parsed === undefined || parsed <= 0) throw new Error(`raters invite: --expires must be a duration like "7d" or "12h", got ${JSON.stringify(expires)}`);
+  if (typeof expires === 'string') {
+    const parsed = parseDuration(expires);
+    if (parsed === undefined || parsed <= 0) throw new UsageError(`--expires must be a duration like "7d" or "12h", got ${JSON.stringify(expires)}`, 'raters invite');
     ttlMs = parsed;
   }
-  if (ttlMs > MAX_INVITE_TTL_MS) throw new Error('raters invite: an invite may last at most 366 days');
+  if (ttlMs > MAX_INVITE_TTL_MS) throw new UsageError('an invite may last at most 366 days', 'raters invite');
+  const registry = await InviteRegistry.open(config.gateway.invitesDir);
   const now = new Date();
   let record: InviteRecord;
   try {
-    record = await registry.create({ label, campaign, canGenerate: canGenerate === true, expiresAt: new Date(now.getTime() + ttlMs), now });
+    record = await registry.create({ label, campaign: typeof campaign === 'string' ? campaign : undefined, canGenerate, expiresAt: new Date(now.getTime() + ttlMs), now });
   } catch (err) {
-    if (err instanceof RangeError) throw new Error(`raters invite: ${err.message}`);
+    // The registry refuses a label or campaign it cannot store (control characters, too long).
+    if (err instanceof RangeError) throw new UsageError(err.message, 'raters invite');
     throw err;
   }
   process.stdout.write(
@@ -84,7 +70,7 @@ async function invite(config: PreflineConfig, registry: InviteRegistry, label: s
       '',
     ].join('\n'),
   );
-  return 0;
+  return EXIT.ok;
 }
 
 function stateOf(record: InviteRecord, now: number): string {
@@ -92,11 +78,11 @@ function stateOf(record: InviteRecord, now: number): string {
   return Date.parse(record.expiresAt) <= now ? 'expired' : 'active';
 }
 
-async function list(registry: InviteRegistry): Promise<number> {
-  const records = await registry.list();
+async function runList(config: PreflineConfig): Promise<number> {
+  const records = await (await InviteRegistry.open(config.gateway.invitesDir)).list();
   if (records.length === 0) {
     process.stdout.write('no invites (prefline raters invite <email-or-label>)\n');
-    return 0;
+    return EXIT.ok;
   }
   const now = Date.now();
   const rows = [
@@ -108,13 +94,50 @@ async function list(registry: InviteRegistry): Promise<number> {
   return 0;
 }
 
-async function revoke(registry: InviteRegistry, target: string | undefined): Promise<number> {
-  if (target === undefined) throw new Error(`raters revoke: give an invite id or a label\n${USAGE}`);
-  const revoked = await registry.revoke(target);
+async function runRevoke(config: PreflineConfig, args: ParsedArgs): Promise<number> {
+  const target = args.positional[0];
+  if (target === undefined || target.trim() === '') throw new UsageError('give an invite id or a label', 'raters revoke');
+  const revoked = await (await InviteRegistry.open(config.gateway.invitesDir)).revoke(target);
   if (revoked.length === 0) {
     process.stderr.write(`no standing invite matches ${JSON.stringify(target)} (prefline raters list)\n`);
-    return 1;
+    return EXIT.refused;
   }
   for (const r of revoked) process.stdout.write(`revoked ${r.id} (${r.label}${r.campaign ? `, campaign ${r.campaign}` : ''})\n`);
-  return 0;
+  return EXIT.ok;
 }
+
+export const RATERS_COMMANDS: CommandGroup = {
+  name: 'raters',
+  summary: 'who may rate on the web page: invite links, signed with the invite key (PREFLINE_INVITE_KEY); works with or without a running gateway',
+  commands: [
+    {
+      spec: {
+        name: 'raters invite',
+        args: '<email-or-label>',
+        summary: 'make an invite link for a rater and print it',
+        options: {
+          campaign: { type: 'string', value: 'NAME', description: "the rater sees and votes on this campaign's lifecycles only" },
+          expires: { type: 'string', value: 'DURATION', description: 'how long the link is valid, like 7d or 12h (default PREFLINE_INVITE_TTL, at most 366d)' },
+          'can-generate': { type: 'boolean', description: 'the rater may also start lifecycles from the prompt box on the rating page (PREFLINE_WEB_START_MODELS)' },
+        },
+        details: 'An email address is stored lower-cased (one rater whatever the case); `raters revoke <label>` withdraws every link of the label.',
+        positionals: [0, 1],
+      },
+      run: runInvite,
+    },
+    {
+      spec: { name: 'raters list', summary: 'every invite: id, label, campaign, state (active, revoked, expired), created, expires, last used' },
+      run: runList,
+    },
+    {
+      spec: {
+        name: 'raters revoke',
+        args: '<invite-id|email-or-label>',
+        summary: "withdraw an invite, or all of a label's; their sessions end within seconds",
+        details: 'Exit code 3 when no standing invite matches.',
+        positionals: [0, 1],
+      },
+      run: runRevoke,
+    },
+  ],
+};

@@ -1,6 +1,6 @@
 /**
- * `prefline release …`: publish, verify, list, diff and export dated parquet releases, plus the daily
- * schedule `prefline up` makes sure exists.
+ * `prefline release …`: publish, verify, list, diff and export dated parquet releases (the daily
+ * schedule is in release-schedule.ts).
  *
  *   release [--cutoff ISO] [--id ID] [--no-wait]   run publishRelease now (through Temporal) and wait
  *   release verify [id|latest]                     checksums and row counts against the manifest
@@ -8,62 +8,20 @@
  *   release diff <a> <b>                           rows added/removed/changed per table
  *   release export <id|latest> <dir>               parquet + referenced artifacts, self-contained
  */
-import {
-  ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle,
-} from '@temporalio/client';
-import type { PreflineConfig } from '../config';
-import type { Logger } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { temporalUiLink, type PreflineConfig } from '../config';
 import type { ReleaseSummary } from '../activities/types';
 import { listReleases, readLatest, resolveRelease } from '../releases/layout';
 import { diffReleases, exportRelease, verifyRelease } from '../releases/tools';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, type PublishReleaseInput } from '../workflows/publish-release';
+import { UsageError, type ParsedArgs } from './args';
+import { EXIT, runGroup, type Command, type CommandGroup } from './command';
 import { withClient } from './lifecycle-commands';
-import type { ParsedArgs } from './main';
-import { formatResult } from './query';
+import { FORMAT_OPTION, formatResult } from './query';
+import { safeForTerminal } from './terminal';
 
-export const RELEASE_SCHEDULE_ID = 'prefline-daily-release';
-
-/**
- * The daily release: 02:00 UTC, overlap SKIP (a slow release is never doubled), catch up for one day
- * (a server down at 02:00 still releases when it returns, but a week's outage does not replay a week).
- * Idempotent: an existing schedule is kept as it is.
- */
-export async function ensureReleaseSchedule(
-  client: Client,
-  config: Pick<PreflineConfig, 'taskQueue'>,
-  options: { scheduleId?: string } = {},
-): Promise<'created' | 'exists'> {
-  const scheduleId = options.scheduleId ?? RELEASE_SCHEDULE_ID;
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec: { calendars: [{ hour: 2, minute: 0, comment: 'daily release, 02:00 UTC' }], timezone: 'UTC' },
-      action: {
-        type: 'startWorkflow',
-        workflowType: RELEASE_WORKFLOW_TYPE,
-        taskQueue: config.taskQueue,
-        args: [{} satisfies PublishReleaseInput],
-        // The server appends the nominal time; the workflow takes it as the cutoff.
-        workflowId: 'release',
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-    });
-    return 'created';
-  } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return 'exists';
-    throw err;
-  }
-}
-
-/** For `prefline up`: make sure the schedule exists; a failure is a warning, never fatal. */
-export async function ensureDailyRelease(config: PreflineConfig, log: Pick<Logger, 'info' | 'warn'>): Promise<void> {
-  try {
-    const outcome = await withClient(config, (client) => ensureReleaseSchedule(client, config));
-    log.info(`daily release schedule ${outcome === 'created' ? 'created' : 'present'}`, { scheduleId: RELEASE_SCHEDULE_ID });
-  } catch (err) {
-    log.warn('could not create the daily release schedule', { error: err instanceof Error ? err.message : String(err) });
-  }
-}
+// The schedule's code is beside this file; its id and ensure function keep their old import path.
+export { ensureReleaseSchedule, RELEASE_SCHEDULE_ID } from './release-schedule';
 
 /**
  * Starts publishRelease under its date-derived id. A second start for the same id (running, or
@@ -103,14 +61,15 @@ function formatSummary(s: ReleaseSummary): string {
 
 async function runPublish(config: PreflineConfig, args: ParsedArgs): Promise<number> {
   const cutoff = typeof args.flags.cutoff === 'string' ? Date.parse(args.flags.cutoff) : undefined;
-  if (cutoff !== undefined && Number.isNaN(cutoff)) throw new Error('release: --cutoff must be an ISO-8601 time, e.g. 2026-11-22T00:00:00Z');
+  if (cutoff !== undefined && Number.isNaN(cutoff)) throw new UsageError('--cutoff must be an ISO-8601 time, e.g. 2026-11-22T00:00:00Z', 'release');
   const input: PublishReleaseInput = {
     ...(cutoff !== undefined ? { cutoff: new Date(cutoff).toISOString() } : {}),
     ...(typeof args.flags.id === 'string' ? { releaseId: args.flags.id } : {}),
   };
   return withClient(config, async (client) => {
     const { handle, started } = await startReleaseWorkflow(client, { taskQueue: config.taskQueue, input });
-    process.stderr.write(`${started ? 'started' : 'already started:'} workflow ${handle.workflowId}\n`);
+    const link = temporalUiLink(config.temporal, handle.workflowId);
+    process.stderr.write(`${started ? 'started' : 'already started:'} workflow ${handle.workflowId}\n${link ? `  Temporal UI: ${link}\n` : ''}`);
     if (args.flags['no-wait']) return 0;
     process.stdout.write(formatSummary((await handle.result()) as ReleaseSummary) + '\n');
     return 0;
@@ -118,15 +77,16 @@ async function runPublish(config: PreflineConfig, args: ParsedArgs): Promise<num
 }
 
 async function runVerify(config: PreflineConfig, args: ParsedArgs): Promise<number> {
-  const release = await resolveRelease(config.releasesDir, args.positional[1]);
+  const release = await resolveRelease(config.releasesDir, args.positional[0]);
   const problems = await verifyRelease(release);
   if (problems.length === 0) {
     const files = Object.keys(release.manifest.files).length;
     process.stdout.write(`release ${release.id}: OK (${files} files match manifest.json)\n`);
     return 0;
   }
-  process.stderr.write(`release ${release.id}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
-  return 1;
+  // Problems name the manifest's files, which a tampered release could fill with terminal escapes.
+  process.stderr.write(`release ${release.id}: ${problems.length} problem(s)\n${safeForTerminal(problems.map((p) => `  - ${p}`).join('\n'))}\n`);
+  return EXIT.failed;
 }
 
 async function runList(config: PreflineConfig, args: ParsedArgs): Promise<number> {
@@ -147,8 +107,7 @@ async function runList(config: PreflineConfig, args: ParsedArgs): Promise<number
 }
 
 async function runDiff(config: PreflineConfig, args: ParsedArgs): Promise<number> {
-  const [, a, b] = args.positional;
-  if (!a || !b) throw new Error('release diff: give two releases, e.g. prefline release diff 2026-11-21 latest');
+  const [a, b] = args.positional as [string, string];
   const diffs = await diffReleases(await resolveRelease(config.releasesDir, a), await resolveRelease(config.releasesDir, b));
   const format = typeof args.flags.format === 'string' ? args.flags.format : 'table';
   const rows = diffs.map((d) => ({ table: d.table, [`rows ${a}`]: d.rowsA, [`rows ${b}`]: d.rowsB, added: d.added, 'removed (retracted)': d.removed, changed: d.changed }));
@@ -157,22 +116,37 @@ async function runDiff(config: PreflineConfig, args: ParsedArgs): Promise<number
 }
 
 async function runExport(config: PreflineConfig, args: ParsedArgs): Promise<number> {
-  const [, id, dir] = args.positional;
-  if (!id || !dir) throw new Error('release export: give a release and a folder, e.g. prefline release export latest ./out');
+  const [id, dir] = args.positional as [string, string];
   const result = await exportRelease(await resolveRelease(config.releasesDir, id), dir, config.artifactDir);
   process.stdout.write(`exported ${result.files} files and ${result.artifacts} artifacts (${result.artifactBytes} bytes) to ${result.dir}\n`);
   return 0;
 }
 
-export async function runRelease(config: PreflineConfig, args: ParsedArgs): Promise<number> {
-  switch (args.positional[0]) {
-    case undefined:
-    case 'publish': return runPublish(config, args);
-    case 'verify': return runVerify(config, args);
-    case 'list': return runList(config, args);
-    case 'diff': return runDiff(config, args);
-    case 'export': return runExport(config, args);
-    default:
-      throw new Error(`release: unknown subcommand "${args.positional[0]}" (expected verify, list, diff, export, or none to publish)`);
-  }
+export const RELEASE_COMMANDS: CommandGroup = {
+  name: 'release',
+  summary: 'publish a dated parquet release of the ledger now, or inspect the releases',
+  defaultCommand: 'publish',
+  commands: [
+    {
+      spec: {
+        name: 'release publish',
+        summary: 'run publishRelease now (through Temporal) and print its summary; a second run for the same cutoff reuses the release',
+        options: {
+          cutoff: { type: 'string', value: 'ISO-TIME', description: 'include lifecycles committed up to this time (default: now)' },
+          id: { type: 'string', value: 'ID', description: 'release id (default: the cutoff\'s date, then -2, -3, …)' },
+          'no-wait': { type: 'boolean', description: 'start the workflow and return without waiting for it' },
+        },
+      },
+      run: runPublish,
+    },
+    { spec: { name: 'release verify', args: '[id|latest]', summary: 'check files against manifest.json (sha256, row counts); exit 1 on a mismatch', positionals: [0, 1] }, run: runVerify },
+    { spec: { name: 'release list', summary: 'the releases, oldest first', options: { format: FORMAT_OPTION } }, run: runList },
+    { spec: { name: 'release diff', args: '<a> <b>', summary: 'rows added, removed (retracted) and changed per table between two releases', options: { format: FORMAT_OPTION }, positionals: [2, 2] }, run: runDiff },
+    { spec: { name: 'release export', args: '<id|latest> <dir>', summary: 'copy a release and every artifact it references into a self-contained folder', positionals: [2, 2] }, run: runExport },
+  ] satisfies Command[],
+};
+
+/** `prefline release <argv>` with a configuration already loaded. */
+export function runRelease(config: PreflineConfig, argv: readonly string[]): Promise<number> {
+  return runGroup(RELEASE_COMMANDS, config, argv);
 }

@@ -4,17 +4,20 @@
  * and the gateway. Children that die unexpectedly are restarted; Ctrl-C stops everything in order.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { PreflineConfig } from '../config';
-import { startGateway } from '../gateway/main';
+import { Client } from '@temporalio/client';
+import { describeTemporal, loadConfig, metricsEnvUnderUp, usesTls, WORKER_QUEUES, type ListenAddress, type PreflineConfig } from '../config';
+import { ensurePrivateDirSync } from '../core/files';
+import { requireClusterSetup } from '../ops/cluster-setup';
 import { DevServer } from '../ops/dev-server';
 import { createLogger } from '../ops/log';
-import { startWorkers } from '../workers/main';
-import type { ParsedArgs } from './main';
+import { connectClient } from '../ops/temporal-connection';
+import type { ParsedArgs } from './args';
+import { setUpNamespace, setUpReleaseSchedule, setUpSearchAttributes } from './cluster';
+import type { Command } from './command';
 import { operatorInviteLink } from './raters';
-import { ensureDailyRelease } from './release';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const CLI_ENTRY = join(__dirname, 'main.js');
@@ -41,7 +44,16 @@ export function ensureTemporalCli(config: PreflineConfig): void {
 }
 
 export async function startEmbeddedServer(config: PreflineConfig): Promise<DevServer> {
+  if (usesTls(config.temporal) || config.temporal.apiKey !== undefined) {
+    // The dev server speaks plain text only: these settings describe some other server.
+    throw new Error(
+      `the Temporal settings ask for TLS or an API key (${describeTemporal(config.temporal)}), but prefline starts a plain-text dev server here: ` +
+        'set PREFLINE_EXTERNAL_TEMPORAL=1 to use that server instead, or unset the TEMPORAL_TLS_*/TEMPORAL_API_KEY settings (or TEMPORAL_PROFILE) for the dev server',
+    );
+  }
   ensureTemporalCli(config);
+  // temporal.db holds recipients' addresses: the data folder is private (ops/dev-server makes its own folders 0700).
+  ensurePrivateDirSync(config.dataDir, (message) => createLogger('server', config.logLevel).warn(message));
   const [ip, port] = splitAddress(config.temporal.address);
   return DevServer.start({
     binary: config.temporal.binary,
@@ -67,10 +79,15 @@ class Supervised {
   private stopping = false;
   private restarts = 0;
 
-  constructor(private readonly name: string, private readonly args: string[], private readonly log: ReturnType<typeof createLogger>) {}
+  constructor(
+    private readonly name: string,
+    private readonly args: string[],
+    private readonly log: ReturnType<typeof createLogger>,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   start(): void {
-    const child = spawn(process.execPath, ['--enable-source-maps', CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, ['--enable-source-maps', CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => process.stderr.write(line + '\n'));
@@ -109,16 +126,51 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
+/**
+ * Before the worker and gateway start. The dev server gets the steps of `prefline cluster setup` (its
+ * namespace exists already); an external server must have been set up, else up stops here with the
+ * message a worker would give. The release schedule is ensured in both cases; failing that is a warning.
+ */
+async function prepareTemporal(config: PreflineConfig, log: ReturnType<typeof createLogger>): Promise<void> {
+  const { namespace } = config.temporal;
+  const connection = await connectClient(config.temporal);
+  try {
+    if (!config.temporal.external) {
+      const steps = [await setUpNamespace(connection, namespace), ...(await setUpSearchAttributes(connection, namespace))];
+      for (const step of steps) log.info(`${step.what}: ${step.outcome}`);
+    } else {
+      await requireClusterSetup(connection, namespace, (message, fields) => log.warn(message, fields));
+    }
+    try {
+      const step = await setUpReleaseSchedule(new Client({ connection, namespace }), config);
+      log.info(`${step.what}: ${step.outcome}`);
+    } catch (err) {
+      log.warn('could not create the daily release schedule', { error: err instanceof Error ? err.message : String(err) });
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 export async function runUp(config: PreflineConfig): Promise<number> {
-  const log = createLogger('up', config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true });
+  const log = createLogger('up', config);
+  ensurePrivateDirSync(config.dataDir, (message) => log.warn(message));
   let server: DevServer | undefined;
   if (!config.temporal.external) {
     log.info('starting the Temporal dev server', { db: join(config.dataDir, 'temporal.db') });
     server = await startEmbeddedServer(config);
   }
-  const worker = new Supervised('worker', ['worker'], log);
-  const gateway = new Supervised('gateway', ['gateway'], log);
+  try {
+    await prepareTemporal(config, log);
+  } catch (err) {
+    await server?.stop();
+    throw err;
+  }
+  // The worker's and the gateway's ops endpoints are on by default here (loopback; docs/observability.md).
+  const childEnv = { ...process.env, ...metricsEnvUnderUp(process.env) };
+  const { metrics } = loadConfig(childEnv);
+  const worker = new Supervised('worker', ['worker'], log, childEnv);
+  const gateway = new Supervised('gateway', ['gateway'], log, childEnv);
   worker.start();
   gateway.start();
   const stopAll = async () => {
@@ -146,17 +198,24 @@ export async function runUp(config: PreflineConfig): Promise<number> {
       ...(config.slack?.signingSecret ? [`  Slack         ${config.gateway.publicUrl}/slack/events and /slack/interactivity   (docs/slack.md)`] : []),
       ...(config.slack?.appToken ? ['  Slack         Socket Mode (PREFLINE_SLACK_APP_TOKEN)   (docs/slack.md)'] : []),
       `  Ledger        ${config.ledger.path}   (prefline query "FROM feedback")`,
+      ...(metrics.worker || metrics.gateway ? [`  Metrics       ${[opsLine('worker', metrics.worker), opsLine('gateway', metrics.gateway)].filter(Boolean).join('   ')}   (/healthz beside each)`] : []),
       `  Data folder   ${config.dataDir}   (Temporal log: logs/temporal.log)`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
-  await ensureDailyRelease(config, log);
   const signal = await untilSignal();
   log.info('stopping', { signal });
   await stopAll();
   log.info('stopped cleanly');
   return 0;
+}
+
+function opsLine(role: string, address: ListenAddress | undefined): string | undefined {
+  if (!address) return undefined;
+  const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
+  const shown = address.port === 0 ? `${host}:<free port; see its log>` : `${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  return `${role} http://${shown}/metrics`;
 }
 
 export async function runServerCommand(config: PreflineConfig): Promise<number> {
@@ -168,7 +227,10 @@ export async function runServerCommand(config: PreflineConfig): Promise<number> 
 }
 
 export async function runWorkerCommand(config: PreflineConfig, args: ParsedArgs): Promise<number> {
-  const queues = typeof args.flags.queues === 'string' ? args.flags.queues.split(',').map((q) => q.trim()) : config.workerQueues;
+  // The spec has checked every name against WORKER_QUEUES.
+  const queues = typeof args.flags.queues === 'string' ? [...new Set(args.flags.queues.split(',').map((q) => q.trim()).filter(Boolean))] : config.workerQueues;
+  // Loaded here, not at the top: the worker's modules take most of a second, which every other command would pay.
+  const { startWorkers } = await import('../workers/main');
   const running = await startWorkers({ ...config, workerQueues: queues as PreflineConfig['workerQueues'] });
   await Promise.race([untilSignal(), running.done]);
   await running.shutdown();
@@ -176,8 +238,30 @@ export async function runWorkerCommand(config: PreflineConfig, args: ParsedArgs)
 }
 
 export async function runGatewayCommand(config: PreflineConfig): Promise<number> {
+  const { startGateway } = await import('../gateway/main');
   const gateway = await startGateway(config);
   await untilSignal();
   await gateway.close();
   return 0;
 }
+
+export const PROCESS_COMMANDS: Command[] = [
+  {
+    spec: {
+      name: 'up',
+      summary: 'start the whole system: the Temporal dev server (unless PREFLINE_EXTERNAL_TEMPORAL=1), one worker for every queue and the gateway; Ctrl-C stops all',
+    },
+    run: (config) => runUp(config),
+  },
+  { spec: { name: 'server', summary: 'start only the Temporal dev server' }, run: (config) => runServerCommand(config) },
+  {
+    spec: {
+      name: 'worker',
+      summary: 'run a worker process; it polls the queues given (default PREFLINE_WORKER_QUEUES: all three)',
+      options: { queues: { type: 'string', value: 'QUEUES', description: 'the queues to poll', choices: WORKER_QUEUES, list: true } },
+      details: 'workflows and inference may run in any number of processes; exactly one process may serve ledger.',
+    },
+    run: runWorkerCommand,
+  },
+  { spec: { name: 'gateway', summary: 'run the rating page and vote API (and the Slack and email endpoints when configured)' }, run: (config) => runGatewayCommand(config) },
+];

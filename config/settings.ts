@@ -23,10 +23,25 @@ export interface Setting {
 
 export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_DATA_DIR', default: './.prefline', description: 'Where all state lives: Temporal SQLite file, DuckDB ledger, artifacts, keys, logs.' },
-  { name: 'PREFLINE_TEMPORAL_ADDRESS', default: '127.0.0.1:7233', description: 'Temporal frontend (host:port). `prefline up` starts a dev server here unless PREFLINE_EXTERNAL_TEMPORAL=1.' },
-  { name: 'PREFLINE_TEMPORAL_NAMESPACE', default: 'default', description: 'Temporal namespace.' },
+  { name: 'PREFLINE_TEMPORAL_ADDRESS', default: '127.0.0.1:7233', note: 'unless TEMPORAL_ADDRESS or the Temporal profile sets one', description: 'Temporal frontend (host:port); wins over TEMPORAL_ADDRESS and the profile. `prefline up` starts a dev server here unless PREFLINE_EXTERNAL_TEMPORAL=1.' },
+  { name: 'PREFLINE_TEMPORAL_NAMESPACE', default: 'default', note: 'unless TEMPORAL_NAMESPACE or the Temporal profile sets one', description: 'Temporal namespace; wins over TEMPORAL_NAMESPACE and the profile.' },
   { name: 'PREFLINE_TEMPORAL_UI_PORT', default: '8233', description: 'Port of the Temporal Web UI started by `prefline up`.' },
+  { name: 'PREFLINE_TEMPORAL_UI_URL', note: 'the dev server\'s UI on PREFLINE_TEMPORAL_UI_PORT; none with PREFLINE_EXTERNAL_TEMPORAL=1', description: 'Base URL of the Temporal Web UI (your cluster\'s UI, or https://cloud.temporal.io): the CLI prints `<url>/namespaces/<namespace>/workflows/<id>` for what it starts.' },
   { name: 'PREFLINE_EXTERNAL_TEMPORAL', default: '0', description: 'Set to 1 to use an existing Temporal server/cluster instead of starting a dev server.' },
+  { name: 'TEMPORAL_ADDRESS', note: 'the profile\'s address', description: 'Temporal frontend (host:port), read as the temporal CLI and the SDKs read it; PREFLINE_TEMPORAL_ADDRESS wins over it, it wins over the profile.' },
+  { name: 'TEMPORAL_NAMESPACE', note: 'the profile\'s namespace', description: 'Temporal namespace; PREFLINE_TEMPORAL_NAMESPACE wins over it, it wins over the profile.' },
+  { name: 'TEMPORAL_API_KEY', note: 'the profile\'s api_key', description: 'API key (Temporal Cloud), sent as a bearer token; it turns TLS on. Never logged.' },
+  { name: 'TEMPORAL_TLS', note: 'on with an API key or any TLS setting', description: '1 for TLS with the system\'s CAs and nothing else to set; 0 turns TLS off.' },
+  { name: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', note: 'system CAs', description: 'PEM file of the CA the server certificate must chain to (a private CA).' },
+  { name: 'TEMPORAL_TLS_SERVER_CA_CERT_DATA', description: 'The same CA as PEM text instead of a file.' },
+  { name: 'TEMPORAL_TLS_SERVER_NAME', note: 'the host of the address', description: 'Name the server certificate must carry (TLS SNI), e.g. when the address is an IP.' },
+  { name: 'TEMPORAL_TLS_CLIENT_CERT_PATH', description: 'Client certificate (PEM file) for mutual TLS, with TEMPORAL_TLS_CLIENT_KEY_PATH.' },
+  { name: 'TEMPORAL_TLS_CLIENT_CERT_DATA', description: 'The client certificate as PEM text instead of a file.' },
+  { name: 'TEMPORAL_TLS_CLIENT_KEY_PATH', description: 'Private key (PEM file) of the client certificate. Never logged.' },
+  { name: 'TEMPORAL_TLS_CLIENT_KEY_DATA', description: 'The private key as PEM text instead of a file. Never logged.' },
+  { name: 'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION', default: '0', description: 'Not supported by the TypeScript SDK: 1 is refused at startup (set TEMPORAL_TLS_SERVER_NAME instead).' },
+  { name: 'TEMPORAL_PROFILE', note: '`default`', description: 'Profile of the Temporal config file to use; naming one that the file lacks is refused.' },
+  { name: 'TEMPORAL_CONFIG_FILE', note: '~/.config/temporalio/temporal.toml, if it exists', description: 'The Temporal config file (TOML, as `temporal config` writes it); a file named here must exist.' },
   { name: 'PREFLINE_TASK_QUEUE', default: 'prefline', description: 'Task queue of lifecycles; inference and ledger activities use `<queue>-inference` and `<queue>-ledger`.' },
   { name: 'PREFLINE_WORKER_QUEUES', default: 'workflows,inference,ledger', description: 'Which queues this worker process polls. Exactly one process may serve `ledger`.' },
   { name: 'PREFLINE_INFERENCE_CONCURRENCY', default: '4', description: 'Max concurrent inference activities per worker.' },
@@ -120,6 +135,9 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_EMAIL_STATE_DIR', default: '<data>/email', description: 'Send records, opt-outs and reply mappings; workers and gateway must share it.' },
   { name: 'PREFLINE_FAULT_INJECT', description: 'Test-only fault injection, e.g. `crash-after-commit:<marker file>` kills the ledger worker once right after a commit is durable (crash tests).' },
   { name: 'PREFLINE_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error.' },
+  { name: 'PREFLINE_LOG_FORMAT', default: 'text', description: '`text`: one readable line per entry (error stacks only at debug level); `json`: one object per line with an ISO time with zone, level, component, message and fields, every error with its stack and causes. Secrets are never logged.' },
+  { name: 'PREFLINE_WORKER_METRICS_ADDRESS', otherwise: { default: '127.0.0.1:9464', when: 'under `prefline up`; otherwise none: off' }, description: 'host:port of a worker\'s ops endpoint: `GET /metrics` (Prometheus: the Temporal SDK\'s metrics and Prefline\'s counters) and `GET /healthz` (Temporal reachable, every queue\'s worker running). Port 0 picks a free one (logged); `off` turns it off. See docs/observability.md.' },
+  { name: 'PREFLINE_GATEWAY_METRICS_ADDRESS', otherwise: { default: '127.0.0.1:9465', when: 'under `prefline up`; otherwise none: off' }, description: 'host:port of the gateway\'s ops endpoint, apart from the rating page: `GET /metrics` (HTTP requests, votes forwarded and refused, the Temporal client\'s metrics) and `GET /healthz`. Port 0 picks a free one (logged); `off` turns it off.' },
 ];
 
 const BY_NAME = new Map(ENVIRONMENT.map((setting) => [setting.name, setting]));

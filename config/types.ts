@@ -1,8 +1,30 @@
 /** The shape of Prefline's configuration, as `loadConfig` reads it from the environment. */
+import type { TLSConfig } from '@temporalio/client';
+
+/** The Temporal server and how to reach it (config/temporal.ts reads it; ops/temporal-connection.ts connects). */
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  /** Port of the Web UI of the dev server `prefline up` starts. */
+  uiPort: number;
+  /** PREFLINE_EXTERNAL_TEMPORAL: `prefline up` uses this server instead of starting a dev server. */
+  external: boolean;
+  binary: string;
+  /** Absent: plain text (or TLS implied by an API key); false: TLS turned off; true or options: TLS. */
+  tls?: TLSConfig | boolean;
+  /** Sent as a bearer token. Never logged. */
+  apiKey?: string;
+  /** Extra gRPC headers (TEMPORAL_GRPC_META_*, a profile's grpc_meta). */
+  metadata?: Record<string, string>;
+  /** PREFLINE_TEMPORAL_UI_URL, without a trailing slash. */
+  uiUrl?: string;
+  /** The profile of the Temporal config file the settings came from, when a file was read. */
+  profile?: { name: string; file: string };
+}
 
 export interface PreflineConfig {
   dataDir: string;
-  temporal: { address: string; namespace: string; uiPort: number; external: boolean; binary: string };
+  temporal: TemporalSettings;
   taskQueue: string;
   workerQueues: Array<'workflows' | 'inference' | 'ledger'>;
   inferenceConcurrency: number;
@@ -51,8 +73,17 @@ export interface PreflineConfig {
     commands: SlackCommandsConfig;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'text' | 'json';
+  /** The ops endpoints (`/metrics`, `/healthz`) of worker and gateway processes; absent: off. */
+  metrics: { worker?: ListenAddress; gateway?: ListenAddress };
   /** The email channel; present when PREFLINE_SMTP_HOST, PREFLINE_EMAIL_INBOUND_PORT or PREFLINE_IMAP_HOST is set. */
   email?: EmailConfig;
+}
+
+/** Where a listener binds: `port` 0 is a free one. */
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 export interface EmailConfig {

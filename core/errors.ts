@@ -18,6 +18,10 @@ export const ErrorCode = {
   // configuration
   ConfigMissing: 'prefline_config_missing',
   ConfigInvalid: 'prefline_config_invalid',
+  // the command line and Temporal (cli/, ops/)
+  Usage: 'prefline_usage',
+  TemporalUnreachable: 'prefline_temporal_unreachable',
+  ClusterNotSetUp: 'prefline_cluster_not_set_up',
   // inference
   UnknownModel: 'prefline_unknown_model',
   InvalidParams: 'prefline_invalid_params',
@@ -44,6 +48,10 @@ export const ErrorCode = {
   LedgerUnavailable: 'prefline_ledger_unavailable',
   LedgerLocked: 'prefline_ledger_locked',
   LedgerQueryRefused: 'prefline_ledger_query_refused',
+  LedgerQueryTimeout: 'prefline_ledger_query_timeout',
+  LedgerQueryTooLarge: 'prefline_ledger_query_too_large',
+  LedgerQueryMemory: 'prefline_ledger_query_memory',
+  LedgerBusy: 'prefline_ledger_busy',
   // releases
   ReleaseInvalid: 'prefline_release_invalid',
   ReleaseConflict: 'prefline_release_conflict',
@@ -57,6 +65,9 @@ export const ErrorCode = {
   UnknownCandidate: 'unknown_candidate',
   UnknownLifecycle: 'unknown_lifecycle',
   MalformedVote: 'malformed_vote',
+  WrongChannel: 'wrong_channel',
+  LifecycleFull: 'lifecycle_full',
+  RunContinuing: 'run_continuing',
   Busy: 'busy',
   // HTTP answers
   BadRequest: 'bad_request',
@@ -112,6 +123,11 @@ export interface CodeSpec {
 const CATALOGUE = {
   [ErrorCode.ConfigMissing]: { retryable: false },
   [ErrorCode.ConfigInvalid]: { retryable: false },
+  [ErrorCode.Usage]: { retryable: false },
+  // The server may be starting, or the network back in a moment; wrong TLS settings stay wrong, but the message names them.
+  [ErrorCode.TemporalUnreachable]: { retryable: true },
+  // Fixed by running `prefline cluster setup`, not by waiting.
+  [ErrorCode.ClusterNotSetUp]: { retryable: false },
   [ErrorCode.UnknownModel]: { retryable: false },
   [ErrorCode.InvalidParams]: { retryable: false },
   [ErrorCode.InferenceFailed]: { retryable: false },
@@ -137,7 +153,14 @@ const CATALOGUE = {
   [ErrorCode.LedgerUnavailable]: { retryable: true },
   // Held by another process (the ledger worker) until it stops.
   [ErrorCode.LedgerLocked]: { retryable: true },
-  [ErrorCode.LedgerQueryRefused]: { retryable: false },
+  // The ledger's read endpoint (store/LedgerReadServer.ts) answers the read path's refusals 400, and busy 503 with Retry-After.
+  [ErrorCode.LedgerQueryRefused]: { retryable: false, httpStatus: 400 },
+  // The same query meets the same limit (time, rows, memory): it must be narrowed, not repeated.
+  [ErrorCode.LedgerQueryTimeout]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryTooLarge]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryMemory]: { retryable: false, httpStatus: 400 },
+  // Reads queued behind others: the same query is taken a moment later.
+  [ErrorCode.LedgerBusy]: { retryable: true, httpStatus: 503 },
   [ErrorCode.ReleaseInvalid]: { retryable: false },
   [ErrorCode.ReleaseConflict]: { retryable: false },
   [ErrorCode.ReleaseCorrupt]: { retryable: false },
@@ -149,6 +172,11 @@ const CATALOGUE = {
   [ErrorCode.UnknownCandidate]: { retryable: false, httpStatus: 404, answer: 'no such candidate' },
   [ErrorCode.UnknownLifecycle]: { retryable: false, httpStatus: 404, answer: 'no such lifecycle' },
   [ErrorCode.MalformedVote]: { retryable: false, httpStatus: 400, answer: 'malformed vote' },
+  [ErrorCode.WrongChannel]: { retryable: false, httpStatus: 403, answer: 'this lifecycle takes votes through another channel' },
+  [ErrorCode.LifecycleFull]: { retryable: false, httpStatus: 409, answer: 'this lifecycle takes no more votes' },
+  // The run is continuing as new: the gateway directory sends the vote again and the next run takes it
+  // (a rater sees busy if that takes too long, never this code).
+  [ErrorCode.RunContinuing]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is moving to its next run, try again in a moment' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
   [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },

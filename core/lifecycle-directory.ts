@@ -49,11 +49,14 @@ export interface LifecycleProgress {
 }
 
 /**
- * Why a vote was refused: the workflow validator's four (workflows/messages.ts `VoteRejection`), and the
+ * Why a vote was refused: the workflow validator's (workflows/messages.ts `VoteRejection`), and the
  * directory's own two (no such lifecycle, too busy to take it). Each code's HTTP status and rater-facing
- * answer are in the catalogue (core/errors.ts).
+ * answer are in the catalogue (core/errors.ts). `run_continuing` never reaches a rater: the Temporal
+ * directory sends the vote again until the next run takes it (or answers busy).
  */
-export type VoteRejectionCode = (typeof ErrorCode)['VotingClosed' | 'VotingNotOpen' | 'UnknownCandidate' | 'MalformedVote' | 'UnknownLifecycle' | 'Busy'];
+export type VoteRejectionCode = (typeof ErrorCode)[
+  'VotingClosed' | 'VotingNotOpen' | 'UnknownCandidate' | 'MalformedVote' | 'WrongChannel' | 'LifecycleFull' | 'RunContinuing' | 'UnknownLifecycle' | 'Busy'
+];
 
 /** A vote the lifecycle (or Temporal) refused for a reason the rater can be told; anything else is an upstream error. */
 export class VoteRejectedError extends PreflineError {

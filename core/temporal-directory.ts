@@ -7,8 +7,10 @@
  * Votes use an Update (the rater needs "recorded"/"voting closed"). The update id is derived from the
  * vote's idempotency key, so the server also collapses duplicate deliveries. The server allows at most
  * 10 in-flight updates per workflow; this process keeps at most `maxInFlightPerLifecycle` in flight per
- * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes) is retried
- * with jittered backoff before answering "busy".
+ * lifecycle and queues the rest, and any RESOURCE_EXHAUSTED (e.g. from other gateway processes, or "workflow
+ * is closing" while the run continues as new) is retried with jittered backoff before answering "busy",
+ * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own run_continuing
+ * (the run continues as new, and the retry lands on the next one).
  */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
@@ -47,7 +49,7 @@ export function voteUpdateId(idempotencyKey: string): string {
 }
 
 /** gRPC status codes (stable across gRPC implementations). */
-const GrpcStatus = { NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8 } as const;
+const GrpcStatus = { NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9 } as const;
 
 export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly limiter: KeyedLimiter;
@@ -173,7 +175,10 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         delayMs: busyBackoff,
         budgetMs: this.busyRetryBudgetMs,
         // Refusals are answers, not failures: only the server being busy is worth another attempt.
-        retryable: (err) => !(err instanceof VoteRejectedError) && !(err instanceof WorkflowUpdateFailedError) && isResourceExhausted(err),
+        // So is the run's run_continuing: the retry lands on the next run.
+        retryable: (err) => (err instanceof VoteRejectedError
+          ? err.code === ErrorCode.RunContinuing
+          : !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err))),
         giveUp: () => new VoteRejectedError(ErrorCode.Busy, 'the lifecycle is busy, try again'),
       },
       this.clock,
@@ -194,6 +199,17 @@ async function failureOf(handle: ReturnType<Client['workflow']['getHandle']>): P
     if (err instanceof WorkflowFailedError) return (err.cause?.message ?? err.message).slice(0, 1000);
     return err instanceof Error ? err.message.slice(0, 1000) : String(err);
   }
+}
+
+/**
+ * The run took the 2,000 updates a run may take: it continues as new once it sees the server's
+ * suggestion (at 90 %), and a retry lands on the new run. Not a refusal of the vote.
+ */
+function isRunUpdateLimit(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && e.code === GrpcStatus.FAILED_PRECONDITION && /limit on the total number of distinct updates/i.test(e.details ?? e.message)) return true;
+  }
+  return false;
 }
 
 function isResourceExhausted(err: unknown): boolean {

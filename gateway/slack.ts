@@ -19,8 +19,8 @@ import { SAFE_MESSAGE_REF } from '../channels/slack/messages';
 import { createSlackRoutes } from '../channels/slack/routes';
 import { startSlackSocketMode, type RunningSocketMode } from '../channels/slack/socket-mode';
 import type { GatewayLog } from '../core/http';
+import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import { RateLimiter } from '../core/rate-limit';
-import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
 import { TemporalPostDirectory } from '../core/temporal-posts';
 import { postRefsKey } from '../workflows/search-attributes';
 
@@ -34,7 +34,7 @@ const HOUR_MS = 3_600_000;
 
 export async function startSlackGateway(
   config: PreflineConfig,
-  deps: { client: Client; directory: TemporalLifecycleDirectory; raterKey: Buffer; log: GatewayLog },
+  deps: { client: Client; directory: LifecycleDirectory; raterKey: Buffer; log: GatewayLog },
 ): Promise<RunningSlackGateway | undefined> {
   const slack = config.slack;
   if (!slack || (slack.signingSecret === undefined && slack.appToken === undefined)) {
@@ -95,7 +95,7 @@ export async function startSlackGateway(
 /** The `/prefline` command from its configuration: starters and ops (users and user groups), models, defaults, rate. */
 function createCommands(
   config: NonNullable<PreflineConfig['slack']>['commands'],
-  deps: { web: ReturnType<typeof createSlackWebClient>; inbound: SlackInbound; respond: ReturnType<typeof createCommandResponder>; directory: TemporalLifecycleDirectory; raterKey: Buffer; log: GatewayLog },
+  deps: { web: ReturnType<typeof createSlackWebClient>; inbound: SlackInbound; respond: ReturnType<typeof createCommandResponder>; directory: LifecycleDirectory; raterKey: Buffer; log: GatewayLog },
 ): SlackCommands {
   const members = async (usergroup: string) => (await deps.web.usergroups.users.list({ usergroup })).users ?? [];
   const list = (m: { users: string[]; usergroups: string[] }, purpose: string) => new SlackUserList(members, new Set(m.users), m.usergroups, Date.now, deps.log, purpose);

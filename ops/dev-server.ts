@@ -7,9 +7,12 @@ import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, r
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { retrying } from '../core/retry';
 import { PREFLINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ensureSearchAttributes } from './cluster-setup';
+
+// Registering attributes is cluster setup's job; the dev server does it for every file it opens.
+export { ensureSearchAttributes } from './cluster-setup';
 
 export interface DevServerOptions {
   /** Path to the temporal CLI. */
@@ -37,12 +40,6 @@ export interface DevServerOptions {
 // commit (the default FULL) is the throughput ceiling; WAL keeps the file consistent on a crash.
 const DEFAULT_PRAGMAS: Record<string, string> = { journal_mode: 'WAL', synchronous: 'NORMAL', busy_timeout: '5000' };
 const TAIL_BYTES = 4000;
-
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
-const SA_TYPES = {
-  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-} as const;
 
 // Servers still running when Node exits get SIGTERM, so a crashed `prefline up` or test run
 // doesn't leave an orphan holding the port and the SQLite file.
@@ -90,7 +87,8 @@ export class DevServer {
     } catch {
       throw new Error(`Temporal CLI not found or not executable at ${options.binary}; run scripts/install-temporal.sh`);
     }
-    if (options.dbFile) mkdirSync(dirname(resolve(options.dbFile)), { recursive: true });
+    // Private folders: the SQLite file holds workflow histories, recipients' addresses among them.
+    if (options.dbFile) mkdirSync(dirname(resolve(options.dbFile)), { recursive: true, mode: 0o700 });
 
     // Own HTTP and metrics ports so that several servers (tests, benchmark) can run side by side.
     const [httpPort, metricsPort] = await Promise.all([freePort(), freePort()]);
@@ -107,7 +105,7 @@ export class DevServer {
     let child: ChildProcess;
     let logTail: () => string;
     if (options.logFile) {
-      mkdirSync(dirname(resolve(options.logFile)), { recursive: true });
+      mkdirSync(dirname(resolve(options.logFile)), { recursive: true, mode: 0o700 });
       const fd = openSync(options.logFile, 'a');
       const from = statSync(options.logFile).size; // show only this run's lines on failure
       child = spawn(options.binary, args, { stdio: ['ignore', fd, fd] });
@@ -145,7 +143,7 @@ export class DevServer {
     try {
       await waitForFrontend(server.address, timeoutMs, abort.signal);
       await waitForNamespace(server.address, namespace, started + timeoutMs - Date.now());
-      await ensureSearchAttributes(server.address, namespace);
+      await registerSearchAttributes(server.address, namespace);
     } catch (err) {
       if (spawnError) return fail(`could not be spawned (${spawnError.message})`);
       if (exitCode !== undefined) return fail(`exited (code ${exitCode}) before it was ready`);
@@ -222,35 +220,20 @@ export async function waitForFrontend(address: string, timeoutMs: number, signal
   throw new Error(`no Temporal frontend at ${address} after ${timeoutMs} ms: ${(lastError as Error | undefined)?.message ?? 'timeout'}`);
 }
 
-async function waitForNamespace(address: string, namespace: string, timeoutMs: number): Promise<void> {
+/** Adds PREFLINE_SEARCH_ATTRIBUTES missing from the file (`--search-attribute` only applies when a namespace is created). */
+async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    await retrying(() => connection.workflowService.describeNamespace({ namespace }), { delayMs: () => 200, budgetMs: Math.max(timeoutMs, 1000) });
+    await ensureSearchAttributes(connection, namespace);
   } finally {
     await connection.close();
   }
 }
 
-/**
- * Registers any PREFLINE_SEARCH_ATTRIBUTES missing from the namespace (e.g. a SQLite file created
- * before an attribute was added: `--search-attribute` only applies when a namespace is created).
- * Returns the names it created. Throws if a name exists with another type.
- */
-export async function ensureSearchAttributes(address: string, namespace: string): Promise<string[]> {
+async function waitForNamespace(address: string, namespace: string, timeoutMs: number): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-    const missing: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
-    for (const { name, type } of PREFLINE_SEARCH_ATTRIBUTES) {
-      const existing = customAttributes[name];
-      if (existing === undefined) missing[name] = SA_TYPES[type];
-      else if (existing !== SA_TYPES[type]) {
-        throw new Error(`search attribute ${name} exists in namespace ${namespace} with type ${IndexedValueType[existing]}, expected ${type}`);
-      }
-    }
-    const names = Object.keys(missing);
-    if (names.length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
-    return names;
+    await retrying(() => connection.workflowService.describeNamespace({ namespace }), { delayMs: () => 200, budgetMs: Math.max(timeoutMs, 1000) });
   } finally {
     await connection.close();
   }

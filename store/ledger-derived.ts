@@ -3,7 +3,8 @@
  * them instead of recomputing every lifecycle's scores and preference pairs each day
  * (bench/release: that recomputation was a third of a release's time).
  *
- * A lifecycle is complete once the ledger holds as many vote rows as it accepted. The commit that
+ * A lifecycle is complete once it has closed and the ledger holds as many vote rows as it accepted
+ * (one still voting commits increments, and is not complete whatever its count). The commit that
  * completes it inserts, in the same transaction:
  *   - `lifecycle_completions`: one row, the run id and that commit's time (its primary key makes the
  *     derivation happen once, however often the commit is retried);
@@ -110,4 +111,5 @@ export const UNDERIVED_COMPLETE_LIFECYCLES = `
     FROM lifecycles l
     LEFT JOIN (SELECT run_id, count(*) AS n, max(committed_at) AS last_commit FROM votes GROUP BY run_id) h ON h.run_id = l.run_id
    WHERE coalesce(h.n, 0) = l.votes_accepted
+     AND l.close_reason IS NOT NULL
      AND NOT EXISTS (SELECT 1 FROM lifecycle_completions d WHERE d.run_id = l.run_id)`;

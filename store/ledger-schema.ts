@@ -1,9 +1,10 @@
 /**
- * The ledger's tables and view, and the upgrades of older ledgers that Ledger.openWriter runs before
- * creating what is missing. Rows are written by Ledger.commit (store/Ledger.ts); the derived tables
- * are described in store/ledger-derived.ts.
+ * The ledger's tables and view, the upgrades of older ledgers that Ledger.openWriter runs before
+ * creating what is missing, and the one way rows go into the tables (a multi-row INSERT of bound
+ * values), which Ledger.commit (store/Ledger.ts) writes through; the derived tables are described in
+ * store/ledger-derived.ts.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { LifecyclePlan, VoteEvent } from '../workflows/types';
 import { DERIVED_SCHEMA } from './ledger-derived';
 
@@ -11,10 +12,12 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  * 2: derived tables (store/ledger-derived.ts), filled for older ledgers when the writer opens them.
  * 3: `votes.rater_auth`, how the rater was authenticated (see `raterAuthOf`); older rows get it from
  *    their channel when the writer opens the ledger.
- * 4: `lifecycles.started_by` and `started_from`, the lifecycle's provenance (see `startedFromOf`);
+ * 4: `lifecycles.closed_at` and `close_reason` may be NULL: a lifecycle committing increments while
+ *    voting (store/Ledger.ts).
+ * 5: `lifecycles.started_by` and `started_from`, the lifecycle's provenance (see `startedFromOf`);
  *    older rows get `unknown` when the writer opens the ledger.
  */
-export const LEDGER_SCHEMA_VERSION = 4;
+export const LEDGER_SCHEMA_VERSION = 5;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -50,11 +53,12 @@ export const SCHEMA = [
      params JSON,
      started_at TIMESTAMPTZ NOT NULL,
      deadline_at TIMESTAMPTZ NOT NULL,
-     closed_at TIMESTAMPTZ NOT NULL,
-     close_reason VARCHAR NOT NULL,
+     -- NULL while the lifecycle still votes (it commits in increments): see store/Ledger.ts.
+     closed_at TIMESTAMPTZ,
+     close_reason VARCHAR,
      votes_accepted INTEGER NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL,
-     -- Provenance (schema 4): the starter's pseudonym, if known, and where the lifecycle was started.
+     -- Provenance (schema 5): the starter's pseudonym, if known, and where the lifecycle was started.
      started_by VARCHAR,
      started_from VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS candidates (
@@ -114,45 +118,84 @@ export const SCHEMA = [
   ...DERIVED_SCHEMA,
 ];
 
-/** Brings the votes table of an older ledger to schema 3 (`rater_auth`), if it needs it. */
-export async function upgradeVotes(c: DuckDBConnection): Promise<void> {
-  const [columns] = (await c.runAndReadAll(
-    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'rater_auth' AND NOT is_nullable)::INTEGER
-       FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'votes'`,
-  )).getRows();
-  // Votes without a complete rater_auth column (a ledger before schema 3, or an upgrade cut short).
-  if (Number(columns?.[0]) > 0 && Number(columns?.[1]) === 0) await addRaterAuth(c);
-}
+/** Casts of each column's bound value, in table order ('' = none). */
+export const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
+export const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '', ''];
 
-/** Brings the lifecycles table of an older ledger to schema 4 (provenance), if it needs it. */
-export async function upgradeLifecycles(c: DuckDBConnection): Promise<void> {
-  const [columns] = (await c.runAndReadAll(
-    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'started_from' AND NOT is_nullable)::INTEGER
-       FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'lifecycles'`,
-  )).getRows();
-  if (Number(columns?.[0]) > 0 && Number(columns?.[1]) === 0) await addProvenance(c);
+/**
+ * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
+ * not ON CONFLICT); returns the rows inserted.
+ */
+export async function insertRows(c: DuckDBConnection, table: 'candidates' | 'votes', casts: readonly string[], rows: DuckDBValue[][]): Promise<number> {
+  const values = rows.flat();
+  const tuples = rows.map((_, r) => `(${casts.map((cast, k) => `$${r * casts.length + k + 1}${cast}`).join(', ')})`);
+  const result = await c.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, values);
+  return Number(result.rowsChanged);
 }
 
 /**
- * Schema 4 on an older ledger: `lifecycles.started_by` and `started_from` appended (where a new ledger
- * has them too), `started_from` filled with `unknown`. Like schema 3, each statement is its own
- * transaction and safe to repeat, so an upgrade cut short is finished by the next open.
+ * The steps that bring an older ledger to each schema version, by the version they reach; schema 2's
+ * derivation needs the tables and runs after SCHEMA (Ledger.openWriter). Each step looks at the
+ * ledger's columns rather than its recorded version and does only what is left, so a step is safe to
+ * repeat and one cut short by a crash is finished by the next open (the version is written last).
  */
-async function addProvenance(c: DuckDBConnection): Promise<void> {
-  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_by VARCHAR`);
-  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_from VARCHAR`);
-  await c.run(`UPDATE lifecycles SET started_from = $1 WHERE started_from IS NULL`, [UNKNOWN_START]);
-  await c.run(`ALTER TABLE lifecycles ALTER COLUMN started_from SET NOT NULL`);
+const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>> = {
+  3: addRaterAuth,
+  4: allowOpenLifecycles,
+  5: addProvenance,
+};
+
+/** Runs every step of UPGRADES in version order, before SCHEMA creates what is missing (its view needs `rater_auth`). */
+export async function upgradeSchema(c: DuckDBConnection): Promise<void> {
+  for (const version of Object.keys(UPGRADES).map(Number).sort((a, b) => a - b)) await UPGRADES[version]!(c);
 }
 
 /**
  * Schema 3 on an older ledger: `votes.rater_auth` appended (where a new ledger has it too) and filled
  * from each row's channel. Three statements, each its own transaction (DuckDB refuses the NOT NULL
- * constraint in the transaction that filled the column); each step is safe to repeat, so a crash
- * between them is finished by the next open (the schema version is written last).
+ * constraint in the transaction that filled the column); each is safe to repeat.
  */
 async function addRaterAuth(c: DuckDBConnection): Promise<void> {
+  const [columns] = (await c.runAndReadAll(
+    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'rater_auth' AND NOT is_nullable)::INTEGER
+       FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'votes'`,
+  )).getRows();
+  // Votes without a complete rater_auth column (a ledger before schema 3, or an upgrade cut short); none at all: a new ledger.
+  if (Number(columns?.[0]) === 0 || Number(columns?.[1]) > 0) return;
   await c.run(`ALTER TABLE votes ADD COLUMN IF NOT EXISTS rater_auth VARCHAR`);
   await c.run(`UPDATE votes SET rater_auth = ${RATER_AUTH_FROM_CHANNEL} WHERE rater_auth IS NULL`);
   await c.run(`ALTER TABLE votes ALTER COLUMN rater_auth SET NOT NULL`);
+}
+
+/** The close columns schema 4 lets be NULL. */
+const CLOSE_COLUMNS = ['closed_at', 'close_reason'] as const;
+
+/** Schema 4 on an older ledger: the close columns lose NOT NULL, one statement (and transaction) each. */
+async function allowOpenLifecycles(c: DuckDBConnection): Promise<void> {
+  const notNull = new Set((await c.runAndReadAll(
+    `SELECT column_name FROM duckdb_columns()
+      WHERE database_name = current_database() AND table_name = 'lifecycles' AND NOT is_nullable AND column_name IN ($1, $2)`,
+    [...CLOSE_COLUMNS],
+  )).getRows().map(([name]) => String(name)));
+  for (const column of CLOSE_COLUMNS) {
+    if (notNull.has(column)) await c.run(`ALTER TABLE lifecycles ALTER COLUMN ${column} DROP NOT NULL`);
+  }
+}
+
+/**
+ * Schema 5 on an older ledger: `lifecycles.started_by` and `started_from` appended (where a new ledger
+ * has them too), `started_from` filled with `unknown`. Like schema 3, each statement is its own
+ * transaction and safe to repeat, so an upgrade cut short is finished by the next open.
+ */
+async function addProvenance(c: DuckDBConnection): Promise<void> {
+  const [columns] = (await c.runAndReadAll(
+    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'started_from' AND NOT is_nullable)::INTEGER
+       FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'lifecycles'`,
+  )).getRows();
+  // Lifecycles without a complete started_from column (a ledger before schema 5, or an upgrade cut short); none at all: a new ledger.
+  if (Number(columns?.[0]) === 0 || Number(columns?.[1]) > 0) return;
+  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_by VARCHAR`);
+  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_from VARCHAR`);
+  await c.run(`UPDATE lifecycles SET started_from = $1 WHERE started_from IS NULL`, [UNKNOWN_START]);
+  await c.run(`ALTER TABLE lifecycles ALTER COLUMN started_from SET NOT NULL`);
 }

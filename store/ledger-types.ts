@@ -11,8 +11,10 @@ export interface LifecycleRecord {
   plan: LifecyclePlan;
   startedAt: string;
   deadlineAt: string;
-  closedAt: string;
-  closeReason: CloseReason;
+  /** Absent while voting runs (an increment): the lifecycle cannot be complete yet. */
+  closedAt?: string;
+  closeReason?: CloseReason;
+  /** Accepted so far while voting runs; all it accepted once closed. */
   votesAccepted: number;
 }
 
@@ -25,6 +27,11 @@ export interface CommitRequest {
   lifecycle: LifecycleRecord;
   candidates: Candidate[];
   votes: CommittedVote[];
+  /**
+   * Seqs of this lifecycle's committed votes that stood when committed and no longer do (the rater
+   * changed or retracted the vote later): their `standing` is cleared. Flags only ever go that way.
+   */
+  unstand?: number[];
 }
 
 export interface CommitResult {

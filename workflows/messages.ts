@@ -29,6 +29,15 @@ export const VoteRejection = {
   VotingNotOpen: ErrorCode.VotingNotOpen,
   UnknownCandidate: ErrorCode.UnknownCandidate,
   MalformedVote: ErrorCode.MalformedVote,
+  /** The vote came through another channel than the lifecycle's (web on a Slack lifecycle, …). */
+  WrongChannel: ErrorCode.WrongChannel,
+  /**
+   * This run is handing over to a new one (continue-as-new): retry, and the vote lands there. Keeps a
+   * run's updates below the server's 2,000 while signals hold up its hand-over (the gateway retries these).
+   */
+  RunContinuing: ErrorCode.RunContinuing,
+  /** The lifecycle carries as many votes as it can (MAX_VOTING_STATE_BYTES); it takes no new ones. */
+  LifecycleFull: ErrorCode.LifecycleFull,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 

@@ -190,8 +190,10 @@ export interface LifecycleSummary {
   votesAccepted: number;
   /** Vote rows in the ledger for this lifecycle after the commit. */
   rowsCommitted: number;
-  /** Fire-and-forget (signal) votes that arrived after voting closed. */
+  /** Fire-and-forget (signal) votes the validator refused: late, malformed, for unknown candidates. */
   lateVotesRefused: number;
+  /** Signal votes refused because they came through another channel than the lifecycle's. */
+  wrongChannelVotesRefused?: number;
 }
 
 export interface CloseRequest {

@@ -112,7 +112,8 @@ export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
         // The code goes out unchanged, with its status and rater-facing answer from the catalogue.
         log('debug', 'vote refused', { lifecycleId, rater, code: err.code });
         const answer = ERROR_CATALOGUE[err.code].answer ?? err.code;
-        throw new HttpError(err.code, answer, err.code === ErrorCode.Busy ? { 'Retry-After': '1' } : {}, err.code === ErrorCode.MalformedVote ? { detail: err.message } : {});
+        const detail = err.code === ErrorCode.MalformedVote || err.code === ErrorCode.WrongChannel;
+        throw new HttpError(err.code, answer, err.code === ErrorCode.Busy ? { 'Retry-After': '1' } : {}, detail ? { detail: err.message } : {});
       }
       log('error', 'vote forwarding failed', { lifecycleId, rater, error: messageOf(err) });
       throw upstreamError();

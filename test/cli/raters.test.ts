@@ -50,17 +50,23 @@ describe('cli: prefline raters', function () {
   });
 
   it('should refuse a bad expiry, an over-long one, a missing label and a control character, creating nothing', async () => {
+    // Usage errors exit 2 (cli/command.ts EXIT.usage); `--campaign` without its value is refused by the parser.
     for (const [args, message] of [
       [['--expires', 'soon'], /--expires must be a duration/],
       [['--expires', '400d'], /at most 366 days/],
-      [['--campaign'], /--campaign needs a name/],
+      [['--campaign='], /--campaign needs a name/],
+      [['--campaign'], /--campaign needs a value: --campaign NAME/],
     ] as const) {
       const out = runCli(['raters', 'invite', 'bob@example.org', ...args], env);
-      assert.equal(out.code, 1, args.join(' '));
+      assert.equal(out.code, 2, args.join(' '));
       assert.match(out.stderr, message);
     }
-    assert.match(runCli(['raters', 'invite'], env).stderr, /give an email address or a label/);
-    assert.match(runCli(['raters', 'invite', 'bob\u0007'], env).stderr, /control or formatting characters/);
+    const unnamed = runCli(['raters', 'invite'], env);
+    assert.equal(unnamed.code, 2);
+    assert.match(unnamed.stderr, /give an email address or a label/);
+    const control = runCli(['raters', 'invite', 'bob\u0007'], env);
+    assert.equal(control.code, 2);
+    assert.match(control.stderr, /control or formatting characters/);
     assert.deepEqual(await (await registry()).list(), []);
     assert.equal(runCli(['raters'], env).code, 2);
     assert.equal(runCli(['raters', 'grant', 'x'], env).code, 2);
@@ -78,8 +84,8 @@ describe('cli: prefline raters', function () {
     assert.match(listing[0]!, /^id\s+label\s+campaign\s+state\s+created\s+expires\s+last used$/);
     assert.match(listing[1]!, /carol@example\.org\s+revoked .* 2026-02-01T10:00:00\.000Z$/);
     assert.match(listing[3]!, new RegExp(`^${reviewer!.id}\\s+Reviewer 7\\s+active`));
-    // Again: nothing left to revoke under that label; an unknown one says so.
-    assert.equal(runCli(['raters', 'revoke', 'carol@example.org'], env).code, 1);
+    // Again: nothing left to revoke under that label (a refusal, exit 3); an unknown one says so.
+    assert.equal(runCli(['raters', 'revoke', 'carol@example.org'], env).code, 3);
     assert.match(runCli(['raters', 'revoke', 'nobody@example.org'], env).stderr, /no standing invite matches/);
     assert.equal(runCli(['raters', 'revoke', reviewer!.id], env).code, 0);
     assert.equal(await (await registry()).state(reviewer!.id), 'revoked');

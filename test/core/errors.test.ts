@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
+import { UsageError } from '../../cli/args';
 import { EmailRejectedError, EmailUnavailableError, UnreadableReplyError } from '../../channels/email/errors';
 import { ReplyDeferredError } from '../../channels/email/replies';
 import { SlackRateLimitedError, SlackRejectedError, SlackUnavailableError } from '../../channels/slack/errors';
@@ -26,6 +27,8 @@ import {
 } from '../../core/errors';
 import { HttpError } from '../../core/http';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
+import { ClusterSetupError } from '../../ops/cluster-setup';
+import { TemporalUnreachableError } from '../../ops/temporal-connection';
 import { ReleaseError } from '../../releases/errors';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from '../../store/ArtifactStore';
 import { LedgerError } from '../../store/Ledger';
@@ -52,6 +55,9 @@ const http = (code: HttpAnswerCode) => () => new HttpError(code, 'answer');
 const TABLE: Row[] = [
   { code: C.ConfigMissing, owner: ConfigMissingError, make: () => new ConfigMissingError('x'), retryable: false },
   { code: C.ConfigInvalid, owner: ConfigError, make: () => new ConfigError('x'), retryable: false },
+  { code: C.Usage, owner: UsageError, make: () => new UsageError('x', 'start'), retryable: false },
+  { code: C.TemporalUnreachable, owner: TemporalUnreachableError, make: () => new TemporalUnreachableError('x'), retryable: true },
+  { code: C.ClusterNotSetUp, owner: ClusterSetupError, make: () => new ClusterSetupError('x'), retryable: false },
   { code: C.UnknownModel, owner: UnknownModelError, make: () => new UnknownModelError('x'), retryable: false },
   { code: C.InvalidParams, owner: InvalidParamsError, make: () => new InvalidParamsError('x'), retryable: false },
   { code: C.InferenceFailed, owner: InferenceFailedError, make: () => new InferenceFailedError('x'), retryable: false },
@@ -72,7 +78,11 @@ const TABLE: Row[] = [
   { code: C.SlackSignatureInvalid, owner: SlackVerificationError, make: () => new SlackVerificationError('signature_mismatch'), retryable: false, httpStatus: 401 },
   { code: C.LedgerUnavailable, owner: LedgerError, make: () => new LedgerError(C.LedgerUnavailable, 'x'), retryable: true },
   { code: C.LedgerLocked, owner: LedgerError, make: () => new LedgerError(C.LedgerLocked, 'x'), retryable: true },
-  { code: C.LedgerQueryRefused, owner: LedgerError, make: () => new LedgerError(C.LedgerQueryRefused, 'x'), retryable: false },
+  { code: C.LedgerQueryRefused, owner: LedgerError, make: () => new LedgerError(C.LedgerQueryRefused, 'x'), retryable: false, httpStatus: 400 },
+  { code: C.LedgerQueryTimeout, owner: LedgerError, make: () => new LedgerError(C.LedgerQueryTimeout, 'x'), retryable: false, httpStatus: 400 },
+  { code: C.LedgerQueryTooLarge, owner: LedgerError, make: () => new LedgerError(C.LedgerQueryTooLarge, 'x'), retryable: false, httpStatus: 400 },
+  { code: C.LedgerQueryMemory, owner: LedgerError, make: () => new LedgerError(C.LedgerQueryMemory, 'x'), retryable: false, httpStatus: 400 },
+  { code: C.LedgerBusy, owner: LedgerError, make: () => new LedgerError(C.LedgerBusy, 'x'), retryable: true, httpStatus: 503 },
   { code: C.ReleaseInvalid, owner: ReleaseError, make: () => new ReleaseError(C.ReleaseInvalid, 'x'), retryable: false },
   { code: C.ReleaseConflict, owner: ReleaseError, make: () => new ReleaseError(C.ReleaseConflict, 'x'), retryable: false },
   { code: C.ReleaseCorrupt, owner: ReleaseError, make: () => new ReleaseError(C.ReleaseCorrupt, 'x'), retryable: false },
@@ -83,6 +93,9 @@ const TABLE: Row[] = [
   { code: C.UnknownCandidate, owner: VoteRejectedError, make: vote(C.UnknownCandidate), retryable: false, httpStatus: 404 },
   { code: C.UnknownLifecycle, owner: VoteRejectedError, make: vote(C.UnknownLifecycle), retryable: false, httpStatus: 404 },
   { code: C.MalformedVote, owner: VoteRejectedError, make: vote(C.MalformedVote), retryable: false, httpStatus: 400 },
+  { code: C.WrongChannel, owner: VoteRejectedError, make: vote(C.WrongChannel), retryable: false, httpStatus: 403 },
+  { code: C.LifecycleFull, owner: VoteRejectedError, make: vote(C.LifecycleFull), retryable: false, httpStatus: 409 },
+  { code: C.RunContinuing, owner: VoteRejectedError, make: vote(C.RunContinuing), retryable: true, httpStatus: 503 },
   { code: C.Busy, owner: VoteRejectedError, make: vote(C.Busy), retryable: true, httpStatus: 503 },
   { code: C.BadRequest, owner: HttpError, make: http(C.BadRequest), retryable: false, httpStatus: 400 },
   { code: C.InvalidJson, owner: HttpError, make: http(C.InvalidJson), retryable: false, httpStatus: 400 },
@@ -243,7 +256,9 @@ describe('core/errors: the catalogue', () => {
     const rejections = TABLE.filter((r) => r.owner === VoteRejectedError).map((r) => r.code);
     for (const code of rejections) assert.ok(ERROR_CATALOGUE[code].answer, code);
     // The validator's failure types are the catalogue's codes, unchanged.
-    assert.deepEqual(Object.values(VoteRejection).sort(), [C.MalformedVote, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen]);
+    assert.deepEqual(Object.values(VoteRejection).sort(), [
+      C.LifecycleFull, C.MalformedVote, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongChannel,
+    ]);
     for (const type of Object.values(VoteRejection)) assert.ok(rejections.includes(type), type);
     assert.equal(INVALID_INPUT_ERROR, C.LifecycleInputInvalid);
     assert.equal(INVALID_RELEASE_INPUT_ERROR, C.ReleaseInputInvalid);

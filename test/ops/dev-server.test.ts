@@ -85,7 +85,12 @@ describe('ops/dev-server', function () {
     const server = await start(dbFile);
     const after = await customAttributes(server.address);
     for (const { name } of PREFLINE_SEARCH_ATTRIBUTES) assert.ok(name in after, `${name} registered`);
-    assert.deepEqual(await ensureSearchAttributes(server.address, 'default'), [], 'idempotent');
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      assert.deepEqual(await ensureSearchAttributes(connection, 'default'), [], 'idempotent');
+    } finally {
+      await connection.close();
+    }
   });
 
   it('fails fast with a clear error when the port is taken', async () => {

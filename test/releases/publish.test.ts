@@ -11,7 +11,6 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillSyntheticLedger } from '../../bench/release';
-import { parseArgs } from '../../cli/main';
 import { runRelease } from '../../cli/release';
 import { loadConfig } from '../../config';
 import { listReleases, readManifest, resolveRelease, type ReleaseManifest } from '../../releases/layout';
@@ -22,6 +21,8 @@ import { diffReleases, exportRelease, queryRelease, verifyRelease, withMemoryDat
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
 import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, rater, readParquetIndependently } from './fixtures';
+
+const PARQUET_FILES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'].map((t) => `${t}.parquet`);
 
 const FIRST_RUNS = `('run-L1', 'run-L2', 'run-L3', 'run-L4')`;
 
@@ -60,7 +61,7 @@ describe('release publishing (releases/publisher)', function () {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'prefline-release-'));
-    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
     artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
     await fillLedger(ledger, artifacts);
     // A quote in the path exercises the quoting of COPY targets and read_parquet paths.
@@ -214,11 +215,11 @@ describe('release publishing (releases/publisher)', function () {
     // Closing the ledger (a checkpoint rewrites its storage) and reopening it keeps the row order.
     const ledgerPath = ledger.path;
     ledger.closeSync();
-    ledger = await Ledger.openWriter(ledgerPath);
+    ledger = await Ledger.openWriter(ledgerPath, { allowedDirectories: [dir] });
     const reopened = await publish(CUTOFF_1, { releaseId: 'after-reopen', now: () => at(950) });
     // The same commits into a different ledger file give the same bytes too.
     const otherDir = mkdtempSync(join(tmpdir(), 'prefline-release-other-'));
-    const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'));
+    const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'), { allowedDirectories: [otherDir] });
     try {
       await fillLedger(other, await ArtifactStore.open(join(otherDir, 'artifacts')));
       const elsewhere = await publishRelease({ ledger: other, releasesDir: join(otherDir, 'releases'), cutoff: CUTOFF_1, now: () => at(700) });
@@ -246,10 +247,46 @@ describe('release publishing (releases/publisher)', function () {
     await assert.rejects(publish(at(10_000).toISOString()), (err: unknown) => err instanceof ReleaseError && err.code === ErrorCode.ReleaseInvalid);
   });
 
+  it('should leave out every row of a lifecycle committing increments while voting, and hold it whole once it completed by the cutoff', async () => {
+    const parquetHashes = (releaseDir: string) => PARQUET_FILES.map((name) => [name, sha(join(releaseDir, name))]);
+    const before = await publish(CUTOFF_2, { releaseId: 'before-l7' });
+    // L7 votes for a long time: two increments before CUTOFF_2 (the second clears the flag of a vote rater 1 changed), the close after it.
+    const base = {
+      lifecycleId: 'L7', runId: 'run-L7', startedAt: at(95).toISOString(), deadlineAt: at(400).toISOString(),
+      plan: { prompt: 'still voting', models: ['demo:alpha'], candidatesPerModel: 2, params: {}, channel: { kind: 'web' as const }, channelLabel: 'web', quorum: { kind: 'total' as const, votes: 100 }, deadline: { kind: 'duration' as const, ms: 1 } },
+    };
+    const vote = (seq: number, candidateId: string, value: 'up' | 'down', r: string, standing: boolean) => ({
+      idempotencyKey: `L7:k${seq}`, candidateId, value, rater: r, channel: 'web', castAt: at(95 + seq).toISOString(), seq, acceptedAt: at(95 + seq).toISOString(), standing,
+    });
+    const candidates = [1, 2].map((n) => ({
+      id: `c${n}`, label: n === 1 ? 'A' : 'B', model: 'demo:alpha', kind: 'text' as const, text: `L7 c${n}`, placeholder: true,
+      artifact: { sha256: String(n).repeat(64), mime: 'text/plain', size: 5, path: `sha256/${String(n).repeat(2)}/${String(n).repeat(64)}.txt` },
+      provenance: { backend: 'demo', model: 'alpha', params: {}, seed: n, wallTimeMs: 1 },
+    }));
+    const [r1, r2] = ['r_00000000000000a1', 'r_00000000000000a2'];
+    await ledger.commit({ lifecycle: { ...base, votesAccepted: 2 }, candidates, votes: [vote(1, 'c1', 'up', r1, true), vote(2, 'c2', 'up', r2, true)] }, at(100));
+    await ledger.commit({ lifecycle: { ...base, votesAccepted: 3 }, candidates: [], votes: [vote(3, 'c1', 'down', r1, true)], unstand: [1] }, at(150));
+    const voting = await publish(CUTOFF_2, { releaseId: 'l7-voting' });
+    assert.deepEqual(parquetHashes(voting.dir), parquetHashes(before.dir), 'a voting lifecycle changes no file');
+    assert.equal(((await readManifest(voting.dir)) as ReleaseManifest).stats.lifecyclesPendingAtCutoff, 1);
+    // Closed and complete after CUTOFF_2: still not in a release at CUTOFF_2, byte for byte.
+    await ledger.commit({ lifecycle: { ...base, closedAt: at(300).toISOString(), closeReason: 'deadline', votesAccepted: 4 }, candidates: [], votes: [vote(4, 'c2', 'down', 'r_00000000000000a3', true)] }, at(300));
+    const closedLater = await publish(CUTOFF_2, { releaseId: 'l7-closed-later' });
+    assert.deepEqual(parquetHashes(closedLater.dir), parquetHashes(before.dir));
+    // A cutoff after its completion holds it whole, with the final flags.
+    const after = await publish(at(310).toISOString());
+    const events = await readWithDuckDb(join(after.dir, 'vote_events.parquet'), `SELECT idempotency_key, standing FROM t WHERE lifecycle_id = 'L7' ORDER BY seq`);
+    assert.deepEqual(events, [
+      { idempotency_key: 'L7:k1', standing: false }, { idempotency_key: 'L7:k2', standing: true }, { idempotency_key: 'L7:k3', standing: true }, { idempotency_key: 'L7:k4', standing: true },
+    ]);
+    assert.deepEqual(await readWithDuckDb(join(after.dir, 'lifecycles.parquet'), `SELECT close_reason, votes_accepted FROM t WHERE lifecycle_id = 'L7'`), [{ close_reason: 'deadline', votes_accepted: 4 }]);
+    assert.equal(((await readManifest(after.dir)) as ReleaseManifest).stats.lifecyclesPendingAtCutoff, 0);
+  });
+
   it('should write preferences.parquet in row groups of the configured size, the same bytes whatever the thread setting', async function () {
     this.timeout(120_000);
     // Row groups are cut in whole vectors (2,048 rows), so this needs thousands of pairs: the bench's synthetic ledger.
-    const synthetic = await Ledger.openWriter(join(dir, 'synthetic.duckdb'));
+    const synthetic = await Ledger.openWriter(join(dir, 'synthetic.duckdb'), { allowedDirectories: [dir] });
     try {
       await fillSyntheticLedger(synthetic, 6_000);
       const publishSynthetic = (releaseId: string, preferencesRowGroupRows?: number) =>
@@ -326,13 +363,13 @@ describe('release publishing (releases/publisher)', function () {
     const config = loadConfig({ PREFLINE_DATA_DIR: dir, PREFLINE_RELEASES_DIR: releasesDir, PREFLINE_ARTIFACT_DIR: artifacts.rootDir });
     const quiet = silenceOutput();
     try {
-      assert.equal(await runRelease(config, parseArgs(['verify'])), 0);
+      assert.equal(await runRelease(config, ['verify']), 0);
       const file = join(result.dir, 'votes.parquet');
       const bytes = readFileSync(file);
       const middle = Math.floor(bytes.length / 2);
       bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
       writeFileSync(file, bytes);
-      assert.equal(await runRelease(config, parseArgs(['verify', result.releaseId])), 1);
+      assert.equal(await runRelease(config, ['verify', result.releaseId]), 1);
     } finally {
       quiet.restore();
     }

@@ -1,12 +1,19 @@
 /**
  * Records replay fixtures on a fresh dev server: `node dist/test/replay/record-history.js <scenario>`.
  * Scenarios and the files they write (names carry the workflow version they were recorded on: v1
- * before ratingLifecycle took thresholds, v2 after):
+ * before ratingLifecycle took thresholds, v2 after, v3 with bounded history and one channel per lifecycle,
+ * v4 with castAt in RFC 3339 form):
  *   lifecycle         ratingLifecycle_v1: votes by update and signal, a change, a retraction, a duplicate, a close
  *   live-tally        ratingLifecycle_v2_liveTally: a Slack lifecycle's throttled live updates, then quorum
  *   continued-as-new  ratingLifecycle_v2_continuedAsNew (the first run, ending in continue-as-new) and
  *                     ratingLifecycle_v2_resumed (the last run, from the carried state to the commit),
  *                     an email lifecycle with a reminder
+ *   increments        ratingLifecycle_v3_increments (the first run: votes with 2,000-character comments,
+ *                     committed in an increment before it continued as new) and
+ *                     ratingLifecycle_v3_incrementsResumed (the last run: a vote changed after its commit,
+ *                     a duplicate of a committed one, the close and the final commit)
+ *   iso-cast-at       ratingLifecycle_v4_isoCastAt: a signalled vote whose castAt DuckDB cannot store
+ *                     ("March 1, 2026"), refused and not counted, valid votes by signal and update, the commit
  *   release           publishRelease_v1: a release of one committed lifecycle
  * Re-record only when a workflow change is deliberately incompatible (and guard it with patched()).
  */
@@ -17,11 +24,13 @@ import { join, resolve } from 'node:path';
 import type { LifecycleStart } from '../../workflows/lifecycle-state';
 import { WORKFLOW_TYPE, closeSignal, voteSignal, voteUpdate } from '../../workflows/messages';
 import { RELEASE_WORKFLOW_TYPE } from '../../workflows/publish-release';
-import type { LifecycleInput } from '../../workflows/types';
+import type { LifecycleInput, LifecycleSummary } from '../../workflows/types';
 import { waitUntil } from '../helpers/processes';
 import { recordingChannel } from '../helpers/stub-activities';
 import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal, waitForVoting, type LifecycleWorkers, type WorkerOverrides } from '../helpers/temporal';
 import { vote } from '../helpers/votes';
+
+const SLACK = { channel: 'slack' } as const;
 
 const HISTORIES = resolve(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
 
@@ -78,10 +87,10 @@ const scenarios: Record<string, () => Promise<void>> = {
         { thresholds: { liveUpdateIntervalMs: 1000 } },
       );
       await waitForVoting(handle);
-      for (let n = 1; n <= 3; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', n)] });
+      for (let n = 1; n <= 3; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', n, SLACK)] });
       await waitUntil(() => channel.calls.updatePost.at(-1)?.votesAccepted === 3 || undefined, 30_000, 'the live post to show 3 votes');
-      await handle.signal(voteSignal, vote('c2', 'down', 4));
-      for (let n = 5; n <= 6; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'up', n)] });
+      await handle.signal(voteSignal, vote('c2', 'down', 4, SLACK));
+      for (let n = 5; n <= 6; n++) await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'up', n, SLACK)] });
       await handle.result();
       await save(handle, 'ratingLifecycle_v2_liveTally');
     });
@@ -100,7 +109,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       await waitForVoting(handle);
       await waitUntil(() => channel.calls.remindRaters.length > 0 || undefined, 30_000, 'the reminder');
       for (let n = 1; n <= 10; n++) {
-        const v = vote(n % 2 ? 'c1' : 'c2', 'up', n);
+        const v = vote(n % 2 ? 'c1' : 'c2', 'up', n, { channel: 'email' });
         if (n % 3 === 0) await handle.signal(voteSignal, v);
         else await handle.executeUpdate(voteUpdate, { args: [v] });
       }
@@ -111,6 +120,50 @@ const scenarios: Record<string, () => Promise<void>> = {
       if (!firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) throw new Error('the first run did not continue as new');
       await save(first, 'ratingLifecycle_v2_continuedAsNew');
       await save(last, 'ratingLifecycle_v2_resumed');
+    });
+  },
+
+  async increments() {
+    await withWorkers('record-increments', {}, async (workers) => {
+      const { client } = await sharedTemporal();
+      const handle = await startLifecycle(
+        workers, 'ratingLifecycle_v3_increments',
+        { prompt: 'replay fixture, increments', model: 'demo:text', candidates: 2, totalVotes: 100, deadline: '1h' },
+        { thresholds: { continueAsNewAfterEvents: 60 } },
+      );
+      await waitForVoting(handle);
+      const long = (n: number) => ({ comment: `comment ${n} `.padEnd(2000, 'x') });
+      const first = [];
+      for (let n = 1; n <= 24; n++) {
+        const v = vote(n % 2 ? 'c1' : 'c2', 'up', n, long(n));
+        first.push(v);
+        await handle.signal(voteSignal, v);
+      }
+      await waitUntil(async () => ((await handle.describe()).runId !== handle.firstExecutionRunId || undefined), 30_000, 'a continue-as-new');
+      await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'down', 1, { castAt: new Date(Date.now() + 1000).toISOString() })] });
+      await handle.executeUpdate(voteUpdate, { args: [first[1]!], updateId: 'replay-duplicate-after-can' });
+      await handle.signal(closeSignal, { reason: 'fixture' });
+      await handle.result();
+      const firstRun = client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
+      const events = (await firstRun.fetchHistory()).events ?? [];
+      if (!events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) throw new Error('the first run did not continue as new');
+      if (!events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitLifecycle')) throw new Error('the first run committed no increment');
+      await save(firstRun, 'ratingLifecycle_v3_increments');
+      await save(client.workflow.getHandle(handle.workflowId, (await handle.describe()).runId), 'ratingLifecycle_v3_incrementsResumed');
+    });
+  },
+
+  async 'iso-cast-at'() {
+    await withWorkers('record-iso-cast-at', {}, async (workers) => {
+      const handle = await startLifecycle(workers, 'ratingLifecycle_v4_isoCastAt', { prompt: 'replay fixture, castAt', model: 'demo:text', candidates: 2, totalVotes: 10 });
+      await waitForVoting(handle);
+      await handle.signal(voteSignal, vote('c1', 'up', 1, { castAt: 'March 1, 2026' }));
+      await handle.signal(voteSignal, vote('c1', 'up', 2));
+      await handle.executeUpdate(voteUpdate, { args: [vote('c2', 'down', 2)] });
+      await handle.signal(closeSignal, { reason: 'fixture' });
+      const summary = (await handle.result()) as LifecycleSummary;
+      if (summary.lateVotesRefused !== 1 || summary.rowsCommitted !== 2) throw new Error(`unexpected summary ${JSON.stringify(summary)}`);
+      await save(handle, 'ratingLifecycle_v4_isoCastAt');
     });
   },
 

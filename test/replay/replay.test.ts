@@ -34,6 +34,38 @@ describe('replay of saved histories', function () {
     assert.ok(resumed.at(-1).workflowExecutionCompletedEventAttributes, 'and completes');
   });
 
+  const inputOf = (e: Record<string, any>) => JSON.parse(Buffer.from(e.activityTaskScheduledEventAttributes.input.payloads[0].data, 'base64').toString('utf8'));
+  const commits = (events: Array<Record<string, any>>) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitLifecycle').map(inputOf);
+
+  it('should hold a lifecycle that committed an increment while voting and continued-as-new, and the run that finished it', () => {
+    const first = loadHistory('ratingLifecycle_v3_increments.json').events;
+    assert.ok(first.some((e: Record<string, any>) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), 'records its patch markers');
+    const increments = commits(first);
+    assert.ok(increments.length > 0 && increments.every((r) => r.lifecycle.closeReason === undefined && r.votes.length > 0), 'commits increments, not closed');
+    assert.ok(first.at(-1).workflowExecutionContinuedAsNewEventAttributes, 'then continues as new');
+    const [, carry] = first.at(-1).workflowExecutionContinuedAsNewEventAttributes.input.payloads;
+    const carried = JSON.parse(Buffer.from(carry.data, 'base64').toString('utf8'));
+    assert.ok(carried.voting.committed > 0 && typeof carried.voting.keys === 'string', 'carrying the compact voting state');
+    const last = loadHistory('ratingLifecycle_v3_incrementsResumed.json').events;
+    const final = commits(last).at(-1);
+    assert.ok(final.lifecycle.closeReason && final.unstand?.length === 1, 'the final commit closes it and clears a changed vote');
+    assert.ok(last.at(-1).workflowExecutionCompletedEventAttributes);
+  });
+
+  it('should hold a lifecycle that refused a signalled castAt the ledger cannot store, and committed its other votes', () => {
+    const events = loadHistory('ratingLifecycle_v4_isoCastAt.json').events as Array<Record<string, any>>;
+    const decode = (payload: { data: string }) => JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8'));
+    const signalled = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'vote-signal')
+      .map((e) => decode(e.workflowExecutionSignaledEventAttributes.input.payloads[0]));
+    assert.deepEqual(signalled.map((v) => v.castAt === 'March 1, 2026'), [true, false], 'the odd castAt is in history, by signal');
+    const [commit, ...more] = commits(events);
+    assert.equal(more.length, 0);
+    assert.equal(commit.votes.length, 2);
+    assert.ok(commit.votes.every((v: { castAt: string }) => v.castAt !== 'March 1, 2026'), 'and not in the commit');
+    const summary = decode(events.at(-1)!.workflowExecutionCompletedEventAttributes.result.payloads[0]);
+    assert.deepEqual([summary.lateVotesRefused, summary.rowsCommitted], [1, 2]);
+  });
+
   for (const file of files) {
     it(`should replay ${file} without non-determinism`, async () => {
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, loadHistory(file));

@@ -7,7 +7,12 @@ import type { CommitRequest, CommittedVote, LifecycleRecord } from '../../store/
 import { ErrorCode } from '../../core/errors';
 import { LEDGER_SCHEMA_VERSION, Ledger, LedgerError } from '../../store/Ledger';
 import { LedgerReadServer } from '../../store/LedgerReadServer';
-import type { Candidate, LifecyclePlan, VoteValue } from '../../workflows/types';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { validateLifecycleInput } from '../../workflows/input';
+import { RatingLifecycle } from '../../workflows/lifecycle-state';
+import { VoteTally } from '../../workflows/vote-tally';
+import { OLD_PATHS, writeOldLedger } from './old-ledgers';
+import type { Candidate, LifecyclePlan, VoteRequest, VoteValue } from '../../workflows/types';
 
 const LEDGER_JS = path.resolve(__dirname, '../../store/Ledger.js');
 
@@ -594,6 +599,143 @@ describe('store/Ledger', function () {
     });
   });
 
+  describe('increments while voting (bounded history)', () => {
+    /** An increment: the lifecycle row without a close, as a voting lifecycle commits before continue-as-new. */
+    const voting = (overrides: Partial<LifecycleRecord> = {}): LifecycleRecord => {
+      const { closedAt: _c, closeReason: _r, ...open } = lifecycleRecord(overrides);
+      return open;
+    };
+
+    it('should store a voting lifecycle with no close and never count it complete, whatever its rows', async () => {
+      const l = await writer();
+      const votes = manyVotes(6);
+      // All accepted votes so far are in the ledger, but voting goes on: not complete.
+      await l.commit({ lifecycle: voting({ votesAccepted: 6 }), candidates: [candidate(1), candidate(2)], votes }, new Date('2026-03-01T10:20:00Z'));
+      assert.deepEqual((await l.query(`SELECT closed_at, close_reason, votes_accepted FROM lifecycles`)).rows, [{ closed_at: null, close_reason: null, votes_accepted: 6 }]);
+      for (const table of ['lifecycle_completions', 'candidate_scores', 'preference_pairs']) {
+        assert.equal(await count(l, `SELECT count(*) AS n FROM ${table}`), 0, table);
+      }
+      // The close commit completes it, with the first commit's time kept on the lifecycle row.
+      const more = [vote(7, 'c1', 'up', 7, true)];
+      await l.commit({ lifecycle: lifecycleRecord({ votesAccepted: 7 }), candidates: [], votes: more }, new Date('2026-03-01T10:31:00Z'));
+      assert.deepEqual((await l.query(`SELECT close_reason, votes_accepted, epoch_ms(committed_at)::DOUBLE AS t FROM lifecycles`)).rows, [
+        { close_reason: 'quorum', votes_accepted: 7, t: Date.parse('2026-03-01T10:20:00Z') },
+      ]);
+      assert.deepEqual((await l.query(`SELECT epoch_ms(completed_at)::DOUBLE AS t FROM lifecycle_completions`)).rows, [{ t: Date.parse('2026-03-01T10:31:00Z') }]);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 7);
+    });
+
+    it('should clear the standing flags of committed votes listed in unstand, idempotently, keeping the rows in place', async () => {
+      const l = await writer();
+      const first = [vote(1, 'c1', 'up', 1, true), vote(2, 'c2', 'down', 1, true), vote(3, 'c1', 'up', 2, true)];
+      await l.commit({ lifecycle: voting({ votesAccepted: 3 }), candidates: [candidate(1), candidate(2)], votes: first });
+      // Rater 1 changed both votes later: the next commit brings the new ones and clears the old flags.
+      const second = { lifecycle: lifecycleRecord({ votesAccepted: 5 }), candidates: [], votes: [vote(4, 'c1', 'down', 1, true), vote(5, 'c2', 'retract', 1, false)], unstand: [1, 2] };
+      await l.commit(second);
+      await l.commit(second); // a retried activity
+      assert.deepEqual((await l.query(`SELECT seq, standing FROM votes ORDER BY rowid`)).rows, [
+        { seq: 1, standing: false }, { seq: 2, standing: false }, { seq: 3, standing: true }, { seq: 4, standing: true }, { seq: 5, standing: false },
+      ]);
+      assert.deepEqual((await l.query(`SELECT candidate_id, up, down FROM candidate_scores ORDER BY candidate_id`)).rows, [
+        { candidate_id: 'c1', up: 1, down: 1 }, { candidate_id: 'c2', up: 0, down: 0 },
+      ]);
+      // Another lifecycle's rows with the same seqs are untouched.
+      await l.commit(smallCommit({ runId: 'run-2', lifecycleId: 'lc-2' }));
+      await l.commit({ lifecycle: voting({ runId: 'run-3', lifecycleId: 'lc-3', votesAccepted: 1 }), candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 9, true)], unstand: [2, 3] });
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE run_id = 'run-2' AND standing`), 3);
+    });
+
+    it('should refuse an unstand that is not a list of seqs, changing nothing', async () => {
+      const l = await writer();
+      await l.commit({ lifecycle: voting({ votesAccepted: 1 }), candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 1, true)] });
+      await assert.rejects(l.commit({ lifecycle: voting({ votesAccepted: 2 }), candidates: [], votes: [vote(2, 'c1', 'up', 2, true)], unstand: [1.5] }), /unstand holds 1\.5/);
+      assert.deepEqual((await l.query(`SELECT seq, standing FROM votes ORDER BY seq`)).rows, [{ seq: 1, standing: true }]);
+    });
+
+    it('should end with the flags and scores of the tally rule on random lifecycles committed in increments', async () => {
+      const l = await writer();
+      let seed = 7;
+      const random = (n: number) => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n | 0;
+      };
+      const plan = validateLifecycleInput({ prompt: 'increments', model: 'demo:text', candidates: 4, totalVotes: 10_000 }, Date.parse('2026-03-01T10:00:00Z'));
+      assert.ok(plan.ok);
+      let increments = 0;
+      let unstood = 0;
+      for (let i = 0; i < 30; i++) {
+        const runId = `run-${i}`;
+        const candidates = Array.from({ length: 1 + random(4) }, (_, k) => candidate(k + 1));
+        let lifecycle = RatingLifecycle.start(`lc-${i}`, plan.plan, {}, Date.parse('2026-03-01T10:00:00Z'));
+        lifecycle.openVoting(candidates, []);
+        const reference = new VoteTally(candidates);
+        const cast: VoteRequest[] = [];
+        for (let k = 0, n = random(60); k < n; k++) {
+          // A repeated key now and then, castAt out of order, ties on castAt.
+          const again = cast.length > 0 && random(8) === 0 ? cast[random(cast.length)] : undefined;
+          const request: VoteRequest = again ?? {
+            idempotencyKey: `web:${i}:${k}`, candidateId: `c${1 + random(candidates.length)}`, value: (['up', 'down', 'retract'] as const)[random(3)]!,
+            rater: rater(random(6)), channel: 'web', castAt: new Date(Date.parse('2026-03-01T10:05:00Z') + random(20) * 1000).toISOString(),
+          };
+          cast.push(request);
+          const acceptedAt = new Date(Date.parse('2026-03-01T10:06:00Z') + k).toISOString();
+          assert.equal(lifecycle.recordVote(request).outcome, reference.record(request, acceptedAt).outcome);
+          if (random(10) === 0 && lifecycle.tally.uncommittedEvents().length > 0) {
+            const request = lifecycle.incrementRequest(runId);
+            unstood += request.unstand?.length ?? 0;
+            await l.commit(request);
+            lifecycle.incrementCommitted(request);
+            increments += 1;
+          }
+          if (random(15) === 0) lifecycle = RatingLifecycle.resume(`lc-${i}`, JSON.parse(JSON.stringify(lifecycle.toCarry()))); // continue-as-new
+        }
+        lifecycle.close('deadline');
+        for (const request of lifecycle.commitRequests(runId, '2026-03-01T10:30:00.000Z')) {
+          unstood += request.unstand?.length ?? 0;
+          await l.commit(request);
+        }
+        const events = reference.uncommittedEvents();
+        assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE run_id = $1`, [runId]), events.length);
+        const flags = (await l.query(`SELECT idempotency_key, standing FROM votes WHERE run_id = $1 ORDER BY seq`, [runId])).rows;
+        assert.deepEqual(flags, events.map((e) => ({ idempotency_key: e.idempotencyKey, standing: reference.isStanding(e.idempotencyKey) })), `lifecycle ${i}`);
+        const scores = (await l.query(`SELECT candidate_id, up, down FROM candidate_scores WHERE run_id = $1 ORDER BY candidate_id`, [runId])).rows;
+        assert.deepEqual(scores, reference.tallies().map((t) => ({ candidate_id: t.candidateId, up: t.up, down: t.down })));
+        assert.deepEqual(lifecycle.tally.tallies(), reference.tallies());
+      }
+      assert.equal(await count(l, `SELECT count(*) AS n FROM lifecycle_completions`), 30);
+      assert.ok(increments > 30 && unstood > 10, `${increments} increments, ${unstood} flags cleared: the random lifecycles should exercise both`);
+    });
+
+    it('should upgrade a schema-2 ledger, whose close columns are NOT NULL, and then take increments', async () => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const old = await DuckDBInstance.create(file);
+      const c = await old.connect();
+      await c.run(`CREATE TABLE ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
+      await c.run(`INSERT INTO ledger_meta VALUES ('schema_version', '2')`);
+      await c.run(`CREATE TABLE lifecycles (run_id VARCHAR PRIMARY KEY, lifecycle_id VARCHAR NOT NULL, prompt VARCHAR NOT NULL, models VARCHAR[] NOT NULL,
+        candidates_per_model INTEGER NOT NULL, channel VARCHAR NOT NULL, campaign VARCHAR, model_version VARCHAR, quorum_kind VARCHAR NOT NULL,
+        quorum_votes INTEGER NOT NULL, params JSON, started_at TIMESTAMPTZ NOT NULL, deadline_at TIMESTAMPTZ NOT NULL, closed_at TIMESTAMPTZ NOT NULL,
+        close_reason VARCHAR NOT NULL, votes_accepted INTEGER NOT NULL, committed_at TIMESTAMPTZ NOT NULL)`);
+      c.closeSync();
+      old.closeSync();
+      // The schema-2 ledger refuses a row without a close; the upgraded one takes it.
+      const l = await writer();
+      assert.deepEqual((await l.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+      assert.ok(LEDGER_SCHEMA_VERSION >= 4, 'the close columns may be NULL from schema 4 on');
+      const nullable = await l.query(`SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'lifecycles' AND column_name IN ('closed_at', 'close_reason') ORDER BY column_name`);
+      assert.deepEqual(nullable.rows, [{ column_name: 'close_reason', is_nullable: 'YES' }, { column_name: 'closed_at', is_nullable: 'YES' }]);
+      await l.commit(smallCommit());
+      await l.commit({ lifecycle: voting({ runId: 'run-2', lifecycleId: 'lc-2', votesAccepted: 1 }), candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 1, true)] });
+      assert.deepEqual((await l.query(`SELECT run_id, close_reason FROM lifecycles ORDER BY run_id`)).rows, [{ run_id: 'run-1', close_reason: 'quorum' }, { run_id: 'run-2', close_reason: null }]);
+      // Opening it again upgrades nothing twice.
+      l.closeSync();
+      ledger = undefined;
+      await writer();
+    });
+  });
+
   describe('rater_auth (schema 3)', () => {
     const channels = ['web', 'web', 'slack', 'email', 'cli', 'web'] as const;
     /** smallCommit's votes through several channels; the first two say how their web rater signed in. */
@@ -681,11 +823,11 @@ describe('store/Ledger', function () {
       const l = await writer();
       await l.commit(started('one', {}));
       await l.commit(started('two', {}));
-      // Turn it into a schema-3 ledger: lifecycles without provenance.
+      // Turn it into a schema-4 ledger: lifecycles without provenance.
       await l.withConnection(async (c) => {
         await c.run(`ALTER TABLE lifecycles DROP COLUMN started_by`);
         await c.run(`ALTER TABLE lifecycles DROP COLUMN started_from`);
-        await c.run(`UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'`);
+        await c.run(`UPDATE ledger_meta SET value = '4' WHERE key = 'schema_version'`);
       });
       l.closeSync();
       const upgraded = await writer();
@@ -708,12 +850,101 @@ describe('store/Ledger', function () {
         await c.run(`ALTER TABLE lifecycles DROP COLUMN started_from`);
         await c.run(`ALTER TABLE lifecycles ADD COLUMN started_by VARCHAR`);
         await c.run(`ALTER TABLE lifecycles ADD COLUMN started_from VARCHAR`);
-        await c.run(`UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'`);
+        await c.run(`UPDATE ledger_meta SET value = '4' WHERE key = 'schema_version'`);
       });
       l.closeSync();
       const upgraded = await writer();
       assert.deepEqual(await stored(upgraded), [{ run_id: 'one', started_by: null, started_from: 'unknown' }]);
       await assert.rejects(upgraded.withConnection((c) => c.run(`UPDATE lifecycles SET started_from = NULL`)), /NOT NULL/);
+    });
+  });
+
+  describe('upgrades of older ledgers (schemas 1–4)', () => {
+    /** What defines a ledger's shape: every table's columns (order, type, nullability, default), constraints, views and indexes. */
+    const shapeOf = (l: Ledger) => l.withConnection(async (c) => {
+      const read = async (sql: string) => (await c.runAndReadAll(sql)).getRowObjectsJson();
+      const here = `database_name = current_database()`;
+      return {
+        tables: await read(`SELECT table_name, sql FROM duckdb_tables() WHERE ${here} ORDER BY table_name`),
+        columns: await read(`SELECT table_name, column_index, column_name, data_type, is_nullable, column_default FROM duckdb_columns()
+                              WHERE ${here} ORDER BY table_name, column_index`),
+        constraints: await read(`SELECT table_name, constraint_type, constraint_text FROM duckdb_constraints() WHERE ${here} ORDER BY ALL`),
+        views: await read(`SELECT view_name, sql FROM duckdb_views() WHERE ${here} AND NOT internal ORDER BY view_name`),
+        indexes: await read(`SELECT table_name, index_name, sql FROM duckdb_indexes() WHERE ${here} ORDER BY ALL`),
+      };
+    });
+    const newLedgerShape = async () => {
+      const fresh = await Ledger.openWriter(path.join(dir, 'fresh.duckdb'));
+      try {
+        return await shapeOf(fresh);
+      } finally {
+        fresh.closeSync();
+      }
+    };
+    const rows = async (l: Ledger) => ({
+      lifecycles: (await l.query(`SELECT run_id, started_by, started_from FROM lifecycles WHERE run_id = 'run-old'`)).rows,
+      votes: (await l.query(`SELECT idempotency_key, channel, rater_auth, standing FROM votes WHERE run_id = 'run-old' ORDER BY rowid`)).rows,
+      completions: await count(l, `SELECT count(*) AS n FROM lifecycle_completions WHERE run_id = 'run-old'`),
+      scores: (await l.query(`SELECT candidate_id, up, down, score, first_of_model FROM candidate_scores WHERE run_id = 'run-old' ORDER BY rowid`)).rows,
+      pairs: (await l.query(`SELECT chosen_candidate_id, rejected_candidate_id, chosen_path, margin, tie FROM preference_pairs WHERE run_id = 'run-old'`)).rows,
+    });
+    const OLD_ROWS = {
+      // No provenance before schema 5: unknown.
+      lifecycles: [{ run_id: 'run-old', started_by: null, started_from: 'unknown' }],
+      votes: [
+        { idempotency_key: 'web:1', channel: 'web', rater_auth: 'open', standing: false },
+        { idempotency_key: 'web:2', channel: 'web', rater_auth: 'open', standing: true },
+        { idempotency_key: 'slack:3', channel: 'slack', rater_auth: 'slack', standing: true },
+      ],
+      completions: 1,
+      scores: [
+        { candidate_id: 'c1', up: 1, down: 0, score: 1, first_of_model: true },
+        { candidate_id: 'c2', up: 1, down: 0, score: 1, first_of_model: true },
+      ],
+      pairs: [{ chosen_candidate_id: 'c1', rejected_candidate_id: 'c2', chosen_path: `artifacts/${OLD_PATHS.c1}`, margin: 0, tie: true }],
+    };
+
+    for (const version of [1, 2, 3, 4] as const) {
+      it(`should bring a schema-${version} ledger to exactly the shape of a new one, keeping its rows, and then take increments`, async () => {
+        const expected = await newLedgerShape();
+        await writeOldLedger(file, version);
+        const l = await writer();
+        assert.deepEqual(await shapeOf(l), expected);
+        assert.deepEqual((await l.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+        // Rows as they were; rater_auth from the channel where it was missing; a schema-1 ledger's lifecycle derived on open.
+        assert.deepEqual(await rows(l), OLD_ROWS);
+        const { closedAt: _c, closeReason: _r, ...open } = lifecycleRecord({ runId: 'run-new', lifecycleId: 'lc-new', votesAccepted: 1 });
+        await l.commit({ lifecycle: open, candidates: [candidate(1)], votes: [vote(1, 'c1', 'up', 1, true, { raterAuth: 'invite' })] });
+        assert.deepEqual((await l.query(`SELECT close_reason FROM lifecycles WHERE run_id = 'run-new'`)).rows, [{ close_reason: null }]);
+        // Opened again: the same shape, nothing derived or filled twice.
+        l.closeSync();
+        ledger = undefined;
+        const again = await writer();
+        assert.deepEqual(await shapeOf(again), expected);
+        assert.deepEqual(await rows(again), OLD_ROWS);
+        assert.deepEqual((await again.query(`SELECT rater_auth FROM votes WHERE run_id = 'run-new'`)).rows, [{ rater_auth: 'invite' }]);
+      });
+    }
+
+    it('should finish a schema-4 upgrade that stopped half-way (one close column still NOT NULL, the version still 3)', async () => {
+      const expected = await newLedgerShape();
+      await writeOldLedger(file, 3);
+      const old = await DuckDBInstance.create(file);
+      const c = await old.connect();
+      await c.run(`ALTER TABLE lifecycles ALTER COLUMN closed_at DROP NOT NULL`);
+      c.closeSync();
+      old.closeSync();
+      const l = await writer();
+      assert.deepEqual(await shapeOf(l), expected);
+      assert.deepEqual(await rows(l), OLD_ROWS);
+    });
+
+    it('should open a new ledger with the same shape again and again', async () => {
+      const expected = await newLedgerShape();
+      await writer();
+      ledger!.closeSync();
+      ledger = undefined;
+      assert.deepEqual(await shapeOf(await writer()), expected);
     });
   });
 
@@ -820,6 +1051,67 @@ describe('store/Ledger', function () {
       assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 0);
       await l.commit(smallCommit());
       assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 6);
+    });
+  });
+
+  describe('the writer\'s DuckDB (issue 12)', () => {
+    async function setting(l: Ledger, name: string): Promise<unknown> {
+      return l.withConnection(async (c) => (await c.runAndReadAll(`SELECT value FROM duckdb_settings() WHERE name = $1`, [name])).getRows()[0]?.[0]);
+    }
+
+    it('should be locked down: no external access but its folders, no extension autoload, configuration locked but for the release writer\'s settings', async () => {
+      const releases = path.join(dir, 'releases');
+      ledger = await Ledger.openWriter(file, { allowedDirectories: [releases] });
+      assert.equal(await setting(ledger, 'enable_external_access'), 'false');
+      assert.equal(await setting(ledger, 'lock_configuration'), 'true');
+      assert.equal(await setting(ledger, 'autoload_known_extensions'), 'false');
+      assert.equal(await setting(ledger, 'autoinstall_known_extensions'), 'false');
+      assert.equal(await setting(ledger, 'allowed_directories'), `[${file}.tmp/, ${releases}/]`);
+      assert.equal(await setting(ledger, 'allowed_configs'), '[threads, preserve_insertion_order, max_memory]'); // memory_limit is max_memory
+      await ledger.withConnection(async (c) => {
+        await c.run(`SET memory_limit = '1GB'`);
+        await c.run('RESET memory_limit');
+        await assert.rejects(c.run(`SET enable_external_access = true`), /configuration has been locked/);
+        await assert.rejects(c.run(`SELECT * FROM glob('${dir}/*')`), /Permission Error/);
+        fs.mkdirSync(releases);
+        await c.run(`COPY (SELECT 1 AS x) TO '${path.join(releases, 'x.csv')}'`);
+      });
+      assert.ok(fs.existsSync(path.join(releases, 'x.csv')), 'the writer still writes into its own folders');
+    });
+
+    it('should checkpoint in the commit that takes the WAL past 16 MiB (DuckDB\'s own checkpoints are off)', async () => {
+      const l = await writer();
+      const wal = `${file}.wal`;
+      const votes = manyVotes(9_000).map((v) => ({ ...v, comment: 'c'.repeat(2_000) }));
+      await l.commit({ ...smallCommit({ votesAccepted: votes.length }), votes });
+      const after = fs.existsSync(wal) ? fs.statSync(wal).size : 0;
+      assert.ok(after < 1024 ** 2, `WAL of ${after} bytes after a commit of ~18 MB`);
+      assert.equal(await count(l, `SELECT count(*) AS n FROM votes`), 9_000);
+    });
+
+    it('should reuse one read copy while the ledger does not change, take a new one after a commit, and remove them on close', async () => {
+      const l = await writer();
+      const copies = () => (fs.existsSync(`${file}.reads`) ? fs.readdirSync(`${file}.reads`).filter((f) => f.endsWith('.duckdb') || /-\d+$/.test(f)) : []);
+      assert.deepEqual((await l.queryIsolated(`SELECT count(*)::INT AS n FROM votes`)).rows, [{ n: 0 }]);
+      const first = copies();
+      assert.equal(first.length, 1);
+      await l.queryIsolated(`SELECT 1`);
+      assert.deepEqual(copies(), first, 'no change, no new copy');
+      await l.commit(smallCommit());
+      assert.deepEqual((await l.queryIsolated(`SELECT count(*)::INT AS n FROM votes`)).rows, [{ n: 6 }]);
+      const second = copies();
+      assert.equal(second.length, 1);
+      assert.notDeepEqual(second, first);
+      l.closeSync();
+      ledger = undefined;
+      assert.equal(fs.existsSync(`${file}.reads`), false);
+    });
+
+    it('should remove read copies a crashed writer left when it opens', async () => {
+      fs.mkdirSync(`${file}.reads`, { recursive: true });
+      fs.writeFileSync(path.join(`${file}.reads`, 'ledger.duckdb-7'), 'stale');
+      await writer();
+      assert.equal(fs.existsSync(`${file}.reads`), false);
     });
   });
 

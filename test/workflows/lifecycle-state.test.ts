@@ -4,7 +4,9 @@
  * need the workflow context; rating-lifecycle-timing.test.ts covers them across continue-as-new.
  */
 import assert from 'node:assert/strict';
-import { COMMIT_BATCH_SIZE, MIN_CONTINUE_AS_NEW_EVENTS, RatingLifecycle, isCarry, thresholdErrors } from '../../workflows/lifecycle-state';
+import { ApplicationFailure } from '@temporalio/common';
+import { ALL_RULES, COMMIT_BATCH_SIZE, MIN_CONTINUE_AS_NEW_EVENTS, RatingLifecycle, isCarry, thresholdErrors } from '../../workflows/lifecycle-state';
+import { VoteRejection } from '../../workflows/messages';
 import { validateLifecycleInput } from '../../workflows/input';
 import type { Candidate, LifecyclePlan } from '../../workflows/types';
 import { raterId, vote } from '../helpers/votes';
@@ -59,13 +61,13 @@ describe('RatingLifecycle (state, outside Temporal)', () => {
     assert.ok(isCarry(carry));
     const after = RatingLifecycle.resume('lc-1', carry);
     assert.deepEqual(after.status(), before.status());
-    assert.deepEqual(after.tally.allEvents(), before.tally.allEvents());
+    assert.deepEqual(after.tally.uncommittedEvents(), before.tally.uncommittedEvents());
     assert.equal(after.reminded, true);
     assert.deepEqual(after.thresholds, { continueAsNewAfterEvents: 500 });
     assert.equal(after.phase, 'voting');
     // Votes go on numbering where the last run stopped.
     after.recordVote(vote('c2', 'up', 3));
-    assert.deepEqual(after.tally.allEvents().map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(after.tally.uncommittedEvents().map((e) => e.seq), [1, 2, 3]);
   });
 
   it('should accept a carry from before thresholds existed', () => {
@@ -118,6 +120,15 @@ describe('RatingLifecycle (state, outside Temporal)', () => {
 
   it('should refuse to report a close reason before voting closed', () => {
     assert.throws(() => voting().summary(0), /not closed yet/);
+  });
+
+  it('should refuse a castAt the ledger cannot store as malformed, except under the rules of older histories (no iso-cast-at patch)', () => {
+    const odd = vote('c1', 'up', 1, { castAt: 'March 1, 2026' });
+    assert.throws(() => voting().validateVote(odd), (err: unknown) => err instanceof ApplicationFailure && err.type === VoteRejection.MalformedVote && /castAt: must be an ISO-8601 time with seconds and a zone/.test(err.message));
+    const older = RatingLifecycle.start('lc-1', plan(), {}, NOW, { ...ALL_RULES, isoCastAt: false });
+    older.openVoting([candidate('c1', 'A'), candidate('c2', 'B')], []);
+    older.validateVote(odd);
+    assert.equal(older.recordVote(odd).outcome, 'recorded');
   });
 
   it('should accept no thresholds or sane ones, and name every bad field', () => {

@@ -20,6 +20,10 @@ import { activityScheduledTimes, historyEvents, recordingChannel, stubInference,
 import { createLifecycleWorkers, sharedTemporal, waitForVoting, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
 import { raterId, vote } from '../helpers/votes';
 
+/** Votes as the Slack and email routes send them: each lifecycle takes votes through its own channel only. */
+const SLACK = { channel: 'slack' } as const;
+const EMAIL = { channel: 'email' } as const;
+
 describe('ratingLifecycle over time (stub inference and channel, real ledger)', function () {
   this.timeout(60_000);
   let workers: LifecycleWorkers;
@@ -82,8 +86,8 @@ describe('ratingLifecycle over time (stub inference and channel, real ledger)', 
         deadline: '6s', remindBefore: '4500ms',
       });
       await waitForVoting(handle, 10_000);
-      await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 1)] });
-      await handle.signal(voteSignal, vote('c2', 'down', 2));
+      await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 1, EMAIL)] });
+      await handle.signal(voteSignal, vote('c2', 'down', 2, EMAIL));
       await waitUntil(() => calls.remindRaters.length > 0 || undefined, 10_000, 'the reminder');
       const status = await handle.query(statusQuery);
       assert.equal(status.votesAccepted, 2, 'both votes were in before the reminder');
@@ -112,7 +116,7 @@ describe('ratingLifecycle over time (stub inference and channel, real ledger)', 
         { thresholds: { liveUpdateIntervalMs: intervalMs } },
       );
       await waitForVoting(handle, 10_000);
-      for (let n = 1; n <= votes; n++) await handle.executeUpdate(voteUpdate, { args: [vote(n % 2 ? 'c1' : 'c2', 'up', n)] });
+      for (let n = 1; n <= votes; n++) await handle.executeUpdate(voteUpdate, { args: [vote(n % 2 ? 'c1' : 'c2', 'up', n, SLACK)] });
       await waitUntil(() => calls.updatePost.at(-1)?.votesAccepted === votes || undefined, 10_000, 'the post to show every vote');
       await handle.signal(closeSignal, {});
       await handle.result();
@@ -137,7 +141,7 @@ describe('ratingLifecycle over time (stub inference and channel, real ledger)', 
         { thresholds: { liveUpdateIntervalMs: 600_000 } },
       );
       await waitForVoting(handle, 10_000);
-      await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 1)] });
+      await handle.executeUpdate(voteUpdate, { args: [vote('c1', 'up', 1, SLACK)] });
       const isThrottle = (e: HistoryEvent) => String(e.timerStartedEventAttributes?.startToFireTimeout?.seconds) === '600';
       const throttle = await waitUntil(async () => (await historyEvents(handle)).find(isThrottle), 10_000, 'the throttle after the first live update');
       await handle.signal(closeSignal, {});
@@ -163,10 +167,10 @@ describe('ratingLifecycle over time (stub inference and channel, real ledger)', 
       );
       await waitForVoting(handle, 10_000);
       await waitUntil(() => calls.remindRaters.length > 0 || undefined, 10_000, 'the reminder');
-      await handle.signal(voteSignal, vote('c9', 'up', 99)); // refused and counted, in the first run
+      await handle.signal(voteSignal, vote('c9', 'up', 99, EMAIL)); // refused and counted, in the first run
       const cast = [];
       for (let n = 1; n <= total; n++) {
-        const v = vote(n % 2 ? 'c1' : 'c2', n % 3 ? 'up' : 'down', n);
+        const v = vote(n % 2 ? 'c1' : 'c2', n % 3 ? 'up' : 'down', n, EMAIL);
         cast.push(v);
         if (n % 4 === 0) await handle.signal(voteSignal, v);
         else assert.equal((await directory.vote(handle.workflowId, v)).outcome, 'recorded');

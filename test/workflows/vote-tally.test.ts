@@ -109,7 +109,7 @@ describe('workflows/vote-tally', () => {
       const b = t.record(req('c1', 'up', 1, 5), at(11)); // older, arrives late
       const c = t.record(req('c2', 'retract', 2, 12), at(12));
       assert.deepEqual([a.event?.seq, b.event?.seq, c.event?.seq], [1, 2, 3]);
-      assert.deepEqual(t.allEvents().map((e) => e.seq), [1, 2, 3]);
+      assert.deepEqual(t.uncommittedEvents().map((e) => e.seq), [1, 2, 3]);
       assert.equal(t.accepted, 3);
     });
   });
@@ -221,7 +221,7 @@ describe('workflows/vote-tally', () => {
         ['c2', 'down', 1, 0], ['c2', 'up', 3, 2], ['c2', 'up', 3, 2], ['c3', 'retract', 4, 1],
       ];
       for (const [c, v, r, s] of script) t.record(req(c, v, r, s), at(10));
-      const standing = t.allEvents().filter((e) => t.isStanding(e.idempotencyKey));
+      const standing = t.uncommittedEvents().filter((e) => t.isStanding(e.idempotencyKey));
       const total = t.tallies().reduce((n, x) => n + x.votes, 0);
       assert.equal(standing.length, total);
       for (const c of CANDIDATES) {
@@ -307,11 +307,11 @@ describe('workflows/vote-tally', () => {
 
     it('should give the same tallies, events and standing votes', () => {
       const original = busyTally();
-      const rebuilt = new VoteTally(CANDIDATES, original.allEvents());
+      const rebuilt = new VoteTally(CANDIDATES, original.uncommittedEvents());
       assert.deepEqual(rebuilt.tallies(), original.tallies());
-      assert.deepEqual(rebuilt.allEvents(), original.allEvents());
+      assert.deepEqual(rebuilt.uncommittedEvents(), original.uncommittedEvents());
       assert.equal(rebuilt.accepted, original.accepted);
-      for (const e of original.allEvents()) assert.equal(rebuilt.isStanding(e.idempotencyKey), original.isStanding(e.idempotencyKey), e.idempotencyKey);
+      for (const e of original.uncommittedEvents()) assert.equal(rebuilt.isStanding(e.idempotencyKey), original.isStanding(e.idempotencyKey), e.idempotencyKey);
       for (const q of [{ kind: 'total', votes: 4 }, { kind: 'total', votes: 5 }, { kind: 'perCandidate', votes: 1 }] as const) {
         assert.equal(rebuilt.quorumReached(q), original.quorumReached(q));
       }
@@ -319,15 +319,15 @@ describe('workflows/vote-tally', () => {
 
     it('should survive a JSON round trip of the events (what continue-as-new carries)', () => {
       const original = busyTally();
-      const carried = JSON.parse(JSON.stringify(original.allEvents()));
+      const carried = JSON.parse(JSON.stringify(original.uncommittedEvents()));
       const rebuilt = new VoteTally(CANDIDATES, carried);
       assert.deepEqual(rebuilt.tallies(), original.tallies());
     });
 
     it('should still detect duplicates of keys seen before the rebuild', () => {
       const original = busyTally();
-      const rebuilt = new VoteTally(CANDIDATES, original.allEvents());
-      const seen = original.allEvents()[0]!;
+      const rebuilt = new VoteTally(CANDIDATES, original.uncommittedEvents());
+      const seen = original.uncommittedEvents()[0]!;
       assert.equal(rebuilt.isDuplicate(seen.idempotencyKey), true);
       const r = rebuilt.record({ ...seen, value: 'down' }, at(500));
       assert.equal(r.outcome, 'duplicate');
@@ -336,7 +336,7 @@ describe('workflows/vote-tally', () => {
 
     it('should continue numbering and ordering after the rebuild', () => {
       const original = busyTally();
-      const rebuilt = new VoteTally(CANDIDATES, original.allEvents());
+      const rebuilt = new VoteTally(CANDIDATES, original.uncommittedEvents());
       const r = rebuilt.record(req('c1', 'down', 2, 0), at(500)); // older than rater 2's retraction at 2s
       assert.equal(r.event?.seq, original.accepted + 1);
       assert.equal(r.outcome, 'unchanged');
@@ -347,7 +347,7 @@ describe('workflows/vote-tally', () => {
 
     it('should reach the same result whatever order the events are replayed in', () => {
       const original = busyTally();
-      const reversed = [...original.allEvents()].reverse();
+      const reversed = [...original.uncommittedEvents()].reverse();
       const rebuilt = new VoteTally(CANDIDATES, reversed);
       assert.deepEqual(rebuilt.tallies(), original.tallies());
     });
@@ -414,6 +414,26 @@ describe('workflows/vote-tally', () => {
       for (const castAt of [undefined, '', 'yesterday', 1_700_000_000_000]) {
         assert.equal(reasonFor({ castAt }), 'castAt: must be an ISO-8601 time', String(castAt));
       }
+    });
+
+    it('should take castAt only as an RFC 3339 date-time with seconds and a zone, which DuckDB stores as the same instant', () => {
+      for (const castAt of ['2026-03-01T12:00:00Z', '2026-03-01T12:00:00.5Z', '2026-03-01T12:00:00.123456789Z', '2026-03-01T12:00:00+02:00',
+        '2026-03-01T12:00:00-23:59', '2028-02-29T00:00:00Z', '2000-01-01T00:00:00Z', '2199-12-31T23:59:59.999Z']) {
+        assert.equal(reasonFor({ castAt }), undefined, castAt);
+      }
+      // Each one Date.parse takes: DuckDB refuses it, or reads it in its own time zone.
+      for (const castAt of ['March 1, 2026', 'Sun, 01 Mar 2026 12:00:00 GMT', '2026-03-01', '2026-03-01T12:00:00', '2026-03-01T12:00Z',
+        '2026-03-01 12:00:00Z', '2026-03-01t12:00:00z', '2026-03-01T12:00:00+0200', '2026-02-30T12:00:00Z', '2026-03-01T24:00:00Z',
+        '2026-03-01T12:00:00.1234567890Z', '+002026-03-01T12:00:00Z', '1999-12-31T23:59:59Z', '2200-01-01T00:00:00Z', '2199-12-31T23:00:00-01:00']) {
+        assert.ok(!Number.isNaN(Date.parse(castAt)), `${castAt} is one Date.parse takes`);
+        assert.equal(reasonFor({ castAt }), 'castAt: must be an ISO-8601 time with seconds and a zone, like 2026-03-01T12:00:00Z, in 2000–2199', castAt);
+      }
+    });
+
+    it('should take any castAt Date.parse takes under the rules of histories from before the ISO rule', () => {
+      assert.equal(malformedVoteReason({ ...good, castAt: 'March 1, 2026' }, { isoCastAt: false }), undefined);
+      assert.equal(malformedVoteReason({ ...good, castAt: 'yesterday' }, { isoCastAt: false }), 'castAt: must be an ISO-8601 time');
+      assert.match(malformedVoteReason({ ...good, castAt: 'March 1, 2026' }, { isoCastAt: true }) ?? '', /^castAt: must be an ISO-8601 time with seconds and a zone/);
     });
 
     it('should report the first problem in field order', () => {

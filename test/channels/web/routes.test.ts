@@ -215,6 +215,9 @@ describe('channels/web/routes (the vote API)', () => {
         ['unknown_candidate', 404],
         ['unknown_lifecycle', 404],
         ['malformed_vote', 400],
+        ['wrong_channel', 403, 'this lifecycle takes votes through another channel'],
+        ['lifecycle_full', 409, 'this lifecycle takes no more votes'],
+        ['run_continuing', 503],
         ['busy', 503],
       ];
       for (const [code, status, error] of cases) {
