@@ -44,9 +44,11 @@ describe('cli: prefline raters', function () {
     assert.equal(runCli(['raters', 'invite', 'dave@example.org'], env).code, 0);
     const records = await (await registry()).list();
     assert.deepEqual(records.map((r) => [r.label, r.canGenerate ?? false]), [['carol@example.org', true], ['dave@example.org', false]]);
+    // A switch with a value is a usage error of the strict parser (exit 2), and nothing is created.
     const refused = runCli(['raters', 'invite', 'erin@example.org', '--can-generate=yes'], env);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /--can-generate takes no value/);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--can-generate is a switch and takes no value/);
+    assert.equal((await (await registry()).list()).length, 2);
   });
 
   it('should refuse a bad expiry, an over-long one, a missing label and a control character, creating nothing', async () => {
