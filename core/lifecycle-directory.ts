@@ -30,6 +30,9 @@ export interface LifecycleStartRequest {
   lifecycleId: string;
   /** The lifecycle's one JSON argument, as the Temporal UI would send it (the workflow validates it). */
   input: LifecycleInput;
+  /** The Temporal UI's summary and details of the lifecycle, as `prefline start` gives them (workflows/describe.ts startMetadata). */
+  staticSummary?: string;
+  staticDetails?: string;
 }
 
 /** `started`, or `exists`: a lifecycle with this id was started before (a retried request). */

@@ -100,6 +100,8 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         args: [request.input],
         // One lifecycle per business id, ever: a retried request (a Slack retry, a page's retry) starts nothing.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(request.staticSummary !== undefined ? { staticSummary: request.staticSummary } : {}),
+        ...(request.staticDetails !== undefined ? { staticDetails: request.staticDetails } : {}),
       });
       return 'started';
     } catch (err) {

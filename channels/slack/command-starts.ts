@@ -13,6 +13,7 @@
 import type { LifecycleDirectory } from '../../core/lifecycle-directory';
 import { messageOf, type GatewayLog } from '../../core/http';
 import { exponentialBackoff, systemClock, type Clock } from '../../core/retry';
+import { startMetadataOf } from '../../workflows/describe';
 import type { LifecycleInput, LifecycleStatus } from '../../workflows/types';
 import type { CommandResponder } from './answers';
 import { escapeMrkdwn } from './messages';
@@ -61,7 +62,8 @@ export class SlackStarts {
    * lifecycle could not be started (Temporal unreachable): the inbound keeps the start and tries again.
    */
   async start(start: AcceptedStart): Promise<void> {
-    const outcome = await this.deps.directory.start({ lifecycleId: start.lifecycleId, input: start.input });
+    // The Temporal UI lists it as it lists a `prefline start`: prompt, models, channel.
+    const outcome = await this.deps.directory.start({ lifecycleId: start.lifecycleId, input: start.input, ...startMetadataOf(start.input, this.clock.now()) });
     this.log('info', outcome === 'started' ? 'lifecycle started from Slack' : 'Slack start already started; nothing more to do', { lifecycleId: start.lifecycleId });
     if (outcome !== 'started' || this.closed) return;
     const watch = this.watch(start).catch((err: unknown) => this.log('warn', 'watching a Slack start failed', { lifecycleId: start.lifecycleId, error: messageOf(err) }));

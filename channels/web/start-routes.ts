@@ -24,6 +24,7 @@ import {
 import type { LifecycleDirectory } from '../../core/lifecycle-directory';
 import type { RateLimiter } from '../../core/rate-limit';
 import { MAX_CANDIDATES } from '../../workflows/input';
+import { startMetadataOf } from '../../workflows/describe';
 import type { RaterAuthenticator, WebRater } from './routes';
 import { DEFAULT_CANDIDATES, webStartRequest } from './start-request';
 import { publicStatus } from './status-view';
@@ -110,7 +111,8 @@ export function createWebStartRoutes(deps: WebStartsDeps): HttpRoute[] {
     }
     let outcome;
     try {
-      outcome = await deps.directory.start({ lifecycleId: mapped.lifecycleId, input: mapped.input });
+      // The Temporal UI lists it as it lists a `prefline start`: prompt, models, channel.
+      outcome = await deps.directory.start({ lifecycleId: mapped.lifecycleId, input: mapped.input, ...startMetadataOf(mapped.input, at.getTime()) });
     } catch (err) {
       await deps.budget.release(who.rater, reserved.reservation, at).catch(() => undefined);
       log('error', 'lifecycle start failed', { lifecycleId: mapped.lifecycleId, rater: who.rater, error: messageOf(err) });

@@ -38,8 +38,12 @@ describe('core/temporal-directory: starting and closing lifecycles (real dev ser
     const { client } = await sharedTemporal();
     await workers.run(async () => {
       const lifecycleId = `lc-dir-${randomUUID()}`;
-      assert.equal(await directory.start({ lifecycleId, input }), 'started');
+      assert.equal(await directory.start({ lifecycleId, input, staticSummary: '"a fox" · demo:text · web', staticDetails: 'the details' }), 'started');
       assert.equal(await directory.start({ lifecycleId, input: { ...input, prompt: 'another prompt' } }), 'exists');
+      // The Temporal UI shows the summary and details the start gave, as for `prefline start`.
+      const description = await client.workflow.getHandle(lifecycleId).describe();
+      assert.equal(await description.staticSummary(), '"a fox" · demo:text · web');
+      assert.equal(await description.staticDetails(), 'the details');
       const voting = await waitUntil(async () => {
         const p = await directory.progress(lifecycleId);
         return p?.status?.phase === 'voting' ? p : undefined;

@@ -49,6 +49,9 @@ describe('channels/slack: the /prefline command', function () {
         startedBy: pseudonym(USERS.starter), startedFrom: 'slack:/prefline',
       }]);
       assert.ok(!JSON.stringify(h.directory.startRequests).includes(USERS.starter), 'no Slack user id in the lifecycle');
+      // Listed in the Temporal UI as a `prefline start` is.
+      assert.equal(h.directory.startRequests[0]!.staticSummary, `"a red fox in the snow" · demo:shapes ×2 · slack:${CHANNEL}`);
+      assert.match(h.directory.startRequests[0]!.staticDetails ?? '', /^\*\*Prompt:\*\* a red fox in the snow\n/);
       const ts = publish(h, id!);
       const [replaced] = await waitUntil(async () => (h.slack.responsesTo(fields.response_url!).length > 0 ? h.slack.responsesTo(fields.response_url!) : undefined), 5000, 'the replacement');
       assert.equal(replaced!.replace_original, true);

@@ -58,6 +58,9 @@ describe('channels/web/start-routes (the prompt box)', () => {
     assert.deepEqual(h.directory.startRequests, [{
       lifecycleId,
       input: { prompt: 'a red fox in the snow', model: 'demo:shapes', candidates: 2, channel: 'web', startedBy: rater, startedFrom: 'web:prompt-box' },
+      // Listed in the Temporal UI as a `prefline start` is.
+      staticSummary: '"a red fox in the snow" · demo:shapes ×2 · web',
+      staticDetails: '**Prompt:** a red fox in the snow\n**Models:** demo:shapes ×2\n**Channel:** web\n**Quorum:** 3 votes per candidate\n**Deadline:** 86400 s after the start',
     }]);
     assert.equal(rater, invitedRater(RATER_KEY, 'alice@example.org'));
   });
