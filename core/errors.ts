@@ -101,6 +101,11 @@ export const ErrorCode = {
   OidcDenied: 'oidc_denied',
   OidcFailed: 'oidc_failed',
   OidcUnavailable: 'oidc_unavailable',
+  // prompt-box answers (channels/web/start-routes.ts)
+  StartNotAllowed: 'start_not_allowed',
+  ModelNotAllowed: 'model_not_allowed',
+  InvalidStart: 'invalid_start',
+  BudgetExhausted: 'budget_exhausted',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -208,6 +213,11 @@ const CATALOGUE = {
   [ErrorCode.OidcFailed]: { retryable: false, httpStatus: 403 },
   // The provider could not be reached: it may be back in a moment.
   [ErrorCode.OidcUnavailable]: { retryable: true, httpStatus: 502 },
+  [ErrorCode.StartNotAllowed]: { retryable: false, httpStatus: 403, answer: 'your sign-in may not generate' },
+  [ErrorCode.ModelNotAllowed]: { retryable: false, httpStatus: 400, answer: 'this model is not offered here' },
+  [ErrorCode.InvalidStart]: { retryable: false, httpStatus: 400 },
+  // The budget renews at 00:00 UTC: the answer's Retry-After says when.
+  [ErrorCode.BudgetExhausted]: { retryable: true, httpStatus: 429, answer: 'today\'s generation budget is used up' },
 } as const satisfies { readonly [C in ErrorCode]: CodeSpec };
 
 /** Each code's retryability, HTTP status and rater-facing answer. */

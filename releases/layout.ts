@@ -18,8 +18,11 @@ import { ReleaseError } from './errors';
 export { errnoCode, fsyncDir };
 
 export const RELEASE_FORMAT = 'prefline-release';
-/** 2: votes and vote_events carry `rater_auth` and `rater_verified`. */
-export const RELEASE_SCHEMA_VERSION = 2;
+/**
+ * 2: votes and vote_events carry `rater_auth` and `rater_verified`.
+ * 3: lifecycles carry `started_by` and `started_from` (who started each lifecycle, and from where).
+ */
+export const RELEASE_SCHEMA_VERSION = 3;
 export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
 export const MANIFEST = 'manifest.json';

@@ -234,7 +234,7 @@ ${section('leaderboard', 'Leaderboard', 'Models without A/B comparisons have no 
 }
 
 const TABLE_DOCS: Record<ReleaseTable, string> = {
-  lifecycles: 'One row per lifecycle (generation-to-rating run): prompt, models, quorum, deadline, close reason, commit time.',
+  lifecycles: 'One row per lifecycle (generation-to-rating run): prompt, models, quorum, deadline, close reason, commit time, and who started it and from where (`started_by`, `started_from`).',
   candidates: 'One row per generated candidate: model, backend, provenance (JSON), artifact sha256 and `path` relative to the artifact store (`artifacts/` in an export).',
   votes: 'Standing votes only: each rater’s final up (value 1) or down (value −1) on a candidate, after changes and retractions; `rater_verified` is false for typed-name (open panel) raters.',
   vote_events: 'Every accepted vote event as it arrived, including changed and retracted votes (`kind` is `vote` or `retract`; `standing` marks the final ones).',
@@ -290,13 +290,17 @@ export function renderDatasetCard(input: {
     '',
     `Rater agreement (Krippendorff’s alpha, nominal, items = candidates): ${stats.krippendorffAlpha === null ? 'undefined (too few candidates rated twice)' : stats.krippendorffAlpha.toFixed(3)}.`,
     '',
+    '## Who started each lifecycle',
+    '',
+    '`lifecycles.started_from` says where a lifecycle was started: `slack:/prefline` (the Slack command, in the channel it posts to), `web:prompt-box` (a rater allowed to generate, on the rating page), `cli` (`prefline start`), `temporal-ui`, or `unknown` (the Temporal UI or code that did not say, and lifecycles from before provenance was recorded). `started_by` is the starter’s pseudonym for the first two (null otherwise), the same one their votes carry, so self-votes can be told apart.',
+    '',
     '## Who the raters are',
     '',
     'Every vote says how its rater was authenticated: `rater_auth` is `invite` (a signed invite link), `oidc` (sign-in with the team’s identity provider), `slack` (Slack’s signed events), `email` (signed vote links and replies), `cli` (an operator) — or `open`: a name typed on the rating page’s open panel, which anyone can claim. `rater_verified` is false exactly for `open`; filter on it (`WHERE rater_verified`) to keep only raters who are who they say. Preferences and the leaderboard count every vote.',
     '',
     '## Privacy',
     '',
-    'Rater ids (`rater`) are keyed-hash pseudonyms computed by the gateway with a secret key (`PREFLINE_RATER_KEY`); raw identities (emails, Slack ids) never reach the ledger or a release. Free-text `comment`s are as raters wrote them.',
+    'Rater ids (`rater`, and `started_by` of a lifecycle: the same pseudonym as the starter’s votes) are keyed-hash pseudonyms computed by the gateway with a secret key (`PREFLINE_RATER_KEY`); raw identities (emails, Slack ids) never reach the ledger or a release. Free-text `comment`s are as raters wrote them.',
     '',
     '## Schemas',
     '',

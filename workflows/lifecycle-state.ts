@@ -444,6 +444,8 @@ export class RatingLifecycle {
       models: this.plan.models,
       ...(this.plan.campaign !== undefined ? { campaign: this.plan.campaign } : {}),
       ...(this.plan.modelVersion !== undefined ? { modelVersion: this.plan.modelVersion } : {}),
+      ...(this.plan.startedBy !== undefined ? { startedBy: this.plan.startedBy } : {}),
+      ...(this.plan.startedFrom !== undefined ? { startedFrom: this.plan.startedFrom } : {}),
       quorum: this.plan.quorum,
       deadlineAt: this.deadlineAt,
       candidates: this.candidates.map((c) => ({

@@ -127,6 +127,10 @@ const TABLE: Row[] = [
   { code: C.OidcDenied, owner: HttpError, make: http(C.OidcDenied), retryable: false, httpStatus: 403 },
   { code: C.OidcFailed, owner: HttpError, make: http(C.OidcFailed), retryable: false, httpStatus: 403 },
   { code: C.OidcUnavailable, owner: HttpError, make: http(C.OidcUnavailable), retryable: true, httpStatus: 502 },
+  { code: C.StartNotAllowed, owner: HttpError, make: http(C.StartNotAllowed), retryable: false, httpStatus: 403 },
+  { code: C.ModelNotAllowed, owner: HttpError, make: http(C.ModelNotAllowed), retryable: false, httpStatus: 400 },
+  { code: C.InvalidStart, owner: HttpError, make: http(C.InvalidStart), retryable: false, httpStatus: 400 },
+  { code: C.BudgetExhausted, owner: HttpError, make: http(C.BudgetExhausted), retryable: true, httpStatus: 429 },
 ];
 
 /** Classes that refine an owner: more fields, the owner's code. */
