@@ -9,6 +9,9 @@
  * is closing" while the run continues as new) is retried with jittered backoff before answering "busy",
  * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own run_continuing
  * (the run continues as new, and the retry lands on the next one).
+ *
+ * A vote through another channel than the lifecycle's is refused here, before it is sent
+ * (lifecycle-channels.ts: the lifecycle's channel read once per process, or learnt from a status read).
  */
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
@@ -16,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
+import { LifecycleChannels } from './lifecycle-channels';
 import { KeyedLimiter } from './limiter';
 import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
@@ -49,6 +53,8 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly limiter: KeyedLimiter;
   private readonly busyRetryBudgetMs: number;
   private readonly clock: Clock;
+  /** Which channel each lifecycle takes votes through, as far as this process has read it. */
+  readonly channels = new LifecycleChannels((id) => this.status(id));
 
   constructor(private readonly client: Client, options: TemporalDirectoryOptions = {}) {
     this.limiter = new KeyedLimiter(options.maxInFlightPerLifecycle ?? 8);
@@ -71,7 +77,9 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
 
   async status(lifecycleId: string): Promise<LifecycleStatus | undefined> {
     try {
-      return await this.client.workflow.getHandle(lifecycleId).query(statusQuery);
+      const status = await this.client.workflow.getHandle(lifecycleId).query(statusQuery);
+      this.channels.learn(status);
+      return status;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
@@ -79,6 +87,7 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   }
 
   async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    await this.channels.check(lifecycleId, vote); // refused here, not forwarded: the workflow would refuse it too
     return this.limiter.run(lifecycleId, () => this.voteWithRetry(lifecycleId, vote));
   }
 
