@@ -11,6 +11,9 @@
  * is closing" while the run continues as new) is retried with jittered backoff before answering "busy",
  * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own run_continuing
  * (the run continues as new, and the retry lands on the next one).
+ *
+ * A vote through another channel than the lifecycle's is refused here, before it is sent
+ * (lifecycle-channels.ts: the lifecycle's channel read once per process, or learnt from a status read).
  */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
@@ -18,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { WORKFLOW_TYPE, VoteRejection, closeSignal, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
 import type { ChannelSpec, CloseRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
+import { LifecycleChannels } from './lifecycle-channels';
 import { KeyedLimiter } from './limiter';
 import {
   VoteRejectedError, type CloseOutcome, type LifecycleDirectory, type LifecycleProgress, type LifecycleStartRequest, type StartOutcome,
@@ -55,6 +59,8 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly limiter: KeyedLimiter;
   private readonly busyRetryBudgetMs: number;
   private readonly clock: Clock;
+  /** Which channel each lifecycle takes votes through, as far as this process has read it. */
+  readonly channels = new LifecycleChannels((id) => this.status(id));
 
   private readonly taskQueue?: string;
 
@@ -140,7 +146,9 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
 
   async status(lifecycleId: string): Promise<LifecycleStatus | undefined> {
     try {
-      return await this.client.workflow.getHandle(lifecycleId).query(statusQuery);
+      const status = await this.client.workflow.getHandle(lifecycleId).query(statusQuery);
+      this.channels.learn(status);
+      return status;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
@@ -148,6 +156,7 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   }
 
   async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    await this.channels.check(lifecycleId, vote); // refused here, not forwarded: the workflow would refuse it too
     return this.limiter.run(lifecycleId, () => this.voteWithRetry(lifecycleId, vote));
   }
 

@@ -52,6 +52,7 @@ export function rejectionText(code: VoteRejectionCode): string {
     case 'voting_closed': return ':lock: Voting on this lifecycle is closed; your vote was not counted.';
     case 'voting_not_open': return 'Voting has not opened yet; try again in a moment.';
     case 'busy': return 'Prefline is busy; please click again in a moment.';
+    case 'wrong_channel': return ':no_entry: This lifecycle takes votes through another channel, not Slack; your vote was not counted.';
     default: return `This vote could not be counted (${code.replace(/_/g, ' ')}).`;
   }
 }

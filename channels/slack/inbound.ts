@@ -296,7 +296,10 @@ export class SlackInbound {
     try {
       await this.forwarding.vote('reaction vote', post.lifecycleId, vote, () => this.deps.posts.signalVote(post.lifecycleId, vote));
     } catch (err) {
-      if (err instanceof VoteRejectedError) return this.skip({ skip: `refused: ${err.code}`, detail: post.lifecycleId });
+      if (err instanceof VoteRejectedError) {
+        if (err.code === 'wrong_channel') this.log('warn', 'Slack reaction on a lifecycle of another channel refused; not counted', { lifecycleId: post.lifecycleId, reason: err.message });
+        return this.skip({ skip: `refused: ${err.code}`, detail: post.lifecycleId });
+      }
       throw err;
     }
     this.stats.forwarded += 1;
