@@ -117,6 +117,11 @@ export const ErrorCode = {
   ReplyFailed: 'reply_failed',
   StreamSignatureInvalid: 'stream_signature_invalid',
   UnknownStream: 'unknown_stream',
+  // prompt-box answers (channels/web/start-routes.ts)
+  StartNotAllowed: 'start_not_allowed',
+  ModelNotAllowed: 'model_not_allowed',
+  InvalidStart: 'invalid_start',
+  BudgetExhausted: 'budget_exhausted',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -245,6 +250,11 @@ const CATALOGUE = {
   [ErrorCode.StreamSignatureInvalid]: { retryable: false, httpStatus: 401 },
   // The page stopped waiting (or the reply finished): the stream's tokens have nowhere to go.
   [ErrorCode.UnknownStream]: { retryable: false, httpStatus: 404 },
+  [ErrorCode.StartNotAllowed]: { retryable: false, httpStatus: 403, answer: 'your sign-in may not generate' },
+  [ErrorCode.ModelNotAllowed]: { retryable: false, httpStatus: 400, answer: 'this model is not offered here' },
+  [ErrorCode.InvalidStart]: { retryable: false, httpStatus: 400 },
+  // The budget renews at 00:00 UTC: the answer's Retry-After says when.
+  [ErrorCode.BudgetExhausted]: { retryable: true, httpStatus: 429, answer: 'today\'s generation budget is used up' },
 } as const satisfies { readonly [C in ErrorCode]: CodeSpec };
 
 /** Each code's retryability, HTTP status and rater-facing answer. */

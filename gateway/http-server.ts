@@ -28,6 +28,8 @@ import { createChatRoutes, type ChatRoutesDeps } from '../channels/chat/routes';
 import { STREAM_PATH } from '../channels/chat/stream-auth';
 import type { ChatStreamHub } from '../channels/chat/stream-hub';
 import { createWebRoutes, type WebRater } from '../channels/web/routes';
+import { createWebStartRoutes } from '../channels/web/start-routes';
+import type { GenerationBudget } from '../core/generation-budget';
 import { createLogger } from '../ops/log';
 import type { HealthReport } from '../ops/ops-server';
 import { signedArtifactUrl, verifyArtifactUrl } from './artifact-urls';
@@ -48,6 +50,17 @@ export interface WebLimits {
 }
 
 export const DEFAULT_WEB_LIMITS: WebLimits = { signInsPerHour: 30, accessCodeFailuresPerHour: 10, votesPerMinute: 60 };
+
+/** The prompt box (PREFLINE_WEB_START_MODELS): what it offers and what limits it. */
+export interface WebStartsOptions {
+  models: readonly string[];
+  /** Starts per rater and hour (0: none). */
+  startsPerHour: number;
+  /** The daily candidate budget per rater. */
+  budget: GenerationBudget;
+  /** Verified addresses and `@domains` of OIDC raters who may generate. */
+  oidcGenerators?: readonly string[];
+}
 
 export interface GatewayDeps {
   /** How the web channel's vote API reaches lifecycles. */
@@ -71,6 +84,8 @@ export interface GatewayDeps {
   /** Reverse proxies in front whose X-Forwarded-For is trusted (PREFLINE_TRUST_PROXY_HOPS). */
   trustProxyHops?: number;
   limits?: Partial<WebLimits>;
+  /** The prompt box; without it, nobody generates from the page. */
+  starts?: WebStartsOptions;
   /** How long what the gateway read of an invite is trusted: revocations take effect within it. */
   inviteCacheMs?: number;
   /** Inbound routes of the other channels (Slack events, email vote links), tried after the built-in ones. */
@@ -184,16 +199,19 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const livez: Handler = async (_req, res) => sendJson(res, 200, { ok: true });
 
   const oidc = deps.oidc && publicUrl
-    ? createOidcSignIn({ settings: deps.oidc, publicUrl, sessionKey: deps.sessionKey, raterKey: deps.raterKey, sessionTtlMs: deps.sessionTtlMs, limitSignIn: (req) => limitSignIn(signInLimit, req), now, log })
+    ? createOidcSignIn({
+      settings: deps.oidc, publicUrl, sessionKey: deps.sessionKey, raterKey: deps.raterKey, sessionTtlMs: deps.sessionTtlMs, limitSignIn: (req) => limitSignIn(signInLimit, req),
+      ...(deps.starts?.oidcGenerators ? { generators: deps.starts.oidcGenerators } : {}), now, log,
+    })
     : undefined;
   if (deps.oidc && !publicUrl) throw new Error('gateway: OIDC sign-in needs the public URL (its redirect URI is <public URL>/auth/callback)');
 
   // The web channel is the gateway's own: the page it serves signs raters in here and votes there.
-  const channelRoutes: HttpRoute[] = [
+  const channelRoutes: HttpRoute[] = mergeRoutes([
     ...createSignInRoutes({
       raterKey: deps.raterKey, sessionKey: deps.sessionKey, ...(deps.invites ? { invites: deps.invites } : {}), openPanel,
       ...(deps.accessCode !== undefined ? { accessCode: deps.accessCode } : {}),
-      sessionTtlMs: deps.sessionTtlMs, ...(publicOrigin ? { publicOrigin } : {}), clientOf, signIns,
+      sessionTtlMs: deps.sessionTtlMs, ...(publicOrigin ? { publicOrigin } : {}), clientOf, signIns, promptBox: deps.starts !== undefined,
       accessCodeFailures: new RateLimiter(limits.accessCodeFailuresPerHour, HOUR_MS, clock),
       ...(oidc ? { oidc: { label: oidc.label, takeHandoff: oidc.takeHandoff } } : {}),
       now, log,
@@ -226,8 +244,21 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
           ...(deps.chat.streams?.routes() ?? []),
         ]
       : []),
+    ...(deps.starts
+      ? createWebStartRoutes({
+        directory: deps.directory,
+        authenticate: webRater,
+        artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()),
+        models: deps.starts.models,
+        startsPerRater: new RateLimiter(deps.starts.startsPerHour, HOUR_MS, clock),
+        budget: deps.starts.budget,
+        ...(publicOrigin ? { publicOrigin } : {}),
+        now,
+        log,
+      })
+      : []),
     ...(deps.channelRoutes ?? []),
-  ];
+  ]);
 
   const routes: Route[] = [
     { pattern: /^\/(?:index\.html|app\.js|style\.css|chat|chat\.js|chat\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
@@ -289,7 +320,12 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
 
   async function webRater(req: http.IncomingMessage): Promise<WebRater> {
     const session = await authenticate(req);
-    return { rater: session.rater, raterAuth: session.auth, ...(session.campaign !== undefined ? { campaign: session.campaign } : {}) };
+    return {
+      rater: session.rater, raterAuth: session.auth,
+      ...(session.campaign !== undefined ? { campaign: session.campaign } : {}),
+      // Generating needs the prompt box on here and a session that may (never an open-panel name).
+      canGenerate: deps.starts !== undefined && session.canGenerate === true && session.auth !== 'open',
+    };
   }
 
   const server = http.createServer((req, res) => {
@@ -332,6 +368,22 @@ export function listen(server: http.Server, host: string, port: number): Promise
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
+
+/** Routes of one path from several sources (the vote API's GET and the prompt box's POST of `/api/lifecycles`) as one. */
+function mergeRoutes(routes: HttpRoute[]): HttpRoute[] {
+  const merged = new Map<string, HttpRoute>();
+  for (const route of routes) {
+    const key = `${route.pattern.source}/${route.pattern.flags}`;
+    const known = merged.get(key);
+    if (!known) merged.set(key, { pattern: route.pattern, methods: { ...route.methods } });
+    else {
+      const clash = Object.keys(route.methods).find((m) => m in known.methods);
+      if (clash) throw new Error(`gateway: two routes answer ${clash} ${route.pattern.source}`);
+      Object.assign(known.methods, route.methods);
+    }
+  }
+  return [...merged.values()];
+}
 
 function pathOf(req: http.IncomingMessage): string {
   try {

@@ -21,9 +21,10 @@ export { errnoCode, fsyncDir };
 export const RELEASE_FORMAT = 'prefline-release';
 /**
  * 2: votes and vote_events carry `rater_auth` and `rater_verified`.
- * 3: the chat files (releases/chat.ts) and the manifest's `chat` statistics.
+ * 3: lifecycles carry `started_by` and `started_from` (who started each lifecycle, and from where).
+ * 4: the chat files (releases/chat.ts) and the manifest's `chat` statistics.
  */
-export const RELEASE_SCHEMA_VERSION = 3;
+export const RELEASE_SCHEMA_VERSION = 4;
 export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard', ...CHAT_TABLES] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
 export const MANIFEST = 'manifest.json';

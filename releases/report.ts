@@ -240,7 +240,7 @@ ${section('chat', 'Chat feedback', 'Conversations on the chat page: pairs from c
 }
 
 const TABLE_DOCS: Record<ReleaseTable, string> = {
-  lifecycles: 'One row per lifecycle (generation-to-rating run): prompt, models, quorum, deadline, close reason, commit time.',
+  lifecycles: 'One row per lifecycle (generation-to-rating run): prompt, models, quorum, deadline, close reason, commit time, and who started it and from where (`started_by`, `started_from`).',
   candidates: 'One row per generated candidate: model, backend, provenance (JSON), artifact sha256 and `path` relative to the artifact store (`artifacts/` in an export).',
   votes: 'Standing votes only: each rater’s final up (value 1) or down (value −1) on a candidate, after changes and retractions; `rater_verified` is false for typed-name (open panel) raters.',
   vote_events: 'Every accepted vote event as it arrived, including changed and retracted votes (`kind` is `vote` or `retract`; `standing` marks the final ones).',
@@ -301,6 +301,10 @@ export function renderDatasetCard(input: {
     '',
     `Rater agreement (Krippendorff’s alpha, nominal, items = candidates): ${stats.krippendorffAlpha === null ? 'undefined (too few candidates rated twice)' : stats.krippendorffAlpha.toFixed(3)}.`,
     '',
+    '## Who started each lifecycle',
+    '',
+    '`lifecycles.started_from` says where a lifecycle was started: `slack:/prefline` (the Slack command, in the channel it posts to), `web:prompt-box` (a rater allowed to generate, on the rating page), `cli` (`prefline start`), `temporal-ui`, or `unknown` (the Temporal UI or code that did not say, and lifecycles from before provenance was recorded). `started_by` is the starter’s pseudonym for the first two (null otherwise), the same one their votes carry, so self-votes can be told apart.',
+    '',
     '## Chat feedback',
     '',
     `Conversations held on the chat page (${chat.conversations} in this release), from the ledger's event log: every event committed at or before the cutoff, so a conversation still running appears as far as it had gone. ` +
@@ -310,7 +314,7 @@ export function renderDatasetCard(input: {
     '',
     '## Free text',
     '',
-    'These files hold text people wrote, as they wrote it (control and bidirectional-override characters refused): `lifecycles.parquet` (`prompt`, written by operators), `votes.parquet` and `vote_events.parquet` (`comment`), `messages.parquet` (`content` of user messages, `feedback`, `correction`), `chat_preferences.parquet` (`prompt`, and `chosen` for corrections) and `chat_kto.parquet` (`prompt`). Review them before publishing a release outside your team. The other files hold no free text.',
+    'These files hold text people wrote, as they wrote it (control and bidirectional-override characters refused): `lifecycles.parquet` (`prompt`, written by operators, or by raters allowed to start lifecycles from the prompt box or Slack’s /prefline), `votes.parquet` and `vote_events.parquet` (`comment`), `messages.parquet` (`content` of user messages, `feedback`, `correction`), `chat_preferences.parquet` (`prompt`, and `chosen` for corrections) and `chat_kto.parquet` (`prompt`). Review them before publishing a release outside your team. The other files hold no free text.',
     '',
     '## Who the raters are',
     '',
@@ -318,7 +322,7 @@ export function renderDatasetCard(input: {
     '',
     '## Privacy',
     '',
-    'Rater ids (`rater`) are keyed-hash pseudonyms computed by the gateway with a secret key (`PREFLINE_RATER_KEY`); raw identities (emails, Slack ids) never reach the ledger or a release. Free-text `comment`s are as raters wrote them.',
+    'Rater ids (`rater`, and `started_by` of a lifecycle: the same pseudonym as the starter’s votes) are keyed-hash pseudonyms computed by the gateway with a secret key (`PREFLINE_RATER_KEY`); raw identities (emails, Slack ids) never reach the ledger or a release. Free-text `comment`s are as raters wrote them.',
     '',
     '## Schemas',
     '',

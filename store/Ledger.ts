@@ -34,7 +34,7 @@ import { insertChatEvents } from './chat-ledger';
 import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
 import { LedgerError, lockedOr } from './errors';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
-import { CANDIDATE_CASTS, LEDGER_SCHEMA_VERSION, SCHEMA, VOTE_CASTS, insertRows, raterAuthOf, upgradeSchema } from './ledger-schema';
+import { CANDIDATE_CASTS, LEDGER_SCHEMA_VERSION, SCHEMA, VOTE_CASTS, insertRows, raterAuthOf, startedFromOf, upgradeSchema } from './ledger-schema';
 import { LedgerSnapshots } from './ledger-snapshots';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { LEDGER_ROW_LIMIT_HINT, ReadQueue } from './read-queue';
@@ -42,7 +42,7 @@ import { queryInReadProcess, type ReadParams } from './read-process';
 import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from './read-query';
 import { withTransaction } from './transaction';
 
-export { LEDGER_SCHEMA_VERSION, raterAuthOf };
+export { LEDGER_SCHEMA_VERSION, raterAuthOf, startedFromOf };
 export { LedgerError, type LedgerErrorCode } from './errors';
 export type { QueryResult, ReadLimits } from './read-query';
 
@@ -222,14 +222,14 @@ export class Ledger {
       const { plan } = lifecycle;
       await c.run(
         `INSERT INTO lifecycles VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
-           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ)
+           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ, $18, $19)
          ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
            votes_accepted = excluded.votes_accepted`,
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
           JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
-          lifecycle.votesAccepted, committedAt,
+          lifecycle.votesAccepted, committedAt, plan.startedBy ?? null, startedFromOf(plan),
         ],
       );
       // The lifecycle's first commit time bounds its rows from below. (A separate query: RETURNING on

@@ -4,7 +4,7 @@
  * Every problem is reported, each naming its field, so ops fix the form in one go.
  */
 import { parseDuration } from '../core/duration';
-import type { ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, Quorum } from './types';
+import type { ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, Quorum, StartSource } from './types';
 
 export const MAX_CANDIDATES = 8;
 export const MAX_PROMPT_LENGTH = 4000;
@@ -32,8 +32,15 @@ const BACKEND_EXAMPLES: Record<string, string> = {
 
 const KNOWN_FIELDS = new Set([
   'prompt', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
-  'deadline', 'remindBefore', 'campaign', 'modelVersion',
+  'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
 ]);
+
+/** Where a lifecycle may say it was started from (`startedFrom`). */
+export const START_SOURCES: ReadonlyArray<StartSource> = ['slack:/prefline', 'web:prompt-box', 'cli', 'temporal-ui'];
+/** Sources that always know who started: their lifecycles must name the starter. */
+const SOURCES_WITH_STARTER: ReadonlyArray<StartSource> = ['slack:/prefline', 'web:prompt-box'];
+/** A rater pseudonym as core/pseudonym.ts makes them. */
+export const PSEUDONYM = /^r_[0-9a-f]{24}$/;
 
 /** Channels whose connector can address raters individually, and so remind them. */
 export const REMINDER_CHANNELS: ReadonlyArray<ChannelSpec['kind']> = ['email'];
@@ -252,6 +259,7 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
 
   const campaign = optionalLabel('campaign', input.campaign, errors);
   const modelVersion = optionalLabel('modelVersion', input.modelVersion, errors);
+  const { startedBy, startedFrom } = provenance(input, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -268,8 +276,28 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
       ...(remindBeforeMs !== undefined ? { remindBeforeMs } : {}),
       ...(campaign !== undefined ? { campaign } : {}),
       ...(modelVersion !== undefined ? { modelVersion } : {}),
+      ...(startedBy !== undefined ? { startedBy } : {}),
+      ...(startedFrom !== undefined ? { startedFrom } : {}),
     },
   };
+}
+
+/** Who started the lifecycle and from where: a pseudonym, never a raw id, and a known source. */
+function provenance(input: Partial<LifecycleInput>, errors: string[]): { startedBy?: string; startedFrom?: StartSource } {
+  let startedFrom: StartSource | undefined;
+  if (input.startedFrom !== undefined) {
+    if (START_SOURCES.includes(input.startedFrom)) startedFrom = input.startedFrom;
+    else errors.push(`startedFrom: must be one of ${START_SOURCES.join(', ')}`);
+  }
+  let startedBy: string | undefined;
+  if (input.startedBy !== undefined) {
+    if (typeof input.startedBy !== 'string' || !PSEUDONYM.test(input.startedBy)) errors.push('startedBy: must be a rater pseudonym like "r_0123456789abcdef01234567" (never a name or a user id)');
+    else if (input.startedFrom === undefined) errors.push('startedBy: needs startedFrom, where the lifecycle was started from');
+    else startedBy = input.startedBy;
+  } else if (startedFrom !== undefined && SOURCES_WITH_STARTER.includes(startedFrom)) {
+    errors.push(`startedBy: required with startedFrom "${startedFrom}"`);
+  }
+  return { ...(startedBy !== undefined ? { startedBy } : {}), ...(startedFrom !== undefined ? { startedFrom } : {}) };
 }
 
 /** Resolves a deadline spec against the lifecycle's start time. */

@@ -9,12 +9,12 @@ import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import type { CommitRequest, GenerateCandidatesRequest } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
 import { deadlineAt } from './input';
-import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate } from './messages';
+import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
   Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
 import { DIGEST_BYTES, utf8Length } from './compact';
-import { SLOT_BYTES, VoteTally, malformedVoteReason, wrongChannelReason, type VotingState } from './vote-tally';
+import { SLOT_BYTES, VoteTally, malformedVoteReason, type VotingState } from './vote-tally';
 
 /** Votes per ledger activity call. */
 export const COMMIT_BATCH_SIZE = 500;
@@ -444,6 +444,8 @@ export class RatingLifecycle {
       models: this.plan.models,
       ...(this.plan.campaign !== undefined ? { campaign: this.plan.campaign } : {}),
       ...(this.plan.modelVersion !== undefined ? { modelVersion: this.plan.modelVersion } : {}),
+      ...(this.plan.startedBy !== undefined ? { startedBy: this.plan.startedBy } : {}),
+      ...(this.plan.startedFrom !== undefined ? { startedFrom: this.plan.startedFrom } : {}),
       quorum: this.plan.quorum,
       deadlineAt: this.deadlineAt,
       candidates: this.candidates.map((c) => ({

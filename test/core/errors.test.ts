@@ -144,6 +144,10 @@ const TABLE: Row[] = [
   { code: C.UnknownChatModel, owner: HttpError, make: http(C.UnknownChatModel), retryable: false, httpStatus: 400 },
   { code: C.StreamSignatureInvalid, owner: HttpError, make: http(C.StreamSignatureInvalid), retryable: false, httpStatus: 401 },
   { code: C.UnknownStream, owner: HttpError, make: http(C.UnknownStream), retryable: false, httpStatus: 404 },
+  { code: C.StartNotAllowed, owner: HttpError, make: http(C.StartNotAllowed), retryable: false, httpStatus: 403 },
+  { code: C.ModelNotAllowed, owner: HttpError, make: http(C.ModelNotAllowed), retryable: false, httpStatus: 400 },
+  { code: C.InvalidStart, owner: HttpError, make: http(C.InvalidStart), retryable: false, httpStatus: 400 },
+  { code: C.BudgetExhausted, owner: HttpError, make: http(C.BudgetExhausted), retryable: true, httpStatus: 429 },
 ];
 
 /** Classes that refine an owner: more fields, the owner's code. */

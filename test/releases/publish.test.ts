@@ -20,7 +20,7 @@ import { quotedString } from '../../releases/sql';
 import { diffReleases, exportRelease, queryRelease, verifyRelease, withMemoryDatabase } from '../../releases/tools';
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
-import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, readParquetIndependently } from './fixtures';
+import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, rater, readParquetIndependently } from './fixtures';
 
 const PARQUET_FILES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'].map((t) => `${t}.parquet`);
 
@@ -106,6 +106,15 @@ describe('release publishing (releases/publisher)', function () {
       assert.deepEqual(fromDuckDb, fromLedger, `${table}: DuckDB read-back vs ledger`);
       assertSameRows(await readParquetIndependently(file), fromDuckDb, table);
     }
+    // Who started each lifecycle and from where: as the fixture's inputs said, unknown where they did not.
+    const lifecycles = await readParquetIndependently(join(result.dir, 'lifecycles.parquet'));
+    assert.deepEqual(lifecycles.map((l) => [l.lifecycle_id, l.started_by, l.started_from]), [
+      ['L1', rater(1), 'slack:/prefline'],
+      ['L2', rater(2), 'web:prompt-box'],
+      ['L3', null, 'cli'],
+      ['L4', null, 'unknown'],
+    ]);
+    assert.match(readFileSync(join(result.dir, 'README.md'), 'utf8'), /`lifecycles\.started_from` says where a lifecycle was started/);
     // How each rater signed in: rater 2 by invite (verified), the others by typed name (open, unverified).
     const standing = await readParquetIndependently(join(result.dir, 'votes.parquet'));
     assert.deepEqual([...new Set(standing.map((v) => `${String(v.rater_auth)}:${String(v.rater_verified)}`))].sort(), ['invite:true', 'open:false']);
