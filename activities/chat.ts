@@ -4,7 +4,8 @@
  *   never change) and stores the new user message, which comes as text, while the model writes — so
  *   the workflow passes references, not the transcript, and no disk write delays the first token;
  * - it streams the model's pieces to the gateway slot named in the request (best-effort, see
- *   channels/chat/stream-writer.ts) and heartbeats its progress every second;
+ *   channels/chat/stream-writer.ts) and heartbeats its progress every second (on a clock only: a reply
+ *   shorter than that sends none, so its completion is the only call to the server);
  * - it stores the finished text (content-addressed) and, at the same time, a reply record holding it
  *   under an attempt-independent key, before it returns, so a retry after a worker crash that finds
  *   the record returns that reply without asking the model again: the reply is produced once. A retry
@@ -138,7 +139,8 @@ export function createChatInferenceActivities(deps: ChatInferenceDeps): ChatInfe
           deps.replies.put({ conversationRunId: request.conversationRunId, replyId: request.replyId, text, provenance, storedAt: new Date().toISOString() }),
           stream?.end(),
         ]);
-        heartbeat(progress);
+        // No heartbeat here: the ticker keeps the attempt alive until we return, and a heartbeat in flight
+        // holds the completion back until the server has answered it (one more round trip per reply).
         if (record.text !== text) {
           // Another attempt got there first (two workers raced): its reply stands.
           return { text: record.text, sha256: await storeText(record.text), stored: await stored(), provenance: record.provenance, reused: true };

@@ -2,14 +2,17 @@
  * bench/chat: concurrent chat conversations through the real stack (dev server, one worker process,
  * one gateway process), each turn a message posted to the gateway with the reply streamed back as
  * server-sent events, against `demo:text` and the OpenAI-compatible stand-in streaming at a fixed pace.
- * For every turn it measures time to first token (post → first `delta` event) and turn latency (post →
- * the final `reply` event), and, in the same run, the raw inference of the same requests (the same
- * conversation so far and seed, the backend called directly at the same concurrency). It reports p50 and
- * p99 of both, their ratio, and Prefline's overhead (Prefline minus raw) in ms — first for one conversation
- * alone (Prefline's own cost per turn), then for all of them at once (that cost plus queueing for the CPU:
- * on a small machine the dev server, the worker, the gateway and the load share a few cores).
+ * For every turn it measures time to first token (post → first `delta` event), turn latency as the user
+ * sees it (post → the last `delta`: the whole reply is on the page) and the durable turn end (post → the
+ * final `reply` event: the update answered, the reply recorded in the workflow, its id known to the
+ * page), and, in the same run, the raw inference of the same requests (the same conversation so far and
+ * seed, the backend called directly at the same concurrency; its turn ends when the call returns). It
+ * reports p50 and p99, their ratio, and Prefline's overhead (Prefline minus raw) in ms — first for
+ * conversations alone, one after another, after an uncounted warm-up (Prefline's own cost per turn, and
+ * where it goes: bench/chat-breakdown.ts), then for all of them at once (that cost plus queueing for the
+ * CPU: on a small machine the dev server, the worker, the gateway and the load share a few cores).
  *
- *   node dist/bench/chat.js [--conversations 100] [--turns 10] [--backends demo,openai] [--token-ms 10]
+ *   node dist/bench/chat.js [--conversations 100] [--turns 10] [--backends demo,openai] [--token-ms 10] [--alone 3]
  *
  * Target: under 50 ms of overhead at p50 and under 150 ms at p99.
  */
@@ -20,6 +23,7 @@ import type { ChatMessage, InferenceBackend } from '../connectors/inference/type
 import { seedFromId } from '../workflows/chat-validation';
 import type { ChatReplyReceipt } from '../workflows/types';
 import { startOpenAIStandIn } from '../test/standins/openai-server';
+import { printBreakdown, type TurnMarks } from './chat-breakdown';
 import { fmt, formatCpu, percentile, postJson, startBenchStack, withCpu, type BenchStack } from './util';
 
 interface Options {
@@ -27,40 +31,56 @@ interface Options {
   turns: number;
   backends: Array<'demo' | 'openai'>;
   tokenMs: number;
+  /** Conversations run alone, one after another, before the concurrent run. */
+  alone: number;
 }
 
 interface Timing {
   ttftMs: number;
+  /** To the last piece of the reply: what the user waits for. */
+  lastTokenMs: number;
+  /** To the final answer (Prefline: the `reply` event; raw: the call returned). */
   turnMs: number;
 }
+
+/** Wall-clock now, in fractional ms: comparable with the server's history times. */
+const wallNow = () => performance.timeOrigin + performance.now();
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
 /** The gateway refuses cross-site posts: the chat page marks its calls with this header. */
 const PAGE_HEADER = { 'x-prefline-request': '1' };
 
-/** One turn as the chat page takes it: the reply streamed as server-sent events; times to the first piece and to the answer. */
-function streamedTurn(url: string, token: string, body: unknown): Promise<Timing & { receipt: ChatReplyReceipt }> {
+/** One turn as the chat page takes it: the reply streamed as server-sent events; times to the first and last piece and to the answer. */
+function streamedTurn(url: string, token: string, body: { text: string; idempotencyKey: string }): Promise<Timing & { receipt: ChatReplyReceipt; marks: TurnMarks }> {
   const payload = JSON.stringify(body);
-  const t0 = performance.now();
+  const postedAt = wallNow();
+  const marks: TurnMarks = { postedAt, endAt: postedAt };
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'POST', agent,
       headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...PAGE_HEADER, accept: 'text/event-stream', authorization: `Bearer ${token}` },
     }, (res) => {
       let buffer = '';
-      let ttftMs: number | undefined;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        if (ttftMs === undefined && chunk.includes('event: delta')) ttftMs = performance.now() - t0;
+        const at = wallNow();
+        if (chunk.includes('event: delta')) {
+          marks.firstDeltaAt ??= at;
+          marks.lastDeltaAt = at;
+        }
+        if (chunk.includes('event: streamed')) marks.streamedAt ??= at;
+        if (chunk.includes('event: reply')) marks.replyAt ??= at;
         buffer += chunk;
       });
       res.on('end', () => {
-        const turnMs = performance.now() - t0;
+        marks.endAt = wallNow();
         const last = buffer.trim().split('\n\n').at(-1) ?? '';
         if (!last.startsWith('event: reply')) return reject(new Error(`no reply (HTTP ${res.statusCode}): ${last.slice(0, 200)}`));
         const receipt = JSON.parse(last.slice(last.indexOf('data: ') + 6)) as ChatReplyReceipt;
-        resolve({ ttftMs: ttftMs ?? turnMs, turnMs, receipt });
+        if (receipt.reply.latencyMs !== undefined) marks.latencyMs = receipt.reply.latencyMs;
+        const turnMs = (marks.replyAt ?? marks.endAt) - postedAt;
+        resolve({ ttftMs: (marks.firstDeltaAt ?? marks.endAt) - postedAt, lastTokenMs: (marks.lastDeltaAt ?? marks.endAt) - postedAt, turnMs, receipt, marks });
       });
       res.on('error', reject);
     });
@@ -73,6 +93,7 @@ interface Conversation {
   id: string;
   /** Each turn's request as the model saw it: the conversation so far and the seed. */
   requests: Array<{ messages: ChatMessage[]; seed: number }>;
+  marks: TurnMarks[];
 }
 
 /** `count` conversations of `turns` turns each, all at once; returns every turn's timing and what to replay raw. */
@@ -88,15 +109,17 @@ async function runConversations(stack: BenchStack, model: string, options: Optio
       const { conversationId } = JSON.parse(created.text) as { conversationId: string };
       const history: ChatMessage[] = [];
       const requests: Conversation['requests'] = [];
+      const marks: TurnMarks[] = [];
       for (let turn = 1; turn <= options.turns; turn++) {
         const text = `turn ${turn} of conversation ${i}: tell me something new`;
         history.push({ role: 'user', content: text });
         requests.push({ messages: [...history].slice(-40), seed: seedFromId(conversationId) + turn - 1 });
         const timing = await streamedTurn(`${stack.gatewayUrl}/api/chat/conversations/${conversationId}/messages`, token, { text, idempotencyKey: `bench-${label}-${i}-${turn}` });
-        timings.push({ ttftMs: timing.ttftMs, turnMs: timing.turnMs });
+        timings.push({ ttftMs: timing.ttftMs, lastTokenMs: timing.lastTokenMs, turnMs: timing.turnMs });
+        marks.push(timing.marks);
         history.push({ role: 'assistant', content: timing.receipt.reply.text ?? '' });
       }
-      return { id: conversationId, requests };
+      return { id: conversationId, requests, marks };
     } catch (err) {
       const key = (err instanceof Error ? err.message : String(err)).slice(0, 120);
       failures.set(key, (failures.get(key) ?? 0) + 1);
@@ -106,18 +129,21 @@ async function runConversations(stack: BenchStack, model: string, options: Optio
   return { timings, conversations: conversations.filter((c): c is Conversation => c !== undefined), failures };
 }
 
-/** The same requests straight to the backend, at the same concurrency: the raw inference time. */
-async function runRaw(backend: InferenceBackend, model: string, conversations: Conversation[]): Promise<Timing[]> {
+/** The same requests straight to the backend, at the same concurrency (all at once, or one conversation after another): the raw inference time. */
+async function runRaw(backend: InferenceBackend, model: string, conversations: Conversation[], oneAfterAnother = false): Promise<Timing[]> {
   const timings: Timing[] = [];
-  await Promise.all(conversations.map(async (c) => {
+  const replay = async (c: Conversation) => {
     for (const request of c.requests) {
       const t0 = performance.now();
       let ttftMs: number | undefined;
-      await backend.chat!({ model, messages: request.messages, params: {}, seed: request.seed, onDelta: () => { ttftMs ??= performance.now() - t0; } });
+      let lastTokenMs: number | undefined;
+      await backend.chat!({ model, messages: request.messages, params: {}, seed: request.seed, onDelta: () => { lastTokenMs = performance.now() - t0; ttftMs ??= lastTokenMs; } });
       const turnMs = performance.now() - t0;
-      timings.push({ ttftMs: ttftMs ?? turnMs, turnMs });
+      timings.push({ ttftMs: ttftMs ?? turnMs, lastTokenMs: lastTokenMs ?? turnMs, turnMs });
     }
-  }));
+  };
+  if (oneAfterAnother) for (const c of conversations) await replay(c);
+  else await Promise.all(conversations.map(replay));
   return timings;
 }
 
@@ -129,12 +155,16 @@ function summarise(label: string, prefline: Timing[], raw: Timing[]): Record<str
     return { p50, raw50, p99, raw99, over50: p50 - raw50, over99: p99 - raw99 };
   };
   const ttft = row('ttftMs');
+  const seen = row('lastTokenMs');
   const turn = row('turnMs');
   const line = (name: string, r: ReturnType<typeof row>) =>
     `  ${name.padEnd(20)} p50 ${fmt(r.p50)} ms (raw ${fmt(r.raw50)}, ${fmt(r.p50 / r.raw50, 2)}×, overhead ${fmt(r.over50)} ms)   ` +
     `p99 ${fmt(r.p99)} ms (raw ${fmt(r.raw99)}, ${fmt(r.p99 / r.raw99, 2)}×, overhead ${fmt(r.over99)} ms)`;
-  process.stdout.write([`${label}: ${prefline.length} turns through Prefline, ${raw.length} raw`, line('time to first token', ttft), line('turn latency', turn)].join('\n') + '\n');
-  return { ttftP50: ttft.p50, ttftOverheadP50: ttft.over50, ttftOverheadP99: ttft.over99, turnP50: turn.p50, turnOverheadP50: turn.over50, turnOverheadP99: turn.over99 };
+  process.stdout.write([`${label}: ${prefline.length} turns through Prefline, ${raw.length} raw`, line('time to first token', ttft), line('turn, last token', seen), line('turn, reply recorded', turn)].join('\n') + '\n');
+  return {
+    ttftP50: ttft.p50, ttftOverheadP50: ttft.over50, ttftOverheadP99: ttft.over99, lastTokenP50: seen.p50, lastTokenOverheadP50: seen.over50, lastTokenOverheadP99: seen.over99,
+    turnP50: turn.p50, turnOverheadP50: turn.over50, turnOverheadP99: turn.over99,
+  };
 }
 
 export async function benchChat(options: Options): Promise<Record<string, Record<string, number>>> {
@@ -157,12 +187,21 @@ export async function benchChat(options: Options): Promise<Record<string, Record
     for (const name of options.backends) {
       const model = name === 'demo' ? 'demo:text' : 'openai:bench-chat';
       const backend = name === 'demo' ? createDemoBackend({ chatTokenMs: options.tokenMs }) : createOpenAICompatibleBackend({ baseUrl: openai.baseUrl, timeoutMs: 60_000 });
-      // One conversation alone first: Prefline's own cost per turn, without 100 conversations queueing for the CPU.
-      const solo = await runConversations(stack, model, { ...options, conversations: 1 }, `${name}-solo`);
-      for (const [message, n] of solo.failures) process.stdout.write(`  the lone conversation failed (${n}): ${message}\n`);
-      const soloRaw = await runRaw(backend, model.slice(model.indexOf(':') + 1), solo.conversations);
-      const alone = summarise(`${model}, one conversation alone`, solo.timings, soloRaw);
+      // A warm-up conversation, not counted: the processes' first turn compiles their code paths (a one-off cost per process, not per turn).
+      await runConversations(stack, model, { ...options, conversations: 1, turns: 2 }, `${name}-warm-up`);
+      await runRaw(backend, model.slice(model.indexOf(':') + 1), [{ id: 'warm-up', requests: [{ messages: [{ role: 'user', content: 'warm up' }], seed: 1 }], marks: [] }]);
+      // Conversations alone next, one after another: Prefline's own cost per turn, without 100 conversations queueing for the CPU.
+      const solo = { timings: [] as Timing[], conversations: [] as Conversation[] };
+      for (let i = 0; i < options.alone; i++) {
+        const one = await runConversations(stack, model, { ...options, conversations: 1 }, `${name}-solo-${i}`);
+        for (const [message, n] of one.failures) process.stdout.write(`  a lone conversation failed (${n}): ${message}\n`);
+        solo.timings.push(...one.timings);
+        solo.conversations.push(...one.conversations);
+      }
+      const soloRaw = await runRaw(backend, model.slice(model.indexOf(':') + 1), solo.conversations, true);
+      const alone = summarise(`${model}, ${options.alone} conversation(s) alone, one after another`, solo.timings, soloRaw);
       results[`${name}-solo`] = alone;
+      await printBreakdown(stack.server.address, stack.config.temporal.namespace, new Map(solo.conversations.map((c) => [c.id, c.marks])));
 
       const t0 = performance.now();
       const { result: run, cpu } = await withCpu(stack, () => runConversations(stack, model, options, name));
@@ -189,6 +228,7 @@ if (require.main === module) {
     turns: Number(arg('turns') ?? 10),
     backends: (arg('backends') ?? 'demo,openai').split(',') as Options['backends'],
     tokenMs: Number(arg('token-ms') ?? 10),
+    alone: Number(arg('alone') ?? 3),
   }).then(
     () => process.exit(0),
     (err) => {
