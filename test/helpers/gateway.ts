@@ -82,8 +82,17 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 export async function stopTestGateway(h: GatewayHarness): Promise<void> {
   h.server.closeAllConnections();
   await new Promise((r) => h.server.close(r));
-  // A handler whose socket was just closed may still be writing its invite file (markUsed); retry the removal.
-  rmSync(h.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  // Handlers whose sockets were just closed may still be writing invite files (markUsed) on a loaded machine:
+  // retry the removal until they are done, for at most 20 s.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmSync(h.dir, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt >= 200) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** A raw request (no client-side URL normalisation, any header, chunked bodies). */
