@@ -22,6 +22,7 @@ import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, PreflineError } from '../core/errors';
+import type { Quorum } from '../workflows/types';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
@@ -155,16 +156,20 @@ export class Ledger {
     const committedAt = new Date(commitMs).toISOString();
     const result = await withTransaction(this.connection, async (c) => {
       const { plan } = lifecycle;
+      // Columns by name: later schema versions append columns, and a row need not know them all.
       await c.run(
-        `INSERT INTO lifecycles VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
-           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ)
+        `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
+           quorum_kind, quorum_votes, params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at,
+           task, question, allow_both_bad, reveal_models)
+         VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
+           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ, $18, $19, $20, $21)
          ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
            votes_accepted = excluded.votes_accepted`,
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
-          plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
+          plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, quorumCount(plan.quorum),
           JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
-          lifecycle.votesAccepted, committedAt,
+          lifecycle.votesAccepted, committedAt, plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad ?? null, plan.revealModels ?? null,
         ],
       );
       // The lifecycle's first commit time bounds its rows from below. (A separate query: RETURNING on
@@ -342,6 +347,11 @@ async function runReadQuery(connection: DuckDBConnection, sql: string, values?: 
       prepared.destroySync();
     }
   }
+}
+
+/** `quorum_votes`: the votes a thumbs quorum counts, or a compare quorum's responses. */
+function quorumCount(quorum: Quorum): number {
+  return quorum.kind === 'responses' ? quorum.responses : quorum.votes;
 }
 
 function lockedOr(err: unknown, path: string): Error {

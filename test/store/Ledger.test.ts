@@ -142,6 +142,7 @@ describe('store/Ledger', function () {
         { table_name: 'candidate_scores', table_type: 'BASE TABLE' },
         { table_name: 'candidates', table_type: 'BASE TABLE' },
         { table_name: 'feedback', table_type: 'VIEW' },
+        { table_name: 'judgements', table_type: 'BASE TABLE' },
         { table_name: 'ledger_meta', table_type: 'BASE TABLE' },
         { table_name: 'lifecycle_completions', table_type: 'BASE TABLE' },
         { table_name: 'lifecycles', table_type: 'BASE TABLE' },
@@ -721,7 +722,7 @@ describe('store/Ledger', function () {
       // The schema-2 ledger refuses a row without a close; the upgraded one takes it.
       const l = await writer();
       assert.deepEqual((await l.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
-      assert.equal(LEDGER_SCHEMA_VERSION, 4);
+      assert.equal(LEDGER_SCHEMA_VERSION, 5);
       const nullable = await l.query(`SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'lifecycles' AND column_name IN ('closed_at', 'close_reason') ORDER BY column_name`);
       assert.deepEqual(nullable.rows, [{ column_name: 'close_reason', is_nullable: 'YES' }, { column_name: 'closed_at', is_nullable: 'YES' }]);
       await l.commit(smallCommit());
@@ -964,7 +965,7 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 8);
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 9);
       });
     }
 
