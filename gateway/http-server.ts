@@ -82,6 +82,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/compare.js': { file: 'compare.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 
@@ -182,7 +183,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   ];
 
   const routes: Route[] = [
-    { pattern: /^\/(?:index\.html|app\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic } },
+    { pattern: /^\/(?:index\.html|app\.js|compare\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic } },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 

@@ -210,8 +210,9 @@
     list.forEach((lc, i) => {
       seen.add(lc.lifecycleId);
       let card = cards.get(lc.lifecycleId);
-      if (!card) cards.set(lc.lifecycleId, (card = buildCard(lc)));
-      updateCard(card, lc);
+      const kind = lc.task === 'compare' ? compare : thumbs;
+      if (!card) cards.set(lc.lifecycleId, (card = kind.buildCard(lc)));
+      kind.updateCard(card, lc);
       // Move only when out of place: moving a node would drop focus inside it.
       if (container.children[i] !== card.el) container.insertBefore(card.el, container.children[i] || null);
     });
@@ -335,16 +336,7 @@
     cand.pending = true;
     cand.el.setAttribute('aria-busy', 'true');
     card.outcome.textContent = 'Sending…';
-    let r = null;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (attempt) await sleep(500 * 2 ** (attempt - 1));
-      try {
-        r = await api('POST', path, payload);
-        if (r.status !== 502 && r.status !== 503) break;
-      } catch {
-        r = null; // network failure: same key again
-      }
-    }
+    const r = await postRetrying(path, payload);
     cand.pending = false;
     cand.el.removeAttribute('aria-busy');
     if (!session) return;
@@ -373,6 +365,33 @@
     card.outcome.textContent = message;
     toast(message);
   }
+
+  /**
+   * POSTs `payload` to `path`, retrying network failures and 502/503 with backoff; the payload (and its
+   * idempotency key) stays the same, so a retry never counts twice. Null when the server was never reached.
+   */
+  async function postRetrying(path, payload) {
+    let r = null;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt) await sleep(500 * 2 ** (attempt - 1));
+      try {
+        r = await api('POST', path, payload);
+        if (r.status !== 502 && r.status !== 503) break;
+      } catch {
+        r = null; // network failure: same key again
+      }
+    }
+    return r;
+  }
+
+  // Compare lifecycles ("which is better?") are compare.js's; it gets the page's helpers.
+  const thumbs = { buildCard, updateCard };
+  const compare = window.PreflineCompare({
+    h, closesIn, newKey, toast, postRetrying,
+    nextId: () => ++uid,
+    session: () => session,
+    signInAgain: (message) => { showSignin(message); toast('Please sign in again.'); },
+  });
 
   // ---- wiring ----------------------------------------------------------------------------------
   $('signin-form').addEventListener('submit', signin);
