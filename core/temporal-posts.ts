@@ -8,7 +8,7 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
-import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import type { JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
 import type { PostDirectory, PostInfo } from './post-directory';
@@ -65,6 +65,10 @@ export class TemporalPostDirectory implements PostDirectory {
     return this.directory.vote(lifecycleId, vote);
   }
 
+  judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    return this.directory.judge(lifecycleId, judgement);
+  }
+
   private async lookUp(ref: string): Promise<PostInfo | undefined> {
     const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${this.refs.searchAttribute} = '${ref}'`;
     const ids: string[] = [];
@@ -83,7 +87,7 @@ export class TemporalPostDirectory implements PostDirectory {
     const candidates = [...status.candidates].sort((a, b) => a.label.localeCompare(b.label)).map((c) => ({ id: c.id, label: c.label }));
     for (const post of status.posts ?? []) {
       if (!post.ref.startsWith(`${this.refs.channel}:`)) continue;
-      this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates });
+      this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates, ...(status.task ? { task: status.task } : {}) });
     }
     while (this.cache.size > MAX_CACHED_REFS) this.cache.delete(this.cache.keys().next().value as string);
   }
