@@ -69,6 +69,7 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_LEDGER_READ_PORT', default: '0', note: 'random; advertised in <data>/ledger-endpoint.json', description: 'Port of that endpoint.' },
   { name: 'PREFLINE_RELEASES_DIR', default: '<data>/releases', description: 'Dated, immutable parquet releases (`prefline release`); `latest` points at the newest.' },
   { name: 'PREFLINE_ARTIFACT_DIR', default: '<data>/artifacts', description: 'Content-addressed artifact store (must be shared by inference workers and the gateway).' },
+  { name: 'PREFLINE_IMPORT_ROOT', note: 'none: `file:` candidates are refused', description: 'Folder whose files lifecycles may bring as candidates (`"ref": "file:<path under it>"`); read by inference workers, which refuse paths that leave it (`..`, absolute paths, symbolic links out).' },
   { name: 'PREFLINE_TEMPORAL_BIN', default: './.tools/bin/temporal', description: 'The Temporal CLI binary (built by scripts/install-temporal.sh).' },
   { name: 'REPLICATE_API_TOKEN', description: 'Replicate API token for `replicate:` models. Read by inference workers only; never in workflow input or history.' },
   { name: 'PREFLINE_REPLICATE_BASE_URL', default: 'https://api.replicate.com/v1', description: 'Replicate API base URL.' },

@@ -46,6 +46,8 @@ export interface PreflineConfig {
   };
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
   artifactDir: string;
+  /** PREFLINE_IMPORT_ROOT: where `file:` candidates are read from; absent, they are refused. */
+  importRoot?: string;
   releasesDir: string;
   inference: {
     replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
