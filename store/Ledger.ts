@@ -1,12 +1,12 @@
 /**
- * The DuckDB ledger: committed lifecycles, candidates and vote events.
+ * The DuckDB ledger: committed lifecycles, candidates, vote events and judgement events.
  *
  * Exactly one process opens the file read-write (DuckDB enforces it with a file lock): the worker that
  * serves the `<queue>-ledger` task queue. Everyone else reads through that process
  * (`LedgerReadServer`) or, when no writer runs, by opening the file read-only.
  *
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
- * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
+ * idempotency key for votes and judgements), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
  * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts). The
  * tables, and the upgrades of older ledgers, are in store/ledger-schema.ts.
@@ -26,6 +26,7 @@ import type { Quorum } from '../workflows/types';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { candidateRows, insertRows, judgementRows, voteRows } from './ledger-rows';
 import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, upgradeSchema } from './ledger-schema';
 
 export { LEDGER_SCHEMA_VERSION, raterAuthOf };
@@ -35,21 +36,6 @@ export { LEDGER_SCHEMA_VERSION, raterAuthOf };
  * where parquet row groups are cut depends on the thread count, and the bytes must not.
  */
 export const LEDGER_THREADS = 2;
-
-/** Casts of each column's bound value, in table order ('' = none). */
-const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
-const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '', ''];
-
-/**
- * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
- * not ON CONFLICT); returns the rows inserted.
- */
-async function insertRows(c: DuckDBConnection, table: 'candidates' | 'votes', casts: readonly string[], rows: DuckDBValue[][]): Promise<number> {
-  const values = rows.flat();
-  const tuples = rows.map((_, r) => `(${casts.map((cast, k) => `$${r * casts.length + k + 1}${cast}`).join(', ')})`);
-  const result = await c.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, values);
-  return Number(result.rowsChanged);
-}
 
 /** Bound values per UPDATE of `unstand` (one statement per this many seqs). */
 const UNSTAND_PER_STATEMENT = 500;
@@ -112,7 +98,8 @@ export class Ledger {
       [String(LEDGER_SCHEMA_VERSION)],
     );
     const last = (await connection.runAndReadAll(
-      `SELECT epoch_ms(max(t))::DOUBLE FROM (SELECT max(committed_at) AS t FROM lifecycles UNION ALL SELECT max(committed_at) FROM votes)`,
+      `SELECT epoch_ms(max(t))::DOUBLE FROM (SELECT max(committed_at) AS t FROM lifecycles UNION ALL SELECT max(committed_at) FROM votes
+                                              UNION ALL SELECT max(committed_at) FROM judgements)`,
     )).getRows()[0]?.[0];
     if (typeof last === 'number') ledger.lastCommitMs = last;
     return ledger;
@@ -185,55 +172,57 @@ export class Ledger {
       if (newCandidates.length > 0) {
         // One plain multi-row INSERT, like the votes below: rows stay in the request's order, and a
         // candidate the ledger already holds fails the statement (the retry skips it).
-        await insertRows(c, 'candidates', CANDIDATE_CASTS, newCandidates.map((cand) => [
-          lifecycle.runId, lifecycle.lifecycleId, cand.id, cand.label, cand.model, cand.provenance.backend,
-          cand.provenance.version ?? null, cand.kind, cand.artifact.sha256, cand.artifact.mime, cand.artifact.size,
-          cand.artifact.path, cand.text ?? null, cand.placeholder, cand.provenance.seed, JSON.stringify(cand.provenance), committedAt,
-        ]));
+        await insertRows(c, 'candidates', candidateRows(lifecycle, newCandidates, committedAt));
       }
+      let judgements = request.judgements ?? [];
       if (skipExisting) {
-        const held = await c.runAndReadAll(`SELECT idempotency_key FROM votes WHERE run_id = $1`, [lifecycle.runId]);
-        const seen = new Set(held.getRows().map((r) => String(r[0])));
-        votes = votes.filter((v) => {
-          if (seen.has(v.idempotencyKey)) return false;
-          seen.add(v.idempotencyKey);
-          return true;
-        });
+        votes = await withoutHeld(c, 'votes', lifecycle.runId, votes);
+        judgements = await withoutHeld(c, 'judgements', lifecycle.runId, judgements);
       }
-      let inserted = 0;
-      // Multi-row inserts with bound values: far fewer round trips than one statement per vote.
-      const ROWS_PER_STATEMENT = 100;
-      for (let i = 0; i < votes.length; i += ROWS_PER_STATEMENT) {
-        const chunk = votes.slice(i, i + ROWS_PER_STATEMENT);
-        inserted += await insertRows(c, 'votes', VOTE_CASTS, chunk.map((v) => [
-          lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
-          v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
-          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing, raterAuthOf(v),
-        ]));
+      const inserted = await insertRows(c, 'votes', voteRows(lifecycle, votes, committedAt));
+      const judged = await insertRows(c, 'judgements', judgementRows(lifecycle, judgements, committedAt));
+      if (request.unstand !== undefined && request.unstand.length > 0) await this.unstand('votes', lifecycle.runId, firstCommit, request.unstand);
+      if (request.unstandJudgements !== undefined && request.unstandJudgements.length > 0) {
+        await this.unstand('judgements', lifecycle.runId, firstCommit, request.unstandJudgements);
       }
-      if (request.unstand !== undefined && request.unstand.length > 0) await this.unstand(lifecycle.runId, firstCommit, request.unstand);
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
-      const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
-      // Still voting (an increment): never complete, whatever the count.
-      const complete = lifecycle.closeReason !== undefined && total === lifecycle.votesAccepted;
-      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete });
-      return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
+      const [voteCount, judgementCount] = await this.rowCounts(lifecycle.runId, firstCommit);
+      // Still voting (an increment): never complete, whatever the count. Complete: every accepted event, vote or judgement, is here.
+      const complete = lifecycle.closeReason !== undefined && voteCount + judgementCount === lifecycle.votesAccepted;
+      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted: inserted + judged, complete });
+      // Judgement counts only where there are judgements: a thumbs lifecycle's result is what it was before them.
+      return {
+        voteRowsInserted: inserted,
+        voteRowsForLifecycle: voteCount,
+        ...(judgementCount > 0 ? { judgementRowsInserted: judged, judgementRowsForLifecycle: judgementCount } : {}),
+      };
     });
     this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
     return result;
   }
 
+  /** The lifecycle's vote and judgement rows, counted from its first commit on. */
+  private async rowCounts(runId: string, firstCommit: string): Promise<[number, number]> {
+    const reader = await this.connection.runAndReadAll(
+      `SELECT (SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ)::INTEGER,
+              (SELECT count(*) FROM judgements WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ)::INTEGER`,
+      [runId, firstCommit],
+    );
+    const [votes, judgements] = reader.getRows()[0] ?? [0, 0];
+    return [Number(votes), Number(judgements)];
+  }
+
   /**
-   * Clears the standing flags of committed votes the rater has since changed or retracted. An
+   * Clears the standing flags of committed votes (or judgements) the rater has since changed or retracted. An
    * in-place UPDATE of a column outside the key: rows keep their place, so ledger order stays commit order.
    */
-  private async unstand(runId: string, firstCommit: string, seqs: readonly number[]): Promise<void> {
+  private async unstand(table: 'votes' | 'judgements', runId: string, firstCommit: string, seqs: readonly number[]): Promise<void> {
     const bad = seqs.find((seq) => !Number.isSafeInteger(seq) || seq < 1);
-    if (bad !== undefined) throw new Error(`invalid commit request: unstand holds ${bad}, which is not a vote's seq`);
+    if (bad !== undefined) throw new Error(`invalid commit request: unstand holds ${bad}, which is not a ${table === 'votes' ? 'vote' : 'judgement'}'s seq`);
     for (let i = 0; i < seqs.length; i += UNSTAND_PER_STATEMENT) {
       const chunk = seqs.slice(i, i + UNSTAND_PER_STATEMENT);
       await this.connection.run(
-        `UPDATE votes SET standing = false
+        `UPDATE ${table} SET standing = false
           WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ AND standing AND seq IN (${chunk.map((_, k) => `$${k + 3}`).join(', ')})`,
         [runId, firstCommit, ...chunk],
       );
@@ -320,15 +309,22 @@ export class Ledger {
     }
   }
 
-  private async scalar(sql: string, values: DuckDBValue[]): Promise<unknown> {
-    const reader = await this.connection.runAndReadAll(sql, values);
-    return reader.getRowsJson()[0]?.[0];
-  }
-
   closeSync(): void {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** `events` without the ones `table` holds for the run already (and without repeats within the batch). */
+async function withoutHeld<E extends { idempotencyKey: string }>(c: DuckDBConnection, table: 'votes' | 'judgements', runId: string, events: E[]): Promise<E[]> {
+  if (events.length === 0) return events;
+  const held = await c.runAndReadAll(`SELECT idempotency_key FROM ${table} WHERE run_id = $1`, [runId]);
+  const seen = new Set(held.getRows().map((r) => String(r[0])));
+  return events.filter((e) => {
+    if (seen.has(e.idempotencyKey)) return false;
+    seen.add(e.idempotencyKey);
+    return true;
+  });
 }
 
 async function runReadQuery(connection: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<QueryResult> {

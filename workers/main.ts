@@ -13,6 +13,7 @@ import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import { describeTemporal, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
+import { createSafeDownloader } from '../connectors/http/safe-download';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import { createReplicateBackend } from '../connectors/inference/replicate/ReplicateBackend';
@@ -130,7 +131,9 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         await Worker.create({
           ...common,
           taskQueue: inferenceQueue(config.taskQueue),
-          activities: createActivities({ inference: { registry, artifacts } }),
+          activities: createActivities({
+            inference: { registry, artifacts, downloader: createSafeDownloader(config.downloads), ...(config.importRoot !== undefined ? { importRoot: config.importRoot } : {}) },
+          }),
           maxConcurrentActivityTaskExecutions: config.inferenceConcurrency,
           // Heartbeats carry cancellation back: a cancelled lifecycle stops paying for GPU time within seconds.
           maxHeartbeatThrottleInterval: '2 seconds',
