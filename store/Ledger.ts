@@ -143,6 +143,7 @@ export class Ledger {
     const committedAt = new Date(commitMs).toISOString();
     const result = await withTransaction(this.connection, async (c) => {
       const { plan } = lifecycle;
+      // allow_both_bad/reveal_models hold the effective choice (the plan leaves defaults out); NULL only on older rows.
       // Columns by name: later schema versions append columns, and a row need not know them all.
       await c.run(
         `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
@@ -156,7 +157,7 @@ export class Ledger {
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, quorumCount(plan.quorum),
           JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
-          lifecycle.votesAccepted, committedAt, plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad ?? null, plan.revealModels ?? null,
+          lifecycle.votesAccepted, committedAt, plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad !== false, plan.revealModels === true,
         ],
       );
       // The lifecycle's first commit time bounds its rows from below. (A separate query: RETURNING on
