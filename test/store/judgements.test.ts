@@ -1,5 +1,5 @@
 /**
- * The ledger's judgements (store/Ledger.ts, schema 5): every event once however often a commit is
+ * The ledger's judgements (store/Ledger.ts, schema 7): every event once however often a commit is
  * retried, increments while voting, cleared flags, completion counting votes and judgements, standing
  * flags that equal the tally rule on seeded random lifecycles, and upgrades from older ledgers.
  */
