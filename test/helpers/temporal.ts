@@ -102,8 +102,8 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
   const taskQueue = uniqueQueue(label);
   const dir = mkdtempSync(join(tmpdir(), 'prefline-wf-'));
   const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
-  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
   const releasesDir = join(dir, 'releases');
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [releasesDir, artifacts.rootDir] });
   const workers = await Promise.all([
     Worker.create({
       connection: nativeConnection,
