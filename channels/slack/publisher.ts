@@ -204,7 +204,7 @@ class SlackPublisher implements ChannelPublisher {
     const files = parseFiles(meta.files);
     const missing = shown.filter((c) => c.kind === 'image' && !files.has(c.id));
     if (missing.length > 0) {
-      for (const candidate of missing) files.set(candidate.id, await this.uploadImage(posts, channelId, header.ts, plan, candidate));
+      for (const candidate of missing) files.set(candidate.id, await this.uploadImage(posts, channelId, header.ts, plan, candidate, candidate === shown[0] ? 'A' : 'B'));
       const withFiles: HeaderMeta = { ...meta, files: formatFiles(files) };
       const blocks = compareBlocks(plan, withFiles, pairSides(plan, shown, files, showModel));
       await this.edit(channelId, header.ts, compareText(plan), blocks, withFiles, true);
@@ -321,7 +321,8 @@ class SlackPublisher implements ChannelPublisher {
     }
   }
 
-  private async uploadImage(posts: LifecyclePosts, channelId: string, threadTs: string, plan: LifecyclePlan, candidate: Candidate): Promise<string> {
+  /** `name`: what the upload is called where raters see it (a compare message's side: its position, A or B). */
+  private async uploadImage(posts: LifecyclePosts, channelId: string, threadTs: string, plan: LifecyclePlan, candidate: Candidate, name = `Candidate ${candidate.label}`): Promise<string> {
     const known = posts.files.get(candidate.id);
     if (known) return known;
     const bytes = await this.options.readArtifact(candidate.artifact.sha256);
@@ -330,9 +331,9 @@ class SlackPublisher implements ChannelPublisher {
     const result = await this.caller.call('files.uploadV2', () =>
       this.writer.filesUploadV2({
         file: bytes,
-        filename: `candidate-${candidate.label}.${extensionOf(candidate.artifact.mime)}`,
-        title: `Candidate ${candidate.label}`,
-        alt_text: `Candidate ${candidate.label} for: ${plan.prompt}`.slice(0, 1000),
+        filename: `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.${extensionOf(candidate.artifact.mime)}`,
+        title: name,
+        alt_text: `${name} for: ${plan.prompt}`.slice(0, 1000),
         channel_id: channelId,
         thread_ts: threadTs,
       }),
