@@ -3,7 +3,8 @@
  * with real activities and a real ledger: a rater answers A, changes to a tie and withdraws; the
  * `responses` quorum closes; the order each rater saw is recorded and can be recomputed; judgements
  * cross continue-as-new (lowered threshold) with increments and exact standing flags; brought
- * candidates from a folder under the import root and from the artifact store, with no inference.
+ * candidates from a folder under the import root and from the artifact store, with no inference; a
+ * folder imported with `prefline import` and a matchups CSV started as lifecycles.
  */
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { importFolder } from '../../cli/import';
+import { parseMatchupsCsv } from '../../core/matchups';
 import { presentationOrder } from '../../core/presentation';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
 import { JudgementTally } from '../../workflows/judgement-tally';
@@ -209,6 +212,46 @@ describe('compare lifecycles (real dev server, real ledger)', function () {
       // Content-addressed: the two images, each once (red was stored by the ingest and put again above).
       const files = fs.readdirSync(workers.artifacts.rootDir, { recursive: true }).filter((f) => String(f).endsWith('.png'));
       assert.equal(files.length, 2);
+    });
+  });
+
+  it('should start the matchups of a CSV over a folder imported into the artifact store and files under the import root', async () => {
+    // flux/ is imported (sha256: references in the CSV); sdxl/ stays under the import root (bare paths).
+    const seed = path.join(importRoot, 'seed');
+    fs.mkdirSync(path.join(seed, 'flux'), { recursive: true });
+    fs.mkdirSync(path.join(seed, 'sdxl'));
+    const colours: Array<[number, number, number]> = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]];
+    fs.writeFileSync(path.join(seed, 'flux', '001.png'), discPng(colours[0]!));
+    fs.writeFileSync(path.join(seed, 'flux', '002.png'), discPng(colours[1]!));
+    fs.writeFileSync(path.join(seed, 'sdxl', '001.png'), discPng(colours[2]!));
+    fs.writeFileSync(path.join(seed, 'sdxl', '002.png'), discPng(colours[3]!));
+    const { imported, refused } = await importFolder(workers.artifacts, path.join(seed, 'flux'), { maxBytes: 1 << 20 });
+    assert.deepEqual(refused, []);
+    const csv = ['prompt,image1,model1,image2', `a red fox,${imported[0]!.ref},flux,sdxl/001.png`, `"a green owl, at night",${imported[1]!.ref},flux,sdxl/002.png`].join('\n');
+    const { matchups, errors } = parseMatchupsCsv(csv, { pathPrefix: 'seed/', defaults: { responses: 1, campaign: 'seed-csv' } });
+    assert.deepEqual(errors, []);
+    await workers.run(async () => {
+      const { client } = await sharedTemporal();
+      const directory = new TemporalLifecycleDirectory(client);
+      const handles = await Promise.all(matchups.map(({ input }) => start(input)));
+      for (const [i, handle] of handles.entries()) {
+        await waitForVoting(handle, 20_000);
+        const status = await handle.query(statusQuery);
+        assert.equal(status.prompt, ['a red fox', 'a green owl, at night'][i]);
+        assert.deepEqual(status.candidates.map((c) => [c.model, c.artifact.sha256]), [
+          ['flux', imported[i]!.ref.slice('sha256:'.length)], ['sdxl', (await workers.artifacts.put(discPng(colours[i + 2]!), 'image/png')).sha256],
+        ]);
+        await directory.judge(handle.workflowId, answer(handle.workflowId, 1, 'left'));
+        assert.equal(((await handle.result()) as LifecycleSummary).closeReason, 'quorum');
+      }
+      const { rows } = await workers.ledger.query(
+        `SELECT l.prompt, c.model, c.provenance->>'$.extra.source' AS source, c.provenance->>'$.extra.metadata.matchup_line' AS line
+           FROM lifecycles l JOIN candidates c USING (run_id) WHERE l.campaign = 'seed-csv' AND l.task = 'compare' ORDER BY line, c.candidate_id`,
+      );
+      assert.deepEqual(rows, [
+        { prompt: 'a red fox', model: 'flux', source: imported[0]!.ref, line: '2' }, { prompt: 'a red fox', model: 'sdxl', source: 'file:seed/sdxl/001.png', line: '2' },
+        { prompt: 'a green owl, at night', model: 'flux', source: imported[1]!.ref, line: '3' }, { prompt: 'a green owl, at night', model: 'sdxl', source: 'file:seed/sdxl/002.png', line: '3' },
+      ]);
     });
   });
 });
