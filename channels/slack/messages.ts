@@ -77,6 +77,27 @@ export interface CandidateMeta {
 
 export type PartMeta = HeaderMeta | CandidateMeta;
 
+/** The part a message's metadata names (our own `prefline_lifecycle` metadata only), as posted. */
+export function readPartMeta(metadata: unknown): PartMeta | undefined {
+  const m = metadata as { event_type?: unknown; event_payload?: Record<string, unknown> } | undefined;
+  if (m?.event_type !== METADATA_EVENT_TYPE || typeof m.event_payload !== 'object' || m.event_payload === null) return undefined;
+  const p = m.event_payload;
+  if (typeof p.lifecycleId !== 'string' || typeof p.part !== 'string') return undefined;
+  if (p.part === 'header') {
+    return {
+      lifecycleId: p.lifecycleId,
+      part: 'header',
+      deadlineAt: typeof p.deadlineAt === 'string' ? p.deadlineAt : new Date(0).toISOString(),
+      placeholder: p.placeholder === true,
+      pair: typeof p.pair === 'string' ? p.pair : '',
+      ...(p.task === 'compare' ? { task: 'compare' as const } : {}),
+      ...(typeof p.files === 'string' ? { files: p.files } : {}),
+    };
+  }
+  if (!p.part.startsWith('candidate:')) return undefined;
+  return { lifecycleId: p.lifecycleId, part: p.part, ...(typeof p.fileId === 'string' ? { fileId: p.fileId } : {}) };
+}
+
 export function candidatePart(candidateId: string): string {
   return `candidate:${candidateId}`;
 }

@@ -23,7 +23,7 @@ import { compareBlocks, compareText, formatFiles, pairSides, parseFiles, postedS
 import { ChannelPacer, SlackCaller, createSlackWebClient, type SlackCallerOptions } from './client';
 import { SlackRejectedError, slackErrorCode } from './errors';
 import {
-  METADATA_EVENT_TYPE, candidateBlocks, candidatePart, candidateText, closedCandidateBlocks, closedCandidateText, headerBlocks, headerText, isPairwise, messageRef, postShowsModels,
+  METADATA_EVENT_TYPE, candidateBlocks, candidatePart, candidateText, closedCandidateBlocks, closedCandidateText, headerBlocks, headerText, isPairwise, messageRef, postShowsModels, readPartMeta,
   type Block, type CandidateMeta, type HeaderMeta, type PartMeta,
 } from './messages';
 
@@ -281,7 +281,7 @@ class SlackPublisher implements ChannelPublisher {
         this.reader.conversations.history({ channel: channelId, include_all_metadata: true, oldest, limit: 200, ...(cursor ? { cursor } : {}) }),
       );
       for (const message of result.messages ?? []) {
-        const meta = partMeta(message.metadata);
+        const meta = readPartMeta(message.metadata);
         if (!meta || meta.lifecycleId !== lifecycleId || !message.ts) continue;
         const earlier = found.get(meta.part);
         // Newest first: keep the earliest copy of a part, the one a rater most likely reacted to.
@@ -381,26 +381,6 @@ class SlackPublisher implements ChannelPublisher {
       return undefined;
     }
   }
-}
-
-function partMeta(metadata: unknown): PartMeta | undefined {
-  const m = metadata as { event_type?: unknown; event_payload?: Record<string, unknown> } | undefined;
-  if (m?.event_type !== METADATA_EVENT_TYPE || typeof m.event_payload !== 'object' || m.event_payload === null) return undefined;
-  const p = m.event_payload;
-  if (typeof p.lifecycleId !== 'string' || typeof p.part !== 'string') return undefined;
-  if (p.part === 'header') {
-    return {
-      lifecycleId: p.lifecycleId,
-      part: 'header',
-      deadlineAt: typeof p.deadlineAt === 'string' ? p.deadlineAt : new Date(0).toISOString(),
-      placeholder: p.placeholder === true,
-      pair: typeof p.pair === 'string' ? p.pair : '',
-      ...(p.task === 'compare' ? { task: 'compare' as const } : {}),
-      ...(typeof p.files === 'string' ? { files: p.files } : {}),
-    };
-  }
-  if (!p.part.startsWith('candidate:')) return undefined;
-  return { lifecycleId: p.lifecycleId, part: p.part, ...(typeof p.fileId === 'string' ? { fileId: p.fileId } : {}) };
 }
 
 function extensionOf(mime: string): string {
