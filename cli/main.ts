@@ -15,11 +15,12 @@ import { LIFECYCLE_COMMANDS } from './lifecycle-commands';
 import { QUERY_COMMAND } from './query';
 import { RATERS_COMMANDS } from './raters';
 import { RELEASE_COMMANDS } from './release';
+import { RESULTS_COMMAND } from './results';
 import { safeForTerminal } from './terminal';
 import { PROCESS_COMMANDS } from './up';
 
 /** Every command, in the order `prefline --help` lists them. */
-export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, IMPORT_COMMAND, QUERY_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CLUSTER_COMMANDS];
+export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, IMPORT_COMMAND, QUERY_COMMAND, RESULTS_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CLUSTER_COMMANDS];
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 

@@ -39,7 +39,7 @@ import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, upgradeSchema } from './led
 import { LedgerSnapshots } from './ledger-snapshots';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { LEDGER_ROW_LIMIT_HINT, ReadQueue } from './read-queue';
-import { queryInReadProcess } from './read-process';
+import { queryInReadProcess, type ReadValue } from './read-process';
 import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from './read-query';
 import { withTransaction } from './transaction';
 
@@ -386,12 +386,13 @@ export class Ledger {
   /**
    * Runs an analyst's query (the read endpoint's) in a process of its own, over a copy of the ledger
    * as of now, within the read limits: rows, time and memory, the last two enforced by killing that
-   * process. Reads take turns; a copy is taken only if the ledger changed since the last one.
+   * process. Reads take turns; a copy is taken only if the ledger changed since the last one. `values`
+   * are bound to `$1`, `$2`, …, never spliced.
    */
-  async queryIsolated(sql: string, limits: Partial<ReadLimits> = {}): Promise<QueryResult> {
+  async queryIsolated(sql: string, limits: Partial<ReadLimits> = {}, values?: readonly ReadValue[]): Promise<QueryResult> {
     return this.reads.run(async () => {
       const snapshot = await this.snapshots.take(this.generation, (copy) => this.whileNothingWrites(copy));
-      return queryInReadProcess(snapshot.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits });
+      return queryInReadProcess(snapshot.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits }, values);
     });
   }
 
