@@ -5,30 +5,38 @@
  * on `-ledger`.
  */
 import { createChannelActivities, type ChannelPublisher } from './channel';
+import { createChatInferenceActivities, createChatLedgerActivities, type ChatInferenceDeps } from './chat';
 import { createInferenceActivities, type InferenceDeps } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
-import type { ChannelActivities, InferenceActivities, LedgerActivities, ReleaseActivities } from './types';
+import type { ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities, ReleaseActivities } from './types';
 import type { ChannelSpec } from '../workflows/types';
 
 export interface ActivityDeps {
   inference?: InferenceDeps;
+  /** Chat replies (inference queue): the inference deps plus the reply records and the stream key. */
+  chat?: ChatInferenceDeps;
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
   ledger?: LedgerActivityDeps;
   releases?: ReleaseActivityDeps;
 }
 
 /** The activities of every group whose dependencies are given. */
-export function createActivities(deps: ActivityDeps): Partial<InferenceActivities & ChannelActivities & LedgerActivities & ReleaseActivities> {
+export function createActivities(
+  deps: ActivityDeps,
+): Partial<InferenceActivities & ChatInferenceActivities & ChannelActivities & LedgerActivities & ChatLedgerActivities & ReleaseActivities> {
   return {
     ...(deps.inference ? createInferenceActivities(deps.inference) : {}),
+    ...(deps.chat ? createChatInferenceActivities(deps.chat) : {}),
     ...(deps.channels ? createChannelActivities(deps.channels) : {}),
-    ...(deps.ledger ? createLedgerActivities(deps.ledger) : {}),
+    ...(deps.ledger ? { ...createLedgerActivities(deps.ledger), ...createChatLedgerActivities(deps.ledger) } : {}),
     ...(deps.releases ? createReleaseActivities(deps.releases) : {}),
   };
 }
 
 export { createChannelActivities } from './channel';
+export { createChatInferenceActivities, createChatLedgerActivities } from './chat';
+export type { ChatInferenceDeps } from './chat';
 export type { ChannelPublisher } from './channel';
 export { createInferenceActivities, planSlots, type InferenceDeps } from './generate';
 export { createIngestActivities } from './ingest';

@@ -5,11 +5,13 @@
  */
 import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
 import type { PublishResult } from '../releases/types';
+import type { ChatCommitRequest, ChatCommitResult } from '../store/chat-ledger-types';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import type { BroughtCandidate, Candidate } from '../workflows/types';
+import type { BroughtCandidate, Candidate, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
 
 export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
 export type { CommitRequest, CommitResult, CommittedJudgement, CommittedVote, LifecycleRecord } from '../store/ledger-types';
+export type { ChatCommitRequest, ChatCommitResult, ChatConversationRecord } from '../store/chat-ledger-types';
 
 export interface GenerateCandidatesRequest {
   lifecycleId: string;
@@ -60,4 +62,48 @@ export type ReleaseSummary = PublishResult;
 /** Runs on `<queue>-ledger` beside the ledger: only that process may open the DuckDB file. */
 export interface ReleaseActivities {
   publishReleaseFiles(request: PublishReleaseRequest): Promise<ReleaseSummary>;
+}
+
+/** One message of a reply's context: by artifact digest, or by its text when no digest exists yet. */
+export interface ContextMessageRef {
+  id: string;
+  role: ChatRole;
+  sha256?: string;
+  text?: string;
+}
+
+export interface GenerateReplyRequest {
+  conversationId: string;
+  conversationRunId: string;
+  turn: number;
+  /** The reply's message id: with the conversation run id, the key its finished text is stored under. */
+  replyId: string;
+  model: string;
+  params: Record<string, unknown>;
+  seed: number;
+  /** The conversation so far, oldest first, ending with the user's message. */
+  context: ContextMessageRef[];
+  /** The gateway's stream slot the tokens go to while the reply is written (best-effort). */
+  stream?: StreamTarget;
+}
+
+export interface GeneratedReply {
+  text: string;
+  /** The reply's digest in the artifact store. */
+  sha256: string;
+  /** Digests of context messages that came as text, by message id (now stored). */
+  stored: Record<string, string>;
+  provenance: ReplyProvenance;
+  /** True when an earlier attempt had finished the reply and this one returned it without calling the model. */
+  reused: boolean;
+}
+
+/** Runs on `<queue>-inference`, beside generateCandidates. */
+export interface ChatInferenceActivities {
+  generateReply(request: GenerateReplyRequest): Promise<GeneratedReply>;
+}
+
+/** Runs on `<queue>-ledger`, served by the one DuckDB writer. */
+export interface ChatLedgerActivities {
+  commitChatEvents(request: ChatCommitRequest): Promise<ChatCommitResult>;
 }

@@ -4,6 +4,7 @@
  * `PREFLINE_DATA_DIR`. The variables, their defaults and meanings are the table in config/settings.ts;
  * each area's reader is beside this file.
  */
+import { readChat } from './chat';
 import { readEmail } from './email';
 import { readGateway } from './gateway';
 import { readInference } from './inference';
@@ -26,6 +27,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...readGateway(env, cwd, dataDir),
     ...readStorage(env, cwd, dataDir),
     ...readInference(env),
+    ...readChat(env),
     ...readSlack(env, cwd, dataDir),
     logLevel,
     ...readObservability(env),

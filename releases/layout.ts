@@ -13,14 +13,19 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode } from '../core/errors';
 import { errnoCode, fsyncDir } from '../core/files';
+import { CHAT_TABLES, type ChatReleaseStats } from './chat';
 import { ReleaseError } from './errors';
 
 export { errnoCode, fsyncDir };
 
 export const RELEASE_FORMAT = 'prefline-release';
-/** 2: votes and vote_events carry `rater_auth` and `rater_verified`. */
-export const RELEASE_SCHEMA_VERSION = 2;
-export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
+/**
+ * 2: votes and vote_events carry `rater_auth` and `rater_verified`.
+ * 3: lifecycles carry `started_by` and `started_from` (who started each lifecycle, and from where).
+ * 4: the chat files (releases/chat.ts) and the manifest's `chat` statistics.
+ */
+export const RELEASE_SCHEMA_VERSION = 4;
+export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard', ...CHAT_TABLES] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
 export const MANIFEST = 'manifest.json';
 export const LATEST = 'latest';
@@ -63,6 +68,8 @@ export interface ReleaseManifest {
   files: Record<string, FileEntry>;
   addedSincePrevious: Record<(typeof GROWING_TABLES)[number], number>;
   stats: ReleaseStats;
+  /** Chat conversations in the release (absent in releases before schema 3). */
+  chat?: ChatReleaseStats;
 }
 
 export interface ReleaseInfo {

@@ -126,7 +126,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     files[`${table}.parquet`] = { rows: written.rows[table], ...entry };
   }
   const schemas = written.schemas;
-  await writeFileSynced(file('README.md'), renderDatasetCard({ releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, schemas }));
+  await writeFileSynced(file('README.md'), renderDatasetCard({ releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, chat: written.chat, schemas }));
   files['README.md'] = await fileEntry(file('README.md'));
   await step('readme');
   await writeFileSynced(file('report.html'), renderReport({ ...written.report, releaseId: id, cutoff }));
@@ -145,6 +145,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     files,
     addedSincePrevious: written.added,
     stats: written.stats,
+    chat: written.chat,
   };
   await writeFileSynced(file(MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   await step('manifest');

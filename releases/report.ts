@@ -5,6 +5,7 @@
  */
 import type { AlphaResult } from './agreement';
 import { BT_ANCHOR, type ComparisonCell } from './bradley-terry';
+import type { ChatReleaseStats } from './chat';
 import { PARQUET_TABLES, type ReleaseStats, type ReleaseTable } from './layout';
 
 export interface LeaderboardRow {
@@ -30,6 +31,7 @@ export interface ReportData {
   cutoff: string;
   rows: Record<ReleaseTable, number>;
   stats: ReleaseStats;
+  chat: ChatReleaseStats;
   daily: Array<{ day: string; votes: number; retractions: number }>;
   leaderboard: LeaderboardRow[];
   cells: ComparisonCell[];
@@ -229,17 +231,25 @@ ${section('win-rate', 'Win-rate matrix', 'How often the row model’s candidate 
 ${section('raters', 'Votes per rater', `Standing votes of the ${data.topRaters.length} most active of ${stats.raters} raters (pseudonyms).`, hbars('votes per rater', raters, Math.max(1, ...raters.map((r) => r.value)), '#72b7b2'))}
 ${section('agreement', 'Rater agreement', "Krippendorff's alpha for nominal data over (item = candidate, rater, up/down): 1 = perfect agreement, 0 = chance. Only candidates with two or more standing votes count.", agreementPlot(data.agreement))}
 ${section('leaderboard', 'Leaderboard', 'Models without A/B comparisons have no Bradley–Terry score.', leaderboardTable(data.leaderboard))}
+${section('chat', 'Chat feedback', 'Conversations on the chat page: pairs from corrections and from A/B-judged regenerations (chat_preferences.parquet), thumbs on replies (chat_kto.parquet).', `<div class="cards">${[
+    card('conversations', String(data.chat.conversations)), card('messages', String(rows.messages)), card('correction pairs', String(data.chat.correctionPairs)),
+    card('A/B pairs', String(data.chat.comparePairs)), card('ties and both bad', String(data.chat.tiedJudgements)), card('KTO rows', String(data.chat.ktoRows)),
+  ].join('')}</div>`)}
 </body></html>
 `;
 }
 
 const TABLE_DOCS: Record<ReleaseTable, string> = {
-  lifecycles: 'One row per lifecycle (generation-to-rating run): prompt, models, quorum, deadline, close reason, commit time.',
+  lifecycles: 'One row per lifecycle (generation-to-rating run): prompt, models, quorum, deadline, close reason, commit time, and who started it and from where (`started_by`, `started_from`).',
   candidates: 'One row per generated candidate: model, backend, provenance (JSON), artifact sha256 and `path` relative to the artifact store (`artifacts/` in an export).',
   votes: 'Standing votes only: each rater’s final up (value 1) or down (value −1) on a candidate, after changes and retractions; `rater_verified` is false for typed-name (open panel) raters.',
   vote_events: 'Every accepted vote event as it arrived, including changed and retracted votes (`kind` is `vote` or `retract`; `standing` marks the final ones).',
   preferences: 'One row per preference pair (chosen, rejected) — the shape reward-model and DPO trainers expect.',
   leaderboard: 'One row per model: tallies, approval rate and a Bradley–Terry score with a 95% bootstrap interval.',
+  conversations: 'One row per chat conversation: owner (pseudonym, `owner_verified`), model, start, end and why, counts of messages, ratings, feedback, corrections and comparisons.',
+  messages: 'Every chat message in conversational form (`role` user or assistant, `content`), regenerated replies included (`reply_index`), with the owner’s standing 👍/👎 (`rating`, `reason`), `feedback` and `correction`, and each reply’s provenance and the messages it saw (`context_ids`).',
+  chat_preferences: 'TRL conversational preference pairs from chat: `prompt` (the conversation so far, as {role, content}), `chosen`, `rejected` ([{role: assistant, content}]); `source` is `correction` (the user’s corrected answer over the reply) or `compare` (the preferred of two replies to one turn).',
+  chat_kto: 'TRL unpaired preference (KTO) rows from thumbs on chat replies: `prompt` (the conversation so far), `completion`, `label` (👍 = true), `source` = `chat`.',
 };
 
 export function renderDatasetCard(input: {
@@ -248,9 +258,10 @@ export function renderDatasetCard(input: {
   previousReleaseId: string | null;
   rows: Record<ReleaseTable, number>;
   stats: ReleaseStats;
+  chat: ChatReleaseStats;
   schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
 }): string {
-  const { rows, stats } = input;
+  const { rows, stats, chat } = input;
   const lines = [
     '---',
     `pretty_name: Prefline preference release ${input.releaseId}`,
@@ -290,13 +301,28 @@ export function renderDatasetCard(input: {
     '',
     `Rater agreement (Krippendorff’s alpha, nominal, items = candidates): ${stats.krippendorffAlpha === null ? 'undefined (too few candidates rated twice)' : stats.krippendorffAlpha.toFixed(3)}.`,
     '',
+    '## Who started each lifecycle',
+    '',
+    '`lifecycles.started_from` says where a lifecycle was started: `slack:/prefline` (the Slack command, in the channel it posts to), `web:prompt-box` (a rater allowed to generate, on the rating page), `cli` (`prefline start`), `temporal-ui`, or `unknown` (the Temporal UI or code that did not say, and lifecycles from before provenance was recorded). `started_by` is the starter’s pseudonym for the first two (null otherwise), the same one their votes carry, so self-votes can be told apart.',
+    '',
+    '## Chat feedback',
+    '',
+    `Conversations held on the chat page (${chat.conversations} in this release), from the ledger's event log: every event committed at or before the cutoff, so a conversation still running appears as far as it had gone. ` +
+      'A reply’s standing rating is its owner’s latest 👍/👎 (a withdrawn one does not count), its standing correction the latest one; a turn’s standing A/B judgement is the latest one over two of its replies (a withdrawn one does not count). ' +
+      `Pairs (\`chat_preferences.parquet\`): one per reply with a standing correction (${chat.correctionPairs}; chosen = the correction, rejected = the reply) and one per standing judgement with a winner (${chat.comparePairs}); ties and "both bad" make none (${chat.tiedJudgements}). ` +
+      `KTO rows (\`chat_kto.parquet\`): one per reply with a standing thumb (${chat.ktoRows}). \`prompt\` is exactly the context the model saw when it wrote the reply (the conversation’s own messages only), so rows load into TRL’s DPO and KTO trainers as they are. Regenerated replies are kept in \`messages.parquet\`; \`reply_index\` tells them apart.`,
+    '',
+    '## Free text',
+    '',
+    'These files hold text people wrote, as they wrote it (control and bidirectional-override characters refused): `lifecycles.parquet` (`prompt`, written by operators, or by raters allowed to start lifecycles from the prompt box or Slack’s /prefline), `votes.parquet` and `vote_events.parquet` (`comment`), `messages.parquet` (`content` of user messages, `feedback`, `correction`), `chat_preferences.parquet` (`prompt`, and `chosen` for corrections) and `chat_kto.parquet` (`prompt`). Review them before publishing a release outside your team. The other files hold no free text.',
+    '',
     '## Who the raters are',
     '',
     'Every vote says how its rater was authenticated: `rater_auth` is `invite` (a signed invite link), `oidc` (sign-in with the team’s identity provider), `slack` (Slack’s signed events), `email` (signed vote links and replies), `cli` (an operator) — or `open`: a name typed on the rating page’s open panel, which anyone can claim. `rater_verified` is false exactly for `open`; filter on it (`WHERE rater_verified`) to keep only raters who are who they say. Preferences and the leaderboard count every vote.',
     '',
     '## Privacy',
     '',
-    'Rater ids (`rater`) are keyed-hash pseudonyms computed by the gateway with a secret key (`PREFLINE_RATER_KEY`); raw identities (emails, Slack ids) never reach the ledger or a release. Free-text `comment`s are as raters wrote them.',
+    'Rater ids (`rater`, and `started_by` of a lifecycle: the same pseudonym as the starter’s votes) are keyed-hash pseudonyms computed by the gateway with a secret key (`PREFLINE_RATER_KEY`); raw identities (emails, Slack ids) never reach the ledger or a release. Free-text `comment`s are as raters wrote them.',
     '',
     '## Schemas',
     '',

@@ -19,6 +19,10 @@ export const TABLE_KEYS: Record<ReleaseTable, string[]> = {
   vote_events: ['run_id', 'idempotency_key'],
   preferences: ['run_id', 'chosen_candidate_id', 'rejected_candidate_id'],
   leaderboard: ['model'],
+  conversations: ['run_id'],
+  messages: ['run_id', 'message_id'],
+  chat_preferences: ['run_id', 'source', 'rejected_message_id'],
+  chat_kto: ['run_id', 'message_id'],
 };
 
 export async function withMemoryDatabase<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -10,6 +10,7 @@ import {
   GROWING_TABLES, PARQUET_TABLES, fileEntry, fsyncFile,
   type FileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseStats, type ReleaseTable,
 } from './layout';
+import { writeChatFiles, type ChatReleaseStats } from './chat';
 import { rows, run } from './query';
 import type { ReportData } from './report';
 import { releaseScope, type ReleaseScope } from './scope';
@@ -35,6 +36,7 @@ export interface Written {
   rows: Record<ReleaseTable, number>;
   added: ReleaseManifest['addedSincePrevious'];
   stats: ReleaseStats;
+  chat: ChatReleaseStats;
   schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
   report: Omit<ReportData, 'releaseId' | 'cutoff'>;
 }
@@ -114,6 +116,12 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
   await copy('leaderboard', await stageLeaderboard(c, board.rows));
   await ctx.step('leaderboard');
 
+  const chat = await writeChatFiles(c, ctx.cutoff, async (table, select) => {
+    await copy(table, select);
+    return rowCounts[table];
+  });
+  await ctx.step('chat');
+
   const agreement = await raterAgreement(c, completeByCutoff, board.rows.map((r) => r.model));
   const { daily, topRaters, raters, artifactsReferenced, artifactsMissing } = await statistics;
 
@@ -152,7 +160,8 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
     rows: rowCounts,
     added,
     stats,
+    chat,
     schemas,
-    report: { rows: rowCounts, stats, daily, leaderboard: board.rows, cells, topRaters, agreement },
+    report: { rows: rowCounts, stats, chat, daily, leaderboard: board.rows, cells, topRaters, agreement },
   };
 }

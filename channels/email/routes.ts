@@ -78,6 +78,7 @@ function sendHtml(res: http.ServerResponse, status: number, html: string): void 
 const INVALID = page('Link invalid', '<p>This link is not valid. Please use a link from your most recent Prefline email.</p>');
 const EXPIRED = page('Link expired', '<p>This link has expired: voting on this prompt has ended.</p>');
 const CLOSED = page('Voting closed', '<p>Voting on this prompt has closed; your vote was not counted.</p>');
+const WRONG_CHANNEL = page('Not an emailed prompt', '<p>This prompt takes votes through another channel, not by email; your vote was not counted.</p>');
 
 /** Reads (and discards) a small form body; the token in the path is all the POST needs. */
 function drain(req: http.IncomingMessage): Promise<boolean> {
@@ -157,6 +158,7 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
       if (err instanceof VoteRejectedError) {
         log('debug', 'email link vote refused', { lifecycleId, rater, code: err.code });
         if (err.code === 'voting_closed') return sendHtml(res, 409, CLOSED);
+        if (err.code === 'wrong_channel') return sendHtml(res, 403, WRONG_CHANNEL);
         if (err.code === 'voting_not_open' || err.code === 'busy') {
           return sendHtml(res, 503, page('Try again', '<p>Voting is not ready for your vote right now. Please press back and try again in a moment.</p>'));
         }

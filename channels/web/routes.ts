@@ -35,6 +35,8 @@ export interface WebRater {
   raterAuth: Extract<RaterAuth, 'invite' | 'oidc' | 'open'>;
   /** Set for a session of a campaign's invite: only that campaign's lifecycles. */
   campaign?: string;
+  /** May start lifecycles from the prompt box (start-routes.ts). */
+  canGenerate?: boolean;
 }
 
 /** Who sent a request: rejects with an HttpError (401) when it carries no valid session. */

@@ -36,12 +36,12 @@ export interface GatewayHarness {
   png: { sha256: string; mime: string; size: number };
   invites: InviteRegistry;
   /** A new invite in the registry and its token. */
-  invite(label: string, options?: { campaign?: string; ttlMs?: number }): Promise<{ record: InviteRecord; token: string }>;
+  invite(label: string, options?: { campaign?: string; ttlMs?: number; canGenerate?: boolean }): Promise<{ record: InviteRecord; token: string }>;
   /** Removes the registry's folder (stopTestGateway does). */
   dir: string;
 }
 
-export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops' | 'health'>> & {
+export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops' | 'starts' | 'health'>> & {
   /** Listen on this port (for a public URL known in advance); a free one otherwise. */
   port?: number;
 };
@@ -72,8 +72,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...opts,
   });
   const { url } = await listen(server, '127.0.0.1', port);
-  const invite = async (label: string, options: { campaign?: string; ttlMs?: number } = {}) => {
-    const record = await invites.create({ label, campaign: options.campaign, expiresAt: new Date(clock.now + (options.ttlMs ?? 7 * 86_400_000)), now: new Date(clock.now) });
+  const invite = async (label: string, options: { campaign?: string; ttlMs?: number; canGenerate?: boolean } = {}) => {
+    const record = await invites.create({ label, campaign: options.campaign, canGenerate: options.canGenerate ?? false, expiresAt: new Date(clock.now + (options.ttlMs ?? 7 * 86_400_000)), now: new Date(clock.now) });
     return { record, token: signInvite(INVITE_KEY, { inviteId: record.id, expiresAt: Date.parse(record.expiresAt) }) };
   };
   return { url, server, directory, artifacts, logs, clock, png, invites, invite, dir };
@@ -82,7 +82,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 export async function stopTestGateway(h: GatewayHarness): Promise<void> {
   h.server.closeAllConnections();
   await new Promise((r) => h.server.close(r));
-  rmSync(h.dir, { recursive: true, force: true });
+  // A handler whose socket was just closed may still be writing its invite file (markUsed); retry the removal.
+  rmSync(h.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 /** A raw request (no client-side URL normalisation, any header, chunked bodies). */

@@ -20,7 +20,7 @@ import { quotedString } from '../../releases/sql';
 import { diffReleases, exportRelease, queryRelease, verifyRelease, withMemoryDatabase } from '../../releases/tools';
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
-import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, readParquetIndependently } from './fixtures';
+import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, rater, readParquetIndependently } from './fixtures';
 
 const PARQUET_FILES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'].map((t) => `${t}.parquet`);
 
@@ -83,9 +83,12 @@ describe('release publishing (releases/publisher)', function () {
     assert.equal(await memoryLimit(), limitBefore); // the release's lower limit does not outlive it
     assert.equal(result.releaseId, '2026-11-20');
     assert.equal(result.latest, true);
-    assert.deepEqual(result.rows, { lifecycles: 4, candidates: 10, votes: 12, vote_events: 15, preferences: 4, leaderboard: 3 });
+    assert.deepEqual(result.rows, {
+      lifecycles: 4, candidates: 10, votes: 12, vote_events: 15, preferences: 4, leaderboard: 3, conversations: 0, messages: 0, chat_preferences: 0, chat_kto: 0,
+    });
     assert.deepEqual(readdirSync(result.dir).sort(), [
-      'README.md', 'candidates.parquet', 'leaderboard.parquet', 'lifecycles.parquet', 'manifest.json', 'preferences.parquet', 'report.html', 'vote_events.parquet', 'votes.parquet',
+      'README.md', 'candidates.parquet', 'chat_kto.parquet', 'chat_preferences.parquet', 'conversations.parquet', 'leaderboard.parquet', 'lifecycles.parquet',
+      'manifest.json', 'messages.parquet', 'preferences.parquet', 'report.html', 'vote_events.parquet', 'votes.parquet',
     ]);
     // Rows in ledger order (rowid: commit order), which is what makes the bytes deterministic.
     const expected: Record<string, string> = {
@@ -103,6 +106,15 @@ describe('release publishing (releases/publisher)', function () {
       assert.deepEqual(fromDuckDb, fromLedger, `${table}: DuckDB read-back vs ledger`);
       assertSameRows(await readParquetIndependently(file), fromDuckDb, table);
     }
+    // Who started each lifecycle and from where: as the fixture's inputs said, unknown where they did not.
+    const lifecycles = await readParquetIndependently(join(result.dir, 'lifecycles.parquet'));
+    assert.deepEqual(lifecycles.map((l) => [l.lifecycle_id, l.started_by, l.started_from]), [
+      ['L1', rater(1), 'slack:/prefline'],
+      ['L2', rater(2), 'web:prompt-box'],
+      ['L3', null, 'cli'],
+      ['L4', null, 'unknown'],
+    ]);
+    assert.match(readFileSync(join(result.dir, 'README.md'), 'utf8'), /`lifecycles\.started_from` says where a lifecycle was started/);
     // How each rater signed in: rater 2 by invite (verified), the others by typed name (open, unverified).
     const standing = await readParquetIndependently(join(result.dir, 'votes.parquet'));
     assert.deepEqual([...new Set(standing.map((v) => `${String(v.rater_auth)}:${String(v.rater_verified)}`))].sort(), ['invite:true', 'open:false']);
@@ -191,6 +203,10 @@ describe('release publishing (releases/publisher)', function () {
       vote_events: [15, 20, 5, 0, 0],
       preferences: [4, 6, 2, 0, 0],
       leaderboard: [3, 3, 0, 0, 2], // alpha's and beta's tallies changed, gamma's did not
+      conversations: [0, 0, 0, 0, 0],
+      messages: [0, 0, 0, 0, 0],
+      chat_preferences: [0, 0, 0, 0, 0],
+      chat_kto: [0, 0, 0, 0, 0],
     });
     const backwards = await diffReleases(await resolveRelease(releasesDir, 'latest'), await resolveRelease(releasesDir, first.releaseId));
     assert.deepEqual(backwards.find((d) => d.table === 'votes'), { table: 'votes', rowsA: 17, rowsB: 12, added: 0, removed: 5, changed: 0 });
@@ -215,7 +231,7 @@ describe('release publishing (releases/publisher)', function () {
       await fillLedger(other, await ArtifactStore.open(join(otherDir, 'artifacts')));
       const elsewhere = await publishRelease({ ledger: other, releasesDir: join(otherDir, 'releases'), cutoff: CUTOFF_1, now: () => at(700) });
       const names = Object.keys(((await readManifest(first.dir)) as ReleaseManifest).files);
-      assert.equal(names.length, 8);
+      assert.equal(names.length, 12);
       for (const name of names) {
         // The card and report name the release id, so they match where the id does.
         if (name.endsWith('.parquet')) assert.equal(sha(join(again.dir, name)), sha(join(first.dir, name)), name);
@@ -377,7 +393,7 @@ describe('release publishing (releases/publisher)', function () {
     const out = join(dir, 'export');
     const exported = await exportRelease(await resolveRelease(releasesDir, 'latest'), out, artifacts.rootDir);
     assert.equal(exported.artifacts, 10);
-    assert.equal(exported.files, 9);
+    assert.equal(exported.files, 13);
     for (const pair of await readParquetIndependently(join(out, 'preferences.parquet'))) {
       for (const key of ['chosen_path', 'rejected_path'] as const) {
         const path = join(out, String(pair[key]));
