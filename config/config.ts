@@ -9,6 +9,7 @@ import { readGateway } from './gateway';
 import { readInference } from './inference';
 import { readDataDir, readStorage } from './paths';
 import { type Env, ConfigError, text } from './read';
+import { readReleaseCard } from './release';
 import { readSlack } from './slack';
 import { readTemporal } from './temporal';
 import type { PreflineConfig } from './types';
@@ -24,6 +25,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...readTemporal(env, cwd),
     ...readGateway(env, cwd, dataDir),
     ...readStorage(env, cwd, dataDir),
+    ...readReleaseCard(env),
     ...readInference(env),
     ...readSlack(env, cwd, dataDir),
     logLevel,

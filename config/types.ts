@@ -47,6 +47,8 @@ export interface PreflineConfig {
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
   artifactDir: string;
   releasesDir: string;
+  /** What releases' dataset cards declare (PREFLINE_RELEASE_LICENSE, PREFLINE_RELEASE_LANGUAGE). */
+  releaseCard: { license?: string; languages: string[] };
   inference: {
     replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
     openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };

@@ -73,8 +73,13 @@ export interface CardInput extends CardDeclarations {
   schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
 }
 
+/** Declared values go into the YAML header as they are: only plain tokens (config/release.ts checks them first). */
+const PLAIN_TOKEN = /^[A-Za-z0-9][A-Za-z0-9.+-]*$/;
+
 function frontMatter(input: CardInput): string[] {
   const languages = input.languages ?? [];
+  const bad = [input.license, ...languages].find((v) => v !== undefined && !PLAIN_TOKEN.test(v));
+  if (bad !== undefined) throw new Error(`internal: the dataset card cannot declare ${JSON.stringify(bad)} (a license id or language code)`);
   const configs = [DEFAULT_CONFIG, ...PARQUET_TABLES.filter((t) => t !== DEFAULT_CONFIG)];
   return [
     '---',

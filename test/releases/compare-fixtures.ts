@@ -210,5 +210,7 @@ export async function fillCompareLedger(ledger: Ledger, artifacts: ArtifactStore
   await fillLedger(ledger, artifacts);
   for (const spec of specs.filter((s) => s.commitAt >= 40)) await commitCompareLifecycle(ledger, artifacts, spec);
   await addCompareSchema(ledger);
-  for (const spec of specs) await completeWithJudgements(ledger, spec);
+  // In completion order, as the ledger completes them: derived rows are appended, and releases copy them in table order.
+  const completion = (s: CompareSpec) => s.completeAt ?? s.commitAt;
+  for (const spec of [...specs].sort((x, y) => completion(x) - completion(y))) await completeWithJudgements(ledger, spec);
 }
