@@ -10,14 +10,17 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
+import { createSafeDownloader, type SafeDownloader } from '../connectors/http/safe-download';
 import type { InferenceRegistry } from '../connectors/inference/registry';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { Candidate } from '../workflows/types';
+import { MAX_CANDIDATE_TEXT, candidateLabel } from './candidate-text';
 import { toActivityFailure } from './failures';
+import { createIngestActivities } from './ingest';
+import { countPrediction } from './metrics';
 import type { GenerateCandidatesRequest, InferenceActivities } from './types';
 
-/** Text shown to raters is capped; the full output is the artifact. */
-export const MAX_CANDIDATE_TEXT = 8000;
+export { MAX_CANDIDATE_TEXT } from './candidate-text';
 /** Well under the workflow's inference heartbeat timeout (30 s). */
 export const HEARTBEAT_EVERY_MS = 5000;
 /** Cancellation reasons that mean "this attempt stops", not "the lifecycle no longer wants it". */
@@ -45,7 +48,7 @@ export function planSlots(request: GenerateCandidatesRequest): CandidateSlot[] {
     for (let k = 0; k < request.candidatesPerModel; k++) {
       const slot = m * request.candidatesPerModel + k;
       // The k-th candidate of every model shares a seed, so A/B comparisons are like for like.
-      slots.push({ slot, id: `c${slot + 1}`, label: String.fromCharCode(65 + slot), modelRef, seed: base + k });
+      slots.push({ slot, id: `c${slot + 1}`, label: candidateLabel(slot), modelRef, seed: base + k });
     }
   });
   return slots;
@@ -55,7 +58,30 @@ function seedFromId(lifecycleId: string): number {
   return createHash('sha256').update(lifecycleId).digest().readUInt32BE(0);
 }
 
-export function createInferenceActivities(deps: { registry: InferenceRegistry; artifacts: ArtifactStore }): InferenceActivities {
+export interface InferenceDeps {
+  registry: InferenceRegistry;
+  artifacts: ArtifactStore;
+  /** Downloads of brought `https:` candidates; default: the strict download rules. */
+  downloader?: SafeDownloader;
+  /** PREFLINE_IMPORT_ROOT, for brought `file:` candidates. */
+  importRoot?: string;
+}
+
+/** The inference queue's activities: generating candidates, and bringing in candidates that need no inference. */
+export function createInferenceActivities(deps: InferenceDeps): InferenceActivities {
+  const downloader = deps.downloader ?? createSafeDownloader();
+  return {
+    ...createGenerateActivities(deps),
+    ...createIngestActivities({
+      artifacts: deps.artifacts,
+      downloader,
+      ...(deps.importRoot !== undefined ? { importRoot: deps.importRoot } : {}),
+      maxBytes: downloader.maxBytes,
+    }),
+  };
+}
+
+function createGenerateActivities(deps: Pick<InferenceDeps, 'registry' | 'artifacts'>): Pick<InferenceActivities, 'generateCandidates'> {
   return {
     async generateCandidates(request: GenerateCandidatesRequest): Promise<Candidate[]> {
       const ctx = Context.current();
@@ -82,9 +108,11 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
           if (finished.has(slot.id)) continue;
           const resumeHandle = previous?.inFlight?.slot === slot.slot ? previous.inFlight.handle : undefined;
           const startedAt = Date.now();
+          let backendName = 'unknown';
           try {
             // Inside the try: a model no backend on this worker serves is a coded, non-retryable failure.
             const { backend, model } = deps.registry.resolve(slot.modelRef);
+            backendName = backend.name;
             const output = await backend.generate({
               prompt: request.prompt,
               model,
@@ -122,10 +150,12 @@ export function createInferenceActivities(deps: { registry: InferenceRegistry; a
             });
             delete progress.inFlight;
             ctx.heartbeat(progress);
+            countPrediction(backend.name, 'ok', Date.now() - startedAt);
           } catch (err) {
             // Cancelled (lifecycle cancelled, worker shutdown, pause): rethrow the cancellation itself, not the
             // backend's (non-retryable) "canceled" error, so Temporal cancels or retries the activity as it should.
             const { aborted, reason } = ctx.cancellationSignal;
+            countPrediction(backendName, aborted ? 'cancelled' : 'failed', Date.now() - startedAt);
             if (aborted && reason instanceof CancelledFailure) throw reason;
             throw toActivityFailure(err);
           }

@@ -5,16 +5,14 @@
  * on `-ledger`.
  */
 import { createChannelActivities, type ChannelPublisher } from './channel';
-import { createInferenceActivities } from './generate';
+import { createInferenceActivities, type InferenceDeps } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
 import type { ChannelActivities, InferenceActivities, LedgerActivities, ReleaseActivities } from './types';
-import type { InferenceRegistry } from '../connectors/inference/registry';
-import type { ArtifactStore } from '../store/ArtifactStore';
 import type { ChannelSpec } from '../workflows/types';
 
 export interface ActivityDeps {
-  inference?: { registry: InferenceRegistry; artifacts: ArtifactStore };
+  inference?: InferenceDeps;
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
   ledger?: LedgerActivityDeps;
   releases?: ReleaseActivityDeps;
@@ -32,7 +30,8 @@ export function createActivities(deps: ActivityDeps): Partial<InferenceActivitie
 
 export { createChannelActivities } from './channel';
 export type { ChannelPublisher } from './channel';
-export { createInferenceActivities, planSlots } from './generate';
+export { createInferenceActivities, planSlots, type InferenceDeps } from './generate';
+export { createIngestActivities } from './ingest';
 export { createLedgerActivities } from './ledger';
 export { createReleaseActivities } from './release';
 export type * from './types';

@@ -6,9 +6,10 @@ import { loadSecret, temporalUiLink, type PreflineConfig } from '../config';
 import { pseudonymiseRater } from '../core/pseudonym';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
 import { VoteRejectedError } from '../core/lifecycle-directory';
+import { startMetadata } from '../workflows/describe';
 import { validateLifecycleInput } from '../workflows/input';
 import { WORKFLOW_TYPE, closeSignal } from '../workflows/messages';
-import type { LifecycleStatus, LifecycleSummary, VoteValue } from '../workflows/types';
+import type { LifecycleStatus, LifecycleSummary, Quorum, VoteValue } from '../workflows/types';
 import { connectClient } from '../ops/temporal-connection';
 import { UsageError, type ParsedArgs } from './args';
 import { EXIT, type Command } from './command';
@@ -42,12 +43,17 @@ export function defaultLifecycleId(input: unknown, now = new Date()): string {
   return `lc-${now.toISOString().slice(0, 10)}-${digest}`;
 }
 
+function quorumText(quorum: Quorum): string {
+  if (quorum.kind === 'responses') return `${quorum.responses} answers`;
+  return `${quorum.votes} ${quorum.kind === 'total' ? 'votes in total' : 'votes per candidate'}`;
+}
+
 export function formatStatus(status: LifecycleStatus): string {
   const lines = [
     `${status.lifecycleId}  [${status.phase}${status.closeReason ? `, closed: ${status.closeReason}` : ''}]`,
     `  prompt:   ${status.prompt}`,
     `  models:   ${status.models.join(', ')}   channel: ${status.channel}${status.campaign ? `   campaign: ${status.campaign}` : ''}`,
-    `  quorum:   ${status.quorum.votes} ${status.quorum.kind === 'total' ? 'votes in total' : 'votes per candidate'}${status.deadlineAt ? `   deadline: ${status.deadlineAt}` : ''}`,
+    `  quorum:   ${quorumText(status.quorum)}${status.deadlineAt ? `   deadline: ${status.deadlineAt}` : ''}`,
     `  votes:    ${status.votesAccepted} accepted`,
   ];
   for (const c of status.candidates) {
@@ -58,22 +64,23 @@ export function formatStatus(status: LifecycleStatus): string {
 
 export async function runStart(config: PreflineConfig, args: ParsedArgs): Promise<number> {
   const input = readInput(args.positional[0] as string);
-  if (!args.flags['no-validate']) {
-    const checked = validateLifecycleInput(input, Date.now());
-    if (!checked.ok) {
-      process.stderr.write(`invalid lifecycle input:\n${checked.errors.map((e) => `  - ${e}`).join('\n')}\n`);
-      return 2;
-    }
+  const checked = validateLifecycleInput(input, Date.now());
+  if (!args.flags['no-validate'] && !checked.ok) {
+    process.stderr.write(`invalid lifecycle input:\n${checked.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+    return 2;
   }
   const workflowId = typeof args.flags.id === 'string' ? args.flags.id : defaultLifecycleId(input);
+  // The Temporal UI's list then shows the prompt, models and channel, not only the id.
+  const metadata = checked.ok ? startMetadata(checked.plan) : {};
   return withClient(config, async (client) => {
     try {
-      // Exactly what the Temporal UI's "Start Workflow" form sends: type, task queue, one JSON argument.
+      // What the Temporal UI's "Start Workflow" form sends (type, task queue, one JSON argument), plus the summary.
       const handle = await client.workflow.start(WORKFLOW_TYPE, {
         taskQueue: config.taskQueue,
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...metadata,
       });
       const link = temporalUiLink(config.temporal, workflowId);
       process.stdout.write(`started ${workflowId}\n  rating page: ${config.gateway.publicUrl}/#/lifecycles/${encodeURIComponent(workflowId)}\n${link ? `  Temporal UI: ${link}\n` : ''}`);

@@ -71,6 +71,7 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_RELEASE_LICENSE', note: 'none: the dataset card says `license: unknown`', description: 'License the releases\' dataset card declares: a Hugging Face license id such as `cc-by-4.0`, `apache-2.0` or `other`.' },
   { name: 'PREFLINE_RELEASE_LANGUAGE', note: 'none declared', description: 'Comma-separated languages (ISO 639 codes such as `en`, `de`, `pt-BR`) of the prompts and texts; the dataset card declares them.' },
   { name: 'PREFLINE_ARTIFACT_DIR', default: '<data>/artifacts', description: 'Content-addressed artifact store (must be shared by inference workers and the gateway).' },
+  { name: 'PREFLINE_IMPORT_ROOT', note: 'none: `file:` candidates are refused', description: 'Folder whose files lifecycles may bring as candidates (`"ref": "file:<path under it>"`); read by inference workers, which refuse paths that leave it (`..`, absolute paths, symbolic links out).' },
   { name: 'PREFLINE_TEMPORAL_BIN', default: './.tools/bin/temporal', description: 'The Temporal CLI binary (built by scripts/install-temporal.sh).' },
   { name: 'REPLICATE_API_TOKEN', description: 'Replicate API token for `replicate:` models. Read by inference workers only; never in workflow input or history.' },
   { name: 'PREFLINE_REPLICATE_BASE_URL', default: 'https://api.replicate.com/v1', description: 'Replicate API base URL.' },
@@ -127,6 +128,9 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_EMAIL_STATE_DIR', default: '<data>/email', description: 'Send records, opt-outs and reply mappings; workers and gateway must share it.' },
   { name: 'PREFLINE_FAULT_INJECT', description: 'Test-only fault injection, e.g. `crash-after-commit:<marker file>` kills the ledger worker once right after a commit is durable (crash tests).' },
   { name: 'PREFLINE_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error.' },
+  { name: 'PREFLINE_LOG_FORMAT', default: 'text', description: '`text`: one readable line per entry (error stacks only at debug level); `json`: one object per line with an ISO time with zone, level, component, message and fields, every error with its stack and causes. Secrets are never logged.' },
+  { name: 'PREFLINE_WORKER_METRICS_ADDRESS', otherwise: { default: '127.0.0.1:9464', when: 'under `prefline up`; otherwise none: off' }, description: 'host:port of a worker\'s ops endpoint: `GET /metrics` (Prometheus: the Temporal SDK\'s metrics and Prefline\'s counters) and `GET /healthz` (Temporal reachable, every queue\'s worker running). Port 0 picks a free one (logged); `off` turns it off. See docs/observability.md.' },
+  { name: 'PREFLINE_GATEWAY_METRICS_ADDRESS', otherwise: { default: '127.0.0.1:9465', when: 'under `prefline up`; otherwise none: off' }, description: 'host:port of the gateway\'s ops endpoint, apart from the rating page: `GET /metrics` (HTTP requests, votes forwarded and refused, the Temporal client\'s metrics) and `GET /healthz`. Port 0 picks a free one (logged); `off` turns it off.' },
 ];
 
 const BY_NAME = new Map(ENVIRONMENT.map((setting) => [setting.name, setting]));

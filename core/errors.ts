@@ -37,6 +37,8 @@ export const ErrorCode = {
   // artifacts
   ArtifactIntegrity: 'prefline_artifact_integrity',
   ArtifactNotFound: 'prefline_artifact_not_found',
+  // brought-in candidates and `prefline import`
+  ImportRefused: 'prefline_import_refused',
   // channels
   ChannelUnavailable: 'prefline_channel_unavailable',
   ChannelRejected: 'prefline_channel_rejected',
@@ -48,6 +50,10 @@ export const ErrorCode = {
   LedgerUnavailable: 'prefline_ledger_unavailable',
   LedgerLocked: 'prefline_ledger_locked',
   LedgerQueryRefused: 'prefline_ledger_query_refused',
+  LedgerQueryTimeout: 'prefline_ledger_query_timeout',
+  LedgerQueryTooLarge: 'prefline_ledger_query_too_large',
+  LedgerQueryMemory: 'prefline_ledger_query_memory',
+  LedgerBusy: 'prefline_ledger_busy',
   // releases
   ReleaseInvalid: 'prefline_release_invalid',
   ReleaseConflict: 'prefline_release_conflict',
@@ -64,6 +70,8 @@ export const ErrorCode = {
   WrongChannel: 'wrong_channel',
   LifecycleFull: 'lifecycle_full',
   RunContinuing: 'run_continuing',
+  NotPairwise: 'not_pairwise',
+  ChoiceNotOffered: 'choice_not_offered',
   Busy: 'busy',
   // HTTP answers
   BadRequest: 'bad_request',
@@ -134,6 +142,8 @@ const CATALOGUE = {
   [ErrorCode.DownloadFailed]: { retryable: true, perError: true },
   [ErrorCode.ArtifactIntegrity]: { retryable: false },
   [ErrorCode.ArtifactNotFound]: { retryable: false },
+  // A reference outside the import root, a file type that cannot be a candidate, a file over the cap: the same file meets the same rule.
+  [ErrorCode.ImportRefused]: { retryable: false },
   [ErrorCode.ChannelUnavailable]: { retryable: true },
   [ErrorCode.ChannelRejected]: { retryable: false },
   [ErrorCode.ChannelRateLimited]: { retryable: true },
@@ -144,7 +154,14 @@ const CATALOGUE = {
   [ErrorCode.LedgerUnavailable]: { retryable: true },
   // Held by another process (the ledger worker) until it stops.
   [ErrorCode.LedgerLocked]: { retryable: true },
-  [ErrorCode.LedgerQueryRefused]: { retryable: false },
+  // The ledger's read endpoint (store/LedgerReadServer.ts) answers the read path's refusals 400, and busy 503 with Retry-After.
+  [ErrorCode.LedgerQueryRefused]: { retryable: false, httpStatus: 400 },
+  // The same query meets the same limit (time, rows, memory): it must be narrowed, not repeated.
+  [ErrorCode.LedgerQueryTimeout]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryTooLarge]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryMemory]: { retryable: false, httpStatus: 400 },
+  // Reads queued behind others: the same query is taken a moment later.
+  [ErrorCode.LedgerBusy]: { retryable: true, httpStatus: 503 },
   [ErrorCode.ReleaseInvalid]: { retryable: false },
   [ErrorCode.ReleaseConflict]: { retryable: false },
   [ErrorCode.ReleaseCorrupt]: { retryable: false },
@@ -161,6 +178,8 @@ const CATALOGUE = {
   // The run is continuing as new: the gateway directory sends the vote again and the next run takes it
   // (a rater sees busy if that takes too long, never this code).
   [ErrorCode.RunContinuing]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is moving to its next run, try again in a moment' },
+  [ErrorCode.NotPairwise]: { retryable: false, httpStatus: 409, answer: 'this lifecycle does not compare two candidates' },
+  [ErrorCode.ChoiceNotOffered]: { retryable: false, httpStatus: 400, answer: 'that answer is not offered on this lifecycle' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
   [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },

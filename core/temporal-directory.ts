@@ -1,6 +1,7 @@
 /**
  * LifecycleDirectory backed by Temporal: visibility lists open web lifecycles, `statusQuery` reads
- * one, `voteUpdate` forwards a vote and returns the workflow's answer.
+ * one, `voteUpdate` forwards a vote and `judgeUpdate` a judgement, each returning the workflow's answer.
+ * Judgements go exactly the way votes go: the same limiter, retries and answers.
  *
  * Votes use an Update (the rater needs "recorded"/"voting closed"). The update id is derived from the
  * vote's idempotency key, so the server also collapses duplicate deliveries. The server allows at most
@@ -11,10 +12,11 @@
  * (the run continues as new, and the retry lands on the next one).
  */
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { WORKFLOW_TYPE, VoteRejection, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
-import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { WORKFLOW_TYPE, VoteRejection, judgeUpdate, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
+import type { JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
 import { KeyedLimiter } from './limiter';
 import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
@@ -40,6 +42,11 @@ const busyBackoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 })
 /** The update id for a vote: stable per idempotency key, short, and free of user-controlled characters. */
 export function voteUpdateId(idempotencyKey: string): string {
   return `vote-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
+}
+
+/** The update id for a judgement: like voteUpdateId, in a namespace of its own. */
+export function judgeUpdateId(idempotencyKey: string): string {
+  return `judge-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
 }
 
 /** gRPC status codes (stable across gRPC implementations). */
@@ -79,15 +86,19 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   }
 
   async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
-    return this.limiter.run(lifecycleId, () => this.voteWithRetry(lifecycleId, vote));
+    return this.limiter.run(lifecycleId, () => this.updateWithRetry(lifecycleId, voteUpdate, vote, voteUpdateId(vote.idempotencyKey)));
   }
 
-  private async voteWithRetry(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+  async judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    return this.limiter.run(lifecycleId, () => this.updateWithRetry(lifecycleId, judgeUpdate, judgement, judgeUpdateId(judgement.idempotencyKey)));
+  }
+
+  private async updateWithRetry<R, A>(lifecycleId: string, update: UpdateDefinition<R, [A]>, request: A, updateId: string): Promise<R> {
     const handle = this.client.workflow.getHandle(lifecycleId);
     return retrying(
       async () => {
         try {
-          return await handle.executeUpdate(voteUpdate, { args: [vote], updateId: voteUpdateId(vote.idempotencyKey) });
+          return await handle.executeUpdate(update, { args: [request], updateId });
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const cause = err.cause;

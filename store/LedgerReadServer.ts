@@ -2,14 +2,16 @@
  * The ledger's read path while the writer runs: DuckDB lets one process hold the file read-write,
  * so analysts' queries go through that process. A loopback HTTP endpoint, authenticated by a random
  * token that only users who can read the data folder can see (endpoint file, mode 0600), accepting
- * one SELECT at a time (Ledger.query refuses anything else).
+ * one SELECT at a time (Ledger.queryIsolated refuses anything else, and bounds rows, time and memory).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { LedgerError, type Ledger } from './Ledger';
+import { ERROR_CATALOGUE, ErrorCode } from '../core/errors';
+import { LedgerError } from './errors';
+import type { Ledger } from './Ledger';
 
 export interface LedgerEndpoint {
   url: string;
@@ -49,9 +51,16 @@ export class LedgerReadServer {
           return reply(400, { error: 'body must be JSON {"sql": "..."}' });
         }
         if (typeof sql !== 'string' || sql.trim() === '') return reply(400, { error: 'sql: required' });
-        ledger.query(sql).then(
+        // In a process of its own, over a copy of the ledger: a runaway read never shares the writer's memory.
+        ledger.queryIsolated(sql).then(
           (result) => reply(200, result),
-          (err: unknown) => reply(err instanceof LedgerError ? 400 : 422, { error: err instanceof Error ? err.message : String(err) }),
+          (err: unknown) => {
+            // The code's status (core/errors.ts: 400 refused or past a limit, 503 busy), 400 for the
+            // ledger's other errors; 422: DuckDB's own error (syntax, binding).
+            if (err instanceof LedgerError && err.code === ErrorCode.LedgerBusy) res.setHeader('retry-after', '1');
+            const status = err instanceof LedgerError ? (ERROR_CATALOGUE[err.code].httpStatus ?? 400) : 422;
+            reply(status, { error: err instanceof Error ? err.message : String(err), ...(err instanceof LedgerError ? { code: err.code } : {}) });
+          },
         );
       });
     });
@@ -61,7 +70,7 @@ export class LedgerReadServer {
     });
     const { port } = server.address() as AddressInfo;
     const endpoint: LedgerEndpoint = { url: `http://${options.host}:${port}`, token, pid: process.pid, ledgerPath: ledger.path };
-    mkdirSync(dirname(options.endpointFile), { recursive: true });
+    mkdirSync(dirname(options.endpointFile), { recursive: true, mode: 0o700 });
     // `mode` applies only when the file is created: remove a stale one so the token never lands in a wider file.
     rmSync(options.endpointFile, { force: true });
     writeFileSync(options.endpointFile, JSON.stringify(endpoint), { mode: 0o600 });

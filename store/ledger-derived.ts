@@ -3,7 +3,7 @@
  * them instead of recomputing every lifecycle's scores and preference pairs each day
  * (bench/release: that recomputation was a third of a release's time).
  *
- * A lifecycle is complete once it has closed and the ledger holds as many vote rows as it accepted
+ * A lifecycle is complete once it has closed and the ledger holds as many vote and judgement rows as it accepted
  * (one still voting commits increments, and is not complete whatever its count). The commit that
  * completes it inserts, in the same transaction:
  *   - `lifecycle_completions`: one row, the run id and that commit's time (its primary key makes the
@@ -107,9 +107,10 @@ export function deriveStatements(scope: string): string[] {
  * existed), each with the time it became complete: its last commit.
  */
 export const UNDERIVED_COMPLETE_LIFECYCLES = `
-  SELECT l.run_id, greatest(l.committed_at, coalesce(h.last_commit, l.committed_at)) AS completed_at
+  SELECT l.run_id, greatest(l.committed_at, coalesce(h.last_commit, l.committed_at), coalesce(j.last_commit, l.committed_at)) AS completed_at
     FROM lifecycles l
     LEFT JOIN (SELECT run_id, count(*) AS n, max(committed_at) AS last_commit FROM votes GROUP BY run_id) h ON h.run_id = l.run_id
-   WHERE coalesce(h.n, 0) = l.votes_accepted
+    LEFT JOIN (SELECT run_id, count(*) AS n, max(committed_at) AS last_commit FROM judgements GROUP BY run_id) j ON j.run_id = l.run_id
+   WHERE coalesce(h.n, 0) + coalesce(j.n, 0) = l.votes_accepted
      AND l.close_reason IS NOT NULL
      AND NOT EXISTS (SELECT 1 FROM lifecycle_completions d WHERE d.run_id = l.run_id)`;

@@ -1,7 +1,8 @@
 /**
  * The ledger's tables and view, and the upgrades of older ledgers that Ledger.openWriter runs before
- * creating what is missing. Rows are written by Ledger.commit (store/Ledger.ts); the derived tables
- * are described in store/ledger-derived.ts.
+ * creating what is missing. Rows go in by store/ledger-rows.ts (a multi-row INSERT of bound values),
+ * which Ledger.commit (store/Ledger.ts) writes through; the derived tables are described in
+ * store/ledger-derived.ts.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { VoteEvent } from '../workflows/types';
@@ -13,8 +14,11 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    their channel when the writer opens the ledger.
  * 4: `lifecycles.closed_at` and `close_reason` may be NULL: a lifecycle committing increments while
  *    voting (store/Ledger.ts).
+ * 5, 6: taken by other work (lifecycles' started_by/started_from; chat events), merged separately.
+ * 7: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
+ *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
  */
-export const LEDGER_SCHEMA_VERSION = 4;
+export const LEDGER_SCHEMA_VERSION = 7;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -46,8 +50,13 @@ export const SCHEMA = [
      -- NULL while the lifecycle still votes (it commits in increments): see store/Ledger.ts.
      closed_at TIMESTAMPTZ,
      close_reason VARCHAR,
+     -- Events accepted: votes and judgements.
      votes_accepted INTEGER NOT NULL,
-     committed_at TIMESTAMPTZ NOT NULL)`,
+     committed_at TIMESTAMPTZ NOT NULL,
+     task VARCHAR NOT NULL DEFAULT 'thumbs',
+     question VARCHAR,
+     allow_both_bad BOOLEAN,
+     reveal_models BOOLEAN)`,
   `CREATE TABLE IF NOT EXISTS candidates (
      run_id VARCHAR NOT NULL,
      lifecycle_id VARCHAR NOT NULL,
@@ -84,6 +93,27 @@ export const SCHEMA = [
      standing BOOLEAN NOT NULL,
      rater_auth VARCHAR NOT NULL,
      PRIMARY KEY (run_id, idempotency_key))`,
+  // One row per judgement event (compare lifecycles, and A/B answers on two-candidate thumbs ones), appended
+  // like votes and with the same keys; seq shares the votes' space, so a lifecycle's events have distinct seqs.
+  `CREATE TABLE IF NOT EXISTS judgements (
+     run_id VARCHAR NOT NULL,
+     lifecycle_id VARCHAR NOT NULL,
+     idempotency_key VARCHAR NOT NULL,
+     seq INTEGER NOT NULL,
+     rater VARCHAR NOT NULL,
+     rater_auth VARCHAR NOT NULL,
+     channel VARCHAR NOT NULL,
+     left_candidate VARCHAR NOT NULL,
+     right_candidate VARCHAR NOT NULL,
+     choice VARCHAR NOT NULL,
+     winner_candidate VARCHAR,
+     models_hidden BOOLEAN NOT NULL,
+     comment VARCHAR,
+     cast_at TIMESTAMPTZ NOT NULL,
+     accepted_at TIMESTAMPTZ NOT NULL,
+     committed_at TIMESTAMPTZ NOT NULL,
+     standing BOOLEAN NOT NULL,
+     PRIMARY KEY (run_id, idempotency_key))`,
   // The shape analysts know from the Oxen tutorials, one row per counted vote.
   `CREATE OR REPLACE VIEW feedback AS
      SELECT l.prompt,
@@ -114,6 +144,7 @@ export const SCHEMA = [
 const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>> = {
   3: addRaterAuth,
   4: allowOpenLifecycles,
+  7: addCompareColumns,
 };
 
 /** Runs every step of UPGRADES in version order, before SCHEMA creates what is missing (its view needs `rater_auth`). */
@@ -150,5 +181,26 @@ async function allowOpenLifecycles(c: DuckDBConnection): Promise<void> {
   )).getRows().map(([name]) => String(name)));
   for (const column of CLOSE_COLUMNS) {
     if (notNull.has(column)) await c.run(`ALTER TABLE lifecycles ALTER COLUMN ${column} DROP NOT NULL`);
+  }
+}
+
+/**
+ * Schema 7 on an older ledger: the lifecycles columns of compare lifecycles, appended where a new
+ * ledger has them. `task` is added with its default (older rows are thumbs lifecycles) and made NOT NULL
+ * in a statement of its own; each statement is safe to repeat, so an upgrade cut short is finished.
+ */
+async function addCompareColumns(c: DuckDBConnection): Promise<void> {
+  const columns = new Map((await c.runAndReadAll(
+    `SELECT column_name, is_nullable FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'lifecycles'`,
+  )).getRows().map(([name, nullable]) => [String(name), Boolean(nullable)]));
+  // No lifecycles table: a new ledger, which SCHEMA creates whole.
+  if (columns.size === 0) return;
+  if (!columns.has('task')) await c.run(`ALTER TABLE lifecycles ADD COLUMN task VARCHAR DEFAULT 'thumbs'`);
+  if (columns.get('task') !== false) {
+    await c.run(`UPDATE lifecycles SET task = 'thumbs' WHERE task IS NULL`);
+    await c.run(`ALTER TABLE lifecycles ALTER COLUMN task SET NOT NULL`);
+  }
+  for (const [column, type] of [['question', 'VARCHAR'], ['allow_both_bad', 'BOOLEAN'], ['reveal_models', 'BOOLEAN']] as const) {
+    if (!columns.has(column)) await c.run(`ALTER TABLE lifecycles ADD COLUMN ${column} ${type}`);
   }
 }

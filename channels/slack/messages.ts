@@ -154,7 +154,9 @@ function slackDate(iso: string): string {
 }
 
 function quorumText(plan: LifecyclePlan): string {
-  return plan.quorum.kind === 'total' ? `${plan.quorum.votes} votes in total` : `${plan.quorum.votes} votes on every candidate`;
+  const { quorum } = plan;
+  if (quorum.kind === 'responses') return `${quorum.responses} answers`;
+  return quorum.kind === 'total' ? `${quorum.votes} votes in total` : `${quorum.votes} votes on every candidate`;
 }
 
 function signed(n: number): string {

@@ -6,24 +6,28 @@ import { createHash } from 'node:crypto';
 import type { ArtifactSource } from '../../gateway/artifact-source';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 import { encodePng } from '../../connectors/inference/demo/png';
-import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
+import type { JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
+import { JudgementTally, judgementRefusal } from '../../workflows/judgement-tally';
 import { VoteTally, malformedVoteReason } from '../../workflows/vote-tally';
 
 interface Entry {
   status: LifecycleStatus;
   tally: VoteTally;
+  judgements: JudgementTally;
 }
 
 export class FakeDirectory implements LifecycleDirectory {
   /** Every vote forwarded to the directory, in order, exactly as received. */
   readonly received: Array<{ lifecycleId: string; vote: VoteRequest }> = [];
+  /** Every judgement forwarded to the directory, in order, exactly as received. */
+  readonly judged: Array<{ lifecycleId: string; judgement: JudgementRequest }> = [];
   readonly listLimits: number[] = [];
   /** If set, the next call (any method) throws it once. */
   failNext: Error | undefined;
   private readonly entries = new Map<string, Entry>();
 
   add(status: LifecycleStatus): this {
-    this.entries.set(status.lifecycleId, { status, tally: new VoteTally(status.candidates) });
+    this.entries.set(status.lifecycleId, { status, tally: new VoteTally(status.candidates), judgements: new JudgementTally(status.candidates) });
     return this;
   }
 
@@ -64,8 +68,26 @@ export class FakeDirectory implements LifecycleDirectory {
     if (phase === 'generating' || phase === 'publishing') throw new VoteRejectedError('voting_not_open', 'voting has not opened');
     if (phase !== 'voting') throw new VoteRejectedError('voting_closed', 'voting is closed');
     if (!entry.tally.hasCandidate(vote.candidateId)) throw new VoteRejectedError('unknown_candidate', `no candidate ${vote.candidateId}`);
-    const result = entry.tally.record(vote, new Date().toISOString());
+    if (entry.judgements.isDuplicate(vote.idempotencyKey)) return { outcome: 'duplicate', candidate: entry.tally.tallyOf(vote.candidateId) };
+    const result = entry.tally.record(vote, new Date().toISOString(), entry.tally.accepted + entry.judgements.accepted + 1);
     return { outcome: result.outcome, candidate: entry.tally.tallyOf(vote.candidateId) };
+  }
+
+  /** The workflow's judgement rules (judgementRefusal, the tally); votes and judgements share one dedupe space and sequence. */
+  async judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    this.judged.push({ lifecycleId, judgement: structuredClone(judgement) });
+    this.throwIfAsked();
+    const entry = this.entries.get(lifecycleId);
+    if (!entry) throw new VoteRejectedError('unknown_lifecycle', `no lifecycle ${lifecycleId}`);
+    const phase = entry.status.phase;
+    if (phase === 'generating' || phase === 'publishing') throw new VoteRejectedError('voting_not_open', 'voting has not opened');
+    if (phase !== 'voting') throw new VoteRejectedError('voting_closed', 'voting is closed');
+    const refusal = judgementRefusal(judgement, { candidateIds: entry.status.candidates.map((c) => c.id), allowBothBad: entry.status.allowBothBad ?? true });
+    if (refusal) throw new VoteRejectedError(refusal.code, refusal.message);
+    if (entry.tally.isDuplicate(judgement.idempotencyKey)) return { outcome: 'duplicate', judgements: entry.judgements.counted() };
+    const seq = entry.tally.accepted + entry.judgements.accepted + 1;
+    const result = entry.judgements.record(judgement, new Date().toISOString(), seq, entry.status.revealModels !== true);
+    return { outcome: result.outcome, judgements: entry.judgements.counted() };
   }
 
   private throwIfAsked(): void {
@@ -78,7 +100,8 @@ export class FakeDirectory implements LifecycleDirectory {
     return {
       ...structuredClone(entry.status),
       candidates: entry.status.candidates.map((c) => ({ ...structuredClone(c), tally: entry.tally.tallyOf(c.id) })),
-      votesAccepted: entry.tally.accepted,
+      votesAccepted: entry.tally.accepted + entry.judgements.accepted,
+      ...(entry.status.task === 'compare' || entry.judgements.accepted > 0 ? { judgements: entry.judgements.counted() } : {}),
     };
   }
 }
