@@ -15,19 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
 import { quotedString } from '../releases/sql';
-import { JUDGEMENT_DERIVED_SCHEMA, deriveJudgementStatements } from '../store/judgement-derived';
-import { deriveStatements } from '../store/ledger-derived';
 import { Ledger } from '../store/Ledger';
 
 const JUDGEMENTS_PER_LIFECYCLE = 15;
-/** The ledger's judgements table (design-compare.md); a ledger of this version may have it already. */
-const JUDGEMENTS_DDL = `CREATE TABLE IF NOT EXISTS judgements (
-  run_id VARCHAR NOT NULL, lifecycle_id VARCHAR NOT NULL, idempotency_key VARCHAR NOT NULL, seq INTEGER NOT NULL, rater VARCHAR NOT NULL,
-  rater_auth VARCHAR NOT NULL, channel VARCHAR NOT NULL, left_candidate VARCHAR NOT NULL, right_candidate VARCHAR NOT NULL, choice VARCHAR NOT NULL,
-  winner_candidate VARCHAR, models_hidden BOOLEAN NOT NULL, comment VARCHAR, cast_at TIMESTAMPTZ NOT NULL, accepted_at TIMESTAMPTZ NOT NULL,
-  committed_at TIMESTAMPTZ NOT NULL, standing BOOLEAN NOT NULL, PRIMARY KEY (run_id, idempotency_key))`;
-const LIFECYCLE_COLUMNS = [['task', `VARCHAR DEFAULT 'thumbs'`], ['question', 'VARCHAR'], ['allow_both_bad', 'BOOLEAN'], ['reveal_models', 'BOOLEAN']] as const;
-
 export interface BenchCompareReleaseOptions {
   judgements: number;
   repeat?: number;
@@ -60,9 +50,6 @@ const MODEL_B = '(i + 1 + (i // 6) % 5) % 6';
 export async function fillSyntheticCompareLedger(ledger: Ledger, lifecycles: number): Promise<void> {
   const judgements = lifecycles * JUDGEMENTS_PER_LIFECYCLE;
   await ledger.withConnection(async (c) => {
-    for (const [name, type] of LIFECYCLE_COLUMNS) await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS ${name} ${type}`);
-    await c.run(JUDGEMENTS_DDL);
-    for (const statement of JUDGEMENT_DERIVED_SCHEMA) await c.run(statement);
     const committed = `TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds((i * 2592000) // ${lifecycles})`;
     await c.run(
       `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version, quorum_kind, quorum_votes,
@@ -94,15 +81,10 @@ export async function fillSyntheticCompareLedger(ledger: Ledger, lifecycles: num
                  FROM (SELECT v, v // ${JUDGEMENTS_PER_LIFECYCLE} AS i, CASE hash(v) % 2 WHEN 0 THEN 'c1' ELSE 'c2' END AS shown_left, hash(v * 31) % 100 AS u
                          FROM range(${judgements}) t(v)))`,
     );
-    // What the commit that completes each lifecycle derives (store/ledger-derived.ts, store/judgement-derived.ts), in one go.
-    await c.run('BEGIN TRANSACTION');
-    await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS SELECT run_id, committed_at AS completed_at FROM lifecycles ORDER BY committed_at, run_id`);
-    await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);
-    for (const statement of [...deriveStatements('derive_scope'), ...deriveJudgementStatements('derive_scope')]) await c.run(statement, ['-infinity']);
-    await c.run('DROP TABLE derive_scope');
-    await c.run('COMMIT');
-    await c.run('CHECKPOINT');
   });
+  // What the commit that completes each lifecycle derives (store/ledger-derived.ts, store/judgement-derived.ts), here in one go.
+  await ledger.deriveCompleted();
+  await ledger.withConnection((c) => c.run('CHECKPOINT'));
 }
 
 function folderBytes(dir: string): number {
@@ -119,7 +101,7 @@ export async function benchCompareRelease(options: BenchCompareReleaseOptions): 
   const lifecycles = Math.max(1, Math.floor(options.judgements / JUDGEMENTS_PER_LIFECYCLE));
   const judgements = lifecycles * JUDGEMENTS_PER_LIFECYCLE;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'prefline-bench-release-compare-'));
-  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
   try {
     const t = performance.now();
     await fillSyntheticCompareLedger(ledger, lifecycles);

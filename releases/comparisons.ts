@@ -1,54 +1,13 @@
 /**
  * What a release says about judgements (pairwise answers), from the tables the ledger derives as each
  * lifecycle completes (store/judgement-derived.ts): the Bradley–Terry input per model pair, the
- * position bias, and the matchups the report pictures.
- *
- * A ledger from before judgements (one this version's ledger worker has not opened yet) lacks those
- * tables: empty stand-ins with the same columns make its release hold empty judgement files.
+ * position bias. Every ledger has those tables: the ledger writer creates them when it opens a ledger
+ * (store/ledger-schema.ts), an older one included, and a release goes through the writer.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { JUDGEMENT_DERIVED_SCHEMA } from '../store/judgement-derived';
 import type { ComparisonCell } from './bradley-terry';
 import type { PositionBias } from './layout';
 import { rows } from './query';
-
-/**
- * The ledger's `judgements` columns (design-compare.md), for the stand-in on a ledger without the
- * table; test/releases checks them against the real table.
- */
-export const JUDGEMENT_EVENT_COLUMNS = [
-  ['run_id', 'VARCHAR'], ['lifecycle_id', 'VARCHAR'], ['idempotency_key', 'VARCHAR'], ['seq', 'INTEGER'], ['rater', 'VARCHAR'],
-  ['rater_auth', 'VARCHAR'], ['channel', 'VARCHAR'], ['left_candidate', 'VARCHAR'], ['right_candidate', 'VARCHAR'], ['choice', 'VARCHAR'],
-  ['winner_candidate', 'VARCHAR'], ['models_hidden', 'BOOLEAN'], ['comment', 'VARCHAR'], ['cast_at', 'TIMESTAMP WITH TIME ZONE'],
-  ['accepted_at', 'TIMESTAMP WITH TIME ZONE'], ['committed_at', 'TIMESTAMP WITH TIME ZONE'], ['standing', 'BOOLEAN'],
-] as const;
-
-/**
- * Creates an empty temporary table (visible to this connection only, shadowing nothing) for each
- * judgement table the ledger lacks; returns their names.
- */
-export async function standInMissingJudgementTables(c: DuckDBConnection): Promise<string[]> {
-  const present = new Set((await rows<{ name: string }>(
-    c, `SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'`,
-  )).map((t) => t.name));
-  const missing: string[] = [];
-  if (!present.has('judgements')) {
-    await c.run(`CREATE OR REPLACE TEMP TABLE judgements (${JUDGEMENT_EVENT_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`);
-    missing.push('judgements');
-  }
-  for (const statement of JUDGEMENT_DERIVED_SCHEMA) {
-    const name = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(statement)?.[1] as string;
-    if (present.has(name)) continue;
-    await c.run(statement.replace('CREATE TABLE IF NOT EXISTS', 'CREATE OR REPLACE TEMP TABLE'));
-    missing.push(name);
-  }
-  return missing;
-}
-
-/** Drops the stand-ins again (the connection goes back to the ledger as it was). */
-export async function dropStandIns(c: DuckDBConnection, names: readonly string[]): Promise<void> {
-  for (const name of names) await c.run(`DROP TABLE IF EXISTS temp.main.${name}`);
-}
 
 export interface JudgementTotals {
   /** One cell per pair of different models, oriented (lesser model, greater model): Bradley–Terry input. */

@@ -6,7 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { BATTLE_COLUMNS, MATCHUP_COLUMNS } from '../store/judgement-derived';
-import { dropStandIns, judgementTotals, standInMissingJudgementTables } from './comparisons';
+import { judgementTotals } from './comparisons';
 import {
   GROWING_TABLES, PARQUET_TABLES, fileEntry, fsyncFile,
   type FileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseStats, type ReleaseTable,
@@ -73,12 +73,10 @@ export async function writeTables(c: DuckDBConnection, ctx: WriteContext): Promi
   // DuckDB encodes on one core.
   const statistics = ctx.alongside((other) => voteStatistics(other, scope.inRelease, ctx.artifactDir));
   statistics.catch(() => undefined); // awaited below; a failed publish waits for it to settle
-  const standIns = await standInMissingJudgementTables(c);
   try {
     return await writeFiles(c, ctx, scope, statistics);
   } finally {
     await statistics.catch(() => undefined);
-    await dropStandIns(c, standIns);
   }
 }
 

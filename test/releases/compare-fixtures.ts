@@ -2,12 +2,10 @@
  * A ledger with compare lifecycles and hand-computable judgements, beside the thumbs lifecycles of
  * fixtures.ts.
  *
- * Stand-in until the ledger commits judgements (design-compare.md; branch p14-core): lifecycle and
- * candidate rows go through `Ledger.commit` like every lifecycle, with `votesAccepted` counting the
- * judgements so the ledger leaves them incomplete; `addCompareSchema` then adds the design's columns
- * and `judgements` table (its DDL verbatim), and `completeWithJudgements` writes the judgement rows
- * and does what the commit that completes a lifecycle will do (completion row, both derivations).
- * Once the ledger commits judgements, both become `ledger.commit({ …, judgements })`.
+ * Every lifecycle is committed through `Ledger.commit` with its judgements, as the ledger worker
+ * commits it, and the commit that completes it derives its battles and matchups
+ * (store/judgement-derived.ts). `JUDGEMENTS_DDL` is the design's table (design-compare.md), which
+ * the tests hold the ledger's against.
  *
  *   C1  compare, images, alpha (a) vs beta (b): left wins for alpha and beta, two right wins for beta
  *       (one changed from left), a tie, a both-bad, a retracted answer → a 1, b 3, tie 1, both bad 1;
@@ -16,20 +14,17 @@
  *   C3  compare, texts, alpha vs gamma: two ties → ratio NULL, winner tie
  *   C4  thumbs, two text candidates, alpha vs beta, on Slack: one up vote, and A/B buttons (judgements)
  *       a 1, b 1 → ratio 1/2, winner tie; left wins 1 of 2
- *   C5  compare, texts, alpha vs beta: its second batch after CUTOFF_1 (pending in the first release)
+ *   C5  compare, texts, alpha vs beta: its second batch (+95 min) after CUTOFF_1 (pending in the first release)
  *   C6  compare, texts, gamma vs alpha, committed after CUTOFF_1: a 1
  *   C7  compare, images, alpha vs alpha (two seeds of one model): a 1 — no Bradley–Terry comparison
  */
-import type { DuckDBValue } from '@duckdb/node-api';
 import { encodePng } from '../../connectors/inference/demo/png';
 import { renderShapes } from '../../connectors/inference/demo/raster';
 import { seededRng } from '../../connectors/inference/demo/rng';
 import type { ArtifactStore } from '../../store/ArtifactStore';
-import { deriveStatements } from '../../store/ledger-derived';
-import type { CommittedVote } from '../../store/ledger-types';
+import type { CommittedJudgement, CommittedVote } from '../../store/ledger-types';
 import type { Ledger } from '../../store/Ledger';
-import { JUDGEMENT_DERIVED_SCHEMA, deriveJudgementStatements } from '../../store/judgement-derived';
-import type { Candidate, LifecyclePlan } from '../../workflows/types';
+import type { Candidate, LifecyclePlan, RaterAuth } from '../../workflows/types';
 import { at, fillLedger } from './fixtures';
 
 /** The `judgements` table exactly as design-compare.md states it. */
@@ -53,9 +48,6 @@ export const JUDGEMENTS_DDL = `CREATE TABLE IF NOT EXISTS judgements (
   standing BOOLEAN NOT NULL,
   PRIMARY KEY (run_id, idempotency_key))`;
 
-/** The lifecycles columns the design adds (as an upgraded ledger has them: nullable, task defaulting to thumbs). */
-const LIFECYCLE_COLUMNS = [['task', `VARCHAR DEFAULT 'thumbs'`], ['question', 'VARCHAR'], ['allow_both_bad', 'BOOLEAN'], ['reveal_models', 'BOOLEAN']] as const;
-
 export type Choice = 'left' | 'right' | 'tie' | 'both_bad' | 'retract';
 
 /** One judgement: who, which candidate they saw on the left, their answer, whether it stands. */
@@ -64,7 +56,7 @@ export interface JudgementSpec {
   left: 'c1' | 'c2';
   choice: Choice;
   standing: boolean;
-  raterAuth?: string;
+  raterAuth?: RaterAuth;
   comment?: string;
 }
 
@@ -104,64 +96,43 @@ async function candidatesOf(artifacts: ArtifactStore, spec: CompareSpec): Promis
   }));
 }
 
-/** Commits the lifecycle and candidate rows (and thumbs votes) through the ledger, incomplete: judgements are still to come. */
-export async function commitCompareLifecycle(ledger: Ledger, artifacts: ArtifactStore, spec: CompareSpec): Promise<void> {
+/**
+ * Commits the lifecycle, its candidates, thumbs votes and judgements through the ledger: in one batch
+ * at `commitAt`, or with `split` the judgements from `split` on in a second batch at `completeAt`
+ * (the first an increment, committed while voting).
+ */
+export async function commitCompareLifecycle(ledger: Ledger, artifacts: ArtifactStore, spec: CompareSpec, batch: 'all' | 'first' | 'rest' = 'all'): Promise<void> {
   const channel = spec.channel ?? 'web';
   const plan: LifecyclePlan = {
     prompt: spec.prompt, models: [...spec.models], candidatesPerModel: 1, params: {}, channel: channel === 'web' ? { kind: 'web' } : { kind: 'slack', channel: 'C0FIXTURE' },
-    channelLabel: channel === 'web' ? 'web' : 'slack:C0FIXTURE', quorum: { kind: 'perCandidate', votes: 5 }, deadline: { kind: 'duration', ms: 3_600_000 },
+    channelLabel: channel === 'web' ? 'web' : 'slack:C0FIXTURE', deadline: { kind: 'duration', ms: 3_600_000 },
+    ...(spec.task === 'compare'
+      ? { task: 'compare', question: spec.question ?? 'Which is better?', quorum: { kind: 'responses', responses: spec.judgements.length } }
+      : { quorum: { kind: 'perCandidate', votes: 5 } }),
   };
   const votes: CommittedVote[] = (spec.votes ?? []).map(([candidateId, value, r], i) => ({
     idempotencyKey: `${spec.lifecycleId}:v${i + 1}`, candidateId, value, rater: rater(r), channel, castAt: at(i).toISOString(), seq: i + 1,
     acceptedAt: at(i).toISOString(), standing: true, raterAuth: channel === 'web' ? 'invite' : 'slack',
   }));
+  const judgements: CommittedJudgement[] = spec.judgements.map((j, i) => ({
+    idempotencyKey: `${spec.lifecycleId}:j${i + 1}`, rater: rater(j.rater), raterAuth: j.raterAuth ?? (channel === 'slack' ? 'slack' : 'invite'), channel,
+    castAt: at(10 + i).toISOString(), ...(j.comment ? { comment: j.comment } : {}), left: j.left, right: j.left === 'c1' ? 'c2' : 'c1', choice: j.choice,
+    seq: votes.length + i + 1, acceptedAt: at(10 + i).toISOString(), modelsHidden: spec.modelsHidden ?? true, standing: j.standing,
+  }));
+  const split = spec.split ?? judgements.length;
+  const base = { lifecycleId: spec.lifecycleId, runId: runId(spec), plan, startedAt: at(0).toISOString(), deadlineAt: at(60).toISOString() };
+  const closed = { closedAt: at((spec.completeAt ?? spec.commitAt) - 1).toISOString(), closeReason: 'quorum' as const, votesAccepted: votes.length + judgements.length };
+  if (batch === 'rest') {
+    await ledger.commit({ lifecycle: { ...base, ...closed }, candidates: [], votes: [], judgements: judgements.slice(split) }, at(spec.completeAt ?? spec.commitAt));
+    return;
+  }
+  const whole = batch === 'all' || split === judgements.length;
   await ledger.commit({
-    lifecycle: {
-      lifecycleId: spec.lifecycleId, runId: runId(spec), plan, startedAt: at(0).toISOString(), deadlineAt: at(60).toISOString(),
-      closedAt: at(spec.commitAt - 1).toISOString(), closeReason: 'quorum', votesAccepted: votes.length + spec.judgements.length,
-    },
+    lifecycle: whole ? { ...base, ...closed } : { ...base, votesAccepted: votes.length + split },
     candidates: await candidatesOf(artifacts, spec),
     votes,
+    judgements: whole ? judgements : judgements.slice(0, split),
   }, at(spec.commitAt));
-}
-
-/** Adds the design's lifecycles columns, the `judgements` table and the derived judgement tables. */
-export async function addCompareSchema(ledger: Ledger): Promise<void> {
-  await ledger.withConnection(async (c) => {
-    for (const [name, type] of LIFECYCLE_COLUMNS) await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS ${name} ${type}`);
-    await c.run(JUDGEMENTS_DDL);
-    for (const statement of JUDGEMENT_DERIVED_SCHEMA) await c.run(statement);
-  });
-}
-
-/** Writes the judgement rows and completes the lifecycle as the commit that brings in its last event will. */
-export async function completeWithJudgements(ledger: Ledger, spec: CompareSpec): Promise<void> {
-  const run = runId(spec);
-  const votes = spec.votes?.length ?? 0;
-  const completedAt = at(spec.completeAt ?? spec.commitAt).toISOString();
-  await ledger.withConnection(async (c) => {
-    await c.run('BEGIN TRANSACTION');
-    await c.run(`UPDATE lifecycles SET task = $2, question = $3, allow_both_bad = true, reveal_models = false WHERE run_id = $1`, [run, spec.task, spec.question ?? null]);
-    for (const [i, j] of spec.judgements.entries()) {
-      const right = j.left === 'c1' ? 'c2' : 'c1';
-      const winner = j.choice === 'left' ? j.left : j.choice === 'right' ? right : null;
-      const committed = i < (spec.split ?? spec.judgements.length) ? at(spec.commitAt).toISOString() : completedAt;
-      const values: DuckDBValue[] = [
-        run, spec.lifecycleId, `${spec.lifecycleId}:j${i + 1}`, votes + i + 1, rater(j.rater), j.raterAuth ?? (spec.channel === 'slack' ? 'slack' : 'invite'),
-        spec.channel ?? 'web', j.left, right, j.choice, winner, spec.modelsHidden ?? true, j.comment ?? null,
-        at(10 + i).toISOString(), at(10 + i).toISOString(), committed, j.standing,
-      ];
-      await c.run(`INSERT INTO judgements VALUES (${values.map((_, k) => `$${k + 1}${k >= 13 && k <= 15 ? '::TIMESTAMPTZ' : ''}`).join(', ')})`, values);
-    }
-    // Without judgements the ledger completed it already (its votes were all it accepted).
-    const done = await c.runAndReadAll(`SELECT completed_at::VARCHAR FROM lifecycle_completions WHERE run_id = $1`, [run]);
-    const scope = `(SELECT $2::VARCHAR AS run_id, $3::TIMESTAMPTZ AS completed_at)`;
-    const statements = done.currentRowCount > 0 ? deriveJudgementStatements(scope) : [...deriveStatements(scope), ...deriveJudgementStatements(scope)];
-    const completion = done.currentRowCount > 0 ? String(done.getRows()[0]?.[0]) : completedAt;
-    if (done.currentRowCount === 0) await c.run(`INSERT INTO lifecycle_completions VALUES ($1, $2::TIMESTAMPTZ)`, [run, completedAt]);
-    for (const statement of statements) await c.run(statement, ['-infinity', run, completion]);
-    await c.run('COMMIT');
-  });
 }
 
 const [ALPHA, BETA, GAMMA] = ['demo:alpha', 'demo:beta', 'demo:gamma'] as const;
@@ -190,7 +161,7 @@ export const COMPARE_SPECS: readonly CompareSpec[] = [
     judgements: [j(8, 'c1', 'left'), j(9, 'c1', 'right')],
   },
   {
-    lifecycleId: 'C5', prompt: 'two batches', task: 'compare', question: 'Which is better?', models: [ALPHA, BETA], kind: 'text', commitAt: 35, completeAt: 75, split: 1,
+    lifecycleId: 'C5', prompt: 'two batches', task: 'compare', question: 'Which is better?', models: [ALPHA, BETA], kind: 'text', commitAt: 35, completeAt: 95, split: 1,
     judgements: [j(1, 'c1', 'left'), j(2, 'c2', 'left')],
   },
   {
@@ -203,14 +174,16 @@ export const COMPARE_SPECS: readonly CompareSpec[] = [
   },
 ];
 
-/** The thumbs lifecycles L1–L6 of fixtures.ts and the compare lifecycles C1–C7, in commit order. */
+/**
+ * The thumbs lifecycles L1–L6 of fixtures.ts (committed at +40…+90 min) and the compare lifecycles,
+ * every batch in commit time order (the ledger's commit times only grow).
+ */
 export async function fillCompareLedger(ledger: Ledger, artifacts: ArtifactStore, specs: readonly CompareSpec[] = COMPARE_SPECS): Promise<void> {
-  const before = specs.filter((s) => s.commitAt < 40);
-  for (const spec of before) await commitCompareLifecycle(ledger, artifacts, spec);
+  type Batch = { spec: CompareSpec; at: number; batch: 'all' | 'first' | 'rest' };
+  const batches = specs.flatMap((spec): Batch[] => spec.split !== undefined && spec.split < spec.judgements.length
+    ? [{ spec, at: spec.commitAt, batch: 'first' }, { spec, at: spec.completeAt ?? spec.commitAt, batch: 'rest' }]
+    : [{ spec, at: spec.commitAt, batch: 'all' }]).sort((x, y) => x.at - y.at);
+  for (const b of batches.filter((x) => x.at < 40)) await commitCompareLifecycle(ledger, artifacts, b.spec, b.batch);
   await fillLedger(ledger, artifacts);
-  for (const spec of specs.filter((s) => s.commitAt >= 40)) await commitCompareLifecycle(ledger, artifacts, spec);
-  await addCompareSchema(ledger);
-  // In completion order, as the ledger completes them: derived rows are appended, and releases copy them in table order.
-  const completion = (s: CompareSpec) => s.completeAt ?? s.commitAt;
-  for (const spec of [...specs].sort((x, y) => completion(x) - completion(y))) await completeWithJudgements(ledger, spec);
+  for (const b of batches.filter((x) => x.at >= 40)) await commitCompareLifecycle(ledger, artifacts, b.spec, b.batch);
 }

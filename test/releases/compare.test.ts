@@ -16,7 +16,8 @@ import { diffReleases, exportRelease } from '../../releases/tools';
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { BATTLE_COLUMNS } from '../../store/judgement-derived';
 import { Ledger } from '../../store/Ledger';
-import { COMPARE_SPECS, fillCompareLedger, rater, type Choice, type CompareSpec } from './compare-fixtures';
+import { withMemoryDatabase } from '../../releases/tools';
+import { COMPARE_SPECS, JUDGEMENTS_DDL, commitCompareLifecycle, fillCompareLedger, rater, type Choice, type CompareSpec } from './compare-fixtures';
 import { CUTOFF_1, CUTOFF_2, at, readParquetIndependently } from './fixtures';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -69,7 +70,7 @@ describe('releases of comparisons (battles, matchups, training files, judgement 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'prefline-release-compare-'));
-    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
     artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
     await fillCompareLedger(ledger, artifacts);
     releasesDir = join(dir, 'releases');
@@ -84,10 +85,19 @@ describe('releases of comparisons (battles, matchups, training files, judgement 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('should read the ledger’s judgements table, which is the design’s', async () => {
+    const columns = 'SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = \'judgements\' ORDER BY ordinal_position';
+    const design = await withMemoryDatabase(async (c) => {
+      await c.run(JUDGEMENTS_DDL);
+      return (await c.runAndReadAll(columns)).getRows();
+    });
+    assert.deepEqual(await ledger.withConnection(async (c) => (await c.runAndReadAll(columns)).getRows()), design);
+  });
+
   it('should hold one battle per standing judgement, Arena style, in completion order', async () => {
     const battles = await read(full, 'battles');
     assert.deepEqual(Object.keys(battles[0] ?? {}), [...BATTLE_COLUMNS]);
-    // Completion order: C1–C4 and C7 at +31…+36 min, C5 at +75 (its second batch), C6 at +100; within one, by seq.
+    // Completion order: C1–C4 and C7 at +31…+36 min, C5 at +95 (its second batch), C6 at +100; within one, by seq.
     assert.deepEqual(battles.map((b) => b.lifecycle_id), ['C1', 'C1', 'C1', 'C1', 'C1', 'C1', 'C2', 'C2', 'C2', 'C2', 'C3', 'C3', 'C4', 'C4', 'C7', 'C5', 'C5', 'C6']);
     const c1 = battles.filter((b) => b.lifecycle_id === 'C1');
     // Rater 5 changed left → right, rater 7 withdrew: neither earlier answer stands, the withdrawal is no battle.
@@ -265,7 +275,7 @@ describe('releases of comparisons (battles, matchups, training files, judgement 
 
   it('should publish byte-identical files from another ledger with the same commits, whatever its thread setting', async () => {
     const otherDir = mkdtempSync(join(tmpdir(), 'prefline-release-compare-other-'));
-    const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'));
+    const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'), { allowedDirectories: [otherDir] });
     try {
       const otherArtifacts = await ArtifactStore.open(join(otherDir, 'artifacts'));
       await fillCompareLedger(other, otherArtifacts);
@@ -326,7 +336,7 @@ describe('the judgement leaderboard on a larger battle set (releases/standings)'
       for (const k of [0, 1]) {
         const dir = mkdtempSync(join(tmpdir(), `prefline-release-bt-${k}-`));
         dirs.push(dir);
-        const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+        const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
         try {
           const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
           await fillCompareLedger(ledger, artifacts, specs);
@@ -351,5 +361,30 @@ describe('the judgement leaderboard on a larger battle set (releases/standings)'
     assert.equal(byRank[0], 'm:4');
     assert.equal(byRank[4], 'm:0');
     assert.deepEqual(boards[1], boards[0]);
+  });
+});
+
+describe('judgement battles and matchups derived by the ledger (store/judgement-derived.ts through Ledger.commit)', function () {
+  this.timeout(60_000);
+
+  it('should derive them once however often the completing commit is retried, and redo them for a reset workflow committing again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prefline-release-rederive-'));
+    const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
+    try {
+      const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
+      const spec = COMPARE_SPECS.find((s) => s.lifecycleId === 'C2') as CompareSpec;
+      await commitCompareLifecycle(ledger, artifacts, spec);
+      await commitCompareLifecycle(ledger, artifacts, spec); // a retried commit: nothing new
+      const derived = async () => ledger.withConnection(async (c) => (await c.runAndReadAll(
+        `SELECT (SELECT count(*) FROM judgement_battles)::INTEGER, (SELECT string_agg(votes_a || '-' || votes_b || '-' || ties, ',') FROM judgement_matchups)`,
+      )).getRows()[0]);
+      assert.deepEqual(await derived(), [4, '3-1-0']);
+      // The workflow was reset and its new run accepted a fifth answer (a tie): the derived rows are redone, not added to.
+      await commitCompareLifecycle(ledger, artifacts, { ...spec, commitAt: spec.commitAt + 5, judgements: [...spec.judgements, { rater: 9, left: 'c1', choice: 'tie', standing: true }] }, 'all');
+      assert.deepEqual(await derived(), [5, '3-1-1']);
+    } finally {
+      ledger.closeSync();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -142,6 +142,8 @@ describe('store/Ledger', function () {
         { table_name: 'candidate_scores', table_type: 'BASE TABLE' },
         { table_name: 'candidates', table_type: 'BASE TABLE' },
         { table_name: 'feedback', table_type: 'VIEW' },
+        { table_name: 'judgement_battles', table_type: 'BASE TABLE' },
+        { table_name: 'judgement_matchups', table_type: 'BASE TABLE' },
         { table_name: 'judgements', table_type: 'BASE TABLE' },
         { table_name: 'ledger_meta', table_type: 'BASE TABLE' },
         { table_name: 'lifecycle_completions', table_type: 'BASE TABLE' },
@@ -965,7 +967,7 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 9);
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 11);
       });
     }
 
