@@ -167,7 +167,8 @@ export interface ExportResult {
 
 /**
  * A self-contained copy: the release files plus every artifact its candidates reference, under
- * `artifacts/<store path>` — the `chosen_path`/`rejected_path` of preferences resolve inside it.
+ * `artifacts/<store path>` — the image paths of preferences' `chosen`/`rejected` (and thumbs rows'
+ * `chosen_path`/`rejected_path`) resolve inside it.
  * The release is verified first and every artifact is read back against its sha256.
  */
 export async function exportRelease(release: ReleaseInfo, outDir: string, artifactDir: string): Promise<ExportResult> {

@@ -3,9 +3,13 @@
  *
  *   preferences.parquet       prompt, chosen, rejected — text, or the export-relative path of an image
  *                             (`artifacts/sha256/ab/….png`, which `prefline release export` materialises);
- *                             then the columns of earlier releases, and who judged.
+ *                             then the columns of earlier releases, and who judged. Compare rows leave the
+ *                             earlier releases' chosen/rejected _path and _text NULL: chosen and rejected
+ *                             hold the text or path once, and candidates.parquet the rest (by run_id and
+ *                             candidate id). Writing each text twice cost as much as the rest of the file.
  *   preferences_chat.parquet  the text pairs as conversations: prompt [{role: user}], chosen and rejected
- *                             [{role: assistant}] (LIST<STRUCT<role, content>>).
+ *                             [{role: assistant}] (LIST<STRUCT<role, content>>), with what a trainer filters
+ *                             on (source, models, rater_verified) and the keys to preferences' other columns.
  *   kto.parquet               unpaired preferences: one row per standing thumbs vote, prompt, completion,
  *                             label (up = true).
  *
@@ -35,8 +39,15 @@ export async function preferenceSources(c: DuckDBConnection): Promise<Preference
   return { thumbs: (counts?.thumbs ?? 0) > 0, compare: (counts?.compare ?? 0) > 0 };
 }
 
-/** The preference rows of lifecycles complete by the cutoff; `completeByCutoff` from releases/scope.ts. */
-function preferenceRows(completeByCutoff: string, sources: PreferenceSources): string {
+/**
+ * The preference rows of lifecycles complete by the cutoff; `completeByCutoff` from releases/scope.ts.
+ * `compareTexts`: whether compare rows fill chosen/rejected _path and _text (the chat file's source) or
+ * leave them NULL (preferences.parquet).
+ */
+function preferenceRows(completeByCutoff: string, sources: PreferenceSources, compareTexts: boolean): string {
+  const sides = compareTexts
+    ? 'chosen_path, rejected_path, chosen_text, rejected_text'
+    : 'NULL::VARCHAR AS chosen_path, NULL::VARCHAR AS rejected_path, NULL::VARCHAR AS chosen_text, NULL::VARCHAR AS rejected_text';
   const thumbs = `
   SELECT prompt, coalesce(chosen_text, chosen_path) AS chosen, coalesce(rejected_text, rejected_path) AS rejected, 'thumbs' AS source,
          chosen_path, rejected_path, chosen_text, rejected_text, chosen_model, rejected_model,
@@ -45,7 +56,7 @@ function preferenceRows(completeByCutoff: string, sources: PreferenceSources): s
     FROM preference_pairs WHERE NOT tie AND ${completeByCutoff}`;
   const compare = `
   SELECT prompt, coalesce(chosen_text, chosen_path) AS chosen, coalesce(rejected_text, rejected_path) AS rejected, 'compare' AS source,
-         chosen_path, rejected_path, chosen_text, rejected_text, chosen_model, rejected_model,
+         ${sides}, chosen_model, rejected_model,
          NULL::INTEGER AS margin, NULL::INTEGER AS chosen_up, NULL::INTEGER AS chosen_down, NULL::INTEGER AS rejected_up, NULL::INTEGER AS rejected_down,
          lifecycle_id, run_id, chosen_candidate_id, rejected_candidate_id, rater, rater_verified
     FROM (SELECT prompt, lifecycle_id, run_id, rater, rater_verified,
@@ -60,7 +71,7 @@ function preferenceRows(completeByCutoff: string, sources: PreferenceSources): s
 }
 
 export function preferencesQuery(completeByCutoff: string, sources: PreferenceSources): string {
-  return `SELECT * FROM (${preferenceRows(completeByCutoff, sources)})`;
+  return `SELECT * FROM (${preferenceRows(completeByCutoff, sources, false)})`;
 }
 
 /** Text pairs only (both candidates texts): an image path is not an assistant message. */
@@ -69,8 +80,8 @@ export function preferencesChatQuery(completeByCutoff: string, sources: Preferen
   SELECT [{'role': 'user', 'content': prompt}] AS prompt,
          [{'role': 'assistant', 'content': chosen_text}] AS chosen,
          [{'role': 'assistant', 'content': rejected_text}] AS rejected,
-         source, chosen_model, rejected_model, lifecycle_id, run_id, chosen_candidate_id, rejected_candidate_id, rater, rater_verified
-    FROM (${preferenceRows(completeByCutoff, sources)})
+         source, chosen_model, rejected_model, lifecycle_id, run_id, chosen_candidate_id, rejected_candidate_id, rater_verified
+    FROM (${preferenceRows(completeByCutoff, sources, true)})
    WHERE chosen_text IS NOT NULL AND rejected_text IS NOT NULL`;
 }
 

@@ -41,7 +41,7 @@ const PREFERENCES_ZSTD_LEVEL = 1;
  * dictionary).
  */
 const DICTIONARY_OFF = 'DICTIONARY_SIZE_LIMIT 1';
-const JUDGEMENT_PARQUET_OPTIONS = `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ${DICTIONARY_OFF})`;
+export const JUDGEMENT_PARQUET_OPTIONS = `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ${DICTIONARY_OFF})`;
 
 export interface Written {
   rows: Record<ReleaseTable, number>;

@@ -140,9 +140,22 @@ describe('releases of comparisons (battles, matchups, training files, judgement 
     const prefs = await read(full, 'preferences');
     assert.deepEqual(Object.keys(prefs[0] ?? {}).slice(0, 4), ['prompt', 'chosen', 'rejected', 'source']);
     assert.deepEqual(prefs.map((p) => p.source), [...Array(6).fill('thumbs'), ...Array(14).fill('compare')]);
+    // Thumbs rows keep the earlier columns; compare rows hold each side once, in chosen/rejected (the
+    // candidate's text, or its export-relative path), and leave them NULL.
+    const candidates = new Map((await read(full, 'candidates')).map((c) => [`${c.run_id}/${c.candidate_id}`, c]));
+    const side = (p: Record<string, unknown>, id: unknown) => {
+      const c = candidates.get(`${p.run_id}/${id}`);
+      return c?.text ?? `artifacts/${c?.path}`;
+    };
     for (const p of prefs) {
-      assert.equal(p.chosen, p.chosen_text ?? p.chosen_path);
-      assert.equal(p.rejected, p.rejected_text ?? p.rejected_path);
+      if (p.source === 'thumbs') {
+        assert.equal(p.chosen, p.chosen_text ?? p.chosen_path);
+        assert.equal(p.rejected, p.rejected_text ?? p.rejected_path);
+      } else {
+        assert.deepEqual([p.chosen_path, p.rejected_path, p.chosen_text, p.rejected_text], [null, null, null, null]);
+      }
+      assert.equal(p.chosen, side(p, p.chosen_candidate_id));
+      assert.equal(p.rejected, side(p, p.rejected_candidate_id));
     }
     const compare = prefs.filter((p) => p.source === 'compare');
     // C1: alpha's one win, then beta's three (rater 2 saw beta on the left, rater 3 on the right); images as export-relative paths.
@@ -167,14 +180,23 @@ describe('releases of comparisons (battles, matchups, training files, judgement 
 
   it('should write the text pairs in TRL’s conversational form', async () => {
     const chat = await read(full, 'preferences_chat');
-    const prefs = (await read(full, 'preferences')).filter((p) => p.chosen_text !== null && p.rejected_text !== null);
+    const texts = new Map((await read(full, 'candidates')).map((c) => [`${c.run_id}/${c.candidate_id}`, c.text]));
+    const text = (p: Record<string, unknown>, id: unknown) => texts.get(`${p.run_id}/${id}`) ?? null;
+    const prefs = (await read(full, 'preferences')).filter((p) => text(p, p.chosen_candidate_id) !== null && text(p, p.rejected_candidate_id) !== null);
     assert.equal(chat.length, 15); // 6 thumbs pairs, 9 text judgements (C1 and C7 are images)
-    assert.deepEqual(Object.keys(chat[0] ?? {}).slice(0, 3), ['prompt', 'chosen', 'rejected']);
+    assert.deepEqual(Object.keys(chat[0] ?? {}), [
+      'prompt', 'chosen', 'rejected', 'source', 'chosen_model', 'rejected_model', 'lifecycle_id', 'run_id', 'chosen_candidate_id', 'rejected_candidate_id', 'rater_verified',
+    ]);
     chat.forEach((row, i) => {
-      assert.deepEqual(row.prompt, [{ role: 'user', content: prefs[i]?.prompt }]);
-      assert.deepEqual(row.chosen, [{ role: 'assistant', content: prefs[i]?.chosen_text }]);
-      assert.deepEqual(row.rejected, [{ role: 'assistant', content: prefs[i]?.rejected_text }]);
-      assert.equal(row.source, prefs[i]?.source);
+      const p = prefs[i] ?? {};
+      assert.deepEqual(row.prompt, [{ role: 'user', content: p.prompt }]);
+      assert.deepEqual(row.chosen, [{ role: 'assistant', content: p.chosen }]);
+      assert.deepEqual(row.rejected, [{ role: 'assistant', content: p.rejected }]);
+      assert.deepEqual(row.chosen, [{ role: 'assistant', content: text(p, p.chosen_candidate_id) }]);
+      assert.deepEqual(
+        [row.source, row.chosen_model, row.rejected_model, row.lifecycle_id, row.run_id, row.chosen_candidate_id, row.rejected_candidate_id, row.rater_verified],
+        [p.source, p.chosen_model, p.rejected_model, p.lifecycle_id, p.run_id, p.chosen_candidate_id, p.rejected_candidate_id, p.rater_verified],
+      );
     });
     assert.ok(chat.some((row) => row.source === 'compare'));
   });
