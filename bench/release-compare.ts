@@ -157,15 +157,18 @@ export async function benchCompareRelease(options: BenchCompareReleaseOptions): 
       const cpu = cpuMs();
       const start = performance.now();
       let last = start;
+      let lastCpu = cpu;
       const steps: string[] = [];
       const afterStep = (s: string) => {
         const now = performance.now();
-        steps.push(`${s} ${((now - last) / 1000).toFixed(2)}`);
+        const nowCpu = cpuMs();
+        steps.push(`${s} ${((now - last) / 1000).toFixed(2)}/${((nowCpu - lastCpu) / 1000).toFixed(2)}`);
         last = now;
+        lastCpu = nowCpu;
       };
       const result = await publishRelease({ ledger, releasesDir, cutoff: new Date().toISOString(), afterStep });
       const timing = { ms: performance.now() - start, cpuMs: cpuMs() - cpu, bytes: folderBytes(result.dir) };
-      log(`    steps (s): ${steps.join(', ')}`);
+      log(`    steps (wall/cpu s): ${steps.join(', ')}`);
       if (result.rows.battles === 0) throw new Error('bench: the release holds no battles');
       log(`    rows: battles ${result.rows.battles}, preferences ${result.rows.preferences}, preferences_chat ${result.rows.preferences_chat}, matchups ${result.rows.matchups}`);
       rmSync(releasesDir, { recursive: true, force: true });
