@@ -82,6 +82,8 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_LEDGER_READ_HOST', default: '127.0.0.1', description: 'Interface of the ledger worker\'s read-only query endpoint (used by `prefline query`).' },
   { name: 'PREFLINE_LEDGER_READ_PORT', default: '0', note: 'random; advertised in <data>/ledger-endpoint.json', description: 'Port of that endpoint.' },
   { name: 'PREFLINE_RELEASES_DIR', default: '<data>/releases', description: 'Dated, immutable parquet releases (`prefline release`); `latest` points at the newest.' },
+  { name: 'PREFLINE_RELEASE_LICENSE', note: 'none: the dataset card says `license: unknown`', description: 'License the releases\' dataset card declares: a Hugging Face license id such as `cc-by-4.0`, `apache-2.0` or `other`.' },
+  { name: 'PREFLINE_RELEASE_LANGUAGE', note: 'none declared', description: 'Comma-separated languages (ISO 639 codes such as `en`, `de`, `pt-BR`) of the prompts and texts; the dataset card declares them.' },
   { name: 'PREFLINE_ARTIFACT_DIR', default: '<data>/artifacts', description: 'Content-addressed artifact store (must be shared by inference workers and the gateway).' },
   { name: 'PREFLINE_IMPORT_ROOT', note: 'none: `file:` candidates are refused', description: 'Folder whose files lifecycles may bring as candidates (`"ref": "file:<path under it>"`); read by inference workers, which refuse paths that leave it (`..`, absolute paths, symbolic links out).' },
   { name: 'PREFLINE_TEMPORAL_BIN', default: './.tools/bin/temporal', description: 'The Temporal CLI binary (built by scripts/install-temporal.sh).' },

@@ -35,7 +35,7 @@ import type { ChatCommitRequest, ChatCommitResult } from './chat-ledger-types';
 import { insertChatEvents } from './chat-ledger';
 import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
 import { LedgerError, lockedOr } from './errors';
-import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { DERIVED_TABLES, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
 import { candidateRows, insertRows, judgementRows, voteRows } from './ledger-rows';
 import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, startedFromOf, upgradeSchema } from './ledger-schema';
 import { LedgerSnapshots } from './ledger-snapshots';
@@ -358,7 +358,7 @@ export class Ledger {
       // The lifecycle's next batch, or, if it was complete already, a reset workflow committing again.
       const earlier = await c.runAndReadAll(`SELECT run_id FROM lifecycle_completions WHERE run_id = $1`, [runId]);
       if (earlier.currentRowCount > 0) {
-        for (const table of ['candidate_scores', 'preference_pairs']) {
+        for (const table of DERIVED_TABLES) {
           await c.run(`DELETE FROM ${table} WHERE run_id = $1 AND completed_at >= $2::TIMESTAMPTZ`, [runId, firstCommit]);
         }
         // An UPDATE, not a delete and insert: DuckDB may refuse a key deleted and re-inserted in one transaction.

@@ -172,7 +172,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           activities: createActivities({
             ledger: { ledger, ...(afterCommit ? { afterCommit } : {}) },
             // Releases read the ledger through this process's DuckDB instance (the only one allowed to open it).
-            releases: { ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir) },
+            releases: { ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir), card: config.releaseCard },
           }),
           // One DuckDB writer connection: commits run one at a time.
           maxConcurrentActivityTaskExecutions: 1,
