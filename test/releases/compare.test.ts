@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config';
-import { readManifest, resolveRelease, type ReleaseManifest } from '../../releases/layout';
+import { PARQUET_TABLES, readManifest, resolveRelease, type ReleaseManifest } from '../../releases/layout';
 import { publishRelease } from '../../releases/publisher';
 import { diffReleases, exportRelease } from '../../releases/tools';
 import { ArtifactStore } from '../../store/ArtifactStore';
@@ -276,7 +276,7 @@ describe('releases of comparisons (battles, matchups, training files, judgement 
     // One default config, the preference pairs, listed first; every file is a config.
     assert.match(header, /^configs:\n- config_name: preferences\n {2}data_files: preferences\.parquet\n {2}default: true\n- config_name: lifecycles$/m);
     assert.equal(header.match(/default: true/g)?.length, 1);
-    assert.equal(header.match(/^- config_name: /gm)?.length, 12);
+    assert.equal(header.match(/^- config_name: /gm)?.length, PARQUET_TABLES.length); // the chat files are configs too
     assert.match(card, /\| `battles\.parquet` \| `prompt`, `question` \(operators\) \|/);
     assert.match(card, /\| `kto\.parquet` \| `prompt` \(operators\); `completion` \(models\) \|/);
     assert.match(card, /\| `model_pairs\.parquet` \| none \|/);
