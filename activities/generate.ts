@@ -10,15 +10,17 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
+import { createSafeDownloader, type SafeDownloader } from '../connectors/http/safe-download';
 import type { InferenceRegistry } from '../connectors/inference/registry';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { Candidate } from '../workflows/types';
+import { MAX_CANDIDATE_TEXT, candidateLabel } from './candidate-text';
 import { toActivityFailure } from './failures';
+import { createIngestActivities } from './ingest';
 import { countPrediction } from './metrics';
 import type { GenerateCandidatesRequest, InferenceActivities } from './types';
 
-/** Text shown to raters is capped; the full output is the artifact. */
-export const MAX_CANDIDATE_TEXT = 8000;
+export { MAX_CANDIDATE_TEXT } from './candidate-text';
 /** Well under the workflow's inference heartbeat timeout (30 s). */
 export const HEARTBEAT_EVERY_MS = 5000;
 /** Cancellation reasons that mean "this attempt stops", not "the lifecycle no longer wants it". */
@@ -46,7 +48,7 @@ export function planSlots(request: GenerateCandidatesRequest): CandidateSlot[] {
     for (let k = 0; k < request.candidatesPerModel; k++) {
       const slot = m * request.candidatesPerModel + k;
       // The k-th candidate of every model shares a seed, so A/B comparisons are like for like.
-      slots.push({ slot, id: `c${slot + 1}`, label: String.fromCharCode(65 + slot), modelRef, seed: base + k });
+      slots.push({ slot, id: `c${slot + 1}`, label: candidateLabel(slot), modelRef, seed: base + k });
     }
   });
   return slots;
@@ -56,7 +58,30 @@ function seedFromId(lifecycleId: string): number {
   return createHash('sha256').update(lifecycleId).digest().readUInt32BE(0);
 }
 
-export function createInferenceActivities(deps: { registry: InferenceRegistry; artifacts: ArtifactStore }): InferenceActivities {
+export interface InferenceDeps {
+  registry: InferenceRegistry;
+  artifacts: ArtifactStore;
+  /** Downloads of brought `https:` candidates; default: the strict download rules. */
+  downloader?: SafeDownloader;
+  /** PREFLINE_IMPORT_ROOT, for brought `file:` candidates. */
+  importRoot?: string;
+}
+
+/** The inference queue's activities: generating candidates, and bringing in candidates that need no inference. */
+export function createInferenceActivities(deps: InferenceDeps): InferenceActivities {
+  const downloader = deps.downloader ?? createSafeDownloader();
+  return {
+    ...createGenerateActivities(deps),
+    ...createIngestActivities({
+      artifacts: deps.artifacts,
+      downloader,
+      ...(deps.importRoot !== undefined ? { importRoot: deps.importRoot } : {}),
+      maxBytes: downloader.maxBytes,
+    }),
+  };
+}
+
+function createGenerateActivities(deps: Pick<InferenceDeps, 'registry' | 'artifacts'>): Pick<InferenceActivities, 'generateCandidates'> {
   return {
     async generateCandidates(request: GenerateCandidatesRequest): Promise<Candidate[]> {
       const ctx = Context.current();

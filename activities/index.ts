@@ -6,16 +6,14 @@
  */
 import { createChannelActivities, type ChannelPublisher } from './channel';
 import { createChatInferenceActivities, createChatLedgerActivities, type ChatInferenceDeps } from './chat';
-import { createInferenceActivities } from './generate';
+import { createInferenceActivities, type InferenceDeps } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
 import type { ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities, ReleaseActivities } from './types';
-import type { InferenceRegistry } from '../connectors/inference/registry';
-import type { ArtifactStore } from '../store/ArtifactStore';
 import type { ChannelSpec } from '../workflows/types';
 
 export interface ActivityDeps {
-  inference?: { registry: InferenceRegistry; artifacts: ArtifactStore };
+  inference?: InferenceDeps;
   /** Chat replies (inference queue): the inference deps plus the reply records and the stream key. */
   chat?: ChatInferenceDeps;
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
@@ -40,7 +38,8 @@ export { createChannelActivities } from './channel';
 export { createChatInferenceActivities, createChatLedgerActivities } from './chat';
 export type { ChatInferenceDeps } from './chat';
 export type { ChannelPublisher } from './channel';
-export { createInferenceActivities, planSlots } from './generate';
+export { createInferenceActivities, planSlots, type InferenceDeps } from './generate';
+export { createIngestActivities } from './ingest';
 export { createLedgerActivities } from './ledger';
 export { createReleaseActivities } from './release';
 export type * from './types';

@@ -7,10 +7,10 @@ import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePo
 import type { PublishResult } from '../releases/types';
 import type { ChatCommitRequest, ChatCommitResult } from '../store/chat-ledger-types';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import type { Candidate, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
+import type { BroughtCandidate, Candidate, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
 
 export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
-export type { CommitRequest, CommitResult, CommittedVote, LifecycleRecord } from '../store/ledger-types';
+export type { CommitRequest, CommitResult, CommittedJudgement, CommittedVote, LifecycleRecord } from '../store/ledger-types';
 export type { ChatCommitRequest, ChatCommitResult, ChatConversationRecord } from '../store/chat-ledger-types';
 
 export interface GenerateCandidatesRequest {
@@ -21,9 +21,18 @@ export interface GenerateCandidatesRequest {
   params: Record<string, unknown>;
 }
 
-/** Runs on `<queue>-inference`, where GPU-side workers poll. */
+/** Brought candidates to store as a lifecycle's candidates, in order (c1, c2, …): no inference runs. */
+export interface IngestCandidatesRequest {
+  lifecycleId: string;
+  prompt: string;
+  brought: BroughtCandidate[];
+}
+
+/** Runs on `<queue>-inference`, where GPU-side workers poll (and share the artifact store and the import root). */
 export interface InferenceActivities {
   generateCandidates(request: GenerateCandidatesRequest): Promise<Candidate[]>;
+  /** Resolves, checks and stores brought candidates; provenance backend `import`. */
+  ingestCandidates(request: IngestCandidatesRequest): Promise<Candidate[]>;
 }
 
 /** Runs on the lifecycle's own queue. */

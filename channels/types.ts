@@ -18,7 +18,7 @@
  * or mails twice (remember what was sent; look it up before sending again).
  */
 import type { HttpRoute } from '../core/http';
-import type { Candidate, CandidateTally, ChannelSpec, CloseReason, LifecyclePlan } from '../workflows/types';
+import type { Candidate, CandidateTally, ChannelSpec, CloseReason, JudgementCounts, LifecyclePlan } from '../workflows/types';
 
 export type ChannelKind = ChannelSpec['kind'];
 
@@ -52,7 +52,10 @@ export interface UpdatePostRequest {
   lifecycleId: string;
   plan: LifecyclePlan;
   tally: CandidateTally[];
+  /** Events accepted: votes and judgements. */
   votesAccepted: number;
+  /** The standing judgements, on lifecycles that take them (compare, two-candidate thumbs). */
+  judgements?: JudgementCounts;
 }
 
 export interface RemindRequest {
@@ -68,6 +71,8 @@ export interface ClosePostRequest {
   plan: LifecyclePlan;
   closeReason: CloseReason;
   tally: CandidateTally[];
+  /** The standing judgements, on lifecycles that take them. */
+  judgements?: JudgementCounts;
 }
 
 /** What raters can do on a channel, and what a lifecycle can ask of it. */

@@ -9,7 +9,7 @@ import { VoteRejectedError } from '../core/lifecycle-directory';
 import { startMetadata } from '../workflows/describe';
 import { validateLifecycleInput } from '../workflows/input';
 import { WORKFLOW_TYPE, closeSignal } from '../workflows/messages';
-import type { LifecycleStatus, LifecycleSummary, VoteValue } from '../workflows/types';
+import type { LifecycleStatus, LifecycleSummary, Quorum, VoteValue } from '../workflows/types';
 import { connectClient } from '../ops/temporal-connection';
 import { UsageError, type ParsedArgs } from './args';
 import { EXIT, type Command } from './command';
@@ -48,12 +48,17 @@ export function defaultLifecycleId(input: unknown, now = new Date()): string {
   return `lc-${now.toISOString().slice(0, 10)}-${digest}`;
 }
 
+function quorumText(quorum: Quorum): string {
+  if (quorum.kind === 'responses') return `${quorum.responses} answers`;
+  return `${quorum.votes} ${quorum.kind === 'total' ? 'votes in total' : 'votes per candidate'}`;
+}
+
 export function formatStatus(status: LifecycleStatus): string {
   const lines = [
     `${status.lifecycleId}  [${status.phase}${status.closeReason ? `, closed: ${status.closeReason}` : ''}]`,
     `  prompt:   ${status.prompt}`,
     `  models:   ${status.models.join(', ')}   channel: ${status.channel}${status.campaign ? `   campaign: ${status.campaign}` : ''}`,
-    `  quorum:   ${status.quorum.votes} ${status.quorum.kind === 'total' ? 'votes in total' : 'votes per candidate'}${status.deadlineAt ? `   deadline: ${status.deadlineAt}` : ''}`,
+    `  quorum:   ${quorumText(status.quorum)}${status.deadlineAt ? `   deadline: ${status.deadlineAt}` : ''}`,
     `  votes:    ${status.votesAccepted} accepted`,
   ];
   for (const c of status.candidates) {

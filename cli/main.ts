@@ -11,15 +11,17 @@ import { formatHelp, parseCommandArgs, UsageError, wantsHelp } from './args';
 import { CHAT_COMMANDS } from './chat';
 import { CLUSTER_COMMANDS } from './cluster';
 import { EXIT, groupHelp, resolveInGroup, type Command, type CommandGroup, type Resolved } from './command';
+import { IMPORT_COMMAND } from './import';
 import { LIFECYCLE_COMMANDS } from './lifecycle-commands';
 import { QUERY_COMMAND } from './query';
 import { RATERS_COMMANDS } from './raters';
 import { RELEASE_COMMANDS } from './release';
+import { RESULTS_COMMAND } from './results';
 import { safeForTerminal } from './terminal';
 import { PROCESS_COMMANDS } from './up';
 
 /** Every command, in the order `prefline --help` lists them. */
-export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, QUERY_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CHAT_COMMANDS, CLUSTER_COMMANDS];
+export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, IMPORT_COMMAND, QUERY_COMMAND, RESULTS_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CHAT_COMMANDS, CLUSTER_COMMANDS];
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 

@@ -11,14 +11,17 @@ import type { LedgerEndpoint } from '../store/LedgerReadServer';
 import { resolveRelease } from '../releases/layout';
 import { queryRelease } from '../releases/tools';
 import { LEDGER_ROW_LIMIT_HINT } from '../store/read-queue';
-import { queryInReadProcess, type ReadParams } from '../store/read-process';
+import { queryInReadProcess, type ReadValue } from '../store/read-process';
 import { READ_LIMITS } from '../store/read-query';
 import type { OptionSpec, ParsedArgs } from './args';
 import type { Command } from './command';
 import { csvText, jsonForTerminal, safeForTerminal, visibleControls } from './terminal';
 
-/** One SELECT over the ledger; `params` are bound to `$1`, `$2`, … */
-export async function queryLedger(config: PreflineConfig, sql: string, params?: ReadParams): Promise<QueryResult> {
+/**
+ * One read of the ledger, through the ledger worker's endpoint or, with none running, the file in a
+ * read process; `values` are bound to `$1`, `$2`, … (ids and labels typed by a user are never spliced).
+ */
+export async function queryLedger(config: PreflineConfig, sql: string, values?: readonly ReadValue[]): Promise<QueryResult> {
   if (existsSync(config.ledger.endpointFile)) {
     const endpoint = JSON.parse(readFileSync(config.ledger.endpointFile, 'utf8')) as LedgerEndpoint;
     let response: Response | undefined;
@@ -26,7 +29,7 @@ export async function queryLedger(config: PreflineConfig, sql: string, params?: 
       response = await fetch(`${endpoint.url}/query`, {
         method: 'POST',
         headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ sql, ...(params ? { params } : {}) }),
+        body: JSON.stringify({ sql, ...(values !== undefined ? { values } : {}) }),
       });
     } catch {
       response = undefined; // a stale endpoint file from a worker that died: fall back to the file
@@ -41,7 +44,7 @@ export async function queryLedger(config: PreflineConfig, sql: string, params?: 
     }
   }
   if (!existsSync(config.ledger.path)) throw new Error(`no ledger yet at ${config.ledger.path} (no lifecycle has committed)`);
-  return queryInReadProcess(config.ledger.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT }, params);
+  return queryInReadProcess(config.ledger.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT }, values);
 }
 
 function cell(value: unknown): string {

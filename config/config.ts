@@ -11,6 +11,7 @@ import { readInference } from './inference';
 import { readObservability } from './observability';
 import { readDataDir, readStorage } from './paths';
 import { type Env, ConfigError, text } from './read';
+import { readReleaseCard } from './release';
 import { readSlack } from './slack';
 import { readTemporal } from './temporal';
 import type { PreflineConfig } from './types';
@@ -26,6 +27,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...readTemporal(env, cwd),
     ...readGateway(env, cwd, dataDir),
     ...readStorage(env, cwd, dataDir),
+    ...readReleaseCard(env),
     ...readInference(env),
     ...readChat(env),
     ...readSlack(env, cwd, dataDir),

@@ -1,13 +1,14 @@
 /** Where state lives: the data folder, the ledger and its read endpoint, artifacts and releases. */
-import { join } from 'node:path';
-import { type Env, int, path, text } from './read';
+import { join, resolve } from 'node:path';
+import { type Env, int, optionalText, path, text } from './read';
 import type { PreflineConfig } from './types';
 
 export function readDataDir(env: Env, cwd: string): string {
   return path(env, 'PREFLINE_DATA_DIR', cwd);
 }
 
-export function readStorage(env: Env, cwd: string, dataDir: string): Pick<PreflineConfig, 'ledger' | 'artifactDir' | 'releasesDir'> {
+export function readStorage(env: Env, cwd: string, dataDir: string): Pick<PreflineConfig, 'ledger' | 'artifactDir' | 'importRoot' | 'releasesDir'> {
+  const importRoot = optionalText(env, 'PREFLINE_IMPORT_ROOT');
   return {
     ledger: {
       path: path(env, 'PREFLINE_LEDGER_PATH', cwd, dataDir),
@@ -17,5 +18,6 @@ export function readStorage(env: Env, cwd: string, dataDir: string): Pick<Prefli
     },
     artifactDir: path(env, 'PREFLINE_ARTIFACT_DIR', cwd, dataDir),
     releasesDir: path(env, 'PREFLINE_RELEASES_DIR', cwd, dataDir),
+    ...(importRoot !== undefined ? { importRoot: resolve(cwd, importRoot) } : {}),
   };
 }

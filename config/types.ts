@@ -60,7 +60,11 @@ export interface PreflineConfig {
     demoTokenMs: number;
   };
   artifactDir: string;
+  /** PREFLINE_IMPORT_ROOT: where `file:` candidates are read from; absent, they are refused. */
+  importRoot?: string;
   releasesDir: string;
+  /** What releases' dataset cards declare (PREFLINE_RELEASE_LICENSE, PREFLINE_RELEASE_LANGUAGE). */
+  releaseCard: { license?: string; languages: string[] };
   inference: {
     replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
     openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };

@@ -37,6 +37,8 @@ export const ErrorCode = {
   // artifacts
   ArtifactIntegrity: 'prefline_artifact_integrity',
   ArtifactNotFound: 'prefline_artifact_not_found',
+  // brought-in candidates and `prefline import`
+  ImportRefused: 'prefline_import_refused',
   // channels
   ChannelUnavailable: 'prefline_channel_unavailable',
   ChannelRejected: 'prefline_channel_rejected',
@@ -69,6 +71,8 @@ export const ErrorCode = {
   WrongChannel: 'wrong_channel',
   LifecycleFull: 'lifecycle_full',
   RunContinuing: 'run_continuing',
+  NotPairwise: 'not_pairwise',
+  ChoiceNotOffered: 'choice_not_offered',
   Busy: 'busy',
   // HTTP answers
   BadRequest: 'bad_request',
@@ -159,6 +163,8 @@ const CATALOGUE = {
   [ErrorCode.DownloadFailed]: { retryable: true, perError: true },
   [ErrorCode.ArtifactIntegrity]: { retryable: false },
   [ErrorCode.ArtifactNotFound]: { retryable: false },
+  // A reference outside the import root, a file type that cannot be a candidate, a file over the cap: the same file meets the same rule.
+  [ErrorCode.ImportRefused]: { retryable: false },
   [ErrorCode.ChannelUnavailable]: { retryable: true },
   [ErrorCode.ChannelRejected]: { retryable: false },
   [ErrorCode.ChannelRateLimited]: { retryable: true },
@@ -194,6 +200,8 @@ const CATALOGUE = {
   // The run is continuing as new: the gateway directory sends the vote again and the next run takes it
   // (a rater sees busy if that takes too long, never this code).
   [ErrorCode.RunContinuing]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is moving to its next run, try again in a moment' },
+  [ErrorCode.NotPairwise]: { retryable: false, httpStatus: 409, answer: 'this lifecycle does not compare two candidates' },
+  [ErrorCode.ChoiceNotOffered]: { retryable: false, httpStatus: 400, answer: 'that answer is not offered on this lifecycle' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
   [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },

@@ -2,7 +2,7 @@
  * The port through which the gateway reaches rating lifecycles. The HTTP layer depends only on this
  * interface, so it is testable without Temporal; `temporal-directory.ts` implements it with the client.
  */
-import type { ChannelSpec, CloseRequest, LifecycleInput, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleInput, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { PreflineError, type ErrorCode } from './errors';
 
 export interface LifecycleDirectory {
@@ -16,6 +16,8 @@ export interface LifecycleDirectory {
   progress(lifecycleId: string): Promise<LifecycleProgress | undefined>;
   /** Forwards a vote; rejects with VoteRejectedError for a refused vote. */
   vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt>;
+  /** Forwards a judgement (compare lifecycles, two-candidate thumbs ones); rejects with VoteRejectedError for a refused one. */
+  judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt>;
   /**
    * Starts a lifecycle under a business id derived from what asked for it (a Slack trigger, a page's
    * idempotency key): a second start with the same id starts nothing and answers `exists`, even once
@@ -58,10 +60,11 @@ export interface LifecycleProgress {
  * directory sends the vote again until the next run takes it (or answers busy).
  */
 export type VoteRejectionCode = (typeof ErrorCode)[
-  'VotingClosed' | 'VotingNotOpen' | 'UnknownCandidate' | 'MalformedVote' | 'WrongChannel' | 'LifecycleFull' | 'RunContinuing' | 'UnknownLifecycle' | 'Busy'
+  'VotingClosed' | 'VotingNotOpen' | 'UnknownCandidate' | 'MalformedVote' | 'WrongChannel' | 'LifecycleFull' | 'RunContinuing' | 'NotPairwise' | 'ChoiceNotOffered'
+  | 'UnknownLifecycle' | 'Busy'
 ];
 
-/** A vote the lifecycle (or Temporal) refused for a reason the rater can be told; anything else is an upstream error. */
+/** A vote or judgement the lifecycle (or Temporal) refused for a reason the rater can be told; anything else is an upstream error. */
 export class VoteRejectedError extends PreflineError {
   declare readonly code: VoteRejectionCode;
   constructor(code: VoteRejectionCode, message: string) {

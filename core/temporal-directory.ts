@@ -1,8 +1,9 @@
 /**
  * LifecycleDirectory backed by Temporal: visibility lists open lifecycles, `statusQuery` reads one,
- * `voteUpdate` forwards a vote and returns the workflow's answer, `start` starts one under its business
- * id (refused a second time: Temporal's id-reuse policy keeps one lifecycle per id, closed or not),
- * `closeSignal` closes one.
+ * `voteUpdate` forwards a vote and `judgeUpdate` a judgement, each returning the workflow's answer,
+ * `start` starts one under its business id (refused a second time: Temporal's id-reuse policy keeps one
+ * lifecycle per id, closed or not), `closeSignal` closes one. Judgements go exactly the way votes go:
+ * the same channel check, limiter, retries and answers.
  *
  * Votes use an Update (the rater needs "recorded"/"voting closed"). The update id is derived from the
  * vote's idempotency key, so the server also collapses duplicate deliveries. The server allows at most
@@ -12,14 +13,15 @@
  * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own run_continuing
  * (the run continues as new, and the retry lands on the next one).
  *
- * A vote through another channel than the lifecycle's is refused here, before it is sent
+ * A vote (or judgement) through another channel than the lifecycle's is refused here, before it is sent
  * (lifecycle-channels.ts: the lifecycle's channel read once per process, or learnt from a status read).
  */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { WORKFLOW_TYPE, VoteRejection, closeSignal, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
-import type { ChannelSpec, CloseRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { WORKFLOW_TYPE, VoteRejection, closeSignal, judgeUpdate, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
+import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
 import { LifecycleChannels } from './lifecycle-channels';
 import { KeyedLimiter } from './limiter';
@@ -50,6 +52,11 @@ const busyBackoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 })
 /** The update id for a vote: stable per idempotency key, short, and free of user-controlled characters. */
 export function voteUpdateId(idempotencyKey: string): string {
   return `vote-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
+}
+
+/** The update id for a judgement: like voteUpdateId, in a namespace of its own. */
+export function judgeUpdateId(idempotencyKey: string): string {
+  return `judge-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
 }
 
 /** gRPC status codes (stable across gRPC implementations). */
@@ -157,15 +164,20 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
 
   async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
     await this.channels.check(lifecycleId, vote); // refused here, not forwarded: the workflow would refuse it too
-    return this.limiter.run(lifecycleId, () => this.voteWithRetry(lifecycleId, vote));
+    return this.limiter.run(lifecycleId, () => this.updateWithRetry(lifecycleId, voteUpdate, vote, voteUpdateId(vote.idempotencyKey)));
   }
 
-  private async voteWithRetry(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+  async judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    await this.channels.check(lifecycleId, judgement); // like a vote: refused here, not forwarded
+    return this.limiter.run(lifecycleId, () => this.updateWithRetry(lifecycleId, judgeUpdate, judgement, judgeUpdateId(judgement.idempotencyKey)));
+  }
+
+  private async updateWithRetry<R, A>(lifecycleId: string, update: UpdateDefinition<R, [A]>, request: A, updateId: string): Promise<R> {
     const handle = this.client.workflow.getHandle(lifecycleId);
     return retrying(
       async () => {
         try {
-          return await handle.executeUpdate(voteUpdate, { args: [vote], updateId: voteUpdateId(vote.idempotencyKey) });
+          return await handle.executeUpdate(update, { args: [request], updateId });
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const cause = err.cause;

@@ -5,14 +5,14 @@
  * `statusQuery().posts` maps every message of that post to its candidate; all of them are cached at
  * once, so a burst of reactions costs one visibility query per lifecycle.
  *
- * A signalled vote through another channel than the lifecycle's (a Slack reaction on a post recorded by
- * a web or email lifecycle) is refused before it is sent, like the directory's updates
+ * A signalled vote (or a vote or judgement) through another channel than the lifecycle's (a Slack reaction
+ * on a post recorded by a web or email lifecycle) is refused before it is sent, like the directory's updates
  * (lifecycle-channels.ts); the lifecycle's channel comes from the status its post was found in.
  */
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
-import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import type { JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
 import { LifecycleChannels } from './lifecycle-channels';
 import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
@@ -74,6 +74,11 @@ export class TemporalPostDirectory implements PostDirectory {
     return this.directory.vote(lifecycleId, vote);
   }
 
+  async judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    await this.channels.check(lifecycleId, judgement);
+    return this.directory.judge(lifecycleId, judgement);
+  }
+
   private async lookUp(ref: string): Promise<PostInfo | undefined> {
     const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${this.refs.searchAttribute} = '${ref}'`;
     const ids: string[] = [];
@@ -93,7 +98,7 @@ export class TemporalPostDirectory implements PostDirectory {
     const candidates = [...status.candidates].sort((a, b) => a.label.localeCompare(b.label)).map((c) => ({ id: c.id, label: c.label }));
     for (const post of status.posts ?? []) {
       if (!post.ref.startsWith(`${this.refs.channel}:`)) continue;
-      this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates });
+      this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates, ...(status.task ? { task: status.task } : {}) });
     }
     while (this.cache.size > MAX_CACHED_REFS) this.cache.delete(this.cache.keys().next().value as string);
   }

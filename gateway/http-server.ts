@@ -115,6 +115,8 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/compare.js': { file: 'compare.js', type: 'text/javascript; charset=utf-8' },
+  '/prompt-box.js': { file: 'prompt-box.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/chat': { file: 'chat.html', type: 'text/html; charset=utf-8' },
   '/chat.js': { file: 'chat.js', type: 'text/javascript; charset=utf-8' },
@@ -261,7 +263,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   ]);
 
   const routes: Route[] = [
-    { pattern: /^\/(?:index\.html|app\.js|style\.css|chat|chat\.js|chat\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
+    { pattern: /^\/(?:index\.html|app\.js|compare\.js|prompt-box\.js|style\.css|chat|chat\.js|chat\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 

@@ -44,21 +44,25 @@ export function createGatewayMetrics(meter: MetricMeter): GatewayMetrics {
         progress: (lifecycleId) => inner.progress(lifecycleId),
         start: (request) => inner.start(request),
         requestClose: (lifecycleId, request) => inner.requestClose(lifecycleId, request),
-        async vote(lifecycleId, vote) {
-          const channel = bounded(vote.channel, CHANNELS);
-          try {
-            const receipt = await inner.vote(lifecycleId, vote);
-            forwarded.add(1, { channel, outcome: receipt.outcome });
-            return receipt;
-          } catch (err) {
-            if (err instanceof VoteRejectedError) refused.add(1, { channel, code: err.code });
-            else failed.add(1, { channel });
-            throw err;
-          }
-        },
+        vote: (lifecycleId, vote) => counted(vote.channel, () => inner.vote(lifecycleId, vote)),
+        // Judgements are a compare lifecycle's votes: counted alike.
+        judge: (lifecycleId, judgement) => counted(judgement.channel, () => inner.judge(lifecycleId, judgement)),
       };
     },
   };
+
+  async function counted<R extends { outcome: string }>(voteChannel: string, forward: () => Promise<R>): Promise<R> {
+    const channel = bounded(voteChannel, CHANNELS);
+    try {
+      const receipt = await forward();
+      forwarded.add(1, { channel, outcome: receipt.outcome });
+      return receipt;
+    } catch (err) {
+      if (err instanceof VoteRejectedError) refused.add(1, { channel, code: err.code });
+      else failed.add(1, { channel });
+      throw err;
+    }
+  }
 }
 
 /**

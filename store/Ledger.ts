@@ -1,5 +1,5 @@
 /**
- * The DuckDB ledger: committed lifecycles, candidates and vote events.
+ * The DuckDB ledger: committed lifecycles, candidates, vote events and judgement events.
  *
  * Exactly one process opens the file read-write (DuckDB enforces it with a file lock): the worker that
  * serves the `<queue>-ledger` task queue. Everyone else reads through that process
@@ -13,10 +13,11 @@
  * docs/security.md, "The ledger").
  *
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
- * idempotency key for votes), inserts skip rows already present, and each commit is one transaction.
+ * idempotency key for votes and judgements), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
  * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts). The
- * tables, the upgrades of older ledgers and the INSERT rows go in by are in store/ledger-schema.ts.
+ * tables and the upgrades of older ledgers are in store/ledger-schema.ts, the INSERT rows go in by in
+ * store/ledger-rows.ts.
  *
  * Increments: a lifecycle with many votes commits them while voting still runs (before each
  * continue-as-new), under a lifecycle row without `closed_at`/`close_reason`. Such a lifecycle is never
@@ -29,16 +30,18 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode } from '../core/errors';
+import type { Quorum } from '../workflows/types';
 import type { ChatCommitRequest, ChatCommitResult } from './chat-ledger-types';
 import { insertChatEvents } from './chat-ledger';
 import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
 import { LedgerError, lockedOr } from './errors';
-import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
-import { CANDIDATE_CASTS, LEDGER_SCHEMA_VERSION, SCHEMA, VOTE_CASTS, insertRows, raterAuthOf, startedFromOf, upgradeSchema } from './ledger-schema';
+import { DERIVED_TABLES, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { candidateRows, insertRows, judgementRows, voteRows } from './ledger-rows';
+import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, startedFromOf, upgradeSchema } from './ledger-schema';
 import { LedgerSnapshots } from './ledger-snapshots';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { LEDGER_ROW_LIMIT_HINT, ReadQueue } from './read-queue';
-import { queryInReadProcess, type ReadParams } from './read-process';
+import { queryInReadProcess, type ReadValue } from './read-process';
 import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from './read-query';
 import { withTransaction } from './transaction';
 
@@ -144,7 +147,8 @@ export class Ledger {
     );
     const last = (await connection.runAndReadAll(
       `SELECT epoch_ms(max(t))::DOUBLE FROM (SELECT max(committed_at) AS t FROM lifecycles UNION ALL SELECT max(committed_at) FROM votes
-         UNION ALL SELECT max(committed_at) FROM chat_events)`,
+                                              UNION ALL SELECT max(committed_at) FROM judgements
+                                              UNION ALL SELECT max(committed_at) FROM chat_events)`,
     )).getRows()[0]?.[0];
     if (typeof last === 'number') ledger.lastCommitMs = last;
     return ledger;
@@ -220,16 +224,22 @@ export class Ledger {
     const committedAt = new Date(commitMs).toISOString();
     const result = await withTransaction(this.connection, async (c) => {
       const { plan } = lifecycle;
+      // allow_both_bad/reveal_models hold the effective choice (the plan leaves defaults out); NULL only on older rows.
+      // Columns by name: later schema versions append columns, and a row need not know them all.
       await c.run(
-        `INSERT INTO lifecycles VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
-           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ, $18, $19)
+        `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
+           quorum_kind, quorum_votes, params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at,
+           started_by, started_from, task, question, allow_both_bad, reveal_models)
+         VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
+           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ, $18, $19, $20, $21, $22, $23)
          ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
            votes_accepted = excluded.votes_accepted`,
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
-          plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, plan.quorum.votes,
+          plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, quorumCount(plan.quorum),
           JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
           lifecycle.votesAccepted, committedAt, plan.startedBy ?? null, startedFromOf(plan),
+          plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad !== false, plan.revealModels === true,
         ],
       );
       // The lifecycle's first commit time bounds its rows from below. (A separate query: RETURNING on
@@ -245,42 +255,44 @@ export class Ledger {
       if (newCandidates.length > 0) {
         // One plain multi-row INSERT, like the votes below: rows stay in the request's order, and a
         // candidate the ledger already holds fails the statement (the retry skips it).
-        await insertRows(c, 'candidates', CANDIDATE_CASTS, newCandidates.map((cand) => [
-          lifecycle.runId, lifecycle.lifecycleId, cand.id, cand.label, cand.model, cand.provenance.backend,
-          cand.provenance.version ?? null, cand.kind, cand.artifact.sha256, cand.artifact.mime, cand.artifact.size,
-          cand.artifact.path, cand.text ?? null, cand.placeholder, cand.provenance.seed, JSON.stringify(cand.provenance), committedAt,
-        ]));
+        await insertRows(c, 'candidates', candidateRows(lifecycle, newCandidates, committedAt));
       }
+      let judgements = request.judgements ?? [];
       if (skipExisting) {
-        const held = await c.runAndReadAll(`SELECT idempotency_key FROM votes WHERE run_id = $1`, [lifecycle.runId]);
-        const seen = new Set(held.getRows().map((r) => String(r[0])));
-        votes = votes.filter((v) => {
-          if (seen.has(v.idempotencyKey)) return false;
-          seen.add(v.idempotencyKey);
-          return true;
-        });
+        votes = await withoutHeld(c, 'votes', lifecycle.runId, votes);
+        judgements = await withoutHeld(c, 'judgements', lifecycle.runId, judgements);
       }
-      let inserted = 0;
-      // Multi-row inserts with bound values: far fewer round trips than one statement per vote.
-      const ROWS_PER_STATEMENT = 100;
-      for (let i = 0; i < votes.length; i += ROWS_PER_STATEMENT) {
-        const chunk = votes.slice(i, i + ROWS_PER_STATEMENT);
-        inserted += await insertRows(c, 'votes', VOTE_CASTS, chunk.map((v) => [
-          lifecycle.runId, lifecycle.lifecycleId, v.idempotencyKey, v.seq, v.candidateId, v.rater,
-          v.value === 'retract' ? 'retract' : 'vote', v.value === 'up' ? 1 : v.value === 'down' ? -1 : null,
-          v.comment ?? null, v.channel, v.castAt, v.acceptedAt, committedAt, v.standing, raterAuthOf(v),
-        ]));
+      const inserted = await insertRows(c, 'votes', voteRows(lifecycle, votes, committedAt));
+      const judged = await insertRows(c, 'judgements', judgementRows(lifecycle, judgements, committedAt));
+      if (request.unstand !== undefined && request.unstand.length > 0) await this.unstand('votes', lifecycle.runId, firstCommit, request.unstand);
+      if (request.unstandJudgements !== undefined && request.unstandJudgements.length > 0) {
+        await this.unstand('judgements', lifecycle.runId, firstCommit, request.unstandJudgements);
       }
-      if (request.unstand !== undefined && request.unstand.length > 0) await this.unstand(lifecycle.runId, firstCommit, request.unstand);
       // Commit times only grow, so no row of this lifecycle precedes its first commit.
-      const total = Number(await this.scalar(`SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ`, [lifecycle.runId, firstCommit]));
-      // Still voting (an increment): never complete, whatever the count.
-      const complete = lifecycle.closeReason !== undefined && total === lifecycle.votesAccepted;
-      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted, complete });
-      return { voteRowsInserted: inserted, voteRowsForLifecycle: total };
+      const [voteCount, judgementCount] = await this.rowCounts(lifecycle.runId, firstCommit);
+      // Still voting (an increment): never complete, whatever the count. Complete: every accepted event, vote or judgement, is here.
+      const complete = lifecycle.closeReason !== undefined && voteCount + judgementCount === lifecycle.votesAccepted;
+      await this.updateDerived({ runId: lifecycle.runId, firstCommit, later: firstCommitMs !== commitMs, committedAt, inserted: inserted + judged, complete });
+      // Judgement counts only where there are judgements: a thumbs lifecycle's result is what it was before them.
+      return {
+        voteRowsInserted: inserted,
+        voteRowsForLifecycle: voteCount,
+        ...(judgementCount > 0 ? { judgementRowsInserted: judged, judgementRowsForLifecycle: judgementCount } : {}),
+      };
     });
     this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
     return result;
+  }
+
+  /** The lifecycle's vote and judgement rows, counted from its first commit on. */
+  private async rowCounts(runId: string, firstCommit: string): Promise<[number, number]> {
+    const reader = await this.connection.runAndReadAll(
+      `SELECT (SELECT count(*) FROM votes WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ)::INTEGER,
+              (SELECT count(*) FROM judgements WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ)::INTEGER`,
+      [runId, firstCommit],
+    );
+    const [votes, judgements] = reader.getRows()[0] ?? [0, 0];
+    return [Number(votes), Number(judgements)];
   }
 
   /**
@@ -307,16 +319,16 @@ export class Ledger {
   }
 
   /**
-   * Clears the standing flags of committed votes the rater has since changed or retracted. An
+   * Clears the standing flags of committed votes (or judgements) the rater has since changed or retracted. An
    * in-place UPDATE of a column outside the key: rows keep their place, so ledger order stays commit order.
    */
-  private async unstand(runId: string, firstCommit: string, seqs: readonly number[]): Promise<void> {
+  private async unstand(table: 'votes' | 'judgements', runId: string, firstCommit: string, seqs: readonly number[]): Promise<void> {
     const bad = seqs.find((seq) => !Number.isSafeInteger(seq) || seq < 1);
-    if (bad !== undefined) throw new Error(`invalid commit request: unstand holds ${bad}, which is not a vote's seq`);
+    if (bad !== undefined) throw new Error(`invalid commit request: unstand holds ${bad}, which is not a ${table === 'votes' ? 'vote' : 'judgement'}'s seq`);
     for (let i = 0; i < seqs.length; i += UNSTAND_PER_STATEMENT) {
       const chunk = seqs.slice(i, i + UNSTAND_PER_STATEMENT);
       await this.connection.run(
-        `UPDATE votes SET standing = false
+        `UPDATE ${table} SET standing = false
           WHERE run_id = $1 AND committed_at >= $2::TIMESTAMPTZ AND standing AND seq IN (${chunk.map((_, k) => `$${k + 3}`).join(', ')})`,
         [runId, firstCommit, ...chunk],
       );
@@ -346,7 +358,7 @@ export class Ledger {
       // The lifecycle's next batch, or, if it was complete already, a reset workflow committing again.
       const earlier = await c.runAndReadAll(`SELECT run_id FROM lifecycle_completions WHERE run_id = $1`, [runId]);
       if (earlier.currentRowCount > 0) {
-        for (const table of ['candidate_scores', 'preference_pairs']) {
+        for (const table of DERIVED_TABLES) {
           await c.run(`DELETE FROM ${table} WHERE run_id = $1 AND completed_at >= $2::TIMESTAMPTZ`, [runId, firstCommit]);
         }
         // An UPDATE, not a delete and insert: DuckDB may refuse a key deleted and re-inserted in one transaction.
@@ -400,14 +412,14 @@ export class Ledger {
 
   /**
    * Runs an analyst's query (the read endpoint's) in a process of its own, over a copy of the ledger
-   * as of now, with `params` bound, within the read limits: rows, time and memory, the last two
-   * enforced by killing that process. Reads take turns; a copy is taken only if the ledger changed
-   * since the last one.
+   * as of now, within the read limits: rows, time and memory, the last two enforced by killing that
+   * process. Reads take turns; a copy is taken only if the ledger changed since the last one. `values`
+   * are bound to `$1`, `$2`, …, never spliced.
    */
-  async queryIsolated(sql: string, limits: Partial<ReadLimits> = {}, params?: ReadParams): Promise<QueryResult> {
+  async queryIsolated(sql: string, limits: Partial<ReadLimits> = {}, values?: readonly ReadValue[]): Promise<QueryResult> {
     return this.reads.run(async () => {
       const snapshot = await this.snapshots.take(this.generation, (copy) => this.whileNothingWrites(copy));
-      return queryInReadProcess(snapshot.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits }, params);
+      return queryInReadProcess(snapshot.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits }, values);
     });
   }
 
@@ -432,14 +444,26 @@ export class Ledger {
     }
   }
 
-  private async scalar(sql: string, values: DuckDBValue[]): Promise<unknown> {
-    const reader = await this.connection.runAndReadAll(sql, values);
-    return reader.getRowsJson()[0]?.[0];
-  }
-
   closeSync(): void {
     this.connection.closeSync();
     this.instance.closeSync();
     if (!this.readOnly) this.snapshots.removeAllSync();
   }
+}
+
+/** `events` without the ones `table` holds for the run already (and without repeats within the batch). */
+async function withoutHeld<E extends { idempotencyKey: string }>(c: DuckDBConnection, table: 'votes' | 'judgements', runId: string, events: E[]): Promise<E[]> {
+  if (events.length === 0) return events;
+  const held = await c.runAndReadAll(`SELECT idempotency_key FROM ${table} WHERE run_id = $1`, [runId]);
+  const seen = new Set(held.getRows().map((r) => String(r[0])));
+  return events.filter((e) => {
+    if (seen.has(e.idempotencyKey)) return false;
+    seen.add(e.idempotencyKey);
+    return true;
+  });
+}
+
+/** `quorum_votes`: the votes a thumbs quorum counts, or a compare quorum's responses. */
+function quorumCount(quorum: Quorum): number {
+  return quorum.kind === 'responses' ? quorum.responses : quorum.votes;
 }

@@ -3,7 +3,7 @@
  * so analysts' queries go through that process. A loopback HTTP endpoint, authenticated by a random
  * token that only users who can read the data folder can see (endpoint file, mode 0600), accepting
  * one SELECT at a time (Ledger.queryIsolated refuses anything else, and bounds rows, time and memory),
- * with bound values (`params`, strings or numbers) for callers that have any.
+ * with bound values (`values`: at most 100 strings, numbers, booleans or nulls) for callers that have any.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { ERROR_CATALOGUE, ErrorCode } from '../core/errors';
 import { LedgerError } from './errors';
 import type { Ledger } from './Ledger';
-import type { ReadParams } from './read-process';
+import type { ReadValue } from './read-process';
 
 export interface LedgerEndpoint {
   url: string;
@@ -23,6 +23,15 @@ export interface LedgerEndpoint {
 }
 
 const MAX_SQL_BYTES = 64 * 1024;
+/** Bound values per query: ids and labels, not data. */
+const MAX_VALUES = 100;
+
+/** `values` of a request body, if it is absent or a short array of strings, numbers, booleans and nulls. */
+function boundValues(raw: unknown): ReadValue[] | undefined | false {
+  if (raw === undefined) return undefined;
+  const ok = Array.isArray(raw) && raw.length <= MAX_VALUES && raw.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v));
+  return ok ? (raw as ReadValue[]) : false;
+}
 
 export class LedgerReadServer {
   private constructor(private readonly server: Server, readonly endpoint: LedgerEndpoint, private readonly endpointFile: string) {}
@@ -46,19 +55,19 @@ export class LedgerReadServer {
       });
       req.on('end', () => {
         if (size > MAX_SQL_BYTES) return reply(413, { error: 'query too large' });
-        let sql: unknown;
-        let params: unknown;
+        let body: { sql?: unknown; values?: unknown };
         try {
-          ({ sql, params } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sql?: unknown; params?: unknown });
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
         } catch {
-          return reply(400, { error: 'body must be JSON {"sql": "...", "params"?: [...]}' });
+          return reply(400, { error: 'body must be JSON {"sql": "...", "values"?: [...]}' });
         }
+        if (typeof body !== 'object' || body === null) return reply(400, { error: 'body must be JSON {"sql": "..."}' });
+        const { sql } = body;
         if (typeof sql !== 'string' || sql.trim() === '') return reply(400, { error: 'sql: required' });
-        if (params !== undefined && !(Array.isArray(params) && params.every((p) => typeof p === 'string' || typeof p === 'number'))) {
-          return reply(400, { error: 'params: an array of strings and numbers' });
-        }
+        const values = boundValues(body.values);
+        if (values === false) return reply(400, { error: `values: an array of at most ${MAX_VALUES} strings, numbers, booleans or nulls, bound to $1, $2, …` });
         // In a process of its own, over a copy of the ledger: a runaway read never shares the writer's memory.
-        ledger.queryIsolated(sql, {}, params as ReadParams | undefined).then(
+        ledger.queryIsolated(sql, {}, values).then(
           (result) => reply(200, result),
           (err: unknown) => {
             // The code's status (core/errors.ts: 400 refused or past a limit, 503 busy), 400 for the

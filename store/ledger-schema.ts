@@ -1,10 +1,10 @@
 /**
- * The ledger's tables and view, the upgrades of older ledgers that Ledger.openWriter runs before
- * creating what is missing, and the one way rows go into the tables (a multi-row INSERT of bound
- * values), which Ledger.commit (store/Ledger.ts) writes through; the derived tables are described in
+ * The ledger's tables and view, and the upgrades of older ledgers that Ledger.openWriter runs before
+ * creating what is missing. Rows go in by store/ledger-rows.ts (a multi-row INSERT of bound values),
+ * which Ledger.commit (store/Ledger.ts) writes through; the derived tables are described in
  * store/ledger-derived.ts.
  */
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LifecyclePlan, VoteEvent } from '../workflows/types';
 import { CHAT_SCHEMA } from './chat-schema';
 import { DERIVED_SCHEMA } from './ledger-derived';
@@ -19,8 +19,10 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    older rows get `unknown` when the writer opens the ledger.
  * 6: chat conversations: `chat_events` and the views `chat_conversations`, `chat_messages`
  *    (store/chat-schema.ts), new tables an older ledger simply gains when the writer opens it.
+ * 7: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
+ *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
  */
-export const LEDGER_SCHEMA_VERSION = 6;
+export const LEDGER_SCHEMA_VERSION = 7;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -59,11 +61,17 @@ export const SCHEMA = [
      -- NULL while the lifecycle still votes (it commits in increments): see store/Ledger.ts.
      closed_at TIMESTAMPTZ,
      close_reason VARCHAR,
+     -- Events accepted: votes and judgements.
      votes_accepted INTEGER NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL,
      -- Provenance (schema 5): the starter's pseudonym, if known, and where the lifecycle was started.
      started_by VARCHAR,
-     started_from VARCHAR NOT NULL)`,
+     started_from VARCHAR NOT NULL,
+     -- Compare lifecycles (schema 7).
+     task VARCHAR NOT NULL DEFAULT 'thumbs',
+     question VARCHAR,
+     allow_both_bad BOOLEAN,
+     reveal_models BOOLEAN)`,
   `CREATE TABLE IF NOT EXISTS candidates (
      run_id VARCHAR NOT NULL,
      lifecycle_id VARCHAR NOT NULL,
@@ -100,6 +108,27 @@ export const SCHEMA = [
      standing BOOLEAN NOT NULL,
      rater_auth VARCHAR NOT NULL,
      PRIMARY KEY (run_id, idempotency_key))`,
+  // One row per judgement event (compare lifecycles, and A/B answers on two-candidate thumbs ones), appended
+  // like votes and with the same keys; seq shares the votes' space, so a lifecycle's events have distinct seqs.
+  `CREATE TABLE IF NOT EXISTS judgements (
+     run_id VARCHAR NOT NULL,
+     lifecycle_id VARCHAR NOT NULL,
+     idempotency_key VARCHAR NOT NULL,
+     seq INTEGER NOT NULL,
+     rater VARCHAR NOT NULL,
+     rater_auth VARCHAR NOT NULL,
+     channel VARCHAR NOT NULL,
+     left_candidate VARCHAR NOT NULL,
+     right_candidate VARCHAR NOT NULL,
+     choice VARCHAR NOT NULL,
+     winner_candidate VARCHAR,
+     models_hidden BOOLEAN NOT NULL,
+     comment VARCHAR,
+     cast_at TIMESTAMPTZ NOT NULL,
+     accepted_at TIMESTAMPTZ NOT NULL,
+     committed_at TIMESTAMPTZ NOT NULL,
+     standing BOOLEAN NOT NULL,
+     PRIMARY KEY (run_id, idempotency_key))`,
   // The shape analysts know from the Oxen tutorials, one row per counted vote.
   `CREATE OR REPLACE VIEW feedback AS
      SELECT l.prompt,
@@ -121,21 +150,6 @@ export const SCHEMA = [
   ...DERIVED_SCHEMA,
 ];
 
-/** Casts of each column's bound value, in table order ('' = none). */
-export const CANDIDATE_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '::JSON', '::TIMESTAMPTZ'];
-export const VOTE_CASTS = ['', '', '', '', '', '', '', '::SMALLINT', '', '', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '::TIMESTAMPTZ', '', ''];
-
-/**
- * One plain multi-row INSERT with bound values, rows in the given order (see Ledger.commit for why
- * not ON CONFLICT); returns the rows inserted.
- */
-export async function insertRows(c: DuckDBConnection, table: 'candidates' | 'votes', casts: readonly string[], rows: DuckDBValue[][]): Promise<number> {
-  const values = rows.flat();
-  const tuples = rows.map((_, r) => `(${casts.map((cast, k) => `$${r * casts.length + k + 1}${cast}`).join(', ')})`);
-  const result = await c.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, values);
-  return Number(result.rowsChanged);
-}
-
 /**
  * The steps that bring an older ledger to each schema version, by the version they reach; schema 2's
  * derivation needs the tables and runs after SCHEMA (Ledger.openWriter). Each step looks at the
@@ -147,6 +161,7 @@ const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>>
   4: allowOpenLifecycles,
   5: addProvenance,
   6: addChatTables,
+  7: addCompareColumns,
 };
 
 /** Runs every step of UPGRADES in version order, before SCHEMA creates what is missing (its view needs `rater_auth`). */
@@ -211,4 +226,25 @@ async function addProvenance(c: DuckDBConnection): Promise<void> {
  */
 async function addChatTables(c: DuckDBConnection): Promise<void> {
   for (const statement of CHAT_SCHEMA) await c.run(statement);
+}
+
+/**
+ * Schema 7 on an older ledger: the lifecycles columns of compare lifecycles, appended where a new
+ * ledger has them. `task` is added with its default (older rows are thumbs lifecycles) and made NOT NULL
+ * in a statement of its own; each statement is safe to repeat, so an upgrade cut short is finished.
+ */
+async function addCompareColumns(c: DuckDBConnection): Promise<void> {
+  const columns = new Map((await c.runAndReadAll(
+    `SELECT column_name, is_nullable FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'lifecycles'`,
+  )).getRows().map(([name, nullable]) => [String(name), Boolean(nullable)]));
+  // No lifecycles table: a new ledger, which SCHEMA creates whole.
+  if (columns.size === 0) return;
+  if (!columns.has('task')) await c.run(`ALTER TABLE lifecycles ADD COLUMN task VARCHAR DEFAULT 'thumbs'`);
+  if (columns.get('task') !== false) {
+    await c.run(`UPDATE lifecycles SET task = 'thumbs' WHERE task IS NULL`);
+    await c.run(`ALTER TABLE lifecycles ALTER COLUMN task SET NOT NULL`);
+  }
+  for (const [column, type] of [['question', 'VARCHAR'], ['allow_both_bad', 'BOOLEAN'], ['reveal_models', 'BOOLEAN']] as const) {
+    if (!columns.has(column)) await c.run(`ALTER TABLE lifecycles ADD COLUMN ${column} ${type}`);
+  }
 }

@@ -2,7 +2,7 @@
  * What a ledger commit takes and returns: the store owns these types. The ledger activity passes them
  * through (activities/types.ts re-exports them for the workflow, which imports only that file).
  */
-import type { Candidate, CloseReason, LifecyclePlan, VoteEvent } from '../workflows/types';
+import type { Candidate, CloseReason, JudgementEvent, LifecyclePlan, VoteEvent } from '../workflows/types';
 
 export interface LifecycleRecord {
   lifecycleId: string;
@@ -14,12 +14,17 @@ export interface LifecycleRecord {
   /** Absent while voting runs (an increment): the lifecycle cannot be complete yet. */
   closedAt?: string;
   closeReason?: CloseReason;
-  /** Accepted so far while voting runs; all it accepted once closed. */
+  /** Events (votes and judgements) accepted so far while voting runs; all it accepted once closed. */
   votesAccepted: number;
 }
 
 export interface CommittedVote extends VoteEvent {
   /** True if this event is the rater's final, counted vote on the candidate. */
+  standing: boolean;
+}
+
+export interface CommittedJudgement extends JudgementEvent {
+  /** True if this event is the rater's final, counted judgement (never a retract). */
   standing: boolean;
 }
 
@@ -32,9 +37,16 @@ export interface CommitRequest {
    * changed or retracted the vote later): their `standing` is cleared. Flags only ever go that way.
    */
   unstand?: number[];
+  /** Judgement events of this batch (absent: none), committed like votes in the `judgements` table. */
+  judgements?: CommittedJudgement[];
+  /** Seqs of committed judgements to clear `standing` of, as `unstand` does for votes. */
+  unstandJudgements?: number[];
 }
 
 export interface CommitResult {
   voteRowsInserted: number;
   voteRowsForLifecycle: number;
+  /** Absent from results of ledgers before judgements. */
+  judgementRowsInserted?: number;
+  judgementRowsForLifecycle?: number;
 }

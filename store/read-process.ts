@@ -21,17 +21,16 @@ import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
 import { LedgerError, lockedOr, type LedgerErrorCode } from './errors';
 import { ReadQuery, memoryError, timeoutError, type QueryResult, type ReadLimits } from './read-query';
 
+/** Values bound to a read's `$1`, `$2`, …: JSON can carry them to the child as they are. */
+export type ReadValue = string | number | boolean | null;
+
 interface ReadRequest {
   database: string;
   sql: string;
-  /** Values bound to `$1`, `$2`, … */
-  params?: ReadParams;
   subject: string;
   limits: ReadLimits;
+  values?: ReadValue[];
 }
-
-/** Values a read binds: strings and numbers, which travel to the child as JSON unchanged. */
-export type ReadParams = Array<string | number>;
 
 type ReadReply = { result: QueryResult } | { error: { message: string; code?: LedgerErrorCode } };
 
@@ -57,10 +56,10 @@ function residentBytes(pid: number): number | undefined {
 }
 
 /**
- * Runs `sql` (with `params` bound) against `database` in a child process, within `limits`; the child
+ * Runs `sql` (with `values` bound) against `database` in a child process, within `limits`; the child
  * is killed past the time limit (plus a grace for it to stop itself) and past the memory limit (plus slack).
  */
-export function queryInReadProcess(database: string, sql: string, subject: string, limits: ProcessReadLimits, params?: ReadParams): Promise<QueryResult> {
+export function queryInReadProcess(database: string, sql: string, subject: string, limits: ProcessReadLimits, values?: readonly ReadValue[]): Promise<QueryResult> {
   return new Promise((resolve, reject) => {
     // Nothing of the worker's environment (API tokens, keys given as variables) but the time zone results are shown in.
     const env = process.env.TZ !== undefined ? { TZ: process.env.TZ } : {};
@@ -104,7 +103,7 @@ export function queryInReadProcess(database: string, sql: string, subject: strin
       reject(errorCode !== undefined ? new LedgerError(errorCode, message) : new Error(message));
     });
     child.stdin.on('error', () => undefined); // a child that died early: its exit says why
-    child.stdin.end(JSON.stringify({ database, sql, ...(params ? { params } : {}), subject, limits } satisfies ReadRequest));
+    child.stdin.end(JSON.stringify({ database, sql, subject, limits, ...(values !== undefined ? { values: [...values] } : {}) } satisfies ReadRequest));
   });
 }
 
@@ -112,7 +111,7 @@ export function queryInReadProcess(database: string, sql: string, subject: strin
 async function serveOneRead(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const { database, sql, params, subject, limits } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReadRequest;
+  const { database, sql, subject, limits, values } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReadRequest;
   let reply: ReadReply;
   try {
     const instance = await DuckDBInstance.create(database, {
@@ -127,7 +126,7 @@ async function serveOneRead(): Promise<void> {
       const connection = await instance.connect();
       try {
         await lockDown(connection);
-        reply = { result: await new ReadQuery(connection, subject, limits).run(sql, params) };
+        reply = { result: await new ReadQuery(connection, subject, limits).run(sql, values) };
       } finally {
         connection.closeSync();
       }

@@ -13,6 +13,7 @@ import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import { describeTemporal, loadSecret, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
+import { createSafeDownloader } from '../connectors/http/safe-download';
 import { ensurePrivateDirSync } from '../core/files';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
@@ -150,7 +151,10 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         await Worker.create({
           ...common,
           taskQueue: inferenceQueue(config.taskQueue),
-          activities: createActivities({ inference: { registry, artifacts }, chat }),
+          activities: createActivities({
+            inference: { registry, artifacts, downloader: createSafeDownloader(config.downloads), ...(config.importRoot !== undefined ? { importRoot: config.importRoot } : {}) },
+            chat,
+          }),
           maxConcurrentActivityTaskExecutions: config.inferenceConcurrency,
           // Heartbeats carry cancellation back: a cancelled lifecycle stops paying for GPU time within seconds.
           maxHeartbeatThrottleInterval: '2 seconds',
@@ -168,7 +172,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           activities: createActivities({
             ledger: { ledger, ...(afterCommit ? { afterCommit } : {}) },
             // Releases read the ledger through this process's DuckDB instance (the only one allowed to open it).
-            releases: { ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir) },
+            releases: { ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir), card: config.releaseCard },
           }),
           // One DuckDB writer connection: commits run one at a time.
           maxConcurrentActivityTaskExecutions: 1,

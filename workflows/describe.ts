@@ -40,8 +40,9 @@ export function lifecycleSummary(plan: LifecyclePlan): string {
   return `"${oneLine(plan.prompt, room)}"${tail}`;
 }
 
-function quorumShown(plan: Pick<LifecyclePlan, 'quorum'>): string {
-  return `${plan.quorum.votes} ${plan.quorum.kind === 'total' ? 'votes in total' : 'votes per candidate'}`;
+function quorumShown({ quorum }: Pick<LifecyclePlan, 'quorum'>): string {
+  if (quorum.kind === 'responses') return `${quorum.responses} response${quorum.responses === 1 ? '' : 's'}`;
+  return `${quorum.votes} ${quorum.kind === 'total' ? 'votes in total' : 'votes per candidate'}`;
 }
 
 /** The start's details (Temporal markdown): the prompt at length and how the lifecycle runs. */
@@ -78,12 +79,16 @@ export interface DetailsState {
   deadlineAt: string;
   closeReason?: LifecycleStatus['closeReason'];
   tally?: ReadonlyArray<{ label: string; model: string; up: number; down: number }>;
+  /** A compare lifecycle's answers (wins per candidate label, ties, both bad), shown with the tally. */
+  judgements?: { wins: ReadonlyArray<{ label: string; model: string; wins: number }>; tie: number; bothBad: number };
 }
 
 /** The workflow's current details (Temporal markdown): its phase, votes and, when given, tally; then what it rates. */
 export function currentDetails(plan: LifecyclePlan, state: DetailsState): string {
   const closed = state.closeReason !== undefined ? `, closed: ${state.closeReason}` : '';
-  const tally = (state.tally ?? []).map((c) => `${c.label} ${c.model}: 👍 ${c.up} 👎 ${c.down}`).join(' · ');
+  const tally = state.judgements !== undefined
+    ? [...state.judgements.wins.map((c) => `${c.label} ${c.model}: ${c.wins} win${c.wins === 1 ? '' : 's'}`), `tie: ${state.judgements.tie}`, `both bad: ${state.judgements.bothBad}`].join(' · ')
+    : (state.tally ?? []).map((c) => `${c.label} ${c.model}: 👍 ${c.up} 👎 ${c.down}`).join(' · ');
   return [
     `**${state.phase}**${closed} · ${state.votesAccepted} vote${state.votesAccepted === 1 ? '' : 's'} accepted · deadline ${state.deadlineAt}`,
     ...(tally ? [tally] : []),

@@ -4,12 +4,21 @@
  * Every problem is reported, each naming its field, so ops fix the form in one go.
  */
 import { parseDuration } from '../core/duration';
-import type { ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, Quorum, StartSource } from './types';
+import { isOneLine, labelProblem, parseBroughtCandidates } from './brought-candidates';
+import { parseProvenance } from './start-provenance';
+import type { BroughtCandidate, ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, LifecycleTask, Quorum } from './types';
+
+export { PSEUDONYM, START_SOURCES } from './start-provenance';
 
 export const MAX_CANDIDATES = 8;
 export const MAX_PROMPT_LENGTH = 4000;
 export const MAX_LABEL_LENGTH = 200;
 export const MAX_VOTES = 10_000;
+/** Compare lifecycles: standing judgements to close on, by default and at most. */
+export const DEFAULT_RESPONSES = 10;
+export const MAX_RESPONSES = 10_000;
+export const DEFAULT_QUESTION = 'Which is better?';
+export const MAX_QUESTION_LENGTH = 500;
 export const DEFAULT_DEADLINE = '24h';
 /** Deadlines further out than this are almost always a typo (ms instead of s, etc.). */
 export const MAX_DEADLINE_MS = 366 * 24 * 3600 * 1000;
@@ -31,16 +40,9 @@ const BACKEND_EXAMPLES: Record<string, string> = {
 
 
 const KNOWN_FIELDS = new Set([
-  'prompt', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
-  'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
+  'prompt', 'task', 'question', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
+  'responses', 'allowBothBad', 'revealModels', 'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
 ]);
-
-/** Where a lifecycle may say it was started from (`startedFrom`). */
-export const START_SOURCES: ReadonlyArray<StartSource> = ['slack:/prefline', 'web:prompt-box', 'cli', 'temporal-ui'];
-/** Sources that always know who started: their lifecycles must name the starter. */
-const SOURCES_WITH_STARTER: ReadonlyArray<StartSource> = ['slack:/prefline', 'web:prompt-box'];
-/** A rater pseudonym as core/pseudonym.ts makes them. */
-export const PSEUDONYM = /^r_[0-9a-f]{24}$/;
 
 /** Channels whose connector can address raters individually, and so remind them. */
 export const REMINDER_CHANNELS: ReadonlyArray<ChannelSpec['kind']> = ['email'];
@@ -155,36 +157,79 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
     prompt = input.prompt.trim();
   }
 
+  let task: LifecycleTask = 'thumbs';
+  if (input.task !== undefined) {
+    if (input.task !== 'thumbs' && input.task !== 'compare') errors.push('task: must be "thumbs" (👍/👎 per candidate) or "compare" (the better of two)');
+    else task = input.task;
+  }
+  const compare = task === 'compare';
+
   let models: string[] = [];
-  if (input.model !== undefined && input.models !== undefined) {
-    errors.push('model, models: give one of them, not both');
-  } else if (input.models !== undefined) {
-    if (!Array.isArray(input.models) || input.models.length < 2) {
-      errors.push('models: must be an array of at least two "backend:model" strings (use "model" for one)');
-    } else {
-      input.models.forEach((m, i) => {
-        if (checkModelRef(`models[${i}]`, m, errors)) models.push(m);
-      });
-      if (new Set(input.models).size !== input.models.length) errors.push('models: must not repeat a model');
+  let candidatesPerModel = input.models !== undefined ? 1 : 4;
+  let brought: BroughtCandidate[] | undefined;
+  if (Array.isArray(input.candidates)) {
+    // Brought candidates: no inference, so model and models are labels, not backend references.
+    if (input.model !== undefined && input.models !== undefined) errors.push('model, models: give one of them, not both');
+    if (input.model !== undefined) {
+      const problem = labelProblem(input.model, MAX_LABEL_LENGTH);
+      if (problem) errors.push(`model: ${problem}`);
     }
-  } else if (input.model !== undefined) {
-    if (checkModelRef('model', input.model, errors)) models = [input.model as string];
+    if (input.models !== undefined && !Array.isArray(input.models)) errors.push('models: must be an array of labels, one per brought candidate');
+    else input.models?.forEach((m, i) => {
+      const problem = labelProblem(m, MAX_LABEL_LENGTH);
+      if (problem) errors.push(`models[${i}]: ${problem}`);
+    });
+    const limits = compare ? { min: 2, max: 2 } : { min: 1, max: MAX_CANDIDATES };
+    brought = parseBroughtCandidates(input.candidates, { model: input.model, models: input.models }, { ...limits, maxLabelLength: MAX_LABEL_LENGTH }, errors);
+    models = [...new Set(brought.map((b) => b.model))];
+    candidatesPerModel = 1;
+    if (input.params !== undefined) errors.push('params: brought candidates run no inference; leave params out');
   } else {
-    errors.push('model: required (or "models" for an A/B comparison), e.g. "demo:shapes"');
+    if (input.model !== undefined && input.models !== undefined) {
+      errors.push('model, models: give one of them, not both');
+    } else if (input.models !== undefined) {
+      if (!Array.isArray(input.models) || input.models.length < 2) {
+        errors.push('models: must be an array of at least two "backend:model" strings (use "model" for one)');
+      } else {
+        input.models.forEach((m, i) => {
+          if (checkModelRef(`models[${i}]`, m, errors)) models.push(m);
+        });
+        if (new Set(input.models).size !== input.models.length) errors.push('models: must not repeat a model');
+      }
+    } else if (input.model !== undefined) {
+      if (checkModelRef('model', input.model, errors)) models = [input.model as string];
+    } else {
+      errors.push('model: required (or "models" for an A/B comparison), e.g. "demo:shapes"');
+    }
+
+    const modelCount = Array.isArray(input.models) ? input.models.length : 1;
+    if (input.candidates !== undefined) {
+      if (!isPositiveInt(input.candidates) || input.candidates > MAX_CANDIDATES) {
+        errors.push(`candidates: must be an integer from 1 to ${MAX_CANDIDATES}`);
+      } else {
+        candidatesPerModel = input.candidates;
+      }
+    }
+    if (candidatesPerModel * modelCount > MAX_CANDIDATES) {
+      errors.push(`candidates: ${candidatesPerModel} per model × ${modelCount} models is more than ${MAX_CANDIDATES} candidates`);
+    }
+    if (compare && (input.models === undefined || modelCount !== 2)) {
+      errors.push('task: a compare lifecycle compares two candidates: give "models": [a, b], or bring two candidates ("candidates": [{…}, {…}])');
+    } else if (compare && candidatesPerModel !== 1) {
+      errors.push('candidates: a compare lifecycle takes one candidate per model (leave candidates out, or 1)');
+    }
   }
 
-  const modelCount = Array.isArray(input.models) ? input.models.length : 1;
-  let candidatesPerModel = input.models !== undefined ? 1 : 4;
-  if (input.candidates !== undefined) {
-    if (!isPositiveInt(input.candidates) || input.candidates > MAX_CANDIDATES) {
-      errors.push(`candidates: must be an integer from 1 to ${MAX_CANDIDATES}`);
-    } else {
-      candidatesPerModel = input.candidates;
-    }
+  let question: string | undefined;
+  if (input.question !== undefined) {
+    if (!compare) errors.push('question: only compare lifecycles ask one (task: "compare")');
+    else if (typeof input.question !== 'string' || input.question.trim() === '') errors.push('question: must be a non-empty string');
+    else if (input.question.length > MAX_QUESTION_LENGTH) errors.push(`question: must be at most ${MAX_QUESTION_LENGTH} characters`);
+    else if (!isOneLine(input.question)) errors.push('question: must be one line without control or direction-override characters');
+    else question = input.question.trim();
   }
-  if (candidatesPerModel * modelCount > MAX_CANDIDATES) {
-    errors.push(`candidates: ${candidatesPerModel} per model × ${modelCount} models is more than ${MAX_CANDIDATES} candidates`);
-  }
+  const allowBothBad = optionalBoolean('allowBothBad', input.allowBothBad, errors);
+  const revealModels = optionalBoolean('revealModels', input.revealModels, errors);
 
   let params: Record<string, unknown> = {};
   if (input.params !== undefined) {
@@ -215,8 +260,18 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
     }
   }
 
-  let quorum: Quorum = { kind: 'perCandidate', votes: 3 };
-  if (input.votesPerCandidate !== undefined && input.totalVotes !== undefined) {
+  let quorum: Quorum = compare ? { kind: 'responses', responses: DEFAULT_RESPONSES } : { kind: 'perCandidate', votes: 3 };
+  if (compare) {
+    for (const field of ['votesPerCandidate', 'totalVotes'] as const) {
+      if (input[field] !== undefined) errors.push(`${field}: a compare lifecycle counts answers: use "responses" (standing judgements, default ${DEFAULT_RESPONSES})`);
+    }
+    if (input.responses !== undefined) {
+      if (!isPositiveInt(input.responses) || input.responses > MAX_RESPONSES) errors.push(`responses: must be an integer from 1 to ${MAX_RESPONSES}`);
+      else quorum = { kind: 'responses', responses: input.responses };
+    }
+  } else if (input.responses !== undefined) {
+    errors.push('responses: only for compare lifecycles (task: "compare"); thumbs lifecycles use votesPerCandidate or totalVotes');
+  } else if (input.votesPerCandidate !== undefined && input.totalVotes !== undefined) {
     errors.push('votesPerCandidate, totalVotes: give one of them, not both');
   } else if (input.totalVotes !== undefined) {
     if (!isPositiveInt(input.totalVotes) || input.totalVotes > MAX_VOTES) errors.push(`totalVotes: must be an integer from 1 to ${MAX_VOTES}`);
@@ -259,13 +314,17 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
 
   const campaign = optionalLabel('campaign', input.campaign, errors);
   const modelVersion = optionalLabel('modelVersion', input.modelVersion, errors);
-  const { startedBy, startedFrom } = provenance(input, errors);
+  const { startedBy, startedFrom } = parseProvenance(input, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
     plan: {
       prompt,
+      // Defaults are left out, so a thumbs lifecycle's plan is what it was before compare lifecycles.
+      ...(compare ? { task, question: question ?? DEFAULT_QUESTION } : {}),
+      ...(allowBothBad === false ? { allowBothBad } : {}),
+      ...(revealModels === true ? { revealModels } : {}),
       models,
       candidatesPerModel,
       params,
@@ -276,28 +335,25 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
       ...(remindBeforeMs !== undefined ? { remindBeforeMs } : {}),
       ...(campaign !== undefined ? { campaign } : {}),
       ...(modelVersion !== undefined ? { modelVersion } : {}),
+      ...(brought !== undefined ? { brought } : {}),
       ...(startedBy !== undefined ? { startedBy } : {}),
       ...(startedFrom !== undefined ? { startedFrom } : {}),
     },
   };
 }
 
-/** Who started the lifecycle and from where: a pseudonym, never a raw id, and a known source. */
-function provenance(input: Partial<LifecycleInput>, errors: string[]): { startedBy?: string; startedFrom?: StartSource } {
-  let startedFrom: StartSource | undefined;
-  if (input.startedFrom !== undefined) {
-    if (START_SOURCES.includes(input.startedFrom)) startedFrom = input.startedFrom;
-    else errors.push(`startedFrom: must be one of ${START_SOURCES.join(', ')}`);
+function optionalBoolean(field: string, value: unknown, errors: string[]): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') {
+    errors.push(`${field}: must be true or false`);
+    return undefined;
   }
-  let startedBy: string | undefined;
-  if (input.startedBy !== undefined) {
-    if (typeof input.startedBy !== 'string' || !PSEUDONYM.test(input.startedBy)) errors.push('startedBy: must be a rater pseudonym like "r_0123456789abcdef01234567" (never a name or a user id)');
-    else if (input.startedFrom === undefined) errors.push('startedBy: needs startedFrom, where the lifecycle was started from');
-    else startedBy = input.startedBy;
-  } else if (startedFrom !== undefined && SOURCES_WITH_STARTER.includes(startedFrom)) {
-    errors.push(`startedBy: required with startedFrom "${startedFrom}"`);
-  }
-  return { ...(startedBy !== undefined ? { startedBy } : {}), ...(startedFrom !== undefined ? { startedFrom } : {}) };
+  return value;
+}
+
+/** What a plan's lifecycle asks of raters (plans carried from before compare lifecycles are thumbs). */
+export function taskOf(plan: Pick<LifecyclePlan, 'task'>): LifecycleTask {
+  return plan.task ?? 'thumbs';
 }
 
 /** Resolves a deadline spec against the lifecycle's start time. */

@@ -6,76 +6,32 @@
  * workflow function.
  */
 import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
-import type { CommitRequest, GenerateCandidatesRequest } from '../activities/types';
+import type { CommitRequest, GenerateCandidatesRequest, IngestCandidatesRequest } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
+import { DIGEST_BYTES } from './compact';
 import { deadlineAt } from './input';
-import { INVALID_INPUT_ERROR, VoteRejection, closeSignal, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
+import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
+import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
+import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
+import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
-  Candidate, CloseReason, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary, VoteEvent, VoteOutcomeKind, VoteReceipt, VoteRequest,
+  Candidate, CloseReason, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
+  VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
-import { DIGEST_BYTES, utf8Length } from './compact';
-import { SLOT_BYTES, VoteTally, malformedVoteReason, type VotingState } from './vote-tally';
+import { SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
 
-/** Votes per ledger activity call. */
-export const COMMIT_BATCH_SIZE = 500;
-/**
- * Bytes of vote JSON per ledger call (bounded-history lifecycles): far below Temporal's 2 MB payload
- * limit and its 512 KB warning, even for 500 votes with 2,000-character comments of 3-byte characters.
- */
-export const COMMIT_BATCH_BYTES = 256 * 1024;
-/** Uncommitted vote JSON a run may hand to the next one in its carry; more is committed first. */
-export const MAX_CARRIED_EVENT_BYTES = 32 * 1024;
+export * from './lifecycle-carry';
+export { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES } from './lifecycle-commits';
+
 /**
  * The compact voting state (base64 digests and slots) a lifecycle may grow to: about 11 bytes per
  * accepted vote plus 30 per (rater, candidate) pair, so ≥ 25,000 votes from distinct raters or ≥ 90,000
  * from a few. Beyond it new votes are refused (LifecycleFull) rather than let the carry outgrow 2 MB
- * and the lifecycle get stuck.
+ * and the lifecycle get stuck. Judgements count the same way (a slot per rater).
  */
 export const MAX_VOTING_STATE_BYTES = 1024 * 1024;
-/** At most one live-tally update per this interval (Slack allows ~1 message/s/channel; stay well below). */
-export const LIVE_UPDATE_INTERVAL_MS = 5000;
-/** A continued run takes a few events before its first vote; a lower limit could continue again without one. */
-export const MIN_CONTINUE_AS_NEW_EVENTS = 10;
-export const MIN_LIVE_UPDATE_INTERVAL_MS = 100;
 
-/**
- * Limits a starter may lower (tests do, to reach continue-as-new and the live-tally throttle in seconds).
- * Production passes none and gets the defaults. They come from the workflow's arguments, so replays see them too.
- */
-export interface LifecycleThresholds {
-  /** Continue-as-new once the run's history has this many events (the server's suggestion applies regardless). */
-  continueAsNewAfterEvents?: number;
-  /** Minimum time between live-tally updates; default LIVE_UPDATE_INTERVAL_MS. */
-  liveUpdateIntervalMs?: number;
-}
-
-/** The second argument of a first run: optional thresholds. */
-export interface LifecycleStart {
-  thresholds?: LifecycleThresholds;
-}
-
-/**
- * The second argument of every run after the first: the state carried across continue-as-new.
- * Carries from before bounded history have no `voting`, and `events` holds every accepted event.
- */
-export interface LifecycleCarry {
-  plan: LifecyclePlan;
-  startedAt: string;
-  deadlineAt: string;
-  candidates: Candidate[];
-  /** Accepted events the ledger does not hold yet (at most MAX_CARRIED_EVENT_BYTES of them). */
-  events: VoteEvent[];
-  /** What the tally keeps of the committed events (bounded-history lifecycles). */
-  voting?: VotingState;
-  lateVotesRefused: number;
-  wrongChannelVotesRefused?: number;
-  closeRequested: boolean;
-  reminded?: boolean;
-  posts?: PostedMessage[];
-  thresholds?: LifecycleThresholds;
-}
-
-/** Told of every vote decision, by update or signal (the workflow counts them: workflows/metrics.ts). */
+/** Told of every vote and judgement decision, by update or signal (the workflow counts them: workflows/metrics.ts). */
 export interface VoteObserver {
   voteAccepted(outcome: VoteOutcomeKind): void;
   /** `reason` is the rejection's failure type (a VoteRejection code). */
@@ -84,65 +40,12 @@ export interface VoteObserver {
 
 const UNOBSERVED: VoteObserver = { voteAccepted: () => undefined, voteRefused: () => undefined };
 
-/**
- * Workflow changes that replays of older histories must not see (`patched()` in ratingLifecycle); a
- * lifecycle outside Temporal (unit tests) has them all.
- */
-export interface LifecycleRules {
-  /** Commit in increments before continue-as-new; carry the compact voting state; batches bounded in bytes. */
-  boundedHistory: boolean;
-  /** Refuse votes through a channel other than the lifecycle's (wrongChannelReason). */
-  oneChannel: boolean;
-  /** Refuse a castAt the ledger would not store as the instant the tally orders by (isCastAt). */
-  isoCastAt: boolean;
-}
-
-export const ALL_RULES: LifecycleRules = { boundedHistory: true, oneChannel: true, isoCastAt: true };
-
-/** What `collectVotes` ends with: a close reason, or `continue` (history is long: carry on in a new run). */
-export type VotingOutcome = CloseReason | 'continue';
-
-export function isCarry(arg: LifecycleCarry | LifecycleStart | null | undefined): arg is LifecycleCarry {
-  return typeof arg === 'object' && arg !== null && 'plan' in arg;
-}
-
-/** Every problem with a start argument, each naming its field (the input's own rules live in input.ts). */
-export function thresholdErrors(arg: unknown): string[] {
-  if (arg === undefined || arg === null) return [];
-  if (typeof arg !== 'object' || Array.isArray(arg)) return ['second argument: must be an object like {"thresholds": {…}} or absent'];
-  const errors = Object.keys(arg).filter((k) => k !== 'thresholds').map((k) => `${k}: unknown field in the second argument; known: thresholds`);
-  const thresholds = (arg as LifecycleStart).thresholds;
-  if (thresholds === undefined) return errors;
-  if (typeof thresholds !== 'object' || thresholds === null || Array.isArray(thresholds)) return [...errors, 'thresholds: must be an object'];
-  const { continueAsNewAfterEvents, liveUpdateIntervalMs, ...rest } = thresholds;
-  for (const key of Object.keys(rest)) errors.push(`thresholds.${key}: unknown field; known: continueAsNewAfterEvents, liveUpdateIntervalMs`);
-  if (continueAsNewAfterEvents !== undefined && !isIntegerAtLeast(continueAsNewAfterEvents, MIN_CONTINUE_AS_NEW_EVENTS)) {
-    errors.push(`thresholds.continueAsNewAfterEvents: must be an integer of at least ${MIN_CONTINUE_AS_NEW_EVENTS}`);
-  }
-  if (liveUpdateIntervalMs !== undefined && !isIntegerAtLeast(liveUpdateIntervalMs, MIN_LIVE_UPDATE_INTERVAL_MS)) {
-    errors.push(`thresholds.liveUpdateIntervalMs: must be an integer of at least ${MIN_LIVE_UPDATE_INTERVAL_MS}`);
-  }
-  return errors;
-}
-
-function isIntegerAtLeast(value: unknown, min: number): boolean {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
-}
-
-/** The non-retryable failure a lifecycle with bad input ends with, on its first workflow task. */
-export function invalidInput(errors: string[]): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: INVALID_INPUT_ERROR,
-    nonRetryable: true,
-    message: `invalid lifecycle input: ${errors.join('; ')}`,
-    details: [errors],
-  });
-}
-
 export class RatingLifecycle {
   phase: LifecyclePhase = 'generating';
   candidates: Candidate[] = [];
   tally = new VoteTally([]);
+  /** Judgements: on compare lifecycles, and on two-candidate thumbs lifecycles (A/B answers). */
+  judgements = new JudgementTally([]);
   closeReason?: CloseReason;
   closeRequested = false;
   lateVotesRefused = 0;
@@ -180,12 +83,16 @@ export class RatingLifecycle {
     lifecycle.candidates = carry.candidates;
     lifecycle.posts = carry.posts ?? [];
     lifecycle.tally = new VoteTally(carry.candidates, carry.events, carry.voting);
-    lifecycle.uncommittedBytes = carry.events.reduce((n, e) => n + eventBytes(e), 0);
+    const judgementEvents = carry.judgementEvents ?? [];
+    lifecycle.judgements = new JudgementTally(carry.candidates, judgementEvents, carry.judging);
+    lifecycle.uncommittedBytes = [...carry.events, ...judgementEvents].reduce((n, e) => n + eventBytes(e), 0);
     lifecycle.phase = 'voting';
     return lifecycle;
   }
 
   toCarry(): LifecycleCarry {
+    // Raters are needed only for a reminder still to come.
+    const withRaters = this.reminderAtMs !== undefined && !this.reminded;
     const common = {
       plan: this.plan,
       startedAt: this.startedAt,
@@ -193,7 +100,10 @@ export class RatingLifecycle {
       candidates: this.candidates,
       events: [...this.tally.uncommittedEvents()],
     };
+    // Only lifecycles that took judgements carry them: every other carry is what it was before judgements.
+    const judged = this.judgements.accepted > 0;
     const rest = {
+      ...(judged ? { judgementEvents: [...this.judgements.uncommittedEvents()] } : {}),
       lateVotesRefused: this.lateVotesRefused,
       closeRequested: this.closeRequested,
       reminded: this.reminded,
@@ -203,16 +113,23 @@ export class RatingLifecycle {
     if (!this.rules.boundedHistory) return { ...common, ...rest };
     return {
       ...common,
-      // Raters are needed only for a reminder still to come.
-      voting: this.tally.votingState({ withRaters: this.reminderAtMs !== undefined && !this.reminded }),
+      voting: this.tally.votingState({ withRaters }),
+      ...(judged ? { judging: this.judgements.judgingState({ withRaters }) } : {}),
       ...rest,
       wrongChannelVotesRefused: this.wrongChannelVotesRefused,
     };
   }
 
-  /** Bytes of the compact voting state as carried: the digests and slots in base64. */
+  /** Bytes of the compact voting state as carried: the digests and slots in base64, of votes and judgements. */
   votingStateBytes(): number {
-    return Math.ceil((this.tally.accepted * DIGEST_BYTES) / 3) * 4 + Math.ceil((this.tally.slotCount * SLOT_BYTES) / 3) * 4;
+    const base64 = (bytes: number) => Math.ceil(bytes / 3) * 4;
+    return base64(this.tally.accepted * DIGEST_BYTES) + base64(this.tally.slotCount * SLOT_BYTES)
+      + base64(this.judgements.accepted * DIGEST_BYTES) + base64(this.judgements.slotCount * SLOT_BYTES);
+  }
+
+  /** Events accepted, votes and judgements: one sequence, whose next number is the next event's seq. */
+  get eventsAccepted(): number {
+    return this.tally.accepted + this.judgements.accepted;
   }
 
   get deadlineAt(): string {
@@ -228,9 +145,25 @@ export class RatingLifecycle {
     return this.thresholds.liveUpdateIntervalMs ?? LIVE_UPDATE_INTERVAL_MS;
   }
 
+  /** Whether the status and summary report judgements: compare lifecycles, and any lifecycle that took one. */
+  get reportsJudgements(): boolean {
+    return this.plan.task === 'compare' || this.judgements.accepted > 0;
+  }
+
+  /** The standing judgements, where the lifecycle reports them. */
+  judgementCounts(): JudgementCounts | undefined {
+    return this.reportsJudgements ? this.judgements.counted() : undefined;
+  }
+
   generateRequest(): GenerateCandidatesRequest {
     const { prompt, models, candidatesPerModel, params } = this.plan;
     return { lifecycleId: this.lifecycleId, prompt, models, candidatesPerModel, params };
+  }
+
+  /** The ingest of brought candidates, for a plan that has them. */
+  ingestRequest(): IngestCandidatesRequest | undefined {
+    const { prompt, brought } = this.plan;
+    return brought === undefined ? undefined : { lifecycleId: this.lifecycleId, prompt, brought };
   }
 
   startPublishing(): void {
@@ -241,13 +174,53 @@ export class RatingLifecycle {
     this.candidates = candidates;
     this.posts = posts;
     this.tally = new VoteTally(candidates);
+    this.judgements = new JudgementTally(candidates);
     this.phase = 'voting';
+  }
+
+  /** Whether an accepted vote or judgement has this key: one dedupe space for both. */
+  private isDuplicate(idempotencyKey: string): boolean {
+    return this.tally.isDuplicate(idempotencyKey) || this.judgements.isDuplicate(idempotencyKey);
+  }
+
+  /**
+   * The checks votes and judgements share, after their shape: channel, hand-over, duplicate, phase.
+   * Returns true for a duplicate (accepted, answered "duplicate"); throws a rejection otherwise.
+   */
+  private checkAcceptance(request: { channel: string; idempotencyKey: string }, signalled: boolean, what: string): boolean {
+    // Before the duplicate check: no event through another channel was ever accepted, so none is a repeat.
+    const wrongChannel = this.rules.oneChannel ? wrongChannelReason(this.plan.channel.kind, request.channel) : undefined;
+    if (wrongChannel) throw ApplicationFailure.nonRetryable(wrongChannel, VoteRejection.WrongChannel);
+    if (this.continuing && this.rules.boundedHistory && !signalled) {
+      throw ApplicationFailure.nonRetryable(`this run is continuing as new; send the ${what} again`, VoteRejection.RunContinuing);
+    }
+    // A repeated delivery of an accepted event answers "duplicate" even after close.
+    if (this.isDuplicate(request.idempotencyKey)) return true;
+    if (this.closeReason !== undefined || this.phase === 'committing' || this.phase === 'completed') {
+      throw ApplicationFailure.nonRetryable('voting closed', VoteRejection.VotingClosed);
+    }
+    if (this.phase !== 'voting') throw ApplicationFailure.nonRetryable('voting has not opened yet', VoteRejection.VotingNotOpen);
+    return false;
+  }
+
+  private checkRoom(): void {
+    if (this.rules.boundedHistory && this.votingStateBytes() >= MAX_VOTING_STATE_BYTES) {
+      throw ApplicationFailure.nonRetryable(
+        `this lifecycle holds ${this.eventsAccepted} votes, as many as it can carry; voting goes on in a new lifecycle`,
+        VoteRejection.LifecycleFull,
+      );
+    }
   }
 
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
+    this.observedRefusal(() => this.checkVote(request, options));
+  }
+
+  /** Runs `check`, telling the observer of the rejection it throws. */
+  private observedRefusal(check: () => void): void {
     try {
-      this.checkVote(request, options);
+      check();
     } catch (err) {
       this.observer.voteRefused(err instanceof ApplicationFailure && err.type ? err.type : 'unknown');
       throw err;
@@ -257,62 +230,92 @@ export class RatingLifecycle {
   private checkVote(request: VoteRequest, options: { signalled?: boolean }): void {
     const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
-    // Before the duplicate check: no vote through another channel was ever accepted, so none is a repeat.
-    const wrongChannel = this.rules.oneChannel ? wrongChannelReason(this.plan.channel.kind, request.channel) : undefined;
-    if (wrongChannel) throw ApplicationFailure.nonRetryable(wrongChannel, VoteRejection.WrongChannel);
-    if (this.continuing && this.rules.boundedHistory && !options.signalled) {
-      throw ApplicationFailure.nonRetryable('this run is continuing as new; send the vote again', VoteRejection.RunContinuing);
-    }
-    // A repeated delivery of an accepted vote answers "duplicate" even after close.
-    if (this.tally.isDuplicate(request.idempotencyKey)) return;
-    if (this.closeReason !== undefined || this.phase === 'committing' || this.phase === 'completed') {
-      throw ApplicationFailure.nonRetryable('voting closed', VoteRejection.VotingClosed);
-    }
-    if (this.phase !== 'voting') throw ApplicationFailure.nonRetryable('voting has not opened yet', VoteRejection.VotingNotOpen);
+    if (this.checkAcceptance(request, options.signalled === true, 'vote')) return;
     if (!this.tally.hasCandidate(request.candidateId)) {
       throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
     }
-    if (this.rules.boundedHistory && this.votingStateBytes() >= MAX_VOTING_STATE_BYTES) {
-      throw ApplicationFailure.nonRetryable(
-        `this lifecycle holds ${this.tally.accepted} votes, as many as it can carry; voting goes on in a new lifecycle`,
-        VoteRejection.LifecycleFull,
-      );
-    }
+    this.checkRoom();
+  }
+
+  /** Synchronous checks that reject a judgement before anything is written to history. */
+  validateJudgement(request: JudgementRequest, options: { signalled?: boolean } = {}): void {
+    this.observedRefusal(() => this.checkJudgement(request, options));
+  }
+
+  private checkJudgement(request: JudgementRequest, options: { signalled?: boolean }): void {
+    const malformed = malformedJudgementReason(request);
+    if (malformed) throw ApplicationFailure.nonRetryable(`malformed judgement: ${malformed}`, VoteRejection.MalformedVote);
+    if (this.checkAcceptance(request, options.signalled === true, 'judgement')) return;
+    const refusal = judgementRefusal(request, { candidateIds: this.candidates.map((c) => c.id), allowBothBad: this.plan.allowBothBad !== false });
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
+    this.checkRoom();
   }
 
   recordVote(request: VoteRequest): VoteReceipt {
-    const { outcome, event } = this.tally.record(request, new Date().toISOString());
+    if (this.judgements.isDuplicate(request.idempotencyKey)) {
+      this.observer.voteAccepted('duplicate');
+      return { outcome: 'duplicate', candidate: this.tally.tallyOf(request.candidateId) };
+    }
+    const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
     return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
   }
 
+  recordJudgement(request: JudgementRequest): JudgementReceipt {
+    if (this.tally.isDuplicate(request.idempotencyKey)) {
+      this.observer.voteAccepted('duplicate');
+      return { outcome: 'duplicate', judgements: this.judgements.counted() };
+    }
+    const modelsHidden = this.plan.revealModels !== true;
+    const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
+    if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
+    this.observer.voteAccepted(outcome);
+    return { outcome, judgements: this.judgements.counted() };
+  }
+
   /** Signals cannot be refused, so a bad or late one is counted and logged instead. */
   recordSignalledVote(request: VoteRequest): void {
+    // A signal is in history already: while continuing it is recorded like any other, and carried.
+    if (this.refusedSignal(() => this.validateVote(request, { signalled: true }), request)) return;
+    this.recordVote(request);
+  }
+
+  recordSignalledJudgement(request: JudgementRequest): void {
+    if (this.refusedSignal(() => this.validateJudgement(request, { signalled: true }), request)) return;
+    this.recordJudgement(request);
+  }
+
+  private refusedSignal(validate: () => void, request: unknown): boolean {
     try {
-      // A signal is in history already: while continuing it is recorded like any other, and carried.
-      this.validateVote(request, { signalled: true });
+      validate();
+      return false;
     } catch (err) {
       if (err instanceof ApplicationFailure && err.type === VoteRejection.WrongChannel) this.wrongChannelVotesRefused += 1;
       else this.lateVotesRefused += 1;
-      log.warn('vote signal refused', { reason: (err as Error).message, idempotencyKey: String(request?.idempotencyKey) });
-      return;
+      const key = typeof request === 'object' && request !== null ? (request as { idempotencyKey?: unknown }).idempotencyKey : undefined;
+      log.warn('vote signal refused', { reason: (err as Error).message, idempotencyKey: String(key) });
+      return true;
     }
-    this.recordVote(request);
   }
 
   markReminded(): void {
     this.reminded = true;
   }
 
+  /** Raters with a vote or a judgement (standing or withdrawn): reminders skip them. */
   ratersWhoVoted(): string[] {
-    return this.tally.ratersWhoVoted();
+    const voters = this.tally.ratersWhoVoted();
+    if (this.judgements.accepted === 0) return voters;
+    return [...new Set([...voters, ...this.judgements.ratersWhoJudged()])].sort();
   }
 
   /** Why voting should end now, if it should: a close request wins over quorum. */
   stopReason(): 'closed' | 'quorum' | undefined {
     if (this.closeRequested) return 'closed';
-    return this.tally.quorumReached(this.plan.quorum) ? 'quorum' : undefined;
+    const { quorum } = this.plan;
+    const reached = quorum.kind === 'responses' ? this.judgements.counted().standing >= quorum.responses : this.tally.quorumReached(quorum);
+    return reached ? 'quorum' : undefined;
   }
 
   close(reason: CloseReason): void {
@@ -333,54 +336,36 @@ export class RatingLifecycle {
    * close reason and total make it complete).
    */
   commitRequests(runId: string, closedAt: string): CommitRequest[] {
-    const lifecycle = { ...this.record(runId), closedAt, closeReason: this.closedWith() };
-    const sizes = this.batchSizes(this.tally.uncommittedEvents().length);
-    const votes = this.tally.flag(this.tally.uncommittedEvents().length);
-    const unstand = this.tally.peekUnstood();
-    let offset = 0;
-    return (sizes.length > 0 ? sizes : [0]).map((size, i) => {
-      const batch = votes.slice(offset, offset + size);
-      offset += size;
-      return {
-        lifecycle,
-        candidates: i === 0 && this.tally.committed === 0 ? this.candidates : [],
-        votes: batch,
-        ...(i === 0 && unstand.length > 0 ? { unstand: [...unstand] } : {}),
-      };
-    });
+    return finalCommitRequests(this, { ...this.record(runId), closedAt, closeReason: this.closedWith() });
   }
 
-  /** Whether this run must commit before it continues as new: its uncommitted votes are too many to carry. */
+  /** Whether this run must commit before it continues as new: its uncommitted events are too many to carry. */
   mustCommitBeforeContinuing(): boolean {
     return this.rules.boundedHistory && this.uncommittedBytes > MAX_CARRIED_EVENT_BYTES;
   }
 
-  /** Whether a full batch of uncommitted votes waits: committed while voting runs, so a continue-as-new finds little to commit. */
+  /** Whether a full batch of uncommitted events waits: committed while voting runs, so a continue-as-new finds little to commit. */
   incrementDue(): boolean {
-    return this.rules.boundedHistory && this.phase === 'voting' &&
-      (this.uncommittedBytes >= COMMIT_BATCH_BYTES || this.tally.uncommittedEvents().length >= COMMIT_BATCH_SIZE);
+    const waiting = this.tally.uncommittedEvents().length + this.judgements.uncommittedEvents().length;
+    return this.rules.boundedHistory && this.phase === 'voting' && (this.uncommittedBytes >= COMMIT_BATCH_BYTES || waiting >= COMMIT_BATCH_SIZE);
   }
 
   /**
    * One ledger call of an increment while voting runs: the oldest uncommitted events (one batch)
    * under a lifecycle row without a close reason, which the ledger keeps out of "complete" and out
-   * of releases. Votes keep arriving while it runs; `incrementCommitted` drops exactly these.
+   * of releases. Events keep arriving while it runs; `incrementCommitted` drops exactly these.
    */
   incrementRequest(runId: string): CommitRequest {
-    const [size = 0] = this.batchSizes(this.tally.uncommittedEvents().length);
-    const unstand = this.tally.peekUnstood();
-    return {
-      lifecycle: this.record(runId),
-      candidates: this.tally.committed === 0 ? this.candidates : [],
-      votes: this.tally.flag(size),
-      ...(unstand.length > 0 ? { unstand: [...unstand] } : {}),
-    };
+    return incrementRequest(this, this.record(runId));
   }
 
-  /** The ledger holds `request` (an incrementRequest): the tally forgets its events. */
+  /** The ledger holds `request` (an incrementRequest): the tallies forget its events. */
   incrementCommitted(request: CommitRequest): void {
+    const judged = request.judgements?.length ?? 0;
     for (const event of this.tally.uncommittedEvents().slice(0, request.votes.length)) this.uncommittedBytes -= eventBytes(event);
+    for (const event of this.judgements.uncommittedEvents().slice(0, judged)) this.uncommittedBytes -= eventBytes(event);
     this.tally.markCommitted(request.votes.length, request.unstand?.length ?? 0);
+    this.judgements.markCommitted(judged, request.unstandJudgements?.length ?? 0);
   }
 
   /** The lifecycle row as of now; the final commit adds the close. */
@@ -391,37 +376,19 @@ export class RatingLifecycle {
       plan: this.plan,
       startedAt: this.startedAt,
       deadlineAt: this.deadlineAt,
-      votesAccepted: this.tally.accepted,
+      votesAccepted: this.eventsAccepted,
     };
   }
 
-  /** Votes per call for the first `count` uncommitted events: COMMIT_BATCH_SIZE, and COMMIT_BATCH_BYTES on bounded lifecycles. */
-  private batchSizes(count: number): number[] {
-    const events = this.tally.uncommittedEvents();
-    const sizes: number[] = [];
-    let size = 0;
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const next = this.rules.boundedHistory ? eventBytes(events[i]!) : 0;
-      if (size > 0 && (size === COMMIT_BATCH_SIZE || bytes + next > COMMIT_BATCH_BYTES)) {
-        sizes.push(size);
-        size = 0;
-        bytes = 0;
-      }
-      size += 1;
-      bytes += next;
-    }
-    if (size > 0) sizes.push(size);
-    return sizes;
-  }
-
   summary(rowsCommitted: number): LifecycleSummary {
+    const judgements = this.judgementCounts();
     return {
       lifecycleId: this.lifecycleId,
       closeReason: this.closedWith(),
       tally: this.tally.tallies(),
-      votesAccepted: this.tally.accepted,
+      votesAccepted: this.eventsAccepted,
       rowsCommitted,
+      ...(judgements !== undefined ? { judgements } : {}),
       lateVotesRefused: this.lateVotesRefused,
       ...(this.rules.oneChannel ? { wrongChannelVotesRefused: this.wrongChannelVotesRefused } : {}),
     };
@@ -435,18 +402,25 @@ export class RatingLifecycle {
     return this.closeReason;
   }
 
+  /** The ops view: models included (rater-facing views strip them unless revealModels). */
   status(): LifecycleStatus {
+    const { plan } = this;
+    const judgements = this.judgementCounts();
     return {
       lifecycleId: this.lifecycleId,
-      prompt: this.plan.prompt,
+      prompt: plan.prompt,
       phase: this.phase,
-      channel: this.plan.channelLabel,
-      models: this.plan.models,
-      ...(this.plan.campaign !== undefined ? { campaign: this.plan.campaign } : {}),
-      ...(this.plan.modelVersion !== undefined ? { modelVersion: this.plan.modelVersion } : {}),
-      ...(this.plan.startedBy !== undefined ? { startedBy: this.plan.startedBy } : {}),
-      ...(this.plan.startedFrom !== undefined ? { startedFrom: this.plan.startedFrom } : {}),
-      quorum: this.plan.quorum,
+      ...(plan.task !== undefined ? { task: plan.task } : {}),
+      ...(plan.question !== undefined ? { question: plan.question } : {}),
+      ...(plan.allowBothBad !== undefined ? { allowBothBad: plan.allowBothBad } : {}),
+      ...(plan.revealModels !== undefined ? { revealModels: plan.revealModels } : {}),
+      channel: plan.channelLabel,
+      models: plan.models,
+      ...(plan.campaign !== undefined ? { campaign: plan.campaign } : {}),
+      ...(plan.modelVersion !== undefined ? { modelVersion: plan.modelVersion } : {}),
+      ...(plan.startedBy !== undefined ? { startedBy: plan.startedBy } : {}),
+      ...(plan.startedFrom !== undefined ? { startedFrom: plan.startedFrom } : {}),
+      quorum: plan.quorum,
       deadlineAt: this.deadlineAt,
       candidates: this.candidates.map((c) => ({
         id: c.id, label: c.label, model: c.model, kind: c.kind, placeholder: c.placeholder,
@@ -454,7 +428,8 @@ export class RatingLifecycle {
         artifact: { sha256: c.artifact.sha256, mime: c.artifact.mime, size: c.artifact.size },
         tally: this.tally.tallyOf(c.id),
       })),
-      votesAccepted: this.tally.accepted,
+      votesAccepted: this.eventsAccepted,
+      ...(judgements !== undefined ? { judgements } : {}),
       ...(this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
       ...(this.posts.length > 0 ? { posts: this.posts } : {}),
     };
@@ -464,13 +439,10 @@ export class RatingLifecycle {
     setHandler(statusQuery, () => this.status());
     setHandler(voteUpdate, (request) => this.recordVote(request), { validator: (request) => this.validateVote(request) });
     setHandler(voteSignal, (request) => this.recordSignalledVote(request));
+    setHandler(judgeUpdate, (request) => this.recordJudgement(request), { validator: (request) => this.validateJudgement(request) });
+    setHandler(judgeSignal, (request) => this.recordSignalledJudgement(request));
     setHandler(closeSignal, () => {
       this.closeRequested = true;
     });
   }
-}
-
-/** Bytes of an event in a ledger call's payload (its JSON in UTF-8, plus the standing flag). */
-function eventBytes(event: VoteEvent): number {
-  return utf8Length(JSON.stringify(event)) + 20;
 }

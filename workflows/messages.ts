@@ -10,12 +10,19 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorCode } from '../core/errors';
-import type { ChannelSpec, CloseRequest, LifecycleStatus, VoteReceipt, VoteRequest } from './types';
+import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from './types';
 
 export const WORKFLOW_TYPE = 'ratingLifecycle';
 
 export const voteUpdate = defineUpdate<VoteReceipt, [VoteRequest]>('vote');
 export const voteSignal = defineSignal<[VoteRequest]>('vote-signal');
+/**
+ * Judgements ("which of the two is better?") come the same two ways as votes: the update for sources that
+ * show the rater an answer, the signal for fire-and-forget ones. Their validator rejects with the same
+ * VoteRejection codes (plus NotPairwise and ChoiceNotOffered).
+ */
+export const judgeUpdate = defineUpdate<JudgementReceipt, [JudgementRequest]>('judge');
+export const judgeSignal = defineSignal<[JudgementRequest]>('judge-signal');
 export const closeSignal = defineSignal<[CloseRequest]>('close');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
 
@@ -38,6 +45,10 @@ export const VoteRejection = {
   RunContinuing: ErrorCode.RunContinuing,
   /** The lifecycle carries as many votes as it can (MAX_VOTING_STATE_BYTES); it takes no new ones. */
   LifecycleFull: ErrorCode.LifecycleFull,
+  /** A judgement on a lifecycle that does not have exactly two candidates to compare. */
+  NotPairwise: ErrorCode.NotPairwise,
+  /** A judgement answering "both bad" on a lifecycle that does not offer it (allowBothBad: false). */
+  ChoiceNotOffered: ErrorCode.ChoiceNotOffered,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 

@@ -33,6 +33,13 @@
  * castAt in RFC 3339 form (the `iso-cast-at` patch, isCastAt): the validator refuses any other castAt
  * as malformed, and a signalled one is refused and not counted, so no vote the ledger cannot store
  * stops the lifecycle's commits. Replays of histories from before each change keep the old rules.
+ *
+ * Judgements (compare lifecycles, issue 14): the `judge` update and `judge-signal` signal take a rater's
+ * answer to "which of the two is better?", with the votes' rules (one dedupe space and one sequence for
+ * both, per-rater latest stands, every event committed in the same increments and carried the same
+ * compact way). A compare lifecycle closes on `responses` standing judgements. Brought candidates are
+ * ingested instead of generated. Neither changes a command of a thumbs lifecycle that takes no
+ * judgements, so histories from before them replay unchanged without a patch.
  */
 import {
   ActivityCancellationType,
@@ -50,21 +57,23 @@ import type { PostedMessage } from '../channels/types';
 import { currentDetails } from './describe';
 import { validateLifecycleInput } from './input';
 import {
-  RatingLifecycle, invalidInput, isCarry, thresholdErrors,
+  invalidInput, isCarry, thresholdErrors,
   type LifecycleCarry, type LifecycleRules, type LifecycleStart, type LifecycleThresholds, type VotingOutcome,
-} from './lifecycle-state';
+} from './lifecycle-carry';
+import { RatingLifecycle } from './lifecycle-state';
 import { countClosed, countContinuedAsNew, countPhase, voteCounters } from './metrics';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { campaignKey, channelKey, modelKey, postRefsKey, statusKey } from './search-attributes';
 import type { LifecyclePhase, LifecyclePlan, LifecycleSummary } from './types';
 
-export { COMMIT_BATCH_SIZE, LIVE_UPDATE_INTERVAL_MS } from './lifecycle-state';
+export { COMMIT_BATCH_SIZE } from './lifecycle-commits';
+export { LIVE_UPDATE_INTERVAL_MS } from './lifecycle-carry';
 
 /** patched() ids: histories recorded before each change replay with the old behaviour. */
 export const BOUNDED_HISTORY_PATCH = 'bounded-history';
 export const ONE_CHANNEL_PATCH = 'one-channel-per-lifecycle';
 export const ISO_CAST_AT_PATCH = 'iso-cast-at';
-export type { LifecycleCarry, LifecycleStart, LifecycleThresholds } from './lifecycle-state';
+export type { LifecycleCarry, LifecycleStart, LifecycleThresholds } from './lifecycle-carry';
 
 /** One proxy group per timeout/retry profile, bound to queues derived from the lifecycle's own queue. */
 function activitiesFor(baseQueue: string) {
@@ -130,12 +139,16 @@ function setStatusAttribute(phase: LifecyclePhase | 'failed'): void {
 function showDetails(lifecycle: RatingLifecycle, options: { tally: boolean }): void {
   const { plan, phase, candidates, closeReason } = lifecycle;
   const tallies = options.tally ? lifecycle.tally.tallies() : [];
+  const judged = options.tally && plan.task === 'compare' ? lifecycle.judgementCounts() : undefined;
   setCurrentDetails(currentDetails(plan, {
     phase,
-    votesAccepted: lifecycle.tally.accepted,
+    votesAccepted: lifecycle.eventsAccepted,
     deadlineAt: lifecycle.deadlineAt,
     ...(closeReason !== undefined ? { closeReason } : {}),
     ...(options.tally ? { tally: candidates.map((c, i) => ({ label: c.label, model: c.model, up: tallies[i]?.up ?? 0, down: tallies[i]?.down ?? 0 })) } : {}),
+    ...(judged !== undefined
+      ? { judgements: { wins: candidates.map((c) => ({ label: c.label, model: c.model, wins: judged.byCandidate[c.id] ?? 0 })), tie: judged.tie, bothBad: judged.bothBad } }
+      : {}),
   }));
 }
 
@@ -176,9 +189,9 @@ function historyIsLong(thresholds: LifecycleThresholds): boolean {
 async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActivities, commitIncrement: () => Promise<void>): Promise<VotingOutcome> {
   const { lifecycleId, plan, deadlineAtMs, reminderAtMs } = lifecycle;
   const live = LIVE_POST_CHANNELS.includes(plan.channel.kind);
-  let postedVersion = lifecycle.tally.accepted;
+  let postedVersion = lifecycle.eventsAccepted;
   const mustStop = () => lifecycle.stopReason() !== undefined || historyIsLong(lifecycle.thresholds);
-  const tallyChanged = () => live && lifecycle.tally.accepted !== postedVersion;
+  const tallyChanged = () => live && lifecycle.eventsAccepted !== postedVersion;
   // Never due without the bounded-history patch, so older histories see the same commands.
   const incrementDue = () => lifecycle.incrementDue();
   for (;;) {
@@ -199,8 +212,9 @@ async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActiviti
     }
     if (!woke) continue; // the reminder is due or the deadline passed: the loop head decides
     if (tallyChanged()) {
-      postedVersion = lifecycle.tally.accepted;
-      await channel.updatePost({ lifecycleId, plan, tally: lifecycle.tally.tallies(), votesAccepted: lifecycle.tally.accepted });
+      postedVersion = lifecycle.eventsAccepted;
+      const judgements = lifecycle.judgementCounts();
+      await channel.updatePost({ lifecycleId, plan, tally: lifecycle.tally.tallies(), votesAccepted: lifecycle.eventsAccepted, ...(judgements ? { judgements } : {}) });
       // Throttle, but never delay closing; increments go on meanwhile.
       const throttleEndsAt = Date.now() + lifecycle.liveUpdateIntervalMs;
       for (let left = lifecycle.liveUpdateIntervalMs; left > 0; left = throttleEndsAt - Date.now()) {
@@ -248,9 +262,10 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
   if (resumed) {
     setPostRefsAttribute(lifecycle.posts);
   } else {
-    // 2. Generate the candidates.
+    // 2. Generate the candidates, or bring in the ones the input names (no inference).
     enterPhase(lifecycle, 'generating', { attribute: true, counted: true });
-    const candidates = await inference.generateCandidates(lifecycle.generateRequest());
+    const ingest = lifecycle.ingestRequest();
+    const candidates = ingest !== undefined ? await inference.ingestCandidates(ingest) : await inference.generateCandidates(lifecycle.generateRequest());
     // 3. Publish them to raters.
     lifecycle.startPublishing();
     enterPhase(lifecycle, 'publishing', { attribute: false, counted: true });
@@ -278,11 +293,13 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
   enterPhase(lifecycle, 'committing', { attribute: true, counted: true });
   let rowsCommitted = 0;
   for (const request of lifecycle.commitRequests(info.firstExecutionRunId, new Date().toISOString())) {
-    rowsCommitted = (await ledger.commitLifecycle(request)).voteRowsForLifecycle;
+    const committed = await ledger.commitLifecycle(request);
+    rowsCommitted = committed.voteRowsForLifecycle + (committed.judgementRowsForLifecycle ?? 0);
   }
 
   // 6. Close the post: tell raters the outcome where the channel shows one.
-  await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies() });
+  const judgements = lifecycle.judgementCounts();
+  await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies(), ...(judgements ? { judgements } : {}) });
   lifecycle.complete();
   enterPhase(lifecycle, 'completed', { attribute: true, counted: true });
 

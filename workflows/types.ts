@@ -4,15 +4,40 @@
  * the gateway, the CLI and tests; nothing here may depend on Node.
  */
 
+/** What raters do with a lifecycle's candidates: 👍/👎 each (`thumbs`), or pick the better of two (`compare`). */
+export type LifecycleTask = 'thumbs' | 'compare';
+
+/**
+ * A candidate brought in instead of generated (`candidates` as an array): a file of the artifact store
+ * (`sha256:<64 hex>`), a file under the import root (`file:<relative path>`, PREFLINE_IMPORT_ROOT), an
+ * https URL (downloaded under the download rules), or a short inline text. `model` labels it; no inference runs.
+ */
+export type BroughtCandidateInput =
+  | { ref: string; model: string; metadata?: Record<string, string | number | boolean>; kind?: CandidateKind }
+  | { text: string; model: string; metadata?: Record<string, string | number | boolean> };
+
 /** The raw JSON object ops paste into the Temporal UI "Start Workflow" form. */
 export interface LifecycleInput {
   prompt: string;
+  /** `thumbs` (default) or `compare` (two candidates; raters answer A, B, tie or both bad). */
+  task?: LifecycleTask;
+  /** Compare: what raters are asked, e.g. "Which image fits the description better?". */
+  question?: string;
+  /** Compare quorum: this many standing judgements (default 10). */
+  responses?: number;
+  /** Compare: whether "both bad" is offered (default true). */
+  allowBothBad?: boolean;
+  /** Whether raters see model names while voting (default false: hidden, as in anonymous battles). */
+  revealModels?: boolean;
   /** `backend:ref`, e.g. `demo:shapes`, `demo:text`. */
   model?: string;
   /** Several `backend:ref` models for A/B comparisons; candidates come from each. */
   models?: string[];
-  /** Candidates per model: 1–8 in total; default 4 with `model`, 1 per model with `models`. */
-  candidates?: number;
+  /**
+   * Candidates per model: 1–8 in total; default 4 with `model`, 1 per model with `models`. Or the
+   * candidates themselves, brought in (no inference): `model`/`models` are then optional labels.
+   */
+  candidates?: number | BroughtCandidateInput[];
   /** Passed to the model (e.g. `seed`). */
   params?: Record<string, unknown>;
   /** `web` (default), `slack:#channel-name` or `slack:<channel id>` (docs/slack.md), `email:<addr>,…` or `email:@<list>` (docs/email.md). */
@@ -43,13 +68,44 @@ export type ChannelSpec =
   /** `recipients` from the input, or `list`: a named rater list from the workers' configuration. */
   | { kind: 'email'; recipients: string[]; list?: string };
 
-export type Quorum = { kind: 'perCandidate'; votes: number } | { kind: 'total'; votes: number };
+export type Quorum =
+  | { kind: 'perCandidate'; votes: number }
+  | { kind: 'total'; votes: number }
+  /** Compare lifecycles: this many standing judgements. */
+  | { kind: 'responses'; responses: number };
+
+/** Where a brought candidate's bytes come from (BroughtCandidateInput, validated). */
+export type BroughtSource =
+  | { kind: 'artifact'; sha256: string }
+  /** A path relative to the import root, `/`-separated, without `.` or `..` segments. */
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'text'; text: string };
+
+/** A validated brought candidate: `ingestCandidates` turns it into a Candidate. */
+export interface BroughtCandidate {
+  source: BroughtSource;
+  /** The model label raters' results are counted under. */
+  model: string;
+  metadata?: Record<string, string | number | boolean>;
+  /** The kind the input claims; the bytes must agree. */
+  kind?: CandidateKind;
+}
 
 export type DeadlineSpec = { kind: 'duration'; ms: number } | { kind: 'at'; iso: string };
 
 /** A validated, normalised input. Everything downstream works from this, never the raw input. */
 export interface LifecyclePlan {
   prompt: string;
+  /** Absent in plans carried from before compare lifecycles: thumbs. */
+  task?: LifecycleTask;
+  /** Compare lifecycles: what raters are asked. */
+  question?: string;
+  /** Whether "both bad" is offered on judgements; absent: true. */
+  allowBothBad?: boolean;
+  /** Whether raters see model names while voting; absent: false. */
+  revealModels?: boolean;
+  /** Model references to generate from, or with `brought` the candidates' model labels in order. */
   models: string[];
   candidatesPerModel: number;
   params: Record<string, unknown>;
@@ -62,6 +118,8 @@ export interface LifecyclePlan {
   remindBeforeMs?: number;
   campaign?: string;
   modelVersion?: string;
+  /** Candidates brought in: ingested (ingestCandidates) instead of generated. */
+  brought?: BroughtCandidate[];
   /** Provenance (LifecycleInput); absent in plans from before it existed too. */
   startedBy?: string;
   startedFrom?: StartSource;
@@ -156,6 +214,56 @@ export interface VoteEvent extends VoteRequest {
   acceptedAt: string;
 }
 
+/** A rater's answer to "which is better?": the one shown left or right, a tie, both bad, or withdrawing the answer. */
+export type JudgementChoice = 'left' | 'right' | 'tie' | 'both_bad' | 'retract';
+
+/**
+ * One judgement event, as the gateway forwards it: a rater's answer comparing the two candidates of a
+ * lifecycle, in the order this rater saw them (core/presentation.ts `presentationOrder`). The winner is
+ * derived: `left` → the left candidate, `right` → the right one, tie and both bad → none.
+ */
+export interface JudgementRequest {
+  /** From the source; one dedupe space with votes: a key seen as a vote or judgement counts once. */
+  idempotencyKey: string;
+  /** Keyed-hash pseudonym, as for votes. */
+  rater: string;
+  raterAuth?: RaterAuth;
+  /** `web`, `slack`, `email`, `cli`. */
+  channel: string;
+  /** When the rater answered, RFC 3339 (as for votes): orders a rater's judgements. */
+  castAt: string;
+  comment?: string;
+  /** Candidate id shown on the left. */
+  left: string;
+  /** Candidate id shown on the right. */
+  right: string;
+  choice: JudgementChoice;
+}
+
+/** The standing judgements of a lifecycle: wins per candidate, ties, both bad, and all of them together. */
+export interface JudgementCounts {
+  byCandidate: Record<string, number>;
+  tie: number;
+  bothBad: number;
+  /** Standing judgements (every rater's latest answer that is not a withdrawal): what `responses` counts. */
+  standing: number;
+}
+
+export interface JudgementReceipt {
+  outcome: VoteOutcomeKind;
+  judgements: JudgementCounts;
+}
+
+/** A judgement as accepted by the workflow; the unit the ledger commits (table `judgements`). */
+export interface JudgementEvent extends JudgementRequest {
+  /** Acceptance order within the lifecycle, from 1, shared with votes: every event has its own. */
+  seq: number;
+  /** Workflow time of acceptance (ISO-8601). */
+  acceptedAt: string;
+  /** Whether the rater could not see which model made which candidate (the plan's revealModels, inverted). */
+  modelsHidden: boolean;
+}
+
 export type LifecyclePhase = 'generating' | 'publishing' | 'voting' | 'committing' | 'completed';
 
 export type CloseReason = 'quorum' | 'deadline' | 'closed';
@@ -164,6 +272,17 @@ export interface LifecycleStatus {
   lifecycleId: string;
   prompt: string;
   phase: LifecyclePhase;
+  /** Absent from lifecycles started before compare lifecycles: thumbs. */
+  task?: LifecycleTask;
+  /** Compare lifecycles: what raters are asked. */
+  question?: string;
+  /** Whether a judgement may answer "both bad". */
+  allowBothBad?: boolean;
+  /**
+   * Whether raters may see model names while voting. The status itself always holds them (ops views);
+   * rater-facing views strip them unless this is true.
+   */
+  revealModels?: boolean;
   channel: string;
   models: string[];
   campaign?: string;
@@ -177,7 +296,10 @@ export interface LifecycleStatus {
     artifact: Pick<ArtifactRef, 'sha256' | 'mime' | 'size'>;
     tally: CandidateTally;
   }>;
+  /** Events accepted: votes and judgements. */
   votesAccepted: number;
+  /** Standing judgements: on compare lifecycles, and on two-candidate thumbs lifecycles once one was accepted. */
+  judgements?: JudgementCounts;
   closeReason?: CloseReason;
   /** Channel messages of the post, each mapped to the candidate it shows. */
   posts?: Array<{ ref: string; candidateId?: string }>;
@@ -187,10 +309,13 @@ export interface LifecycleSummary {
   lifecycleId: string;
   closeReason: CloseReason;
   tally: CandidateTally[];
+  /** Events accepted: votes and judgements. */
   votesAccepted: number;
-  /** Vote rows in the ledger for this lifecycle after the commit. */
+  /** Vote and judgement rows in the ledger for this lifecycle after the commit. */
   rowsCommitted: number;
-  /** Fire-and-forget (signal) votes the validator refused: late, malformed, for unknown candidates. */
+  /** The standing judgements, where the lifecycle takes them (see LifecycleStatus.judgements). */
+  judgements?: JudgementCounts;
+  /** Fire-and-forget (signal) votes and judgements the validator refused: late, malformed, for unknown candidates. */
   lateVotesRefused: number;
   /** Signal votes refused because they came through another channel than the lifecycle's. */
   wrongChannelVotesRefused?: number;

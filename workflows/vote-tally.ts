@@ -23,9 +23,18 @@ import type { Candidate, CandidateTally, Quorum, RaterAuth, VoteEvent, VoteOutco
 
 export const MAX_COMMENT_LENGTH = 2000;
 export const MAX_KEY_LENGTH = 200;
-const RATER_PATTERN = /^[a-z]+_[0-9a-f]{8,64}$/;
+/** A rater pseudonym (core/pseudonym.ts): a keyed hash, never a raw identity. */
+export const RATER_PATTERN = /^[a-z]+_[0-9a-f]{8,64}$/;
+/** A vote's or judgement's `channel`: the gateway route it came through. */
+export const CHANNEL_PATTERN = /^[a-z]{2,16}$/;
 /** The ways a web rater signs in; every other channel authenticates its raters itself. */
 const WEB_RATER_AUTH: ReadonlySet<unknown> = new Set<RaterAuth>(['invite', 'oidc', 'open']);
+
+/** Why `raterAuth` does not fit a vote or judgement through `channel`, or undefined if it does (or is absent). */
+export function raterAuthReason(channel: string, raterAuth: unknown): string | undefined {
+  if (raterAuth === undefined || (channel === 'web' ? WEB_RATER_AUTH.has(raterAuth) : raterAuth === channel)) return undefined;
+  return `raterAuth: ${channel === 'web' ? '"invite", "oidc" or "open"' : `"${channel}"`} for a ${channel} vote`;
+}
 
 /**
  * A vote's `castAt`: an RFC 3339 date-time (ISO-8601 with seconds and an explicit zone), the one form
@@ -76,15 +85,12 @@ export function malformedVoteReason(request: unknown, rules: VoteShapeRules = {}
   if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > MAX_COMMENT_LENGTH)) {
     return `comment: must be text of at most ${MAX_COMMENT_LENGTH} characters`;
   }
-  if (typeof r.channel !== 'string' || !/^[a-z]{2,16}$/.test(r.channel)) return 'channel: required, e.g. "web"';
+  if (typeof r.channel !== 'string' || !CHANNEL_PATTERN.test(r.channel)) return 'channel: required, e.g. "web"';
   if (typeof r.castAt !== 'string' || Number.isNaN(Date.parse(r.castAt))) return 'castAt: must be an ISO-8601 time';
   if ((rules.isoCastAt ?? true) && !isCastAt(r.castAt)) {
     return `castAt: must be an ISO-8601 time with seconds and a zone, like 2026-03-01T12:00:00Z, in ${CAST_AT_YEARS[0]}–${CAST_AT_YEARS[1]}`;
   }
-  if (r.raterAuth !== undefined && !(r.channel === 'web' ? WEB_RATER_AUTH.has(r.raterAuth) : r.raterAuth === r.channel)) {
-    return `raterAuth: ${r.channel === 'web' ? '"invite", "oidc" or "open"' : `"${r.channel}"`} for a ${r.channel} vote`;
-  }
-  return undefined;
+  return raterAuthReason(r.channel, r.raterAuth);
 }
 
 /** The standing event of one (rater, candidate) slot: all the rules need of it. */
@@ -107,6 +113,11 @@ export interface VotingState {
   unstood: number[];
   /** Raters with an event, carried only while the lifecycle still has to remind the others. */
   raters?: string[];
+  /**
+   * The seq of the last committed vote, where it is not `committed` (a lifecycle that also took
+   * judgements, whose seqs the votes' skip): a vote it supersedes must have its flag cleared.
+   */
+  flaggedThrough?: number;
 }
 
 /** Bytes of one packed slot in `VotingState.slots`. */
@@ -160,13 +171,16 @@ export class VoteTally {
     return this.slots.size;
   }
 
-  /** Records a well-formed request for a known candidate. `acceptedAt` is workflow time. */
-  record(request: VoteRequest, acceptedAt: string): RecordResult {
+  /**
+   * Records a well-formed request for a known candidate. `acceptedAt` is workflow time; `seq` is the
+   * lifecycle's next (votes and judgements share one sequence), by default the next vote's.
+   */
+  record(request: VoteRequest, acceptedAt: string, seq: number = this.accepted + 1): RecordResult {
     if (this.isDuplicate(request.idempotencyKey)) return { outcome: 'duplicate' };
     const slot = slotKey(request.rater, request.candidateId);
     const before = this.slots.get(slot);
     const beforeValue = standingValue(before);
-    const event: VoteEvent = { ...request, seq: this.accepted + 1, acceptedAt };
+    const event: VoteEvent = { ...request, seq, acceptedAt };
     this.apply(event);
     const after = this.slots.get(slot);
     return { outcome: outcomeOf(beforeValue, after?.seq === event.seq, event), event };
@@ -191,6 +205,8 @@ export class VoteTally {
 
   quorumReached(quorum: Quorum): boolean {
     const tallies = this.tallies();
+    // Judgements' quorum is the judgement tally's (workflows/judgement-tally.ts): no number of votes reaches it.
+    if (quorum.kind === 'responses') return false;
     if (quorum.kind === 'total') return tallies.reduce((n, t) => n + t.votes, 0) >= quorum.votes;
     return tallies.length > 0 && tallies.every((t) => t.votes >= quorum.votes);
   }
@@ -240,6 +256,7 @@ export class VoteTally {
       slots: toBase64(bytes),
       unstood: [...this.unstood],
       ...(options.withRaters ? { raters: this.ratersWhoVoted() } : {}),
+      ...(this.flaggedThrough !== this.committedCount ? { flaggedThrough: this.flaggedThrough } : {}),
     };
   }
 
@@ -264,7 +281,7 @@ export class VoteTally {
       this.count(slot, 1);
     }
     this.committedCount = state.committed;
-    this.flaggedThrough = state.committed;
+    this.flaggedThrough = state.flaggedThrough ?? state.committed;
     this.unstood = [...state.unstood];
     for (const rater of state.raters ?? []) this.raters.add(rater);
   }

@@ -6,7 +6,7 @@
 import type { VoteRejectionCode } from '../../core/lifecycle-directory';
 import { messageOf, type GatewayLog } from '../../core/http';
 import type { PairChoice } from '../../core/pairwise';
-import type { CandidateTally, VoteReceipt, VoteValue } from '../../workflows/types';
+import type { CandidateTally, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
 import type { BlockActionsPayload } from './payloads';
 
 export const ANSWERS = {
@@ -38,12 +38,18 @@ export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; v
   }
 }
 
-/** The answer to a comparison's button; `receipts` in A, B order. */
-export function pairText(choice: PairChoice, receipts: ReadonlyArray<{ label: string }>): string {
-  const [a, b] = receipts;
-  if (choice === 'tie') return `:white_check_mark: Recorded a tie: your votes on ${a?.label} and ${b?.label} are withdrawn (a tie is no preference).`;
-  const [better, worse] = choice === 'a' ? [a, b] : [b, a];
-  return `:white_check_mark: Recorded: ${better?.label} is better (:+1: ${better?.label}, :-1: ${worse?.label}).`;
+const SAID: Record<PairChoice, string> = { a: 'A is better', b: 'B is better', tie: 'a tie', both_bad: 'both bad', retract: 'withdraw' };
+
+/** The answer to a comparison's button (A and B as the message shows them). Progress only: not who is winning. */
+export function pairText(choice: PairChoice, receipt: JudgementReceipt): string {
+  const now = ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)`;
+  switch (receipt.outcome) {
+    case 'recorded': return `:white_check_mark: Recorded your answer: ${SAID[choice]}.${now}`;
+    case 'changed': return `:white_check_mark: Changed your answer to: ${SAID[choice]}.${now}`;
+    case 'retracted': return `:white_check_mark: Withdrew your answer.${now}`;
+    case 'duplicate': return `Already recorded.${now}`;
+    default: return choice === 'retract' ? 'You had no answer on this comparison to withdraw.' : `Your answer (${SAID[choice]}) already stood.${now}`;
+  }
 }
 
 /** The answer to a vote the lifecycle refused. */

@@ -27,7 +27,7 @@ import { InboundJournal, readJournalEntry, type AcceptedDelivery } from './journ
 import { SLACK_ID, channelOf, foreignTeamOfAction, foreignTeamOfReaction, teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
 import { safeMessageRef } from './messages';
 import { buttonVoteRequests, isNotAVote, notOnOurPost, reactionVoteRequest, readReaction, type NotAVote } from './votes';
-import type { VoteReceipt, VoteValue } from '../../workflows/types';
+import type { JudgementRequest, VoteReceipt, VoteValue } from '../../workflows/types';
 import { messageOf, type GatewayLog } from '../../core/http';
 import { Limiter } from '../../core/limiter';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
@@ -327,6 +327,7 @@ export class SlackInbound {
       return reply(ANSWERS.tampered);
     }
     if (isNotAVote(reading)) return this.skip(reading);
+    if ('judgement' in reading) return this.forwardJudgement(post.lifecycleId, reading.judgement, reading.choice, reply);
 
     const receipts: Array<{ receipt: VoteReceipt; value: VoteValue; label: string }> = [];
     try {
@@ -341,7 +342,24 @@ export class SlackInbound {
       throw err;
     }
     this.stats.forwarded += 1;
-    await reply(reading.choice ? pairText(reading.choice, receipts) : receiptText(receipts[0]!));
+    await reply(receiptText(receipts[0]!));
+  }
+
+  /** A comparison's click: one judgement, answered with the lifecycle's receipt. */
+  private async forwardJudgement(lifecycleId: string, judgement: JudgementRequest, choice: Parameters<typeof pairText>[0], reply: (text: string) => Promise<void>): Promise<void> {
+    let text: string;
+    try {
+      const fields = { lifecycleId, rater: judgement.rater, idempotencyKey: judgement.idempotencyKey };
+      const receipt = await this.forwarding.retried('button judgement', fields, () => this.deps.posts.judge(lifecycleId, judgement));
+      this.log('info', 'slack judgement', { lifecycleId, rater: judgement.rater, left: judgement.left, right: judgement.right, choice: judgement.choice, outcome: receipt.outcome, via: 'button' });
+      text = pairText(choice, receipt);
+    } catch (err) {
+      if (err instanceof VoteRejectedError) return reply(rejectionText(err.code));
+      await reply(this.journal.keeps ? ANSWERS.keepsTrying : ANSWERS.clickAgain);
+      throw err;
+    }
+    this.stats.forwarded += 1;
+    await reply(text);
   }
 
   // ---- forwarding ------------------------------------------------------------------------------

@@ -103,7 +103,7 @@
     $('change-name').textContent = open ? 'not you? change name' : 'sign out';
     $('who').hidden = false;
     $('board').hidden = false;
-    loadGenerate();
+    promptBox.load();
     refresh(false);
     clearInterval(timer);
     timer = setInterval(() => { if (!document.hidden) refresh(false); }, REFRESH_MS);
@@ -212,8 +212,9 @@
     list.forEach((lc, i) => {
       seen.add(lc.lifecycleId);
       let card = cards.get(lc.lifecycleId);
-      if (!card) cards.set(lc.lifecycleId, (card = buildCard(lc)));
-      updateCard(card, lc);
+      const kind = lc.task === 'compare' ? compare : thumbs;
+      if (!card) cards.set(lc.lifecycleId, (card = kind.buildCard(lc)));
+      kind.updateCard(card, lc);
       // Move only when out of place: moving a node would drop focus inside it.
       if (container.children[i] !== card.el) container.insertBefore(card.el, container.children[i] || null);
     });
@@ -337,16 +338,7 @@
     cand.pending = true;
     cand.el.setAttribute('aria-busy', 'true');
     card.outcome.textContent = 'Sending…';
-    let r = null;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (attempt) await sleep(500 * 2 ** (attempt - 1));
-      try {
-        r = await api('POST', path, payload);
-        if (r.status !== 502 && r.status !== 503) break;
-      } catch {
-        r = null; // network failure: same key again
-      }
-    }
+    const r = await postRetrying(path, payload);
     cand.pending = false;
     cand.el.removeAttribute('aria-busy');
     if (!session) return;
@@ -376,87 +368,50 @@
     toast(message);
   }
 
-  // ---- the prompt box --------------------------------------------------------------------------
-  // For raters who may generate (GET /api/generate): "Generate" starts a lifecycle, shows progress
-  // while inference runs, then its candidates as a card with vote buttons.
-  let generating = false;
-
-  async function loadGenerate() {
-    if (!options.promptBox) return;
-    let r;
-    try { r = await api('GET', '/api/generate'); } catch { return; }
-    if (!session) return;
-    $('generate').hidden = !(r.ok && r.data.canGenerate);
-    if ($('generate').hidden) return;
-    const sel = $('gen-model');
-    const was = sel.value;
-    sel.replaceChildren(...r.data.models.map((m) => h('option', { value: m }, m)));
-    if (r.data.models.includes(was)) sel.value = was;
-    $('gen-count').max = String(r.data.maxCandidates);
-    const b = r.data.budget;
-    $('gen-budget').textContent = b ? 'Today: ' + b.used + ' of ' + b.limit + ' candidates generated (' + b.remaining + ' left; renews at 00:00 UTC).' : '';
-  }
-
-  const genSay = (progress, error) => { $('gen-progress').textContent = progress; $('gen-error').textContent = error || ''; };
-
-  async function generate(event) {
-    event.preventDefault();
-    if (generating || !session) return;
-    const prompt = $('gen-prompt').value.trim();
-    const model = $('gen-model').value;
-    const n = Number($('gen-count').value);
-    $('gen-prompt').toggleAttribute('aria-invalid', !prompt);
-    if (!prompt) return $('gen-prompt').focus(), genSay('', 'Please write a prompt.');
-    if (!(Number.isInteger(n) && n >= 1 && n <= Number($('gen-count').max))) return genSay('', 'Candidates: a whole number from 1 to ' + $('gen-count').max + '.');
-    const what = n + ' candidate' + (n === 1 ? '' : 's') + ' with ' + model;
-    generating = $('gen-submit').disabled = true;
-    genSay('Starting: ' + what + '…');
-    // One key per click, reused by every retry, so a retry never starts twice.
-    const body = { prompt, model, candidates: n, idempotencyKey: newKey() };
-    try {
-      let r = null;
-      for (let attempt = 0; attempt < 4 && !(r && r.status !== 502 && r.status !== 503); attempt++) {
-        if (attempt) await sleep(500 * 2 ** (attempt - 1));
-        r = await api('POST', '/api/lifecycles', body).catch(() => null);
-      }
-      if (!session) return;
-      if (!r) return genSay('', 'Could not reach the server — nothing was confirmed. Try again.');
-      if (r.status === 401) return showSignin(r.data.error);
-      if (!r.ok) return genSay('', r.data.error || 'Could not start (HTTP ' + r.status + ').');
-      await follow(r.data.lifecycleId, what);
-    } finally {
-      generating = $('gen-submit').disabled = false;
-      loadGenerate();
-    }
-  }
-
-  /** Polls the started lifecycle until its candidates are up (shown first) or it failed. */
-  async function follow(id, what) {
-    const started = Date.now();
-    for (let s = 0; s < 1800; s = Math.round((Date.now() - started) / 1000)) {
-      genSay('Generating ' + what + '… ' + s + ' s');
-      await sleep(1000);
-      const r = await api('GET', '/api/lifecycles/' + encodeURIComponent(id) + '/progress').catch(() => null);
-      if (!session) return;
-      if (r && r.status === 401) return showSignin(r.data.error);
-      if (r && r.ok && r.data.failure) return genSay('', 'Generating ' + what + ' failed: ' + r.data.failure);
-      if (r && r.ok && r.data.lifecycle) {
-        const lc = r.data.lifecycle;
-        let card = cards.get(lc.lifecycleId);
-        if (!card) cards.set(lc.lifecycleId, (card = buildCard(lc)));
-        card.keepUntil = Date.now() + 60000; // while the list catches up with it
-        updateCard(card, lc);
-        $('cards').prepend(card.el);
-        $('empty').hidden = true;
-        $('gen-prompt').value = '';
-        return genSay('Your candidates are up: vote below.');
+  /**
+   * POSTs `payload` to `path`, retrying network failures and 502/503 with backoff; the payload (and its
+   * idempotency key) stays the same, so a retry never counts twice. Null when the server was never reached.
+   */
+  async function postRetrying(path, payload) {
+    let r = null;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt) await sleep(500 * 2 ** (attempt - 1));
+      try {
+        r = await api('POST', path, payload);
+        if (r.status !== 502 && r.status !== 503) break;
+      } catch {
+        r = null; // network failure: same key again
       }
     }
-    genSay('Still generating ' + what + '; the candidates appear below when ready.');
+    return r;
   }
+
+  // Compare lifecycles ("which is better?") are compare.js's; it gets the page's helpers.
+  const thumbs = { buildCard, updateCard };
+  const compare = window.PreflineCompare({
+    h, closesIn, newKey, toast, postRetrying,
+    nextId: () => ++uid,
+    session: () => session,
+    signInAgain: (message) => { showSignin(message); toast('Please sign in again.'); },
+  });
+
+  // The prompt box (GET /api/generate, "Generate") is prompt-box.js's; a started lifecycle's card is shown here.
+  const promptBox = window.PreflinePromptBox({
+    $, h, api, sleep, newKey, showSignin,
+    session: () => session,
+    options: () => options,
+    showStarted(lc) {
+      const kind = lc.task === 'compare' ? compare : thumbs;
+      let card = cards.get(lc.lifecycleId);
+      if (!card) cards.set(lc.lifecycleId, (card = kind.buildCard(lc)));
+      card.keepUntil = Date.now() + 60000; // while the list catches up with it
+      kind.updateCard(card, lc);
+      $('cards').prepend(card.el);
+      $('empty').hidden = true;
+    },
+  });
 
   // ---- wiring ----------------------------------------------------------------------------------
-  $('generate-form').addEventListener('submit', generate);
   $('signin-form').addEventListener('submit', signin);
   $('change-name').addEventListener('click', () => showSignin(''));
   $('refresh').addEventListener('click', () => refresh(true));

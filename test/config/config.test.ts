@@ -169,6 +169,13 @@ describe('config: loadConfig', () => {
     assert.equal(c.ledger.path, '/var/lib/prefline/ledger.duckdb');
   });
 
+  it('should have no import root unless PREFLINE_IMPORT_ROOT names one, resolved against the working folder', () => {
+    assert.equal('importRoot' in loadConfig({}, CWD), false);
+    assert.equal('importRoot' in loadConfig({ PREFLINE_IMPORT_ROOT: '' }, CWD), false);
+    assert.equal(loadConfig({ PREFLINE_IMPORT_ROOT: 'seed/images' }, CWD).importRoot, '/srv/prefline/seed/images');
+    assert.equal(loadConfig({ PREFLINE_IMPORT_ROOT: '/data/seed' }, CWD).importRoot, '/data/seed');
+  });
+
   it('should derive the public URL from host and port, using loopback for 0.0.0.0', () => {
     assert.equal(loadConfig({ PREFLINE_GATEWAY_HOST: '0.0.0.0', PREFLINE_GATEWAY_PORT: '8181' }, CWD).gateway.publicUrl, 'http://127.0.0.1:8181');
     assert.equal(loadConfig({ PREFLINE_GATEWAY_HOST: 'rate.lan' }, CWD).gateway.publicUrl, 'http://rate.lan:8080');

@@ -32,6 +32,7 @@ import { ClusterSetupError } from '../../ops/cluster-setup';
 import { TemporalUnreachableError } from '../../ops/temporal-connection';
 import { ReleaseError } from '../../releases/errors';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from '../../store/ArtifactStore';
+import { ImportRefusedError } from '../../store/import-errors';
 import { LedgerError } from '../../store/Ledger';
 import { INVALID_RELEASE_INPUT_ERROR } from '../../workflows/publish-release';
 import { ChatRejection, INVALID_CHAT_INPUT_ERROR, INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
@@ -72,6 +73,7 @@ const TABLE: Row[] = [
   { code: C.DownloadFailed, owner: DownloadFailedError, make: () => new DownloadFailedError('x', true, 503), retryable: true },
   { code: C.ArtifactIntegrity, owner: ArtifactIntegrityError, make: () => new ArtifactIntegrityError('ab', 'size'), retryable: false },
   { code: C.ArtifactNotFound, owner: ArtifactNotFoundError, make: () => new ArtifactNotFoundError('ab'), retryable: false },
+  { code: C.ImportRefused, owner: ImportRefusedError, make: () => new ImportRefusedError('x'), retryable: false },
   { code: C.ChannelUnavailable, owner: ChannelUnavailableError, make: () => new ChannelUnavailableError('x'), retryable: true },
   { code: C.ChannelRejected, owner: ChannelRejectedError, make: () => new ChannelRejectedError('x'), retryable: false },
   { code: C.ChannelRateLimited, owner: ChannelRateLimitedError, make: () => new ChannelRateLimitedError('x'), retryable: true },
@@ -99,6 +101,8 @@ const TABLE: Row[] = [
   { code: C.WrongChannel, owner: VoteRejectedError, make: vote(C.WrongChannel), retryable: false, httpStatus: 403 },
   { code: C.LifecycleFull, owner: VoteRejectedError, make: vote(C.LifecycleFull), retryable: false, httpStatus: 409 },
   { code: C.RunContinuing, owner: VoteRejectedError, make: vote(C.RunContinuing), retryable: true, httpStatus: 503 },
+  { code: C.NotPairwise, owner: VoteRejectedError, make: vote(C.NotPairwise), retryable: false, httpStatus: 409 },
+  { code: C.ChoiceNotOffered, owner: VoteRejectedError, make: vote(C.ChoiceNotOffered), retryable: false, httpStatus: 400 },
   { code: C.Busy, owner: VoteRejectedError, make: vote(C.Busy), retryable: true, httpStatus: 503 },
   { code: C.BadRequest, owner: HttpError, make: http(C.BadRequest), retryable: false, httpStatus: 400 },
   { code: C.InvalidJson, owner: HttpError, make: http(C.InvalidJson), retryable: false, httpStatus: 400 },
@@ -274,7 +278,7 @@ describe('core/errors: the catalogue', () => {
     for (const code of rejections) assert.ok(ERROR_CATALOGUE[code].answer, code);
     // The validator's failure types are the catalogue's codes, unchanged.
     assert.deepEqual(Object.values(VoteRejection).sort(), [
-      C.LifecycleFull, C.MalformedVote, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongChannel,
+      C.ChoiceNotOffered, C.LifecycleFull, C.MalformedVote, C.NotPairwise, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongChannel,
     ]);
     for (const type of Object.values(VoteRejection)) assert.ok(rejections.includes(type), type);
     assert.equal(INVALID_INPUT_ERROR, C.LifecycleInputInvalid);

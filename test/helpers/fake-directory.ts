@@ -10,12 +10,14 @@ import {
 } from '../../core/lifecycle-directory';
 import { encodePng } from '../../connectors/inference/demo/png';
 import { validateLifecycleInput } from '../../workflows/input';
-import type { ChannelSpec, CloseRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
+import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
+import { JudgementTally, judgementRefusal } from '../../workflows/judgement-tally';
 import { VoteTally, malformedVoteReason } from '../../workflows/vote-tally';
 
 interface Entry {
   status: LifecycleStatus;
   tally: VoteTally;
+  judgements: JudgementTally;
   /** Why it failed, for a lifecycle whose workflow failed. */
   failure?: string;
 }
@@ -23,6 +25,8 @@ interface Entry {
 export class FakeDirectory implements LifecycleDirectory {
   /** Every vote forwarded to the directory, in order, exactly as received. */
   readonly received: Array<{ lifecycleId: string; vote: VoteRequest }> = [];
+  /** Every judgement forwarded to the directory, in order, exactly as received. */
+  readonly judged: Array<{ lifecycleId: string; judgement: JudgementRequest }> = [];
   readonly listLimits: number[] = [];
   /** Every start asked for, in order, including refused and repeated ones. */
   readonly startRequests: LifecycleStartRequest[] = [];
@@ -35,7 +39,7 @@ export class FakeDirectory implements LifecycleDirectory {
   private readonly entries = new Map<string, Entry>();
 
   add(status: LifecycleStatus): this {
-    this.entries.set(status.lifecycleId, { status, tally: new VoteTally(status.candidates) });
+    this.entries.set(status.lifecycleId, { status, tally: new VoteTally(status.candidates), judgements: new JudgementTally(status.candidates) });
     return this;
   }
 
@@ -61,6 +65,7 @@ export class FakeDirectory implements LifecycleDirectory {
     const entry = this.entries.get(lifecycleId)!;
     entry.status = { ...entry.status, phase: 'voting', candidates, ...(posts ? { posts } : {}) };
     entry.tally = new VoteTally(candidates);
+    entry.judgements = new JudgementTally(candidates);
   }
 
   /** A started lifecycle's workflow failed (inference gave up, the channel refused the post). */
@@ -83,6 +88,7 @@ export class FakeDirectory implements LifecycleDirectory {
       this.entries.set(request.lifecycleId, {
         status: { lifecycleId: request.lifecycleId, prompt: '', phase: 'generating', channel: 'web', models: [], quorum: { kind: 'perCandidate', votes: 3 }, candidates: [], votesAccepted: 0 },
         tally: new VoteTally([]),
+        judgements: new JudgementTally([]),
         failure: `invalid lifecycle input: ${checked.errors.join('; ')}`,
       });
       return 'started';
@@ -104,6 +110,7 @@ export class FakeDirectory implements LifecycleDirectory {
         votesAccepted: 0,
       },
       tally: new VoteTally([]),
+      judgements: new JudgementTally([]),
     });
     return 'started';
   }
@@ -162,8 +169,26 @@ export class FakeDirectory implements LifecycleDirectory {
     if (phase === 'generating' || phase === 'publishing') throw new VoteRejectedError('voting_not_open', 'voting has not opened');
     if (phase !== 'voting') throw new VoteRejectedError('voting_closed', 'voting is closed');
     if (!entry.tally.hasCandidate(vote.candidateId)) throw new VoteRejectedError('unknown_candidate', `no candidate ${vote.candidateId}`);
-    const result = entry.tally.record(vote, new Date().toISOString());
+    if (entry.judgements.isDuplicate(vote.idempotencyKey)) return { outcome: 'duplicate', candidate: entry.tally.tallyOf(vote.candidateId) };
+    const result = entry.tally.record(vote, new Date().toISOString(), entry.tally.accepted + entry.judgements.accepted + 1);
     return { outcome: result.outcome, candidate: entry.tally.tallyOf(vote.candidateId) };
+  }
+
+  /** The workflow's judgement rules (judgementRefusal, the tally); votes and judgements share one dedupe space and sequence. */
+  async judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    this.judged.push({ lifecycleId, judgement: structuredClone(judgement) });
+    this.throwIfAsked();
+    const entry = this.entries.get(lifecycleId);
+    if (!entry) throw new VoteRejectedError('unknown_lifecycle', `no lifecycle ${lifecycleId}`);
+    const phase = entry.status.phase;
+    if (phase === 'generating' || phase === 'publishing') throw new VoteRejectedError('voting_not_open', 'voting has not opened');
+    if (phase !== 'voting') throw new VoteRejectedError('voting_closed', 'voting is closed');
+    const refusal = judgementRefusal(judgement, { candidateIds: entry.status.candidates.map((c) => c.id), allowBothBad: entry.status.allowBothBad ?? true });
+    if (refusal) throw new VoteRejectedError(refusal.code, refusal.message);
+    if (entry.tally.isDuplicate(judgement.idempotencyKey)) return { outcome: 'duplicate', judgements: entry.judgements.counted() };
+    const seq = entry.tally.accepted + entry.judgements.accepted + 1;
+    const result = entry.judgements.record(judgement, new Date().toISOString(), seq, entry.status.revealModels !== true);
+    return { outcome: result.outcome, judgements: entry.judgements.counted() };
   }
 
   private throwIfAsked(): void {
@@ -176,7 +201,8 @@ export class FakeDirectory implements LifecycleDirectory {
     return {
       ...structuredClone(entry.status),
       candidates: entry.status.candidates.map((c) => ({ ...structuredClone(c), tally: entry.tally.tallyOf(c.id) })),
-      votesAccepted: entry.tally.accepted,
+      votesAccepted: entry.tally.accepted + entry.judgements.accepted,
+      ...(entry.status.task === 'compare' || entry.judgements.accepted > 0 ? { judgements: entry.judgements.counted() } : {}),
     };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A gateway host on a free port with the web channel mounted, over the fake directory, in-memory
  * artifacts and an invite registry in a temp folder, and the client calls the rating page makes
- * (sign in by name or invite, read, vote). Shared by the host's tests (test/gateway/), the web
+ * (sign in by name or invite, read, vote, judge). Shared by the host's tests (test/gateway/), the web
  * channel's (test/channels/web/) and the web security suite (test/security/web.test.ts).
  *
  * The open panel (typed names) is on unless a test turns it off: most tests are about what a
@@ -127,6 +127,15 @@ export function pageClient(h: () => GatewayHarness) {
 
   const upA = (key = 'key-0000001') => ({ candidateId: 'c1', value: 'up', idempotencyKey: key });
 
+  /** A judgement as the page sends it (POST /api/lifecycles/<id>/judgements). */
+  function judge(token: string, body: unknown, lifecycleId: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${h().url}/api/lifecycles/${encodeURIComponent(lifecycleId)}/judgements`, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, Authorization: `Bearer ${token}`, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  }
+
   /** POST /api/session with any body (no assertion). */
   function session(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
     return fetch(`${h().url}/api/session`, { method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) });
@@ -143,7 +152,7 @@ export function pageClient(h: () => GatewayHarness) {
     return fetch(`${h().url}${path}`, { headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers } });
   }
 
-  return { signIn, vote, upA, session, redeem, get };
+  return { signIn, vote, upA, judge, session, redeem, get };
 }
 
 export async function expectError(res: Response, status: number, code: string): Promise<Record<string, unknown>> {

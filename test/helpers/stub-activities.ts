@@ -37,6 +37,23 @@ export const stubInference: InferenceActivities = {
     });
     return candidates;
   },
+  /** Brought candidates as text candidates whose text names their source, without reading it. */
+  async ingestCandidates(request) {
+    return request.brought.map((b, i) => {
+      const text = b.source.kind === 'text' ? b.source.text : `stub of ${JSON.stringify(b.source)}`;
+      const sha256 = createHash('sha256').update(text).digest('hex');
+      return {
+        id: `c${i + 1}`,
+        label: String.fromCharCode(65 + i),
+        model: b.model,
+        kind: 'text',
+        artifact: { sha256, mime: 'text/plain', size: Buffer.byteLength(text), path: `sha256/${sha256.slice(0, 2)}/${sha256}.txt` },
+        text,
+        placeholder: false,
+        provenance: { backend: 'import', model: b.model, params: {}, seed: 0, wallTimeMs: 0 },
+      };
+    });
+  },
 };
 
 export interface ChannelCalls {

@@ -12,6 +12,7 @@ import { createChannelActivities, createChatInferenceActivities, createChatLedge
 import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
 import type { ChannelActivities, ChatInferenceActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
+import type { SafeDownloader } from '../../connectors/http/safe-download';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
 import type { InferenceBackend } from '../../connectors/inference/types';
@@ -92,6 +93,10 @@ export interface LifecycleWorkers {
 export interface WorkerOverrides {
   /** Inference backends besides the demo one (e.g. Replicate/OpenAI pointed at stand-ins). */
   backends?: InferenceBackend[];
+  /** PREFLINE_IMPORT_ROOT of the inference worker (brought `file:` candidates). */
+  importRoot?: string;
+  /** The inference worker's downloader of brought `https:` candidates (default: the strict rules). */
+  downloader?: SafeDownloader;
   inference?: Partial<InferenceActivities & ChatInferenceActivities>;
   /** Pause before each word of a demo chat reply (default 1 ms: fast tests, still streamed). */
   chatTokenMs?: number;
@@ -123,7 +128,12 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
       taskQueue: inferenceQueue(taskQueue),
       maxHeartbeatThrottleInterval: '2 seconds',
       activities: {
-        ...createInferenceActivities({ registry, artifacts }),
+        ...createInferenceActivities({
+          registry,
+          artifacts,
+          ...(overrides.importRoot !== undefined ? { importRoot: overrides.importRoot } : {}),
+          ...(overrides.downloader !== undefined ? { downloader: overrides.downloader } : {}),
+        }),
         ...createChatInferenceActivities({ registry, artifacts, replies, ...(overrides.streamKey ? { streamKey: overrides.streamKey } : {}) }),
         ...overrides.inference,
       },

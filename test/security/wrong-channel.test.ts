@@ -140,6 +140,13 @@ describe('security: a vote through another channel is refused by the gateway, be
     body: JSON.stringify({ candidateId: 'c1', value: 'up', idempotencyKey: key }),
   });
 
+  /** A judgement ("which is better?", an A/B answer) on a two-candidate thumbs lifecycle, in the order the page shows it: c1, c2. */
+  const webJudgement = (session: string, lifecycleId: string) => fetch(`${url}/api/lifecycles/${encodeURIComponent(lifecycleId)}/judgements`, {
+    method: 'POST',
+    headers: { ...JSON_HEADERS, Authorization: `Bearer ${session}` },
+    body: JSON.stringify({ left: 'c1', right: 'c2', choice: 'left', idempotencyKey: randomUUID() }),
+  });
+
   const emailRater = pseudonymiseRater(KEYS.rater, 'email', 'alice@example.com');
   const linkFor = (lifecycleId: string) => signVoteLink(KEYS.emailToken, { lifecycleId, rater: emailRater, candidateId: 'c1', value: 'up', expiresAt: Date.now() + 3600_000 });
   const postLink = (token: string) => fetch(`${url}/email/v/${token}`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' });
@@ -254,6 +261,26 @@ describe('security: a vote through another channel is refused by the gateway, be
         await unchangedBy(async () => assert.equal((await webVote(session, handles.slack.workflowId)).status, 403));
       }
       assert.equal(lookups(), before);
+    });
+  });
+
+  describe('the web API\'s judgements', () => {
+    it('should refuse an invited rater\'s judgement on a Slack and on an email lifecycle with 403 wrong_channel, forwarding nothing', async () => {
+      const session = await inviteSession('carol@example.org');
+      for (const [kind, id] of [['slack', handles.slack.workflowId], ['email', handles.email.workflowId]] as const) {
+        await unchangedBy(async () => {
+          const res = await webJudgement(session, id);
+          const body = (await res.json()) as Record<string, unknown>;
+          assert.equal(res.status, 403, JSON.stringify(body));
+          assert.equal(body.code, 'wrong_channel');
+          assert.match(String(body.detail), new RegExp(`this is a ${kind} lifecycle, which takes votes through "${kind}" only, not "web"`));
+        });
+      }
+      assert.ok(!forwarded.some((f) => f.workflowId !== handles.web.workflowId), 'nothing reached the Slack or email lifecycle');
+      // The same session's judgement on the web lifecycle goes through: the check, not a broken path.
+      const res = await webJudgement(session, handles.web.workflowId);
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(forwarded.at(-1), { kind: 'update', workflowId: handles.web.workflowId });
     });
   });
 

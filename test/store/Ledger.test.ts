@@ -145,6 +145,9 @@ describe('store/Ledger', function () {
         { table_name: 'chat_events', table_type: 'BASE TABLE' },
         { table_name: 'chat_messages', table_type: 'VIEW' },
         { table_name: 'feedback', table_type: 'VIEW' },
+        { table_name: 'judgement_battles', table_type: 'BASE TABLE' },
+        { table_name: 'judgement_matchups', table_type: 'BASE TABLE' },
+        { table_name: 'judgements', table_type: 'BASE TABLE' },
         { table_name: 'ledger_meta', table_type: 'BASE TABLE' },
         { table_name: 'lifecycle_completions', table_type: 'BASE TABLE' },
         { table_name: 'lifecycles', table_type: 'BASE TABLE' },
@@ -1031,7 +1034,8 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 11);
+        // 8, judgements and its derived battles and matchups (schema 7), chat_events and its two views (schema 6): nothing dropped, nothing added.
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 14);
       });
     }
 
