@@ -55,7 +55,7 @@ const BACKSLASH = '\uE001';
 export function usage(command = '/prefline'): string {
   return [
     `*${command} <prompt>* starts a lifecycle in this channel: candidates are posted here for :+1: / :-1: votes.`,
-    'Flags: `--model <model>` · `--n 4` (candidates) · `--votes 3` (votes per candidate) · `--deadline 2h` · `--vs <model>` (A/B against a second model).',
+    'Flags: `--model <model>` · `--n 4` (candidates) · `--votes 3` (votes per candidate) · `--deadline 2h` · `--vs <model>` (compare with a second model: A, B, tie or both bad; `--votes` answers).',
     `Put a prompt in double quotes when it holds \`--\` or starts with status, close or help: \`${command} "close-up of a fox" --n 2\`.`,
     `*${command} status*: this channel's open lifecycles · *${command} close <id>*: close one you started · *${command} help*: this text.`,
   ].join('\n');
@@ -146,11 +146,11 @@ function readFlag(name: FlagName, value: string): string | number | { problem: s
 }
 
 /**
- * What `--vs` makes of the two models. One small function on purpose: it becomes a compare lifecycle
- * (`task: "compare"`, issue 14) when those exist; until then, a thumbs A/B lifecycle of both models.
+ * What `--vs` makes of the two models: a compare lifecycle, one candidate each, raters answering which is
+ * better (A, B, tie or both bad); `--votes` then counts answers (`responses`).
  */
-export function versusInput(model: string, versus: string): Pick<LifecycleInput, 'models'> {
-  return { models: [model, versus] };
+export function versusInput(model: string, versus: string, votes: number | undefined): Pick<LifecycleInput, 'task' | 'models' | 'responses'> {
+  return { task: 'compare', models: [model, versus], ...(votes !== undefined ? { responses: votes } : {}) };
 }
 
 /** The lifecycle id of a command: derived from its trigger, so a retried command names the same lifecycle. */
@@ -183,13 +183,14 @@ export function startInput(request: Extract<CommandRequest, { kind: 'start' }>, 
   if (!allowed(model)) return { ok: false, problem: `The model \`${model}\` may not be started from Slack here; allowed: ${list}.` };
   if (flags.vs !== undefined && !allowed(flags.vs)) return { ok: false, problem: `The model \`${flags.vs}\` may not be started from Slack here; allowed: ${list}.` };
   if (flags.vs === model) return { ok: false, problem: '`--vs` needs a second model, not the same one.' };
-  // With --vs, candidates count per model (one each unless --n says otherwise); the channel's count is for one model.
-  const candidates = flags.vs !== undefined ? flags.n : (flags.n ?? defaults.candidates);
-  const votes = flags.votes ?? defaults.votesPerCandidate;
+  // A comparison is one candidate per model; the channel's count and quorum are for thumbs lifecycles.
+  if (flags.vs !== undefined && flags.n !== undefined && flags.n !== 1) return { ok: false, problem: '`--vs` compares one candidate of each model, so `--n` cannot be used with it.' };
+  const candidates = flags.vs !== undefined ? undefined : (flags.n ?? defaults.candidates);
+  const votes = flags.vs !== undefined ? undefined : (flags.votes ?? defaults.votesPerCandidate);
   const deadline = flags.deadline ?? defaults.deadline;
   const input: LifecycleInput = {
     prompt,
-    ...(flags.vs !== undefined ? versusInput(model, flags.vs) : { model }),
+    ...(flags.vs !== undefined ? versusInput(model, flags.vs, flags.votes) : { model }),
     ...(candidates !== undefined ? { candidates } : {}),
     channel: `slack:${context.channelId}`,
     ...(votes !== undefined ? { votesPerCandidate: votes } : {}),
@@ -201,8 +202,10 @@ export function startInput(request: Extract<CommandRequest, { kind: 'start' }>, 
   if (!checked.ok) return { ok: false, problem: `This lifecycle cannot start: ${checked.errors.join('; ')}.` };
   const { models: planned, candidatesPerModel } = checked.plan;
   const count = (n: number) => `${n} candidate${n === 1 ? '' : 's'}`;
-  const summary = planned.length === 1
-    ? `generating ${count(candidatesPerModel)} with ${planned[0]}…`
-    : `generating ${count(candidatesPerModel)} each with ${planned.join(' and ')}…`;
+  const summary = checked.plan.task === 'compare'
+    ? `generating ${planned.join(' vs ')} to compare…`
+    : planned.length === 1
+      ? `generating ${count(candidatesPerModel)} with ${planned[0]}…`
+      : `generating ${count(candidatesPerModel)} each with ${planned.join(' and ')}…`;
   return { ok: true, input, summary };
 }

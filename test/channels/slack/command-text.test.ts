@@ -97,16 +97,22 @@ describe('channels/slack/command-text', () => {
       assert.equal(flagged.summary, 'generating 1 candidate with demo:gradient…');
     });
 
-    it('should make --vs an A/B lifecycle of both models, one candidate each unless --n says', () => {
-      assert.deepEqual(versusInput('demo:shapes', 'demo:gradient'), { models: ['demo:shapes', 'demo:gradient'] });
-      const s = started('a fox --vs demo:gradient', { defaults: { candidates: 4 } });
+    it('should make --vs a compare lifecycle of both models, one candidate each, --votes counting answers', () => {
+      assert.deepEqual(versusInput('demo:shapes', 'demo:gradient', undefined), { task: 'compare', models: ['demo:shapes', 'demo:gradient'] });
+      const s = started('a fox --vs demo:gradient', { defaults: { candidates: 4, votesPerCandidate: 3 } });
       assert.ok(s.ok);
+      assert.equal(s.input.task, 'compare');
       assert.deepEqual(s.input.models, ['demo:shapes', 'demo:gradient']);
       assert.equal(s.input.model, undefined);
-      assert.equal(s.input.candidates, undefined, 'the channel\'s count is for one model');
-      assert.equal(s.summary, 'generating 1 candidate each with demo:shapes and demo:gradient…');
+      assert.equal(s.input.candidates, undefined, 'the channel\'s count is for thumbs lifecycles');
+      assert.equal(s.input.votesPerCandidate, undefined, 'the channel\'s quorum is for thumbs lifecycles');
+      assert.equal(s.summary, 'generating demo:shapes vs demo:gradient to compare…');
+      const answers = started('a fox --vs demo:gradient --votes 15 --n 1');
+      assert.ok(answers.ok);
+      assert.equal(answers.input.responses, 15);
       const two = started('a fox --vs demo:gradient --n 2');
-      assert.ok(two.ok && two.summary === 'generating 2 candidates each with demo:shapes and demo:gradient…');
+      assert.ok(!two.ok);
+      assert.match(two.problem, /`--vs` compares one candidate of each model, so `--n` cannot be used with it/);
     });
 
     it('should refuse models that are not allowed, the same model twice, and what the lifecycle rules refuse', () => {
@@ -119,7 +125,7 @@ describe('channels/slack/command-text', () => {
       assert.match(refused('a fox --vs openai:gpt'), /The model `openai:gpt` may not be started/);
       assert.match(refused('a fox --vs demo:shapes'), /`--vs` needs a second model/);
       assert.match(refused('a fox', { models: [] }), /No model may be started/);
-      assert.match(refused('a fox --vs demo:text --n 5'), /This lifecycle cannot start: candidates: 5 per model × 2 models is more than 8 candidates/);
+      assert.match(refused('a fox --vs demo:text --n 5'), /`--vs` compares one candidate of each model/);
       assert.match(refused(`${'x'.repeat(4001)}`), /prompt: must be at most 4000 characters/);
     });
   });

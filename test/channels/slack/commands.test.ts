@@ -105,7 +105,7 @@ describe('channels/slack: the /prefline command', function () {
       const [id] = await waitUntil(async () => (h.directory.started().length === 1 ? h.directory.started() : undefined), 5000, 'the start');
       h.directory.fail(id!, 'inference failed: the model refused the prompt');
       const [replaced] = await waitUntil(async () => (h.slack.responsesTo(fields.response_url!).length > 0 ? h.slack.responsesTo(fields.response_url!) : undefined), 5000, 'the replacement');
-      assert.equal(replaced!.text, ':warning: generating 1 candidate each with demo:shapes and demo:text failed: inference failed: the model refused the prompt. Nothing was posted.');
+      assert.equal(replaced!.text, ':warning: generating demo:shapes vs demo:text to compare failed: inference failed: the model refused the prompt. Nothing was posted.');
       assert.equal(replaced!.replace_original, true);
     });
 
