@@ -64,10 +64,10 @@ export async function fillSyntheticCompareLedger(ledger: Ledger, lifecycles: num
     const committed = `TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds((i * 2592000) // ${lifecycles})`;
     await c.run(
       `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version, quorum_kind, quorum_votes,
-                               params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at, task, question, allow_both_bad, reveal_models)
+                               params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at, started_from, task, question, allow_both_bad, reveal_models)
        SELECT 'run-' || i, 'lc-' || i, 'synthetic prompt #' || (i % 5000), ['bench:m' || ${MODEL_A}, 'bench:m' || ${MODEL_B}], 1, 'web', NULL, NULL,
               'responses', ${JUDGEMENTS_PER_LIFECYCLE}, '{}'::JSON, ${committed} - INTERVAL 1 HOUR, ${committed}, ${committed}, 'quorum', ${JUDGEMENTS_PER_LIFECYCLE},
-              ${committed}, 'compare', 'Which answer is better?', true, false
+              ${committed}, 'unknown', 'compare', 'Which answer is better?', true, false
          FROM range(${lifecycles}) t(i)`,
     );
     await c.run(
