@@ -12,13 +12,13 @@
  *
  * Target (issue 14): release ≤ 1.3× the raw copy of the judgements table.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
 import { JUDGEMENT_PARQUET_OPTIONS } from '../releases/writer';
-import { quotedString } from '../releases/sql';
 import { Ledger } from '../store/Ledger';
+import { fastest, formatTiming, median, rawCopies, stepTimer, timeRun, type Timing } from './util';
 
 const JUDGEMENTS_PER_LIFECYCLE = 15;
 export interface BenchCompareReleaseOptions {
@@ -98,15 +98,6 @@ export async function fillSyntheticCompareLedger(ledger: Ledger, lifecycles: num
   await ledger.withConnection((c) => c.run('CHECKPOINT'));
 }
 
-function folderBytes(dir: string): number {
-  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-}
-
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 export async function benchCompareRelease(options: BenchCompareReleaseOptions): Promise<BenchCompareReleaseResult> {
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const lifecycles = Math.max(1, Math.floor(options.judgements / JUDGEMENTS_PER_LIFECYCLE));
@@ -119,59 +110,26 @@ export async function benchCompareRelease(options: BenchCompareReleaseOptions): 
     const fillMs = performance.now() - t;
     log(`filled ${judgements.toLocaleString('en')} judgements, ${lifecycles.toLocaleString('en')} compare lifecycles in ${(fillMs / 1000).toFixed(1)} s`);
 
-    type Timing = { ms: number; cpuMs: number; bytes: number };
     /** The issue's baseline: the judgements table as it is, to parquet, as the release compresses judgement_events. */
-    const table = async (run: number): Promise<Timing> => {
-      const out = join(dir, `table-${run}`);
-      mkdirSync(out);
-      const cpu = cpuMs();
-      const start = performance.now();
-      await ledger.withConnection((c) => c.run(`COPY (SELECT * FROM judgements) TO ${quotedString(join(out, 'judgements.parquet'))} ${JUDGEMENT_PARQUET_OPTIONS}`));
-      const timing = { ms: performance.now() - start, cpuMs: cpuMs() - cpu, bytes: folderBytes(out) };
-      rmSync(out, { recursive: true, force: true });
-      return timing;
-    };
+    const table = async (run: number): Promise<Timing> =>
+      (await rawCopies(ledger, join(dir, `table-${run}`), [['judgements', 'SELECT * FROM judgements']], JUDGEMENT_PARQUET_OPTIONS)).timing;
     const raw = async (run: number): Promise<Timing> => {
-      const out = join(dir, `raw-${run}`);
-      mkdirSync(out);
-      const cpu = cpuMs();
-      const start = performance.now();
-      const tables: string[] = [];
-      await ledger.withConnection(async (c) => {
-        for (const [name, select] of [
-          ['lifecycles', 'SELECT * FROM lifecycles'], ['candidates', 'SELECT * FROM candidates'],
-          ['judgements', 'SELECT * FROM judgements WHERE standing'], ['judgement_events', 'SELECT * FROM judgements'],
-        ] as const) {
-          const t = performance.now();
-          await c.run(`COPY (${select}) TO ${quotedString(join(out, `${name}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`);
-          tables.push(`${name} ${((performance.now() - t) / 1000).toFixed(2)}`);
-        }
-      });
-      const timing = { ms: performance.now() - start, cpuMs: cpuMs() - cpu, bytes: folderBytes(out) };
-      log(`    raw (s):   ${tables.join(', ')}`);
-      rmSync(out, { recursive: true, force: true });
+      const { timing, line } = await rawCopies(ledger, join(dir, `raw-${run}`), [
+        ['lifecycles', 'SELECT * FROM lifecycles'], ['candidates', 'SELECT * FROM candidates'],
+        ['judgements', 'SELECT * FROM judgements WHERE standing'], ['judgement_events', 'SELECT * FROM judgements'],
+      ]);
+      log(`    ${line}`);
       return timing;
     };
     const release = async (run: number): Promise<Timing> => {
-      const releasesDir = join(dir, `releases-${run}`);
-      const cpu = cpuMs();
-      const start = performance.now();
-      let last = start;
-      let lastCpu = cpu;
-      const steps: string[] = [];
-      const afterStep = (s: string) => {
-        const now = performance.now();
-        const nowCpu = cpuMs();
-        steps.push(`${s} ${((now - last) / 1000).toFixed(2)}/${((nowCpu - lastCpu) / 1000).toFixed(2)}`);
-        last = now;
-        lastCpu = nowCpu;
-      };
-      const result = await publishRelease({ ledger, releasesDir, cutoff: new Date().toISOString(), afterStep });
-      const timing = { ms: performance.now() - start, cpuMs: cpuMs() - cpu, bytes: folderBytes(result.dir) };
-      log(`    steps (wall/cpu s): ${steps.join(', ')}`);
-      if (result.rows.battles === 0) throw new Error('bench: the release holds no battles');
-      log(`    rows: battles ${result.rows.battles}, preferences ${result.rows.preferences}, preferences_chat ${result.rows.preferences_chat}, matchups ${result.rows.matchups}`);
-      rmSync(releasesDir, { recursive: true, force: true });
+      const steps = stepTimer();
+      const timing = await timeRun(join(dir, `releases-${run}`), async () => {
+        const result = await publishRelease({ ledger, releasesDir: join(dir, `releases-${run}`), cutoff: new Date().toISOString(), afterStep: steps.afterStep });
+        if (result.rows.battles === 0) throw new Error('bench: the release holds no battles');
+        log(`    rows: battles ${result.rows.battles}, preferences ${result.rows.preferences}, preferences_chat ${result.rows.preferences_chat}, matchups ${result.rows.matchups}`);
+        return result.dir;
+      });
+      log(`    ${steps.line()}`);
       return timing;
     };
 
@@ -181,18 +139,12 @@ export async function benchCompareRelease(options: BenchCompareReleaseOptions): 
       const a = await raw(r);
       const b = await release(r);
       log(
-        `  run ${r + 1}: judgements table COPY ${(t.ms / 1000).toFixed(2)} s (cpu ${(t.cpuMs / 1000).toFixed(2)} s), ` +
-          `release/table ${(b.ms / t.ms).toFixed(2)}× wall, ${(b.cpuMs / t.cpuMs).toFixed(2)}× cpu; raw COPY ${(a.ms / 1000).toFixed(2)} s (cpu ${(a.cpuMs / 1000).toFixed(2)} s), ` +
-          `release ${(b.ms / 1000).toFixed(2)} s (cpu ${(b.cpuMs / 1000).toFixed(2)} s): ${(b.ms / a.ms).toFixed(2)}× wall, ${(b.cpuMs / a.cpuMs).toFixed(2)}× cpu`,
+        `  run ${r + 1}: judgements table COPY ${formatTiming(t)}, release/table ${(b.ms / t.ms).toFixed(2)}× wall, ${(b.cpuMs / t.cpuMs).toFixed(2)}× cpu; ` +
+          `raw COPY ${formatTiming(a)}, release ${formatTiming(b)}: ${(b.ms / a.ms).toFixed(2)}× wall, ${(b.cpuMs / a.cpuMs).toFixed(2)}× cpu`,
       );
       runs.push({ table: t, raw: a, release: b });
     }
-    const fastest = (side: 'table' | 'raw' | 'release') => runs.map((r) => r[side]).reduce((x, y) => (y.ms < x.ms ? y : x));
-    const median = (xs: number[]) => {
-      const s = [...xs].sort((x, y) => x - y);
-      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-    };
-    const best = { table: fastest('table'), raw: fastest('raw'), release: fastest('release') };
+    const best = { table: fastest(runs.map((r) => r.table)), raw: fastest(runs.map((r) => r.raw)), release: fastest(runs.map((r) => r.release)) };
     const result: BenchCompareReleaseResult = {
       judgements,
       lifecycles,

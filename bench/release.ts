@@ -11,15 +11,15 @@
  * query through the read path, after a commit (a fresh copy of the ledger) and with none.
  */
 import { createHash } from 'node:crypto';
-import { constants, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { constants, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
-import { quotedString } from '../releases/sql';
 import type { CommittedVote, CommitRequest } from '../store/ledger-types';
 import { Ledger } from '../store/Ledger';
 import type { Candidate, LifecyclePlan } from '../workflows/types';
+import { fastest, formatTiming, median, rawCopies, stepTimer, timeRun, type Timing } from './util';
 
 export interface BenchReleaseOptions {
   votes: number;
@@ -174,10 +174,6 @@ export async function benchCommits(ledger: Ledger, count: number): Promise<Recor
   };
 }
 
-function folderBytes(dir: string): number {
-  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-}
-
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
 export async function benchRelease(options: BenchReleaseOptions): Promise<BenchReleaseResult> {
@@ -192,67 +188,35 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
     const fillMs = performance.now() - t;
     log(`filled ${votes.toLocaleString('en')} votes, ${lifecycles.toLocaleString('en')} lifecycles in ${(fillMs / 1000).toFixed(1)} s`);
 
-    type Timing = { ms: number; cpuMs: number; bytes: number };
-    const cpuMs = () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1000;
-    };
     const raw = async (run: number): Promise<Timing> => {
-      const out = join(dir, `raw-${run}`);
-      mkdirSync(out);
-      const cpu = cpuMs();
-      const start = performance.now();
-      const tables: string[] = [];
-      await ledger.withConnection(async (c) => {
-        for (const [name, select] of [
-          ['lifecycles', 'SELECT * FROM lifecycles'], ['candidates', 'SELECT * FROM candidates'],
-          ['votes', 'SELECT * FROM votes WHERE standing'], ['vote_events', 'SELECT * FROM votes'],
-        ] as const) {
-          const t = performance.now();
-          await c.run(`COPY (${select}) TO ${quotedString(join(out, `${name}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`);
-          tables.push(`${name} ${((performance.now() - t) / 1000).toFixed(2)}`);
-        }
-      });
-      const ms = performance.now() - start;
-      const used = cpuMs() - cpu;
-      log(`    raw (s):   ${tables.join(', ')}`);
-      const bytes = folderBytes(out);
-      rmSync(out, { recursive: true, force: true });
-      return { ms, cpuMs: used, bytes };
+      const { timing, line } = await rawCopies(ledger, join(dir, `raw-${run}`), [
+        ['lifecycles', 'SELECT * FROM lifecycles'], ['candidates', 'SELECT * FROM candidates'],
+        ['votes', 'SELECT * FROM votes WHERE standing'], ['vote_events', 'SELECT * FROM votes'],
+      ]);
+      log(`    ${line}`);
+      return timing;
     };
     let peakDuringRelease = 0;
     const release = async (run: number): Promise<Timing> => {
-      const releasesDir = join(dir, `releases-${run}`);
       const sampler = setInterval(() => {
         peakDuringRelease = Math.max(peakDuringRelease, process.memoryUsage().rss / 2 ** 20);
       }, 50);
-      const cpu = cpuMs();
-      const start = performance.now();
-      let last = start;
-      const steps: string[] = [];
-      const afterStep = (s: string) => {
-        const t = performance.now();
-        steps.push(`${s} ${((t - last) / 1000).toFixed(2)}`);
-        last = t;
-      };
-      const result = await publishRelease({ ledger, releasesDir, cutoff: new Date().toISOString(), afterStep }).finally(() => clearInterval(sampler));
-      log(`    steps (s): ${steps.join(', ')}`);
-      const ms = performance.now() - start;
-      const used = cpuMs() - cpu;
-      if (result.rows.votes === 0) throw new Error('bench: the release holds no votes');
-      const bytes = folderBytes(result.dir);
-      rmSync(releasesDir, { recursive: true, force: true });
-      return { ms, cpuMs: used, bytes };
+      const steps = stepTimer();
+      const timing = await timeRun(join(dir, `releases-${run}`), async () => {
+        const result = await publishRelease({ ledger, releasesDir: join(dir, `releases-${run}`), cutoff: new Date().toISOString(), afterStep: steps.afterStep })
+          .finally(() => clearInterval(sampler));
+        if (result.rows.votes === 0) throw new Error('bench: the release holds no votes');
+        return result.dir;
+      });
+      log(`    ${steps.line()}`);
+      return timing;
     };
 
     const runs: Array<{ raw: Timing; release: Timing }> = [];
     for (let r = 0; r < (options.repeat ?? 2); r++) {
       const a = await raw(r);
       const b = await release(r);
-      log(
-        `  run ${r + 1}: raw COPY ${(a.ms / 1000).toFixed(2)} s (cpu ${(a.cpuMs / 1000).toFixed(2)} s), ` +
-          `release ${(b.ms / 1000).toFixed(2)} s (cpu ${(b.cpuMs / 1000).toFixed(2)} s): ${(b.ms / a.ms).toFixed(2)}× wall, ${(b.cpuMs / a.cpuMs).toFixed(2)}× cpu`,
-      );
+      log(`  run ${r + 1}: raw COPY ${formatTiming(a)}, release ${formatTiming(b)}: ${(b.ms / a.ms).toFixed(2)}× wall, ${(b.cpuMs / a.cpuMs).toFixed(2)}× cpu`);
       runs.push({ raw: a, release: b });
     }
     const commits = await benchCommits(ledger, 100);
@@ -267,12 +231,7 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
       `  analyst query (own process over a copy): after a commit p50 ${reads.afterChangeMs.toFixed(0)} ms, unchanged ledger ${reads.unchangedMs.toFixed(0)} ms; ` +
         `copying the ${ledgerMb.toFixed(0)} MB ledger ${reads.copyMs.toFixed(0)} ms (commits wait that long, once per change)`,
     );
-    const fastest = (side: 'raw' | 'release') => runs.map((r) => r[side]).reduce((x, y) => (y.ms < x.ms ? y : x));
-    const median = (xs: number[]) => {
-      const s = [...xs].sort((x, y) => x - y);
-      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-    };
-    const best = { raw: fastest('raw'), release: fastest('release') };
+    const best = { raw: fastest(runs.map((r) => r.raw)), release: fastest(runs.map((r) => r.release)) };
     const result: BenchReleaseResult = {
       votes,
       lifecycles,

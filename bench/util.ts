@@ -1,10 +1,20 @@
-/** Small helpers shared by the benchmarks: a bounded-concurrency runner, percentiles, a stack starter. */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+/**
+ * Helpers shared by the benchmarks: a bounded-concurrency runner, percentiles and report lines, a stack
+ * starter, rater sessions as the rating page gets them, and the release benchmarks' timing (CPU and
+ * wall per run and per step, raw COPY baselines, medians of paired runs).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type PreflineConfig } from '../config';
+import { loadConfig, loadSecret, type PreflineConfig } from '../config';
+import { InviteRegistry } from '../gateway/invite-registry';
+import { signInvite } from '../gateway/invites';
 import { DevServer, freePort, temporalBinaryPath } from '../ops/dev-server';
+import { createLogger } from '../ops/log';
+import { quotedString } from '../releases/sql';
 import { spawnCli, type CliProcess } from '../test/helpers/processes';
 
 export interface Timed {
@@ -61,6 +71,50 @@ export function percentile(values: number[], p: number): number {
 
 export function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+/** Successful tasks per second of a timed run. */
+export function ratePerSecond(t: Timed): number {
+  return (t.ok / t.wallMs) * 1000;
+}
+
+/** One report line of a timed run: rate, p50/p99 latency, counts, and the rate's ratio to `baselineRate` if given. */
+export function timedLine(name: string, unit: string, t: Timed, baselineRate?: number, width = 34): string {
+  const rate = ratePerSecond(t);
+  return `${name.padEnd(width)} ${fmt(rate).padStart(8)} ${unit}/s  p50 ${fmt(percentile(t.latenciesMs, 50)).padStart(6)} ms  p99 ${fmt(percentile(t.latenciesMs, 99)).padStart(7)} ms  ok ${t.ok}  failed ${t.failed}${baselineRate ? `  ratio ${fmt(rate / baselineRate, 2)}×` : ''}`;
+}
+
+/** Each error message of timed runs with its count, one indented line each. */
+export function errorLines(label: string, ...runs: Timed[]): string[] {
+  const counts = new Map<string, number>();
+  for (const t of runs) for (const [m, n] of t.errors) counts.set(m, (counts.get(m) ?? 0) + n);
+  return [...counts].map(([m, n]) => `   ${label} errors ×${n}: ${m}`);
+}
+
+let runtimeInstalled = false;
+/**
+ * The bench process's own Temporal runtime, quiet: warnings and above from the SDK, errors from Core
+ * (whose own retries of RESOURCE_EXHAUSTED, expected from the raw baselines with no limiter, would
+ * otherwise flood the output).
+ */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: createLogger('bench', 'error'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
+}
+
+/** `--name <number>` from the command line, if given. */
+export function numberFlag(name: string, argv = process.argv): number | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i > 0 ? Number(argv[i + 1]) : undefined;
+}
+
+/** The `--name <number>` flags among `names` that the command line gives, as options. */
+export function numberFlags<Name extends string>(names: readonly Name[], argv = process.argv): Partial<Record<Name, number>> {
+  return Object.fromEntries(names.flatMap((name) => {
+    const value = numberFlag(name, argv);
+    return value === undefined ? [] : [[name, value]];
+  })) as Partial<Record<Name, number>>;
 }
 
 /** CPU used by each process of the stack (and this one) while `fn` runs. */
@@ -131,6 +185,39 @@ export async function startBenchStack(label: string, extraEnv: NodeJS.ProcessEnv
   };
 }
 
+/** A signed-in rater of the rating page: the session's bearer token and the pseudonym it names. */
+export interface RaterSession {
+  token: string;
+  rater: string;
+}
+
+/**
+ * Sessions for `count` raters, as raters get them by default: an invite in the stack's registry
+ * (labels `<prefix> 0`, `<prefix> 1`, …), redeemed at `POST /api/session`. The stack should allow
+ * unlimited sign-ins (PREFLINE_WEB_SIGNINS_PER_HOUR=0): every rater signs in from this one address.
+ */
+export async function inviteSessions(stack: BenchStack, count: number, prefix = 'rater'): Promise<RaterSession[]> {
+  const invites = await InviteRegistry.open(stack.config.gateway.invitesDir);
+  const inviteKey = loadSecret(stack.config, 'invite');
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const invite = await invites.create({ label: `${prefix} ${i}`, expiresAt: new Date(Date.now() + 86_400_000) });
+      const res = await fetch(`${stack.gatewayUrl}/api/session`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-prefline-request': '1' },
+        body: JSON.stringify({ invite: signInvite(inviteKey, { inviteId: invite.id, expiresAt: Date.parse(invite.expiresAt) }) }),
+      });
+      if (res.status !== 201) throw new Error(`sign-in: HTTP ${res.status} ${await res.text()}`);
+      const { token, rater } = (await res.json()) as RaterSession;
+      return { token, rater };
+    }),
+  );
+}
+
+/** A POST to the gateway's API as the rating page sends it: JSON, the session's bearer token, the page's request header. */
+export function postAsRater(stack: BenchStack, path: string, session: RaterSession, body: unknown): Promise<{ status: number; text: string }> {
+  return postJson(`${stack.gatewayUrl}${path}`, body, { authorization: `Bearer ${session.token}`, 'x-prefline-request': '1' });
+}
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 /**
@@ -149,4 +236,92 @@ export function postJson(url: string, body: unknown, headers: Record<string, str
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+// --- The release benchmarks (bench/release, bench/release-compare): timed runs, interleaved with raw COPY baselines.
+
+/** One timed run: wall clock, this process's CPU (every DuckDB thread), bytes written. */
+export interface Timing {
+  ms: number;
+  cpuMs: number;
+  bytes: number;
+}
+
+/** CPU milliseconds (user + system) this process has used so far. */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+export function folderBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The run with the shortest wall clock. */
+export function fastest(timings: readonly Timing[]): Timing {
+  return timings.reduce((x, y) => (y.ms < x.ms ? y : x));
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+/** A timing's wall and CPU seconds, as the release benchmarks print them. */
+export function formatTiming(t: Timing): string {
+  return `${seconds(t.ms)} s (cpu ${seconds(t.cpuMs)} s)`;
+}
+
+/**
+ * Times `fn`, which writes into `out` (removed after) or into the folder under it that it returns,
+ * whose files' bytes are counted. CPU is the whole process's: run nothing else in it meanwhile.
+ */
+export async function timeRun(out: string, fn: () => Promise<string | void>): Promise<Timing> {
+  const cpu = processCpuMs();
+  const start = performance.now();
+  const written = (await fn()) ?? out;
+  const timing = { ms: performance.now() - start, cpuMs: processCpuMs() - cpu, bytes: folderBytes(written) };
+  rmSync(out, { recursive: true, force: true });
+  return timing;
+}
+
+/** `publishRelease`'s afterStep, collecting each step's wall and CPU seconds since the previous one. */
+export function stepTimer(): { afterStep: (step: string) => void; line: () => string } {
+  let last = performance.now();
+  let lastCpu = processCpuMs();
+  const steps: string[] = [];
+  return {
+    afterStep(step: string) {
+      const now = performance.now();
+      const nowCpu = processCpuMs();
+      steps.push(`${step} ${seconds(now - last)}/${seconds(nowCpu - lastCpu)}`);
+      last = now;
+      lastCpu = nowCpu;
+    },
+    line: () => `steps (wall/cpu s): ${steps.join(', ')}`,
+  };
+}
+
+/**
+ * A raw baseline: each `[name, select]` copied to `<out>/<name>.parquet` with `options`, in order, on
+ * one connection of `ledger`. Returns the timing of all of them and a line of each one's seconds.
+ */
+export async function rawCopies(
+  ledger: { withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> },
+  out: string,
+  tables: ReadonlyArray<readonly [string, string]>,
+  options = '(FORMAT parquet, COMPRESSION zstd)',
+): Promise<{ timing: Timing; line: string }> {
+  const each: string[] = [];
+  mkdirSync(out, { recursive: true });
+  const timing = await timeRun(out, () => ledger.withConnection(async (c) => {
+    for (const [name, select] of tables) {
+      const t = performance.now();
+      await c.run(`COPY (${select}) TO ${quotedString(join(out, `${name}.parquet`))} ${options}`);
+      each.push(`${name} ${seconds(performance.now() - t)}`);
+    }
+  }));
+  return { timing, line: `raw (s): ${each.join(', ')}` };
 }

@@ -10,18 +10,18 @@
  *   node dist/bench/votes.js [--votes 2000] [--lifecycles 20] [--concurrency 32]
  */
 import { Client, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { createLogger } from '../ops/log';
+import { NativeConnection } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { queryLedger } from '../cli/query';
 import { loadSecret } from '../config';
 import { pseudonymiseRater } from '../core/pseudonym';
-import { InviteRegistry } from '../gateway/invite-registry';
-import { signInvite } from '../gateway/invites';
 import { closeSignal, voteSignal, voteUpdate } from '../workflows/messages';
 import type { LifecycleSummary, VoteRequest } from '../workflows/types';
 import { waitForVoting } from '../test/helpers/temporal';
-import { fmt, formatCpu, percentile, postJson, runPool, startBenchStack, withCpu, type BenchStack, type Timed } from './util';
+import {
+  errorLines, fmt, formatCpu, installQuietRuntime, inviteSessions, numberFlags, percentile, postAsRater, ratePerSecond, runPool, startBenchStack, timedLine, withCpu,
+  type BenchStack, type Timed,
+} from './util';
 
 interface VotesOptions {
   votes: number;
@@ -29,14 +29,6 @@ interface VotesOptions {
   concurrency: number;
   raters: number;
   duplicateShare: number;
-}
-
-let runtimeInstalled = false;
-function installBenchRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  // Core's own retries of RESOURCE_EXHAUSTED (the raw hot-lifecycle baseline) are expected here: keep them quiet.
-  Runtime.install({ logger: createLogger('bench', 'error'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
 }
 
 async function startLifecycles(client: Client, stack: BenchStack, prefix: string, count: number, input: Record<string, unknown>): Promise<WorkflowHandle[]> {
@@ -67,14 +59,11 @@ async function ledgerCounts(stack: BenchStack, ids: string[]): Promise<{ rows: n
 }
 
 function line(name: string, t: Timed, baseline?: Timed): string {
-  const rate = (t.ok / t.wallMs) * 1000;
-  const base = baseline ? (baseline.ok / baseline.wallMs) * 1000 : undefined;
-  return `${name.padEnd(34)} ${fmt(rate).padStart(8)} votes/s  p50 ${fmt(percentile(t.latenciesMs, 50)).padStart(6)} ms  p99 ${fmt(percentile(t.latenciesMs, 99)).padStart(7)} ms  ok ${t.ok}  failed ${t.failed}${base ? `  ratio ${fmt(rate / base, 2)}×` : ''}`;
+  return timedLine(name, 'votes', t, baseline ? ratePerSecond(baseline) : undefined);
 }
 
 export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<Record<string, number>> {
-  // The benchmark's own Temporal connections log through the SDK logger, at warn and above only.
-  installBenchRuntime();
+  installQuietRuntime();
   const o: VotesOptions = { votes: 2000, lifecycles: 20, concurrency: 32, raters: 200, duplicateShare: 0.1, ...options };
   // Every rater signs in from this one address: no sign-in limit (votes per rater stay limited as deployed).
   const stack = await startBenchStack('votes', { PREFLINE_WEB_SIGNINS_PER_HOUR: '0' });
@@ -92,19 +81,7 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
       rater: pseudonymiseRater(raterKey, 'web', `rater ${i % o.raters}`), channel: 'web', castAt: new Date().toISOString(),
     });
     // Sessions for every rater of the gateway path, redeemed from invite links as raters do by default.
-    const invites = await InviteRegistry.open(stack.config.gateway.invitesDir);
-    const inviteKey = loadSecret(stack.config, 'invite');
-    const tokens = await Promise.all(
-      Array.from({ length: o.raters }, async (_, i) => {
-        const invite = await invites.create({ label: `rater ${i}`, expiresAt: new Date(Date.now() + 86_400_000) });
-        const res = await fetch(`${stack.gatewayUrl}/api/session`, {
-          method: 'POST', headers: { 'content-type': 'application/json', 'x-prefline-request': '1' },
-          body: JSON.stringify({ invite: signInvite(inviteKey, { inviteId: invite.id, expiresAt: Date.parse(invite.expiresAt) }) }),
-        });
-        if (res.status !== 201) throw new Error(`sign-in: HTTP ${res.status} ${await res.text()}`);
-        return ((await res.json()) as { token: string }).token;
-      }),
-    );
+    const sessions = await inviteSessions(stack, o.raters);
 
     // Warm-up on throwaway lifecycles (JIT, connections, SQLite pages), then the measured runs in the order
     // raw → gateway → raw again, so drift over the run (a growing database) is visible and averaged out.
@@ -112,11 +89,8 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
     await runPool(200, o.concurrency, async (i) => {
       const v = rawVote(i);
       await warm[i % 4]!.executeUpdate(voteUpdate, { args: [v] });
-      await postJson(
-        `${stack.gatewayUrl}/api/lifecycles/${warm[(i + 1) % 4]!.workflowId}/votes`,
-        { candidateId: 'c1', value: 'up', idempotencyKey: `warm${randomUUID().replace(/-/g, '')}` },
-        { authorization: `Bearer ${tokens[i % o.raters]}`, 'x-prefline-request': '1' },
-      );
+      await postAsRater(stack, `/api/lifecycles/${warm[(i + 1) % 4]!.workflowId}/votes`, sessions[i % o.raters]!,
+        { candidateId: 'c1', value: 'up', idempotencyKey: `warm${randomUUID().replace(/-/g, '')}` });
     });
     await closeAndCommit(warm);
 
@@ -133,11 +107,8 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
       const repeat = i > 0 && (i * 7919) % 100 < o.duplicateShare * 100 ? sentKeys[(i * 31) % sentKeys.length] : undefined;
       const spec = repeat ?? { rater: i % o.raters, key: `k${randomUUID().replace(/-/g, '')}`, lifecycle: i % o.lifecycles, candidate: Math.floor(i / o.lifecycles) % 4 };
       if (!repeat) sentKeys.push(spec);
-      const res = await postJson(
-        `${stack.gatewayUrl}/api/lifecycles/${gatewayHandles[spec.lifecycle]!.workflowId}/votes`,
-        { candidateId: `c${spec.candidate + 1}`, value: i % 3 === 0 ? 'down' : 'up', idempotencyKey: spec.key },
-        { authorization: `Bearer ${tokens[spec.rater]}`, 'x-prefline-request': '1' },
-      );
+      const res = await postAsRater(stack, `/api/lifecycles/${gatewayHandles[spec.lifecycle]!.workflowId}/votes`, sessions[spec.rater]!,
+        { candidateId: `c${spec.candidate + 1}`, value: i % 3 === 0 ? 'down' : 'up', idempotencyKey: spec.key });
       if (res.status !== 200) throw new Error(`HTTP ${res.status} ${res.text}`);
     }));
     const uniqueGatewayVotes = sentKeys.length;
@@ -166,11 +137,8 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
     const [hotRaw] = await startLifecycles(client, stack, 'bench-hot-raw', 1, input);
     const hotVotes = Math.min(600, o.votes);
     const hotGateway = await runPool(hotVotes, o.concurrency, async (i) => {
-      const res = await postJson(
-        `${stack.gatewayUrl}/api/lifecycles/${hotGw!.workflowId}/votes`,
-        { candidateId: `c${(i % 4) + 1}`, value: 'up', idempotencyKey: `hot${randomUUID().replace(/-/g, '')}` },
-        { authorization: `Bearer ${tokens[i % o.raters]}`, 'x-prefline-request': '1' },
-      );
+      const res = await postAsRater(stack, `/api/lifecycles/${hotGw!.workflowId}/votes`, sessions[i % o.raters]!,
+        { candidateId: `c${(i % 4) + 1}`, value: 'up', idempotencyKey: `hot${randomUUID().replace(/-/g, '')}` });
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
     });
     const hotRawResult = await runPool(hotVotes, o.concurrency, async (i) => {
@@ -202,11 +170,11 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
       `signals: ${o.votes} sent, ${commitSignals.votesAccepted} accepted; raw updates: ${raw.ok + raw2.ok} acknowledged, ${commitRaw.votesAccepted} accepted`,
       line(`hot lifecycle, gateway (${hotVotes})`, hotGateway, hotRawResult),
       line(`hot lifecycle, raw updates (${hotVotes})`, hotRawResult),
-      ...[...hotRawResult.errors].map(([m, n]) => `   raw hot errors ×${n}: ${m}`),
+      ...errorLines('raw hot', hotRawResult),
       `hot commits: ${hotCommit.rowsCommitted} rows (gateway ${hotGateway.ok} + raw ${hotRawResult.ok} acknowledged)`,
       `lifecycles completed per minute (demo:shapes, 2 candidates, 1 vote, ${perMinuteCount} concurrent): ${fmt(lifecyclesPerMinute)}`,
     ];
-    for (const [m, n] of gateway.errors) lines.push(`   gateway errors ×${n}: ${m}`);
+    lines.push(...errorLines('gateway', gateway));
     process.stdout.write(lines.join('\n') + '\n');
     Object.assign(results, {
       gatewayVotesPerSec: (gateway.ok / gateway.wallMs) * 1000,
@@ -229,15 +197,7 @@ export async function benchVotes(options: Partial<VotesOptions> = {}): Promise<R
 }
 
 if (require.main === module) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : undefined;
-  };
-  benchVotes({
-    ...(arg('votes') ? { votes: arg('votes') } : {}),
-    ...(arg('lifecycles') ? { lifecycles: arg('lifecycles') } : {}),
-    ...(arg('concurrency') ? { concurrency: arg('concurrency') } : {}),
-  }).then(
+  benchVotes(numberFlags(['votes', 'lifecycles', 'concurrency'])).then(
     () => process.exit(0),
     (err) => {
       console.error(err);
