@@ -287,20 +287,21 @@ export async function timeRun(out: string, fn: () => Promise<string | void>): Pr
   return timing;
 }
 
-/** `publishRelease`'s afterStep, collecting each step's wall and CPU seconds since the previous one. */
-export function stepTimer(): { afterStep: (step: string) => void; line: () => string } {
+/** `publishRelease`'s afterStep, collecting each step's wall and CPU time since the previous one. */
+export function stepTimer(): { afterStep: (step: string) => void; line: () => string; cpuMsOf: (step: string) => number } {
   let last = performance.now();
   let lastCpu = processCpuMs();
-  const steps: string[] = [];
+  const steps: Array<{ step: string; ms: number; cpuMs: number }> = [];
   return {
     afterStep(step: string) {
       const now = performance.now();
       const nowCpu = processCpuMs();
-      steps.push(`${step} ${seconds(now - last)}/${seconds(nowCpu - lastCpu)}`);
+      steps.push({ step, ms: now - last, cpuMs: nowCpu - lastCpu });
       last = now;
       lastCpu = nowCpu;
     },
-    line: () => `steps (wall/cpu s): ${steps.join(', ')}`,
+    line: () => `steps (wall/cpu s): ${steps.map((s) => `${s.step} ${seconds(s.ms)}/${seconds(s.cpuMs)}`).join(', ')}`,
+    cpuMsOf: (step: string) => steps.filter((s) => s.step === step).reduce((n, s) => n + s.cpuMs, 0),
   };
 }
 
