@@ -19,6 +19,7 @@
 import { ErrorCode } from '../core/errors';
 import type { CommittedJudgement } from '../store/ledger-types';
 import { digest64, fromBase64, packDigests, toBase64, unpackDigests } from './compact';
+import { IncrementLog } from './increment-log';
 import type { Candidate, JudgementChoice, JudgementCounts, JudgementEvent, JudgementRequest, VoteOutcomeKind } from './types';
 import { CHANNEL_PATTERN, MAX_COMMENT_LENGTH, MAX_KEY_LENGTH, RATER_PATTERN, SLOT_BYTES, isCastAt, raterAuthReason } from './vote-tally';
 
@@ -115,16 +116,10 @@ export interface JudgementRecordResult {
 
 export class JudgementTally {
   private readonly candidates: ReadonlyArray<Pick<Candidate, 'id'>>;
-  private readonly uncommitted: JudgementEvent[] = [];
-  private readonly uncommittedByKey = new Map<string, JudgementEvent>();
-  private readonly keyDigests = new Set<string>();
+  private readonly log = new IncrementLog<JudgementEvent>();
   /** digest64(rater) → the rater's standing judgement. */
   private readonly slots = new Map<string, Slot>();
-  private readonly raters = new Set<string>();
   private counts: JudgementCounts;
-  private committedCount = 0;
-  private flaggedThrough = 0;
-  private unstood: number[] = [];
 
   constructor(candidates: ReadonlyArray<Pick<Candidate, 'id'>>, events: ReadonlyArray<JudgementEvent> = [], state?: JudgingState) {
     this.candidates = candidates;
@@ -134,15 +129,15 @@ export class JudgementTally {
   }
 
   isDuplicate(idempotencyKey: string): boolean {
-    return this.keyDigests.has(digest64(idempotencyKey));
+    return this.log.isDuplicate(idempotencyKey);
   }
 
   get accepted(): number {
-    return this.committedCount + this.uncommitted.length;
+    return this.log.accepted;
   }
 
   get committed(): number {
-    return this.committedCount;
+    return this.log.committed;
   }
 
   /** Raters with a judgement (standing or withdrawn). */
@@ -151,7 +146,7 @@ export class JudgementTally {
   }
 
   uncommittedEvents(): readonly JudgementEvent[] {
-    return this.uncommitted;
+    return this.log.events();
   }
 
   /**
@@ -174,32 +169,26 @@ export class JudgementTally {
 
   /** Whether the uncommitted judgement with this key is its rater's standing (counted) one. */
   isStanding(idempotencyKey: string): boolean {
-    const event = this.uncommittedByKey.get(idempotencyKey);
-    if (!event) return false;
-    return this.slots.get(digest64(event.rater))?.seq === event.seq && event.choice !== 'retract';
+    const event = this.log.uncommittedEvent(idempotencyKey);
+    return event !== undefined && this.stands(event);
   }
 
   ratersWhoJudged(): string[] {
-    return [...this.raters].sort();
+    return this.log.ratersSorted();
   }
 
   /** The first `count` uncommitted judgements with their standing flags, now on their way to the ledger. */
   flag(count: number): CommittedJudgement[] {
-    const judgements = this.uncommitted.slice(0, count).map((event) => ({ ...event, standing: this.isStanding(event.idempotencyKey) }));
-    const last = judgements.at(-1);
-    if (last) this.flaggedThrough = Math.max(this.flaggedThrough, last.seq);
-    return judgements;
+    return this.log.flag(count, (event) => this.stands(event));
   }
 
   peekUnstood(): readonly number[] {
-    return this.unstood;
+    return this.log.peekUnstood();
   }
 
   /** The ledger holds the first `count` uncommitted judgements and has cleared the first `unstood` superseded ones. */
   markCommitted(count: number, unstood: number): void {
-    for (const event of this.uncommitted.splice(0, count)) this.uncommittedByKey.delete(event.idempotencyKey);
-    this.committedCount += count;
-    this.unstood = this.unstood.slice(unstood);
+    this.log.markCommitted(count, unstood);
   }
 
   judgingState(options: { withRaters: boolean }): JudgingState {
@@ -214,19 +203,17 @@ export class JudgementTally {
       view.setUint32(offset + 18, slot.seq);
       offset += SLOT_BYTES;
     }
-    const uncommitted = new Set(this.uncommitted.map((e) => digest64(e.idempotencyKey)));
     return {
-      committed: this.committedCount,
-      flaggedThrough: this.flaggedThrough,
-      keys: packDigests([...this.keyDigests].filter((d) => !uncommitted.has(d))),
+      committed: this.log.committed,
+      flaggedThrough: this.log.flaggedThrough,
+      keys: packDigests(this.log.committedKeyDigests()),
       slots: toBase64(bytes),
-      unstood: [...this.unstood],
+      unstood: this.log.unstoodSeqs(),
       ...(options.withRaters ? { raters: this.ratersWhoJudged() } : {}),
     };
   }
 
   private restore(state: JudgingState): void {
-    for (const d of unpackDigests(state.keys)) this.keyDigests.add(d);
     const bytes = fromBase64(state.slots);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let offset = 0; offset + SLOT_BYTES <= bytes.length; offset += SLOT_BYTES) {
@@ -239,25 +226,23 @@ export class JudgementTally {
       this.slots.set(key, slot);
       this.count(slot, 1);
     }
-    this.committedCount = state.committed;
-    this.flaggedThrough = state.flaggedThrough;
-    this.unstood = [...state.unstood];
-    for (const rater of state.raters ?? []) this.raters.add(rater);
+    this.log.restore({ ...state, keyDigests: unpackDigests(state.keys) });
+  }
+
+  /** Whether this event is its rater's standing (counted) judgement. */
+  private stands(event: JudgementEvent): boolean {
+    return this.slots.get(digest64(event.rater))?.seq === event.seq && event.choice !== 'retract';
   }
 
   private apply(event: JudgementEvent): void {
-    this.uncommitted.push(event);
-    this.uncommittedByKey.set(event.idempotencyKey, event);
-    this.keyDigests.add(digest64(event.idempotencyKey));
-    this.raters.add(event.rater);
+    this.log.add(event);
     const key = digest64(event.rater);
     const current = this.slots.get(key);
     const castAtMs = Date.parse(event.castAt);
     if (current && !(castAtMs !== current.castAtMs ? castAtMs > current.castAtMs : event.seq > current.seq)) return;
     if (current) {
       this.count(current, -1);
-      // It went to the ledger as standing: the next commit must clear that flag.
-      if (current.seq <= this.flaggedThrough && current.choice !== 'retract') this.unstood.push(current.seq);
+      this.log.superseded(current.seq, current.choice !== 'retract');
     }
     const winnerId = winnerOf(event);
     const slot: Slot = { castAtMs, seq: event.seq, choice: event.choice, winner: winnerId === undefined ? -1 : this.candidates.findIndex((c) => c.id === winnerId) };

@@ -19,6 +19,7 @@
  */
 import type { CommittedVote } from '../store/ledger-types';
 import { digest64, fromBase64, packDigests, toBase64, unpackDigests } from './compact';
+import { IncrementLog } from './increment-log';
 import type { Candidate, CandidateTally, Quorum, RaterAuth, VoteEvent, VoteOutcomeKind, VoteRequest, VoteValue } from './types';
 
 export const MAX_COMMENT_LENGTH = 2000;
@@ -126,18 +127,10 @@ const VALUE_CODES: readonly VoteValue[] = ['up', 'down', 'retract'];
 
 export class VoteTally {
   private readonly candidates: ReadonlyArray<Pick<Candidate, 'id' | 'label'>>;
-  /** Accepted events the ledger does not hold yet, in acceptance order. */
-  private readonly uncommitted: VoteEvent[] = [];
-  private readonly uncommittedByKey = new Map<string, VoteEvent>();
-  private readonly keyDigests = new Set<string>();
+  private readonly log = new IncrementLog<VoteEvent>();
   /** digest64(`${rater}\u0000${candidateId}`) → the slot's standing event. */
   private readonly slots = new Map<string, Slot>();
   private readonly counts = new Map<string, { up: number; down: number }>();
-  private readonly raters = new Set<string>();
-  private committedCount = 0;
-  /** Events 1…flaggedThrough have been sent to the ledger with their standing flag (committed or in flight). */
-  private flaggedThrough = 0;
-  private unstood: number[] = [];
 
   constructor(candidates: ReadonlyArray<Pick<Candidate, 'id' | 'label'>>, events: ReadonlyArray<VoteEvent> = [], state?: VotingState) {
     this.candidates = candidates;
@@ -150,20 +143,20 @@ export class VoteTally {
   }
 
   isDuplicate(idempotencyKey: string): boolean {
-    return this.keyDigests.has(digest64(idempotencyKey));
+    return this.log.isDuplicate(idempotencyKey);
   }
 
   get accepted(): number {
-    return this.committedCount + this.uncommitted.length;
+    return this.log.accepted;
   }
 
   get committed(): number {
-    return this.committedCount;
+    return this.log.committed;
   }
 
   /** Accepted events the ledger does not hold yet, in acceptance order. */
   uncommittedEvents(): readonly VoteEvent[] {
-    return this.uncommitted;
+    return this.log.events();
   }
 
   /** Distinct (rater, candidate) pairs with an event. */
@@ -198,9 +191,8 @@ export class VoteTally {
 
   /** Whether the uncommitted event with this key is the rater's standing (counted) vote on its candidate. */
   isStanding(idempotencyKey: string): boolean {
-    const event = this.uncommittedByKey.get(idempotencyKey);
-    if (!event) return false;
-    return this.slots.get(slotKey(event.rater, event.candidateId))?.seq === event.seq && event.value !== 'retract';
+    const event = this.log.uncommittedEvent(idempotencyKey);
+    return event !== undefined && this.stands(event);
   }
 
   quorumReached(quorum: Quorum): boolean {
@@ -212,27 +204,22 @@ export class VoteTally {
   }
 
   ratersWhoVoted(): string[] {
-    return [...this.raters].sort();
+    return this.log.ratersSorted();
   }
 
   /** The first `count` uncommitted events with their standing flags, now on their way to the ledger. */
   flag(count: number): CommittedVote[] {
-    const votes = this.uncommitted.slice(0, count).map((event) => ({ ...event, standing: this.isStanding(event.idempotencyKey) }));
-    const last = votes.at(-1);
-    if (last) this.flaggedThrough = Math.max(this.flaggedThrough, last.seq);
-    return votes;
+    return this.log.flag(count, (event) => this.stands(event));
   }
 
   /** Committed events superseded since the last call, for the next commit to clear; `markCommitted` drops them. */
   peekUnstood(): readonly number[] {
-    return this.unstood;
+    return this.log.peekUnstood();
   }
 
   /** The ledger holds the first `count` uncommitted events and has cleared the first `unstood` superseded ones. */
   markCommitted(count: number, unstood: number): void {
-    for (const event of this.uncommitted.splice(0, count)) this.uncommittedByKey.delete(event.idempotencyKey);
-    this.committedCount += count;
-    this.unstood = this.unstood.slice(unstood);
+    this.log.markCommitted(count, unstood);
   }
 
   /** The compact state continue-as-new carries (with `uncommittedEvents()` beside it). */
@@ -251,23 +238,17 @@ export class VoteTally {
       offset += SLOT_BYTES;
     }
     return {
-      committed: this.committedCount,
-      keys: packDigests(this.committedKeyDigests()),
+      committed: this.log.committed,
+      keys: packDigests(this.log.committedKeyDigests()),
       slots: toBase64(bytes),
-      unstood: [...this.unstood],
+      unstood: this.log.unstoodSeqs(),
       ...(options.withRaters ? { raters: this.ratersWhoVoted() } : {}),
-      ...(this.flaggedThrough !== this.committedCount ? { flaggedThrough: this.flaggedThrough } : {}),
+      // Carried only when it differs from `committed`, as histories from before the field expect.
+      ...(this.log.flaggedThrough !== this.log.committed ? { flaggedThrough: this.log.flaggedThrough } : {}),
     };
   }
 
-  /** Digests of the committed keys only: the uncommitted events travel whole and bring their own. */
-  private committedKeyDigests(): string[] {
-    const uncommitted = new Set(this.uncommitted.map((e) => digest64(e.idempotencyKey)));
-    return [...this.keyDigests].filter((d) => !uncommitted.has(d));
-  }
-
   private restore(state: VotingState): void {
-    for (const d of unpackDigests(state.keys)) this.keyDigests.add(d);
     const bytes = fromBase64(state.slots);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let offset = 0; offset + SLOT_BYTES <= bytes.length; offset += SLOT_BYTES) {
@@ -280,25 +261,23 @@ export class VoteTally {
       this.slots.set(key, slot);
       this.count(slot, 1);
     }
-    this.committedCount = state.committed;
-    this.flaggedThrough = state.flaggedThrough ?? state.committed;
-    this.unstood = [...state.unstood];
-    for (const rater of state.raters ?? []) this.raters.add(rater);
+    this.log.restore({ ...state, flaggedThrough: state.flaggedThrough ?? state.committed, keyDigests: unpackDigests(state.keys) });
+  }
+
+  /** Whether this event is its rater's standing (counted) vote on its candidate. */
+  private stands(event: VoteEvent): boolean {
+    return this.slots.get(slotKey(event.rater, event.candidateId))?.seq === event.seq && event.value !== 'retract';
   }
 
   private apply(event: VoteEvent): void {
-    this.uncommitted.push(event);
-    this.uncommittedByKey.set(event.idempotencyKey, event);
-    this.keyDigests.add(digest64(event.idempotencyKey));
-    this.raters.add(event.rater);
+    this.log.add(event);
     const key = slotKey(event.rater, event.candidateId);
     const current = this.slots.get(key);
     const castAtMs = Date.parse(event.castAt);
     if (current && !isLater(castAtMs, event.seq, current)) return;
     if (current) {
       this.count(current, -1);
-      // It went to the ledger as standing: the next commit must clear that flag.
-      if (current.seq <= this.flaggedThrough && current.value !== 'retract') this.unstood.push(current.seq);
+      this.log.superseded(current.seq, current.value !== 'retract');
     }
     const slot: Slot = { candidateId: event.candidateId, castAtMs, seq: event.seq, value: event.value };
     this.slots.set(key, slot);
