@@ -58,8 +58,15 @@ export async function printBreakdown(temporalAddress: string, namespace: string,
     const client = new Client({ connection, namespace });
     const rows: Array<Record<string, number>> = [];
     const firstTurns: Array<Record<string, number>> = [];
+    // What each turn costs the server in history: events, workflow tasks and timer events, over the whole history.
+    const counts = { turns: 0, events: 0, workflowTasks: 0, timerEvents: 0, activities: 0 };
     for (const [conversationId, marks] of turns) {
       const events = (await client.workflow.getHandle(conversationId).fetchHistory()).events ?? [];
+      counts.turns += marks.length;
+      counts.events += events.length;
+      counts.workflowTasks += events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+      counts.timerEvents += events.filter((e) => e.timerStartedEventAttributes || e.timerFiredEventAttributes || e.timerCanceledEventAttributes).length;
+      counts.activities += events.filter((e) => e.activityTaskScheduledEventAttributes).length;
       for (const [index, m] of marks.entries()) {
         const h = turnStages(events, index);
         if (!h || m.firstDeltaAt === undefined || m.lastDeltaAt === undefined || m.replyAt === undefined) continue;
@@ -83,6 +90,11 @@ export async function printBreakdown(temporalAddress: string, namespace: string,
       process.stdout.write('  breakdown: no turn could be matched to its history\n');
       return;
     }
+    const per = (n: number) => fmt(n / Math.max(1, counts.turns), 1);
+    process.stdout.write(
+      `  history per turn (whole conversations, ${counts.turns} turns): ${per(counts.events)} events, ${per(counts.workflowTasks)} workflow tasks, ` +
+        `${per(counts.activities)} activities, ${per(counts.timerEvents)} timer events\n`,
+    );
     // A conversation's first turn also starts its title and meets a workflow that has only just started: apart.
     process.stdout.write(`  where a turn's time goes, alone (ms: median / max of ${rows.length} later turns; median of ${firstTurns.length} first turns):\n`);
     for (const stage of Object.keys(rows[0]!)) {
