@@ -38,7 +38,7 @@ import type { ChatMessage, InferenceBackend } from '../connectors/inference/type
 import { seedFromId } from '../workflows/chat-validation';
 import type { ChatReplyReceipt } from '../workflows/types';
 import { startOpenAIStandIn } from '../test/standins/openai-server';
-import { printBreakdown, type TurnMarks } from './chat-breakdown';
+import { printBreakdown, printHistoryCounts, type TurnMarks } from './chat-breakdown';
 import { fmt, percentile, postJson, startBenchStack, withCpu, type BenchStack } from './util';
 
 interface Options {
@@ -285,7 +285,9 @@ export async function benchChat(options: Options): Promise<Record<string, Record
         const raw = await runRaw(backend, model.slice(model.indexOf(':') + 1), result.conversations);
         const how = thinkMs === 0 ? 'closed loop, no think time' : `think time ${fmt(thinkMs / 1000)} s mean (${fmt(thinkMs / 2000)}–${fmt((thinkMs * 1.5) / 1000)} s)`;
         const summary = summarise(`${model}, ${options.conversations} users at once, ${how}`, result.timings, raw);
-        results[label] = { ...summary, ...printLoad(result, raw, cpu, options.conversations, thinkMs), failedConversations: options.conversations - result.conversations.length };
+        const load = printLoad(result, raw, cpu, options.conversations, thinkMs);
+        const history = await printHistoryCounts(stack.server.address, stack.config.temporal.namespace, new Map(result.conversations.map((c) => [c.id, c.requests.length])));
+        results[label] = { ...summary, ...load, ...history, failedConversations: options.conversations - result.conversations.length };
       }
     }
   } finally {
