@@ -51,6 +51,47 @@ function turnStages(events: HistoryEvent[], index: number): Record<string, numbe
   return Object.fromEntries(Object.entries(marks).map(([k, i]) => [k, timeOf(events[i]!)]));
 }
 
+/** What turns cost the server in history: events, workflow tasks, activities and timer events, over whole histories. */
+interface HistoryCounts {
+  turns: number;
+  events: number;
+  workflowTasks: number;
+  activities: number;
+  timerEvents: number;
+}
+
+const emptyCounts = (): HistoryCounts => ({ turns: 0, events: 0, workflowTasks: 0, activities: 0, timerEvents: 0 });
+
+function addCounts(counts: HistoryCounts, events: HistoryEvent[], turns: number): void {
+  counts.turns += turns;
+  counts.events += events.length;
+  counts.workflowTasks += events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+  counts.activities += events.filter((e) => e.activityTaskScheduledEventAttributes).length;
+  counts.timerEvents += events.filter((e) => e.timerStartedEventAttributes || e.timerFiredEventAttributes || e.timerCanceledEventAttributes).length;
+}
+
+function printCounts(counts: HistoryCounts): Record<string, number> {
+  const per = (n: number) => n / Math.max(1, counts.turns);
+  process.stdout.write(
+    `  history per turn (whole conversations, ${counts.turns} turns): ${fmt(per(counts.events))} events, ${fmt(per(counts.workflowTasks))} workflow tasks, ` +
+      `${fmt(per(counts.activities))} activities, ${fmt(per(counts.timerEvents))} timer events\n`,
+  );
+  return { historyEventsPerTurn: per(counts.events), workflowTasksPerTurn: per(counts.workflowTasks), activitiesPerTurn: per(counts.activities), timerEventsPerTurn: per(counts.timerEvents) };
+}
+
+/** Prints the history per turn of the conversations of a run (`turns` per conversation id). */
+export async function printHistoryCounts(temporalAddress: string, namespace: string, turns: Map<string, number>): Promise<Record<string, number>> {
+  const connection = await Connection.connect({ address: temporalAddress });
+  try {
+    const client = new Client({ connection, namespace });
+    const counts = emptyCounts();
+    for (const [conversationId, n] of turns) addCounts(counts, (await client.workflow.getHandle(conversationId).fetchHistory()).events ?? [], n);
+    return printCounts(counts);
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Prints the stages of every turn of the conversations the bench ran alone. */
 export async function printBreakdown(temporalAddress: string, namespace: string, turns: Map<string, TurnMarks[]>): Promise<void> {
   const connection = await Connection.connect({ address: temporalAddress });
@@ -58,8 +99,10 @@ export async function printBreakdown(temporalAddress: string, namespace: string,
     const client = new Client({ connection, namespace });
     const rows: Array<Record<string, number>> = [];
     const firstTurns: Array<Record<string, number>> = [];
+    const counts = emptyCounts();
     for (const [conversationId, marks] of turns) {
       const events = (await client.workflow.getHandle(conversationId).fetchHistory()).events ?? [];
+      addCounts(counts, events, marks.length);
       for (const [index, m] of marks.entries()) {
         const h = turnStages(events, index);
         if (!h || m.firstDeltaAt === undefined || m.lastDeltaAt === undefined || m.replyAt === undefined) continue;
@@ -83,6 +126,7 @@ export async function printBreakdown(temporalAddress: string, namespace: string,
       process.stdout.write('  breakdown: no turn could be matched to its history\n');
       return;
     }
+    printCounts(counts);
     // A conversation's first turn also starts its title and meets a workflow that has only just started: apart.
     process.stdout.write(`  where a turn's time goes, alone (ms: median / max of ${rows.length} later turns; median of ${firstTurns.length} first turns):\n`);
     for (const stage of Object.keys(rows[0]!)) {

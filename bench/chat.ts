@@ -12,19 +12,34 @@
  * where it goes: bench/chat-breakdown.ts), then for all of them at once (that cost plus queueing for the
  * CPU: on a small machine the dev server, the worker, the gateway and the load share a few cores).
  *
- *   node dist/bench/chat.js [--conversations 100] [--turns 10] [--backends demo,openai] [--token-ms 10] [--alone 3]
+ * The load model: `--conversations N` is N simulated users, each in one conversation of its own, each
+ * sending its next message only once the previous turn has ended (the final `reply` event) and it has
+ * thought for a while. The concurrent part runs twice: closed loop with no think time (every user
+ * types the next message the instant the reply is recorded: the most load N users can offer, i.e. the
+ * stack's capacity), then with a think time per user before every message (`--think-ms`, mean; each
+ * pause drawn evenly from half to one and a half times it, and the users' first messages spread over
+ * one mean pause, so they do not move in step), as real users read and type between turns. The raw
+ * inference of a run replays the same requests with the same pauses. Each run reports the offered load
+ * (turns/s the users would send if Prefline added nothing: N / (mean pause + mean raw turn)), the
+ * turns/s served, and the CPU per turn of the dev server, the worker and the gateway (their process CPU
+ * over the run and a settle of SETTLE_MS for the commits that follow it, divided by the turns), with
+ * the turns/s those cost would cap the machine's cores at.
+ *
+ *   node dist/bench/chat.js [--conversations 100] [--turns 10] [--backends demo,openai] [--token-ms 10] [--alone 3] [--think-ms 3000]
  *
  * Target: under 50 ms of overhead at p50 and under 150 ms at p99.
  */
 import http from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import type { ChatMessage, InferenceBackend } from '../connectors/inference/types';
 import { seedFromId } from '../workflows/chat-validation';
 import type { ChatReplyReceipt } from '../workflows/types';
 import { startOpenAIStandIn } from '../test/standins/openai-server';
-import { printBreakdown, type TurnMarks } from './chat-breakdown';
-import { fmt, formatCpu, percentile, postJson, startBenchStack, withCpu, type BenchStack } from './util';
+import { printBreakdown, printHistoryCounts, type TurnMarks } from './chat-breakdown';
+import { fmt, percentile, postJson, startBenchStack, withCpu, type BenchStack } from './util';
 
 interface Options {
   conversations: number;
@@ -33,6 +48,27 @@ interface Options {
   tokenMs: number;
   /** Conversations run alone, one after another, before the concurrent run. */
   alone: number;
+  /** Mean pause before each message of the think-time run (0: only the closed-loop run). */
+  thinkMs: number;
+}
+
+/** Default mean think time: a user reading a short reply and typing the next message. */
+export const DEFAULT_THINK_MS = 3000;
+/** Kept inside the CPU window after a run: the commits a conversation's last turn leaves (commitAfterMs 2 s). */
+const SETTLE_MS = 3000;
+
+/** The pauses of one user: deterministic (the same for Prefline and the raw replay), even from ½ to 1½ × mean. */
+function pausesFor(user: number, turns: number, thinkMs: number): number[] {
+  let state = (user + 1) * 0x9e3779b1;
+  const next = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  if (thinkMs <= 0) return Array.from({ length: turns }, () => 0);
+  // The first pause spreads the users' arrivals over one mean pause.
+  return Array.from({ length: turns }, (_, i) => (i === 0 ? next() * thinkMs : thinkMs * (0.5 + next())));
 }
 
 interface Timing {
@@ -91,6 +127,8 @@ function streamedTurn(url: string, token: string, body: { text: string; idempote
 
 interface Conversation {
   id: string;
+  /** The pause before each turn. */
+  pauses: number[];
   /** Each turn's request as the model saw it: the conversation so far and the seed. */
   requests: Array<{ messages: ChatMessage[]; seed: number }>;
   marks: TurnMarks[];
@@ -110,7 +148,9 @@ async function runConversations(stack: BenchStack, model: string, options: Optio
       const history: ChatMessage[] = [];
       const requests: Conversation['requests'] = [];
       const marks: TurnMarks[] = [];
+      const pauses = pausesFor(i, options.turns, options.thinkMs);
       for (let turn = 1; turn <= options.turns; turn++) {
+        if (pauses[turn - 1]! > 0) await delay(pauses[turn - 1]!);
         const text = `turn ${turn} of conversation ${i}: tell me something new`;
         history.push({ role: 'user', content: text });
         requests.push({ messages: [...history].slice(-40), seed: seedFromId(conversationId) + turn - 1 });
@@ -119,7 +159,7 @@ async function runConversations(stack: BenchStack, model: string, options: Optio
         marks.push(timing.marks);
         history.push({ role: 'assistant', content: timing.receipt.reply.text ?? '' });
       }
-      return { id: conversationId, requests, marks };
+      return { id: conversationId, pauses, requests, marks };
     } catch (err) {
       const key = (err instanceof Error ? err.message : String(err)).slice(0, 120);
       failures.set(key, (failures.get(key) ?? 0) + 1);
@@ -133,7 +173,8 @@ async function runConversations(stack: BenchStack, model: string, options: Optio
 async function runRaw(backend: InferenceBackend, model: string, conversations: Conversation[], oneAfterAnother = false): Promise<Timing[]> {
   const timings: Timing[] = [];
   const replay = async (c: Conversation) => {
-    for (const request of c.requests) {
+    for (const [turn, request] of c.requests.entries()) {
+      if (c.pauses[turn]! > 0) await delay(c.pauses[turn]!);
       const t0 = performance.now();
       let ttftMs: number | undefined;
       let lastTokenMs: number | undefined;
@@ -167,6 +208,29 @@ function summarise(label: string, prefline: Timing[], raw: Timing[]): Record<str
   };
 }
 
+/** The load a run offered and served, and what each turn cost the stack's processes in CPU. */
+function printLoad(run: { timings: Timing[]; wallS: number }, raw: Timing[], cpu: Record<string, number>, users: number, thinkMs: number): Record<string, number> {
+  const turns = run.timings.length;
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const offered = users / ((thinkMs + mean(raw.map((t) => t.turnMs))) / 1000);
+  const served = turns / run.wallS;
+  const perTurn = (k: string) => ((cpu[k] ?? NaN) * 1000) / turns;
+  const stackMs = perTurn('server') + perTurn('worker') + perTurn('gateway');
+  const cores = cpus().length;
+  const capacity = (cores * 1000) / stackMs;
+  process.stdout.write(
+    `  load: offered ${fmt(offered)} turns/s (users / (mean pause + mean raw turn)), served ${fmt(served)} turns/s over ${fmt(run.wallS)} s; ` +
+      `machine load average ${loadavg().map((l) => fmt(l, 1)).join(' / ')} (1/5/15 min, other work included)\n` +
+      `  cpu per turn: server ${fmt(perTurn('server'))} ms, worker ${fmt(perTurn('worker'))} ms, gateway ${fmt(perTurn('gateway'))} ms = ${fmt(stackMs)} ms ` +
+      `(bench ${fmt(perTurn('bench'))} ms; run + ${SETTLE_MS / 1000} s settle); ${cores} cores cap the stack near ${fmt(capacity)} turns/s` +
+      `${offered > capacity * 0.8 ? ' — the offered load is at or past that: these figures are saturated' : ''}\n`,
+  );
+  return {
+    wallS: run.wallS, offeredTurnsPerSecond: offered, turnsPerSecond: served, thinkMs,
+    cpuMsPerTurnServer: perTurn('server'), cpuMsPerTurnWorker: perTurn('worker'), cpuMsPerTurnGateway: perTurn('gateway'), cpuMsPerTurn: stackMs, capacityTurnsPerSecond: capacity,
+  };
+}
+
 export async function benchChat(options: Options): Promise<Record<string, Record<string, number>>> {
   const openai = await startOpenAIStandIn();
   openai.setModel('bench-chat', { tokenMs: options.tokenMs });
@@ -183,17 +247,20 @@ export async function benchChat(options: Options): Promise<Record<string, Record
   });
   const results: Record<string, Record<string, number>> = {};
   try {
-    process.stdout.write(`bench/chat: ${options.conversations} concurrent conversations × ${options.turns} turns, ${options.tokenMs} ms per streamed piece\n`);
+    process.stdout.write(
+      `bench/chat: ${options.conversations} users, each in its own conversation of ${options.turns} turns, sending the next message once the reply is recorded ` +
+        `(closed loop; then after a think time of ${fmt(options.thinkMs / 1000)} s mean); ${options.tokenMs} ms per streamed piece\n`,
+    );
     for (const name of options.backends) {
       const model = name === 'demo' ? 'demo:text' : 'openai:bench-chat';
       const backend = name === 'demo' ? createDemoBackend({ chatTokenMs: options.tokenMs }) : createOpenAICompatibleBackend({ baseUrl: openai.baseUrl, timeoutMs: 60_000 });
       // A warm-up conversation, not counted: the processes' first turn compiles their code paths (a one-off cost per process, not per turn).
-      await runConversations(stack, model, { ...options, conversations: 1, turns: 2 }, `${name}-warm-up`);
-      await runRaw(backend, model.slice(model.indexOf(':') + 1), [{ id: 'warm-up', requests: [{ messages: [{ role: 'user', content: 'warm up' }], seed: 1 }], marks: [] }]);
+      await runConversations(stack, model, { ...options, conversations: 1, turns: 2, thinkMs: 0 }, `${name}-warm-up`);
+      await runRaw(backend, model.slice(model.indexOf(':') + 1), [{ id: 'warm-up', pauses: [0], requests: [{ messages: [{ role: 'user', content: 'warm up' }], seed: 1 }], marks: [] }]);
       // Conversations alone next, one after another: Prefline's own cost per turn, without 100 conversations queueing for the CPU.
       const solo = { timings: [] as Timing[], conversations: [] as Conversation[] };
       for (let i = 0; i < options.alone; i++) {
-        const one = await runConversations(stack, model, { ...options, conversations: 1 }, `${name}-solo-${i}`);
+        const one = await runConversations(stack, model, { ...options, conversations: 1, thinkMs: 0 }, `${name}-solo-${i}`);
         for (const [message, n] of one.failures) process.stdout.write(`  a lone conversation failed (${n}): ${message}\n`);
         solo.timings.push(...one.timings);
         solo.conversations.push(...one.conversations);
@@ -203,13 +270,25 @@ export async function benchChat(options: Options): Promise<Record<string, Record
       results[`${name}-solo`] = alone;
       await printBreakdown(stack.server.address, stack.config.temporal.namespace, new Map(solo.conversations.map((c) => [c.id, c.marks])));
 
-      const t0 = performance.now();
-      const { result: run, cpu } = await withCpu(stack, () => runConversations(stack, model, options, name));
-      const wallS = (performance.now() - t0) / 1000;
-      for (const [message, n] of run.failures) process.stdout.write(`  ${n} conversation(s) failed: ${message}\n`);
-      const raw = await runRaw(backend, model.slice(model.indexOf(':') + 1), run.conversations);
-      results[name] = { ...summarise(`${model}, ${options.conversations} conversations at once`, run.timings, raw), wallS, turnsPerSecond: run.timings.length / wallS, failedConversations: options.conversations - run.conversations.length };
-      process.stdout.write(`  ${fmt(run.timings.length / wallS)} turns/s over ${fmt(wallS)} s; cpu: ${formatCpu(cpu)}\n`);
+      const thinkTimes = options.thinkMs > 0 ? [0, options.thinkMs] : [0];
+      for (const thinkMs of thinkTimes) {
+        const label = thinkMs === 0 ? `${name}` : `${name}-think`;
+        const run = { ...options, thinkMs };
+        const t0 = performance.now();
+        const { result, cpu } = await withCpu(stack, async () => {
+          const served = await runConversations(stack, model, run, label);
+          const wallS = (performance.now() - t0) / 1000;
+          await delay(SETTLE_MS);
+          return { ...served, wallS };
+        });
+        for (const [message, n] of result.failures) process.stdout.write(`  ${n} conversation(s) failed: ${message}\n`);
+        const raw = await runRaw(backend, model.slice(model.indexOf(':') + 1), result.conversations);
+        const how = thinkMs === 0 ? 'closed loop, no think time' : `think time ${fmt(thinkMs / 1000)} s mean (${fmt(thinkMs / 2000)}–${fmt((thinkMs * 1.5) / 1000)} s)`;
+        const summary = summarise(`${model}, ${options.conversations} users at once, ${how}`, result.timings, raw);
+        const load = printLoad(result, raw, cpu, options.conversations, thinkMs);
+        const history = await printHistoryCounts(stack.server.address, stack.config.temporal.namespace, new Map(result.conversations.map((c) => [c.id, c.requests.length])));
+        results[label] = { ...summary, ...load, ...history, failedConversations: options.conversations - result.conversations.length };
+      }
     }
   } finally {
     await stack.stop();
@@ -229,6 +308,7 @@ if (require.main === module) {
     backends: (arg('backends') ?? 'demo,openai').split(',') as Options['backends'],
     tokenMs: Number(arg('token-ms') ?? 10),
     alone: Number(arg('alone') ?? 3),
+    thinkMs: Number(arg('think-ms') ?? DEFAULT_THINK_MS),
   }).then(
     () => process.exit(0),
     (err) => {

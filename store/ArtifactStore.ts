@@ -14,7 +14,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ErrorCode, InvalidParamsError, PreflineError } from '../core/errors';
 import type { ArtifactRef } from '../workflows/types';
-import { errnoCode, writeFileAtomic as writeAtomic } from '../core/files';
+import { errnoCode, writeFileAtomic as writeAtomic, writeFilesAtomic } from '../core/files';
 
 /** The sidecar record. */
 export interface ArtifactMeta {
@@ -107,10 +107,14 @@ export class ArtifactStore {
     const dir = path.join(this.rootDir, path.dirname(ref.path));
     await fs.mkdir(dir, { recursive: true });
     // Data first, then the sidecar: a crash in between leaves an unreferenced (but whole) file
-    // that the next put of these bytes simply replaces.
-    await writeAtomic(path.join(this.rootDir, ref.path), bytes, 'replace');
+    // that the next put of these bytes simply replaces. Both share a folder, so one write of the two
+    // costs one round of file fsyncs and one of the folder (not two of each, one after the other).
     const meta: ArtifactMeta = { sha256, mime, size: ref.size, createdAt: new Date().toISOString() };
-    if (await writeAtomic(this.metaPath(sha256), JSON.stringify(meta) + '\n', 'exclusive')) return ref;
+    const [, committed] = await writeFilesAtomic([
+      { file: path.join(this.rootDir, ref.path), data: bytes, mode: 'replace' },
+      { file: this.metaPath(sha256), data: JSON.stringify(meta) + '\n', mode: 'exclusive' },
+    ]);
+    if (committed) return ref;
 
     // Another writer committed first (possibly under another mime): its record wins.
     const winner = await this.readMeta(sha256);

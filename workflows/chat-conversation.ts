@@ -21,6 +21,7 @@ import {
   condition,
   continueAsNew,
   proxyActivities,
+  sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -125,6 +126,25 @@ export async function chatConversation(start: unknown, carry?: ChatCarry | null)
     return continueAsNewSuggested || (limit !== undefined && historyLength >= limit);
   };
 
+  // One timer per deadline. A deadline that moves later (every turn moves the quiet and idle ones) keeps
+  // the pending timer, which then fires early and the loop sets the next; only an earlier deadline
+  // replaces it. Restarting the timer at each wake cost two history events per wake, four per turn.
+  let timer: { atMs: number; scope: CancellationScope } | undefined;
+  let timerFirings = 0;
+  const wakeBy = (atMs: number): void => {
+    if (timer !== undefined && timer.atMs <= atMs) return;
+    timer?.scope.cancel();
+    const armed = { atMs, scope: new CancellationScope() };
+    timer = armed;
+    armed.scope.run(() => sleep(Math.max(1, atMs - Date.now()))).then(
+      () => {
+        if (timer === armed) timer = undefined;
+        timerFirings += 1;
+      },
+      () => undefined, // cancelled: an earlier deadline replaced it
+    );
+  };
+
   // Steps 2–4: wait for whatever is due next — a commit, the idle timeout, a long history, the end.
   for (;;) {
     if (conversation.titleChanged) {
@@ -151,11 +171,12 @@ export async function chatConversation(start: unknown, carry?: ChatCarry | null)
     }
     // Woken only by what moves a deadline: a timer per accepted event would double the history.
     const seen = conversation.wakeKey();
-    const changed = () => conversation.wakeKey() !== seen || historyIsLong();
+    const firings = timerFirings;
     const wakeAt = Math.min(conversation.generating ? Infinity : conversation.idleAtMs, commitAt ?? Infinity);
-    if (wakeAt === Infinity) await condition(changed);
-    else await condition(changed, Math.max(1, wakeAt - now));
+    if (wakeAt !== Infinity) wakeBy(wakeAt);
+    await condition(() => conversation.wakeKey() !== seen || timerFirings !== firings || historyIsLong());
   }
+  timer?.scope.cancel();
 
   // Step 5: the end. Handlers still running (a cancelled reply) finish first; nothing new is accepted.
   await condition(allHandlersFinished);

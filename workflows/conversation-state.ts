@@ -41,6 +41,10 @@ export class ChatConversation {
   outbox: ChatEvent[] = [];
   /** Workflow time the oldest uncommitted event was accepted. */
   outboxSinceMs?: number;
+  /** Workflow time the last reply finished (or failed), while its turn is not yet committed. */
+  replyEndedMs?: number;
+  /** Workflow time of this run's last commit. */
+  lastCommitMs?: number;
   title?: string;
   titleChanged = false;
   lateSignalsRefused = 0;
@@ -109,16 +113,21 @@ export class ChatConversation {
   }
 
   /**
-   * When the outbox must go to the ledger (undefined: it is empty): after a quiet spell (no request,
-   * no reply being written), or MAX_UNCOMMITTED_MS after its oldest event, or at once when it is full.
-   * Commits stay off the path of a busy conversation's turns, and the single ledger writer takes one
-   * commit per burst instead of one per turn.
+   * When the outbox must go to the ledger (undefined: it is empty): when a reply finishes, unless the
+   * last commit was under commitAfterMs ago; else after a quiet spell (no request, no reply being
+   * written); at the latest MAX_UNCOMMITTED_MS after its oldest event; at once when it is full.
+   * A finished reply's commit is issued in the workflow task that records the reply, so a turn costs
+   * no timer and no task of its own for it (users pause between turns: one commit per turn); turns in
+   * quick succession share one commit per commitAfterMs, and never wait on the ledger.
    */
   commitAtMs(): number | undefined {
     if (this.outbox.length === 0 || this.outboxSinceMs === undefined) return undefined;
     if (this.outbox.length >= CHAT_COMMIT_BATCH) return this.outboxSinceMs;
-    const quietAt = this.generating ? Infinity : this.lastActivityMs + this.commitAfterMs;
-    return Math.min(quietAt, this.outboxSinceMs + Math.max(MAX_UNCOMMITTED_MS, this.commitAfterMs));
+    const capAt = this.outboxSinceMs + Math.max(MAX_UNCOMMITTED_MS, this.commitAfterMs);
+    if (this.generating) return capAt;
+    const replyEnded = this.replyEndedMs;
+    const withReply = replyEnded !== undefined && (this.lastCommitMs === undefined || replyEnded >= this.lastCommitMs + this.commitAfterMs) ? replyEnded : Infinity;
+    return Math.min(withReply, this.lastActivityMs + this.commitAfterMs, capAt);
   }
 
   /** The events a ledger call takes next (the oldest first). */
@@ -131,6 +140,8 @@ export class ChatConversation {
     const done = new Set(batch.map((e) => e.seq));
     this.outbox = this.outbox.filter((e) => !done.has(e.seq));
     this.outboxSinceMs = this.outbox.length > 0 ? Date.now() : undefined;
+    this.lastCommitMs = Date.now();
+    this.replyEndedMs = undefined;
   }
 
   endForIdle(): void {
@@ -244,6 +255,7 @@ export class ChatConversation {
     } finally {
       this.generating = undefined;
       this.touch();
+      this.replyEndedMs = this.lastActivityMs;
     }
   }
 

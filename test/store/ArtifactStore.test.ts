@@ -138,6 +138,16 @@ describe('ArtifactStore', () => {
     assert.equal(ref.sha256, hex);
   });
 
+  it('should treat a sidecar whose data file was lost (a crash before the folder was synced) as absent and complete it on the next put', async () => {
+    const bytes = Buffer.from('sidecar survived, data did not');
+    const ref = await store.put(bytes, 'text/plain');
+    await fs.rm(store.absolutePath(ref));
+    assert.equal(await store.has(ref.sha256), false);
+    await assert.rejects(store.read(ref.sha256), isCode(ErrorCode.ArtifactNotFound));
+    assert.deepEqual(await store.put(bytes, 'text/plain'), ref);
+    assert.deepEqual((await store.read(ref.sha256)).bytes, bytes);
+  });
+
   it('should detect a corrupted or truncated file on read and heal it on the next put', async () => {
     const bytes = Buffer.from('precious bytes that must not change');
     const ref = await store.put(bytes, 'application/octet-stream');

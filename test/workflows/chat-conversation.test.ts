@@ -264,7 +264,11 @@ describe('chatConversation workflow (real dev server)', function () {
     await workers.run(async () => {
       const handle: WorkflowHandle = await startConversation(workers.taskQueue, { reasonTags: ['incorrect'] });
       await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'hi' }] });
-      const before = await handle.query(transcriptQuery);
+      // The finished reply's turn goes to the ledger at once: the snapshot is taken once it is there.
+      const before = await waitUntil(async () => {
+        const transcript = await handle.query(transcriptQuery);
+        return transcript.status.uncommitted === 0 ? transcript : undefined;
+      }, 30_000, 'the first turn to be committed');
       await rejectedWith(handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: '   ' }] }), ChatRejection.Malformed);
       await rejectedWith(handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'bidi \u202e override' }] }), ChatRejection.Malformed);
       await rejectedWith(handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'x'.repeat(8001) }] }), ChatRejection.Malformed);

@@ -1,7 +1,8 @@
 /**
- * ChatConversation's commit timing outside Temporal: accepted events wait for a quiet spell (no request,
- * no reply being written) so a busy conversation's turns never wait on the ledger, but never longer than
- * MAX_UNCOMMITTED_MS, and a full outbox goes at once. The workflow tests cover the same across real runs.
+ * ChatConversation's commit timing outside Temporal: a finished reply's turn goes at once (in the task
+ * that records the reply) unless the last commit was under commitAfterMs ago; other events wait for a
+ * quiet spell (no request, no reply being written) so a busy conversation's turns never wait on the
+ * ledger, but never longer than MAX_UNCOMMITTED_MS, and a full outbox goes at once. The workflow tests cover the same across real runs.
  */
 import assert from 'node:assert/strict';
 import { CHAT_COMMIT_BATCH, ChatConversation, DEFAULT_COMMIT_AFTER_MS, MAX_UNCOMMITTED_MS } from '../../workflows/conversation-state';
@@ -40,6 +41,31 @@ describe('ChatConversation: when events go to the ledger', () => {
     assert.equal(c.commitAtMs(), MAX_UNCOMMITTED_MS);
     const busy = conversation(MAX_UNCOMMITTED_MS - 1);
     assert.equal(busy.commitAtMs(), MAX_UNCOMMITTED_MS, 'a conversation never quiet still commits');
+  });
+
+  it('commits a finished reply\'s turn at once, in the task that records the reply', () => {
+    const c = conversation(5000);
+    c.replyEndedMs = 5000;
+    assert.equal(c.commitAtMs(), 5000, 'the first reply of the run');
+    c.lastCommitMs = 5000 - DEFAULT_COMMIT_AFTER_MS;
+    assert.equal(c.commitAtMs(), 5000, 'the last commit was commitAfterMs ago');
+  });
+
+  it('lets turns in quick succession share a commit: a reply within commitAfterMs of the last commit waits for the quiet spell', () => {
+    const c = conversation(5000);
+    c.replyEndedMs = 5000;
+    c.lastCommitMs = 4000;
+    assert.equal(c.commitAtMs(), 5000 + DEFAULT_COMMIT_AFTER_MS);
+    c.generating = { turn: 2, replyId: 'm4' };
+    assert.equal(c.commitAtMs(), MAX_UNCOMMITTED_MS, 'the next reply is being written: nothing before the cap');
+  });
+
+  it('forgets the finished reply once the ledger has its turn', () => {
+    const c = conversation(5000);
+    c.replyEndedMs = 5000;
+    c.committed(c.nextBatch());
+    assert.equal(c.replyEndedMs, undefined);
+    assert.equal(typeof c.lastCommitMs, 'number');
   });
 
   it('commits a full outbox at once', () => {
