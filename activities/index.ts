@@ -4,11 +4,14 @@
  * workers/main.ts): channels on the lifecycle queue, inference on `-inference`, ledger and releases
  * on `-ledger`.
  */
+import { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
 import { createChannelActivities, type ChannelPublisher } from './channel';
 import { createInferenceActivities, type InferenceDeps } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
-import type { ChannelActivities, InferenceActivities, LedgerActivities, ReleaseActivities } from './types';
+import type {
+  CampaignItemActivities, CampaignLedgerActivities, ChannelActivities, InferenceActivities, LedgerActivities, ReleaseActivities,
+} from './types';
 import type { ChannelSpec } from '../workflows/types';
 
 export interface ActivityDeps {
@@ -19,15 +22,19 @@ export interface ActivityDeps {
 }
 
 /** The activities of every group whose dependencies are given. */
-export function createActivities(deps: ActivityDeps): Partial<InferenceActivities & ChannelActivities & LedgerActivities & ReleaseActivities> {
+export function createActivities(
+  deps: ActivityDeps,
+): Partial<InferenceActivities & ChannelActivities & LedgerActivities & ReleaseActivities & CampaignItemActivities & CampaignLedgerActivities> {
   return {
-    ...(deps.inference ? createInferenceActivities(deps.inference) : {}),
+    // Campaigns read their stored item lists where inference workers share the artifact store.
+    ...(deps.inference ? { ...createInferenceActivities(deps.inference), ...createCampaignItemActivities({ artifacts: deps.inference.artifacts }) } : {}),
     ...(deps.channels ? createChannelActivities(deps.channels) : {}),
-    ...(deps.ledger ? createLedgerActivities(deps.ledger) : {}),
+    ...(deps.ledger ? { ...createLedgerActivities(deps.ledger), ...createCampaignLedgerActivities({ ledger: deps.ledger.ledger }) } : {}),
     ...(deps.releases ? createReleaseActivities(deps.releases) : {}),
   };
 }
 
+export { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
 export { createChannelActivities } from './channel';
 export type { ChannelPublisher } from './channel';
 export { createInferenceActivities, planSlots, type InferenceDeps } from './generate';

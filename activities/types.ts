@@ -6,10 +6,13 @@
 import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
 import type { PublishResult } from '../releases/types';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import type { BroughtCandidate, Candidate } from '../workflows/types';
+import type { CampaignCommitRequest, CampaignCommitResult } from '../store/ledger-types';
+import type { BroughtCandidate, Candidate, CampaignItem } from '../workflows/types';
 
 export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
-export type { CommitRequest, CommitResult, CommittedJudgement, CommittedVote, LifecycleRecord } from '../store/ledger-types';
+export type {
+  CampaignCommitRequest, CampaignCommitResult, CampaignRecord, CommitRequest, CommitResult, CommittedJudgement, CommittedVote, LifecycleRecord,
+} from '../store/ledger-types';
 
 export interface GenerateCandidatesRequest {
   lifecycleId: string;
@@ -60,4 +63,23 @@ export type ReleaseSummary = PublishResult;
 /** Runs on `<queue>-ledger` beside the ledger: only that process may open the DuckDB file. */
 export interface ReleaseActivities {
   publishReleaseFiles(request: PublishReleaseRequest): Promise<ReleaseSummary>;
+}
+
+// Campaigns (workflows/rating-campaign.ts)
+
+/** A page of a stored item list: items `offset` … `offset + limit - 1` (fewer at its end). */
+export interface ReadCampaignItemsRequest {
+  itemsRef: string;
+  offset: number;
+  limit: number;
+}
+
+/** Runs on `<queue>-inference`, whose workers share the artifact store the CLI put the list in. */
+export interface CampaignItemActivities {
+  readCampaignItems(request: ReadCampaignItemsRequest): Promise<CampaignItem[]>;
+}
+
+/** Runs on `<queue>-ledger`, beside the ledger. */
+export interface CampaignLedgerActivities {
+  commitCampaign(request: CampaignCommitRequest): Promise<CampaignCommitResult>;
 }

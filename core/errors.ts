@@ -57,6 +57,7 @@ export const ErrorCode = {
   // workflow input (ApplicationFailure types the workflows fail with)
   LifecycleInputInvalid: 'prefline_lifecycle_input_invalid',
   ReleaseInputInvalid: 'prefline_release_input_invalid',
+  CampaignInputInvalid: 'prefline_campaign_input_invalid',
   // vote rejections
   VotingClosed: 'voting_closed',
   VotingNotOpen: 'voting_not_open',
@@ -69,6 +70,9 @@ export const ErrorCode = {
   NotPairwise: 'not_pairwise',
   ChoiceNotOffered: 'choice_not_offered',
   Busy: 'busy',
+  // campaign answers (the `next` update, the gateway's /api/campaigns routes)
+  UnknownCampaign: 'unknown_campaign',
+  CampaignRefused: 'campaign_refused',
   // HTTP answers
   BadRequest: 'bad_request',
   InvalidJson: 'invalid_json',
@@ -156,6 +160,7 @@ const CATALOGUE = {
   [ErrorCode.ReleaseCorrupt]: { retryable: false },
   [ErrorCode.LifecycleInputInvalid]: { retryable: false },
   [ErrorCode.ReleaseInputInvalid]: { retryable: false },
+  [ErrorCode.CampaignInputInvalid]: { retryable: false },
   [ErrorCode.VotingClosed]: { retryable: false, httpStatus: 409, answer: 'voting closed' },
   // Voting opens once the lifecycle has published: a little later the same vote counts.
   [ErrorCode.VotingNotOpen]: { retryable: true, httpStatus: 409, answer: 'voting has not opened yet' },
@@ -170,6 +175,9 @@ const CATALOGUE = {
   [ErrorCode.NotPairwise]: { retryable: false, httpStatus: 409, answer: 'this lifecycle does not compare two candidates' },
   [ErrorCode.ChoiceNotOffered]: { retryable: false, httpStatus: 400, answer: 'that answer is not offered on this lifecycle' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
+  [ErrorCode.UnknownCampaign]: { retryable: false, httpStatus: 404, answer: 'no such campaign' },
+  // A malformed request for an item, or one to a campaign that is finishing: the same request meets the same answer.
+  [ErrorCode.CampaignRefused]: { retryable: false, httpStatus: 409, answer: 'this campaign hands out no items now' },
   [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidIdempotencyKey]: { retryable: false, httpStatus: 400 },

@@ -5,6 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { VoteEvent } from '../workflows/types';
+import { CAMPAIGN_SCHEMA } from './campaign-schema';
 import { DERIVED_SCHEMA } from './ledger-derived';
 
 /**
@@ -15,8 +16,10 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    voting (store/Ledger.ts).
  * 5: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
  *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
+ * 6, 7: reserved for other branches' steps.
+ * 8: campaigns: the `campaigns` and `campaign_items` tables (store/campaign-ledger.ts).
  */
-export const LEDGER_SCHEMA_VERSION = 5;
+export const LEDGER_SCHEMA_VERSION = 8;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -131,6 +134,7 @@ export const SCHEMA = [
        JOIN lifecycles l ON l.run_id = v.run_id
       WHERE v.standing AND v.kind = 'vote'`,
   ...DERIVED_SCHEMA,
+  ...CAMPAIGN_SCHEMA,
 ];
 
 /**
@@ -143,7 +147,13 @@ const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>>
   3: addRaterAuth,
   4: allowOpenLifecycles,
   5: addCompareColumns,
+  8: addCampaignTables,
 };
+
+/** Schema 8 on an older ledger: the campaign tables, which no older ledger has (each statement is safe to repeat). */
+async function addCampaignTables(c: DuckDBConnection): Promise<void> {
+  for (const statement of CAMPAIGN_SCHEMA) await c.run(statement);
+}
 
 /** Runs every step of UPGRADES in version order, before SCHEMA creates what is missing (its view needs `rater_auth`). */
 export async function upgradeSchema(c: DuckDBConnection): Promise<void> {

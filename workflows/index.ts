@@ -1,3 +1,4 @@
 /** Workflow bundle entry (`workflowsPath`). Only deterministic code is reachable from here. */
 export { ratingLifecycle } from './rating-lifecycle';
 export { publishRelease } from './publish-release';
+export { ratingCampaign } from './rating-campaign';

@@ -179,6 +179,12 @@ export class JudgementTally {
     return this.slots.get(digest64(event.rater))?.seq === event.seq && event.choice !== 'retract';
   }
 
+  /** Whether `rater` has a standing judgement (an answer not withdrawn). */
+  hasStanding(rater: string): boolean {
+    const slot = this.slots.get(digest64(rater));
+    return slot !== undefined && slot.choice !== 'retract';
+  }
+
   ratersWhoJudged(): string[] {
     return [...this.raters].sort();
   }

@@ -47,6 +47,12 @@ export class RatingLifecycle {
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
+  /**
+   * Set on a campaign's child lifecycle (ratingLifecycle does): it refuses an answer that would stand
+   * beyond the item's quota (LifecycleFull), so answers arriving together at the quota never overflow,
+   * and tells the campaign of every answer that changes what stands.
+   */
+  campaignChild?: { onAnswer: (rater: string, progress: number, seq: number) => void };
 
   private constructor(
     readonly lifecycleId: string,
@@ -202,6 +208,32 @@ export class RatingLifecycle {
     }
   }
 
+  /**
+   * Campaign children: an answer that would add a standing one (a new rater's, or a withdrawn one given
+   * again) is refused once the item has its quota; changing a standing answer is not.
+   */
+  private checkQuota(addsStanding: boolean, candidateId?: string): void {
+    if (!this.campaignChild || !addsStanding) return;
+    const { quorum } = this.plan;
+    const full = quorum.kind === 'responses'
+      ? this.judgements.counted().standing >= quorum.responses
+      : quorum.kind === 'perCandidate' && candidateId !== undefined && this.tally.tallyOf(candidateId).votes >= quorum.votes;
+    if (full) throw ApplicationFailure.nonRetryable('this item has all the answers it asks for', VoteRejection.LifecycleFull);
+  }
+
+  /** What a campaign counts of this item: standing judgements (compare), or the fewest standing votes of a candidate (thumbs). */
+  progress(): number {
+    if (this.plan.quorum.kind === 'responses') return this.judgements.counted().standing;
+    const votes = this.tally.tallies().map((t) => t.votes);
+    return votes.length === 0 ? 0 : Math.min(...votes);
+  }
+
+  private reportAnswer(rater: string, outcome: VoteReceipt['outcome']): void {
+    if (this.campaignChild && (outcome === 'recorded' || outcome === 'changed' || outcome === 'retracted')) {
+      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted);
+    }
+  }
+
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
     const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
@@ -210,6 +242,7 @@ export class RatingLifecycle {
     if (!this.tally.hasCandidate(request.candidateId)) {
       throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
     }
+    this.checkQuota(request.value !== 'retract' && !this.tally.hasStanding(request.rater, request.candidateId), request.candidateId);
     this.checkRoom();
   }
 
@@ -220,6 +253,7 @@ export class RatingLifecycle {
     if (this.checkAcceptance(request, options.signalled === true, 'judgement')) return;
     const refusal = judgementRefusal(request, { candidateIds: this.candidates.map((c) => c.id), allowBothBad: this.plan.allowBothBad !== false });
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
+    this.checkQuota(request.choice !== 'retract' && !this.judgements.hasStanding(request.rater));
     this.checkRoom();
   }
 
@@ -227,6 +261,7 @@ export class RatingLifecycle {
     if (this.judgements.isDuplicate(request.idempotencyKey)) return { outcome: 'duplicate', candidate: this.tally.tallyOf(request.candidateId) };
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
+    this.reportAnswer(request.rater, outcome);
     return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
   }
 
@@ -235,6 +270,7 @@ export class RatingLifecycle {
     const modelsHidden = this.plan.revealModels !== true;
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
+    this.reportAnswer(request.rater, outcome);
     return { outcome, judgements: this.judgements.counted() };
   }
 

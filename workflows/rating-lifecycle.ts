@@ -43,6 +43,7 @@
  */
 import {
   ActivityCancellationType,
+  ContinueAsNew,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -53,6 +54,7 @@ import {
 } from '@temporalio/workflow';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
+import { campaignOf, reportToCampaign } from './campaign-child';
 import { validateLifecycleInput } from './input';
 import {
   invalidInput, isCarry, thresholdErrors,
@@ -61,7 +63,7 @@ import {
 import { RatingLifecycle } from './lifecycle-state';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { campaignKey, channelKey, modelKey, postRefsKey, statusKey } from './search-attributes';
-import type { LifecyclePhase, LifecyclePlan, LifecycleSummary } from './types';
+import type { CampaignItemReport, LifecyclePhase, LifecyclePlan, LifecycleSummary } from './types';
 
 export { COMMIT_BATCH_SIZE } from './lifecycle-commits';
 export { LIVE_UPDATE_INTERVAL_MS } from './lifecycle-carry';
@@ -195,7 +197,24 @@ async function commitIncrement(lifecycle: RatingLifecycle, ledger: LedgerActivit
   lifecycle.incrementCommitted(request);
 }
 
+/**
+ * A lifecycle a campaign started (workflows/rating-campaign.ts) reports to it (campaign-child.ts),
+ * a failure too; any other lifecycle runs exactly as it always did.
+ */
 export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | LifecycleStart | null): Promise<LifecycleSummary> {
+  const campaignId = campaignOf();
+  if (campaignId === undefined) return runLifecycle(input, carry);
+  try {
+    return await runLifecycle(input, carry, campaignId);
+  } catch (err) {
+    if (!(err instanceof ContinueAsNew)) {
+      await reportToCampaign(campaignId, { lifecycleId: workflowInfo().workflowId, kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+    }
+    throw err;
+  }
+}
+
+async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleStart | null | undefined, campaignId?: string): Promise<LifecycleSummary> {
   const info = workflowInfo();
   const { inference, channel, ledger } = activitiesFor(info.taskQueue);
   const rules: LifecycleRules = {
@@ -211,6 +230,10 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
   const lifecycle = resumed ? RatingLifecycle.resume(info.workflowId, carry, rules) : startOrFail(info.workflowId, input, carry, rules);
   lifecycle.register();
   setFilterAttributes(lifecycle.plan);
+  const report = campaignId === undefined ? undefined : (r: CampaignItemReport) => reportToCampaign(campaignId, r);
+  if (report) {
+    lifecycle.campaignChild = { onAnswer: (rater, progress, seq) => void report({ lifecycleId: info.workflowId, kind: 'answer', rater, progress, seq }) };
+  }
 
   if (resumed) {
     setPostRefsAttribute(lifecycle.posts);
@@ -224,6 +247,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
     const post = await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
     setPostRefsAttribute(post.messages ?? []);
     lifecycle.openVoting(candidates, post.messages ?? []);
+    await report?.({ lifecycleId: info.workflowId, kind: 'opened' });
   }
   setStatusAttribute('voting');
 
@@ -253,6 +277,7 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
   lifecycle.complete();
   setStatusAttribute('completed');
 
-  // 7. The summary ops see in the UI.
+  // 7. The summary ops see in the UI (and the campaign, if one started this lifecycle).
+  await report?.({ lifecycleId: info.workflowId, kind: 'closed', closeReason: lifecycle.closedWith(), progress: lifecycle.progress(), votesAccepted: lifecycle.eventsAccepted });
   return lifecycle.summary(rowsCommitted);
 }

@@ -308,3 +308,138 @@ export interface LifecycleSummary {
 export interface CloseRequest {
   reason?: string;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Campaigns (issue 15): a `ratingCampaign` workflow runs one child lifecycle per item.
+
+/**
+ * One item of a campaign: what its child lifecycle rates. The campaign's own fields (task, responses,
+ * question, channel, deadline, label) apply to every item; an item's `question` overrides the campaign's.
+ */
+export interface CampaignItem {
+  prompt: string;
+  model?: string;
+  models?: string[];
+  candidates?: number | BroughtCandidateInput[];
+  params?: Record<string, unknown>;
+  question?: string;
+  modelVersion?: string;
+}
+
+/** The raw JSON a `ratingCampaign` starts from (the Temporal UI form, or `prefline campaign start`). */
+export interface CampaignInput {
+  /** The items inline (small lists, e.g. typed into the Temporal UI)… */
+  items?: CampaignItem[];
+  /** …or the artifact-store reference (`sha256:<64 hex>`) of the item list as JSON, read in pages by an activity. */
+  itemsRef?: string;
+  /** With `itemsRef`: how many items the list holds. */
+  itemCount?: number;
+  /** `compare` (default) or `thumbs`. */
+  task?: LifecycleTask;
+  /** Standing answers per item (compare: judgements; thumbs: votes per candidate). Default 10. */
+  responses?: number;
+  question?: string;
+  channel?: string;
+  /** Duration or ISO time: the campaign and every item close then. Default 7d. */
+  deadline?: string;
+  /** Child lifecycles open at once. Default 50. */
+  maxOpen?: number;
+  /** How long an item handed out by `next` stays reserved for its rater. Default 10m. */
+  reservation?: string;
+  /** The label every item's lifecycle carries (PreflineCampaign); default the campaign's workflow id. */
+  campaign?: string;
+  allowBothBad?: boolean;
+  revealModels?: boolean;
+}
+
+/** A validated campaign input. */
+export interface CampaignPlan {
+  items?: CampaignItem[];
+  itemsRef?: string;
+  itemCount: number;
+  task: LifecycleTask;
+  responses: number;
+  question?: string;
+  channel: string;
+  deadline: DeadlineSpec;
+  maxOpen: number;
+  reservationMs: number;
+  label: string;
+  allowBothBad?: boolean;
+  revealModels?: boolean;
+}
+
+export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 'completed' | 'cancelled';
+
+/** What a child lifecycle tells its campaign: voting opened, an answer changed its standing, it closed or failed. */
+export type CampaignItemReport =
+  | { lifecycleId: string; kind: 'opened' }
+  /** `progress`: standing answers (compare) or the fewest standing votes of a candidate (thumbs); `seq` orders reports. */
+  | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number }
+  | { lifecycleId: string; kind: 'closed'; closeReason: CloseReason; progress: number; votesAccepted: number }
+  | { lifecycleId: string; kind: 'failed'; message: string };
+
+/** Why an item is no longer open: its lifecycle's close reason, or how it failed. */
+export type CampaignItemEnd = CloseReason | 'failed' | 'invalid' | 'unreported';
+
+/** One item's outcome, as the ledger keeps it (table campaign_items). */
+export interface CampaignItemOutcome {
+  item: number;
+  lifecycleId: string;
+  end: CampaignItemEnd;
+  /** Standing answers when it closed (see CampaignItemReport `progress`). */
+  answers: number;
+  /** Raters who answered (standing or withdrawn). */
+  raters: number;
+  closedAt: string;
+  message?: string;
+}
+
+export interface NextItemRequest {
+  /** The rater's pseudonym, as on votes. */
+  rater: string;
+}
+
+export type NextItemAnswer =
+  | { assigned: true; lifecycleId: string; item: number; reservedUntil: string; again: boolean }
+  /** `paused`; `waiting`: every open item is full, answered or reserved by this rater's peers; `finished`. */
+  | { assigned: false; reason: 'paused' | 'waiting' | 'finished' };
+
+export interface CampaignCounts {
+  items: number;
+  done: number;
+  failed: number;
+  open: number;
+  pending: number;
+  /** Standing answers: of closed items when they closed, plus open items' now. */
+  answers: number;
+  reserved: number;
+  /** Items by why they ended. */
+  ended: Partial<Record<CampaignItemEnd, number>>;
+}
+
+export interface CampaignStatus {
+  campaignId: string;
+  label: string;
+  phase: CampaignPhase;
+  task: LifecycleTask;
+  responses: number;
+  channel: string;
+  maxOpen: number;
+  startedAt: string;
+  deadlineAt: string;
+  counts: CampaignCounts;
+  /** Estimated finish from the pace so far; absent before the first item closes. */
+  eta?: string;
+  cancelReason?: string;
+}
+
+export interface CampaignSummary {
+  campaignId: string;
+  phase: 'completed' | 'cancelled';
+  counts: CampaignCounts;
+}
+
+export interface CampaignCancelRequest {
+  reason?: string;
+}

@@ -229,6 +229,12 @@ export class VoteTally {
     return tallies.length > 0 && tallies.every((t) => t.votes >= quorum.votes);
   }
 
+  /** Whether `rater` has a standing vote (not a retraction) on `candidateId`. */
+  hasStanding(rater: string, candidateId: string): boolean {
+    const slot = this.slots.get(slotKey(rater, candidateId));
+    return slot !== undefined && standingValue(slot) !== undefined;
+  }
+
   ratersWhoVoted(): string[] {
     return [...this.raters].sort();
   }

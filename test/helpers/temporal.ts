@@ -8,7 +8,7 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } f
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createChannelActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
+import { createCampaignItemActivities, createCampaignLedgerActivities, createChannelActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
 import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
@@ -115,12 +115,18 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
       connection: nativeConnection,
       taskQueue: inferenceQueue(taskQueue),
       maxHeartbeatThrottleInterval: '2 seconds',
-      activities: { ...createInferenceActivities({ registry: new InferenceRegistry([createDemoBackend(), ...(overrides.backends ?? [])]), artifacts }), ...overrides.inference },
+      activities: {
+        ...createInferenceActivities({ registry: new InferenceRegistry([createDemoBackend(), ...(overrides.backends ?? [])]), artifacts }),
+        ...createCampaignItemActivities({ artifacts }),
+        ...overrides.inference,
+      },
     }),
     Worker.create({
       connection: nativeConnection,
       taskQueue: ledgerQueue(taskQueue),
-      activities: { ...createLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger },
+      activities: {
+        ...createLedgerActivities({ ledger }), ...createCampaignLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger,
+      },
       maxConcurrentActivityTaskExecutions: 1,
     }),
   ]);

@@ -1,0 +1,173 @@
+/**
+ * RatingCampaign outside Temporal (workflows/campaign-state.ts) and the campaign input
+ * (workflows/campaign-input.ts): assignment by `next` (never an item a rater answered, most room first,
+ * reservations that expire), reports, outcomes, counts and the carry; every bad input field named.
+ */
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { childInput, itemErrors, validateCampaignInput } from '../../workflows/campaign-input';
+import { RatingCampaign, itemLifecycleId } from '../../workflows/campaign-state';
+import type { CampaignItem, CampaignPlan, NextItemAnswer } from '../../workflows/types';
+import { raterId } from '../helpers/votes';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const item = (n: number): CampaignItem => ({ prompt: `p${n}`, models: ['a', 'b'], candidates: [{ text: `left ${n}`, model: 'a' }, { text: `right ${n}`, model: 'b' }] });
+
+function plan(input: Record<string, unknown> = {}): CampaignPlan {
+  const result = validateCampaignInput({ items: [item(0), item(1), item(2)], responses: 2, reservation: '1m', ...input }, 'camp', NOW);
+  assert.ok(result.ok, JSON.stringify(result));
+  return result.plan;
+}
+
+/** A campaign whose items 0…n-1 are open and published. */
+function running(n = 3, input: Record<string, unknown> = {}): RatingCampaign {
+  const campaign = RatingCampaign.start('camp', plan({ items: Array.from({ length: n }, (_, i) => item(i)), ...input }), {}, NOW);
+  for (let i = 0; i < n; i++) {
+    const taken = campaign.takeItem();
+    campaign.started(taken.index, taken.lifecycleId);
+    campaign.report({ lifecycleId: taken.lifecycleId, kind: 'opened' });
+  }
+  return campaign;
+}
+
+const assigned = (answer: NextItemAnswer): number => {
+  assert.ok(answer.assigned, JSON.stringify(answer));
+  return answer.item;
+};
+
+describe('workflows/campaign-input', () => {
+  it('should plan a compare campaign with its defaults and map an item to its lifecycle input', () => {
+    const p = plan({ reservation: undefined });
+    assert.equal(p.task, 'compare');
+    assert.equal(p.maxOpen, 50);
+    assert.equal(p.reservationMs, 600_000);
+    assert.equal(p.label, 'camp');
+    assert.deepEqual(childInput(p, item(0), NOW + 1000), {
+      prompt: 'p0', task: 'compare', models: ['a', 'b'], candidates: [{ text: 'left 0', model: 'a' }, { text: 'right 0', model: 'b' }],
+      question: 'Which is better?', responses: 2, channel: 'web', deadline: new Date(NOW + 1000).toISOString(), campaign: 'camp',
+    });
+  });
+
+  it('should name every bad field, items by index as their lifecycles would', () => {
+    const result = validateCampaignInput({ items: [item(0), { prompt: '', models: ['a'] }, { prompt: 'x', colour: 'red' }], responses: 0, maxOpen: 5000, reservation: '0s', bogus: 1 }, 'camp', NOW);
+    assert.equal(result.ok, false);
+    const errors = result.ok ? [] : result.errors;
+    assert.ok(errors.some((e) => e.startsWith('bogus: unknown field')), errors.join('\n'));
+    assert.ok(errors.includes('responses: must be an integer from 1 to 10000'));
+    assert.ok(errors.includes('maxOpen: must be an integer from 1 to 1000'));
+    assert.ok(errors.some((e) => e.startsWith('reservation:')));
+    const items = validateCampaignInput({ items: [item(0), { prompt: '', models: ['a'] }, { prompt: 'x', colour: 'red' }] }, 'camp', NOW);
+    const itemErrorsSeen = items.ok ? [] : items.errors;
+    assert.ok(itemErrorsSeen.some((e) => e.startsWith('items[1].prompt: required')), itemErrorsSeen.join('\n'));
+    assert.ok(itemErrorsSeen.some((e) => e.startsWith('items[2].colour: unknown item field')), itemErrorsSeen.join('\n'));
+    assert.equal(itemErrorsSeen.some((e) => e.startsWith('items[0]')), false);
+    assert.deepEqual(itemErrors(plan(), 'text', NOW + 1000, NOW), ['item: must be an object like {"prompt": "…", "models": [a, b]}']);
+  });
+
+  it('should take a stored list by reference and count, and refuse both or neither', () => {
+    const ref = `sha256:${'ab'.repeat(32)}`;
+    const stored = validateCampaignInput({ itemsRef: ref, itemCount: 5000 }, 'camp', NOW);
+    assert.ok(stored.ok && stored.plan.itemsRef === ref && stored.plan.itemCount === 5000);
+    const both = validateCampaignInput({ items: [item(0)], itemsRef: ref, itemCount: 1 }, 'camp', NOW);
+    assert.ok(!both.ok && both.errors.includes('items, itemsRef: give one of them, not both'));
+    const neither = validateCampaignInput({}, 'camp', NOW);
+    assert.ok(!neither.ok && neither.errors.includes('items: required (or itemsRef with itemCount)'));
+    const noCount = validateCampaignInput({ itemsRef: ref }, 'camp', NOW);
+    assert.ok(!noCount.ok && noCount.errors.some((e) => e.startsWith('itemCount: required')));
+  });
+});
+
+describe('RatingCampaign (state, outside Temporal)', () => {
+  it('should name child lifecycles by the campaign and the item index', () => {
+    assert.equal(itemLifecycleId('camp', 7), 'camp-item-7');
+  });
+
+  it('should hand a rater only items they have not answered, the most room first', () => {
+    const campaign = running(3);
+    const [a, b, c] = [raterId(1), raterId(2), raterId(3)];
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: a, progress: 1, seq: 1 });
+    campaign.report({ lifecycleId: 'camp-item-1', kind: 'answer', rater: a, progress: 1, seq: 1 });
+    // a answered 0 and 1: only 2 is left for a.
+    assert.equal(assigned(campaign.next({ rater: a }, NOW)), 2);
+    // b: items 0 and 1 have room 1, item 2 has room 1 (a holds it): any; the most room wins among equals.
+    const forB = assigned(campaign.next({ rater: b }, NOW));
+    assert.ok([0, 1, 2].includes(forB));
+    // An item with no answers and no reservations has the most room.
+    const fresh = running(3);
+    fresh.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: a, progress: 1, seq: 1 });
+    fresh.report({ lifecycleId: 'camp-item-2', kind: 'answer', rater: b, progress: 1, seq: 1 });
+    assert.equal(assigned(fresh.next({ rater: c }, NOW)), 1);
+  });
+
+  it('should give a rater the item they hold again, and refuse items at their quota', () => {
+    const campaign = running(1);
+    const first = campaign.next({ rater: raterId(1) }, NOW);
+    assert.ok(first.assigned && !first.again);
+    const again = campaign.next({ rater: raterId(1) }, NOW + 1000);
+    assert.ok(again.assigned && again.again && again.reservedUntil === first.reservedUntil);
+    assert.equal(assigned(campaign.next({ rater: raterId(2) }, NOW)), 0);
+    // responses 2: two live reservations fill it.
+    assert.deepEqual(campaign.next({ rater: raterId(3) }, NOW), { assigned: false, reason: 'waiting' });
+  });
+
+  it('should return a reservation to the pool when it expires, and drop it when its rater answers', () => {
+    const campaign = running(1);
+    campaign.next({ rater: raterId(1) }, NOW);
+    campaign.next({ rater: raterId(2) }, NOW);
+    assert.deepEqual(campaign.next({ rater: raterId(3) }, NOW + 59_000), { assigned: false, reason: 'waiting' });
+    assert.equal(assigned(campaign.next({ rater: raterId(3) }, NOW + 60_000)), 0, 'one minute later both reservations are gone');
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(3), progress: 1, seq: 1 });
+    assert.equal(campaign.countsNow(NOW + 60_000).reserved, 0);
+    assert.deepEqual(campaign.next({ rater: raterId(3) }, NOW + 60_000), { assigned: false, reason: 'waiting' }, 'answered: never again');
+  });
+
+  it('should not hand out items that have not opened, nor any while paused or cancelled', () => {
+    const campaign = RatingCampaign.start('camp', plan(), {}, NOW);
+    const taken = campaign.takeItem();
+    campaign.started(taken.index, taken.lifecycleId);
+    assert.deepEqual(campaign.next({ rater: raterId(1) }, NOW), { assigned: false, reason: 'waiting' });
+    campaign.report({ lifecycleId: taken.lifecycleId, kind: 'opened' });
+    campaign.paused = true;
+    assert.deepEqual(campaign.next({ rater: raterId(1) }, NOW), { assigned: false, reason: 'paused' });
+    campaign.paused = false;
+    campaign.cancelReason = 'enough';
+    assert.deepEqual(campaign.next({ rater: raterId(1) }, NOW), { assigned: false, reason: 'finished' });
+  });
+
+  it('should keep the latest report of progress, end items once, and count what ended', () => {
+    const campaign = running(3);
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(1), progress: 2, seq: 5 });
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(2), progress: 1, seq: 3 });
+    assert.equal(campaign.open.get('camp-item-0')?.progress, 2, 'an older report does not undo a newer one');
+    assert.deepEqual(campaign.open.get('camp-item-0')?.raters, [raterId(1), raterId(2)]);
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 2, votesAccepted: 2 });
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 2, votesAccepted: 2 });
+    campaign.report({ lifecycleId: 'camp-item-1', kind: 'failed', message: 'boom' });
+    const counts = campaign.countsNow(NOW);
+    assert.deepEqual({ done: counts.done, failed: counts.failed, open: counts.open, answers: counts.answers }, { done: 1, failed: 1, open: 1, answers: 2 });
+    assert.deepEqual(counts.ended, { quorum: 1, failed: 1 });
+    assert.deepEqual(campaign.outcomes.map((o) => [o.item, o.end, o.answers, o.raters]), [[0, 'quorum', 2, 2], [1, 'failed', 0, 0]]);
+    assert.throws(() => campaign.toCarry(), /outcomes the ledger does not hold/);
+    campaign.outcomesCommitted(2, NOW);
+    const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
+    assert.deepEqual(resumed.countsNow(NOW), campaign.countsNow(NOW));
+    assert.deepEqual([...resumed.open.keys()], ['camp-item-2']);
+  });
+
+  it('should refuse a malformed rater and, while continuing as new, every request', () => {
+    const campaign = running(1);
+    const type = (fn: () => void) => {
+      try {
+        fn();
+        return undefined;
+      } catch (err) {
+        assert.ok(err instanceof ApplicationFailure);
+        return err.type;
+      }
+    };
+    assert.equal(type(() => campaign.validateNext({ rater: 'alice' })), 'malformed_vote');
+    assert.equal(type(() => campaign.validateNext({ rater: raterId(1) })), undefined);
+    campaign.continuing = true;
+    assert.equal(type(() => campaign.validateNext({ rater: raterId(1) })), 'run_continuing');
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * Validates and normalises a campaign's JSON input, and turns each item into its child lifecycle's
+ * input. Pure and deterministic (the current time is passed in), shared by the workflow and the CLI, so
+ * a bad item is reported with the same message before anything starts and when its turn comes.
+ */
+import { parseDuration } from '../core/duration';
+import { DEFAULT_QUESTION, MAX_LABEL_LENGTH, MAX_QUESTION_LENGTH, MAX_RESPONSES, parseChannel, validateLifecycleInput } from './input';
+import type { CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
+
+export const DEFAULT_CAMPAIGN_RESPONSES = 10;
+export const DEFAULT_CAMPAIGN_DEADLINE = '7d';
+export const DEFAULT_MAX_OPEN = 50;
+/** Below the server's 2,000 pending children per run, with room for the items a run closes and starts. */
+export const MAX_OPEN = 1000;
+export const DEFAULT_RESERVATION = '10m';
+export const MIN_RESERVATION_MS = 1000;
+export const MAX_RESERVATION_MS = 24 * 3600 * 1000;
+/** Inline items travel in every run's input: beyond this many, store the list (`prefline campaign start` does). */
+export const MAX_INLINE_ITEMS = 1000;
+export const MAX_ITEMS = 1_000_000;
+const MAX_DEADLINE_MS = 366 * 24 * 3600 * 1000;
+const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
+const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
+const KNOWN_FIELDS = new Set([
+  'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'campaign', 'allowBothBad', 'revealModels',
+]);
+
+export type CampaignValidation = { ok: true; plan: CampaignPlan } | { ok: false; errors: string[] };
+
+function isIntIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
+/**
+ * @param campaignId the campaign's workflow id: the default label.
+ * @param nowMs the current time (workflow time inside a workflow) for resolving ISO deadlines.
+ * Inline items are checked here, each as its child lifecycle will check it; stored ones by the CLI that
+ * stored them, and again when their turn comes.
+ */
+export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: number): CampaignValidation {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, errors: ['input: must be one JSON object, e.g. {"items": [{"prompt": "…", "models": ["demo:shapes", "demo:gradient"]}]}'] };
+  }
+  const input = raw as Record<string, unknown> & Partial<CampaignInput>;
+  const errors: string[] = [];
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_FIELDS.has(key)) errors.push(`${key}: unknown field; known fields: ${[...KNOWN_FIELDS].join(', ')}`);
+  }
+
+  const task = input.task ?? 'compare';
+  if (task !== 'compare' && task !== 'thumbs') errors.push('task: must be "compare" (the better of two) or "thumbs" (👍/👎)');
+  const responses = input.responses ?? DEFAULT_CAMPAIGN_RESPONSES;
+  if (!isIntIn(responses, 1, MAX_RESPONSES)) errors.push(`responses: must be an integer from 1 to ${MAX_RESPONSES}`);
+
+  let question: string | undefined;
+  if (input.question !== undefined) {
+    if (task !== 'compare') errors.push('question: only compare campaigns ask one (task: "compare")');
+    else if (typeof input.question !== 'string' || input.question.trim() === '' || input.question.length > MAX_QUESTION_LENGTH) {
+      errors.push(`question: must be a non-empty string of at most ${MAX_QUESTION_LENGTH} characters`);
+    } else question = input.question.trim();
+  }
+
+  const channel = typeof input.channel === 'string' ? input.channel.trim() : 'web';
+  if (input.channel !== undefined) {
+    const parsed = typeof input.channel === 'string' ? parseChannel(input.channel) : { ok: false as const, error: 'channel: must be a string, e.g. "web"' };
+    if (!parsed.ok) errors.push(parsed.error);
+  }
+
+  const deadline = parseCampaignDeadline(input.deadline, nowMs, errors);
+
+  const maxOpen = input.maxOpen ?? DEFAULT_MAX_OPEN;
+  if (!isIntIn(maxOpen, 1, MAX_OPEN)) errors.push(`maxOpen: must be an integer from 1 to ${MAX_OPEN}`);
+  const reservationMs = typeof input.reservation === 'string' ? parseDuration(input.reservation.trim()) : input.reservation === undefined ? parseDuration(DEFAULT_RESERVATION) : undefined;
+  if (reservationMs === undefined || reservationMs < MIN_RESERVATION_MS || reservationMs > MAX_RESERVATION_MS) {
+    errors.push('reservation: must be a duration from 1s to 1d, e.g. "10m"');
+  }
+
+  let label = campaignId;
+  if (input.campaign !== undefined) {
+    if (typeof input.campaign !== 'string' || input.campaign.trim() === '' || input.campaign.length > MAX_LABEL_LENGTH) {
+      errors.push(`campaign: must be a non-empty string of at most ${MAX_LABEL_LENGTH} characters`);
+    } else label = input.campaign.trim();
+  }
+  for (const field of ['allowBothBad', 'revealModels'] as const) {
+    if (input[field] !== undefined && typeof input[field] !== 'boolean') errors.push(`${field}: must be true or false`);
+  }
+
+  let itemCount = 0;
+  if (input.items !== undefined && input.itemsRef !== undefined) {
+    errors.push('items, itemsRef: give one of them, not both');
+  } else if (input.items !== undefined) {
+    if (!Array.isArray(input.items) || input.items.length === 0) errors.push('items: must be a non-empty array of items');
+    else if (input.items.length > MAX_INLINE_ITEMS) errors.push(`items: at most ${MAX_INLINE_ITEMS} inline; store longer lists (prefline campaign start does) and pass itemsRef`);
+    else itemCount = input.items.length;
+    if (input.itemCount !== undefined) errors.push('itemCount: only with itemsRef');
+  } else if (input.itemsRef !== undefined) {
+    if (typeof input.itemsRef !== 'string' || !ARTIFACT_REF.test(input.itemsRef)) errors.push('itemsRef: must be "sha256:<64 hex>", the artifact-store reference of the item list');
+    if (!isIntIn(input.itemCount, 1, MAX_ITEMS)) errors.push(`itemCount: required with itemsRef, an integer from 1 to ${MAX_ITEMS}`);
+    else itemCount = input.itemCount;
+  } else {
+    errors.push('items: required (or itemsRef with itemCount)');
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const plan: CampaignPlan = {
+    ...(input.items !== undefined ? { items: input.items } : { itemsRef: input.itemsRef as string }),
+    itemCount,
+    task,
+    responses,
+    ...(task === 'compare' ? { question: question ?? DEFAULT_QUESTION } : {}),
+    channel,
+    deadline,
+    maxOpen,
+    reservationMs: reservationMs as number,
+    label,
+    ...(input.allowBothBad !== undefined ? { allowBothBad: input.allowBothBad } : {}),
+    ...(input.revealModels !== undefined ? { revealModels: input.revealModels } : {}),
+  };
+  // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
+  const deadlineAtMs = campaignDeadlineAt(plan.deadline, nowMs);
+  plan.items?.forEach((item, i) => {
+    for (const error of itemErrors(plan, item, deadlineAtMs, nowMs)) errors.push(`items[${i}].${error}`);
+  });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };
+}
+
+function parseCampaignDeadline(raw: unknown, nowMs: number, errors: string[]): DeadlineSpec {
+  const text = raw === undefined ? DEFAULT_CAMPAIGN_DEADLINE : typeof raw === 'string' ? raw.trim() : '';
+  const ms = parseDuration(text);
+  if (ms !== undefined && ms >= 60_000 && ms <= MAX_DEADLINE_MS) return { kind: 'duration', ms };
+  const at = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isNaN(at) && at - nowMs >= 60_000 && at - nowMs <= MAX_DEADLINE_MS) return { kind: 'at', iso: new Date(at).toISOString() };
+  errors.push('deadline: must be a duration from 1m to 366d like "3d", or an ISO time with a zone at least a minute ahead');
+  return { kind: 'duration', ms: 0 };
+}
+
+export function campaignDeadlineAt(spec: DeadlineSpec, startedAtMs: number): number {
+  return spec.kind === 'duration' ? startedAtMs + spec.ms : Date.parse(spec.iso);
+}
+
+/** The child lifecycle's input for an item: the item's fields under the campaign's. */
+export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs: number): LifecycleInput {
+  const { prompt, model, models, candidates, params, question, modelVersion } = item;
+  return {
+    prompt,
+    task: plan.task,
+    ...(model !== undefined ? { model } : {}),
+    ...(models !== undefined ? { models } : {}),
+    ...(candidates !== undefined ? { candidates } : {}),
+    ...(params !== undefined ? { params } : {}),
+    ...(plan.task === 'compare' ? { question: question ?? plan.question, responses: plan.responses } : { votesPerCandidate: plan.responses }),
+    ...(plan.task === 'thumbs' && question !== undefined ? { question } : {}),
+    ...(plan.allowBothBad !== undefined && plan.task === 'compare' ? { allowBothBad: plan.allowBothBad } : {}),
+    ...(plan.revealModels !== undefined ? { revealModels: plan.revealModels } : {}),
+    channel: plan.channel,
+    deadline: new Date(deadlineAtMs).toISOString(),
+    campaign: plan.label,
+    ...(modelVersion !== undefined ? { modelVersion } : {}),
+  };
+}
+
+/** Every problem of one item, each naming its field, as its lifecycle would report them. */
+export function itemErrors(plan: CampaignPlan, item: unknown, deadlineAtMs: number, nowMs: number): string[] {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return ['item: must be an object like {"prompt": "…", "models": [a, b]}'];
+  const unknown = Object.keys(item).filter((k) => !ITEM_FIELDS.has(k)).map((k) => `${k}: unknown item field; known: ${[...ITEM_FIELDS].join(', ')}`);
+  const checked = validateLifecycleInput(childInput(plan, item as CampaignItem, deadlineAtMs), nowMs);
+  return [...unknown, ...(checked.ok ? [] : checked.errors)];
+}

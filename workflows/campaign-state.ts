@@ -1,0 +1,340 @@
+/**
+ * The state of one rating campaign and its message handlers, as a deterministic class (like
+ * RatingLifecycle): `ratingCampaign` creates it with `start` or `resume`, issues every command, and
+ * hands `toCarry()` to continue-as-new.
+ *
+ * It keeps the open items only: each with the raters who answered it (so `next` never hands an item
+ * to a rater twice), its standing answers and its reservations. Closed items are counters plus an
+ * outcome record that waits here only until the ledger holds it (`outcomesCommitted`).
+ */
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { campaignDeadlineAt } from './campaign-input';
+import {
+  INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignResumeSignal,
+  campaignStatusQuery, nextItemUpdate,
+} from './messages';
+import type {
+  CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
+  NextItemAnswer, NextItemRequest,
+} from './types';
+import { RATER_PATTERN } from './vote-tally';
+
+/** Limits a starter may lower (tests do, to reach continue-as-new in seconds); from the arguments, so replays see them. */
+export interface CampaignThresholds {
+  /** Continue-as-new once the run's history has this many events (the server's suggestion applies regardless). */
+  continueAsNewAfterEvents?: number;
+  /** How long after the deadline items that never reported are given up as `unreported`. Default 15 minutes. */
+  reportGraceMs?: number;
+}
+
+export interface OpenItem {
+  item: number;
+  lifecycleId: string;
+  /** The lifecycle has published and takes answers. */
+  opened: boolean;
+  /** Raters who answered (standing or withdrawn), in the order they did. */
+  raters: string[];
+  progress: number;
+  /** The seq of the answer `progress` is from: reports may arrive out of order. */
+  seq: number;
+  reservations: Array<{ rater: string; untilMs: number }>;
+}
+
+/** What one run hands the next. */
+export interface CampaignCarry {
+  plan: CampaignPlan;
+  startedAt: string;
+  /** Items from `nextItem` on are not started yet; `buffer` holds the next of them, read from the store. */
+  nextItem: number;
+  buffer: CampaignItem[];
+  open: OpenItem[];
+  counts: { done: number; failed: number; answers: number; ended: Partial<Record<CampaignItemEnd, number>> };
+  paused: boolean;
+  cancelReason?: string;
+  closeSent: boolean;
+  thresholds?: CampaignThresholds;
+}
+
+export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
+/** Outcomes wait for the ledger in batches of at most this many (or OUTCOME_FLUSH_MS). */
+export const OUTCOME_BATCH = 50;
+export const OUTCOME_FLUSH_MS = 30_000;
+
+export function isCampaignCarry(arg: unknown): arg is CampaignCarry {
+  return typeof arg === 'object' && arg !== null && 'plan' in arg;
+}
+
+export function campaignThresholdErrors(arg: unknown): string[] {
+  if (arg === undefined || arg === null) return [];
+  if (typeof arg !== 'object' || Array.isArray(arg)) return ['second argument: must be an object like {"thresholds": {…}} or absent'];
+  const errors = Object.keys(arg).filter((k) => k !== 'thresholds').map((k) => `${k}: unknown field in the second argument; known: thresholds`);
+  const t = (arg as { thresholds?: unknown }).thresholds;
+  if (t === undefined) return errors;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return [...errors, 'thresholds: must be an object'];
+  const { continueAsNewAfterEvents, reportGraceMs, ...rest } = t as CampaignThresholds;
+  for (const key of Object.keys(rest)) errors.push(`thresholds.${key}: unknown field; known: continueAsNewAfterEvents, reportGraceMs`);
+  if (continueAsNewAfterEvents !== undefined && !(Number.isSafeInteger(continueAsNewAfterEvents) && continueAsNewAfterEvents >= 50)) {
+    errors.push('thresholds.continueAsNewAfterEvents: must be an integer of at least 50');
+  }
+  if (reportGraceMs !== undefined && !(Number.isSafeInteger(reportGraceMs) && reportGraceMs >= 0)) errors.push('thresholds.reportGraceMs: must be a non-negative integer');
+  return errors;
+}
+
+export function invalidCampaignInput(errors: string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: INVALID_CAMPAIGN_INPUT_ERROR, nonRetryable: true, message: `invalid campaign input: ${errors.join('; ')}`, details: [errors],
+  });
+}
+
+/** The child lifecycle id of an item: the campaign's id and the item's index, so every retry and run names the same one. */
+export function itemLifecycleId(campaignId: string, item: number): string {
+  return `${campaignId}-item-${item}`;
+}
+
+export class RatingCampaign {
+  nextItem = 0;
+  buffer: CampaignItem[] = [];
+  readonly open = new Map<string, OpenItem>();
+  counts: CampaignCarry['counts'] = { done: 0, failed: 0, answers: 0, ended: {} };
+  paused = false;
+  cancelReason?: string;
+  /** The open items have been told to close (cancel). */
+  closeSent = false;
+  /** This run continues as new: `next` is refused as RunContinuing, and the gateway asks again. */
+  continuing = false;
+  /** Outcomes the ledger does not hold yet. */
+  outcomes: CampaignItemOutcome[] = [];
+  lastOutcomeCommitMs: number;
+  readonly deadlineAtMs: number;
+
+  private constructor(
+    readonly campaignId: string,
+    readonly plan: CampaignPlan,
+    readonly startedAt: string,
+    readonly thresholds: CampaignThresholds,
+  ) {
+    this.deadlineAtMs = campaignDeadlineAt(plan.deadline, Date.parse(startedAt));
+    this.lastOutcomeCommitMs = Date.now();
+  }
+
+  static start(campaignId: string, plan: CampaignPlan, thresholds: CampaignThresholds, now: number): RatingCampaign {
+    return new RatingCampaign(campaignId, plan, new Date(now).toISOString(), thresholds);
+  }
+
+  static resume(campaignId: string, carry: CampaignCarry): RatingCampaign {
+    const campaign = new RatingCampaign(campaignId, carry.plan, carry.startedAt, carry.thresholds ?? {});
+    campaign.nextItem = carry.nextItem;
+    campaign.buffer = carry.buffer;
+    for (const item of carry.open) campaign.open.set(item.lifecycleId, item);
+    campaign.counts = carry.counts;
+    campaign.paused = carry.paused;
+    if (carry.cancelReason !== undefined) campaign.cancelReason = carry.cancelReason;
+    campaign.closeSent = carry.closeSent;
+    return campaign;
+  }
+
+  /** Outcomes must be committed first (`outcomes` is empty): they are not carried. */
+  toCarry(): CampaignCarry {
+    if (this.outcomes.length > 0) throw new Error('bug: continuing as new with outcomes the ledger does not hold');
+    return {
+      plan: this.plan, startedAt: this.startedAt, nextItem: this.nextItem, buffer: this.buffer, open: [...this.open.values()],
+      counts: this.counts, paused: this.paused, ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
+      closeSent: this.closeSent, ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
+    };
+  }
+
+  get cancelled(): boolean {
+    return this.cancelReason !== undefined;
+  }
+
+  get reportGraceMs(): number {
+    return this.thresholds.reportGraceMs ?? DEFAULT_REPORT_GRACE_MS;
+  }
+
+  /** Items not started yet and still to be: none once cancelled or past the deadline. */
+  get unstarted(): number {
+    return this.plan.itemCount - this.nextItem;
+  }
+
+  /** Whether another item may start now (the script also needs it in the buffer, or reads a page). */
+  mayStart(now: number): boolean {
+    // An item needs a minute to publish and collect anything; later ones would close at once.
+    return !this.paused && !this.cancelled && this.unstarted > 0 && this.open.size < this.plan.maxOpen && this.deadlineAtMs - now > 60_000;
+  }
+
+  /** Everything is accounted for: every item ended, or cancelled/past the deadline with nothing open. */
+  finished(now: number): boolean {
+    if (this.open.size > 0) return false;
+    return this.unstarted === 0 || this.cancelled || this.deadlineAtMs - now <= 60_000;
+  }
+
+  phase(now: number): CampaignPhase {
+    if (this.finished(now)) return this.cancelled ? 'cancelled' : 'completed';
+    if (this.cancelled) return 'cancelling';
+    if (this.deadlineAtMs - now <= 60_000 || this.unstarted === 0) return 'finishing';
+    return this.paused ? 'paused' : 'running';
+  }
+
+  /** The next item to start: taken from the buffer, with its lifecycle id. */
+  takeItem(): { index: number; item: CampaignItem; lifecycleId: string } {
+    const item = this.plan.items !== undefined ? this.plan.items[this.nextItem] : this.buffer.shift();
+    if (item === undefined) throw new Error('bug: no item to take');
+    const index = this.nextItem++;
+    return { index, item, lifecycleId: itemLifecycleId(this.campaignId, index) };
+  }
+
+  /** Whether the next item must be read from the store first. */
+  needsPage(): boolean {
+    return this.plan.items === undefined && this.buffer.length === 0 && this.unstarted > 0;
+  }
+
+  started(index: number, lifecycleId: string): void {
+    this.open.set(lifecycleId, { item: index, lifecycleId, opened: false, raters: [], progress: 0, seq: 0, reservations: [] });
+  }
+
+  /** An item that never opened (its input is invalid): ended at once. */
+  endUnstarted(index: number, lifecycleId: string, end: CampaignItemEnd, message: string): void {
+    this.record({ item: index, lifecycleId, end, answers: 0, raters: 0, closedAt: new Date().toISOString(), message });
+  }
+
+  private record(outcome: CampaignItemOutcome): void {
+    this.outcomes.push(outcome);
+    if (outcome.end === 'failed' || outcome.end === 'invalid' || outcome.end === 'unreported') this.counts.failed += 1;
+    else this.counts.done += 1;
+    this.counts.answers += outcome.answers;
+    this.counts.ended[outcome.end] = (this.counts.ended[outcome.end] ?? 0) + 1;
+  }
+
+  private end(open: OpenItem, end: CampaignItemEnd, answers: number, message?: string): void {
+    this.open.delete(open.lifecycleId);
+    this.record({
+      item: open.item, lifecycleId: open.lifecycleId, end, answers, raters: open.raters.length, closedAt: new Date().toISOString(),
+      ...(message !== undefined ? { message } : {}),
+    });
+  }
+
+  /** Past the deadline and its grace: the items that never said they closed are given up. */
+  giveUpUnreported(): void {
+    for (const open of [...this.open.values()]) this.end(open, 'unreported', open.progress, 'no close report from the lifecycle by the deadline and its grace');
+  }
+
+  report(report: CampaignItemReport): void {
+    const open = this.open.get(report.lifecycleId);
+    // A repeated close report, or one from a lifecycle this campaign does not run: nothing to count.
+    if (!open) return;
+    switch (report.kind) {
+      case 'opened':
+        open.opened = true;
+        return;
+      case 'answer':
+        open.opened = true;
+        if (!open.raters.includes(report.rater)) open.raters.push(report.rater);
+        open.reservations = open.reservations.filter((r) => r.rater !== report.rater);
+        if (report.seq > open.seq) {
+          open.seq = report.seq;
+          open.progress = report.progress;
+        }
+        return;
+      case 'closed':
+        this.end(open, report.closeReason, report.progress);
+        return;
+      case 'failed':
+        this.end(open, 'failed', open.progress, report.message.slice(0, 500));
+        return;
+    }
+  }
+
+  outcomesDue(now: number): boolean {
+    return this.outcomes.length >= OUTCOME_BATCH || (this.outcomes.length > 0 && now - this.lastOutcomeCommitMs >= OUTCOME_FLUSH_MS);
+  }
+
+  /** The ledger holds the first `count` outcomes. */
+  outcomesCommitted(count: number, now: number): void {
+    this.outcomes.splice(0, count);
+    this.lastOutcomeCommitMs = now;
+  }
+
+  validateNext(request: NextItemRequest): void {
+    if (typeof request !== 'object' || request === null || typeof request.rater !== 'string' || !RATER_PATTERN.test(request.rater)) {
+      throw ApplicationFailure.nonRetryable('malformed request: rater must be a pseudonym like r_0123abcd…', VoteRejection.MalformedVote);
+    }
+    if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
+  }
+
+  /**
+   * An open item for `rater`: one they hold a live reservation on, else one they have not answered with
+   * room left (its responses less standing answers and others' live reservations), the most room first,
+   * at random among equals (the workflow's seeded randomness, so replays pick the same).
+   */
+  next(request: NextItemRequest, now: number): NextItemAnswer {
+    const phase = this.phase(now);
+    if (phase === 'paused') return { assigned: false, reason: 'paused' };
+    if (phase !== 'running' && phase !== 'finishing') return { assigned: false, reason: 'finished' };
+    const { rater } = request;
+    let best: OpenItem[] = [];
+    let bestRoom = 0;
+    for (const open of this.open.values()) {
+      open.reservations = open.reservations.filter((r) => r.untilMs > now);
+      if (!open.opened || open.raters.includes(rater)) continue;
+      const mine = open.reservations.find((r) => r.rater === rater);
+      if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
+      const room = this.plan.responses - open.progress - open.reservations.length;
+      if (room <= 0 || room < bestRoom) continue;
+      if (room > bestRoom) best = [];
+      bestRoom = room;
+      best.push(open);
+    }
+    if (best.length === 0) return { assigned: false, reason: this.open.size === 0 && phase === 'finishing' ? 'finished' : 'waiting' };
+    // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
+    const chosen = best[Math.floor(Math.random() * best.length)]!;
+    const untilMs = now + this.plan.reservationMs;
+    chosen.reservations.push({ rater, untilMs });
+    return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
+  }
+
+  countsNow(now: number): CampaignCounts {
+    let answers = this.counts.answers;
+    let reserved = 0;
+    for (const open of this.open.values()) {
+      answers += open.progress;
+      reserved += open.reservations.filter((r) => r.untilMs > now).length;
+    }
+    const ended = this.counts.done + this.counts.failed;
+    return {
+      items: this.plan.itemCount, done: this.counts.done, failed: this.counts.failed, open: this.open.size,
+      pending: this.plan.itemCount - ended - this.open.size, answers, reserved, ended: { ...this.counts.ended },
+    };
+  }
+
+  status(now: number): CampaignStatus {
+    const counts = this.countsNow(now);
+    const ended = counts.done + counts.failed;
+    const elapsed = now - Date.parse(this.startedAt);
+    const eta = ended > 0 && ended < counts.items ? new Date(Math.min(now + (elapsed / ended) * (counts.items - ended), this.deadlineAtMs)).toISOString() : undefined;
+    return {
+      campaignId: this.campaignId, label: this.plan.label, phase: this.phase(now), task: this.plan.task, responses: this.plan.responses,
+      channel: this.plan.channel, maxOpen: this.plan.maxOpen, startedAt: this.startedAt, deadlineAt: new Date(this.deadlineAtMs).toISOString(), counts,
+      ...(eta !== undefined ? { eta } : {}), ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
+    };
+  }
+
+  summary(now: number): CampaignSummary {
+    return { campaignId: this.campaignId, phase: this.cancelled ? 'cancelled' : 'completed', counts: this.countsNow(now) };
+  }
+
+  register(): void {
+    setHandler(campaignStatusQuery, () => this.status(Date.now()));
+    setHandler(campaignItemReportSignal, (report) => this.report(report));
+    setHandler(campaignPauseSignal, () => {
+      this.paused = true;
+    });
+    setHandler(campaignResumeSignal, () => {
+      this.paused = false;
+    });
+    setHandler(campaignCancelSignal, (request) => {
+      const reason = typeof request?.reason === 'string' && request.reason.trim() !== '' ? request.reason.trim().slice(0, 500) : 'cancelled';
+      this.cancelReason ??= reason;
+    });
+    setHandler(nextItemUpdate, (request) => this.next(request, Date.now()), { validator: (request) => this.validateNext(request) });
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * @module ratingCampaign: many items, each rated by its own child `ratingLifecycle`, with bounded
+ * concurrency. Its steps:
+ *
+ *   1. start: validate the input (inline items are checked whole), or resume what a previous run carried;
+ *   2. start child lifecycles while fewer than `maxOpen` are open (items read from the artifact store in
+ *      pages by an activity when the list is stored, so prompts and media never pass through history in bulk);
+ *   3. meanwhile hand items to raters (`next`), follow each child's reports (opened, answers, closed),
+ *      pause/resume, and on cancel tell every open child to close (each commits what it has);
+ *   4. commit each closed item's outcome to the ledger in batches (the state forgets it then);
+ *   5. continue-as-new when history grows long, carrying only the open items and counters;
+ *   6. when every item has ended (or cancel/the deadline left nothing open), commit the campaign row's
+ *      final counts and return the summary.
+ *
+ * Children are started with deterministic ids (`<campaign id>-item-<index>`) and REJECT_DUPLICATE, so no
+ * retry, replay or run starts an item twice; an id that exists already is adopted as open. They are
+ * ABANDONed on parent close: a continue-as-new closes a run, and must not end its children. Children
+ * report to the campaign's workflow id (not a run), so reports reach whichever run is current.
+ */
+import {
+  ParentClosePolicy, WorkflowIdReusePolicy,
+  allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
+import { childInput, itemErrors, validateCampaignInput } from './campaign-input';
+import {
+  OUTCOME_BATCH, OUTCOME_FLUSH_MS, RatingCampaign, campaignThresholdErrors, invalidCampaignInput, isCampaignCarry,
+  type CampaignCarry, type CampaignThresholds,
+} from './campaign-state';
+import { WORKFLOW_TYPE, closeSignal } from './messages';
+import { inferenceQueue, ledgerQueue } from './queues';
+import { campaignKey, channelKey, statusKey } from './search-attributes';
+import type { CampaignPhase, CampaignSummary } from './types';
+
+export type { CampaignCarry, CampaignThresholds } from './campaign-state';
+
+/** Items read from the store per activity call. */
+export const ITEM_PAGE = 50;
+/** Children started per batch, before the loop looks at reports, cancels and the history again. */
+export const START_BATCH = 25;
+
+export interface CampaignStart {
+  thresholds?: CampaignThresholds;
+}
+
+function activitiesFor(baseQueue: string) {
+  const items = proxyActivities<CampaignItemActivities>({
+    taskQueue: inferenceQueue(baseQueue),
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
+  });
+  // The ledger: retries without limit, like the lifecycles' commits: outcomes must reach it.
+  const ledger = proxyActivities<CampaignLedgerActivities>({
+    taskQueue: ledgerQueue(baseQueue),
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
+  return { items, ledger };
+}
+
+function startOrFail(campaignId: string, input: unknown, start: CampaignStart | null | undefined): RatingCampaign {
+  const result = validateCampaignInput(input, campaignId, Date.now());
+  const errors = [...(result.ok ? [] : result.errors), ...campaignThresholdErrors(start)];
+  if (!result.ok || errors.length > 0) throw invalidCampaignInput(errors);
+  return RatingCampaign.start(campaignId, result.plan, start?.thresholds ?? {}, Date.now());
+}
+
+export async function ratingCampaign(input: unknown, carry?: CampaignCarry | CampaignStart | null): Promise<CampaignSummary> {
+  const info = workflowInfo();
+  const { items, ledger } = activitiesFor(info.taskQueue);
+  const resumed = isCampaignCarry(carry);
+  if (resumed && info.continuedFromExecutionRunId === undefined) {
+    throw invalidCampaignInput(['second argument: a carried campaign state is only accepted from continue-as-new; start with {"thresholds": {…}} or nothing']);
+  }
+  // 1. Start, or resume. Handlers first: children's reports are buffered until then, never lost.
+  const campaign = resumed ? RatingCampaign.resume(info.workflowId, carry) : startOrFail(info.workflowId, input, carry);
+  campaign.register();
+  const { plan } = campaign;
+  upsertSearchAttributes([
+    { key: campaignKey, value: plan.label },
+    { key: channelKey, value: plan.channel.split(':')[0]! },
+  ]);
+  let shownPhase: CampaignPhase | undefined;
+  const showPhase = (phase: CampaignPhase) => {
+    if (phase !== shownPhase) upsertSearchAttributes([{ key: statusKey, value: phase }]);
+    shownPhase = phase;
+  };
+
+  const record = (now: number, closed = false): CampaignRecord => ({
+    campaignId: campaign.campaignId, runId: info.firstExecutionRunId, label: plan.label, task: plan.task, responses: plan.responses,
+    channel: plan.channel, itemCount: plan.itemCount, startedAt: campaign.startedAt, deadlineAt: new Date(campaign.deadlineAtMs).toISOString(),
+    phase: campaign.phase(now), counts: campaign.countsNow(now), ...(closed ? { closedAt: new Date(now).toISOString() } : {}),
+  });
+  const commitOutcomes = async (closed = false) => {
+    const batch = campaign.outcomes.slice(0, OUTCOME_BATCH * 4);
+    await ledger.commitCampaign({ campaign: record(Date.now(), closed), outcomes: batch });
+    campaign.outcomesCommitted(batch.length, Date.now());
+  };
+  const historyIsLong = () => {
+    const { continueAsNewSuggested, historyLength } = workflowInfo();
+    const limit = campaign.thresholds.continueAsNewAfterEvents;
+    return continueAsNewSuggested || (limit !== undefined && historyLength >= limit);
+  };
+
+  // The campaign's row exists from the start, so `prefline query` sees it while it runs.
+  if (!resumed) await ledger.commitCampaign({ campaign: record(Date.now()), outcomes: [] });
+
+  for (;;) {
+    const now = Date.now();
+    showPhase(campaign.phase(now));
+    if (campaign.cancelled && !campaign.closeSent) {
+      // 3. Cancel: every open child closes and commits what it has, then reports.
+      await Promise.all([...campaign.open.keys()].map((id) => getExternalWorkflowHandle(id).signal(closeSignal, { reason: `campaign cancelled: ${campaign.cancelReason}` })
+        .catch((err: unknown) => log.warn('close of a campaign item failed', { lifecycleId: id, error: String(err) }))));
+      campaign.closeSent = true;
+      continue;
+    }
+    if (campaign.outcomesDue(now) || (campaign.outcomes.length > 0 && campaign.finished(now))) {
+      await commitOutcomes(); // 4.
+      continue;
+    }
+    if (campaign.finished(now)) break;
+    if (now >= campaign.deadlineAtMs + campaign.reportGraceMs) {
+      campaign.giveUpUnreported();
+      continue;
+    }
+    if (historyIsLong()) {
+      // 5. Outcomes go to the ledger first: the carry holds open items only.
+      campaign.continuing = true;
+      while (campaign.outcomes.length > 0) await commitOutcomes();
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof ratingCampaign>(input, campaign.toCarry());
+    }
+    if (campaign.mayStart(now)) {
+      // 2. Start children: read the next page first where the list is stored.
+      if (campaign.needsPage()) {
+        const page = await items.readCampaignItems({ itemsRef: plan.itemsRef as string, offset: campaign.nextItem, limit: ITEM_PAGE });
+        if (page.length === 0) throw new Error(`bug: the stored item list ends before item ${campaign.nextItem} of ${plan.itemCount}`);
+        campaign.buffer = page;
+        continue;
+      }
+      await startBatch(campaign);
+      continue;
+    }
+    const wakeAt = Math.min(
+      campaign.deadlineAtMs - 60_000 > now ? campaign.deadlineAtMs - 60_000 : campaign.deadlineAtMs + campaign.reportGraceMs,
+      campaign.outcomes.length > 0 ? campaign.lastOutcomeCommitMs + OUTCOME_FLUSH_MS : Number.POSITIVE_INFINITY,
+    );
+    await condition(
+      () => campaign.mayStart(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent) || campaign.finished(Date.now()) || historyIsLong(),
+      Math.max(wakeAt - now, 1),
+    );
+  }
+
+  // 6. The final counts.
+  await condition(allHandlersFinished);
+  await commitOutcomes(true);
+  showPhase(campaign.phase(Date.now()));
+  return campaign.summary(Date.now());
+}
+
+/** Starts up to START_BATCH children (while room and items last); an invalid item ends at once, never started. */
+async function startBatch(campaign: RatingCampaign): Promise<void> {
+  const starts: Array<Promise<void>> = [];
+  while (starts.length < START_BATCH && campaign.mayStart(Date.now()) && !campaign.needsPage()) {
+    const { index, item, lifecycleId } = campaign.takeItem();
+    const now = Date.now();
+    const errors = itemErrors(campaign.plan, item, campaign.deadlineAtMs, now);
+    if (errors.length > 0) {
+      campaign.endUnstarted(index, lifecycleId, 'invalid', `invalid item: ${errors.join('; ')}`.slice(0, 500));
+      continue;
+    }
+    // Open before the start resolves: the child's first report may come in the same activation.
+    campaign.started(index, lifecycleId);
+    starts.push(startChild(WORKFLOW_TYPE, {
+      workflowId: lifecycleId,
+      args: [childInput(campaign.plan, item, campaign.deadlineAtMs)],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      memo: { campaignId: campaign.campaignId, item: index },
+    }).then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          // Started before (a reset history, an id taken by hand): it reports here like any child.
+          campaign.report({ lifecycleId, kind: 'opened' });
+          return;
+        }
+        campaign.report({ lifecycleId, kind: 'failed', message: `could not start: ${String(err)}` });
+      },
+    ));
+  }
+  await Promise.all(starts);
+}
