@@ -100,15 +100,14 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
   } else {
     errors.push('items: required (or itemsRef with itemCount)');
   }
-  if (errors.length > 0) return { ok: false, errors };
-
+  // Items are checked even when a campaign field is wrong (against its default), so one pass names every problem.
   const plan: CampaignPlan = {
     ...(input.items !== undefined ? { items: input.items } : { itemsRef: input.itemsRef as string }),
     itemCount,
-    task,
-    responses,
-    ...(task === 'compare' ? { question: question ?? DEFAULT_QUESTION } : {}),
-    channel,
+    task: task === 'thumbs' ? 'thumbs' : 'compare',
+    responses: isIntIn(responses, 1, MAX_RESPONSES) ? responses : DEFAULT_CAMPAIGN_RESPONSES,
+    ...(task !== 'thumbs' ? { question: question ?? DEFAULT_QUESTION } : {}),
+    channel: parseChannel(channel).ok ? channel : 'web',
     deadline,
     maxOpen,
     reservationMs: reservationMs as number,
@@ -117,8 +116,8 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     ...(input.revealModels !== undefined ? { revealModels: input.revealModels } : {}),
   };
   // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
-  const deadlineAtMs = campaignDeadlineAt(plan.deadline, nowMs);
-  plan.items?.forEach((item, i) => {
+  const deadlineAtMs = deadline.kind === 'duration' && deadline.ms === 0 ? nowMs + 24 * 3600 * 1000 : campaignDeadlineAt(plan.deadline, nowMs);
+  if (Array.isArray(plan.items) && plan.items.length <= MAX_INLINE_ITEMS) plan.items.forEach((item, i) => {
     for (const error of itemErrors(plan, item, deadlineAtMs, nowMs)) errors.push(`items[${i}].${error}`);
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };

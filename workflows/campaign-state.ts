@@ -32,8 +32,10 @@ export interface OpenItem {
   lifecycleId: string;
   /** The lifecycle has published and takes answers. */
   opened: boolean;
-  /** Raters who answered (standing or withdrawn), in the order they did. */
+  /** Raters who answered (standing or withdrawn), in the order their reports came. */
   raters: string[];
+  /** Raters who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does. */
+  passed?: string[];
   progress: number;
   /** The seq of the answer `progress` is from: reports may arrive out of order. */
   seq: number;
@@ -229,6 +231,7 @@ export class RatingCampaign {
       case 'answer':
         open.opened = true;
         if (!open.raters.includes(report.rater)) open.raters.push(report.rater);
+        if (open.passed?.includes(report.rater)) open.passed = open.passed.filter((r) => r !== report.rater);
         open.reservations = open.reservations.filter((r) => r.rater !== report.rater);
         if (report.seq > open.seq) {
           open.seq = report.seq;
@@ -258,6 +261,9 @@ export class RatingCampaign {
     if (typeof request !== 'object' || request === null || typeof request.rater !== 'string' || !RATER_PATTERN.test(request.rater)) {
       throw ApplicationFailure.nonRetryable('malformed request: rater must be a pseudonym like r_0123abcd…', VoteRejection.MalformedVote);
     }
+    if (request.done !== undefined && (typeof request.done !== 'string' || request.done.length > 300)) {
+      throw ApplicationFailure.nonRetryable('malformed request: done must be the id of the item lifecycle the rater answered', VoteRejection.MalformedVote);
+    }
     if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
   }
 
@@ -271,11 +277,16 @@ export class RatingCampaign {
     if (phase === 'paused') return { assigned: false, reason: 'paused' };
     if (phase !== 'running' && phase !== 'finishing') return { assigned: false, reason: 'finished' };
     const { rater } = request;
+    const done = request.done !== undefined ? this.open.get(request.done) : undefined;
+    if (done && !done.raters.includes(rater)) {
+      done.passed = [...new Set([...(done.passed ?? []), rater])];
+      done.reservations = done.reservations.filter((r) => r.rater !== rater);
+    }
     let best: OpenItem[] = [];
     let bestRoom = 0;
     for (const open of this.open.values()) {
       open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.raters.includes(rater)) continue;
+      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
       const mine = open.reservations.find((r) => r.rater === rater);
       if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
       const room = this.plan.responses - open.progress - open.reservations.length;

@@ -398,6 +398,11 @@ export interface CampaignItemOutcome {
 export interface NextItemRequest {
   /** The rater's pseudonym, as on votes. */
   rater: string;
+  /**
+   * The item lifecycle the rater just answered or skipped: never handed to them again, even before its
+   * report of the answer reaches the campaign (reports are signals, a moment behind).
+   */
+  done?: string;
 }
 
 export type NextItemAnswer =

@@ -34,7 +34,7 @@ import { ArtifactIntegrityError, ArtifactNotFoundError } from '../../store/Artif
 import { ImportRefusedError } from '../../store/import-errors';
 import { LedgerError } from '../../store/Ledger';
 import { INVALID_RELEASE_INPUT_ERROR } from '../../workflows/publish-release';
-import { INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
+import { INVALID_CAMPAIGN_INPUT_ERROR, INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
 import { repoRoot } from '../helpers/repo-root';
 
 type ErrorClass = abstract new (...args: never[]) => PreflineError;
@@ -86,6 +86,7 @@ const TABLE: Row[] = [
   { code: C.ReleaseCorrupt, owner: ReleaseError, make: () => new ReleaseError(C.ReleaseCorrupt, 'x'), retryable: false },
   { code: C.LifecycleInputInvalid, retryable: false },
   { code: C.ReleaseInputInvalid, retryable: false },
+  { code: C.CampaignInputInvalid, retryable: false },
   { code: C.VotingClosed, owner: VoteRejectedError, make: vote(C.VotingClosed), retryable: false, httpStatus: 409 },
   { code: C.VotingNotOpen, owner: VoteRejectedError, make: vote(C.VotingNotOpen), retryable: true, httpStatus: 409 },
   { code: C.UnknownCandidate, owner: VoteRejectedError, make: vote(C.UnknownCandidate), retryable: false, httpStatus: 404 },
@@ -97,6 +98,8 @@ const TABLE: Row[] = [
   { code: C.NotPairwise, owner: VoteRejectedError, make: vote(C.NotPairwise), retryable: false, httpStatus: 409 },
   { code: C.ChoiceNotOffered, owner: VoteRejectedError, make: vote(C.ChoiceNotOffered), retryable: false, httpStatus: 400 },
   { code: C.Busy, owner: VoteRejectedError, make: vote(C.Busy), retryable: true, httpStatus: 503 },
+  { code: C.UnknownCampaign, owner: HttpError, make: http(C.UnknownCampaign), retryable: false, httpStatus: 404 },
+  { code: C.CampaignRefused, owner: HttpError, make: http(C.CampaignRefused), retryable: false, httpStatus: 409 },
   { code: C.BadRequest, owner: HttpError, make: http(C.BadRequest), retryable: false, httpStatus: 400 },
   { code: C.InvalidJson, owner: HttpError, make: http(C.InvalidJson), retryable: false, httpStatus: 400 },
   { code: C.InvalidIdempotencyKey, owner: HttpError, make: http(C.InvalidIdempotencyKey), retryable: false, httpStatus: 400 },
@@ -258,6 +261,7 @@ describe('core/errors: the catalogue', () => {
     for (const type of Object.values(VoteRejection)) assert.ok(rejections.includes(type), type);
     assert.equal(INVALID_INPUT_ERROR, C.LifecycleInputInvalid);
     assert.equal(INVALID_RELEASE_INPUT_ERROR, C.ReleaseInputInvalid);
+    assert.equal(INVALID_CAMPAIGN_INPUT_ERROR, C.CampaignInputInvalid);
   });
 
   it('should map every coded error to a Temporal failure typed by its code, retryable as its code says', () => {

@@ -171,3 +171,13 @@ describe('RatingCampaign (state, outside Temporal)', () => {
     assert.equal(type(() => campaign.validateNext({ rater: raterId(1) })), 'run_continuing');
   });
 });
+
+describe('RatingCampaign next with done', () => {
+  it('should never hand back the item a rater says they just answered, before its report arrives', () => {
+    const campaign = running(1);
+    const first = campaign.next({ rater: raterId(1) }, NOW);
+    assert.ok(first.assigned);
+    assert.deepEqual(campaign.next({ rater: raterId(1), done: first.lifecycleId }, NOW), { assigned: false, reason: 'waiting' });
+    assert.equal(campaign.countsNow(NOW).reserved, 0);
+  });
+});
