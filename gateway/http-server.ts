@@ -17,12 +17,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ArtifactSource } from './artifact-source';
 import { ErrorCode, httpStatusOf } from '../core/errors';
+import type { CampaignDirectory } from '../core/campaign-directory';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import {
   HttpError, SECURITY_HEADERS, checkHost, clientAddress, decodeParam, hostOfUrl, messageOf, send, sendJson,
   type GatewayLog, type HttpRoute,
 } from '../core/http';
 import { RateLimiter } from '../core/rate-limit';
+import { createCampaignRoutes } from '../channels/web/campaign-routes';
 import { createWebRoutes, type WebRater } from '../channels/web/routes';
 import { signedArtifactUrl, verifyArtifactUrl } from './artifact-urls';
 import { InviteStateCache, type InviteRegistry } from './invite-registry';
@@ -45,6 +47,8 @@ export const DEFAULT_WEB_LIMITS: WebLimits = { signInsPerHour: 30, accessCodeFai
 export interface GatewayDeps {
   /** How the web channel's vote API reaches lifecycles. */
   directory: LifecycleDirectory;
+  /** How the web channel's `next` reaches campaigns; without it, /api/campaigns answers not found. */
+  campaigns?: CampaignDirectory;
   artifacts: ArtifactSource;
   /** Key of the keyed hash that turns names into pseudonyms. */
   raterKey: Buffer;
@@ -178,6 +182,12 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       now,
       log,
     }),
+    ...(deps.campaigns
+      ? createCampaignRoutes({
+        campaigns: deps.campaigns, directory: deps.directory, authenticate: webRater,
+        artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()), ...(publicOrigin ? { publicOrigin } : {}), log,
+      })
+      : []),
     ...(deps.channelRoutes ?? []),
   ];
 

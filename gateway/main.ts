@@ -15,6 +15,7 @@ import { createGatewayServer, listen } from './http-server';
 import { InviteRegistry } from './invite-registry';
 import { startEmailGateway } from './email';
 import { startSlackGateway } from './slack';
+import { TemporalCampaignDirectory } from '../core/temporal-campaigns';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
 
 export interface RunningGateway {
@@ -56,6 +57,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   const email = await startEmailGateway(config, { directory, log: gatewayLog });
   const server = createGatewayServer({
     directory,
+    campaigns: new TemporalCampaignDirectory(client),
     artifacts: artifactSourceFor(artifacts),
     raterKey: loadSecret(config, 'rater'),
     sessionKey: loadSecret(config, 'session'),

@@ -1,0 +1,65 @@
+/**
+ * CampaignDirectory backed by Temporal: `next` is the campaign's update. While a run hands over to the
+ * next (run_continuing from the validator, an update aborted by the closing run, or the server busy),
+ * the request is sent again with jittered backoff, so a rater never sees the hand-over; a campaign that
+ * has completed answers `finished`.
+ */
+import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { CAMPAIGN_WORKFLOW_TYPE, VoteRejection, nextItemUpdate } from '../workflows/messages';
+import type { NextItemAnswer, NextItemRequest } from '../workflows/types';
+import { CampaignRefusedError, type CampaignDirectory } from './campaign-directory';
+import { ErrorCode } from './errors';
+import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
+
+const backoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
+const RESOURCE_EXHAUSTED = 8;
+
+/** The hand-over of a continue-as-new, or a server too busy: worth another attempt. */
+class HandOver extends Error {}
+
+export class TemporalCampaignDirectory implements CampaignDirectory {
+  constructor(private readonly client: Client, private readonly options: { retryBudgetMs?: number; clock?: Clock } = {}) {}
+
+  async next(campaignId: string, request: NextItemRequest): Promise<NextItemAnswer> {
+    const handle = this.client.workflow.getHandle(campaignId);
+    return retrying(
+      async () => {
+        try {
+          return await handle.executeUpdate(nextItemUpdate, { args: [request] });
+        } catch (err) {
+          if (err instanceof WorkflowUpdateFailedError) {
+            const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+            if (type === VoteRejection.RunContinuing) throw new HandOver();
+            if (type === VoteRejection.MalformedVote) throw new CampaignRefusedError(ErrorCode.MalformedVote, err.cause?.message ?? 'malformed request');
+            throw err;
+          }
+          if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
+            // Completed runs answer NOT_FOUND to updates: the current run may be a new one (continue-as-new), or none.
+            const description = await handle.describe().catch(() => undefined);
+            if (!description || description.type !== CAMPAIGN_WORKFLOW_TYPE) throw new CampaignRefusedError(ErrorCode.UnknownCampaign, `no campaign "${campaignId}"`);
+            if (description.status.name === 'RUNNING') throw new HandOver();
+            return { assigned: false, reason: 'finished' } as const;
+          }
+          if (isBusy(err)) throw new HandOver();
+          throw err;
+        }
+      },
+      {
+        delayMs: backoff,
+        budgetMs: this.options.retryBudgetMs ?? 5000,
+        retryable: (err) => err instanceof HandOver,
+        giveUp: () => new CampaignRefusedError(ErrorCode.Busy, 'the campaign is busy, try again'),
+      },
+      this.options.clock ?? systemClock,
+    );
+  }
+}
+
+function isBusy(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && e.code === RESOURCE_EXHAUSTED) return true;
+    if (e instanceof Error && /RESOURCE_EXHAUSTED|aborted by closing workflow|workflow is closing/i.test(e.message)) return true;
+  }
+  return false;
+}
