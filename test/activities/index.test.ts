@@ -16,9 +16,10 @@ describe('activities: createActivities', () => {
   it('should build the activities of each group whose dependencies are given, and only those', () => {
     const names = (deps: Parameters<typeof createActivities>[0]) => Object.keys(createActivities(deps)).sort();
     assert.deepEqual(names({ channels: { web: createWebPublisher('http://127.0.0.1:8080', () => undefined) } }), ['closePost', 'publishLifecycle', 'remindRaters', 'updatePost']);
-    assert.deepEqual(names({ inference: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore } }), ['generateCandidates']);
-    assert.deepEqual(names({ ledger: { ledger } }), ['commitLifecycle']);
+    assert.deepEqual(names({ inference: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore } }), ['generateCandidates', 'ingestCandidates', 'readCampaignItems']);
+    // Campaigns read stored item lists where inference workers share the artifact store, and commit beside the ledger.
+    assert.deepEqual(names({ ledger: { ledger } }), ['commitCampaign', 'commitLifecycle']);
     // The ledger worker's queue: commits and releases, both beside the one DuckDB writer.
-    assert.deepEqual(names({ ledger: { ledger }, releases: { ledger, releasesDir: '/nonexistent' } }), ['commitLifecycle', 'publishReleaseFiles']);
+    assert.deepEqual(names({ ledger: { ledger }, releases: { ledger, releasesDir: '/nonexistent' } }), ['commitCampaign', 'commitLifecycle', 'publishReleaseFiles']);
   });
 });

@@ -139,6 +139,8 @@ describe('store/Ledger', function () {
       assert.equal(l.path, file);
       const tables = await l.query(`SELECT table_name, table_type FROM information_schema.tables ORDER BY table_name`);
       assert.deepEqual(tables.rows, [
+        { table_name: 'campaign_items', table_type: 'BASE TABLE' },
+        { table_name: 'campaigns', table_type: 'BASE TABLE' },
         { table_name: 'candidate_scores', table_type: 'BASE TABLE' },
         { table_name: 'candidates', table_type: 'BASE TABLE' },
         { table_name: 'feedback', table_type: 'VIEW' },
@@ -722,7 +724,7 @@ describe('store/Ledger', function () {
       // The schema-2 ledger refuses a row without a close; the upgraded one takes it.
       const l = await writer();
       assert.deepEqual((await l.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
-      assert.equal(LEDGER_SCHEMA_VERSION, 5);
+      assert.equal(LEDGER_SCHEMA_VERSION, 8);
       const nullable = await l.query(`SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'lifecycles' AND column_name IN ('closed_at', 'close_reason') ORDER BY column_name`);
       assert.deepEqual(nullable.rows, [{ column_name: 'close_reason', is_nullable: 'YES' }, { column_name: 'closed_at', is_nullable: 'YES' }]);
       await l.commit(smallCommit());
@@ -965,7 +967,7 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 9);
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 11);
       });
     }
 
