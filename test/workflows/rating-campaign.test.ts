@@ -13,9 +13,9 @@ import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
 import {
   CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignCancelSignal, campaignPauseSignal, campaignResumeSignal, campaignStatusQuery, nextItemUpdate,
-  statusQuery,
+  judgeSignal, statusQuery,
 } from '../../workflows/messages';
-import type { CampaignInput, CampaignItem, CampaignStatus, CampaignSummary, NextItemAnswer } from '../../workflows/types';
+import type { CampaignInput, CampaignItem, CampaignStatus, CampaignSummary, LifecycleSummary, NextItemAnswer } from '../../workflows/types';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
 import { waitUntil } from '../helpers/processes';
 import { judgement, raterId } from '../helpers/votes';
@@ -207,7 +207,24 @@ describe('ratingCampaign workflow (real dev server)', function () {
       assert.equal(summary.counts.answers, 2);
       const standing = (await workers.ledger.query(`SELECT count(*)::INTEGER AS n FROM judgements WHERE lifecycle_id = $1 AND standing`, [lifecycleId])).rows[0];
       assert.deepEqual(standing, { n: 2 });
-      // A rater who answered may still change their answer at the quota… but the item has closed on quorum.
+    });
+  });
+
+  it('should not count signalled answers beyond the quota, however many arrive in one batch', async () => {
+    const { client } = await sharedTemporal();
+    const handle = await startCampaign(workers, { items: items(1), responses: 2 });
+    await workers.run(async () => {
+      const lifecycleId = `${handle.workflowId}-item-0`;
+      const child = client.workflow.getHandle(lifecycleId);
+      await waitUntil(async () => ((await child.query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'voting');
+      // Fire-and-forget answers, sent together: the server hands the workflow as many as arrived in one task.
+      await Promise.all(Array.from({ length: 8 }, (_, n) => child.signal(judgeSignal, judgement('left', n + 1))));
+      const lifecycle = (await child.result()) as LifecycleSummary;
+      assert.equal(lifecycle.judgements?.standing, 2);
+      assert.equal(lifecycle.votesAccepted + lifecycle.lateVotesRefused, 8, JSON.stringify(lifecycle));
+      assert.equal(((await handle.result()) as CampaignSummary).counts.answers, 2);
+      const rows = (await workers.ledger.query(`SELECT count(*) FILTER (WHERE standing)::INTEGER AS standing FROM judgements WHERE lifecycle_id = $1`, [lifecycleId])).rows[0];
+      assert.deepEqual(rows, { standing: 2 });
     });
   });
 
