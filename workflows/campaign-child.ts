@@ -6,7 +6,9 @@
  */
 import { getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import { campaignItemReportSignal } from './messages';
-import type { CampaignItemReport } from './types';
+import type { JudgementTally } from './judgement-tally';
+import type { CampaignItemReport, Quorum } from './types';
+import type { VoteTally } from './vote-tally';
 
 /** The campaign that started this lifecycle, if one did. */
 export function campaignOf(): string | undefined {
@@ -16,4 +18,21 @@ export function campaignOf(): string | undefined {
 export function reportToCampaign(campaignId: string, report: CampaignItemReport): Promise<void> {
   return getExternalWorkflowHandle(campaignId).signal(campaignItemReportSignal, report)
     .catch((err: unknown) => log.warn('campaign report not delivered', { campaignId, kind: report.kind, error: String(err) }));
+}
+
+/**
+ * Whether an answer that would add a standing one (a new rater's, or a withdrawn one given again) finds the
+ * item at its quota: `responses` standing judgements (compare), or the candidate's votes (thumbs).
+ * Changing a standing answer never adds one, so it is never refused.
+ */
+export function quotaFull(quorum: Quorum, tally: VoteTally, judgements: JudgementTally, candidateId?: string): boolean {
+  if (quorum.kind === 'responses') return judgements.counted().standing >= quorum.responses;
+  return quorum.kind === 'perCandidate' && candidateId !== undefined && tally.tallyOf(candidateId).votes >= quorum.votes;
+}
+
+/** What a campaign counts of an item: standing judgements (compare), or the fewest standing votes of a candidate (thumbs). */
+export function campaignProgress(quorum: Quorum, tally: VoteTally, judgements: JudgementTally): number {
+  if (quorum.kind === 'responses') return judgements.counted().standing;
+  const votes = tally.tallies().map((t) => t.votes);
+  return votes.length === 0 ? 0 : Math.min(...votes);
 }

@@ -8,6 +8,7 @@
 import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import type { CommitRequest, GenerateCandidatesRequest, IngestCandidatesRequest } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
+import { campaignProgress, quotaFull } from './campaign-child';
 import { DIGEST_BYTES } from './compact';
 import { deadlineAt } from './input';
 import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
@@ -208,24 +209,17 @@ export class RatingLifecycle {
     }
   }
 
-  /**
-   * Campaign children: an answer that would add a standing one (a new rater's, or a withdrawn one given
-   * again) is refused once the item has its quota; changing a standing answer is not.
-   */
+  /** Campaign children: an answer that would add a standing one is refused once the item has its quota (campaign-child.ts). */
   private checkQuota(addsStanding: boolean, candidateId?: string): void {
     if (!this.campaignChild || !addsStanding) return;
-    const { quorum } = this.plan;
-    const full = quorum.kind === 'responses'
-      ? this.judgements.counted().standing >= quorum.responses
-      : quorum.kind === 'perCandidate' && candidateId !== undefined && this.tally.tallyOf(candidateId).votes >= quorum.votes;
-    if (full) throw ApplicationFailure.nonRetryable('this item has all the answers it asks for', VoteRejection.LifecycleFull);
+    if (quotaFull(this.plan.quorum, this.tally, this.judgements, candidateId)) {
+      throw ApplicationFailure.nonRetryable('this item has all the answers it asks for', VoteRejection.LifecycleFull);
+    }
   }
 
-  /** What a campaign counts of this item: standing judgements (compare), or the fewest standing votes of a candidate (thumbs). */
+  /** What a campaign counts of this item (campaign-child.ts). */
   progress(): number {
-    if (this.plan.quorum.kind === 'responses') return this.judgements.counted().standing;
-    const votes = this.tally.tallies().map((t) => t.votes);
-    return votes.length === 0 ? 0 : Math.min(...votes);
+    return campaignProgress(this.plan.quorum, this.tally, this.judgements);
   }
 
   private reportAnswer(rater: string, outcome: VoteReceipt['outcome']): void {
