@@ -10,6 +10,10 @@
   let timer = null;
   let refreshing = false;
   let uid = 0;
+  // A campaign's page (#/campaigns/<id>): one item at a time, handed out by the server (POST …/next).
+  const campaignHash = /^#\/campaigns\/([^/]+)$/.exec(location.hash);
+  const campaign = campaignHash ? { id: decodeURIComponent(campaignHash[1]), current: null, done: null } : null;
+  const WAITING = { paused: 'This campaign is paused; items come back when it resumes.', waiting: 'No item for you right now: every open one has its answers or is taken. Try again in a moment.', finished: 'This campaign is finished. Thank you!' };
 
   // ---- helpers ---------------------------------------------------------------------------------
   function h(tag, attrs, children) {
@@ -191,6 +195,7 @@
     refreshing = true;
     const notice = $('notice');
     try {
+      if (campaign) return await nextItem(manual);
       const r = await api('GET', '/api/lifecycles');
       if (r.status === 401) return showSignin(r.data.error);
       if (!r.ok) throw new Error(r.data.error || 'HTTP ' + r.status);
@@ -201,6 +206,31 @@
     } finally {
       refreshing = false;
     }
+  }
+
+  // The rater's item: the one they hold (asking again returns it), or after "Next item" another; `done`
+  // tells the server they are through with the last one, so it is never handed back.
+  async function nextItem(manual) {
+    const r = await api('POST', '/api/campaigns/' + encodeURIComponent(campaign.id) + '/next', campaign.done ? { done: campaign.done } : {});
+    if (r.status === 401) return showSignin(r.data.error);
+    if (!r.ok) throw new Error(r.data.error || 'HTTP ' + r.status);
+    campaign.done = null;
+    if (r.data.assigned) {
+      if (campaign.current && campaign.current !== r.data.lifecycleId) {
+        cards.get(campaign.current)?.el.remove();
+        cards.delete(campaign.current);
+      }
+      campaign.current = r.data.lifecycleId;
+      render([r.data.lifecycle]);
+    } else {
+      campaign.current = null;
+      for (const card of cards.values()) card.el.remove();
+      cards.clear();
+      render([]);
+    }
+    $('empty').textContent = r.data.assigned ? '' : WAITING[r.data.reason] || 'No item right now.';
+    $('next').hidden = !r.data.assigned;
+    $('notice').textContent = manual ? '' : $('notice').textContent;
   }
 
   function render(list) {
@@ -378,6 +408,11 @@
   $('signin-form').addEventListener('submit', signin);
   $('change-name').addEventListener('click', () => showSignin(''));
   $('refresh').addEventListener('click', () => refresh(true));
+  $('next').addEventListener('click', () => {
+    if (!campaign) return;
+    campaign.done = campaign.current;
+    refresh(true);
+  });
   document.addEventListener('visibilitychange', () => { if (!document.hidden && session) refresh(false); });
 
   (async () => {
@@ -385,6 +420,7 @@
       const r = await api('GET', '/api/auth');
       if (r.ok) options = r.data;
     } catch { /* offline: invite links still work once the server is back */ }
+    if (campaign) $('board').setAttribute('aria-label', 'Campaign ' + campaign.id);
     const invite = /^#\/invite\/([A-Za-z0-9_.-]+)$/.exec(location.hash);
     if (invite) return signinWith({ invite: invite[1] });
     if (location.hash === '#/signed-in') return signinWith({ oidc: true });
