@@ -23,8 +23,8 @@ export async function commitCampaign(connection: DuckDBConnection, request: Camp
     );
     for (const o of outcomes) {
       await c.run(
-        `INSERT INTO campaign_items VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::TIMESTAMPTZ, $10::TIMESTAMPTZ) ON CONFLICT (run_id, item) DO NOTHING`,
-        [campaign.runId, campaign.campaignId, o.item, o.lifecycleId, o.end, o.answers, o.raters, o.message ?? null, o.closedAt, committedAt],
+        `INSERT INTO campaign_items VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::TIMESTAMPTZ, $11::TIMESTAMPTZ) ON CONFLICT (run_id, item) DO NOTHING`,
+        [campaign.runId, campaign.campaignId, o.item, o.lifecycleId, o.end, o.answers, o.raters, o.attempts, o.message ?? null, o.closedAt, committedAt],
       );
     }
     const [row] = (await c.runAndReadAll(`SELECT count(*)::INTEGER FROM campaign_items WHERE run_id = $1`, [campaign.runId])).getRows();

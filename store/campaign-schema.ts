@@ -24,9 +24,10 @@ export const CAMPAIGN_SCHEMA = [
      campaign_id VARCHAR NOT NULL,
      item INTEGER NOT NULL,               -- the item's index in the campaign's list, from 0
      lifecycle_id VARCHAR NOT NULL,
-     end_reason VARCHAR NOT NULL,         -- quorum | deadline | closed | failed | invalid | unreported
+     end_reason VARCHAR NOT NULL,         -- quorum | closed | insufficient | deadline | failed | invalid | unreported
      answers INTEGER NOT NULL,            -- standing answers when it ended
      raters INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,           -- lifecycles it took (re-asks of a starved item add one each)
      message VARCHAR,
      closed_at TIMESTAMPTZ NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL,

@@ -18,11 +18,13 @@ export const MAX_RESERVATION_MS = 24 * 3600 * 1000;
 /** Inline items travel in every run's input: beyond this many, store the list (`prefline campaign start` does). */
 export const MAX_INLINE_ITEMS = 1000;
 export const MAX_ITEMS = 1_000_000;
+export const MAX_REASK = 10;
 const MAX_DEADLINE_MS = 366 * 24 * 3600 * 1000;
 const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
 const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
 const KNOWN_FIELDS = new Set([
-  'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'campaign', 'allowBothBad', 'revealModels',
+  'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'itemDeadline', 'reask', 'campaign',
+  'allowBothBad', 'revealModels',
 ]);
 
 export type CampaignValidation = { ok: true; plan: CampaignPlan } | { ok: false; errors: string[] };
@@ -75,6 +77,13 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     errors.push('reservation: must be a duration from 1s to 1d, e.g. "10m"');
   }
 
+  const itemDeadlineMs = typeof input.itemDeadline === 'string' ? parseDuration(input.itemDeadline.trim()) : undefined;
+  if (input.itemDeadline !== undefined && (itemDeadlineMs === undefined || itemDeadlineMs < 1000 || itemDeadlineMs > MAX_DEADLINE_MS)) {
+    errors.push('itemDeadline: must be a duration from 1s to 366d, e.g. "1d"');
+  }
+  const reask = input.reask ?? 0;
+  if (!isIntIn(reask, 0, MAX_REASK)) errors.push(`reask: must be an integer from 0 to ${MAX_REASK}`);
+
   let label = campaignId;
   if (input.campaign !== undefined) {
     if (typeof input.campaign !== 'string' || input.campaign.trim() === '' || input.campaign.length > MAX_LABEL_LENGTH) {
@@ -111,6 +120,8 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     deadline,
     maxOpen,
     reservationMs: reservationMs as number,
+    ...(itemDeadlineMs !== undefined ? { itemDeadlineMs } : {}),
+    reask: isIntIn(reask, 0, MAX_REASK) ? reask : 0,
     label,
     ...(input.allowBothBad !== undefined ? { allowBothBad: input.allowBothBad } : {}),
     ...(input.revealModels !== undefined ? { revealModels: input.revealModels } : {}),
@@ -137,8 +148,13 @@ export function campaignDeadlineAt(spec: DeadlineSpec, startedAtMs: number): num
   return spec.kind === 'duration' ? startedAtMs + spec.ms : Date.parse(spec.iso);
 }
 
-/** The child lifecycle's input for an item: the item's fields under the campaign's. */
-export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs: number): LifecycleInput {
+/** When an item's lifecycle started at `nowMs` closes: after itemDeadline, never after the campaign. */
+export function itemDeadlineAt(plan: CampaignPlan, campaignDeadlineAtMs: number, nowMs: number): number {
+  return plan.itemDeadlineMs === undefined ? campaignDeadlineAtMs : Math.min(nowMs + plan.itemDeadlineMs, campaignDeadlineAtMs);
+}
+
+/** The child lifecycle's input for an item: the item's fields under the campaign's; `responses` less what earlier attempts got. */
+export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs: number, responses = plan.responses): LifecycleInput {
   const { prompt, model, models, candidates, params, question, modelVersion } = item;
   return {
     prompt,
@@ -147,7 +163,7 @@ export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs:
     ...(models !== undefined ? { models } : {}),
     ...(candidates !== undefined ? { candidates } : {}),
     ...(params !== undefined ? { params } : {}),
-    ...(plan.task === 'compare' ? { question: question ?? plan.question, responses: plan.responses } : { votesPerCandidate: plan.responses }),
+    ...(plan.task === 'compare' ? { question: question ?? plan.question, responses } : { votesPerCandidate: responses }),
     ...(plan.task === 'thumbs' && question !== undefined ? { question } : {}),
     ...(plan.allowBothBad !== undefined && plan.task === 'compare' ? { allowBothBad: plan.allowBothBad } : {}),
     ...(plan.revealModels !== undefined ? { revealModels: plan.revealModels } : {}),

@@ -40,6 +40,17 @@ export interface OpenItem {
   /** The seq of the answer `progress` is from: reports may arrive out of order. */
   seq: number;
   reservations: Array<{ rater: string; untilMs: number }>;
+  /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the answers earlier ones got. */
+  attempt?: number;
+  earlier?: number;
+}
+
+/** An item whose lifecycle closed at its deadline short of its answers, waiting to be offered again. */
+export interface Reask {
+  item: number;
+  attempt: number;
+  earlier: number;
+  raters: string[];
 }
 
 /** What one run hands the next. */
@@ -50,6 +61,7 @@ export interface CampaignCarry {
   nextItem: number;
   buffer: CampaignItem[];
   open: OpenItem[];
+  reasks?: Reask[];
   counts: { done: number; failed: number; answers: number; ended: Partial<Record<CampaignItemEnd, number>> };
   paused: boolean;
   cancelReason?: string;
@@ -93,10 +105,21 @@ export function itemLifecycleId(campaignId: string, item: number): string {
   return `${campaignId}-item-${item}`;
 }
 
+/** The lifecycle of an item's attempt: the item's own id first, then `-r1`, `-r2`, … for each re-ask. */
+export function reaskLifecycleId(campaignId: string, item: number, attempt: number): string {
+  return attempt === 0 ? itemLifecycleId(campaignId, item) : `${itemLifecycleId(campaignId, item)}-r${attempt}`;
+}
+
+/** Standing answers of an open item, earlier attempts' included. */
+function answersOf(open: OpenItem): number {
+  return (open.earlier ?? 0) + open.progress;
+}
+
 export class RatingCampaign {
   nextItem = 0;
   buffer: CampaignItem[] = [];
   readonly open = new Map<string, OpenItem>();
+  reasks: Reask[] = [];
   counts: CampaignCarry['counts'] = { done: 0, failed: 0, answers: 0, ended: {} };
   paused = false;
   cancelReason?: string;
@@ -128,6 +151,7 @@ export class RatingCampaign {
     campaign.nextItem = carry.nextItem;
     campaign.buffer = carry.buffer;
     for (const item of carry.open) campaign.open.set(item.lifecycleId, item);
+    campaign.reasks = carry.reasks ?? [];
     campaign.counts = carry.counts;
     campaign.paused = carry.paused;
     if (carry.cancelReason !== undefined) campaign.cancelReason = carry.cancelReason;
@@ -140,6 +164,7 @@ export class RatingCampaign {
     if (this.outcomes.length > 0) throw new Error('bug: continuing as new with outcomes the ledger does not hold');
     return {
       plan: this.plan, startedAt: this.startedAt, nextItem: this.nextItem, buffer: this.buffer, open: [...this.open.values()],
+      ...(this.reasks.length > 0 ? { reasks: this.reasks } : {}),
       counts: this.counts, paused: this.paused, ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
       closeSent: this.closeSent, ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
     };
@@ -164,9 +189,34 @@ export class RatingCampaign {
     return !this.paused && !this.cancelled && this.unstarted > 0 && this.open.size < this.plan.maxOpen && this.deadlineAtMs - now > 60_000;
   }
 
+  /** Whether a starved item may be offered again now. */
+  mayReask(now: number): boolean {
+    return this.reasks.length > 0 && !this.paused && this.reaskPossible(now) && this.open.size < this.plan.maxOpen;
+  }
+
+  /** Whether waiting re-asks may still start, ever: not once cancelled or near the deadline. */
+  reaskPossible(now: number): boolean {
+    return !this.cancelled && this.deadlineAtMs - now > 60_000;
+  }
+
+  /** The re-asks that can no longer start end `insufficient`. */
+  dropReasks(): void {
+    for (const r of this.reasks.splice(0)) {
+      this.record({
+        item: r.item, lifecycleId: reaskLifecycleId(this.campaignId, r.item, r.attempt - 1), end: 'insufficient', answers: r.earlier,
+        raters: r.raters.length, attempts: r.attempt, closedAt: new Date().toISOString(),
+      });
+    }
+  }
+
+  /** Opens a re-ask in its new lifecycle: the raters who answered before are never handed it again. */
+  startedReask(r: Reask, lifecycleId: string): void {
+    this.open.set(lifecycleId, { item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier: r.earlier });
+  }
+
   /** Everything is accounted for: every item ended, or cancelled/past the deadline with nothing open. */
   finished(now: number): boolean {
-    if (this.open.size > 0) return false;
+    if (this.open.size > 0 || this.reasks.length > 0) return false;
     return this.unstarted === 0 || this.cancelled || this.deadlineAtMs - now <= 60_000;
   }
 
@@ -196,11 +246,12 @@ export class RatingCampaign {
 
   /** An item that never opened (its input is invalid): ended at once. */
   endUnstarted(index: number, lifecycleId: string, end: CampaignItemEnd, message: string): void {
-    this.record({ item: index, lifecycleId, end, answers: 0, raters: 0, closedAt: new Date().toISOString(), message });
+    this.record({ item: index, lifecycleId, end, answers: 0, raters: 0, attempts: 1, closedAt: new Date().toISOString(), message });
   }
 
   private record(outcome: CampaignItemOutcome): void {
     this.outcomes.push(outcome);
+    // Insufficient items ended as asked (every attempt ran to its deadline): done, with the reason recorded.
     if (outcome.end === 'failed' || outcome.end === 'invalid' || outcome.end === 'unreported') this.counts.failed += 1;
     else this.counts.done += 1;
     this.counts.answers += outcome.answers;
@@ -210,14 +261,14 @@ export class RatingCampaign {
   private end(open: OpenItem, end: CampaignItemEnd, answers: number, message?: string): void {
     this.open.delete(open.lifecycleId);
     this.record({
-      item: open.item, lifecycleId: open.lifecycleId, end, answers, raters: open.raters.length, closedAt: new Date().toISOString(),
+      item: open.item, lifecycleId: open.lifecycleId, end, answers, raters: open.raters.length, attempts: (open.attempt ?? 0) + 1, closedAt: new Date().toISOString(),
       ...(message !== undefined ? { message } : {}),
     });
   }
 
   /** Past the deadline and its grace: the items that never said they closed are given up. */
   giveUpUnreported(): void {
-    for (const open of [...this.open.values()]) this.end(open, 'unreported', open.progress, 'no close report from the lifecycle by the deadline and its grace');
+    for (const open of [...this.open.values()]) this.end(open, 'unreported', answersOf(open), 'no close report from the lifecycle by the deadline and its grace');
   }
 
   report(report: CampaignItemReport): void {
@@ -238,11 +289,18 @@ export class RatingCampaign {
           open.progress = report.progress;
         }
         return;
-      case 'closed':
-        this.end(open, report.closeReason, report.progress);
+      case 'closed': {
+        const answers = (open.earlier ?? 0) + report.progress;
+        if (report.closeReason !== 'deadline' || answers >= this.plan.responses) return this.end(open, report.closeReason, answers);
+        // Starved: offered again in a new lifecycle while attempts and time last, else insufficient.
+        const attempt = (open.attempt ?? 0) + 1;
+        if (attempt > this.plan.reask || !this.reaskPossible(Date.now())) return this.end(open, 'insufficient', answers);
+        this.open.delete(open.lifecycleId);
+        this.reasks.push({ item: open.item, attempt, earlier: answers, raters: open.raters });
         return;
+      }
       case 'failed':
-        this.end(open, 'failed', open.progress, report.message.slice(0, 500));
+        this.end(open, 'failed', answersOf(open), report.message.slice(0, 500));
         return;
     }
   }
@@ -289,7 +347,7 @@ export class RatingCampaign {
       if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
       const mine = open.reservations.find((r) => r.rater === rater);
       if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
-      const room = this.plan.responses - open.progress - open.reservations.length;
+      const room = this.plan.responses - answersOf(open) - open.reservations.length;
       if (room <= 0 || room < bestRoom) continue;
       if (room > bestRoom) best = [];
       bestRoom = room;
@@ -306,8 +364,9 @@ export class RatingCampaign {
   countsNow(now: number): CampaignCounts {
     let answers = this.counts.answers;
     let reserved = 0;
+    for (const r of this.reasks) answers += r.earlier;
     for (const open of this.open.values()) {
-      answers += open.progress;
+      answers += answersOf(open);
       reserved += open.reservations.filter((r) => r.untilMs > now).length;
     }
     const ended = this.counts.done + this.counts.failed;

@@ -23,15 +23,15 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
-import { childInput, itemErrors, validateCampaignInput } from './campaign-input';
+import { childInput, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
 import {
-  OUTCOME_BATCH, OUTCOME_FLUSH_MS, RatingCampaign, campaignThresholdErrors, invalidCampaignInput, isCampaignCarry,
+  OUTCOME_BATCH, OUTCOME_FLUSH_MS, RatingCampaign, campaignThresholdErrors, invalidCampaignInput, isCampaignCarry, reaskLifecycleId,
   type CampaignCarry, type CampaignThresholds,
 } from './campaign-state';
 import { WORKFLOW_TYPE, closeSignal } from './messages';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { campaignKey, channelKey, statusKey } from './search-attributes';
-import type { CampaignPhase, CampaignSummary } from './types';
+import type { CampaignItem, CampaignPhase, CampaignSummary } from './types';
 
 export type { CampaignCarry, CampaignThresholds } from './campaign-state';
 
@@ -120,6 +120,10 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       await commitOutcomes(); // 4.
       continue;
     }
+    if (campaign.reasks.length > 0 && !campaign.reaskPossible(now)) {
+      campaign.dropReasks();
+      continue;
+    }
     if (campaign.finished(now)) break;
     if (now >= campaign.deadlineAtMs + campaign.reportGraceMs) {
       campaign.giveUpUnreported();
@@ -131,6 +135,20 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       while (campaign.outcomes.length > 0) await commitOutcomes();
       await condition(allHandlersFinished);
       return continueAsNew<typeof ratingCampaign>(input, campaign.toCarry());
+    }
+    if (campaign.mayReask(now)) {
+      // A starved item, offered again in a new lifecycle for the answers it still lacks.
+      const reask = campaign.reasks.shift()!;
+      const item = plan.items?.[reask.item] ?? (await items.readCampaignItems({ itemsRef: plan.itemsRef as string, offset: reask.item, limit: 1 }))[0];
+      if (item === undefined) throw new Error(`bug: the stored item list has no item ${reask.item}`);
+      if (!campaign.reaskPossible(Date.now())) {
+        campaign.reasks.unshift(reask); // cancelled meanwhile: ends insufficient on the next turn
+        continue;
+      }
+      const lifecycleId = reaskLifecycleId(campaign.campaignId, reask.item, reask.attempt);
+      campaign.startedReask(reask, lifecycleId);
+      await startItem(campaign, reask.item, item, lifecycleId, plan.responses - reask.earlier);
+      continue;
     }
     if (campaign.mayStart(now)) {
       // 2. Start children: read the next page first where the list is stored.
@@ -148,7 +166,7 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       campaign.outcomes.length > 0 ? campaign.lastOutcomeCommitMs + OUTCOME_FLUSH_MS : Number.POSITIVE_INFINITY,
     );
     await condition(
-      () => campaign.mayStart(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent) || campaign.finished(Date.now()) || historyIsLong(),
+      () => campaign.mayStart(Date.now()) || campaign.mayReask(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent) || campaign.finished(Date.now()) || historyIsLong(),
       Math.max(wakeAt - now, 1),
     );
   }
@@ -173,23 +191,31 @@ async function startBatch(campaign: RatingCampaign): Promise<void> {
     }
     // Open before the start resolves: the child's first report may come in the same activation.
     campaign.started(index, lifecycleId);
-    starts.push(startChild(WORKFLOW_TYPE, {
-      workflowId: lifecycleId,
-      args: [childInput(campaign.plan, item, campaign.deadlineAtMs)],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      memo: { campaignId: campaign.campaignId, item: index },
-    }).then(
-      () => undefined,
-      (err: unknown) => {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          // Started before (a reset history, an id taken by hand): it reports here like any child.
-          campaign.report({ lifecycleId, kind: 'opened' });
-          return;
-        }
-        campaign.report({ lifecycleId, kind: 'failed', message: `could not start: ${String(err)}` });
-      },
-    ));
+    starts.push(startItem(campaign, index, item, lifecycleId, campaign.plan.responses));
   }
   await Promise.all(starts);
+}
+
+/**
+ * Starts an item's lifecycle (it is open already: its first report may come in the activation that
+ * resolves the start); an id that exists is adopted, any other failure ends the item.
+ */
+function startItem(campaign: RatingCampaign, index: number, item: CampaignItem, lifecycleId: string, responses: number): Promise<void> {
+  return startChild(WORKFLOW_TYPE, {
+    workflowId: lifecycleId,
+    args: [childInput(campaign.plan, item, itemDeadlineAt(campaign.plan, campaign.deadlineAtMs, Date.now()), responses)],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    memo: { campaignId: campaign.campaignId, item: index },
+  }).then(
+    () => undefined,
+    (err: unknown) => {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        // Started before (a reset history, an id taken by hand): it reports here like any child.
+        campaign.report({ lifecycleId, kind: 'opened' });
+        return;
+      }
+      campaign.report({ lifecycleId, kind: 'failed', message: `could not start: ${String(err)}` });
+    },
+  );
 }

@@ -346,6 +346,10 @@ export interface CampaignInput {
   maxOpen?: number;
   /** How long an item handed out by `next` stays reserved for its rater. Default 10m. */
   reservation?: string;
+  /** How long each item's lifecycle collects answers (a duration); default: until the campaign's deadline. */
+  itemDeadline?: string;
+  /** An item at its deadline short of its answers is offered again in a new lifecycle this many times (default 0), then ends `insufficient`. */
+  reask?: number;
   /** The label every item's lifecycle carries (PreflineCampaign); default the campaign's workflow id. */
   campaign?: string;
   allowBothBad?: boolean;
@@ -364,6 +368,8 @@ export interface CampaignPlan {
   deadline: DeadlineSpec;
   maxOpen: number;
   reservationMs: number;
+  itemDeadlineMs?: number;
+  reask: number;
   label: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
@@ -380,7 +386,7 @@ export type CampaignItemReport =
   | { lifecycleId: string; kind: 'failed'; message: string };
 
 /** Why an item is no longer open: its lifecycle's close reason, or how it failed. */
-export type CampaignItemEnd = CloseReason | 'failed' | 'invalid' | 'unreported';
+export type CampaignItemEnd = CloseReason | 'insufficient' | 'failed' | 'invalid' | 'unreported';
 
 /** One item's outcome, as the ledger keeps it (table campaign_items). */
 export interface CampaignItemOutcome {
@@ -391,6 +397,8 @@ export interface CampaignItemOutcome {
   answers: number;
   /** Raters who answered (standing or withdrawn). */
   raters: number;
+  /** Lifecycles it took: 1, or more when it was offered again (reask). */
+  attempts: number;
   closedAt: string;
   message?: string;
 }

@@ -15,7 +15,7 @@ function request(phase: CampaignCommitRequest['campaign']['phase'], outcomes: nu
       counts: { items: 4, done, failed: 0, open: 0, pending: 4 - done, answers: done * 3, reserved: 0, ended: { quorum: done } },
       ...(phase === 'completed' ? { closedAt: '2026-03-02T12:00:00.000Z' } : {}),
     },
-    outcomes: outcomes.map((item) => ({ item, lifecycleId: `cmp-1-item-${item}`, end: 'quorum' as const, answers: 3, raters: 3, closedAt: '2026-03-01T13:00:00.000Z' })),
+    outcomes: outcomes.map((item) => ({ item, lifecycleId: `cmp-1-item-${item}`, end: 'quorum' as const, answers: 3, raters: 3, attempts: 1, closedAt: '2026-03-01T13:00:00.000Z' })),
   };
 }
 

@@ -10,7 +10,7 @@ import { RatingCampaign, itemLifecycleId } from '../../workflows/campaign-state'
 import type { CampaignItem, CampaignPlan, NextItemAnswer } from '../../workflows/types';
 import { raterId } from '../helpers/votes';
 
-const NOW = Date.parse('2026-03-01T12:00:00Z');
+const NOW = Date.now();
 const item = (n: number): CampaignItem => ({ prompt: `p${n}`, models: ['a', 'b'], candidates: [{ text: `left ${n}`, model: 'a' }, { text: `right ${n}`, model: 'b' }] });
 
 function plan(input: Record<string, unknown> = {}): CampaignPlan {
@@ -179,5 +179,41 @@ describe('RatingCampaign next with done', () => {
     assert.ok(first.assigned);
     assert.deepEqual(campaign.next({ rater: raterId(1), done: first.lifecycleId }, NOW), { assigned: false, reason: 'waiting' });
     assert.equal(campaign.countsNow(NOW).reserved, 0);
+  });
+});
+
+describe('RatingCampaign re-asking starved items', () => {
+  it('should offer an item again when its lifecycle closes at its deadline short of its answers, then end it insufficient', () => {
+    const campaign = running(1, { reask: 1, itemDeadline: '1h' });
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(1), progress: 1, seq: 1 });
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 1, votesAccepted: 1 });
+    assert.deepEqual(campaign.reasks, [{ item: 0, attempt: 1, earlier: 1, raters: [raterId(1)] }]);
+    assert.equal(campaign.outcomes.length, 0, 'not ended yet');
+    assert.equal(campaign.finished(Date.now()), false);
+    assert.equal(campaign.countsNow(NOW).answers, 1);
+    const reask = campaign.reasks.shift()!;
+    campaign.startedReask(reask, 'camp-item-0-r1');
+    campaign.report({ lifecycleId: 'camp-item-0-r1', kind: 'opened' });
+    assert.deepEqual(campaign.next({ rater: raterId(1) }, Date.now()), { assigned: false, reason: 'waiting' }, 'who answered before is not asked again');
+    assert.equal(assigned(campaign.next({ rater: raterId(2) }, Date.now())), 0);
+    campaign.report({ lifecycleId: 'camp-item-0-r1', kind: 'closed', closeReason: 'deadline', progress: 0, votesAccepted: 0 });
+    assert.deepEqual(campaign.outcomes.map((o) => [o.lifecycleId, o.end, o.answers, o.attempts]), [['camp-item-0-r1', 'insufficient', 1, 2]]);
+    assert.deepEqual(campaign.countsNow(NOW).ended, { insufficient: 1 });
+  });
+
+  it('should end an item short of its answers insufficient at once without re-asks, and re-asks that can no longer start', () => {
+    const none = running(1);
+    none.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 1, votesAccepted: 1 });
+    assert.deepEqual(none.outcomes.map((o) => [o.end, o.attempts]), [['insufficient', 1]]);
+    const full = running(1, { reask: 2 });
+    full.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 2, votesAccepted: 2 });
+    assert.deepEqual(full.outcomes.map((o) => o.end), ['deadline'], 'its answers were all in: the deadline is just when it closed');
+    const cancelled = running(1, { reask: 2 });
+    cancelled.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 0, votesAccepted: 0 });
+    cancelled.cancelReason = 'enough';
+    assert.equal(cancelled.reaskPossible(Date.now()), false);
+    cancelled.dropReasks();
+    assert.deepEqual(cancelled.outcomes.map((o) => [o.end, o.attempts]), [['insufficient', 1]]);
+    assert.equal(cancelled.finished(Date.now()), true);
   });
 });

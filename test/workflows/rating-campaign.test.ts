@@ -244,6 +244,34 @@ describe('ratingCampaign workflow (real dev server)', function () {
     });
   });
 
+  it('should offer a starved item again in a new lifecycle to raters who have not answered it, and end one that stays starved insufficient', async () => {
+    const { client } = await sharedTemporal();
+    const directory = new TemporalLifecycleDirectory(client);
+    const handle = await startCampaign(workers, { items: items(2), responses: 2, itemDeadline: '6s', reask: 1, deadline: '10m' });
+    await workers.run(async () => {
+      const item = (i: number, attempt = 0) => `${handle.workflowId}-item-${i}${attempt > 0 ? `-r${attempt}` : ''}`;
+      await waitUntil(async () => ((await client.workflow.getHandle(item(0)).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'item 0 voting');
+      await directory.judge(item(0), judgement('left', 1));
+      // Both lifecycles close at their deadline: item 0 with one answer of two, item 1 with none. Both are offered again.
+      await waitUntil(async () => ((await client.workflow.getHandle(item(0, 1)).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'item 0 offered again');
+      const offered = await client.workflow.getHandle(item(0, 1)).query(statusQuery);
+      assert.deepEqual(offered.quorum, { kind: 'responses', responses: 1 }, 'asking only for what it still lacks');
+      await waitUntil(async () => {
+        const answer = await next(handle, raterId(1));
+        return !answer.assigned || answer.lifecycleId !== item(0, 1) ? true : undefined;
+      }, 10_000, 'rater 1 not handed item 0 again');
+      await directory.judge(item(0, 1), judgement('right', 2));
+      const summary = (await handle.result()) as CampaignSummary;
+      assert.deepEqual(summary.counts.ended, { quorum: 1, insufficient: 1 });
+      assert.equal(summary.counts.answers, 2);
+      const rows = await workers.ledger.query(`SELECT item, lifecycle_id, end_reason, answers, raters, attempts FROM campaign_items WHERE campaign_id = $1 ORDER BY item`, [handle.workflowId]);
+      assert.deepEqual(rows.rows, [
+        { item: 0, lifecycle_id: item(0, 1), end_reason: 'quorum', answers: 2, raters: 2, attempts: 2 },
+        { item: 1, lifecycle_id: item(1, 1), end_reason: 'insufficient', answers: 0, raters: 0, attempts: 2 },
+      ]);
+    });
+  });
+
   it('should read a stored item list in pages and fail at once on bad input, naming the fields', async () => {
     const list = items(60);
     const ref = await workers.artifacts.put(new TextEncoder().encode(JSON.stringify(list)), 'application/json');
