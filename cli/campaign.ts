@@ -34,6 +34,7 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number): 
   const text = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
   const responses = positiveInt(flags.responses, 'responses');
   const maxOpen = positiveInt(flags['max-open'], 'max-open');
+  const reask = flags.reask === '0' ? 0 : positiveInt(flags.reask, 'reask');
   return {
     itemsRef, itemCount,
     task: (text('task') ?? 'compare') as CampaignInput['task'],
@@ -43,6 +44,8 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number): 
     ...(text('deadline') !== undefined ? { deadline: text('deadline') } : {}),
     ...(maxOpen !== undefined ? { maxOpen } : {}),
     ...(text('reservation') !== undefined ? { reservation: text('reservation') } : {}),
+    ...(text('item-deadline') !== undefined ? { itemDeadline: text('item-deadline') } : {}),
+    ...(reask !== undefined ? { reask } : {}),
     ...(text('label') !== undefined ? { campaign: text('label') } : {}),
   };
 }
@@ -176,6 +179,8 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           deadline: { type: 'string', value: 'WHEN', description: 'the campaign and its items close then: a duration (3d) or an ISO time (default 7d)' },
           'max-open': { type: 'string', value: 'N', description: 'lifecycles open at once (default 50, at most 1000)' },
           reservation: { type: 'string', value: 'DURATION', description: 'how long an item handed to a rater stays theirs (default 10m)' },
+          'item-deadline': { type: 'string', value: 'DURATION', description: 'how long each item collects answers (default: until the campaign\'s deadline)' },
+          reask: { type: 'string', value: 'N', description: 'offer an item short of its answers at its deadline again, up to N times (default 0), then end it insufficient' },
           label: { type: 'string', value: 'NAME', description: 'the PreflineCampaign label of its lifecycles (default: the campaign id)' },
           id: { type: 'string', value: 'ID', description: 'workflow id (default campaign-<UTC day>-<digest of the file>)' },
         },

@@ -116,6 +116,9 @@ describe('prefline campaign against a dev server', function () {
     const flags = await cli(['campaign', 'start', file, '--responses', 'many']);
     assert.equal(flags.code, 2, flags.output);
     assert.match(flags.output, /--responses must be a positive integer/);
+    const reask = await cli(['campaign', 'start', file, '--reask', '99']);
+    assert.equal(reask.code, 2, reask.output);
+    assert.match(reask.output, /reask: must be an integer from 0 to 10/);
   });
 
   it('should start a campaign from a CSV, show its status, pause, resume and cancel it', async () => {
@@ -123,11 +126,14 @@ describe('prefline campaign against a dev server', function () {
     writeFileSync(file, ['prompt,text1,text2,model1,model2', ...Array.from({ length: 6 }, (_, i) => `prompt ${i},left ${i},right ${i},a,b`)].join('\n'));
     const id = `cmp-cli-${Date.now()}`;
     await workers.run(async () => {
-      const started = await cli(['campaign', 'start', file, '--responses', '2', '--max-open', '2', '--question', 'Which reads better?', '--id', id]);
+      const started = await cli(['campaign', 'start', file, '--responses', '2', '--max-open', '2', '--question', 'Which reads better?', '--item-deadline', '1h', '--reask', '1', '--id', id]);
       assert.equal(started.code, 0, started.output);
       assert.match(started.output, new RegExp(`^started ${id}: 6 items, 2 answers each\\n`));
       const { client } = await sharedTemporal();
       const handle = client.workflow.getHandle(id);
+      const [startInput] = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+      const input = JSON.parse(Buffer.from(startInput!.data!).toString('utf8')) as Record<string, unknown>;
+      assert.deepEqual([input['itemDeadline'], input['reask'], input['maxOpen'], input['question'], input['itemCount']], ['1h', 1, 2, 'Which reads better?', 6]);
       const paused = await cli(['campaign', 'pause', id]);
       assert.equal(paused.code, 0, paused.output);
       const status = await cli(['campaign', 'status', id, '--json']);
