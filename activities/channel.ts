@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorCode } from '../core/errors';
 import type { ChannelSpec } from '../workflows/types';
 import { toActivityFailure } from './failures';
+import { countChannelCall, type ChannelAction } from './metrics';
 import type { ChannelPublisher } from '../channels/types';
 import type { ChannelActivities } from './types';
 
@@ -25,40 +26,37 @@ export function createChannelActivities(publishers: Partial<Record<ChannelSpec['
     }
     return publisher;
   }
+  /** Runs one channel call, counted, its errors mapped to activity failures. */
+  async function call<T>(kind: ChannelSpec['kind'], action: ChannelAction, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      countChannelCall(kind, action, 'ok');
+      return result;
+    } catch (err) {
+      countChannelCall(kind, action, 'failed');
+      throw toActivityFailure(err);
+    }
+  }
   return {
     async publishLifecycle(request) {
       const publisher = publisherFor(request.plan.channel.kind);
-      try {
-        return await publisher.publish(request);
-      } catch (err) {
-        throw toActivityFailure(err);
-      }
+      return call(request.plan.channel.kind, 'publish', () => publisher.publish(request));
     },
     async updatePost(request) {
       const publisher = publisherFor(request.plan.channel.kind);
-      if (!publisher.update) return;
-      try {
-        await publisher.update(request);
-      } catch (err) {
-        throw toActivityFailure(err);
-      }
+      const update = publisher.update?.bind(publisher);
+      if (!update) return;
+      await call(request.plan.channel.kind, 'update', () => update(request));
     },
     async remindRaters(request) {
       const publisher = publisherFor(request.plan.channel.kind);
-      if (!publisher.remind) return { reminded: 0 };
-      try {
-        return await publisher.remind(request);
-      } catch (err) {
-        throw toActivityFailure(err);
-      }
+      const remind = publisher.remind?.bind(publisher);
+      if (!remind) return { reminded: 0 };
+      return call(request.plan.channel.kind, 'remind', () => remind(request));
     },
     async closePost(request) {
       const publisher = publisherFor(request.plan.channel.kind);
-      try {
-        await publisher.close(request);
-      } catch (err) {
-        throw toActivityFailure(err);
-      }
+      await call(request.plan.channel.kind, 'close', () => publisher.close(request));
     },
   };
 }

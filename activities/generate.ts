@@ -17,6 +17,7 @@ import type { Candidate } from '../workflows/types';
 import { MAX_CANDIDATE_TEXT, candidateLabel } from './candidate-text';
 import { toActivityFailure } from './failures';
 import { createIngestActivities } from './ingest';
+import { countPrediction } from './metrics';
 import type { GenerateCandidatesRequest, InferenceActivities } from './types';
 
 export { MAX_CANDIDATE_TEXT } from './candidate-text';
@@ -107,9 +108,11 @@ function createGenerateActivities(deps: Pick<InferenceDeps, 'registry' | 'artifa
           if (finished.has(slot.id)) continue;
           const resumeHandle = previous?.inFlight?.slot === slot.slot ? previous.inFlight.handle : undefined;
           const startedAt = Date.now();
+          let backendName = 'unknown';
           try {
             // Inside the try: a model no backend on this worker serves is a coded, non-retryable failure.
             const { backend, model } = deps.registry.resolve(slot.modelRef);
+            backendName = backend.name;
             const output = await backend.generate({
               prompt: request.prompt,
               model,
@@ -147,10 +150,12 @@ function createGenerateActivities(deps: Pick<InferenceDeps, 'registry' | 'artifa
             });
             delete progress.inFlight;
             ctx.heartbeat(progress);
+            countPrediction(backend.name, 'ok', Date.now() - startedAt);
           } catch (err) {
             // Cancelled (lifecycle cancelled, worker shutdown, pause): rethrow the cancellation itself, not the
             // backend's (non-retryable) "canceled" error, so Temporal cancels or retries the activity as it should.
             const { aborted, reason } = ctx.cancellationSignal;
+            countPrediction(backendName, aborted ? 'cancelled' : 'failed', Date.now() - startedAt);
             if (aborted && reason instanceof CancelledFailure) throw reason;
             throw toActivityFailure(err);
           }

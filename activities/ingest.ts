@@ -8,7 +8,8 @@
  * The kind and mime type come from the bytes (store/media-type.ts), and must agree with a `kind` the
  * input gave. Provenance: backend `import`, with the source and the metadata.
  *
- * Idempotent and resumable like generateCandidates: finished candidates are heartbeated, so a retry
+ * Every candidate is read and checked before any is stored, so a refused one leaves the store as it
+ * was. Idempotent and resumable like generateCandidates: stored candidates are heartbeated, so a retry
  * skips them, and storing the same bytes again writes nothing. A refused reference (outside the root,
  * a private address, not an image or text, missing artifact) fails the lifecycle without retries;
  * cancellation stops a download in flight.
@@ -17,7 +18,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { SafeDownloader } from '../connectors/http/safe-download';
 import { ImportRefusedError } from '../store/import-errors';
-import { readUnderRoot, storeCandidateFile, type StoredFile } from '../store/import-files';
+import { checkCandidateFile, readUnderRoot, storeCheckedFile, type CheckedFile } from '../store/import-files';
 import type { BroughtCandidate, BroughtSource, Candidate } from '../workflows/types';
 import { ArtifactNotFoundError, type ArtifactStore } from '../store/ArtifactStore';
 import { MAX_CANDIDATE_TEXT, candidateLabel } from './candidate-text';
@@ -51,7 +52,8 @@ export function sourceText(source: BroughtSource): string {
   }
 }
 
-async function resolve(deps: IngestDeps, brought: BroughtCandidate, name: string, signal: AbortSignal): Promise<StoredFile & { fetchedFrom?: string }> {
+/** The bytes of a brought candidate, read or downloaded and checked; nothing stored yet. */
+async function resolve(deps: IngestDeps, brought: BroughtCandidate, name: string, signal: AbortSignal): Promise<CheckedFile & { fetchedFrom?: string }> {
   const { source } = brought;
   const expect = brought.kind !== undefined ? { kind: brought.kind } : {};
   switch (source.kind) {
@@ -61,20 +63,20 @@ async function resolve(deps: IngestDeps, brought: BroughtCandidate, name: string
         if (err instanceof ArtifactNotFoundError) throw new ImportRefusedError(`${name}: the artifact store holds no such artifact (prefline import puts files there)`, { cause: err });
         throw err;
       });
-      return storeCandidateFile(deps.artifacts, bytes, name, expect);
+      return checkCandidateFile(bytes, name, expect);
     }
     case 'file': {
       if (deps.importRoot === undefined) {
         throw new ImportRefusedError(`${name}: file: references need PREFLINE_IMPORT_ROOT on the inference workers, and it is not set`);
       }
-      return storeCandidateFile(deps.artifacts, await readUnderRoot(deps.importRoot, source.path, deps.maxBytes), name, expect);
+      return checkCandidateFile(await readUnderRoot(deps.importRoot, source.path, deps.maxBytes), name, expect);
     }
     case 'url': {
       const downloaded = await deps.downloader.download(source.url, { signal });
-      return { ...(await storeCandidateFile(deps.artifacts, downloaded.bytes, name, expect)), fetchedFrom: downloaded.url };
+      return { ...checkCandidateFile(downloaded.bytes, name, expect), fetchedFrom: downloaded.url };
     }
     case 'text':
-      return storeCandidateFile(deps.artifacts, new TextEncoder().encode(source.text), name, { kind: 'text' });
+      return checkCandidateFile(new TextEncoder().encode(source.text), name, { kind: 'text' });
   }
 }
 
@@ -88,19 +90,28 @@ export function createIngestActivities(deps: IngestDeps): Pick<InferenceActiviti
       // On a clock too: a download may take a while, and the short heartbeat timeout is what lets a
       // crashed worker's attempt be retried fast.
       const ticker = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
+      const step = async <T>(fn: () => Promise<T>): Promise<T> => {
+        try {
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          return await fn();
+        } catch (err) {
+          // Cancelled: rethrow the cancellation itself, so Temporal cancels (or retries) the activity as it should.
+          const { aborted, reason } = ctx.cancellationSignal;
+          if (aborted && reason instanceof CancelledFailure) throw reason;
+          throw toActivityFailure(err);
+        }
+      };
       try {
-        for (const [i, brought] of request.brought.entries()) {
-          if (finished.has(`c${i + 1}`)) continue;
-          try {
-            if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-            progress.done.push(await ingestOne(deps, brought, i, ctx.cancellationSignal));
-            ctx.heartbeat(progress);
-          } catch (err) {
-            // Cancelled: rethrow the cancellation itself, so Temporal cancels (or retries) the activity as it should.
-            const { aborted, reason } = ctx.cancellationSignal;
-            if (aborted && reason instanceof CancelledFailure) throw reason;
-            throw toActivityFailure(err);
-          }
+        const pending = request.brought.map((brought, i) => ({ brought, i })).filter(({ i }) => !finished.has(`c${i + 1}`));
+        const checked: Array<CheckedFile & { fetchedFrom?: string; startedAt: number }> = [];
+        for (const { brought, i } of pending) {
+          const startedAt = Date.now();
+          checked.push({ ...(await step(() => resolve(deps, brought, candidateName(brought, i), ctx.cancellationSignal))), startedAt });
+          ctx.heartbeat(progress);
+        }
+        for (const [k, { brought, i }] of pending.entries()) {
+          progress.done.push(await step(() => storeOne(deps, brought, i, checked[k]!)));
+          ctx.heartbeat(progress);
         }
       } finally {
         clearInterval(ticker);
@@ -110,11 +121,14 @@ export function createIngestActivities(deps: IngestDeps): Pick<InferenceActiviti
   };
 }
 
+function candidateName(brought: BroughtCandidate, i: number): string {
+  return `candidates[${i}] (${sourceText(brought.source)})`;
+}
+
 /** The i-th brought candidate, stored: candidate `c<i+1>`, label A, B, …, provenance backend `import`. */
-async function ingestOne(deps: IngestDeps, brought: BroughtCandidate, i: number, signal: AbortSignal): Promise<Candidate> {
+async function storeOne(deps: IngestDeps, brought: BroughtCandidate, i: number, checked: CheckedFile & { fetchedFrom?: string; startedAt: number }): Promise<Candidate> {
   const source = sourceText(brought.source);
-  const startedAt = Date.now();
-  const stored = await resolve(deps, brought, `candidates[${i}] (${source})`, signal);
+  const stored = await storeCheckedFile(deps.artifacts, checked);
   return {
     id: `c${i + 1}`,
     label: candidateLabel(i),
@@ -128,10 +142,10 @@ async function ingestOne(deps: IngestDeps, brought: BroughtCandidate, i: number,
       model: brought.model,
       params: {},
       seed: 0,
-      wallTimeMs: Date.now() - startedAt,
+      wallTimeMs: Date.now() - checked.startedAt,
       extra: {
         source,
-        ...(stored.fetchedFrom !== undefined && stored.fetchedFrom !== source ? { fetchedFrom: stored.fetchedFrom } : {}),
+        ...(checked.fetchedFrom !== undefined && checked.fetchedFrom !== source ? { fetchedFrom: checked.fetchedFrom } : {}),
         ...(brought.metadata !== undefined ? { metadata: brought.metadata } : {}),
       },
     },

@@ -5,6 +5,7 @@
  */
 import { heartbeat, log } from '@temporalio/activity';
 import type { Ledger } from '../store/Ledger';
+import { countCommit } from './metrics';
 import type { CommitRequest, CommitResult, LedgerActivities } from './types';
 
 export interface LedgerActivityDeps {
@@ -17,7 +18,15 @@ export function createLedgerActivities(deps: LedgerActivityDeps): LedgerActiviti
   return {
     async commitLifecycle(request) {
       heartbeat(); // tells the server this attempt is alive (see heartbeatTimeout in the workflow)
-      const result = await deps.ledger.commit(request);
+      const batch = request.candidates.length > 0 ? 'first' : 'next';
+      let result: CommitResult;
+      try {
+        result = await deps.ledger.commit(request);
+      } catch (err) {
+        countCommit(batch, 'failed');
+        throw err;
+      }
+      countCommit(batch, 'ok', { inserted: result.voteRowsInserted, alreadyHeld: request.votes.length - result.voteRowsInserted });
       log.info('ledger commit', {
         lifecycleId: request.lifecycle.lifecycleId,
         votesInBatch: request.votes.length,

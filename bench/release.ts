@@ -7,10 +7,12 @@
  *
  * Targets: release ≤ 1.25× the raw copies; peak RSS < 4 GB at 10M votes. It also times Ledger.commit
  * into the filled ledger: a commit that completes a lifecycle (and derives its scores and pairs, see
- * store/ledger-derived.ts) against one that leaves a vote to come (no derivation).
+ * store/ledger-derived.ts) against one that leaves a vote to come (no derivation); and an analyst's
+ * query through the read path, after a commit (a fresh copy of the ledger) and with none.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { constants, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
@@ -51,6 +53,13 @@ export interface BenchReleaseResult {
   commitP50Ms: number;
   /** The same commit with one vote still to come: everything but the derivation (the same-run baseline). */
   partialCommitP50Ms: number;
+  /** An analyst's query (Ledger.queryIsolated) right after a commit: a fresh copy of the ledger, then the read process. */
+  readAfterChangeMs: number;
+  /** The same query again: the copy is reused, so only the read process. */
+  readUnchangedMs: number;
+  /** Copying the ledger for reads, which is how long commits wait for it. */
+  readCopyMs: number;
+  ledgerMb: number;
 }
 
 const VOTES_PER_LIFECYCLE = 10;
@@ -123,6 +132,32 @@ function syntheticCommit(n: number, complete: boolean): CommitRequest {
   };
 }
 
+/**
+ * The read path's cost (store/ledger-snapshots.ts, store/read-process.ts), median of `count` rounds:
+ * a query right after a commit (copy + read process), the same query again (read process only), and
+ * the copy alone, which is how long a commit waits for it.
+ */
+export async function benchReads(ledger: Ledger, count: number): Promise<{ afterChangeMs: number; unchangedMs: number; copyMs: number }> {
+  const sql = 'SELECT count(*)::INT AS n FROM votes';
+  const times = { afterChange: [] as number[], unchanged: [] as number[], copy: [] as number[] };
+  for (let n = 0; n < count; n++) {
+    await ledger.commit(syntheticCommit(1_000_000 + n, true));
+    let t = performance.now();
+    await ledger.queryIsolated(sql);
+    times.afterChange.push(performance.now() - t);
+    t = performance.now();
+    await ledger.queryIsolated(sql);
+    times.unchanged.push(performance.now() - t);
+    const copy = join(tmpdir(), `prefline-bench-copy-${process.pid}-${n}.duckdb`);
+    t = performance.now();
+    await copyFile(ledger.path, copy, constants.COPYFILE_FICLONE);
+    times.copy.push(performance.now() - t);
+    rmSync(copy, { force: true });
+  }
+  const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { afterChangeMs: p50(times.afterChange), unchangedMs: p50(times.unchanged), copyMs: p50(times.copy) };
+}
+
 /** Commits `count` lifecycles of each kind, interleaved: completing ones, and ones still missing a vote. */
 export async function benchCommits(ledger: Ledger, count: number): Promise<Record<'completing' | 'partial', { p50: number; p99: number }>> {
   const times = { completing: [] as number[], partial: [] as number[] };
@@ -150,7 +185,7 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
   const lifecycles = Math.max(1, Math.floor(options.votes / VOTES_PER_LIFECYCLE));
   const votes = lifecycles * VOTES_PER_LIFECYCLE;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'prefline-bench-release-'));
-  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
   try {
     const t = performance.now();
     await fillSyntheticLedger(ledger, lifecycles);
@@ -226,6 +261,12 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
         `p99 ${commits.completing.p99.toFixed(1)} ms; not completing it p50 ${commits.partial.p50.toFixed(1)} ms, p99 ${commits.partial.p99.toFixed(1)} ms: ` +
         `${(commits.completing.p50 / commits.partial.p50).toFixed(2)}× at p50`,
     );
+    const reads = await benchReads(ledger, 5);
+    const ledgerMb = statSync(ledger.path).size / 1e6;
+    log(
+      `  analyst query (own process over a copy): after a commit p50 ${reads.afterChangeMs.toFixed(0)} ms, unchanged ledger ${reads.unchangedMs.toFixed(0)} ms; ` +
+        `copying the ${ledgerMb.toFixed(0)} MB ledger ${reads.copyMs.toFixed(0)} ms (commits wait that long, once per change)`,
+    );
     const fastest = (side: 'raw' | 'release') => runs.map((r) => r[side]).reduce((x, y) => (y.ms < x.ms ? y : x));
     const median = (xs: number[]) => {
       const s = [...xs].sort((x, y) => x - y);
@@ -248,6 +289,10 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
       peakRssDuringReleaseMb: peakDuringRelease,
       commitP50Ms: commits.completing.p50,
       partialCommitP50Ms: commits.partial.p50,
+      readAfterChangeMs: reads.afterChangeMs,
+      readUnchangedMs: reads.unchangedMs,
+      readCopyMs: reads.copyMs,
+      ledgerMb,
     };
     log(
       [

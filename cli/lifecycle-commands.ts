@@ -6,6 +6,7 @@ import { loadSecret, temporalUiLink, type PreflineConfig } from '../config';
 import { pseudonymiseRater } from '../core/pseudonym';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
 import { VoteRejectedError } from '../core/lifecycle-directory';
+import { startMetadata } from '../workflows/describe';
 import { validateLifecycleInput } from '../workflows/input';
 import { WORKFLOW_TYPE, closeSignal } from '../workflows/messages';
 import type { LifecycleStatus, LifecycleSummary, Quorum, VoteValue } from '../workflows/types';
@@ -63,22 +64,23 @@ export function formatStatus(status: LifecycleStatus): string {
 
 export async function runStart(config: PreflineConfig, args: ParsedArgs): Promise<number> {
   const input = readInput(args.positional[0] as string);
-  if (!args.flags['no-validate']) {
-    const checked = validateLifecycleInput(input, Date.now());
-    if (!checked.ok) {
-      process.stderr.write(`invalid lifecycle input:\n${checked.errors.map((e) => `  - ${e}`).join('\n')}\n`);
-      return 2;
-    }
+  const checked = validateLifecycleInput(input, Date.now());
+  if (!args.flags['no-validate'] && !checked.ok) {
+    process.stderr.write(`invalid lifecycle input:\n${checked.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+    return 2;
   }
   const workflowId = typeof args.flags.id === 'string' ? args.flags.id : defaultLifecycleId(input);
+  // The Temporal UI's list then shows the prompt, models and channel, not only the id.
+  const metadata = checked.ok ? startMetadata(checked.plan) : {};
   return withClient(config, async (client) => {
     try {
-      // Exactly what the Temporal UI's "Start Workflow" form sends: type, task queue, one JSON argument.
+      // What the Temporal UI's "Start Workflow" form sends (type, task queue, one JSON argument), plus the summary.
       const handle = await client.workflow.start(WORKFLOW_TYPE, {
         taskQueue: config.taskQueue,
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...metadata,
       });
       const link = temporalUiLink(config.temporal, workflowId);
       process.stdout.write(`started ${workflowId}\n  rating page: ${config.gateway.publicUrl}/#/lifecycles/${encodeURIComponent(workflowId)}\n${link ? `  Temporal UI: ${link}\n` : ''}`);

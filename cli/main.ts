@@ -11,14 +11,19 @@ import { formatHelp, parseCommandArgs, UsageError, wantsHelp } from './args';
 import { CAMPAIGN_COMMANDS } from './campaign';
 import { CLUSTER_COMMANDS } from './cluster';
 import { EXIT, groupHelp, resolveInGroup, type Command, type CommandGroup, type Resolved } from './command';
+import { IMPORT_COMMAND } from './import';
 import { LIFECYCLE_COMMANDS } from './lifecycle-commands';
 import { QUERY_COMMAND } from './query';
 import { RATERS_COMMANDS } from './raters';
 import { RELEASE_COMMANDS } from './release';
+import { RESULTS_COMMAND } from './results';
+import { safeForTerminal } from './terminal';
 import { PROCESS_COMMANDS } from './up';
 
 /** Every command, in the order `prefline --help` lists them. */
-export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, QUERY_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CAMPAIGN_COMMANDS, CLUSTER_COMMANDS];
+export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [
+  ...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, IMPORT_COMMAND, QUERY_COMMAND, RESULTS_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CAMPAIGN_COMMANDS, CLUSTER_COMMANDS,
+];
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
@@ -95,15 +100,18 @@ export async function main(argv: string[], load: () => PreflineConfig = () => lo
   }
 }
 
-/** A UsageError or ConfigError as a message and exit code 2; anything else is rethrown (exit 1). */
+/**
+ * A UsageError or ConfigError as a message and exit code 2; anything else is rethrown (exit 1). The
+ * message may quote what was typed (an unknown command): shown, never obeyed, by the terminal.
+ */
 function reportUsage(err: unknown, command: string): number {
   if (err instanceof UsageError) {
     const name = err.command ?? command;
-    process.stderr.write(`prefline ${name}: ${err.message}\n(see "prefline ${COMMANDS.some((e) => entryName(e) === name.split(' ')[0]) ? `${name} ` : ''}--help")\n`);
+    process.stderr.write(safeForTerminal(`prefline ${name}: ${err.message}\n(see "prefline ${COMMANDS.some((e) => entryName(e) === name.split(' ')[0]) ? `${name} ` : ''}--help")`) + '\n');
     return EXIT.usage;
   }
   if (err instanceof ConfigError) {
-    process.stderr.write(`prefline: ${err.message}\n`);
+    process.stderr.write(`prefline: ${safeForTerminal(err.message)}\n`);
     return EXIT.usage;
   }
   throw err;
@@ -115,7 +123,8 @@ if (require.main === module || process.argv[1]?.endsWith('bin/prefline')) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`prefline: ${err instanceof Error ? err.message : String(err)}\n`);
+      // Errors can quote data (DuckDB's do: "Could not convert string '…'"): shown, never obeyed, by the terminal.
+      process.stderr.write(`prefline: ${safeForTerminal(err instanceof Error ? err.message : String(err))}\n`);
       process.exitCode = EXIT.failed;
     },
   );

@@ -18,6 +18,7 @@ import { UsageError, type ParsedArgs } from './args';
 import { EXIT, runGroup, type Command, type CommandGroup } from './command';
 import { withClient } from './lifecycle-commands';
 import { FORMAT_OPTION, formatResult } from './query';
+import { safeForTerminal } from './terminal';
 
 // The schedule's code is beside this file; its id and ensure function keep their old import path.
 export { ensureReleaseSchedule, RELEASE_SCHEDULE_ID } from './release-schedule';
@@ -83,7 +84,8 @@ async function runVerify(config: PreflineConfig, args: ParsedArgs): Promise<numb
     process.stdout.write(`release ${release.id}: OK (${files} files match manifest.json)\n`);
     return 0;
   }
-  process.stderr.write(`release ${release.id}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  // Problems name the manifest's files, which a tampered release could fill with terminal escapes.
+  process.stderr.write(`release ${release.id}: ${problems.length} problem(s)\n${safeForTerminal(problems.map((p) => `  - ${p}`).join('\n'))}\n`);
   return EXIT.failed;
 }
 

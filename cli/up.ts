@@ -4,11 +4,12 @@
  * and the gateway. Children that die unexpectedly are restarted; Ctrl-C stops everything in order.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from '@temporalio/client';
-import { describeTemporal, usesTls, WORKER_QUEUES, type PreflineConfig } from '../config';
+import { describeTemporal, loadConfig, metricsEnvUnderUp, usesTls, WORKER_QUEUES, type ListenAddress, type PreflineConfig } from '../config';
+import { ensurePrivateDirSync } from '../core/files';
 import { requireClusterSetup } from '../ops/cluster-setup';
 import { DevServer } from '../ops/dev-server';
 import { createLogger } from '../ops/log';
@@ -51,6 +52,8 @@ export async function startEmbeddedServer(config: PreflineConfig): Promise<DevSe
     );
   }
   ensureTemporalCli(config);
+  // temporal.db holds recipients' addresses: the data folder is private (ops/dev-server makes its own folders 0700).
+  ensurePrivateDirSync(config.dataDir, (message) => createLogger('server', config.logLevel).warn(message));
   const [ip, port] = splitAddress(config.temporal.address);
   return DevServer.start({
     binary: config.temporal.binary,
@@ -76,10 +79,15 @@ class Supervised {
   private stopping = false;
   private restarts = 0;
 
-  constructor(private readonly name: string, private readonly args: string[], private readonly log: ReturnType<typeof createLogger>) {}
+  constructor(
+    private readonly name: string,
+    private readonly args: string[],
+    private readonly log: ReturnType<typeof createLogger>,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   start(): void {
-    const child = spawn(process.execPath, ['--enable-source-maps', CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, ['--enable-source-maps', CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => process.stderr.write(line + '\n'));
@@ -145,8 +153,8 @@ async function prepareTemporal(config: PreflineConfig, log: ReturnType<typeof cr
 }
 
 export async function runUp(config: PreflineConfig): Promise<number> {
-  const log = createLogger('up', config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true });
+  const log = createLogger('up', config);
+  ensurePrivateDirSync(config.dataDir, (message) => log.warn(message));
   let server: DevServer | undefined;
   if (!config.temporal.external) {
     log.info('starting the Temporal dev server', { db: join(config.dataDir, 'temporal.db') });
@@ -158,8 +166,11 @@ export async function runUp(config: PreflineConfig): Promise<number> {
     await server?.stop();
     throw err;
   }
-  const worker = new Supervised('worker', ['worker'], log);
-  const gateway = new Supervised('gateway', ['gateway'], log);
+  // The worker's and the gateway's ops endpoints are on by default here (loopback; docs/observability.md).
+  const childEnv = { ...process.env, ...metricsEnvUnderUp(process.env) };
+  const { metrics } = loadConfig(childEnv);
+  const worker = new Supervised('worker', ['worker'], log, childEnv);
+  const gateway = new Supervised('gateway', ['gateway'], log, childEnv);
   worker.start();
   gateway.start();
   const stopAll = async () => {
@@ -187,6 +198,7 @@ export async function runUp(config: PreflineConfig): Promise<number> {
       ...(config.slack?.signingSecret ? [`  Slack         ${config.gateway.publicUrl}/slack/events and /slack/interactivity   (docs/slack.md)`] : []),
       ...(config.slack?.appToken ? ['  Slack         Socket Mode (PREFLINE_SLACK_APP_TOKEN)   (docs/slack.md)'] : []),
       `  Ledger        ${config.ledger.path}   (prefline query "FROM feedback")`,
+      ...(metrics.worker || metrics.gateway ? [`  Metrics       ${[opsLine('worker', metrics.worker), opsLine('gateway', metrics.gateway)].filter(Boolean).join('   ')}   (/healthz beside each)`] : []),
       `  Data folder   ${config.dataDir}   (Temporal log: logs/temporal.log)`,
       'Press Ctrl-C to stop.',
       '',
@@ -197,6 +209,13 @@ export async function runUp(config: PreflineConfig): Promise<number> {
   await stopAll();
   log.info('stopped cleanly');
   return 0;
+}
+
+function opsLine(role: string, address: ListenAddress | undefined): string | undefined {
+  if (!address) return undefined;
+  const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
+  const shown = address.port === 0 ? `${host}:<free port; see its log>` : `${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  return `${role} http://${shown}/metrics`;
 }
 
 export async function runServerCommand(config: PreflineConfig): Promise<number> {

@@ -7,6 +7,7 @@
 import { readEmail } from './email';
 import { readGateway } from './gateway';
 import { readInference } from './inference';
+import { readObservability } from './observability';
 import { readDataDir, readStorage } from './paths';
 import { type Env, ConfigError, text } from './read';
 import { readSlack } from './slack';
@@ -27,6 +28,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...readInference(env),
     ...readSlack(env, cwd, dataDir),
     logLevel,
+    ...readObservability(env),
     ...readEmail(env, cwd, dataDir),
   };
 }

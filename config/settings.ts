@@ -126,6 +126,9 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_EMAIL_STATE_DIR', default: '<data>/email', description: 'Send records, opt-outs and reply mappings; workers and gateway must share it.' },
   { name: 'PREFLINE_FAULT_INJECT', description: 'Test-only fault injection, e.g. `crash-after-commit:<marker file>` kills the ledger worker once right after a commit is durable (crash tests).' },
   { name: 'PREFLINE_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error.' },
+  { name: 'PREFLINE_LOG_FORMAT', default: 'text', description: '`text`: one readable line per entry (error stacks only at debug level); `json`: one object per line with an ISO time with zone, level, component, message and fields, every error with its stack and causes. Secrets are never logged.' },
+  { name: 'PREFLINE_WORKER_METRICS_ADDRESS', otherwise: { default: '127.0.0.1:9464', when: 'under `prefline up`; otherwise none: off' }, description: 'host:port of a worker\'s ops endpoint: `GET /metrics` (Prometheus: the Temporal SDK\'s metrics and Prefline\'s counters) and `GET /healthz` (Temporal reachable, every queue\'s worker running). Port 0 picks a free one (logged); `off` turns it off. See docs/observability.md.' },
+  { name: 'PREFLINE_GATEWAY_METRICS_ADDRESS', otherwise: { default: '127.0.0.1:9465', when: 'under `prefline up`; otherwise none: off' }, description: 'host:port of the gateway\'s ops endpoint, apart from the rating page: `GET /metrics` (HTTP requests, votes forwarded and refused, the Temporal client\'s metrics) and `GET /healthz`. Port 0 picks a free one (logged); `off` turns it off.' },
 ];
 
 const BY_NAME = new Map(ENVIRONMENT.map((setting) => [setting.name, setting]));

@@ -71,8 +71,17 @@ export interface PreflineConfig {
     journalDir: string;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'text' | 'json';
+  /** The ops endpoints (`/metrics`, `/healthz`) of worker and gateway processes; absent: off. */
+  metrics: { worker?: ListenAddress; gateway?: ListenAddress };
   /** The email channel; present when PREFLINE_SMTP_HOST, PREFLINE_EMAIL_INBOUND_PORT or PREFLINE_IMAP_HOST is set. */
   email?: EmailConfig;
+}
+
+/** Where a listener binds: `port` 0 is a free one. */
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 export interface EmailConfig {

@@ -50,6 +50,10 @@ export const ErrorCode = {
   LedgerUnavailable: 'prefline_ledger_unavailable',
   LedgerLocked: 'prefline_ledger_locked',
   LedgerQueryRefused: 'prefline_ledger_query_refused',
+  LedgerQueryTimeout: 'prefline_ledger_query_timeout',
+  LedgerQueryTooLarge: 'prefline_ledger_query_too_large',
+  LedgerQueryMemory: 'prefline_ledger_query_memory',
+  LedgerBusy: 'prefline_ledger_busy',
   // releases
   ReleaseInvalid: 'prefline_release_invalid',
   ReleaseConflict: 'prefline_release_conflict',
@@ -154,7 +158,14 @@ const CATALOGUE = {
   [ErrorCode.LedgerUnavailable]: { retryable: true },
   // Held by another process (the ledger worker) until it stops.
   [ErrorCode.LedgerLocked]: { retryable: true },
-  [ErrorCode.LedgerQueryRefused]: { retryable: false },
+  // The ledger's read endpoint (store/LedgerReadServer.ts) answers the read path's refusals 400, and busy 503 with Retry-After.
+  [ErrorCode.LedgerQueryRefused]: { retryable: false, httpStatus: 400 },
+  // The same query meets the same limit (time, rows, memory): it must be narrowed, not repeated.
+  [ErrorCode.LedgerQueryTimeout]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryTooLarge]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.LedgerQueryMemory]: { retryable: false, httpStatus: 400 },
+  // Reads queued behind others: the same query is taken a moment later.
+  [ErrorCode.LedgerBusy]: { retryable: true, httpStatus: 503 },
   [ErrorCode.ReleaseInvalid]: { retryable: false },
   [ErrorCode.ReleaseConflict]: { retryable: false },
   [ErrorCode.ReleaseCorrupt]: { retryable: false },

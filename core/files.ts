@@ -1,8 +1,10 @@
 /**
  * Crash-safe file writing shared by everything that keeps state in files (artifact store, releases,
- * email channel state): readers never see a partial file under its final name.
+ * email channel state): readers never see a partial file under its final name. And the folders that
+ * state lives in, private to the user that runs Prefline.
  */
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -67,4 +69,28 @@ export async function writeFileAtomic(
   }
   if (durable) await fsyncDir(dir);
   return true;
+}
+
+/** Permission bits of a folder only its owner may enter: Prefline's data folder and the folders it creates. */
+export const PRIVATE_DIR_MODE = 0o700;
+
+/**
+ * Makes `dir` (and any missing parent) a folder only this user can enter. A folder that exists with
+ * wider permissions (made before 0700 was the rule, or under a loose umask) is tightened, and `warn`
+ * says so; one this user may not chmod is refused with what to run instead.
+ */
+export function ensurePrivateDirSync(dir: string, warn: (message: string) => void): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  try {
+    chmodSync(dir, PRIVATE_DIR_MODE);
+  } catch (err) {
+    throw new Error(
+      `${dir} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}) and could not be made private (${(err as Error).message}); ` +
+        `its owner should run: chmod 700 ${JSON.stringify(dir)}`,
+      { cause: err },
+    );
+  }
+  warn(`${dir} could be read by other users (mode ${mode.toString(8).padStart(4, '0')}); it is now 0700, as it holds the ledger, keys and Temporal's database`);
 }

@@ -10,9 +10,8 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
 import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
-import { VoteRejectedError } from './lifecycle-directory';
+import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
 import type { PostDirectory, PostInfo } from './post-directory';
-import type { TemporalLifecycleDirectory } from './temporal-directory';
 
 export interface PostRefLookup {
   /** The channel whose references these are: the prefix of its refs, e.g. `slack`. */
@@ -32,7 +31,7 @@ export class TemporalPostDirectory implements PostDirectory {
 
   constructor(
     private readonly client: Client,
-    private readonly directory: TemporalLifecycleDirectory,
+    private readonly directory: LifecycleDirectory,
     private readonly refs: PostRefLookup,
   ) {}
 

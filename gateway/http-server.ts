@@ -20,14 +20,17 @@ import { ErrorCode, httpStatusOf } from '../core/errors';
 import type { CampaignDirectory } from '../core/campaign-directory';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import {
-  HttpError, SECURITY_HEADERS, checkHost, clientAddress, decodeParam, hostOfUrl, messageOf, send, sendJson,
+  HttpError, SECURITY_HEADERS, checkHost, clientAddress, decodeParam, hostOfUrl, send, sendJson,
   type GatewayLog, type HttpRoute,
 } from '../core/http';
 import { RateLimiter } from '../core/rate-limit';
 import { createCampaignRoutes } from '../channels/web/campaign-routes';
 import { createWebRoutes, type WebRater } from '../channels/web/routes';
+import { createLogger } from '../ops/log';
+import type { HealthReport } from '../ops/ops-server';
 import { signedArtifactUrl, verifyArtifactUrl } from './artifact-urls';
 import { InviteStateCache, type InviteRegistry } from './invite-registry';
+import { routeLabel, type HttpRequestSample } from './metrics';
 import { createOidcSignIn, type OidcSettings } from './oidc';
 import { verifySession, type RaterSession } from './session';
 import { createSignInRoutes, limitSignIn } from './sign-in';
@@ -75,6 +78,10 @@ export interface GatewayDeps {
   /** Epoch ms; injectable for tests. */
   now?: () => number;
   log?: GatewayLog;
+  /** What `GET /healthz` reports (gateway/main.ts: Temporal reachability); without it, `{ ok: true }`. */
+  health?: () => Promise<HealthReport>;
+  /** Told of every answered request (gateway/metrics.ts counts them). */
+  observe?: (sample: HttpRequestSample) => void;
 }
 
 export const DEFAULT_INVITE_CACHE_MS = 2000;
@@ -92,14 +99,16 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 // Artifacts are model output (possibly SVG): opened directly, they get no script and a sandbox.
 const ARTIFACT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
 
-const defaultLog: GatewayLog = (level, msg, fields) => {
-  if (level === 'warn' || level === 'error') process.stderr.write(`${JSON.stringify({ level, component: 'gateway', msg, ...fields })}\n`);
-};
+// Without a logger given: warnings and errors only, as JSON lines (errors with their stacks).
+const fallbackLogger = createLogger('gateway', { logLevel: 'warn', logFormat: 'json' });
+const defaultLog: GatewayLog = (level, msg, fields) => fallbackLogger[level](msg, fields);
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, param: string) => Promise<void>;
 interface Route {
   pattern: RegExp;
   methods: Partial<Record<string, Handler>>;
+  /** The metrics label; default the pattern's template (routeLabel). */
+  label?: string;
 }
 
 export function createGatewayServer(deps: GatewayDeps): http.Server {
@@ -148,14 +157,20 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     try {
       artifact = await deps.artifacts.open(sha256);
     } catch (err) {
-      log('error', 'artifact read failed', { sha256, error: messageOf(err) });
+      log('error', 'artifact read failed', { sha256, error: err });
       throw new HttpError(ErrorCode.ArtifactUnavailable, 'could not read the artifact');
     }
     if (!artifact) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
     send(res, 200, artifact.bytes, { ...headers, 'Content-Type': safeMime(artifact.mime) });
   };
 
-  const healthz: Handler = async (_req, res) => sendJson(res, 200, { ok: true });
+  // Readiness: the report says whether Temporal answers (cached briefly, so probes cost little).
+  const healthz: Handler = async (_req, res) => {
+    const report = deps.health ? await deps.health() : { ok: true };
+    sendJson(res, report.ok ? 200 : 503, report);
+  };
+  // Liveness, the old /healthz: the process serves HTTP, whatever Temporal's state.
+  const livez: Handler = async (_req, res) => sendJson(res, 200, { ok: true });
 
   const oidc = deps.oidc && publicUrl
     ? createOidcSignIn({ settings: deps.oidc, publicUrl, sessionKey: deps.sessionKey, raterKey: deps.raterKey, sessionTtlMs: deps.sessionTtlMs, limitSignIn: (req) => limitSignIn(signInLimit, req), now, log })
@@ -192,21 +207,25 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   ];
 
   const routes: Route[] = [
-    { pattern: /^\/(?:index\.html|app\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic } },
+    { pattern: /^\/(?:index\.html|app\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** `matched.route` is set to the label of the route that answers. */
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, matched: { route: string }): Promise<void> {
     const path = pathOf(req);
-    // Health checks come from anywhere on the host's networks (container probes by IP) and reveal nothing.
-    if (path === '/healthz') {
+    // Health checks (readiness and liveness) come from anywhere on the host's networks (container probes
+    // by IP) and reveal nothing.
+    if (path === '/healthz' || path === '/livez') {
+      matched.route = path;
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: 'GET, HEAD' });
-      return healthz(req, res, '');
+      return (path === '/healthz' ? healthz : livez)(req, res, '');
     }
     checkHost(req, publicHost);
     for (const route of routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
+      matched.route = route.label ?? routeLabel(route.pattern);
       const handler = route.methods[req.method ?? ''];
       if (!handler) throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match[1] === undefined ? '' : decodeParam(match[1]));
@@ -214,6 +233,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
     for (const route of channelRoutes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
+      matched.route = routeLabel(route.pattern);
       const handler = route.methods[req.method ?? ''];
       if (!handler) throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: Object.keys(route.methods).join(', ') });
       return handler(req, res, match);
@@ -250,18 +270,27 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
 
   const server = http.createServer((req, res) => {
     const started = performance.now();
-    handle(req, res)
+    const matched = { route: 'unmatched' };
+    handle(req, res, matched)
       .catch((err: unknown) => {
         if (res.headersSent) return void res.destroy();
         if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, code: err.code, ...err.extra }, err.headers);
-        log('error', 'request failed', { method: req.method, path: safePath(req), error: messageOf(err) });
+        log('error', 'request failed', { method: req.method, path: safePath(req), error: err });
         sendJson(res, httpStatusOf(ErrorCode.InternalError), { error: 'internal error', code: ErrorCode.InternalError });
       })
-      .finally(() => log('debug', 'request', { method: req.method, path: safePath(req), status: res.statusCode, ms: Math.round(performance.now() - started) }));
+      .finally(() => {
+        const ms = performance.now() - started;
+        log('debug', 'request', { method: req.method, path: safePath(req), status: res.statusCode, ms: Math.round(ms) });
+        deps.observe?.({ route: matched.route, method: req.method ?? '', status: res.statusCode, ms });
+      });
   });
   // Slow clients must not hold sockets forever; a rating request is tiny.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
+  // Idle keep-alive sockets live longer than a client's pause between requests (a rater reading a card,
+  // a proxy's pooled connection): with Node's 5 s default, a client reusing a socket the server is closing
+  // at that moment sees "other side closed". The server announces this in Keep-Alive, clients stop earlier.
+  server.keepAliveTimeout = 65_000;
   return server;
 }
 

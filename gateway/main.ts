@@ -6,14 +6,19 @@
 import { Client } from '@temporalio/client';
 import type { Server } from 'node:http';
 import { describeTemporal, loadSecret, type PreflineConfig } from '../config';
+import { ensurePrivateDirSync } from '../core/files';
 import { requireClusterSetup } from '../ops/cluster-setup';
 import { createLogger } from '../ops/log';
+import { startOpsServer, type HealthReport } from '../ops/ops-server';
+import { installRuntime } from '../ops/runtime';
 import { connectNative } from '../ops/temporal-connection';
+import { TemporalProbe } from '../ops/temporal-probe';
 import { ArtifactStore } from '../store/ArtifactStore';
 import type { ArtifactSource } from './artifact-source';
 import { createGatewayServer, listen } from './http-server';
 import { InviteRegistry } from './invite-registry';
 import { startEmailGateway } from './email';
+import { createGatewayMetrics } from './metrics';
 import { startSlackGateway } from './slack';
 import { TemporalCampaignDirectory } from '../core/temporal-campaigns';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
@@ -36,7 +41,11 @@ export function artifactSourceFor(store: ArtifactStore): ArtifactSource {
 }
 
 export async function startGateway(config: PreflineConfig): Promise<RunningGateway> {
-  const logger = createLogger('gateway', config.logLevel);
+  const logger = createLogger('gateway', config);
+  ensurePrivateDirSync(config.dataDir, (message) => logger.warn(message));
+  // The SDK's logs go through Prefline's logger; with the ops endpoint on, the gateway's counters and its
+  // Temporal client's metrics share the runtime's exporter.
+  const runtime = await installRuntime(logger, { metrics: config.metrics.gateway !== undefined });
   // The Rust-core connection (the one workers use) costs far less CPU per RPC than the pure-JS gRPC
   // client; bench/votes measured the difference. One connection for the whole process.
   const connection = await connectNative(config.temporal);
@@ -49,7 +58,14 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   logger.info('connected to Temporal', { server: describeTemporal(config.temporal) });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
-  const directory = new TemporalLifecycleDirectory(client);
+  const metrics = runtime.metricsUrl ? createGatewayMetrics(runtime.meter) : undefined;
+  const temporalDirectory = new TemporalLifecycleDirectory(client);
+  const directory = metrics ? metrics.directory(temporalDirectory) : temporalDirectory;
+  const probe = TemporalProbe.of(connection);
+  const health = async (): Promise<HealthReport> => {
+    const temporal = await probe.check();
+    return { ok: temporal.temporal === 'ok', ...temporal };
+  };
   const gatewayLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](message, fields);
   // Slack votes (docs/slack.md): routes when the signing secret is set, Socket Mode when the app token is.
   const slack = await startSlackGateway(config, { client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog });
@@ -71,12 +87,15 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     limits: config.gateway.limits,
     log: (level, message, fields) => logger[level](message, fields),
     channelRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
+    health,
+    ...(metrics ? { observe: metrics.request } : {}),
   });
   if (config.gateway.accessCode !== undefined && !config.gateway.openPanel) {
     logger.warn('PREFLINE_WEB_ACCESS_CODE gates the open panel only, which is off: invite links and OIDC need no code (docs/web.md)');
   }
   const { url } = await listen(server, config.gateway.host, config.gateway.port);
-  logger.info('rating page and vote API listening', { url });
+  const ops = config.metrics.gateway && runtime.metricsUrl ? await startOpsServer({ ...config.metrics.gateway, metricsUrl: runtime.metricsUrl, health }) : undefined;
+  logger.info('rating page and vote API listening', { url, ...(ops ? { ops: ops.url } : {}) });
   return {
     url,
     server,
@@ -85,6 +104,7 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
       server.closeAllConnections?.();
       await slack?.close();
       await email?.close();
+      await ops?.close();
       await connection.close();
     },
   };

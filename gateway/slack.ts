@@ -14,7 +14,7 @@ import { SAFE_MESSAGE_REF } from '../channels/slack/messages';
 import { createSlackRoutes } from '../channels/slack/routes';
 import { startSlackSocketMode, type RunningSocketMode } from '../channels/slack/socket-mode';
 import type { GatewayLog } from '../core/http';
-import type { TemporalLifecycleDirectory } from '../core/temporal-directory';
+import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import { TemporalPostDirectory } from '../core/temporal-posts';
 import { postRefsKey } from '../workflows/search-attributes';
 
@@ -25,7 +25,7 @@ export interface RunningSlackGateway extends ChannelInbound {
 
 export async function startSlackGateway(
   config: PreflineConfig,
-  deps: { client: Client; directory: TemporalLifecycleDirectory; raterKey: Buffer; log: GatewayLog },
+  deps: { client: Client; directory: LifecycleDirectory; raterKey: Buffer; log: GatewayLog },
 ): Promise<RunningSlackGateway | undefined> {
   const slack = config.slack;
   if (!slack || (slack.signingSecret === undefined && slack.appToken === undefined)) {

@@ -87,7 +87,8 @@ export class DevServer {
     } catch {
       throw new Error(`Temporal CLI not found or not executable at ${options.binary}; run scripts/install-temporal.sh`);
     }
-    if (options.dbFile) mkdirSync(dirname(resolve(options.dbFile)), { recursive: true });
+    // Private folders: the SQLite file holds workflow histories, recipients' addresses among them.
+    if (options.dbFile) mkdirSync(dirname(resolve(options.dbFile)), { recursive: true, mode: 0o700 });
 
     // Own HTTP and metrics ports so that several servers (tests, benchmark) can run side by side.
     const [httpPort, metricsPort] = await Promise.all([freePort(), freePort()]);
@@ -104,7 +105,7 @@ export class DevServer {
     let child: ChildProcess;
     let logTail: () => string;
     if (options.logFile) {
-      mkdirSync(dirname(resolve(options.logFile)), { recursive: true });
+      mkdirSync(dirname(resolve(options.logFile)), { recursive: true, mode: 0o700 });
       const fd = openSync(options.logFile, 'a');
       const from = statSync(options.logFile).size; // show only this run's lines on failure
       child = spawn(options.binary, args, { stdio: ['ignore', fd, fd] });

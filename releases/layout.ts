@@ -11,7 +11,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode } from '../core/errors';
 import { errnoCode, fsyncDir } from '../core/files';
+import { ReleaseError } from './errors';
 
 export { errnoCode, fsyncDir };
 
@@ -74,6 +76,19 @@ export function isReleaseId(id: string): boolean {
   return /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/.test(id) && id !== LATEST;
 }
 
+/**
+ * Refuses anything but a release id (`prefline_release_invalid`): no path (`../x`, `/etc`, `a/b`), no empty
+ * or odd name, so an id never leads out of the releases folder. The id is quoted as JSON, so control
+ * characters in it are shown escaped.
+ */
+export function assertReleaseId(id: string): void {
+  if (isReleaseId(id)) return;
+  throw new ReleaseError(
+    ErrorCode.ReleaseInvalid,
+    `invalid release id ${JSON.stringify(id)}: a release id is a folder name of up to 64 letters, digits, ".", "_" and "-" that starts with a letter or digit (e.g. 2026-11-22), or "latest"`,
+  );
+}
+
 export async function readManifest(dir: string): Promise<ReleaseManifest | undefined> {
   let text: string;
   try {
@@ -116,9 +131,10 @@ export async function readLatest(releasesDir: string): Promise<string | undefine
 
 /** `latest` or an id → the release; throws if there is no such complete release. */
 export async function resolveRelease(releasesDir: string, idOrLatest = LATEST): Promise<ReleaseInfo> {
+  if (idOrLatest !== LATEST) assertReleaseId(idOrLatest);
   const id = idOrLatest === LATEST ? await readLatest(releasesDir) : idOrLatest;
   if (id === undefined) throw new Error(`no release yet in ${releasesDir} (run: prefline release)`);
-  if (!isReleaseId(id)) throw new Error(`invalid release id "${id}"`);
+  if (!isReleaseId(id)) throw new ReleaseError(ErrorCode.ReleaseCorrupt, `${join(releasesDir, LATEST)} points at ${JSON.stringify(id)}, which is not a release of this folder`);
   const dir = join(releasesDir, id);
   const manifest = await readManifest(dir);
   if (!manifest) throw new Error(`no release "${id}" in ${releasesDir}`);

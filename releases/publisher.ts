@@ -84,7 +84,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
   const step = async (s: PublishStep) => options.afterStep?.(s);
   const nonce = randomBytes(6).toString('hex');
 
-  await fs.mkdir(releasesDir, { recursive: true });
+  await fs.mkdir(releasesDir, { recursive: true, mode: 0o700 });
   await removeLeftovers(releasesDir);
   const existing = await listReleases(releasesDir);
   const { id, reuse } = await chooseRelease(releasesDir, existing, cutoff, options.releaseId);

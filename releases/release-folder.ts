@@ -3,12 +3,12 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode } from '../core/errors';
 import { ReleaseError } from './errors';
-import { isReleaseId, pointLatest, readLatest, readManifest, type ReleaseInfo } from './layout';
+import { assertReleaseId, isReleaseId, pointLatest, readLatest, readManifest, type ReleaseInfo } from './layout';
 
 /** Picks the folder: an existing whole release of the same cutoff is reused; otherwise the first free name. */
 export async function chooseRelease(releasesDir: string, existing: ReleaseInfo[], cutoff: string, requested?: string): Promise<{ id: string; reuse?: ReleaseInfo }> {
   if (requested !== undefined) {
-    if (!isReleaseId(requested)) throw new ReleaseError(ErrorCode.ReleaseInvalid, `invalid release id "${requested}"`);
+    assertReleaseId(requested);
     const manifest = await readManifest(join(releasesDir, requested)).catch(() => undefined);
     const taken = manifest !== undefined || (await fs.stat(join(releasesDir, requested)).then(() => true, () => false));
     if (!taken) return { id: requested };

@@ -2,11 +2,12 @@
  * Reading releases back: verify, query, diff and export. Everything opens the parquet files with an
  * in-memory DuckDB of its own, so none of it needs (or touches) the ledger.
  */
-import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as fs from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ArtifactStore } from '../store/ArtifactStore';
-import type { QueryResult } from '../store/Ledger';
+import { NO_EXTENSION_AUTOLOAD, lockDown } from '../store/duckdb-lockdown';
+import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from '../store/read-query';
 import { MANIFEST, PARQUET_TABLES, fileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseTable } from './layout';
 import { quotedIdentifier, quotedString } from './sql';
 
@@ -80,23 +81,25 @@ export async function createReleaseViews(c: DuckDBConnection, dir: string): Prom
   }
 }
 
-/** One read-only statement (SELECT/EXPLAIN) over a release's views. */
-export async function queryRelease(dir: string, sql: string): Promise<QueryResult> {
-  return withMemoryDatabase(async (c) => {
-    await createReleaseViews(c, dir);
-    const extracted = await c.extractStatements(sql);
-    if (extracted.count !== 1) throw new Error(`expected exactly one statement, got ${extracted.count}`);
-    const prepared = await extracted.prepare(0);
+/**
+ * One analyst query over a release's views, by the rules of the ledger's read path (store/read-query.ts),
+ * in an in-memory DuckDB of the caller's own process that may read that release's folder and nothing
+ * else: no other release, no file of the data folder, no network, no extension, no SET.
+ */
+export async function queryRelease(dir: string, sql: string, limits: ReadLimits = { maxRows: READ_LIMITS.maxRows }): Promise<QueryResult> {
+  const instance = await DuckDBInstance.create(':memory:', NO_EXTENSION_AUTOLOAD);
+  try {
+    const connection = await instance.connect();
     try {
-      if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
-        throw new Error('only SELECT (and EXPLAIN) queries may run against a release');
-      }
-      const reader = await prepared.runAndReadAll();
-      return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>> };
+      await createReleaseViews(connection, dir);
+      await lockDown(connection, { allowedDirectories: [dir] });
+      return await new ReadQuery(connection, `release ${basename(dir)}`, limits).run(sql);
     } finally {
-      prepared.destroySync();
+      connection.closeSync();
     }
-  });
+  } finally {
+    instance.closeSync();
+  }
 }
 
 export interface TableDiff {

@@ -91,7 +91,8 @@ export class ArtifactStore {
 
   static async open(rootDir: string): Promise<ArtifactStore> {
     const root = path.resolve(rootDir);
-    await fs.mkdir(path.join(root, 'sha256'), { recursive: true });
+    // Private where it is created (under the data folder by default, which is private too).
+    await fs.mkdir(path.join(root, 'sha256'), { recursive: true, mode: 0o700 });
     return new ArtifactStore(root);
   }
 

@@ -5,11 +5,19 @@
  * serves the `<queue>-ledger` task queue. Everyone else reads through that process
  * (`LedgerReadServer`) or, when no writer runs, by opening the file read-only.
  *
+ * Analysts' reads never run in this process's DuckDB: the read endpoint runs each in a process of its
+ * own over a copy of the file (queryIsolated; store/read-process.ts, store/ledger-snapshots.ts), which
+ * is killed past its time and memory, so a runaway read cannot take a commit's memory or threads.
+ * Every instance that reads is locked down: no statement but a read, no file, network or extension
+ * beyond its data, no setting changed (store/read-query.ts, store/duckdb-lockdown.ts;
+ * docs/security.md, "The ledger").
+ *
  * Commits are idempotent: every row has a natural primary key from the workflow (first run id +
  * idempotency key for votes and judgements), inserts skip rows already present, and each commit is one transaction.
  * Re-running a commit after a crash at any point leaves exactly one row per vote. The commit that
  * completes a lifecycle also derives its scores and preference pairs (store/ledger-derived.ts). The
- * tables, and the upgrades of older ledgers, are in store/ledger-schema.ts.
+ * tables and the upgrades of older ledgers are in store/ledger-schema.ts, the INSERT rows go in by in
+ * store/ledger-rows.ts.
  *
  * Increments: a lifecycle with many votes commits them while voting still runs (before each
  * continue-as-new), under a lifecycle row without `closed_at`/`close_reason`. Such a lifecycle is never
@@ -18,24 +26,47 @@
  * a vote that did not stand when committed never stands later). The commit that closes the lifecycle
  * and brings the rows up to `votes_accepted` completes it, with every flag final.
  */
-import { type DuckDBConnection, DuckDBInstance, StatementType, type DuckDBValue } from '@duckdb/node-api';
-import { mkdirSync } from 'node:fs';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ErrorCode, PreflineError } from '../core/errors';
+import { ErrorCode } from '../core/errors';
 import type { Quorum } from '../workflows/types';
-import type { CommitRequest, CommitResult } from './ledger-types';
-import { withTransaction } from './transaction';
+import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
+import { LedgerError, lockedOr } from './errors';
 import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
 import { candidateRows, insertRows, judgementRows, voteRows } from './ledger-rows';
 import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, upgradeSchema } from './ledger-schema';
+import { LedgerSnapshots } from './ledger-snapshots';
+import type { CommitRequest, CommitResult } from './ledger-types';
+import { LEDGER_ROW_LIMIT_HINT, ReadQueue } from './read-queue';
+import { queryInReadProcess, type ReadValue } from './read-process';
+import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from './read-query';
+import { withTransaction } from './transaction';
 
 export { LEDGER_SCHEMA_VERSION, raterAuthOf };
+export { LedgerError, type LedgerErrorCode } from './errors';
+export type { QueryResult, ReadLimits } from './read-query';
 
 /**
  * DuckDB threads of the ledger. Releases are written with exactly this many (releases/publisher.ts):
  * where parquet row groups are cut depends on the thread count, and the bytes must not.
  */
 export const LEDGER_THREADS = 2;
+
+/**
+ * Settings the release writer sets for its session and restores (releases/publisher.ts): they stay
+ * changeable after the writer's configuration is locked. Reads cannot run SET at all.
+ */
+export const RELEASE_SESSION_SETTINGS = ['memory_limit', 'threads', 'preserve_insertion_order'] as const;
+
+export interface LedgerWriterOptions {
+  /**
+   * Directories the writer's DuckDB may read and write besides the ledger's own files: the releases
+   * folder (COPY … TO, earlier releases) and the artifact store (counted by glob). Nothing else, for
+   * the release writer's SQL as for Ledger.query (analysts' queries run elsewhere: queryIsolated).
+   */
+  allowedDirectories?: readonly string[];
+}
 
 /** Bound values per UPDATE of `unstand` (one statement per this many seqs). */
 const UNSTAND_PER_STATEMENT = 500;
@@ -45,23 +76,14 @@ function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key/i.test(err.message) && /constraint/i.test(err.message);
 }
 
-export type LedgerErrorCode = (typeof ErrorCode)['LedgerLocked' | 'LedgerQueryRefused' | 'LedgerUnavailable'];
-
-/** The ledger cannot be opened or used as asked: locked by the writer, refused query, unavailable file. */
-export class LedgerError extends PreflineError {
-  declare readonly code: LedgerErrorCode;
-  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
-
-export interface QueryResult {
-  columns: string[];
-  rows: Array<Record<string, unknown>>;
-}
-
-/** Statement types an analyst's query may run through the ledger's read path. */
-const READ_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+/**
+ * The WAL size at which a commit checkpoints (DuckDB's own default threshold). DuckDB's automatic
+ * checkpoints are off in the writer, so that only commits, which wait for a read copy being taken,
+ * ever write the file (store/ledger-snapshots.ts).
+ */
+const CHECKPOINT_WAL_BYTES = 16 * 1024 ** 2;
+/** checkpoint_threshold for "never by itself". */
+const NO_AUTOMATIC_CHECKPOINT = '1000TB';
 
 export class Ledger {
   private constructor(
@@ -69,22 +91,46 @@ export class Ledger {
     private readonly connection: DuckDBConnection,
     readonly path: string,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.snapshots = new LedgerSnapshots(path);
+  }
+
+  private readonly reads = new ReadQueue();
+  private readonly snapshots: LedgerSnapshots;
+  /** Changes since open: a read copy is reused while this stays the same. */
+  private generation = 0;
+  /** Writes to the file (commits, derivations) and the taking of read copies, one at a time. */
+  private writing: Promise<unknown> = Promise.resolve();
 
   /** The latest commit time in the ledger: commit times never go below it (see commitOnce). */
   private lastCommitMs = Number.NEGATIVE_INFINITY;
 
-  /** Opens the ledger read-write (the one writer) and creates the schema. */
-  static async openWriter(path: string): Promise<Ledger> {
-    mkdirSync(dirname(path), { recursive: true });
+  /**
+   * Opens the ledger read-write (the one writer), locked down to its own files and `allowedDirectories`,
+   * and creates the schema.
+   */
+  static async openWriter(path: string, options: LedgerWriterOptions = {}): Promise<Ledger> {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, { threads: String(LEDGER_THREADS) });
+      instance = await DuckDBInstance.create(path, {
+        threads: String(LEDGER_THREADS),
+        checkpoint_threshold: NO_AUTOMATIC_CHECKPOINT,
+        ...NO_EXTENSION_AUTOLOAD,
+      });
     } catch (err) {
       throw lockedOr(err, path);
     }
     const connection = await instance.connect();
+    try {
+      await lockDown(connection, { allowedDirectories: options.allowedDirectories ?? [], changeableSettings: RELEASE_SESSION_SETTINGS });
+    } catch (err) {
+      connection.closeSync();
+      instance.closeSync();
+      throw err;
+    }
     const ledger = new Ledger(instance, connection, path, false);
+    ledger.snapshots.removeAllSync(); // copies a crashed writer left
     const [existing] = (await connection.runAndReadAll(
       `SELECT count(*) FILTER (WHERE table_name = 'ledger_meta')::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database()`,
     )).getRows();
@@ -105,14 +151,26 @@ export class Ledger {
     return ledger;
   }
 
-  /** Opens the file read-only; fails with `prefline_ledger_locked` while a writer holds it. */
+  /**
+   * Opens the file read-only, locked down like the writer but with no directory at all (the CLI's
+   * reads when no ledger worker runs); fails with `prefline_ledger_locked` while a writer holds it.
+   */
   static async openReader(path: string): Promise<Ledger> {
+    let instance: DuckDBInstance;
     try {
-      const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
-      return new Ledger(instance, await instance.connect(), path, true);
+      instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY', ...NO_EXTENSION_AUTOLOAD });
     } catch (err) {
       throw lockedOr(err, path);
     }
+    const connection = await instance.connect();
+    try {
+      await lockDown(connection);
+    } catch (err) {
+      connection.closeSync();
+      instance.closeSync();
+      throw err;
+    }
+    return new Ledger(instance, connection, path, true);
   }
 
   /**
@@ -126,12 +184,32 @@ export class Ledger {
    */
   async commit(request: CommitRequest, now: Date = new Date()): Promise<CommitResult> {
     if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
-    try {
-      return await this.commitOnce(request, now, false);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      return this.commitOnce(request, now, true);
-    }
+    return this.write(async () => {
+      try {
+        return await this.commitOnce(request, now, false);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        return this.commitOnce(request, now, true);
+      }
+    });
+  }
+
+  /**
+   * Runs one write to the file after the writes and read copies before it, then checkpoints if the
+   * WAL has grown past DuckDB's usual threshold (a failed checkpoint is tried again after the next write).
+   */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.writing.then(async () => {
+      try {
+        return await fn();
+      } finally {
+        this.generation += 1;
+        const wal = `${this.path}.wal`;
+        if (existsSync(wal) && statSync(wal).size > CHECKPOINT_WAL_BYTES) await this.connection.run('CHECKPOINT').catch(() => undefined);
+      }
+    });
+    this.writing = turn.catch(() => undefined);
+    return turn;
   }
 
   private async commitOnce(request: CommitRequest, now: Date, skipExisting: boolean): Promise<CommitResult> {
@@ -143,6 +221,7 @@ export class Ledger {
     const committedAt = new Date(commitMs).toISOString();
     const result = await withTransaction(this.connection, async (c) => {
       const { plan } = lifecycle;
+      // allow_both_bad/reveal_models hold the effective choice (the plan leaves defaults out); NULL only on older rows.
       // Columns by name: later schema versions append columns, and a row need not know them all.
       await c.run(
         `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
@@ -156,7 +235,7 @@ export class Ledger {
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, quorumCount(plan.quorum),
           JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
-          lifecycle.votesAccepted, committedAt, plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad ?? null, plan.revealModels ?? null,
+          lifecycle.votesAccepted, committedAt, plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad !== false, plan.revealModels === true,
         ],
       );
       // The lifecycle's first commit time bounds its rows from below. (A separate query: RETURNING on
@@ -279,39 +358,69 @@ export class Ledger {
    */
   async deriveCompleted(): Promise<number> {
     if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
-    return withTransaction(this.connection, async (c) => {
+    return this.write(() => withTransaction(this.connection, async (c) => {
       await c.run(`CREATE OR REPLACE TEMP TABLE derive_scope AS ${UNDERIVED_COMPLETE_LIFECYCLES}`);
       const derived = await c.run(`INSERT INTO lifecycle_completions SELECT run_id, completed_at FROM derive_scope ORDER BY completed_at, run_id`);
       for (const statement of deriveStatements('derive_scope')) await c.run(statement, ['-infinity']);
       await c.run('DROP TABLE derive_scope');
       return Number(derived.rowsChanged);
-    });
+    }));
   }
 
-  /** Runs one analyst query (SELECT/EXPLAIN only); values are bound, never spliced. */
-  async query(sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
-    // A connection of its own: reads see a consistent snapshot and never join a commit's transaction.
+  /**
+   * Runs one query in this process: a single read statement (store/read-query.ts) in a read-only
+   * transaction, within the row and time limits; values are bound, never spliced. For Prefline's own
+   * reads and tests; analysts' queries go through queryIsolated.
+   */
+  async query(sql: string, values?: DuckDBValue[], limits: Partial<ReadLimits> = {}): Promise<QueryResult> {
+    // A connection of its own: the read sees one snapshot, never joins a commit's transaction, and
+    // an interrupt stops only it.
     const connection = await this.instance.connect();
     try {
-      return await runReadQuery(connection, sql, values);
+      return await new ReadQuery(connection, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits }).run(sql, values);
     } finally {
       connection.closeSync();
     }
   }
 
-  /** Runs `fn` on a fresh connection of this instance (e.g. a release export), closed afterwards. */
+  /**
+   * Runs an analyst's query (the read endpoint's) in a process of its own, over a copy of the ledger
+   * as of now, within the read limits: rows, time and memory, the last two enforced by killing that
+   * process. Reads take turns; a copy is taken only if the ledger changed since the last one. `values`
+   * are bound to `$1`, `$2`, …, never spliced.
+   */
+  async queryIsolated(sql: string, limits: Partial<ReadLimits> = {}, values?: readonly ReadValue[]): Promise<QueryResult> {
+    return this.reads.run(async () => {
+      const snapshot = await this.snapshots.take(this.generation, (copy) => this.whileNothingWrites(copy));
+      return queryInReadProcess(snapshot.path, sql, 'the ledger', { ...READ_LIMITS, rowLimitHint: LEDGER_ROW_LIMIT_HINT, ...limits }, values);
+    });
+  }
+
+  /** Runs `copy` between writes: no commit starts until it is done. */
+  private whileNothingWrites(copy: () => Promise<void>): Promise<void> {
+    const turn = this.writing.then(copy);
+    this.writing = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Runs `fn` on a fresh connection of this instance (e.g. a release export), closed afterwards. For
+   * reads (releases) and tests; what it writes is not coordinated with the read copies.
+   */
   async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     const connection = await this.instance.connect();
     try {
       return await fn(connection);
     } finally {
       connection.closeSync();
+      this.generation += 1; // it may have written: the next read copy is taken afresh
     }
   }
 
   closeSync(): void {
     this.connection.closeSync();
     this.instance.closeSync();
+    if (!this.readOnly) this.snapshots.removeAllSync();
   }
 }
 
@@ -327,33 +436,7 @@ async function withoutHeld<E extends { idempotencyKey: string }>(c: DuckDBConnec
   });
 }
 
-async function runReadQuery(connection: DuckDBConnection, sql: string, values?: DuckDBValue[]): Promise<QueryResult> {
-  {
-    const extracted = await connection.extractStatements(sql);
-    if (extracted.count !== 1) throw new LedgerError(ErrorCode.LedgerQueryRefused, `expected exactly one statement, got ${extracted.count}`);
-    const prepared = await extracted.prepare(0);
-    try {
-      if (!READ_STATEMENTS.has(prepared.statementType)) {
-        throw new LedgerError(ErrorCode.LedgerQueryRefused, 'only SELECT (and EXPLAIN) queries may run against the ledger');
-      }
-      if (values) prepared.bind(values);
-      const reader = await prepared.runAndReadAll();
-      return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>> };
-    } finally {
-      prepared.destroySync();
-    }
-  }
-}
-
 /** `quorum_votes`: the votes a thumbs quorum counts, or a compare quorum's responses. */
 function quorumCount(quorum: Quorum): number {
   return quorum.kind === 'responses' ? quorum.responses : quorum.votes;
-}
-
-function lockedOr(err: unknown, path: string): Error {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/lock/i.test(message)) {
-    return new LedgerError(ErrorCode.LedgerLocked, `the ledger ${path} is held by another process (the ledger worker); query through it instead`, { cause: err });
-  }
-  return new LedgerError(ErrorCode.LedgerUnavailable, `cannot open the ledger ${path}: ${message}`, { cause: err });
 }

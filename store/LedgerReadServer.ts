@@ -2,14 +2,17 @@
  * The ledger's read path while the writer runs: DuckDB lets one process hold the file read-write,
  * so analysts' queries go through that process. A loopback HTTP endpoint, authenticated by a random
  * token that only users who can read the data folder can see (endpoint file, mode 0600), accepting
- * one SELECT at a time (Ledger.query refuses anything else).
+ * one SELECT at a time (Ledger.queryIsolated refuses anything else, and bounds rows, time and memory).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { LedgerError, type Ledger } from './Ledger';
+import { ERROR_CATALOGUE, ErrorCode } from '../core/errors';
+import { LedgerError } from './errors';
+import type { Ledger } from './Ledger';
+import type { ReadValue } from './read-process';
 
 export interface LedgerEndpoint {
   url: string;
@@ -19,6 +22,15 @@ export interface LedgerEndpoint {
 }
 
 const MAX_SQL_BYTES = 64 * 1024;
+/** Bound values per query: ids and labels, not data. */
+const MAX_VALUES = 100;
+
+/** `values` of a request body, if it is absent or a short array of strings, numbers, booleans and nulls. */
+function boundValues(raw: unknown): ReadValue[] | undefined | false {
+  if (raw === undefined) return undefined;
+  const ok = Array.isArray(raw) && raw.length <= MAX_VALUES && raw.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v));
+  return ok ? (raw as ReadValue[]) : false;
+}
 
 export class LedgerReadServer {
   private constructor(private readonly server: Server, readonly endpoint: LedgerEndpoint, private readonly endpointFile: string) {}
@@ -42,16 +54,27 @@ export class LedgerReadServer {
       });
       req.on('end', () => {
         if (size > MAX_SQL_BYTES) return reply(413, { error: 'query too large' });
-        let sql: unknown;
+        let body: { sql?: unknown; values?: unknown };
         try {
-          sql = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sql?: unknown }).sql;
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
         } catch {
           return reply(400, { error: 'body must be JSON {"sql": "..."}' });
         }
+        if (typeof body !== 'object' || body === null) return reply(400, { error: 'body must be JSON {"sql": "..."}' });
+        const { sql } = body;
         if (typeof sql !== 'string' || sql.trim() === '') return reply(400, { error: 'sql: required' });
-        ledger.query(sql).then(
+        const values = boundValues(body.values);
+        if (values === false) return reply(400, { error: `values: an array of at most ${MAX_VALUES} strings, numbers, booleans or nulls, bound to $1, $2, …` });
+        // In a process of its own, over a copy of the ledger: a runaway read never shares the writer's memory.
+        ledger.queryIsolated(sql, {}, values).then(
           (result) => reply(200, result),
-          (err: unknown) => reply(err instanceof LedgerError ? 400 : 422, { error: err instanceof Error ? err.message : String(err) }),
+          (err: unknown) => {
+            // The code's status (core/errors.ts: 400 refused or past a limit, 503 busy), 400 for the
+            // ledger's other errors; 422: DuckDB's own error (syntax, binding).
+            if (err instanceof LedgerError && err.code === ErrorCode.LedgerBusy) res.setHeader('retry-after', '1');
+            const status = err instanceof LedgerError ? (ERROR_CATALOGUE[err.code].httpStatus ?? 400) : 422;
+            reply(status, { error: err instanceof Error ? err.message : String(err), ...(err instanceof LedgerError ? { code: err.code } : {}) });
+          },
         );
       });
     });
@@ -61,7 +84,7 @@ export class LedgerReadServer {
     });
     const { port } = server.address() as AddressInfo;
     const endpoint: LedgerEndpoint = { url: `http://${options.host}:${port}`, token, pid: process.pid, ledgerPath: ledger.path };
-    mkdirSync(dirname(options.endpointFile), { recursive: true });
+    mkdirSync(dirname(options.endpointFile), { recursive: true, mode: 0o700 });
     // `mode` applies only when the file is created: remove a stale one so the token never lands in a wider file.
     rmSync(options.endpointFile, { force: true });
     writeFileSync(options.endpointFile, JSON.stringify(endpoint), { mode: 0o600 });

@@ -78,6 +78,30 @@ export async function readCapped(file: string, maxBytes: number, name: string): 
   }
 }
 
+/** Bytes checked to be a candidate, not stored yet. */
+export interface CheckedFile {
+  bytes: Uint8Array;
+  media: MediaType;
+}
+
+/**
+ * Checks that `bytes` are a candidate of the kind they are (an image or a UTF-8 text), and of the kind
+ * or type `expect`ed; refused (ImportRefusedError) otherwise. Nothing is stored.
+ */
+export function checkCandidateFile(bytes: Uint8Array, name: string, expect: { kind?: CandidateKind; mime?: string } = {}): CheckedFile {
+  const media: MediaType | undefined = sniffMedia(bytes);
+  if (!media) throw new ImportRefusedError(`${name}: is neither an image (PNG, JPEG, GIF, WebP) nor UTF-8 text`);
+  if (expect.kind !== undefined && media.kind !== expect.kind) throw new ImportRefusedError(`${name}: is ${media.kind === 'image' ? 'an image' : 'a text'}, not ${expect.kind === 'image' ? 'an image' : 'a text'} as given`);
+  if (expect.mime !== undefined && media.mime !== expect.mime) throw new ImportRefusedError(`${name}: its bytes are ${media.mime}, not ${expect.mime} as its name says`);
+  return { bytes, media };
+}
+
+/** Stores a checked file content-addressed (the same bytes are stored once). */
+export async function storeCheckedFile(artifacts: ArtifactStore, { bytes, media }: CheckedFile): Promise<StoredFile> {
+  const artifact = await artifacts.put(bytes, media.mime);
+  return { artifact, kind: media.kind, ...(media.kind === 'text' ? { text: decodeText(bytes) as string } : {}) };
+}
+
 /**
  * Stores `bytes` content-addressed (the same bytes are stored once) as a candidate of the kind they
  * are; refuses bytes that are no image or text, or not of the kind or type `expect`ed.
@@ -88,10 +112,5 @@ export async function storeCandidateFile(
   name: string,
   expect: { kind?: CandidateKind; mime?: string } = {},
 ): Promise<StoredFile> {
-  const media: MediaType | undefined = sniffMedia(bytes);
-  if (!media) throw new ImportRefusedError(`${name}: is neither an image (PNG, JPEG, GIF, WebP) nor UTF-8 text`);
-  if (expect.kind !== undefined && media.kind !== expect.kind) throw new ImportRefusedError(`${name}: is ${media.kind === 'image' ? 'an image' : 'a text'}, not ${expect.kind === 'image' ? 'an image' : 'a text'} as given`);
-  if (expect.mime !== undefined && media.mime !== expect.mime) throw new ImportRefusedError(`${name}: its bytes are ${media.mime}, not ${expect.mime} as its name says`);
-  const artifact = await artifacts.put(bytes, media.mime);
-  return { artifact, kind: media.kind, ...(media.kind === 'text' ? { text: decodeText(bytes) as string } : {}) };
+  return storeCheckedFile(artifacts, checkCandidateFile(bytes, name, expect));
 }

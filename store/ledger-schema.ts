@@ -1,7 +1,8 @@
 /**
  * The ledger's tables and view, and the upgrades of older ledgers that Ledger.openWriter runs before
- * creating what is missing. Rows are written by Ledger.commit (store/Ledger.ts); the derived tables
- * are described in store/ledger-derived.ts.
+ * creating what is missing. Rows go in by store/ledger-rows.ts (a multi-row INSERT of bound values),
+ * which Ledger.commit (store/Ledger.ts) writes through; the derived tables are described in
+ * store/ledger-derived.ts.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { VoteEvent } from '../workflows/types';
@@ -14,9 +15,9 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    their channel when the writer opens the ledger.
  * 4: `lifecycles.closed_at` and `close_reason` may be NULL: a lifecycle committing increments while
  *    voting (store/Ledger.ts).
- * 5: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
+ * 5, 6: taken by other work (lifecycles' started_by/started_from; chat events), merged separately.
+ * 7: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
  *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
- * 6, 7: reserved for other branches' steps.
  * 8: campaigns: the `campaigns` and `campaign_items` tables (store/campaign-ledger.ts).
  */
 export const LEDGER_SCHEMA_VERSION = 8;
@@ -146,7 +147,7 @@ export const SCHEMA = [
 const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>> = {
   3: addRaterAuth,
   4: allowOpenLifecycles,
-  5: addCompareColumns,
+  7: addCompareColumns,
   8: addCampaignTables,
 };
 
@@ -193,7 +194,7 @@ async function allowOpenLifecycles(c: DuckDBConnection): Promise<void> {
 }
 
 /**
- * Schema 5 on an older ledger: the lifecycles columns of compare lifecycles, appended where a new
+ * Schema 7 on an older ledger: the lifecycles columns of compare lifecycles, appended where a new
  * ledger has them. `task` is added with its default (older rows are thumbs lifecycles) and made NOT NULL
  * in a statement of its own; each statement is safe to repeat, so an upgrade cut short is finished.
  */

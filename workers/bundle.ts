@@ -6,7 +6,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createLogger } from '../ops/log';
+import { createLogger, type LogFormat } from '../ops/log';
 
 export const WORKFLOWS_PATH = resolve(__dirname, '..', 'workflows');
 
@@ -19,15 +19,15 @@ function workflowSourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-export async function buildWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: createLogger('bundler', 'warn') });
+export async function buildWorkflowBundle(logFormat: LogFormat = 'text'): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: createLogger('bundler', { logLevel: 'warn', logFormat }) });
 }
 
-export async function loadWorkflowBundle(cacheDir: string): Promise<{ code: string }> {
+export async function loadWorkflowBundle(cacheDir: string, logFormat: LogFormat = 'text'): Promise<{ code: string }> {
   const file = join(cacheDir, `workflow-bundle-${workflowSourceHash()}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
-  const { code } = await buildWorkflowBundle();
-  mkdirSync(cacheDir, { recursive: true });
+  const { code } = await buildWorkflowBundle(logFormat);
+  mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, file);

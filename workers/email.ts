@@ -19,7 +19,7 @@ export async function emailChannelPublishers(config: PreflineConfig): Promise<{ 
   const smtp = email.smtp;
   const transport = createSmtpTransport(await readSmtpSettings(smtp));
   transports.add(transport);
-  const logger = createLogger('email', config.logLevel);
+  const logger = createLogger('email', config);
   return {
     email: createEmailPublisher({
       transport,

@@ -5,15 +5,16 @@
  * - `ledger`: `<queue>-ledger` — the DuckDB writer. Exactly one process: it holds the file lock,
  *   and also serves analysts' read queries (`prefline query`).
  */
-import { Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { createActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import { describeTemporal, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { createSafeDownloader } from '../connectors/http/safe-download';
+import { ensurePrivateDirSync } from '../core/files';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import { createReplicateBackend } from '../connectors/inference/replicate/ReplicateBackend';
@@ -21,6 +22,8 @@ import { InferenceRegistry } from '../connectors/inference/registry';
 import type { InferenceBackend } from '../connectors/inference/types';
 import { requireClusterSetup } from '../ops/cluster-setup';
 import { createLogger } from '../ops/log';
+import type { RunningOpsServer } from '../ops/ops-server';
+import { installRuntime } from '../ops/runtime';
 import { connectNative } from '../ops/temporal-connection';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { Ledger } from '../store/Ledger';
@@ -29,6 +32,7 @@ import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
 import { slackChannelPublishers } from './slack';
 import { closeEmailTransports, emailChannelPublishers } from './email';
+import { startWorkerOps } from './ops';
 
 export interface RunningWorkers {
   /** Resolves when every worker has stopped. */
@@ -36,8 +40,6 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
   queues: string[];
 }
-
-let runtimeInstalled = false;
 
 /**
  * Inference backends of this worker, from configuration. Replicate is always registered (a missing
@@ -93,25 +95,41 @@ function faultInjection(spec: string | undefined): ((request: CommitRequest, res
   };
 }
 
-export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
-  const logger = createLogger('worker', config.logLevel);
-  if (!runtimeInstalled) {
-    Runtime.install({ logger, shutdownSignals: [] });
-    runtimeInstalled = true;
+/**
+ * The directories the ledger's DuckDB may touch besides its own files: where releases go and the
+ * artifact store they count. Analysts' reads share that instance, so neither may hold the data folder
+ * itself (its keys, Temporal's database): a subfolder of it, or a folder elsewhere.
+ */
+export function ledgerWriterDirectories(config: Pick<PreflineConfig, 'dataDir' | 'releasesDir' | 'artifactDir'>): string[] {
+  const directories = [config.releasesDir, config.artifactDir];
+  for (const [name, dir] of [['PREFLINE_RELEASES_DIR', config.releasesDir], ['PREFLINE_ARTIFACT_DIR', config.artifactDir]] as const) {
+    const toData = relative(dir, config.dataDir);
+    if (toData === '' || (toData !== '..' && !toData.startsWith(`..${sep}`))) {
+      throw new ConfigMissingError(`${name} (${dir}) holds the data folder ${config.dataDir}: give it a folder of its own, e.g. <data>/${name === 'PREFLINE_RELEASES_DIR' ? 'releases' : 'artifacts'}`);
+    }
   }
+  return directories;
+}
+
+export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningWorkers> {
+  const logger = createLogger('worker', config);
+  ensurePrivateDirSync(config.dataDir, (message) => logger.warn(message));
+  // Before the first connection: the runtime carries the logger and, with metrics on, the exporter.
+  const runtime = await installRuntime(logger, { metrics: config.metrics.worker !== undefined });
   const connection = await connectNative(config.temporal);
   const common = { connection, namespace: config.temporal.namespace };
   const workers: Worker[] = [];
   const queues: string[] = [];
   let ledger: Ledger | undefined;
   let readServer: LedgerReadServer | undefined;
+  let ops: RunningOpsServer | undefined;
 
   try {
     logger.info('connected to Temporal', { server: describeTemporal(config.temporal) });
     // Without the search attributes a lifecycle's first workflow task fails forever: refuse to start instead.
     await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
     if (config.workerQueues.includes('workflows')) {
-      const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'));
+      const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'), config.logFormat);
       workers.push(
         await Worker.create({
           ...common,
@@ -142,7 +160,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
       queues.push(inferenceQueue(config.taskQueue));
     }
     if (config.workerQueues.includes('ledger')) {
-      ledger = await Ledger.openWriter(config.ledger.path);
+      ledger = await Ledger.openWriter(config.ledger.path, { allowedDirectories: ledgerWriterDirectories(config) });
       const afterCommit = faultInjection(env.PREFLINE_FAULT_INJECT);
       workers.push(
         await Worker.create({
@@ -164,14 +182,19 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
         endpointFile: config.ledger.endpointFile,
       });
     }
+    if (config.metrics.worker && runtime.metricsUrl) {
+      ops = await startWorkerOps(config.metrics.worker, runtime.metricsUrl, connection, workers.map((worker, i) => ({ queue: queues[i]!, worker })));
+    }
   } catch (err) {
+    await readServer?.close();
     ledger?.closeSync();
     await connection.close();
     throw err;
   }
 
-  logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}) });
+  logger.info('worker polling', { queues: queues.join(','), ...(readServer ? { ledgerReads: readServer.endpoint.url } : {}), ...(ops ? { ops: ops.url } : {}) });
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await ops?.close();
     closeEmailTransports();
     await readServer?.close();
     ledger?.closeSync();

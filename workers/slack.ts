@@ -12,7 +12,7 @@ export async function slackChannelPublishers(config: PreflineConfig): Promise<{ 
   const token = config.slack?.botToken;
   if (!token) return {};
   const artifacts = await ArtifactStore.open(config.artifactDir);
-  const logger = createLogger('slack', config.logLevel);
+  const logger = createLogger('slack', config);
   return {
     slack: createSlackPublisher({
       token,

@@ -17,7 +17,7 @@ import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBy
 import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate } from './messages';
 import type {
   Candidate, CloseReason, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
-  VoteReceipt, VoteRequest,
+  VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
 import { SLOT_BYTES, VoteTally, malformedVoteReason, wrongChannelReason } from './vote-tally';
 
@@ -31,6 +31,15 @@ export { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES } from '
  * and the lifecycle get stuck. Judgements count the same way (a slot per rater).
  */
 export const MAX_VOTING_STATE_BYTES = 1024 * 1024;
+
+/** Told of every vote and judgement decision, by update or signal (the workflow counts them: workflows/metrics.ts). */
+export interface VoteObserver {
+  voteAccepted(outcome: VoteOutcomeKind): void;
+  /** `reason` is the rejection's failure type (a VoteRejection code). */
+  voteRefused(reason: string): void;
+}
+
+const UNOBSERVED: VoteObserver = { voteAccepted: () => undefined, voteRefused: () => undefined };
 
 export class RatingLifecycle {
   phase: LifecyclePhase = 'generating';
@@ -48,6 +57,7 @@ export class RatingLifecycle {
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
+  observer: VoteObserver = UNOBSERVED;
   /**
    * Set on a campaign's child lifecycle (ratingLifecycle does): it refuses an answer that would stand
    * beyond the item's quota (LifecycleFull), so answers arriving together at the quota never overflow,
@@ -230,6 +240,20 @@ export class RatingLifecycle {
 
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
+    this.observedRefusal(() => this.checkVote(request, options));
+  }
+
+  /** Runs `check`, telling the observer of the rejection it throws. */
+  private observedRefusal(check: () => void): void {
+    try {
+      check();
+    } catch (err) {
+      this.observer.voteRefused(err instanceof ApplicationFailure && err.type ? err.type : 'unknown');
+      throw err;
+    }
+  }
+
+  private checkVote(request: VoteRequest, options: { signalled?: boolean }): void {
     const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
     if (this.checkAcceptance(request, options.signalled === true, 'vote')) return;
@@ -242,6 +266,10 @@ export class RatingLifecycle {
 
   /** Synchronous checks that reject a judgement before anything is written to history. */
   validateJudgement(request: JudgementRequest, options: { signalled?: boolean } = {}): void {
+    this.observedRefusal(() => this.checkJudgement(request, options));
+  }
+
+  private checkJudgement(request: JudgementRequest, options: { signalled?: boolean }): void {
     const malformed = malformedJudgementReason(request);
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed judgement: ${malformed}`, VoteRejection.MalformedVote);
     if (this.checkAcceptance(request, options.signalled === true, 'judgement')) return;
@@ -252,18 +280,26 @@ export class RatingLifecycle {
   }
 
   recordVote(request: VoteRequest): VoteReceipt {
-    if (this.judgements.isDuplicate(request.idempotencyKey)) return { outcome: 'duplicate', candidate: this.tally.tallyOf(request.candidateId) };
+    if (this.judgements.isDuplicate(request.idempotencyKey)) {
+      this.observer.voteAccepted('duplicate');
+      return { outcome: 'duplicate', candidate: this.tally.tallyOf(request.candidateId) };
+    }
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
+    this.observer.voteAccepted(outcome);
     this.reportAnswer(request.rater, outcome);
     return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
   }
 
   recordJudgement(request: JudgementRequest): JudgementReceipt {
-    if (this.tally.isDuplicate(request.idempotencyKey)) return { outcome: 'duplicate', judgements: this.judgements.counted() };
+    if (this.tally.isDuplicate(request.idempotencyKey)) {
+      this.observer.voteAccepted('duplicate');
+      return { outcome: 'duplicate', judgements: this.judgements.counted() };
+    }
     const modelsHidden = this.plan.revealModels !== true;
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
+    this.observer.voteAccepted(outcome);
     this.reportAnswer(request.rater, outcome);
     return { outcome, judgements: this.judgements.counted() };
   }

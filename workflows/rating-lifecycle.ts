@@ -49,18 +49,21 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
 import { campaignOf, reportToCampaign } from './campaign-child';
+import { currentDetails } from './describe';
 import { validateLifecycleInput } from './input';
 import {
   invalidInput, isCarry, thresholdErrors,
   type LifecycleCarry, type LifecycleRules, type LifecycleStart, type LifecycleThresholds, type VotingOutcome,
 } from './lifecycle-carry';
 import { RatingLifecycle } from './lifecycle-state';
+import { countClosed, countContinuedAsNew, countPhase, voteCounters } from './metrics';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { campaignKey, channelKey, modelKey, postRefsKey, statusKey } from './search-attributes';
 import type { CampaignItemReport, LifecyclePhase, LifecyclePlan, LifecycleSummary } from './types';
@@ -128,6 +131,49 @@ function setPostRefsAttribute(posts: PostedMessage[]): void {
 
 function setStatusAttribute(phase: LifecyclePhase | 'failed'): void {
   upsertSearchAttributes([{ key: statusKey, value: phase }]);
+}
+
+/**
+ * The Temporal UI's current details of this lifecycle (not a command: nothing in history changes).
+ * A vote refreshes the phase and the votes accepted; the tally is shown when a phase begins. Both are
+ * cheap: the tally keeps its counts as votes arrive (VoteTally), so nothing here walks the votes.
+ */
+function showDetails(lifecycle: RatingLifecycle, options: { tally: boolean }): void {
+  const { plan, phase, candidates, closeReason } = lifecycle;
+  const tallies = options.tally ? lifecycle.tally.tallies() : [];
+  const judged = options.tally && plan.task === 'compare' ? lifecycle.judgementCounts() : undefined;
+  setCurrentDetails(currentDetails(plan, {
+    phase,
+    votesAccepted: lifecycle.eventsAccepted,
+    deadlineAt: lifecycle.deadlineAt,
+    ...(closeReason !== undefined ? { closeReason } : {}),
+    ...(options.tally ? { tally: candidates.map((c, i) => ({ label: c.label, model: c.model, up: tallies[i]?.up ?? 0, down: tallies[i]?.down ?? 0 })) } : {}),
+    ...(judged !== undefined
+      ? { judgements: { wins: candidates.map((c) => ({ label: c.label, model: c.model, wins: judged.byCandidate[c.id] ?? 0 })), tie: judged.tie, bothBad: judged.bothBad } }
+      : {}),
+  }));
+}
+
+/**
+ * A phase begins: counted (once per lifecycle, so not again in a continued run), shown in the UI,
+ * and, for the phases ops filter on, recorded in the status search attribute.
+ */
+function enterPhase(lifecycle: RatingLifecycle, phase: LifecyclePhase, options: { attribute: boolean; counted: boolean }): void {
+  if (options.attribute) setStatusAttribute(phase);
+  if (options.counted) countPhase(lifecycle.plan.channel.kind, phase);
+  showDetails(lifecycle, { tally: true });
+}
+
+/** Every vote decision is counted; an accepted one also refreshes the UI's vote count. */
+function observeVotes(lifecycle: RatingLifecycle): void {
+  const counters = voteCounters(lifecycle.plan.channel.kind);
+  lifecycle.observer = {
+    voteAccepted(outcome) {
+      counters.voteAccepted(outcome);
+      showDetails(lifecycle, { tally: false });
+    },
+    voteRefused: (reason) => counters.voteRefused(reason),
+  };
 }
 
 /** Whether this run's history is long enough to carry the voting into a fresh run. */
@@ -228,6 +274,7 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
     throw invalidInput(['second argument: a carried voting state is only accepted from continue-as-new; start with {"thresholds": {…}} or nothing']);
   }
   const lifecycle = resumed ? RatingLifecycle.resume(info.workflowId, carry, rules) : startOrFail(info.workflowId, input, carry, rules);
+  observeVotes(lifecycle);
   lifecycle.register();
   setFilterAttributes(lifecycle.plan);
   const report = campaignId === undefined ? undefined : (r: CampaignItemReport) => reportToCampaign(campaignId, r);
@@ -239,17 +286,18 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
     setPostRefsAttribute(lifecycle.posts);
   } else {
     // 2. Generate the candidates, or bring in the ones the input names (no inference).
-    setStatusAttribute('generating');
+    enterPhase(lifecycle, 'generating', { attribute: true, counted: true });
     const ingest = lifecycle.ingestRequest();
     const candidates = ingest !== undefined ? await inference.ingestCandidates(ingest) : await inference.generateCandidates(lifecycle.generateRequest());
     // 3. Publish them to raters.
     lifecycle.startPublishing();
+    enterPhase(lifecycle, 'publishing', { attribute: false, counted: true });
     const post = await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
     setPostRefsAttribute(post.messages ?? []);
     lifecycle.openVoting(candidates, post.messages ?? []);
     await report?.({ lifecycleId: info.workflowId, kind: 'opened' });
   }
-  setStatusAttribute('voting');
+  enterPhase(lifecycle, 'voting', { attribute: true, counted: !resumed });
 
   // 4. Collect votes; a long history carries them into a fresh run once in-flight handlers finish.
   const outcome = await collectVotes(lifecycle, channel, () => commitIncrement(lifecycle, ledger, info.firstExecutionRunId));
@@ -257,14 +305,16 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
     lifecycle.continuing = true;
     await commitIncrements(lifecycle, ledger, info.firstExecutionRunId);
     await condition(allHandlersFinished);
+    countContinuedAsNew(lifecycle.plan.channel.kind);
     return continueAsNew<typeof ratingLifecycle>(input, lifecycle.toCarry());
   }
   lifecycle.close(outcome);
+  countClosed(lifecycle.plan.channel.kind, lifecycle.closedWith());
   await condition(allHandlersFinished);
 
   // 5. Commit every accepted vote event to the ledger, exactly once.
   lifecycle.startCommitting();
-  setStatusAttribute('committing');
+  enterPhase(lifecycle, 'committing', { attribute: true, counted: true });
   let rowsCommitted = 0;
   for (const request of lifecycle.commitRequests(info.firstExecutionRunId, new Date().toISOString())) {
     const committed = await ledger.commitLifecycle(request);
@@ -275,7 +325,7 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
   const judgements = lifecycle.judgementCounts();
   await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies(), ...(judgements ? { judgements } : {}) });
   lifecycle.complete();
-  setStatusAttribute('completed');
+  enterPhase(lifecycle, 'completed', { attribute: true, counted: true });
 
   // 7. The summary ops see in the UI (and the campaign, if one started this lifecycle).
   await report?.({ lifecycleId: info.workflowId, kind: 'closed', closeReason: lifecycle.closedWith(), progress: lifecycle.progress(), votesAccepted: lifecycle.eventsAccepted });

@@ -150,6 +150,54 @@ describe('cli', () => {
         assert.equal(lines[2], '{"a":1} │  ');
       });
     });
+
+    // Issue 12, Found 8: what raters type must not drive the analyst's terminal or spreadsheet.
+    describe('text from raters', () => {
+      const ESC = '\u001b';
+      const hostile = `${ESC}]0;owned\u0007 ${ESC}[2J\u202etxt.exe\u2066 \u009b31m tab\there`;
+
+      it('should show terminal controls in a table as visible escapes, never raw', () => {
+        const out = formatResult({ columns: ['comment'], rows: [{ comment: hostile }, { comment: 'line 1\nline 2' }] }, 'table');
+        // eslint-disable-next-line no-control-regex -- finding control characters is the point
+        assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+        const lines = out.split('\n');
+        assert.equal(lines[2]!.trimEnd(), '␛]0;owned␇ ␛[2J\\u202etxt.exe\\u2066 \\u009b31m tab␉here');
+        assert.equal(lines[3]!.trimEnd(), 'line 1␊line 2', 'a newline in a cell stays on its row');
+        assert.equal(lines.length, 5);
+      });
+
+      it('should show controls in column names as escapes too', () => {
+        assert.match(formatResult({ columns: [`a${ESC}[31mb`], rows: [] }, 'table'), /^a␛\[31mb/);
+      });
+
+      it('should keep JSON parseable to the same text while escaping what JSON.stringify leaves raw', () => {
+        const out = formatResult({ columns: ['c'], rows: [{ c: hostile }] }, 'json');
+        assert.doesNotMatch(out, /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+        assert.ok(!out.includes(ESC));
+        assert.deepEqual(JSON.parse(out), [{ c: hostile }]);
+      });
+
+      it('should neutralise CSV cells a spreadsheet would run as formulas (=, +, -, @, tab, CR), quoting where needed', () => {
+        const rows = ['=HYPERLINK("http://evil","x")', '+1+cmd|" /C calc"!A0', '-2+3', '@SUM(A1)', '\t=1', '\r=1', 'plain', 'a=b'].map((c) => ({ c }));
+        const out = formatResult({ columns: ['c'], columnTypes: ['VARCHAR'], rows }, 'csv').split('\n');
+        assert.deepEqual(out.slice(1, 6), [`"'=HYPERLINK(""http://evil"",""x"")"`, `"'+1+cmd|"" /C calc""!A0"`, "'-2+3", "'@SUM(A1)", "'\t=1"]);
+        assert.equal(out.slice(6).join('\n'), `"'\r=1"\nplain\na=b`);
+      });
+
+      it('should leave numbers numbers: negative numbers, and numeric columns DuckDB hands over as strings', () => {
+        const out = formatResult({ columns: ['n', 'big', 'dec', 'text'], columnTypes: ['INTEGER', 'BIGINT', 'DECIMAL(18,3)', 'VARCHAR'], rows: [{ n: -1, big: '-9007199254740993', dec: '-1.500', text: '-1' }] }, 'csv');
+        assert.equal(out, "n,big,dec,text\n-1,-9007199254740993,-1.500,'-1");
+      });
+
+      it('should neutralise formulas in rows built without column types (release list, diff)', () => {
+        assert.equal(formatResult({ columns: ['release', 'n'], rows: [{ release: '=1+1', n: -3 }] }, 'csv'), "release,n\n'=1+1,-3");
+      });
+
+      it('should show controls in CSV as escapes, keeping the newlines a quoted field may hold', () => {
+        const out = formatResult({ columns: ['c'], rows: [{ c: `${ESC}[31mred\nnext` }] }, 'csv');
+        assert.equal(out, 'c\n"␛[31mred\nnext"');
+      });
+    });
   });
 
   describe('defaultLifecycleId', () => {

@@ -17,6 +17,7 @@ import { freePort } from '../../ops/dev-server';
 import type { LifecycleStatus, LifecycleSummary } from '../../workflows/types';
 import { launchChromium } from '../helpers/browser';
 import { runCli, spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
+import { scrape, total } from '../helpers/prometheus';
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -39,6 +40,8 @@ describe('prefline up: the whole system, end to end', function () {
   let gatewayUrl: string;
   let temporalPort: number;
   let uiPort: number;
+  let workerOps: string;
+  let gatewayOps: string;
   let browser: Browser | undefined;
 
   before(async function () {
@@ -46,12 +49,16 @@ describe('prefline up: the whole system, end to end', function () {
     [temporalPort, uiPort] = [await freePort(), await freePort()];
     const gatewayPort = await freePort();
     gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    // up serves metrics by default; free ports, so runs side by side do not collide on 9464/9465.
+    [workerOps, gatewayOps] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
     env = {
       PREFLINE_DATA_DIR: dataDir,
       PREFLINE_TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       PREFLINE_TEMPORAL_UI_PORT: String(uiPort),
       PREFLINE_GATEWAY_PORT: String(gatewayPort),
       PREFLINE_TASK_QUEUE: 'prefline',
+      PREFLINE_WORKER_METRICS_ADDRESS: workerOps,
+      PREFLINE_GATEWAY_METRICS_ADDRESS: gatewayOps,
     };
     up = spawnCli(['up'], env);
     await up.waitFor(/Prefline is up\./, 180_000);
@@ -78,6 +85,15 @@ describe('prefline up: the whole system, end to end', function () {
     const page = await fetch(`${gatewayUrl}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);
+    assert.ok(up.output().includes(`Metrics       worker http://${workerOps}/metrics   gateway http://${gatewayOps}/metrics`), up.output());
+    for (const ops of [workerOps, gatewayOps]) {
+      const health = await waitUntil(async () => {
+        const res = await fetch(`http://${ops}/healthz`);
+        return res.status === 200 ? ((await res.json()) as { temporal: string }) : undefined;
+      }, 30_000, `${ops}/healthz`);
+      assert.equal(health.temporal, 'ok');
+    }
+    assert.equal((await fetch(`${gatewayUrl}/healthz`)).status, 200);
   });
 
   it('should take a lifecycle from the UI form to committed rows, with votes over HTTP and by clicks in Chromium', async () => {
@@ -133,6 +149,13 @@ describe('prefline up: the whole system, end to end', function () {
     assert.equal(summary.closeReason, 'quorum');
     assert.equal(summary.votesAccepted, 4);
     assert.equal(summary.rowsCommitted, 4);
+    // Both processes counted the four votes.
+    const workerMetrics = await waitUntil(async () => {
+      const { samples } = await scrape(`http://${workerOps}/metrics`);
+      return total(samples, 'prefline_lifecycle_phase_transitions', { phase: 'completed' }) === 1 ? samples : undefined;
+    }, 15_000, 'the completed lifecycle on the worker endpoint');
+    assert.equal(total(workerMetrics, 'prefline_votes_accepted', { channel: 'web', outcome: 'recorded' }), 4);
+    assert.equal(total((await scrape(`http://${gatewayOps}/metrics`)).samples, 'prefline_gateway_votes_forwarded', { channel: 'web', outcome: 'recorded' }), 4);
 
     // An analyst reads the ledger while everything keeps running.
     const result = runCli(['query', `SELECT candidate_id, rating, rater, comment, prompt, path, rater_auth FROM feedback WHERE lifecycle_id = 'e2e-fox' ORDER BY candidate_id, rating`, '--format', 'json'], env);

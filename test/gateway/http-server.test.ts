@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { pseudonymiseRater } from '../../core/pseudonym';
 import { signedArtifactUrl } from '../../gateway/artifact-urls';
 import { verifySession } from '../../gateway/session';
+import type { HealthReport } from '../../ops/ops-server';
 import { discPng } from '../helpers/fake-directory';
 import {
   JSON_HEADERS, RATER_KEY, SESSION_KEY, T0, TTL, expectError, pageClient, raw, startTestGateway as start, stopTestGateway, type GatewayHarness,
@@ -59,6 +60,26 @@ describe('gateway/http-server', () => {
       const res = await fetch(`${h.url}/healthz`);
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { ok: true });
+    });
+
+    it('answers /healthz with the health report and /livez regardless, on any Host (probes by address)', async () => {
+      await stopTestGateway(h);
+      let report: HealthReport = { ok: false, temporal: 'unreachable', error: 'down' };
+      h = await start({ publicUrl: 'https://rate.example.org', health: async () => report });
+      const foreign = { Host: 'rebind.evil.example' };
+      let res = await raw(h.url, 'GET', '/healthz', foreign);
+      assert.deepEqual([res.status, JSON.parse(res.body)], [503, report]);
+      res = await raw(h.url, 'GET', '/livez', foreign);
+      assert.deepEqual([res.status, JSON.parse(res.body)], [200, { ok: true }]);
+      report = { ok: true, temporal: 'ok' };
+      res = await raw(h.url, 'GET', '/healthz', foreign);
+      assert.deepEqual([res.status, JSON.parse(res.body)], [200, { ok: true, temporal: 'ok' }]);
+      res = await raw(h.url, 'POST', '/livez', foreign);
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.allow, 'GET, HEAD');
+      // Any other path on that Host is refused (DNS rebinding).
+      res = await raw(h.url, 'GET', '/', foreign);
+      assert.equal(res.status, 421);
     });
 
     it('unknown routes are 404 JSON; wrong methods 405 with Allow', async () => {

@@ -41,7 +41,7 @@ export interface GatewayHarness {
   dir: string;
 }
 
-export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops'>> & {
+export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops' | 'health'>> & {
   /** Listen on this port (for a public URL known in advance); a free one otherwise. */
   port?: number;
 };

@@ -12,6 +12,7 @@ import { createCampaignItemActivities, createCampaignLedgerActivities, createCha
 import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
+import type { SafeDownloader } from '../../connectors/http/safe-download';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
 import type { InferenceBackend } from '../../connectors/inference/types';
@@ -91,6 +92,10 @@ export interface LifecycleWorkers {
 export interface WorkerOverrides {
   /** Inference backends besides the demo one (e.g. Replicate/OpenAI pointed at stand-ins). */
   backends?: InferenceBackend[];
+  /** PREFLINE_IMPORT_ROOT of the inference worker (brought `file:` candidates). */
+  importRoot?: string;
+  /** The inference worker's downloader of brought `https:` candidates (default: the strict rules). */
+  downloader?: SafeDownloader;
   inference?: Partial<InferenceActivities>;
   channel?: Partial<ChannelActivities>;
   ledger?: Partial<LedgerActivities>;
@@ -102,8 +107,8 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
   const taskQueue = uniqueQueue(label);
   const dir = mkdtempSync(join(tmpdir(), 'prefline-wf-'));
   const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
-  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
   const releasesDir = join(dir, 'releases');
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [releasesDir, artifacts.rootDir] });
   const workers = await Promise.all([
     Worker.create({
       connection: nativeConnection,
@@ -116,7 +121,12 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
       taskQueue: inferenceQueue(taskQueue),
       maxHeartbeatThrottleInterval: '2 seconds',
       activities: {
-        ...createInferenceActivities({ registry: new InferenceRegistry([createDemoBackend(), ...(overrides.backends ?? [])]), artifacts }),
+        ...createInferenceActivities({
+          registry: new InferenceRegistry([createDemoBackend(), ...(overrides.backends ?? [])]),
+          artifacts,
+          ...(overrides.importRoot !== undefined ? { importRoot: overrides.importRoot } : {}),
+          ...(overrides.downloader !== undefined ? { downloader: overrides.downloader } : {}),
+        }),
         ...createCampaignItemActivities({ artifacts }),
         ...overrides.inference,
       },

@@ -61,7 +61,7 @@ describe('release publishing (releases/publisher)', function () {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'prefline-release-'));
-    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
     artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
     await fillLedger(ledger, artifacts);
     // A quote in the path exercises the quoting of COPY targets and read_parquet paths.
@@ -206,11 +206,11 @@ describe('release publishing (releases/publisher)', function () {
     // Closing the ledger (a checkpoint rewrites its storage) and reopening it keeps the row order.
     const ledgerPath = ledger.path;
     ledger.closeSync();
-    ledger = await Ledger.openWriter(ledgerPath);
+    ledger = await Ledger.openWriter(ledgerPath, { allowedDirectories: [dir] });
     const reopened = await publish(CUTOFF_1, { releaseId: 'after-reopen', now: () => at(950) });
     // The same commits into a different ledger file give the same bytes too.
     const otherDir = mkdtempSync(join(tmpdir(), 'prefline-release-other-'));
-    const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'));
+    const other = await Ledger.openWriter(join(otherDir, 'ledger.duckdb'), { allowedDirectories: [otherDir] });
     try {
       await fillLedger(other, await ArtifactStore.open(join(otherDir, 'artifacts')));
       const elsewhere = await publishRelease({ ledger: other, releasesDir: join(otherDir, 'releases'), cutoff: CUTOFF_1, now: () => at(700) });
@@ -277,7 +277,7 @@ describe('release publishing (releases/publisher)', function () {
   it('should write preferences.parquet in row groups of the configured size, the same bytes whatever the thread setting', async function () {
     this.timeout(120_000);
     // Row groups are cut in whole vectors (2,048 rows), so this needs thousands of pairs: the bench's synthetic ledger.
-    const synthetic = await Ledger.openWriter(join(dir, 'synthetic.duckdb'));
+    const synthetic = await Ledger.openWriter(join(dir, 'synthetic.duckdb'), { allowedDirectories: [dir] });
     try {
       await fillSyntheticLedger(synthetic, 6_000);
       const publishSynthetic = (releaseId: string, preferencesRowGroupRows?: number) =>
