@@ -7,13 +7,16 @@ import type { NextItemAnswer, NextItemRequest } from '../workflows/types';
 import { PreflineError, type ErrorCode } from './errors';
 
 export interface CampaignDirectory {
-  /** An item for the rater; rejects with CampaignRefusedError for no such campaign or a refused request. */
+  /**
+   * An item for the rater; rejects with CampaignRefusedError for no such campaign, and with VoteRejectedError
+   * (malformed_vote, busy) for a malformed request or a campaign too busy to answer.
+   */
   next(campaignId: string, request: NextItemRequest): Promise<NextItemAnswer>;
 }
 
-export type CampaignRefusalCode = (typeof ErrorCode)['UnknownCampaign' | 'MalformedVote' | 'Busy'];
+export type CampaignRefusalCode = (typeof ErrorCode)['UnknownCampaign'];
 
-/** The campaign (or Temporal) refused the request for a reason the rater can be told. */
+/** No campaign by that id: the rater can be told so. */
 export class CampaignRefusedError extends PreflineError {
   declare readonly code: CampaignRefusalCode;
   constructor(code: CampaignRefusalCode, message: string) {

@@ -10,13 +10,14 @@ import { CAMPAIGN_WORKFLOW_TYPE, VoteRejection, nextItemUpdate } from '../workfl
 import type { NextItemAnswer, NextItemRequest } from '../workflows/types';
 import { CampaignRefusedError, type CampaignDirectory } from './campaign-directory';
 import { ErrorCode } from './errors';
+import { VoteRejectedError } from './lifecycle-directory';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
 
 const backoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
 const RESOURCE_EXHAUSTED = 8;
 
-/** The hand-over of a continue-as-new, or a server too busy: worth another attempt. */
-class HandOver extends Error {}
+/** The hand-over of a continue-as-new, or a server too busy: worth another attempt, and `busy` once the attempts end. */
+const handOver = () => new VoteRejectedError(ErrorCode.Busy, 'the campaign is busy, try again');
 
 export class TemporalCampaignDirectory implements CampaignDirectory {
   constructor(private readonly client: Client, private readonly options: { retryBudgetMs?: number; clock?: Clock } = {}) {}
@@ -30,26 +31,25 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
-            if (type === VoteRejection.RunContinuing) throw new HandOver();
-            if (type === VoteRejection.MalformedVote) throw new CampaignRefusedError(ErrorCode.MalformedVote, err.cause?.message ?? 'malformed request');
+            if (type === VoteRejection.RunContinuing) throw handOver();
+            if (type === VoteRejection.MalformedVote) throw new VoteRejectedError(ErrorCode.MalformedVote, err.cause?.message ?? 'malformed request');
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
             // Completed runs answer NOT_FOUND to updates: the current run may be a new one (continue-as-new), or none.
             const description = await handle.describe().catch(() => undefined);
             if (!description || description.type !== CAMPAIGN_WORKFLOW_TYPE) throw new CampaignRefusedError(ErrorCode.UnknownCampaign, `no campaign "${campaignId}"`);
-            if (description.status.name === 'RUNNING') throw new HandOver();
+            if (description.status.name === 'RUNNING') throw handOver();
             return { assigned: false, reason: 'finished' } as const;
           }
-          if (isBusy(err)) throw new HandOver();
+          if (isBusy(err)) throw handOver();
           throw err;
         }
       },
       {
         delayMs: backoff,
         budgetMs: this.options.retryBudgetMs ?? 5000,
-        retryable: (err) => err instanceof HandOver,
-        giveUp: () => new CampaignRefusedError(ErrorCode.Busy, 'the campaign is busy, try again'),
+        retryable: (err) => err instanceof VoteRejectedError && err.code === ErrorCode.Busy,
       },
       this.options.clock ?? systemClock,
     );

@@ -12,7 +12,7 @@
 import type http from 'node:http';
 import { CampaignRefusedError, type CampaignDirectory } from '../../core/campaign-directory';
 import { ERROR_CATALOGUE, ErrorCode } from '../../core/errors';
-import type { LifecycleDirectory } from '../../core/lifecycle-directory';
+import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 import {
   HttpError, MAX_JSON_BODY_BYTES, bodyTooLarge, checkJsonType, checkSameOrigin, decodeParam, messageOf, readJsonObject, sendJson, type GatewayLog, type HttpRoute,
 } from '../../core/http';
@@ -48,7 +48,7 @@ export function createCampaignRoutes(deps: CampaignRoutesDeps): HttpRoute[] {
     try {
       answer = await deps.campaigns.next(campaignId, { rater: who.rater, ...(done !== undefined ? { done } : {}) });
     } catch (err) {
-      if (err instanceof CampaignRefusedError) {
+      if (err instanceof CampaignRefusedError || err instanceof VoteRejectedError) {
         throw new HttpError(err.code, ERROR_CATALOGUE[err.code].answer ?? err.code, err.code === ErrorCode.Busy ? { 'Retry-After': '1' } : {});
       }
       log('error', 'campaign next failed', { campaignId, rater: who.rater, error: messageOf(err) });

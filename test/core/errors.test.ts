@@ -34,6 +34,7 @@ import { ArtifactIntegrityError, ArtifactNotFoundError } from '../../store/Artif
 import { ImportRefusedError } from '../../store/import-errors';
 import { LedgerError } from '../../store/Ledger';
 import { INVALID_RELEASE_INPUT_ERROR } from '../../workflows/publish-release';
+import { CampaignRefusedError } from '../../core/campaign-directory';
 import { INVALID_CAMPAIGN_INPUT_ERROR, INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
 import { repoRoot } from '../helpers/repo-root';
 
@@ -102,7 +103,7 @@ const TABLE: Row[] = [
   { code: C.NotPairwise, owner: VoteRejectedError, make: vote(C.NotPairwise), retryable: false, httpStatus: 409 },
   { code: C.ChoiceNotOffered, owner: VoteRejectedError, make: vote(C.ChoiceNotOffered), retryable: false, httpStatus: 400 },
   { code: C.Busy, owner: VoteRejectedError, make: vote(C.Busy), retryable: true, httpStatus: 503 },
-  { code: C.UnknownCampaign, owner: HttpError, make: http(C.UnknownCampaign), retryable: false, httpStatus: 404 },
+  { code: C.UnknownCampaign, owner: CampaignRefusedError, make: () => new CampaignRefusedError(C.UnknownCampaign, 'x'), retryable: false, httpStatus: 404 },
   { code: C.CampaignRefused, owner: HttpError, make: http(C.CampaignRefused), retryable: false, httpStatus: 409 },
   { code: C.BadRequest, owner: HttpError, make: http(C.BadRequest), retryable: false, httpStatus: 400 },
   { code: C.InvalidJson, owner: HttpError, make: http(C.InvalidJson), retryable: false, httpStatus: 400 },
