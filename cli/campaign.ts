@@ -103,7 +103,8 @@ export function formatCampaignStatus(s: CampaignStatus, width = 30): string {
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
   const pct = counts.items === 0 ? 100 : Math.floor((ended / counts.items) * 100);
   return `${s.campaignId} ${s.phase} ${bar} ${pct}%  ${counts.done} done, ${counts.failed} failed, ${counts.open} open, ${counts.pending} pending`
-    + `  ·  ${counts.answers} answers${counts.reserved > 0 ? `, ${counts.reserved} reserved` : ''}${s.eta ? `  ·  ETA ${s.eta}` : ''}`;
+    + `  ·  ${counts.answers} answers${counts.reserved > 0 ? `, ${counts.reserved} reserved` : ''}${s.eta ? `  ·  ETA ${s.eta}` : ''}`
+    + (Object.keys(counts.ended).length > 0 ? `  ·  ended: ${Object.entries(counts.ended).map(([why, n]) => `${why} ${n}`).join(', ')}` : '');
 }
 
 async function campaignStatus(client: Client, id: string): Promise<CampaignStatus | undefined> {

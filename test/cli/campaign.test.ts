@@ -77,6 +77,8 @@ describe('prefline campaign: item files', () => {
       counts: { items: 10, done: 4, failed: 1, open: 3, pending: 2, answers: 15, reserved: 2, ended: {} }, eta: '2026-12-01T13:00:00.000Z',
     };
     assert.equal(formatCampaignStatus(s, 10), 'c running [#####.....] 50%  4 done, 1 failed, 3 open, 2 pending  ·  15 answers, 2 reserved  ·  ETA 2026-12-01T13:00:00.000Z');
+    const ended = { ...s, counts: { ...s.counts, ended: { quorum: 3, insufficient: 1, failed: 1 } } };
+    assert.match(formatCampaignStatus(ended, 10), /  ·  ended: quorum 3, insufficient 1, failed 1$/);
   });
 });
 
