@@ -78,7 +78,7 @@ describe('prefline campaign: item files', () => {
     };
     assert.equal(formatCampaignStatus(s, 10), 'c running [#####.....] 50%  4 done, 1 failed, 3 open, 2 pending  ·  15 answers, 2 reserved  ·  ETA 2026-12-01T13:00:00.000Z');
     const ended = { ...s, counts: { ...s.counts, ended: { quorum: 3, insufficient: 1, failed: 1 } } };
-    assert.match(formatCampaignStatus(ended, 10), /  ·  ended: quorum 3, insufficient 1, failed 1$/);
+    assert.match(formatCampaignStatus(ended, 10), / {2}· {2}ended: quorum 3, insufficient 1, failed 1$/);
   });
 });
 
