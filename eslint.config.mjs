@@ -17,7 +17,7 @@ const folders = (names) => `^(\\.\\./)+(${names.join('|')})(/.*)?$`;
  * Pure core modules workflow code may import by value: no I/O, no Node built-ins, nothing but
  * computation (the sandbox bundles them; test/workflows/bundle.test.ts proves it builds).
  */
-const PURE_CORE_FOR_WORKFLOWS = ['duration', 'errors'];
+const PURE_CORE_FOR_WORKFLOWS = ['duration', 'errors', 'text-hygiene'];
 
 // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, and nothing that
 // pulls in I/O (activities, connectors, stores, the gateway, config, DuckDB, client/worker SDKs).

@@ -6,16 +6,20 @@
  */
 import { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
 import { createChannelActivities, type ChannelPublisher } from './channel';
+import { createChatInferenceActivities, createChatLedgerActivities, type ChatInferenceDeps } from './chat';
 import { createInferenceActivities, type InferenceDeps } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
 import type {
-  CampaignItemActivities, CampaignLedgerActivities, ChannelActivities, InferenceActivities, LedgerActivities, ReleaseActivities,
+  CampaignItemActivities, CampaignLedgerActivities, ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities,
+  ReleaseActivities,
 } from './types';
 import type { ChannelSpec } from '../workflows/types';
 
 export interface ActivityDeps {
   inference?: InferenceDeps;
+  /** Chat replies (inference queue): the inference deps plus the reply records and the stream key. */
+  chat?: ChatInferenceDeps;
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
   ledger?: LedgerActivityDeps;
   releases?: ReleaseActivityDeps;
@@ -24,18 +28,24 @@ export interface ActivityDeps {
 /** The activities of every group whose dependencies are given. */
 export function createActivities(
   deps: ActivityDeps,
-): Partial<InferenceActivities & ChannelActivities & LedgerActivities & ReleaseActivities & CampaignItemActivities & CampaignLedgerActivities> {
+): Partial<
+  InferenceActivities & ChatInferenceActivities & ChannelActivities & LedgerActivities & ChatLedgerActivities & ReleaseActivities & CampaignItemActivities
+  & CampaignLedgerActivities
+> {
   return {
     // Campaigns read their stored item lists where inference workers share the artifact store.
     ...(deps.inference ? { ...createInferenceActivities(deps.inference), ...createCampaignItemActivities({ artifacts: deps.inference.artifacts }) } : {}),
+    ...(deps.chat ? createChatInferenceActivities(deps.chat) : {}),
     ...(deps.channels ? createChannelActivities(deps.channels) : {}),
-    ...(deps.ledger ? { ...createLedgerActivities(deps.ledger), ...createCampaignLedgerActivities({ ledger: deps.ledger.ledger }) } : {}),
+    ...(deps.ledger ? { ...createLedgerActivities(deps.ledger), ...createChatLedgerActivities(deps.ledger), ...createCampaignLedgerActivities({ ledger: deps.ledger.ledger }) } : {}),
     ...(deps.releases ? createReleaseActivities(deps.releases) : {}),
   };
 }
 
 export { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
 export { createChannelActivities } from './channel';
+export { createChatInferenceActivities, createChatLedgerActivities } from './chat';
+export type { ChatInferenceDeps } from './chat';
 export type { ChannelPublisher } from './channel';
 export { createInferenceActivities, planSlots, type InferenceDeps } from './generate';
 export { createIngestActivities } from './ingest';

@@ -9,6 +9,7 @@
 import { Context, log } from '@temporalio/activity';
 import type { ArtifactStore } from '../store/ArtifactStore';
 import type { Ledger } from '../store/Ledger';
+import type { CardDeclarations } from '../releases/dataset-card';
 import { publishRelease, ReleaseError, type PublishStep } from '../releases/publisher';
 import { toActivityFailure } from './failures';
 import type { PublishReleaseRequest, ReleaseActivities, ReleaseSummary } from './types';
@@ -17,6 +18,8 @@ export interface ReleaseActivityDeps {
   ledger: Pick<Ledger, 'withConnection'>;
   releasesDir: string;
   artifacts?: Pick<ArtifactStore, 'rootDir'>;
+  /** License and languages the dataset card declares (config: PREFLINE_RELEASE_LICENSE, PREFLINE_RELEASE_LANGUAGE). */
+  card?: CardDeclarations;
   /** Test hook: runs after each publishing step (crash injection). */
   afterStep?: (step: PublishStep) => void | Promise<void>;
 }
@@ -37,6 +40,7 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
           cutoff: request.cutoff,
           ...(request.releaseId !== undefined ? { releaseId: request.releaseId } : {}),
           ...(deps.artifacts ? { artifactDir: deps.artifacts.rootDir } : {}),
+          ...(deps.card ? { card: deps.card } : {}),
           afterStep: async (step) => {
             current = step;
             ctx.heartbeat({ step });

@@ -5,14 +5,16 @@
  */
 import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
 import type { PublishResult } from '../releases/types';
+import type { ChatCommitRequest, ChatCommitResult } from '../store/chat-ledger-types';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import type { CampaignCommitRequest, CampaignCommitResult } from '../store/ledger-types';
-import type { BroughtCandidate, Candidate, CampaignItem } from '../workflows/types';
+import type { BroughtCandidate, Candidate, CampaignItem, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
 
 export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
 export type {
   CampaignCommitRequest, CampaignCommitResult, CampaignRecord, CommitRequest, CommitResult, CommittedJudgement, CommittedVote, LifecycleRecord,
 } from '../store/ledger-types';
+export type { ChatCommitRequest, ChatCommitResult, ChatConversationRecord } from '../store/chat-ledger-types';
 
 export interface GenerateCandidatesRequest {
   lifecycleId: string;
@@ -82,4 +84,48 @@ export interface CampaignItemActivities {
 /** Runs on `<queue>-ledger`, beside the ledger. */
 export interface CampaignLedgerActivities {
   commitCampaign(request: CampaignCommitRequest): Promise<CampaignCommitResult>;
+}
+
+/** One message of a reply's context: by artifact digest, or by its text when no digest exists yet. */
+export interface ContextMessageRef {
+  id: string;
+  role: ChatRole;
+  sha256?: string;
+  text?: string;
+}
+
+export interface GenerateReplyRequest {
+  conversationId: string;
+  conversationRunId: string;
+  turn: number;
+  /** The reply's message id: with the conversation run id, the key its finished text is stored under. */
+  replyId: string;
+  model: string;
+  params: Record<string, unknown>;
+  seed: number;
+  /** The conversation so far, oldest first, ending with the user's message. */
+  context: ContextMessageRef[];
+  /** The gateway's stream slot the tokens go to while the reply is written (best-effort). */
+  stream?: StreamTarget;
+}
+
+export interface GeneratedReply {
+  text: string;
+  /** The reply's digest in the artifact store. */
+  sha256: string;
+  /** Digests of context messages that came as text, by message id (now stored). */
+  stored: Record<string, string>;
+  provenance: ReplyProvenance;
+  /** True when an earlier attempt had finished the reply and this one returned it without calling the model. */
+  reused: boolean;
+}
+
+/** Runs on `<queue>-inference`, beside generateCandidates. */
+export interface ChatInferenceActivities {
+  generateReply(request: GenerateReplyRequest): Promise<GeneratedReply>;
+}
+
+/** Runs on `<queue>-ledger`, served by the one DuckDB writer. */
+export interface ChatLedgerActivities {
+  commitChatEvents(request: ChatCommitRequest): Promise<ChatCommitResult>;
 }

@@ -75,9 +75,9 @@ export async function fillSyntheticLedger(ledger: Ledger, lifecycles: number): P
     const committed = `TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds((i * 2592000) // ${lifecycles})`;
     await c.run(
       `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version, quorum_kind, quorum_votes,
-                               params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at)
+                               params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at, started_from)
        SELECT 'run-' || i, 'lc-' || i, 'synthetic prompt #' || (i % 5000), ['bench:m' || ${MODEL_A}, 'bench:m' || ${MODEL_B}], 1, 'web', NULL, NULL,
-              'perCandidate', 5, '{}'::JSON, ${committed} - INTERVAL 1 HOUR, ${committed}, ${committed}, 'quorum', ${VOTES_PER_LIFECYCLE}, ${committed}
+              'perCandidate', 5, '{}'::JSON, ${committed} - INTERVAL 1 HOUR, ${committed}, ${committed}, 'quorum', ${VOTES_PER_LIFECYCLE}, ${committed}, 'unknown'
          FROM range(${lifecycles}) t(i)`,
     );
     await c.run(

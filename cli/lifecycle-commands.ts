@@ -37,6 +37,11 @@ function readInput(arg: string): unknown {
   }
 }
 
+/** The input as the CLI starts it: provenance `cli` (who ran it is not known here). */
+export function withCliProvenance(input: unknown): unknown {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, startedFrom: 'cli' } : input;
+}
+
 /** A business id: the day plus a digest of the input, so an accidental double start is refused. */
 export function defaultLifecycleId(input: unknown, now = new Date()): string {
   const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 10);
@@ -78,7 +83,7 @@ export async function runStart(config: PreflineConfig, args: ParsedArgs): Promis
       const handle = await client.workflow.start(WORKFLOW_TYPE, {
         taskQueue: config.taskQueue,
         workflowId,
-        args: [input],
+        args: [withCliProvenance(input)],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         ...metadata,
       });

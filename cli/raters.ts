@@ -1,7 +1,7 @@
 /**
  * `prefline raters …`: who may rate on the web page (gateway/invites.ts, gateway/invite-registry.ts).
  *
- *   raters invite <email-or-label> [--campaign NAME] [--expires 30d]   a signed invite link, printed
+ *   raters invite <email-or-label> [--campaign NAME] [--expires 30d] [--can-generate]   a signed invite link, printed
  *   raters list                                                       every invite and its state
  *   raters revoke <invite-id|email-or-label>                          withdraw a link (all of a label's)
  *
@@ -27,14 +27,15 @@ export function linkOf(config: PreflineConfig, record: InviteRecord): string {
 
 /**
  * For `prefline up`: a link for the operator, the newest standing `operator` invite with a day left,
- * or a new one; so restarts print the same link instead of piling up invites.
+ * or a new one; so restarts print the same link instead of piling up invites. The operator may
+ * generate (the prompt box, where PREFLINE_WEB_START_MODELS offers it).
  */
 export async function operatorInviteLink(config: PreflineConfig, now = new Date()): Promise<string> {
   const registry = await InviteRegistry.open(config.gateway.invitesDir);
   const standing = (await registry.list())
-    .filter((r) => r.label === OPERATOR_LABEL && r.campaign === undefined && r.revokedAt === undefined && Date.parse(r.expiresAt) - now.getTime() > 86_400_000)
+    .filter((r) => r.label === OPERATOR_LABEL && r.campaign === undefined && r.canGenerate === true && r.revokedAt === undefined && Date.parse(r.expiresAt) - now.getTime() > 86_400_000)
     .at(-1);
-  const record = standing ?? (await registry.create({ label: OPERATOR_LABEL, expiresAt: new Date(now.getTime() + config.gateway.inviteTtlMs), now }));
+  const record = standing ?? (await registry.create({ label: OPERATOR_LABEL, canGenerate: true, expiresAt: new Date(now.getTime() + config.gateway.inviteTtlMs), now }));
   return linkOf(config, record);
 }
 
@@ -44,6 +45,7 @@ async function runInvite(config: PreflineConfig, args: ParsedArgs): Promise<numb
   if (label === undefined || label.trim() === '') throw new UsageError('give an email address or a label', 'raters invite');
   const { campaign, expires } = args.flags;
   if (typeof campaign === 'string' && campaign.trim() === '') throw new UsageError('--campaign needs a name', 'raters invite');
+  const canGenerate = args.flags['can-generate'] === true;
   let ttlMs = config.gateway.inviteTtlMs;
   if (typeof expires === 'string') {
     const parsed = parseDuration(expires);
@@ -55,7 +57,7 @@ async function runInvite(config: PreflineConfig, args: ParsedArgs): Promise<numb
   const now = new Date();
   let record: InviteRecord;
   try {
-    record = await registry.create({ label, campaign: typeof campaign === 'string' ? campaign : undefined, expiresAt: new Date(now.getTime() + ttlMs), now });
+    record = await registry.create({ label, campaign: typeof campaign === 'string' ? campaign : undefined, canGenerate, expiresAt: new Date(now.getTime() + ttlMs), now });
   } catch (err) {
     // The registry refuses a label or campaign it cannot store (control characters, too long).
     if (err instanceof RangeError) throw new UsageError(err.message, 'raters invite');
@@ -63,7 +65,7 @@ async function runInvite(config: PreflineConfig, args: ParsedArgs): Promise<numb
   }
   process.stdout.write(
     [
-      `invited ${record.label}${record.campaign ? ` to campaign ${record.campaign}` : ''} (${record.id}), valid until ${record.expiresAt}`,
+      `invited ${record.label}${record.campaign ? ` to campaign ${record.campaign}` : ''} (${record.id}), ${record.canGenerate ? 'may generate with the prompt box, ' : ''}valid until ${record.expiresAt}`,
       linkOf(config, record),
       '',
     ].join('\n'),
@@ -116,6 +118,7 @@ export const RATERS_COMMANDS: CommandGroup = {
         options: {
           campaign: { type: 'string', value: 'NAME', description: "the rater sees and votes on this campaign's lifecycles only" },
           expires: { type: 'string', value: 'DURATION', description: 'how long the link is valid, like 7d or 12h (default PREFLINE_INVITE_TTL, at most 366d)' },
+          'can-generate': { type: 'boolean', description: 'the rater may also start lifecycles from the prompt box on the rating page (PREFLINE_WEB_START_MODELS)' },
         },
         details: 'An email address is stored lower-cased (one rater whatever the case); `raters revoke <label>` withdraws every link of the label.',
         positionals: [0, 1],

@@ -194,6 +194,7 @@ export async function runUp(config: PreflineConfig): Promise<number> {
       'Prefline is up.',
       `  Temporal UI   ${server?.uiUrl ?? '(external server ' + config.temporal.address + ')'}   Start Workflow → type "ratingLifecycle", task queue "${config.taskQueue}"`,
       `  Rating page   ${config.gateway.publicUrl}`,
+      `  Chat page     ${config.gateway.publicUrl}/chat   (models: ${config.chat.models.join(', ')})`,
       `  Your invite   ${inviteLink}   (more: prefline raters invite <email-or-name>)`,
       ...(config.slack?.signingSecret ? [`  Slack         ${config.gateway.publicUrl}/slack/events and /slack/interactivity   (docs/slack.md)`] : []),
       ...(config.slack?.appToken ? ['  Slack         Socket Mode (PREFLINE_SLACK_APP_TOKEN)   (docs/slack.md)'] : []),

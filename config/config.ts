@@ -4,12 +4,14 @@
  * `PREFLINE_DATA_DIR`. The variables, their defaults and meanings are the table in config/settings.ts;
  * each area's reader is beside this file.
  */
+import { readChat } from './chat';
 import { readEmail } from './email';
 import { readGateway } from './gateway';
 import { readInference } from './inference';
 import { readObservability } from './observability';
 import { readDataDir, readStorage } from './paths';
 import { type Env, ConfigError, text } from './read';
+import { readReleaseCard } from './release';
 import { readSlack } from './slack';
 import { readTemporal } from './temporal';
 import type { PreflineConfig } from './types';
@@ -25,7 +27,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...readTemporal(env, cwd),
     ...readGateway(env, cwd, dataDir),
     ...readStorage(env, cwd, dataDir),
+    ...readReleaseCard(env),
     ...readInference(env),
+    ...readChat(env),
     ...readSlack(env, cwd, dataDir),
     logLevel,
     ...readObservability(env),

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Env, ConfigError, duration, flag, int, optionalText, path, text } from './read';
+import { readWebStarts } from './starts';
 import type { PreflineConfig } from './types';
 
 export function readGateway(env: Env, cwd: string, dataDir: string): Pick<PreflineConfig, 'gateway'> {
@@ -22,6 +23,7 @@ export function readGateway(env: Env, cwd: string, dataDir: string): Pick<Prefli
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`PREFLINE_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
   const oidc = readOidc(env, cwd);
+  const starts = readWebStarts(env, cwd, dataDir, oidc !== undefined);
   return {
     gateway: {
       host,
@@ -38,6 +40,7 @@ export function readGateway(env: Env, cwd: string, dataDir: string): Pick<Prefli
         signInsPerHour: int(env, 'PREFLINE_WEB_SIGNINS_PER_HOUR'),
         votesPerMinute: int(env, 'PREFLINE_WEB_VOTES_PER_MINUTE'),
       },
+      ...(starts ? { starts } : {}),
     },
   };
 }

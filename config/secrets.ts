@@ -11,11 +11,11 @@ import type { PreflineConfig } from './types';
  */
 export function loadSecret(
   config: PreflineConfig,
-  name: 'rater' | 'session' | 'invite' | 'email-token',
+  name: 'rater' | 'session' | 'invite' | 'email-token' | 'stream',
   env: NodeJS.ProcessEnv = process.env,
   warn: (message: string) => void = (message) => process.emitWarning(message),
 ): Buffer {
-  const envName = `PREFLINE_${name.replace('-', '_').toUpperCase()}_KEY`; // PREFLINE_RATER_KEY, …_SESSION_KEY, …_INVITE_KEY, …_EMAIL_TOKEN_KEY
+  const envName = `PREFLINE_${name.replace('-', '_').toUpperCase()}_KEY`; // PREFLINE_RATER_KEY, …_SESSION_KEY, …_INVITE_KEY, …_EMAIL_TOKEN_KEY, …_STREAM_KEY
   const fromEnv = env[envName];
   if (fromEnv) {
     if (fromEnv.length < 16) throw new ConfigError(`${envName} must be at least 16 characters`);

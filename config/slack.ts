@@ -1,8 +1,12 @@
 /** The Slack channel: present when any PREFLINE_SLACK_* variable is set. */
 import { type Env, ConfigError, list, path, text } from './read';
+import { readSlackCommands } from './starts';
 import type { PreflineConfig } from './types';
 
-const SLACK_VARIABLES = ['BOT_TOKEN', 'SIGNING_SECRET', 'APP_TOKEN', 'API_URL', 'ALLOWED_USERS', 'ALLOWED_USERGROUP', 'TEAM_IDS', 'RESPONSE_URL_ORIGINS'].map((n) => `PREFLINE_SLACK_${n}`);
+const SLACK_VARIABLES = [
+  'BOT_TOKEN', 'SIGNING_SECRET', 'APP_TOKEN', 'API_URL', 'ALLOWED_USERS', 'ALLOWED_USERGROUP', 'TEAM_IDS', 'RESPONSE_URL_ORIGINS',
+  'STARTERS', 'OPS', 'START_MODELS', 'CHANNEL_DEFAULTS',
+].map((n) => `PREFLINE_SLACK_${n}`);
 
 /** `https://host[:port]` exactly (what `new URL(x).origin` gives); `http://` only for loopback stand-ins. */
 function origin(value: string): string {
@@ -45,6 +49,7 @@ export function readSlack(env: Env, cwd: string, dataDir: string): Pick<Prefline
       ...(teams.length > 0 ? { teamIds: teams } : {}),
       ...(origins.length > 0 ? { responseUrlOrigins: origins } : {}),
       journalDir: path(env, 'PREFLINE_SLACK_JOURNAL_DIR', cwd, dataDir),
+      commands: readSlackCommands(env, cwd),
     },
   };
 }

@@ -43,12 +43,28 @@ export interface PreflineConfig {
     oidc?: { issuer: string; clientId: string; clientSecret?: string; scopes: string };
     trustProxyHops: number;
     limits: { signInsPerHour: number; votesPerMinute: number };
+    /** The rating page's prompt box (config/starts.ts); absent without PREFLINE_WEB_START_MODELS. */
+    starts?: WebStartsConfig;
   };
   ledger: { path: string; readHost: string; readPort: number; endpointFile: string };
+  /** The chat page and conversations (docs/chat.md). */
+  chat: {
+    /** PREFLINE_GATEWAY_INTERNAL_URL: where inference workers reach this gateway to stream replies (its own address by default). */
+    internalUrl: string;
+    models: string[];
+    reasonTags: string[];
+    idleTimeout: string;
+    messagesPerMinute: number;
+    maxMessageChars: number;
+    contextMessages: number;
+    demoTokenMs: number;
+  };
   artifactDir: string;
   /** PREFLINE_IMPORT_ROOT: where `file:` candidates are read from; absent, they are refused. */
   importRoot?: string;
   releasesDir: string;
+  /** What releases' dataset cards declare (PREFLINE_RELEASE_LICENSE, PREFLINE_RELEASE_LANGUAGE). */
+  releaseCard: { license?: string; languages: string[] };
   inference: {
     replicate: { apiToken?: string; baseUrl: string; maxWaitMs: number };
     openai?: { baseUrl: string; apiKey?: string; imageModels: string[]; timeoutMs: number };
@@ -69,6 +85,8 @@ export interface PreflineConfig {
     responseUrlOrigins?: string[];
     /** The gateway's delivery journal (delivery-journal.ts). */
     journalDir: string;
+    /** The `/prefline` command (config/starts.ts). */
+    commands: SlackCommandsConfig;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'text' | 'json';
@@ -124,4 +142,45 @@ export interface ImapConfig {
   pollMs: number;
   /** Larger replies are marked processed without being downloaded. */
   maxBytes: number;
+}
+
+/** Slack user ids and user group ids. */
+export interface SlackMembers {
+  users: string[];
+  usergroups: string[];
+}
+
+/** What `/prefline <prompt>` uses in a channel unless its flags say otherwise. */
+export interface SlackChannelDefaults {
+  model?: string;
+  candidates?: number;
+  votesPerCandidate?: number;
+  /** A duration, e.g. `2h`. */
+  deadline?: string;
+}
+
+export interface SlackCommandsConfig {
+  /** Who may start lifecycles (PREFLINE_SLACK_STARTERS); absent: nobody. */
+  starters?: SlackMembers;
+  /** Who may close any lifecycle (PREFLINE_SLACK_OPS). */
+  ops: SlackMembers;
+  /** Models a start may use; the first is the default. */
+  models: string[];
+  /** By channel id, and `*` for every other channel. */
+  channelDefaults: Record<string, SlackChannelDefaults>;
+  /** Starts per user and hour; 0 for no limit. */
+  startsPerHour: number;
+}
+
+export interface WebStartsConfig {
+  /** Models the prompt box offers. */
+  models: string[];
+  /** Starts per rater and hour; 0 for no limit. */
+  startsPerHour: number;
+  /** Candidates per rater and UTC day; 0 for no limit. */
+  dailyCandidates: number;
+  /** Where the daily counts are kept (core/generation-budget.ts), shared by every gateway. */
+  budgetDir: string;
+  /** Verified addresses or `@domains` of OIDC raters who may generate. */
+  oidcGenerators: string[];
 }

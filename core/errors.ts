@@ -62,6 +62,7 @@ export const ErrorCode = {
   LifecycleInputInvalid: 'prefline_lifecycle_input_invalid',
   ReleaseInputInvalid: 'prefline_release_input_invalid',
   CampaignInputInvalid: 'prefline_campaign_input_invalid',
+  ChatInputInvalid: 'prefline_chat_input_invalid',
   // vote rejections
   VotingClosed: 'voting_closed',
   VotingNotOpen: 'voting_not_open',
@@ -109,6 +110,26 @@ export const ErrorCode = {
   OidcDenied: 'oidc_denied',
   OidcFailed: 'oidc_failed',
   OidcUnavailable: 'oidc_unavailable',
+  // chat answers (workflows/chat-messages.ts ChatRejection, channels/chat/)
+  UnknownConversation: 'unknown_conversation',
+  NotConversationOwner: 'not_conversation_owner',
+  ConversationEnded: 'conversation_ended',
+  ConversationNotReopenable: 'conversation_not_reopenable',
+  ReplyInProgress: 'reply_in_progress',
+  UnknownReply: 'unknown_reply',
+  MalformedChatRequest: 'malformed_chat_request',
+  InvalidChatText: 'invalid_chat_text',
+  UnknownChatModel: 'unknown_chat_model',
+  ChatBusy: 'chat_busy',
+  TurnLimitReached: 'turn_limit_reached',
+  ReplyFailed: 'reply_failed',
+  StreamSignatureInvalid: 'stream_signature_invalid',
+  UnknownStream: 'unknown_stream',
+  // prompt-box answers (channels/web/start-routes.ts)
+  StartNotAllowed: 'start_not_allowed',
+  ModelNotAllowed: 'model_not_allowed',
+  InvalidStart: 'invalid_start',
+  BudgetExhausted: 'budget_exhausted',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -172,6 +193,7 @@ const CATALOGUE = {
   [ErrorCode.LifecycleInputInvalid]: { retryable: false },
   [ErrorCode.ReleaseInputInvalid]: { retryable: false },
   [ErrorCode.CampaignInputInvalid]: { retryable: false },
+  [ErrorCode.ChatInputInvalid]: { retryable: false },
   [ErrorCode.VotingClosed]: { retryable: false, httpStatus: 409, answer: 'voting closed' },
   // Voting opens once the lifecycle has published: a little later the same vote counts.
   [ErrorCode.VotingNotOpen]: { retryable: true, httpStatus: 409, answer: 'voting has not opened yet' },
@@ -224,6 +246,31 @@ const CATALOGUE = {
   [ErrorCode.OidcFailed]: { retryable: false, httpStatus: 403 },
   // The provider could not be reached: it may be back in a moment.
   [ErrorCode.OidcUnavailable]: { retryable: true, httpStatus: 502 },
+  // Another rater's conversation is answered as if it did not exist: the same 404 as an unknown id.
+  [ErrorCode.UnknownConversation]: { retryable: false, httpStatus: 404, answer: 'no such conversation' },
+  // Only reached when a request bypassed the gateway's owner check: the workflow checks again.
+  [ErrorCode.NotConversationOwner]: { retryable: false, httpStatus: 403, answer: 'this is not your conversation' },
+  [ErrorCode.ConversationEnded]: { retryable: false, httpStatus: 409, answer: 'this conversation has ended' },
+  [ErrorCode.ConversationNotReopenable]: { retryable: false, httpStatus: 409, answer: 'only a conversation that ended for inactivity can be reopened' },
+  // One reply at a time: once it is done, the same message is taken.
+  [ErrorCode.ReplyInProgress]: { retryable: true, httpStatus: 409, answer: 'a reply is still being written' },
+  [ErrorCode.UnknownReply]: { retryable: false, httpStatus: 404, answer: 'no such reply in this conversation' },
+  [ErrorCode.MalformedChatRequest]: { retryable: false, httpStatus: 400, answer: 'malformed request' },
+  [ErrorCode.InvalidChatText]: { retryable: false, httpStatus: 400 },
+  [ErrorCode.UnknownChatModel]: { retryable: false, httpStatus: 400, answer: 'that model is not offered here' },
+  // The conversation is moving to a fresh run (continue-as-new): a moment later the same request is taken.
+  [ErrorCode.ChatBusy]: { retryable: true, httpStatus: 503, answer: 'the conversation is busy, try again in a moment' },
+  [ErrorCode.TurnLimitReached]: { retryable: false, httpStatus: 409, answer: 'this conversation has reached its length limit; start a new one' },
+  // The model failed after its retries: regenerating asks it again.
+  [ErrorCode.ReplyFailed]: { retryable: true, httpStatus: 502, answer: 'the model could not answer; try regenerating' },
+  [ErrorCode.StreamSignatureInvalid]: { retryable: false, httpStatus: 401 },
+  // The page stopped waiting (or the reply finished): the stream's tokens have nowhere to go.
+  [ErrorCode.UnknownStream]: { retryable: false, httpStatus: 404 },
+  [ErrorCode.StartNotAllowed]: { retryable: false, httpStatus: 403, answer: 'your sign-in may not generate' },
+  [ErrorCode.ModelNotAllowed]: { retryable: false, httpStatus: 400, answer: 'this model is not offered here' },
+  [ErrorCode.InvalidStart]: { retryable: false, httpStatus: 400 },
+  // The budget renews at 00:00 UTC: the answer's Retry-After says when.
+  [ErrorCode.BudgetExhausted]: { retryable: true, httpStatus: 429, answer: 'today\'s generation budget is used up' },
 } as const satisfies { readonly [C in ErrorCode]: CodeSpec };
 
 /** Each code's retryability, HTTP status and rater-facing answer. */

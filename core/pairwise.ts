@@ -1,18 +1,24 @@
 /**
- * A rater's choice between two candidates, as Prefline records it today: as thumbs on both.
- * Domain logic, kept out of the channels' transport code so every channel that offers a comparison
- * (`capabilities.compare`) records it the same way.
- *
- *   A is better → 👍 A, 👎 B
- *   B is better → 👎 A, 👍 B
- *   tie         → both withdrawn (a tie is no preference pair)
+ * A rater's choice between two candidates, as channels with fixed answer words offer it (Slack's
+ * buttons, email's links and replies): "A is better", "B is better", "tie", "both bad", or withdraw the
+ * answer. A is the candidate the rater was shown first (left, or on top), B the one shown second. Every
+ * such choice is one judgement (workflows/types.ts JudgementRequest): ties and both-bad are kept as
+ * answers of their own, never turned into thumbs. Pure, shared by every channel that offers a comparison
+ * (`capabilities.compare`).
  */
-import type { VoteValue } from '../workflows/types';
+import type { JudgementChoice } from '../workflows/types';
 
-export type PairChoice = 'a' | 'b' | 'tie';
+export type PairChoice = 'a' | 'b' | 'tie' | 'both_bad' | 'retract';
 
-/** The votes on A and on B that record `choice`, in that order. */
-export function pairChoiceVotes<C>(choice: PairChoice, a: C, b: C): [{ candidate: C; value: VoteValue }, { candidate: C; value: VoteValue }] {
-  const [va, vb]: [VoteValue, VoteValue] = choice === 'a' ? ['up', 'down'] : choice === 'b' ? ['down', 'up'] : ['retract', 'retract'];
-  return [{ candidate: a, value: va }, { candidate: b, value: vb }];
+export const PAIR_CHOICE_VALUES: readonly PairChoice[] = ['a', 'b', 'tie', 'both_bad', 'retract'];
+
+const JUDGEMENT: Readonly<Record<PairChoice, JudgementChoice>> = { a: 'left', b: 'right', tie: 'tie', both_bad: 'both_bad', retract: 'retract' };
+
+export function isPairChoice(value: unknown): value is PairChoice {
+  return typeof value === 'string' && (PAIR_CHOICE_VALUES as readonly string[]).includes(value);
+}
+
+/** The judgement choice for `choice`, with A the candidate shown first (left) and B the one shown second. */
+export function pairChoiceJudgement(choice: PairChoice): JudgementChoice {
+  return JUDGEMENT[choice];
 }

@@ -1,9 +1,9 @@
 /**
  * The port through which a channel's inbound code finds the lifecycle behind one of its posted
- * messages and forwards votes to it. Channels depend on this interface only (no Temporal in
+ * messages and forwards votes and judgements to it. Channels depend on this interface only (no Temporal in
  * channels/); `temporal-posts.ts` implements it with the Temporal client, unit tests with a fake.
  */
-import type { VoteReceipt, VoteRequest } from '../workflows/types';
+import type { JudgementReceipt, JudgementRequest, LifecycleTask, VoteReceipt, VoteRequest } from '../workflows/types';
 
 export interface PostInfo {
   lifecycleId: string;
@@ -11,6 +11,8 @@ export interface PostInfo {
   candidateId?: string;
   /** The lifecycle's candidates in label order (a comparison's A and B are the first two). */
   candidates: Array<{ id: string; label: string }>;
+  /** The lifecycle's task (absent: thumbs): a compare lifecycle's post shows its pair in presentation order. */
+  task?: LifecycleTask;
 }
 
 export interface PostDirectory {
@@ -20,4 +22,6 @@ export interface PostDirectory {
   signalVote(lifecycleId: string, vote: VoteRequest): Promise<void>;
   /** A vote with the lifecycle's answer. Rejects with VoteRejectedError for a refused vote. */
   vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt>;
+  /** A judgement (a comparison's answer) with the lifecycle's answer. Rejects with VoteRejectedError for a refused one. */
+  judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt>;
 }

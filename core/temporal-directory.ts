@@ -1,7 +1,9 @@
 /**
- * LifecycleDirectory backed by Temporal: visibility lists open web lifecycles, `statusQuery` reads
- * one, `voteUpdate` forwards a vote and `judgeUpdate` a judgement, each returning the workflow's answer.
- * Judgements go exactly the way votes go: the same limiter, retries and answers.
+ * LifecycleDirectory backed by Temporal: visibility lists open lifecycles, `statusQuery` reads one,
+ * `voteUpdate` forwards a vote and `judgeUpdate` a judgement, each returning the workflow's answer,
+ * `start` starts one under its business id (refused a second time: Temporal's id-reuse policy keeps one
+ * lifecycle per id, closed or not), `closeSignal` closes one. Judgements go exactly the way votes go:
+ * the same channel check, limiter, retries and answers.
  *
  * Votes use an Update (the rater needs "recorded"/"voting closed"). The update id is derived from the
  * vote's idempotency key, so the server also collapses duplicate deliveries. The server allows at most
@@ -10,16 +12,22 @@
  * is closing" while the run continues as new) is retried with jittered backoff before answering "busy",
  * as is the server's refusal of updates beyond the 2,000 a run may take and the workflow's own run_continuing
  * (the run continues as new, and the retry lands on the next one).
+ *
+ * A vote (or judgement) through another channel than the lifecycle's is refused here, before it is sent
+ * (lifecycle-channels.ts: the lifecycle's channel read once per process, or learnt from a status read).
  */
-import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { WORKFLOW_TYPE, VoteRejection, judgeUpdate, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
-import type { JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import { WORKFLOW_TYPE, VoteRejection, closeSignal, judgeUpdate, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
+import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
+import { LifecycleChannels } from './lifecycle-channels';
 import { KeyedLimiter } from './limiter';
-import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
+import {
+  VoteRejectedError, type CloseOutcome, type LifecycleDirectory, type LifecycleProgress, type LifecycleStartRequest, type StartOutcome,
+} from './lifecycle-directory';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
 
 /** The failure types the workflow's vote validator throws: catalogue codes, passed on unchanged. */
@@ -30,6 +38,8 @@ function validatorRejection(type: string | undefined | null): VoteRejectionType 
 }
 
 export interface TemporalDirectoryOptions {
+  /** The task queue lifecycles are started on (PREFLINE_TASK_QUEUE); without it `start` refuses. */
+  taskQueue?: string;
   maxInFlightPerLifecycle?: number;
   /** Total time spent retrying RESOURCE_EXHAUSTED before answering "busy". */
   busyRetryBudgetMs?: number;
@@ -56,8 +66,13 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly limiter: KeyedLimiter;
   private readonly busyRetryBudgetMs: number;
   private readonly clock: Clock;
+  /** Which channel each lifecycle takes votes through, as far as this process has read it. */
+  readonly channels = new LifecycleChannels((id) => this.status(id));
+
+  private readonly taskQueue?: string;
 
   constructor(private readonly client: Client, options: TemporalDirectoryOptions = {}) {
+    if (options.taskQueue !== undefined) this.taskQueue = options.taskQueue;
     this.limiter = new KeyedLimiter(options.maxInFlightPerLifecycle ?? 8);
     this.busyRetryBudgetMs = options.busyRetryBudgetMs ?? 5000;
     this.clock = options.clock ?? systemClock;
@@ -65,20 +80,82 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
 
   async listOpen(limit: number): Promise<LifecycleStatus[]> {
     const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND PreflineChannel = 'web' AND PreflineStatus = 'voting'`;
+    const statuses = await this.statusesOf(query, limit);
+    return statuses.filter((s) => s.phase === 'voting' && s.closeReason === undefined);
+  }
+
+  async listActive(channel: ChannelSpec['kind'], limit: number): Promise<LifecycleStatus[]> {
+    if (!/^[a-z]+$/.test(channel)) throw new RangeError(`not a channel kind: ${channel}`); // spliced into the query below
+    // A lifecycle sets PreflineChannel in its first workflow task; one that has not run it yet is not listed.
+    const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND PreflineChannel = '${channel}'`;
+    const statuses = await this.statusesOf(query, limit);
+    return statuses.filter((s) => s.closeReason === undefined && s.phase !== 'committing' && s.phase !== 'completed');
+  }
+
+  /** The statuses of (at most `limit` of) the executions a visibility query finds, newest first; unreadable ones left out. */
+  private async statusesOf(query: string, limit: number): Promise<LifecycleStatus[]> {
     const ids: string[] = [];
     for await (const execution of this.client.workflow.list({ query, pageSize: limit })) {
       ids.push(execution.workflowId);
       if (ids.length >= limit) break;
     }
     const statuses = await Promise.allSettled(ids.map((id) => this.status(id)));
-    return statuses
-      .map((s) => (s.status === 'fulfilled' ? s.value : undefined))
-      .filter((s): s is LifecycleStatus => s !== undefined && s.phase === 'voting' && s.closeReason === undefined);
+    return statuses.map((s) => (s.status === 'fulfilled' ? s.value : undefined)).filter((s): s is LifecycleStatus => s !== undefined);
+  }
+
+  async start(request: LifecycleStartRequest): Promise<StartOutcome> {
+    if (this.taskQueue === undefined) throw new Error('the lifecycle directory was made without a task queue: it cannot start lifecycles');
+    try {
+      // Exactly what the Temporal UI's "Start Workflow" form sends: type, task queue, one JSON argument.
+      await this.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: this.taskQueue,
+        workflowId: request.lifecycleId,
+        args: [request.input],
+        // One lifecycle per business id, ever: a retried request (a Slack retry, a page's retry) starts nothing.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(request.staticSummary !== undefined ? { staticSummary: request.staticSummary } : {}),
+        ...(request.staticDetails !== undefined ? { staticDetails: request.staticDetails } : {}),
+      });
+      return 'started';
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
+      throw err;
+    }
+  }
+
+  async progress(lifecycleId: string): Promise<LifecycleProgress | undefined> {
+    const handle = this.client.workflow.getHandle(lifecycleId);
+    let state: string;
+    try {
+      state = (await handle.describe()).status.name;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    if (state === 'RUNNING' || state === 'CONTINUED_AS_NEW' || state === 'COMPLETED') {
+      // A lifecycle that has not run its first workflow task yet cannot answer: it is still starting.
+      const status = await this.status(lifecycleId).catch(() => undefined);
+      return { state: state === 'COMPLETED' ? 'completed' : 'running', ...(status ? { status } : {}) };
+    }
+    return { state: 'failed', failure: await failureOf(handle) };
+  }
+
+  async requestClose(lifecycleId: string, request: CloseRequest): Promise<CloseOutcome> {
+    try {
+      await this.client.workflow.getHandle(lifecycleId).signal(closeSignal, request);
+      return 'requested';
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      // A completed workflow answers NOT_FOUND to signals too; describe tells the two apart.
+      return (await this.progress(lifecycleId)) ? 'ended' : 'unknown';
+    }
   }
 
   async status(lifecycleId: string): Promise<LifecycleStatus | undefined> {
     try {
-      return await this.client.workflow.getHandle(lifecycleId).query(statusQuery);
+      const status = await this.client.workflow.getHandle(lifecycleId).query(statusQuery);
+      this.channels.learn(status);
+      return status;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
@@ -86,10 +163,12 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   }
 
   async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    await this.channels.check(lifecycleId, vote); // refused here, not forwarded: the workflow would refuse it too
     return this.limiter.run(lifecycleId, () => this.updateWithRetry(lifecycleId, voteUpdate, vote, voteUpdateId(vote.idempotencyKey)));
   }
 
   async judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    await this.channels.check(lifecycleId, judgement); // like a vote: refused here, not forwarded
     return this.limiter.run(lifecycleId, () => this.updateWithRetry(lifecycleId, judgeUpdate, judgement, judgeUpdateId(judgement.idempotencyKey)));
   }
 
@@ -127,6 +206,21 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
       },
       this.clock,
     );
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND);
+}
+
+/** Why a closed workflow did not complete: its failure's message (the cause's, which names the reason). */
+async function failureOf(handle: ReturnType<Client['workflow']['getHandle']>): Promise<string> {
+  try {
+    await handle.result();
+    return 'the lifecycle ended without a result';
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) return (err.cause?.message ?? err.message).slice(0, 1000);
+    return err instanceof Error ? err.message.slice(0, 1000) : String(err);
   }
 }
 

@@ -4,12 +4,17 @@
  * in (`PreflinePostRefs`: any gateway process, no local state needed), then the lifecycle's
  * `statusQuery().posts` maps every message of that post to its candidate; all of them are cached at
  * once, so a burst of reactions costs one visibility query per lifecycle.
+ *
+ * A signalled vote (or a vote or judgement) through another channel than the lifecycle's (a Slack reaction
+ * on a post recorded by a web or email lifecycle) is refused before it is sent, like the directory's updates
+ * (lifecycle-channels.ts); the lifecycle's channel comes from the status its post was found in.
  */
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WORKFLOW_TYPE, voteSignal } from '../workflows/messages';
-import type { LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
+import type { JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
+import { LifecycleChannels } from './lifecycle-channels';
 import { VoteRejectedError, type LifecycleDirectory } from './lifecycle-directory';
 import type { PostDirectory, PostInfo } from './post-directory';
 
@@ -28,12 +33,15 @@ const GRPC_NOT_FOUND = 5;
 export class TemporalPostDirectory implements PostDirectory {
   private readonly cache = new Map<string, PostInfo>();
   private readonly lookups = new Map<string, Promise<PostInfo | undefined>>();
+  private readonly channels: LifecycleChannels;
 
   constructor(
     private readonly client: Client,
     private readonly directory: LifecycleDirectory,
     private readonly refs: PostRefLookup,
-  ) {}
+  ) {
+    this.channels = new LifecycleChannels((id) => this.directory.status(id));
+  }
 
   findPost(ref: string): Promise<PostInfo | undefined> {
     const cached = this.cache.get(ref);
@@ -49,6 +57,7 @@ export class TemporalPostDirectory implements PostDirectory {
   }
 
   async signalVote(lifecycleId: string, vote: VoteRequest): Promise<void> {
+    await this.channels.check(lifecycleId, vote);
     try {
       await this.client.workflow.getHandle(lifecycleId).signal(voteSignal, vote);
     } catch (err) {
@@ -60,8 +69,14 @@ export class TemporalPostDirectory implements PostDirectory {
     }
   }
 
-  vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+  async vote(lifecycleId: string, vote: VoteRequest): Promise<VoteReceipt> {
+    await this.channels.check(lifecycleId, vote);
     return this.directory.vote(lifecycleId, vote);
+  }
+
+  async judge(lifecycleId: string, judgement: JudgementRequest): Promise<JudgementReceipt> {
+    await this.channels.check(lifecycleId, judgement);
+    return this.directory.judge(lifecycleId, judgement);
   }
 
   private async lookUp(ref: string): Promise<PostInfo | undefined> {
@@ -79,10 +94,11 @@ export class TemporalPostDirectory implements PostDirectory {
   }
 
   private index(status: LifecycleStatus): void {
+    this.channels.learn(status);
     const candidates = [...status.candidates].sort((a, b) => a.label.localeCompare(b.label)).map((c) => ({ id: c.id, label: c.label }));
     for (const post of status.posts ?? []) {
       if (!post.ref.startsWith(`${this.refs.channel}:`)) continue;
-      this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates });
+      this.cache.set(post.ref, { lifecycleId: status.lifecycleId, ...(post.candidateId !== undefined ? { candidateId: post.candidateId } : {}), candidates, ...(status.task ? { task: status.task } : {}) });
     }
     while (this.cache.size > MAX_CACHED_REFS) this.cache.delete(this.cache.keys().next().value as string);
   }

@@ -3,7 +3,8 @@
  * invite links, OIDC when configured (oidc.ts), typed names only on the open panel), serves artifacts
  * by signed URL, and mounts the channels' inbound routes: the web channel's vote API always
  * (channels/web/routes.ts, authenticated by the sessions issued here), Slack's and email's when they
- * are configured (gateway/slack.ts, gateway/email.ts).
+ * are configured (gateway/slack.ts, gateway/email.ts), and the chat page's API with its stream side
+ * channel when chat is configured (channels/chat/).
  *
  * Every request but the health check must name the public URL's host or a loopback one (DNS
  * rebinding); state-changing ones also pass the origin check (core/http.ts). A session of an invite
@@ -25,7 +26,12 @@ import {
 } from '../core/http';
 import { RateLimiter } from '../core/rate-limit';
 import { createCampaignRoutes } from '../channels/web/campaign-routes';
+import { createChatRoutes, type ChatRoutesDeps } from '../channels/chat/routes';
+import { STREAM_PATH } from '../channels/chat/stream-auth';
+import type { ChatStreamHub } from '../channels/chat/stream-hub';
 import { createWebRoutes, type WebRater } from '../channels/web/routes';
+import { createWebStartRoutes } from '../channels/web/start-routes';
+import type { GenerationBudget } from '../core/generation-budget';
 import { createLogger } from '../ops/log';
 import type { HealthReport } from '../ops/ops-server';
 import { signedArtifactUrl, verifyArtifactUrl } from './artifact-urls';
@@ -46,6 +52,17 @@ export interface WebLimits {
 }
 
 export const DEFAULT_WEB_LIMITS: WebLimits = { signInsPerHour: 30, accessCodeFailuresPerHour: 10, votesPerMinute: 60 };
+
+/** The prompt box (PREFLINE_WEB_START_MODELS): what it offers and what limits it. */
+export interface WebStartsOptions {
+  models: readonly string[];
+  /** Starts per rater and hour (0: none). */
+  startsPerHour: number;
+  /** The daily candidate budget per rater. */
+  budget: GenerationBudget;
+  /** Verified addresses and `@domains` of OIDC raters who may generate. */
+  oidcGenerators?: readonly string[];
+}
 
 export interface GatewayDeps {
   /** How the web channel's vote API reaches lifecycles. */
@@ -71,10 +88,19 @@ export interface GatewayDeps {
   /** Reverse proxies in front whose X-Forwarded-For is trusted (PREFLINE_TRUST_PROXY_HOPS). */
   trustProxyHops?: number;
   limits?: Partial<WebLimits>;
+  /** The prompt box; without it, nobody generates from the page. */
+  starts?: WebStartsOptions;
   /** How long what the gateway read of an invite is trusted: revocations take effect within it. */
   inviteCacheMs?: number;
   /** Inbound routes of the other channels (Slack events, email vote links), tried after the built-in ones. */
   channelRoutes?: HttpRoute[];
+  /** The chat page's API (channels/chat/routes.ts); the hub receives streamed replies at the internal URL. */
+  chat?: Pick<ChatRoutesDeps, 'conversations' | 'settings' | 'textOf'> & {
+    streams?: ChatStreamHub;
+    /** PREFLINE_GATEWAY_INTERNAL_URL: inference workers post reply pieces here, under its own host name. */
+    internalUrl?: string;
+    messagesPerMinute: number;
+  };
   /** Epoch ms; injectable for tests. */
   now?: () => number;
   log?: GatewayLog;
@@ -93,7 +119,12 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/compare.js': { file: 'compare.js', type: 'text/javascript; charset=utf-8' },
+  '/prompt-box.js': { file: 'prompt-box.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/chat': { file: 'chat.html', type: 'text/html; charset=utf-8' },
+  '/chat.js': { file: 'chat.js', type: 'text/javascript; charset=utf-8' },
+  '/chat.css': { file: 'chat.css', type: 'text/css; charset=utf-8' },
 };
 
 // Artifacts are model output (possibly SVG): opened directly, they get no script and a sandbox.
@@ -121,6 +152,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const publicUrl = deps.publicUrl?.replace(/\/+$/, '');
   const publicOrigin = publicUrl ? new URL(publicUrl).origin : undefined;
   const publicHost = publicUrl ? hostOfUrl(publicUrl) : undefined;
+  const internalHost = deps.chat?.internalUrl ? hostOfUrl(deps.chat.internalUrl) : undefined;
   const openPanel = deps.openPanel ?? false;
   const limits = { ...DEFAULT_WEB_LIMITS, ...deps.limits };
   const signIns = new RateLimiter(limits.signInsPerHour, HOUR_MS, clock);
@@ -173,16 +205,19 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const livez: Handler = async (_req, res) => sendJson(res, 200, { ok: true });
 
   const oidc = deps.oidc && publicUrl
-    ? createOidcSignIn({ settings: deps.oidc, publicUrl, sessionKey: deps.sessionKey, raterKey: deps.raterKey, sessionTtlMs: deps.sessionTtlMs, limitSignIn: (req) => limitSignIn(signInLimit, req), now, log })
+    ? createOidcSignIn({
+      settings: deps.oidc, publicUrl, sessionKey: deps.sessionKey, raterKey: deps.raterKey, sessionTtlMs: deps.sessionTtlMs, limitSignIn: (req) => limitSignIn(signInLimit, req),
+      ...(deps.starts?.oidcGenerators ? { generators: deps.starts.oidcGenerators } : {}), now, log,
+    })
     : undefined;
   if (deps.oidc && !publicUrl) throw new Error('gateway: OIDC sign-in needs the public URL (its redirect URI is <public URL>/auth/callback)');
 
   // The web channel is the gateway's own: the page it serves signs raters in here and votes there.
-  const channelRoutes: HttpRoute[] = [
+  const channelRoutes: HttpRoute[] = mergeRoutes([
     ...createSignInRoutes({
       raterKey: deps.raterKey, sessionKey: deps.sessionKey, ...(deps.invites ? { invites: deps.invites } : {}), openPanel,
       ...(deps.accessCode !== undefined ? { accessCode: deps.accessCode } : {}),
-      sessionTtlMs: deps.sessionTtlMs, ...(publicOrigin ? { publicOrigin } : {}), clientOf, signIns,
+      sessionTtlMs: deps.sessionTtlMs, ...(publicOrigin ? { publicOrigin } : {}), clientOf, signIns, promptBox: deps.starts !== undefined,
       accessCodeFailures: new RateLimiter(limits.accessCodeFailuresPerHour, HOUR_MS, clock),
       ...(oidc ? { oidc: { label: oidc.label, takeHandoff: oidc.takeHandoff } } : {}),
       now, log,
@@ -203,11 +238,42 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
         artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()), ...(publicOrigin ? { publicOrigin } : {}), log,
       })
       : []),
+    ...(deps.chat
+      ? [
+          ...createChatRoutes({
+            conversations: deps.chat.conversations,
+            authenticate: webRater,
+            settings: deps.chat.settings,
+            textOf: deps.chat.textOf,
+            ...(deps.chat.streams ? { streams: deps.chat.streams } : {}),
+            messagesPerRater: new RateLimiter(deps.chat.messagesPerMinute, 60_000, clock),
+            // Ratings, feedback and comparisons count like votes on the rating page.
+            actionsPerRater: new RateLimiter(limits.votesPerMinute, 60_000, clock),
+            ...(publicOrigin ? { publicOrigin } : {}),
+            now,
+            log,
+          }),
+          ...(deps.chat.streams?.routes() ?? []),
+        ]
+      : []),
+    ...(deps.starts
+      ? createWebStartRoutes({
+        directory: deps.directory,
+        authenticate: webRater,
+        artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()),
+        models: deps.starts.models,
+        startsPerRater: new RateLimiter(deps.starts.startsPerHour, HOUR_MS, clock),
+        budget: deps.starts.budget,
+        ...(publicOrigin ? { publicOrigin } : {}),
+        now,
+        log,
+      })
+      : []),
     ...(deps.channelRoutes ?? []),
-  ];
+  ]);
 
   const routes: Route[] = [
-    { pattern: /^\/(?:index\.html|app\.js|style\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
+    { pattern: /^\/(?:index\.html|app\.js|compare\.js|prompt-box\.js|style\.css|chat|chat\.js|chat\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 
@@ -221,7 +287,8 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(ErrorCode.MethodNotAllowed, 'method not allowed', { Allow: 'GET, HEAD' });
       return (path === '/healthz' ? healthz : livez)(req, res, '');
     }
-    checkHost(req, publicHost);
+    // Inference workers stream reply pieces to the internal URL, which names this gateway its own way.
+    checkHost(req, internalHost !== undefined && path.startsWith(STREAM_PATH) && req.headers.host?.toLowerCase() === internalHost ? internalHost : publicHost);
     for (const route of routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
@@ -265,7 +332,12 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
 
   async function webRater(req: http.IncomingMessage): Promise<WebRater> {
     const session = await authenticate(req);
-    return { rater: session.rater, raterAuth: session.auth, ...(session.campaign !== undefined ? { campaign: session.campaign } : {}) };
+    return {
+      rater: session.rater, raterAuth: session.auth,
+      ...(session.campaign !== undefined ? { campaign: session.campaign } : {}),
+      // Generating needs the prompt box on here and a session that may (never an open-panel name).
+      canGenerate: deps.starts !== undefined && session.canGenerate === true && session.auth !== 'open',
+    };
   }
 
   const server = http.createServer((req, res) => {
@@ -308,6 +380,22 @@ export function listen(server: http.Server, host: string, port: number): Promise
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
+
+/** Routes of one path from several sources (the vote API's GET and the prompt box's POST of `/api/lifecycles`) as one. */
+function mergeRoutes(routes: HttpRoute[]): HttpRoute[] {
+  const merged = new Map<string, HttpRoute>();
+  for (const route of routes) {
+    const key = `${route.pattern.source}/${route.pattern.flags}`;
+    const known = merged.get(key);
+    if (!known) merged.set(key, { pattern: route.pattern, methods: { ...route.methods } });
+    else {
+      const clash = Object.keys(route.methods).find((m) => m in known.methods);
+      if (clash) throw new Error(`gateway: two routes answer ${clash} ${route.pattern.source}`);
+      Object.assign(known.methods, route.methods);
+    }
+  }
+  return [...merged.values()];
+}
 
 function pathOf(req: http.IncomingMessage): string {
   try {

@@ -4,7 +4,7 @@
  * and any number of gateway processes need no lock and no write ever undoes another (a revocation is
  * its own file, not an edit of the invite that a concurrent "last used" write could overwrite):
  *
- *   <id>.json      the invite: label, campaign, created, expires (exclusive create; never changed)
+ *   <id>.json      the invite: label, campaign, may it generate, created, expires (exclusive create; never changed)
  *   <id>.revoked   revoked, with when (exclusive create: the first revocation's time stays)
  *   <id>.used      last redeemed, with when (replaced on each redemption; best effort)
  *
@@ -21,6 +21,8 @@ export interface InviteRecord {
   id: string;
   label: string;
   campaign?: string;
+  /** Its rater may start lifecycles from the rating page's prompt box (`prefline raters invite --can-generate`). */
+  canGenerate?: true;
   /** ISO-8601. */
   createdAt: string;
   expiresAt: string;
@@ -38,13 +40,14 @@ export class InviteRegistry {
     return new InviteRegistry(dir);
   }
 
-  async create(request: { label: string; campaign?: string | undefined; expiresAt: Date; now?: Date }): Promise<InviteRecord> {
+  async create(request: { label: string; campaign?: string | undefined; canGenerate?: boolean; expiresAt: Date; now?: Date }): Promise<InviteRecord> {
     const now = request.now ?? new Date();
     if (!(request.expiresAt.getTime() > now.getTime())) throw new RangeError('an invite must expire in the future');
     const record: InviteRecord = {
       id: `inv_${randomBytes(10).toString('hex')}`,
       label: normaliseLabel(request.label),
       ...(request.campaign !== undefined ? { campaign: normaliseCampaign(request.campaign) } : {}),
+      ...(request.canGenerate ? { canGenerate: true as const } : {}),
       createdAt: now.toISOString(),
       expiresAt: request.expiresAt.toISOString(),
     };

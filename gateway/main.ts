@@ -21,7 +21,10 @@ import { startEmailGateway } from './email';
 import { createGatewayMetrics } from './metrics';
 import { startSlackGateway } from './slack';
 import { TemporalCampaignDirectory } from '../core/temporal-campaigns';
+import { GenerationBudget } from '../core/generation-budget';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
+import { TemporalConversationDirectory } from '../core/temporal-conversations';
+import { ChatStreamHub } from '../channels/chat/stream-hub';
 
 export interface RunningGateway {
   url: string;
@@ -59,7 +62,8 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const artifacts = await ArtifactStore.open(config.artifactDir);
   const metrics = runtime.metricsUrl ? createGatewayMetrics(runtime.meter) : undefined;
-  const temporalDirectory = new TemporalLifecycleDirectory(client);
+  // Slack commands and the prompt box start lifecycles on the workers' task queue.
+  const temporalDirectory = new TemporalLifecycleDirectory(client, { taskQueue: config.taskQueue });
   const directory = metrics ? metrics.directory(temporalDirectory) : temporalDirectory;
   const probe = TemporalProbe.of(connection);
   const health = async (): Promise<HealthReport> => {
@@ -71,6 +75,8 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   const slack = await startSlackGateway(config, { client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog });
   // Email votes (docs/email.md): link routes when email is configured; replies by the SMTP listener or the IMAP poller.
   const email = await startEmailGateway(config, { directory, log: gatewayLog });
+  // The prompt box (docs/web.md), when PREFLINE_WEB_START_MODELS offers models; its budget folder is shared by every gateway.
+  const starts = config.gateway.starts;
   const server = createGatewayServer({
     directory,
     campaigns: new TemporalCampaignDirectory(client),
@@ -85,8 +91,20 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
     publicUrl: config.gateway.publicUrl,
     trustProxyHops: config.gateway.trustProxyHops,
     limits: config.gateway.limits,
+    ...(starts
+      ? { starts: { models: starts.models, startsPerHour: starts.startsPerHour, budget: await GenerationBudget.open(starts.budgetDir, starts.dailyCandidates), oidcGenerators: starts.oidcGenerators } }
+      : {}),
     log: (level, message, fields) => logger[level](message, fields),
     channelRoutes: [...(slack?.routes ?? []), ...(email?.routes ?? [])],
+    chat: {
+      conversations: new TemporalConversationDirectory(client, { taskQueue: config.taskQueue }),
+      settings: config.chat,
+      textOf: async (sha256) => (await artifacts.read(sha256)).bytes.toString('utf8'),
+      // Chat replies stream back through this process: its own URL names it to the inference workers.
+      streams: new ChatStreamHub(loadSecret(config, 'stream'), config.chat.internalUrl),
+      internalUrl: config.chat.internalUrl,
+      messagesPerMinute: config.chat.messagesPerMinute,
+    },
     health,
     ...(metrics ? { observe: metrics.request } : {}),
   });

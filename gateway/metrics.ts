@@ -39,7 +39,11 @@ export function createGatewayMetrics(meter: MetricMeter): GatewayMetrics {
     directory(inner) {
       return {
         listOpen: (limit) => inner.listOpen(limit),
+        listActive: (channel, limit) => inner.listActive(channel, limit),
         status: (lifecycleId) => inner.status(lifecycleId),
+        progress: (lifecycleId) => inner.progress(lifecycleId),
+        start: (request) => inner.start(request),
+        requestClose: (lifecycleId, request) => inner.requestClose(lifecycleId, request),
         vote: (lifecycleId, vote) => counted(vote.channel, () => inner.vote(lifecycleId, vote)),
         // Judgements are a compare lifecycle's votes: counted alike.
         judge: (lifecycleId, judgement) => counted(judgement.channel, () => inner.judge(lifecycleId, judgement)),

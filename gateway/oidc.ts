@@ -42,6 +42,8 @@ export interface OidcContext {
   sessionTtlMs: number;
   /** Refuses (429) a client address over its sign-in limit. */
   limitSignIn: (req: http.IncomingMessage) => void;
+  /** Verified addresses and `@domains` whose raters may generate (PREFLINE_OIDC_GENERATORS), lowercase. */
+  generators?: readonly string[];
   now: () => number;
   log: GatewayLog;
 }
@@ -145,7 +147,8 @@ export function createOidcSignIn(ctx: OidcContext): OidcSignIn {
     }
     if (!claims || typeof claims.sub !== 'string' || claims.sub === '') throw new HttpError(ErrorCode.OidcFailed, 'the sign-in could not be completed; start it again', { 'Set-Cookie': clearState });
     const subject = subjectOf(ctx.raterKey, typeof claims.iss === 'string' ? claims.iss : ctx.settings.issuer, claims);
-    const handoff = sealToken(ctx.sessionKey, { r: subject.rater, d: subject.displayName, exp: ctx.now() + ctx.sessionTtlMs, until: ctx.now() + HANDOFF_TTL_MS }, HANDOFF_PURPOSE);
+    const generates = mayGenerate({ email: claims.email, email_verified: claims.email_verified }, ctx.generators ?? []);
+    const handoff = sealToken(ctx.sessionKey, { r: subject.rater, d: subject.displayName, ...(generates ? { g: 1 } : {}), exp: ctx.now() + ctx.sessionTtlMs, until: ctx.now() + HANDOFF_TTL_MS }, HANDOFF_PURPOSE);
     ctx.log('info', 'OIDC sign-in', { rater: subject.rater });
     res.writeHead(303, {
       Location: `${ctx.publicUrl}/#/signed-in`,
@@ -157,13 +160,13 @@ export function createOidcSignIn(ctx: OidcContext): OidcSignIn {
 
   function takeHandoff(req: http.IncomingMessage, res: http.ServerResponse): SessionSubject & { expiresAt: number } {
     const opened = openToken(ctx.sessionKey, readCookie(req, HANDOFF_COOKIE), HANDOFF_PURPOSE);
-    const p = opened.ok ? (opened.payload as { r?: unknown; d?: unknown; exp?: unknown; until?: unknown }) : undefined;
+    const p = opened.ok ? (opened.payload as { r?: unknown; d?: unknown; g?: unknown; exp?: unknown; until?: unknown }) : undefined;
     // Cleared whatever happens: a handoff is collected once.
     res.setHeader('Set-Cookie', clearCookie(HANDOFF_COOKIE, { path: '/api/session', sameSite: 'Strict', secure }));
     if (!p || typeof p.r !== 'string' || typeof p.d !== 'string' || typeof p.exp !== 'number' || typeof p.until !== 'number' || p.until <= ctx.now() || p.exp <= ctx.now()) {
       throw new HttpError(ErrorCode.SessionInvalid, 'no sign-in to collect — sign in again', { 'WWW-Authenticate': 'Bearer' });
     }
-    return { rater: p.r, displayName: p.d, auth: 'oidc', expiresAt: p.exp };
+    return { rater: p.r, displayName: p.d, auth: 'oidc', ...(p.g === 1 ? { canGenerate: true as const } : {}), expiresAt: p.exp };
   }
 
   return {
@@ -182,6 +185,14 @@ export function subjectOf(raterKey: Buffer, issuer: string, claims: { sub: strin
   const verified = claims.email_verified === true && email !== undefined && email.length <= 254 && EMAIL_ADDRESS.test(email);
   const rater = verified ? pseudonymiseRater(raterKey, 'email', email) : pseudonymiseRater(raterKey, 'oidc', JSON.stringify([issuer, claims.sub]));
   return { rater, displayName: displayName(claims) };
+}
+
+/** Whether verified claims name a rater who may generate: a verified address, listed or of a listed `@domain`. */
+export function mayGenerate(claims: { email?: unknown; email_verified?: unknown }, generators: readonly string[]): boolean {
+  if (generators.length === 0 || claims.email_verified !== true || typeof claims.email !== 'string') return false;
+  const email = claims.email.trim().toLowerCase();
+  if (!EMAIL_ADDRESS.test(email)) return false;
+  return generators.includes(email) || generators.includes(email.slice(email.lastIndexOf('@')));
 }
 
 /** A name to show: the profile name or user name, cut before any `@` (responses never carry addresses). */

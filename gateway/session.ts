@@ -21,6 +21,8 @@ export interface RaterSession {
   inviteId?: string;
   /** An invite for one campaign: the session sees and votes on that campaign's lifecycles only. */
   campaign?: string;
+  /** May start lifecycles from the prompt box (an invite made with `--can-generate`, an OIDC generator); never an open-panel name. */
+  canGenerate?: true;
   issuedAt: number;
   expiresAt: number;
 }
@@ -32,8 +34,9 @@ export type SessionCheck =
   | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' };
 
 /**
- * v2 adds `a` (how the rater signed in), `i` (invite id) and `c` (campaign). v1 tokens, issued when
- * the page only took typed names, verify as `open` sessions: valid only where the open panel is on.
+ * v2 adds `a` (how the rater signed in), `i` (invite id) and `c` (campaign), and later `g` (may generate;
+ * absent in older v2 tokens, which may not). v1 tokens, issued when the page only took typed names,
+ * verify as `open` sessions: valid only where the open panel is on.
  */
 interface Payload {
   v: 1 | 2;
@@ -42,6 +45,7 @@ interface Payload {
   a?: WebRaterAuth;
   i?: string;
   c?: string;
+  g?: 1;
   iat: number;
   exp: number;
 }
@@ -54,10 +58,12 @@ export function issueSession(key: Buffer, who: SessionSubject, ttlMs: number, no
   if (key.length === 0) throw new Error('session key is empty');
   if (!(ttlMs > 0)) throw new RangeError('session ttl must be positive');
   if (who.auth === 'invite' && who.inviteId === undefined) throw new Error('an invite session needs its invite id');
+  if (who.auth === 'open' && who.canGenerate) throw new Error('an open-panel session may not generate');
   const payload: Payload = {
     v: 2, r: who.rater, n: who.displayName, a: who.auth,
     ...(who.inviteId !== undefined ? { i: who.inviteId } : {}),
     ...(who.campaign !== undefined ? { c: who.campaign } : {}),
+    ...(who.canGenerate ? { g: 1 as const } : {}),
     iat: nowMs, exp: nowMs + ttlMs,
   };
   return sealToken(key, payload);
@@ -75,7 +81,7 @@ export function verifySession(key: Buffer, token: string, nowMs: number): Sessio
     return { ok: false, reason: 'malformed' };
   }
   const auth = p.v === 1 ? 'open' : p.a;
-  if (!AUTHS.has(auth) || (p.i !== undefined && typeof p.i !== 'string') || (p.c !== undefined && typeof p.c !== 'string') || (auth === 'invite') !== (p.i !== undefined)) {
+  if (!AUTHS.has(auth) || (p.i !== undefined && typeof p.i !== 'string') || (p.c !== undefined && typeof p.c !== 'string') || (auth === 'invite') !== (p.i !== undefined) || (p.g !== undefined && (p.g !== 1 || auth === 'open'))) {
     return { ok: false, reason: 'malformed' };
   }
   const iat = p.iat as number;
@@ -88,6 +94,7 @@ export function verifySession(key: Buffer, token: string, nowMs: number): Sessio
       rater: p.r, displayName: p.n, auth: auth as WebRaterAuth,
       ...(p.i !== undefined ? { inviteId: p.i } : {}),
       ...(p.c !== undefined ? { campaign: p.c } : {}),
+      ...(p.g === 1 ? { canGenerate: true as const } : {}),
       issuedAt: iat, expiresAt: exp,
     },
   };

@@ -39,6 +39,8 @@ export interface SignInContext {
   clientOf: (req: http.IncomingMessage) => string;
   signIns: RateLimiter;
   accessCodeFailures: RateLimiter;
+  /** Whether the page has a prompt box for raters who may generate (GET /api/generate exists). */
+  promptBox?: boolean;
   /** The OIDC sign-in, when configured: its button label and the session its callback left for the page. */
   oidc?: { label: string; takeHandoff(req: http.IncomingMessage, res: http.ServerResponse): SessionSubject & { expiresAt: number } };
   now: () => number;
@@ -62,6 +64,7 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
     sendJson(res, 201, {
       token, rater: who.rater, name: who.displayName, auth: who.auth,
       ...(who.campaign !== undefined ? { campaign: who.campaign } : {}),
+      canGenerate: who.canGenerate === true,
       expiresAt: new Date(issuedAt + ttlMs).toISOString(),
     });
   };
@@ -84,6 +87,7 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
     issue(res, {
       rater: invitedRater(ctx.raterKey, record.label), displayName: displayNameOf(record.label), auth: 'invite', inviteId,
       ...(record.campaign !== undefined ? { campaign: record.campaign } : {}),
+      ...(record.canGenerate === true ? { canGenerate: true as const } : {}),
     }, Math.min(ctx.sessionTtlMs, expiresAt - now));
   }
 
@@ -133,6 +137,7 @@ export function createSignInRoutes(ctx: SignInContext): HttpRoute[] {
       openPanel: ctx.openPanel,
       accessCode: ctx.openPanel && ctx.accessCode !== undefined,
       oidc: ctx.oidc ? { label: ctx.oidc.label } : null,
+      promptBox: ctx.promptBox === true,
     });
   };
 

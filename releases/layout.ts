@@ -13,19 +13,43 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode } from '../core/errors';
 import { errnoCode, fsyncDir } from '../core/files';
+import { CHAT_TABLES, type ChatReleaseStats } from './chat';
 import { ReleaseError } from './errors';
 
 export { errnoCode, fsyncDir };
 
 export const RELEASE_FORMAT = 'prefline-release';
-/** 2: votes and vote_events carry `rater_auth` and `rater_verified`. */
-export const RELEASE_SCHEMA_VERSION = 2;
-export const PARQUET_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'] as const;
+/**
+ * 2: votes and vote_events carry `rater_auth` and `rater_verified`.
+ * 3: lifecycles carry `started_by` and `started_from` (who started each lifecycle, and from where).
+ * 4: the chat files (releases/chat.ts) and the manifest's `chat` statistics.
+ * 5: judgements (judgement_events, battles, matchups), training files (preferences gains prompt/chosen/
+ *    rejected/source/rater columns and compare rows; preferences_chat, kto), model_pairs, and the
+ *    leaderboard's compare_* columns.
+ */
+export const RELEASE_SCHEMA_VERSION = 5;
+export const PARQUET_TABLES = [
+  'lifecycles', 'candidates', 'votes', 'vote_events', 'judgement_events', 'battles', 'matchups', 'preferences', 'preferences_chat', 'kto',
+  'leaderboard', 'model_pairs', ...CHAT_TABLES,
+] as const;
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
+/** The parquet files a release of each schema version holds (older releases stay valid as they are). */
+const TABLES_OF_SCHEMA: Readonly<Record<number, readonly ReleaseTable[]>> = {
+  1: ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'],
+  2: ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'],
+  3: ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'],
+  4: ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard', ...CHAT_TABLES],
+  5: PARQUET_TABLES,
+};
 export const MANIFEST = 'manifest.json';
 export const LATEST = 'latest';
 /** Tables that grow with lifecycles: the manifest counts their rows added since the previous release. */
-export const GROWING_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences'] as const;
+export const GROWING_TABLES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'judgement_events', 'battles', 'matchups', 'preferences', 'preferences_chat', 'kto'] as const;
+
+/** The parquet files of a release (by its manifest's schema version); a newer version than this code knows: all it knows. */
+export function releaseTables(manifest: Pick<ReleaseManifest, 'schemaVersion'>): readonly ReleaseTable[] {
+  return TABLES_OF_SCHEMA[manifest.schemaVersion] ?? PARQUET_TABLES;
+}
 
 export interface FileEntry {
   /** Rows, for parquet files. */
@@ -47,6 +71,27 @@ export interface ReleaseStats {
   artifactsReferenced: number;
   /** Referenced artifacts the artifact store did not hold at publish time (export would fail on them). */
   artifactsMissing: number;
+  /** Standing judgements (battles.parquet rows). */
+  battles: number;
+  /** Standing judgements between candidates of different models, ties included: the judgement Bradley–Terry fit's input. */
+  compareComparisons: number;
+  /** Standing ties and both-bad answers: no preference row; counted here. */
+  compareTies: number;
+  compareBothBad: number;
+  /** preferences.parquet rows from score-derived thumbs pairs and from standing judgements with a winner. */
+  preferencesBySource: { thumbs: number; compare: number };
+  positionBias: PositionBias;
+}
+
+/** How often the candidate a rater saw on the left won, among standing judgements with a winner. */
+export interface PositionBias {
+  decided: number;
+  leftWins: number;
+  /** leftWins / decided; null without a decided judgement. */
+  leftShare: number | null;
+  /** Wilson score interval, 95%. */
+  ciLow: number | null;
+  ciHigh: number | null;
 }
 
 export interface ReleaseManifest {
@@ -61,8 +106,11 @@ export interface ReleaseManifest {
   ledgerSchemaVersion: number;
   raterIds: 'keyed-hash pseudonyms';
   files: Record<string, FileEntry>;
-  addedSincePrevious: Record<(typeof GROWING_TABLES)[number], number>;
+  /** Releases of schema 2 and older count only the tables they hold. */
+  addedSincePrevious: Partial<Record<(typeof GROWING_TABLES)[number], number>>;
   stats: ReleaseStats;
+  /** Chat conversations in the release (absent in releases before schema 4). */
+  chat?: ChatReleaseStats;
 }
 
 export interface ReleaseInfo {

@@ -7,11 +7,13 @@
  * vote events. A lifecycle still committing batches at the cutoff is left for the next release (and
  * counted as pending), so no release holds half a lifecycle. Ledger rows never change after commit, so
  * the same cutoff always selects the same rows, in the same (ledger) order, hence the same bytes.
- * Scores and preference pairs come from the tables the ledger derives as each lifecycle completes
- * (store/ledger-derived.ts): a release copies them instead of recomputing them.
+ * Scores, preference pairs, battles and matchups come from the tables the ledger derives as each
+ * lifecycle completes (store/ledger-derived.ts, store/judgement-derived.ts): a release copies them
+ * instead of recomputing them.
  *
- * The pieces: which rows (scope.ts), the files (writer.ts), statistics and standings (statistics.ts,
- * standings.ts), the folder and `latest` (release-folder.ts, layout.ts).
+ * The pieces: which rows (scope.ts), the files (writer.ts; judgements in comparisons.ts, the training
+ * files in training-files.ts), statistics and standings (statistics.ts, standings.ts), the card and
+ * report (dataset-card.ts, report.ts), the folder and `latest` (release-folder.ts, layout.ts).
  *
  * Atomicity: everything is written into `.tmp-<id>-<nonce>/`, fsynced, renamed to `<id>/`, and only
  * then does `latest` move. A crash leaves no release or a whole one; the next run removes leftovers,
@@ -30,7 +32,8 @@ import {
   type FileEntry, type ReleaseManifest, type ReleaseTable,
 } from './layout';
 import { chooseRelease, maybePointLatest } from './release-folder';
-import { renderDatasetCard, renderReport } from './report';
+import { renderDatasetCard, type CardDeclarations } from './dataset-card';
+import { renderReport } from './report';
 import { quotedString } from './sql';
 import { verifyReleaseFiles } from './tools';
 import type { PublishResult, PublishStep } from './types';
@@ -63,6 +66,8 @@ export interface PublishOptions {
   memoryLimit?: string;
   /** Rows per row group of preferences.parquet; tests make it tiny to get many groups from few rows. */
   preferencesRowGroupRows?: number;
+  /** License and languages the dataset card declares (PREFLINE_RELEASE_LICENSE, PREFLINE_RELEASE_LANGUAGE). */
+  card?: CardDeclarations;
 }
 
 /** Normalises the cutoff to `toISOString()` form; refuses garbage and the future (rows could still arrive). */
@@ -126,7 +131,9 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     files[`${table}.parquet`] = { rows: written.rows[table], ...entry };
   }
   const schemas = written.schemas;
-  await writeFileSynced(file('README.md'), renderDatasetCard({ releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, schemas }));
+  await writeFileSynced(file('README.md'), renderDatasetCard({
+    releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, chat: written.chat, schemas, ...options.card,
+  }));
   files['README.md'] = await fileEntry(file('README.md'));
   await step('readme');
   await writeFileSynced(file('report.html'), renderReport({ ...written.report, releaseId: id, cutoff }));
@@ -145,6 +152,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     files,
     addedSincePrevious: written.added,
     stats: written.stats,
+    chat: written.chat,
   };
   await writeFileSynced(file(MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   await step('manifest');

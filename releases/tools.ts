@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { NO_EXTENSION_AUTOLOAD, lockDown } from '../store/duckdb-lockdown';
 import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from '../store/read-query';
-import { MANIFEST, PARQUET_TABLES, fileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseTable } from './layout';
+import { MANIFEST, PARQUET_TABLES, fileEntry, releaseTables, type ReleaseInfo, type ReleaseManifest, type ReleaseTable } from './layout';
 import { quotedIdentifier, quotedString } from './sql';
 
 /** The key of each table: diffs compare key sets by it. */
@@ -17,8 +17,19 @@ export const TABLE_KEYS: Record<ReleaseTable, string[]> = {
   candidates: ['run_id', 'candidate_id'],
   votes: ['run_id', 'idempotency_key'],
   vote_events: ['run_id', 'idempotency_key'],
-  preferences: ['run_id', 'chosen_candidate_id', 'rejected_candidate_id'],
+  judgement_events: ['run_id', 'idempotency_key'],
+  battles: ['run_id', 'rater'],
+  matchups: ['run_id'],
+  // A thumbs pair has no rater; a judgement's pair is one rater's.
+  preferences: ['source', 'run_id', 'rater', 'chosen_candidate_id', 'rejected_candidate_id'],
+  preferences_chat: ['source', 'run_id', 'rater', 'chosen_candidate_id', 'rejected_candidate_id'],
+  kto: ['run_id', 'rater', 'candidate_id'],
   leaderboard: ['model'],
+  conversations: ['run_id'],
+  messages: ['run_id', 'message_id'],
+  chat_preferences: ['run_id', 'source', 'rejected_message_id'],
+  chat_kto: ['run_id', 'message_id'],
+  model_pairs: ['source', 'model_a', 'model_b'],
 };
 
 export async function withMemoryDatabase<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -47,7 +58,7 @@ async function parquetRows(c: DuckDBConnection, file: string): Promise<number> {
 /** Every file's size and sha256, and every parquet file's row count, against the manifest. Empty = whole. */
 export async function verifyReleaseFiles(c: DuckDBConnection, dir: string, manifest: ReleaseManifest): Promise<string[]> {
   const problems: string[] = [];
-  for (const table of PARQUET_TABLES) if (!manifest.files[`${table}.parquet`]) problems.push(`${table}.parquet: not in the manifest`);
+  for (const table of releaseTables(manifest)) if (!manifest.files[`${table}.parquet`]) problems.push(`${table}.parquet: not in the manifest`);
   for (const [name, expected] of Object.entries(manifest.files).sort(([a], [b]) => a.localeCompare(b))) {
     if (!isPlainFileName(name)) {
       problems.push(`${name}: not a plain file name`);
@@ -74,9 +85,15 @@ export async function verifyRelease(release: ReleaseInfo): Promise<string[]> {
   return withMemoryDatabase((c) => verifyReleaseFiles(c, release.dir, release.manifest));
 }
 
+/** The parquet tables a release folder holds (a release of an older schema lacks the newer ones). */
+async function tablesIn(dir: string): Promise<ReleaseTable[]> {
+  const names = new Set(await fs.readdir(dir));
+  return PARQUET_TABLES.filter((t) => names.has(`${t}.parquet`));
+}
+
 /** One view per parquet file, named after it (`votes`, `preferences`, …). */
 export async function createReleaseViews(c: DuckDBConnection, dir: string): Promise<void> {
-  for (const table of PARQUET_TABLES) {
+  for (const table of await tablesIn(dir)) {
     await c.run(`CREATE VIEW ${quotedIdentifier(table)} AS SELECT * FROM read_parquet(${quotedString(join(dir, `${table}.parquet`))})`);
   }
 }
@@ -114,16 +131,24 @@ export interface TableDiff {
   changed: number;
 }
 
+/** Per table both releases hold (a release of an older schema lacks the newer tables). */
 export async function diffReleases(a: ReleaseInfo, b: ReleaseInfo): Promise<TableDiff[]> {
+  const inB = new Set(await tablesIn(b.dir));
+  const tables = (await tablesIn(a.dir)).filter((t) => inB.has(t));
   return withMemoryDatabase(async (c) => {
     const diffs: TableDiff[] = [];
-    for (const table of PARQUET_TABLES) {
+    for (const table of tables) {
       const fa = `read_parquet(${quotedString(join(a.dir, `${table}.parquet`))})`;
       const fb = `read_parquet(${quotedString(join(b.dir, `${table}.parquet`))})`;
-      const keys = TABLE_KEYS[table].map(quotedIdentifier).join(', ');
+      // Releases of different schemas compare on the columns both have (keys included).
+      const columnsOf = async (file: string) => (await c.runAndReadAll(`DESCRIBE SELECT * FROM ${file}`)).getRows().map((r) => String(r[0]));
+      const inFb = new Set(await columnsOf(fb));
+      const common = (await columnsOf(fa)).filter((name) => inFb.has(name));
+      const all = common.map(quotedIdentifier).join(', ');
+      const keys = TABLE_KEYS[table].filter((k) => inFb.has(k) && common.includes(k)).map(quotedIdentifier).join(', ');
       const count = async (sql: string) => Number((await c.runAndReadAll(`SELECT count(*)::BIGINT FROM (${sql})`)).getRows()[0]?.[0]);
       const added = await count(`SELECT ${keys} FROM ${fb} EXCEPT SELECT ${keys} FROM ${fa}`);
-      const differing = await count(`SELECT * FROM ${fb} EXCEPT SELECT * FROM ${fa}`);
+      const differing = await count(`SELECT ${all} FROM ${fb} EXCEPT SELECT ${all} FROM ${fa}`);
       diffs.push({
         table,
         rowsA: await count(`SELECT 1 FROM ${fa}`),
@@ -146,7 +171,8 @@ export interface ExportResult {
 
 /**
  * A self-contained copy: the release files plus every artifact its candidates reference, under
- * `artifacts/<store path>` — the `chosen_path`/`rejected_path` of preferences resolve inside it.
+ * `artifacts/<store path>` — the image paths of preferences' `chosen`/`rejected` (and thumbs rows'
+ * `chosen_path`/`rejected_path`) resolve inside it.
  * The release is verified first and every artifact is read back against its sha256.
  */
 export async function exportRelease(release: ReleaseInfo, outDir: string, artifactDir: string): Promise<ExportResult> {

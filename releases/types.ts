@@ -2,7 +2,8 @@
 import type { ReleaseTable } from './layout';
 
 export const PUBLISH_STEPS = [
-  'prepare', 'lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard', 'readme', 'report', 'manifest', 'fsync', 'rename', 'latest',
+  'prepare', 'lifecycles', 'candidates', 'votes', 'vote_events', 'judgement_events', 'battles', 'matchups', 'preferences', 'preferences_chat', 'kto',
+  'leaderboard', 'model_pairs', 'chat', 'readme', 'report', 'manifest', 'fsync', 'rename', 'latest',
 ] as const;
 export type PublishStep = (typeof PUBLISH_STEPS)[number];
 

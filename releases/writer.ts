@@ -5,17 +5,21 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { PREFERENCE_COLUMNS } from '../store/ledger-derived';
+import { BATTLE_COLUMNS, MATCHUP_COLUMNS } from '../store/judgement-derived';
+import { judgementTotals } from './comparisons';
 import {
   GROWING_TABLES, PARQUET_TABLES, fileEntry, fsyncFile,
   type FileEntry, type ReleaseInfo, type ReleaseManifest, type ReleaseStats, type ReleaseTable,
 } from './layout';
+import { writeChatFiles, type ChatReleaseStats, type ChatTable } from './chat';
 import { rows, run } from './query';
 import type { ReportData } from './report';
 import { releaseScope, type ReleaseScope } from './scope';
 import { quotedString } from './sql';
-import { leaderboard, raterAgreement, stageLeaderboard } from './standings';
+import { showcaseMatchups } from './showcase';
+import { leaderboard, modelPairRows, raterAgreement, stageLeaderboard, stageModelPairs } from './standings';
 import { voteStatistics, type VoteStatistics } from './statistics';
+import { ktoQuery, preferenceSources, preferencesChatQuery, preferencesQuery } from './training-files';
 import type { PublishStep } from './types';
 
 const PARQUET_OPTIONS = '(FORMAT parquet, COMPRESSION zstd)';
@@ -30,11 +34,21 @@ const RATER_VERIFIED = `rater_auth <> 'open' AS rater_verified`;
  */
 export const PREFERENCES_ROW_GROUP_ROWS = 16_384;
 const PREFERENCES_ZSTD_LEVEL = 1;
+/**
+ * The per-judgement files, the training files and kto: DuckDB's dictionary encoding (and the bloom
+ * filters it writes with it) costs more than it saves on them — rows of a lifecycle are adjacent, so
+ * zstd finds the repeats anyway — and zstd level 1 is cheaper still (bench/release-compare at 1M
+ * judgements, CPU s: judgement_events 1.0 → 0.8 → 0.65, preferences 1.7 → 1.4, and smaller without the
+ * dictionary).
+ */
+const DICTIONARY_OFF = 'DICTIONARY_SIZE_LIMIT 1';
+export const JUDGEMENT_PARQUET_OPTIONS = `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ${DICTIONARY_OFF})`;
 
 export interface Written {
   rows: Record<ReleaseTable, number>;
   added: ReleaseManifest['addedSincePrevious'];
   stats: ReleaseStats;
+  chat: ChatReleaseStats;
   schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
   report: Omit<ReportData, 'releaseId' | 'cutoff'>;
 }
@@ -72,7 +86,8 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
   const { inRelease, completeByCutoff, pendingLifecycles } = scope;
   const to = (table: ReleaseTable) => quotedString(join(ctx.tmp, `${table}.parquet`));
   const rowCounts = {} as Record<ReleaseTable, number>;
-  const copy = async (table: ReleaseTable, select: string, options = PARQUET_OPTIONS): Promise<void> => {
+  /** Writes one file; `copy` also reports its step (the chat files share one step, `chat`). */
+  const copyFile = async (table: ReleaseTable, select: string, options = PARQUET_OPTIONS): Promise<void> => {
     const path = join(ctx.tmp, `${table}.parquet`);
     rowCounts[table] = await run(c, `COPY (${select}) TO ${quotedString(path)} ${options}`);
     // Hashed and made durable while DuckDB writes the next file: both are I/O or one core at most.
@@ -83,38 +98,54 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
     checksum.catch(() => undefined); // awaited after the last COPY; a failed publish may never await it
     ctx.checksums.set(table, checksum);
   };
+  const copy = async (table: Exclude<ReleaseTable, ChatTable>, select: string, options = PARQUET_OPTIONS): Promise<void> => {
+    await copyFile(table, select, options);
+    await ctx.step(table);
+  };
 
   // Deterministic bytes without a sort: the ledger is append-only (Ledger.commit appends each batch in
   // its own order; nothing is deleted or moved), and with preserve_insertion_order a filtered scan
   // returns rows in ledger order, i.e. commit order. Sorting by key instead cost as much as writing
   // the files (bench/release).
   await copy('lifecycles', `SELECT * FROM lifecycles WHERE ${inRelease}`);
-  await ctx.step('lifecycles');
   await copy('candidates', `SELECT * FROM candidates WHERE ${inRelease}`);
-  await ctx.step('candidates');
   await copy(
     'votes',
     `SELECT run_id, lifecycle_id, idempotency_key, seq, candidate_id, rater, value, comment, channel, cast_at, accepted_at, committed_at,
             rater_auth, ${RATER_VERIFIED}
        FROM votes WHERE standing AND kind = 'vote' AND ${inRelease}`,
   );
-  await ctx.step('votes');
   await copy('vote_events', `SELECT *, ${RATER_VERIFIED} FROM votes WHERE ${inRelease}`);
-  await ctx.step('vote_events');
 
-  // Pairs in completion order (within a lifecycle by candidate ids), as the ledger derived them; ties stay out.
-  await copy(
-    'preferences',
-    `SELECT ${PREFERENCE_COLUMNS.join(', ')} FROM preference_pairs WHERE NOT tie AND ${completeByCutoff}`,
-    `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${PREFERENCES_ZSTD_LEVEL}, ROW_GROUP_SIZE ${ctx.preferencesRowGroupRows})`,
-  );
-  await ctx.step('preferences');
+  // Judgements: every event as it arrived, then the standing ones and the per-lifecycle results as the
+  // ledger derived them when each lifecycle completed (store/judgement-derived.ts).
+  await copy('judgement_events', `SELECT *, ${RATER_VERIFIED} FROM judgements WHERE ${inRelease}`, JUDGEMENT_PARQUET_OPTIONS);
+  await copy('battles', `SELECT ${BATTLE_COLUMNS.join(', ')} FROM judgement_battles WHERE ${completeByCutoff}`, JUDGEMENT_PARQUET_OPTIONS);
+  await copy('matchups', `SELECT ${MATCHUP_COLUMNS.join(', ')} FROM judgement_matchups WHERE ${completeByCutoff}`);
 
-  const board = await leaderboard(c, completeByCutoff, ctx.bootstrapRounds);
+  // Training files (releases/training-files.ts): pairs in completion order, as the ledger derived them.
+  const sources = await preferenceSources(c);
+  await copy('preferences', preferencesQuery(completeByCutoff, sources),
+    `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${PREFERENCES_ZSTD_LEVEL}, ${DICTIONARY_OFF}, ROW_GROUP_SIZE ${ctx.preferencesRowGroupRows})`);
+  await copy('preferences_chat', preferencesChatQuery(completeByCutoff, sources), JUDGEMENT_PARQUET_OPTIONS);
+  await copy('kto', ktoQuery(inRelease), JUDGEMENT_PARQUET_OPTIONS);
+
+  const judgements = await judgementTotals(c, completeByCutoff);
+  const board = await leaderboard(c, completeByCutoff, ctx.bootstrapRounds, judgements);
   await copy('leaderboard', await stageLeaderboard(c, board.rows));
-  await ctx.step('leaderboard');
+  await copy('model_pairs', await stageModelPairs(c, modelPairRows(board.cells, judgements)));
+
+  const chat = await writeChatFiles(c, ctx.cutoff, async (table, select) => {
+    await copyFile(table, select);
+    return rowCounts[table];
+  });
+  await ctx.step('chat');
 
   const agreement = await raterAgreement(c, completeByCutoff, board.rows.map((r) => r.model));
+  const showcase = await showcaseMatchups(c, completeByCutoff, ctx.artifactDir);
+  const [bySource] = await rows<{ thumbs: number; compare: number }>(
+    c, `SELECT count(*) FILTER (WHERE source = 'thumbs')::INTEGER AS thumbs, count(*) FILTER (WHERE source = 'compare')::INTEGER AS compare FROM read_parquet(${to('preferences')})`,
+  );
   const { daily, topRaters, raters, artifactsReferenced, artifactsMissing } = await statistics;
 
   // Added since the previous release: rows of lifecycles that release did not hold.
@@ -147,12 +178,19 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
     krippendorffAlpha: agreement.overall.alpha,
     artifactsReferenced,
     artifactsMissing,
+    battles: rowCounts.battles,
+    compareComparisons: judgements.cells.reduce((n, cell) => n + cell.winsA + cell.winsB + cell.ties, 0),
+    compareTies: judgements.ties,
+    compareBothBad: judgements.totalBothBad,
+    preferencesBySource: { thumbs: bySource?.thumbs ?? 0, compare: bySource?.compare ?? 0 },
+    positionBias: judgements.positionBias,
   };
   return {
     rows: rowCounts,
     added,
     stats,
+    chat,
     schemas,
-    report: { rows: rowCounts, stats, daily, leaderboard: board.rows, cells, topRaters, agreement },
+    report: { rows: rowCounts, stats, chat, daily, leaderboard: board.rows, cells, topRaters, agreement, compareCells: judgements.cells, showcase },
   };
 }

@@ -31,11 +31,13 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode } from '../core/errors';
 import type { Quorum } from '../workflows/types';
+import type { ChatCommitRequest, ChatCommitResult } from './chat-ledger-types';
+import { insertChatEvents } from './chat-ledger';
 import { NO_EXTENSION_AUTOLOAD, lockDown } from './duckdb-lockdown';
 import { LedgerError, lockedOr } from './errors';
-import { UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
+import { DERIVED_TABLES, UNDERIVED_COMPLETE_LIFECYCLES, deriveStatements } from './ledger-derived';
 import { candidateRows, insertRows, judgementRows, voteRows } from './ledger-rows';
-import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, upgradeSchema } from './ledger-schema';
+import { LEDGER_SCHEMA_VERSION, SCHEMA, raterAuthOf, startedFromOf, upgradeSchema } from './ledger-schema';
 import { LedgerSnapshots } from './ledger-snapshots';
 import type { CommitRequest, CommitResult } from './ledger-types';
 import { LEDGER_ROW_LIMIT_HINT, ReadQueue } from './read-queue';
@@ -43,7 +45,7 @@ import { queryInReadProcess, type ReadValue } from './read-process';
 import { READ_LIMITS, ReadQuery, type QueryResult, type ReadLimits } from './read-query';
 import { withTransaction } from './transaction';
 
-export { LEDGER_SCHEMA_VERSION, raterAuthOf };
+export { LEDGER_SCHEMA_VERSION, raterAuthOf, startedFromOf };
 export { LedgerError, type LedgerErrorCode } from './errors';
 export type { QueryResult, ReadLimits } from './read-query';
 
@@ -145,7 +147,8 @@ export class Ledger {
     );
     const last = (await connection.runAndReadAll(
       `SELECT epoch_ms(max(t))::DOUBLE FROM (SELECT max(committed_at) AS t FROM lifecycles UNION ALL SELECT max(committed_at) FROM votes
-                                              UNION ALL SELECT max(committed_at) FROM judgements)`,
+                                              UNION ALL SELECT max(committed_at) FROM judgements
+                                              UNION ALL SELECT max(committed_at) FROM chat_events)`,
     )).getRows()[0]?.[0];
     if (typeof last === 'number') ledger.lastCommitMs = last;
     return ledger;
@@ -226,16 +229,17 @@ export class Ledger {
       await c.run(
         `INSERT INTO lifecycles (run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
            quorum_kind, quorum_votes, params, started_at, deadline_at, closed_at, close_reason, votes_accepted, committed_at,
-           task, question, allow_both_bad, reveal_models)
+           started_by, started_from, task, question, allow_both_bad, reveal_models)
          VALUES ($1, $2, $3, $4::VARCHAR[], $5, $6, $7, $8, $9, $10, $11::JSON,
-           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ, $18, $19, $20, $21)
+           $12::TIMESTAMPTZ, $13::TIMESTAMPTZ, $14::TIMESTAMPTZ, $15, $16, $17::TIMESTAMPTZ, $18, $19, $20, $21, $22, $23)
          ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at, close_reason = excluded.close_reason,
            votes_accepted = excluded.votes_accepted`,
         [
           lifecycle.runId, lifecycle.lifecycleId, plan.prompt, JSON.stringify(plan.models), plan.candidatesPerModel,
           plan.channelLabel, plan.campaign ?? null, plan.modelVersion ?? null, plan.quorum.kind, quorumCount(plan.quorum),
           JSON.stringify(plan.params), lifecycle.startedAt, lifecycle.deadlineAt, lifecycle.closedAt ?? null, lifecycle.closeReason ?? null,
-          lifecycle.votesAccepted, committedAt, plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad !== false, plan.revealModels === true,
+          lifecycle.votesAccepted, committedAt, plan.startedBy ?? null, startedFromOf(plan),
+          plan.task ?? 'thumbs', plan.question ?? null, plan.allowBothBad !== false, plan.revealModels === true,
         ],
       );
       // The lifecycle's first commit time bounds its rows from below. (A separate query: RETURNING on
@@ -292,6 +296,29 @@ export class Ledger {
   }
 
   /**
+   * Commits a batch of one conversation's events (store/chat-ledger.ts) in one transaction,
+   * idempotently, with the same never-decreasing commit times as lifecycle commits.
+   */
+  async commitChat(request: ChatCommitRequest, now: Date = new Date()): Promise<ChatCommitResult> {
+    if (this.readOnly) throw new LedgerError(ErrorCode.LedgerUnavailable, 'the ledger is open read-only');
+    // A write like any commit: after the writes and read copies before it, and the next read copy sees it.
+    return this.write(async () => {
+      const commitMs = Math.max(now.getTime(), this.lastCommitMs);
+      const committedAt = new Date(commitMs).toISOString();
+      const once = (skipExisting: boolean) => withTransaction(this.connection, (c) => insertChatEvents(c, request, committedAt, skipExisting));
+      let result: ChatCommitResult;
+      try {
+        result = await once(false);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        result = await once(true);
+      }
+      this.lastCommitMs = Math.max(this.lastCommitMs, commitMs);
+      return result;
+    });
+  }
+
+  /**
    * Clears the standing flags of committed votes (or judgements) the rater has since changed or retracted. An
    * in-place UPDATE of a column outside the key: rows keep their place, so ledger order stays commit order.
    */
@@ -331,7 +358,7 @@ export class Ledger {
       // The lifecycle's next batch, or, if it was complete already, a reset workflow committing again.
       const earlier = await c.runAndReadAll(`SELECT run_id FROM lifecycle_completions WHERE run_id = $1`, [runId]);
       if (earlier.currentRowCount > 0) {
-        for (const table of ['candidate_scores', 'preference_pairs']) {
+        for (const table of DERIVED_TABLES) {
           await c.run(`DELETE FROM ${table} WHERE run_id = $1 AND completed_at >= $2::TIMESTAMPTZ`, [runId, firstCommit]);
         }
         // An UPDATE, not a delete and insert: DuckDB may refuse a key deleted and re-inserted in one transaction.

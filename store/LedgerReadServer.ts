@@ -2,7 +2,8 @@
  * The ledger's read path while the writer runs: DuckDB lets one process hold the file read-write,
  * so analysts' queries go through that process. A loopback HTTP endpoint, authenticated by a random
  * token that only users who can read the data folder can see (endpoint file, mode 0600), accepting
- * one SELECT at a time (Ledger.queryIsolated refuses anything else, and bounds rows, time and memory).
+ * one SELECT at a time (Ledger.queryIsolated refuses anything else, and bounds rows, time and memory),
+ * with bound values (`values`: at most 100 strings, numbers, booleans or nulls) for callers that have any.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -58,7 +59,7 @@ export class LedgerReadServer {
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
         } catch {
-          return reply(400, { error: 'body must be JSON {"sql": "..."}' });
+          return reply(400, { error: 'body must be JSON {"sql": "...", "values"?: [...]}' });
         }
         if (typeof body !== 'object' || body === null) return reply(400, { error: 'body must be JSON {"sql": "..."}' });
         const { sql } = body;

@@ -10,9 +10,11 @@
  *     derivation happen once, however often the commit is retried);
  *   - `candidate_scores`: one row per candidate: standing up and down votes, score = up − down;
  *   - `preference_pairs`: one row per pair of rated candidates, the higher score chosen, ties
- *     flagged (releases leave ties out of preferences.parquet but count them on the leaderboard).
+ *     flagged (releases leave ties out of preferences.parquet but count them on the leaderboard);
+ *   - `judgement_battles` and `judgement_matchups`: its standing judgements and their result per side
+ *     (store/judgement-derived.ts).
  *
- * All three are append-only and carry the completion time, so a release at cutoff T takes exactly
+ * All are append-only and carry the completion time, so a release at cutoff T takes exactly
  * the lifecycles complete by T: the rows with `completed_at <= T`, in completion order.
  *
  * The statements work on a scope of (run_id, completed_at) rows: one lifecycle for a commit, every
@@ -21,6 +23,11 @@
  * commit. Commit times only grow in ledger order (Ledger clamps them), so DuckDB skips every older
  * row group instead of scanning the whole ledger on each commit.
  */
+
+import { JUDGEMENT_DERIVED_SCHEMA, JUDGEMENT_DERIVED_TABLES, deriveJudgementStatements } from './judgement-derived';
+
+/** Every derived table: a commit that redoes a completed lifecycle (a reset workflow) deletes its rows from each. */
+export const DERIVED_TABLES = ['candidate_scores', 'preference_pairs', ...JUDGEMENT_DERIVED_TABLES] as const;
 
 export const DERIVED_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS lifecycle_completions (
@@ -57,6 +64,8 @@ export const DERIVED_SCHEMA = [
      rejected_candidate_id VARCHAR NOT NULL,
      tie BOOLEAN NOT NULL,
      completed_at TIMESTAMPTZ NOT NULL)`,
+  // Judgement battles and matchups (store/judgement-derived.ts), derived by the same commit.
+  ...JUDGEMENT_DERIVED_SCHEMA,
 ];
 
 /** The columns of preferences.parquet, as selected from `preference_pairs`. */
@@ -99,6 +108,8 @@ export function deriveStatements(scope: string): string[] {
          JOIN lifecycles l ON l.run_id = a.run_id AND ${since('l')}
         WHERE a.up + a.down > 0 AND b.up + b.down > 0
         ORDER BY s.completed_at, s.run_id, a.candidate_id, b.candidate_id`,
+    // Then the judgements' battles and matchups, with the same scope and parameters.
+    ...deriveJudgementStatements(scope),
   ];
 }
 

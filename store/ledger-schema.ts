@@ -5,8 +5,9 @@
  * store/ledger-derived.ts.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { VoteEvent } from '../workflows/types';
+import type { LifecyclePlan, VoteEvent } from '../workflows/types';
 import { CAMPAIGN_SCHEMA } from './campaign-schema';
+import { CHAT_SCHEMA } from './chat-schema';
 import { DERIVED_SCHEMA } from './ledger-derived';
 
 /**
@@ -15,7 +16,10 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    their channel when the writer opens the ledger.
  * 4: `lifecycles.closed_at` and `close_reason` may be NULL: a lifecycle committing increments while
  *    voting (store/Ledger.ts).
- * 5, 6: taken by other work (lifecycles' started_by/started_from; chat events), merged separately.
+ * 5: `lifecycles.started_by` and `started_from`, the lifecycle's provenance (see `startedFromOf`);
+ *    older rows get `unknown` when the writer opens the ledger.
+ * 6: chat conversations: `chat_events` and the views `chat_conversations`, `chat_messages`
+ *    (store/chat-schema.ts), new tables an older ledger simply gains when the writer opens it.
  * 7: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
  *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
  * 8: campaigns: the `campaigns` and `campaign_items` tables (store/campaign-ledger.ts).
@@ -29,6 +33,13 @@ export const LEDGER_SCHEMA_VERSION = 8;
 export function raterAuthOf(vote: Pick<VoteEvent, 'raterAuth' | 'channel'>): string {
   return vote.raterAuth ?? (vote.channel === 'web' ? 'open' : vote.channel);
 }
+
+/** Where a lifecycle was started from, as stored: what its input said, else `unknown` (the Temporal UI or code). */
+export function startedFromOf(plan: Pick<LifecyclePlan, 'startedFrom'>): string {
+  return plan.startedFrom ?? UNKNOWN_START;
+}
+
+const UNKNOWN_START = 'unknown';
 
 /** `raterAuthOf` as SQL over a votes row, for the upgrade of older ledgers. */
 const RATER_AUTH_FROM_CHANNEL = `CASE channel WHEN 'web' THEN 'open' ELSE channel END`;
@@ -55,6 +66,10 @@ export const SCHEMA = [
      -- Events accepted: votes and judgements.
      votes_accepted INTEGER NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL,
+     -- Provenance (schema 5): the starter's pseudonym, if known, and where the lifecycle was started.
+     started_by VARCHAR,
+     started_from VARCHAR NOT NULL,
+     -- Compare lifecycles (schema 7).
      task VARCHAR NOT NULL DEFAULT 'thumbs',
      question VARCHAR,
      allow_both_bad BOOLEAN,
@@ -147,6 +162,8 @@ export const SCHEMA = [
 const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>> = {
   3: addRaterAuth,
   4: allowOpenLifecycles,
+  5: addProvenance,
+  6: addChatTables,
   7: addCompareColumns,
   8: addCampaignTables,
 };
@@ -191,6 +208,33 @@ async function allowOpenLifecycles(c: DuckDBConnection): Promise<void> {
   for (const column of CLOSE_COLUMNS) {
     if (notNull.has(column)) await c.run(`ALTER TABLE lifecycles ALTER COLUMN ${column} DROP NOT NULL`);
   }
+}
+
+/**
+ * Schema 5 on an older ledger: `lifecycles.started_by` and `started_from` appended (where a new ledger
+ * has them too), `started_from` filled with `unknown`. Like schema 3, each statement is its own
+ * transaction and safe to repeat, so an upgrade cut short is finished by the next open.
+ */
+async function addProvenance(c: DuckDBConnection): Promise<void> {
+  const [columns] = (await c.runAndReadAll(
+    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'started_from' AND NOT is_nullable)::INTEGER
+       FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'lifecycles'`,
+  )).getRows();
+  // Lifecycles without a complete started_from column (a ledger before schema 5, or an upgrade cut short); none at all: a new ledger.
+  if (Number(columns?.[0]) === 0 || Number(columns?.[1]) > 0) return;
+  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_by VARCHAR`);
+  await c.run(`ALTER TABLE lifecycles ADD COLUMN IF NOT EXISTS started_from VARCHAR`);
+  await c.run(`UPDATE lifecycles SET started_from = $1 WHERE started_from IS NULL`, [UNKNOWN_START]);
+  await c.run(`ALTER TABLE lifecycles ALTER COLUMN started_from SET NOT NULL`);
+}
+
+/**
+ * Schema 6: the chat tables and views (store/chat-schema.ts), on a new ledger and an older one alike.
+ * New tables only, nothing of the lifecycles' changes; every statement is IF NOT EXISTS or OR REPLACE,
+ * so the step is safe to repeat.
+ */
+async function addChatTables(c: DuckDBConnection): Promise<void> {
+  for (const statement of CHAT_SCHEMA) await c.run(statement);
 }
 
 /**

@@ -56,8 +56,8 @@ function residentBytes(pid: number): number | undefined {
 }
 
 /**
- * Runs `sql` against `database` in a child process, within `limits`; the child is killed past the
- * time limit (plus a grace for it to stop itself) and past the memory limit (plus slack).
+ * Runs `sql` (with `values` bound) against `database` in a child process, within `limits`; the child
+ * is killed past the time limit (plus a grace for it to stop itself) and past the memory limit (plus slack).
  */
 export function queryInReadProcess(database: string, sql: string, subject: string, limits: ProcessReadLimits, values?: readonly ReadValue[]): Promise<QueryResult> {
   return new Promise((resolve, reject) => {

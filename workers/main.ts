@@ -11,7 +11,7 @@ import { join, relative, sep } from 'node:path';
 import { createActivities } from '../activities';
 import { createWebPublisher } from '../channels/web/publisher';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import { describeTemporal, type PreflineConfig } from '../config';
+import { describeTemporal, loadSecret, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { createSafeDownloader } from '../connectors/http/safe-download';
 import { ensurePrivateDirSync } from '../core/files';
@@ -28,6 +28,7 @@ import { connectNative } from '../ops/temporal-connection';
 import { ArtifactStore } from '../store/ArtifactStore';
 import { Ledger } from '../store/Ledger';
 import { LedgerReadServer } from '../store/LedgerReadServer';
+import { ReplyRecords } from '../store/reply-records';
 import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
 import { slackChannelPublishers } from './slack';
@@ -49,7 +50,7 @@ export interface RunningWorkers {
 export function createInferenceBackends(config: PreflineConfig): InferenceBackend[] {
   const { replicate, openai } = config.inference;
   return [
-    createDemoBackend(),
+    createDemoBackend({ chatTokenMs: config.chat.demoTokenMs }),
     createReplicateBackend({
       apiToken: replicate.apiToken ?? '',
       baseUrl: replicate.baseUrl,
@@ -145,12 +146,14 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
     if (config.workerQueues.includes('inference')) {
       const artifacts = await ArtifactStore.open(config.artifactDir);
       const registry = new InferenceRegistry(createInferenceBackends(config));
+      const chat = { registry, artifacts, replies: await ReplyRecords.open(config.artifactDir), streamKey: loadSecret(config, 'stream') };
       workers.push(
         await Worker.create({
           ...common,
           taskQueue: inferenceQueue(config.taskQueue),
           activities: createActivities({
             inference: { registry, artifacts, downloader: createSafeDownloader(config.downloads), ...(config.importRoot !== undefined ? { importRoot: config.importRoot } : {}) },
+            chat,
           }),
           maxConcurrentActivityTaskExecutions: config.inferenceConcurrency,
           // Heartbeats carry cancellation back: a cancelled lifecycle stops paying for GPU time within seconds.
@@ -169,7 +172,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           activities: createActivities({
             ledger: { ledger, ...(afterCommit ? { afterCommit } : {}) },
             // Releases read the ledger through this process's DuckDB instance (the only one allowed to open it).
-            releases: { ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir) },
+            releases: { ledger, releasesDir: config.releasesDir, artifacts: await ArtifactStore.open(config.artifactDir), card: config.releaseCard },
           }),
           // One DuckDB writer connection: commits run one at a time.
           maxConcurrentActivityTaskExecutions: 1,

@@ -5,6 +5,7 @@
  * text a lifecycle started from the UI's form, or continued as new (a new run keeps no summary), shows.
  * Plain functions of the plan and status: no ids, no raters, and email addresses only counted.
  */
+import { validateLifecycleInput } from './input';
 import type { LifecyclePlan, LifecycleStatus } from './types';
 
 /** The list's line stays short; prompts can be long. */
@@ -60,6 +61,15 @@ export function lifecycleDetails(plan: LifecyclePlan): string {
 /** Start options for the Temporal client: what the UI's list and the workflow's page show. */
 export function startMetadata(plan: LifecyclePlan): { staticSummary: string; staticDetails: string } {
   return { staticSummary: lifecycleSummary(plan), staticDetails: lifecycleDetails(plan) };
+}
+
+/**
+ * startMetadata of an input the lifecycle accepts; nothing for one it refuses (the workflow then fails
+ * saying why, and the UI shows that instead). For starts made from an input rather than a plan (Slack, the prompt box).
+ */
+export function startMetadataOf(input: unknown, nowMs: number): { staticSummary?: string; staticDetails?: string } {
+  const checked = validateLifecycleInput(input, nowMs);
+  return checked.ok ? startMetadata(checked.plan) : {};
 }
 
 /** What the current details say; the tally is optional (the workflow shows it when a phase begins). */

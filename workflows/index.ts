@@ -2,3 +2,4 @@
 export { ratingLifecycle } from './rating-lifecycle';
 export { publishRelease } from './publish-release';
 export { ratingCampaign } from './rating-campaign';
+export { chatConversation } from './chat-conversation';

@@ -5,7 +5,10 @@
  */
 import { parseDuration } from '../core/duration';
 import { isOneLine, labelProblem, parseBroughtCandidates } from './brought-candidates';
+import { parseProvenance } from './start-provenance';
 import type { BroughtCandidate, ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, LifecycleTask, Quorum } from './types';
+
+export { PSEUDONYM, START_SOURCES } from './start-provenance';
 
 export const MAX_CANDIDATES = 8;
 export const MAX_PROMPT_LENGTH = 4000;
@@ -38,7 +41,7 @@ const BACKEND_EXAMPLES: Record<string, string> = {
 
 const KNOWN_FIELDS = new Set([
   'prompt', 'task', 'question', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
-  'responses', 'allowBothBad', 'revealModels', 'deadline', 'remindBefore', 'campaign', 'modelVersion',
+  'responses', 'allowBothBad', 'revealModels', 'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
 ]);
 
 /** Channels whose connector can address raters individually, and so remind them. */
@@ -311,6 +314,7 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
 
   const campaign = optionalLabel('campaign', input.campaign, errors);
   const modelVersion = optionalLabel('modelVersion', input.modelVersion, errors);
+  const { startedBy, startedFrom } = parseProvenance(input, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -332,6 +336,8 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
       ...(campaign !== undefined ? { campaign } : {}),
       ...(modelVersion !== undefined ? { modelVersion } : {}),
       ...(brought !== undefined ? { brought } : {}),
+      ...(startedBy !== undefined ? { startedBy } : {}),
+      ...(startedFrom !== undefined ? { startedFrom } : {}),
     },
   };
 }

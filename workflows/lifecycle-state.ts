@@ -14,12 +14,12 @@ import { deadlineAt } from './input';
 import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
 import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
-import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate } from './messages';
+import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
   Candidate, CloseReason, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
   VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
-import { SLOT_BYTES, VoteTally, malformedVoteReason, wrongChannelReason } from './vote-tally';
+import { SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
 
 export * from './lifecycle-carry';
 export { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES } from './lifecycle-commits';
@@ -448,6 +448,8 @@ export class RatingLifecycle {
       models: plan.models,
       ...(plan.campaign !== undefined ? { campaign: plan.campaign } : {}),
       ...(plan.modelVersion !== undefined ? { modelVersion: plan.modelVersion } : {}),
+      ...(plan.startedBy !== undefined ? { startedBy: plan.startedBy } : {}),
+      ...(plan.startedFrom !== undefined ? { startedFrom: plan.startedFrom } : {}),
       quorum: plan.quorum,
       deadlineAt: this.deadlineAt,
       candidates: this.candidates.map((c) => ({

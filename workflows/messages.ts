@@ -11,8 +11,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorCode } from '../core/errors';
 import type {
-  CampaignCancelRequest, CampaignItemReport, CampaignStatus, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, NextItemAnswer, NextItemRequest,
-  VoteReceipt, VoteRequest,
+  CampaignCancelRequest, CampaignItemReport, CampaignStatus, ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, NextItemAnswer,
+  NextItemRequest, VoteReceipt, VoteRequest,
 } from './types';
 
 export const WORKFLOW_TYPE = 'ratingLifecycle';
@@ -71,3 +71,23 @@ export const nextItemUpdate = defineUpdate<NextItemAnswer, [NextItemRequest]>('n
 export const campaignStatusQuery = defineQuery<CampaignStatus>('status');
 /** The failure type of a campaign started with input it cannot run. */
 export const INVALID_CAMPAIGN_INPUT_ERROR = ErrorCode.CampaignInputInvalid;
+/**
+ * The vote channels a lifecycle's channel takes: its own, and for web lifecycles also `cli` (the ops
+ * CLI votes on web lifecycles for testing). A vote's `channel` is set by the gateway route it came in
+ * through, so a web session cannot vote on a Slack or email lifecycle and bypass its rater rules. Both the
+ * workflow's validator and the gateway's directory (core/lifecycle-channels.ts) apply it.
+ */
+export const VOTE_CHANNELS: Readonly<Record<ChannelSpec['kind'], readonly string[]>> = {
+  web: ['web', 'cli'],
+  slack: ['slack'],
+  email: ['email'],
+};
+
+/** Why a vote through `voteChannel` is refused on a lifecycle of channel `kind`, or undefined if it is not. */
+export function wrongChannelReason(kind: ChannelSpec['kind'], voteChannel: string): string | undefined {
+  const accepted = VOTE_CHANNELS[kind];
+  if (accepted.includes(voteChannel)) return undefined;
+  return `wrong channel: this is a ${kind} lifecycle, which takes votes through ${accepted.map((c) => `"${c}"`).join(' or ')} only, not "${voteChannel}"`;
+}
+
+export * from './chat-messages';

@@ -11,6 +11,8 @@ export const channelKey = defineSearchAttributeKey('PreflineChannel', SearchAttr
 export const statusKey = defineSearchAttributeKey('PreflineStatus', SearchAttributeType.KEYWORD);
 /** Channel message references of a lifecycle's posts (see PostRef.messages). */
 export const postRefsKey = defineSearchAttributeKey('PreflinePostRefs', SearchAttributeType.KEYWORD_LIST);
+/** The owner (pseudonym) of a chat conversation: the gateway lists a rater's conversations by it. */
+export const chatOwnerKey = defineSearchAttributeKey('PreflineChatOwner', SearchAttributeType.KEYWORD);
 
 export const PREFLINE_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Keyword' | 'KeywordList' }> = [
   { name: campaignKey.name, type: 'Keyword' },
@@ -18,4 +20,5 @@ export const PREFLINE_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Ke
   { name: channelKey.name, type: 'Keyword' },
   { name: statusKey.name, type: 'Keyword' },
   { name: postRefsKey.name, type: 'KeywordList' },
+  { name: chatOwnerKey.name, type: 'Keyword' },
 ];

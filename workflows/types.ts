@@ -50,7 +50,17 @@ export interface LifecycleInput {
   remindBefore?: string;
   campaign?: string;
   modelVersion?: string;
+  /**
+   * Who started the lifecycle, as a rater pseudonym (`r_…`, the same one their votes carry); set by the
+   * Slack command and the rating page's prompt box. Requires `startedFrom`.
+   */
+  startedBy?: string;
+  /** Where the lifecycle was started from; absent (stored as `unknown`) when the starter did not say. */
+  startedFrom?: StartSource;
 }
+
+/** Where a lifecycle can be started from (the ledger stores `unknown` for a lifecycle that does not say). */
+export type StartSource = 'slack:/prefline' | 'web:prompt-box' | 'cli' | 'temporal-ui';
 
 export type ChannelSpec =
   | { kind: 'web' }
@@ -110,6 +120,9 @@ export interface LifecyclePlan {
   modelVersion?: string;
   /** Candidates brought in: ingested (ingestCandidates) instead of generated. */
   brought?: BroughtCandidate[];
+  /** Provenance (LifecycleInput); absent in plans from before it existed too. */
+  startedBy?: string;
+  startedFrom?: StartSource;
 }
 
 export type CandidateKind = 'image' | 'text';
@@ -274,6 +287,9 @@ export interface LifecycleStatus {
   models: string[];
   campaign?: string;
   modelVersion?: string;
+  /** Who started it (a pseudonym) and from where, when the input said. */
+  startedBy?: string;
+  startedFrom?: StartSource;
   quorum: Quorum;
   deadlineAt?: string;
   candidates: Array<Pick<Candidate, 'id' | 'label' | 'model' | 'kind' | 'text' | 'placeholder'> & {
@@ -456,3 +472,4 @@ export interface CampaignSummary {
 export interface CampaignCancelRequest {
   reason?: string;
 }
+export type * from './chat-types';

@@ -19,7 +19,7 @@
  */
 import type { CommittedVote } from '../store/ledger-types';
 import { digest64, fromBase64, packDigests, toBase64, unpackDigests } from './compact';
-import type { Candidate, CandidateTally, ChannelSpec, Quorum, RaterAuth, VoteEvent, VoteOutcomeKind, VoteRequest, VoteValue } from './types';
+import type { Candidate, CandidateTally, Quorum, RaterAuth, VoteEvent, VoteOutcomeKind, VoteRequest, VoteValue } from './types';
 
 export const MAX_COMMENT_LENGTH = 2000;
 export const MAX_KEY_LENGTH = 200;
@@ -123,24 +123,6 @@ export interface VotingState {
 /** Bytes of one packed slot in `VotingState.slots`. */
 export const SLOT_BYTES = 8 + 1 + 1 + 8 + 4;
 const VALUE_CODES: readonly VoteValue[] = ['up', 'down', 'retract'];
-
-/**
- * The vote channels a lifecycle's channel takes: its own, and for web lifecycles also `cli` (the ops
- * CLI votes on web lifecycles for testing). A vote's `channel` is set by the gateway route it came in
- * through, so a web session cannot vote on a Slack or email lifecycle and bypass its rater rules.
- */
-export const VOTE_CHANNELS: Readonly<Record<ChannelSpec['kind'], readonly string[]>> = {
-  web: ['web', 'cli'],
-  slack: ['slack'],
-  email: ['email'],
-};
-
-/** Why a vote through `voteChannel` is refused on a lifecycle of channel `kind`, or undefined if it is not. */
-export function wrongChannelReason(kind: ChannelSpec['kind'], voteChannel: string): string | undefined {
-  const accepted = VOTE_CHANNELS[kind];
-  if (accepted.includes(voteChannel)) return undefined;
-  return `wrong channel: this is a ${kind} lifecycle, which takes votes through ${accepted.map((c) => `"${c}"`).join(' or ')} only, not "${voteChannel}"`;
-}
 
 export class VoteTally {
   private readonly candidates: ReadonlyArray<Pick<Candidate, 'id' | 'label'>>;

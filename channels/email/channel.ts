@@ -8,5 +8,5 @@ import type { Channel } from '../types';
 
 export const emailChannel: Channel = {
   kind: 'email',
-  capabilities: { thumbs: true, compare: false, freeText: false, liveTally: false, remind: true },
+  capabilities: { thumbs: true, compare: true, freeText: false, liveTally: false, remind: true },
 };

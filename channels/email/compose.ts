@@ -50,20 +50,20 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-function subjectFor(prefix: string, prompt: string): string {
+export function subjectFor(prefix: string, prompt: string): string {
   return oneLine(`${prefix}: ${truncate(oneLine(prompt), 70)}`);
 }
 
-function sender(from: Sender): SendMailOptions['from'] {
+export function sender(from: Sender): SendMailOptions['from'] {
   return from.name ? { name: oneLine(from.name), address: from.address } : from.address;
 }
 
-function when(iso: string): string {
+export function when(iso: string): string {
   return new Date(iso).toUTCString().replace('GMT', 'UTC');
 }
 
 /** Headers every Prefline mail carries: machine-generated (RFC 3834), so autoresponders stay quiet. */
-function commonHeaders(unsubscribeUrl: string): Pick<SendMailOptions, 'headers' | 'list' | 'disableFileAccess' | 'disableUrlAccess'> {
+export function commonHeaders(unsubscribeUrl: string): Pick<SendMailOptions, 'headers' | 'list' | 'disableFileAccess' | 'disableUrlAccess'> {
   return {
     list: { unsubscribe: { url: unsubscribeUrl, comment: 'Stop rating requests from Prefline' } },
     headers: {
@@ -121,7 +121,7 @@ export function composeInvite(mail: InviteMail): SendMailOptions {
 }
 
 /** How to vote by reply (when replies are possible) and how to stop these emails. */
-function pushFooter(text: string[], html: string[], mail: Pick<InviteMail, 'replyTo' | 'unsubscribeUrl'>): void {
+export function pushFooter(text: string[], html: string[], mail: Pick<InviteMail, 'replyTo' | 'unsubscribeUrl'>): void {
   if (mail.replyTo) {
     text.push('', REPLY_HELP);
     html.push(`<p>${escapeHtml(REPLY_HELP)}</p>`);

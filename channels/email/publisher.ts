@@ -1,19 +1,23 @@
 /**
  * The email channel: mails each rater the prompt and candidates with signed vote links (and a signed
- * reply address), reminds non-voters, and optionally mails the result. Plain TypeScript, no Temporal.
+ * reply address), reminds non-voters, and optionally mails the result. A compare lifecycle's mails show
+ * both candidates in each rater's order with one signed answer link per answer (compare-compose.ts).
+ * Plain TypeScript, no Temporal.
  * Exactly one mail per (kind, lifecycle, rater), even across activity retries: see delivery.ts, which
  * sends every batch; compose.ts writes the mails, smtp.ts is the transport.
  */
 import { pseudonymiseRater } from '../../core/pseudonym';
 import { ConfigMissingError } from '../../core/errors';
-import type { Candidate } from '../../workflows/types';
+import type { Candidate, JudgementChoice, LifecyclePlan } from '../../workflows/types';
+import { shownPair } from '../rater-view';
+import { composeCompareClosing, composeCompareInvite, composeCompareReminder, type AnswerLinks } from './compare-compose';
 import type { ChannelPublisher, ClosePostRequest, PublishRequest, RemindRequest } from '../types';
 import { composeClosing, composeInvite, composeReminder, type MailCandidate, type Sender } from './compose';
 import { MailDelivery, type EmailLog, type Target } from './delivery';
 import { EmailRejectedError } from './errors';
 import { redactAddresses, type MailTransport } from './smtp';
 import type { EmailState } from './state';
-import { lifecycleHash, messageIdFor, replyLocalPart, signUnsubscribe, signVoteLink } from './tokens';
+import { lifecycleHash, messageIdFor, replyLocalPart, signJudgementLink, signUnsubscribe, signVoteLink } from './tokens';
 
 /** A reader of artifact bytes (the ArtifactStore). */
 export interface ArtifactReader {
@@ -73,8 +77,19 @@ export class EmailPublisher implements ChannelPublisher {
     // The gateway maps reply addresses back to the lifecycle (and reminders find the candidates) here.
     await this.options.state.saveLifecycle(hash, { lifecycleId, deadlineAt, prompt: plan.prompt, candidates: candidates.map((c) => ({ id: c.id, label: c.label })) });
     const images = await this.loadImages(candidates);
-    const result = await this.delivery.deliver('invite', lifecycleId, targets, (t, messageId) =>
-      composeInvite({
+    const compare = plan.task === 'compare';
+    const result = await this.delivery.deliver('invite', lifecycleId, targets, (t, messageId) => {
+      if (compare) {
+        const [left, right] = this.pairFor(lifecycleId, plan, candidates, t.rater);
+        const side = (c: Candidate) => ({ kind: c.kind, placeholder: c.placeholder, ...(c.text !== undefined ? { text: c.text } : {}), ...(images.get(c.id) ? { image: images.get(c.id)! } : {}) });
+        return composeCompareInvite({
+          from: this.options.from, to: t.address, messageId, prompt: plan.prompt, question: plan.question ?? 'Which is better?', deadlineAt,
+          sides: [side(left), side(right)],
+          links: this.answerLinks(lifecycleId, plan, t.rater, [left.id, right.id], Date.parse(deadlineAt)),
+          unsubscribeUrl: this.unsubscribeUrl(t.rater),
+        });
+      }
+      return composeInvite({
         from: this.options.from,
         to: t.address,
         messageId,
@@ -83,8 +98,8 @@ export class EmailPublisher implements ChannelPublisher {
         candidates: candidates.map((c) => this.mailCandidate(c, lifecycleId, t.rater, Date.parse(deadlineAt), images.get(c.id))),
         unsubscribeUrl: this.unsubscribeUrl(t.rater),
         ...this.replyTo(lifecycleId, t.rater),
-      }),
-    );
+      });
+    });
     if (targets.length > 0 && result.sent + result.already === 0) {
       throw new EmailRejectedError(`no rater could be mailed: every recipient was refused (last: ${redactAddresses(result.lastError?.message ?? 'unknown')})`);
     }
@@ -99,8 +114,17 @@ export class EmailPublisher implements ChannelPublisher {
     // Only raters whose invitation went out (a refused address stays refused) and who have not voted.
     const invited = await this.options.state.sendRecords(hash, 'invite');
     const targets = (await this.deliverable(this.recipients(plan.channel))).filter((t) => !voted.has(t.rater) && invited.get(t.rater) === 'sent');
-    const result = await this.delivery.deliver('remind', lifecycleId, targets, (t, messageId) =>
-      composeReminder({
+    const result = await this.delivery.deliver('remind', lifecycleId, targets, (t, messageId) => {
+      const inReplyTo = messageIdFor('invite', lifecycleId, t.rater, this.domain);
+      if (plan.task === 'compare') {
+        const [left, right] = this.pairFor(lifecycleId, plan, record?.candidates ?? [], t.rater);
+        return composeCompareReminder({
+          from: this.options.from, to: t.address, messageId, inReplyTo, prompt: plan.prompt, question: plan.question ?? 'Which is better?', deadlineAt,
+          links: this.answerLinks(lifecycleId, plan, t.rater, [left.id, right.id], Date.parse(deadlineAt)),
+          unsubscribeUrl: this.unsubscribeUrl(t.rater),
+        });
+      }
+      return composeReminder({
         from: this.options.from,
         to: t.address,
         messageId,
@@ -110,8 +134,8 @@ export class EmailPublisher implements ChannelPublisher {
         candidates: (record?.candidates ?? []).map((c) => ({ label: c.label, links: this.links(lifecycleId, t.rater, c.id, Date.parse(deadlineAt)) })),
         unsubscribeUrl: this.unsubscribeUrl(t.rater),
         ...this.replyTo(lifecycleId, t.rater),
-      }),
-    );
+      });
+    });
     return { reminded: result.sent + result.already };
   }
 
@@ -121,8 +145,15 @@ export class EmailPublisher implements ChannelPublisher {
     const hash = lifecycleHash(lifecycleId);
     const invited = await this.options.state.sendRecords(hash, 'invite');
     const targets = (await this.deliverable(this.recipients(plan.channel))).filter((t) => invited.get(t.rater) === 'sent');
+    // Voting has closed: the models may be named now (the tally lists candidates in plan.models' order).
+    const names = request.tally.map((c, i) => ({ id: c.candidateId, name: plan.models.length === request.tally.length ? plan.models[i]! : `Candidate ${c.label}` }));
     await this.delivery.deliver('close', lifecycleId, targets, (t, messageId) =>
-      composeClosing({
+      plan.task === 'compare'
+        ? composeCompareClosing({
+          from: this.options.from, to: t.address, messageId, inReplyTo: messageIdFor('invite', lifecycleId, t.rater, this.domain), prompt: plan.prompt,
+          closeReason: request.closeReason, candidates: names, ...(request.judgements ? { judgements: request.judgements } : {}), unsubscribeUrl: this.unsubscribeUrl(t.rater),
+        })
+        : composeClosing({
         from: this.options.from,
         to: t.address,
         messageId,
@@ -182,6 +213,19 @@ export class EmailPublisher implements ChannelPublisher {
     const link = (value: 'up' | 'down' | 'retract') =>
       `${this.options.publicUrl}/email/v/${signVoteLink(this.options.tokenKey, { lifecycleId, rater, candidateId, value, expiresAt })}`;
     return { up: link('up'), down: link('down'), retract: link('retract') };
+  }
+
+  /** The pair as `rater` is shown it, [left, right] (shownPair: presentationOrder per rater). */
+  private pairFor<C extends { id: string }>(lifecycleId: string, plan: LifecyclePlan, candidates: readonly C[], rater: string): [C, C] {
+    const pair = shownPair({ lifecycleId, task: plan.task, candidates }, rater);
+    if (!pair) throw new EmailRejectedError(`a compare lifecycle needs exactly two candidates (got ${candidates.length})`);
+    return pair;
+  }
+
+  /** One signed link per answer, bound to this rater and the order they are shown. */
+  private answerLinks(lifecycleId: string, plan: LifecyclePlan, rater: string, [left, right]: [string, string], expiresAt: number): AnswerLinks {
+    const link = (choice: JudgementChoice) => `${this.options.publicUrl}/email/j/${signJudgementLink(this.options.tokenKey, { lifecycleId, rater, left, right, choice, expiresAt })}`;
+    return { left: link('left'), right: link('right'), tie: link('tie'), ...(plan.allowBothBad === false ? {} : { bothBad: link('both_bad') }), retract: link('retract') };
   }
 
   private unsubscribeUrl(rater: string): string {

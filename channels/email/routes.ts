@@ -4,6 +4,8 @@
  *   GET|HEAD /email/v/<token>             confirmation page with one button; never votes (mail scanners
  *                                         and link previews fetch links before the rater clicks)
  *   POST     /email/v/<token>             records the vote the token names, through the directory
+ *   GET|HEAD /email/j/<token>             compare lifecycles: the same confirmation page for one answer
+ *   POST     /email/j/<token>             records the judgement the token names (the pair as this rater saw it)
  *   GET|HEAD /email/unsubscribe/<token>   confirmation page
  *   POST     /email/unsubscribe/<token>   records the opt-out (also RFC 8058 one-click from the mail client)
  *
@@ -14,9 +16,9 @@
 import type http from 'node:http';
 import type { EmailState } from './state';
 import { escapeHtml } from './compose';
-import { verifyUnsubscribe, verifyVoteLink, type VoteLinkClaims } from './tokens';
-import { linkTokenHash, linkVoteRequest } from './votes';
-import type { LifecycleStatus, VoteOutcomeKind, VoteRequest } from '../../workflows/types';
+import { verifyJudgementLink, verifyUnsubscribe, verifyVoteLink, type VoteLinkClaims } from './tokens';
+import { linkJudgementRequest, linkTokenHash, linkVoteRequest } from './votes';
+import type { JudgementChoice, JudgementRequest, LifecycleStatus, VoteOutcomeKind, VoteRequest } from '../../workflows/types';
 import { SECURITY_HEADERS, type GatewayLog, type HttpRoute } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 import { delaySchedule, retrying } from '../../core/retry';
@@ -49,6 +51,16 @@ const OUTCOME_TEXT: Record<VoteOutcomeKind, (label: string, value: VoteLinkClaim
   duplicate: () => ['Already recorded', 'This link was already used; your vote was recorded then and counts once.'],
 };
 
+const CHOICE_TEXT: Record<JudgementChoice, string> = { left: 'A is better', right: 'B is better', tie: 'a tie', both_bad: 'both bad', retract: 'withdraw your answer' };
+
+const JUDGEMENT_OUTCOME_TEXT: Record<VoteOutcomeKind, (choice: JudgementChoice) => [string, string]> = {
+  recorded: (c) => ['Answer recorded', `Your answer (${CHOICE_TEXT[c]}) is recorded. Thank you!`],
+  changed: (c) => ['Answer changed', `Your answer is now: ${CHOICE_TEXT[c]}.`],
+  retracted: () => ['Answer withdrawn', 'Your answer on this comparison is withdrawn.'],
+  unchanged: (c) => ['Nothing changed', c === 'retract' ? 'You had no answer on this comparison to withdraw.' : 'Your answer already stood as you asked.'],
+  duplicate: () => ['Already recorded', 'This link was already used; your answer was recorded then and counts once.'],
+};
+
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)} · Prefline</title><link rel="stylesheet" href="/email/page.css"></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
@@ -66,6 +78,7 @@ function sendHtml(res: http.ServerResponse, status: number, html: string): void 
 const INVALID = page('Link invalid', '<p>This link is not valid. Please use a link from your most recent Prefline email.</p>');
 const EXPIRED = page('Link expired', '<p>This link has expired: voting on this prompt has ended.</p>');
 const CLOSED = page('Voting closed', '<p>Voting on this prompt has closed; your vote was not counted.</p>');
+const WRONG_CHANNEL = page('Not an emailed prompt', '<p>This prompt takes votes through another channel, not by email; your vote was not counted.</p>');
 
 /** Reads (and discards) a small form body; the token in the path is all the POST needs. */
 function drain(req: http.IncomingMessage): Promise<boolean> {
@@ -145,12 +158,70 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
       if (err instanceof VoteRejectedError) {
         log('debug', 'email link vote refused', { lifecycleId, rater, code: err.code });
         if (err.code === 'voting_closed') return sendHtml(res, 409, CLOSED);
+        if (err.code === 'wrong_channel') return sendHtml(res, 403, WRONG_CHANNEL);
         if (err.code === 'voting_not_open' || err.code === 'busy') {
           return sendHtml(res, 503, page('Try again', '<p>Voting is not ready for your vote right now. Please press back and try again in a moment.</p>'));
         }
         return sendHtml(res, 400, INVALID);
       }
       log('error', 'email link vote failed', { lifecycleId, rater, error: err instanceof Error ? err.message : String(err) });
+      return sendHtml(res, 502, page('Try again', '<p>We could not reach the vote just now. Please press back and try again.</p>'));
+    }
+  };
+
+  const showJudgement = async (_req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => {
+    const check = verifyJudgementLink(deps.tokenKey, match[1]!, now());
+    if (!check.ok) return sendHtml(res, check.reason === 'expired' ? 410 : 400, check.reason === 'expired' ? EXPIRED : INVALID);
+    const { lifecycleId, left, right, choice } = check.claims;
+    const status = await deps.directory.status(lifecycleId).catch(() => undefined);
+    const opening = status?.phase === 'generating' || status?.phase === 'publishing';
+    if (status && !opening && !votingOpen(status)) return sendHtml(res, 409, CLOSED);
+    const sides = [status?.candidates.find((c) => c.id === left), status?.candidates.find((c) => c.id === right)] as const;
+    if (status && !opening && (!sides[0] || !sides[1])) return sendHtml(res, 400, INVALID);
+    // Shown as the rater's mail showed them: A (left) then B (right), by position, never by model.
+    const shown = sides.map((c, i) => {
+      if (!c) return '';
+      const name = i === 0 ? 'A' : 'B';
+      return `<h2>${name}</h2>${c.kind === 'image' ? `<p><img src="/artifacts/${escapeHtml(c.artifact.sha256)}" alt="${name}"></p>` : `<pre>${escapeHtml(c.text ?? '')}</pre>`}`;
+    }).join('');
+    const action = choice === 'retract' ? 'Withdraw my answer' : `Record: ${CHOICE_TEXT[choice]}`;
+    sendHtml(res, 200, page(
+      'Confirm your answer',
+      `${status ? `<p class="muted">Prompt: ${escapeHtml(status.prompt)}</p><p><strong>${escapeHtml(status.question ?? 'Which is better?')}</strong></p>` : ''}${shown}` +
+        `<form method="post"><button type="submit">${escapeHtml(action)}</button></form>` +
+        '<p class="muted">Nothing is counted until you press the button.</p>',
+    ));
+  };
+
+  const judgeWhenOpen = (lifecycleId: string, judgement: JudgementRequest) =>
+    retrying(() => deps.directory.judge(lifecycleId, judgement), {
+      delayMs: delaySchedule(NOT_OPEN_WAITS_MS),
+      retryable: (err) => err instanceof VoteRejectedError && err.code === 'voting_not_open',
+    });
+
+  const castJudgement = async (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) => {
+    const token = match[1]!;
+    if (!(await drain(req))) return sendHtml(res, 413, INVALID);
+    const check = verifyJudgementLink(deps.tokenKey, token, now());
+    if (!check.ok) return sendHtml(res, check.reason === 'expired' ? 410 : 400, check.reason === 'expired' ? EXPIRED : INVALID);
+    const { lifecycleId, rater, left, right, choice } = check.claims;
+    try {
+      const receipt = await judgeWhenOpen(lifecycleId, linkJudgementRequest(token, check.claims, new Date(now()).toISOString()));
+      log('info', 'email link judgement', { lifecycleId, rater, left, right, choice, outcome: receipt.outcome });
+      const firstUse = await deps.state.claim(`link-${linkTokenHash(token)}`).catch(() => true);
+      const [title, text] = JUDGEMENT_OUTCOME_TEXT[firstUse ? receipt.outcome : 'duplicate'](choice);
+      return sendHtml(res, 200, page(title, `<p>${escapeHtml(text)}</p>`));
+    } catch (err) {
+      if (err instanceof VoteRejectedError) {
+        log('debug', 'email link judgement refused', { lifecycleId, rater, code: err.code });
+        if (err.code === 'voting_closed') return sendHtml(res, 409, CLOSED);
+        if (err.code === 'voting_not_open' || err.code === 'busy') {
+          return sendHtml(res, 503, page('Try again', '<p>Voting is not ready for your answer right now. Please press back and try again in a moment.</p>'));
+        }
+        if (err.code === 'choice_not_offered') return sendHtml(res, 400, page('Answer not offered', '<p>"Both bad" is not an answer on this comparison; nothing was counted.</p>'));
+        return sendHtml(res, 400, INVALID);
+      }
+      log('error', 'email link judgement failed', { lifecycleId, rater, error: err instanceof Error ? err.message : String(err) });
       return sendHtml(res, 502, page('Try again', '<p>We could not reach the vote just now. Please press back and try again.</p>'));
     }
   };
@@ -176,6 +247,7 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
 
   return [
     { pattern: new RegExp(`^/email/v/${TOKEN}$`), methods: { GET: showVote, HEAD: showVote, POST: castVote } },
+    { pattern: new RegExp(`^/email/j/${TOKEN}$`), methods: { GET: showJudgement, HEAD: showJudgement, POST: castJudgement } },
     { pattern: new RegExp(`^/email/unsubscribe/${TOKEN}$`), methods: { GET: showUnsubscribe, HEAD: showUnsubscribe, POST: unsubscribe } },
     { pattern: /^\/email\/page\.css$/, methods: { GET: css, HEAD: css } },
   ];

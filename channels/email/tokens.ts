@@ -3,6 +3,8 @@
  *
  * - Vote links: `/email/v/<token>`, bound to lifecycle, rater pseudonym, candidate and value, valid
  *   until the lifecycle's deadline.
+ * - Answer links (compare lifecycles): `/email/j/<token>`, bound to lifecycle, rater, the pair in the
+ *   order this rater is shown it (left, right) and the answer, valid until the deadline.
  * - Unsubscribe links: `/email/unsubscribe/<token>`, bound to the rater pseudonym only (an opt-out
  *   must keep working after the lifecycle ends).
  * - Reply addresses: `vote+<hex>@<inbound domain>`, bound to lifecycle (by hash) and rater. Lowercase
@@ -11,7 +13,7 @@
  * Every MAC is HMAC-SHA256 over a purpose-tagged string, so one kind of token never verifies as another.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { VoteValue } from '../../workflows/types';
+import type { JudgementChoice, VoteValue } from '../../workflows/types';
 
 export interface VoteLinkClaims {
   lifecycleId: string;
@@ -74,6 +76,37 @@ export function verifyVoteLink(key: Buffer, token: string, nowMs: number): Verif
   }
   if (nowMs >= expiresAt) return { ok: false, reason: 'expired' };
   return { ok: true, claims: { lifecycleId, rater, candidateId, value, expiresAt } };
+}
+
+export interface JudgementLinkClaims {
+  lifecycleId: string;
+  rater: string;
+  /** The candidate this rater is shown first (left, "A") and second (right, "B"). */
+  left: string;
+  right: string;
+  choice: JudgementChoice;
+  /** Epoch ms; the lifecycle's deadline. */
+  expiresAt: number;
+}
+
+const CHOICES: Record<string, JudgementChoice> = { l: 'left', r: 'right', t: 'tie', b: 'both_bad', x: 'retract' };
+const CHOICE_CODES: Record<JudgementChoice, string> = { left: 'l', right: 'r', tie: 't', both_bad: 'b', retract: 'x' };
+
+export function signJudgementLink(key: Buffer, claims: JudgementLinkClaims): string {
+  return signPayload(key, 'judge', [claims.lifecycleId, claims.rater, claims.left, claims.right, CHOICE_CODES[claims.choice], Math.floor(claims.expiresAt)]);
+}
+
+/** Like verifyVoteLink: anything tampered, foreign (a vote link too) or malformed is `invalid`. */
+export function verifyJudgementLink(key: Buffer, token: string, nowMs: number): VerifyResult<JudgementLinkClaims> {
+  const fields = openPayload(key, 'judge', token);
+  if (!fields || fields.length !== 6) return { ok: false, reason: 'invalid' };
+  const [lifecycleId, rater, left, right, code, expiresAt] = fields;
+  const choice = typeof code === 'string' && Object.hasOwn(CHOICES, code) ? CHOICES[code] : undefined;
+  if (typeof lifecycleId !== 'string' || typeof rater !== 'string' || !RATER.test(rater) || typeof left !== 'string' || typeof right !== 'string' || left === right || !choice || typeof expiresAt !== 'number') {
+    return { ok: false, reason: 'invalid' };
+  }
+  if (nowMs >= expiresAt) return { ok: false, reason: 'expired' };
+  return { ok: true, claims: { lifecycleId, rater, left, right, choice, expiresAt } };
 }
 
 export function signUnsubscribe(key: Buffer, rater: string): string {

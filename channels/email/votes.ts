@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ParsedVote } from './reply';
-import type { ReplyClaims, VoteLinkClaims } from './tokens';
-import type { VoteRequest } from '../../workflows/types';
+import type { JudgementLinkClaims, ReplyClaims, VoteLinkClaims } from './tokens';
+import type { JudgementRequest, VoteRequest } from '../../workflows/types';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -23,6 +23,19 @@ export function linkVoteRequest(token: string, claims: Pick<VoteLinkClaims, 'rat
     idempotencyKey: `email:link:${linkTokenHash(token)}`,
     candidateId: claims.candidateId,
     value: claims.value,
+    rater: claims.rater,
+    channel: 'email',
+    castAt,
+  };
+}
+
+/** The judgement a verified answer link records when its confirmation page is submitted: the pair as this rater was shown it. */
+export function linkJudgementRequest(token: string, claims: Pick<JudgementLinkClaims, 'rater' | 'left' | 'right' | 'choice'>, castAt: string): JudgementRequest {
+  return {
+    idempotencyKey: `email:link:${linkTokenHash(token)}`,
+    left: claims.left,
+    right: claims.right,
+    choice: claims.choice,
     rater: claims.rater,
     channel: 'email',
     castAt,

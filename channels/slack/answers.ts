@@ -6,7 +6,7 @@
 import type { VoteRejectionCode } from '../../core/lifecycle-directory';
 import { messageOf, type GatewayLog } from '../../core/http';
 import type { PairChoice } from '../../core/pairwise';
-import type { CandidateTally, VoteReceipt, VoteValue } from '../../workflows/types';
+import type { CandidateTally, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
 import type { BlockActionsPayload } from './payloads';
 
 export const ANSWERS = {
@@ -38,12 +38,18 @@ export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; v
   }
 }
 
-/** The answer to a comparison's button; `receipts` in A, B order. */
-export function pairText(choice: PairChoice, receipts: ReadonlyArray<{ label: string }>): string {
-  const [a, b] = receipts;
-  if (choice === 'tie') return `:white_check_mark: Recorded a tie: your votes on ${a?.label} and ${b?.label} are withdrawn (a tie is no preference).`;
-  const [better, worse] = choice === 'a' ? [a, b] : [b, a];
-  return `:white_check_mark: Recorded: ${better?.label} is better (:+1: ${better?.label}, :-1: ${worse?.label}).`;
+const SAID: Record<PairChoice, string> = { a: 'A is better', b: 'B is better', tie: 'a tie', both_bad: 'both bad', retract: 'withdraw' };
+
+/** The answer to a comparison's button (A and B as the message shows them). Progress only: not who is winning. */
+export function pairText(choice: PairChoice, receipt: JudgementReceipt): string {
+  const now = ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)`;
+  switch (receipt.outcome) {
+    case 'recorded': return `:white_check_mark: Recorded your answer: ${SAID[choice]}.${now}`;
+    case 'changed': return `:white_check_mark: Changed your answer to: ${SAID[choice]}.${now}`;
+    case 'retracted': return `:white_check_mark: Withdrew your answer.${now}`;
+    case 'duplicate': return `Already recorded.${now}`;
+    default: return choice === 'retract' ? 'You had no answer on this comparison to withdraw.' : `Your answer (${SAID[choice]}) already stood.${now}`;
+  }
 }
 
 /** The answer to a vote the lifecycle refused. */
@@ -52,6 +58,7 @@ export function rejectionText(code: VoteRejectionCode): string {
     case 'voting_closed': return ':lock: Voting on this lifecycle is closed; your vote was not counted.';
     case 'voting_not_open': return 'Voting has not opened yet; try again in a moment.';
     case 'busy': return 'Prefline is busy; please click again in a moment.';
+    case 'wrong_channel': return ':no_entry: This lifecycle takes votes through another channel, not Slack; your vote was not counted.';
     default: return `This vote could not be counted (${code.replace(/_/g, ' ')}).`;
   }
 }
@@ -94,6 +101,18 @@ export function allowedResponseUrl(url: unknown, origins: readonly string[]): st
   }
 }
 
+/** POSTs a message to a `response_url` (already checked with `allowedResponseUrl`), redirects refused; rejects unless Slack answers 2xx. */
+export async function postToResponseUrl(url: string, body: Record<string, unknown>, fetchImpl: typeof fetch = fetch): Promise<void> {
+  const res = await fetchImpl(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    redirect: 'error', // a redirect could lead anywhere
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+}
+
 /** Answers the clicker of `payload` (user `user` in `channel`) with `text`; never rejects. */
 export type EphemeralAnswer = (payload: BlockActionsPayload, channel: string | undefined, user: string, text: string) => Promise<void>;
 
@@ -105,20 +124,41 @@ export function createEphemeralAnswer(deps: EphemeralAnswerDeps): EphemeralAnswe
         deps.log('warn', 'Slack response_url is not on an allowed origin; not called, answering with chat.postEphemeral', { origins: deps.responseUrlOrigins.join(',') });
       }
       if (url !== undefined) {
-        const res = await (deps.fetch ?? fetch)(url, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          // replace_original:false, or Slack may replace the candidate message with the answer.
-          body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
-          redirect: 'error', // a redirect could lead anywhere
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+        // replace_original:false, or Slack may replace the candidate message with the answer.
+        await postToResponseUrl(url, { response_type: 'ephemeral', replace_original: false, text }, deps.fetch);
       } else if (channel) {
         await deps.postEphemeral({ channel, user, text });
       }
     } catch (err) {
       deps.log('warn', 'could not send the Slack ephemeral answer', { error: messageOf(err) });
+    }
+  };
+}
+
+/** Where a slash command's user is answered: its `response_url`, else (not on an allowed origin) `chat.postEphemeral` in its channel. */
+export interface CommandTarget {
+  responseUrl?: string;
+  channel: string;
+  user: string;
+}
+
+/** Answers a command's user with `text`; `replace` replaces the command's ephemeral acknowledgement. Never rejects. */
+export type CommandResponder = (target: CommandTarget, text: string, options?: { replace?: boolean }) => Promise<void>;
+
+export function createCommandResponder(deps: EphemeralAnswerDeps): CommandResponder {
+  return async (target, text, options = {}) => {
+    try {
+      const url = allowedResponseUrl(target.responseUrl, deps.responseUrlOrigins);
+      if (url !== undefined) {
+        await postToResponseUrl(url, { response_type: 'ephemeral', replace_original: options.replace === true, text }, deps.fetch);
+        return;
+      }
+      if (target.responseUrl !== undefined) {
+        deps.log('warn', 'Slack response_url is not on an allowed origin; not called, answering with chat.postEphemeral', { origins: deps.responseUrlOrigins.join(',') });
+      }
+      await deps.postEphemeral({ channel: target.channel, user: target.user, text });
+    } catch (err) {
+      deps.log('warn', 'could not send the Slack command answer', { error: messageOf(err) });
     }
   };
 }

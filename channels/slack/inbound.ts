@@ -7,7 +7,7 @@
  *   deduplication inbox (dedupe-inbox.ts), written to the delivery journal (journaling.ts), and then
  *   acknowledged; forwarding runs in the background, at most `maxConcurrentForwards` at once.
  * - Forwarding that fails (Temporal briefly down) is retried with backoff for a bounded time
- *   (core/retry.ts), and logged loudly; with a journal, a delivery still not forwarded is kept and
+ *   (forwarding.ts), and logged loudly; with a journal, a delivery still not forwarded is kept and
  *   tried again later, and one the gateway died holding is replayed by the next gateway (`resume`).
  * - Reactions are signals (fire-and-forget, no 10-in-flight-update limit); clicks are updates, because
  *   the clicker gets an ephemeral answer (answers.ts: recorded / changed / withdrawn / voting closed).
@@ -16,21 +16,24 @@
  *   a reaction or click naming another team (Slack Connect) is refused (payloads.ts).
  */
 import type { WebClient } from '@slack/web-api';
+import type { AcceptedStart } from './command-starts';
 import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, responseUrlOrigins, type EphemeralAnswer } from './answers';
 import { RaterAllowList } from './allow-list';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
 import { DeliveryInbox } from './dedupe-inbox';
+import { Forwarding } from './forwarding';
+import { SlackIdentity } from './identity';
 import { InboundJournal, readJournalEntry, type AcceptedDelivery } from './journaling';
 import { SLACK_ID, channelOf, foreignTeamOfAction, foreignTeamOfReaction, teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
 import { safeMessageRef } from './messages';
 import { buttonVoteRequests, isNotAVote, notOnOurPost, reactionVoteRequest, readReaction, type NotAVote } from './votes';
-import type { VoteReceipt, VoteRequest, VoteValue } from '../../workflows/types';
+import type { JudgementRequest, VoteReceipt, VoteValue } from '../../workflows/types';
 import { messageOf, type GatewayLog } from '../../core/http';
 import { Limiter } from '../../core/limiter';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
-import type { PostDirectory, PostInfo } from '../../core/post-directory';
+import type { PostDirectory } from '../../core/post-directory';
 import { pseudonymiseRater } from '../../core/pseudonym';
-import { delaySchedule, exponentialBackoff, retrying, systemClock, type Clock } from '../../core/retry';
+import { systemClock, type Clock } from '../../core/retry';
 
 export interface SlackInboundDeps {
   posts: PostDirectory;
@@ -68,6 +71,11 @@ export interface SlackInboundDeps {
   journal?: DeliveryJournal;
   /** Wait before a delivery kept in the journal is tried again. Default 1 minute. */
   redeliverAfterMs?: number;
+  /**
+   * Starts what a slash command accepted (command-starts.ts), after its acknowledgement; rejects when it
+   * could not (it is retried like forwarding). Without it, journaled starts are dropped, loudly.
+   */
+  startLifecycle?: (start: AcceptedStart) => Promise<void>;
   /** For `response_url` replies. */
   fetch?: typeof fetch;
   now?: () => number;
@@ -94,10 +102,6 @@ export interface SlackInboundStats {
 
 const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const noLog: GatewayLog = () => undefined;
-/** Forwarding retries: 250 ms doubling up to 30 s, ±25 % jitter. */
-const forwardBackoff = exponentialBackoff({ baseMs: 250, capMs: 30_000, jitter: 0.25 });
-/** `auth.test` retries: 1 s doubling up to 30 s. */
-const identityBackoff = exponentialBackoff({ baseMs: 1000, capMs: 30_000 });
 
 export class SlackInbound {
   readonly stats: SlackInboundStats = { deliveries: 0, duplicates: 0, forwarded: 0, ignored: 0, failed: 0 };
@@ -109,8 +113,10 @@ export class SlackInbound {
   private readonly journal: InboundJournal;
   private readonly answer: EphemeralAnswer;
   private readonly forwards: Limiter;
+  private readonly forwarding: Forwarding;
   private readonly pending = new Set<Promise<void>>();
-  private identity?: Promise<{ userId: string; teamId?: string }>;
+  /** The bot's identity and the teams that count, shared with the slash commands. */
+  readonly identity: SlackIdentity;
   private closed = false;
 
   constructor(private readonly deps: SlackInboundDeps) {
@@ -130,38 +136,25 @@ export class SlackInbound {
       log: this.log,
     });
     this.forwards = new Limiter(deps.maxConcurrentForwards ?? 16);
+    this.identity = new SlackIdentity(deps.web, deps.teamIds, this.clock, this.log);
+    this.forwarding = new Forwarding({
+      clock: this.clock,
+      log: this.log,
+      budgetMs: deps.forwardBudgetMs ?? 10 * 60_000,
+      lookupRetryMs: deps.lookupRetryMs ?? [1000, 2000, 4000],
+      keeps: () => this.journal.keeps,
+      stopped: () => this.closed,
+    });
   }
 
   /** Learns the bot's own user id (`auth.test`); retried in the background until Slack answers. */
   async start(): Promise<string> {
-    return (await this.whoAmI()).userId;
-  }
-
-  /** The bot's user id and team (`auth.test`), asked once and retried until Slack answers. */
-  private whoAmI(): Promise<{ userId: string; teamId?: string }> {
-    this.identity ??= retrying(
-      async () => {
-        const result = await this.deps.web.auth.test();
-        if (!result.user_id) throw new Error('auth.test returned no user_id');
-        this.log('info', 'Slack bot identity', { botUserId: result.user_id, team: result.team_id });
-        return { userId: result.user_id, ...(result.team_id ? { teamId: result.team_id } : {}) };
-      },
-      {
-        delayMs: identityBackoff,
-        stopped: () => this.closed,
-        onRetry: (err, attempt) => this.log('error', 'Slack auth.test failed; Slack votes wait until it succeeds', { attempt, error: messageOf(err) }),
-      },
-      this.clock,
-    );
-    return this.identity;
+    return (await this.identity.whoAmI()).userId;
   }
 
   /** The teams whose votes count: the configured ones, else the bot's own (none known: nobody's). */
-  private async allowedTeams(): Promise<ReadonlySet<string>> {
-    const configured = (this.deps.teamIds ?? []).map((t) => t.trim()).filter(Boolean);
-    if (configured.length > 0) return new Set(configured);
-    const { teamId } = await this.whoAmI();
-    return new Set(teamId ? [teamId] : []);
+  private allowedTeams(): Promise<ReadonlySet<string>> {
+    return this.identity.allowedTeams();
   }
 
   /**
@@ -212,6 +205,28 @@ export class SlackInbound {
     return result;
   }
 
+  /**
+   * A lifecycle start a slash command accepted: journaled (the command's answer waits for it), then
+   * started in the background. A second acceptance of the same start (a retried command) is a duplicate;
+   * `admit` is asked for a new one only, and may refuse it (nothing is kept then).
+   */
+  async acceptStart(start: AcceptedStart, admit: () => boolean = () => true): Promise<AcceptResult | 'refused'> {
+    this.stats.deliveries += 1;
+    const key = `start:${start.lifecycleId}`;
+    if (!this.inbox.claim(key)) {
+      this.stats.duplicates += 1;
+      return 'duplicate';
+    }
+    if (!admit()) {
+      this.inbox.finish(key, false);
+      return 'refused';
+    }
+    const accepted: AcceptedDelivery = { kind: 'start', start };
+    if (!(await this.journaled(key, accepted))) return 'failed';
+    this.background(key, accepted);
+    return 'accepted';
+  }
+
   /** Forwards deliveries a stopped gateway had journaled but not forwarded (DeliveryJournal.open). */
   resume(entries: JournalEntry[]): void {
     for (const entry of entries) {
@@ -235,6 +250,7 @@ export class SlackInbound {
   /** Stops background retries from starting new attempts (shutdown). */
   close(): void {
     this.closed = true;
+    this.identity.close();
   }
 
   /** Writes the delivery to the journal (when there is one) before it may be acknowledged. */
@@ -246,7 +262,18 @@ export class SlackInbound {
   }
 
   private handle(delivery: AcceptedDelivery): Promise<void> {
+    if (delivery.kind === 'start') return this.handleStart(delivery.start);
     return delivery.kind === 'event' ? this.handleReaction(delivery.envelope) : this.handleAction(delivery.payload, delivery.action, delivery.user, delivery.team);
+  }
+
+  private async handleStart(start: AcceptedStart): Promise<void> {
+    const startLifecycle = this.deps.startLifecycle;
+    if (!startLifecycle) {
+      this.log('error', 'a Slack start was journaled but this gateway does not start lifecycles; dropped', { lifecycleId: start.lifecycleId });
+      return;
+    }
+    await this.forwarding.retried('lifecycle start', { lifecycleId: start.lifecycleId }, () => startLifecycle(start));
+    this.stats.forwarded += 1;
   }
 
   // ---- reactions -------------------------------------------------------------------------------
@@ -263,13 +290,16 @@ export class SlackInbound {
     if (notOurs) return this.skip(notOurs);
     if (!(await this.allowList.allows(reaction.user))) return this.skip({ skip: 'rater not on the allow-list' });
     const ref = reaction.ref;
-    const post = ref ? await this.findPost(ref, reaction.itemUser !== undefined) : undefined;
+    const post = ref ? await this.forwarding.findPost(this.deps.posts, ref, reaction.itemUser !== undefined) : undefined;
     if (!post?.candidateId) return this.skip({ skip: 'not a candidate message of a lifecycle', detail: ref });
     const vote = reactionVoteRequest(reaction, post.candidateId, pseudonymiseRater(this.deps.raterKey, 'slack', reaction.user), this.now());
     try {
-      await this.forward('reaction vote', post.lifecycleId, vote, () => this.deps.posts.signalVote(post.lifecycleId, vote));
+      await this.forwarding.vote('reaction vote', post.lifecycleId, vote, () => this.deps.posts.signalVote(post.lifecycleId, vote));
     } catch (err) {
-      if (err instanceof VoteRejectedError) return this.skip({ skip: `refused: ${err.code}`, detail: post.lifecycleId });
+      if (err instanceof VoteRejectedError) {
+        if (err.code === 'wrong_channel') this.log('warn', 'Slack reaction on a lifecycle of another channel refused; not counted', { lifecycleId: post.lifecycleId, reason: err.message });
+        return this.skip({ skip: `refused: ${err.code}`, detail: post.lifecycleId });
+      }
       throw err;
     }
     this.stats.forwarded += 1;
@@ -288,7 +318,7 @@ export class SlackInbound {
     }
     if (!(await this.allowList.allows(user))) return reply(ANSWERS.notARater);
     const ref = safeMessageRef(channel, payload.container?.message_ts ?? payload.message?.ts);
-    const post = ref ? await this.findPost(ref, true) : undefined;
+    const post = ref ? await this.forwarding.findPost(this.deps.posts, ref, true) : undefined;
     if (!post) return reply(ANSWERS.notAVote);
     const rater = pseudonymiseRater(this.deps.raterKey, 'slack', user);
     const reading = buttonVoteRequests(action, post, { rater, team }, this.now());
@@ -297,11 +327,12 @@ export class SlackInbound {
       return reply(ANSWERS.tampered);
     }
     if (isNotAVote(reading)) return this.skip(reading);
+    if ('judgement' in reading) return this.forwardJudgement(post.lifecycleId, reading.judgement, reading.choice, reply);
 
     const receipts: Array<{ receipt: VoteReceipt; value: VoteValue; label: string }> = [];
     try {
       for (const { request: vote, label } of reading.votes) {
-        const receipt = await this.forward('button vote', post.lifecycleId, vote, () => this.deps.posts.vote(post.lifecycleId, vote));
+        const receipt = await this.forwarding.vote('button vote', post.lifecycleId, vote, () => this.deps.posts.vote(post.lifecycleId, vote));
         receipts.push({ receipt, value: vote.value, label });
         this.log('info', 'slack vote', { lifecycleId: post.lifecycleId, rater, candidateId: vote.candidateId, value: vote.value, outcome: receipt.outcome, via: 'button' });
       }
@@ -311,43 +342,27 @@ export class SlackInbound {
       throw err;
     }
     this.stats.forwarded += 1;
-    await reply(reading.choice ? pairText(reading.choice, receipts) : receiptText(receipts[0]!));
+    await reply(receiptText(receipts[0]!));
+  }
+
+  /** A comparison's click: one judgement, answered with the lifecycle's receipt. */
+  private async forwardJudgement(lifecycleId: string, judgement: JudgementRequest, choice: Parameters<typeof pairText>[0], reply: (text: string) => Promise<void>): Promise<void> {
+    let text: string;
+    try {
+      const fields = { lifecycleId, rater: judgement.rater, idempotencyKey: judgement.idempotencyKey };
+      const receipt = await this.forwarding.retried('button judgement', fields, () => this.deps.posts.judge(lifecycleId, judgement));
+      this.log('info', 'slack judgement', { lifecycleId, rater: judgement.rater, left: judgement.left, right: judgement.right, choice: judgement.choice, outcome: receipt.outcome, via: 'button' });
+      text = pairText(choice, receipt);
+    } catch (err) {
+      if (err instanceof VoteRejectedError) return reply(rejectionText(err.code));
+      await reply(this.journal.keeps ? ANSWERS.keepsTrying : ANSWERS.clickAgain);
+      throw err;
+    }
+    this.stats.forwarded += 1;
+    await reply(text);
   }
 
   // ---- forwarding ------------------------------------------------------------------------------
-
-  /**
-   * Looks a message up; a fresh post of ours may not be in visibility yet, so look again a few times.
-   * Each lookup retries failures like forwarding does.
-   */
-  private findPost(ref: string, ours: boolean): Promise<PostInfo | undefined> {
-    const waits = ours ? (this.deps.lookupRetryMs ?? [1000, 2000, 4000]) : [];
-    return retrying(() => this.retried('post lookup', { ref }, () => this.deps.posts.findPost(ref)), {
-      delayMs: delaySchedule(waits),
-      retryResult: (post) => post === undefined,
-      stopped: () => this.closed,
-    }, this.clock);
-  }
-
-  private forward<T>(what: string, lifecycleId: string, vote: VoteRequest, call: () => Promise<T>): Promise<T> {
-    return this.retried(what, { lifecycleId, rater: vote.rater, candidateId: vote.candidateId, idempotencyKey: vote.idempotencyKey }, call);
-  }
-
-  /** Retries failures other than a refused vote with backoff, within the forwarding budget; loud when it gives up. */
-  private retried<T>(what: string, fields: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
-    return retrying(call, {
-      delayMs: forwardBackoff,
-      budgetMs: this.deps.forwardBudgetMs ?? 10 * 60_000,
-      retryable: (err) => !(err instanceof VoteRejectedError && err.code !== 'busy'),
-      stopped: () => this.closed,
-      onRetry: (err, attempt) => this.log(attempt === 0 ? 'error' : 'warn', `Slack ${what} failed; retrying in the background`, { ...fields, attempt, error: messageOf(err) }),
-      giveUp: (err, attempts) => {
-        if (this.journal.keeps) this.log('error', `Slack ${what} failed for the whole forwarding budget; kept in the delivery journal`, { ...fields, attempts, error: messageOf(err) });
-        else this.log('error', `Slack ${what} FAILED for good after retrying; this Slack vote is LOST`, { ...fields, attempts, error: messageOf(err) });
-        return err;
-      },
-    }, this.clock);
-  }
 
   /**
    * Queues the handling of a claimed delivery; at most `maxConcurrentForwards` run at once. Handled

@@ -6,7 +6,9 @@
  * Entry formats (stable: a newer gateway replays what an older one wrote):
  *   kind `event`:  the Events API envelope of a reaction, as received
  *   kind `action`: `{payload, index}`, the interactivity payload and the index of the action in it
+ *   kind `start`:  a lifecycle start a slash command asked for, as accepted (command-starts.ts `AcceptedStart`)
  */
+import type { AcceptedStart } from './command-starts';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
 import { teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
 import { messageOf, type GatewayLog } from '../../core/http';
@@ -14,16 +16,24 @@ import { messageOf, type GatewayLog } from '../../core/http';
 /** One accepted delivery: a reaction event, or one action of a click. */
 export type AcceptedDelivery =
   | { kind: 'event'; envelope: ReactionEnvelope }
-  | { kind: 'action'; payload: BlockActionsPayload; index: number; action: BlockAction; user: string; team: string };
+  | { kind: 'action'; payload: BlockActionsPayload; index: number; action: BlockAction; user: string; team: string }
+  | { kind: 'start'; start: AcceptedStart };
 
 /** The journal entry body of a delivery. */
 export function journalBody(delivery: AcceptedDelivery): unknown {
+  if (delivery.kind === 'start') return delivery.start;
   return delivery.kind === 'event' ? delivery.envelope : { payload: delivery.payload, index: delivery.index };
 }
 
 /** The delivery a journal entry holds, or undefined for an entry this gateway cannot read. */
 export function readJournalEntry(entry: JournalEntry): AcceptedDelivery | undefined {
   if (entry.kind === 'event') return { kind: 'event', envelope: entry.body as ReactionEnvelope };
+  if (entry.kind === 'start') {
+    const start = entry.body as Partial<AcceptedStart> | null;
+    const fields = [start?.lifecycleId, start?.summary, start?.team, start?.channel, start?.user];
+    if (!fields.every((f) => typeof f === 'string') || typeof start?.input !== 'object' || start.input === null) return undefined;
+    return { kind: 'start', start: start as AcceptedStart };
+  }
   const { payload, index } = (entry.body ?? {}) as { payload?: BlockActionsPayload; index?: number };
   const action = payload?.actions?.[index ?? -1];
   const user = payload?.user?.id;

@@ -3,10 +3,16 @@
  * candidate messages, the buttons' action ids and values, message metadata, message references and
  * reaction names. Pure; shared by the publisher (workers) and the inbound handlers (gateway).
  *
- * Layout: one header message (prompt, deadline, quorum, live tally; for a two-model A/B lifecycle also
- * "A is better" / "B is better" / "Tie") and then one message per candidate (image or text, 👍/👎/withdraw
- * buttons), so a reaction on a message identifies its candidate.
+ * Layout of a thumbs lifecycle: one header message (prompt, deadline, quorum, live tally; for a two-model
+ * A/B lifecycle also "A is better" / "B is better" / "Tie" / withdraw, answered as judgements) and then one
+ * message per candidate (image or text, 👍/👎/withdraw buttons), so a reaction on a message identifies its
+ * candidate. A compare lifecycle is one message with both candidates (compare-messages.ts).
+ *
+ * Model names are shown to raters only where the rater view allows it (channels/rater-view.ts): with
+ * `revealModels`, or once voting has closed.
  */
+import { isPairChoice, type PairChoice } from '../../core/pairwise';
+import { modelsShown } from '../rater-view';
 import type { Candidate, CandidateTally, CloseReason, LifecyclePlan, VoteValue } from '../../workflows/types';
 
 /** Message metadata event type: finds a lifecycle's earlier posts in `conversations.history`. */
@@ -19,6 +25,8 @@ export const ACTION = {
   preferA: 'prefline_prefer_a',
   preferB: 'prefline_prefer_b',
   tie: 'prefline_prefer_tie',
+  bothBad: 'prefline_prefer_both_bad',
+  retractPair: 'prefline_prefer_retract',
 } as const;
 
 const BLOCK = {
@@ -50,8 +58,15 @@ export interface HeaderMeta {
   part: 'header';
   deadlineAt: string;
   placeholder: boolean;
-  /** Candidate ids shown as A and B on a pairwise lifecycle's buttons, `c1,c2`; empty otherwise. */
+  /**
+   * Candidate ids shown as A and B (first and second) on a pairwise lifecycle's buttons, `<a>,<b>`;
+   * empty otherwise. On a compare lifecycle: the order its one message shows them in.
+   */
   pair: string;
+  /** Set on a compare lifecycle's message (compare-messages.ts). */
+  task?: 'compare';
+  /** A compare message's uploaded images, `<candidate id>=<file id>,…`. */
+  files?: string;
 }
 
 export interface CandidateMeta {
@@ -61,6 +76,27 @@ export interface CandidateMeta {
 }
 
 export type PartMeta = HeaderMeta | CandidateMeta;
+
+/** The part a message's metadata names (our own `prefline_lifecycle` metadata only), as posted. */
+export function readPartMeta(metadata: unknown): PartMeta | undefined {
+  const m = metadata as { event_type?: unknown; event_payload?: Record<string, unknown> } | undefined;
+  if (m?.event_type !== METADATA_EVENT_TYPE || typeof m.event_payload !== 'object' || m.event_payload === null) return undefined;
+  const p = m.event_payload;
+  if (typeof p.lifecycleId !== 'string' || typeof p.part !== 'string') return undefined;
+  if (p.part === 'header') {
+    return {
+      lifecycleId: p.lifecycleId,
+      part: 'header',
+      deadlineAt: typeof p.deadlineAt === 'string' ? p.deadlineAt : new Date(0).toISOString(),
+      placeholder: p.placeholder === true,
+      pair: typeof p.pair === 'string' ? p.pair : '',
+      ...(p.task === 'compare' ? { task: 'compare' as const } : {}),
+      ...(typeof p.files === 'string' ? { files: p.files } : {}),
+    };
+  }
+  if (!p.part.startsWith('candidate:')) return undefined;
+  return { lifecycleId: p.lifecycleId, part: p.part, ...(typeof p.fileId === 'string' ? { fileId: p.fileId } : {}) };
+}
 
 export function candidatePart(candidateId: string): string {
   return `candidate:${candidateId}`;
@@ -109,10 +145,14 @@ export interface CandidateButtonValue {
   c: string;
   v: VoteValue;
 }
-/** A pair button's value: lifecycle and choice. */
+/**
+ * A pair button's value: lifecycle, choice, and the pair as the message shows it (`s`: `<a>,<b>`, the
+ * candidate ids shown first and second; absent on buttons posted before judgements, which showed A, B).
+ */
 export interface PairButtonValue {
   l: string;
-  p: 'a' | 'b' | 'tie';
+  p: PairChoice;
+  s?: string;
 }
 
 export function parseButtonValue(value: unknown): Partial<CandidateButtonValue & PairButtonValue> | undefined {
@@ -126,16 +166,29 @@ export function parseButtonValue(value: unknown): Partial<CandidateButtonValue &
 }
 
 export const ACTION_VOTES: Readonly<Record<string, VoteValue>> = { [ACTION.up]: 'up', [ACTION.down]: 'down', [ACTION.retract]: 'retract' };
-export const PAIR_CHOICES: Readonly<Record<string, 'a' | 'b' | 'tie'>> = { [ACTION.preferA]: 'a', [ACTION.preferB]: 'b', [ACTION.tie]: 'tie' };
+export const PAIR_CHOICES: Readonly<Record<string, PairChoice>> = {
+  [ACTION.preferA]: 'a', [ACTION.preferB]: 'b', [ACTION.tie]: 'tie', [ACTION.bothBad]: 'both_bad', [ACTION.retractPair]: 'retract',
+};
+
+/** A pair button's value for `choice` on lifecycle `lifecycleId`, showing `pair` ([a, b]). */
+export function pairButtonValue(lifecycleId: string, choice: PairChoice, pair: readonly [string, string]): string {
+  if (!isPairChoice(choice)) throw new Error(`not a pair choice: ${String(choice)}`);
+  return JSON.stringify({ l: lifecycleId, p: choice, s: pair.join(',') } satisfies PairButtonValue);
+}
 
 /** Two candidates from two models: the header offers the pairwise buttons. */
 export function isPairwise(plan: LifecyclePlan, candidates: ReadonlyArray<unknown>): boolean {
-  return plan.models.length === 2 && candidates.length === 2;
+  return plan.task !== 'compare' && plan.models.length === 2 && candidates.length === 2;
+}
+
+/** Whether raters may see model names on a post of `plan` (channels/rater-view.ts `modelsShown`). */
+export function postShowsModels(plan: Pick<LifecyclePlan, 'revealModels'>, closed: boolean): boolean {
+  return modelsShown({ revealModels: plan.revealModels, phase: closed ? 'completed' : 'voting' });
 }
 
 // ---- text helpers ------------------------------------------------------------------------------
 
-function plain(text: string): Block {
+export function plain(text: string): Block {
   return { type: 'plain_text', text, emoji: true };
 }
 
@@ -144,16 +197,16 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function slackDate(iso: string): string {
+export function slackDate(iso: string): string {
   const unix = Math.floor(Date.parse(iso) / 1000);
   return `<!date^${unix}^{date_short_pretty} at {time}|${escapeMrkdwn(iso)}>`;
 }
 
-function quorumText(plan: LifecyclePlan): string {
+export function quorumText(plan: LifecyclePlan): string {
   const { quorum } = plan;
   if (quorum.kind === 'responses') return `${quorum.responses} answers`;
   return quorum.kind === 'total' ? `${quorum.votes} votes in total` : `${quorum.votes} votes on every candidate`;
@@ -167,7 +220,7 @@ function tallyLine(t: CandidateTally): string {
   return `*${escapeMrkdwn(t.label)}*  :+1: ${t.up} · :-1: ${t.down}  (score ${signed(t.score)})`;
 }
 
-const CLOSE_REASONS: Record<CloseReason, string> = {
+export const CLOSE_REASONS: Record<CloseReason, string> = {
   quorum: 'quorum reached',
   deadline: 'deadline passed',
   closed: 'closed by an operator',
@@ -209,7 +262,7 @@ export function headerBlocks(plan: LifecyclePlan, meta: HeaderMeta, state: Heade
       block_id: BLOCK.info,
       elements: [{
         type: 'mrkdwn',
-        text: `${state.closed ? 'Voting closed' : `Voting closes ${slackDate(meta.deadlineAt)}`} · quorum: ${quorumText(plan)} · ${plan.models.map((m) => `\`${escapeMrkdwn(m)}\``).join(' vs ')}`,
+        text: `${state.closed ? 'Voting closed' : `Voting closes ${slackDate(meta.deadlineAt)}`} · quorum: ${quorumText(plan)}${modelsLine(plan, state.closed !== undefined)}`,
       }],
     },
   ];
@@ -224,7 +277,7 @@ export function headerBlocks(plan: LifecyclePlan, meta: HeaderMeta, state: Heade
   }
   const [a, b] = meta.pair ? meta.pair.split(',') : [];
   if (a && b) {
-    const value = (p: PairButtonValue['p']) => JSON.stringify({ l: meta.lifecycleId, p } satisfies PairButtonValue);
+    const value = (p: PairChoice) => pairButtonValue(meta.lifecycleId, p, [a, b]);
     blocks.push({
       type: 'actions',
       block_id: BLOCK.pair,
@@ -232,6 +285,7 @@ export function headerBlocks(plan: LifecyclePlan, meta: HeaderMeta, state: Heade
         { type: 'button', action_id: ACTION.preferA, text: plain('A is better'), value: value('a'), style: 'primary' },
         { type: 'button', action_id: ACTION.preferB, text: plain('B is better'), value: value('b'), style: 'primary' },
         { type: 'button', action_id: ACTION.tie, text: plain('Tie'), value: value('tie') },
+        { type: 'button', action_id: ACTION.retractPair, text: plain('Withdraw my A/B answer'), value: value('retract') },
       ],
     });
   }
@@ -260,10 +314,20 @@ export function closedCandidateText(label: string): string {
   return `Candidate ${escapeMrkdwn(label)} (voting closed)`;
 }
 
-export function candidateBlocks(lifecycleId: string, prompt: string, candidate: Candidate, fileId: string | undefined): Block[] {
+/** ` · \`model\`` where models are shown, else nothing. */
+export function modelSuffix(model: string, shown: boolean): string {
+  return shown ? ` · \`${escapeMrkdwn(model)}\`` : '';
+}
+
+function modelsLine(plan: LifecyclePlan, closed: boolean): string {
+  return postShowsModels(plan, closed) ? ` · ${plan.models.map((m) => `\`${escapeMrkdwn(m)}\``).join(' vs ')}` : '';
+}
+
+/** `showModel`: whether raters may see the candidate's model (postShowsModels). */
+export function candidateBlocks(lifecycleId: string, prompt: string, candidate: Candidate, fileId: string | undefined, showModel = false): Block[] {
   const placeholder = candidate.placeholder ? ' · :warning: demo placeholder, not a real model output' : '';
   const blocks: Block[] = [
-    { type: 'section', block_id: BLOCK.candidate, text: { type: 'mrkdwn', text: `*Candidate ${escapeMrkdwn(candidate.label)}* · \`${escapeMrkdwn(candidate.model)}\`${placeholder}` } },
+    { type: 'section', block_id: BLOCK.candidate, text: { type: 'mrkdwn', text: `*Candidate ${escapeMrkdwn(candidate.label)}*${modelSuffix(candidate.model, showModel)}${placeholder}` } },
   ];
   if (candidate.kind === 'image' && fileId) {
     blocks.push({

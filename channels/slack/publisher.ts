@@ -1,6 +1,7 @@
 /**
- * The Slack channel: posts a lifecycle to a channel (a header, then one message per candidate), keeps
- * the header's live tally current and closes the post. Plain TypeScript; the channel activities map
+ * The Slack channel: posts a lifecycle to a channel (a header, then one message per candidate; a compare
+ * lifecycle as one message with both candidates, compare-messages.ts), keeps the header's live tally
+ * current and closes the post. Plain TypeScript; the channel activities map
  * its coded errors to Temporal failures.
  *
  * Idempotency, across retries and worker hosts: every message carries metadata
@@ -17,10 +18,12 @@
 import type { KnownBlock, WebClient } from '@slack/web-api';
 import type { ChannelPublisher, ClosePostRequest, PostRef, PublishRequest, UpdatePostRequest } from '../types';
 import type { Candidate, LifecyclePlan } from '../../workflows/types';
+import { shownPair } from '../rater-view';
+import { compareBlocks, compareText, formatFiles, pairSides, parseFiles, postedSides } from './compare-messages';
 import { ChannelPacer, SlackCaller, createSlackWebClient, type SlackCallerOptions } from './client';
 import { SlackRejectedError, slackErrorCode } from './errors';
 import {
-  METADATA_EVENT_TYPE, candidateBlocks, candidatePart, candidateText, closedCandidateBlocks, closedCandidateText, headerBlocks, headerText, isPairwise, messageRef,
+  METADATA_EVENT_TYPE, candidateBlocks, candidatePart, candidateText, closedCandidateBlocks, closedCandidateText, headerBlocks, headerText, isPairwise, messageRef, postShowsModels, readPartMeta,
   type Block, type CandidateMeta, type HeaderMeta, type PartMeta,
 } from './messages';
 
@@ -101,6 +104,7 @@ class SlackPublisher implements ChannelPublisher {
     return this.locked(request.lifecycleId, async () => {
       const { lifecycleId, plan, candidates } = request;
       const channelId = await this.channelIdOf(plan);
+      if (plan.task === 'compare') return this.publishCompare(request, channelId);
       const posts = await this.postsOf(lifecycleId, channelId, 1 + candidates.length);
       let header = posts.parts.get('header');
       if (header) this.log('info', 'Slack header already posted; not posting again', { lifecycleId, ts: header.ts });
@@ -120,7 +124,8 @@ class SlackPublisher implements ChannelPublisher {
         if (posts.parts.has(part)) continue;
         const fileId = candidate.kind === 'image' ? await this.uploadImage(posts, channelId, header.ts, plan, candidate) : undefined;
         const meta: CandidateMeta = { lifecycleId, part, ...(fileId ? { fileId } : {}) };
-        posts.parts.set(part, await this.post(channelId, candidateText(candidate), candidateBlocks(lifecycleId, plan.prompt, candidate, fileId), meta, fileId !== undefined));
+        const blocks = candidateBlocks(lifecycleId, plan.prompt, candidate, fileId, postShowsModels(plan, false));
+        posts.parts.set(part, await this.post(channelId, candidateText(candidate), blocks, meta, fileId !== undefined));
       }
       const url = await this.permalink(channelId, header.ts);
       return {
@@ -139,6 +144,11 @@ class SlackPublisher implements ChannelPublisher {
       const channelId = await this.channelIdOf(request.plan);
       const header = (await this.postsOf(request.lifecycleId, channelId, 1)).parts.get('header');
       if (!header) return this.log('warn', 'Slack header not found; live tally not shown', { lifecycleId: request.lifecycleId });
+      const meta = header.meta as HeaderMeta;
+      if (meta.task === 'compare') {
+        const blocks = compareBlocks(request.plan, meta, postedSides(header.blocks ?? [], meta), request.judgements ? { judgements: request.judgements } : {});
+        return this.edit(channelId, header.ts, compareText(request.plan), blocks, meta);
+      }
       const blocks = headerBlocks(request.plan, header.meta as HeaderMeta, { tally: request.tally, votesAccepted: request.votesAccepted });
       await this.edit(channelId, header.ts, headerText(request.plan), blocks, header.meta);
     });
@@ -150,6 +160,13 @@ class SlackPublisher implements ChannelPublisher {
       const posts = await this.postsOf(request.lifecycleId, channelId, 1 + request.tally.length);
       const header = posts.parts.get('header');
       const closed = { reason: request.closeReason, tally: request.tally };
+      if (header && (header.meta as HeaderMeta).task === 'compare') {
+        const meta = header.meta as HeaderMeta;
+        // The tally lists the candidates in the lifecycle's order, as plan.models does (c1 = model A).
+        const models = request.plan.models.length === request.tally.length ? new Map(request.tally.map((t, i) => [t.candidateId, request.plan.models[i]!])) : undefined;
+        const state = { closed: { reason: request.closeReason, ...(request.judgements ? { judgements: request.judgements } : {}), ...(models ? { models } : {}) } };
+        return this.edit(channelId, header.ts, compareText(request.plan, true), compareBlocks(request.plan, meta, postedSides(header.blocks ?? [], meta), state), meta);
+      }
       if (header) await this.edit(channelId, header.ts, headerText(request.plan, { closed }), headerBlocks(request.plan, header.meta as HeaderMeta, { closed }), header.meta);
       else this.log('warn', 'Slack header not found; result not shown', { lifecycleId: request.lifecycleId });
       // Buttons come off every candidate message, so nobody clicks on a closed lifecycle.
@@ -160,6 +177,41 @@ class SlackPublisher implements ChannelPublisher {
         await this.edit(channelId, part.ts, closedCandidateText(tally.label), blocks, part.meta);
       }
     });
+  }
+
+  /**
+   * A compare lifecycle's one message: posted with both sides in the message's order (shownPair without
+   * a rater), then its images uploaded into its thread and the message edited to show them. A retry
+   * finds the message in the history (its metadata holds the order and the files) and only finishes it.
+   */
+  private async publishCompare(request: PublishRequest, channelId: string): Promise<PostRef> {
+    const { lifecycleId, plan, candidates } = request;
+    const shown = shownPair({ lifecycleId, task: plan.task, candidates }, undefined);
+    if (!shown) throw new SlackRejectedError('publish', `a compare lifecycle needs exactly two candidates (got ${candidates.length})`);
+    const showModel = postShowsModels(plan, false);
+    const posts = await this.postsOf(lifecycleId, channelId, 1);
+    let header = posts.parts.get('header');
+    if (header) this.log('info', 'Slack compare message already posted; not posting again', { lifecycleId, ts: header.ts });
+    else {
+      const meta: HeaderMeta = {
+        lifecycleId, part: 'header', deadlineAt: request.deadlineAt, placeholder: candidates.some((c) => c.placeholder),
+        pair: shown.map((c) => c.id).join(','), task: 'compare', files: '',
+      };
+      header = await this.post(channelId, compareText(plan), compareBlocks(plan, meta, pairSides(plan, shown, new Map(), showModel)), meta, false);
+      posts.parts.set('header', header);
+    }
+    const meta = header.meta as HeaderMeta;
+    const files = parseFiles(meta.files);
+    const missing = shown.filter((c) => c.kind === 'image' && !files.has(c.id));
+    if (missing.length > 0) {
+      for (const candidate of missing) files.set(candidate.id, await this.uploadImage(posts, channelId, header.ts, plan, candidate, candidate === shown[0] ? 'A' : 'B'));
+      const withFiles: HeaderMeta = { ...meta, files: formatFiles(files) };
+      const blocks = compareBlocks(plan, withFiles, pairSides(plan, shown, files, showModel));
+      await this.edit(channelId, header.ts, compareText(plan), blocks, withFiles, true);
+      posts.parts.set('header', (header = { ts: header.ts, meta: withFiles, blocks }));
+    }
+    const url = await this.permalink(channelId, header.ts);
+    return { channel: 'slack', ...(url ? { url } : {}), messages: [{ ref: messageRef(channelId, header.ts) }] };
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -229,7 +281,7 @@ class SlackPublisher implements ChannelPublisher {
         this.reader.conversations.history({ channel: channelId, include_all_metadata: true, oldest, limit: 200, ...(cursor ? { cursor } : {}) }),
       );
       for (const message of result.messages ?? []) {
-        const meta = partMeta(message.metadata);
+        const meta = readPartMeta(message.metadata);
         if (!meta || meta.lifecycleId !== lifecycleId || !message.ts) continue;
         const earlier = found.get(meta.part);
         // Newest first: keep the earliest copy of a part, the one a rater most likely reacted to.
@@ -269,7 +321,8 @@ class SlackPublisher implements ChannelPublisher {
     }
   }
 
-  private async uploadImage(posts: LifecyclePosts, channelId: string, threadTs: string, plan: LifecyclePlan, candidate: Candidate): Promise<string> {
+  /** `name`: what the upload is called where raters see it (a compare message's side: its position, A or B). */
+  private async uploadImage(posts: LifecyclePosts, channelId: string, threadTs: string, plan: LifecyclePlan, candidate: Candidate, name = `Candidate ${candidate.label}`): Promise<string> {
     const known = posts.files.get(candidate.id);
     if (known) return known;
     const bytes = await this.options.readArtifact(candidate.artifact.sha256);
@@ -278,9 +331,9 @@ class SlackPublisher implements ChannelPublisher {
     const result = await this.caller.call('files.uploadV2', () =>
       this.writer.filesUploadV2({
         file: bytes,
-        filename: `candidate-${candidate.label}.${extensionOf(candidate.artifact.mime)}`,
-        title: `Candidate ${candidate.label}`,
-        alt_text: `Candidate ${candidate.label} for: ${plan.prompt}`.slice(0, 1000),
+        filename: `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.${extensionOf(candidate.artifact.mime)}`,
+        title: name,
+        alt_text: `${name} for: ${plan.prompt}`.slice(0, 1000),
         channel_id: channelId,
         thread_ts: threadTs,
       }),
@@ -292,7 +345,20 @@ class SlackPublisher implements ChannelPublisher {
     return fileId;
   }
 
-  private async edit(channelId: string, ts: string, text: string, blocks: Block[], meta: PartMeta): Promise<void> {
+  /** `hasImage`: a just-shared file may need a moment before an image block may show it (retried). */
+  private async edit(channelId: string, ts: string, text: string, blocks: Block[], meta: PartMeta, hasImage = false): Promise<void> {
+    for (let attempt = 0; hasImage; attempt++) {
+      try {
+        return await this.editOnce(channelId, ts, text, blocks, meta);
+      } catch (err) {
+        if (slackErrorCode(err) !== 'invalid_blocks' || attempt >= 3) throw err;
+        await this.sleep(1000 * 2 ** attempt);
+      }
+    }
+    return this.editOnce(channelId, ts, text, blocks, meta);
+  }
+
+  private async editOnce(channelId: string, ts: string, text: string, blocks: Block[], meta: PartMeta): Promise<void> {
     await this.pacer.wait(channelId);
     try {
       // The metadata is sent again so an edit can never strip what later lookups find the message by.
@@ -315,24 +381,6 @@ class SlackPublisher implements ChannelPublisher {
       return undefined;
     }
   }
-}
-
-function partMeta(metadata: unknown): PartMeta | undefined {
-  const m = metadata as { event_type?: unknown; event_payload?: Record<string, unknown> } | undefined;
-  if (m?.event_type !== METADATA_EVENT_TYPE || typeof m.event_payload !== 'object' || m.event_payload === null) return undefined;
-  const p = m.event_payload;
-  if (typeof p.lifecycleId !== 'string' || typeof p.part !== 'string') return undefined;
-  if (p.part === 'header') {
-    return {
-      lifecycleId: p.lifecycleId,
-      part: 'header',
-      deadlineAt: typeof p.deadlineAt === 'string' ? p.deadlineAt : new Date(0).toISOString(),
-      placeholder: p.placeholder === true,
-      pair: typeof p.pair === 'string' ? p.pair : '',
-    };
-  }
-  if (!p.part.startsWith('candidate:')) return undefined;
-  return { lifecycleId: p.lifecycleId, part: p.part, ...(typeof p.fileId === 'string' ? { fileId: p.fileId } : {}) };
 }
 
 function extensionOf(mime: string): string {

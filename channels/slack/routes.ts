@@ -1,27 +1,35 @@
 /**
- * Slack's HTTP endpoints on the gateway: `POST /slack/events` (Events API) and
- * `POST /slack/interactivity` (button clicks). Transport only: read the raw body, verify Slack's
- * signature over those exact bytes, acknowledge at once, hand the payload to SlackInbound.
+ * Slack's HTTP endpoints on the gateway: `POST /slack/events` (Events API), `POST /slack/interactivity`
+ * (button clicks) and `POST /slack/commands` (the `/prefline` slash command). Transport only: read the raw
+ * body, verify Slack's signature over those exact bytes, acknowledge at once, hand the payload to
+ * SlackInbound (or SlackCommands, whose private answer is the response body).
  *
  * - Only a body of exactly `ssl_check=1` is answered without a signature (and nothing is done);
  *   anything else, `ssl_check=1&payload=…` included, must verify.
  * - Content-Type must be what Slack sends: `application/json` for events,
- *   `application/x-www-form-urlencoded` (with a `payload` JSON field) for interactivity.
+ *   `application/x-www-form-urlencoded` (with a `payload` JSON field) for interactivity, and form fields
+ *   (`command`, `text`, `user_id`, `trigger_id`, …) for commands.
  * - Refusals carry `X-Slack-No-Retry: 1`: a request that failed verification will fail again.
  */
 import type http from 'node:http';
 import { assertSigningSecret, SlackVerificationError, verifySlackRequest } from './verify';
 import { ErrorCode } from '../../core/errors';
 import { HttpError, readBody, type GatewayLog, type HttpRoute } from '../../core/http';
+import type { SlackCommands, SlashCommandPayload } from './commands';
 import type { SlackInbound } from './inbound';
 
 export interface SlackRoutesDeps {
   /** Must be non-empty: `createSlackRoutes` throws otherwise, so a misconfigured gateway fails at startup. */
   signingSecret: string;
   inbound: SlackInbound;
+  /** The slash command; without it, `POST /slack/commands` does not exist. */
+  commands?: Pick<SlackCommands, 'answer'>;
   now?: () => number;
   log?: GatewayLog;
 }
+
+/** The form fields of a slash command Prefline reads. */
+const COMMAND_FIELDS = ['command', 'text', 'team_id', 'enterprise_id', 'channel_id', 'user_id', 'response_url', 'trigger_id'] as const;
 
 /** block_actions payloads carry the whole message (blocks included): far above the vote API's 16 KB. */
 export const MAX_SLACK_BODY_BYTES = 1024 * 1024;
@@ -86,9 +94,26 @@ export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
     });
   };
 
+  const commands = deps.commands;
+  const command = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    await handled(res, async () => {
+      const text = await verified(req, res, 'application/x-www-form-urlencoded');
+      if (text === undefined || !commands) return;
+      const form = new URLSearchParams(text);
+      const payload: SlashCommandPayload = {};
+      for (const field of COMMAND_FIELDS) {
+        const value = form.get(field);
+        if (value !== null) payload[field] = value;
+      }
+      const { text: answerText } = await commands.answer(payload);
+      answer(res, 200, JSON.stringify({ response_type: 'ephemeral', text: answerText }), { 'Content-Type': 'application/json; charset=utf-8' });
+    });
+  };
+
   return [
     { pattern: /^\/slack\/events$/, methods: { POST: events } },
     { pattern: /^\/slack\/interactivity$/, methods: { POST: interactivity } },
+    ...(commands ? [{ pattern: /^\/slack\/commands$/, methods: { POST: command } }] : []),
   ];
 }
 

@@ -9,13 +9,17 @@
  * - Buttons: the message decides what is voted on, a button value that disagrees with it was tampered
  *   with. Idempotency key `slack:<team>:<action_ts>:<rater pseudonym>` (one per candidate for a
  *   comparison): stable across gateway processes, and the ledger never holds who clicked.
- *   A comparison's choice becomes votes by the domain rule in core/pairwise.ts.
+ * - A comparison's buttons (a two-model thumbs header, a compare message) are one judgement each
+ *   (core/pairwise.ts): A is the candidate the message shows first, B the second, and the value must name
+ *   the pair exactly as the message shows it (a compare message: presentationOrder by lifecycle id;
+ *   a thumbs header: A, B), or the click was tampered with. Ties and both-bad are answers of their own.
  */
 import { ACTION_VOTES, PAIR_CHOICES, parseButtonValue, reactionVote, safeMessageRef, slackTsToIso } from './messages';
 import { SLACK_ID, type BlockAction, type ReactionEnvelope } from './payloads';
-import { pairChoiceVotes, type PairChoice } from '../../core/pairwise';
+import { pairChoiceJudgement, type PairChoice } from '../../core/pairwise';
 import type { PostInfo } from '../../core/post-directory';
-import type { VoteRequest, VoteValue } from '../../workflows/types';
+import type { JudgementRequest, VoteRequest, VoteValue } from '../../workflows/types';
+import { shownPair } from '../rater-view';
 
 /** Why an event counts for nothing (logged at debug, counted as ignored). */
 export interface NotAVote {
@@ -81,18 +85,22 @@ export function reactionVoteRequest(reaction: ThumbReaction, candidateId: string
   };
 }
 
-/** A click's votes, each with the label of its candidate (for the answer to the clicker). */
+/** A click's vote, with the label of its candidate (for the answer to the clicker). */
 export interface ButtonVotes {
   votes: Array<{ request: VoteRequest; label: string }>;
-  /** Set for a comparison's buttons. */
-  choice?: PairChoice;
 }
 
-export type ButtonReading = ButtonVotes | { tampered: true } | NotAVote;
+/** A comparison button's judgement, and the choice as the clicker saw it (for the answer). */
+export interface ButtonJudgement {
+  judgement: JudgementRequest;
+  choice: PairChoice;
+}
+
+export type ButtonReading = ButtonVotes | ButtonJudgement | { tampered: true } | NotAVote;
 
 /**
- * The votes a click on one of Prefline's buttons casts on the message it belongs to (`post`), by the
- * rater `rater` of team `team`. `nowMs` stands in for a malformed `action_ts`.
+ * The vote or judgement a click on one of Prefline's buttons casts on the message it belongs to
+ * (`post`), by the rater `rater` of team `team`. `nowMs` stands in for a malformed `action_ts`.
  */
 export function buttonVoteRequests(action: BlockAction, post: PostInfo, who: { rater: string; team: string }, nowMs: number): ButtonReading {
   const value = parseButtonValue(action.value);
@@ -111,10 +119,13 @@ export function buttonVoteRequests(action: BlockAction, post: PostInfo, who: { r
     return { votes: [{ request: vote(post.candidateId, single, key), label: labelOf(post, post.candidateId) }] };
   }
   if (choice) {
-    const [a, b] = post.candidates;
-    if (post.candidateId !== undefined || post.candidates.length !== 2 || !a || !b || value.p !== choice) return { tampered: true };
-    const votes = pairChoiceVotes(choice, a, b).map(({ candidate, value: v }) => ({ request: vote(candidate.id, v, `${key}:${candidate.id}`), label: candidate.label }));
-    return { votes, choice };
+    const shown = shownPair({ lifecycleId: post.lifecycleId, task: post.task, candidates: post.candidates.map((c) => c.id) }, undefined);
+    if (post.candidateId !== undefined || !shown || value.p !== choice) return { tampered: true };
+    // Buttons posted before judgements carry no pair; they were only ever on thumbs headers, showing A, B.
+    const named = value.s === undefined && post.task !== 'compare' ? shown.join(',') : value.s;
+    if (named !== shown.join(',')) return { tampered: true };
+    const [left, right] = shown;
+    return { judgement: { rater: who.rater, channel: 'slack', castAt, idempotencyKey: key, left, right, choice: pairChoiceJudgement(choice) }, choice };
   }
   return { skip: 'unknown action', detail: action.action_id };
 }

@@ -8,5 +8,5 @@ import type { Channel } from '../types';
 export const webChannel: Channel = {
   kind: 'web',
   // The page polls each lifecycle's status, so raters see the tally without the publisher pushing it.
-  capabilities: { thumbs: true, compare: false, freeText: true, liveTally: true, remind: false },
+  capabilities: { thumbs: true, compare: true, freeText: true, liveTally: true, remind: false },
 };

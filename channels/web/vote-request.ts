@@ -10,7 +10,9 @@ import type { RaterAuth, VoteRequest } from '../../workflows/types';
 import { malformedVoteReason } from '../../workflows/vote-tally';
 import { normaliseLineEnds, unsafeTextReason } from '../../core/text-hygiene';
 
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
+/** What the page's idempotency keys look like (a UUID, or 32 hex digits where randomUUID is missing). */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
+export const IDEMPOTENCY_KEY_RULE = 'idempotencyKey: 8–128 characters of A–Z, a–z, 0–9, "_" and "-"';
 
 export type WebVoteMapping =
   | { ok: true; vote: VoteRequest }
@@ -23,7 +25,7 @@ export type WebVoteMapping =
  */
 export function webVoteRequest(body: Record<string, unknown>, rater: string, castAt: string, raterAuth: RaterAuth): WebVoteMapping {
   if (typeof body.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(body.idempotencyKey)) {
-    return { ok: false, code: 'invalid_idempotency_key', message: 'idempotencyKey: 8–128 characters of A–Z, a–z, 0–9, "_" and "-"' };
+    return { ok: false, code: 'invalid_idempotency_key', message: IDEMPOTENCY_KEY_RULE };
   }
   const comment = typeof body.comment === 'string' ? normaliseLineEnds(body.comment).trim() : body.comment;
   const vote = {

@@ -11,7 +11,8 @@
  * - at most `maxBytes`: a larger Content-Length is refused before the body is read, and a body (or its
  *   decompression) that grows past the cap is aborted there;
  * - one deadline for the whole download, and the caller's AbortSignal;
- * - credentials only to the origin they belong to, never to a hop on another origin;
+ * - credentials (an API token) only in the first request, and only when its URL is on the origin and
+ *   one of the paths they belong to: never to another path or host, never to a hop of a redirect;
  * - `data:` URLs decoded in memory (data-url.ts), never fetched.
  * Plain TypeScript over node:http(s); no Temporal.
  */
@@ -53,10 +54,19 @@ export interface SafeDownloaderOptions extends DownloadRules {
   ca?: string | Buffer | Array<string | Buffer>;
 }
 
+/** Headers (an API token) for the URLs of one service that need them, and for no other. */
+export interface DownloadCredentials {
+  /** The service's origin: scheme, host and port, exactly. */
+  origin: string;
+  /** The paths on that origin that need the headers (matched against the URL's normalised path). */
+  path: RegExp;
+  headers: Record<string, string>;
+}
+
 export interface DownloadRequest {
   signal?: AbortSignal;
-  /** Headers (an API token) sent only to hops whose origin is exactly `origin` (scheme, host and port). */
-  credentials?: { origin: string; headers: Record<string, string> };
+  /** Sent with the first request only, when its URL is on `origin` and its path matches `path`; never after a redirect. */
+  credentials?: DownloadCredentials;
 }
 
 export interface Downloaded {
@@ -115,7 +125,9 @@ export function createSafeDownloader(options: SafeDownloaderOptions = {}): SafeD
     try {
       for (let redirects = 0; ; redirects++) {
         const target = await vet(url, from, signal);
-        const headers = credentials && url.origin === credentialOrigin ? credentials.headers : {};
+        // Never on a redirect hop: where a redirect leads is the answering server's choice, not the caller's.
+        const credentialed = credentials !== undefined && redirects === 0 && url.origin === credentialOrigin && credentials.path.test(url.pathname);
+        const headers = credentialed ? credentials.headers : {};
         const response = await get(target, headers, signal);
         const status = response.statusCode ?? 0;
         if (REDIRECTS.has(status)) {

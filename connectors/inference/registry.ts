@@ -30,6 +30,13 @@ export class InferenceRegistry {
     return { backend, model: modelRef.slice(colon + 1) };
   }
 
+  /** The backend of a chat model: one that can stream a reply (demo:text, openai:<model>). */
+  resolveChat(modelRef: string): { backend: InferenceBackend & Required<Pick<InferenceBackend, 'chat'>>; model: string } {
+    const { backend, model } = this.resolve(modelRef);
+    if (!backend.chat) throw new UnknownModelError(`"${modelRef}" cannot chat: the ${backend.name} backend has no chat models`);
+    return { backend: backend as InferenceBackend & Required<Pick<InferenceBackend, 'chat'>>, model };
+  }
+
   private available(): string {
     return this.names.join(', ') || '(none)';
   }

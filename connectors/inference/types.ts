@@ -41,8 +41,45 @@ export interface GeneratedOutput {
   provenance: { version?: string; predictionId?: string; predictTimeMs?: number; [key: string]: unknown };
 }
 
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** One chat reply, streamed: `onDelta` gets each piece of text as the model writes it. */
+export interface ChatRequest {
+  /** The part after `backend:` in a model reference. */
+  model: string;
+  /** The conversation so far, oldest first, ending with the user's message. */
+  messages: ChatMessage[];
+  params: Record<string, unknown>;
+  seed: number;
+  /** Aborts the call (the activity was cancelled or the worker stops). */
+  signal?: AbortSignal;
+  onDelta?: (text: string) => void;
+}
+
+export interface ChatCompletion {
+  text: string;
+  /** Demo replies are placeholders for a model, and say so. */
+  placeholder: boolean;
+  provenance: {
+    version?: string;
+    predictionId?: string;
+    /** From the request to the first piece of text. */
+    ttftMs?: number;
+    /** The server's token counts, when it reports them. */
+    usage?: Record<string, unknown>;
+    /** Pieces of text streamed. */
+    chunks: number;
+    finishReason?: string;
+  };
+}
+
 export interface InferenceBackend {
   /** `demo`, `replicate`, `openai`. */
   readonly name: string;
   generate(request: GenerateRequest): Promise<GeneratedOutput>;
+  /** Backends that can chat (demo `text`, OpenAI-compatible chat models) stream a reply. */
+  chat?(request: ChatRequest): Promise<ChatCompletion>;
 }

@@ -87,6 +87,7 @@
     cards.clear();
     $('cards').replaceChildren();
     $('board').hidden = true;
+    $('generate').hidden = true;
     $('who').hidden = true;
     $('signin').hidden = false;
     $('signin-form').hidden = !options.openPanel;
@@ -106,13 +107,14 @@
     $('change-name').textContent = open ? 'not you? change name' : 'sign out';
     $('who').hidden = false;
     $('board').hidden = false;
+    promptBox.load();
     refresh(false);
     clearInterval(timer);
     timer = setInterval(() => { if (!document.hidden) refresh(false); }, REFRESH_MS);
   }
 
   function startSession(data) {
-    session = { token: data.token, rater: data.rater, name: data.name, auth: data.auth, campaign: data.campaign, expiresAt: data.expiresAt };
+    session = { token: data.token, rater: data.rater, name: data.name, auth: data.auth, campaign: data.campaign, canGenerate: data.canGenerate === true, expiresAt: data.expiresAt };
     localStorage.setItem(SESSION_KEY, JSON.stringify(session));
     $('signin-error').textContent = '';
     showBoard();
@@ -240,13 +242,14 @@
     list.forEach((lc, i) => {
       seen.add(lc.lifecycleId);
       let card = cards.get(lc.lifecycleId);
-      if (!card) cards.set(lc.lifecycleId, (card = buildCard(lc)));
-      updateCard(card, lc);
+      const kind = lc.task === 'compare' ? compare : thumbs;
+      if (!card) cards.set(lc.lifecycleId, (card = kind.buildCard(lc)));
+      kind.updateCard(card, lc);
       // Move only when out of place: moving a node would drop focus inside it.
       if (container.children[i] !== card.el) container.insertBefore(card.el, container.children[i] || null);
     });
     for (const [id, card] of cards) {
-      if (seen.has(id) || (card.closedAt && Date.now() - card.closedAt < KEEP_CLOSED_MS)) continue;
+      if (seen.has(id) || (card.closedAt && Date.now() - card.closedAt < KEEP_CLOSED_MS) || card.keepUntil > Date.now()) continue;
       card.el.remove();
       cards.delete(id);
     }
@@ -255,7 +258,7 @@
 
   function buildCard(lc) {
     const titleId = 'lc-' + ++uid;
-    const card = { id: lc.lifecycleId, candidates: new Map(), closedAt: 0 };
+    const card = { id: lc.lifecycleId, candidates: new Map(), closedAt: 0, keepUntil: 0 };
     card.deadline = h('span', { class: 'deadline' });
     card.progress = h('progress', { 'aria-label': 'Quorum progress' });
     card.quorumText = h('span', { class: 'quorum-text' });
@@ -365,16 +368,7 @@
     cand.pending = true;
     cand.el.setAttribute('aria-busy', 'true');
     card.outcome.textContent = 'Sending…';
-    let r = null;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (attempt) await sleep(500 * 2 ** (attempt - 1));
-      try {
-        r = await api('POST', path, payload);
-        if (r.status !== 502 && r.status !== 503) break;
-      } catch {
-        r = null; // network failure: same key again
-      }
-    }
+    const r = await postRetrying(path, payload);
     cand.pending = false;
     cand.el.removeAttribute('aria-busy');
     if (!session) return;
@@ -403,6 +397,49 @@
     card.outcome.textContent = message;
     toast(message);
   }
+
+  /**
+   * POSTs `payload` to `path`, retrying network failures and 502/503 with backoff; the payload (and its
+   * idempotency key) stays the same, so a retry never counts twice. Null when the server was never reached.
+   */
+  async function postRetrying(path, payload) {
+    let r = null;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt) await sleep(500 * 2 ** (attempt - 1));
+      try {
+        r = await api('POST', path, payload);
+        if (r.status !== 502 && r.status !== 503) break;
+      } catch {
+        r = null; // network failure: same key again
+      }
+    }
+    return r;
+  }
+
+  // Compare lifecycles ("which is better?") are compare.js's; it gets the page's helpers.
+  const thumbs = { buildCard, updateCard };
+  const compare = window.PreflineCompare({
+    h, closesIn, newKey, toast, postRetrying,
+    nextId: () => ++uid,
+    session: () => session,
+    signInAgain: (message) => { showSignin(message); toast('Please sign in again.'); },
+  });
+
+  // The prompt box (GET /api/generate, "Generate") is prompt-box.js's; a started lifecycle's card is shown here.
+  const promptBox = window.PreflinePromptBox({
+    $, h, api, sleep, newKey, showSignin,
+    session: () => session,
+    options: () => options,
+    showStarted(lc) {
+      const kind = lc.task === 'compare' ? compare : thumbs;
+      let card = cards.get(lc.lifecycleId);
+      if (!card) cards.set(lc.lifecycleId, (card = kind.buildCard(lc)));
+      card.keepUntil = Date.now() + 60000; // while the list catches up with it
+      kind.updateCard(card, lc);
+      $('cards').prepend(card.el);
+      $('empty').hidden = true;
+    },
+  });
 
   // ---- wiring ----------------------------------------------------------------------------------
   $('signin-form').addEventListener('submit', signin);

@@ -4,6 +4,7 @@ import { createWebPublisher } from '../../channels/web/publisher';
 import type { InferenceRegistry } from '../../connectors/inference/registry';
 import type { ArtifactStore } from '../../store/ArtifactStore';
 import type { Ledger } from '../../store/Ledger';
+import type { ReplyRecords } from '../../store/reply-records';
 
 describe('activities: createActivities', () => {
   // Never called here: the factory only wires them.
@@ -17,9 +18,10 @@ describe('activities: createActivities', () => {
     const names = (deps: Parameters<typeof createActivities>[0]) => Object.keys(createActivities(deps)).sort();
     assert.deepEqual(names({ channels: { web: createWebPublisher('http://127.0.0.1:8080', () => undefined) } }), ['closePost', 'publishLifecycle', 'remindRaters', 'updatePost']);
     assert.deepEqual(names({ inference: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore } }), ['generateCandidates', 'ingestCandidates', 'readCampaignItems']);
-    // Campaigns read stored item lists where inference workers share the artifact store, and commit beside the ledger.
-    assert.deepEqual(names({ ledger: { ledger } }), ['commitCampaign', 'commitLifecycle']);
+    assert.deepEqual(names({ chat: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore, replies: {} as ReplyRecords } }), ['generateReply']);
+    // Lifecycle and chat commits go to the one DuckDB writer alike.
+    assert.deepEqual(names({ ledger: { ledger } }), ['commitCampaign', 'commitChatEvents', 'commitLifecycle']);
     // The ledger worker's queue: commits and releases, both beside the one DuckDB writer.
-    assert.deepEqual(names({ ledger: { ledger }, releases: { ledger, releasesDir: '/nonexistent' } }), ['commitCampaign', 'commitLifecycle', 'publishReleaseFiles']);
+    assert.deepEqual(names({ ledger: { ledger }, releases: { ledger, releasesDir: '/nonexistent' } }), ['commitCampaign', 'commitChatEvents', 'commitLifecycle', 'publishReleaseFiles']);
   });
 });

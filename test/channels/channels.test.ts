@@ -39,11 +39,11 @@ describe('channels', () => {
     for (const [kind, channel] of Object.entries(CHANNELS)) assert.equal(channel.kind, kind);
   });
 
-  it('should let raters give thumbs on every channel, comments on the web, and comparisons on Slack', () => {
+  it('should let raters give thumbs and answer comparisons on every channel, and comments on the web', () => {
     const has = (capability: keyof (typeof CHANNELS)['web']['capabilities']) => Object.values(CHANNELS).filter((c) => c.capabilities[capability]).map((c) => c.kind).sort();
     assert.deepEqual(has('thumbs'), ['email', 'slack', 'web']);
     assert.deepEqual(has('freeText'), ['web']);
-    assert.deepEqual(has('compare'), ['slack']);
+    assert.deepEqual(has('compare'), ['email', 'slack', 'web']);
   });
 
   it('should remind exactly on the channels whose publisher can, and push a tally only where one is shown', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { defaultLifecycleId, formatStatus } from '../../cli/lifecycle-commands';
+import { defaultLifecycleId, formatStatus, withCliProvenance } from '../../cli/lifecycle-commands';
+import { validateLifecycleInput } from '../../workflows/input';
 import { parseCommandArgs, type CommandSpec } from '../../cli/args';
 import { formatResult } from '../../cli/query';
 import type { QueryResult } from '../../store/Ledger';
@@ -197,6 +198,20 @@ describe('cli', () => {
         const out = formatResult({ columns: ['c'], rows: [{ c: `${ESC}[31mred\nnext` }] }, 'csv');
         assert.equal(out, 'c\n"␛[31mred\nnext"');
       });
+    });
+  });
+
+  describe('withCliProvenance', () => {
+    it('should start lifecycles as started from the CLI, an input the workflow accepts, without changing the given object', () => {
+      const input = { prompt: 'a red fox', model: 'demo:shapes', startedFrom: 'temporal-ui' };
+      const started = withCliProvenance(input) as Record<string, unknown>;
+      assert.equal(started.startedFrom, 'cli');
+      assert.equal(input.startedFrom, 'temporal-ui');
+      const checked = validateLifecycleInput(started, Date.now());
+      assert.ok(checked.ok && checked.plan.startedFrom === 'cli');
+      // Not an object (only with --no-validate): passed on for the workflow to refuse.
+      assert.equal(withCliProvenance('x'), 'x');
+      assert.deepEqual(withCliProvenance([1]), [1]);
     });
   });
 

@@ -82,7 +82,7 @@ describe('prefline commands: help, version and refused mistakes', function () {
     assert.match(raters.stdout, /raters invite <email-or-label> +make an invite link/);
     assert.match(raters.stdout, /raters revoke <invite-id\|email-or-label> /);
     const invite = await inProcess(['raters', 'invite', '-h']);
-    assert.match(invite.stdout, /^usage: prefline raters invite <email-or-label> \[--campaign NAME\] \[--expires DURATION\]\n/);
+    assert.match(invite.stdout, /^usage: prefline raters invite <email-or-label> \[--campaign NAME\] \[--expires DURATION\] \[--can-generate\]\n/);
   });
 
   /** Runs a command line that must be refused with exit 2 before anything runs. */

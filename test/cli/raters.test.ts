@@ -37,6 +37,20 @@ describe('cli: prefline raters', function () {
     assert.equal(statSync(join(dataDir, 'secrets', 'invite.key')).mode & 0o777, 0o600);
   });
 
+  it('should invite a rater who may generate with --can-generate, and nobody without it', async () => {
+    const out = runCli(['raters', 'invite', 'carol@example.org', '--can-generate'], env);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^invited carol@example\.org \(inv_[0-9a-f]{20}\), may generate with the prompt box, valid until /);
+    assert.equal(runCli(['raters', 'invite', 'dave@example.org'], env).code, 0);
+    const records = await (await registry()).list();
+    assert.deepEqual(records.map((r) => [r.label, r.canGenerate ?? false]), [['carol@example.org', true], ['dave@example.org', false]]);
+    // A switch with a value is a usage error of the strict parser (exit 2), and nothing is created.
+    const refused = runCli(['raters', 'invite', 'erin@example.org', '--can-generate=yes'], env);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--can-generate is a switch and takes no value/);
+    assert.equal((await (await registry()).list()).length, 2);
+  });
+
   it('should refuse a bad expiry, an over-long one, a missing label and a control character, creating nothing', async () => {
     // Usage errors exit 2 (cli/command.ts EXIT.usage); `--campaign` without its value is refused by the parser.
     for (const [args, message] of [
@@ -83,6 +97,7 @@ describe('cli: prefline raters', function () {
     const config = loadConfig(env);
     const link = await operatorInviteLink(config);
     assert.equal(await operatorInviteLink(config), link);
+    assert.equal((await (await registry()).list())[0]?.canGenerate, true, 'whoever runs prefline up may generate');
     await (await registry()).revoke('operator');
     const next = await operatorInviteLink(config);
     assert.notEqual(next, link);

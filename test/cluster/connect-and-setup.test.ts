@@ -20,7 +20,7 @@ import { installTestRuntime } from '../helpers/temporal';
 import { addSearchAttributes, TemporalCluster } from '../helpers/temporal-cluster';
 
 const { IndexedValueType } = temporal.api.enums.v1;
-const MISSING_ATTRIBUTES = /namespace default lacks Prefline's search attributes PreflineCampaign, PreflineModel, PreflineChannel, PreflineStatus, PreflinePostRefs: run prefline cluster setup once/;
+const MISSING_ATTRIBUTES = /namespace default lacks Prefline's search attributes PreflineCampaign, PreflineModel, PreflineChannel, PreflineStatus, PreflinePostRefs, PreflineChatOwner: run prefline cluster setup once/;
 
 /** A long-running command that must give up by itself: its exit code and output, within `ms`. */
 async function exitsWithin(child: CliProcess, ms: number): Promise<{ code: number | null; output: string }> {
@@ -92,9 +92,10 @@ describe('prefline on a TLS cluster, configured only through TEMPORAL_* variable
       'search attribute PreflineChannel (Keyword)': 'created',
       'search attribute PreflineStatus (Keyword)': 'created',
       'search attribute PreflinePostRefs (KeywordList)': 'created',
+      'search attribute PreflineChatOwner (Keyword)': 'created',
       [`schedule ${RELEASE_SCHEDULE_ID}`]: 'created',
     });
-    assert.match(first.stdout, /6 changes; the namespace is ready for Prefline\n$/);
+    assert.match(first.stdout, /7 changes; the namespace is ready for Prefline\n$/);
     const attributes = await customAttributes(connection, 'default');
     for (const { name, type } of PREFLINE_SEARCH_ATTRIBUTES) {
       assert.equal(attributes[name], type === 'Keyword' ? IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST, name);
@@ -105,7 +106,7 @@ describe('prefline on a TLS cluster, configured only through TEMPORAL_* variable
     const second = runCli(['cluster', 'setup'], env);
     assert.equal(second.code, 0, second.stderr);
     assert.ok(Object.values(outcomes(second.stdout)).every((o) => o === 'already present'), second.stdout);
-    assert.equal(Object.keys(outcomes(second.stdout)).length, 7);
+    assert.equal(Object.keys(outcomes(second.stdout)).length, 8);
     assert.match(second.stdout, /nothing to change: the namespace is ready for Prefline\n$/);
   });
 

@@ -282,6 +282,24 @@ describe('config: loadConfig', () => {
     configError(() => loadConfig({ PREFLINE_WEB_OPEN_PANEL: 'sometimes' }, CWD), 'PREFLINE_WEB_OPEN_PANEL');
   });
 
+  it('should offer the prompt box only with PREFLINE_WEB_START_MODELS, with its limits, budget folder and OIDC generators', () => {
+    assert.equal(loadConfig({}, CWD).gateway.starts, undefined, 'no prompt box by default');
+    const oidc = { PREFLINE_OIDC_ISSUER: 'https://id.example.com', PREFLINE_OIDC_CLIENT_ID: 'p' };
+    assert.deepEqual(loadConfig({ PREFLINE_WEB_START_MODELS: 'demo:shapes, demo:text' }, CWD).gateway.starts, {
+      models: ['demo:shapes', 'demo:text'], startsPerHour: 10, dailyCandidates: 32, budgetDir: '/srv/prefline/.prefline/generation-budget', oidcGenerators: [],
+    });
+    const c = loadConfig({
+      ...oidc, PREFLINE_WEB_START_MODELS: 'demo:text', PREFLINE_WEB_STARTS_PER_HOUR: '2', PREFLINE_WEB_DAILY_CANDIDATES: '0',
+      PREFLINE_WEB_BUDGET_DIR: 'shared/budget', PREFLINE_OIDC_GENERATORS: 'Alice@Example.org, @lab.example.org',
+    }, CWD);
+    assert.deepEqual(c.gateway.starts, { models: ['demo:text'], startsPerHour: 2, dailyCandidates: 0, budgetDir: '/srv/prefline/shared/budget', oidcGenerators: ['alice@example.org', '@lab.example.org'] });
+    configError(() => loadConfig({ PREFLINE_WEB_START_MODELS: 'demo:nope' }, CWD), 'PREFLINE_WEB_START_MODELS');
+    configError(() => loadConfig({ ...oidc, PREFLINE_WEB_START_MODELS: 'demo:text', PREFLINE_OIDC_GENERATORS: 'alice' }, CWD), 'PREFLINE_OIDC_GENERATORS');
+    configError(() => loadConfig({ PREFLINE_WEB_START_MODELS: 'demo:text', PREFLINE_OIDC_GENERATORS: 'alice@example.org' }, CWD), 'PREFLINE_OIDC_GENERATORS');
+    configError(() => loadConfig({ ...oidc, PREFLINE_OIDC_GENERATORS: 'alice@example.org' }, CWD), 'PREFLINE_WEB_START_MODELS');
+    configError(() => loadConfig({ PREFLINE_WEB_START_MODELS: 'demo:text', PREFLINE_WEB_DAILY_CANDIDATES: '-1' }, CWD), 'PREFLINE_WEB_DAILY_CANDIDATES');
+  });
+
   it('should read only variables documented in ENVIRONMENT', () => {
     const read = new Set<string>();
     const documented = new Set(ENVIRONMENT.map((v) => v.name));

@@ -27,6 +27,7 @@ import {
 } from '../../core/errors';
 import { HttpError } from '../../core/http';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
+import { ChatRejectedError } from '../../core/conversation-directory';
 import { ClusterSetupError } from '../../ops/cluster-setup';
 import { TemporalUnreachableError } from '../../ops/temporal-connection';
 import { ReleaseError } from '../../releases/errors';
@@ -35,7 +36,7 @@ import { ImportRefusedError } from '../../store/import-errors';
 import { LedgerError } from '../../store/Ledger';
 import { INVALID_RELEASE_INPUT_ERROR } from '../../workflows/publish-release';
 import { CampaignRefusedError } from '../../core/campaign-directory';
-import { INVALID_CAMPAIGN_INPUT_ERROR, INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
+import { ChatRejection, INVALID_CAMPAIGN_INPUT_ERROR, INVALID_CHAT_INPUT_ERROR, INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
 import { repoRoot } from '../helpers/repo-root';
 
 type ErrorClass = abstract new (...args: never[]) => PreflineError;
@@ -53,6 +54,7 @@ interface Row {
 const C = ErrorCode;
 const vote = (code: VoteRejectedError['code']) => () => new VoteRejectedError(code, 'refused');
 const http = (code: HttpAnswerCode) => () => new HttpError(code, 'answer');
+const chat = (code: ChatRejectedError['code']) => () => new ChatRejectedError(code, 'refused');
 
 const TABLE: Row[] = [
   { code: C.ConfigMissing, owner: ConfigMissingError, make: () => new ConfigMissingError('x'), retryable: false },
@@ -92,6 +94,7 @@ const TABLE: Row[] = [
   { code: C.LifecycleInputInvalid, retryable: false },
   { code: C.ReleaseInputInvalid, retryable: false },
   { code: C.CampaignInputInvalid, retryable: false },
+  { code: C.ChatInputInvalid, retryable: false },
   { code: C.VotingClosed, owner: VoteRejectedError, make: vote(C.VotingClosed), retryable: false, httpStatus: 409 },
   { code: C.VotingNotOpen, owner: VoteRejectedError, make: vote(C.VotingNotOpen), retryable: true, httpStatus: 409 },
   { code: C.UnknownCandidate, owner: VoteRejectedError, make: vote(C.UnknownCandidate), retryable: false, httpStatus: 404 },
@@ -135,6 +138,24 @@ const TABLE: Row[] = [
   { code: C.OidcDenied, owner: HttpError, make: http(C.OidcDenied), retryable: false, httpStatus: 403 },
   { code: C.OidcFailed, owner: HttpError, make: http(C.OidcFailed), retryable: false, httpStatus: 403 },
   { code: C.OidcUnavailable, owner: HttpError, make: http(C.OidcUnavailable), retryable: true, httpStatus: 502 },
+  { code: C.UnknownConversation, owner: ChatRejectedError, make: chat(C.UnknownConversation), retryable: false, httpStatus: 404 },
+  { code: C.NotConversationOwner, owner: ChatRejectedError, make: chat(C.NotConversationOwner), retryable: false, httpStatus: 403 },
+  { code: C.ConversationEnded, owner: ChatRejectedError, make: chat(C.ConversationEnded), retryable: false, httpStatus: 409 },
+  { code: C.ConversationNotReopenable, owner: ChatRejectedError, make: chat(C.ConversationNotReopenable), retryable: false, httpStatus: 409 },
+  { code: C.ReplyInProgress, owner: ChatRejectedError, make: chat(C.ReplyInProgress), retryable: true, httpStatus: 409 },
+  { code: C.UnknownReply, owner: ChatRejectedError, make: chat(C.UnknownReply), retryable: false, httpStatus: 404 },
+  { code: C.MalformedChatRequest, owner: ChatRejectedError, make: chat(C.MalformedChatRequest), retryable: false, httpStatus: 400 },
+  { code: C.ChatBusy, owner: ChatRejectedError, make: chat(C.ChatBusy), retryable: true, httpStatus: 503 },
+  { code: C.TurnLimitReached, owner: ChatRejectedError, make: chat(C.TurnLimitReached), retryable: false, httpStatus: 409 },
+  { code: C.ReplyFailed, owner: ChatRejectedError, make: chat(C.ReplyFailed), retryable: true, httpStatus: 502 },
+  { code: C.InvalidChatText, owner: HttpError, make: http(C.InvalidChatText), retryable: false, httpStatus: 400 },
+  { code: C.UnknownChatModel, owner: HttpError, make: http(C.UnknownChatModel), retryable: false, httpStatus: 400 },
+  { code: C.StreamSignatureInvalid, owner: HttpError, make: http(C.StreamSignatureInvalid), retryable: false, httpStatus: 401 },
+  { code: C.UnknownStream, owner: HttpError, make: http(C.UnknownStream), retryable: false, httpStatus: 404 },
+  { code: C.StartNotAllowed, owner: HttpError, make: http(C.StartNotAllowed), retryable: false, httpStatus: 403 },
+  { code: C.ModelNotAllowed, owner: HttpError, make: http(C.ModelNotAllowed), retryable: false, httpStatus: 400 },
+  { code: C.InvalidStart, owner: HttpError, make: http(C.InvalidStart), retryable: false, httpStatus: 400 },
+  { code: C.BudgetExhausted, owner: HttpError, make: http(C.BudgetExhausted), retryable: true, httpStatus: 429 },
 ];
 
 /** Classes that refine an owner: more fields, the owner's code. */
@@ -267,6 +288,13 @@ describe('core/errors: the catalogue', () => {
     assert.equal(INVALID_INPUT_ERROR, C.LifecycleInputInvalid);
     assert.equal(INVALID_RELEASE_INPUT_ERROR, C.ReleaseInputInvalid);
     assert.equal(INVALID_CAMPAIGN_INPUT_ERROR, C.CampaignInputInvalid);
+  });
+
+  it('should give every chat rejection a user-facing answer, and the chat workflow the same codes', () => {
+    const rejections = TABLE.filter((r) => r.owner === ChatRejectedError).map((r) => r.code);
+    for (const code of rejections) assert.ok(ERROR_CATALOGUE[code].answer, code);
+    for (const type of Object.values(ChatRejection)) assert.ok(rejections.includes(type), type);
+    assert.equal(INVALID_CHAT_INPUT_ERROR, C.ChatInputInvalid);
   });
 
   it('should map every coded error to a Temporal failure typed by its code, retryable as its code says', () => {

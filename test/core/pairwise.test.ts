@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
-import { pairChoiceVotes } from '../../core/pairwise';
+import { isPairChoice, pairChoiceJudgement } from '../../core/pairwise';
 
 describe('core/pairwise', () => {
-  const a = { id: 'c1', label: 'A' };
-  const b = { id: 'c2', label: 'B' };
-
-  it('should record "A is better" as 👍 A and 👎 B', () => {
-    assert.deepEqual(pairChoiceVotes('a', a, b), [{ candidate: a, value: 'up' }, { candidate: b, value: 'down' }]);
+  it('should record "A is better" and "B is better" as the candidate shown first (left) and second (right) winning', () => {
+    assert.equal(pairChoiceJudgement('a'), 'left');
+    assert.equal(pairChoiceJudgement('b'), 'right');
   });
 
-  it('should record "B is better" as 👎 A and 👍 B', () => {
-    assert.deepEqual(pairChoiceVotes('b', a, b), [{ candidate: a, value: 'down' }, { candidate: b, value: 'up' }]);
+  it('should keep a tie and both bad as answers of their own (not withdrawn thumbs), and withdraw as a retraction', () => {
+    assert.equal(pairChoiceJudgement('tie'), 'tie');
+    assert.equal(pairChoiceJudgement('both_bad'), 'both_bad');
+    assert.equal(pairChoiceJudgement('retract'), 'retract');
   });
 
-  it('should record a tie as both votes withdrawn (a tie is no preference pair)', () => {
-    assert.deepEqual(pairChoiceVotes('tie', a, b), [{ candidate: a, value: 'retract' }, { candidate: b, value: 'retract' }]);
+  it('should know its choices and nothing else', () => {
+    for (const c of ['a', 'b', 'tie', 'both_bad', 'retract']) assert.equal(isPairChoice(c), true, c);
+    for (const c of ['A', 'left', 'up', '', null, 1, 'toString', '__proto__']) assert.equal(isPairChoice(c), false, String(c));
   });
 });

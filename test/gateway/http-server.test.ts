@@ -23,6 +23,7 @@ describe('gateway/http-server', () => {
       ['/', 'text/html', '<!doctype html>'],
       ['/index.html', 'text/html', '/app.js'],
       ['/app.js', 'text/javascript', "'use strict'"],
+      ['/prompt-box.js', 'text/javascript', 'window.PreflinePromptBox'],
       ['/style.css', 'text/css', ':root'],
     ] as const) {
       it(`GET ${path}`, async () => {

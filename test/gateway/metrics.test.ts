@@ -29,12 +29,13 @@ function recordingMeter(): { meter: MetricMeter; values: Array<{ name: string; v
 describe('gateway/metrics', () => {
   it('should label routes by their templates, never by paths', () => {
     const web = createWebRoutes({ directory: new FakeDirectory(), authenticate: () => ({ rater: 'r', displayName: 'r' }) as never, artifactUrl: (sha256) => `/artifacts/${sha256}`, now: Date.now, log: () => undefined });
-    assert.deepEqual(web.map((r) => routeLabel(r.pattern)), ['/api/lifecycles', '/api/lifecycles/*', '/api/lifecycles/*/votes']);
+    assert.deepEqual(web.map((r) => routeLabel(r.pattern)), ['/api/lifecycles', '/api/lifecycles/*', '/api/lifecycles/*/votes', '/api/lifecycles/*/judgements']);
     assert.equal(routeLabel(/^\/artifacts\/([^/]+)$/), '/artifacts/*');
     assert.equal(routeLabel(/^\/healthz$/), '/healthz');
     assert.equal(routeLabel(/^\/(?:index\.html|app\.js|style\.css)?$/), '/*');
+    assert.equal(routeLabel(/^\/(?:index\.html|app\.js|compare\.js|style\.css)?$/), '/*');
     const email = createEmailRoutes({ directory: new FakeDirectory(), tokenKey: Buffer.alloc(32, 1), state: {} as never, log: () => undefined });
-    assert.deepEqual(email.map((r) => routeLabel(r.pattern)), ['/email/v/*', '/email/unsubscribe/*', '/email/page.css']);
+    assert.deepEqual(email.map((r) => routeLabel(r.pattern)), ['/email/v/*', '/email/j/*', '/email/unsubscribe/*', '/email/page.css']);
   });
 
   it('should count votes forwarded by outcome, refused by code, and failed upstream, by channel', async () => {

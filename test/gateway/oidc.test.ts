@@ -4,6 +4,10 @@
  * sign-in must fail.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GenerationBudget } from '../../core/generation-budget';
 import { pseudonymiseRater } from '../../core/pseudonym';
 import { invitedRater } from '../../gateway/invites';
 import { freePort } from '../../ops/dev-server';
@@ -15,7 +19,8 @@ describe('gateway/oidc (against oidc-provider)', function () {
   let provider: TestOidcProvider;
   let h: GatewayHarness;
   let gatewayUrl: string;
-  const { vote, upA } = pageClient(() => h);
+  let budgetDir: string;
+  const { vote, upA, get } = pageClient(() => h);
 
   before(async () => {
     const port = await freePort();
@@ -27,9 +32,12 @@ describe('gateway/oidc (against oidc-provider)', function () {
         'bob-sub': { email: 'bob@example.org', email_verified: false, name: 'bob@example.org' },
       },
     });
+    budgetDir = mkdtempSync(join(tmpdir(), 'prefline-oidc-budget-'));
     h = await startTestGateway({
       port, publicUrl: gatewayUrl, openPanel: false, limits: { signInsPerHour: 0 },
       oidc: { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret, scopes: 'openid email profile' },
+      // Alice's domain may generate; Bob's address is listed but not verified.
+      starts: { models: ['demo:text'], startsPerHour: 0, budget: await GenerationBudget.open(budgetDir, 0), oidcGenerators: ['@example.org', 'bob@example.org'] },
     });
     // The gateway's clock drives sessions; the provider's ID tokens are checked against real time.
     h.clock.now = Date.now();
@@ -37,6 +45,7 @@ describe('gateway/oidc (against oidc-provider)', function () {
   after(async () => {
     await stopTestGateway(h);
     await provider.stop();
+    rmSync(budgetDir, { recursive: true, force: true });
   });
 
   /** The page's hand-over call, with the jar's cookies. */
@@ -83,6 +92,20 @@ describe('gateway/oidc (against oidc-provider)', function () {
     assert.equal(session.rater, pseudonymiseRater(RATER_KEY, 'oidc', JSON.stringify([provider.issuer, 'bob-sub'])));
     assert.notEqual(session.rater, pseudonymiseRater(RATER_KEY, 'email', 'bob@example.org'));
     assert.equal(session.name, 'bob');
+  });
+
+  it('lets raters generate whose verified address PREFLINE_OIDC_GENERATORS lists (or its domain), and no unverified one', async () => {
+    const signIn = async (sub: string) => {
+      const jar = new CookieJar();
+      await request(jar, await signInThroughProvider(jar, gatewayUrl, sub));
+      return (await (await collect(jar)).json()) as { token: string; canGenerate: boolean };
+    };
+    const alice = await signIn('alice-sub');
+    assert.equal(alice.canGenerate, true);
+    assert.equal(((await (await get('/api/generate', alice.token)).json()) as { canGenerate: boolean }).canGenerate, true);
+    const bob = await signIn('bob-sub');
+    assert.equal(bob.canGenerate, false, 'listed, but the provider did not verify the address');
+    assert.deepEqual(await (await get('/api/generate', bob.token)).json(), { canGenerate: false });
   });
 
   it('refuses a callback without its state cookie (another browser), or with a state that is not its own', async () => {

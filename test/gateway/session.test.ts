@@ -36,6 +36,21 @@ describe('gateway/session', () => {
     assert.deepEqual(verifySession(KEY, forge({ v: 2, r: WHO.rater, n: 'x', a: 'admin', iat: NOW, exp: NOW + TTL }), NOW), { ok: false, reason: 'malformed' });
   });
 
+  it('carries whether the rater may generate, never for an open-panel name, and reads older tokens as not', () => {
+    const who = { rater: WHO.rater, displayName: 'alice', auth: 'invite' as const, inviteId: 'inv_0123456789abcdef0123', canGenerate: true as const };
+    const token = issueSession(KEY, who, TTL, NOW);
+    assert.deepEqual(verifySession(KEY, token, NOW), { ok: true, session: { ...who, issuedAt: NOW, expiresAt: NOW + TTL } });
+    assert.equal(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).g, 1);
+    const oidc = verifySession(KEY, issueSession(KEY, { rater: WHO.rater, displayName: 'a', auth: 'oidc', canGenerate: true }, TTL, NOW), NOW);
+    assert.ok(oidc.ok && oidc.session.canGenerate === true);
+    const plain = verifySession(KEY, issueSession(KEY, { ...who, canGenerate: undefined }, TTL, NOW), NOW);
+    assert.ok(plain.ok && !('canGenerate' in plain.session), 'an older token (no g) may not generate');
+    assert.throws(() => issueSession(KEY, { ...WHO, canGenerate: true }, TTL, NOW), /open-panel session may not generate/);
+    // Signed, but a typed name claiming to generate, or a g that is not 1, is not a session.
+    assert.deepEqual(verifySession(KEY, forge({ v: 2, r: WHO.rater, n: 'x', a: 'open', g: 1, iat: NOW, exp: NOW + TTL }), NOW), { ok: false, reason: 'malformed' });
+    assert.deepEqual(verifySession(KEY, forge({ v: 2, r: WHO.rater, n: 'x', a: 'oidc', g: true, iat: NOW, exp: NOW + TTL }), NOW), { ok: false, reason: 'malformed' });
+  });
+
   it('reads a token from before sign-in kinds (v1) as a typed-name (open) session', () => {
     assert.deepEqual(verifySession(KEY, forge({ v: 1, r: WHO.rater, n: 'Alice', iat: NOW, exp: NOW + TTL }), NOW), {
       ok: true,

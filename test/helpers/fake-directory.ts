@@ -1,12 +1,16 @@
 /**
  * In-memory stand-ins for the gateway's ports: a LifecycleDirectory that applies the real tally rules
- * (VoteTally, malformedVoteReason) and records what it received, and an ArtifactSource.
+ * (VoteTally, malformedVoteReason), starts lifecycles as Temporal does (one per id, ever; the input
+ * validated as the workflow validates it) and records what it received, and an ArtifactSource.
  */
 import { createHash } from 'node:crypto';
 import type { ArtifactSource } from '../../gateway/artifact-source';
-import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
+import {
+  VoteRejectedError, type CloseOutcome, type LifecycleDirectory, type LifecycleProgress, type LifecycleStartRequest, type StartOutcome,
+} from '../../core/lifecycle-directory';
 import { encodePng } from '../../connectors/inference/demo/png';
-import type { JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
+import { validateLifecycleInput } from '../../workflows/input';
+import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../../workflows/types';
 import { JudgementTally, judgementRefusal } from '../../workflows/judgement-tally';
 import { VoteTally, malformedVoteReason } from '../../workflows/vote-tally';
 
@@ -14,6 +18,8 @@ interface Entry {
   status: LifecycleStatus;
   tally: VoteTally;
   judgements: JudgementTally;
+  /** Why it failed, for a lifecycle whose workflow failed. */
+  failure?: string;
 }
 
 export class FakeDirectory implements LifecycleDirectory {
@@ -22,8 +28,14 @@ export class FakeDirectory implements LifecycleDirectory {
   /** Every judgement forwarded to the directory, in order, exactly as received. */
   readonly judged: Array<{ lifecycleId: string; judgement: JudgementRequest }> = [];
   readonly listLimits: number[] = [];
+  /** Every start asked for, in order, including refused and repeated ones. */
+  readonly startRequests: LifecycleStartRequest[] = [];
+  /** Every close asked for, in order. */
+  readonly closeRequests: Array<{ lifecycleId: string; request: CloseRequest }> = [];
   /** If set, the next call (any method) throws it once. */
   failNext: Error | undefined;
+  /** The next N starts fail as if Temporal were unreachable. */
+  failStarts = 0;
   private readonly entries = new Map<string, Entry>();
 
   add(status: LifecycleStatus): this {
@@ -39,6 +51,95 @@ export class FakeDirectory implements LifecycleDirectory {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /** Ids of the lifecycles `start` really started (not refused, not repeated, not added by a test), in order. */
+  started(): string[] {
+    return [...this.startedIds];
+  }
+
+  private readonly startedIds = new Set<string>();
+
+  /** A started lifecycle generated its candidates and published them (with these posts): voting opens. */
+  publish(lifecycleId: string, candidates: LifecycleStatus['candidates'], posts?: LifecycleStatus['posts']): void {
+    const entry = this.entries.get(lifecycleId)!;
+    entry.status = { ...entry.status, phase: 'voting', candidates, ...(posts ? { posts } : {}) };
+    entry.tally = new VoteTally(candidates);
+    entry.judgements = new JudgementTally(candidates);
+  }
+
+  /** A started lifecycle's workflow failed (inference gave up, the channel refused the post). */
+  fail(lifecycleId: string, failure: string): void {
+    this.entries.get(lifecycleId)!.failure = failure;
+  }
+
+  async start(request: LifecycleStartRequest): Promise<StartOutcome> {
+    this.startRequests.push(structuredClone(request));
+    this.throwIfAsked();
+    if (this.failStarts > 0) {
+      this.failStarts -= 1;
+      throw new Error('14 UNAVAILABLE: connect ECONNREFUSED (temporal down)');
+    }
+    if (this.entries.has(request.lifecycleId)) return 'exists';
+    this.startedIds.add(request.lifecycleId);
+    const checked = validateLifecycleInput(request.input, Date.now());
+    if (!checked.ok) {
+      // As Temporal does: the start succeeds, the workflow fails on its first task.
+      this.entries.set(request.lifecycleId, {
+        status: { lifecycleId: request.lifecycleId, prompt: '', phase: 'generating', channel: 'web', models: [], quorum: { kind: 'perCandidate', votes: 3 }, candidates: [], votesAccepted: 0 },
+        tally: new VoteTally([]),
+        judgements: new JudgementTally([]),
+        failure: `invalid lifecycle input: ${checked.errors.join('; ')}`,
+      });
+      return 'started';
+    }
+    const { plan } = checked;
+    this.entries.set(request.lifecycleId, {
+      status: {
+        lifecycleId: request.lifecycleId,
+        prompt: plan.prompt,
+        phase: 'generating',
+        channel: plan.channelLabel,
+        models: plan.models,
+        ...(plan.campaign !== undefined ? { campaign: plan.campaign } : {}),
+        ...(plan.startedBy !== undefined ? { startedBy: plan.startedBy } : {}),
+        ...(plan.startedFrom !== undefined ? { startedFrom: plan.startedFrom } : {}),
+        quorum: plan.quorum,
+        deadlineAt: new Date(Date.now() + (plan.deadline.kind === 'duration' ? plan.deadline.ms : Date.parse(plan.deadline.iso) - Date.now())).toISOString(),
+        candidates: [],
+        votesAccepted: 0,
+      },
+      tally: new VoteTally([]),
+      judgements: new JudgementTally([]),
+    });
+    return 'started';
+  }
+
+  async progress(lifecycleId: string): Promise<LifecycleProgress | undefined> {
+    this.throwIfAsked();
+    const entry = this.entries.get(lifecycleId);
+    if (!entry) return undefined;
+    if (entry.failure !== undefined) return { state: 'failed', failure: entry.failure };
+    return { state: entry.status.phase === 'completed' ? 'completed' : 'running', status: this.snapshot(entry) };
+  }
+
+  async requestClose(lifecycleId: string, request: CloseRequest): Promise<CloseOutcome> {
+    this.closeRequests.push({ lifecycleId, request });
+    this.throwIfAsked();
+    const entry = this.entries.get(lifecycleId);
+    if (!entry) return 'unknown';
+    if (entry.status.phase === 'completed' || entry.failure !== undefined) return 'ended';
+    this.close(lifecycleId);
+    return 'requested';
+  }
+
+  async listActive(channel: ChannelSpec['kind'], limit: number): Promise<LifecycleStatus[]> {
+    this.throwIfAsked();
+    return [...this.entries.values()]
+      .reverse()
+      .filter((e) => e.failure === undefined && (e.status.channel === channel || e.status.channel.startsWith(`${channel}:`)) && ['generating', 'publishing', 'voting'].includes(e.status.phase))
+      .slice(0, limit)
+      .map((e) => this.snapshot(e));
   }
 
   async listOpen(limit: number): Promise<LifecycleStatus[]> {

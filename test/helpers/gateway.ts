@@ -1,7 +1,7 @@
 /**
  * A gateway host on a free port with the web channel mounted, over the fake directory, in-memory
  * artifacts and an invite registry in a temp folder, and the client calls the rating page makes
- * (sign in by name or invite, read, vote). Shared by the host's tests (test/gateway/), the web
+ * (sign in by name or invite, read, vote, judge). Shared by the host's tests (test/gateway/), the web
  * channel's (test/channels/web/) and the web security suite (test/security/web.test.ts).
  *
  * The open panel (typed names) is on unless a test turns it off: most tests are about what a
@@ -36,12 +36,12 @@ export interface GatewayHarness {
   png: { sha256: string; mime: string; size: number };
   invites: InviteRegistry;
   /** A new invite in the registry and its token. */
-  invite(label: string, options?: { campaign?: string; ttlMs?: number }): Promise<{ record: InviteRecord; token: string }>;
+  invite(label: string, options?: { campaign?: string; ttlMs?: number; canGenerate?: boolean }): Promise<{ record: InviteRecord; token: string }>;
   /** Removes the registry's folder (stopTestGateway does). */
   dir: string;
 }
 
-export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops' | 'health'>> & {
+export type TestGatewayOptions = Partial<Pick<GatewayDeps, 'accessCode' | 'publicUrl' | 'openPanel' | 'limits' | 'inviteCacheMs' | 'oidc' | 'trustProxyHops' | 'starts' | 'health'>> & {
   /** Listen on this port (for a public URL known in advance); a free one otherwise. */
   port?: number;
 };
@@ -72,8 +72,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...opts,
   });
   const { url } = await listen(server, '127.0.0.1', port);
-  const invite = async (label: string, options: { campaign?: string; ttlMs?: number } = {}) => {
-    const record = await invites.create({ label, campaign: options.campaign, expiresAt: new Date(clock.now + (options.ttlMs ?? 7 * 86_400_000)), now: new Date(clock.now) });
+  const invite = async (label: string, options: { campaign?: string; ttlMs?: number; canGenerate?: boolean } = {}) => {
+    const record = await invites.create({ label, campaign: options.campaign, canGenerate: options.canGenerate ?? false, expiresAt: new Date(clock.now + (options.ttlMs ?? 7 * 86_400_000)), now: new Date(clock.now) });
     return { record, token: signInvite(INVITE_KEY, { inviteId: record.id, expiresAt: Date.parse(record.expiresAt) }) };
   };
   return { url, server, directory, artifacts, logs, clock, png, invites, invite, dir };
@@ -82,7 +82,17 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 export async function stopTestGateway(h: GatewayHarness): Promise<void> {
   h.server.closeAllConnections();
   await new Promise((r) => h.server.close(r));
-  rmSync(h.dir, { recursive: true, force: true });
+  // Handlers whose sockets were just closed may still be writing invite files (markUsed) on a loaded machine:
+  // retry the removal until they are done, for at most 20 s.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmSync(h.dir, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt >= 200) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** A raw request (no client-side URL normalisation, any header, chunked bodies). */
@@ -117,6 +127,15 @@ export function pageClient(h: () => GatewayHarness) {
 
   const upA = (key = 'key-0000001') => ({ candidateId: 'c1', value: 'up', idempotencyKey: key });
 
+  /** A judgement as the page sends it (POST /api/lifecycles/<id>/judgements). */
+  function judge(token: string, body: unknown, lifecycleId: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${h().url}/api/lifecycles/${encodeURIComponent(lifecycleId)}/judgements`, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, Authorization: `Bearer ${token}`, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  }
+
   /** POST /api/session with any body (no assertion). */
   function session(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
     return fetch(`${h().url}/api/session`, { method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) });
@@ -133,7 +152,7 @@ export function pageClient(h: () => GatewayHarness) {
     return fetch(`${h().url}${path}`, { headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers } });
   }
 
-  return { signIn, vote, upA, session, redeem, get };
+  return { signIn, vote, upA, judge, session, redeem, get };
 }
 
 export async function expectError(res: Response, status: number, code: string): Promise<Record<string, unknown>> {

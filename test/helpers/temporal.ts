@@ -8,10 +8,10 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } f
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCampaignItemActivities, createCampaignLedgerActivities, createChannelActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
+import { createCampaignItemActivities, createCampaignLedgerActivities, createChannelActivities, createChatInferenceActivities, createChatLedgerActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
 import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
-import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
+import type { ChannelActivities, ChatInferenceActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
 import type { SafeDownloader } from '../../connectors/http/safe-download';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
@@ -20,6 +20,7 @@ import { DevServer, freePort, temporalBinaryPath } from '../../ops/dev-server';
 import { createLogger } from '../../ops/log';
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
+import { ReplyRecords } from '../../store/reply-records';
 import { buildWorkflowBundle } from '../../workers/bundle';
 import { inferenceQueue, ledgerQueue } from '../../workflows/queues';
 import { statusQuery } from '../../workflows/messages';
@@ -96,7 +97,11 @@ export interface WorkerOverrides {
   importRoot?: string;
   /** The inference worker's downloader of brought `https:` candidates (default: the strict rules). */
   downloader?: SafeDownloader;
-  inference?: Partial<InferenceActivities>;
+  inference?: Partial<InferenceActivities & ChatInferenceActivities>;
+  /** Pause before each word of a demo chat reply (default 1 ms: fast tests, still streamed). */
+  chatTokenMs?: number;
+  /** The stream key chat replies are streamed with (none: not streamed). */
+  streamKey?: Buffer;
   channel?: Partial<ChannelActivities>;
   ledger?: Partial<LedgerActivities>;
 }
@@ -109,6 +114,8 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
   const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
   const releasesDir = join(dir, 'releases');
   const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [releasesDir, artifacts.rootDir] });
+  const registry = new InferenceRegistry([createDemoBackend({ chatTokenMs: overrides.chatTokenMs ?? 1 }), ...(overrides.backends ?? [])]);
+  const replies = await ReplyRecords.open(join(dir, 'artifacts'));
   const workers = await Promise.all([
     Worker.create({
       connection: nativeConnection,
@@ -122,21 +129,20 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
       maxHeartbeatThrottleInterval: '2 seconds',
       activities: {
         ...createInferenceActivities({
-          registry: new InferenceRegistry([createDemoBackend(), ...(overrides.backends ?? [])]),
+          registry,
           artifacts,
           ...(overrides.importRoot !== undefined ? { importRoot: overrides.importRoot } : {}),
           ...(overrides.downloader !== undefined ? { downloader: overrides.downloader } : {}),
         }),
         ...createCampaignItemActivities({ artifacts }),
+        ...createChatInferenceActivities({ registry, artifacts, replies, ...(overrides.streamKey ? { streamKey: overrides.streamKey } : {}) }),
         ...overrides.inference,
       },
     }),
     Worker.create({
       connection: nativeConnection,
       taskQueue: ledgerQueue(taskQueue),
-      activities: {
-        ...createLedgerActivities({ ledger }), ...createCampaignLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger,
-      },
+      activities: { ...createLedgerActivities({ ledger }), ...createChatLedgerActivities({ ledger }), ...createCampaignLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger },
       maxConcurrentActivityTaskExecutions: 1,
     }),
   ]);

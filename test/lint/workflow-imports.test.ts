@@ -30,6 +30,7 @@ describe('eslint: workflow import restrictions', function () {
   it('allows the listed pure core modules by value, and the rest of core/ as types only', async () => {
     assert.deepEqual(await restrictedImportErrors(`import { parseDuration } from '../core/duration';\nexport const p = parseDuration;\n`), []);
     assert.deepEqual(await restrictedImportErrors(`import { ErrorCode } from '../core/errors';\nexport const c = ErrorCode;\n`), []);
+    assert.deepEqual(await restrictedImportErrors(`import { unsafeCharacter } from '../core/text-hygiene';\nexport const u = unsafeCharacter;\n`), []);
     assert.equal((await restrictedImportErrors(`import { retrying } from '../core/retry';\nexport const r = retrying;\n`)).length, 1);
     assert.equal((await restrictedImportErrors(`import { TemporalLifecycleDirectory } from '../core/temporal-directory';\nexport const d = TemporalLifecycleDirectory;\n`)).length, 1);
     assert.deepEqual(await restrictedImportErrors(`import type { LifecycleDirectory } from '../core/lifecycle-directory';\nexport type D = LifecycleDirectory;\n`), []);

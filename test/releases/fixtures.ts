@@ -9,6 +9,9 @@
  *   L4  A/B, alpha c1 −1, beta c2 +1                           → pair c2>c1 margin 2; beta beats alpha
  *   L5  committed after the first cutoff (in the second release only)
  *   L6  two commit batches straddling the first cutoff (pending in the first release)
+ *
+ * Provenance: L1 was started with the Slack command by rater 1, L2 on the prompt box by rater 2,
+ * L3 from the CLI; the others do not say (the Temporal UI).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,12 +26,20 @@ export const at = (minutes: number) => new Date(T0 + minutes * 60_000);
 export const CUTOFF_1 = at(60).toISOString();
 export const CUTOFF_2 = at(180).toISOString();
 
-const rater = (n: number) => `r_${n.toString(16).padStart(24, '0')}`;
+export const rater = (n: number) => `r_${n.toString(16).padStart(24, '0')}`;
 
-function plan(prompt: string, models: string[]): LifecyclePlan {
+/** Who started each lifecycle, where it says (see above). */
+export const PROVENANCE: Record<string, Pick<LifecyclePlan, 'startedBy' | 'startedFrom'>> = {
+  L1: { startedBy: rater(1), startedFrom: 'slack:/prefline' },
+  L2: { startedBy: rater(2), startedFrom: 'web:prompt-box' },
+  L3: { startedFrom: 'cli' },
+};
+
+function plan(lifecycleId: string, prompt: string, models: string[]): LifecyclePlan {
   return {
     prompt, models, candidatesPerModel: 1, params: {}, channel: { kind: 'web' }, channelLabel: 'web',
     quorum: { kind: 'perCandidate', votes: 2 }, deadline: { kind: 'duration', ms: 3_600_000 },
+    ...PROVENANCE[lifecycleId],
   };
 }
 
@@ -59,7 +70,7 @@ async function request(
   }));
   return {
     lifecycle: {
-      lifecycleId, runId: `run-${lifecycleId}`, plan: plan(prompt, models), startedAt: at(0).toISOString(), deadlineAt: at(60).toISOString(),
+      lifecycleId, runId: `run-${lifecycleId}`, plan: plan(lifecycleId, prompt, models), startedAt: at(0).toISOString(), deadlineAt: at(60).toISOString(),
       closedAt: at(30).toISOString(), closeReason: 'quorum', votesAccepted: committed.length,
     },
     candidates,

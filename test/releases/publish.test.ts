@@ -20,9 +20,12 @@ import { quotedString } from '../../releases/sql';
 import { diffReleases, exportRelease, queryRelease, verifyRelease, withMemoryDatabase } from '../../releases/tools';
 import { ArtifactStore } from '../../store/ArtifactStore';
 import { Ledger } from '../../store/Ledger';
-import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, readParquetIndependently } from './fixtures';
+import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, rater, readParquetIndependently } from './fixtures';
 
-const PARQUET_FILES = ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'].map((t) => `${t}.parquet`);
+const PARQUET_FILES = [
+  'lifecycles', 'candidates', 'votes', 'vote_events', 'judgement_events', 'battles', 'matchups', 'preferences', 'preferences_chat', 'kto', 'leaderboard', 'model_pairs',
+  'conversations', 'messages', 'chat_preferences', 'chat_kto',
+].map((t) => `${t}.parquet`);
 
 const FIRST_RUNS = `('run-L1', 'run-L2', 'run-L3', 'run-L4')`;
 
@@ -83,10 +86,13 @@ describe('release publishing (releases/publisher)', function () {
     assert.equal(await memoryLimit(), limitBefore); // the release's lower limit does not outlive it
     assert.equal(result.releaseId, '2026-11-20');
     assert.equal(result.latest, true);
-    assert.deepEqual(result.rows, { lifecycles: 4, candidates: 10, votes: 12, vote_events: 15, preferences: 4, leaderboard: 3 });
-    assert.deepEqual(readdirSync(result.dir).sort(), [
-      'README.md', 'candidates.parquet', 'leaderboard.parquet', 'lifecycles.parquet', 'manifest.json', 'preferences.parquet', 'report.html', 'vote_events.parquet', 'votes.parquet',
-    ]);
+    // No judgements in this ledger: their files are there, empty. Every pair's candidates are texts (preferences_chat); kto has a row per standing vote.
+    // No chat conversations either: the chat files are there, empty.
+    assert.deepEqual(result.rows, {
+      lifecycles: 4, candidates: 10, votes: 12, vote_events: 15, judgement_events: 0, battles: 0, matchups: 0, preferences: 4, preferences_chat: 4, kto: 12,
+      leaderboard: 3, model_pairs: 1, conversations: 0, messages: 0, chat_preferences: 0, chat_kto: 0,
+    });
+    assert.deepEqual(readdirSync(result.dir).sort(), ['README.md', 'manifest.json', ...PARQUET_FILES, 'report.html'].sort());
     // Rows in ledger order (rowid: commit order), which is what makes the bytes deterministic.
     const expected: Record<string, string> = {
       lifecycles: `SELECT * FROM lifecycles WHERE run_id IN ${FIRST_RUNS} ORDER BY rowid`,
@@ -103,6 +109,15 @@ describe('release publishing (releases/publisher)', function () {
       assert.deepEqual(fromDuckDb, fromLedger, `${table}: DuckDB read-back vs ledger`);
       assertSameRows(await readParquetIndependently(file), fromDuckDb, table);
     }
+    // Who started each lifecycle and from where: as the fixture's inputs said, unknown where they did not.
+    const lifecycles = await readParquetIndependently(join(result.dir, 'lifecycles.parquet'));
+    assert.deepEqual(lifecycles.map((l) => [l.lifecycle_id, l.started_by, l.started_from]), [
+      ['L1', rater(1), 'slack:/prefline'],
+      ['L2', rater(2), 'web:prompt-box'],
+      ['L3', null, 'cli'],
+      ['L4', null, 'unknown'],
+    ]);
+    assert.match(readFileSync(join(result.dir, 'README.md'), 'utf8'), /`lifecycles\.started_from` says where a lifecycle was started/);
     // How each rater signed in: rater 2 by invite (verified), the others by typed name (open, unverified).
     const standing = await readParquetIndependently(join(result.dir, 'votes.parquet'));
     assert.deepEqual([...new Set(standing.map((v) => `${String(v.rater_auth)}:${String(v.rater_verified)}`))].sort(), ['invite:true', 'open:false']);
@@ -157,6 +172,12 @@ describe('release publishing (releases/publisher)', function () {
       krippendorffAlpha: manifest.stats.krippendorffAlpha,
       artifactsReferenced: 10,
       artifactsMissing: 0,
+      battles: 0,
+      compareComparisons: 0,
+      compareTies: 0,
+      compareBothBad: 0,
+      preferencesBySource: { thumbs: 4, compare: 0 },
+      positionBias: { decided: 0, leftWins: 0, leftShare: null, ciLow: null, ciHigh: null },
     });
     assert.ok(Math.abs((manifest.stats.krippendorffAlpha as number) - 1 / 3) < 1e-12);
   });
@@ -170,7 +191,9 @@ describe('release publishing (releases/publisher)', function () {
     const manifest = (await readManifest(second.dir)) as ReleaseManifest;
     assert.equal(manifest.cutoff, CUTOFF_2);
     assert.equal(manifest.createdAt, at(600).toISOString());
-    assert.deepEqual(manifest.addedSincePrevious, { lifecycles: 2, candidates: 4, votes: 5, vote_events: 5, preferences: 2 });
+    assert.deepEqual(manifest.addedSincePrevious, {
+      lifecycles: 2, candidates: 4, votes: 5, vote_events: 5, judgement_events: 0, battles: 0, matchups: 0, preferences: 2, preferences_chat: 2, kto: 5,
+    });
     assert.equal(manifest.stats.lifecyclesPendingAtCutoff, 0);
     // Commit order, not key order: L6 (committed at +50 and +70 min) precedes L5 (+90 min), and the
     // vote of L6's second batch comes before L5's votes.
@@ -189,8 +212,18 @@ describe('release publishing (releases/publisher)', function () {
       candidates: [10, 14, 4, 0, 0],
       votes: [12, 17, 5, 0, 0],
       vote_events: [15, 20, 5, 0, 0],
+      judgement_events: [0, 0, 0, 0, 0],
+      battles: [0, 0, 0, 0, 0],
+      matchups: [0, 0, 0, 0, 0],
       preferences: [4, 6, 2, 0, 0],
+      preferences_chat: [4, 6, 2, 0, 0],
+      kto: [12, 17, 5, 0, 0],
       leaderboard: [3, 3, 0, 0, 2], // alpha's and beta's tallies changed, gamma's did not
+      model_pairs: [1, 1, 0, 0, 1], // alpha–beta: one more comparison
+      conversations: [0, 0, 0, 0, 0],
+      messages: [0, 0, 0, 0, 0],
+      chat_preferences: [0, 0, 0, 0, 0],
+      chat_kto: [0, 0, 0, 0, 0],
     });
     const backwards = await diffReleases(await resolveRelease(releasesDir, 'latest'), await resolveRelease(releasesDir, first.releaseId));
     assert.deepEqual(backwards.find((d) => d.table === 'votes'), { table: 'votes', rowsA: 17, rowsB: 12, added: 0, removed: 5, changed: 0 });
@@ -215,7 +248,7 @@ describe('release publishing (releases/publisher)', function () {
       await fillLedger(other, await ArtifactStore.open(join(otherDir, 'artifacts')));
       const elsewhere = await publishRelease({ ledger: other, releasesDir: join(otherDir, 'releases'), cutoff: CUTOFF_1, now: () => at(700) });
       const names = Object.keys(((await readManifest(first.dir)) as ReleaseManifest).files);
-      assert.equal(names.length, 8);
+      assert.equal(names.length, PARQUET_FILES.length + 2);
       for (const name of names) {
         // The card and report name the release id, so they match where the id does.
         if (name.endsWith('.parquet')) assert.equal(sha(join(again.dir, name)), sha(join(first.dir, name)), name);
@@ -377,7 +410,7 @@ describe('release publishing (releases/publisher)', function () {
     const out = join(dir, 'export');
     const exported = await exportRelease(await resolveRelease(releasesDir, 'latest'), out, artifacts.rootDir);
     assert.equal(exported.artifacts, 10);
-    assert.equal(exported.files, 9);
+    assert.equal(exported.files, PARQUET_FILES.length + 3);
     for (const pair of await readParquetIndependently(join(out, 'preferences.parquet'))) {
       for (const key of ['chosen_path', 'rejected_path'] as const) {
         const path = join(out, String(pair[key]));

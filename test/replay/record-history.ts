@@ -19,6 +19,9 @@
  *                     asking next and answering, continue-as-new forced low), ratingCampaign_v1_resumed
  *                     (its last run, to the final commit) and ratingLifecycle_v5_campaignChild (one item's
  *                     lifecycle: reports to the campaign, the quota refusing a third answer)
+ *   chat              chatConversation_v1: a conversation with a rating and reason, feedback, a correction,
+ *                     a regeneration and an A/B judgement, a second turn, Clear; and
+ *                     chatConversation_v1_continuedAsNew, a first run that continued as new
  * Re-record only when a workflow change is deliberately incompatible (and guard it with patched()).
  */
 import type { WorkflowHandle } from '@temporalio/client';
@@ -26,7 +29,10 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LifecycleStart } from '../../workflows/lifecycle-state';
-import { CAMPAIGN_WORKFLOW_TYPE, WORKFLOW_TYPE, closeSignal, judgeUpdate, nextItemUpdate, voteSignal, voteUpdate } from '../../workflows/messages';
+import {
+  CAMPAIGN_WORKFLOW_TYPE, WORKFLOW_TYPE, closeSignal, compareUpdate, correctionUpdate, endUpdate, feedbackUpdate, rateReplyUpdate, regenerateUpdate, judgeUpdate, nextItemUpdate, sendMessageUpdate, voteSignal, voteUpdate,
+} from '../../workflows/messages';
+import { base, startConversation, updateLatest } from '../helpers/chat';
 import { RELEASE_WORKFLOW_TYPE } from '../../workflows/publish-release';
 import type { LifecycleInput, LifecycleSummary } from '../../workflows/types';
 import { waitUntil } from '../helpers/processes';
@@ -229,6 +235,30 @@ async function recordCampaign(): Promise<void> {
     await save(client.workflow.getHandle(`${id}-item-0`), 'ratingLifecycle_v5_campaignChild');
   });
 }
+scenarios.chat = async () => {
+  await withWorkers('record-chat', {}, async (workers) => {
+    const { client } = await sharedTemporal();
+    const handle = await startConversation(workers.taskQueue, { thresholds: { commitAfterMs: 0 } }, 'replay-fixture-chatConversation_v1');
+    const first = await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'how many r in strawberry?' }] });
+    await handle.executeUpdate(rateReplyUpdate, { args: [{ ...base(), replyId: first.reply.id, value: 'down', reason: 'incorrect' }] });
+    await handle.executeUpdate(feedbackUpdate, { args: [{ ...base(), replyId: first.reply.id, text: "there are three r's" }] });
+    await handle.executeUpdate(correctionUpdate, { args: [{ ...base(), replyId: first.reply.id, text: 'There are three.' }] });
+    const again = await handle.executeUpdate(regenerateUpdate, { args: [{ ...base() }] });
+    await handle.executeUpdate(compareUpdate, { args: [{ ...base(), left: again.reply.id, right: first.reply.id, choice: 'left' }] });
+    await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'and in raspberry?' }] });
+    await handle.executeUpdate(endUpdate, { args: [{ ...base() }] });
+    await handle.result();
+    await save(handle, 'chatConversation_v1');
+
+    const long = await startConversation(workers.taskQueue, { thresholds: { continueAsNewAfterEvents: 20, commitAfterMs: 0 } }, 'replay-fixture-chatConversation_v1_continuedAsNew');
+    for (let n = 1; n <= 4; n++) await updateLatest(long.workflowId, sendMessageUpdate, { ...base(), text: `message ${n}` });
+    await updateLatest(long.workflowId, endUpdate, { ...base() });
+    await client.workflow.getHandle(long.workflowId).result();
+    const firstRun = client.workflow.getHandle(long.workflowId, long.firstExecutionRunId);
+    if (!(await firstRun.fetchHistory()).events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) throw new Error('the first run did not continue as new');
+    await save(firstRun, 'chatConversation_v1_continuedAsNew');
+  });
+};
 
 async function main(scenario: string): Promise<void> {
   const record = scenarios[scenario];

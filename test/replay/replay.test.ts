@@ -23,9 +23,13 @@ describe('replay of saved histories', function () {
     assert.ok(files.length > 0);
   });
 
-  it('should hold both workflows, and a lifecycle that continued-as-new and the run that resumed it', () => {
+  it('should hold every workflow, and a lifecycle that continued-as-new and the run that resumed it', () => {
     const types = new Set(files.map((f) => loadHistory(f).events[0].workflowExecutionStartedEventAttributes.workflowType.name));
-    assert.deepEqual([...types].sort(), ['publishRelease', 'ratingCampaign', 'ratingLifecycle']);
+    assert.deepEqual([...types].sort(), ['chatConversation', 'publishRelease', 'ratingCampaign', 'ratingLifecycle']);
+    const chat = loadHistory('chatConversation_v1_continuedAsNew.json').events;
+    assert.ok(chat.at(-1).workflowExecutionContinuedAsNewEventAttributes, 'a conversation that continued as new');
+    const updates = loadHistory('chatConversation_v1.json').events.filter((e: Record<string, unknown>) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    assert.equal(updates.length, 8, 'every kind of request a conversation takes');
     const continued = loadHistory('ratingLifecycle_v2_continuedAsNew.json').events;
     assert.ok(continued.at(-1).workflowExecutionContinuedAsNewEventAttributes, 'ends in continue-as-new');
     const resumed = loadHistory('ratingLifecycle_v2_resumed.json').events;

@@ -260,12 +260,13 @@ describe('security: model output URLs the inference worker downloads (issue 12, 
 
   describe('the API token', () => {
     const both = { allowHttpHosts: ['127.0.0.1', 'cdn.test'], allowHosts: ['127.0.0.1', 'cdn.test'] };
+    const authOf = (path: RegExp) => replicate.requestsTo('GET', path).map((r) => r.headers['authorization']);
 
-    it('goes to a file URL on the API origin, never to the origin it redirects to', async () => {
-      replicate.serve('/files/bounce.png', redirect(`http://cdn.test:${cdn.port}/ok.png`));
-      const [candidate] = await generate(`${replicate.origin}/files/bounce.png`, both);
+    it('goes to a Replicate file URL on the API origin (/v1/files/<id>), never to the origin it redirects to', async () => {
+      replicate.serve('/v1/files/bounce01/download', redirect(`http://cdn.test:${cdn.port}/ok.png`));
+      const [candidate] = await generate(`${replicate.origin}/v1/files/bounce01/download`, both);
       assert.equal(candidate?.kind, 'image');
-      assert.equal(replicate.requestsTo('GET', /^\/files\/bounce\.png$/).at(-1)?.headers['authorization'], `Bearer ${replicate.token}`);
+      assert.equal(authOf(/^\/v1\/files\/bounce01\/download$/).at(-1), `Bearer ${replicate.token}`);
       assert.equal(cdn.hitsTo('/ok.png').length, 1);
       assert.equal(cdn.hitsTo('/ok.png')[0]?.headers['authorization'], undefined, 'the token stayed on the API origin');
     });
@@ -274,6 +275,33 @@ describe('security: model output URLs the inference worker downloads (issue 12, 
       const [candidate] = await generate(`http://127.0.0.1:${cdn.port}/ok.png`, both);
       assert.equal(candidate?.kind, 'image');
       assert.equal(cdn.hitsTo('/ok.png')[0]?.headers['authorization'], undefined);
+    });
+
+    it('does not go to other paths of the API origin, which would answer with the account\'s data, nothing stored', async () => {
+      // What the old rule (any URL on the API origin) sent the token to: the answer would have become a candidate.
+      const before = storedFiles();
+      for (const path of ['/v1/predictions', '/v1/account', '/v1/files/../predictions', '/v1/files/x%2F..%2F..%2Fpredictions', '/files/out-0.png']) {
+        const err = await failure(generate(`${replicate.origin}${path}`, both));
+        assert.match(err.message, /output of Replicate prediction \w+ could not be downloaded: .*answered HTTP (401|404)/, path);
+      }
+      for (const path of [/^\/v1\/predictions$/, /^\/v1\/account$/, /^\/v1\/files\/x%2F/, /^\/files\/out-0\.png$/]) {
+        const sent = authOf(path);
+        assert.ok(sent.length > 0, `the download of ${path} was tried`);
+        assert.deepEqual(sent.filter((a) => a !== undefined), [], `no token to ${path}`);
+      }
+      assert.deepEqual(storedFiles(), before);
+    });
+
+    it('does not go to a redirect hop, though it leads to a file URL on the API origin', async () => {
+      cdn.serve('/to-api', redirect(`${replicate.origin}/v1/files/steered1`));
+      replicate.serve('/v1/files/steered1', (req, res) => {
+        res.writeHead(req.headers['authorization'] ? 200 : 401, { 'Content-Type': 'image/png' });
+        res.end(req.headers['authorization'] ? makePng(2, 2, [1, 2, 3]) : undefined);
+      });
+      const err = await failure(generate(`http://cdn.test:${cdn.port}/to-api`, both));
+      assert.match(err.message, /answered HTTP 401/);
+      assert.deepEqual(authOf(/^\/v1\/files\/steered1$/), [undefined]);
+      assert.deepEqual(storedFiles(), []);
     });
   });
 });

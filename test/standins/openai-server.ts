@@ -2,7 +2,9 @@
  * A local stand-in for an OpenAI-compatible inference server (vLLM, TGI, Ollama, LocalAI; test-only):
  * `POST /v1/chat/completions` and `POST /v1/images/generations` with their real response shapes,
  * the error-body dialects of each server family, Bearer auth, scripted latency, 429 bursts with
- * `Retry-After` and 5xx. Every request is recorded for assertions.
+ * `Retry-After` and 5xx. Every request is recorded for assertions. With `"stream": true`, chat
+ * completions answer in the real SSE wire format, one word per `data:` chunk at a fixed pace, a usage
+ * chunk when `stream_options.include_usage` asks for it, and `data: [DONE]`.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -23,6 +25,10 @@ export interface OpenAIModelScript {
   image?: Uint8Array;
   /** Reject a request with 400 and this message. */
   validate?: (body: Record<string, unknown>) => string | undefined;
+  /** Streamed replies (`"stream": true`): the pause before each chunk (one word each); default 0. */
+  tokenMs?: number;
+  /** Streamed replies: end the stream after this many chunks, without [DONE] (a server that died mid-reply). */
+  cutAfterChunks?: number;
 }
 
 /** How the server family words errors: OpenAI/LocalAI `{error:{message}}`, vLLM `{object:"error",message}`, TGI/Ollama `{error:"…"}`. */
@@ -32,6 +38,8 @@ export interface OpenAIStandIn {
   baseUrl: string;
   requests: RecordedRequest[];
   setModel(model: string, script?: OpenAIModelScript): void;
+  /** Streams currently being written (for tests that act mid-reply). */
+  readonly streaming: number;
   requestsTo(path: string): RecordedRequest[];
   close(): Promise<void>;
 }
@@ -40,6 +48,7 @@ export async function startOpenAIStandIn(options: { apiKey?: string; dialect?: E
   const dialect = options.dialect ?? 'openai';
   const models = new Map<string, OpenAIModelScript>();
   const requests: RecordedRequest[] = [];
+  let streaming = 0;
 
   function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     if (res.headersSent || res.destroyed) return;
@@ -106,14 +115,52 @@ export async function startOpenAIStandIn(options: { apiKey?: string; dialect?: E
     const content = script.reply ? script.reply(body) : `[${model} seed=${String(body['seed'])}] ${prompt.split('').reverse().join('')}`;
     const promptTokens = prompt.split(/\s+/).filter(Boolean).length;
     const completionTokens = (content ?? '').split(/\s+/).filter(Boolean).length;
+    const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+    if (body['stream'] === true) {
+      const usage = (body['stream_options'] as { include_usage?: boolean } | undefined)?.include_usage
+        ? { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }
+        : undefined;
+      return streamReply(req, res, { id, created, model, pieces: script.emptyChoices ? [] : (content ?? '').match(/\S+\s*/g) ?? [], usage, script });
+    }
     send(res, 200, {
-      id: `chatcmpl-${randomBytes(12).toString('hex')}`,
+      id,
       object: 'chat.completion',
       created,
       model,
       choices: script.emptyChoices ? [] : [{ index: 0, message: { role: 'assistant', content }, logprobs: null, finish_reason: 'stop' }],
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     });
+  }
+
+  /** The SSE answer of a streamed completion, as vLLM and OpenAI write it. */
+  async function streamReply(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    reply: { id: string; created: number; model: string; pieces: string[]; usage?: Record<string, number>; script: OpenAIModelScript },
+  ): Promise<void> {
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id: reply.id, object: 'chat.completion.chunk', created: reply.created, model: reply.model, choices, ...extra })}\n\n`;
+    streaming++;
+    try {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+      res.flushHeaders();
+      res.write(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
+      for (const [i, piece] of reply.pieces.entries()) {
+        if (reply.script.tokenMs) await new Promise((r) => setTimeout(r, reply.script.tokenMs));
+        if (req.socket.destroyed) return; // the client went away (cancelled, or its worker was killed)
+        if (reply.script.cutAfterChunks !== undefined && i >= reply.script.cutAfterChunks) {
+          // Let what was written reach the client, then drop the connection (a server that died mid-reply).
+          await new Promise((r) => setTimeout(r, 20));
+          return void res.destroy();
+        }
+        res.write(chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+      }
+      res.write(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]));
+      if (reply.usage) res.write(chunk([], { usage: reply.usage }));
+      res.end('data: [DONE]\n\n');
+    } finally {
+      streaming--;
+    }
   }
 
   const server = http.createServer((req, res) => {
@@ -126,6 +173,9 @@ export async function startOpenAIStandIn(options: { apiKey?: string; dialect?: E
     baseUrl: `${origin}/v1`,
     requests,
     setModel: (model, script = {}) => void models.set(model, { ...script, faults: [...(script.faults ?? [])] }),
+    get streaming() {
+      return streaming;
+    },
     requestsTo: (path) => requests.filter((r) => r.path === path),
     close: () =>
       new Promise<void>((resolve) => {

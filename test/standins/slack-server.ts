@@ -11,7 +11,9 @@
  * - Socket Mode: `apps.connections.open` and a minimal WebSocket server (RFC 6455 framing, hello,
  *   ping/pong, envelopes and their acks);
  * - and the other direction: signed Events API and interactivity deliveries to a gateway, with retries
- *   (`X-Slack-Retry-Num`, `X-Slack-Retry-Reason`).
+ *   (`X-Slack-Retry-Num`, `X-Slack-Retry-Reason`), and slash commands as Slack sends them (a signed
+ *   form-encoded body with `command`, `text`, `response_url`, `trigger_id`, …; Slack does not retry them,
+ *   a client re-sending one sends the same `trigger_id`).
  * Every API call is recorded for assertions.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -119,6 +121,7 @@ export class SlackStandIn {
   private tsCounter = 0;
   private fileCounter = 0;
   private eventCounter = 0;
+  private triggerCounter = 0;
   private server!: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
@@ -249,6 +252,38 @@ export class SlackStandIn {
     };
   }
 
+  /** A slash command's form fields, as Slack sends them for `user` typing `command text` in `channel`. */
+  slashCommandFields(c: { user: string; channel: string; text: string; command?: string; triggerId?: string; responseUrl?: string | null; teamId?: string; enterpriseId?: string }): Record<string, string> {
+    return {
+      token: 'legacy-verification-token',
+      team_id: c.teamId ?? this.teamId,
+      team_domain: 'standin',
+      ...(c.enterpriseId ? { enterprise_id: c.enterpriseId, enterprise_name: 'Stand-in Grid' } : {}),
+      channel_id: c.channel,
+      channel_name: this.channels.find((ch) => ch.id === c.channel)?.name ?? 'unknown',
+      user_id: c.user,
+      user_name: c.user.toLowerCase(),
+      command: c.command ?? '/prefline',
+      text: c.text,
+      api_app_id: 'A0STANDIN',
+      is_enterprise_install: 'false',
+      ...(c.responseUrl === null ? {} : { response_url: c.responseUrl ?? this.responseUrl() }),
+      trigger_id: c.triggerId ?? `${Date.now()}.${++this.triggerCounter}.${randomUUID().replace(/-/g, '').slice(0, 32)}`,
+    };
+  }
+
+  /** POSTs a slash command to `<gatewayUrl>/slack/commands`, form-encoded and signed as Slack does. */
+  deliverCommand(gatewayUrl: string, fields: Record<string, string>, options: DeliveryOptions = {}): Promise<DeliveryResult> {
+    const body = options.rawBody ?? new URLSearchParams(fields).toString();
+    return this.deliver(`${gatewayUrl}/slack/commands`, body, options.contentType ?? 'application/x-www-form-urlencoded', options);
+  }
+
+  /** What was posted to one `response_url` (its last path segment), in order. */
+  responsesTo(responseUrl: string): Array<Record<string, unknown>> {
+    const id = responseUrl.slice(responseUrl.lastIndexOf('/') + 1);
+    return this.responses.filter((r) => r.id === id).map((r) => r.body);
+  }
+
   /** POSTs an Events API payload to `<gatewayUrl>/slack/events`, signed unless told otherwise. */
   deliverEvent(gatewayUrl: string, envelope: unknown, options: DeliveryOptions = {}): Promise<DeliveryResult> {
     return this.deliver(`${gatewayUrl}/slack/events`, options.rawBody ?? JSON.stringify(envelope), options.contentType ?? 'application/json', options);
@@ -297,13 +332,13 @@ export class SlackStandIn {
   }
 
   /** Sends an envelope to every connected Socket Mode client; resolves with the first ack's payload. */
-  sendEnvelope(type: 'events_api' | 'interactive', payload: unknown, options: { retryAttempt?: number; retryReason?: string; timeoutMs?: number } = {}): Promise<unknown> {
+  sendEnvelope(type: 'events_api' | 'interactive' | 'slash_commands', payload: unknown, options: { retryAttempt?: number; retryReason?: string; timeoutMs?: number } = {}): Promise<unknown> {
     const envelopeId = randomUUID();
     const envelope = {
       envelope_id: envelopeId,
       type,
       payload,
-      accepts_response_payload: false,
+      accepts_response_payload: type === 'slash_commands',
       ...(type === 'events_api' ? { retry_attempt: options.retryAttempt ?? 0, retry_reason: options.retryReason ?? '' } : {}),
     };
     return new Promise((resolve, reject) => {

@@ -143,7 +143,12 @@ describe('store/Ledger', function () {
         { table_name: 'campaigns', table_type: 'BASE TABLE' },
         { table_name: 'candidate_scores', table_type: 'BASE TABLE' },
         { table_name: 'candidates', table_type: 'BASE TABLE' },
+        { table_name: 'chat_conversations', table_type: 'VIEW' },
+        { table_name: 'chat_events', table_type: 'BASE TABLE' },
+        { table_name: 'chat_messages', table_type: 'VIEW' },
         { table_name: 'feedback', table_type: 'VIEW' },
+        { table_name: 'judgement_battles', table_type: 'BASE TABLE' },
+        { table_name: 'judgement_matchups', table_type: 'BASE TABLE' },
         { table_name: 'judgements', table_type: 'BASE TABLE' },
         { table_name: 'ledger_meta', table_type: 'BASE TABLE' },
         { table_name: 'lifecycle_completions', table_type: 'BASE TABLE' },
@@ -174,7 +179,7 @@ describe('store/Ledger', function () {
       const { rows } = await l.query(`
         SELECT run_id, lifecycle_id, prompt, models, candidates_per_model, channel, campaign, model_version,
                quorum_kind, quorum_votes, params::VARCHAR AS params, epoch_ms(started_at) AS started, epoch_ms(deadline_at) AS deadline,
-               epoch_ms(closed_at) AS closed, close_reason, votes_accepted, epoch_ms(committed_at) AS committed
+               epoch_ms(closed_at) AS closed, close_reason, votes_accepted, epoch_ms(committed_at) AS committed, started_by, started_from
           FROM lifecycles`);
       assert.equal(rows.length, 1);
       const row = rows[0]!;
@@ -198,6 +203,8 @@ describe('store/Ledger', function () {
           close_reason: 'quorum',
           votes_accepted: 6,
           committed: now.getTime(),
+          started_by: null,
+          started_from: 'unknown',
         },
       );
     });
@@ -724,7 +731,7 @@ describe('store/Ledger', function () {
       // The schema-2 ledger refuses a row without a close; the upgraded one takes it.
       const l = await writer();
       assert.deepEqual((await l.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
-      assert.ok(LEDGER_SCHEMA_VERSION >= 4, 'schema 4 made the close columns nullable'); // later steps (5–7) come from other branches
+      assert.ok(LEDGER_SCHEMA_VERSION >= 4, 'the close columns may be NULL from schema 4 on');
       const nullable = await l.query(`SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'lifecycles' AND column_name IN ('closed_at', 'close_reason') ORDER BY column_name`);
       assert.deepEqual(nullable.rows, [{ column_name: 'close_reason', is_nullable: 'YES' }, { column_name: 'closed_at', is_nullable: 'YES' }]);
       await l.commit(smallCommit());
@@ -801,7 +808,66 @@ describe('store/Ledger', function () {
     });
   });
 
-  describe('upgrades of older ledgers (schemas 1–3)', () => {
+  describe('provenance (lifecycles.started_by, started_from)', () => {
+    const starter = 'r_0123456789abcdef01234567';
+    const started = (runId: string, provenance: Partial<LifecyclePlan>) => smallCommit({ runId, lifecycleId: `lc-${runId}`, plan: { ...PLAN, ...provenance } });
+    const stored = async (l: Ledger) => (await l.query(`SELECT run_id, started_by, started_from FROM lifecycles ORDER BY rowid`)).rows;
+
+    it('should store who started each lifecycle and from where, and unknown where its input did not say', async () => {
+      const l = await writer();
+      await l.commit(started('slack', { startedBy: starter, startedFrom: 'slack:/prefline' }));
+      await l.commit(started('web', { startedBy: starter, startedFrom: 'web:prompt-box' }));
+      await l.commit(started('cli', { startedFrom: 'cli' }));
+      await l.commit(started('ui', {}));
+      assert.deepEqual(await stored(l), [
+        { run_id: 'slack', started_by: starter, started_from: 'slack:/prefline' },
+        { run_id: 'web', started_by: starter, started_from: 'web:prompt-box' },
+        { run_id: 'cli', started_by: null, started_from: 'cli' },
+        { run_id: 'ui', started_by: null, started_from: 'unknown' },
+      ]);
+    });
+
+    it('should give the lifecycles of a ledger from before it unknown, keeping row order, and commit provenance afterwards', async () => {
+      const l = await writer();
+      await l.commit(started('one', {}));
+      await l.commit(started('two', {}));
+      // Turn it into a schema-4 ledger: lifecycles without provenance.
+      await l.withConnection(async (c) => {
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_by`);
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_from`);
+        await c.run(`UPDATE ledger_meta SET value = '4' WHERE key = 'schema_version'`);
+      });
+      l.closeSync();
+      const upgraded = await writer();
+      assert.deepEqual(await stored(upgraded), [
+        { run_id: 'one', started_by: null, started_from: 'unknown' },
+        { run_id: 'two', started_by: null, started_from: 'unknown' },
+      ]);
+      const column = await upgraded.query(`SELECT is_nullable FROM duckdb_columns() WHERE table_name = 'lifecycles' AND column_name = 'started_from'`);
+      assert.deepEqual(column.rows, [{ is_nullable: false }]);
+      assert.deepEqual((await upgraded.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+      await upgraded.commit(started('three', { startedBy: starter, startedFrom: 'slack:/prefline' }));
+      assert.deepEqual((await stored(upgraded)).at(-1), { run_id: 'three', started_by: starter, started_from: 'slack:/prefline' });
+    });
+
+    it('should finish an upgrade that stopped half-way (columns added, not filled)', async () => {
+      const l = await writer();
+      await l.commit(started('one', {}));
+      await l.withConnection(async (c) => {
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_by`);
+        await c.run(`ALTER TABLE lifecycles DROP COLUMN started_from`);
+        await c.run(`ALTER TABLE lifecycles ADD COLUMN started_by VARCHAR`);
+        await c.run(`ALTER TABLE lifecycles ADD COLUMN started_from VARCHAR`);
+        await c.run(`UPDATE ledger_meta SET value = '4' WHERE key = 'schema_version'`);
+      });
+      l.closeSync();
+      const upgraded = await writer();
+      assert.deepEqual(await stored(upgraded), [{ run_id: 'one', started_by: null, started_from: 'unknown' }]);
+      await assert.rejects(upgraded.withConnection((c) => c.run(`UPDATE lifecycles SET started_from = NULL`)), /NOT NULL/);
+    });
+  });
+
+  describe('upgrades of older ledgers (schemas 1–4)', () => {
     /** What defines a ledger's shape: every table's columns (order, type, nullability, default), constraints, views and indexes. */
     const shapeOf = (l: Ledger) => l.withConnection(async (c) => {
       const read = async (sql: string) => (await c.runAndReadAll(sql)).getRowObjectsJson();
@@ -824,12 +890,15 @@ describe('store/Ledger', function () {
       }
     };
     const rows = async (l: Ledger) => ({
+      lifecycles: (await l.query(`SELECT run_id, started_by, started_from FROM lifecycles WHERE run_id = 'run-old'`)).rows,
       votes: (await l.query(`SELECT idempotency_key, channel, rater_auth, standing FROM votes WHERE run_id = 'run-old' ORDER BY rowid`)).rows,
       completions: await count(l, `SELECT count(*) AS n FROM lifecycle_completions WHERE run_id = 'run-old'`),
       scores: (await l.query(`SELECT candidate_id, up, down, score, first_of_model FROM candidate_scores WHERE run_id = 'run-old' ORDER BY rowid`)).rows,
       pairs: (await l.query(`SELECT chosen_candidate_id, rejected_candidate_id, chosen_path, margin, tie FROM preference_pairs WHERE run_id = 'run-old'`)).rows,
     });
     const OLD_ROWS = {
+      // No provenance before schema 5: unknown.
+      lifecycles: [{ run_id: 'run-old', started_by: null, started_from: 'unknown' }],
       votes: [
         { idempotency_key: 'web:1', channel: 'web', rater_auth: 'open', standing: false },
         { idempotency_key: 'web:2', channel: 'web', rater_auth: 'open', standing: true },
@@ -843,7 +912,7 @@ describe('store/Ledger', function () {
       pairs: [{ chosen_candidate_id: 'c1', rejected_candidate_id: 'c2', chosen_path: `artifacts/${OLD_PATHS.c1}`, margin: 0, tie: true }],
     };
 
-    for (const version of [1, 2, 3] as const) {
+    for (const version of [1, 2, 3, 4] as const) {
       it(`should bring a schema-${version} ledger to exactly the shape of a new one, keeping its rows, and then take increments`, async () => {
         const expected = await newLedgerShape();
         await writeOldLedger(file, version);
@@ -967,7 +1036,9 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 11);
+        // 8, judgements and its derived battles and matchups (schema 7), chat_events and its two views (schema 6), campaigns and
+        // campaign_items (schema 8): nothing dropped, nothing added.
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 16);
       });
     }
 

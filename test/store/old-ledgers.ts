@@ -4,20 +4,22 @@
  * what "schema 2" means here), and one committed lifecycle in rows of that schema.
  *
  * 1: lifecycles, candidates, votes and the feedback view; 2: + the derived tables;
- * 3: + votes.rater_auth (and in the view). All three have NOT NULL close columns.
+ * 3: + votes.rater_auth (and in the view). All three have NOT NULL close columns;
+ * 4: the close columns may be NULL (increments while voting). None has the provenance columns (schema 5).
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export type OldLedgerVersion = 1 | 2 | 3;
+export type OldLedgerVersion = 1 | 2 | 3 | 4;
 
-const LIFECYCLES = `CREATE TABLE lifecycles (
+const lifecycles = (closeNotNull: boolean) => `CREATE TABLE lifecycles (
   run_id VARCHAR PRIMARY KEY, lifecycle_id VARCHAR NOT NULL, prompt VARCHAR NOT NULL, models VARCHAR[] NOT NULL,
   candidates_per_model INTEGER NOT NULL, channel VARCHAR NOT NULL, campaign VARCHAR, model_version VARCHAR,
   quorum_kind VARCHAR NOT NULL, quorum_votes INTEGER NOT NULL, params JSON, started_at TIMESTAMPTZ NOT NULL,
-  deadline_at TIMESTAMPTZ NOT NULL, closed_at TIMESTAMPTZ NOT NULL, close_reason VARCHAR NOT NULL,
+  deadline_at TIMESTAMPTZ NOT NULL, closed_at TIMESTAMPTZ${closeNotNull ? ' NOT NULL' : ''}, close_reason VARCHAR${closeNotNull ? ' NOT NULL' : ''},
   votes_accepted INTEGER NOT NULL, committed_at TIMESTAMPTZ NOT NULL)`;
+const LIFECYCLES = lifecycles(true);
 
 const CANDIDATES = `CREATE TABLE candidates (
   run_id VARCHAR NOT NULL, lifecycle_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL, label VARCHAR NOT NULL,
@@ -58,6 +60,7 @@ const SCHEMAS: Record<OldLedgerVersion, string[]> = {
   1: [LIFECYCLES, CANDIDATES, `CREATE TABLE votes (${VOTE_COLUMNS}, PRIMARY KEY (run_id, idempotency_key))`, feedback(false)],
   2: [LIFECYCLES, CANDIDATES, `CREATE TABLE votes (${VOTE_COLUMNS}, PRIMARY KEY (run_id, idempotency_key))`, feedback(false), ...DERIVED],
   3: [LIFECYCLES, CANDIDATES, `CREATE TABLE votes (${VOTE_COLUMNS}, rater_auth VARCHAR NOT NULL, PRIMARY KEY (run_id, idempotency_key))`, feedback(true), ...DERIVED],
+  4: [lifecycles(false), CANDIDATES, `CREATE TABLE votes (${VOTE_COLUMNS}, rater_auth VARCHAR NOT NULL, PRIMARY KEY (run_id, idempotency_key))`, feedback(true), ...DERIVED],
 };
 
 /** The artifact paths of the old ledger's candidates. */
@@ -66,7 +69,7 @@ export const OLD_PATHS = { c1: `sha256/aa/${'a'.repeat(64)}.txt`, c2: `sha256/bb
 /**
  * Writes a ledger of schema `version` at `path`: one lifecycle (run-old, closed by quorum) with two
  * candidates and three votes (a changed web vote, the web vote that replaced it, a Slack vote). Its
- * derived rows (schemas 2 and 3) are what the commit that completed it derived: scores of 1 and 1, a tie.
+ * derived rows (schemas 2 to 4) are what the commit that completed it derived: scores of 1 and 1, a tie.
  */
 export async function writeOldLedger(path: string, version: OldLedgerVersion): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });

@@ -15,6 +15,7 @@ describe('workflow bundle', function () {
   it('should bundle the workflows without Node-only dependencies', async () => {
     const { code } = await buildWorkflowBundle();
     assert.ok(code.includes('ratingLifecycle'));
+    assert.ok(code.includes('chatConversation'));
     for (const forbidden of ['@duckdb/node-api', 'node:fs', 'node:crypto', 'ArtifactStore', 'createDemoBackend', 'nodemailer']) {
       assert.ok(!code.includes(forbidden), `bundle must not contain ${forbidden}`);
     }

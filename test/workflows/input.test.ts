@@ -7,6 +7,7 @@ import {
   MAX_LABEL_LENGTH,
   MAX_PROMPT_LENGTH,
   MAX_VOTES,
+  START_SOURCES,
   deadlineAt,
   parseChannel,
   validateLifecycleInput,
@@ -435,6 +436,39 @@ describe('workflows/input', () => {
           assert.equal(plan({ ...base, [field]: 'x'.repeat(MAX_LABEL_LENGTH) })[field], 'x'.repeat(MAX_LABEL_LENGTH));
         });
       }
+    });
+
+    describe('provenance', () => {
+      const starter = 'r_0123456789abcdef01234567';
+
+      it('should carry who started the lifecycle and from where, for every known source', () => {
+        assert.deepEqual(
+          (({ startedBy, startedFrom }) => ({ startedBy, startedFrom }))(plan({ ...base, startedBy: starter, startedFrom: 'slack:/prefline' })),
+          { startedBy: starter, startedFrom: 'slack:/prefline' },
+        );
+        assert.equal(plan({ ...base, startedBy: starter, startedFrom: 'web:prompt-box' }).startedBy, starter);
+        for (const source of START_SOURCES) assert.equal(plan({ ...base, startedFrom: source, startedBy: starter }).startedFrom, source);
+        // The CLI and the Temporal UI need not name anyone.
+        assert.equal(plan({ ...base, startedFrom: 'cli' }).startedBy, undefined);
+        assert.equal(plan({ ...base, startedFrom: 'temporal-ui' }).startedFrom, 'temporal-ui');
+        const none = plan(base);
+        assert.ok(!('startedBy' in none) && !('startedFrom' in none), 'absent when the input does not say');
+      });
+
+      it('should refuse a starter that is not a pseudonym: names and Slack ids never enter a lifecycle', () => {
+        for (const value of ['alice', 'U0ALICE01', 'r_0123', `${starter}0`, 'R_0123456789ABCDEF01234567', 42, '']) {
+          assert.match(onlyError({ ...base, startedBy: value, startedFrom: 'slack:/prefline' }), /^startedBy: must be a rater pseudonym/, JSON.stringify(value));
+        }
+      });
+
+      it('should refuse an unknown source, a starter without a source, and the Slack and web sources without a starter', () => {
+        for (const value of ['slack', 'web', 'slack:/ox', 'api', 7]) {
+          assert.match(onlyError({ ...base, startedFrom: value }), /^startedFrom: must be one of slack:\/prefline, web:prompt-box, cli, temporal-ui$/, JSON.stringify(value));
+        }
+        assert.equal(onlyError({ ...base, startedBy: starter }), 'startedBy: needs startedFrom, where the lifecycle was started from');
+        assert.equal(onlyError({ ...base, startedFrom: 'slack:/prefline' }), 'startedBy: required with startedFrom "slack:/prefline"');
+        assert.equal(onlyError({ ...base, startedFrom: 'web:prompt-box' }), 'startedBy: required with startedFrom "web:prompt-box"');
+      });
     });
 
     describe('several errors', () => {

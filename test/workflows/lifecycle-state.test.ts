@@ -42,6 +42,15 @@ describe('RatingLifecycle (state, outside Temporal)', () => {
     assert.equal(voting().reminderAtMs, undefined);
   });
 
+  it('should report who started it and from where, across continue-as-new, and nothing when the input did not say', () => {
+    const started = voting({ startedBy: 'r_0123456789abcdef01234567', startedFrom: 'slack:/prefline' });
+    assert.equal(started.status().startedBy, 'r_0123456789abcdef01234567');
+    assert.equal(started.status().startedFrom, 'slack:/prefline');
+    const resumed = RatingLifecycle.resume('lc-1', JSON.parse(JSON.stringify(started.toCarry())));
+    assert.equal(resumed.status().startedBy, 'r_0123456789abcdef01234567');
+    assert.ok(!('startedBy' in voting().status()) && !('startedFrom' in voting().status()));
+  });
+
   it('should resume from its carry exactly as it left off', () => {
     const before = RatingLifecycle.start('lc-1', plan({ channel: 'email:a@example.com', remindBefore: '1h' }), { continueAsNewAfterEvents: 500 }, NOW);
     before.openVoting([candidate('c1', 'A'), candidate('c2', 'B')], []);

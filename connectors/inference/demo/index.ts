@@ -5,12 +5,14 @@
  */
 import { InferenceCanceledError, UnknownModelError } from '../../../core/errors';
 import type { GenerateRequest, GeneratedOutput, InferenceBackend } from '../types';
+import { DEFAULT_DEMO_TOKEN_MS, demoChat } from './chat';
 import { encodePng } from './png';
 import { renderGradient, renderShapes } from './raster';
 import { seededRng } from './rng';
 import { generateText } from './text';
 
 export { TEXT_PLACEHOLDER_PREFIX } from './text';
+export { DEFAULT_DEMO_TOKEN_MS, demoChatPieces } from './chat';
 
 export const DEMO_MODELS = ['shapes', 'gradient', 'text'] as const;
 export type DemoModel = (typeof DEMO_MODELS)[number];
@@ -45,9 +47,16 @@ function generate(request: GenerateRequest): GeneratedOutput {
   return { kind: 'image', bytes, mime: 'image/png', placeholder: true, provenance };
 }
 
-export function createDemoBackend(): InferenceBackend {
+export interface DemoBackendOptions {
+  /** Pause before each word of a chat reply, so streaming is visible (0: none). */
+  chatTokenMs?: number;
+}
+
+export function createDemoBackend(options: DemoBackendOptions = {}): InferenceBackend {
+  const tokenMs = options.chatTokenMs ?? DEFAULT_DEMO_TOKEN_MS;
   return {
     name: 'demo',
+    chat: (request) => demoChat(request, tokenMs),
     async generate(request: GenerateRequest): Promise<GeneratedOutput> {
       throwIfAborted(request.signal);
       const output = generate(request);

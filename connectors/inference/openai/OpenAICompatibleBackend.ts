@@ -6,7 +6,8 @@
 import { asCodedError, InferenceCanceledError, InferenceFailedError, InferenceUnavailableError, isCodedError } from '../../../core/errors';
 import { abortableSleep, errorDetail, fetchWaitingOut429, parseRetryAfter, sniffImageMime, TEXT_MIME, type Sleep } from '../http-util';
 import { EmptyOutputError, errorForStatus, InferenceTimeoutError } from '../remote-errors';
-import type { GeneratedOutput, GenerateRequest, InferenceBackend } from '../types';
+import type { ChatCompletion as ChatReply, ChatRequest, GeneratedOutput, GenerateRequest, InferenceBackend } from '../types';
+import { streamChatCompletion } from './chat-stream';
 
 export interface OpenAICompatibleBackendOptions {
   /** e.g. `http://gpu-host:8000/v1`. */
@@ -86,6 +87,15 @@ export function createOpenAICompatibleBackend(options: OpenAICompatibleBackendOp
 
   return {
     name: 'openai',
+    /** A chat reply, streamed (chat-stream.ts). */
+    async chat(request: ChatRequest): Promise<ChatReply> {
+      if (imageModels.has(request.model)) throw new InferenceFailedError(`${request.model} is an image model (PREFLINE_OPENAI_IMAGE_MODELS) and cannot chat`);
+      return streamChatCompletion({
+        baseUrl, timeoutMs, fetch: fetchFn, sleep: options.sleep ?? abortableSleep,
+        maxRateLimitRetries: options.maxRateLimitRetries ?? 3, maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 30_000,
+        ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+      }, request);
+    },
     async generate(request: GenerateRequest): Promise<GeneratedOutput> {
       const { model, prompt, seed, signal } = request;
       const started = Date.now();

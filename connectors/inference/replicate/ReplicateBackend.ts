@@ -12,7 +12,7 @@ import { createSafeDownloader, type SafeDownloaderOptions } from '../../http/saf
 import { abortableSleep, backoffMs, errorDetail, fetchWaitingOut429, parseRetryAfter, type Sleep } from '../http-util';
 import { errorForStatus, InferenceTimeoutError } from '../remote-errors';
 import type { GeneratedOutput, GenerateRequest, InferenceBackend } from '../types';
-import { readOutput } from './outputs';
+import { readOutput, replicateFileCredentials } from './outputs';
 
 export interface ReplicateBackendOptions {
   apiToken: string;
@@ -60,7 +60,6 @@ export function createReplicateBackend(options: ReplicateBackendOptions): Infere
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const maxWaitMs = options.maxWaitMs ?? 10 * 60_000;
   const syncWaitSeconds = options.syncWaitSeconds ?? 5;
-  const apiOrigin = new URL(baseUrl).origin;
   const downloader = createSafeDownloader(options.downloads);
 
   return {
@@ -149,8 +148,8 @@ export function createReplicateBackend(options: ReplicateBackendOptions): Infere
     const content = await readOutput(p.output, {
       downloader,
       ...(signal ? { signal } : {}),
-      // Replicate-hosted file URLs on the API origin need the token; CDN URLs must not receive it.
-      credentials: { origin: apiOrigin, headers: { Authorization: `Bearer ${options.apiToken}` } },
+      // Replicate's file URLs on the API origin need the token; nothing else a model outputs may receive it.
+      credentials: replicateFileCredentials(baseUrl, options.apiToken),
       predictionId: p.id,
     });
     const { outputCount, ...output } = content;

@@ -6,7 +6,7 @@
  */
 import { InferenceFailedError } from '../../../core/errors';
 import { DownloadFailedError, DownloadRefusedError } from '../../http/errors';
-import type { SafeDownloader } from '../../http/safe-download';
+import type { DownloadCredentials, SafeDownloader } from '../../http/safe-download';
 import { mimeEssence, sniffImageMime, TEXT_MIME } from '../http-util';
 import { EmptyOutputError, OutputFetchFailedError } from '../remote-errors';
 import type { GeneratedOutput } from '../types';
@@ -16,9 +16,21 @@ export type OutputContent = Pick<GeneratedOutput, 'kind' | 'bytes' | 'mime' | 't
 export interface DownloadOptions {
   downloader: SafeDownloader;
   signal?: AbortSignal;
-  /** The API token, sent only to the API's own origin (file URLs there need it; CDN URLs must not get it). */
-  credentials?: { origin: string; headers: Record<string, string> };
+  /** The API token, sent only to Replicate's file URLs on the API origin (replicateFileCredentials); CDN URLs must not get it. */
+  credentials?: DownloadCredentials;
   predictionId: string;
+}
+
+/**
+ * The API token for output downloads: only for the file-serving paths of the configured API
+ * (`<base path>/files/<id>` and `…/<id>/download`, i.e. https://api.replicate.com/v1/files/…), which need
+ * it. Any other URL a model outputs goes without it, on the API origin too (`/v1/predictions`,
+ * `/v1/account` would answer with the account's data), and so does every redirect hop.
+ */
+export function replicateFileCredentials(baseUrl: string, apiToken: string): DownloadCredentials {
+  const base = new URL(baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return { origin: base.origin, path: new RegExp(`^${basePath}/files/[A-Za-z0-9_-]{1,128}(?:/download)?$`), headers: { Authorization: `Bearer ${apiToken}` } };
 }
 
 const isFileUrl = (v: unknown): v is string => typeof v === 'string' && /^(https?:|data:)\S+$/.test(v.trim());

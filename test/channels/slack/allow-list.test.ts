@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { RaterAllowList, USERGROUP_TTL_MS } from '../../../channels/slack/allow-list';
+import { RaterAllowList, SlackUserList, USERGROUP_TTL_MS } from '../../../channels/slack/allow-list';
 import type { GatewayLogLevel } from '../../../core/http';
 
 describe('channels/slack/allow-list', () => {
@@ -58,5 +58,36 @@ describe('channels/slack/allow-list', () => {
     const fresh = list(['U0ALICE01'], 'S0RATERS1');
     assert.equal(await fresh.allows('U0GROUP01'), false);
     assert.equal(await fresh.allows('U0ALICE01'), true);
+  });
+
+  describe('SlackUserList (who may start, who are ops)', () => {
+    const groups: Record<string, string[]> = { S0STARTRS: ['U0STARTER'], S0OPSTEAM: ['U0OPS0001'] };
+    const loadGroup = async (group: string) => {
+      loads.push(group);
+      const found = groups[group];
+      if (!found) throw new Error('no_such_subteam');
+      return found;
+    };
+    const userList = (users: string[], usergroups: string[]) => new SlackUserList(loadGroup, new Set(users), usergroups, () => now, (level, msg) => logs.push({ level, msg }), 'starter');
+
+    it('should hold nobody when empty: an unset list of starters or ops lets no one in', async () => {
+      const empty = userList([], []);
+      assert.equal(empty.empty, true);
+      assert.equal(await empty.includes('U0ANYONE1'), false);
+    });
+
+    it('should hold listed users and the members of every listed group, each group cached', async () => {
+      const both = userList(['U0ALICE01'], ['S0STARTRS', 'S0OPSTEAM']);
+      assert.deepEqual(await Promise.all(['U0ALICE01', 'U0STARTER', 'U0OPS0001', 'U0STRANGE'].map((u) => both.includes(u))), [true, true, true, false]);
+      assert.equal(await both.includes('U0OPS0001'), true);
+      assert.deepEqual([...new Set(loads)].sort(), ['S0OPSTEAM', 'S0STARTRS']);
+      assert.equal(loads.filter((g) => g === 'S0OPSTEAM').length, 1, 'loaded once within the TTL');
+    });
+
+    it('should fail closed for a group that cannot be loaded, saying what the list is for', async () => {
+      const broken = userList([], ['S0MISSING']);
+      assert.equal(await broken.includes('U0STARTER'), false);
+      assert.deepEqual(logs, [{ level: 'error', msg: 'could not load the Slack starter user group' }]);
+    });
   });
 });

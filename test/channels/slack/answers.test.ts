@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ANSWERS, allowedResponseUrl, createEphemeralAnswer, pairText, receiptText, rejectionText, responseUrlOrigins } from '../../../channels/slack/answers';
 import type { GatewayLogLevel } from '../../../core/http';
-import type { VoteOutcomeKind, VoteReceipt } from '../../../workflows/types';
+import type { JudgementReceipt, VoteOutcomeKind, VoteReceipt } from '../../../workflows/types';
 
 const receipt = (outcome: VoteOutcomeKind): VoteReceipt => ({ outcome, candidate: { candidateId: 'c1', label: 'A', up: 2, down: 1, score: 1, votes: 3 } });
 
@@ -17,11 +17,16 @@ describe('channels/slack/answers', () => {
       assert.equal(receiptText({ receipt: receipt('unchanged'), value: 'retract', label: 'A' }), 'You had no vote on candidate A to withdraw.');
     });
 
-    it('should word a comparison as the choice made', () => {
-      const labels = [{ label: 'A' }, { label: 'B' }];
-      assert.equal(pairText('a', labels), ':white_check_mark: Recorded: A is better (:+1: A, :-1: B).');
-      assert.equal(pairText('b', labels), ':white_check_mark: Recorded: B is better (:+1: B, :-1: A).');
-      assert.match(pairText('tie', labels), /tie: your votes on A and B are withdrawn/);
+    it('should word a comparison as the answer given, a tie and both bad as answers of their own, with progress but not who is winning', () => {
+      const judged = (outcome: VoteOutcomeKind, standing = 3): JudgementReceipt => ({ outcome, judgements: { byCandidate: { c1: 2, c2: 0 }, tie: 1, bothBad: 0, standing } });
+      assert.equal(pairText('a', judged('recorded')), ':white_check_mark: Recorded your answer: A is better. (3 answers so far)');
+      assert.equal(pairText('b', judged('changed')), ':white_check_mark: Changed your answer to: B is better. (3 answers so far)');
+      assert.equal(pairText('tie', judged('recorded', 1)), ':white_check_mark: Recorded your answer: a tie. (1 answer so far)');
+      assert.equal(pairText('both_bad', judged('changed')), ':white_check_mark: Changed your answer to: both bad. (3 answers so far)');
+      assert.equal(pairText('retract', judged('retracted', 2)), ':white_check_mark: Withdrew your answer. (2 answers so far)');
+      assert.equal(pairText('retract', judged('unchanged')), 'You had no answer on this comparison to withdraw.');
+      assert.equal(pairText('a', judged('duplicate')), 'Already recorded. (3 answers so far)');
+      for (const o of ['recorded', 'changed', 'retracted', 'duplicate', 'unchanged'] as const) assert.doesNotMatch(pairText('a', judged(o)), /withdrawn|:\+1:|:-1:|2 .*0/);
     });
 
     it('should explain every refusal', () => {

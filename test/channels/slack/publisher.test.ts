@@ -143,7 +143,7 @@ describe('channels/slack: SlackPublisher against the Slack stand-in', function (
     assert.deepEqual(actionIds(header), []);
   });
 
-  it('should offer "A is better", "B is better" and "Tie" on a two-model lifecycle', async () => {
+  it('should offer "A is better", "B is better", "Tie" and withdraw on a two-model lifecycle, naming the pair shown (A, B)', async () => {
     const request: PublishRequest = {
       lifecycleId: 'lc-ab',
       plan: planOf({ model: undefined, models: ['demo:text', 'demo:shapes'] }),
@@ -152,8 +152,10 @@ describe('channels/slack: SlackPublisher against the Slack stand-in', function (
     };
     await publisher().publish(request);
     const [header, a] = slack.messages(CHANNEL);
-    assert.deepEqual(actionIds(header), [ACTION.preferA, ACTION.preferB, ACTION.tie]);
+    assert.deepEqual(actionIds(header), [ACTION.preferA, ACTION.preferB, ACTION.tie, ACTION.retractPair]);
     assert.ok(textOf(a).includes('Oxen are large.'));
+    const values = (header!.blocks ?? []).flatMap((b) => (b.type === 'actions' ? (b.elements as Array<{ value: string }>) : [])).map((e) => JSON.parse(e.value) as unknown);
+    assert.deepEqual(values, [{ l: 'lc-ab', p: 'a', s: 'c1,c2' }, { l: 'lc-ab', p: 'b', s: 'c1,c2' }, { l: 'lc-ab', p: 'tie', s: 'c1,c2' }, { l: 'lc-ab', p: 'retract', s: 'c1,c2' }]);
     assert.equal(slack.callsOf('files.getUploadURLExternal').length, 1, 'only the image candidate is uploaded');
   });
 

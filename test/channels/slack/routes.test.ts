@@ -10,6 +10,7 @@ import { createSlackWebClient } from '../../../channels/slack/client';
 import { ACTION } from '../../../channels/slack/messages';
 import { signSlackRequest } from '../../../channels/slack/verify';
 import { DeliveryJournal } from '../../../channels/slack/delivery-journal';
+import { presentationOrder } from '../../../core/presentation';
 import { pseudonymiseRater } from '../../../core/pseudonym';
 import { SlackInbound } from '../../../channels/slack/inbound';
 import { createSlackRoutes } from '../../../channels/slack/routes';
@@ -236,14 +237,47 @@ describe('gateway: Slack events and interactivity', function () {
       assert.deepEqual(h.posts.standing('lc-1', 'c1'), { up: 0, down: 1 }, 'the latest of the two channels stands');
     });
 
-    it('should map "A is better", "B is better" and "Tie" to votes on both candidates', async () => {
-      assert.match(String((await click('U0ALICE01', h.ts.abHeader, ACTION.preferA))[0]!.text), /A is better \(:\+1: A, :-1: B\)/);
-      assert.deepEqual([h.posts.standing('lc-ab', 'c1'), h.posts.standing('lc-ab', 'c2')], [{ up: 1, down: 0 }, { up: 0, down: 1 }]);
-      await click('U0ALICE01', h.ts.abHeader, ACTION.preferB);
-      assert.deepEqual([h.posts.standing('lc-ab', 'c1'), h.posts.standing('lc-ab', 'c2')], [{ up: 0, down: 1 }, { up: 1, down: 0 }]);
-      assert.match(String((await click('U0ALICE01', h.ts.abHeader, ACTION.tie))[0]!.text), /tie/);
+    it('should record "A is better", "B is better", "Tie" and withdraw on a two-model header as judgements, ties kept, thumbs untouched', async () => {
+      assert.match(String((await click('U0ALICE01', h.ts.abHeader, ACTION.preferA))[0]!.text), /Recorded your answer: A is better\. \(1 answer so far\)/);
+      assert.match(String((await click('U0ALICE01', h.ts.abHeader, ACTION.preferB))[0]!.text), /Changed your answer to: B is better/);
+      assert.match(String((await click('U0ALICE01', h.ts.abHeader, ACTION.tie))[0]!.text), /Changed your answer to: a tie\. \(1 answer so far\)/);
+      assert.deepEqual(h.posts.judgements.get('lc-ab')!.counted(), { byCandidate: { c1: 0, c2: 0 }, tie: 1, bothBad: 0, standing: 1 }, 'the tie stands as an answer');
+      assert.match(String((await click('U0ALICE01', h.ts.abHeader, ACTION.retractPair))[0]!.text), /Withdrew your answer\. \(0 answers so far\)/);
+      assert.deepEqual(h.posts.judged.map((j) => [j.lifecycleId, j.judgement.left, j.judgement.right, j.judgement.choice, j.judgement.channel]), [
+        ['lc-ab', 'c1', 'c2', 'left', 'slack'], ['lc-ab', 'c1', 'c2', 'right', 'slack'], ['lc-ab', 'c1', 'c2', 'tie', 'slack'], ['lc-ab', 'c1', 'c2', 'retract', 'slack'],
+      ]);
+      assert.ok(h.posts.judged.every((j) => j.judgement.rater === rater('U0ALICE01') && j.judgement.idempotencyKey.endsWith(`:${rater('U0ALICE01')}`)));
+      assert.equal(new Set(h.posts.judged.map((j) => j.judgement.idempotencyKey)).size, 4, 'one key per click');
+      assert.deepEqual(h.posts.updates, [], 'no thumbs cast by a comparison');
       assert.deepEqual([h.posts.standing('lc-ab', 'c1'), h.posts.standing('lc-ab', 'c2')], [{ up: 0, down: 0 }, { up: 0, down: 0 }]);
-      assert.ok(h.posts.updates.every((u) => /:c[12]$/.test(u.vote.idempotencyKey)), 'one key per candidate of a pair click');
+    });
+
+    it('should take a compare message\'s answers as judgements in the order the message shows, and count no reaction on it', async () => {
+      const [a, b] = presentationOrder('lc-cmp', undefined, ['c1', 'c2'] as const);
+      assert.match(String((await click('U0ALICE01', h.ts.compare, ACTION.preferA))[0]!.text), /Recorded your answer: A is better/);
+      assert.match(String((await click('U0BOB0001', h.ts.compare, ACTION.bothBad))[0]!.text), /Recorded your answer: both bad\. \(2 answers so far\)/);
+      assert.match(String((await click('U0ALICE01', h.ts.compare, ACTION.preferB))[0]!.text), /Changed your answer to: B is better/);
+      assert.deepEqual(h.posts.judged.map((j) => [j.judgement.rater, j.judgement.left, j.judgement.right, j.judgement.choice]), [
+        [rater('U0ALICE01'), a, b, 'left'], [rater('U0BOB0001'), a, b, 'both_bad'], [rater('U0ALICE01'), a, b, 'right'],
+      ]);
+      assert.deepEqual(h.posts.judgements.get('lc-cmp')!.counted(), { byCandidate: { [a]: 0, [b]: 1 }, tie: 0, bothBad: 1, standing: 2 });
+      await h.slack.deliverEvent(h.url, h.slack.reactionEnvelope({ user: 'U0CAROL01', reaction: '+1', channel: CHANNEL, ts: h.ts.compare }));
+      await h.inbound.idle();
+      assert.deepEqual([h.posts.signals, h.posts.updates], [[], []], 'a reaction on a compare message is no vote');
+      assert.ok(h.logs.some((l) => l.msg === 'Slack event not counted' && /not a candidate message/.test(String(l.fields?.reason))));
+    });
+
+    it('should refuse both bad where the lifecycle does not offer it, and a comparison button on a thumbs candidate or another lifecycle, counting nothing', async () => {
+      const [a, b] = presentationOrder('lc-cmp-nbb', undefined, ['c1', 'c2'] as const);
+      const value = JSON.stringify({ l: 'lc-cmp-nbb', p: 'both_bad', s: `${a},${b}` });
+      assert.match(String((await click('U0ALICE01', h.ts.compareNoBothBad, ACTION.bothBad, value))[0]!.text), /could not be counted \(choice not offered\)/);
+      assert.equal(h.posts.judgements.get('lc-cmp-nbb')!.counted().standing, 0);
+      const [shownA, shownB] = presentationOrder('lc-cmp', undefined, ['c1', 'c2'] as const);
+      const forgedOrder = JSON.stringify({ l: 'lc-cmp', p: 'a', s: `${shownB},${shownA}` });
+      assert.match(String((await click('U0ALICE01', h.ts.compare, ACTION.preferA, forgedOrder))[0]!.text), /does not belong/);
+      assert.match(String((await click('U0ALICE01', h.ts.compare, ACTION.preferA, JSON.stringify({ l: 'lc-ab', p: 'a', s: 'c1,c2' })))[0]!.text), /does not belong/);
+      assert.match(String((await click('U0ALICE01', h.ts.a, ACTION.preferA, JSON.stringify({ l: 'lc-1', p: 'a', s: 'c1,c2' })))[0]!.text), /does not belong/);
+      assert.deepEqual([h.posts.judged.length, h.posts.updates.length], [1, 0], 'only the refused both-bad reached the lifecycle');
     });
 
     it('should refuse tampered values and unknown messages without counting anything', async () => {

@@ -3,6 +3,7 @@ import { ACTION } from '../../../channels/slack/messages';
 import type { BlockAction, ReactionEnvelope } from '../../../channels/slack/payloads';
 import { buttonVoteRequests, isNotAVote, notOnOurPost, reactionVoteRequest, readReaction, type ThumbReaction } from '../../../channels/slack/votes';
 import type { PostInfo } from '../../../core/post-directory';
+import { presentationOrder } from '../../../core/presentation';
 
 const BOT = 'U0BOT0001';
 const RATER = 'r_0123456789abcdef01234567';
@@ -95,22 +96,32 @@ describe('channels/slack/votes', () => {
       }
     });
 
-    it('should record a comparison by the pairwise rule, one key per candidate', () => {
+    it('should record a comparison as one judgement naming the pair as shown, ties and both bad kept, one key per click', () => {
       const key = `slack:T0TEAM001:1700000002.500000:${RATER}`;
-      const cases = [[ACTION.preferA, 'a', ['up', 'down']], [ACTION.preferB, 'b', ['down', 'up']], [ACTION.tie, 'tie', ['retract', 'retract']]] as const;
-      for (const [actionId, choice, values] of cases) {
-        const reading = buttonVoteRequests(click(actionId, { l: 'lc-ab', p: choice }), headerPost, who, NOW);
-        assert.ok('votes' in reading, JSON.stringify(reading));
-        assert.equal(reading.choice, choice);
-        assert.deepEqual(reading.votes.map((v) => [v.request.candidateId, v.request.value, v.request.idempotencyKey, v.label]), [
-          ['c1', values[0], `${key}:c1`, 'A'],
-          ['c2', values[1], `${key}:c2`, 'B'],
-        ]);
+      const cases = [[ACTION.preferA, 'a', 'left'], [ACTION.preferB, 'b', 'right'], [ACTION.tie, 'tie', 'tie'], [ACTION.bothBad, 'both_bad', 'both_bad'], [ACTION.retractPair, 'retract', 'retract']] as const;
+      for (const [actionId, choice, judged] of cases) {
+        // A thumbs A/B header shows A, B; buttons posted before judgements carry no pair and mean the same.
+        for (const value of [{ l: 'lc-ab', p: choice, s: 'c1,c2' }, { l: 'lc-ab', p: choice }]) {
+          assert.deepEqual(buttonVoteRequests(click(actionId, value), headerPost, who, NOW), {
+            judgement: { rater: RATER, channel: 'slack', castAt: '2023-11-14T22:13:22.500Z', idempotencyKey: key, left: 'c1', right: 'c2', choice: judged },
+            choice,
+          });
+        }
+      }
+      // A compare message shows its pair in presentationOrder keyed by the lifecycle alone.
+      for (const lifecycleId of ['lc-cmp-1', 'lc-cmp-2', 'lc-cmp-3', 'lc-cmp-4']) {
+        const post: PostInfo = { ...headerPost, lifecycleId, task: 'compare' };
+        const [left, right] = presentationOrder(lifecycleId, undefined, ['c1', 'c2'] as const);
+        const reading = buttonVoteRequests(click(ACTION.preferB, { l: lifecycleId, p: 'b', s: `${left},${right}` }), post, who, NOW);
+        assert.ok('judgement' in reading, JSON.stringify(reading));
+        assert.deepEqual([reading.judgement.left, reading.judgement.right, reading.judgement.choice], [left, right, 'right']);
       }
     });
 
     it('should call a button tampered with when its value disagrees with its message', () => {
       const single: PostInfo = { lifecycleId: 'lc-3', candidates: [{ id: 'c1', label: 'A' }] };
+      const swapped = ['lc-cmp-1', 'lc-cmp-2', 'lc-cmp-3', 'lc-cmp-4', 'lc-cmp-5', 'lc-cmp-6'].find((l) => presentationOrder(l, undefined, ['c1', 'c2'] as const)[0] === 'c2')!;
+      const compare: PostInfo = { ...headerPost, lifecycleId: swapped, task: 'compare' };
       const tampered: Array<[BlockAction, PostInfo]> = [
         [click(ACTION.up, { l: 'lc-ab', c: 'c1', v: 'up' }), candidatePost], // another lifecycle
         [click(ACTION.up, { l: 'lc-1', c: 'c2', v: 'up' }), candidatePost], // another candidate
@@ -120,6 +131,13 @@ describe('channels/slack/votes', () => {
         [click(ACTION.preferA, { l: 'lc-1', p: 'a' }), candidatePost], // a pair button on a candidate message
         [click(ACTION.preferA, { l: 'lc-ab', p: 'b' }), headerPost], // another choice
         [click(ACTION.preferA, { l: 'lc-3', p: 'a' }), single], // not two candidates
+        [click(ACTION.preferA, { l: 'lc-ab', p: 'a', s: 'c2,c1' }), headerPost], // a forged order
+        [click(ACTION.preferA, { l: 'lc-ab', p: 'a', s: 'c1,c9' }), headerPost], // another candidate
+        [click(ACTION.preferA, { l: 'lc-ab', p: 'a', s: 'c1,c2,c3' }), headerPost],
+        [click(ACTION.preferA, { l: swapped, p: 'a', s: 'c1,c2' }), compare], // the order the message does not show
+        [click(ACTION.preferA, { l: swapped, p: 'a' }), compare], // a compare message's buttons always name the pair
+        [click(ACTION.bothBad, { l: 'lc-ab', p: 'tie', s: 'c1,c2' }), headerPost], // value and action disagree
+        [click(ACTION.preferA, { l: 'lc-other', p: 'a', s: 'c1,c2' }), headerPost], // another lifecycle's button
       ];
       for (const [action, post] of tampered) assert.deepEqual(buttonVoteRequests(action, post, who, NOW), { tampered: true }, action.value);
     });

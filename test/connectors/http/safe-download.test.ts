@@ -254,20 +254,25 @@ describe('connectors/http/safe-download', function () {
   });
 
   describe('credentials', () => {
-    it('should send credentials only to their exact origin, on every hop that is on it', async () => {
+    it('should send credentials only to a matching path on their exact origin, and never to a redirect hop, same origin included', async () => {
       const other = await startDownloadStandIn();
       try {
         other.serve('/cdn.png', file('CDN', 'image/png'));
-        server.serve('/api-file', redirect('/api-file-2'));
-        server.serve('/api-file-2', redirect(`${other.origin}/cdn.png`));
-        const credentials = { origin: `${server.origin}/v1`, headers: { Authorization: 'Bearer r8_secret' } };
-        const got = await local().download(`${server.origin}/api-file`, { credentials });
+        server.serve('/v1/files/abc', redirect('/v1/files/def'));
+        server.serve('/v1/files/def', redirect(`${other.origin}/cdn.png`));
+        server.serve('/v1/account', file('{"username":"owner"}', 'text/plain'));
+        const credentials = { origin: `${server.origin}/v1`, path: /^\/v1\/files\/[a-z]+$/, headers: { Authorization: 'Bearer r8_secret' } };
+        const got = await local().download(`${server.origin}/v1/files/abc`, { credentials });
         assert.equal(Buffer.from(got.bytes).toString(), 'CDN');
-        assert.equal(server.hitsTo('/api-file')[0]?.headers.authorization, 'Bearer r8_secret');
-        assert.equal(server.hitsTo('/api-file-2')[0]?.headers.authorization, 'Bearer r8_secret');
+        assert.equal(server.hitsTo('/v1/files/abc')[0]?.headers.authorization, 'Bearer r8_secret');
+        assert.equal(server.hitsTo('/v1/files/def')[0]?.headers.authorization, undefined, 'a redirect hop, though on the origin and a matching path');
         assert.equal(other.hitsTo('/cdn.png')[0]?.headers.authorization, undefined, 'another port is another origin');
         await local().download(`${other.origin}/cdn.png`, { credentials });
         assert.equal(other.hitsTo('/cdn.png')[1]?.headers.authorization, undefined);
+        // Another path of the origin, also one that a dot segment turns into another path.
+        await local().download(`${server.origin}/v1/account`, { credentials });
+        await local().download(`${server.origin}/v1/files/../account`, { credentials });
+        assert.deepEqual(server.hitsTo('/v1/account').map((h) => h.headers.authorization), [undefined, undefined]);
       } finally {
         await other.close();
       }

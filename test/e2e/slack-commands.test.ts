@@ -1,0 +1,119 @@
+/**
+ * `/prefline` end to end, as deployed: a `prefline worker` and a `prefline gateway` process configured
+ * only through PREFLINE_SLACK_* variables, the real dev server, the Slack stand-in in Slack's place.
+ * A starter types the command (and Slack's client sends it again); one lifecycle starts, posts its
+ * candidates to the channel, and the ephemeral acknowledgement is replaced with a link; status lists
+ * it, a stranger may not close it; the team votes by reaction and the rows land in the ledger with who
+ * started the lifecycle and from where.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandLifecycleId } from '../../channels/slack/command-text';
+import { queryLedger } from '../../cli/query';
+import { loadConfig } from '../../config';
+import { pseudonymiseRater } from '../../core/pseudonym';
+import { freePort } from '../../ops/dev-server';
+import { statusQuery } from '../../workflows/messages';
+import type { LifecycleSummary } from '../../workflows/types';
+import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
+import { sharedTemporal, uniqueQueue } from '../helpers/temporal';
+import { SlackStandIn } from '../standins/slack-server';
+
+const RATER_KEY = 'e2e-slack-commands-rater-key-0123456789';
+const STARTER = 'U0ALICE01';
+
+describe('/prefline end to end: worker and gateway processes, the dev server, the Slack stand-in', function () {
+  this.timeout(240_000);
+  let slack: SlackStandIn;
+  let dataDir: string;
+  const processes: CliProcess[] = [];
+
+  before(async () => {
+    slack = await SlackStandIn.start();
+    dataDir = mkdtempSync(join(tmpdir(), 'prefline-slack-commands-e2e-'));
+  });
+
+  after(async () => {
+    for (const p of processes) await p.kill('SIGKILL');
+    await slack?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('should start one lifecycle from a command sent twice, link its post, and commit the reactions with its provenance', async () => {
+    const { client, address } = await sharedTemporal();
+    const taskQueue = uniqueQueue('slack-commands-e2e');
+    const gatewayPort = await freePort();
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const env: NodeJS.ProcessEnv = {
+      PREFLINE_TEMPORAL_ADDRESS: address,
+      PREFLINE_DATA_DIR: dataDir,
+      PREFLINE_TASK_QUEUE: taskQueue,
+      PREFLINE_GATEWAY_PORT: String(gatewayPort),
+      PREFLINE_RATER_KEY: RATER_KEY,
+      PREFLINE_SLACK_BOT_TOKEN: slack.botToken,
+      PREFLINE_SLACK_SIGNING_SECRET: slack.signingSecret,
+      PREFLINE_SLACK_API_URL: slack.apiUrl,
+      PREFLINE_SLACK_STARTERS: STARTER,
+      PREFLINE_SLACK_START_MODELS: 'demo:shapes,demo:text',
+      PREFLINE_SLACK_CHANNEL_DEFAULTS: JSON.stringify({ '*': { votesPerCandidate: 1, deadline: '1h' } }),
+    };
+    const worker = spawnCli(['worker'], env);
+    const gateway = spawnCli(['gateway'], env);
+    processes.push(worker, gateway);
+    await Promise.all([worker.waitFor(/worker polling/, 90_000), gateway.waitFor(/Slack votes enabled.*starts=true/, 60_000)]);
+    await gateway.waitFor(/listening/, 30_000);
+
+    const channel = slack.channelId('#ox-feedback');
+    const fields = slack.slashCommandFields({ user: STARTER, channel, text: 'an ox ploughing a field at dawn --n 2' });
+    const answers = [];
+    for (let n = 0; n < 2; n++) answers.push(await slack.deliverCommand(gatewayUrl, fields)); // the client sends it again
+    assert.deepEqual(answers.map((a) => [a.status, JSON.parse(a.body)]), Array(2).fill([200, { response_type: 'ephemeral', text: 'generating 2 candidates with demo:shapes…' }]));
+
+    const lifecycleId = commandLifecycleId(slack.teamId, fields.trigger_id!)!;
+    const handle = client.workflow.getHandle(lifecycleId);
+    const status = await waitUntil(async () => {
+      const s = await handle.query(statusQuery).catch(() => undefined);
+      return s?.phase === 'voting' && s.posts ? s : undefined;
+    }, 90_000, 'the lifecycle posted and voting');
+    assert.equal(status.channel, `slack:${channel}`);
+    assert.equal(status.startedFrom, 'slack:/prefline');
+    const runs: string[] = [];
+    for await (const e of client.workflow.list({ query: `WorkflowId = '${lifecycleId}'` })) runs.push(e.runId);
+    assert.equal(runs.length, 1, 'one lifecycle for the command, however often it was sent');
+    const [header, a, b] = slack.messages(channel);
+    assert.ok(header && a && b, 'header and one message per candidate');
+
+    // The acknowledgement is replaced with a link to the header.
+    const replaced = await waitUntil(async () => slack.responsesTo(fields.response_url!)[0], 30_000, 'the replacement');
+    assert.equal(replaced.replace_original, true);
+    assert.match(String(replaced.text), new RegExp(`are posted: <https://standin\\.slack\\.test/archives/${channel}/p${header.ts.replace('.', '')}\\|see them and vote>`));
+
+    // Status lists it; a stranger may not close it.
+    const ask = async (user: string, text: string) => JSON.parse((await slack.deliverCommand(gatewayUrl, slack.slashCommandFields({ user, channel, text }))).body).text as string;
+    assert.match(await ask('U0STRANGE', 'status'), new RegExp(`\`${lifecycleId}\` “an ox ploughing a field at dawn” \\(demo:shapes\\): voting, 0 votes`));
+    assert.equal(await ask('U0STRANGE', `close ${lifecycleId}`), ':no_entry: Only whoever started this lifecycle, or ops, may close it.');
+    assert.equal((await handle.query(statusQuery)).closeReason, undefined);
+
+    // The team votes by reaction: one vote per candidate is this channel's quorum.
+    for (const [user, reaction, ts] of [['U0BOB0001', '+1', a.ts], ['U0CAROL01', '-1', b.ts]] as const) {
+      assert.equal((await slack.deliverEvent(gatewayUrl, slack.reactionEnvelope({ user, reaction, channel, ts }))).status, 200);
+    }
+    const summary = (await handle.result()) as LifecycleSummary;
+    assert.equal(summary.closeReason, 'quorum');
+    assert.equal(summary.rowsCommitted, 2);
+
+    const config = loadConfig({ PREFLINE_DATA_DIR: dataDir });
+    const r = (user: string) => pseudonymiseRater(Buffer.from(RATER_KEY), 'slack', user);
+    const lifecycles = await queryLedger(config, `SELECT prompt, channel, quorum_votes, started_by, started_from FROM lifecycles WHERE lifecycle_id = '${lifecycleId}'`);
+    assert.deepEqual(lifecycles.rows, [{ prompt: 'an ox ploughing a field at dawn', channel: `slack:${channel}`, quorum_votes: 1, started_by: r(STARTER), started_from: 'slack:/prefline' }]);
+    const votes = await queryLedger(config, `SELECT candidate_id, rater, value::INT AS value, rater_auth FROM votes WHERE lifecycle_id = '${lifecycleId}' ORDER BY candidate_id`);
+    assert.deepEqual(votes.rows, [
+      { candidate_id: 'c1', rater: r('U0BOB0001'), value: 1, rater_auth: 'slack' },
+      { candidate_id: 'c2', rater: r('U0CAROL01'), value: -1, rater_auth: 'slack' },
+    ]);
+    assert.ok(!JSON.stringify([lifecycles.rows, votes.rows]).includes('U0'), 'no Slack user id in the ledger');
+    await Promise.all([worker.kill('SIGTERM'), gateway.kill('SIGTERM')]);
+  });
+});
