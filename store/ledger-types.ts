@@ -3,7 +3,7 @@
  * through (activities/types.ts re-exports them for the workflow, which imports only that file).
  */
 import type {
-  CampaignCounts, CampaignItemOutcome, CampaignPhase, Candidate, CloseReason, JudgementEvent, LifecyclePlan, LifecycleTask, VoteEvent,
+  CampaignCounts, CampaignGoldRecord, CampaignItemOutcome, CampaignPhase, CampaignRaterRecord, Candidate, CloseReason, JudgementEvent, LifecyclePlan, LifecycleTask, VoteEvent,
 } from '../workflows/types';
 
 export interface LifecycleRecord {
@@ -77,6 +77,10 @@ export interface CampaignCommitRequest {
   campaign: CampaignRecord;
   /** Item outcomes to add; a repeated one (a retried commit) is kept once. */
   outcomes: CampaignItemOutcome[];
+  /** Raters whose record changed since the last commit (upserted by rater). */
+  raters?: CampaignRaterRecord[];
+  /** Gold lifecycles started since the last commit; a repeated one is kept once. */
+  gold?: CampaignGoldRecord[];
 }
 
 export interface CampaignCommitResult {

@@ -402,7 +402,46 @@ export type CampaignItemReport =
   | { lifecycleId: string; kind: 'failed'; message: string };
 
 /** Why an item is no longer open: its lifecycle's close reason, or how it failed. */
-export type CampaignItemEnd = CloseReason | 'insufficient' | 'failed' | 'invalid' | 'unreported';
+/** `confident`: closed early, one answer clear at the campaign's confidence (workflows/confidence-stop.ts). */
+export type CampaignItemEnd = CloseReason | 'confident' | 'insufficient' | 'failed' | 'invalid' | 'unreported';
+
+/**
+ * What a gold item's right answer is, by candidate (not by side shown): compare `first` (the item's first
+ * candidate, image1/text1) | `second` | `tie` | `both_bad`; thumbs `up` | `down` (its one candidate).
+ */
+export type GoldAnswer = 'first' | 'second' | 'tie' | 'both_bad' | 'up' | 'down';
+
+/** A validation item of a campaign: an item with a known answer, shown to raters like any other. */
+export interface CampaignGoldItem extends CampaignItem {
+  answer: GoldAnswer;
+  /** Shown to a rater who answered it wrong. */
+  explanation: string;
+}
+
+/** A gold item's lifecycle, committed with its campaign (ledger `campaign_gold`): its answers are never data. */
+export interface CampaignGoldRecord {
+  /** Index in the campaign's gold list, from 0. */
+  gold: number;
+  lifecycleId: string;
+  answer: GoldAnswer;
+  explanation: string;
+}
+
+/** A rater of a campaign as it stands (ledger `campaign_raters`, one row per rater, updated by each commit). */
+export interface CampaignRaterRecord {
+  /** Keyed-hash pseudonym. */
+  rater: string;
+  /** Answers to data items (not gold). */
+  answers: number;
+  goldAnswered: number;
+  goldCorrect: number;
+  /** Gold accuracy with the campaign's prior (workflows/rater-quality.ts), in (0, 1). */
+  score: number;
+  status: 'active' | 'excluded';
+  /** Why the rater was excluded, in words (e.g. "gold accuracy 0.42 below 0.70 after 8 gold answers"). */
+  reason?: string;
+  excludedAt?: string;
+}
 
 /** One item's outcome, as the ledger keeps it (table campaign_items). */
 export interface CampaignItemOutcome {
