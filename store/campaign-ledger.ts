@@ -1,14 +1,15 @@
 /**
- * A campaign's commits (tables in store/campaign-schema.ts): its row, as of the commit, and the outcomes
- * of the items that ended. Idempotent: an outcome already held is skipped, the row is replaced by the
- * newer counts, all in one transaction, so a retried commit leaves the same rows.
+ * A campaign's commits (tables in store/campaign-schema.ts): its row, as of the commit, the outcomes of
+ * the items that ended, the raters whose record changed and the gold lifecycles started. Idempotent: an
+ * outcome or gold row already held is skipped, the campaign row and a rater's row are replaced by the
+ * newer values, all in one transaction, so a retried commit leaves the same rows.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CampaignCommitRequest, CampaignCommitResult } from './ledger-types';
 import { withTransaction } from './transaction';
 
 export async function commitCampaign(connection: DuckDBConnection, request: CampaignCommitRequest, now: Date = new Date()): Promise<CampaignCommitResult> {
-  const { campaign, outcomes } = request;
+  const { campaign, outcomes, raters = [], gold = [] } = request;
   const committedAt = now.toISOString();
   return withTransaction(connection, async (c) => {
     await c.run(
@@ -25,6 +26,24 @@ export async function commitCampaign(connection: DuckDBConnection, request: Camp
       await c.run(
         `INSERT INTO campaign_items VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::TIMESTAMPTZ, $11::TIMESTAMPTZ) ON CONFLICT (run_id, item) DO NOTHING`,
         [campaign.runId, campaign.campaignId, o.item, o.lifecycleId, o.end, o.answers, o.raters, o.attempts, o.message ?? null, o.closedAt, committedAt],
+      );
+    }
+    for (const r of raters) {
+      await c.run(
+        `INSERT INTO campaign_raters VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::TIMESTAMPTZ, $11::TIMESTAMPTZ)
+         ON CONFLICT (run_id, rater) DO UPDATE SET answers = excluded.answers, gold_answered = excluded.gold_answered,
+           gold_correct = excluded.gold_correct, score = excluded.score, status = excluded.status, reason = excluded.reason,
+           excluded_at = excluded.excluded_at, committed_at = excluded.committed_at`,
+        [
+          campaign.runId, campaign.campaignId, r.rater, r.answers, r.goldAnswered, r.goldCorrect, r.score, r.status,
+          r.reason ?? null, r.excludedAt ?? null, committedAt,
+        ],
+      );
+    }
+    for (const g of gold) {
+      await c.run(
+        `INSERT INTO campaign_gold VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, gold) DO NOTHING`,
+        [campaign.runId, campaign.campaignId, g.gold, g.lifecycleId, g.answer, g.explanation],
       );
     }
     const [row] = (await c.runAndReadAll(`SELECT count(*)::INTEGER FROM campaign_items WHERE run_id = $1`, [campaign.runId])).getRows();

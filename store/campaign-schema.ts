@@ -1,6 +1,8 @@
 /**
- * The ledger's campaign tables (schema 8): one row per campaign, updated by each of its commits, and one
- * row per item that ended, written once. Rows come from `commitCampaign` (store/campaign-ledger.ts).
+ * The ledger's campaign tables (schema 8): one row per campaign, updated by each of its commits; one
+ * row per item that ended, written once; one row per rater of a campaign, updated by each commit that
+ * changes the rater's record; one row per gold (validation) lifecycle, written once. Rows come from
+ * `commitCampaign` (store/campaign-ledger.ts).
  */
 export const CAMPAIGN_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS campaigns (
@@ -32,4 +34,26 @@ export const CAMPAIGN_SCHEMA = [
      closed_at TIMESTAMPTZ NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL,
      PRIMARY KEY (run_id, item))`,
+  `CREATE TABLE IF NOT EXISTS campaign_raters (
+     run_id VARCHAR NOT NULL,             -- the campaign's first run
+     campaign_id VARCHAR NOT NULL,
+     rater VARCHAR NOT NULL,              -- keyed-hash pseudonym, as on judgements and votes
+     answers INTEGER NOT NULL,            -- answers to data items (not gold)
+     gold_answered INTEGER NOT NULL,
+     gold_correct INTEGER NOT NULL,
+     score DOUBLE NOT NULL,               -- gold accuracy with the campaign's prior, in (0, 1)
+     status VARCHAR NOT NULL,             -- active | excluded
+     reason VARCHAR,                      -- why the rater was excluded, in words
+     excluded_at TIMESTAMPTZ,
+     committed_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (run_id, rater))`,
+  // A gold lifecycle's answers are checks of its raters, never data: releases and results leave them out.
+  `CREATE TABLE IF NOT EXISTS campaign_gold (
+     run_id VARCHAR NOT NULL,
+     campaign_id VARCHAR NOT NULL,
+     gold INTEGER NOT NULL,               -- the index in the campaign's gold list, from 0
+     lifecycle_id VARCHAR NOT NULL,
+     answer VARCHAR NOT NULL,             -- first | second | tie | both_bad (compare), up | down (thumbs)
+     explanation VARCHAR NOT NULL,
+     PRIMARY KEY (run_id, gold))`,
 ];

@@ -22,7 +22,8 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    (store/chat-schema.ts), new tables an older ledger simply gains when the writer opens it.
  * 7: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
  *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
- * 8: campaigns: the `campaigns` and `campaign_items` tables (store/campaign-ledger.ts).
+ * 8: campaigns: the `campaigns`, `campaign_items`, `campaign_raters` and `campaign_gold` tables
+ *    (store/campaign-ledger.ts).
  */
 export const LEDGER_SCHEMA_VERSION = 8;
 
