@@ -1,5 +1,5 @@
 /**
- * `prefline campaign start|status|pause|resume|cancel`: campaigns (workflows/rating-campaign.ts) from
+ * `prefline campaign start|status|results|pause|resume|cancel`: campaigns (workflows/rating-campaign.ts) from
  * the command line. `start` reads a CSV or JSON Lines file, checks every row before anything starts,
  * stores the items in the artifact store (the workflow reads them in pages) and starts the campaign.
  */
@@ -16,6 +16,7 @@ import {
 import type { CampaignInput, CampaignStatus } from '../workflows/types';
 import { UsageError, type ParsedArgs } from './args';
 import { parseCsvItems, parseJsonlItems } from './campaign-items';
+import { runCampaignResults } from './campaign-results';
 import { EXIT, type CommandGroup } from './command';
 import { withClient } from './lifecycle-commands';
 
@@ -202,6 +203,25 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
         },
       },
       run: runCampaignStatus,
+    },
+    {
+      spec: {
+        name: 'campaign results',
+        args: '<id>',
+        summary: 'votes and win rates per model, ratio and winner per matchup, Bradley–Terry leaderboard, rater scores, position bias',
+        positionals: [1, 1],
+        options: {
+          format: { type: 'string', value: 'FORMAT', description: 'output format, default table; csv: the matchups; json: everything', choices: ['table', 'csv', 'json'] },
+          'include-excluded': { type: 'boolean', description: 'count the answers of raters the campaign excluded (left out by default)' },
+        },
+        details: [
+          'gold items never count; the output says how many raters were excluded and how many of their answers that left out.',
+          'ratio = max/sum of the two sides\' standing votes; win rate = (wins + ties/2) / votes; intervals from 200 bootstrap rounds (as releases).',
+          'exit code 3 when no campaign of that id (or label) is in the ledger.',
+          'example: prefline campaign results campaign-2026-03-01-1a2b3c4d5e --format csv',
+        ].join('\n'),
+      },
+      run: runCampaignResults,
     },
     { spec: { name: 'campaign pause', args: '<id>', summary: 'start no new items and hand none out (open items go on)', positionals: [1, 1] }, run: signalCommand('pause') },
     { spec: { name: 'campaign resume', args: '<id>', summary: 'undo pause', positionals: [1, 1] }, run: signalCommand('resume') },
