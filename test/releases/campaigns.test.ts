@@ -10,6 +10,7 @@
  *   X1  no campaign, alpha vs beta: r3 picks alpha → counts (exclusion is per campaign)
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import { at, readParquetIndependently } from './fixtures';
 
 const [ALPHA, BETA, GAMMA] = ['demo:alpha', 'demo:beta', 'demo:gamma'] as const;
 const j = (r: number, left: 'c1' | 'c2', choice: JudgementSpec['choice']): JudgementSpec => ({ rater: r, left, choice, standing: true });
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const REASON = 'gold accuracy 0.25 below 0.70 after 4 gold answers';
 
 const SPECS: CompareSpec[] = [
@@ -127,6 +129,15 @@ describe('releases of campaigns (campaigns, raters, gold and excluded raters)', 
       [rater(2), 'spring', 1, 2, 0.5, 0.6, 'active', null],
       [rater(3), 'spring', 2, 4, 0.25, 0.25, 'excluded', REASON],
     ]);
+  });
+
+  it('should publish the same bytes again for the same cutoff, exclusions and gold included', async () => {
+    const again = await publishRelease({ ledger, releasesDir: join(dir, 'releases'), cutoff: at(60).toISOString(), releaseId: 'same-cutoff-again', now: () => at(700) });
+    assert.equal(again.reused, false);
+    const manifest = (await readManifest(release.dir)) as ReleaseManifest;
+    const parquet = Object.keys(manifest.files).filter((name) => name.endsWith('.parquet'));
+    assert.ok(parquet.includes('campaigns.parquet') && parquet.includes('raters.parquet'));
+    for (const name of parquet) assert.equal(sha(join(again.dir, name)), sha(join(release.dir, name)), name);
   });
 
   it('should document the files and the exclusion rule in the dataset card, and give the campaign a report section', () => {
