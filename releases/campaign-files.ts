@@ -57,7 +57,7 @@ export interface CampaignReleaseStats {
   campaigns: number;
   raters: number;
   excludedRaters: number;
-  /** Gold lifecycles in the ledger, and their standing judgements complete by the cutoff: in no derived file. */
+  /** Gold lifecycles committed by the cutoff, and their standing judgements complete by it: in no derived file. */
   goldLifecycles: number;
   goldJudgementsLeftOut: number;
   /** Standing judgements of excluded raters: flagged in battles.parquet, counted nowhere else. */

@@ -37,6 +37,7 @@ export interface CampaignScope {
   notGold: string;
   /** Appended to a WHERE over votes (unaliased): not of a gold lifecycle nor by an excluded rater there. */
   countedVotes: string;
+  /** Gold lifecycles committed by the cutoff, and their standing judgements complete by it. */
   goldLifecycles: number;
   goldJudgements: number;
   excludedJudgements: number;
@@ -64,8 +65,12 @@ export async function campaignScope(c: DuckDBConnection, cutoff: string, complet
         GROUP BY ALL`,
     [cutoff, NO_REASON],
   );
+  // Gold lifecycles committed by the cutoff (later ones are in no file of this release anyway).
   const [counts] = await rows<{ gold: number; excluded: number }>(
-    c, `SELECT (SELECT count(*) FROM rel_gold_runs)::INTEGER AS gold, (SELECT count(*) FROM rel_excluded_raters)::INTEGER AS excluded`,
+    c,
+    `SELECT (SELECT count(*) FROM rel_gold_runs g JOIN lifecycles l ON l.run_id = g.run_id WHERE l.committed_at <= $1::TIMESTAMPTZ)::INTEGER AS gold,
+            (SELECT count(*) FROM rel_excluded_raters)::INTEGER AS excluded`,
+    [cutoff],
   );
   if ((counts?.gold ?? 0) === 0 && (counts?.excluded ?? 0) === 0) {
     return {
