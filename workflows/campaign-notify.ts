@@ -15,7 +15,7 @@ function noticeActivities(taskQueue: string) {
   return proxyActivities<CampaignNotifyActivities>({
     taskQueue,
     startToCloseTimeout: '1 minute',
-    // Bounded: a receiver down for good must not hold the campaign open; ~10 minutes of tries.
+    // Bounded: a receiver down for good must not hold the campaign open; 8 tries over about five minutes.
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 8 },
   });
 }
