@@ -9,9 +9,10 @@ import { createChannelActivities, type ChannelPublisher } from './channel';
 import { createChatInferenceActivities, createChatLedgerActivities, type ChatInferenceDeps } from './chat';
 import { createInferenceActivities, type InferenceDeps } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
+import { createCampaignNotifyActivities, type NotifyActivityDeps } from './notify';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
 import type {
-  CampaignItemActivities, CampaignLedgerActivities, ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities,
+  CampaignItemActivities, CampaignLedgerActivities, CampaignNotifyActivities, ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities,
   ReleaseActivities,
 } from './types';
 import type { ChannelSpec } from '../workflows/types';
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   /** Chat replies (inference queue): the inference deps plus the reply records and the stream key. */
   chat?: ChatInferenceDeps;
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
+  /** Campaign notifications (lifecycle queue, beside the channels): whichever senders this worker has. */
+  notify?: NotifyActivityDeps;
   ledger?: LedgerActivityDeps;
   releases?: ReleaseActivityDeps;
 }
@@ -30,13 +33,14 @@ export function createActivities(
   deps: ActivityDeps,
 ): Partial<
   InferenceActivities & ChatInferenceActivities & ChannelActivities & LedgerActivities & ChatLedgerActivities & ReleaseActivities & CampaignItemActivities
-  & CampaignLedgerActivities
+  & CampaignLedgerActivities & CampaignNotifyActivities
 > {
   return {
     // Campaigns read their stored item lists where inference workers share the artifact store.
     ...(deps.inference ? { ...createInferenceActivities(deps.inference), ...createCampaignItemActivities({ artifacts: deps.inference.artifacts }) } : {}),
     ...(deps.chat ? createChatInferenceActivities(deps.chat) : {}),
     ...(deps.channels ? createChannelActivities(deps.channels) : {}),
+    ...(deps.notify ? createCampaignNotifyActivities(deps.notify) : {}),
     ...(deps.ledger ? { ...createLedgerActivities(deps.ledger), ...createChatLedgerActivities(deps.ledger), ...createCampaignLedgerActivities({ ledger: deps.ledger.ledger }) } : {}),
     ...(deps.releases ? createReleaseActivities(deps.releases) : {}),
   };
@@ -44,6 +48,7 @@ export function createActivities(
 
 export { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
 export { createChannelActivities } from './channel';
+export { createCampaignNotifyActivities, type NotifyActivityDeps } from './notify';
 export { createChatInferenceActivities, createChatLedgerActivities } from './chat';
 export type { ChatInferenceDeps } from './chat';
 export type { ChannelPublisher } from './channel';

@@ -8,7 +8,7 @@ import type { PublishResult } from '../releases/types';
 import type { ChatCommitRequest, ChatCommitResult } from '../store/chat-ledger-types';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import type { CampaignCommitRequest, CampaignCommitResult } from '../store/ledger-types';
-import type { BroughtCandidate, Candidate, CampaignItem, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
+import type { BroughtCandidate, Candidate, CampaignItem, CampaignNotice, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
 
 export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
 export type {
@@ -84,6 +84,30 @@ export interface CampaignItemActivities {
 /** Runs on `<queue>-ledger`, beside the ledger. */
 export interface CampaignLedgerActivities {
   commitCampaign(request: CampaignCommitRequest): Promise<CampaignCommitResult>;
+}
+
+/** Where one notification goes: a Slack channel, email recipients (or a configured list), a webhook URL. */
+export type CampaignNoticeTarget =
+  | { kind: 'slack'; channel: string }
+  | { kind: 'email'; recipients: string[]; list?: string }
+  | { kind: 'webhook'; url: string };
+
+export interface CampaignNoticeRequest {
+  notice: CampaignNotice;
+  target: CampaignNoticeTarget;
+}
+
+/** `already`: an earlier attempt had sent it (a retry, or another worker): nothing was sent twice. */
+export interface CampaignNoticeResult {
+  outcome: 'sent' | 'already';
+}
+
+/**
+ * Runs on the campaign's own queue, whose workers hold the channels' credentials (like ChannelActivities)
+ * and the webhook secret. Idempotent per (event id, target).
+ */
+export interface CampaignNotifyActivities {
+  sendCampaignNotice(request: CampaignNoticeRequest): Promise<CampaignNoticeResult>;
 }
 
 /** One message of a reply's context: by artifact digest, or by its text when no digest exists yet. */

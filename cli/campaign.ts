@@ -48,6 +48,22 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number): 
     ...(text('item-deadline') !== undefined ? { itemDeadline: text('item-deadline') } : {}),
     ...(reask !== undefined ? { reask } : {}),
     ...(text('label') !== undefined ? { campaign: text('label') } : {}),
+    ...notifyFromFlags(args),
+  };
+}
+
+/** `--notify-slack/-email/-webhook/-on` as the input's `notify` (checked with the rest by validateCampaignInput). */
+function notifyFromFlags({ flags }: ParsedArgs): Pick<CampaignInput, 'notify'> {
+  const text = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
+  const [slack, email, webhook, on] = [text('notify-slack'), text('notify-email'), text('notify-webhook'), text('notify-on')];
+  if (slack === undefined && email === undefined && webhook === undefined && on === undefined) return {};
+  return {
+    notify: {
+      ...(slack !== undefined ? { slack } : {}),
+      ...(email !== undefined ? { email } : {}),
+      ...(webhook !== undefined ? { webhook } : {}),
+      ...(on !== undefined ? { on: on.split(',').map((e) => e.trim()).filter(Boolean) as NonNullable<CampaignInput['notify']>['on'] } : {}),
+    },
   };
 }
 
@@ -184,6 +200,10 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           'item-deadline': { type: 'string', value: 'DURATION', description: 'how long each item collects answers (default: until the campaign\'s deadline)' },
           reask: { type: 'string', value: 'N', description: 'offer an item short of its answers at its deadline again, up to N times (default 0), then end it insufficient' },
           label: { type: 'string', value: 'NAME', description: 'the PreflineCampaign label of its lifecycles (default: the campaign id)' },
+          'notify-slack': { type: 'string', value: '#CHANNEL', description: 'post a summary to this Slack channel when the campaign reaches its quota and when it ends' },
+          'notify-email': { type: 'string', value: 'ADDRESSES', description: 'mail the summary to these addresses (comma-separated) or a rater list @name' },
+          'notify-webhook': { type: 'string', value: 'URL', description: 'POST the summary as signed JSON to this https URL (docs/campaigns.md; needs PREFLINE_WEBHOOK_SECRET on the workers)' },
+          'notify-on': { type: 'string', value: 'EVENTS', description: 'which events notify: completed, quota, or both (default completed,quota)' },
           id: { type: 'string', value: 'ID', description: 'workflow id (default campaign-<UTC day>-<digest of the file>)' },
         },
         details: 'CSV columns: prompt, image1, image2 (or text1, text2), model1, model2, question; thumbs: prompt, image (or text), model.\n'

@@ -46,6 +46,10 @@ export const ErrorCode = {
   ReplyDeferred: 'prefline_reply_deferred',
   ReplyUnreadable: 'prefline_reply_unreadable',
   SlackSignatureInvalid: 'prefline_slack_signature_invalid',
+  // campaign webhooks (connectors/webhook.ts; core/webhook-signature.ts for receivers)
+  WebhookRejected: 'prefline_webhook_rejected',
+  WebhookUnavailable: 'prefline_webhook_unavailable',
+  WebhookSignatureInvalid: 'prefline_webhook_signature_invalid',
   // ledger
   LedgerUnavailable: 'prefline_ledger_unavailable',
   LedgerLocked: 'prefline_ledger_locked',
@@ -176,6 +180,12 @@ const CATALOGUE = {
   [ErrorCode.ReplyDeferred]: { retryable: true },
   [ErrorCode.ReplyUnreadable]: { retryable: false },
   [ErrorCode.SlackSignatureInvalid]: { retryable: false, httpStatus: 401 },
+  // A refused address or scheme, or a 4xx other than 408/429: the same delivery meets the same answer.
+  [ErrorCode.WebhookRejected]: { retryable: false },
+  // A 5xx, 408, 429, a timeout or a connection failure: the receiver may take it a moment later.
+  [ErrorCode.WebhookUnavailable]: { retryable: true },
+  // What a receiver answers a delivery whose signature does not verify.
+  [ErrorCode.WebhookSignatureInvalid]: { retryable: false, httpStatus: 401 },
   [ErrorCode.LedgerUnavailable]: { retryable: true },
   // Held by another process (the ledger worker) until it stops.
   [ErrorCode.LedgerLocked]: { retryable: true },

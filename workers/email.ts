@@ -5,6 +5,7 @@
  */
 import type { ChannelPublisher } from '../channels/types';
 import { loadSecret, type PreflineConfig } from '../config';
+import { createEmailNotifier, type EmailNotifier } from '../channels/email/notifier';
 import { createEmailPublisher } from '../channels/email/publisher';
 import { createSmtpTransport, readSmtpSettings, type MailTransport } from '../channels/email/smtp';
 import { EmailState } from '../channels/email/state';
@@ -36,6 +37,19 @@ export async function emailChannelPublishers(config: PreflineConfig): Promise<{ 
       log: (level, message, fields) => logger[level](message, fields),
     }),
   };
+}
+
+/** The campaign notifications' mailer of a workflows worker, when outbound mail is configured. */
+export async function emailNotifier(config: PreflineConfig): Promise<EmailNotifier | undefined> {
+  const email = config.email;
+  if (!email?.smtp || !email.from) return undefined;
+  const transport = createSmtpTransport(await readSmtpSettings(email.smtp));
+  transports.add(transport);
+  const logger = createLogger('email', config);
+  return createEmailNotifier({
+    transport, from: email.from, state: await EmailState.open(email.stateDir), raterKey: loadSecret(config, 'rater'), lists: email.lists,
+    log: (level, message, fields) => logger[level](message, fields),
+  });
 }
 
 /** Closes pooled SMTP connections so a stopped worker process can exit. */

@@ -4,6 +4,7 @@
  * a bad item is reported with the same message before anything starts and when its turn comes.
  */
 import { parseDuration } from '../core/duration';
+import { validateNotify } from './campaign-notify-input';
 import { DEFAULT_QUESTION, MAX_LABEL_LENGTH, MAX_QUESTION_LENGTH, MAX_RESPONSES, parseChannel, validateLifecycleInput } from './input';
 import type { CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
 
@@ -24,7 +25,7 @@ const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
 const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
 const KNOWN_FIELDS = new Set([
   'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'itemDeadline', 'reask', 'campaign',
-  'allowBothBad', 'revealModels',
+  'allowBothBad', 'revealModels', 'notify',
 ]);
 
 export type CampaignValidation = { ok: true; plan: CampaignPlan } | { ok: false; errors: string[] };
@@ -94,6 +95,8 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     if (input[field] !== undefined && typeof input[field] !== 'boolean') errors.push(`${field}: must be true or false`);
   }
 
+  const notify = validateNotify(input.notify, errors);
+
   let itemCount = 0;
   if (input.items !== undefined && input.itemsRef !== undefined) {
     errors.push('items, itemsRef: give one of them, not both');
@@ -125,6 +128,7 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     label,
     ...(input.allowBothBad !== undefined ? { allowBothBad: input.allowBothBad } : {}),
     ...(input.revealModels !== undefined ? { revealModels: input.revealModels } : {}),
+    ...(notify !== undefined ? { notify } : {}),
   };
   // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
   const deadlineAtMs = deadline.kind === 'duration' && deadline.ms === 0 ? nowMs + 24 * 3600 * 1000 : campaignDeadlineAt(plan.deadline, nowMs);

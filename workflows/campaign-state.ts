@@ -14,7 +14,7 @@ import {
   campaignStatusQuery, nextItemUpdate,
 } from './messages';
 import type {
-  CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
+  CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
   NextItemAnswer, NextItemRequest,
 } from './types';
 import { RATER_PATTERN } from './vote-tally';
@@ -62,11 +62,14 @@ export interface CampaignCarry {
   buffer: CampaignItem[];
   open: OpenItem[];
   reasks?: Reask[];
-  counts: { done: number; failed: number; answers: number; ended: Partial<Record<CampaignItemEnd, number>> };
+  /** `answered`: items that ended with their answers in full (the quota, CampaignNotifyEvent). */
+  counts: { done: number; failed: number; answers: number; ended: Partial<Record<CampaignItemEnd, number>>; answered?: number };
   paused: boolean;
   cancelReason?: string;
   closeSent: boolean;
   thresholds?: CampaignThresholds;
+  /** Notifications sent (each event once per campaign, whichever run reaches it). */
+  notified?: CampaignNotifyEvent[];
 }
 
 export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
@@ -129,6 +132,8 @@ export class RatingCampaign {
   continuing = false;
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
+  /** Notifications sent, carried across continue-as-new. */
+  notified: CampaignNotifyEvent[] = [];
   lastOutcomeCommitMs: number;
   readonly deadlineAtMs: number;
 
@@ -156,6 +161,7 @@ export class RatingCampaign {
     campaign.paused = carry.paused;
     if (carry.cancelReason !== undefined) campaign.cancelReason = carry.cancelReason;
     campaign.closeSent = carry.closeSent;
+    campaign.notified = carry.notified ?? [];
     return campaign;
   }
 
@@ -167,6 +173,7 @@ export class RatingCampaign {
       ...(this.reasks.length > 0 ? { reasks: this.reasks } : {}),
       counts: this.counts, paused: this.paused, ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
       closeSent: this.closeSent, ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
+      ...(this.notified.length > 0 ? { notified: this.notified } : {}),
     };
   }
 
@@ -252,9 +259,11 @@ export class RatingCampaign {
   private record(outcome: CampaignItemOutcome): void {
     this.outcomes.push(outcome);
     // Insufficient items ended as asked (every attempt ran to its deadline): done, with the reason recorded.
-    if (outcome.end === 'failed' || outcome.end === 'invalid' || outcome.end === 'unreported') this.counts.failed += 1;
+    const failed = outcome.end === 'failed' || outcome.end === 'invalid' || outcome.end === 'unreported';
+    if (failed) this.counts.failed += 1;
     else this.counts.done += 1;
     this.counts.answers += outcome.answers;
+    if (!failed && (outcome.end === 'confident' || outcome.answers >= this.plan.responses)) this.counts.answered = (this.counts.answered ?? 0) + 1;
     this.counts.ended[outcome.end] = (this.counts.ended[outcome.end] ?? 0) + 1;
   }
 

@@ -10,7 +10,8 @@
  *   4. commit each closed item's outcome to the ledger in batches (the state forgets it then);
  *   5. continue-as-new when history grows long, carrying only the open items and counters;
  *   6. when every item has ended (or cancel/the deadline left nothing open), commit the campaign row's
- *      final counts and return the summary.
+ *      final counts, send its notifications (campaign-notify.ts: `quota` when every item was answered in
+ *      full, then `completed`) and return the summary.
  *
  * Children are started with deterministic ids (`<campaign id>-item-<index>`) and REJECT_DUPLICATE, so no
  * retry, replay or run starts an item twice; an id that exists already is adopted as open. They are
@@ -24,6 +25,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
 import { childInput, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
+import { quotaReached, sendNotices } from './campaign-notify';
 import {
   OUTCOME_BATCH, OUTCOME_FLUSH_MS, RatingCampaign, campaignThresholdErrors, invalidCampaignInput, isCampaignCarry, reaskLifecycleId,
   type CampaignCarry, type CampaignThresholds,
@@ -171,10 +173,12 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
     );
   }
 
-  // 6. The final counts.
+  // 6. The final counts, then the notifications: receivers that react to them find the ledger complete.
   await condition(allHandlersFinished);
   await commitOutcomes(true);
   showPhase(campaign.phase(Date.now()));
+  if (quotaReached(campaign)) await sendNotices(campaign, 'quota');
+  await sendNotices(campaign, 'completed');
   return campaign.summary(Date.now());
 }
 

@@ -370,6 +370,62 @@ export interface CampaignInput {
   campaign?: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
+  /** Who hears when the campaign ends or reaches its quota (workflows/campaign-notify-input.ts, docs/campaigns.md). */
+  notify?: CampaignNotifyInput;
+}
+
+/**
+ * What a campaign notifies: `completed`, it ended (every item ended, cancelled, or its deadline came:
+ * the notice says which); `quota`, every item ended with its answers in full (its `responses` standing
+ * answers, or closed `confident`). A campaign that reaches its quota ends at that moment, so a campaign
+ * whose every item was answered sends `quota` and then `completed`; one cancelled or cut by its deadline
+ * never reaches its quota.
+ */
+export type CampaignNotifyEvent = 'completed' | 'quota';
+
+export interface CampaignNotifyInput {
+  /** A Slack channel, `#name` or a channel id. */
+  slack?: string;
+  /** Addresses, comma-separated, or `@list`, a rater list of the workers' configuration. */
+  email?: string;
+  /** An https URL (http only to hosts the workers allow, PREFLINE_WEBHOOK_ALLOW_HTTP_HOSTS). Signed, retried. */
+  webhook?: string;
+  /** Default both. */
+  on?: CampaignNotifyEvent[];
+}
+
+/** A validated `notify`. */
+export interface CampaignNotifyPlan {
+  slack?: string;
+  email?: { recipients: string[]; list?: string };
+  webhook?: string;
+  on: CampaignNotifyEvent[];
+}
+
+/** How a campaign ended: every item ended, it was cancelled, or its deadline came before every item ended. */
+export type CampaignEndOutcome = 'finished' | 'cancelled' | 'deadline';
+
+/** One notification of a campaign, as every target is sent it (Slack, email, the webhook's JSON body). */
+export interface CampaignNotice {
+  /** Stable for the campaign and event (`<campaign id>/<first run id>/<event>`): receivers dedupe on it. */
+  eventId: string;
+  event: CampaignNotifyEvent;
+  campaignId: string;
+  label: string;
+  task: LifecycleTask;
+  responses: number;
+  /** For `completed`: how the campaign ended. */
+  outcome?: CampaignEndOutcome;
+  cancelReason?: string;
+  startedAt: string;
+  deadlineAt: string;
+  /** When the event happened (workflow time). */
+  at: string;
+  counts: CampaignCounts;
+  /** Raters excluded by their gold answers, when the campaign keeps rater scores. */
+  ratersExcluded?: number;
+  /** The command that shows the campaign's per-model results. */
+  resultsCommand: string;
 }
 
 /** A validated campaign input. */
@@ -389,6 +445,7 @@ export interface CampaignPlan {
   label: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
+  notify?: CampaignNotifyPlan;
 }
 
 export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 'completed' | 'cancelled';

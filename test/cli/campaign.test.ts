@@ -121,6 +121,11 @@ describe('prefline campaign against a dev server', function () {
     const reask = await cli(['campaign', 'start', file, '--reask', '99']);
     assert.equal(reask.code, 2, reask.output);
     assert.match(reask.output, /reask: must be an integer from 0 to 10/);
+    const notify = await cli(['campaign', 'start', file, '--notify-webhook', 'ftp://hooks.example.com/x', '--notify-slack', 'results', '--notify-on', 'done']);
+    assert.equal(notify.code, 2, notify.output);
+    assert.match(notify.output, /notify\.slack: must be a Slack channel/);
+    assert.match(notify.output, /notify\.webhook: must be an https URL, not ftp:/);
+    assert.match(notify.output, /notify\.on: must be a non-empty list/);
   });
 
   it('should start a campaign from a CSV, show its status, pause, resume and cancel it', async () => {
@@ -128,7 +133,9 @@ describe('prefline campaign against a dev server', function () {
     writeFileSync(file, ['prompt,text1,text2,model1,model2', ...Array.from({ length: 6 }, (_, i) => `prompt ${i},left ${i},right ${i},a,b`)].join('\n'));
     const id = `cmp-cli-${Date.now()}`;
     await workers.run(async () => {
-      const started = await cli(['campaign', 'start', file, '--responses', '2', '--max-open', '2', '--question', 'Which reads better?', '--item-deadline', '1h', '--reask', '1', '--id', id]);
+      const started = await cli(['campaign', 'start', file, '--responses', '2', '--max-open', '2', '--question', 'Which reads better?', '--item-deadline', '1h', '--reask', '1', '--id', id,
+        // Only the quota notifies, and a cancelled campaign never reaches it: these workers send no notices.
+        '--notify-slack', '#results', '--notify-email', 'list@example.com', '--notify-webhook', 'https://hooks.example.com/prefline', '--notify-on', 'quota']);
       assert.equal(started.code, 0, started.output);
       assert.match(started.output, new RegExp(`^started ${id}: 6 items, 2 answers each\\n`));
       const { client } = await sharedTemporal();
@@ -136,6 +143,7 @@ describe('prefline campaign against a dev server', function () {
       const [startInput] = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
       const input = JSON.parse(Buffer.from(startInput!.data!).toString('utf8')) as Record<string, unknown>;
       assert.deepEqual([input['itemDeadline'], input['reask'], input['maxOpen'], input['question'], input['itemCount']], ['1h', 1, 2, 'Which reads better?', 6]);
+      assert.deepEqual(input['notify'], { slack: '#results', email: 'list@example.com', webhook: 'https://hooks.example.com/prefline', on: ['quota'] });
       const paused = await cli(['campaign', 'pause', id]);
       assert.equal(paused.code, 0, paused.output);
       const status = await cli(['campaign', 'status', id, '--json']);

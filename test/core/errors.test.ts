@@ -19,6 +19,7 @@ import { SlackRateLimitedError, SlackRejectedError, SlackUnavailableError } from
 import { SlackVerificationError } from '../../channels/slack/verify';
 import { ConfigError } from '../../config';
 import { DownloadFailedError, DownloadRefusedError } from '../../connectors/http/errors';
+import { WebhookRejectedError, WebhookUnavailableError } from '../../connectors/webhook';
 import { EmptyOutputError, InferenceTimeoutError, OutputFetchFailedError, RateLimitedError, errorForStatus } from '../../connectors/inference/remote-errors';
 import {
   ChannelRateLimitedError, ChannelRejectedError, ChannelUnavailableError, ConfigMissingError, ERROR_CATALOGUE, ErrorCode, InferenceCanceledError,
@@ -26,6 +27,7 @@ import {
   type HttpAnswerCode,
 } from '../../core/errors';
 import { HttpError } from '../../core/http';
+import { WebhookSignatureError } from '../../core/webhook-signature';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { ChatRejectedError } from '../../core/conversation-directory';
 import { ClusterSetupError } from '../../ops/cluster-setup';
@@ -81,6 +83,9 @@ const TABLE: Row[] = [
   { code: C.ReplyDeferred, owner: ReplyDeferredError, make: () => new ReplyDeferredError('x'), retryable: true },
   { code: C.ReplyUnreadable, owner: UnreadableReplyError, make: () => new UnreadableReplyError('x'), retryable: false },
   { code: C.SlackSignatureInvalid, owner: SlackVerificationError, make: () => new SlackVerificationError('signature_mismatch'), retryable: false, httpStatus: 401 },
+  { code: C.WebhookRejected, owner: WebhookRejectedError, make: () => new WebhookRejectedError('x', { remoteStatus: 400 }), retryable: false },
+  { code: C.WebhookUnavailable, owner: WebhookUnavailableError, make: () => new WebhookUnavailableError('x', { remoteStatus: 503 }), retryable: true },
+  { code: C.WebhookSignatureInvalid, owner: WebhookSignatureError, make: () => new WebhookSignatureError('signature_mismatch'), retryable: false, httpStatus: 401 },
   { code: C.LedgerUnavailable, owner: LedgerError, make: () => new LedgerError(C.LedgerUnavailable, 'x'), retryable: true },
   { code: C.LedgerLocked, owner: LedgerError, make: () => new LedgerError(C.LedgerLocked, 'x'), retryable: true },
   { code: C.LedgerQueryRefused, owner: LedgerError, make: () => new LedgerError(C.LedgerQueryRefused, 'x'), retryable: false, httpStatus: 400 },
