@@ -17,10 +17,10 @@ import type { BroughtCandidateInput, CampaignItem, CampaignPlan } from '../workf
 export type ItemFileResult = { ok: true; items: CampaignItem[] } | { ok: false; errors: string[] };
 
 /** At most this many problems are listed; the rest are counted. */
-const MAX_LISTED = 50;
+export const MAX_LISTED = 50;
 
 const COMPARE_SIDES = [['image1', 'image2'], ['text1', 'text2']] as const;
-const KNOWN_COLUMNS = {
+export const KNOWN_COLUMNS = {
   compare: ['prompt', 'image1', 'image2', 'text1', 'text2', 'model1', 'model2', 'question'],
   thumbs: ['prompt', 'image', 'text', 'model'],
 };
@@ -34,7 +34,7 @@ function candidate(column: string, cell: string, model: string): BroughtCandidat
 }
 
 /** A CSV row's item, or the problem with its columns. */
-function rowItem(task: CampaignPlan['task'], row: Record<string, string>): CampaignItem | string {
+export function rowItem(task: CampaignPlan['task'], row: Record<string, string>): CampaignItem | string {
   const cell = (name: string) => (row[name] ?? '').trim();
   const item: CampaignItem = { prompt: cell('prompt') };
   if (task === 'compare') {
@@ -53,14 +53,14 @@ function rowItem(task: CampaignPlan['task'], row: Record<string, string>): Campa
 }
 
 /** Field names of an item's lifecycle input, as the file's columns name them. */
-function inColumns(error: string, item: CampaignItem, task: CampaignPlan['task']): string {
+export function inColumns(error: string, item: CampaignItem, task: CampaignPlan['task']): string {
   const columns = task === 'compare'
     ? (Array.isArray(item.candidates) && item.candidates[0] && 'ref' in item.candidates[0] ? ['image1', 'image2'] : ['text1', 'text2'])
     : [Array.isArray(item.candidates) && item.candidates[0] && 'ref' in item.candidates[0] ? 'image' : 'text'];
   return error.replace(/^candidates\[(\d)\](\.\w+)?/, (_, i: string) => columns[Number(i)] ?? `candidates[${i}]`);
 }
 
-function finish(items: CampaignItem[], problems: string[]): ItemFileResult {
+export function finish(items: CampaignItem[], problems: string[]): ItemFileResult {
   if (problems.length === 0 && items.length === 0) return { ok: false, errors: ['the file holds no items'] };
   if (problems.length === 0) return { ok: true, items };
   const listed = problems.slice(0, MAX_LISTED);

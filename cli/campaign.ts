@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { temporalUiLink, type PreflineConfig } from '../config';
 import { ArtifactStore } from '../store/ArtifactStore';
-import { campaignDeadlineAt, validateCampaignInput } from '../workflows/campaign-input';
+import { MAX_GOLD, campaignDeadlineAt, validateCampaignInput } from '../workflows/campaign-input';
 import {
   CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignPauseSignal, campaignResumeSignal, campaignStatusQuery,
 } from '../workflows/messages';
 import type { CampaignInput, CampaignStatus } from '../workflows/types';
 import { UsageError, type ParsedArgs } from './args';
+import { parseCsvGold, parseJsonlGold } from './campaign-gold';
 import { parseCsvItems, parseJsonlItems } from './campaign-items';
 import { runCampaignResults } from './campaign-results';
 import { EXIT, type CommandGroup } from './command';
@@ -29,8 +30,31 @@ function positiveInt(flag: string | true | undefined, name: string): number | un
   return n;
 }
 
-/** The campaign input the flags describe, around `items` (stored by reference). */
-function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number): CampaignInput {
+function numberFlag(flag: string | true | undefined, name: string): number | undefined {
+  if (flag === undefined) return undefined;
+  const n = Number(flag);
+  if (typeof flag !== 'string' || flag.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${String(flag)}"`, 'campaign start');
+  return n;
+}
+
+/** The rater-quality settings the flags ask for (ranges are the input's checks: validateCampaignInput). */
+function qualityFromFlags(flags: ParsedArgs['flags']): Partial<CampaignInput> {
+  const settings: Partial<CampaignInput> = {};
+  const numbers = { 'gold-rate': 'goldRate', 'gold-rate-new': 'goldRateNew', 'gold-warmup': 'goldWarmup', 'gold-rate-low': 'goldRateLow', 'gold-low-margin': 'goldLowMargin', 'min-score': 'minScore', 'min-gold': 'minGold' } as const;
+  for (const [flag, field] of Object.entries(numbers)) {
+    const value = numberFlag(flags[flag], flag);
+    if (value !== undefined) settings[field] = value;
+  }
+  if (flags.prior !== undefined) {
+    const parts = typeof flags.prior === 'string' ? flags.prior.split(',') : [];
+    if (parts.length !== 2) throw new UsageError(`--prior must be MEAN,STRENGTH like 0.75,2, got "${String(flags.prior)}"`, 'campaign start');
+    settings.prior = { mean: numberFlag(parts[0], 'prior mean') as number, strength: numberFlag(parts[1], 'prior strength') as number };
+  }
+  return settings;
+}
+
+/** The campaign input the flags describe, around `items` (stored by reference) and the gold list if any. */
+function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number, gold?: { ref: string; count: number }): CampaignInput {
   const { flags } = args;
   const text = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
   const responses = positiveInt(flags.responses, 'responses');
@@ -48,6 +72,8 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number): 
     ...(text('item-deadline') !== undefined ? { itemDeadline: text('item-deadline') } : {}),
     ...(reask !== undefined ? { reask } : {}),
     ...(text('label') !== undefined ? { campaign: text('label') } : {}),
+    ...(gold !== undefined ? { goldRef: gold.ref, goldCount: gold.count } : {}),
+    ...qualityFromFlags(flags),
     ...notifyFromFlags(args),
   };
 }
@@ -67,6 +93,20 @@ function notifyFromFlags({ flags }: ParsedArgs): Pick<CampaignInput, 'notify'> {
   };
 }
 
+/** Reads the file named by --gold (CSV or JSON Lines) and checks every row; undefined without --gold. */
+function readGoldFile(args: ParsedArgs): { file: string; text: string; kind: string } | undefined {
+  const file = args.flags.gold;
+  if (file === undefined) return undefined;
+  if (typeof file !== 'string') throw new UsageError('--gold needs a file: gold.csv or gold.jsonl', 'campaign start');
+  const kind = extname(file).toLowerCase();
+  if (kind !== '.csv' && kind !== '.jsonl') throw new UsageError(`the gold file must be .csv or .jsonl, got "${file}"`, 'campaign start');
+  try {
+    return { file, text: readFileSync(file, 'utf8'), kind };
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, 'campaign start');
+  }
+}
+
 export async function runCampaignStart(config: PreflineConfig, args: ParsedArgs): Promise<number> {
   const file = args.positional[0] as string;
   const kind = extname(file).toLowerCase();
@@ -77,11 +117,12 @@ export async function runCampaignStart(config: PreflineConfig, args: ParsedArgs)
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, 'campaign start');
   }
+  const goldFile = readGoldFile(args);
   const digest = createHash('sha256').update(text).digest('hex');
   const id = typeof args.flags.id === 'string' ? args.flags.id : `campaign-${new Date().toISOString().slice(0, 10)}-${digest.slice(0, 10)}`;
   const now = Date.now();
   // The flags first, around a placeholder list: a wrong flag is named before the file is read.
-  const checked = validateCampaignInput(inputFromFlags(args, `sha256:${digest}`, 1), id, now);
+  const checked = validateCampaignInput(inputFromFlags(args, `sha256:${digest}`, 1, goldFile ? { ref: `sha256:${digest}`, count: 1 } : undefined), id, now);
   if (!checked.ok) {
     process.stderr.write(`invalid campaign:\n${checked.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return EXIT.usage;
@@ -92,9 +133,20 @@ export async function runCampaignStart(config: PreflineConfig, args: ParsedArgs)
     process.stderr.write(`${file}: nothing started, fix these rows:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return EXIT.usage;
   }
+  const gold = goldFile === undefined ? undefined
+    : goldFile.kind === '.csv' ? parseCsvGold(goldFile.text, checked.plan, deadlineAtMs, now) : parseJsonlGold(goldFile.text, checked.plan, deadlineAtMs, now);
+  if (gold !== undefined && !gold.ok) {
+    process.stderr.write(`${goldFile?.file}: nothing started, fix these gold rows:\n${gold.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+    return EXIT.usage;
+  }
+  if (gold !== undefined && gold.gold.length > MAX_GOLD) {
+    process.stderr.write(`${goldFile?.file}: nothing started: ${gold.gold.length} gold items, at most ${MAX_GOLD}\n`);
+    return EXIT.usage;
+  }
   const store = await ArtifactStore.open(config.artifactDir);
   const list = await store.put(new TextEncoder().encode(JSON.stringify(parsed.items)), 'application/json');
-  const input = inputFromFlags(args, `sha256:${list.sha256}`, parsed.items.length);
+  const goldList = gold?.ok ? await store.put(new TextEncoder().encode(JSON.stringify(gold.gold)), 'application/json') : undefined;
+  const input = inputFromFlags(args, `sha256:${list.sha256}`, parsed.items.length, goldList && gold?.ok ? { ref: `sha256:${goldList.sha256}`, count: gold.gold.length } : undefined);
   return withClient(config, async (client) => {
     try {
       await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: config.taskQueue, workflowId: id, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
@@ -106,7 +158,7 @@ export async function runCampaignStart(config: PreflineConfig, args: ParsedArgs)
       throw err;
     }
     const link = temporalUiLink(config.temporal, id);
-    process.stdout.write(`started ${id}: ${parsed.items.length} items, ${checked.plan.responses} answers each\n`
+    process.stdout.write(`started ${id}: ${parsed.items.length} items, ${checked.plan.responses} answers each${gold?.ok ? `, ${gold.gold.length} gold items` : ''}\n`
       + `  its lifecycles: PreflineCampaign = "${input.campaign ?? id}" (ids ${id}-item-<n>)\n${link ? `  Temporal UI: ${link}\n` : ''}`);
     return EXIT.ok;
   });
@@ -121,7 +173,9 @@ export function formatCampaignStatus(s: CampaignStatus, width = 30): string {
   const pct = counts.items === 0 ? 100 : Math.floor((ended / counts.items) * 100);
   return `${s.campaignId} ${s.phase} ${bar} ${pct}%  ${counts.done} done, ${counts.failed} failed, ${counts.open} open, ${counts.pending} pending`
     + `  ·  ${counts.answers} answers${counts.reserved > 0 ? `, ${counts.reserved} reserved` : ''}${s.eta ? `  ·  ETA ${s.eta}` : ''}`
-    + (Object.keys(counts.ended).length > 0 ? `  ·  ended: ${Object.entries(counts.ended).map(([why, n]) => `${why} ${n}`).join(', ')}` : '');
+    + (Object.keys(counts.ended).length > 0 ? `  ·  ended: ${Object.entries(counts.ended).map(([why, n]) => `${why} ${n}`).join(', ')}` : '')
+    + (s.gold && s.gold.items > 0 ? `  ·  gold: ${s.gold.answers} answers, ${s.gold.correct} right` : '')
+    + (s.raters && s.raters.excluded > 0 ? `  ·  raters: ${s.raters.excluded} of ${s.raters.total} excluded` : '');
 }
 
 async function campaignStatus(client: Client, id: string): Promise<CampaignStatus | undefined> {
@@ -204,9 +258,19 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           'notify-email': { type: 'string', value: 'ADDRESSES', description: 'mail the summary to these addresses (comma-separated) or a rater list @name' },
           'notify-webhook': { type: 'string', value: 'URL', description: 'POST the summary as signed JSON to this https URL (docs/campaigns.md; needs PREFLINE_WEBHOOK_SECRET on the workers)' },
           'notify-on': { type: 'string', value: 'EVENTS', description: 'which events notify: completed, quota, or both (default completed,quota)' },
+          gold: { type: 'string', value: 'FILE', description: 'gold items (gold.csv or gold.jsonl): the item columns plus answer and explanation' },
+          'gold-rate': { type: 'string', value: 'SHARE', description: 'share of hand-outs that are gold (default 0.1)' },
+          'gold-rate-new': { type: 'string', value: 'SHARE', description: 'the share for raters with fewer than --gold-warmup gold answers (default 0.5)' },
+          'gold-warmup': { type: 'string', value: 'N', description: 'gold answers before a rater is no longer new (default 3)' },
+          'gold-rate-low': { type: 'string', value: 'SHARE', description: 'the share for raters scoring under --min-score + --gold-low-margin (default 0.3)' },
+          'gold-low-margin': { type: 'string', value: 'SCORE', description: 'how near the threshold counts as low (default 0.1)' },
+          'min-score': { type: 'string', value: 'SCORE', description: 'raters scoring below this are excluded (default 0.7)' },
+          'min-gold': { type: 'string', value: 'N', description: 'gold answers before a rater can be excluded (default 4)' },
+          prior: { type: 'string', value: 'MEAN,STRENGTH', description: 'the Beta prior of a rater\'s score (default 0.75,2)' },
           id: { type: 'string', value: 'ID', description: 'workflow id (default campaign-<UTC day>-<digest of the file>)' },
         },
         details: 'CSV columns: prompt, image1, image2 (or text1, text2), model1, model2, question; thumbs: prompt, image (or text), model.\n'
+          + 'Gold file: the same columns plus answer (first/second or image1/image2, text1/text2, a/b; tie, both_bad; thumbs up/down) and explanation.\n'
           + 'example: prefline campaign start matchups.csv --task compare --responses 15 --question "Which image fits the description better?" --deadline 3d',
       },
       run: runCampaignStart,
@@ -215,7 +279,7 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
       spec: {
         name: 'campaign status',
         args: '<id>',
-        summary: 'items done/open/failed/pending, answers, ETA',
+        summary: 'items done/open/failed/pending, answers, ETA, gold answers and excluded raters',
         positionals: [1, 1],
         options: {
           watch: { type: 'boolean', description: 'keep a live progress bar until the campaign ends' },

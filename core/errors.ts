@@ -78,6 +78,7 @@ export const ErrorCode = {
   RunContinuing: 'run_continuing',
   NotPairwise: 'not_pairwise',
   ChoiceNotOffered: 'choice_not_offered',
+  AnswerFinal: 'answer_final',
   Busy: 'busy',
   // campaign answers (the `next` update, the gateway's /api/campaigns routes)
   UnknownCampaign: 'unknown_campaign',
@@ -217,6 +218,8 @@ const CATALOGUE = {
   [ErrorCode.RunContinuing]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is moving to its next run, try again in a moment' },
   [ErrorCode.NotPairwise]: { retryable: false, httpStatus: 409, answer: 'this lifecycle does not compare two candidates' },
   [ErrorCode.ChoiceNotOffered]: { retryable: false, httpStatus: 400, answer: 'that answer is not offered on this lifecycle' },
+  // A gold item scores a rater's first answer: a different one later would be the same refusal.
+  [ErrorCode.AnswerFinal]: { retryable: false, httpStatus: 409, answer: 'your first answer to this item is final' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
   [ErrorCode.UnknownCampaign]: { retryable: false, httpStatus: 404, answer: 'no such campaign' },
   // A malformed request for an item, or one to a campaign that is finishing: the same request meets the same answer.

@@ -6,7 +6,8 @@
 import { parseDuration } from '../core/duration';
 import { validateNotify } from './campaign-notify-input';
 import { DEFAULT_QUESTION, MAX_LABEL_LENGTH, MAX_QUESTION_LENGTH, MAX_RESPONSES, parseChannel, validateLifecycleInput } from './input';
-import type { CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
+import { QUALITY_FIELDS, qualitySettings } from './rater-quality';
+import type { CampaignGoldItem, CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
 
 export const DEFAULT_CAMPAIGN_RESPONSES = 10;
 export const DEFAULT_CAMPAIGN_DEADLINE = '7d';
@@ -20,13 +21,16 @@ export const MAX_RESERVATION_MS = 24 * 3600 * 1000;
 export const MAX_INLINE_ITEMS = 1000;
 export const MAX_ITEMS = 1_000_000;
 export const MAX_REASK = 10;
+/** Gold lifecycles are open for the whole campaign, beside up to MAX_OPEN items: well below the server's 2,000 pending children. */
+export const MAX_GOLD = 200;
 const MAX_DEADLINE_MS = 366 * 24 * 3600 * 1000;
 const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
 const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
 const KNOWN_FIELDS = new Set([
   'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'itemDeadline', 'reask', 'campaign',
-  'allowBothBad', 'revealModels', 'notify',
+  'allowBothBad', 'revealModels', 'notify', 'gold', 'goldRef', 'goldCount', ...QUALITY_FIELDS,
 ]);
+const GOLD_FIELDS = new Set([...ITEM_FIELDS, 'answer', 'explanation']);
 
 export type CampaignValidation = { ok: true; plan: CampaignPlan } | { ok: false; errors: string[] };
 
@@ -96,6 +100,21 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
   }
 
   const notify = validateNotify(input.notify, errors);
+  const quality = qualitySettings(input, errors);
+  let goldCount = 0;
+  if (input.gold !== undefined && input.goldRef !== undefined) {
+    errors.push('gold, goldRef: give one of them, not both');
+  } else if (input.gold !== undefined) {
+    if (!Array.isArray(input.gold) || input.gold.length > MAX_GOLD) errors.push(`gold: must be an array of at most ${MAX_GOLD} gold items`);
+    else goldCount = input.gold.length;
+    if (input.goldCount !== undefined) errors.push('goldCount: only with goldRef');
+  } else if (input.goldRef !== undefined) {
+    if (typeof input.goldRef !== 'string' || !ARTIFACT_REF.test(input.goldRef)) errors.push('goldRef: must be "sha256:<64 hex>", the artifact-store reference of the gold list');
+    if (!isIntIn(input.goldCount, 1, MAX_GOLD)) errors.push(`goldCount: required with goldRef, an integer from 1 to ${MAX_GOLD}`);
+    else goldCount = input.goldCount;
+  } else if (input.goldCount !== undefined) {
+    errors.push('goldCount: only with goldRef');
+  }
 
   let itemCount = 0;
   if (input.items !== undefined && input.itemsRef !== undefined) {
@@ -129,11 +148,18 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     ...(input.allowBothBad !== undefined ? { allowBothBad: input.allowBothBad } : {}),
     ...(input.revealModels !== undefined ? { revealModels: input.revealModels } : {}),
     ...(notify !== undefined ? { notify } : {}),
+    ...(Array.isArray(input.gold) && goldCount > 0 ? { gold: input.gold } : {}),
+    ...(input.goldRef !== undefined ? { goldRef: input.goldRef } : {}),
+    goldCount,
+    quality,
   };
   // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
   const deadlineAtMs = deadline.kind === 'duration' && deadline.ms === 0 ? nowMs + 24 * 3600 * 1000 : campaignDeadlineAt(plan.deadline, nowMs);
   if (Array.isArray(plan.items) && plan.items.length <= MAX_INLINE_ITEMS) plan.items.forEach((item, i) => {
     for (const error of itemErrors(plan, item, deadlineAtMs, nowMs)) errors.push(`items[${i}].${error}`);
+  });
+  plan.gold?.forEach((gold, i) => {
+    for (const error of goldItemErrors(plan, gold, deadlineAtMs, nowMs)) errors.push(`gold[${i}].${error}`);
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };
 }
@@ -176,6 +202,19 @@ export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs:
     campaign: plan.label,
     ...(modelVersion !== undefined ? { modelVersion } : {}),
   };
+}
+
+/** A gold item's lifecycle input: its item's, with the known answer the lifecycle scores first answers by. */
+export function goldChildInput(plan: CampaignPlan, gold: CampaignGoldItem, deadlineAtMs: number): LifecycleInput {
+  return { ...childInput(plan, gold, deadlineAtMs), gold: { answer: gold.answer, explanation: gold.explanation } };
+}
+
+/** Every problem of one gold item, each naming its field (`answer`, `explanation` and the item's). */
+export function goldItemErrors(plan: CampaignPlan, gold: unknown, deadlineAtMs: number, nowMs: number): string[] {
+  if (typeof gold !== 'object' || gold === null || Array.isArray(gold)) return ['item: must be an object like {"prompt": "…", "candidates": [a, b], "answer": "first", "explanation": "…"}'];
+  const unknown = Object.keys(gold).filter((k) => !GOLD_FIELDS.has(k)).map((k) => `${k}: unknown gold item field; known: ${[...GOLD_FIELDS].join(', ')}`);
+  const checked = validateLifecycleInput(goldChildInput(plan, gold as CampaignGoldItem, deadlineAtMs), nowMs);
+  return [...unknown, ...(checked.ok ? [] : checked.errors.map((e) => e.replace(/^gold\./, '')))];
 }
 
 /** Every problem of one item, each naming its field, as its lifecycle would report them. */

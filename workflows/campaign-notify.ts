@@ -65,6 +65,8 @@ export function buildNotice(campaign: RatingCampaign, event: CampaignNotifyEvent
     deadlineAt: new Date(campaign.deadlineAtMs).toISOString(),
     at: new Date(now).toISOString(),
     counts: campaign.countsNow(now),
+    // Only campaigns with gold items score raters, so only they can exclude any.
+    ...((campaign.plan.goldCount ?? 0) > 0 ? { ratersExcluded: campaign.quality.counts().raters.excluded } : {}),
     resultsCommand: `prefline campaign results ${campaign.campaignId}`,
   };
 }

@@ -8,11 +8,13 @@
  * outcome record that waits here only until the ledger holds it (`outcomesCommitted`).
  */
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { CampaignQuality, type QualityCarry } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
 import {
-  INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignResumeSignal,
+  INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
 } from './messages';
+import { DEFAULT_QUALITY } from './rater-quality';
 import type {
   CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
   NextItemAnswer, NextItemRequest,
@@ -70,6 +72,8 @@ export interface CampaignCarry {
   thresholds?: CampaignThresholds;
   /** Notifications sent (each event once per campaign, whichever run reaches it). */
   notified?: CampaignNotifyEvent[];
+  /** Gold lifecycles and rater records (campaign-gold.ts); absent before the first rater. */
+  quality?: QualityCarry;
 }
 
 export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
@@ -136,6 +140,8 @@ export class RatingCampaign {
   notified: CampaignNotifyEvent[] = [];
   lastOutcomeCommitMs: number;
   readonly deadlineAtMs: number;
+  /** Gold lifecycles and raters: scores, exclusions, gold hand-outs. */
+  quality: CampaignQuality;
 
   private constructor(
     readonly campaignId: string,
@@ -145,6 +151,7 @@ export class RatingCampaign {
   ) {
     this.deadlineAtMs = campaignDeadlineAt(plan.deadline, Date.parse(startedAt));
     this.lastOutcomeCommitMs = Date.now();
+    this.quality = new CampaignQuality(campaignId, plan.quality ?? DEFAULT_QUALITY);
   }
 
   static start(campaignId: string, plan: CampaignPlan, thresholds: CampaignThresholds, now: number): RatingCampaign {
@@ -162,18 +169,21 @@ export class RatingCampaign {
     if (carry.cancelReason !== undefined) campaign.cancelReason = carry.cancelReason;
     campaign.closeSent = carry.closeSent;
     campaign.notified = carry.notified ?? [];
+    campaign.quality = CampaignQuality.resume(campaignId, carry.plan.quality ?? DEFAULT_QUALITY, carry.quality);
     return campaign;
   }
 
   /** Outcomes must be committed first (`outcomes` is empty): they are not carried. */
   toCarry(): CampaignCarry {
     if (this.outcomes.length > 0) throw new Error('bug: continuing as new with outcomes the ledger does not hold');
+    const quality = this.quality.toCarry();
     return {
       plan: this.plan, startedAt: this.startedAt, nextItem: this.nextItem, buffer: this.buffer, open: [...this.open.values()],
       ...(this.reasks.length > 0 ? { reasks: this.reasks } : {}),
       counts: this.counts, paused: this.paused, ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
       closeSent: this.closeSent, ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
       ...(this.notified.length > 0 ? { notified: this.notified } : {}),
+      ...(quality !== undefined ? { quality } : {}),
     };
   }
 
@@ -281,6 +291,11 @@ export class RatingCampaign {
   }
 
   report(report: CampaignItemReport): void {
+    const gold = this.quality.report(report, Date.now());
+    if (gold.handled) {
+      if (gold.excluded !== undefined) this.dropReservationsOf(gold.excluded);
+      return;
+    }
     const open = this.open.get(report.lifecycleId);
     // A repeated close report, or one from a lifecycle this campaign does not run: nothing to count.
     if (!open) return;
@@ -290,7 +305,10 @@ export class RatingCampaign {
         return;
       case 'answer':
         open.opened = true;
-        if (!open.raters.includes(report.rater)) open.raters.push(report.rater);
+        if (!open.raters.includes(report.rater)) {
+          open.raters.push(report.rater);
+          this.quality.answered(report.rater);
+        }
         if (open.passed?.includes(report.rater)) open.passed = open.passed.filter((r) => r !== report.rater);
         open.reservations = open.reservations.filter((r) => r.rater !== report.rater);
         if (report.seq > open.seq) {
@@ -311,7 +329,19 @@ export class RatingCampaign {
       case 'failed':
         this.end(open, 'failed', answersOf(open), report.message.slice(0, 500));
         return;
+      case 'gold':
+        return; // only gold lifecycles report scores, and those are the quality's
     }
+  }
+
+  /** An excluded rater's reservations end: the items they held go back to the pool. */
+  private dropReservationsOf(rater: string): void {
+    for (const open of this.open.values()) open.reservations = open.reservations.filter((r) => r.rater !== rater);
+  }
+
+  /** The rater's weight (workflows/rater-quality.ts): their gold score, or the prior's mean before any gold answer. */
+  scoreOf(rater: string): number {
+    return this.quality.scoreOf(rater);
   }
 
   outcomesDue(now: number): boolean {
@@ -344,11 +374,16 @@ export class RatingCampaign {
     if (phase === 'paused') return { assigned: false, reason: 'paused' };
     if (phase !== 'running' && phase !== 'finishing') return { assigned: false, reason: 'finished' };
     const { rater } = request;
+    const refused = this.quality.refusal(rater);
+    if (refused) return refused;
     const done = request.done !== undefined ? this.open.get(request.done) : undefined;
     if (done && !done.raters.includes(rater)) {
       done.passed = [...new Set([...(done.passed ?? []), rater])];
       done.reservations = done.reservations.filter((r) => r.rater !== rater);
     }
+    this.quality.passed(rater, request.done);
+    const held = this.quality.held(rater, now);
+    if (held) return { assigned: true, lifecycleId: held.lifecycleId, item: this.goldItemNumber(held.gold), reservedUntil: new Date(held.untilMs).toISOString(), again: true };
     let best: OpenItem[] = [];
     let bestRoom = 0;
     for (const open of this.open.values()) {
@@ -362,12 +397,25 @@ export class RatingCampaign {
       bestRoom = room;
       best.push(open);
     }
+    // A fresh hand-out: a gold item at the rater's rate while one they have not seen is open.
+    const gold = this.quality.pick(rater);
+    if (gold) {
+      const untilMs = now + this.plan.reservationMs;
+      this.quality.handedOut(rater, { lifecycleId: gold.lifecycleId, gold: gold.gold, untilMs });
+      return { assigned: true, lifecycleId: gold.lifecycleId, item: this.goldItemNumber(gold.gold), reservedUntil: new Date(untilMs).toISOString(), again: false };
+    }
     if (best.length === 0) return { assigned: false, reason: this.open.size === 0 && phase === 'finishing' ? 'finished' : 'waiting' };
     // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
     const chosen = best[Math.floor(Math.random() * best.length)]!;
     const untilMs = now + this.plan.reservationMs;
     chosen.reservations.push({ rater, untilMs });
+    this.quality.handedOut(rater);
     return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
+  }
+
+  /** A gold item's number in `next` answers: after the data items', so it looks like any item's. */
+  private goldItemNumber(gold: number): number {
+    return this.plan.itemCount + gold;
   }
 
   countsNow(now: number): CampaignCounts {
@@ -394,6 +442,7 @@ export class RatingCampaign {
       campaignId: this.campaignId, label: this.plan.label, phase: this.phase(now), task: this.plan.task, responses: this.plan.responses,
       channel: this.plan.channel, maxOpen: this.plan.maxOpen, startedAt: this.startedAt, deadlineAt: new Date(this.deadlineAtMs).toISOString(), counts,
       ...(eta !== undefined ? { eta } : {}), ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
+      ...this.quality.counts(),
     };
   }
 
@@ -403,6 +452,7 @@ export class RatingCampaign {
 
   register(): void {
     setHandler(campaignStatusQuery, () => this.status(Date.now()));
+    setHandler(campaignRatersQuery, () => this.quality.records());
     setHandler(campaignItemReportSignal, (report) => this.report(report));
     setHandler(campaignPauseSignal, () => {
       this.paused = true;

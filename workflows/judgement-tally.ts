@@ -185,6 +185,11 @@ export class JudgementTally {
     return slot !== undefined && slot.choice !== 'retract';
   }
 
+  /** Whether `rater` ever judged (standing or withdrawn); known across continue-as-new, unlike the rater list. */
+  hasJudged(rater: string): boolean {
+    return this.slots.has(digest64(rater));
+  }
+
   ratersWhoJudged(): string[] {
     return [...this.raters].sort();
   }

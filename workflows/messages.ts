@@ -11,7 +11,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorCode } from '../core/errors';
 import type {
-  CampaignCancelRequest, CampaignItemReport, CampaignStatus, ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, NextItemAnswer,
+  CampaignCancelRequest, CampaignItemReport, CampaignRaterRecord, CampaignStatus, ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, NextItemAnswer,
   NextItemRequest, VoteReceipt, VoteRequest,
 } from './types';
 
@@ -52,6 +52,8 @@ export const VoteRejection = {
   NotPairwise: ErrorCode.NotPairwise,
   /** A judgement answering "both bad" on a lifecycle that does not offer it (allowBothBad: false). */
   ChoiceNotOffered: ErrorCode.ChoiceNotOffered,
+  /** A changed or withdrawn answer on a campaign's gold lifecycle, where a rater's first answer is the one scored. */
+  AnswerFinal: ErrorCode.AnswerFinal,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 
@@ -69,6 +71,8 @@ export const campaignCancelSignal = defineSignal<[CampaignCancelRequest]>('cance
 /** An open item for this rater (not answered by them, furthest from its quota), reserved for them a while. */
 export const nextItemUpdate = defineUpdate<NextItemAnswer, [NextItemRequest]>('next');
 export const campaignStatusQuery = defineQuery<CampaignStatus>('status');
+/** Every rater of the campaign as it stands: answers, gold answered and correct, score, status and why. */
+export const campaignRatersQuery = defineQuery<CampaignRaterRecord[]>('raters');
 /** The failure type of a campaign started with input it cannot run. */
 export const INVALID_CAMPAIGN_INPUT_ERROR = ErrorCode.CampaignInputInvalid;
 /**

@@ -24,7 +24,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
-import { childInput, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
+import { goldLifecycleId } from './campaign-gold';
+import { childInput, goldChildInput, goldItemErrors, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
 import { quotaReached, sendNotices } from './campaign-notify';
 import {
   OUTCOME_BATCH, OUTCOME_FLUSH_MS, RatingCampaign, campaignThresholdErrors, invalidCampaignInput, isCampaignCarry, reaskLifecycleId,
@@ -33,7 +34,7 @@ import {
 import { WORKFLOW_TYPE, closeSignal } from './messages';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { campaignKey, channelKey, statusKey } from './search-attributes';
-import type { CampaignItem, CampaignPhase, CampaignSummary } from './types';
+import type { CampaignGoldItem, CampaignGoldRecord, CampaignItem, CampaignPhase, CampaignSummary } from './types';
 
 export type { CampaignCarry, CampaignThresholds } from './campaign-state';
 
@@ -96,7 +97,9 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   });
   const commitOutcomes = async (closed = false) => {
     const batch = campaign.outcomes.slice(0, OUTCOME_BATCH * 4);
-    await ledger.commitCampaign({ campaign: record(Date.now(), closed), outcomes: batch });
+    // Rater records ride along with the commits there are anyway (taken now: later changes go with the next).
+    const raters = campaign.quality.takeChanged();
+    await ledger.commitCampaign({ campaign: record(Date.now(), closed), outcomes: batch, ...(raters.length > 0 ? { raters } : {}) });
     campaign.outcomesCommitted(batch.length, Date.now());
   };
   const historyIsLong = () => {
@@ -105,16 +108,21 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
     return continueAsNewSuggested || (limit !== undefined && historyLength >= limit);
   };
 
-  // The campaign's row exists from the start, so `prefline query` sees it while it runs.
-  if (!resumed) await ledger.commitCampaign({ campaign: record(Date.now()), outcomes: [] });
+  // The campaign's row exists from the start, so `prefline query` sees it while it runs; gold items go
+  // with it (read and checked first: a bad stored gold item fails the campaign before anything starts).
+  if (!resumed) {
+    const gold = (plan.goldCount ?? 0) > 0 ? await readGold(campaign, items) : [];
+    const goldRecords: CampaignGoldRecord[] = gold.map((g, i) => ({ gold: i, lifecycleId: goldLifecycleId(campaign.campaignId, i), answer: g.answer, explanation: g.explanation }));
+    await ledger.commitCampaign({ campaign: record(Date.now()), outcomes: [], ...(goldRecords.length > 0 ? { gold: goldRecords } : {}) });
+    if (gold.length > 0) await startGold(campaign, gold);
+  }
 
   for (;;) {
     const now = Date.now();
     showPhase(campaign.phase(now));
     if (campaign.cancelled && !campaign.closeSent) {
       // 3. Cancel: every open child closes and commits what it has, then reports.
-      await Promise.all([...campaign.open.keys()].map((id) => getExternalWorkflowHandle(id).signal(closeSignal, { reason: `campaign cancelled: ${campaign.cancelReason}` })
-        .catch((err: unknown) => log.warn('close of a campaign item failed', { lifecycleId: id, error: String(err) }))));
+      await closeAll([...campaign.open.keys()], `campaign cancelled: ${campaign.cancelReason}`);
       campaign.closeSent = true;
       continue;
     }
@@ -173,13 +181,60 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
     );
   }
 
-  // 6. The final counts, then the notifications: receivers that react to them find the ledger complete.
+  // 6. The gold lifecycles close (each commits its answers), then the final counts, then the notifications:
+  // receivers that react to them find the ledger complete.
+  await closeAll(campaign.quality.openGold(), 'campaign finished');
   await condition(allHandlersFinished);
   await commitOutcomes(true);
   showPhase(campaign.phase(Date.now()));
   if (quotaReached(campaign)) await sendNotices(campaign, 'quota');
   await sendNotices(campaign, 'completed');
   return campaign.summary(Date.now());
+}
+
+function closeAll(lifecycleIds: string[], reason: string): Promise<unknown> {
+  return Promise.all(lifecycleIds.map((id) => getExternalWorkflowHandle(id).signal(closeSignal, { reason })
+    .catch((err: unknown) => log.warn('close of a campaign lifecycle failed', { lifecycleId: id, error: String(err) }))));
+}
+
+/** The gold list, inline or read from the store in pages; every stored gold item checked as its lifecycle will check it. */
+async function readGold(campaign: RatingCampaign, items: ReturnType<typeof activitiesFor>['items']): Promise<CampaignGoldItem[]> {
+  const { plan } = campaign;
+  if (plan.gold !== undefined) return plan.gold;
+  const gold: CampaignGoldItem[] = [];
+  while (gold.length < (plan.goldCount ?? 0)) {
+    const page = await items.readCampaignItems({ itemsRef: plan.goldRef as string, offset: gold.length, limit: ITEM_PAGE });
+    if (page.length === 0) throw invalidCampaignInput([`goldRef: the stored gold list ends at ${gold.length} of goldCount ${plan.goldCount}`]);
+    gold.push(...(page as CampaignGoldItem[]));
+  }
+  const errors = gold.flatMap((g, i) => goldItemErrors(plan, g, campaign.deadlineAtMs, Date.now()).map((e) => `gold[${i}].${e}`));
+  if (errors.length > 0) throw invalidCampaignInput(errors);
+  return gold;
+}
+
+/**
+ * Starts every gold lifecycle, open for the whole campaign (its deadline), with no quota; an id that
+ * exists is adopted, any other failure leaves that gold item out.
+ */
+async function startGold(campaign: RatingCampaign, gold: CampaignGoldItem[]): Promise<void> {
+  await Promise.all(gold.map((g, i) => {
+    const lifecycleId = goldLifecycleId(campaign.campaignId, i);
+    campaign.quality.goldStarted(i, lifecycleId);
+    return startChild(WORKFLOW_TYPE, {
+      workflowId: lifecycleId,
+      args: [goldChildInput(campaign.plan, g, campaign.deadlineAtMs)],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      memo: { campaignId: campaign.campaignId, gold: i },
+    }).then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return campaign.report({ lifecycleId, kind: 'opened' });
+        log.warn('a gold lifecycle could not start', { lifecycleId, error: String(err) });
+        return campaign.report({ lifecycleId, kind: 'failed', message: String(err) });
+      },
+    );
+  }));
 }
 
 /** Starts up to START_BATCH children (while room and items last); an invalid item ends at once, never started. */

@@ -57,6 +57,24 @@ export interface LifecycleInput {
   startedBy?: string;
   /** Where the lifecycle was started from; absent (stored as `unknown`) when the starter did not say. */
   startedFrom?: StartSource;
+  /**
+   * A gold (validation) lifecycle of a campaign: the known answer, which scores each rater's first answer
+   * (later ones are refused), and the explanation shown to a rater who answers wrong. Never in a rater's view.
+   */
+  gold?: GoldCheck;
+}
+
+/** A gold lifecycle's known answer and why (LifecycleInput `gold`). */
+export interface GoldCheck {
+  answer: GoldAnswer;
+  explanation: string;
+}
+
+/** What a receipt of an answer to a gold lifecycle says: whether it was right, and if not, why. */
+export interface GoldVerdict {
+  correct: boolean;
+  /** Only for a wrong answer. */
+  explanation?: string;
 }
 
 /** Where a lifecycle can be started from (the ledger stores `unknown` for a lifecycle that does not say). */
@@ -123,6 +141,8 @@ export interface LifecyclePlan {
   /** Provenance (LifecycleInput); absent in plans from before it existed too. */
   startedBy?: string;
   startedFrom?: StartSource;
+  /** Gold lifecycles of a campaign: no quota, no quorum, each rater's first answer scored. */
+  gold?: GoldCheck;
 }
 
 export type CandidateKind = 'image' | 'text';
@@ -204,6 +224,8 @@ export interface CandidateTally {
 export interface VoteReceipt {
   outcome: VoteOutcomeKind;
   candidate: CandidateTally;
+  /** On a gold lifecycle: whether the answer was right (the explanation when not). */
+  gold?: GoldVerdict;
 }
 
 /** A vote event as accepted by the workflow; the unit the ledger commits. */
@@ -252,6 +274,8 @@ export interface JudgementCounts {
 export interface JudgementReceipt {
   outcome: VoteOutcomeKind;
   judgements: JudgementCounts;
+  /** On a gold lifecycle: whether the answer was right (the explanation when not). */
+  gold?: GoldVerdict;
 }
 
 /** A judgement as accepted by the workflow; the unit the ledger commits (table `judgements`). */
@@ -303,6 +327,8 @@ export interface LifecycleStatus {
   closeReason?: CloseReason;
   /** Channel messages of the post, each mapped to the candidate it shows. */
   posts?: Array<{ ref: string; candidateId?: string }>;
+  /** A campaign's gold lifecycle (ops views only: raters' views leave this, and its counts, out). */
+  gold?: true;
 }
 
 export interface LifecycleSummary {
@@ -370,6 +396,24 @@ export interface CampaignInput {
   campaign?: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
+  /** Gold (validation) items inline (at most MAX_GOLD)… */
+  gold?: CampaignGoldItem[];
+  /** …or the artifact-store reference of the gold list as JSON, with `goldCount`. */
+  goldRef?: string;
+  goldCount?: number;
+  /** Base share of a rater's hand-outs that are gold (default 0.1). */
+  goldRate?: number;
+  /** The share for raters with fewer than `goldWarmup` gold answers (default 0.5 for the first 3). */
+  goldRateNew?: number;
+  goldWarmup?: number;
+  /** The share for raters whose score is under `minScore + goldLowMargin` (default 0.3, margin 0.1). */
+  goldRateLow?: number;
+  goldLowMargin?: number;
+  /** A rater whose score falls below this after `minGold` gold answers is excluded (defaults 0.7 and 4). */
+  minScore?: number;
+  minGold?: number;
+  /** The Beta prior of a rater's score: its mean and its weight in gold answers (default 0.75, 2). */
+  prior?: { mean: number; strength: number };
   /** Who hears when the campaign ends or reaches its quota (workflows/campaign-notify-input.ts, docs/campaigns.md). */
   notify?: CampaignNotifyInput;
 }
@@ -428,6 +472,18 @@ export interface CampaignNotice {
   resultsCommand: string;
 }
 
+/** A campaign's rater-quality settings, defaults filled in (workflows/rater-quality.ts). */
+export interface RaterQualitySettings {
+  goldRate: number;
+  goldRateNew: number;
+  goldWarmup: number;
+  goldRateLow: number;
+  goldLowMargin: number;
+  minScore: number;
+  minGold: number;
+  prior: { mean: number; strength: number };
+}
+
 /** A validated campaign input. */
 export interface CampaignPlan {
   items?: CampaignItem[];
@@ -446,6 +502,12 @@ export interface CampaignPlan {
   allowBothBad?: boolean;
   revealModels?: boolean;
   notify?: CampaignNotifyPlan;
+  gold?: CampaignGoldItem[];
+  goldRef?: string;
+  /** Gold items (absent in plans from before gold: none). */
+  goldCount?: number;
+  /** Absent in plans from before gold: the defaults. */
+  quality?: RaterQualitySettings;
 }
 
 export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 'completed' | 'cancelled';
@@ -456,6 +518,8 @@ export type CampaignItemReport =
   /** `progress`: standing answers (compare) or the fewest standing votes of a candidate (thumbs); `seq` orders reports. */
   | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number }
   | { lifecycleId: string; kind: 'closed'; closeReason: CloseReason; progress: number; votesAccepted: number }
+  /** A gold lifecycle's report of a rater's first answer (the only one it takes from them). */
+  | { lifecycleId: string; kind: 'gold'; rater: string; correct: boolean }
   | { lifecycleId: string; kind: 'failed'; message: string };
 
 /** Why an item is no longer open: its lifecycle's close reason, or how it failed. */
@@ -527,8 +591,11 @@ export interface NextItemRequest {
 
 export type NextItemAnswer =
   | { assigned: true; lifecycleId: string; item: number; reservedUntil: string; again: boolean }
-  /** `paused`; `waiting`: every open item is full, answered or reserved by this rater's peers; `finished`. */
-  | { assigned: false; reason: 'paused' | 'waiting' | 'finished' };
+  /**
+   * `paused`; `waiting`: every open item is full, answered or reserved by this rater's peers; `finished`;
+   * `excluded`: the rater's gold score fell below the campaign's threshold (`message` says how).
+   */
+  | { assigned: false; reason: 'paused' | 'waiting' | 'finished' | 'excluded'; message?: string };
 
 export interface CampaignCounts {
   items: number;
@@ -557,6 +624,10 @@ export interface CampaignStatus {
   /** Estimated finish from the pace so far; absent before the first item closes. */
   eta?: string;
   cancelReason?: string;
+  /** Raters who asked for an item or answered one, and how many of them are excluded. */
+  raters?: { total: number; excluded: number };
+  /** Gold items, and raters' (scored, first) answers to them: never counted in `counts`. */
+  gold?: { items: number; answers: number; correct: number };
 }
 
 export interface CampaignSummary {

@@ -217,6 +217,11 @@ export class VoteTally {
     return slot !== undefined && standingValue(slot) !== undefined;
   }
 
+  /** Whether `rater` ever voted on the candidate (standing or withdrawn); known across continue-as-new. */
+  hasVoted(rater: string, candidateId: string): boolean {
+    return this.slots.has(slotKey(rater, candidateId));
+  }
+
   ratersWhoVoted(): string[] {
     return [...this.raters].sort();
   }

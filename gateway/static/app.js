@@ -13,7 +13,7 @@
   // A campaign's page (#/campaigns/<id>): one item at a time, handed out by the server (POST …/next).
   const campaignHash = /^#\/campaigns\/([^/]+)$/.exec(location.hash);
   const campaign = campaignHash ? { id: decodeURIComponent(campaignHash[1]), current: null, done: null } : null;
-  const WAITING = { paused: 'This campaign is paused; items come back when it resumes.', waiting: 'No item for you right now: every open one has its answers or is taken. Try again in a moment.', finished: 'This campaign is finished. Thank you!' };
+  const WAITING = { paused: 'This campaign is paused; items come back when it resumes.', waiting: 'No item for you right now: every open one has its answers or is taken. Try again in a moment.', finished: 'This campaign is finished. Thank you!', excluded: 'This campaign hands you no more items: too many of your answers to its check items differed from the expected ones. Your answers so far are kept.' };
 
   // ---- helpers ---------------------------------------------------------------------------------
   function h(tag, attrs, children) {
@@ -264,6 +264,7 @@
     card.quorumText = h('span', { class: 'quorum-text' });
     card.list = h('ul', { class: 'candidates' });
     card.outcome = h('p', { class: 'outcome', 'data-role': 'outcome', 'aria-live': 'polite', 'aria-atomic': 'true' });
+    card.verdict = h('p', { class: 'verdict', 'data-role': 'verdict', 'aria-live': 'polite', hidden: true });
     const chips = [];
     if (lc.campaign) chips.push(h('span', { class: 'chip' }, 'campaign: ' + lc.campaign));
     for (const m of lc.models || []) chips.push(h('span', { class: 'chip' }, 'model: ' + m));
@@ -274,6 +275,7 @@
       h('div', { class: 'quorum' }, [card.progress, card.quorumText]),
       card.list,
       card.outcome,
+      card.verdict,
     ]);
     return card;
   }
@@ -384,6 +386,7 @@
       if (comment) cand.comment.value = '';
       message = value === 'retract' ? outcome + ': your vote on ' + who : outcome + ': ' + WORD[value] + ' for ' + who;
       if (comment) message += ' (with comment)';
+      showVerdict(card, r.data.gold);
     } else if (r.status === 401) {
       showSignin(r.data.error || 'your session is no longer valid — sign in again');
       toast('Please sign in again.');
@@ -402,6 +405,14 @@
    * POSTs `payload` to `path`, retrying network failures and 502/503 with backoff; the payload (and its
    * idempotency key) stays the same, so a retry never counts twice. Null when the server was never reached.
    */
+  // The receipt of an answer to one of a campaign's check (gold) items: whether it matched, and why not.
+  function showVerdict(card, gold) {
+    if (!gold) return;
+    card.verdict.hidden = false;
+    card.verdict.className = 'verdict ' + (gold.correct ? 'right' : 'wrong');
+    card.verdict.textContent = gold.correct ? 'That is the expected answer.' : 'Not the expected answer. ' + (gold.explanation || '');
+  }
+
   async function postRetrying(path, payload) {
     let r = null;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -419,7 +430,7 @@
   // Compare lifecycles ("which is better?") are compare.js's; it gets the page's helpers.
   const thumbs = { buildCard, updateCard };
   const compare = window.PreflineCompare({
-    h, closesIn, newKey, toast, postRetrying,
+    h, closesIn, newKey, toast, postRetrying, showVerdict,
     nextId: () => ++uid,
     session: () => session,
     signInAgain: (message) => { showSignin(message); toast('Please sign in again.'); },
