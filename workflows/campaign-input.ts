@@ -4,6 +4,7 @@
  * a bad item is reported with the same message before anything starts and when its turn comes.
  */
 import { parseDuration } from '../core/duration';
+import { DEFAULT_MIN_RESPONSES } from './confidence-stop';
 import { DEFAULT_QUESTION, MAX_LABEL_LENGTH, MAX_QUESTION_LENGTH, MAX_RESPONSES, parseChannel, validateLifecycleInput } from './input';
 import type { CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
 
@@ -24,7 +25,7 @@ const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
 const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
 const KNOWN_FIELDS = new Set([
   'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'itemDeadline', 'reask', 'campaign',
-  'allowBothBad', 'revealModels',
+  'allowBothBad', 'revealModels', 'confidence', 'minResponses',
 ]);
 
 export type CampaignValidation = { ok: true; plan: CampaignPlan } | { ok: false; errors: string[] };
@@ -94,6 +95,8 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     if (input[field] !== undefined && typeof input[field] !== 'boolean') errors.push(`${field}: must be true or false`);
   }
 
+  const stopping = confidenceFields(input, isIntIn(responses, 1, MAX_RESPONSES) ? responses : DEFAULT_CAMPAIGN_RESPONSES, errors);
+
   let itemCount = 0;
   if (input.items !== undefined && input.itemsRef !== undefined) {
     errors.push('items, itemsRef: give one of them, not both');
@@ -125,6 +128,7 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     label,
     ...(input.allowBothBad !== undefined ? { allowBothBad: input.allowBothBad } : {}),
     ...(input.revealModels !== undefined ? { revealModels: input.revealModels } : {}),
+    ...stopping,
   };
   // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
   const deadlineAtMs = deadline.kind === 'duration' && deadline.ms === 0 ? nowMs + 24 * 3600 * 1000 : campaignDeadlineAt(plan.deadline, nowMs);
@@ -132,6 +136,24 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     for (const error of itemErrors(plan, item, deadlineAtMs, nowMs)) errors.push(`items[${i}].${error}`);
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };
+}
+
+/** Early stopping's fields: `confidence` in (0.5, 1), and `minResponses` (only with it) from 1 to `responses`. */
+function confidenceFields(input: Partial<CampaignInput>, responses: number, errors: string[]): Pick<CampaignPlan, 'confidence' | 'minResponses'> {
+  const { confidence, minResponses } = input;
+  if (confidence === undefined) {
+    if (minResponses !== undefined) errors.push('minResponses: only with confidence (early stopping), e.g. {"confidence": 0.99, "minResponses": 3}');
+    return {};
+  }
+  if (typeof confidence !== 'number' || !(confidence > 0.5 && confidence < 1)) {
+    errors.push('confidence: must be a number above 0.5 and below 1, e.g. 0.99');
+    return {};
+  }
+  if (minResponses !== undefined && !isIntIn(minResponses, 1, responses)) {
+    errors.push(`minResponses: must be an integer from 1 to responses (${responses})`);
+    return {};
+  }
+  return { confidence, minResponses: minResponses ?? Math.min(DEFAULT_MIN_RESPONSES, responses) };
 }
 
 function parseCampaignDeadline(raw: unknown, nowMs: number, errors: string[]): DeadlineSpec {

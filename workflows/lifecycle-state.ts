@@ -8,7 +8,7 @@
 import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import type { CommitRequest, GenerateCandidatesRequest, IngestCandidatesRequest } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
-import { campaignProgress, quotaFull } from './campaign-child';
+import { campaignProgress, judgementChoice, quotaFull, voteChoice } from './campaign-child';
 import { DIGEST_BYTES } from './compact';
 import { deadlineAt } from './input';
 import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
@@ -16,7 +16,7 @@ import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type Lifecycle
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
 import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
-  Candidate, CloseReason, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
+  CampaignChoice, Candidate, CloseReason, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
   VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
 import { SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
@@ -63,7 +63,7 @@ export class RatingLifecycle {
    * beyond the item's quota (LifecycleFull), so answers arriving together at the quota never overflow,
    * and tells the campaign of every answer that changes what stands.
    */
-  campaignChild?: { onAnswer: (rater: string, progress: number, seq: number) => void };
+  campaignChild?: { onAnswer: (rater: string, progress: number, seq: number, choice: CampaignChoice) => void };
 
   private constructor(
     readonly lifecycleId: string,
@@ -232,9 +232,10 @@ export class RatingLifecycle {
     return campaignProgress(this.plan.quorum, this.tally, this.judgements);
   }
 
-  private reportAnswer(rater: string, outcome: VoteReceipt['outcome']): void {
+  /** Only an answer that now stands is reported (an older one arriving late changes nothing): `choice` is the request's. */
+  private reportAnswer(rater: string, outcome: VoteReceipt['outcome'], choice: () => CampaignChoice): void {
     if (this.campaignChild && (outcome === 'recorded' || outcome === 'changed' || outcome === 'retracted')) {
-      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted);
+      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted, choice());
     }
   }
 
@@ -287,7 +288,7 @@ export class RatingLifecycle {
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
-    this.reportAnswer(request.rater, outcome);
+    this.reportAnswer(request.rater, outcome, () => voteChoice(this.candidates, request));
     return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
   }
 
@@ -300,7 +301,7 @@ export class RatingLifecycle {
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
-    this.reportAnswer(request.rater, outcome);
+    this.reportAnswer(request.rater, outcome, () => judgementChoice(this.candidates, request));
     return { outcome, judgements: this.judgements.counted() };
   }
 

@@ -279,7 +279,7 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
   setFilterAttributes(lifecycle.plan);
   const report = campaignId === undefined ? undefined : (r: CampaignItemReport) => reportToCampaign(campaignId, r);
   if (report) {
-    lifecycle.campaignChild = { onAnswer: (rater, progress, seq) => void report({ lifecycleId: info.workflowId, kind: 'answer', rater, progress, seq }) };
+    lifecycle.campaignChild = { onAnswer: (rater, progress, seq, choice) => void report({ lifecycleId: info.workflowId, kind: 'answer', rater, progress, seq, choice }) };
   }
 
   if (resumed) {

@@ -370,6 +370,13 @@ export interface CampaignInput {
   campaign?: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
+  /**
+   * Close an item early once one answer's rater-weighted posterior reaches this (0.5 < c < 1, e.g. 0.99;
+   * workflows/confidence-stop.ts); the item ends `confident`. Absent: items run to their quota.
+   */
+  confidence?: number;
+  /** With `confidence`: the fewest standing answers (thumbs: votes on each candidate) before an item may stop. Default 3. */
+  minResponses?: number;
 }
 
 /** A validated campaign input. */
@@ -389,6 +396,9 @@ export interface CampaignPlan {
   label: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
+  /** Early stopping: both present, or neither. */
+  confidence?: number;
+  minResponses?: number;
 }
 
 export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 'completed' | 'cancelled';
@@ -397,9 +407,19 @@ export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 
 export type CampaignItemReport =
   | { lifecycleId: string; kind: 'opened' }
   /** `progress`: standing answers (compare) or the fewest standing votes of a candidate (thumbs); `seq` orders reports. */
-  | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number }
+  | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number; choice?: CampaignChoice }
   | { lifecycleId: string; kind: 'closed'; closeReason: CloseReason; progress: number; votesAccepted: number }
   | { lifecycleId: string; kind: 'failed'; message: string };
+
+/**
+ * The answer an answer report says now stands for its rater, by candidate (not by side shown): compare
+ * `first` (the item's first candidate) | `second` | `tie` | `both_bad`; thumbs `up` | `down` on the item's
+ * candidate `candidate` (from 0) of `candidates`; `withdrawn` when the rater took it back. Absent in
+ * reports saved before choices were reported.
+ */
+export type CampaignChoice =
+  | { task: 'compare'; answer: Extract<GoldAnswer, 'first' | 'second' | 'tie' | 'both_bad'> | 'withdrawn' }
+  | { task: 'thumbs'; candidate: number; candidates: number; answer: Extract<GoldAnswer, 'up' | 'down'> | 'withdrawn' };
 
 /** Why an item is no longer open: its lifecycle's close reason, or how it failed. */
 /** `confident`: closed early, one answer clear at the campaign's confidence (workflows/confidence-stop.ts). */
