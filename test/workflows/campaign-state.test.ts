@@ -288,6 +288,16 @@ describe('RatingCampaign early stopping (confidence)', () => {
     assert.deepEqual(off.confidentToClose(), []);
   });
 
+  it('should count an earlier attempt\'s answers when a starved item is offered again', () => {
+    const campaign = running(1, { responses: 8, confidence: 0.99, reask: 1, itemDeadline: '1h' });
+    for (const n of [1, 2]) answer(campaign, 0, n, n, 'second');
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 2, votesAccepted: 2 });
+    campaign.startedReask(campaign.reasks.shift()!, 'camp-item-0-r1');
+    campaign.report({ lifecycleId: 'camp-item-0-r1', kind: 'opened' });
+    campaign.report({ lifecycleId: 'camp-item-0-r1', kind: 'answer', rater: raterId(3), progress: 1, seq: 1, choice: { task: 'compare', answer: 'second' } });
+    assert.deepEqual(campaign.confidentToClose().map((o) => o.lifecycleId), ['camp-item-0-r1'], 'two earlier answers and one new: three agree');
+  });
+
   it('should weigh answers by scoreOf (the prior mean until gold scores exist) and send no closes once cancelling', () => {
     const campaign = running(1, { responses: 8, confidence: 0.99 });
     assert.equal(campaign.scoreOf(raterId(1)), 0.75);
