@@ -13,10 +13,10 @@ import { MAX_GOLD, campaignDeadlineAt, validateCampaignInput } from '../workflow
 import {
   CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignPauseSignal, campaignResumeSignal, campaignStatusQuery,
 } from '../workflows/messages';
-import type { CampaignInput, CampaignStatus } from '../workflows/types';
+import type { CampaignInput, CampaignPlan, CampaignStatus } from '../workflows/types';
 import { UsageError, type ParsedArgs } from './args';
 import { parseCsvGold, parseJsonlGold } from './campaign-gold';
-import { parseCsvItems, parseJsonlItems } from './campaign-items';
+import { parseCsvItems, parseJsonlItems, parseParquetItems, parsePromptLines, type ItemFileOptions, type ItemFileResult } from './campaign-items';
 import { runCampaignResults } from './campaign-results';
 import { EXIT, type CommandGroup } from './command';
 import { withClient } from './lifecycle-commands';
@@ -53,6 +53,13 @@ function qualityFromFlags(flags: ParsedArgs['flags']): Partial<CampaignInput> {
   return settings;
 }
 
+/** A decimal flag's number (the campaign's validation says which range it takes). */
+function decimal(flag: string | true | undefined, name: string): number | undefined {
+  if (flag === undefined) return undefined;
+  if (typeof flag !== 'string' || !/^\d*\.?\d+$/.test(flag)) throw new UsageError(`--${name} must be a number like 0.99, got "${String(flag)}"`, 'campaign start');
+  return Number(flag);
+}
+
 /** The campaign input the flags describe, around `items` (stored by reference) and the gold list if any. */
 function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number, gold?: { ref: string; count: number }): CampaignInput {
   const { flags } = args;
@@ -60,6 +67,8 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number, g
   const responses = positiveInt(flags.responses, 'responses');
   const maxOpen = positiveInt(flags['max-open'], 'max-open');
   const reask = flags.reask === '0' ? 0 : positiveInt(flags.reask, 'reask');
+  const confidence = decimal(flags.confidence, 'confidence');
+  const minResponses = positiveInt(flags['min-responses'], 'min-responses');
   return {
     itemsRef, itemCount,
     task: (text('task') ?? 'compare') as CampaignInput['task'],
@@ -75,6 +84,8 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number, g
     ...(gold !== undefined ? { goldRef: gold.ref, goldCount: gold.count } : {}),
     ...qualityFromFlags(flags),
     ...notifyFromFlags(args),
+    ...(confidence !== undefined ? { confidence } : {}),
+    ...(minResponses !== undefined ? { minResponses } : {}),
   };
 }
 
@@ -107,18 +118,45 @@ function readGoldFile(args: ParsedArgs): { file: string; text: string; kind: str
   }
 }
 
+const ITEM_FILE_KINDS = ['.csv', '.jsonl', '.parquet', '.txt'];
+
+/** `--models a,b`: generate mode's models, checked for the task (compare: exactly two; thumbs: one or more), or undefined. */
+function modelsFlag(flag: string | true | undefined, task: string | true | undefined): string[] | undefined {
+  if (flag === undefined) return undefined;
+  const models = typeof flag === 'string' ? flag.split(',').map((m) => m.trim()) : [];
+  if (models.length === 0 || models.some((m) => m === '')) throw new UsageError('--models must be a comma-separated list like demo:shapes,demo:gradient', 'campaign start');
+  if (new Set(models).size !== models.length) throw new UsageError(`--models must not repeat a model, got "${String(flag)}"`, 'campaign start');
+  if (task !== 'thumbs' && models.length !== 2) {
+    throw new UsageError(`--models: a compare campaign generates one candidate from each of two models, e.g. --models demo:shapes,demo:gradient; got ${models.length}`, 'campaign start');
+  }
+  return models;
+}
+
+/** The items of the file, by its kind. */
+async function parseItemFile(kind: string, bytes: Buffer, plan: CampaignPlan, deadlineAtMs: number, now: number, options: ItemFileOptions): Promise<ItemFileResult> {
+  if (kind === '.parquet') return parseParquetItems(bytes, plan, deadlineAtMs, now, options);
+  const text = bytes.toString('utf8');
+  if (kind === '.csv') return parseCsvItems(text, plan, deadlineAtMs, now, options);
+  if (kind === '.txt') return parsePromptLines(text, plan, deadlineAtMs, now, options);
+  return parseJsonlItems(text, plan, deadlineAtMs, now, options);
+}
+
 export async function runCampaignStart(config: PreflineConfig, args: ParsedArgs): Promise<number> {
   const file = args.positional[0] as string;
   const kind = extname(file).toLowerCase();
-  if (kind !== '.csv' && kind !== '.jsonl') throw new UsageError(`the item file must be .csv (matchups) or .jsonl (one item per line), got "${file}"`, 'campaign start');
-  let text: string;
+  if (!ITEM_FILE_KINDS.includes(kind)) {
+    throw new UsageError(`the item file must be .csv (matchups), .parquet (the same columns), .jsonl (one item per line) or .txt (prompts, with --models), got "${file}"`, 'campaign start');
+  }
+  const models = modelsFlag(args.flags.models, args.flags.task);
+  if (kind === '.txt' && models === undefined) throw new UsageError('a .txt file holds prompts only: give --models to generate the candidates from', 'campaign start');
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, 'campaign start');
   }
   const goldFile = readGoldFile(args);
-  const digest = createHash('sha256').update(text).digest('hex');
+  const digest = createHash('sha256').update(bytes).update(models?.join(',') ?? '').digest('hex');
   const id = typeof args.flags.id === 'string' ? args.flags.id : `campaign-${new Date().toISOString().slice(0, 10)}-${digest.slice(0, 10)}`;
   const now = Date.now();
   // The flags first, around a placeholder list: a wrong flag is named before the file is read.
@@ -128,7 +166,7 @@ export async function runCampaignStart(config: PreflineConfig, args: ParsedArgs)
     return EXIT.usage;
   }
   const deadlineAtMs = campaignDeadlineAt(checked.plan.deadline, now);
-  const parsed = kind === '.csv' ? parseCsvItems(text, checked.plan, deadlineAtMs, now) : parseJsonlItems(text, checked.plan, deadlineAtMs, now);
+  const parsed = await parseItemFile(kind, bytes, checked.plan, deadlineAtMs, now, models !== undefined ? { models } : {});
   if (!parsed.ok) {
     process.stderr.write(`${file}: nothing started, fix these rows:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return EXIT.usage;
@@ -240,7 +278,7 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
     {
       spec: {
         name: 'campaign start',
-        args: '<matchups.csv|items.jsonl>',
+        args: '<matchups.csv|items.parquet|items.jsonl|prompts.txt>',
         summary: 'check every row, store the items, and start a ratingCampaign',
         positionals: [1, 1],
         options: {
@@ -253,6 +291,10 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           reservation: { type: 'string', value: 'DURATION', description: 'how long an item handed to a rater stays theirs (default 10m)' },
           'item-deadline': { type: 'string', value: 'DURATION', description: 'how long each item collects answers (default: until the campaign\'s deadline)' },
           reask: { type: 'string', value: 'N', description: 'offer an item short of its answers at its deadline again, up to N times (default 0), then end it insufficient' },
+          confidence: {
+            type: 'string', value: 'P', description: 'close an item early once one answer is this clear (rater-weighted, above 0.5 and below 1, e.g. 0.99); it ends confident',
+          },
+          'min-responses': { type: 'string', value: 'N', description: 'with --confidence: the fewest answers before an item may close early (default 3)' },
           label: { type: 'string', value: 'NAME', description: 'the PreflineCampaign label of its lifecycles (default: the campaign id)' },
           'notify-slack': { type: 'string', value: '#CHANNEL', description: 'post a summary to this Slack channel when the campaign reaches its quota and when it ends' },
           'notify-email': { type: 'string', value: 'ADDRESSES', description: 'mail the summary to these addresses (comma-separated) or a rater list @name' },
@@ -268,10 +310,16 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           'min-gold': { type: 'string', value: 'N', description: 'gold answers before a rater can be excluded (default 4)' },
           prior: { type: 'string', value: 'MEAN,STRENGTH', description: 'the Beta prior of a rater\'s score (default 0.75,2)' },
           id: { type: 'string', value: 'ID', description: 'workflow id (default campaign-<UTC day>-<digest of the file>)' },
+          models: {
+            type: 'string', value: 'A,B',
+            description: 'generate mode: the file holds prompts only and each item\'s candidates are generated, one per model (compare: exactly two; thumbs: one or more)',
+          },
         },
-        details: 'CSV columns: prompt, image1, image2 (or text1, text2), model1, model2, question; thumbs: prompt, image (or text), model.\n'
+        details: 'CSV and parquet columns: prompt, image1, image2 (or text1, text2), model1, model2, question; thumbs: prompt, image (or text), model.\n'
+          + 'With --models: a file of prompts (columns prompt and question, JSON Lines items without candidates, or .txt lines).\n'
           + 'Gold file: the same columns plus answer (first/second or image1/image2, text1/text2, a/b; tie, both_bad; thumbs up/down) and explanation.\n'
-          + 'example: prefline campaign start matchups.csv --task compare --responses 15 --question "Which image fits the description better?" --deadline 3d',
+          + 'example: prefline campaign start matchups.csv --task compare --responses 15 --question "Which image fits the description better?" --deadline 3d\n'
+          + 'example: prefline campaign start prompts.txt --models demo:shapes,demo:gradient --responses 15 --confidence 0.99',
       },
       run: runCampaignStart,
     },

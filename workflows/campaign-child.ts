@@ -6,8 +6,8 @@
  */
 import { getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import { campaignItemReportSignal } from './messages';
-import type { JudgementTally } from './judgement-tally';
-import type { CampaignItemReport, Quorum } from './types';
+import { winnerOf, type JudgementTally } from './judgement-tally';
+import type { CampaignChoice, CampaignItemReport, Candidate, JudgementRequest, Quorum, VoteRequest } from './types';
 import type { VoteTally } from './vote-tally';
 
 /** The campaign that started this lifecycle, if one did. */
@@ -35,4 +35,22 @@ export function campaignProgress(quorum: Quorum, tally: VoteTally, judgements: J
   if (quorum.kind === 'responses') return judgements.counted().standing;
   const votes = tally.tallies().map((t) => t.votes);
   return votes.length === 0 ? 0 : Math.min(...votes);
+}
+
+/**
+ * A standing judgement as the campaign reads it, by candidate: `first` is the item's first candidate
+ * whichever side it was shown on.
+ */
+export function judgementChoice(candidates: ReadonlyArray<Pick<Candidate, 'id'>>, request: Pick<JudgementRequest, 'left' | 'right' | 'choice'>): CampaignChoice {
+  if (request.choice === 'retract') return { task: 'compare', answer: 'withdrawn' };
+  if (request.choice === 'tie' || request.choice === 'both_bad') return { task: 'compare', answer: request.choice };
+  return { task: 'compare', answer: candidates.findIndex((c) => c.id === winnerOf(request)) === 0 ? 'first' : 'second' };
+}
+
+/** A standing thumbs vote as the campaign reads it: on which of the item's candidates, and what. */
+export function voteChoice(candidates: ReadonlyArray<Pick<Candidate, 'id'>>, request: Pick<VoteRequest, 'candidateId' | 'value'>): CampaignChoice {
+  return {
+    task: 'thumbs', candidate: candidates.findIndex((c) => c.id === request.candidateId), candidates: candidates.length,
+    answer: request.value === 'retract' ? 'withdrawn' : request.value,
+  };
 }

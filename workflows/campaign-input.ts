@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '../core/duration';
 import { validateNotify } from './campaign-notify-input';
+import { DEFAULT_MIN_RESPONSES } from './confidence-stop';
 import { DEFAULT_QUESTION, MAX_LABEL_LENGTH, MAX_QUESTION_LENGTH, MAX_RESPONSES, parseChannel, validateLifecycleInput } from './input';
 import { QUALITY_FIELDS, qualitySettings } from './rater-quality';
 import type { CampaignGoldItem, CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
@@ -28,7 +29,7 @@ const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
 const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
 const KNOWN_FIELDS = new Set([
   'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'itemDeadline', 'reask', 'campaign',
-  'allowBothBad', 'revealModels', 'notify', 'gold', 'goldRef', 'goldCount', ...QUALITY_FIELDS,
+  'allowBothBad', 'revealModels', 'notify', 'gold', 'goldRef', 'goldCount', ...QUALITY_FIELDS, 'confidence', 'minResponses',
 ]);
 const GOLD_FIELDS = new Set([...ITEM_FIELDS, 'answer', 'explanation']);
 
@@ -115,6 +116,7 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
   } else if (input.goldCount !== undefined) {
     errors.push('goldCount: only with goldRef');
   }
+  const stopping = confidenceFields(input, isIntIn(responses, 1, MAX_RESPONSES) ? responses : DEFAULT_CAMPAIGN_RESPONSES, errors);
 
   let itemCount = 0;
   if (input.items !== undefined && input.itemsRef !== undefined) {
@@ -152,6 +154,7 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     ...(input.goldRef !== undefined ? { goldRef: input.goldRef } : {}),
     goldCount,
     quality,
+    ...stopping,
   };
   // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
   const deadlineAtMs = deadline.kind === 'duration' && deadline.ms === 0 ? nowMs + 24 * 3600 * 1000 : campaignDeadlineAt(plan.deadline, nowMs);
@@ -162,6 +165,24 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     for (const error of goldItemErrors(plan, gold, deadlineAtMs, nowMs)) errors.push(`gold[${i}].${error}`);
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };
+}
+
+/** Early stopping's fields: `confidence` in (0.5, 1), and `minResponses` (only with it) from 1 to `responses`. */
+function confidenceFields(input: Partial<CampaignInput>, responses: number, errors: string[]): Pick<CampaignPlan, 'confidence' | 'minResponses'> {
+  const { confidence, minResponses } = input;
+  if (confidence === undefined) {
+    if (minResponses !== undefined) errors.push('minResponses: only with confidence (early stopping), e.g. {"confidence": 0.99, "minResponses": 3}');
+    return {};
+  }
+  if (typeof confidence !== 'number' || !(confidence > 0.5 && confidence < 1)) {
+    errors.push('confidence: must be a number above 0.5 and below 1, e.g. 0.99');
+    return {};
+  }
+  if (minResponses !== undefined && !isIntIn(minResponses, 1, responses)) {
+    errors.push(`minResponses: must be an integer from 1 to responses (${responses})`);
+    return {};
+  }
+  return { confidence, minResponses: minResponses ?? Math.min(DEFAULT_MIN_RESPONSES, responses) };
 }
 
 function parseCampaignDeadline(raw: unknown, nowMs: number, errors: string[]): DeadlineSpec {

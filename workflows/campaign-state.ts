@@ -10,6 +10,7 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import { CampaignQuality, type QualityCarry } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
+import { clearAnswer, describeClear, recordChoice, type StandingAnswer } from './confidence-stop';
 import {
   INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
@@ -45,6 +46,12 @@ export interface OpenItem {
   /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the answers earlier ones got. */
   attempt?: number;
   earlier?: number;
+  /** With early stopping (plan.confidence): each rater's latest answer, earlier attempts' included. */
+  standing?: StandingAnswer[];
+  /** Thumbs, with early stopping: the item's candidates (from its reports). */
+  candidates?: number;
+  /** Its answer is clear: the campaign closes its lifecycle (`closeSent` once told) and it ends `confident`. */
+  confident?: { message: string; closeSent: boolean };
 }
 
 /** An item whose lifecycle closed at its deadline short of its answers, waiting to be offered again. */
@@ -53,6 +60,8 @@ export interface Reask {
   attempt: number;
   earlier: number;
   raters: string[];
+  standing?: StandingAnswer[];
+  candidates?: number;
 }
 
 /** What one run hands the next. */
@@ -228,7 +237,10 @@ export class RatingCampaign {
 
   /** Opens a re-ask in its new lifecycle: the raters who answered before are never handed it again. */
   startedReask(r: Reask, lifecycleId: string): void {
-    this.open.set(lifecycleId, { item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier: r.earlier });
+    this.open.set(lifecycleId, {
+      item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier: r.earlier,
+      ...(r.standing !== undefined ? { standing: r.standing } : {}), ...(r.candidates !== undefined ? { candidates: r.candidates } : {}),
+    });
   }
 
   /** Everything is accounted for: every item ended, or cancelled/past the deadline with nothing open. */
@@ -315,15 +327,21 @@ export class RatingCampaign {
           open.seq = report.seq;
           open.progress = report.progress;
         }
+        if (report.choice !== undefined) this.weighAnswer(open, report.rater, report.seq, report.choice);
         return;
       case 'closed': {
         const answers = (open.earlier ?? 0) + report.progress;
+        // Closed for its clear answer (by the campaign, or at its deadline before the close came); a full quota is `quorum` still.
+        if (open.confident && report.closeReason !== 'quorum') return this.end(open, 'confident', answers, open.confident.message);
         if (report.closeReason !== 'deadline' || answers >= this.plan.responses) return this.end(open, report.closeReason, answers);
         // Starved: offered again in a new lifecycle while attempts and time last, else insufficient.
         const attempt = (open.attempt ?? 0) + 1;
         if (attempt > this.plan.reask || !this.reaskPossible(Date.now())) return this.end(open, 'insufficient', answers);
         this.open.delete(open.lifecycleId);
-        this.reasks.push({ item: open.item, attempt, earlier: answers, raters: open.raters });
+        this.reasks.push({
+          item: open.item, attempt, earlier: answers, raters: open.raters,
+          ...(open.standing !== undefined ? { standing: open.standing } : {}), ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
+        });
         return;
       }
       case 'failed':
@@ -342,6 +360,28 @@ export class RatingCampaign {
   /** The rater's weight (workflows/rater-quality.ts): their gold score, or the prior's mean before any gold answer. */
   scoreOf(rater: string): number {
     return this.quality.scoreOf(rater);
+  }
+
+  /** Early stopping: an answer report updates the item's standing answers; once one answer is clear, the item is to close. */
+  private weighAnswer(open: OpenItem, rater: string, seq: number, choice: NonNullable<Extract<CampaignItemReport, { kind: 'answer' }>['choice']>): void {
+    const { confidence, minResponses } = this.plan;
+    if (confidence === undefined || minResponses === undefined || open.confident || choice.task !== this.plan.task) return;
+    open.standing ??= [];
+    recordChoice(open.standing, rater, seq, choice);
+    if (choice.task === 'thumbs') open.candidates = choice.candidates;
+    const clear = clearAnswer(open.standing, (r) => this.scoreOf(r), {
+      task: this.plan.task, confidence, minResponses, allowBothBad: this.plan.allowBothBad !== false, ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
+    });
+    if (!clear) return;
+    open.confident = { message: `answer clear: ${describeClear(clear, confidence)}`, closeSent: false };
+    open.reservations = [];
+  }
+
+  /** Confident items whose lifecycles have not been told to close yet (the workflow tells them). */
+  confidentToClose(): OpenItem[] {
+    // Cancelling told every open lifecycle to close already.
+    if (this.closeSent) return [];
+    return [...this.open.values()].filter((open) => open.confident !== undefined && !open.confident.closeSent);
   }
 
   outcomesDue(now: number): boolean {
@@ -388,7 +428,7 @@ export class RatingCampaign {
     let bestRoom = 0;
     for (const open of this.open.values()) {
       open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
       const mine = open.reservations.find((r) => r.rater === rater);
       if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
       const room = this.plan.responses - answersOf(open) - open.reservations.length;

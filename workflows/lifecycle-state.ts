@@ -8,7 +8,7 @@
 import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import type { CommitRequest, GenerateCandidatesRequest, IngestCandidatesRequest } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
-import { campaignProgress, quotaFull } from './campaign-child';
+import { campaignProgress, judgementChoice, quotaFull, voteChoice } from './campaign-child';
 import { DIGEST_BYTES } from './compact';
 import { judgementVerdict, voteVerdict } from './gold';
 import { deadlineAt } from './input';
@@ -17,7 +17,7 @@ import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type Lifecycle
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
 import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
-  Candidate, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
+  CampaignChoice, Candidate, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
   VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
 import { SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
@@ -65,7 +65,7 @@ export class RatingLifecycle {
    * and tells the campaign of every answer that changes what stands.
    */
   campaignChild?: {
-    onAnswer: (rater: string, progress: number, seq: number) => void;
+    onAnswer: (rater: string, progress: number, seq: number, choice: CampaignChoice) => void;
     /** A gold lifecycle's report instead: a rater's first (and only) answer, scored. */
     onGold?: (rater: string, correct: boolean) => void;
   };
@@ -245,14 +245,15 @@ export class RatingLifecycle {
     }
   }
 
-  private reportAnswer(rater: string, outcome: VoteReceipt['outcome'], gold?: GoldVerdict): void {
+  /** Only an answer that now stands is reported (an older one arriving late changes nothing): `choice` is the request's. */
+  private reportAnswer(rater: string, outcome: VoteReceipt['outcome'], choice: () => CampaignChoice, gold?: GoldVerdict): void {
     if (gold !== undefined) {
       // Gold answers are never data: the campaign hears only the score of a rater's first answer.
       if (outcome === 'recorded') this.campaignChild?.onGold?.(rater, gold.correct);
       return;
     }
     if (this.campaignChild && (outcome === 'recorded' || outcome === 'changed' || outcome === 'retracted')) {
-      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted);
+      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted, choice());
     }
   }
 
@@ -308,7 +309,7 @@ export class RatingLifecycle {
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
     const gold = this.plan.gold !== undefined ? voteVerdict(this.plan.gold, request) : undefined;
-    this.reportAnswer(request.rater, outcome, gold);
+    this.reportAnswer(request.rater, outcome, () => voteChoice(this.candidates, request), gold);
     return { outcome, candidate: this.tally.tallyOf(request.candidateId), ...(gold !== undefined ? { gold } : {}) };
   }
 
@@ -322,7 +323,7 @@ export class RatingLifecycle {
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
     const gold = this.plan.gold !== undefined ? judgementVerdict(this.plan.gold, request, this.candidates) : undefined;
-    this.reportAnswer(request.rater, outcome, gold);
+    this.reportAnswer(request.rater, outcome, () => judgementChoice(this.candidates, request), gold);
     return { outcome, judgements: this.judgements.counted(), ...(gold !== undefined ? { gold } : {}) };
   }
 

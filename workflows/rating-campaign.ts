@@ -6,7 +6,8 @@
  *   2. start child lifecycles while fewer than `maxOpen` are open (items read from the artifact store in
  *      pages by an activity when the list is stored, so prompts and media never pass through history in bulk);
  *   3. meanwhile hand items to raters (`next`), follow each child's reports (opened, answers, closed),
- *      pause/resume, and on cancel tell every open child to close (each commits what it has);
+ *      pause/resume, and on cancel tell every open child to close (each commits what it has); with
+ *      early stopping (`confidence`), close an item as soon as its answer is clear (confidence-stop.ts);
  *   4. commit each closed item's outcome to the ledger in batches (the state forgets it then);
  *   5. continue-as-new when history grows long, carrying only the open items and counters;
  *   6. when every item has ended (or cancel/the deadline left nothing open), commit the campaign row's
@@ -126,6 +127,14 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       campaign.closeSent = true;
       continue;
     }
+    const confident = campaign.confidentToClose();
+    if (confident.length > 0) {
+      // Early stopping: a clear item's lifecycle closes and commits what it has, then reports (it ends `confident`).
+      await Promise.all(confident.map((open) => getExternalWorkflowHandle(open.lifecycleId).signal(closeSignal, { reason: `campaign: ${open.confident!.message}` })
+        .catch((err: unknown) => log.warn('close of a confident campaign item failed', { lifecycleId: open.lifecycleId, error: String(err) }))));
+      for (const open of confident) open.confident!.closeSent = true;
+      continue;
+    }
     if (campaign.outcomesDue(now) || (campaign.outcomes.length > 0 && campaign.finished(now))) {
       await commitOutcomes(); // 4.
       continue;
@@ -176,7 +185,8 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       campaign.outcomes.length > 0 ? campaign.lastOutcomeCommitMs + OUTCOME_FLUSH_MS : Number.POSITIVE_INFINITY,
     );
     await condition(
-      () => campaign.mayStart(Date.now()) || campaign.mayReask(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent) || campaign.finished(Date.now()) || historyIsLong(),
+      () => campaign.mayStart(Date.now()) || campaign.mayReask(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent)
+        || campaign.confidentToClose().length > 0 || campaign.finished(Date.now()) || historyIsLong(),
       Math.max(wakeAt - now, 1),
     );
   }

@@ -414,6 +414,13 @@ export interface CampaignInput {
   minGold?: number;
   /** The Beta prior of a rater's score: its mean and its weight in gold answers (default 0.75, 2). */
   prior?: { mean: number; strength: number };
+  /**
+   * Close an item early once one answer's rater-weighted posterior reaches this (0.5 < c < 1, e.g. 0.99;
+   * workflows/confidence-stop.ts); the item ends `confident`. Absent: items run to their quota.
+   */
+  confidence?: number;
+  /** With `confidence`: the fewest standing answers (thumbs: votes on each candidate) before an item may stop. Default 3. */
+  minResponses?: number;
   /** Who hears when the campaign ends or reaches its quota (workflows/campaign-notify-input.ts, docs/campaigns.md). */
   notify?: CampaignNotifyInput;
 }
@@ -508,6 +515,9 @@ export interface CampaignPlan {
   goldCount?: number;
   /** Absent in plans from before gold: the defaults. */
   quality?: RaterQualitySettings;
+  /** Early stopping: both present, or neither. */
+  confidence?: number;
+  minResponses?: number;
 }
 
 export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 'completed' | 'cancelled';
@@ -516,11 +526,21 @@ export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 
 export type CampaignItemReport =
   | { lifecycleId: string; kind: 'opened' }
   /** `progress`: standing answers (compare) or the fewest standing votes of a candidate (thumbs); `seq` orders reports. */
-  | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number }
+  | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number; choice?: CampaignChoice }
   | { lifecycleId: string; kind: 'closed'; closeReason: CloseReason; progress: number; votesAccepted: number }
   /** A gold lifecycle's report of a rater's first answer (the only one it takes from them). */
   | { lifecycleId: string; kind: 'gold'; rater: string; correct: boolean }
   | { lifecycleId: string; kind: 'failed'; message: string };
+
+/**
+ * The answer an answer report says now stands for its rater, by candidate (not by side shown): compare
+ * `first` (the item's first candidate) | `second` | `tie` | `both_bad`; thumbs `up` | `down` on the item's
+ * candidate `candidate` (from 0) of `candidates`; `withdrawn` when the rater took it back. Absent in
+ * reports saved before choices were reported.
+ */
+export type CampaignChoice =
+  | { task: 'compare'; answer: Extract<GoldAnswer, 'first' | 'second' | 'tie' | 'both_bad'> | 'withdrawn' }
+  | { task: 'thumbs'; candidate: number; candidates: number; answer: Extract<GoldAnswer, 'up' | 'down'> | 'withdrawn' };
 
 /** Why an item is no longer open: its lifecycle's close reason, or how it failed. */
 /** `confident`: closed early, one answer clear at the campaign's confidence (workflows/confidence-stop.ts). */

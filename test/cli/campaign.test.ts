@@ -10,7 +10,8 @@ import { parseCsvItems, parseJsonlItems } from '../../cli/campaign-items';
 import { formatCampaignStatus } from '../../cli/campaign';
 import { validateCampaignInput } from '../../workflows/campaign-input';
 import type { CampaignPlan, CampaignStatus, CampaignSummary } from '../../workflows/types';
-import { spawnCli } from '../helpers/processes';
+import { spawnCli, waitUntil } from '../helpers/processes';
+import { statusQuery } from '../../workflows/messages';
 import { createLifecycleWorkers, sharedTemporal, type LifecycleWorkers } from '../helpers/temporal';
 
 const NOW = Date.now();
@@ -163,6 +164,82 @@ describe('prefline campaign against a dev server', function () {
       assert.match(watched.output, / cancelled \[/);
       assert.equal((await cli(['campaign', 'status', 'cmp-none-such'])).code, 3);
       assert.equal((await cli(['campaign', 'pause', 'cmp-none-such'])).code, 3);
+    });
+  });
+
+  it('should refuse bad generate-mode, confidence and parquet input (exit 2) before anything starts', async () => {
+    const prompts = join(dir, 'prompts.txt');
+    writeFileSync(prompts, 'a red cube\na blue sphere\n');
+    const one = await cli(['campaign', 'start', prompts, '--models', 'demo:shapes']);
+    assert.equal(one.code, 2, one.output);
+    assert.match(one.output, /--models: a compare campaign generates one candidate from each of two models/);
+    const none = await cli(['campaign', 'start', prompts]);
+    assert.equal(none.code, 2, none.output);
+    assert.match(none.output, /a \.txt file holds prompts only: give --models/);
+    const mixed = join(dir, 'mixed.csv');
+    writeFileSync(mixed, 'prompt,text1,text2\nq,a,b\n');
+    const both = await cli(['campaign', 'start', mixed, '--models', 'demo:shapes,demo:gradient']);
+    assert.equal(both.code, 2, both.output);
+    assert.match(both.output, /line 1: columns text1, text2 bring candidates, and --models generates them/);
+    const confidence = await cli(['campaign', 'start', prompts, '--models', 'demo:shapes,demo:gradient', '--confidence', '1.5']);
+    assert.equal(confidence.code, 2, confidence.output);
+    assert.match(confidence.output, /confidence: must be a number above 0\.5 and below 1/);
+    const minimum = await cli(['campaign', 'start', prompts, '--models', 'demo:shapes,demo:gradient', '--min-responses', '2']);
+    assert.equal(minimum.code, 2, minimum.output);
+    assert.match(minimum.output, /minResponses: only with confidence/);
+    const notParquet = join(dir, 'items.parquet');
+    writeFileSync(notParquet, 'prompt,text1,text2\nq,a,b\n');
+    const unreadable = await cli(['campaign', 'start', notParquet]);
+    assert.equal(unreadable.code, 2, unreadable.output);
+    assert.match(unreadable.output, /items\.parquet: nothing started, fix these rows:\n {2}- cannot read it as parquet/);
+  });
+});
+
+describe('prefline campaign generate mode against a dev server', function () {
+  this.timeout(180_000);
+  let workers: LifecycleWorkers;
+  let env: NodeJS.ProcessEnv;
+  let dir: string;
+
+  before(async () => {
+    const { address } = await sharedTemporal();
+    workers = await createLifecycleWorkers('cli-campaign-generate');
+    dir = mkdtempSync(join(tmpdir(), 'prefline-cli-campaign-generate-'));
+    env = { PREFLINE_DATA_DIR: dir, PREFLINE_ARTIFACT_DIR: join(workers.dir, 'artifacts'), PREFLINE_TEMPORAL_ADDRESS: address, PREFLINE_TASK_QUEUE: workers.taskQueue };
+  });
+  after(() => {
+    workers?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cli = async (args: string[]) => {
+    const child = spawnCli(args, env);
+    const { code } = await child.exited;
+    return { code, output: child.output() };
+  };
+
+  it('should start a generate-mode campaign from a file of prompts: each item generates one candidate per model, with early stopping', async () => {
+    const file = join(dir, 'generate.txt');
+    writeFileSync(file, 'a red cube\na blue sphere\n');
+    const id = `cmp-cli-gen-${Date.now()}`;
+    await workers.run(async () => {
+      const started = await cli(['campaign', 'start', file, '--models', 'demo:shapes,demo:gradient', '--responses', '4', '--confidence', '0.99', '--min-responses', '2', '--id', id]);
+      assert.equal(started.code, 0, started.output);
+      assert.match(started.output, new RegExp(`^started ${id}: 2 items, 4 answers each\\n`));
+      const { client } = await sharedTemporal();
+      const handle = client.workflow.getHandle(id);
+      const [startInput] = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+      const input = JSON.parse(Buffer.from(startInput!.data!).toString('utf8')) as Record<string, unknown>;
+      assert.deepEqual([input['confidence'], input['minResponses'], input['itemCount']], [0.99, 2, 2]);
+      const item = client.workflow.getHandle(`${id}-item-1`);
+      const voting = await waitUntil(async () => {
+        const s = await item.query(statusQuery).catch(() => undefined);
+        return s?.phase === 'voting' ? s : undefined;
+      }, 90_000, 'item 1 generated and voting');
+      assert.equal(voting.prompt, 'a blue sphere');
+      assert.deepEqual(voting.candidates.map((c) => c.model), ['demo:shapes', 'demo:gradient'], 'one candidate per model, generated');
+      assert.equal((await cli(['campaign', 'cancel', id])).code, 0);
+      assert.equal(((await handle.result()) as CampaignSummary).phase, 'cancelled');
     });
   });
 });

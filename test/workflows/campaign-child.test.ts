@@ -1,13 +1,14 @@
 /**
  * A campaign's child lifecycle outside Temporal (workflows/lifecycle-state.ts with `campaignChild` set):
  * answers that would stand beyond the quota are refused by the validator, changing one's own
- * answer at the quota is not, and every answer that changes what stands is reported with its progress.
+ * answer at the quota is not, and every answer that changes what stands is reported with its progress
+ * and its choice by candidate.
  */
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { validateLifecycleInput } from '../../workflows/input';
 import { RatingLifecycle } from '../../workflows/lifecycle-state';
-import type { Candidate, LifecyclePlan } from '../../workflows/types';
+import type { CampaignChoice, Candidate, LifecyclePlan } from '../../workflows/types';
 import { judgement, vote } from '../helpers/votes';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -74,6 +75,32 @@ describe('a campaign child lifecycle (state, outside Temporal)', () => {
     assert.equal(refusal(() => lifecycle.validateVote(vote('c1', 'down', 1))), undefined, 'its own vote may change');
     lifecycle.recordVote(vote('c2', 'down', 2));
     assert.deepEqual(reports.map(([, progress]) => progress), [0, 1]);
+  });
+
+  it('should report each standing answer by candidate, not by side shown, and nothing for an answer that changes nothing', () => {
+    const choices: CampaignChoice[] = [];
+    const lifecycle = child({ ...compare, responses: 5 }, []);
+    lifecycle.campaignChild = { onAnswer: (_rater, _progress, _seq, choice) => choices.push(choice) };
+    const t = Date.parse('2026-03-01T12:05:00Z');
+    lifecycle.recordJudgement(judgement('left', 1, ['c2', 'c1'])); // c2 shown left: the second candidate
+    lifecycle.recordJudgement(judgement('left', 2, ['c1', 'c2']));
+    lifecycle.recordJudgement(judgement('tie', 3, ['c2', 'c1'], { castAt: new Date(t).toISOString() }));
+    lifecycle.recordJudgement(judgement('right', 3, ['c2', 'c1'], { castAt: new Date(t - 60_000).toISOString() })); // older: changes nothing
+    lifecycle.recordJudgement(judgement('both_bad', 4));
+    lifecycle.recordJudgement(judgement('retract', 4));
+    assert.deepEqual(choices.map((c) => c.task === 'compare' && c.answer), ['second', 'first', 'tie', 'both_bad', 'withdrawn']);
+
+    const votes: CampaignChoice[] = [];
+    const thumbs = child({ model: 'demo:text', candidates: 2, votesPerCandidate: 3 }, []);
+    thumbs.campaignChild = { onAnswer: (_rater, _progress, _seq, choice) => votes.push(choice) };
+    thumbs.recordVote(vote('c2', 'up', 1));
+    thumbs.recordVote(vote('c1', 'down', 1));
+    thumbs.recordVote(vote('c2', 'retract', 1));
+    assert.deepEqual(votes, [
+      { task: 'thumbs', candidate: 1, candidates: 2, answer: 'up' },
+      { task: 'thumbs', candidate: 0, candidates: 2, answer: 'down' },
+      { task: 'thumbs', candidate: 1, candidates: 2, answer: 'withdrawn' },
+    ]);
   });
 
   it('should not cap a lifecycle no campaign started', () => {

@@ -217,3 +217,94 @@ describe('RatingCampaign re-asking starved items', () => {
     assert.equal(cancelled.finished(Date.now()), true);
   });
 });
+
+describe('RatingCampaign early stopping (confidence)', () => {
+  const answer = (campaign: RatingCampaign, item: number, n: number, seq: number, choice: 'first' | 'second' | 'tie' | 'withdrawn', progress = seq) => campaign.report({
+    lifecycleId: `camp-item-${item}`, kind: 'answer', rater: raterId(n), progress, seq, choice: { task: 'compare', answer: choice },
+  });
+
+  it('should plan confidence with minResponses (default 3, at most responses) and name bad values', () => {
+    assert.deepEqual([plan({ responses: 8, confidence: 0.99 }).confidence, plan({ responses: 8, confidence: 0.99 }).minResponses], [0.99, 3]);
+    assert.equal(plan({ responses: 2, confidence: 0.9 }).minResponses, 2, 'never more than the item asks for');
+    assert.equal(plan({ responses: 8, confidence: 0.99, minResponses: 5 }).minResponses, 5);
+    assert.equal(plan().confidence, undefined);
+    assert.equal(plan().minResponses, undefined);
+    const errors = (input: Record<string, unknown>) => {
+      const result = validateCampaignInput({ items: [item(0)], responses: 4, ...input }, 'camp', NOW);
+      return result.ok ? [] : result.errors;
+    };
+    for (const bad of [0.5, 1, 1.5, '0.99', 0]) assert.deepEqual(errors({ confidence: bad }), ['confidence: must be a number above 0.5 and below 1, e.g. 0.99'], String(bad));
+    assert.deepEqual(errors({ confidence: 0.99, minResponses: 5 }), ['minResponses: must be an integer from 1 to responses (4)']);
+    assert.deepEqual(errors({ confidence: 0.99, minResponses: 0 }), ['minResponses: must be an integer from 1 to responses (4)']);
+    assert.deepEqual(errors({ minResponses: 2 }), ['minResponses: only with confidence (early stopping), e.g. {"confidence": 0.99, "minResponses": 3}']);
+  });
+
+  it('should close an item once its answer is clear: no longer handed out, told to close once, ended confident with why', () => {
+    const campaign = running(2, { responses: 8, confidence: 0.99 });
+    answer(campaign, 0, 1, 1, 'first');
+    answer(campaign, 0, 2, 2, 'first');
+    assert.deepEqual(campaign.confidentToClose(), [], 'two answers: below minResponses 3');
+    campaign.next({ rater: raterId(9) }, NOW);
+    answer(campaign, 0, 3, 3, 'first');
+    const toClose = campaign.confidentToClose();
+    assert.deepEqual(toClose.map((o) => o.lifecycleId), ['camp-item-0']);
+    assert.match(toClose[0]!.confident!.message, /^answer clear: first at 0\.99\d\d after 3 answers \(confidence 0\.99\)$/);
+    assert.equal(campaign.open.get('camp-item-0')!.reservations.length, 0, 'its reservations are let go');
+    // Raters are handed the other item only.
+    for (const n of [4, 5, 6]) assert.equal(assigned(campaign.next({ rater: raterId(n) }, NOW)), 1);
+    toClose[0]!.confident!.closeSent = true;
+    assert.deepEqual(campaign.confidentToClose(), []);
+    // Carried across continue-as-new as it is.
+    const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
+    assert.deepEqual(resumed.open.get('camp-item-0')!.confident, toClose[0]!.confident);
+    assert.deepEqual(resumed.open.get('camp-item-0')!.standing?.length, 3);
+    // The lifecycle closes on the campaign's signal (reason `closed`) and reports: the item ends confident.
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'closed', progress: 3, votesAccepted: 3 });
+    assert.deepEqual(campaign.outcomes.map((o) => [o.item, o.end, o.answers, o.message]), [[0, 'confident', 3, toClose[0]!.confident!.message]]);
+    assert.deepEqual(campaign.countsNow(NOW).ended, { confident: 1 });
+  });
+
+  it('should leave split items open to their quota, follow changed and withdrawn answers, and hold nothing without confidence', () => {
+    const campaign = running(1, { responses: 8, confidence: 0.99 });
+    answer(campaign, 0, 1, 1, 'first');
+    answer(campaign, 0, 2, 2, 'second');
+    answer(campaign, 0, 3, 3, 'first');
+    answer(campaign, 0, 4, 4, 'second');
+    assert.deepEqual(campaign.confidentToClose(), [], 'split 2–2');
+    // Rater 1 withdraws, rater 2 changes their mind, then an older report of rater 1 arrives late.
+    answer(campaign, 0, 1, 5, 'withdrawn');
+    answer(campaign, 0, 2, 6, 'first');
+    answer(campaign, 0, 1, 1, 'tie');
+    assert.deepEqual(campaign.confidentToClose(), [], 'first twice (raters 2, 3), second once: not clear');
+    answer(campaign, 0, 4, 7, 'first');
+    assert.deepEqual(campaign.confidentToClose().map((o) => o.item), [0], 'first three times once rater 4 changes');
+    // A clear item that reaches its quota anyway is `quorum`.
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 8, votesAccepted: 8 });
+    assert.deepEqual(campaign.outcomes.map((o) => o.end), ['quorum']);
+
+    const off = running(1, { responses: 8 });
+    for (const n of [1, 2, 3, 4]) answer(off, 0, n, n, 'first');
+    assert.equal(off.open.get('camp-item-0')!.standing, undefined, 'no confidence: no standing answers held');
+    assert.deepEqual(off.confidentToClose(), []);
+  });
+
+  it('should count an earlier attempt\'s answers when a starved item is offered again', () => {
+    const campaign = running(1, { responses: 8, confidence: 0.99, reask: 1, itemDeadline: '1h' });
+    for (const n of [1, 2]) answer(campaign, 0, n, n, 'second');
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 2, votesAccepted: 2 });
+    campaign.startedReask(campaign.reasks.shift()!, 'camp-item-0-r1');
+    campaign.report({ lifecycleId: 'camp-item-0-r1', kind: 'opened' });
+    campaign.report({ lifecycleId: 'camp-item-0-r1', kind: 'answer', rater: raterId(3), progress: 1, seq: 1, choice: { task: 'compare', answer: 'second' } });
+    assert.deepEqual(campaign.confidentToClose().map((o) => o.lifecycleId), ['camp-item-0-r1'], 'two earlier answers and one new: three agree');
+  });
+
+  it('should weigh answers by scoreOf (the prior mean until gold scores exist) and send no closes once cancelling', () => {
+    const campaign = running(1, { responses: 8, confidence: 0.99 });
+    assert.equal(campaign.scoreOf(raterId(1)), 0.75);
+    for (const n of [1, 2, 3]) answer(campaign, 0, n, n, 'tie');
+    campaign.cancelReason = 'enough';
+    campaign.closeSent = true;
+    assert.deepEqual(campaign.confidentToClose(), [], 'every open item was told to close already');
+    assert.ok(campaign.open.get('camp-item-0')!.confident, 'still recorded: it ends confident when it reports');
+  });
+});
