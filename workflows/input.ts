@@ -42,6 +42,7 @@ const BACKEND_EXAMPLES: Record<string, string> = {
 const KNOWN_FIELDS = new Set([
   'prompt', 'task', 'question', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
   'responses', 'allowBothBad', 'revealModels', 'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
+  'delivery',
 ]);
 
 /** Channels whose connector can address raters individually, and so remind them. */
@@ -315,6 +316,12 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
   const campaign = optionalLabel('campaign', input.campaign, errors);
   const modelVersion = optionalLabel('modelVersion', input.modelVersion, errors);
   const { startedBy, startedFrom } = parseProvenance(input, errors);
+  const delivery = input.delivery;
+  if (delivery !== undefined) {
+    if (delivery !== 'assigned') errors.push('delivery: must be "assigned" (raters are handed the lifecycle by its campaign), or absent');
+    else if (channel.kind === 'web') errors.push('delivery: "assigned" is for slack and email lifecycles; a web lifecycle is never posted anywhere');
+    else if (campaign === undefined) errors.push('delivery: "assigned" needs a campaign to hand the lifecycle to raters (campaign)');
+  }
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -338,6 +345,7 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
       ...(brought !== undefined ? { brought } : {}),
       ...(startedBy !== undefined ? { startedBy } : {}),
       ...(startedFrom !== undefined ? { startedFrom } : {}),
+      ...(delivery !== undefined ? { delivery } : {}),
     },
   };
 }

@@ -57,7 +57,16 @@ export interface LifecycleInput {
   startedBy?: string;
   /** Where the lifecycle was started from; absent (stored as `unknown`) when the starter did not say. */
   startedFrom?: StartSource;
+  /**
+   * `assigned`: the channel gets no post of the lifecycle; raters reach it only when a campaign hands it
+   * to them (`next`: the Slack command, the email digest), so assignment and quotas cannot be bypassed.
+   * Set on a campaign's slack/email children; absent: published to the channel as always.
+   */
+  delivery?: LifecycleDelivery;
 }
+
+/** How a lifecycle reaches raters (LifecycleInput.delivery). */
+export type LifecycleDelivery = 'assigned';
 
 /** Where a lifecycle can be started from (the ledger stores `unknown` for a lifecycle that does not say). */
 export type StartSource = 'slack:/prefline' | 'web:prompt-box' | 'cli' | 'temporal-ui';
@@ -123,6 +132,8 @@ export interface LifecyclePlan {
   /** Provenance (LifecycleInput); absent in plans from before it existed too. */
   startedBy?: string;
   startedFrom?: StartSource;
+  /** No post on the channel: raters are handed it by its campaign (LifecycleInput.delivery). */
+  delivery?: LifecycleDelivery;
 }
 
 export type CandidateKind = 'image' | 'text';
@@ -290,6 +301,8 @@ export interface LifecycleStatus {
   /** Who started it (a pseudonym) and from where, when the input said. */
   startedBy?: string;
   startedFrom?: StartSource;
+  /** `assigned`: not posted; raters get it from its campaign only. */
+  delivery?: LifecycleDelivery;
   quorum: Quorum;
   deadlineAt?: string;
   candidates: Array<Pick<Candidate, 'id' | 'label' | 'model' | 'kind' | 'text' | 'placeholder'> & {
