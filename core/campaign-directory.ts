@@ -3,7 +3,7 @@
  * rater an item. `temporal-campaigns.ts` implements it with the Temporal client; the HTTP layer
  * depends only on this interface.
  */
-import type { NextItemAnswer, NextItemRequest } from '../workflows/types';
+import type { CampaignStatus, NextItemAnswer, NextItemRequest } from '../workflows/types';
 import { PreflineError, type ErrorCode } from './errors';
 
 export interface CampaignDirectory {
@@ -12,6 +12,11 @@ export interface CampaignDirectory {
    * (malformed_vote, busy) for a malformed request or a campaign too busy to answer.
    */
   next(campaignId: string, request: NextItemRequest): Promise<NextItemAnswer>;
+  /**
+   * Running campaigns, newest first, at most `limit` (a Slack `/prefline next` without an id looks for its
+   * channel's). Absent where nothing needs it.
+   */
+  listActive?(limit: number): Promise<CampaignStatus[]>;
 }
 
 export type CampaignRefusalCode = (typeof ErrorCode)['UnknownCampaign'];
