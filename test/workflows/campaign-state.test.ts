@@ -48,6 +48,14 @@ describe('workflows/campaign-input', () => {
     });
   });
 
+  it('should hand slack and email items out by next only (delivery assigned), and leave web items as they were', () => {
+    assert.equal(childInput(plan({ channel: 'slack:#ratings' }), item(0), NOW + 1000).delivery, 'assigned');
+    assert.equal(childInput(plan({ channel: 'email:@reviewers' }), item(0), NOW + 1000).delivery, 'assigned');
+    assert.equal('delivery' in childInput(plan({ channel: 'web' }), item(0), NOW + 1000), false);
+    // Every such item is one its lifecycle accepts.
+    assert.deepEqual(itemErrors(plan({ channel: 'slack:#ratings' }), item(0), NOW + 3_600_000, NOW), []);
+  });
+
   it('should name every bad field, items by index as their lifecycles would', () => {
     const result = validateCampaignInput({ items: [item(0), { prompt: '', models: ['a'] }, { prompt: 'x', colour: 'red' }], responses: 0, maxOpen: 5000, reservation: '0s', bogus: 1 }, 'camp', NOW);
     assert.equal(result.ok, false);
