@@ -4,14 +4,16 @@
  * workers/main.ts): channels on the lifecycle queue, inference on `-inference`, ledger and releases
  * on `-ledger`.
  */
+import type { EmailDigests } from '../channels/email/digest';
 import { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
+import { createCampaignDigestActivities } from './campaign-digest';
 import { createChannelActivities, type ChannelPublisher } from './channel';
 import { createChatInferenceActivities, createChatLedgerActivities, type ChatInferenceDeps } from './chat';
 import { createInferenceActivities, type InferenceDeps } from './generate';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
 import type {
-  CampaignItemActivities, CampaignLedgerActivities, ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities,
+  CampaignDigestActivities, CampaignItemActivities, CampaignLedgerActivities, ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities,
   ReleaseActivities,
 } from './types';
 import type { ChannelSpec } from '../workflows/types';
@@ -21,6 +23,8 @@ export interface ActivityDeps {
   /** Chat replies (inference queue): the inference deps plus the reply records and the stream key. */
   chat?: ChatInferenceDeps;
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
+  /** Email campaigns' digests (with the channels, where the email publisher is). */
+  digests?: Pick<EmailDigests, 'raters' | 'send'>;
   ledger?: LedgerActivityDeps;
   releases?: ReleaseActivityDeps;
 }
@@ -30,19 +34,20 @@ export function createActivities(
   deps: ActivityDeps,
 ): Partial<
   InferenceActivities & ChatInferenceActivities & ChannelActivities & LedgerActivities & ChatLedgerActivities & ReleaseActivities & CampaignItemActivities
-  & CampaignLedgerActivities
+  & CampaignLedgerActivities & CampaignDigestActivities
 > {
   return {
     // Campaigns read their stored item lists where inference workers share the artifact store.
     ...(deps.inference ? { ...createInferenceActivities(deps.inference), ...createCampaignItemActivities({ artifacts: deps.inference.artifacts }) } : {}),
     ...(deps.chat ? createChatInferenceActivities(deps.chat) : {}),
-    ...(deps.channels ? createChannelActivities(deps.channels) : {}),
+    ...(deps.channels ? { ...createChannelActivities(deps.channels), ...createCampaignDigestActivities(deps.digests ? { digests: deps.digests } : {}) } : {}),
     ...(deps.ledger ? { ...createLedgerActivities(deps.ledger), ...createChatLedgerActivities(deps.ledger), ...createCampaignLedgerActivities({ ledger: deps.ledger.ledger }) } : {}),
     ...(deps.releases ? createReleaseActivities(deps.releases) : {}),
   };
 }
 
 export { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
+export { createCampaignDigestActivities } from './campaign-digest';
 export { createChannelActivities } from './channel';
 export { createChatInferenceActivities, createChatLedgerActivities } from './chat';
 export type { ChatInferenceDeps } from './chat';

@@ -32,7 +32,7 @@ import { ReplyRecords } from '../store/reply-records';
 import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
 import { slackChannelPublishers } from './slack';
-import { closeEmailTransports, emailChannelPublishers } from './email';
+import { closeEmailTransports, emailChannel } from './email';
 import { startWorkerOps } from './ops';
 
 export interface RunningWorkers {
@@ -131,13 +131,15 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
     await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
     if (config.workerQueues.includes('workflows')) {
       const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'), config.logFormat);
+      const { email, digests } = await emailChannel(config);
       workers.push(
         await Worker.create({
           ...common,
           taskQueue: config.taskQueue,
           workflowBundle,
           activities: createActivities({
-            channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) },
+            channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(email ? { email } : {}) },
+            ...(digests ? { digests } : {}),
           }),
         }),
       );

@@ -5,7 +5,7 @@
  */
 import { parseDuration } from '../core/duration';
 import { DEFAULT_QUESTION, MAX_LABEL_LENGTH, MAX_QUESTION_LENGTH, MAX_RESPONSES, parseChannel, validateLifecycleInput } from './input';
-import type { CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
+import type { CampaignDigestPlan, CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
 
 export const DEFAULT_CAMPAIGN_RESPONSES = 10;
 export const DEFAULT_CAMPAIGN_DEADLINE = '7d';
@@ -24,8 +24,14 @@ const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
 const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
 const KNOWN_FIELDS = new Set([
   'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'itemDeadline', 'reask', 'campaign',
-  'allowBothBad', 'revealModels',
+  'allowBothBad', 'revealModels', 'digestSize', 'digestEvery', 'emailReservation',
 ]);
+export const DEFAULT_DIGEST_SIZE = 5;
+export const MAX_DIGEST_SIZE = 50;
+export const DEFAULT_DIGEST_EVERY = '1d';
+export const DEFAULT_EMAIL_RESERVATION = '24h';
+const MIN_DIGEST_EVERY_MS = 60_000;
+const MAX_EMAIL_RESERVATION_MS = 14 * 24 * 3600 * 1000;
 
 export type CampaignValidation = { ok: true; plan: CampaignPlan } | { ok: false; errors: string[] };
 
@@ -94,6 +100,8 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     if (input[field] !== undefined && typeof input[field] !== 'boolean') errors.push(`${field}: must be true or false`);
   }
 
+  const digest = parseDigest(input, channel, errors);
+
   let itemCount = 0;
   if (input.items !== undefined && input.itemsRef !== undefined) {
     errors.push('items, itemsRef: give one of them, not both');
@@ -125,6 +133,7 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     label,
     ...(input.allowBothBad !== undefined ? { allowBothBad: input.allowBothBad } : {}),
     ...(input.revealModels !== undefined ? { revealModels: input.revealModels } : {}),
+    ...(digest !== undefined ? { digest } : {}),
   };
   // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
   const deadlineAtMs = deadline.kind === 'duration' && deadline.ms === 0 ? nowMs + 24 * 3600 * 1000 : campaignDeadlineAt(plan.deadline, nowMs);
@@ -132,6 +141,26 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     for (const error of itemErrors(plan, item, deadlineAtMs, nowMs)) errors.push(`items[${i}].${error}`);
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };
+}
+
+/**
+ * The digests of an email campaign: each rater is mailed `size` items, reserved for `reservationMs`, when
+ * the campaign starts and every `everyMs`. Other channels take none of these fields.
+ */
+function parseDigest(input: Partial<CampaignInput>, channel: string, errors: string[]): CampaignDigestPlan | undefined {
+  const fields = (['digestSize', 'digestEvery', 'emailReservation'] as const).filter((f) => input[f] !== undefined);
+  if (!channel.startsWith('email:')) {
+    for (const f of fields) errors.push(`${f}: only email campaigns send digests (channel "email:…")`);
+    return undefined;
+  }
+  const size = input.digestSize ?? DEFAULT_DIGEST_SIZE;
+  if (!isIntIn(size, 1, MAX_DIGEST_SIZE)) errors.push(`digestSize: must be an integer from 1 to ${MAX_DIGEST_SIZE}`);
+  const duration = (value: unknown, fallback: string) => (value === undefined ? parseDuration(fallback) : typeof value === 'string' ? parseDuration(value.trim()) : undefined);
+  const everyMs = duration(input.digestEvery, DEFAULT_DIGEST_EVERY);
+  if (everyMs === undefined || everyMs < MIN_DIGEST_EVERY_MS || everyMs > MAX_DEADLINE_MS) errors.push('digestEvery: must be a duration from 1m to 366d, e.g. "1d"');
+  const reservationMs = duration(input.emailReservation, DEFAULT_EMAIL_RESERVATION);
+  if (reservationMs === undefined || reservationMs < MIN_RESERVATION_MS || reservationMs > MAX_EMAIL_RESERVATION_MS) errors.push('emailReservation: must be a duration from 1s to 14d, e.g. "24h"');
+  return { size: isIntIn(size, 1, MAX_DIGEST_SIZE) ? size : DEFAULT_DIGEST_SIZE, everyMs: everyMs ?? 86_400_000, reservationMs: reservationMs ?? 86_400_000 };
 }
 
 function parseCampaignDeadline(raw: unknown, nowMs: number, errors: string[]): DeadlineSpec {

@@ -67,6 +67,8 @@ export interface CampaignCarry {
   cancelReason?: string;
   closeSent: boolean;
   thresholds?: CampaignThresholds;
+  /** Email campaigns: digests sent so far, and when the next is due (absent: when the first items open). */
+  digests?: { sent: number; nextAtMs?: number };
 }
 
 export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
@@ -127,6 +129,8 @@ export class RatingCampaign {
   closeSent = false;
   /** This run continues as new: `next` is refused as RunContinuing, and the gateway asks again. */
   continuing = false;
+  /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
+  digests: { sent: number; nextAtMs?: number } = { sent: 0 };
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
   lastOutcomeCommitMs: number;
@@ -156,6 +160,7 @@ export class RatingCampaign {
     campaign.paused = carry.paused;
     if (carry.cancelReason !== undefined) campaign.cancelReason = carry.cancelReason;
     campaign.closeSent = carry.closeSent;
+    if (carry.digests) campaign.digests = carry.digests;
     return campaign;
   }
 
@@ -167,6 +172,7 @@ export class RatingCampaign {
       ...(this.reasks.length > 0 ? { reasks: this.reasks } : {}),
       counts: this.counts, paused: this.paused, ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
       closeSent: this.closeSent, ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
+      ...(this.plan.digest ? { digests: this.digests } : {}),
     };
   }
 
@@ -359,6 +365,58 @@ export class RatingCampaign {
     const untilMs = now + this.plan.reservationMs;
     chosen.reservations.push({ rater, untilMs });
     return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
+  }
+
+  /**
+   * Whether an email campaign's digest is due: the first once every started item has opened (or five
+   * minutes after the start, whatever is open then), the next `digest.everyMs` after the last, while the
+   * campaign runs and items are open.
+   */
+  digestDue(now: number): boolean {
+    const phase = this.phase(now);
+    if (!this.plan.digest || (phase !== 'running' && phase !== 'finishing') || this.open.size === 0) return false;
+    const { nextAtMs } = this.digests;
+    if (nextAtMs !== undefined) return now >= nextAtMs;
+    const allOpened = [...this.open.values()].every((o) => o.opened) && (this.unstarted === 0 || this.open.size >= this.plan.maxOpen);
+    return allOpened || now - Date.parse(this.startedAt) >= 5 * 60_000;
+  }
+
+  /** When the next digest is due at the latest (undefined: not an email campaign, or waiting for items to open). */
+  nextDigestAt(): number | undefined {
+    if (!this.plan.digest) return undefined;
+    return this.digests.nextAtMs ?? Date.parse(this.startedAt) + 5 * 60_000;
+  }
+
+  /** A digest went out (or there was nobody to mail): the next is due `digest.everyMs` from now. */
+  digestSent(now: number): void {
+    this.digests = { sent: this.digests.sent + 1, nextAtMs: now + this.plan.digest!.everyMs };
+  }
+
+  /**
+   * Up to `count` open items for `rater`, reserved for them until `untilMs` (an email digest): those they
+   * hold already first (kept until the later of the two times), then ones they have not answered with
+   * room left, the most room first, at random among equals. Never an item they answered or passed.
+   */
+  assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
+    const held: OpenItem[] = [];
+    const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
+    for (const open of this.open.values()) {
+      open.reservations = open.reservations.filter((r) => r.untilMs > now);
+      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      const mine = open.reservations.find((r) => r.rater === rater);
+      if (mine) {
+        mine.untilMs = Math.max(mine.untilMs, untilMs);
+        held.push(open);
+        continue;
+      }
+      const room = this.plan.responses - answersOf(open) - open.reservations.length;
+      // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
+      if (room > 0) free.push({ open, room, tie: Math.random() });
+    }
+    free.sort((a, b) => b.room - a.room || a.tie - b.tie);
+    const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
+    for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
+    return chosen.map((o) => o.lifecycleId);
   }
 
   countsNow(now: number): CampaignCounts {

@@ -105,6 +105,12 @@ function activitiesFor(baseQueue: string) {
   return { inference, channel, ledger };
 }
 
+/**
+ * Channels told of an assigned lifecycle all the same: they hand its items out later from what publish
+ * records (email's digests read the candidates), and mail nobody now. Others are not called at all.
+ */
+const ASSIGNED_RECORDING_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['email'];
+
 /** Channels whose post shows a live tally. */
 const LIVE_POST_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['slack'];
 
@@ -294,7 +300,8 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
     // 3. Publish them to raters; an assigned lifecycle is posted nowhere (its campaign hands it out).
     lifecycle.startPublishing();
     enterPhase(lifecycle, 'publishing', { attribute: false, counted: true });
-    const post: PostRef = lifecycle.plan.delivery === 'assigned'
+    const { plan } = lifecycle;
+    const post: PostRef = plan.delivery === 'assigned' && !ASSIGNED_RECORDING_CHANNELS.includes(plan.channel.kind)
       ? { channel: lifecycle.plan.channelLabel }
       : await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
     setPostRefsAttribute(post.messages ?? []);

@@ -383,6 +383,12 @@ export interface CampaignInput {
   campaign?: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
+  /** Email campaigns: items per rater in each digest (default 5). */
+  digestSize?: number;
+  /** Email campaigns: a digest goes out when the campaign starts and then this often while items remain (default 1d). */
+  digestEvery?: string;
+  /** Email campaigns: how long the items of a digest stay reserved for its rater (default 24h; `reservation` is for `next`). */
+  emailReservation?: string;
 }
 
 /** A validated campaign input. */
@@ -402,6 +408,14 @@ export interface CampaignPlan {
   label: string;
   allowBothBad?: boolean;
   revealModels?: boolean;
+  /** Email campaigns only (CampaignInput.digestSize, digestEvery, emailReservation). */
+  digest?: CampaignDigestPlan;
+}
+
+export interface CampaignDigestPlan {
+  size: number;
+  everyMs: number;
+  reservationMs: number;
 }
 
 export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 'completed' | 'cancelled';
