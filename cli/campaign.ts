@@ -35,6 +35,7 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number): 
   const responses = positiveInt(flags.responses, 'responses');
   const maxOpen = positiveInt(flags['max-open'], 'max-open');
   const reask = flags.reask === '0' ? 0 : positiveInt(flags.reask, 'reask');
+  const digestSize = positiveInt(flags['digest-size'], 'digest-size');
   return {
     itemsRef, itemCount,
     task: (text('task') ?? 'compare') as CampaignInput['task'],
@@ -47,6 +48,9 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number): 
     ...(text('item-deadline') !== undefined ? { itemDeadline: text('item-deadline') } : {}),
     ...(reask !== undefined ? { reask } : {}),
     ...(text('label') !== undefined ? { campaign: text('label') } : {}),
+    ...(digestSize !== undefined ? { digestSize } : {}),
+    ...(text('digest-every') !== undefined ? { digestEvery: text('digest-every') } : {}),
+    ...(text('email-reservation') !== undefined ? { emailReservation: text('email-reservation') } : {}),
   };
 }
 
@@ -183,6 +187,9 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           'item-deadline': { type: 'string', value: 'DURATION', description: 'how long each item collects answers (default: until the campaign\'s deadline)' },
           reask: { type: 'string', value: 'N', description: 'offer an item short of its answers at its deadline again, up to N times (default 0), then end it insufficient' },
           label: { type: 'string', value: 'NAME', description: 'the PreflineCampaign label of its lifecycles (default: the campaign id)' },
+          'digest-size': { type: 'string', value: 'N', description: 'email: items per rater in each digest (default 5)' },
+          'digest-every': { type: 'string', value: 'DURATION', description: 'email: a digest when the campaign starts and then this often while items remain (default 1d)' },
+          'email-reservation': { type: 'string', value: 'DURATION', description: 'email: how long a digest\'s items stay its rater\'s (default 24h)' },
           id: { type: 'string', value: 'ID', description: 'workflow id (default campaign-<UTC day>-<digest of the file>)' },
         },
         details: 'CSV columns: prompt, image1, image2 (or text1, text2), model1, model2, question; thumbs: prompt, image (or text), model.\n'

@@ -121,6 +121,10 @@ describe('prefline campaign against a dev server', function () {
     const reask = await cli(['campaign', 'start', file, '--reask', '99']);
     assert.equal(reask.code, 2, reask.output);
     assert.match(reask.output, /reask: must be an integer from 0 to 10/);
+    const digest = await cli(['campaign', 'start', file, '--digest-size', '2', '--digest-every', '6h']);
+    assert.equal(digest.code, 2, digest.output);
+    assert.match(digest.output, /digestSize: only email campaigns send digests/);
+    assert.match(digest.output, /digestEvery: only email campaigns send digests/);
   });
 
   it('should start a campaign from a CSV, show its status, pause, resume and cancel it', async () => {
