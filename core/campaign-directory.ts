@@ -9,7 +9,8 @@ import { PreflineError, type ErrorCode } from './errors';
 export interface CampaignDirectory {
   /**
    * An item for the rater; rejects with CampaignRefusedError for no such campaign, and with VoteRejectedError
-   * (malformed_vote, busy) for a malformed request or a campaign too busy to answer.
+   * (malformed_vote, wrong_channel, busy) for a malformed request, one through another channel than the
+   * campaign's, or a campaign too busy to answer.
    */
   next(campaignId: string, request: NextItemRequest): Promise<NextItemAnswer>;
   /**

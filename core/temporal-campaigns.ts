@@ -33,6 +33,7 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
             const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
             if (type === VoteRejection.RunContinuing) throw handOver();
             if (type === VoteRejection.MalformedVote) throw new VoteRejectedError(ErrorCode.MalformedVote, err.cause?.message ?? 'malformed request');
+            if (type === VoteRejection.WrongChannel) throw new VoteRejectedError(ErrorCode.WrongChannel, err.cause?.message ?? 'wrong channel');
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {

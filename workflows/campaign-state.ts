@@ -328,6 +328,10 @@ export class RatingCampaign {
     if (request.done !== undefined && (typeof request.done !== 'string' || request.done.length > 300)) {
       throw ApplicationFailure.nonRetryable('malformed request: done must be the id of the item lifecycle the rater answered', VoteRejection.MalformedVote);
     }
+    const kind = this.plan.channel.split(':', 1)[0];
+    if (request.channel !== undefined && request.channel !== kind) {
+      throw ApplicationFailure.nonRetryable(`wrong channel: this is a ${kind} campaign, which hands out items through "${kind}" only, not "${String(request.channel)}"`, VoteRejection.WrongChannel);
+    }
     if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
   }
 

@@ -493,6 +493,11 @@ export interface NextItemRequest {
    * report of the answer reaches the campaign (reports are signals, a moment behind).
    */
   done?: string;
+  /**
+   * The channel the request came through (`web`, `slack`), set by the route: a campaign hands items only to
+   * raters of its own channel, so no one elsewhere can hold its items reserved. Absent: not checked (tests, ops).
+   */
+  channel?: string;
 }
 
 export type NextItemAnswer =

@@ -60,7 +60,7 @@ export class SlackCampaignItems {
       if (typeof chosen === 'object') return chosen;
       let answer;
       try {
-        answer = await this.deps.campaigns.next(chosen, { rater, ...(done !== undefined ? { done } : {}) });
+        answer = await this.deps.campaigns.next(chosen, { rater, channel: 'slack', ...(done !== undefined ? { done } : {}) });
       } catch (err) {
         if (err instanceof CampaignRefusedError) return { text: CAMPAIGN_ANSWERS.unknownCampaign };
         if (err instanceof VoteRejectedError) return { text: err.code === 'busy' ? CAMPAIGN_ANSWERS.busy : `Prefline could not hand out an item (${err.code.replace(/_/g, ' ')}).` };

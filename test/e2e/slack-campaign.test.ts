@@ -18,6 +18,7 @@ import { SlackInbound } from '../../channels/slack/inbound';
 import { createSlackRoutes } from '../../channels/slack/routes';
 import { SlackUserList } from '../../channels/slack/allow-list';
 import { SAFE_MESSAGE_REF } from '../../channels/slack/messages';
+import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { pseudonymiseRater } from '../../core/pseudonym';
 import { RateLimiter } from '../../core/rate-limit';
 import { TemporalCampaignDirectory } from '../../core/temporal-campaigns';
@@ -161,6 +162,11 @@ describe('campaigns on Slack: /prefline next and item buttons (real dev server, 
       // Only raters on the allow-list are handed items; only in the campaign's channel.
       assert.equal((await command(STRANGER, 'next')).text, ':no_entry: You are not on the rater list for Prefline here; ask the operator to add you.');
       assert.equal((await command(RATERS.alice, 'next', OTHER_CHANNEL)).text, 'No Prefline campaign is running in this channel.');
+      // A web session cannot hold the Slack campaign's items reserved either.
+      await assert.rejects(
+        new TemporalCampaignDirectory(client).next(campaignId, { rater: pseudonymiseRater(RATER_KEY, 'web', 'someone'), channel: 'web' }),
+        (err: unknown) => err instanceof VoteRejectedError && err.code === 'wrong_channel',
+      );
 
       // Alice asks (the visibility list may lag a new campaign a moment), and is shown her item with its buttons.
       const first = await waitUntil(async () => {

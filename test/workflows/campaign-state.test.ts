@@ -178,6 +178,21 @@ describe('RatingCampaign (state, outside Temporal)', () => {
     campaign.continuing = true;
     assert.equal(type(() => campaign.validateNext({ rater: raterId(1) })), 'run_continuing');
   });
+
+  it('should hand out items only through the campaign\'s own channel, so no one elsewhere can hold them reserved', () => {
+    const type = (campaign: RatingCampaign, channel: string) => {
+      try {
+        campaign.validateNext({ rater: raterId(1), channel });
+        return undefined;
+      } catch (err) {
+        return (err as ApplicationFailure).type;
+      }
+    };
+    assert.equal(type(running(1), 'web'), undefined);
+    assert.equal(type(running(1), 'slack'), 'wrong_channel');
+    assert.equal(type(running(1, { channel: 'slack:#ratings' }), 'slack'), undefined);
+    assert.equal(type(running(1, { channel: 'slack:#ratings' }), 'web'), 'wrong_channel');
+  });
 });
 
 describe('RatingCampaign next with done', () => {
