@@ -4,7 +4,9 @@
  * workers/main.ts): channels on the lifecycle queue, inference on `-inference`, ledger and releases
  * on `-ledger`.
  */
+import type { EmailDigests } from '../channels/email/digest';
 import { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
+import { createCampaignDigestActivities } from './campaign-digest';
 import { createChannelActivities, type ChannelPublisher } from './channel';
 import { createChatInferenceActivities, createChatLedgerActivities, type ChatInferenceDeps } from './chat';
 import { createInferenceActivities, type InferenceDeps } from './generate';
@@ -12,7 +14,7 @@ import { createLedgerActivities, type LedgerActivityDeps } from './ledger';
 import { createCampaignNotifyActivities, type NotifyActivityDeps } from './notify';
 import { createReleaseActivities, type ReleaseActivityDeps } from './release';
 import type {
-  CampaignItemActivities, CampaignLedgerActivities, CampaignNotifyActivities, ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities,
+  CampaignDigestActivities, CampaignItemActivities, CampaignLedgerActivities, CampaignNotifyActivities, ChannelActivities, ChatInferenceActivities, ChatLedgerActivities, InferenceActivities, LedgerActivities,
   ReleaseActivities,
 } from './types';
 import type { ChannelSpec } from '../workflows/types';
@@ -24,6 +26,8 @@ export interface ActivityDeps {
   channels?: Partial<Record<ChannelSpec['kind'], ChannelPublisher>>;
   /** Campaign notifications (lifecycle queue, beside the channels): whichever senders this worker has. */
   notify?: NotifyActivityDeps;
+  /** Email campaigns' digests (with the channels, where the email publisher is). */
+  digests?: Pick<EmailDigests, 'raters' | 'send'>;
   ledger?: LedgerActivityDeps;
   releases?: ReleaseActivityDeps;
 }
@@ -33,13 +37,13 @@ export function createActivities(
   deps: ActivityDeps,
 ): Partial<
   InferenceActivities & ChatInferenceActivities & ChannelActivities & LedgerActivities & ChatLedgerActivities & ReleaseActivities & CampaignItemActivities
-  & CampaignLedgerActivities & CampaignNotifyActivities
+  & CampaignLedgerActivities & CampaignNotifyActivities & CampaignDigestActivities
 > {
   return {
     // Campaigns read their stored item lists where inference workers share the artifact store.
     ...(deps.inference ? { ...createInferenceActivities(deps.inference), ...createCampaignItemActivities({ artifacts: deps.inference.artifacts }) } : {}),
     ...(deps.chat ? createChatInferenceActivities(deps.chat) : {}),
-    ...(deps.channels ? createChannelActivities(deps.channels) : {}),
+    ...(deps.channels ? { ...createChannelActivities(deps.channels), ...createCampaignDigestActivities(deps.digests ? { digests: deps.digests } : {}) } : {}),
     ...(deps.notify ? createCampaignNotifyActivities(deps.notify) : {}),
     ...(deps.ledger ? { ...createLedgerActivities(deps.ledger), ...createChatLedgerActivities(deps.ledger), ...createCampaignLedgerActivities({ ledger: deps.ledger.ledger }) } : {}),
     ...(deps.releases ? createReleaseActivities(deps.releases) : {}),
@@ -47,6 +51,7 @@ export function createActivities(
 }
 
 export { createCampaignItemActivities, createCampaignLedgerActivities } from './campaign';
+export { createCampaignDigestActivities } from './campaign-digest';
 export { createChannelActivities } from './channel';
 export { createCampaignNotifyActivities, type NotifyActivityDeps } from './notify';
 export { createChatInferenceActivities, createChatLedgerActivities } from './chat';

@@ -81,6 +81,28 @@ export interface CampaignItemActivities {
   readCampaignItems(request: ReadCampaignItemsRequest): Promise<CampaignItem[]>;
 }
 
+/**
+ * An email campaign's digests (activities/campaign-digest.ts), on the base queue beside the channel
+ * activities (the workers that hold the email publisher): who is on the list, and one digest mail per rater.
+ */
+export interface CampaignDigestActivities {
+  /** Pseudonyms of the channel's raters who may be mailed (the list, minus opt-outs); no addresses leave the worker. */
+  campaignDigestRaters(request: { channel: string }): Promise<string[]>;
+  /** Mails each rater their items with signed answer links, once per (campaign, rater, digest number). */
+  sendCampaignDigest(request: CampaignDigestRequest): Promise<{ mailed: number }>;
+}
+
+export interface CampaignDigestRequest {
+  campaignId: string;
+  label: string;
+  /** 1, 2, …: with the campaign and the rater, names the mail (a retry sends nothing twice). */
+  digest: number;
+  channel: string;
+  /** Each rater's items (lifecycle ids), reserved for them until `reservedUntil`. */
+  assignments: Array<{ rater: string; lifecycleIds: string[] }>;
+  reservedUntil: string;
+}
+
 /** Runs on `<queue>-ledger`, beside the ledger. */
 export interface CampaignLedgerActivities {
   commitCampaign(request: CampaignCommitRequest): Promise<CampaignCommitResult>;

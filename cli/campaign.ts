@@ -69,6 +69,7 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number, g
   const reask = flags.reask === '0' ? 0 : positiveInt(flags.reask, 'reask');
   const confidence = decimal(flags.confidence, 'confidence');
   const minResponses = positiveInt(flags['min-responses'], 'min-responses');
+  const digestSize = positiveInt(flags['digest-size'], 'digest-size');
   return {
     itemsRef, itemCount,
     task: (text('task') ?? 'compare') as CampaignInput['task'],
@@ -86,6 +87,9 @@ function inputFromFlags(args: ParsedArgs, itemsRef: string, itemCount: number, g
     ...notifyFromFlags(args),
     ...(confidence !== undefined ? { confidence } : {}),
     ...(minResponses !== undefined ? { minResponses } : {}),
+    ...(digestSize !== undefined ? { digestSize } : {}),
+    ...(text('digest-every') !== undefined ? { digestEvery: text('digest-every') } : {}),
+    ...(text('email-reservation') !== undefined ? { emailReservation: text('email-reservation') } : {}),
   };
 }
 
@@ -309,6 +313,9 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           'min-score': { type: 'string', value: 'SCORE', description: 'raters scoring below this are excluded (default 0.7)' },
           'min-gold': { type: 'string', value: 'N', description: 'gold answers before a rater can be excluded (default 4)' },
           prior: { type: 'string', value: 'MEAN,STRENGTH', description: 'the Beta prior of a rater\'s score (default 0.75,2)' },
+          'digest-size': { type: 'string', value: 'N', description: 'email: items per rater in each digest (default 5)' },
+          'digest-every': { type: 'string', value: 'DURATION', description: 'email: a digest when the campaign starts and then this often while items remain (default 1d)' },
+          'email-reservation': { type: 'string', value: 'DURATION', description: 'email: how long a digest\'s items stay its rater\'s (default 24h)' },
           id: { type: 'string', value: 'ID', description: 'workflow id (default campaign-<UTC day>-<digest of the file>)' },
           models: {
             type: 'string', value: 'A,B',

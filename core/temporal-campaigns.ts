@@ -6,8 +6,8 @@
  */
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { CAMPAIGN_WORKFLOW_TYPE, VoteRejection, nextItemUpdate } from '../workflows/messages';
-import type { NextItemAnswer, NextItemRequest } from '../workflows/types';
+import { CAMPAIGN_WORKFLOW_TYPE, VoteRejection, campaignStatusQuery, nextItemUpdate } from '../workflows/messages';
+import type { CampaignStatus, NextItemAnswer, NextItemRequest } from '../workflows/types';
 import { CampaignRefusedError, type CampaignDirectory } from './campaign-directory';
 import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
@@ -33,6 +33,7 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
             const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
             if (type === VoteRejection.RunContinuing) throw handOver();
             if (type === VoteRejection.MalformedVote) throw new VoteRejectedError(ErrorCode.MalformedVote, err.cause?.message ?? 'malformed request');
+            if (type === VoteRejection.WrongChannel) throw new VoteRejectedError(ErrorCode.WrongChannel, err.cause?.message ?? 'wrong channel');
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
@@ -53,6 +54,17 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
       },
       this.options.clock ?? systemClock,
     );
+  }
+
+  /** Running campaigns from the visibility store, each read by its status query (one that does not answer is left out). */
+  async listActive(limit: number): Promise<CampaignStatus[]> {
+    const ids: string[] = [];
+    for await (const execution of this.client.workflow.list({ query: `WorkflowType = '${CAMPAIGN_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'` })) {
+      ids.push(execution.workflowId);
+      if (ids.length >= limit) break;
+    }
+    const statuses = await Promise.all(ids.map((id) => this.client.workflow.getHandle(id).query(campaignStatusQuery).catch(() => undefined)));
+    return statuses.filter((s): s is CampaignStatus => s !== undefined);
   }
 }
 

@@ -33,7 +33,7 @@ import { ReplyRecords } from '../store/reply-records';
 import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
 import { slackChannelPublishers, slackNotifier } from './slack';
-import { closeEmailTransports, emailChannelPublishers, emailNotifier } from './email';
+import { closeEmailTransports, emailChannel, emailNotifier } from './email';
 import { startWorkerOps } from './ops';
 
 export interface RunningWorkers {
@@ -133,6 +133,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
     if (config.workerQueues.includes('workflows')) {
       const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'), config.logFormat);
       const slack = slackNotifier(config);
+      const { email: emailPublisher, digests } = await emailChannel(config);
       const email = await emailNotifier(config);
       workers.push(
         await Worker.create({
@@ -140,9 +141,10 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           taskQueue: config.taskQueue,
           workflowBundle,
           activities: createActivities({
-            channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) },
+            channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(emailPublisher ? { email: emailPublisher } : {}) },
             // Campaign notifications: the webhook sender refuses every call, in words, until a secret is set.
             notify: { ...(slack ? { slack } : {}), ...(email ? { email } : {}), webhook: createWebhookSender(config.webhooks) },
+            ...(digests ? { digests } : {}),
           }),
         }),
       );

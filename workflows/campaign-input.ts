@@ -8,7 +8,7 @@ import { validateNotify } from './campaign-notify-input';
 import { DEFAULT_MIN_RESPONSES } from './confidence-stop';
 import { DEFAULT_QUESTION, MAX_LABEL_LENGTH, MAX_QUESTION_LENGTH, MAX_RESPONSES, parseChannel, validateLifecycleInput } from './input';
 import { QUALITY_FIELDS, qualitySettings } from './rater-quality';
-import type { CampaignGoldItem, CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
+import type { CampaignDigestPlan, CampaignGoldItem, CampaignInput, CampaignItem, CampaignPlan, DeadlineSpec, LifecycleInput } from './types';
 
 export const DEFAULT_CAMPAIGN_RESPONSES = 10;
 export const DEFAULT_CAMPAIGN_DEADLINE = '7d';
@@ -29,9 +29,15 @@ const ARTIFACT_REF = /^sha256:[0-9a-f]{64}$/;
 const ITEM_FIELDS = new Set(['prompt', 'model', 'models', 'candidates', 'params', 'question', 'modelVersion']);
 const KNOWN_FIELDS = new Set([
   'items', 'itemsRef', 'itemCount', 'task', 'responses', 'question', 'channel', 'deadline', 'maxOpen', 'reservation', 'itemDeadline', 'reask', 'campaign',
-  'allowBothBad', 'revealModels', 'notify', 'gold', 'goldRef', 'goldCount', ...QUALITY_FIELDS, 'confidence', 'minResponses',
+  'allowBothBad', 'revealModels', 'notify', 'gold', 'goldRef', 'goldCount', ...QUALITY_FIELDS, 'confidence', 'minResponses', 'digestSize', 'digestEvery', 'emailReservation',
 ]);
 const GOLD_FIELDS = new Set([...ITEM_FIELDS, 'answer', 'explanation']);
+export const DEFAULT_DIGEST_SIZE = 5;
+export const MAX_DIGEST_SIZE = 50;
+export const DEFAULT_DIGEST_EVERY = '1d';
+export const DEFAULT_EMAIL_RESERVATION = '24h';
+const MIN_DIGEST_EVERY_MS = 60_000;
+const MAX_EMAIL_RESERVATION_MS = 14 * 24 * 3600 * 1000;
 
 export type CampaignValidation = { ok: true; plan: CampaignPlan } | { ok: false; errors: string[] };
 
@@ -117,6 +123,7 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     errors.push('goldCount: only with goldRef');
   }
   const stopping = confidenceFields(input, isIntIn(responses, 1, MAX_RESPONSES) ? responses : DEFAULT_CAMPAIGN_RESPONSES, errors);
+  const digest = parseDigest(input, channel, errors);
 
   let itemCount = 0;
   if (input.items !== undefined && input.itemsRef !== undefined) {
@@ -155,6 +162,7 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
     goldCount,
     quality,
     ...stopping,
+    ...(digest !== undefined ? { digest } : {}),
   };
   // Every inline item as its lifecycle will see it: the campaign refuses to start over one bad item.
   const deadlineAtMs = deadline.kind === 'duration' && deadline.ms === 0 ? nowMs + 24 * 3600 * 1000 : campaignDeadlineAt(plan.deadline, nowMs);
@@ -183,6 +191,26 @@ function confidenceFields(input: Partial<CampaignInput>, responses: number, erro
     return {};
   }
   return { confidence, minResponses: minResponses ?? Math.min(DEFAULT_MIN_RESPONSES, responses) };
+}
+
+/**
+ * The digests of an email campaign: each rater is mailed `size` items, reserved for `reservationMs`, when
+ * the campaign starts and every `everyMs`. Other channels take none of these fields.
+ */
+function parseDigest(input: Partial<CampaignInput>, channel: string, errors: string[]): CampaignDigestPlan | undefined {
+  const fields = (['digestSize', 'digestEvery', 'emailReservation'] as const).filter((f) => input[f] !== undefined);
+  if (!channel.startsWith('email:')) {
+    for (const f of fields) errors.push(`${f}: only email campaigns send digests (channel "email:…")`);
+    return undefined;
+  }
+  const size = input.digestSize ?? DEFAULT_DIGEST_SIZE;
+  if (!isIntIn(size, 1, MAX_DIGEST_SIZE)) errors.push(`digestSize: must be an integer from 1 to ${MAX_DIGEST_SIZE}`);
+  const duration = (value: unknown, fallback: string) => (value === undefined ? parseDuration(fallback) : typeof value === 'string' ? parseDuration(value.trim()) : undefined);
+  const everyMs = duration(input.digestEvery, DEFAULT_DIGEST_EVERY);
+  if (everyMs === undefined || everyMs < MIN_DIGEST_EVERY_MS || everyMs > MAX_DEADLINE_MS) errors.push('digestEvery: must be a duration from 1m to 366d, e.g. "1d"');
+  const reservationMs = duration(input.emailReservation, DEFAULT_EMAIL_RESERVATION);
+  if (reservationMs === undefined || reservationMs < MIN_RESERVATION_MS || reservationMs > MAX_EMAIL_RESERVATION_MS) errors.push('emailReservation: must be a duration from 1s to 14d, e.g. "24h"');
+  return { size: isIntIn(size, 1, MAX_DIGEST_SIZE) ? size : DEFAULT_DIGEST_SIZE, everyMs: everyMs ?? 86_400_000, reservationMs: reservationMs ?? 86_400_000 };
 }
 
 function parseCampaignDeadline(raw: unknown, nowMs: number, errors: string[]): DeadlineSpec {
@@ -222,6 +250,8 @@ export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs:
     deadline: new Date(deadlineAtMs).toISOString(),
     campaign: plan.label,
     ...(modelVersion !== undefined ? { modelVersion } : {}),
+    // Slack and email items are handed out by `next` only: a post to everyone would bypass assignment.
+    ...(plan.channel.split(':', 1)[0] !== 'web' ? { delivery: 'assigned' as const } : {}),
   };
 }
 

@@ -83,6 +83,8 @@ export interface CampaignCarry {
   notified?: CampaignNotifyEvent[];
   /** Gold lifecycles and rater records (campaign-gold.ts); absent before the first rater. */
   quality?: QualityCarry;
+  /** Email campaigns: digests sent so far, and when the next is due (absent: when the first items open). */
+  digests?: { sent: number; nextAtMs?: number };
 }
 
 export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
@@ -143,6 +145,8 @@ export class RatingCampaign {
   closeSent = false;
   /** This run continues as new: `next` is refused as RunContinuing, and the gateway asks again. */
   continuing = false;
+  /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
+  digests: { sent: number; nextAtMs?: number } = { sent: 0 };
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
   /** Notifications sent, carried across continue-as-new. */
@@ -179,6 +183,7 @@ export class RatingCampaign {
     campaign.closeSent = carry.closeSent;
     campaign.notified = carry.notified ?? [];
     campaign.quality = CampaignQuality.resume(campaignId, carry.plan.quality ?? DEFAULT_QUALITY, carry.quality);
+    if (carry.digests) campaign.digests = carry.digests;
     return campaign;
   }
 
@@ -193,6 +198,7 @@ export class RatingCampaign {
       closeSent: this.closeSent, ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
       ...(this.notified.length > 0 ? { notified: this.notified } : {}),
       ...(quality !== undefined ? { quality } : {}),
+      ...(this.plan.digest ? { digests: this.digests } : {}),
     };
   }
 
@@ -401,6 +407,10 @@ export class RatingCampaign {
     if (request.done !== undefined && (typeof request.done !== 'string' || request.done.length > 300)) {
       throw ApplicationFailure.nonRetryable('malformed request: done must be the id of the item lifecycle the rater answered', VoteRejection.MalformedVote);
     }
+    const kind = this.plan.channel.split(':', 1)[0];
+    if (request.channel !== undefined && request.channel !== kind) {
+      throw ApplicationFailure.nonRetryable(`wrong channel: this is a ${kind} campaign, which hands out items through "${kind}" only, not "${String(request.channel)}"`, VoteRejection.WrongChannel);
+    }
     if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
   }
 
@@ -456,6 +466,58 @@ export class RatingCampaign {
   /** A gold item's number in `next` answers: after the data items', so it looks like any item's. */
   private goldItemNumber(gold: number): number {
     return this.plan.itemCount + gold;
+  }
+
+  /**
+   * Whether an email campaign's digest is due: the first once every started item has opened (or five
+   * minutes after the start, whatever is open then), the next `digest.everyMs` after the last, while the
+   * campaign runs and items are open.
+   */
+  digestDue(now: number): boolean {
+    const phase = this.phase(now);
+    if (!this.plan.digest || (phase !== 'running' && phase !== 'finishing') || this.open.size === 0) return false;
+    const { nextAtMs } = this.digests;
+    if (nextAtMs !== undefined) return now >= nextAtMs;
+    const allOpened = [...this.open.values()].every((o) => o.opened) && (this.unstarted === 0 || this.open.size >= this.plan.maxOpen);
+    return allOpened || now - Date.parse(this.startedAt) >= 5 * 60_000;
+  }
+
+  /** When the next digest is due at the latest (undefined: not an email campaign, or waiting for items to open). */
+  nextDigestAt(): number | undefined {
+    if (!this.plan.digest) return undefined;
+    return this.digests.nextAtMs ?? Date.parse(this.startedAt) + 5 * 60_000;
+  }
+
+  /** A digest went out (or there was nobody to mail): the next is due `digest.everyMs` from now. */
+  digestSent(now: number): void {
+    this.digests = { sent: this.digests.sent + 1, nextAtMs: now + this.plan.digest!.everyMs };
+  }
+
+  /**
+   * Up to `count` open items for `rater`, reserved for them until `untilMs` (an email digest): those they
+   * hold already first (kept until the later of the two times), then ones they have not answered with
+   * room left, the most room first, at random among equals. Never an item they answered or passed.
+   */
+  assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
+    const held: OpenItem[] = [];
+    const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
+    for (const open of this.open.values()) {
+      open.reservations = open.reservations.filter((r) => r.untilMs > now);
+      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      const mine = open.reservations.find((r) => r.rater === rater);
+      if (mine) {
+        mine.untilMs = Math.max(mine.untilMs, untilMs);
+        held.push(open);
+        continue;
+      }
+      const room = this.plan.responses - answersOf(open) - open.reservations.length;
+      // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
+      if (room > 0) free.push({ open, room, tie: Math.random() });
+    }
+    free.sort((a, b) => b.room - a.room || a.tie - b.tie);
+    const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
+    for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
+    return chosen.map((o) => o.lifecycleId);
   }
 
   countsNow(now: number): CampaignCounts {

@@ -44,6 +44,7 @@ const KNOWN_FIELDS = new Set([
   'prompt', 'task', 'question', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
   'responses', 'allowBothBad', 'revealModels', 'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
   'gold',
+  'delivery',
 ]);
 
 /** Channels whose connector can address raters individually, and so remind them. */
@@ -318,6 +319,12 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
   const modelVersion = optionalLabel('modelVersion', input.modelVersion, errors);
   const { startedBy, startedFrom } = parseProvenance(input, errors);
   const gold = input.gold === undefined ? undefined : checkedGold(input.gold, task, allowBothBad !== false, brought?.length ?? candidatesPerModel * models.length, errors);
+  const delivery = input.delivery;
+  if (delivery !== undefined) {
+    if (delivery !== 'assigned') errors.push('delivery: must be "assigned" (raters are handed the lifecycle by its campaign), or absent');
+    else if (channel.kind === 'web') errors.push('delivery: "assigned" is for slack and email lifecycles; a web lifecycle is never posted anywhere');
+    else if (campaign === undefined) errors.push('delivery: "assigned" needs a campaign to hand the lifecycle to raters (campaign)');
+  }
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -342,6 +349,7 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
       ...(startedBy !== undefined ? { startedBy } : {}),
       ...(startedFrom !== undefined ? { startedFrom } : {}),
       ...(gold !== undefined ? { gold } : {}),
+      ...(delivery !== undefined ? { delivery } : {}),
     },
   };
 }

@@ -475,6 +475,7 @@ export class RatingLifecycle {
       ...(plan.modelVersion !== undefined ? { modelVersion: plan.modelVersion } : {}),
       ...(plan.startedBy !== undefined ? { startedBy: plan.startedBy } : {}),
       ...(plan.startedFrom !== undefined ? { startedFrom: plan.startedFrom } : {}),
+      ...(plan.delivery !== undefined ? { delivery: plan.delivery } : {}),
       quorum: plan.quorum,
       deadlineAt: this.deadlineAt,
       candidates: this.candidates.map((c) => ({

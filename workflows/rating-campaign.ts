@@ -10,6 +10,8 @@
  *      early stopping (`confidence`), close an item as soon as its answer is clear (confidence-stop.ts);
  *   4. commit each closed item's outcome to the ledger in batches (the state forgets it then);
  *   5. continue-as-new when history grows long, carrying only the open items and counters;
+ *   5a. email campaigns: mail each rater a digest of their next items (reserved for them) when the first
+ *      items open and every `digestEvery` after, while items remain;
  *   6. when every item has ended (or cancel/the deadline left nothing open), commit the campaign row's
  *      final counts, send its notifications (campaign-notify.ts: `quota` when every item was answered in
  *      full, then `completed`) and return the summary.
@@ -24,7 +26,7 @@ import {
   allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
+import type { CampaignDigestActivities, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
 import { goldLifecycleId } from './campaign-gold';
 import { childInput, goldChildInput, goldItemErrors, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
 import { quotaReached, sendNotices } from './campaign-notify';
@@ -60,7 +62,12 @@ function activitiesFor(baseQueue: string) {
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
-  return { items, ledger };
+  // Email digests: on the base queue, where the workers with the email publisher take channel activities.
+  const digests = proxyActivities<CampaignDigestActivities>({
+    startToCloseTimeout: '5 minutes',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+  });
+  return { items, ledger, digests };
 }
 
 function startOrFail(campaignId: string, input: unknown, start: CampaignStart | null | undefined): RatingCampaign {
@@ -72,7 +79,7 @@ function startOrFail(campaignId: string, input: unknown, start: CampaignStart | 
 
 export async function ratingCampaign(input: unknown, carry?: CampaignCarry | CampaignStart | null): Promise<CampaignSummary> {
   const info = workflowInfo();
-  const { items, ledger } = activitiesFor(info.taskQueue);
+  const { items, ledger, digests } = activitiesFor(info.taskQueue);
   const resumed = isCampaignCarry(carry);
   if (resumed && info.continuedFromExecutionRunId === undefined) {
     throw invalidCampaignInput(['second argument: a carried campaign state is only accepted from continue-as-new; start with {"thresholds": {…}} or nothing']);
@@ -107,6 +114,25 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
     const { continueAsNewSuggested, historyLength } = workflowInfo();
     const limit = campaign.thresholds.continueAsNewAfterEvents;
     return continueAsNewSuggested || (limit !== undefined && historyLength >= limit);
+  };
+
+  /** One digest: every rater on the list gets up to `digest.size` items reserved for them, in one mail. */
+  const sendDigest = async () => {
+    const digest = plan.digest!;
+    try {
+      const raters = await digests.campaignDigestRaters({ channel: plan.channel });
+      const untilMs = Date.now() + digest.reservationMs;
+      const assignments = raters.map((rater) => ({ rater, lifecycleIds: campaign.assignBatch(rater, digest.size, Date.now(), untilMs) })).filter((a) => a.lifecycleIds.length > 0);
+      if (assignments.length > 0) {
+        await digests.sendCampaignDigest({
+          campaignId: campaign.campaignId, label: plan.label, digest: campaign.digests.sent + 1, channel: plan.channel, assignments, reservedUntil: new Date(untilMs).toISOString(),
+        });
+      }
+    } catch (err) {
+      // A digest that cannot go out (mail down for its retries) must not end the campaign: the next one tries again.
+      log.warn('campaign digest not sent', { campaignId: campaign.campaignId, digest: campaign.digests.sent + 1, error: String(err) });
+    }
+    campaign.digestSent(Date.now());
   };
 
   // The campaign's row exists from the start, so `prefline query` sees it while it runs; gold items go
@@ -169,6 +195,10 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       await startItem(campaign, reask.item, item, lifecycleId, plan.responses - reask.earlier);
       continue;
     }
+    if (campaign.digestDue(now)) {
+      await sendDigest(); // 5a.
+      continue;
+    }
     if (campaign.mayStart(now)) {
       // 2. Start children: read the next page first where the list is stored.
       if (campaign.needsPage()) {
@@ -183,10 +213,11 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
     const wakeAt = Math.min(
       campaign.deadlineAtMs - 60_000 > now ? campaign.deadlineAtMs - 60_000 : campaign.deadlineAtMs + campaign.reportGraceMs,
       campaign.outcomes.length > 0 ? campaign.lastOutcomeCommitMs + OUTCOME_FLUSH_MS : Number.POSITIVE_INFINITY,
+      campaign.nextDigestAt() ?? Number.POSITIVE_INFINITY,
     );
     await condition(
       () => campaign.mayStart(Date.now()) || campaign.mayReask(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent)
-        || campaign.confidentToClose().length > 0 || campaign.finished(Date.now()) || historyIsLong(),
+        || campaign.confidentToClose().length > 0 || campaign.finished(Date.now()) || historyIsLong() || campaign.digestDue(Date.now()),
       Math.max(wakeAt - now, 1),
     );
   }

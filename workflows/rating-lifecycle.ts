@@ -54,7 +54,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../activities/types';
-import type { PostedMessage } from '../channels/types';
+import type { PostRef, PostedMessage } from '../channels/types';
 import { campaignOf, reportToCampaign } from './campaign-child';
 import { currentDetails } from './describe';
 import { validateLifecycleInput } from './input';
@@ -104,6 +104,12 @@ function activitiesFor(baseQueue: string) {
   });
   return { inference, channel, ledger };
 }
+
+/**
+ * Channels told of an assigned lifecycle all the same: they hand its items out later from what publish
+ * records (email's digests read the candidates), and mail nobody now. Others are not called at all.
+ */
+const ASSIGNED_RECORDING_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['email'];
 
 /** Channels whose post shows a live tally. */
 const LIVE_POST_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['slack'];
@@ -190,7 +196,9 @@ function historyIsLong(thresholds: LifecycleThresholds): boolean {
  */
 async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActivities, commitIncrement: () => Promise<void>): Promise<VotingOutcome> {
   const { lifecycleId, plan, deadlineAtMs, reminderAtMs } = lifecycle;
-  const live = LIVE_POST_CHANNELS.includes(plan.channel.kind);
+  // An assigned lifecycle has no post to keep current, and nobody to remind but through its campaign.
+  const assigned = plan.delivery === 'assigned';
+  const live = !assigned && LIVE_POST_CHANNELS.includes(plan.channel.kind);
   let postedVersion = lifecycle.eventsAccepted;
   const mustStop = () => lifecycle.stopReason() !== undefined || historyIsLong(lifecycle.thresholds);
   const tallyChanged = () => live && lifecycle.eventsAccepted !== postedVersion;
@@ -199,7 +207,7 @@ async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActiviti
   for (;;) {
     const now = Date.now();
     if (deadlineAtMs - now <= 0) return lifecycle.stopReason() ?? 'deadline';
-    const reminderDue = reminderAtMs !== undefined && !lifecycle.reminded;
+    const reminderDue = !assigned && reminderAtMs !== undefined && !lifecycle.reminded;
     if (reminderDue && now >= reminderAtMs) {
       await channel.remindRaters({ lifecycleId, plan, deadlineAt: lifecycle.deadlineAt, ratersWhoVoted: lifecycle.ratersWhoVoted() });
       lifecycle.markReminded();
@@ -292,10 +300,13 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
     enterPhase(lifecycle, 'generating', { attribute: true, counted: true });
     const ingest = lifecycle.ingestRequest();
     const candidates = ingest !== undefined ? await inference.ingestCandidates(ingest) : await inference.generateCandidates(lifecycle.generateRequest());
-    // 3. Publish them to raters.
+    // 3. Publish them to raters; an assigned lifecycle is posted nowhere (its campaign hands it out).
     lifecycle.startPublishing();
     enterPhase(lifecycle, 'publishing', { attribute: false, counted: true });
-    const post = await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
+    const { plan } = lifecycle;
+    const post: PostRef = plan.delivery === 'assigned' && !ASSIGNED_RECORDING_CHANNELS.includes(plan.channel.kind)
+      ? { channel: lifecycle.plan.channelLabel }
+      : await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
     setPostRefsAttribute(post.messages ?? []);
     lifecycle.openVoting(candidates, post.messages ?? []);
     await report?.({ lifecycleId: info.workflowId, kind: 'opened' });
@@ -324,9 +335,9 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
     rowsCommitted = committed.voteRowsForLifecycle + (committed.judgementRowsForLifecycle ?? 0);
   }
 
-  // 6. Close the post: tell raters the outcome where the channel shows one.
+  // 6. Close the post: tell raters the outcome where the channel shows one (an assigned lifecycle has none).
   const judgements = lifecycle.judgementCounts();
-  await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies(), ...(judgements ? { judgements } : {}) });
+  if (lifecycle.plan.delivery !== 'assigned') await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies(), ...(judgements ? { judgements } : {}) });
   lifecycle.complete();
   enterPhase(lifecycle, 'completed', { attribute: true, counted: true });
 

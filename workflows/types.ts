@@ -58,6 +58,12 @@ export interface LifecycleInput {
   /** Where the lifecycle was started from; absent (stored as `unknown`) when the starter did not say. */
   startedFrom?: StartSource;
   /**
+   * `assigned`: the channel gets no post of the lifecycle; raters reach it only when a campaign hands it
+   * to them (`next`: the Slack command, the email digest), so assignment and quotas cannot be bypassed.
+   * Set on a campaign's slack/email children; absent: published to the channel as always.
+   */
+  delivery?: LifecycleDelivery;
+  /**
    * A gold (validation) lifecycle of a campaign: the known answer, which scores each rater's first answer
    * (later ones are refused), and the explanation shown to a rater who answers wrong. Never in a rater's view.
    */
@@ -76,6 +82,9 @@ export interface GoldVerdict {
   /** Only for a wrong answer. */
   explanation?: string;
 }
+
+/** How a lifecycle reaches raters (LifecycleInput.delivery). */
+export type LifecycleDelivery = 'assigned';
 
 /** Where a lifecycle can be started from (the ledger stores `unknown` for a lifecycle that does not say). */
 export type StartSource = 'slack:/prefline' | 'web:prompt-box' | 'cli' | 'temporal-ui';
@@ -143,6 +152,8 @@ export interface LifecyclePlan {
   startedFrom?: StartSource;
   /** Gold lifecycles of a campaign: no quota, no quorum, each rater's first answer scored. */
   gold?: GoldCheck;
+  /** No post on the channel: raters are handed it by its campaign (LifecycleInput.delivery). */
+  delivery?: LifecycleDelivery;
 }
 
 export type CandidateKind = 'image' | 'text';
@@ -314,6 +325,8 @@ export interface LifecycleStatus {
   /** Who started it (a pseudonym) and from where, when the input said. */
   startedBy?: string;
   startedFrom?: StartSource;
+  /** `assigned`: not posted; raters get it from its campaign only. */
+  delivery?: LifecycleDelivery;
   quorum: Quorum;
   deadlineAt?: string;
   candidates: Array<Pick<Candidate, 'id' | 'label' | 'model' | 'kind' | 'text' | 'placeholder'> & {
@@ -421,6 +434,12 @@ export interface CampaignInput {
   confidence?: number;
   /** With `confidence`: the fewest standing answers (thumbs: votes on each candidate) before an item may stop. Default 3. */
   minResponses?: number;
+  /** Email campaigns: items per rater in each digest (default 5). */
+  digestSize?: number;
+  /** Email campaigns: a digest goes out when the campaign starts and then this often while items remain (default 1d). */
+  digestEvery?: string;
+  /** Email campaigns: how long the items of a digest stay reserved for its rater (default 24h; `reservation` is for `next`). */
+  emailReservation?: string;
   /** Who hears when the campaign ends or reaches its quota (workflows/campaign-notify-input.ts, docs/campaigns.md). */
   notify?: CampaignNotifyInput;
 }
@@ -518,6 +537,14 @@ export interface CampaignPlan {
   /** Early stopping: both present, or neither. */
   confidence?: number;
   minResponses?: number;
+  /** Email campaigns only (CampaignInput.digestSize, digestEvery, emailReservation). */
+  digest?: CampaignDigestPlan;
+}
+
+export interface CampaignDigestPlan {
+  size: number;
+  everyMs: number;
+  reservationMs: number;
 }
 
 export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 'completed' | 'cancelled';
@@ -607,6 +634,11 @@ export interface NextItemRequest {
    * report of the answer reaches the campaign (reports are signals, a moment behind).
    */
   done?: string;
+  /**
+   * The channel the request came through (`web`, `slack`), set by the route: a campaign hands items only to
+   * raters of its own channel, so no one elsewhere can hold its items reserved. Absent: not checked (tests, ops).
+   */
+  channel?: string;
 }
 
 export type NextItemAnswer =

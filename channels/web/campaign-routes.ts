@@ -46,7 +46,7 @@ export function createCampaignRoutes(deps: CampaignRoutesDeps): HttpRoute[] {
     }
     let answer;
     try {
-      answer = await deps.campaigns.next(campaignId, { rater: who.rater, ...(done !== undefined ? { done } : {}) });
+      answer = await deps.campaigns.next(campaignId, { rater: who.rater, channel: 'web', ...(done !== undefined ? { done } : {}) });
     } catch (err) {
       if (err instanceof CampaignRefusedError || err instanceof VoteRejectedError) {
         throw new HttpError(err.code, ERROR_CATALOGUE[err.code].answer ?? err.code, err.code === ErrorCode.Busy ? { 'Retry-After': '1' } : {});

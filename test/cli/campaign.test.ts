@@ -127,6 +127,10 @@ describe('prefline campaign against a dev server', function () {
     assert.match(notify.output, /notify\.slack: must be a Slack channel/);
     assert.match(notify.output, /notify\.webhook: must be an https URL, not ftp:/);
     assert.match(notify.output, /notify\.on: must be a non-empty list/);
+    const digest = await cli(['campaign', 'start', file, '--digest-size', '2', '--digest-every', '6h']);
+    assert.equal(digest.code, 2, digest.output);
+    assert.match(digest.output, /digestSize: only email campaigns send digests/);
+    assert.match(digest.output, /digestEvery: only email campaigns send digests/);
   });
 
   it('should start a campaign from a CSV, show its status, pause, resume and cancel it', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createCampaignItemActivities, createCampaignLedgerActivities, createChannelActivities, createChatInferenceActivities, createChatLedgerActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
 import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
-import type { CampaignNotifyActivities, ChannelActivities, ChatInferenceActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
+import type { CampaignDigestActivities, CampaignNotifyActivities, ChannelActivities, ChatInferenceActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
 import type { SafeDownloader } from '../../connectors/http/safe-download';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
@@ -102,8 +102,8 @@ export interface WorkerOverrides {
   chatTokenMs?: number;
   /** The stream key chat replies are streamed with (none: not streamed). */
   streamKey?: Buffer;
-  /** Lifecycle-queue activities: channels, and campaign notifications (none by default). */
-  channel?: Partial<ChannelActivities & CampaignNotifyActivities>;
+  /** Lifecycle-queue activities: channels, campaign notifications and digests (none by default). */
+  channel?: Partial<ChannelActivities & CampaignNotifyActivities & CampaignDigestActivities>;
   ledger?: Partial<LedgerActivities>;
 }
 

@@ -48,6 +48,14 @@ describe('workflows/campaign-input', () => {
     });
   });
 
+  it('should hand slack and email items out by next only (delivery assigned), and leave web items as they were', () => {
+    assert.equal(childInput(plan({ channel: 'slack:#ratings' }), item(0), NOW + 1000).delivery, 'assigned');
+    assert.equal(childInput(plan({ channel: 'email:@reviewers' }), item(0), NOW + 1000).delivery, 'assigned');
+    assert.equal('delivery' in childInput(plan({ channel: 'web' }), item(0), NOW + 1000), false);
+    // Every such item is one its lifecycle accepts.
+    assert.deepEqual(itemErrors(plan({ channel: 'slack:#ratings' }), item(0), NOW + 3_600_000, NOW), []);
+  });
+
   it('should name every bad field, items by index as their lifecycles would', () => {
     const result = validateCampaignInput({ items: [item(0), { prompt: '', models: ['a'] }, { prompt: 'x', colour: 'red' }], responses: 0, maxOpen: 5000, reservation: '0s', bogus: 1 }, 'camp', NOW);
     assert.equal(result.ok, false);
@@ -169,6 +177,21 @@ describe('RatingCampaign (state, outside Temporal)', () => {
     assert.equal(type(() => campaign.validateNext({ rater: raterId(1) })), undefined);
     campaign.continuing = true;
     assert.equal(type(() => campaign.validateNext({ rater: raterId(1) })), 'run_continuing');
+  });
+
+  it('should hand out items only through the campaign\'s own channel, so no one elsewhere can hold them reserved', () => {
+    const type = (campaign: RatingCampaign, channel: string) => {
+      try {
+        campaign.validateNext({ rater: raterId(1), channel });
+        return undefined;
+      } catch (err) {
+        return (err as ApplicationFailure).type;
+      }
+    };
+    assert.equal(type(running(1), 'web'), undefined);
+    assert.equal(type(running(1), 'slack'), 'wrong_channel');
+    assert.equal(type(running(1, { channel: 'slack:#ratings' }), 'slack'), undefined);
+    assert.equal(type(running(1, { channel: 'slack:#ratings' }), 'web'), 'wrong_channel');
   });
 });
 
@@ -306,5 +329,59 @@ describe('RatingCampaign early stopping (confidence)', () => {
     campaign.closeSent = true;
     assert.deepEqual(campaign.confidentToClose(), [], 'every open item was told to close already');
     assert.ok(campaign.open.get('camp-item-0')!.confident, 'still recorded: it ends confident when it reports');
+  });
+});
+
+describe('RatingCampaign email digests', () => {
+  const email = { channel: 'email:@raters' };
+
+  it('should plan digests for email campaigns only, with their defaults, and refuse bad values', () => {
+    assert.deepEqual(plan(email).digest, { size: 5, everyMs: 86_400_000, reservationMs: 86_400_000 });
+    assert.deepEqual(plan({ ...email, digestSize: 2, digestEvery: '6h', emailReservation: '3d' }).digest, { size: 2, everyMs: 6 * 3_600_000, reservationMs: 3 * 86_400_000 });
+    assert.equal(plan().digest, undefined);
+    const web = validateCampaignInput({ items: [item(0)], digestSize: 2 }, 'camp', NOW);
+    assert.ok(!web.ok && web.errors.includes('digestSize: only email campaigns send digests (channel "email:…")'));
+    const bad = validateCampaignInput({ items: [item(0)], ...email, digestSize: 0, digestEvery: '10s', emailReservation: '30d' }, 'camp', NOW);
+    assert.ok(!bad.ok);
+    assert.deepEqual(bad.errors, ['digestSize: must be an integer from 1 to 50', 'digestEvery: must be a duration from 1m to 366d, e.g. "1d"', 'emailReservation: must be a duration from 1s to 14d, e.g. "24h"']);
+  });
+
+  it('should reserve each rater distinct items with room, never beyond an item\'s answers, and hand held ones back first', () => {
+    const campaign = running(3, email);
+    const until = NOW + 86_400_000;
+    const batches = [1, 2, 3].map((n) => campaign.assignBatch(raterId(n), 2, NOW, until));
+    for (const b of batches) assert.equal(new Set(b).size, 2);
+    // 3 items × 2 answers: six places, all reserved now.
+    assert.deepEqual([...campaign.open.values()].map((o) => o.reservations.length), [2, 2, 2]);
+    assert.deepEqual(campaign.assignBatch(raterId(4), 2, NOW, until), [], 'nothing left with room');
+    assert.deepEqual(campaign.next({ rater: raterId(4) }, NOW), { assigned: false, reason: 'waiting' }, 'next respects digest reservations too');
+    // The next digest hands rater 1 the items they still hold, held on until the later time.
+    assert.deepEqual(campaign.assignBatch(raterId(1), 2, NOW + 1000, until + 1000).sort(), [...batches[0]!].sort());
+    assert.equal(campaign.countsNow(NOW).reserved, 6);
+    // Once answered, an item is never handed to its rater again; expired reservations go back to the pool.
+    const answered = batches[0]![0]!;
+    campaign.report({ lifecycleId: answered, kind: 'answer', rater: raterId(1), progress: 1, seq: 1 });
+    assert.ok(!campaign.assignBatch(raterId(1), 3, until + 2000, until + 90_000).includes(answered));
+    assert.equal(campaign.assignBatch(raterId(4), 3, until + 2000, until + 90_000).length, 3, 'the others\' reservations have expired');
+  });
+
+  it('should be due once the started items open, then every digestEvery, and carry its count across continue-as-new', () => {
+    assert.equal(running(2).digestDue(NOW), false, 'not an email campaign');
+    const campaign = RatingCampaign.start('camp', plan({ ...email, digestEvery: '1h', maxOpen: 2 }), {}, NOW);
+    for (let i = 0; i < 2; i++) {
+      const taken = campaign.takeItem();
+      campaign.started(taken.index, taken.lifecycleId);
+    }
+    assert.equal(campaign.digestDue(NOW), false, 'its items have not opened');
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'opened' });
+    assert.equal(campaign.digestDue(NOW), false, 'one has not opened yet');
+    assert.equal(campaign.digestDue(NOW + 5 * 60_000), true, 'five minutes on, with what is open');
+    campaign.report({ lifecycleId: 'camp-item-1', kind: 'opened' });
+    assert.equal(campaign.digestDue(NOW), true);
+    campaign.digestSent(NOW);
+    assert.equal(campaign.digestDue(NOW + 3_599_999), false);
+    assert.equal(campaign.digestDue(NOW + 3_600_000), true);
+    const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
+    assert.deepEqual(resumed.digests, { sent: 1, nextAtMs: NOW + 3_600_000 });
   });
 });
