@@ -90,7 +90,14 @@ async function rawUpdates(client: Client, taskQueue: string, count: number, conc
   );
   const result = await runPool(count, concurrency, async (i) => {
     const target = targets[Math.floor(i / (spread * UPDATES_PER_TARGET)) * spread + (i % spread)]!;
-    const answer = await target.executeUpdate(benchPingUpdate, { args: [i] });
+    let answer: number;
+    try {
+      answer = await target.executeUpdate(benchPingUpdate, { args: [i] });
+    } catch (err) {
+      // The reason is in the cause (e.g. the server's limit of in-flight updates per workflow).
+      const cause = (err as { cause?: unknown }).cause;
+      throw new Error(`${(err as Error).message}${cause instanceof Error ? `: ${cause.message}` : ''}`);
+    }
     if (answer !== i) throw new Error(`ping ${i} answered ${answer}`);
   });
   await Promise.all(targets.map((t) => t.signal(benchFinishSignal)));
@@ -293,6 +300,15 @@ export async function benchCampaign(options: Partial<CampaignBenchOptions> = {})
       `peak RSS over the whole run (VmHWM): worker ${fmt(hwm.worker, 0)} MiB, gateway ${fmt(hwm.gateway, 0)} MiB`,
     ];
     for (const [m, n] of [...rawOne.errors, ...rawSpread.errors]) lines.push(`   raw update errors ×${n}: ${m}`);
+    // What the gateway and worker logged at warn and above, counted by message: where the errors came from.
+    for (const [name, p] of [['gateway', stack.processes[1]!], ['worker', stack.processes[0]!]] as const) {
+      const messages = new Map<string, number>();
+      for (const logLine of p.output().split('\n').filter((l) => /warn|error/i.test(l))) {
+        const key = logLine.replace(/^\S+\s+/, '').replace(/"?(lifecycleId|campaignId|rater|workflowId|runId)"?[:=]\s*"?[^",}\s]+"?/g, '$1=…').slice(0, 200);
+        messages.set(key, (messages.get(key) ?? 0) + 1);
+      }
+      for (const [m, n] of [...messages].sort((a, b) => b[1] - a[1]).slice(0, 8)) lines.push(`   ${name} log ×${n}: ${m}`);
+    }
     process.stdout.write(lines.join('\n') + '\n');
     const itemsPerMinute = (full.items / full.wallMs) * 60_000;
     return {
