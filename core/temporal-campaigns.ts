@@ -2,7 +2,9 @@
  * CampaignDirectory backed by Temporal: `next` is the campaign's update. While a run hands over to the
  * next (run_continuing from the validator, an update aborted by the closing run, or the server busy),
  * the request is sent again with jittered backoff, so a rater never sees the hand-over; a campaign that
- * has completed answers `finished`.
+ * has completed answers `finished`. Every rater asks the one campaign workflow, and the server refuses
+ * updates beyond a few in flight per workflow (RESOURCE_EXHAUSTED): so at most `maxInFlightPerCampaign`
+ * go out at once and the rest wait here in arrival order, instead of all retrying on jittered backoff.
  */
 import { type Client, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
@@ -11,6 +13,7 @@ import type { CampaignStatus, NextItemAnswer, NextItemRequest } from '../workflo
 import { CampaignRefusedError, type CampaignDirectory } from './campaign-directory';
 import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
+import { KeyedLimiter } from './limiter';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
 
 const backoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
@@ -19,15 +22,26 @@ const RESOURCE_EXHAUSTED = 8;
 /** The hand-over of a continue-as-new, or a server too busy: worth another attempt, and `busy` once the attempts end. */
 const handOver = () => new VoteRejectedError(ErrorCode.Busy, 'the campaign is busy, try again');
 
+export interface TemporalCampaignDirectoryOptions {
+  retryBudgetMs?: number;
+  clock?: Clock;
+  /** `next` updates one gateway sends one campaign at once (the server allows 10 in flight per workflow). Default 8. */
+  maxInFlightPerCampaign?: number;
+}
+
 export class TemporalCampaignDirectory implements CampaignDirectory {
-  constructor(private readonly client: Client, private readonly options: { retryBudgetMs?: number; clock?: Clock } = {}) {}
+  private readonly limiter: KeyedLimiter;
+
+  constructor(private readonly client: Client, private readonly options: TemporalCampaignDirectoryOptions = {}) {
+    this.limiter = new KeyedLimiter(options.maxInFlightPerCampaign ?? 8);
+  }
 
   async next(campaignId: string, request: NextItemRequest): Promise<NextItemAnswer> {
     const handle = this.client.workflow.getHandle(campaignId);
     return retrying(
       async () => {
         try {
-          return await handle.executeUpdate(nextItemUpdate, { args: [request] });
+          return await this.limiter.run(campaignId, () => handle.executeUpdate(nextItemUpdate, { args: [request] }));
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;

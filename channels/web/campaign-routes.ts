@@ -65,7 +65,7 @@ export function createCampaignRoutes(deps: CampaignRoutesDeps): HttpRoute[] {
     // Another campaign's items are none of this rater's business: answered as if the campaign did not exist.
     if (!status || (who.campaign !== undefined && status.campaign !== who.campaign)) throw new HttpError(ErrorCode.UnknownCampaign, 'no such campaign');
     log('debug', 'campaign item', { campaignId, rater: who.rater, lifecycleId: answer.lifecycleId, again: answer.again });
-    // The pair in this rater's order: their judgement must name it (as the lifecycle routes' status does).
+    // With the rater's order of the pair: the page answers in it, and the judgement route refuses any other.
     sendJson(res, 200, { ...answer, lifecycle: publicStatus(status, deps.artifactUrl, who.rater) });
   };
 

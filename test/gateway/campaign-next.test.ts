@@ -1,11 +1,13 @@
 /**
  * POST /api/campaigns/<id>/next on a gateway over the real dev server: a signed-in rater gets an item
  * of a running campaign with its lifecycle as the page shows it, never one they answered or said they
- * were done with; the vote routes' checks (session, origin header, JSON) apply; unknown campaigns are 404.
+ * were done with, in the order of the pair that rater is shown; the vote routes' checks (session, origin
+ * header, JSON) apply; unknown campaigns are 404.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import { isSwapped, presentationOrder } from '../../core/presentation';
 import { TemporalCampaignDirectory } from '../../core/temporal-campaigns';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
 import { artifactSourceFor } from '../../gateway/main';
@@ -90,5 +92,33 @@ describe('gateway: POST /api/campaigns/<id>/next (real dev server)', function ()
       const finished = (await (await next(campaignId, alice.token)).json()) as Record<string, unknown>;
       assert.deepEqual(finished, { assigned: false, reason: 'finished' });
     });
+  });
+
+  it("should hand each rater the item's pair in that rater's own order, the one the judgement route accepts", async () => {
+    const { client } = await sharedTemporal();
+    const campaignId = `cmp-gw-pair-${randomUUID().slice(0, 8)}`;
+    // Workers of its own: a worker set runs once.
+    const pairWorkers = await createLifecycleWorkers('campaign-next-pair');
+    const handle = await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: pairWorkers.taskQueue, workflowId: campaignId, args: [{ items, responses: 10 }] });
+    await pairWorkers.run(async () => {
+      // Raters until one is shown an item swapped from the order of a post everyone sees: the order an answer without the rater would carry.
+      let checked: { lifecycleId: string; pair: unknown; rater: string } | undefined;
+      for (let n = 0; n < 20 && !checked; n++) {
+        const rater = await signIn(`Pair rater ${n}`);
+        let answer: Record<string, unknown> = {};
+        for (let tries = 0; tries < 100 && answer['assigned'] !== true; tries++) {
+          answer = (await (await next(campaignId, rater.token)).json()) as Record<string, unknown>;
+          if (answer['assigned'] !== true) await new Promise((r) => setTimeout(r, 200));
+        }
+        assert.equal(answer['assigned'], true, JSON.stringify(answer));
+        const lifecycleId = answer['lifecycleId'] as string;
+        if (isSwapped(lifecycleId, rater.rater) !== isSwapped(lifecycleId)) checked = { lifecycleId, pair: (answer['lifecycle'] as { pair?: unknown }).pair, rater: rater.rater };
+      }
+      assert.ok(checked, 'no rater of 20 is shown a swapped pair');
+      const [left, right] = presentationOrder(checked.lifecycleId, checked.rater, ['c1', 'c2'] as const);
+      assert.deepEqual(checked.pair, { left, right });
+      await handle.signal(campaignCancelSignal, {});
+      await handle.result();
+    }).finally(() => pairWorkers.close());
   });
 });
