@@ -7,10 +7,13 @@ import type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePo
 import type { PublishResult } from '../releases/types';
 import type { ChatCommitRequest, ChatCommitResult } from '../store/chat-ledger-types';
 import type { CommitRequest, CommitResult } from '../store/ledger-types';
-import type { BroughtCandidate, Candidate, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
+import type { CampaignCommitRequest, CampaignCommitResult } from '../store/ledger-types';
+import type { BroughtCandidate, Candidate, CampaignItem, CampaignNotice, ChatRole, ReplyProvenance, StreamTarget } from '../workflows/types';
 
 export type { ClosePostRequest, PostRef, PublishRequest, RemindRequest, UpdatePostRequest } from '../channels/types';
-export type { CommitRequest, CommitResult, CommittedJudgement, CommittedVote, LifecycleRecord } from '../store/ledger-types';
+export type {
+  CampaignCommitRequest, CampaignCommitResult, CampaignRecord, CommitRequest, CommitResult, CommittedJudgement, CommittedVote, LifecycleRecord,
+} from '../store/ledger-types';
 export type { ChatCommitRequest, ChatCommitResult, ChatConversationRecord } from '../store/chat-ledger-types';
 
 export interface GenerateCandidatesRequest {
@@ -62,6 +65,71 @@ export type ReleaseSummary = PublishResult;
 /** Runs on `<queue>-ledger` beside the ledger: only that process may open the DuckDB file. */
 export interface ReleaseActivities {
   publishReleaseFiles(request: PublishReleaseRequest): Promise<ReleaseSummary>;
+}
+
+// Campaigns (workflows/rating-campaign.ts)
+
+/** A page of a stored item list: items `offset` … `offset + limit - 1` (fewer at its end). */
+export interface ReadCampaignItemsRequest {
+  itemsRef: string;
+  offset: number;
+  limit: number;
+}
+
+/** Runs on `<queue>-inference`, whose workers share the artifact store the CLI put the list in. */
+export interface CampaignItemActivities {
+  readCampaignItems(request: ReadCampaignItemsRequest): Promise<CampaignItem[]>;
+}
+
+/**
+ * An email campaign's digests (activities/campaign-digest.ts), on the base queue beside the channel
+ * activities (the workers that hold the email publisher): who is on the list, and one digest mail per rater.
+ */
+export interface CampaignDigestActivities {
+  /** Pseudonyms of the channel's raters who may be mailed (the list, minus opt-outs); no addresses leave the worker. */
+  campaignDigestRaters(request: { channel: string }): Promise<string[]>;
+  /** Mails each rater their items with signed answer links, once per (campaign, rater, digest number). */
+  sendCampaignDigest(request: CampaignDigestRequest): Promise<{ mailed: number }>;
+}
+
+export interface CampaignDigestRequest {
+  campaignId: string;
+  label: string;
+  /** 1, 2, …: with the campaign and the rater, names the mail (a retry sends nothing twice). */
+  digest: number;
+  channel: string;
+  /** Each rater's items (lifecycle ids), reserved for them until `reservedUntil`. */
+  assignments: Array<{ rater: string; lifecycleIds: string[] }>;
+  reservedUntil: string;
+}
+
+/** Runs on `<queue>-ledger`, beside the ledger. */
+export interface CampaignLedgerActivities {
+  commitCampaign(request: CampaignCommitRequest): Promise<CampaignCommitResult>;
+}
+
+/** Where one notification goes: a Slack channel, email recipients (or a configured list), a webhook URL. */
+export type CampaignNoticeTarget =
+  | { kind: 'slack'; channel: string }
+  | { kind: 'email'; recipients: string[]; list?: string }
+  | { kind: 'webhook'; url: string };
+
+export interface CampaignNoticeRequest {
+  notice: CampaignNotice;
+  target: CampaignNoticeTarget;
+}
+
+/** `already`: an earlier attempt had sent it (a retry, or another worker): nothing was sent twice. */
+export interface CampaignNoticeResult {
+  outcome: 'sent' | 'already';
+}
+
+/**
+ * Runs on the campaign's own queue, whose workers hold the channels' credentials (like ChannelActivities)
+ * and the webhook secret. Idempotent per (event id, target).
+ */
+export interface CampaignNotifyActivities {
+  sendCampaignNotice(request: CampaignNoticeRequest): Promise<CampaignNoticeResult>;
 }
 
 /** One message of a reply's context: by artifact digest, or by its text when no digest exists yet. */

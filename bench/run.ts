@@ -1,12 +1,12 @@
 /**
  * `npm run bench [-- name ...]`: runs the benchmarks one after another, each in its own process so one
- * benchmark's leftovers never skew the next. Names: votes, compare, inference, slack, email, release, release-compare, cluster, chat.
+ * benchmark's leftovers never skew the next. Names: votes, compare, inference, slack, email, release, release-compare, cluster, chat, campaign.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ALL = ['votes', 'compare', 'inference', 'slack', 'email', 'release', 'release-compare', 'cluster', 'chat'];
+const ALL = ['votes', 'compare', 'inference', 'slack', 'email', 'release', 'release-compare', 'cluster', 'chat', 'campaign'];
 
 function main(): number {
   const args = process.argv.slice(2);

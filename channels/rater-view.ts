@@ -18,7 +18,7 @@ type StatusCandidate = LifecycleStatus['candidates'][number];
 export type RaterCandidate = Omit<StatusCandidate, 'model'> & { model?: string };
 
 /** A status as raters see it: models, the model version and channel posts only where allowed. */
-export type RaterStatus = Omit<LifecycleStatus, 'models' | 'modelVersion' | 'candidates' | 'posts'> & {
+export type RaterStatus = Omit<LifecycleStatus, 'models' | 'modelVersion' | 'candidates' | 'posts' | 'gold'> & {
   models?: string[];
   modelVersion?: string;
   candidates: RaterCandidate[];
@@ -39,13 +39,28 @@ export function raterCandidate<C extends { model: string; provenance?: unknown }
 
 export function raterView(status: LifecycleStatus): RaterStatus {
   const shown = modelsShown(status);
-  const { models, modelVersion, candidates, posts: _posts, ...rest } = status;
-  return {
+  const { models, modelVersion, candidates, posts: _posts, gold, ...rest } = status;
+  const view = {
     ...rest,
     ...(shown ? { models } : {}),
     ...(shown && modelVersion !== undefined ? { modelVersion } : {}),
     candidates: candidates.map((c) => raterCandidate(c, shown)),
     modelsHidden: !shown,
+  };
+  return gold === true ? withoutCounts(view) : view;
+}
+
+/**
+ * A campaign's gold lifecycle as raters see it: like any item, so without its counts. Every rater answers
+ * it (no quota), so its count would give it away, and its tallies would give its answer away.
+ */
+function withoutCounts(view: RaterStatus): RaterStatus {
+  const judgements = view.judgements && { byCandidate: Object.fromEntries(Object.keys(view.judgements.byCandidate).map((id) => [id, 0])), tie: 0, bothBad: 0, standing: 0 };
+  return {
+    ...view,
+    votesAccepted: 0,
+    candidates: view.candidates.map((c) => ({ ...c, tally: { ...c.tally, up: 0, down: 0, score: 0, votes: 0 } })),
+    ...(judgements ? { judgements } : {}),
   };
 }
 

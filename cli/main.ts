@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, type PreflineConfig } from '../config';
 import { formatHelp, parseCommandArgs, UsageError, wantsHelp } from './args';
+import { CAMPAIGN_COMMANDS } from './campaign';
 import { CHAT_COMMANDS } from './chat';
 import { CLUSTER_COMMANDS } from './cluster';
 import { EXIT, groupHelp, resolveInGroup, type Command, type CommandGroup, type Resolved } from './command';
@@ -21,7 +22,7 @@ import { safeForTerminal } from './terminal';
 import { PROCESS_COMMANDS } from './up';
 
 /** Every command, in the order `prefline --help` lists them. */
-export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, IMPORT_COMMAND, QUERY_COMMAND, RESULTS_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CHAT_COMMANDS, CLUSTER_COMMANDS];
+export const COMMANDS: ReadonlyArray<Command | CommandGroup> = [...PROCESS_COMMANDS, ...LIFECYCLE_COMMANDS, IMPORT_COMMAND, QUERY_COMMAND, RESULTS_COMMAND, RELEASE_COMMANDS, RATERS_COMMANDS, CAMPAIGN_COMMANDS, CHAT_COMMANDS, CLUSTER_COMMANDS];
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 

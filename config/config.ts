@@ -14,6 +14,7 @@ import { type Env, ConfigError, text } from './read';
 import { readReleaseCard } from './release';
 import { readSlack } from './slack';
 import { readTemporal } from './temporal';
+import { readWebhooks } from './webhook';
 import type { PreflineConfig } from './types';
 
 const LOG_LEVELS: ReadonlyArray<PreflineConfig['logLevel']> = ['debug', 'info', 'warn', 'error'];
@@ -34,5 +35,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel,
     ...readObservability(env),
     ...readEmail(env, cwd, dataDir),
+    ...readWebhooks(env),
   };
 }

@@ -33,14 +33,15 @@ function readDownloads(env: Env): PreflineConfig['downloads'] {
   const maxBytes = int(env, 'PREFLINE_DOWNLOAD_MAX_BYTES');
   if (maxBytes === 0) throw new ConfigError('PREFLINE_DOWNLOAD_MAX_BYTES must be at least 1 (bytes), got "0"');
   return {
-    allowHttpHosts: hosts(env, 'PREFLINE_DOWNLOAD_ALLOW_HTTP_HOSTS'),
-    allowHosts: hosts(env, 'PREFLINE_DOWNLOAD_ALLOW_HOSTS'),
+    allowHttpHosts: hostList(env, 'PREFLINE_DOWNLOAD_ALLOW_HTTP_HOSTS'),
+    allowHosts: hostList(env, 'PREFLINE_DOWNLOAD_ALLOW_HOSTS'),
     maxBytes,
     timeoutMs: duration(env, 'PREFLINE_DOWNLOAD_TIMEOUT'),
   };
 }
 
-function hosts(env: Env, name: string): string[] {
+/** A comma-separated list of host names, IP addresses and CIDR ranges; a malformed entry is a ConfigError naming it. */
+export function hostList(env: Env, name: string): string[] {
   const entries = list(env, name);
   const invalid = invalidHostEntries(entries);
   if (invalid.length > 0) throw new ConfigError(`${name} takes host names, IP addresses and CIDR ranges (e.g. gpu.lan,10.1.0.0/16), got ${invalid.map((e) => `"${e}"`).join(', ')}`);

@@ -46,6 +46,10 @@ export const ErrorCode = {
   ReplyDeferred: 'prefline_reply_deferred',
   ReplyUnreadable: 'prefline_reply_unreadable',
   SlackSignatureInvalid: 'prefline_slack_signature_invalid',
+  // campaign webhooks (connectors/webhook.ts; core/webhook-signature.ts for receivers)
+  WebhookRejected: 'prefline_webhook_rejected',
+  WebhookUnavailable: 'prefline_webhook_unavailable',
+  WebhookSignatureInvalid: 'prefline_webhook_signature_invalid',
   // ledger
   LedgerUnavailable: 'prefline_ledger_unavailable',
   LedgerLocked: 'prefline_ledger_locked',
@@ -61,6 +65,7 @@ export const ErrorCode = {
   // workflow input (ApplicationFailure types the workflows fail with)
   LifecycleInputInvalid: 'prefline_lifecycle_input_invalid',
   ReleaseInputInvalid: 'prefline_release_input_invalid',
+  CampaignInputInvalid: 'prefline_campaign_input_invalid',
   ChatInputInvalid: 'prefline_chat_input_invalid',
   // vote rejections
   VotingClosed: 'voting_closed',
@@ -73,7 +78,11 @@ export const ErrorCode = {
   RunContinuing: 'run_continuing',
   NotPairwise: 'not_pairwise',
   ChoiceNotOffered: 'choice_not_offered',
+  AnswerFinal: 'answer_final',
   Busy: 'busy',
+  // campaign answers (the `next` update, the gateway's /api/campaigns routes)
+  UnknownCampaign: 'unknown_campaign',
+  CampaignRefused: 'campaign_refused',
   // HTTP answers
   BadRequest: 'bad_request',
   InvalidJson: 'invalid_json',
@@ -172,6 +181,12 @@ const CATALOGUE = {
   [ErrorCode.ReplyDeferred]: { retryable: true },
   [ErrorCode.ReplyUnreadable]: { retryable: false },
   [ErrorCode.SlackSignatureInvalid]: { retryable: false, httpStatus: 401 },
+  // A refused address or scheme, or a 4xx other than 408/429: the same delivery meets the same answer.
+  [ErrorCode.WebhookRejected]: { retryable: false },
+  // A 5xx, 408, 429, a timeout or a connection failure: the receiver may take it a moment later.
+  [ErrorCode.WebhookUnavailable]: { retryable: true },
+  // What a receiver answers a delivery whose signature does not verify.
+  [ErrorCode.WebhookSignatureInvalid]: { retryable: false, httpStatus: 401 },
   [ErrorCode.LedgerUnavailable]: { retryable: true },
   // Held by another process (the ledger worker) until it stops.
   [ErrorCode.LedgerLocked]: { retryable: true },
@@ -188,6 +203,7 @@ const CATALOGUE = {
   [ErrorCode.ReleaseCorrupt]: { retryable: false },
   [ErrorCode.LifecycleInputInvalid]: { retryable: false },
   [ErrorCode.ReleaseInputInvalid]: { retryable: false },
+  [ErrorCode.CampaignInputInvalid]: { retryable: false },
   [ErrorCode.ChatInputInvalid]: { retryable: false },
   [ErrorCode.VotingClosed]: { retryable: false, httpStatus: 409, answer: 'voting closed' },
   // Voting opens once the lifecycle has published: a little later the same vote counts.
@@ -202,7 +218,12 @@ const CATALOGUE = {
   [ErrorCode.RunContinuing]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is moving to its next run, try again in a moment' },
   [ErrorCode.NotPairwise]: { retryable: false, httpStatus: 409, answer: 'this lifecycle does not compare two candidates' },
   [ErrorCode.ChoiceNotOffered]: { retryable: false, httpStatus: 400, answer: 'that answer is not offered on this lifecycle' },
+  // A gold item scores a rater's first answer: a different one later would be the same refusal.
+  [ErrorCode.AnswerFinal]: { retryable: false, httpStatus: 409, answer: 'your first answer to this item is final' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
+  [ErrorCode.UnknownCampaign]: { retryable: false, httpStatus: 404, answer: 'no such campaign' },
+  // A malformed request for an item, or one to a campaign that is finishing: the same request meets the same answer.
+  [ErrorCode.CampaignRefused]: { retryable: false, httpStatus: 409, answer: 'this campaign hands out no items now' },
   [ErrorCode.BadRequest]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidJson]: { retryable: false, httpStatus: 400 },
   [ErrorCode.InvalidIdempotencyKey]: { retryable: false, httpStatus: 400 },

@@ -18,12 +18,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ArtifactSource } from './artifact-source';
 import { ErrorCode, httpStatusOf } from '../core/errors';
+import type { CampaignDirectory } from '../core/campaign-directory';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import {
   HttpError, SECURITY_HEADERS, checkHost, clientAddress, decodeParam, hostOfUrl, send, sendJson,
   type GatewayLog, type HttpRoute,
 } from '../core/http';
 import { RateLimiter } from '../core/rate-limit';
+import { createCampaignRoutes } from '../channels/web/campaign-routes';
 import { createChatRoutes, type ChatRoutesDeps } from '../channels/chat/routes';
 import { STREAM_PATH } from '../channels/chat/stream-auth';
 import type { ChatStreamHub } from '../channels/chat/stream-hub';
@@ -65,6 +67,8 @@ export interface WebStartsOptions {
 export interface GatewayDeps {
   /** How the web channel's vote API reaches lifecycles. */
   directory: LifecycleDirectory;
+  /** How the web channel's `next` reaches campaigns; without it, /api/campaigns answers not found. */
+  campaigns?: CampaignDirectory;
   artifacts: ArtifactSource;
   /** Key of the keyed hash that turns names into pseudonyms. */
   raterKey: Buffer;
@@ -228,6 +232,12 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       now,
       log,
     }),
+    ...(deps.campaigns
+      ? createCampaignRoutes({
+        campaigns: deps.campaigns, directory: deps.directory, authenticate: webRater,
+        artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()), ...(publicOrigin ? { publicOrigin } : {}), log,
+      })
+      : []),
     ...(deps.chat
       ? [
           ...createChatRoutes({

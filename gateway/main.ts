@@ -14,12 +14,14 @@ import { installRuntime } from '../ops/runtime';
 import { connectNative } from '../ops/temporal-connection';
 import { TemporalProbe } from '../ops/temporal-probe';
 import { ArtifactStore } from '../store/ArtifactStore';
+import { signedArtifactUrl } from './artifact-urls';
 import type { ArtifactSource } from './artifact-source';
 import { createGatewayServer, listen } from './http-server';
 import { InviteRegistry } from './invite-registry';
 import { startEmailGateway } from './email';
 import { createGatewayMetrics } from './metrics';
 import { startSlackGateway } from './slack';
+import { TemporalCampaignDirectory } from '../core/temporal-campaigns';
 import { GenerationBudget } from '../core/generation-budget';
 import { TemporalLifecycleDirectory } from '../core/temporal-directory';
 import { TemporalConversationDirectory } from '../core/temporal-conversations';
@@ -71,13 +73,21 @@ export async function startGateway(config: PreflineConfig): Promise<RunningGatew
   };
   const gatewayLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](message, fields);
   // Slack votes (docs/slack.md): routes when the signing secret is set, Socket Mode when the app token is.
-  const slack = await startSlackGateway(config, { client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog });
+  const campaigns = new TemporalCampaignDirectory(client);
+  const publicUrl = config.gateway.publicUrl?.replace(/\/+$/, '');
+  const sessionKey = loadSecret(config, 'session');
+  const slack = await startSlackGateway(config, {
+    client, directory, raterKey: loadSecret(config, 'rater'), log: gatewayLog, campaigns,
+    // Slack fetches a campaign item's images itself: signed artifact URLs on the public origin.
+    ...(publicUrl ? { imageUrl: (sha256: string) => `${publicUrl}${signedArtifactUrl(sessionKey, sha256, Date.now())}` } : {}),
+  });
   // Email votes (docs/email.md): link routes when email is configured; replies by the SMTP listener or the IMAP poller.
   const email = await startEmailGateway(config, { directory, log: gatewayLog });
   // The prompt box (docs/web.md), when PREFLINE_WEB_START_MODELS offers models; its budget folder is shared by every gateway.
   const starts = config.gateway.starts;
   const server = createGatewayServer({
     directory,
+    campaigns,
     artifacts: artifactSourceFor(artifacts),
     raterKey: loadSecret(config, 'rater'),
     sessionKey: loadSecret(config, 'session'),

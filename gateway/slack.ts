@@ -11,6 +11,7 @@ import type { ChannelInbound } from '../channels/types';
 import { SlackUserList } from '../channels/slack/allow-list';
 import { createCommandResponder, responseUrlOrigins } from '../channels/slack/answers';
 import { SlackStarts } from '../channels/slack/command-starts';
+import { SlackCampaignItems } from '../channels/slack/campaign-next';
 import { SlackCommands } from '../channels/slack/commands';
 import { createSlackWebClient } from '../channels/slack/client';
 import { DeliveryJournal } from '../channels/slack/delivery-journal';
@@ -18,6 +19,7 @@ import { SlackInbound } from '../channels/slack/inbound';
 import { SAFE_MESSAGE_REF } from '../channels/slack/messages';
 import { createSlackRoutes } from '../channels/slack/routes';
 import { startSlackSocketMode, type RunningSocketMode } from '../channels/slack/socket-mode';
+import type { CampaignDirectory } from '../core/campaign-directory';
 import type { GatewayLog } from '../core/http';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import { RateLimiter } from '../core/rate-limit';
@@ -34,7 +36,11 @@ const HOUR_MS = 3_600_000;
 
 export async function startSlackGateway(
   config: PreflineConfig,
-  deps: { client: Client; directory: LifecycleDirectory; raterKey: Buffer; log: GatewayLog },
+  deps: {
+    client: Client; directory: LifecycleDirectory; raterKey: Buffer; log: GatewayLog;
+    /** Campaigns on Slack (`/prefline next`); `imageUrl` a public URL of an artifact, for image items. */
+    campaigns?: CampaignDirectory; imageUrl?: (sha256: string) => string | undefined;
+  },
 ): Promise<RunningSlackGateway | undefined> {
   const slack = config.slack;
   if (!slack || (slack.signingSecret === undefined && slack.appToken === undefined)) {
@@ -58,8 +64,12 @@ export async function startSlackGateway(
     respond,
     log: deps.log,
   });
+  const campaignItems = deps.campaigns
+    ? new SlackCampaignItems({ campaigns: deps.campaigns, lifecycles: deps.directory, ...(deps.imageUrl ? { imageUrl: deps.imageUrl } : {}), log: deps.log })
+    : undefined;
   const inbound = new SlackInbound({
     journal,
+    ...(campaignItems ? { campaignItems } : {}),
     posts: new TemporalPostDirectory(deps.client, deps.directory, { channel: 'slack', refPattern: SAFE_MESSAGE_REF, searchAttribute: postRefsKey.name }),
     raterKey: deps.raterKey,
     web,
@@ -71,7 +81,7 @@ export async function startSlackGateway(
     log: deps.log,
   });
   void inbound.start().catch(() => undefined); // learn the bot's identity now; handlers await it
-  const commands = createCommands(slack.commands, { web, inbound, respond, directory: deps.directory, raterKey: deps.raterKey, log: deps.log });
+  const commands = createCommands(slack.commands, { web, inbound, respond, directory: deps.directory, raterKey: deps.raterKey, log: deps.log, ...(campaignItems ? { campaignItems } : {}) });
   inbound.resume(recovered);
   const routes = slack.signingSecret !== undefined ? createSlackRoutes({ signingSecret: slack.signingSecret, inbound, commands, log: deps.log }) : [];
   let socket: RunningSocketMode | undefined;
@@ -95,7 +105,10 @@ export async function startSlackGateway(
 /** The `/prefline` command from its configuration: starters and ops (users and user groups), models, defaults, rate. */
 function createCommands(
   config: NonNullable<PreflineConfig['slack']>['commands'],
-  deps: { web: ReturnType<typeof createSlackWebClient>; inbound: SlackInbound; respond: ReturnType<typeof createCommandResponder>; directory: LifecycleDirectory; raterKey: Buffer; log: GatewayLog },
+  deps: {
+    web: ReturnType<typeof createSlackWebClient>; inbound: SlackInbound; respond: ReturnType<typeof createCommandResponder>; directory: LifecycleDirectory; raterKey: Buffer; log: GatewayLog;
+    campaignItems?: SlackCampaignItems;
+  },
 ): SlackCommands {
   const members = async (usergroup: string) => (await deps.web.usergroups.users.list({ usergroup })).users ?? [];
   const list = (m: { users: string[]; usergroups: string[] }, purpose: string) => new SlackUserList(members, new Set(m.users), m.usergroups, Date.now, deps.log, purpose);
@@ -110,6 +123,7 @@ function createCommands(
     startsPerUser: new RateLimiter(config.startsPerHour, HOUR_MS),
     accept: (start, admit) => deps.inbound.acceptStart(start, admit).then((r) => (r === 'ignored' ? 'failed' : r)),
     respond: deps.respond,
+    ...(deps.campaignItems ? { campaignItems: deps.campaignItems, mayRate: (user: string) => deps.inbound.mayRate(user) } : {}),
     log: deps.log,
   });
 }

@@ -34,12 +34,15 @@ export function wilsonInterval(k: number, n: number, z = Z95): { low: number; hi
 
 export const pairKey = (modelA: string, modelB: string): string => `${modelA}\u0000${modelB}`;
 
-/** Totals over the matchups of lifecycles complete by the cutoff (`completeByCutoff`, releases/scope.ts). */
-export async function judgementTotals(c: DuckDBConnection, completeByCutoff: string): Promise<JudgementTotals> {
+/**
+ * Totals over the matchups of lifecycles complete by the cutoff (`completeByCutoff`, releases/scope.ts);
+ * `matchups`: the table they are read from (releases/campaign-scope.ts: gold and excluded raters left out).
+ */
+export async function judgementTotals(c: DuckDBConnection, completeByCutoff: string, matchups = 'judgement_matchups'): Promise<JudgementTotals> {
   const perPair = await rows<{ model_a: string; model_b: string; votes_a: number; votes_b: number; ties: number; both_bad: number }>(
     c,
     `SELECT model_a, model_b, sum(votes_a)::INTEGER AS votes_a, sum(votes_b)::INTEGER AS votes_b, sum(ties)::INTEGER AS ties, sum(both_bad)::INTEGER AS both_bad
-       FROM judgement_matchups WHERE ${completeByCutoff} GROUP BY ALL ORDER BY ALL`,
+       FROM ${matchups} WHERE ${completeByCutoff} GROUP BY ALL ORDER BY ALL`,
   );
   const cellMap = new Map<string, ComparisonCell>();
   const bothBad = new Map<string, number>();
@@ -59,7 +62,7 @@ export async function judgementTotals(c: DuckDBConnection, completeByCutoff: str
     c,
     `SELECT coalesce(sum(votes_a + votes_b), 0)::INTEGER AS decided, coalesce(sum(left_wins), 0)::INTEGER AS left_wins,
             coalesce(sum(ties), 0)::INTEGER AS ties, coalesce(sum(both_bad), 0)::INTEGER AS both_bad
-       FROM judgement_matchups WHERE ${completeByCutoff}`,
+       FROM ${matchups} WHERE ${completeByCutoff}`,
   );
   const decided = totals?.decided ?? 0;
   const leftWins = totals?.left_wins ?? 0;

@@ -4,6 +4,7 @@
  * It depends on the release's data, its cutoff and the publisher's declared license and languages —
  * never on the time of publishing — so republishing a cutoff gives the same bytes.
  */
+import type { CampaignReleaseStats } from './campaign-files';
 import type { ChatReleaseStats } from './chat';
 import { PARQUET_TABLES, type PositionBias, type ReleaseStats, type ReleaseTable } from './layout';
 
@@ -24,13 +25,15 @@ const TABLE_DOCS: Record<ReleaseTable, string> = {
   votes: 'Standing votes only: each rater’s final up (value 1) or down (value −1) on a candidate, after changes and retractions; `rater_verified` is false for typed-name (open panel) raters.',
   vote_events: 'Every accepted vote event as it arrived, including changed and retracted votes (`kind` is `vote` or `retract`; `standing` marks the final ones).',
   judgement_events: 'Every accepted judgement (a rater’s answer to “which of the two is better?”) as it arrived: the candidates shown left and right, `choice` (`left`, `right`, `tie`, `both_bad`, `retract`), `standing` marking each rater’s final answer.',
-  battles: 'One row per standing judgement, Chatbot Arena style: `model_a`/`model_b` (the lifecycle’s first and second candidate), `shown_left`, `winner` (`model_a`, `model_b`, `tie`, `both_bad`), rater, channel, `models_hidden`.',
+  battles: 'One row per standing judgement, Chatbot Arena style: `model_a`/`model_b` (the lifecycle’s first and second candidate), `shown_left`, `winner` (`model_a`, `model_b`, `tie`, `both_bad`), rater, channel, `models_hidden`; `rater_excluded` (with `exclusion_reason`) marks the answers of a rater their campaign excluded, which count in no other file. Gold (validation) lifecycles of campaigns have no rows.',
   matchups: 'One row per compared pair (compare lifecycles, and thumbs lifecycles answered with A/B buttons): votes per side, ties, both bad, `ratio` = max / (votes_a + votes_b), `winner` (`a`, `b`, `tie`), `left_wins`.',
   preferences: 'Training pairs as TRL expects them (`prompt`, `chosen`, `rejected`: text, or an image’s export-relative path), one per score-derived thumbs pair (`source` = `thumbs`) and per standing judgement with a winner (`compare`). On compare rows the earlier columns `chosen_path`/`rejected_path`/`chosen_text`/`rejected_text` are empty: `chosen`/`rejected` hold the text or path, candidates.parquet the rest.',
   preferences_chat: 'The text pairs of preferences.parquet in TRL’s conversational form: `prompt` = [{role: user, content}], `chosen`/`rejected` = [{role: assistant, content}]; `source`, the models, `rater_verified` and the keys of preferences.parquet’s rows (run_id, candidate ids).',
   kto: 'Unpaired preferences for KTO: one row per standing thumbs vote, `prompt`, `completion` (text or export-relative image path), `label` (true = up).',
   leaderboard: 'One row per model: tallies, approval rate, and two Bradley–Terry scores with 95% bootstrap intervals: `bt_*` over thumbs A/B comparisons, `compare_bt_*` over judgements.',
   model_pairs: 'One row per pair of models and source (`thumbs`, `compare`): comparisons, wins each, ties, both bad, `win_rate_a` (ties half).',
+  campaigns: 'One row per campaign (many items, each rated in a lifecycle of its own) started by the cutoff: `id`, `label`, `task`, `responses`, `items`, the items that ended by the cutoff (`done`, `failed`) and their standing `answers`, `gold_items`, `excluded_raters`, `phase` (`running` unless it closed by the cutoff), `started_at`, `closed_at`.',
+  raters: 'One row per rater of a campaign: `pseudonym`, `campaign`, data `answers`, `gold_answered`, `gold_correct`, `gold_accuracy`, `score` (gold accuracy with the campaign’s prior), `status` (`active`, `excluded`) and the exclusion `reason`.',
   conversations: 'One row per chat conversation: owner (pseudonym, `owner_verified`), model, start, end and why, counts of messages, ratings, feedback, corrections and comparisons.',
   messages: 'Every chat message in conversational form (`role` user or assistant, `content`), regenerated replies included (`reply_index`), with the owner’s standing 👍/👎 (`rating`, `reason`), `feedback` and `correction`, and each reply’s provenance and the messages it saw (`context_ids`).',
   chat_preferences: 'TRL conversational preference pairs from chat: `prompt` (the conversation so far, as {role, content}), `chosen`, `rejected` ([{role: assistant, content}]); `source` is `correction` (the user’s corrected answer over the reply) or `compare` (the preferred of two replies to one turn).',
@@ -51,6 +54,8 @@ const FREE_TEXT: Record<ReleaseTable, string> = {
   kto: '`prompt` (operators); `completion` (models)',
   leaderboard: 'none',
   model_pairs: 'none',
+  campaigns: '`label` (operators)',
+  raters: '`reason` (Prefline, in words)',
   conversations: 'none',
   messages: '`content` of user messages, `feedback`, `correction` (chat users); `content` of replies (models)',
   chat_preferences: '`prompt` (chat users and models), `chosen` for corrections (chat users); `rejected` (models)',
@@ -73,6 +78,17 @@ export function describePositionBias(bias: PositionBias): string {
   return `${pct(bias.leftShare)} of ${bias.decided} decided judgements went to the candidate shown on the left (95% Wilson interval ${pct(bias.ciLow as number)}–${pct(bias.ciHigh as number)}; 50% = no bias)`;
 }
 
+/** The exclusion rule, with this release's counts. */
+function campaignParagraph(stats: CampaignReleaseStats | undefined): string {
+  const s = stats ?? { campaigns: 0, raters: 0, excludedRaters: 0, goldLifecycles: 0, goldJudgementsLeftOut: 0, excludedJudgements: 0 };
+  return `A campaign rates many items, one lifecycle each (${s.campaigns} campaigns, ${s.raters} campaign raters in this release; \`campaigns.parquet\`, \`raters.parquet\`). ` +
+    'Some of its lifecycles are **gold** items with a known answer, mixed in to check raters: their answers are never data, so gold lifecycles have no rows in `battles`, `matchups`, `preferences`, `preferences_chat`, `kto`, the leaderboard or `model_pairs` ' +
+    `(${s.goldJudgementsLeftOut} standing gold judgements left out); \`lifecycles\`, \`votes\`, \`vote_events\` and \`judgement_events\` keep them as they arrived. ` +
+    'A rater whose gold accuracy fell below the campaign’s threshold is **excluded** (`raters.status`, with the reason): their answers in that campaign stay in `battles.parquet` with `rater_excluded` = true and the `exclusion_reason`, and count nowhere else — not in matchups, preferences, either Bradley–Terry fit, position bias or `kto` ' +
+    `(${s.excludedRaters} raters excluded, ${s.excludedJudgements} standing judgements flagged). Exclusion is per campaign: the same rater counts in other campaigns and outside campaigns. ` +
+    'Score-derived thumbs pairs and scores (`source` = `thumbs`, `bt_*`) leave out gold lifecycles; within a thumbs campaign an excluded rater’s votes are left out of `kto` only.';
+}
+
 export interface CardInput extends CardDeclarations {
   releaseId: string;
   cutoff: string;
@@ -80,6 +96,8 @@ export interface CardInput extends CardDeclarations {
   rows: Record<ReleaseTable, number>;
   stats: ReleaseStats;
   chat: ChatReleaseStats;
+  /** Absent: a release without campaign statistics (the section says none). */
+  campaigns?: CampaignReleaseStats | undefined;
   schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
 }
 
@@ -132,7 +150,7 @@ export function renderDatasetCard(input: CardInput): string {
     '| file | rows | contents |',
     '| --- | ---: | --- |',
     ...PARQUET_TABLES.map((t) => `| \`${t}.parquet\` | ${rows[t]} | ${TABLE_DOCS[t]} |`),
-    '| `report.html` | | Plots: votes over time, approval, both Bradley–Terry fits, win-rate matrices, position bias, the most contested and most decisive matchups, votes per rater, rater agreement. |',
+    '| `report.html` | | Plots: votes over time, approval, both Bradley–Terry fits, win-rate matrices, position bias, the most contested and most decisive matchups, votes per rater, rater agreement, and per campaign its progress, answers per rater, gold accuracy and items by end reason. |',
     '| `manifest.json` | | Release id, cutoff, creation time, previous release, per-file rows/bytes/sha256, rows added since the previous release, statistics. |',
     '',
     'Parquet, zstd-compressed, rows in a fixed order (ledger tables in commit order, derived files in the order lifecycles completed, leaderboard by rank), so the same cutoff always yields byte-identical files.',
@@ -151,6 +169,10 @@ export function renderDatasetCard(input: CardInput): string {
     '## Comparisons',
     '',
     `A judgement is one rater’s answer to a lifecycle’s question about its two candidates (A, B, tie, both bad); it can be changed or withdrawn, and \`judgement_events.parquet\` keeps every event. Each rater saw the two in an order of their own (recorded as \`shown_left\`), and — unless the lifecycle revealed them — without model names (\`models_hidden\`). \`battles.parquet\` holds each rater’s standing answer (${stats.battles} in this release), \`matchups.parquet\` the result per lifecycle as Rapidata reports it. Position bias: ${describePositionBias(stats.positionBias)}.`,
+    '',
+    '## Campaigns',
+    '',
+    campaignParagraph(input.campaigns),
     '',
     '## Leaderboard',
     '',

@@ -13,6 +13,7 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode } from '../core/errors';
 import { errnoCode, fsyncDir } from '../core/files';
+import type { CampaignReleaseStats } from './campaign-files';
 import { CHAT_TABLES, type ChatReleaseStats } from './chat';
 import { ReleaseError } from './errors';
 
@@ -27,11 +28,18 @@ export const RELEASE_FORMAT = 'prefline-release';
  *    rejected/source/rater columns and compare rows; preferences_chat, kto), model_pairs, and the
  *    leaderboard's compare_* columns.
  */
-export const RELEASE_SCHEMA_VERSION = 5;
+/**
+ * 6: campaigns (campaigns, raters); battles gain `rater_excluded` and `exclusion_reason`; gold
+ *    lifecycles' judgements are in no derived file, excluded raters' count only in battles (flagged);
+ *    the manifest's `campaigns` statistics.
+ */
+export const RELEASE_SCHEMA_VERSION = 6;
 export const PARQUET_TABLES = [
   'lifecycles', 'candidates', 'votes', 'vote_events', 'judgement_events', 'battles', 'matchups', 'preferences', 'preferences_chat', 'kto',
-  'leaderboard', 'model_pairs', ...CHAT_TABLES,
+  'leaderboard', 'model_pairs', 'campaigns', 'raters', ...CHAT_TABLES,
 ] as const;
+/** The tables of schema 5, before campaigns. */
+const SCHEMA_5_TABLES = PARQUET_TABLES.filter((t) => t !== 'campaigns' && t !== 'raters');
 export type ReleaseTable = (typeof PARQUET_TABLES)[number];
 /** The parquet files a release of each schema version holds (older releases stay valid as they are). */
 const TABLES_OF_SCHEMA: Readonly<Record<number, readonly ReleaseTable[]>> = {
@@ -39,7 +47,8 @@ const TABLES_OF_SCHEMA: Readonly<Record<number, readonly ReleaseTable[]>> = {
   2: ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'],
   3: ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard'],
   4: ['lifecycles', 'candidates', 'votes', 'vote_events', 'preferences', 'leaderboard', ...CHAT_TABLES],
-  5: PARQUET_TABLES,
+  5: SCHEMA_5_TABLES,
+  6: PARQUET_TABLES,
 };
 export const MANIFEST = 'manifest.json';
 export const LATEST = 'latest';
@@ -111,6 +120,8 @@ export interface ReleaseManifest {
   stats: ReleaseStats;
   /** Chat conversations in the release (absent in releases before schema 4). */
   chat?: ChatReleaseStats;
+  /** Campaigns, their raters, and what gold and exclusions left out (absent in releases before schema 6). */
+  campaigns?: CampaignReleaseStats;
 }
 
 export interface ReleaseInfo {

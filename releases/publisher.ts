@@ -132,7 +132,8 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
   }
   const schemas = written.schemas;
   await writeFileSynced(file('README.md'), renderDatasetCard({
-    releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, chat: written.chat, schemas, ...options.card,
+    releaseId: id, cutoff, previousReleaseId: previous?.id ?? null, rows: written.rows, stats: written.stats, chat: written.chat,
+    campaigns: written.campaigns, schemas, ...options.card,
   }));
   files['README.md'] = await fileEntry(file('README.md'));
   await step('readme');
@@ -153,6 +154,7 @@ export async function publishRelease(options: PublishOptions): Promise<PublishRe
     addedSincePrevious: written.added,
     stats: written.stats,
     chat: written.chat,
+    campaigns: written.campaigns,
   };
   await writeFileSynced(file(MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   await step('manifest');

@@ -9,6 +9,8 @@ import type { AlphaResult } from './agreement';
 import { BT_ANCHOR, type ComparisonCell } from './bradley-terry';
 import type { ChatReleaseStats } from './chat';
 import type { ReleaseStats, ReleaseTable } from './layout';
+import type { CampaignReport } from './campaign-files';
+import { campaignSections } from './report-campaigns';
 import { compareSections } from './report-compare';
 import type { ShowcaseMatchup } from './showcase';
 import { btPlot, empty, escapeHtml, fmt, hbars, pct, rect, shorten, svg, text, winRateMatrix } from './svg';
@@ -58,6 +60,8 @@ export interface ReportData {
   /** Judgements between different models per pair (releases/comparisons.ts). */
   compareCells: ComparisonCell[];
   showcase: ShowcaseMatchup[];
+  /** One section each (releases/report-campaigns.ts); absent or empty: no campaign section. */
+  campaigns?: CampaignReport[];
 }
 
 /** Vote events per UTC day, retractions stacked on top. */
@@ -164,6 +168,7 @@ ${section('raters', 'Votes per rater', `Standing votes of the ${data.topRaters.l
 ${section('agreement', 'Rater agreement', "Krippendorff's alpha for nominal data over (item = candidate, rater, up/down): 1 = perfect agreement, 0 = chance. Only candidates with two or more standing votes count.", agreementPlot(data.agreement))}
 ${section('leaderboard', 'Leaderboard', 'Models without A/B comparisons have no Bradley–Terry score.', leaderboardTable(data.leaderboard))}
 ${compareSections(data, section)}
+${campaignSections(data.campaigns ?? [], section)}
 ${section('chat', 'Chat feedback', 'Conversations on the chat page: pairs from corrections and from A/B-judged regenerations (chat_preferences.parquet), thumbs on replies (chat_kto.parquet).', `<div class="cards">${[
     card('conversations', String(data.chat.conversations)), card('messages', String(rows.messages)), card('correction pairs', String(data.chat.correctionPairs)),
     card('A/B pairs', String(data.chat.comparePairs)), card('ties and both bad', String(data.chat.tiedJudgements)), card('KTO rows', String(data.chat.ktoRows)),

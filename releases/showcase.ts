@@ -76,11 +76,13 @@ interface CandidateRow {
 }
 
 /** Picks the matchups (with at least one decided judgement) among lifecycles complete by the cutoff and loads their candidates. */
-export async function showcaseMatchups(c: DuckDBConnection, completeByCutoff: string, artifactDir: string | undefined): Promise<ShowcaseMatchup[]> {
+export async function showcaseMatchups(
+  c: DuckDBConnection, completeByCutoff: string, artifactDir: string | undefined, matchups = 'judgement_matchups',
+): Promise<ShowcaseMatchup[]> {
   const pick = (order: string, exclude: string[]) => rows<MatchupRow>(
     c,
     `SELECT lifecycle_id, run_id, prompt, question, votes_a, votes_b, ties, both_bad, total, ratio, winner, model_a, model_b, candidate_a, candidate_b
-       FROM judgement_matchups
+       FROM ${matchups}
       WHERE ${completeByCutoff} AND votes_a + votes_b > 0 ${exclude.length ? `AND run_id NOT IN (${exclude.map((_, i) => `$${i + 1}`).join(', ')})` : ''}
       ORDER BY ${order}, votes_a + votes_b DESC, completed_at, run_id LIMIT ${SHOWCASE_PER_KIND}`,
     exclude,

@@ -16,7 +16,7 @@ import { rows } from './query';
 import type { LeaderboardRow, ReportData } from './report';
 
 /** Bootstrap seed: fixed, so the same cutoff gives the same intervals (and bytes). */
-const BOOTSTRAP_SEED = 20_241_122;
+export const BOOTSTRAP_SEED = 20_241_122;
 
 export interface Leaderboard {
   /** A/B comparisons, one cell per pair of different models, oriented (lesser model, greater model). */
@@ -49,15 +49,18 @@ function fit(cells: readonly ComparisonCell[], bootstrapRounds: number): { ratin
 
 /**
  * `completeByCutoff`: the SQL condition on the derived tables' rows (releases/scope.ts); `judgements`:
- * their totals (releases/comparisons.ts).
+ * their totals (releases/comparisons.ts); `notGold`: appended to it, leaves gold lifecycles out
+ * (releases/campaign-scope.ts).
  */
-export async function leaderboard(c: DuckDBConnection, completeByCutoff: string, bootstrapRounds: number, judgements: JudgementTotals): Promise<Leaderboard> {
+export async function leaderboard(
+  c: DuckDBConnection, completeByCutoff: string, bootstrapRounds: number, judgements: JudgementTotals, notGold = '',
+): Promise<Leaderboard> {
   // Every pair of rated candidates in a lifecycle, by (model, model, outcome): ties for the manifest,
   // and between different models the comparisons Bradley–Terry is fitted on.
   const outcomes = await rows<{ model_a: string; model_b: string; outcome: number; n: number }>(
     c,
     `SELECT chosen_model AS model_a, rejected_model AS model_b, CASE WHEN tie THEN 0 ELSE 1 END AS outcome, count(*)::INTEGER AS n
-       FROM preference_pairs WHERE ${completeByCutoff}
+       FROM preference_pairs WHERE ${completeByCutoff}${notGold}
       GROUP BY ALL ORDER BY ALL`,
   );
   const tiedPairs = outcomes.reduce((n, o) => n + (o.outcome === 0 ? o.n : 0), 0);
@@ -79,7 +82,7 @@ export async function leaderboard(c: DuckDBConnection, completeByCutoff: string,
   const perModel = new Map((await rows<{ model: string; lifecycles: number; candidates: number; up: number; down: number }>(
     c,
     `SELECT model, count(*) FILTER (WHERE first_of_model)::INTEGER AS lifecycles, count(*)::INTEGER AS candidates, sum(up)::INTEGER AS up, sum(down)::INTEGER AS down
-       FROM candidate_scores WHERE ${completeByCutoff} GROUP BY model ORDER BY model`,
+       FROM candidate_scores WHERE ${completeByCutoff}${notGold} GROUP BY model ORDER BY model`,
   )).map((m) => [m.model, m]));
   const thumbs = fit(cells, bootstrapRounds);
   const compare = fit(judgements.cells, bootstrapRounds);
@@ -172,9 +175,9 @@ export async function stageModelPairs(c: DuckDBConnection, pairRows: readonly Mo
 }
 
 /** Rater agreement, overall and for each of `models`: items are candidates, values a rater's standing up/down; only value-count profiles leave SQL. */
-export async function raterAgreement(c: DuckDBConnection, completeByCutoff: string, models: readonly string[]): Promise<ReportData['agreement']> {
+export async function raterAgreement(c: DuckDBConnection, completeByCutoff: string, models: readonly string[], notGold = ''): Promise<ReportData['agreement']> {
   const profileRows = await rows<{ model: string; up: number; down: number; items: number }>(
-    c, `SELECT model, up, down, count(*)::INTEGER AS items FROM candidate_scores WHERE ${completeByCutoff} AND up + down >= 2 GROUP BY ALL ORDER BY ALL`,
+    c, `SELECT model, up, down, count(*)::INTEGER AS items FROM candidate_scores WHERE ${completeByCutoff}${notGold} AND up + down >= 2 GROUP BY ALL ORDER BY ALL`,
   );
   const profiles = (model?: string): ValueProfile[] =>
     profileRows.filter((p) => model === undefined || p.model === model).map((p) => ({ counts: [p.up, p.down], items: p.items }));

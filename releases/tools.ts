@@ -30,6 +30,8 @@ export const TABLE_KEYS: Record<ReleaseTable, string[]> = {
   chat_preferences: ['run_id', 'source', 'rejected_message_id'],
   chat_kto: ['run_id', 'message_id'],
   model_pairs: ['source', 'model_a', 'model_b'],
+  campaigns: ['run_id'],
+  raters: ['campaign_run_id', 'pseudonym'],
 };
 
 export async function withMemoryDatabase<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {

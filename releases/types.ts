@@ -3,7 +3,7 @@ import type { ReleaseTable } from './layout';
 
 export const PUBLISH_STEPS = [
   'prepare', 'lifecycles', 'candidates', 'votes', 'vote_events', 'judgement_events', 'battles', 'matchups', 'preferences', 'preferences_chat', 'kto',
-  'leaderboard', 'model_pairs', 'chat', 'readme', 'report', 'manifest', 'fsync', 'rename', 'latest',
+  'leaderboard', 'model_pairs', 'campaigns', 'raters', 'chat', 'readme', 'report', 'manifest', 'fsync', 'rename', 'latest',
 ] as const;
 export type PublishStep = (typeof PUBLISH_STEPS)[number];
 

@@ -6,6 +6,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { BATTLE_COLUMNS, MATCHUP_COLUMNS } from '../store/judgement-derived';
+import { campaignReports, campaignsQuery, ratersQuery, type CampaignReleaseStats } from './campaign-files';
+import { campaignScope } from './campaign-scope';
 import { judgementTotals } from './comparisons';
 import {
   GROWING_TABLES, PARQUET_TABLES, fileEntry, fsyncFile,
@@ -57,6 +59,7 @@ export interface Written {
   added: ReleaseManifest['addedSincePrevious'];
   stats: ReleaseStats;
   chat: ChatReleaseStats;
+  campaigns: CampaignReleaseStats;
   schemas: Record<ReleaseTable, Array<{ name: string; type: string }>>;
   report: Omit<ReportData, 'releaseId' | 'cutoff'>;
 }
@@ -126,22 +129,30 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
   await copy('vote_events', `SELECT *, ${RATER_VERIFIED} FROM votes WHERE ${inRelease}`);
 
   // Judgements: every event as it arrived, then the standing ones and the per-lifecycle results as the
-  // ledger derived them when each lifecycle completed (store/judgement-derived.ts).
+  // ledger derived them when each lifecycle completed (store/judgement-derived.ts), less what campaigns
+  // take out (releases/campaign-scope.ts: gold lifecycles; excluded raters, flagged in battles).
+  const campaign = await campaignScope(c, ctx.cutoff, completeByCutoff);
   await copy('judgement_events', `SELECT *, ${RATER_VERIFIED} FROM judgements WHERE ${inRelease}`, JUDGEMENT_PARQUET_OPTIONS);
-  await copy('battles', `SELECT ${BATTLE_COLUMNS.join(', ')} FROM judgement_battles WHERE ${completeByCutoff}`, JUDGEMENT_PARQUET_OPTIONS);
-  await copy('matchups', `SELECT ${MATCHUP_COLUMNS.join(', ')} FROM judgement_matchups WHERE ${completeByCutoff}`, PER_LIFECYCLE_PARQUET_OPTIONS);
+  await copy('battles', `SELECT ${BATTLE_COLUMNS.join(', ')}, ${campaign.exclusionColumns} FROM ${campaign.battles} WHERE ${completeByCutoff}`, JUDGEMENT_PARQUET_OPTIONS);
+  await copy('matchups', `SELECT ${MATCHUP_COLUMNS.join(', ')} FROM ${campaign.matchups} WHERE ${completeByCutoff}`, PER_LIFECYCLE_PARQUET_OPTIONS);
 
   // Training files (releases/training-files.ts): pairs in completion order, as the ledger derived them.
   const sources = await preferenceSources(c);
-  await copy('preferences', preferencesQuery(completeByCutoff, sources),
+  const battles = { table: campaign.battles, counted: campaign.countedBattles, notGold: campaign.notGold };
+  await copy('preferences', preferencesQuery(completeByCutoff, sources, battles),
     `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${PREFERENCES_ZSTD_LEVEL}, ${DICTIONARY_OFF}, ROW_GROUP_SIZE ${ctx.preferencesRowGroupRows})`);
-  await copy('preferences_chat', preferencesChatQuery(completeByCutoff, sources), JUDGEMENT_PARQUET_OPTIONS);
-  await copy('kto', ktoQuery(inRelease), JUDGEMENT_PARQUET_OPTIONS);
+  await copy('preferences_chat', preferencesChatQuery(completeByCutoff, sources, battles), JUDGEMENT_PARQUET_OPTIONS);
+  await copy('kto', ktoQuery(inRelease, campaign.countedVotes), JUDGEMENT_PARQUET_OPTIONS);
 
-  const judgements = await judgementTotals(c, completeByCutoff);
-  const board = await leaderboard(c, completeByCutoff, ctx.bootstrapRounds, judgements);
+  const judgements = await judgementTotals(c, completeByCutoff, campaign.matchups);
+  const board = await leaderboard(c, completeByCutoff, ctx.bootstrapRounds, judgements, campaign.notGold);
   await copy('leaderboard', await stageLeaderboard(c, board.rows));
   await copy('model_pairs', await stageModelPairs(c, modelPairRows(board.cells, judgements)));
+  await copy('campaigns', campaignsQuery(ctx.cutoff));
+  await copy('raters', ratersQuery(ctx.cutoff));
+  const campaigns = await campaignReports(
+    c, { campaigns: join(ctx.tmp, 'campaigns.parquet'), raters: join(ctx.tmp, 'raters.parquet') }, inRelease, campaign, ctx.cutoff,
+  );
 
   const chat = await writeChatFiles(c, ctx.cutoff, async (table, select) => {
     await copyFile(table, select);
@@ -149,8 +160,8 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
   });
   await ctx.step('chat');
 
-  const agreement = await raterAgreement(c, completeByCutoff, board.rows.map((r) => r.model));
-  const showcase = await showcaseMatchups(c, completeByCutoff, ctx.artifactDir);
+  const agreement = await raterAgreement(c, completeByCutoff, board.rows.map((r) => r.model), campaign.notGold);
+  const showcase = await showcaseMatchups(c, completeByCutoff, ctx.artifactDir, campaign.matchups);
   const [bySource] = await rows<{ thumbs: number; compare: number }>(
     c, `SELECT count(*) FILTER (WHERE source = 'thumbs')::INTEGER AS thumbs, count(*) FILTER (WHERE source = 'compare')::INTEGER AS compare FROM read_parquet(${to('preferences')})`,
   );
@@ -198,7 +209,11 @@ async function writeFiles(c: DuckDBConnection, ctx: WriteContext, scope: Release
     added,
     stats,
     chat,
+    campaigns: campaigns.stats,
     schemas,
-    report: { rows: rowCounts, stats, chat, daily, leaderboard: board.rows, cells, topRaters, agreement, compareCells: judgements.cells, showcase },
+    report: {
+      rows: rowCounts, stats, chat, daily, leaderboard: board.rows, cells, topRaters, agreement, compareCells: judgements.cells, showcase,
+      campaigns: campaigns.reports,
+    },
   };
 }

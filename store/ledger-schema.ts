@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LifecyclePlan, VoteEvent } from '../workflows/types';
+import { CAMPAIGN_SCHEMA } from './campaign-schema';
 import { CHAT_SCHEMA } from './chat-schema';
 import { DERIVED_SCHEMA } from './ledger-derived';
 
@@ -21,8 +22,10 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    (store/chat-schema.ts), new tables an older ledger simply gains when the writer opens it.
  * 7: compare lifecycles: `lifecycles.task` (older rows: 'thumbs'), `question`, `allow_both_bad`,
  *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
+ * 8: campaigns: the `campaigns`, `campaign_items`, `campaign_raters` and `campaign_gold` tables
+ *    (store/campaign-ledger.ts).
  */
-export const LEDGER_SCHEMA_VERSION = 7;
+export const LEDGER_SCHEMA_VERSION = 8;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -148,6 +151,7 @@ export const SCHEMA = [
        JOIN lifecycles l ON l.run_id = v.run_id
       WHERE v.standing AND v.kind = 'vote'`,
   ...DERIVED_SCHEMA,
+  ...CAMPAIGN_SCHEMA,
 ];
 
 /**
@@ -162,7 +166,13 @@ const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>>
   5: addProvenance,
   6: addChatTables,
   7: addCompareColumns,
+  8: addCampaignTables,
 };
+
+/** Schema 8 on an older ledger: the campaign tables, which no older ledger has (each statement is safe to repeat). */
+async function addCampaignTables(c: DuckDBConnection): Promise<void> {
+  for (const statement of CAMPAIGN_SCHEMA) await c.run(statement);
+}
 
 /** Runs every step of UPGRADES in version order, before SCHEMA creates what is missing (its view needs `rater_auth`). */
 export async function upgradeSchema(c: DuckDBConnection): Promise<void> {

@@ -2,7 +2,9 @@
  * What a ledger commit takes and returns: the store owns these types. The ledger activity passes them
  * through (activities/types.ts re-exports them for the workflow, which imports only that file).
  */
-import type { Candidate, CloseReason, JudgementEvent, LifecyclePlan, VoteEvent } from '../workflows/types';
+import type {
+  CampaignCounts, CampaignGoldRecord, CampaignItemOutcome, CampaignPhase, CampaignRaterRecord, Candidate, CloseReason, JudgementEvent, LifecyclePlan, LifecycleTask, VoteEvent,
+} from '../workflows/types';
 
 export interface LifecycleRecord {
   lifecycleId: string;
@@ -50,3 +52,39 @@ export interface CommitResult {
   judgementRowsInserted?: number;
   judgementRowsForLifecycle?: number;
 }
+
+// Campaigns (store/campaign-ledger.ts)
+
+/** The campaign row of the ledger, as of a commit (table campaigns). */
+export interface CampaignRecord {
+  campaignId: string;
+  /** The first run's id: one row per campaign across continue-as-new. */
+  runId: string;
+  label: string;
+  task: LifecycleTask;
+  responses: number;
+  channel: string;
+  itemCount: number;
+  startedAt: string;
+  deadlineAt: string;
+  phase: CampaignPhase;
+  counts: CampaignCounts;
+  /** Set by the commit that finishes the campaign. */
+  closedAt?: string;
+}
+
+export interface CampaignCommitRequest {
+  campaign: CampaignRecord;
+  /** Item outcomes to add; a repeated one (a retried commit) is kept once. */
+  outcomes: CampaignItemOutcome[];
+  /** Raters whose record changed since the last commit (upserted by rater). */
+  raters?: CampaignRaterRecord[];
+  /** Gold lifecycles started since the last commit; a repeated one is kept once. */
+  gold?: CampaignGoldRecord[];
+}
+
+export interface CampaignCommitResult {
+  /** Outcome rows of this campaign in the ledger after the commit. */
+  itemsInLedger: number;
+}
+

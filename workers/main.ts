@@ -14,6 +14,7 @@ import type { CommitRequest, CommitResult } from '../store/ledger-types';
 import { describeTemporal, loadSecret, type PreflineConfig } from '../config';
 import { ConfigMissingError } from '../core/errors';
 import { createSafeDownloader } from '../connectors/http/safe-download';
+import { createWebhookSender } from '../connectors/webhook';
 import { ensurePrivateDirSync } from '../core/files';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
@@ -31,8 +32,8 @@ import { LedgerReadServer } from '../store/LedgerReadServer';
 import { ReplyRecords } from '../store/reply-records';
 import { inferenceQueue, ledgerQueue } from '../workflows/queues';
 import { loadWorkflowBundle } from './bundle';
-import { slackChannelPublishers } from './slack';
-import { closeEmailTransports, emailChannelPublishers } from './email';
+import { slackChannelPublishers, slackNotifier } from './slack';
+import { closeEmailTransports, emailChannel, emailNotifier } from './email';
 import { startWorkerOps } from './ops';
 
 export interface RunningWorkers {
@@ -131,13 +132,19 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
     await requireClusterSetup(connection, config.temporal.namespace, (message, fields) => logger.warn(message, fields));
     if (config.workerQueues.includes('workflows')) {
       const workflowBundle = await loadWorkflowBundle(join(config.dataDir, 'cache'), config.logFormat);
+      const slack = slackNotifier(config);
+      const { email: emailPublisher, digests } = await emailChannel(config);
+      const email = await emailNotifier(config);
       workers.push(
         await Worker.create({
           ...common,
           taskQueue: config.taskQueue,
           workflowBundle,
           activities: createActivities({
-            channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(await emailChannelPublishers(config)) },
+            channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(emailPublisher ? { email: emailPublisher } : {}) },
+            // Campaign notifications: the webhook sender refuses every call, in words, until a secret is set.
+            notify: { ...(slack ? { slack } : {}), ...(email ? { email } : {}), webhook: createWebhookSender(config.webhooks) },
+            ...(digests ? { digests } : {}),
           }),
         }),
       );

@@ -4,6 +4,7 @@
  */
 import type { ChannelPublisher } from '../channels/types';
 import type { PreflineConfig } from '../config';
+import { createSlackNotifier, type SlackNotifier } from '../channels/slack/notifier';
 import { createSlackPublisher } from '../channels/slack/publisher';
 import { createLogger } from '../ops/log';
 import { ArtifactStore } from '../store/ArtifactStore';
@@ -21,4 +22,12 @@ export async function slackChannelPublishers(config: PreflineConfig): Promise<{ 
       log: (level, message, fields) => logger[level](message, fields),
     }),
   };
+}
+
+/** The campaign notifications' Slack poster of a workflows worker, when PREFLINE_SLACK_BOT_TOKEN is set. */
+export function slackNotifier(config: PreflineConfig): SlackNotifier | undefined {
+  const token = config.slack?.botToken;
+  if (!token) return undefined;
+  const logger = createLogger('slack', config);
+  return createSlackNotifier({ token, apiUrl: config.slack!.apiUrl, log: (level, message, fields) => logger[level](message, fields) });
 }

@@ -5,8 +5,9 @@
  */
 import { parseDuration } from '../core/duration';
 import { isOneLine, labelProblem, parseBroughtCandidates } from './brought-candidates';
+import { goldCheckErrors } from './gold';
 import { parseProvenance } from './start-provenance';
-import type { BroughtCandidate, ChannelSpec, DeadlineSpec, LifecycleInput, LifecyclePlan, LifecycleTask, Quorum } from './types';
+import type { BroughtCandidate, ChannelSpec, DeadlineSpec, GoldCheck, LifecycleInput, LifecyclePlan, LifecycleTask, Quorum } from './types';
 
 export { PSEUDONYM, START_SOURCES } from './start-provenance';
 
@@ -42,6 +43,8 @@ const BACKEND_EXAMPLES: Record<string, string> = {
 const KNOWN_FIELDS = new Set([
   'prompt', 'task', 'question', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
   'responses', 'allowBothBad', 'revealModels', 'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
+  'gold',
+  'delivery',
 ]);
 
 /** Channels whose connector can address raters individually, and so remind them. */
@@ -315,6 +318,13 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
   const campaign = optionalLabel('campaign', input.campaign, errors);
   const modelVersion = optionalLabel('modelVersion', input.modelVersion, errors);
   const { startedBy, startedFrom } = parseProvenance(input, errors);
+  const gold = input.gold === undefined ? undefined : checkedGold(input.gold, task, allowBothBad !== false, brought?.length ?? candidatesPerModel * models.length, errors);
+  const delivery = input.delivery;
+  if (delivery !== undefined) {
+    if (delivery !== 'assigned') errors.push('delivery: must be "assigned" (raters are handed the lifecycle by its campaign), or absent');
+    else if (channel.kind === 'web') errors.push('delivery: "assigned" is for slack and email lifecycles; a web lifecycle is never posted anywhere');
+    else if (campaign === undefined) errors.push('delivery: "assigned" needs a campaign to hand the lifecycle to raters (campaign)');
+  }
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -338,8 +348,20 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
       ...(brought !== undefined ? { brought } : {}),
       ...(startedBy !== undefined ? { startedBy } : {}),
       ...(startedFrom !== undefined ? { startedFrom } : {}),
+      ...(gold !== undefined ? { gold } : {}),
+      ...(delivery !== undefined ? { delivery } : {}),
     },
   };
+}
+
+/** A gold check (workflows/gold.ts); a thumbs one has one candidate, which its answer is about. */
+function checkedGold(gold: unknown, task: LifecycleTask, allowBothBad: boolean, candidates: number, errors: string[]): GoldCheck | undefined {
+  const problems = goldCheckErrors(gold, task, allowBothBad).map((e) => (e.startsWith('gold') ? e : `gold.${e}`));
+  if (task === 'thumbs' && candidates !== 1) problems.push('gold: a thumbs gold item has one candidate, which its answer (up or down) is about');
+  errors.push(...problems);
+  if (problems.length > 0) return undefined;
+  const { answer, explanation } = gold as GoldCheck;
+  return { answer, explanation: explanation.trim() };
 }
 
 function optionalBoolean(field: string, value: unknown, errors: string[]): boolean | undefined {

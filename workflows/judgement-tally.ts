@@ -173,6 +173,17 @@ export class JudgementTally {
     return event !== undefined && this.stands(event);
   }
 
+  /** Whether `rater` has a standing judgement (an answer not withdrawn). */
+  hasStanding(rater: string): boolean {
+    const slot = this.slots.get(digest64(rater));
+    return slot !== undefined && slot.choice !== 'retract';
+  }
+
+  /** Whether `rater` ever judged (standing or withdrawn); known across continue-as-new, unlike the rater list. */
+  hasJudged(rater: string): boolean {
+    return this.slots.has(digest64(rater));
+  }
+
   ratersWhoJudged(): string[] {
     return this.log.ratersSorted();
   }

@@ -8,14 +8,16 @@
 import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import type { CommitRequest, GenerateCandidatesRequest, IngestCandidatesRequest } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
+import { campaignProgress, judgementChoice, quotaFull, voteChoice } from './campaign-child';
 import { DIGEST_BYTES } from './compact';
+import { judgementVerdict, voteVerdict } from './gold';
 import { deadlineAt } from './input';
 import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
 import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
 import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
-  Candidate, CloseReason, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
+  CampaignChoice, Candidate, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
   VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
 import { SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
@@ -57,6 +59,16 @@ export class RatingLifecycle {
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
   observer: VoteObserver = UNOBSERVED;
+  /**
+   * Set on a campaign's child lifecycle (ratingLifecycle does): it refuses an answer that would stand
+   * beyond the item's quota (LifecycleFull), so answers arriving together at the quota never overflow,
+   * and tells the campaign of every answer that changes what stands.
+   */
+  campaignChild?: {
+    onAnswer: (rater: string, progress: number, seq: number, choice: CampaignChoice) => void;
+    /** A gold lifecycle's report instead: a rater's first (and only) answer, scored. */
+    onGold?: (rater: string, correct: boolean) => void;
+  };
 
   private constructor(
     readonly lifecycleId: string,
@@ -212,6 +224,39 @@ export class RatingLifecycle {
     }
   }
 
+  /** Campaign children: an answer that would add a standing one is refused once the item has its quota (campaign-child.ts). */
+  private checkQuota(addsStanding: boolean, candidateId?: string): void {
+    // Gold lifecycles take every rater once, for the whole campaign: no quota.
+    if (!this.campaignChild || !addsStanding || this.plan.gold !== undefined) return;
+    if (quotaFull(this.plan.quorum, this.tally, this.judgements, candidateId)) {
+      throw ApplicationFailure.nonRetryable('this item has all the answers it asks for', VoteRejection.LifecycleFull);
+    }
+  }
+
+  /** What a campaign counts of this item (campaign-child.ts). */
+  progress(): number {
+    return campaignProgress(this.plan.quorum, this.tally, this.judgements);
+  }
+
+  /** Gold lifecycles keep a rater's first answer: any other from them is refused (AnswerFinal), a repeat of it answered `duplicate`. */
+  private checkFirstAnswer(withdrawal: boolean, answered: () => boolean): void {
+    if (this.plan.gold !== undefined && (withdrawal || answered())) {
+      throw ApplicationFailure.nonRetryable('this item keeps your first answer: it cannot be changed or withdrawn', VoteRejection.AnswerFinal);
+    }
+  }
+
+  /** Only an answer that now stands is reported (an older one arriving late changes nothing): `choice` is the request's. */
+  private reportAnswer(rater: string, outcome: VoteReceipt['outcome'], choice: () => CampaignChoice, gold?: GoldVerdict): void {
+    if (gold !== undefined) {
+      // Gold answers are never data: the campaign hears only the score of a rater's first answer.
+      if (outcome === 'recorded') this.campaignChild?.onGold?.(rater, gold.correct);
+      return;
+    }
+    if (this.campaignChild && (outcome === 'recorded' || outcome === 'changed' || outcome === 'retracted')) {
+      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted, choice());
+    }
+  }
+
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
     this.observedRefusal(() => this.checkVote(request, options));
@@ -234,6 +279,8 @@ export class RatingLifecycle {
     if (!this.tally.hasCandidate(request.candidateId)) {
       throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
     }
+    this.checkFirstAnswer(request.value === 'retract', () => this.tally.hasVoted(request.rater, request.candidateId));
+    this.checkQuota(request.value !== 'retract' && !this.tally.hasStanding(request.rater, request.candidateId), request.candidateId);
     this.checkRoom();
   }
 
@@ -248,6 +295,8 @@ export class RatingLifecycle {
     if (this.checkAcceptance(request, options.signalled === true, 'judgement')) return;
     const refusal = judgementRefusal(request, { candidateIds: this.candidates.map((c) => c.id), allowBothBad: this.plan.allowBothBad !== false });
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
+    this.checkFirstAnswer(request.choice === 'retract', () => this.judgements.hasJudged(request.rater));
+    this.checkQuota(request.choice !== 'retract' && !this.judgements.hasStanding(request.rater));
     this.checkRoom();
   }
 
@@ -259,7 +308,9 @@ export class RatingLifecycle {
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
-    return { outcome, candidate: this.tally.tallyOf(request.candidateId) };
+    const gold = this.plan.gold !== undefined ? voteVerdict(this.plan.gold, request) : undefined;
+    this.reportAnswer(request.rater, outcome, () => voteChoice(this.candidates, request), gold);
+    return { outcome, candidate: this.tally.tallyOf(request.candidateId), ...(gold !== undefined ? { gold } : {}) };
   }
 
   recordJudgement(request: JudgementRequest): JudgementReceipt {
@@ -271,7 +322,9 @@ export class RatingLifecycle {
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
-    return { outcome, judgements: this.judgements.counted() };
+    const gold = this.plan.gold !== undefined ? judgementVerdict(this.plan.gold, request, this.candidates) : undefined;
+    this.reportAnswer(request.rater, outcome, () => judgementChoice(this.candidates, request), gold);
+    return { outcome, judgements: this.judgements.counted(), ...(gold !== undefined ? { gold } : {}) };
   }
 
   /** Signals cannot be refused, so a bad or late one is counted and logged instead. */
@@ -313,6 +366,8 @@ export class RatingLifecycle {
   /** Why voting should end now, if it should: a close request wins over quorum. */
   stopReason(): 'closed' | 'quorum' | undefined {
     if (this.closeRequested) return 'closed';
+    // A gold lifecycle stays open for the whole campaign, until the campaign closes it or its deadline.
+    if (this.plan.gold !== undefined) return undefined;
     const { quorum } = this.plan;
     const reached = quorum.kind === 'responses' ? this.judgements.counted().standing >= quorum.responses : this.tally.quorumReached(quorum);
     return reached ? 'quorum' : undefined;
@@ -420,6 +475,7 @@ export class RatingLifecycle {
       ...(plan.modelVersion !== undefined ? { modelVersion: plan.modelVersion } : {}),
       ...(plan.startedBy !== undefined ? { startedBy: plan.startedBy } : {}),
       ...(plan.startedFrom !== undefined ? { startedFrom: plan.startedFrom } : {}),
+      ...(plan.delivery !== undefined ? { delivery: plan.delivery } : {}),
       quorum: plan.quorum,
       deadlineAt: this.deadlineAt,
       candidates: this.candidates.map((c) => ({
@@ -432,6 +488,7 @@ export class RatingLifecycle {
       ...(judgements !== undefined ? { judgements } : {}),
       ...(this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
       ...(this.posts.length > 0 ? { posts: this.posts } : {}),
+      ...(plan.gold !== undefined ? { gold: true as const } : {}),
     };
   }
 

@@ -10,7 +10,10 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorCode } from '../core/errors';
-import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from './types';
+import type {
+  CampaignCancelRequest, CampaignItemReport, CampaignRaterRecord, CampaignStatus, ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, NextItemAnswer,
+  NextItemRequest, VoteReceipt, VoteRequest,
+} from './types';
 
 export const WORKFLOW_TYPE = 'ratingLifecycle';
 
@@ -49,12 +52,29 @@ export const VoteRejection = {
   NotPairwise: ErrorCode.NotPairwise,
   /** A judgement answering "both bad" on a lifecycle that does not offer it (allowBothBad: false). */
   ChoiceNotOffered: ErrorCode.ChoiceNotOffered,
+  /** A changed or withdrawn answer on a campaign's gold lifecycle, where a rater's first answer is the one scored. */
+  AnswerFinal: ErrorCode.AnswerFinal,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 
 /** The failure type of a lifecycle started with input it cannot run. */
 export const INVALID_INPUT_ERROR = ErrorCode.LifecycleInputInvalid;
 
+// Campaigns (workflows/rating-campaign.ts): one workflow per campaign, one child lifecycle per item.
+export const CAMPAIGN_WORKFLOW_TYPE = 'ratingCampaign';
+/** Child lifecycles report to their campaign: opened, each answer that changes the standing, closed, failed. */
+export const campaignItemReportSignal = defineSignal<[CampaignItemReport]>('campaign-item-report');
+export const campaignPauseSignal = defineSignal('pause');
+export const campaignResumeSignal = defineSignal('resume');
+/** Closes every open item (each commits what it has) and starts no more. */
+export const campaignCancelSignal = defineSignal<[CampaignCancelRequest]>('cancel');
+/** An open item for this rater (not answered by them, furthest from its quota), reserved for them a while. */
+export const nextItemUpdate = defineUpdate<NextItemAnswer, [NextItemRequest]>('next');
+export const campaignStatusQuery = defineQuery<CampaignStatus>('status');
+/** Every rater of the campaign as it stands: answers, gold answered and correct, score, status and why. */
+export const campaignRatersQuery = defineQuery<CampaignRaterRecord[]>('raters');
+/** The failure type of a campaign started with input it cannot run. */
+export const INVALID_CAMPAIGN_INPUT_ERROR = ErrorCode.CampaignInputInvalid;
 /**
  * The vote channels a lifecycle's channel takes: its own, and for web lifecycles also `cli` (the ops
  * CLI votes on web lifecycles for testing). A vote's `channel` is set by the gateway route it came in

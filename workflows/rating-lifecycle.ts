@@ -43,6 +43,7 @@
  */
 import {
   ActivityCancellationType,
+  ContinueAsNew,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -53,7 +54,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ChannelActivities, InferenceActivities, LedgerActivities } from '../activities/types';
-import type { PostedMessage } from '../channels/types';
+import type { PostRef, PostedMessage } from '../channels/types';
+import { campaignOf, reportToCampaign } from './campaign-child';
 import { currentDetails } from './describe';
 import { validateLifecycleInput } from './input';
 import {
@@ -64,7 +66,7 @@ import { RatingLifecycle } from './lifecycle-state';
 import { countClosed, countContinuedAsNew, countPhase, voteCounters } from './metrics';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { campaignKey, channelKey, modelKey, postRefsKey, statusKey } from './search-attributes';
-import type { LifecyclePhase, LifecyclePlan, LifecycleSummary } from './types';
+import type { CampaignItemReport, LifecyclePhase, LifecyclePlan, LifecycleSummary } from './types';
 
 export { COMMIT_BATCH_SIZE } from './lifecycle-commits';
 export { LIVE_UPDATE_INTERVAL_MS } from './lifecycle-carry';
@@ -102,6 +104,12 @@ function activitiesFor(baseQueue: string) {
   });
   return { inference, channel, ledger };
 }
+
+/**
+ * Channels told of an assigned lifecycle all the same: they hand its items out later from what publish
+ * records (email's digests read the candidates), and mail nobody now. Others are not called at all.
+ */
+const ASSIGNED_RECORDING_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['email'];
 
 /** Channels whose post shows a live tally. */
 const LIVE_POST_CHANNELS: ReadonlyArray<LifecyclePlan['channel']['kind']> = ['slack'];
@@ -188,7 +196,9 @@ function historyIsLong(thresholds: LifecycleThresholds): boolean {
  */
 async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActivities, commitIncrement: () => Promise<void>): Promise<VotingOutcome> {
   const { lifecycleId, plan, deadlineAtMs, reminderAtMs } = lifecycle;
-  const live = LIVE_POST_CHANNELS.includes(plan.channel.kind);
+  // An assigned lifecycle has no post to keep current, and nobody to remind but through its campaign.
+  const assigned = plan.delivery === 'assigned';
+  const live = !assigned && LIVE_POST_CHANNELS.includes(plan.channel.kind);
   let postedVersion = lifecycle.eventsAccepted;
   const mustStop = () => lifecycle.stopReason() !== undefined || historyIsLong(lifecycle.thresholds);
   const tallyChanged = () => live && lifecycle.eventsAccepted !== postedVersion;
@@ -197,7 +207,7 @@ async function collectVotes(lifecycle: RatingLifecycle, channel: ChannelActiviti
   for (;;) {
     const now = Date.now();
     if (deadlineAtMs - now <= 0) return lifecycle.stopReason() ?? 'deadline';
-    const reminderDue = reminderAtMs !== undefined && !lifecycle.reminded;
+    const reminderDue = !assigned && reminderAtMs !== undefined && !lifecycle.reminded;
     if (reminderDue && now >= reminderAtMs) {
       await channel.remindRaters({ lifecycleId, plan, deadlineAt: lifecycle.deadlineAt, ratersWhoVoted: lifecycle.ratersWhoVoted() });
       lifecycle.markReminded();
@@ -241,7 +251,24 @@ async function commitIncrement(lifecycle: RatingLifecycle, ledger: LedgerActivit
   lifecycle.incrementCommitted(request);
 }
 
+/**
+ * A lifecycle a campaign started (workflows/rating-campaign.ts) reports to it (campaign-child.ts),
+ * a failure too; any other lifecycle runs exactly as it always did.
+ */
 export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | LifecycleStart | null): Promise<LifecycleSummary> {
+  const campaignId = campaignOf();
+  if (campaignId === undefined) return runLifecycle(input, carry);
+  try {
+    return await runLifecycle(input, carry, campaignId);
+  } catch (err) {
+    if (!(err instanceof ContinueAsNew)) {
+      await reportToCampaign(campaignId, { lifecycleId: workflowInfo().workflowId, kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+    }
+    throw err;
+  }
+}
+
+async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleStart | null | undefined, campaignId?: string): Promise<LifecycleSummary> {
   const info = workflowInfo();
   const { inference, channel, ledger } = activitiesFor(info.taskQueue);
   const rules: LifecycleRules = {
@@ -258,6 +285,13 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
   observeVotes(lifecycle);
   lifecycle.register();
   setFilterAttributes(lifecycle.plan);
+  const report = campaignId === undefined ? undefined : (r: CampaignItemReport) => reportToCampaign(campaignId, r);
+  if (report) {
+    lifecycle.campaignChild = {
+      onAnswer: (rater, progress, seq, choice) => void report({ lifecycleId: info.workflowId, kind: 'answer', rater, progress, seq, choice }),
+      onGold: (rater, correct) => void report({ lifecycleId: info.workflowId, kind: 'gold', rater, correct }),
+    };
+  }
 
   if (resumed) {
     setPostRefsAttribute(lifecycle.posts);
@@ -266,12 +300,16 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
     enterPhase(lifecycle, 'generating', { attribute: true, counted: true });
     const ingest = lifecycle.ingestRequest();
     const candidates = ingest !== undefined ? await inference.ingestCandidates(ingest) : await inference.generateCandidates(lifecycle.generateRequest());
-    // 3. Publish them to raters.
+    // 3. Publish them to raters; an assigned lifecycle is posted nowhere (its campaign hands it out).
     lifecycle.startPublishing();
     enterPhase(lifecycle, 'publishing', { attribute: false, counted: true });
-    const post = await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
+    const { plan } = lifecycle;
+    const post: PostRef = plan.delivery === 'assigned' && !ASSIGNED_RECORDING_CHANNELS.includes(plan.channel.kind)
+      ? { channel: lifecycle.plan.channelLabel }
+      : await channel.publishLifecycle({ lifecycleId: info.workflowId, plan: lifecycle.plan, candidates, deadlineAt: lifecycle.deadlineAt });
     setPostRefsAttribute(post.messages ?? []);
     lifecycle.openVoting(candidates, post.messages ?? []);
+    await report?.({ lifecycleId: info.workflowId, kind: 'opened' });
   }
   enterPhase(lifecycle, 'voting', { attribute: true, counted: !resumed });
 
@@ -297,12 +335,13 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
     rowsCommitted = committed.voteRowsForLifecycle + (committed.judgementRowsForLifecycle ?? 0);
   }
 
-  // 6. Close the post: tell raters the outcome where the channel shows one.
+  // 6. Close the post: tell raters the outcome where the channel shows one (an assigned lifecycle has none).
   const judgements = lifecycle.judgementCounts();
-  await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies(), ...(judgements ? { judgements } : {}) });
+  if (lifecycle.plan.delivery !== 'assigned') await channel.closePost({ lifecycleId: info.workflowId, plan: lifecycle.plan, closeReason: lifecycle.closedWith(), tally: lifecycle.tally.tallies(), ...(judgements ? { judgements } : {}) });
   lifecycle.complete();
   enterPhase(lifecycle, 'completed', { attribute: true, counted: true });
 
-  // 7. The summary ops see in the UI.
+  // 7. The summary ops see in the UI (and the campaign, if one started this lifecycle).
+  await report?.({ lifecycleId: info.workflowId, kind: 'closed', closeReason: lifecycle.closedWith(), progress: lifecycle.progress(), votesAccepted: lifecycle.eventsAccepted });
   return lifecycle.summary(rowsCommitted);
 }

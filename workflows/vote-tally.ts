@@ -203,6 +203,17 @@ export class VoteTally {
     return tallies.length > 0 && tallies.every((t) => t.votes >= quorum.votes);
   }
 
+  /** Whether `rater` has a standing vote (not a retraction) on `candidateId`. */
+  hasStanding(rater: string, candidateId: string): boolean {
+    const slot = this.slots.get(slotKey(rater, candidateId));
+    return slot !== undefined && standingValue(slot) !== undefined;
+  }
+
+  /** Whether `rater` ever voted on the candidate (standing or withdrawn); known across continue-as-new. */
+  hasVoted(rater: string, candidateId: string): boolean {
+    return this.slots.has(slotKey(rater, candidateId));
+  }
+
   ratersWhoVoted(): string[] {
     return this.log.ratersSorted();
   }

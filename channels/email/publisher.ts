@@ -72,6 +72,19 @@ export class EmailPublisher implements ChannelPublisher {
   async publish(request: PublishRequest): Promise<{ channel: string }> {
     const { lifecycleId, plan, candidates, deadlineAt } = request;
     const hash = lifecycleHash(lifecycleId);
+    if (plan.delivery === 'assigned') {
+      // A campaign's item: mailed to nobody now; its campaign's digests show it to the raters it is handed to.
+      await this.options.state.saveLifecycle(hash, {
+        lifecycleId, deadlineAt, prompt: plan.prompt,
+        candidates: candidates.map((c) => ({
+          id: c.id, label: c.label, kind: c.kind, placeholder: c.placeholder, sha256: c.artifact.sha256, mime: c.artifact.mime, ...(c.text !== undefined ? { text: c.text } : {}),
+        })),
+        ...(plan.task !== undefined ? { task: plan.task } : {}),
+        ...(plan.question !== undefined ? { question: plan.question } : {}),
+        ...(plan.allowBothBad !== undefined ? { allowBothBad: plan.allowBothBad } : {}),
+      });
+      return { channel: 'email' };
+    }
     const targets = await this.deliverable(this.recipients(request.plan.channel));
     if (targets.length === 0) this.log('warn', 'email lifecycle has no rater to mail: every recipient opted out', { lifecycleId });
     // The gateway maps reply addresses back to the lifecycle (and reminders find the candidates) here.

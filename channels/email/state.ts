@@ -14,13 +14,19 @@ import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fsyncDir, writeFileAtomic as writeAtomic } from '../../core/files';
 import * as path from 'node:path';
+import type { LifecycleTask } from '../../workflows/types';
 import type { MailKind } from './tokens';
 
 export interface EmailLifecycleRecord {
   lifecycleId: string;
   deadlineAt: string;
   prompt: string;
-  candidates: Array<{ id: string; label: string }>;
+  /** Content fields (kind on) only for a campaign's assigned items: its digests show them (digest.ts). */
+  candidates: Array<{ id: string; label: string; kind?: 'image' | 'text'; text?: string; placeholder?: boolean; sha256?: string; mime?: string }>;
+  /** Assigned items: what the digest asks. */
+  task?: LifecycleTask;
+  question?: string;
+  allowBothBad?: boolean;
 }
 
 export interface SendRecord {

@@ -147,7 +147,9 @@ export function verifyReplyAddress(key: Buffer, address: string, domain: string)
   return { lifecycleHash: match[1]!, rater: `r_${match[2]}`, token: local.slice(REPLY_LOCAL_PREFIX.length) };
 }
 
-export type MailKind = 'invite' | 'remind' | 'close';
+/** `notify`: a campaign notification (channels/email/notifier.ts), keyed by its event id instead of a lifecycle;
+ * `digest`: a campaign's digest, keyed by `<campaign id>#digest-<n>` in place of a lifecycle id. */
+export type MailKind = 'invite' | 'remind' | 'close' | 'notify' | 'digest';
 
 /**
  * Deterministic Message-ID per (kind, lifecycle, rater): a retried send carries the same id, so

@@ -65,7 +65,7 @@ export function rejectionText(code: VoteRejectionCode): string {
 
 export interface EphemeralAnswerDeps {
   /** `chat.postEphemeral`, for payloads without a `response_url` (or with one on a host that is not allowed). */
-  postEphemeral(args: { channel: string; user: string; text: string }): Promise<unknown>;
+  postEphemeral(args: { channel: string; user: string; text: string; blocks?: Array<Record<string, unknown>> }): Promise<unknown>;
   /** Origins (`https://hooks.slack.com`) a `response_url` may be on; see `responseUrlOrigins`. */
   responseUrlOrigins: readonly string[];
   fetch?: typeof fetch;
@@ -113,11 +113,21 @@ export async function postToResponseUrl(url: string, body: Record<string, unknow
   if (!res.ok) throw new Error(`response_url answered ${res.status}`);
 }
 
+/**
+ * How an answer is shown: `blocks` under the text (a campaign item and its buttons), `replace` in place
+ * of the clicked ephemeral message (so an answered item's buttons are gone).
+ */
+export interface AnswerOptions {
+  blocks?: Array<Record<string, unknown>>;
+  replace?: boolean;
+}
+
 /** Answers the clicker of `payload` (user `user` in `channel`) with `text`; never rejects. */
-export type EphemeralAnswer = (payload: BlockActionsPayload, channel: string | undefined, user: string, text: string) => Promise<void>;
+export type EphemeralAnswer = (payload: BlockActionsPayload, channel: string | undefined, user: string, text: string, options?: AnswerOptions) => Promise<void>;
 
 export function createEphemeralAnswer(deps: EphemeralAnswerDeps): EphemeralAnswer {
-  return async (payload, channel, user, text) => {
+  return async (payload, channel, user, text, options = {}) => {
+    const blocks = options.blocks ? { blocks: options.blocks } : {};
     try {
       const url = allowedResponseUrl(payload.response_url, deps.responseUrlOrigins);
       if (url === undefined && payload.response_url !== undefined) {
@@ -125,9 +135,9 @@ export function createEphemeralAnswer(deps: EphemeralAnswerDeps): EphemeralAnswe
       }
       if (url !== undefined) {
         // replace_original:false, or Slack may replace the candidate message with the answer.
-        await postToResponseUrl(url, { response_type: 'ephemeral', replace_original: false, text }, deps.fetch);
+        await postToResponseUrl(url, { response_type: 'ephemeral', replace_original: options.replace === true, text, ...blocks }, deps.fetch);
       } else if (channel) {
-        await deps.postEphemeral({ channel, user, text });
+        await deps.postEphemeral({ channel, user, text, ...blocks });
       }
     } catch (err) {
       deps.log('warn', 'could not send the Slack ephemeral answer', { error: messageOf(err) });
@@ -143,20 +153,21 @@ export interface CommandTarget {
 }
 
 /** Answers a command's user with `text`; `replace` replaces the command's ephemeral acknowledgement. Never rejects. */
-export type CommandResponder = (target: CommandTarget, text: string, options?: { replace?: boolean }) => Promise<void>;
+export type CommandResponder = (target: CommandTarget, text: string, options?: AnswerOptions) => Promise<void>;
 
 export function createCommandResponder(deps: EphemeralAnswerDeps): CommandResponder {
   return async (target, text, options = {}) => {
+    const blocks = options.blocks ? { blocks: options.blocks } : {};
     try {
       const url = allowedResponseUrl(target.responseUrl, deps.responseUrlOrigins);
       if (url !== undefined) {
-        await postToResponseUrl(url, { response_type: 'ephemeral', replace_original: options.replace === true, text }, deps.fetch);
+        await postToResponseUrl(url, { response_type: 'ephemeral', replace_original: options.replace === true, text, ...blocks }, deps.fetch);
         return;
       }
       if (target.responseUrl !== undefined) {
         deps.log('warn', 'Slack response_url is not on an allowed origin; not called, answering with chat.postEphemeral', { origins: deps.responseUrlOrigins.join(',') });
       }
-      await deps.postEphemeral({ channel: target.channel, user: target.user, text });
+      await deps.postEphemeral({ channel: target.channel, user: target.user, text, ...blocks });
     } catch (err) {
       deps.log('warn', 'could not send the Slack command answer', { error: messageOf(err) });
     }

@@ -31,6 +31,8 @@ export type CommandRequest =
   | { kind: 'help' }
   | { kind: 'status' }
   | { kind: 'close'; lifecycleId: string }
+  /** The rater's next item of a campaign running in this channel (the one, or the one named). */
+  | { kind: 'next'; campaignId?: string }
   | { kind: 'start'; prompt: string; flags: StartFlags };
 
 export type CommandParse = { ok: true; request: CommandRequest } | { ok: false; problem: string };
@@ -56,8 +58,9 @@ export function usage(command = '/prefline'): string {
   return [
     `*${command} <prompt>* starts a lifecycle in this channel: candidates are posted here for :+1: / :-1: votes.`,
     'Flags: `--model <model>` · `--n 4` (candidates) · `--votes 3` (votes per candidate) · `--deadline 2h` · `--vs <model>` (compare with a second model: A, B, tie or both bad; `--votes` answers).',
-    `Put a prompt in double quotes when it holds \`--\` or starts with status, close or help: \`${command} "close-up of a fox" --n 2\`.`,
+    `Put a prompt in double quotes when it holds \`--\` or starts with status, close, next or help: \`${command} "close-up of a fox" --n 2\`.`,
     `*${command} status*: this channel's open lifecycles · *${command} close <id>*: close one you started · *${command} help*: this text.`,
+    `*${command} next [campaign]*: your next item of the campaign running in this channel, shown only to you.`,
   ].join('\n');
 }
 
@@ -101,6 +104,11 @@ export function parseCommandText(text: string): CommandParse {
     const id = all[1];
     if (id === undefined || !LIFECYCLE_ID.test(id)) return { ok: false, problem: 'Say which lifecycle to close: `close <id>`, with the id `status` shows.' };
     return { ok: true, request: { kind: 'close', lifecycleId: id } };
+  }
+  if (first === 'next' && all.length <= 2) {
+    const id = all[1];
+    if (id !== undefined && !LIFECYCLE_ID.test(id)) return { ok: false, problem: 'Say which campaign: `next <campaign id>`, or just `next` in a channel with one campaign.' };
+    return { ok: true, request: { kind: 'next', ...(id !== undefined ? { campaignId: id } : {}) } };
   }
   const flags: StartFlags = {};
   const prompt: string[] = [];

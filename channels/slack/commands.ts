@@ -6,6 +6,7 @@
  *   /prefline <prompt> [--model m] [--n 4] [--votes 3] [--deadline 2h] [--vs m2]   start a lifecycle here
  *   /prefline status          this channel's open lifecycles
  *   /prefline close <id>      close one (whoever started it, or ops)
+ *   /prefline next [campaign] the rater's next campaign item, answered with its buttons (campaign-next.ts)
  *   /prefline help
  *
  * A start is checked here (team, starter list, text, models, the user's rate), then handed to
@@ -21,6 +22,8 @@ import { pseudonymiseRater } from '../../core/pseudonym';
 import type { LifecycleStatus } from '../../workflows/types';
 import type { SlackUserList } from './allow-list';
 import type { CommandResponder } from './answers';
+import { CAMPAIGN_ANSWERS } from './campaign-messages';
+import type { SlackCampaignItems } from './campaign-next';
 import type { AcceptedStart } from './command-starts';
 import { commandLifecycleId, parseCommandText, startInput, usage, type ChannelDefaults, type CommandRequest } from './command-text';
 import { escapeMrkdwn } from './messages';
@@ -33,6 +36,8 @@ export interface SlashCommandPayload {
   team_id?: string;
   enterprise_id?: string;
   channel_id?: string;
+  /** The channel's name (without `#`), as Slack sends it: a campaign started for `slack:#name` is found by it. */
+  channel_name?: string;
   user_id?: string;
   response_url?: string;
   trigger_id?: string;
@@ -66,12 +71,17 @@ export interface SlackCommandsDeps {
   accept(start: AcceptedStart, admit: () => boolean): Promise<StartAcceptance>;
   /** Answers later, for a command that took longer than Slack waits (answers.ts createCommandResponder). */
   respond: CommandResponder;
+  /** Campaign items (`next`); absent: campaigns are not offered on Slack here. */
+  campaignItems?: Pick<SlackCampaignItems, 'next'>;
+  /** Whether a user may rate (the votes' allow-list, SlackInbound.mayRate); required with campaignItems. */
+  mayRate?: (user: string) => Promise<boolean>;
   log?: GatewayLog;
 }
 
-/** What the command is answered, privately. */
+/** What the command is answered, privately: text, and blocks where the answer has buttons (a campaign item). */
 export interface CommandAnswer {
   text: string;
+  blocks?: Array<Record<string, unknown>>;
 }
 
 export const COMMAND_ANSWERS = {
@@ -113,7 +123,7 @@ export class SlackCommands {
     if (first !== undefined) return first;
     const { channel_id: channel, user_id: user } = payload;
     if (isId(channel) && isId(user)) {
-      void handled.then((answer) => this.deps.respond({ channel, user, ...(typeof payload.response_url === 'string' ? { responseUrl: payload.response_url } : {}) }, answer.text, { replace: true }));
+      void handled.then((answer) => this.deps.respond({ channel, user, ...(typeof payload.response_url === 'string' ? { responseUrl: payload.response_url } : {}) }, answer.text, { replace: true, ...(answer.blocks ? { blocks: answer.blocks } : {}) }));
     }
     return { text: COMMAND_ANSWERS.workingOnIt };
   }
@@ -139,6 +149,7 @@ export class SlackCommands {
         case 'status': return { text: await this.status(channel, who) };
         case 'close': return { text: await this.close(request.lifecycleId, user, who) };
         case 'start': return { text: await this.start(request, payload, { user, channel, team, who, command }) };
+        case 'next': return await this.next(request.campaignId, { user, channel, who, ...(typeof payload.channel_name === 'string' ? { channelName: payload.channel_name } : {}) });
       }
     } catch (err) {
       this.log('error', 'Slack command failed', { error: messageOf(err) });
@@ -175,6 +186,17 @@ export class SlackCommands {
     }
     this.log('info', 'Slack start accepted', { lifecycleId, rater: from.who, duplicate: accepted === 'duplicate' });
     return built.summary;
+  }
+
+  /** A campaign item for a rater on the allow-list, asked with their pseudonym. */
+  private async next(campaignId: string | undefined, from: { user: string; channel: string; who: string; channelName?: string }): Promise<CommandAnswer> {
+    const { campaignItems, mayRate } = this.deps;
+    if (!campaignItems || !mayRate) return { text: CAMPAIGN_ANSWERS.noCampaignHere };
+    if (!(await mayRate(from.user))) {
+      this.log('info', 'Slack next refused: not a rater', { rater: from.who });
+      return { text: CAMPAIGN_ANSWERS.notARater };
+    }
+    return campaignItems.next(campaignId, from.who, { id: from.channel, name: from.channelName });
   }
 
   private async status(channel: string, who: string): Promise<string> {

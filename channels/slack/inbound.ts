@@ -18,6 +18,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { AcceptedStart } from './command-starts';
 import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, responseUrlOrigins, type EphemeralAnswer } from './answers';
+import { isCampaignClick } from './campaign-messages';
+import type { SlackCampaignItems } from './campaign-next';
 import { RaterAllowList } from './allow-list';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
 import { DeliveryInbox } from './dedupe-inbox';
@@ -76,6 +78,8 @@ export interface SlackInboundDeps {
    * could not (it is retried like forwarding). Without it, journaled starts are dropped, loudly.
    */
   startLifecycle?: (start: AcceptedStart) => Promise<void>;
+  /** Campaign items handed to raters (`/prefline next`): their buttons' clicks. Absent: such clicks count for nothing. */
+  campaignItems?: Pick<SlackCampaignItems, 'click'>;
   /** For `response_url` replies. */
   fetch?: typeof fetch;
   now?: () => number;
@@ -150,6 +154,11 @@ export class SlackInbound {
   /** Learns the bot's own user id (`auth.test`); retried in the background until Slack answers. */
   async start(): Promise<string> {
     return (await this.identity.whoAmI()).userId;
+  }
+
+  /** Whether a Slack user may rate here (the allow-list): the slash command's `next` asks before handing out an item. */
+  mayRate(user: string): Promise<boolean> {
+    return this.allowList.allows(user);
   }
 
   /** The teams whose votes count: the configured ones, else the bot's own (none known: nobody's). */
@@ -317,6 +326,7 @@ export class SlackInbound {
       return reply(ANSWERS.foreignTeam);
     }
     if (!(await this.allowList.allows(user))) return reply(ANSWERS.notARater);
+    if (isCampaignClick(action)) return this.handleCampaignClick(payload, action, { user, team, channel });
     const ref = safeMessageRef(channel, payload.container?.message_ts ?? payload.message?.ts);
     const post = ref ? await this.forwarding.findPost(this.deps.posts, ref, true) : undefined;
     if (!post) return reply(ANSWERS.notAVote);
@@ -343,6 +353,30 @@ export class SlackInbound {
     }
     this.stats.forwarded += 1;
     await reply(receiptText(receipts[0]!));
+  }
+
+  /**
+   * A click on a campaign item handed to this rater (an ephemeral message, so no post to look up): the item's
+   * checks and answer are campaign-next.ts's; forwarding is retried here like every click's.
+   */
+  private async handleCampaignClick(payload: BlockActionsPayload, action: BlockAction, from: { user: string; team: string; channel: string | undefined }): Promise<void> {
+    const reply = (text: string, options?: { blocks?: Array<Record<string, unknown>>; replace?: boolean }) => this.answer(payload, from.channel, from.user, text, options);
+    const items = this.deps.campaignItems;
+    if (!items || !from.channel) return reply(ANSWERS.notAVote);
+    const rater = pseudonymiseRater(this.deps.raterKey, 'slack', from.user);
+    const retried = <T>(what: string, lifecycleId: string, key: string, call: () => Promise<T>) => this.forwarding.retried(what, { lifecycleId, rater, idempotencyKey: key }, call);
+    let answer;
+    try {
+      answer = await items.click(action, { rater, team: from.team }, { id: from.channel, name: payload.channel?.name }, {
+        judge: (lifecycleId, j) => retried('campaign item judgement', lifecycleId, j.idempotencyKey, () => this.deps.posts.judge(lifecycleId, j)),
+        vote: (lifecycleId, v) => retried('campaign item vote', lifecycleId, v.idempotencyKey, () => this.deps.posts.vote(lifecycleId, v)),
+      }, this.now());
+    } catch (err) {
+      await reply(this.journal.keeps ? ANSWERS.keepsTrying : ANSWERS.clickAgain);
+      throw err;
+    }
+    this.stats.forwarded += 1;
+    await reply(answer.text, { ...(answer.blocks ? { blocks: answer.blocks } : {}), replace: answer.replace });
   }
 
   /** A comparison's click: one judgement, answered with the lifecycle's receipt. */

@@ -34,8 +34,8 @@ export interface BlockActionsPayload {
   type?: string;
   user?: { id?: string; team_id?: string };
   team?: { id?: string } | null;
-  channel?: { id?: string };
-  container?: { channel_id?: string; message_ts?: string };
+  channel?: { id?: string; name?: string };
+  container?: { channel_id?: string; message_ts?: string; is_ephemeral?: boolean };
   message?: { ts?: string };
   actions?: BlockAction[];
   response_url?: string;

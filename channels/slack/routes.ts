@@ -29,7 +29,7 @@ export interface SlackRoutesDeps {
 }
 
 /** The form fields of a slash command Prefline reads. */
-const COMMAND_FIELDS = ['command', 'text', 'team_id', 'enterprise_id', 'channel_id', 'user_id', 'response_url', 'trigger_id'] as const;
+const COMMAND_FIELDS = ['command', 'text', 'team_id', 'enterprise_id', 'channel_id', 'channel_name', 'user_id', 'response_url', 'trigger_id'] as const;
 
 /** block_actions payloads carry the whole message (blocks included): far above the vote API's 16 KB. */
 export const MAX_SLACK_BODY_BYTES = 1024 * 1024;
@@ -105,8 +105,8 @@ export function createSlackRoutes(deps: SlackRoutesDeps): HttpRoute[] {
         const value = form.get(field);
         if (value !== null) payload[field] = value;
       }
-      const { text: answerText } = await commands.answer(payload);
-      answer(res, 200, JSON.stringify({ response_type: 'ephemeral', text: answerText }), { 'Content-Type': 'application/json; charset=utf-8' });
+      const { text: answerText, blocks } = await commands.answer(payload);
+      answer(res, 200, JSON.stringify({ response_type: 'ephemeral', text: answerText, ...(blocks ? { blocks } : {}) }), { 'Content-Type': 'application/json; charset=utf-8' });
     });
   };
 

@@ -55,7 +55,8 @@ export async function startSlackSocketMode(options: SlackSocketModeOptions): Pro
       if (envelope.type === 'slash_commands' && options.commands) {
         const body = (envelope.body ?? {}) as Record<string, unknown>;
         const payload = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as SlashCommandPayload;
-        response = { response_type: 'ephemeral', text: (await options.commands.answer(payload)).text };
+        const { text, blocks } = await options.commands.answer(payload);
+        response = { response_type: 'ephemeral', text, ...(blocks ? { blocks } : {}) };
       } else if (envelope.type === 'events_api') {
         result = await options.inbound.acceptEvent(envelope.body, {
           ...(envelope.retry_num ? { retryNum: envelope.retry_num } : {}),

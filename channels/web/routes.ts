@@ -143,7 +143,8 @@ export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
     await checkCampaign(who, lifecycleId);
     const receipt = await forward('vote', lifecycleId, rater, () => deps.directory.vote(lifecycleId, vote));
     log('debug', 'vote', { lifecycleId, rater, candidateId: vote.candidateId, value: vote.value, outcome: receipt.outcome });
-    sendJson(res, 200, { outcome: receipt.outcome, candidate: receipt.candidate });
+    // A gold item's verdict (and, for a wrong answer, its explanation) comes only once the rater has answered.
+    sendJson(res, 200, { outcome: receipt.outcome, candidate: receipt.candidate, ...(receipt.gold ? { gold: receipt.gold } : {}) });
   };
 
   // What a judgement needs of its lifecycle, remembered per lifecycle id (insertion order: oldest first).
@@ -187,7 +188,7 @@ export function createWebRoutes(deps: WebRoutesDeps): HttpRoute[] {
     if (wrongOrder) throw new HttpError(ErrorCode.MalformedVote, wrongOrder);
     const receipt = await forward('judgement', lifecycleId, rater, () => deps.directory.judge(lifecycleId, judgement));
     log('debug', 'judgement', { lifecycleId, rater, left: judgement.left, right: judgement.right, choice: judgement.choice, outcome: receipt.outcome });
-    sendJson(res, 200, { outcome: receipt.outcome, judgements: receipt.judgements });
+    sendJson(res, 200, { outcome: receipt.outcome, judgements: receipt.judgements, ...(receipt.gold ? { gold: receipt.gold } : {}) });
   };
 
   return [

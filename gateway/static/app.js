@@ -10,6 +10,10 @@
   let timer = null;
   let refreshing = false;
   let uid = 0;
+  // A campaign's page (#/campaigns/<id>): one item at a time, handed out by the server (POST …/next).
+  const campaignHash = /^#\/campaigns\/([^/]+)$/.exec(location.hash);
+  const campaign = campaignHash ? { id: decodeURIComponent(campaignHash[1]), current: null, done: null } : null;
+  const WAITING = { paused: 'This campaign is paused; items come back when it resumes.', waiting: 'No item for you right now: every open one has its answers or is taken. Try again in a moment.', finished: 'This campaign is finished. Thank you!', excluded: 'This campaign hands you no more items: too many of your answers to its check items differed from the expected ones. Your answers so far are kept.' };
 
   // ---- helpers ---------------------------------------------------------------------------------
   function h(tag, attrs, children) {
@@ -193,6 +197,7 @@
     refreshing = true;
     const notice = $('notice');
     try {
+      if (campaign) return await nextItem(manual);
       const r = await api('GET', '/api/lifecycles');
       if (r.status === 401) return showSignin(r.data.error);
       if (!r.ok) throw new Error(r.data.error || 'HTTP ' + r.status);
@@ -203,6 +208,31 @@
     } finally {
       refreshing = false;
     }
+  }
+
+  // The rater's item: the one they hold (asking again returns it), or after "Next item" another; `done`
+  // tells the server they are through with the last one, so it is never handed back.
+  async function nextItem(manual) {
+    const r = await api('POST', '/api/campaigns/' + encodeURIComponent(campaign.id) + '/next', campaign.done ? { done: campaign.done } : {});
+    if (r.status === 401) return showSignin(r.data.error);
+    if (!r.ok) throw new Error(r.data.error || 'HTTP ' + r.status);
+    campaign.done = null;
+    if (r.data.assigned) {
+      if (campaign.current && campaign.current !== r.data.lifecycleId) {
+        cards.get(campaign.current)?.el.remove();
+        cards.delete(campaign.current);
+      }
+      campaign.current = r.data.lifecycleId;
+      render([r.data.lifecycle]);
+    } else {
+      campaign.current = null;
+      for (const card of cards.values()) card.el.remove();
+      cards.clear();
+      render([]);
+    }
+    $('empty').textContent = r.data.assigned ? '' : WAITING[r.data.reason] || 'No item right now.';
+    $('next').hidden = !r.data.assigned;
+    $('notice').textContent = manual ? '' : $('notice').textContent;
   }
 
   function render(list) {
@@ -234,6 +264,7 @@
     card.quorumText = h('span', { class: 'quorum-text' });
     card.list = h('ul', { class: 'candidates' });
     card.outcome = h('p', { class: 'outcome', 'data-role': 'outcome', 'aria-live': 'polite', 'aria-atomic': 'true' });
+    card.verdict = h('p', { class: 'verdict', 'data-role': 'verdict', 'aria-live': 'polite', hidden: true });
     const chips = [];
     if (lc.campaign) chips.push(h('span', { class: 'chip' }, 'campaign: ' + lc.campaign));
     for (const m of lc.models || []) chips.push(h('span', { class: 'chip' }, 'model: ' + m));
@@ -244,6 +275,7 @@
       h('div', { class: 'quorum' }, [card.progress, card.quorumText]),
       card.list,
       card.outcome,
+      card.verdict,
     ]);
     return card;
   }
@@ -354,6 +386,7 @@
       if (comment) cand.comment.value = '';
       message = value === 'retract' ? outcome + ': your vote on ' + who : outcome + ': ' + WORD[value] + ' for ' + who;
       if (comment) message += ' (with comment)';
+      showVerdict(card, r.data.gold);
     } else if (r.status === 401) {
       showSignin(r.data.error || 'your session is no longer valid — sign in again');
       toast('Please sign in again.');
@@ -372,6 +405,14 @@
    * POSTs `payload` to `path`, retrying network failures and 502/503 with backoff; the payload (and its
    * idempotency key) stays the same, so a retry never counts twice. Null when the server was never reached.
    */
+  // The receipt of an answer to one of a campaign's check (gold) items: whether it matched, and why not.
+  function showVerdict(card, gold) {
+    if (!gold) return;
+    card.verdict.hidden = false;
+    card.verdict.className = 'verdict ' + (gold.correct ? 'right' : 'wrong');
+    card.verdict.textContent = gold.correct ? 'That is the expected answer.' : 'Not the expected answer. ' + (gold.explanation || '');
+  }
+
   async function postRetrying(path, payload) {
     let r = null;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -389,7 +430,7 @@
   // Compare lifecycles ("which is better?") are compare.js's; it gets the page's helpers.
   const thumbs = { buildCard, updateCard };
   const compare = window.PreflineCompare({
-    h, closesIn, newKey, toast, postRetrying,
+    h, closesIn, newKey, toast, postRetrying, showVerdict,
     nextId: () => ++uid,
     session: () => session,
     signInAgain: (message) => { showSignin(message); toast('Please sign in again.'); },
@@ -415,6 +456,11 @@
   $('signin-form').addEventListener('submit', signin);
   $('change-name').addEventListener('click', () => showSignin(''));
   $('refresh').addEventListener('click', () => refresh(true));
+  $('next').addEventListener('click', () => {
+    if (!campaign) return;
+    campaign.done = campaign.current;
+    refresh(true);
+  });
   document.addEventListener('visibilitychange', () => { if (!document.hidden && session) refresh(false); });
 
   (async () => {
@@ -422,6 +468,7 @@
       const r = await api('GET', '/api/auth');
       if (r.ok) options = r.data;
     } catch { /* offline: invite links still work once the server is back */ }
+    if (campaign) $('board').setAttribute('aria-label', 'Campaign ' + campaign.id);
     const invite = /^#\/invite\/([A-Za-z0-9_.-]+)$/.exec(location.hash);
     if (invite) return signinWith({ invite: invite[1] });
     if (location.hash === '#/signed-in') return signinWith({ oidc: true });

@@ -48,6 +48,7 @@ window.PreflineCompare = (kit) => {
     card.progress = h('progress', { 'aria-label': 'Answers so far' });
     card.quorumText = h('span', { class: 'quorum-text' });
     card.outcome = h('p', { class: 'outcome', 'data-role': 'outcome', 'aria-live': 'polite', 'aria-atomic': 'true' });
+    card.verdict = h('p', { class: 'verdict', 'data-role': 'verdict', 'aria-live': 'polite', hidden: true });
     const offered = ANSWERS.filter((a) => a.choice !== 'both_bad' || lc.allowBothBad !== false);
     for (const a of offered) {
       card.buttons.set(a.choice, h('button', {
@@ -79,6 +80,7 @@ window.PreflineCompare = (kit) => {
         ]),
       ]),
       card.outcome,
+      card.verdict,
     ]);
     card.el.addEventListener('keydown', (event) => onKey(card, event));
     return card;
@@ -146,6 +148,7 @@ window.PreflineCompare = (kit) => {
       syncPressed(card);
       if (comment) card.comment.value = '';
       message = r.data.outcome + ': ' + said + (comment ? ' (with comment)' : '');
+      kit.showVerdict(card, r.data.gold);
     } else if (r.status === 401) {
       return kit.signInAgain(r.data.error || 'your session is no longer valid — sign in again');
     } else if (r.data.code === 'voting_closed') {

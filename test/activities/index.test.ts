@@ -17,11 +17,13 @@ describe('activities: createActivities', () => {
   it('should build the activities of each group whose dependencies are given, and only those', () => {
     const names = (deps: Parameters<typeof createActivities>[0]) => Object.keys(createActivities(deps)).sort();
     assert.deepEqual(names({ channels: { web: createWebPublisher('http://127.0.0.1:8080', () => undefined) } }), ['closePost', 'publishLifecycle', 'remindRaters', 'updatePost']);
-    assert.deepEqual(names({ inference: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore } }), ['generateCandidates', 'ingestCandidates']);
+    // Campaign notifications sit beside the channels, on the lifecycle queue.
+    assert.deepEqual(names({ notify: {} }), ['sendCampaignNotice']);
+    assert.deepEqual(names({ inference: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore } }), ['generateCandidates', 'ingestCandidates', 'readCampaignItems']);
     assert.deepEqual(names({ chat: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore, replies: {} as ReplyRecords } }), ['generateReply']);
     // Lifecycle and chat commits go to the one DuckDB writer alike.
-    assert.deepEqual(names({ ledger: { ledger } }), ['commitChatEvents', 'commitLifecycle']);
+    assert.deepEqual(names({ ledger: { ledger } }), ['commitCampaign', 'commitChatEvents', 'commitLifecycle']);
     // The ledger worker's queue: commits and releases, both beside the one DuckDB writer.
-    assert.deepEqual(names({ ledger: { ledger }, releases: { ledger, releasesDir: '/nonexistent' } }), ['commitChatEvents', 'commitLifecycle', 'publishReleaseFiles']);
+    assert.deepEqual(names({ ledger: { ledger }, releases: { ledger, releasesDir: '/nonexistent' } }), ['commitCampaign', 'commitChatEvents', 'commitLifecycle', 'publishReleaseFiles']);
   });
 });

@@ -162,6 +162,19 @@ describe('config: loadConfig', () => {
     }
   });
 
+  it('should default campaign webhooks to no secret (none sent), https only, no private addresses and 10 s', () => {
+    assert.deepEqual(loadConfig({}, CWD).webhooks, { allowHttpHosts: [], allowHosts: [], timeoutMs: 10_000 });
+    const c = loadConfig({ PREFLINE_WEBHOOK_SECRET: 'a-secret-of-32-characters-000000', PREFLINE_WEBHOOK_ALLOW_HOSTS: 'hooks.lan,10.2.0.0/16', PREFLINE_WEBHOOK_ALLOW_HTTP_HOSTS: 'hooks.lan', PREFLINE_WEBHOOK_TIMEOUT: '3s' }, CWD);
+    assert.deepEqual(c.webhooks, { secret: 'a-secret-of-32-characters-000000', allowHttpHosts: ['hooks.lan'], allowHosts: ['hooks.lan', '10.2.0.0/16'], timeoutMs: 3000 });
+  });
+
+  it('should refuse a short webhook secret and bad webhook rules, naming the variable', () => {
+    configError(() => loadConfig({ PREFLINE_WEBHOOK_SECRET: 'short' }, CWD), 'PREFLINE_WEBHOOK_SECRET');
+    configError(() => loadConfig({ PREFLINE_WEBHOOK_ALLOW_HOSTS: 'hooks.lan,http://x' }, CWD), 'PREFLINE_WEBHOOK_ALLOW_HOSTS');
+    configError(() => loadConfig({ PREFLINE_WEBHOOK_TIMEOUT: '10' }, CWD), 'PREFLINE_WEBHOOK_TIMEOUT');
+    configError(() => loadConfig({ PREFLINE_WEBHOOK_TIMEOUT: '500ms' }, CWD), 'PREFLINE_WEBHOOK_TIMEOUT');
+  });
+
   it('should keep absolute paths as given', () => {
     const c = loadConfig({ PREFLINE_DATA_DIR: '/var/lib/prefline', PREFLINE_TEMPORAL_BIN: '/usr/local/bin/temporal' }, CWD);
     assert.equal(c.dataDir, '/var/lib/prefline');

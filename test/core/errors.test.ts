@@ -19,6 +19,7 @@ import { SlackRateLimitedError, SlackRejectedError, SlackUnavailableError } from
 import { SlackVerificationError } from '../../channels/slack/verify';
 import { ConfigError } from '../../config';
 import { DownloadFailedError, DownloadRefusedError } from '../../connectors/http/errors';
+import { WebhookRejectedError, WebhookUnavailableError } from '../../connectors/webhook';
 import { EmptyOutputError, InferenceTimeoutError, OutputFetchFailedError, RateLimitedError, errorForStatus } from '../../connectors/inference/remote-errors';
 import {
   ChannelRateLimitedError, ChannelRejectedError, ChannelUnavailableError, ConfigMissingError, ERROR_CATALOGUE, ErrorCode, InferenceCanceledError,
@@ -26,6 +27,7 @@ import {
   type HttpAnswerCode,
 } from '../../core/errors';
 import { HttpError } from '../../core/http';
+import { WebhookSignatureError } from '../../core/webhook-signature';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { ChatRejectedError } from '../../core/conversation-directory';
 import { ClusterSetupError } from '../../ops/cluster-setup';
@@ -35,7 +37,8 @@ import { ArtifactIntegrityError, ArtifactNotFoundError } from '../../store/Artif
 import { ImportRefusedError } from '../../store/import-errors';
 import { LedgerError } from '../../store/Ledger';
 import { INVALID_RELEASE_INPUT_ERROR } from '../../workflows/publish-release';
-import { ChatRejection, INVALID_CHAT_INPUT_ERROR, INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
+import { CampaignRefusedError } from '../../core/campaign-directory';
+import { ChatRejection, INVALID_CAMPAIGN_INPUT_ERROR, INVALID_CHAT_INPUT_ERROR, INVALID_INPUT_ERROR, VoteRejection } from '../../workflows/messages';
 import { repoRoot } from '../helpers/repo-root';
 
 type ErrorClass = abstract new (...args: never[]) => PreflineError;
@@ -80,6 +83,9 @@ const TABLE: Row[] = [
   { code: C.ReplyDeferred, owner: ReplyDeferredError, make: () => new ReplyDeferredError('x'), retryable: true },
   { code: C.ReplyUnreadable, owner: UnreadableReplyError, make: () => new UnreadableReplyError('x'), retryable: false },
   { code: C.SlackSignatureInvalid, owner: SlackVerificationError, make: () => new SlackVerificationError('signature_mismatch'), retryable: false, httpStatus: 401 },
+  { code: C.WebhookRejected, owner: WebhookRejectedError, make: () => new WebhookRejectedError('x', { remoteStatus: 400 }), retryable: false },
+  { code: C.WebhookUnavailable, owner: WebhookUnavailableError, make: () => new WebhookUnavailableError('x', { remoteStatus: 503 }), retryable: true },
+  { code: C.WebhookSignatureInvalid, owner: WebhookSignatureError, make: () => new WebhookSignatureError('signature_mismatch'), retryable: false, httpStatus: 401 },
   { code: C.LedgerUnavailable, owner: LedgerError, make: () => new LedgerError(C.LedgerUnavailable, 'x'), retryable: true },
   { code: C.LedgerLocked, owner: LedgerError, make: () => new LedgerError(C.LedgerLocked, 'x'), retryable: true },
   { code: C.LedgerQueryRefused, owner: LedgerError, make: () => new LedgerError(C.LedgerQueryRefused, 'x'), retryable: false, httpStatus: 400 },
@@ -92,6 +98,7 @@ const TABLE: Row[] = [
   { code: C.ReleaseCorrupt, owner: ReleaseError, make: () => new ReleaseError(C.ReleaseCorrupt, 'x'), retryable: false },
   { code: C.LifecycleInputInvalid, retryable: false },
   { code: C.ReleaseInputInvalid, retryable: false },
+  { code: C.CampaignInputInvalid, retryable: false },
   { code: C.ChatInputInvalid, retryable: false },
   { code: C.VotingClosed, owner: VoteRejectedError, make: vote(C.VotingClosed), retryable: false, httpStatus: 409 },
   { code: C.VotingNotOpen, owner: VoteRejectedError, make: vote(C.VotingNotOpen), retryable: true, httpStatus: 409 },
@@ -103,7 +110,10 @@ const TABLE: Row[] = [
   { code: C.RunContinuing, owner: VoteRejectedError, make: vote(C.RunContinuing), retryable: true, httpStatus: 503 },
   { code: C.NotPairwise, owner: VoteRejectedError, make: vote(C.NotPairwise), retryable: false, httpStatus: 409 },
   { code: C.ChoiceNotOffered, owner: VoteRejectedError, make: vote(C.ChoiceNotOffered), retryable: false, httpStatus: 400 },
+  { code: C.AnswerFinal, owner: VoteRejectedError, make: vote(C.AnswerFinal), retryable: false, httpStatus: 409 },
   { code: C.Busy, owner: VoteRejectedError, make: vote(C.Busy), retryable: true, httpStatus: 503 },
+  { code: C.UnknownCampaign, owner: CampaignRefusedError, make: () => new CampaignRefusedError(C.UnknownCampaign, 'x'), retryable: false, httpStatus: 404 },
+  { code: C.CampaignRefused, owner: HttpError, make: http(C.CampaignRefused), retryable: false, httpStatus: 409 },
   { code: C.BadRequest, owner: HttpError, make: http(C.BadRequest), retryable: false, httpStatus: 400 },
   { code: C.InvalidJson, owner: HttpError, make: http(C.InvalidJson), retryable: false, httpStatus: 400 },
   { code: C.InvalidIdempotencyKey, owner: HttpError, make: http(C.InvalidIdempotencyKey), retryable: false, httpStatus: 400 },
@@ -278,11 +288,12 @@ describe('core/errors: the catalogue', () => {
     for (const code of rejections) assert.ok(ERROR_CATALOGUE[code].answer, code);
     // The validator's failure types are the catalogue's codes, unchanged.
     assert.deepEqual(Object.values(VoteRejection).sort(), [
-      C.ChoiceNotOffered, C.LifecycleFull, C.MalformedVote, C.NotPairwise, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongChannel,
+      C.AnswerFinal, C.ChoiceNotOffered, C.LifecycleFull, C.MalformedVote, C.NotPairwise, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongChannel,
     ]);
     for (const type of Object.values(VoteRejection)) assert.ok(rejections.includes(type), type);
     assert.equal(INVALID_INPUT_ERROR, C.LifecycleInputInvalid);
     assert.equal(INVALID_RELEASE_INPUT_ERROR, C.ReleaseInputInvalid);
+    assert.equal(INVALID_CAMPAIGN_INPUT_ERROR, C.CampaignInputInvalid);
   });
 
   it('should give every chat rejection a user-facing answer, and the chat workflow the same codes', () => {

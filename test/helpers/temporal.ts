@@ -8,10 +8,10 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } f
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createChannelActivities, createChatInferenceActivities, createChatLedgerActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
+import { createCampaignItemActivities, createCampaignLedgerActivities, createChannelActivities, createChatInferenceActivities, createChatLedgerActivities, createInferenceActivities, createLedgerActivities } from '../../activities';
 import { createWebPublisher } from '../../channels/web/publisher';
 import { createReleaseActivities } from '../../activities/release';
-import type { ChannelActivities, ChatInferenceActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
+import type { CampaignDigestActivities, CampaignNotifyActivities, ChannelActivities, ChatInferenceActivities, InferenceActivities, LedgerActivities } from '../../activities/types';
 import type { SafeDownloader } from '../../connectors/http/safe-download';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
@@ -102,7 +102,8 @@ export interface WorkerOverrides {
   chatTokenMs?: number;
   /** The stream key chat replies are streamed with (none: not streamed). */
   streamKey?: Buffer;
-  channel?: Partial<ChannelActivities>;
+  /** Lifecycle-queue activities: channels, campaign notifications and digests (none by default). */
+  channel?: Partial<ChannelActivities & CampaignNotifyActivities & CampaignDigestActivities>;
   ledger?: Partial<LedgerActivities>;
 }
 
@@ -134,6 +135,7 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
           ...(overrides.importRoot !== undefined ? { importRoot: overrides.importRoot } : {}),
           ...(overrides.downloader !== undefined ? { downloader: overrides.downloader } : {}),
         }),
+        ...createCampaignItemActivities({ artifacts }),
         ...createChatInferenceActivities({ registry, artifacts, replies, ...(overrides.streamKey ? { streamKey: overrides.streamKey } : {}) }),
         ...overrides.inference,
       },
@@ -141,7 +143,7 @@ export async function createLifecycleWorkers(label: string, overrides: WorkerOve
     Worker.create({
       connection: nativeConnection,
       taskQueue: ledgerQueue(taskQueue),
-      activities: { ...createLedgerActivities({ ledger }), ...createChatLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger },
+      activities: { ...createLedgerActivities({ ledger }), ...createChatLedgerActivities({ ledger }), ...createCampaignLedgerActivities({ ledger }), ...createReleaseActivities({ ledger, releasesDir, artifacts }), ...overrides.ledger },
       maxConcurrentActivityTaskExecutions: 1,
     }),
   ]);

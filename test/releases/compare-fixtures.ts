@@ -77,6 +77,8 @@ export interface CompareSpec {
   /** Minutes after T0 of the batch that completes it (the judgements from `split` on); default commitAt. */
   completeAt?: number;
   split?: number;
+  /** The campaign label the lifecycle carries (a campaign's item or gold lifecycle). */
+  campaign?: string;
 }
 
 export const rater = (n: number): string => `r_${n.toString(16).padStart(24, '0')}`;
@@ -106,6 +108,7 @@ export async function commitCompareLifecycle(ledger: Ledger, artifacts: Artifact
   const plan: LifecyclePlan = {
     prompt: spec.prompt, models: [...spec.models], candidatesPerModel: 1, params: {}, channel: channel === 'web' ? { kind: 'web' } : { kind: 'slack', channel: 'C0FIXTURE' },
     channelLabel: channel === 'web' ? 'web' : 'slack:C0FIXTURE', deadline: { kind: 'duration', ms: 3_600_000 },
+    ...(spec.campaign !== undefined ? { campaign: spec.campaign } : {}),
     ...(spec.task === 'compare'
       ? { task: 'compare', question: spec.question ?? 'Which is better?', quorum: { kind: 'responses', responses: spec.judgements.length } }
       : { quorum: { kind: 'perCandidate', votes: 5 } }),

@@ -14,6 +14,7 @@ import { PARQUET_TABLES, readManifest, resolveRelease, type ReleaseManifest } fr
 import { publishRelease } from '../../releases/publisher';
 import { diffReleases, exportRelease } from '../../releases/tools';
 import { ArtifactStore } from '../../store/ArtifactStore';
+import { BATTLE_EXCLUSION_COLUMNS } from '../../releases/campaign-scope';
 import { BATTLE_COLUMNS } from '../../store/judgement-derived';
 import { Ledger } from '../../store/Ledger';
 import { withMemoryDatabase } from '../../releases/tools';
@@ -96,7 +97,9 @@ describe('releases of comparisons (battles, matchups, training files, judgement 
 
   it('should hold one battle per standing judgement, Arena style, in completion order', async () => {
     const battles = await read(full, 'battles');
-    assert.deepEqual(Object.keys(battles[0] ?? {}), [...BATTLE_COLUMNS]);
+    assert.deepEqual(Object.keys(battles[0] ?? {}), [...BATTLE_COLUMNS, ...BATTLE_EXCLUSION_COLUMNS]);
+    // No campaign here: nobody is excluded.
+    assert.deepEqual(battles.filter((b) => b.rater_excluded !== false || b.exclusion_reason !== null), []);
     // Completion order: C1–C4 and C7 at +31…+36 min, C5 at +95 (its second batch), C6 at +100; within one, by seq.
     assert.deepEqual(battles.map((b) => b.lifecycle_id), ['C1', 'C1', 'C1', 'C1', 'C1', 'C1', 'C2', 'C2', 'C2', 'C2', 'C3', 'C3', 'C4', 'C4', 'C7', 'C5', 'C5', 'C6']);
     const c1 = battles.filter((b) => b.lifecycle_id === 'C1');

@@ -24,7 +24,7 @@ import { CUTOFF_1, CUTOFF_2, INVITED_RATER, at, fillLedger, rater, readParquetIn
 
 const PARQUET_FILES = [
   'lifecycles', 'candidates', 'votes', 'vote_events', 'judgement_events', 'battles', 'matchups', 'preferences', 'preferences_chat', 'kto', 'leaderboard', 'model_pairs',
-  'conversations', 'messages', 'chat_preferences', 'chat_kto',
+  'campaigns', 'raters', 'conversations', 'messages', 'chat_preferences', 'chat_kto',
 ].map((t) => `${t}.parquet`);
 
 const FIRST_RUNS = `('run-L1', 'run-L2', 'run-L3', 'run-L4')`;
@@ -90,7 +90,7 @@ describe('release publishing (releases/publisher)', function () {
     // No chat conversations either: the chat files are there, empty.
     assert.deepEqual(result.rows, {
       lifecycles: 4, candidates: 10, votes: 12, vote_events: 15, judgement_events: 0, battles: 0, matchups: 0, preferences: 4, preferences_chat: 4, kto: 12,
-      leaderboard: 3, model_pairs: 1, conversations: 0, messages: 0, chat_preferences: 0, chat_kto: 0,
+      leaderboard: 3, model_pairs: 1, campaigns: 0, raters: 0, conversations: 0, messages: 0, chat_preferences: 0, chat_kto: 0,
     });
     assert.deepEqual(readdirSync(result.dir).sort(), ['README.md', 'manifest.json', ...PARQUET_FILES, 'report.html'].sort());
     // Rows in ledger order (rowid: commit order), which is what makes the bytes deterministic.
@@ -220,6 +220,8 @@ describe('release publishing (releases/publisher)', function () {
       kto: [12, 17, 5, 0, 0],
       leaderboard: [3, 3, 0, 0, 2], // alpha's and beta's tallies changed, gamma's did not
       model_pairs: [1, 1, 0, 0, 1], // alpha–beta: one more comparison
+      campaigns: [0, 0, 0, 0, 0],
+      raters: [0, 0, 0, 0, 0],
       conversations: [0, 0, 0, 0, 0],
       messages: [0, 0, 0, 0, 0],
       chat_preferences: [0, 0, 0, 0, 0],

@@ -15,6 +15,10 @@
  *   iso-cast-at       ratingLifecycle_v4_isoCastAt: a signalled vote whose castAt DuckDB cannot store
  *                     ("March 1, 2026"), refused and not counted, valid votes by signal and update, the commit
  *   release           publishRelease_v1: a release of one committed lifecycle
+ *   campaign          ratingCampaign_v1_continuedAsNew (the first run of a 4-item campaign, maxOpen 2, raters
+ *                     asking next and answering, continue-as-new forced low), ratingCampaign_v1_resumed
+ *                     (its last run, to the final commit) and ratingLifecycle_v5_campaignChild (one item's
+ *                     lifecycle: reports to the campaign, the quota refusing a third answer)
  *   chat              chatConversation_v1: a conversation with a rating and reason, feedback, a correction,
  *                     a regeneration and an A/B judgement, a second turn, Clear; and
  *                     chatConversation_v1_continuedAsNew, a first run that continued as new
@@ -26,7 +30,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LifecycleStart } from '../../workflows/lifecycle-state';
 import {
-  WORKFLOW_TYPE, closeSignal, compareUpdate, correctionUpdate, endUpdate, feedbackUpdate, rateReplyUpdate, regenerateUpdate, sendMessageUpdate, voteSignal, voteUpdate,
+  CAMPAIGN_WORKFLOW_TYPE, WORKFLOW_TYPE, closeSignal, compareUpdate, correctionUpdate, endUpdate, feedbackUpdate, rateReplyUpdate, regenerateUpdate, judgeUpdate, nextItemUpdate, sendMessageUpdate, voteSignal, voteUpdate,
 } from '../../workflows/messages';
 import { base, startConversation, updateLatest } from '../helpers/chat';
 import { RELEASE_WORKFLOW_TYPE } from '../../workflows/publish-release';
@@ -34,7 +38,7 @@ import type { LifecycleInput, LifecycleSummary } from '../../workflows/types';
 import { waitUntil } from '../helpers/processes';
 import { recordingChannel } from '../helpers/stub-activities';
 import { createLifecycleWorkers, sharedTemporal, stopSharedTemporal, waitForVoting, type LifecycleWorkers, type WorkerOverrides } from '../helpers/temporal';
-import { vote } from '../helpers/votes';
+import { judgement, raterId, vote } from '../helpers/votes';
 
 const SLACK = { channel: 'slack' } as const;
 
@@ -173,6 +177,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     });
   },
 
+  campaign: () => recordCampaign(),
   async release() {
     await withWorkers('record-release', {}, async (workers) => {
       const { client } = await sharedTemporal();
@@ -192,6 +197,44 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
 };
 
+/** The campaign scenario: its runs and one child, each saved. */
+async function recordCampaign(): Promise<void> {
+  await withWorkers('record-campaign', {}, async (workers) => {
+    const { client } = await sharedTemporal();
+    const id = 'replay-fixture-campaign';
+    const items = Array.from({ length: 4 }, (_, i) => ({ prompt: `replay fixture item ${i}`, candidates: [{ text: `left ${i}`, model: 'a' }, { text: `right ${i}`, model: 'b' }] }));
+    const started = await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+      taskQueue: workers.taskQueue, workflowId: id,
+      args: [{ items, responses: 2, maxOpen: 2, reservation: '1m' }, { thresholds: { continueAsNewAfterEvents: 60 } }],
+    });
+    const handle = client.workflow.getHandle(id);
+    for (let n = 1, answered = 0; answered < 8; n = (n % 3) + 1) {
+      let assigned;
+      try {
+        assigned = await handle.executeUpdate(nextItemUpdate, { args: [{ rater: raterId(n) }] });
+      } catch {
+        await new Promise((r) => setTimeout(r, 200)); // the run is handing over
+        continue;
+      }
+      if (!assigned.assigned) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      try {
+        await client.workflow.getHandle(assigned.lifecycleId).executeUpdate(judgeUpdate, { args: [judgement('left', n, ['c1', 'c2'], { idempotencyKey: `replay:${n}:${assigned.lifecycleId}` })] });
+        answered += 1;
+      } catch {
+        // full or closed: another rater's answer came first
+      }
+    }
+    // A third answer on a full item is refused by the child's validator (no trace in history).
+    await client.workflow.getHandle(`${id}-item-0`).executeUpdate(judgeUpdate, { args: [judgement('tie', 9)] }).catch(() => undefined);
+    await handle.result();
+    await save(client.workflow.getHandle(id, started.firstExecutionRunId), 'ratingCampaign_v1_continuedAsNew');
+    await save(handle, 'ratingCampaign_v1_resumed');
+    await save(client.workflow.getHandle(`${id}-item-0`), 'ratingLifecycle_v5_campaignChild');
+  });
+}
 scenarios.chat = async () => {
   await withWorkers('record-chat', {}, async (workers) => {
     const { client } = await sharedTemporal();

@@ -25,7 +25,7 @@ describe('replay of saved histories', function () {
 
   it('should hold every workflow, and a lifecycle that continued-as-new and the run that resumed it', () => {
     const types = new Set(files.map((f) => loadHistory(f).events[0].workflowExecutionStartedEventAttributes.workflowType.name));
-    assert.deepEqual([...types].sort(), ['chatConversation', 'publishRelease', 'ratingLifecycle']);
+    assert.deepEqual([...types].sort(), ['chatConversation', 'publishRelease', 'ratingCampaign', 'ratingLifecycle']);
     const chat = loadHistory('chatConversation_v1_continuedAsNew.json').events;
     assert.ok(chat.at(-1).workflowExecutionContinuedAsNewEventAttributes, 'a conversation that continued as new');
     const updates = loadHistory('chatConversation_v1.json').events.filter((e: Record<string, unknown>) => e.workflowExecutionUpdateAcceptedEventAttributes);
@@ -70,9 +70,24 @@ describe('replay of saved histories', function () {
     assert.deepEqual([summary.lateVotesRefused, summary.rowsCommitted], [1, 2]);
   });
 
+  it('should hold a campaign run that started children and continued-as-new, its last run, and a child that reported to it', () => {
+    const first = loadHistory('ratingCampaign_v1_continuedAsNew.json').events as Array<Record<string, any>>;
+    assert.ok(first.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.parentClosePolicy === 'PARENT_CLOSE_POLICY_ABANDON'), 'starts abandoned children');
+    assert.ok(first.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'campaign-item-report'), 'takes their reports');
+    assert.ok(first.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes), 'hands out items by update');
+    assert.ok(first.at(-1)!.workflowExecutionContinuedAsNewEventAttributes, 'then continues as new');
+    const last = loadHistory('ratingCampaign_v1_resumed.json').events as Array<Record<string, any>>;
+    assert.ok(last.at(-1)!.workflowExecutionCompletedEventAttributes, 'the last run completes');
+    const child = loadHistory('ratingLifecycle_v5_campaignChild.json').events as Array<Record<string, any>>;
+    assert.ok(child[0]!.workflowExecutionStartedEventAttributes.parentWorkflowExecution, 'a child of the campaign');
+    assert.ok(child.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length >= 3, 'reports opened, its answers and its close');
+  });
+
   for (const file of files) {
     it(`should replay ${file} without non-determinism`, async () => {
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, loadHistory(file));
+      // A campaign's commands name its children by its own id: replay it under the id it ran with.
+      const workflowId = file.startsWith('ratingCampaign') ? 'replay-fixture-campaign' : undefined;
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, loadHistory(file), workflowId);
     });
   }
 

@@ -139,6 +139,10 @@ describe('store/Ledger', function () {
       assert.equal(l.path, file);
       const tables = await l.query(`SELECT table_name, table_type FROM information_schema.tables ORDER BY table_name`);
       assert.deepEqual(tables.rows, [
+        { table_name: 'campaign_gold', table_type: 'BASE TABLE' },
+        { table_name: 'campaign_items', table_type: 'BASE TABLE' },
+        { table_name: 'campaign_raters', table_type: 'BASE TABLE' },
+        { table_name: 'campaigns', table_type: 'BASE TABLE' },
         { table_name: 'candidate_scores', table_type: 'BASE TABLE' },
         { table_name: 'candidates', table_type: 'BASE TABLE' },
         { table_name: 'chat_conversations', table_type: 'VIEW' },
@@ -1034,8 +1038,9 @@ describe('store/Ledger', function () {
         await rejectsWithCode(l.query(sql), ErrorCode.LedgerQueryRefused);
         assert.equal(await count(l, `SELECT count(*) AS n FROM votes WHERE standing`), 3);
         assert.equal(await count(l, `SELECT count(*) AS n FROM ledger_meta`), 1);
-        // 8, judgements and its derived battles and matchups (schema 7), chat_events and its two views (schema 6): nothing dropped, nothing added.
-        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 14);
+        // 8, judgements and its derived battles and matchups (schema 7), chat_events and its two views (schema 6), campaigns,
+        // campaign_items, campaign_raters and campaign_gold (schema 8): nothing dropped, nothing added.
+        assert.equal(await count(l, `SELECT count(*) AS n FROM information_schema.tables`), 18);
       });
     }
 

@@ -325,6 +325,20 @@ describe('workflows/input', () => {
       });
     });
 
+    describe('delivery', () => {
+      it('should take "assigned" on a campaign\'s slack and email lifecycles, and leave it out otherwise', () => {
+        assert.equal(plan({ ...base, channel: 'slack:#ratings', campaign: 'c1', delivery: 'assigned' }).delivery, 'assigned');
+        assert.equal(plan({ ...base, channel: 'email:@reviewers', campaign: 'c1', delivery: 'assigned' }).delivery, 'assigned');
+        assert.equal('delivery' in plan({ ...base, channel: 'slack:#ratings', campaign: 'c1' }), false);
+      });
+
+      it('should refuse another value, a web lifecycle, and a lifecycle without a campaign', () => {
+        assert.equal(onlyError({ ...base, channel: 'slack:#ratings', campaign: 'c1', delivery: 'broadcast' }), 'delivery: must be "assigned" (raters are handed the lifecycle by its campaign), or absent');
+        assert.equal(onlyError({ ...base, campaign: 'c1', delivery: 'assigned' }), 'delivery: "assigned" is for slack and email lifecycles; a web lifecycle is never posted anywhere');
+        assert.equal(onlyError({ ...base, channel: 'slack:#ratings', delivery: 'assigned' }), 'delivery: "assigned" needs a campaign to hand the lifecycle to raters (campaign)');
+      });
+    });
+
     describe('quorum', () => {
       it('should take votesPerCandidate', () => {
         assert.deepEqual(plan({ ...base, votesPerCandidate: 7 }).quorum, { kind: 'perCandidate', votes: 7 });

@@ -35,6 +35,14 @@ describe('channels/slack/command-text', () => {
       assert.match(problem('close <!channel>'), /Say which lifecycle to close/);
     });
 
+    it('should read next with or without a campaign, and a longer text starting with next as a prompt', () => {
+      assert.deepEqual(request('next'), { kind: 'next' });
+      assert.deepEqual(request('Next cmp-matchups-1'), { kind: 'next', campaignId: 'cmp-matchups-1' });
+      assert.match(problem('next <!channel>'), /Say which campaign/);
+      assert.equal(request('next big thing').kind, 'start');
+      assert.match(usage(), /next \[campaign\]\*: your next item/);
+    });
+
     it('should take a prompt with flags in any order, as --flag value or --flag=value', () => {
       assert.deepEqual(request('a red fox in the snow --model demo:gradient --n 2 --votes=5 --deadline 2h --vs demo:text'), {
         kind: 'start', prompt: 'a red fox in the snow', flags: { model: 'demo:gradient', n: 2, votes: 5, deadline: '2h', vs: 'demo:text' },

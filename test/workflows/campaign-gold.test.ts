@@ -1,0 +1,267 @@
+/**
+ * Gold items outside Temporal: the campaign input's gold list and settings (workflows/campaign-input.ts),
+ * a gold lifecycle's rules (workflows/lifecycle-state.ts with a gold check: the first answer is final,
+ * receipts carry the verdict, no quota or quorum, only scores reported, raters' views without counts),
+ * and the campaign's side (workflows/campaign-gold.ts through RatingCampaign): gold mixed into `next`,
+ * never a gold item twice, scores, exclusion, records for the ledger and the carry.
+ */
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { raterView } from '../../channels/rater-view';
+import { goldLifecycleId } from '../../workflows/campaign-gold';
+import { goldChildInput, validateCampaignInput } from '../../workflows/campaign-input';
+import { RatingCampaign } from '../../workflows/campaign-state';
+import { validateLifecycleInput } from '../../workflows/input';
+import { RatingLifecycle } from '../../workflows/lifecycle-state';
+import type { CampaignGoldItem, CampaignItem, CampaignPlan, Candidate, LifecyclePlan, NextItemAnswer } from '../../workflows/types';
+import { judgement, raterId, vote } from '../helpers/votes';
+
+const NOW = Date.now();
+const item = (n: number): CampaignItem => ({ prompt: `p${n}`, candidates: [{ text: `left ${n}`, model: 'a' }, { text: `right ${n}`, model: 'b' }] });
+const goldItem = (n: number, answer: CampaignGoldItem['answer'] = 'first'): CampaignGoldItem => ({ ...item(100 + n), answer, explanation: `gold ${n}: the ${answer} one is right` });
+
+function plan(input: Record<string, unknown> = {}): CampaignPlan {
+  const result = validateCampaignInput({ items: [item(0), item(1), item(2)], responses: 2, reservation: '1m', ...input }, 'camp', NOW);
+  assert.ok(result.ok, JSON.stringify(result));
+  return result.plan;
+}
+
+/** A campaign with `items` data items and `gold` gold items, all open and published. */
+function running(items: number, gold: number, input: Record<string, unknown> = {}): RatingCampaign {
+  const campaign = RatingCampaign.start('camp', plan({ items: Array.from({ length: items }, (_, i) => item(i)), gold: Array.from({ length: gold }, (_, i) => goldItem(i)), ...input }), {}, NOW);
+  for (let i = 0; i < gold; i++) {
+    campaign.quality.goldStarted(i, goldLifecycleId('camp', i));
+    campaign.report({ lifecycleId: goldLifecycleId('camp', i), kind: 'opened' });
+  }
+  for (let i = 0; i < items; i++) {
+    const taken = campaign.takeItem();
+    campaign.started(taken.index, taken.lifecycleId);
+    campaign.report({ lifecycleId: taken.lifecycleId, kind: 'opened' });
+  }
+  return campaign;
+}
+
+function candidate(id: string): Candidate {
+  return {
+    id, label: id === 'c1' ? 'A' : 'B', model: `m-${id}`, kind: 'text', placeholder: false, text: id,
+    artifact: { sha256: id.repeat(32).slice(0, 64), mime: 'text/plain', size: 2, path: `sha256/${id}.txt` },
+    provenance: { backend: 'import', model: id, params: {}, seed: 0, wallTimeMs: 0 },
+  };
+}
+
+function lifecyclePlan(input: Record<string, unknown>): LifecyclePlan {
+  const result = validateLifecycleInput({ prompt: 'p', ...input }, NOW);
+  assert.ok(result.ok, JSON.stringify(result));
+  return result.plan;
+}
+
+const refusal = (fn: () => void): string | undefined => {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    assert.ok(err instanceof ApplicationFailure);
+    return err.type ?? 'untyped';
+  }
+};
+
+describe('a campaign\'s gold input', () => {
+  it('should take gold inline with the settings\' defaults, and map a gold item to a lifecycle input with its check', () => {
+    const p = plan({ gold: [goldItem(0, 'second')] });
+    assert.equal(p.goldCount, 1);
+    assert.deepEqual(p.quality?.prior, { mean: 0.75, strength: 2 });
+    const input = goldChildInput(p, p.gold![0]!, NOW + 60_000);
+    assert.deepEqual(input.gold, { answer: 'second', explanation: 'gold 0: the second one is right' });
+    assert.equal(input.prompt, 'p100');
+    assert.ok(validateLifecycleInput(input, NOW).ok);
+  });
+
+  it('should name every bad gold item and setting, nothing planned', () => {
+    const result = validateCampaignInput({
+      items: [item(0)],
+      gold: [goldItem(0), { ...item(1), answer: 'up', explanation: '' }, { ...item(2), answer: 'first' }, { ...goldItem(3), colour: 'red' }],
+      goldRate: 2, minGold: 0,
+    }, 'camp', NOW);
+    assert.equal(result.ok, false);
+    const errors = result.ok ? [] : result.errors;
+    assert.ok(errors.includes('gold[1].answer: must be one of first, second, tie, both_bad for a compare item'), errors.join('\n'));
+    assert.ok(errors.some((e) => e.startsWith('gold[1].explanation: must be a non-empty text')), errors.join('\n'));
+    assert.ok(errors.some((e) => e.startsWith('gold[2].explanation:')), errors.join('\n'));
+    assert.ok(errors.some((e) => e.startsWith('gold[3].colour: unknown gold item field')), errors.join('\n'));
+    assert.ok(errors.includes('goldRate: must be a number from 0 to 1'));
+    assert.ok(errors.includes('minGold: must be an integer from 1 to 1000'));
+    assert.ok(!errors.some((e) => e.startsWith('gold[0]')), errors.join('\n'));
+    const both = validateCampaignInput({ items: [item(0)], gold: [goldItem(0)], goldRef: `sha256:${'a'.repeat(64)}` }, 'camp', NOW);
+    assert.ok(!both.ok && both.errors.includes('gold, goldRef: give one of them, not both'));
+    const count = validateCampaignInput({ items: [item(0)], goldRef: `sha256:${'a'.repeat(64)}` }, 'camp', NOW);
+    assert.ok(!count.ok && count.errors.includes('goldCount: required with goldRef, an integer from 1 to 200'));
+  });
+
+  it('should refuse a thumbs gold item with more than one candidate, and a compare answer on thumbs', () => {
+    const thumbs = { task: 'thumbs', items: [{ prompt: 'x', candidates: [{ text: 't', model: 'm' }] }] };
+    const two = validateCampaignInput({ ...thumbs, gold: [{ prompt: 'g', candidates: [{ text: 'a', model: 'm' }, { text: 'b', model: 'm' }], answer: 'up', explanation: 'e' }] }, 'camp', NOW);
+    assert.ok(!two.ok && two.errors.some((e) => e.startsWith('gold[0].gold: a thumbs gold item has one candidate')), JSON.stringify(two));
+    const wrong = validateCampaignInput({ ...thumbs, gold: [{ prompt: 'g', candidates: [{ text: 'a', model: 'm' }], answer: 'first', explanation: 'e' }] }, 'camp', NOW);
+    assert.ok(!wrong.ok && wrong.errors.includes('gold[0].answer: must be one of up, down for a thumbs item'), JSON.stringify(wrong));
+    assert.ok(validateCampaignInput({ ...thumbs, gold: [{ prompt: 'g', candidates: [{ text: 'a', model: 'm' }], answer: 'down', explanation: 'e' }] }, 'camp', NOW).ok);
+  });
+});
+
+describe('a gold lifecycle (state, outside Temporal)', () => {
+  const compare = { task: 'compare', candidates: [{ text: 'x', model: 'a' }, { text: 'y', model: 'b' }], responses: 2, gold: { answer: 'first', explanation: 'x is right' } };
+
+  function goldChild(input: Record<string, unknown> = compare, ids = ['c1', 'c2']) {
+    const answers: string[] = [];
+    const scores: Array<[string, boolean]> = [];
+    const lifecycle = RatingLifecycle.start('camp-gold-0', lifecyclePlan(input), {}, NOW);
+    lifecycle.openVoting(ids.map(candidate), []);
+    lifecycle.campaignChild = { onAnswer: (rater) => answers.push(rater), onGold: (rater, correct) => scores.push([rater, correct]) };
+    return { lifecycle, answers, scores };
+  }
+
+  it('should keep a rater\'s first answer: a changed or withdrawn one is refused (answer_final), a repeat of it is a duplicate', () => {
+    const { lifecycle, scores } = goldChild();
+    const first = judgement('left', 1, ['c2', 'c1']);
+    lifecycle.validateJudgement(first);
+    assert.deepEqual(lifecycle.recordJudgement(first).gold, { correct: false, explanation: 'x is right' });
+    assert.equal(refusal(() => lifecycle.validateJudgement(judgement('right', 1, ['c2', 'c1']))), 'answer_final');
+    assert.equal(refusal(() => lifecycle.validateJudgement(judgement('retract', 1))), 'answer_final');
+    assert.equal(refusal(() => lifecycle.validateJudgement(first)), undefined, 'the same delivery again');
+    assert.equal(lifecycle.recordJudgement(first).outcome, 'duplicate');
+    // Signals go through the same validator (recordSignalledJudgement): refused and counted, never recorded.
+    assert.deepEqual(scores, [[raterId(1), false]], 'scored once, the first answer');
+    // Without a gold check the same change is taken.
+    const plain = RatingLifecycle.start('x', lifecyclePlan({ ...compare, gold: undefined }), {}, NOW);
+    plain.openVoting([candidate('c1'), candidate('c2')], []);
+    plain.recordJudgement(judgement('right', 1));
+    assert.equal(refusal(() => plain.validateJudgement(judgement('left', 1))), undefined);
+  });
+
+  it('should take every rater (no quota, no quorum), report scores and no data answers, and carry the verdict on a right answer without explanation', () => {
+    const { lifecycle, answers, scores } = goldChild();
+    for (let n = 1; n <= 5; n++) {
+      const j = judgement(n % 2 === 0 ? 'tie' : 'left', n);
+      lifecycle.validateJudgement(j);
+      const receipt = lifecycle.recordJudgement(j);
+      assert.deepEqual(receipt.gold, n % 2 === 0 ? { correct: false, explanation: 'x is right' } : { correct: true });
+    }
+    assert.equal(lifecycle.stopReason(), undefined, 'five answers on responses 2: still open');
+    assert.deepEqual(answers, []);
+    assert.deepEqual(scores.map(([, c]) => c), [true, false, true, false, true]);
+    assert.equal(lifecycle.status().gold, true);
+  });
+
+  it('should show raters a gold lifecycle without its counts, and the status without the flag', () => {
+    const { lifecycle } = goldChild();
+    for (let n = 1; n <= 3; n++) lifecycle.recordJudgement(judgement('left', n));
+    const status = lifecycle.status();
+    assert.equal(status.judgements?.standing, 3);
+    const view = raterView(status);
+    assert.equal('gold' in view, false);
+    assert.deepEqual(view.judgements, { byCandidate: { c1: 0, c2: 0 }, tie: 0, bothBad: 0, standing: 0 });
+    assert.equal(view.votesAccepted, 0);
+  });
+
+  it('should score a thumbs gold item by its one candidate\'s vote, first vote final', () => {
+    const { lifecycle, scores } = goldChild({ candidates: [{ text: 'x', model: 'a' }], gold: { answer: 'down', explanation: 'blurry' } }, ['c1']);
+    const v = vote('c1', 'up', 1);
+    lifecycle.validateVote(v);
+    assert.deepEqual(lifecycle.recordVote(v).gold, { correct: false, explanation: 'blurry' });
+    assert.equal(refusal(() => lifecycle.validateVote(vote('c1', 'down', 1))), 'answer_final');
+    assert.equal(refusal(() => lifecycle.validateVote(vote('c1', 'retract', 1))), 'answer_final');
+    assert.equal(refusal(() => lifecycle.validateVote(vote('c1', 'retract', 2))), 'answer_final', 'nothing to withdraw: a withdrawal is never an answer');
+    assert.deepEqual(lifecycle.recordVote(vote('c1', 'down', 2)).gold, { correct: true });
+    assert.deepEqual(scores, [[raterId(1), false], [raterId(2), true]]);
+  });
+});
+
+describe('a campaign with gold items (state, outside Temporal)', () => {
+  const handOut = (campaign: RatingCampaign, rater: string, done?: string): NextItemAnswer => campaign.next({ rater, ...(done ? { done } : {}) }, NOW);
+
+  it('should mix gold in at the new rate, never hand a rater a gold item twice, and give data items when gold runs out', () => {
+    const campaign = running(40, 3, { responses: 40 });
+    for (let r = 1; r <= 30; r++) {
+      const rater = raterId(r);
+      const seen = new Set<string>();
+      let gold = 0;
+      let done: string | undefined;
+      for (let h = 0; h < 12; h++) {
+        const answer = handOut(campaign, rater, done);
+        assert.ok(answer.assigned, JSON.stringify(answer));
+        assert.equal(answer.again, false);
+        assert.ok(!seen.has(answer.lifecycleId), `${rater} got ${answer.lifecycleId} twice`);
+        seen.add(answer.lifecycleId);
+        if (answer.lifecycleId.includes('-gold-')) {
+          gold += 1;
+          assert.ok(answer.item >= 40, 'numbered after the data items');
+        }
+        done = answer.lifecycleId;
+      }
+      assert.ok(gold <= 3, `${rater}: ${gold} gold items of 3`);
+    }
+    const counts = campaign.status(NOW);
+    assert.equal(counts.gold?.items, 3);
+    assert.equal(counts.counts.open, 40, 'gold lifecycles are not items');
+  });
+
+  it('should return a held gold item again, and not after the rater passes it', () => {
+    const campaign = running(5, 2, { goldRateNew: 1 });
+    const first = handOut(campaign, raterId(1));
+    assert.ok(first.assigned && first.lifecycleId.startsWith('camp-gold-'));
+    const again = handOut(campaign, raterId(1));
+    assert.ok(again.assigned && again.again && again.lifecycleId === first.lifecycleId);
+    const other = handOut(campaign, raterId(1), first.lifecycleId);
+    assert.ok(other.assigned && !other.again && other.lifecycleId !== first.lifecycleId);
+  });
+
+  it('should exclude a rater who fails gold after minGold answers: next refuses them, reservations go back, records go to the ledger once', () => {
+    const campaign = running(5, 6, { goldRateNew: 1, goldRateLow: 1, goldRate: 1, minGold: 4, responses: 3 });
+    const bad = raterId(1);
+    const good = raterId(2);
+    // Both answer a data item first (a reservation, and a data answer on their record).
+    campaign.quality.handedOut(bad);
+    campaign.open.get('camp-item-0')!.reservations.push({ rater: bad, untilMs: NOW + 60_000 });
+    campaign.report({ lifecycleId: 'camp-item-1', kind: 'answer', rater: bad, progress: 1, seq: 1 });
+    campaign.report({ lifecycleId: 'camp-item-1', kind: 'answer', rater: good, progress: 2, seq: 2 });
+    for (let g = 0; g < 4; g++) {
+      assert.ok(handOut(campaign, bad).assigned);
+      campaign.report({ lifecycleId: goldLifecycleId('camp', g), kind: 'gold', rater: bad, correct: g === 0 });
+      campaign.report({ lifecycleId: goldLifecycleId('camp', g), kind: 'gold', rater: good, correct: true });
+    }
+    // A repeated report is not scored twice.
+    campaign.report({ lifecycleId: goldLifecycleId('camp', 3), kind: 'gold', rater: good, correct: true });
+    const answer = handOut(campaign, bad);
+    assert.equal(answer.assigned, false);
+    assert.ok(!answer.assigned && answer.reason === 'excluded' && answer.message?.includes('gold accuracy 1 of 4'), JSON.stringify(answer));
+    assert.deepEqual(campaign.open.get('camp-item-0')!.reservations, [], 'their reservation went back to the pool');
+    assert.ok(handOut(campaign, good).assigned);
+    assert.equal(campaign.scoreOf(good), 5.5 / 6);
+    assert.equal(campaign.scoreOf(bad), 2.5 / 6);
+    assert.equal(campaign.scoreOf(raterId(9)), 0.75, 'no record: the prior mean');
+
+    const records = campaign.quality.takeChanged();
+    const badRecord = records.find((r) => r.rater === bad);
+    assert.deepEqual({ ...badRecord, excludedAt: typeof badRecord?.excludedAt }, {
+      rater: bad, answers: 1, goldAnswered: 4, goldCorrect: 1, score: 2.5 / 6, status: 'excluded',
+      reason: 'gold accuracy 1 of 4 (score 0.42 with the prior) below 0.70 after 4 gold answers', excludedAt: 'string',
+    });
+    assert.deepEqual(records.find((r) => r.rater === good), { rater: good, answers: 1, goldAnswered: 4, goldCorrect: 4, score: 5.5 / 6, status: 'active' });
+    assert.equal(campaign.quality.takeChanged().length, 0, 'taken: the next commit sends only what changes');
+    const status = campaign.status(NOW);
+    assert.deepEqual([status.raters, status.gold], [{ total: 2, excluded: 1 }, { items: 6, answers: 8, correct: 5 }]);
+    assert.equal(status.counts.answers, 2, 'gold answers are not data');
+
+    // The carry keeps it all: the excluded rater stays excluded in the next run.
+    const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
+    assert.equal(resumed.next({ rater: bad }, NOW).assigned, false);
+    assert.deepEqual(resumed.status(NOW).raters, { total: 2, excluded: 1 });
+    assert.deepEqual(resumed.quality.records(), campaign.quality.records());
+  });
+
+  it('should carry nothing extra for a campaign no rater has asked of yet (the carry of before gold)', () => {
+    const campaign = running(2, 0);
+    assert.equal('quality' in campaign.toCarry(), false);
+    const answer = handOut(campaign, raterId(1));
+    assert.ok(answer.assigned && answer.lifecycleId.startsWith('camp-item-'), 'no gold: data items only');
+  });
+});

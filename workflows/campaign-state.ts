@@ -1,0 +1,571 @@
+/**
+ * The state of one rating campaign and its message handlers, as a deterministic class (like
+ * RatingLifecycle): `ratingCampaign` creates it with `start` or `resume`, issues every command, and
+ * hands `toCarry()` to continue-as-new.
+ *
+ * It keeps the open items only: each with the raters who answered it (so `next` never hands an item
+ * to a rater twice), its standing answers and its reservations. Closed items are counters plus an
+ * outcome record that waits here only until the ledger holds it (`outcomesCommitted`).
+ */
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { CampaignQuality, type QualityCarry } from './campaign-gold';
+import { campaignDeadlineAt } from './campaign-input';
+import { clearAnswer, describeClear, recordChoice, type StandingAnswer } from './confidence-stop';
+import {
+  INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
+  campaignStatusQuery, nextItemUpdate,
+} from './messages';
+import { DEFAULT_QUALITY } from './rater-quality';
+import type {
+  CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
+  NextItemAnswer, NextItemRequest,
+} from './types';
+import { RATER_PATTERN } from './vote-tally';
+
+/** Limits a starter may lower (tests do, to reach continue-as-new in seconds); from the arguments, so replays see them. */
+export interface CampaignThresholds {
+  /** Continue-as-new once the run's history has this many events (the server's suggestion applies regardless). */
+  continueAsNewAfterEvents?: number;
+  /** How long after the deadline items that never reported are given up as `unreported`. Default 15 minutes. */
+  reportGraceMs?: number;
+}
+
+export interface OpenItem {
+  item: number;
+  lifecycleId: string;
+  /** The lifecycle has published and takes answers. */
+  opened: boolean;
+  /** Raters who answered (standing or withdrawn), in the order their reports came. */
+  raters: string[];
+  /** Raters who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does. */
+  passed?: string[];
+  progress: number;
+  /** The seq of the answer `progress` is from: reports may arrive out of order. */
+  seq: number;
+  reservations: Array<{ rater: string; untilMs: number }>;
+  /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the answers earlier ones got. */
+  attempt?: number;
+  earlier?: number;
+  /** With early stopping (plan.confidence): each rater's latest answer, earlier attempts' included. */
+  standing?: StandingAnswer[];
+  /** Thumbs, with early stopping: the item's candidates (from its reports). */
+  candidates?: number;
+  /** Its answer is clear: the campaign closes its lifecycle (`closeSent` once told) and it ends `confident`. */
+  confident?: { message: string; closeSent: boolean };
+}
+
+/** An item whose lifecycle closed at its deadline short of its answers, waiting to be offered again. */
+export interface Reask {
+  item: number;
+  attempt: number;
+  earlier: number;
+  raters: string[];
+  standing?: StandingAnswer[];
+  candidates?: number;
+}
+
+/** What one run hands the next. */
+export interface CampaignCarry {
+  plan: CampaignPlan;
+  startedAt: string;
+  /** Items from `nextItem` on are not started yet; `buffer` holds the next of them, read from the store. */
+  nextItem: number;
+  buffer: CampaignItem[];
+  open: OpenItem[];
+  reasks?: Reask[];
+  /** `answered`: items that ended with their answers in full (the quota, CampaignNotifyEvent). */
+  counts: { done: number; failed: number; answers: number; ended: Partial<Record<CampaignItemEnd, number>>; answered?: number };
+  paused: boolean;
+  cancelReason?: string;
+  closeSent: boolean;
+  thresholds?: CampaignThresholds;
+  /** Notifications sent (each event once per campaign, whichever run reaches it). */
+  notified?: CampaignNotifyEvent[];
+  /** Gold lifecycles and rater records (campaign-gold.ts); absent before the first rater. */
+  quality?: QualityCarry;
+  /** Email campaigns: digests sent so far, and when the next is due (absent: when the first items open). */
+  digests?: { sent: number; nextAtMs?: number };
+}
+
+export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
+/** Outcomes wait for the ledger in batches of at most this many (or OUTCOME_FLUSH_MS). */
+export const OUTCOME_BATCH = 50;
+export const OUTCOME_FLUSH_MS = 30_000;
+
+export function isCampaignCarry(arg: unknown): arg is CampaignCarry {
+  return typeof arg === 'object' && arg !== null && 'plan' in arg;
+}
+
+export function campaignThresholdErrors(arg: unknown): string[] {
+  if (arg === undefined || arg === null) return [];
+  if (typeof arg !== 'object' || Array.isArray(arg)) return ['second argument: must be an object like {"thresholds": {…}} or absent'];
+  const errors = Object.keys(arg).filter((k) => k !== 'thresholds').map((k) => `${k}: unknown field in the second argument; known: thresholds`);
+  const t = (arg as { thresholds?: unknown }).thresholds;
+  if (t === undefined) return errors;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return [...errors, 'thresholds: must be an object'];
+  const { continueAsNewAfterEvents, reportGraceMs, ...rest } = t as CampaignThresholds;
+  for (const key of Object.keys(rest)) errors.push(`thresholds.${key}: unknown field; known: continueAsNewAfterEvents, reportGraceMs`);
+  if (continueAsNewAfterEvents !== undefined && !(Number.isSafeInteger(continueAsNewAfterEvents) && continueAsNewAfterEvents >= 50)) {
+    errors.push('thresholds.continueAsNewAfterEvents: must be an integer of at least 50');
+  }
+  if (reportGraceMs !== undefined && !(Number.isSafeInteger(reportGraceMs) && reportGraceMs >= 0)) errors.push('thresholds.reportGraceMs: must be a non-negative integer');
+  return errors;
+}
+
+export function invalidCampaignInput(errors: string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: INVALID_CAMPAIGN_INPUT_ERROR, nonRetryable: true, message: `invalid campaign input: ${errors.join('; ')}`, details: [errors],
+  });
+}
+
+/** The child lifecycle id of an item: the campaign's id and the item's index, so every retry and run names the same one. */
+export function itemLifecycleId(campaignId: string, item: number): string {
+  return `${campaignId}-item-${item}`;
+}
+
+/** The lifecycle of an item's attempt: the item's own id first, then `-r1`, `-r2`, … for each re-ask. */
+export function reaskLifecycleId(campaignId: string, item: number, attempt: number): string {
+  return attempt === 0 ? itemLifecycleId(campaignId, item) : `${itemLifecycleId(campaignId, item)}-r${attempt}`;
+}
+
+/** Standing answers of an open item, earlier attempts' included. */
+function answersOf(open: OpenItem): number {
+  return (open.earlier ?? 0) + open.progress;
+}
+
+export class RatingCampaign {
+  nextItem = 0;
+  buffer: CampaignItem[] = [];
+  readonly open = new Map<string, OpenItem>();
+  reasks: Reask[] = [];
+  counts: CampaignCarry['counts'] = { done: 0, failed: 0, answers: 0, ended: {} };
+  paused = false;
+  cancelReason?: string;
+  /** The open items have been told to close (cancel). */
+  closeSent = false;
+  /** This run continues as new: `next` is refused as RunContinuing, and the gateway asks again. */
+  continuing = false;
+  /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
+  digests: { sent: number; nextAtMs?: number } = { sent: 0 };
+  /** Outcomes the ledger does not hold yet. */
+  outcomes: CampaignItemOutcome[] = [];
+  /** Notifications sent, carried across continue-as-new. */
+  notified: CampaignNotifyEvent[] = [];
+  lastOutcomeCommitMs: number;
+  readonly deadlineAtMs: number;
+  /** Gold lifecycles and raters: scores, exclusions, gold hand-outs. */
+  quality: CampaignQuality;
+
+  private constructor(
+    readonly campaignId: string,
+    readonly plan: CampaignPlan,
+    readonly startedAt: string,
+    readonly thresholds: CampaignThresholds,
+  ) {
+    this.deadlineAtMs = campaignDeadlineAt(plan.deadline, Date.parse(startedAt));
+    this.lastOutcomeCommitMs = Date.now();
+    this.quality = new CampaignQuality(campaignId, plan.quality ?? DEFAULT_QUALITY);
+  }
+
+  static start(campaignId: string, plan: CampaignPlan, thresholds: CampaignThresholds, now: number): RatingCampaign {
+    return new RatingCampaign(campaignId, plan, new Date(now).toISOString(), thresholds);
+  }
+
+  static resume(campaignId: string, carry: CampaignCarry): RatingCampaign {
+    const campaign = new RatingCampaign(campaignId, carry.plan, carry.startedAt, carry.thresholds ?? {});
+    campaign.nextItem = carry.nextItem;
+    campaign.buffer = carry.buffer;
+    for (const item of carry.open) campaign.open.set(item.lifecycleId, item);
+    campaign.reasks = carry.reasks ?? [];
+    campaign.counts = carry.counts;
+    campaign.paused = carry.paused;
+    if (carry.cancelReason !== undefined) campaign.cancelReason = carry.cancelReason;
+    campaign.closeSent = carry.closeSent;
+    campaign.notified = carry.notified ?? [];
+    campaign.quality = CampaignQuality.resume(campaignId, carry.plan.quality ?? DEFAULT_QUALITY, carry.quality);
+    if (carry.digests) campaign.digests = carry.digests;
+    return campaign;
+  }
+
+  /** Outcomes must be committed first (`outcomes` is empty): they are not carried. */
+  toCarry(): CampaignCarry {
+    if (this.outcomes.length > 0) throw new Error('bug: continuing as new with outcomes the ledger does not hold');
+    const quality = this.quality.toCarry();
+    return {
+      plan: this.plan, startedAt: this.startedAt, nextItem: this.nextItem, buffer: this.buffer, open: [...this.open.values()],
+      ...(this.reasks.length > 0 ? { reasks: this.reasks } : {}),
+      counts: this.counts, paused: this.paused, ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
+      closeSent: this.closeSent, ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
+      ...(this.notified.length > 0 ? { notified: this.notified } : {}),
+      ...(quality !== undefined ? { quality } : {}),
+      ...(this.plan.digest ? { digests: this.digests } : {}),
+    };
+  }
+
+  get cancelled(): boolean {
+    return this.cancelReason !== undefined;
+  }
+
+  get reportGraceMs(): number {
+    return this.thresholds.reportGraceMs ?? DEFAULT_REPORT_GRACE_MS;
+  }
+
+  /** Items not started yet and still to be: none once cancelled or past the deadline. */
+  get unstarted(): number {
+    return this.plan.itemCount - this.nextItem;
+  }
+
+  /** Whether another item may start now (the script also needs it in the buffer, or reads a page). */
+  mayStart(now: number): boolean {
+    // An item needs a minute to publish and collect anything; later ones would close at once.
+    return !this.paused && !this.cancelled && this.unstarted > 0 && this.open.size < this.plan.maxOpen && this.deadlineAtMs - now > 60_000;
+  }
+
+  /** Whether a starved item may be offered again now. */
+  mayReask(now: number): boolean {
+    return this.reasks.length > 0 && !this.paused && this.reaskPossible(now) && this.open.size < this.plan.maxOpen;
+  }
+
+  /** Whether waiting re-asks may still start, ever: not once cancelled or near the deadline. */
+  reaskPossible(now: number): boolean {
+    return !this.cancelled && this.deadlineAtMs - now > 60_000;
+  }
+
+  /** The re-asks that can no longer start end `insufficient`. */
+  dropReasks(): void {
+    for (const r of this.reasks.splice(0)) {
+      this.record({
+        item: r.item, lifecycleId: reaskLifecycleId(this.campaignId, r.item, r.attempt - 1), end: 'insufficient', answers: r.earlier,
+        raters: r.raters.length, attempts: r.attempt, closedAt: new Date().toISOString(),
+      });
+    }
+  }
+
+  /** Opens a re-ask in its new lifecycle: the raters who answered before are never handed it again. */
+  startedReask(r: Reask, lifecycleId: string): void {
+    this.open.set(lifecycleId, {
+      item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier: r.earlier,
+      ...(r.standing !== undefined ? { standing: r.standing } : {}), ...(r.candidates !== undefined ? { candidates: r.candidates } : {}),
+    });
+  }
+
+  /** Everything is accounted for: every item ended, or cancelled/past the deadline with nothing open. */
+  finished(now: number): boolean {
+    if (this.open.size > 0 || this.reasks.length > 0) return false;
+    return this.unstarted === 0 || this.cancelled || this.deadlineAtMs - now <= 60_000;
+  }
+
+  phase(now: number): CampaignPhase {
+    if (this.finished(now)) return this.cancelled ? 'cancelled' : 'completed';
+    if (this.cancelled) return 'cancelling';
+    if (this.deadlineAtMs - now <= 60_000 || this.unstarted === 0) return 'finishing';
+    return this.paused ? 'paused' : 'running';
+  }
+
+  /** The next item to start: taken from the buffer, with its lifecycle id. */
+  takeItem(): { index: number; item: CampaignItem; lifecycleId: string } {
+    const item = this.plan.items !== undefined ? this.plan.items[this.nextItem] : this.buffer.shift();
+    if (item === undefined) throw new Error('bug: no item to take');
+    const index = this.nextItem++;
+    return { index, item, lifecycleId: itemLifecycleId(this.campaignId, index) };
+  }
+
+  /** Whether the next item must be read from the store first. */
+  needsPage(): boolean {
+    return this.plan.items === undefined && this.buffer.length === 0 && this.unstarted > 0;
+  }
+
+  started(index: number, lifecycleId: string): void {
+    this.open.set(lifecycleId, { item: index, lifecycleId, opened: false, raters: [], progress: 0, seq: 0, reservations: [] });
+  }
+
+  /** An item that never opened (its input is invalid): ended at once. */
+  endUnstarted(index: number, lifecycleId: string, end: CampaignItemEnd, message: string): void {
+    this.record({ item: index, lifecycleId, end, answers: 0, raters: 0, attempts: 1, closedAt: new Date().toISOString(), message });
+  }
+
+  private record(outcome: CampaignItemOutcome): void {
+    this.outcomes.push(outcome);
+    // Insufficient items ended as asked (every attempt ran to its deadline): done, with the reason recorded.
+    const failed = outcome.end === 'failed' || outcome.end === 'invalid' || outcome.end === 'unreported';
+    if (failed) this.counts.failed += 1;
+    else this.counts.done += 1;
+    this.counts.answers += outcome.answers;
+    if (!failed && (outcome.end === 'confident' || outcome.answers >= this.plan.responses)) this.counts.answered = (this.counts.answered ?? 0) + 1;
+    this.counts.ended[outcome.end] = (this.counts.ended[outcome.end] ?? 0) + 1;
+  }
+
+  private end(open: OpenItem, end: CampaignItemEnd, answers: number, message?: string): void {
+    this.open.delete(open.lifecycleId);
+    this.record({
+      item: open.item, lifecycleId: open.lifecycleId, end, answers, raters: open.raters.length, attempts: (open.attempt ?? 0) + 1, closedAt: new Date().toISOString(),
+      ...(message !== undefined ? { message } : {}),
+    });
+  }
+
+  /** Past the deadline and its grace: the items that never said they closed are given up. */
+  giveUpUnreported(): void {
+    for (const open of [...this.open.values()]) this.end(open, 'unreported', answersOf(open), 'no close report from the lifecycle by the deadline and its grace');
+  }
+
+  report(report: CampaignItemReport): void {
+    const gold = this.quality.report(report, Date.now());
+    if (gold.handled) {
+      if (gold.excluded !== undefined) this.dropReservationsOf(gold.excluded);
+      return;
+    }
+    const open = this.open.get(report.lifecycleId);
+    // A repeated close report, or one from a lifecycle this campaign does not run: nothing to count.
+    if (!open) return;
+    switch (report.kind) {
+      case 'opened':
+        open.opened = true;
+        return;
+      case 'answer':
+        open.opened = true;
+        if (!open.raters.includes(report.rater)) {
+          open.raters.push(report.rater);
+          this.quality.answered(report.rater);
+        }
+        if (open.passed?.includes(report.rater)) open.passed = open.passed.filter((r) => r !== report.rater);
+        open.reservations = open.reservations.filter((r) => r.rater !== report.rater);
+        if (report.seq > open.seq) {
+          open.seq = report.seq;
+          open.progress = report.progress;
+        }
+        if (report.choice !== undefined) this.weighAnswer(open, report.rater, report.seq, report.choice);
+        return;
+      case 'closed': {
+        const answers = (open.earlier ?? 0) + report.progress;
+        // Closed for its clear answer (by the campaign, or at its deadline before the close came); a full quota is `quorum` still.
+        if (open.confident && report.closeReason !== 'quorum') return this.end(open, 'confident', answers, open.confident.message);
+        if (report.closeReason !== 'deadline' || answers >= this.plan.responses) return this.end(open, report.closeReason, answers);
+        // Starved: offered again in a new lifecycle while attempts and time last, else insufficient.
+        const attempt = (open.attempt ?? 0) + 1;
+        if (attempt > this.plan.reask || !this.reaskPossible(Date.now())) return this.end(open, 'insufficient', answers);
+        this.open.delete(open.lifecycleId);
+        this.reasks.push({
+          item: open.item, attempt, earlier: answers, raters: open.raters,
+          ...(open.standing !== undefined ? { standing: open.standing } : {}), ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
+        });
+        return;
+      }
+      case 'failed':
+        this.end(open, 'failed', answersOf(open), report.message.slice(0, 500));
+        return;
+      case 'gold':
+        return; // only gold lifecycles report scores, and those are the quality's
+    }
+  }
+
+  /** An excluded rater's reservations end: the items they held go back to the pool. */
+  private dropReservationsOf(rater: string): void {
+    for (const open of this.open.values()) open.reservations = open.reservations.filter((r) => r.rater !== rater);
+  }
+
+  /** The rater's weight (workflows/rater-quality.ts): their gold score, or the prior's mean before any gold answer. */
+  scoreOf(rater: string): number {
+    return this.quality.scoreOf(rater);
+  }
+
+  /** Early stopping: an answer report updates the item's standing answers; once one answer is clear, the item is to close. */
+  private weighAnswer(open: OpenItem, rater: string, seq: number, choice: NonNullable<Extract<CampaignItemReport, { kind: 'answer' }>['choice']>): void {
+    const { confidence, minResponses } = this.plan;
+    if (confidence === undefined || minResponses === undefined || open.confident || choice.task !== this.plan.task) return;
+    open.standing ??= [];
+    recordChoice(open.standing, rater, seq, choice);
+    if (choice.task === 'thumbs') open.candidates = choice.candidates;
+    const clear = clearAnswer(open.standing, (r) => this.scoreOf(r), {
+      task: this.plan.task, confidence, minResponses, allowBothBad: this.plan.allowBothBad !== false, ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
+    });
+    if (!clear) return;
+    open.confident = { message: `answer clear: ${describeClear(clear, confidence)}`, closeSent: false };
+    open.reservations = [];
+  }
+
+  /** Confident items whose lifecycles have not been told to close yet (the workflow tells them). */
+  confidentToClose(): OpenItem[] {
+    // Cancelling told every open lifecycle to close already.
+    if (this.closeSent) return [];
+    return [...this.open.values()].filter((open) => open.confident !== undefined && !open.confident.closeSent);
+  }
+
+  outcomesDue(now: number): boolean {
+    return this.outcomes.length >= OUTCOME_BATCH || (this.outcomes.length > 0 && now - this.lastOutcomeCommitMs >= OUTCOME_FLUSH_MS);
+  }
+
+  /** The ledger holds the first `count` outcomes. */
+  outcomesCommitted(count: number, now: number): void {
+    this.outcomes.splice(0, count);
+    this.lastOutcomeCommitMs = now;
+  }
+
+  validateNext(request: NextItemRequest): void {
+    if (typeof request !== 'object' || request === null || typeof request.rater !== 'string' || !RATER_PATTERN.test(request.rater)) {
+      throw ApplicationFailure.nonRetryable('malformed request: rater must be a pseudonym like r_0123abcd…', VoteRejection.MalformedVote);
+    }
+    if (request.done !== undefined && (typeof request.done !== 'string' || request.done.length > 300)) {
+      throw ApplicationFailure.nonRetryable('malformed request: done must be the id of the item lifecycle the rater answered', VoteRejection.MalformedVote);
+    }
+    const kind = this.plan.channel.split(':', 1)[0];
+    if (request.channel !== undefined && request.channel !== kind) {
+      throw ApplicationFailure.nonRetryable(`wrong channel: this is a ${kind} campaign, which hands out items through "${kind}" only, not "${String(request.channel)}"`, VoteRejection.WrongChannel);
+    }
+    if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
+  }
+
+  /**
+   * An open item for `rater`: one they hold a live reservation on, else one they have not answered with
+   * room left (its responses less standing answers and others' live reservations), the most room first,
+   * at random among equals (the workflow's seeded randomness, so replays pick the same).
+   */
+  next(request: NextItemRequest, now: number): NextItemAnswer {
+    const phase = this.phase(now);
+    if (phase === 'paused') return { assigned: false, reason: 'paused' };
+    if (phase !== 'running' && phase !== 'finishing') return { assigned: false, reason: 'finished' };
+    const { rater } = request;
+    const refused = this.quality.refusal(rater);
+    if (refused) return refused;
+    const done = request.done !== undefined ? this.open.get(request.done) : undefined;
+    if (done && !done.raters.includes(rater)) {
+      done.passed = [...new Set([...(done.passed ?? []), rater])];
+      done.reservations = done.reservations.filter((r) => r.rater !== rater);
+    }
+    this.quality.passed(rater, request.done);
+    const held = this.quality.held(rater, now);
+    if (held) return { assigned: true, lifecycleId: held.lifecycleId, item: this.goldItemNumber(held.gold), reservedUntil: new Date(held.untilMs).toISOString(), again: true };
+    let best: OpenItem[] = [];
+    let bestRoom = 0;
+    for (const open of this.open.values()) {
+      open.reservations = open.reservations.filter((r) => r.untilMs > now);
+      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      const mine = open.reservations.find((r) => r.rater === rater);
+      if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
+      const room = this.plan.responses - answersOf(open) - open.reservations.length;
+      if (room <= 0 || room < bestRoom) continue;
+      if (room > bestRoom) best = [];
+      bestRoom = room;
+      best.push(open);
+    }
+    // A fresh hand-out: a gold item at the rater's rate while one they have not seen is open.
+    const gold = this.quality.pick(rater);
+    if (gold) {
+      const untilMs = now + this.plan.reservationMs;
+      this.quality.handedOut(rater, { lifecycleId: gold.lifecycleId, gold: gold.gold, untilMs });
+      return { assigned: true, lifecycleId: gold.lifecycleId, item: this.goldItemNumber(gold.gold), reservedUntil: new Date(untilMs).toISOString(), again: false };
+    }
+    if (best.length === 0) return { assigned: false, reason: this.open.size === 0 && phase === 'finishing' ? 'finished' : 'waiting' };
+    // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
+    const chosen = best[Math.floor(Math.random() * best.length)]!;
+    const untilMs = now + this.plan.reservationMs;
+    chosen.reservations.push({ rater, untilMs });
+    this.quality.handedOut(rater);
+    return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
+  }
+
+  /** A gold item's number in `next` answers: after the data items', so it looks like any item's. */
+  private goldItemNumber(gold: number): number {
+    return this.plan.itemCount + gold;
+  }
+
+  /**
+   * Whether an email campaign's digest is due: the first once every started item has opened (or five
+   * minutes after the start, whatever is open then), the next `digest.everyMs` after the last, while the
+   * campaign runs and items are open.
+   */
+  digestDue(now: number): boolean {
+    const phase = this.phase(now);
+    if (!this.plan.digest || (phase !== 'running' && phase !== 'finishing') || this.open.size === 0) return false;
+    const { nextAtMs } = this.digests;
+    if (nextAtMs !== undefined) return now >= nextAtMs;
+    const allOpened = [...this.open.values()].every((o) => o.opened) && (this.unstarted === 0 || this.open.size >= this.plan.maxOpen);
+    return allOpened || now - Date.parse(this.startedAt) >= 5 * 60_000;
+  }
+
+  /** When the next digest is due at the latest (undefined: not an email campaign, or waiting for items to open). */
+  nextDigestAt(): number | undefined {
+    if (!this.plan.digest) return undefined;
+    return this.digests.nextAtMs ?? Date.parse(this.startedAt) + 5 * 60_000;
+  }
+
+  /** A digest went out (or there was nobody to mail): the next is due `digest.everyMs` from now. */
+  digestSent(now: number): void {
+    this.digests = { sent: this.digests.sent + 1, nextAtMs: now + this.plan.digest!.everyMs };
+  }
+
+  /**
+   * Up to `count` open items for `rater`, reserved for them until `untilMs` (an email digest): those they
+   * hold already first (kept until the later of the two times), then ones they have not answered with
+   * room left, the most room first, at random among equals. Never an item they answered or passed.
+   */
+  assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
+    const held: OpenItem[] = [];
+    const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
+    for (const open of this.open.values()) {
+      open.reservations = open.reservations.filter((r) => r.untilMs > now);
+      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      const mine = open.reservations.find((r) => r.rater === rater);
+      if (mine) {
+        mine.untilMs = Math.max(mine.untilMs, untilMs);
+        held.push(open);
+        continue;
+      }
+      const room = this.plan.responses - answersOf(open) - open.reservations.length;
+      // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
+      if (room > 0) free.push({ open, room, tie: Math.random() });
+    }
+    free.sort((a, b) => b.room - a.room || a.tie - b.tie);
+    const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
+    for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
+    return chosen.map((o) => o.lifecycleId);
+  }
+
+  countsNow(now: number): CampaignCounts {
+    let answers = this.counts.answers;
+    let reserved = 0;
+    for (const r of this.reasks) answers += r.earlier;
+    for (const open of this.open.values()) {
+      answers += answersOf(open);
+      reserved += open.reservations.filter((r) => r.untilMs > now).length;
+    }
+    const ended = this.counts.done + this.counts.failed;
+    return {
+      items: this.plan.itemCount, done: this.counts.done, failed: this.counts.failed, open: this.open.size,
+      pending: this.plan.itemCount - ended - this.open.size, answers, reserved, ended: { ...this.counts.ended },
+    };
+  }
+
+  status(now: number): CampaignStatus {
+    const counts = this.countsNow(now);
+    const ended = counts.done + counts.failed;
+    const elapsed = now - Date.parse(this.startedAt);
+    const eta = ended > 0 && ended < counts.items ? new Date(Math.min(now + (elapsed / ended) * (counts.items - ended), this.deadlineAtMs)).toISOString() : undefined;
+    return {
+      campaignId: this.campaignId, label: this.plan.label, phase: this.phase(now), task: this.plan.task, responses: this.plan.responses,
+      channel: this.plan.channel, maxOpen: this.plan.maxOpen, startedAt: this.startedAt, deadlineAt: new Date(this.deadlineAtMs).toISOString(), counts,
+      ...(eta !== undefined ? { eta } : {}), ...(this.cancelReason !== undefined ? { cancelReason: this.cancelReason } : {}),
+      ...this.quality.counts(),
+    };
+  }
+
+  summary(now: number): CampaignSummary {
+    return { campaignId: this.campaignId, phase: this.cancelled ? 'cancelled' : 'completed', counts: this.countsNow(now) };
+  }
+
+  register(): void {
+    setHandler(campaignStatusQuery, () => this.status(Date.now()));
+    setHandler(campaignRatersQuery, () => this.quality.records());
+    setHandler(campaignItemReportSignal, (report) => this.report(report));
+    setHandler(campaignPauseSignal, () => {
+      this.paused = true;
+    });
+    setHandler(campaignResumeSignal, () => {
+      this.paused = false;
+    });
+    setHandler(campaignCancelSignal, (request) => {
+      const reason = typeof request?.reason === 'string' && request.reason.trim() !== '' ? request.reason.trim().slice(0, 500) : 'cancelled';
+      this.cancelReason ??= reason;
+    });
+    setHandler(nextItemUpdate, (request) => this.next(request, Date.now()), { validator: (request) => this.validateNext(request) });
+  }
+}
