@@ -16,7 +16,10 @@ describe('activities: createActivities', () => {
 
   it('should build the activities of each group whose dependencies are given, and only those', () => {
     const names = (deps: Parameters<typeof createActivities>[0]) => Object.keys(createActivities(deps)).sort();
-    assert.deepEqual(names({ channels: { web: createWebPublisher('http://127.0.0.1:8080', () => undefined) } }), ['closePost', 'publishLifecycle', 'remindRaters', 'updatePost']);
+    // Email campaigns' digests sit with the channels (they refuse, in words, on a worker without the email channel).
+    assert.deepEqual(names({ channels: { web: createWebPublisher('http://127.0.0.1:8080', () => undefined) } }), [
+      'campaignDigestRaters', 'closePost', 'publishLifecycle', 'remindRaters', 'sendCampaignDigest', 'updatePost',
+    ]);
     // Campaign notifications sit beside the channels, on the lifecycle queue.
     assert.deepEqual(names({ notify: {} }), ['sendCampaignNotice']);
     assert.deepEqual(names({ inference: { registry: {} as InferenceRegistry, artifacts: {} as ArtifactStore } }), ['generateCandidates', 'ingestCandidates', 'readCampaignItems']);
