@@ -20,6 +20,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/thumbs.js': { file: 'thumbs.js', type: 'text/javascript; charset=utf-8' },
   '/compare.js': { file: 'compare.js', type: 'text/javascript; charset=utf-8' },
   '/prompt-box.js': { file: 'prompt-box.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
@@ -29,7 +30,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** The paths of STATIC_FILES: the gateway's static route. */
-export const STATIC_PATTERN = /^\/(?:index\.html|app\.js|compare\.js|prompt-box\.js|style\.css|chat|chat\.js|chat\.css)?$/;
+export const STATIC_PATTERN = /^\/(?:index\.html|app\.js|thumbs\.js|compare\.js|prompt-box\.js|style\.css|chat|chat\.js|chat\.css)?$/;
 
 // Artifacts are model output (possibly SVG): opened directly, they get no script and a sandbox.
 const ARTIFACT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
