@@ -23,6 +23,7 @@ describe('gateway/http-server', () => {
       ['/', 'text/html', '<!doctype html>'],
       ['/index.html', 'text/html', '/app.js'],
       ['/app.js', 'text/javascript', "'use strict'"],
+      ['/thumbs.js', 'text/javascript', 'window.PreflineThumbs'],
       ['/prompt-box.js', 'text/javascript', 'window.PreflinePromptBox'],
       ['/style.css', 'text/css', ':root'],
     ] as const) {
@@ -46,7 +47,7 @@ describe('gateway/http-server', () => {
       const html = await (await fetch(`${h.url}/`)).text();
       assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i);
       assert.doesNotMatch(html, /\sstyle=|<style|\son[a-z]+=/i);
-      const total = await Promise.all(['/', '/app.js', '/style.css'].map(async (p) => (await (await fetch(`${h.url}${p}`)).arrayBuffer()).byteLength));
+      const total = await Promise.all(['/', '/app.js', '/thumbs.js', '/style.css'].map(async (p) => (await (await fetch(`${h.url}${p}`)).arrayBuffer()).byteLength));
       assert.ok(total.reduce((a, b) => a + b) < 30 * 1024, `page weighs ${total} bytes`);
     });
 
