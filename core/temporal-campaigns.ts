@@ -48,6 +48,7 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
             if (type === VoteRejection.RunContinuing) throw handOver();
             if (type === VoteRejection.MalformedVote) throw new VoteRejectedError(ErrorCode.MalformedVote, err.cause?.message ?? 'malformed request');
             if (type === VoteRejection.WrongChannel) throw new VoteRejectedError(ErrorCode.WrongChannel, err.cause?.message ?? 'wrong channel');
+            if (type === ErrorCode.UnknownCampaign) throw new CampaignRefusedError(ErrorCode.UnknownCampaign, `no campaign "${campaignId}"`);
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {

@@ -81,7 +81,8 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   async listOpen(limit: number): Promise<LifecycleStatus[]> {
     const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND PreflineChannel = 'web' AND PreflineStatus = 'voting'`;
     const statuses = await this.statusesOf(query, limit);
-    return statuses.filter((s) => s.phase === 'voting' && s.closeReason === undefined);
+    // Assigned lifecycles (campaign items) are reached through their campaign only, never from the open list.
+    return statuses.filter((s) => s.phase === 'voting' && s.closeReason === undefined && s.delivery !== 'assigned');
   }
 
   async listActive(channel: ChannelSpec['kind'], limit: number): Promise<LifecycleStatus[]> {

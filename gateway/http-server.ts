@@ -163,6 +163,8 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   if (deps.oidc && !publicUrl) throw new Error('gateway: OIDC sign-in needs the public URL (its redirect URI is <public URL>/auth/callback)');
 
   // The web channel is the gateway's own: the page it serves signs raters in here and votes there.
+  // One budget per rater for votes and campaign hand-outs alike: `next` reserves items, so it is no cheaper to flood.
+  const votesPerRater = new RateLimiter(limits.votesPerMinute, 60_000, clock);
   const channelRoutes: HttpRoute[] = mergeRoutes([
     ...createSignInRoutes({
       raterKey: deps.raterKey, sessionKey: deps.sessionKey, ...(deps.invites ? { invites: deps.invites } : {}), openPanel,
@@ -177,14 +179,14 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       directory: deps.directory,
       authenticate: webRater,
       artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()),
-      votesPerRater: new RateLimiter(limits.votesPerMinute, 60_000, clock),
+      votesPerRater,
       ...(publicOrigin ? { publicOrigin } : {}),
       now,
       log,
     }),
     ...(deps.campaigns
       ? createCampaignRoutes({
-        campaigns: deps.campaigns, directory: deps.directory, authenticate: webRater,
+        campaigns: deps.campaigns, directory: deps.directory, authenticate: webRater, votesPerRater,
         artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()), ...(publicOrigin ? { publicOrigin } : {}), log,
       })
       : []),

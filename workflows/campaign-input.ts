@@ -250,8 +250,8 @@ export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs:
     deadline: new Date(deadlineAtMs).toISOString(),
     campaign: plan.label,
     ...(modelVersion !== undefined ? { modelVersion } : {}),
-    // Slack and email items are handed out by `next` only: a post to everyone would bypass assignment.
-    ...(plan.channel.split(':', 1)[0] !== 'web' ? { delivery: 'assigned' as const } : {}),
+    // Items are handed out by `next` (and email digests) only: a post, or the web page's open list, would bypass assignment.
+    delivery: 'assigned' as const,
   };
 }
 

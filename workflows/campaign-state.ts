@@ -8,8 +8,10 @@
  * outcome record that waits here only until the ledger holds it (`outcomesCommitted`).
  */
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ErrorCode } from '../core/errors';
 import { CampaignQuality, type QualityCarry } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
+import { handItem } from './campaign-handout';
 import { clearAnswer, describeClear, recordChoice, type StandingAnswer } from './confidence-stop';
 import {
   INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
@@ -412,6 +414,8 @@ export class RatingCampaign {
       throw ApplicationFailure.nonRetryable(`wrong channel: this is a ${kind} campaign, which hands out items through "${kind}" only, not "${String(request.channel)}"`, VoteRejection.WrongChannel);
     }
     if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
+    // A session scoped to another campaign is answered as if this one did not exist, before anything is reserved.
+    if (request.scope !== undefined && request.scope !== this.plan.label) throw ApplicationFailure.nonRetryable('no such campaign', ErrorCode.UnknownCampaign);
   }
 
   /**
@@ -566,6 +570,11 @@ export class RatingCampaign {
       const reason = typeof request?.reason === 'string' && request.reason.trim() !== '' ? request.reason.trim().slice(0, 500) : 'cancelled';
       this.cancelReason ??= reason;
     });
-    setHandler(nextItemUpdate, (request) => this.next(request, Date.now()), { validator: (request) => this.validateNext(request) });
+    setHandler(nextItemUpdate, async (request) => {
+      const answer = this.next(request, Date.now());
+      // The item's lifecycle learns whom it was handed to before the rater does (campaign-handout.ts).
+      if (answer.assigned) await handItem(answer.lifecycleId, request.rater);
+      return answer;
+    }, { validator: (request) => this.validateNext(request) });
   }
 }

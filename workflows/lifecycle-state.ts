@@ -15,12 +15,12 @@ import { deadlineAt } from './input';
 import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
 import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
-import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
+import { VoteRejection, closeSignal, itemHandedSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
   CampaignChoice, Candidate, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
   VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
-import { SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
+import { RATER_PATTERN, SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
 
 export * from './lifecycle-carry';
 export { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES } from './lifecycle-commits';
@@ -58,6 +58,8 @@ export class RatingLifecycle {
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
+  /** Assigned lifecycles: the raters their campaign handed them to (the `handed` signal), the only ones they take answers from. */
+  handedTo = new Set<string>();
   observer: VoteObserver = UNOBSERVED;
   /**
    * Set on a campaign's child lifecycle (ratingLifecycle does): it refuses an answer that would stand
@@ -94,6 +96,7 @@ export class RatingLifecycle {
     lifecycle.reminded = carry.reminded ?? false;
     lifecycle.candidates = carry.candidates;
     lifecycle.posts = carry.posts ?? [];
+    lifecycle.handedTo = new Set(carry.handed ?? []);
     lifecycle.tally = new VoteTally(carry.candidates, carry.events, carry.voting);
     const judgementEvents = carry.judgementEvents ?? [];
     lifecycle.judgements = new JudgementTally(carry.candidates, judgementEvents, carry.judging);
@@ -120,6 +123,7 @@ export class RatingLifecycle {
       closeRequested: this.closeRequested,
       reminded: this.reminded,
       posts: this.posts,
+      ...(this.handedTo.size > 0 ? { handed: [...this.handedTo] } : {}),
       ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
     };
     if (!this.rules.boundedHistory) return { ...common, ...rest };
@@ -215,6 +219,13 @@ export class RatingLifecycle {
     return false;
   }
 
+  /** An assigned lifecycle takes answers only from raters its campaign handed it to: no one reaches it around `next`. */
+  private checkHanded(rater: string): void {
+    if (this.plan.delivery === 'assigned' && !this.handedTo.has(rater)) {
+      throw ApplicationFailure.nonRetryable('this item was not handed to you by its campaign', VoteRejection.NotAssigned);
+    }
+  }
+
   private checkRoom(): void {
     if (this.rules.boundedHistory && this.votingStateBytes() >= MAX_VOTING_STATE_BYTES) {
       throw ApplicationFailure.nonRetryable(
@@ -276,6 +287,7 @@ export class RatingLifecycle {
     const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
     if (this.checkAcceptance(request, options.signalled === true, 'vote')) return;
+    this.checkHanded(request.rater);
     if (!this.tally.hasCandidate(request.candidateId)) {
       throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
     }
@@ -293,6 +305,7 @@ export class RatingLifecycle {
     const malformed = malformedJudgementReason(request);
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed judgement: ${malformed}`, VoteRejection.MalformedVote);
     if (this.checkAcceptance(request, options.signalled === true, 'judgement')) return;
+    this.checkHanded(request.rater);
     const refusal = judgementRefusal(request, { candidateIds: this.candidates.map((c) => c.id), allowBothBad: this.plan.allowBothBad !== false });
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
     this.checkFirstAnswer(request.choice === 'retract', () => this.judgements.hasJudged(request.rater));
@@ -498,6 +511,10 @@ export class RatingLifecycle {
     setHandler(voteSignal, (request) => this.recordSignalledVote(request));
     setHandler(judgeUpdate, (request) => this.recordJudgement(request), { validator: (request) => this.validateJudgement(request) });
     setHandler(judgeSignal, (request) => this.recordSignalledJudgement(request));
+    setHandler(itemHandedSignal, (request) => {
+      // Only a campaign sends it (to its own children); a malformed one hands the item to no one.
+      if (this.plan.delivery === 'assigned' && typeof request?.rater === 'string' && RATER_PATTERN.test(request.rater)) this.handedTo.add(request.rater);
+    });
     setHandler(closeSignal, () => {
       this.closeRequested = true;
     });

@@ -28,6 +28,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignDigestActivities, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
 import { goldLifecycleId } from './campaign-gold';
+import { handItem } from './campaign-handout';
 import { childInput, goldChildInput, goldItemErrors, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
 import { quotaReached, sendNotices } from './campaign-notify';
 import {
@@ -124,6 +125,8 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       const untilMs = Date.now() + digest.reservationMs;
       const assignments = raters.map((rater) => ({ rater, lifecycleIds: campaign.assignBatch(rater, digest.size, Date.now(), untilMs) })).filter((a) => a.lifecycleIds.length > 0);
       if (assignments.length > 0) {
+        // Each item's lifecycle learns whom it was handed to before the mail can reach them.
+        await Promise.all(assignments.flatMap((a) => a.lifecycleIds.map((id) => handItem(id, a.rater))));
         await digests.sendCampaignDigest({
           campaignId: campaign.campaignId, label: plan.label, digest: campaign.digests.sent + 1, channel: plan.channel, assignments, reservedUntil: new Date(untilMs).toISOString(),
         });

@@ -626,6 +626,11 @@ export interface CampaignItemOutcome {
   message?: string;
 }
 
+/** The campaign handed its item's lifecycle to `rater` (the `handed` signal). */
+export interface ItemHandedRequest {
+  rater: string;
+}
+
 export interface NextItemRequest {
   /** The rater's pseudonym, as on votes. */
   rater: string;
@@ -639,6 +644,11 @@ export interface NextItemRequest {
    * raters of its own channel, so no one elsewhere can hold its items reserved. Absent: not checked (tests, ops).
    */
   channel?: string;
+  /**
+   * The campaign label the rater's session is limited to (a campaign invite), set by the route: another
+   * campaign refuses with unknown_campaign before it reserves anything. Absent: any campaign.
+   */
+  scope?: string;
 }
 
 export type NextItemAnswer =

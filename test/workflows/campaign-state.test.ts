@@ -44,16 +44,17 @@ describe('workflows/campaign-input', () => {
     assert.equal(p.label, 'camp');
     assert.deepEqual(childInput(p, item(0), NOW + 1000), {
       prompt: 'p0', task: 'compare', models: ['a', 'b'], candidates: [{ text: 'left 0', model: 'a' }, { text: 'right 0', model: 'b' }],
-      question: 'Which is better?', responses: 2, channel: 'web', deadline: new Date(NOW + 1000).toISOString(), campaign: 'camp',
+      question: 'Which is better?', responses: 2, channel: 'web', deadline: new Date(NOW + 1000).toISOString(), campaign: 'camp', delivery: 'assigned',
     });
   });
 
-  it('should hand slack and email items out by next only (delivery assigned), and leave web items as they were', () => {
+  it('should hand web, slack and email items out by next only (delivery assigned)', () => {
     assert.equal(childInput(plan({ channel: 'slack:#ratings' }), item(0), NOW + 1000).delivery, 'assigned');
     assert.equal(childInput(plan({ channel: 'email:@reviewers' }), item(0), NOW + 1000).delivery, 'assigned');
-    assert.equal('delivery' in childInput(plan({ channel: 'web' }), item(0), NOW + 1000), false);
+    assert.equal(childInput(plan({ channel: 'web' }), item(0), NOW + 1000).delivery, 'assigned');
     // Every such item is one its lifecycle accepts.
     assert.deepEqual(itemErrors(plan({ channel: 'slack:#ratings' }), item(0), NOW + 3_600_000, NOW), []);
+    assert.deepEqual(itemErrors(plan({ channel: 'web' }), item(0), NOW + 3_600_000, NOW), []);
   });
 
   it('should name every bad field, items by index as their lifecycles would', () => {

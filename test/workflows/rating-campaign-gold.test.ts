@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
 import {
-  CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignRatersQuery, campaignStatusQuery, nextItemUpdate,
+  CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignRatersQuery, campaignStatusQuery, itemHandedSignal, nextItemUpdate,
 } from '../../workflows/messages';
 import { isGoldTurn } from '../../workflows/rater-quality';
 import type { CampaignGoldItem, CampaignInput, CampaignItem, CampaignSummary, LifecycleSummary, NextItemAnswer } from '../../workflows/types';
@@ -177,6 +177,8 @@ describe('ratingCampaign with gold items (real dev server)', function () {
       assert.deepEqual(wrong.gold, { correct: false, explanation: 'The first answer of known matchup 0 is the one that fits.' });
       await assert.rejects(directory.judge(goldId, judgement('left', 7)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'answer_final');
       await assert.rejects(directory.judge(goldId, judgement('retract', 7)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'answer_final');
+      // Rater 8 answers as if handed the gold item (the campaign's handed signal): only a handed rater may.
+      await client.workflow.getHandle(goldId).signal(itemHandedSignal, { rater: raterId(8) });
       const right = await directory.judge(goldId, judgement('left', 8));
       assert.deepEqual(right.gold, { correct: true });
       // The rater view of the gold lifecycle carries no answer and no counts; the next hand-out is the data item.

@@ -17,12 +17,12 @@ import { EmailState } from '../../channels/email/state';
 import { NOTICE_METADATA_EVENT_TYPE, createSlackNotifier } from '../../channels/slack/notifier';
 import { createWebhookSender } from '../../connectors/webhook';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
-import { CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignStatusQuery, statusQuery } from '../../workflows/messages';
+import { CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignStatusQuery, itemHandedSignal, statusQuery } from '../../workflows/messages';
 import type { CampaignInput, CampaignItem, CampaignNotice, CampaignSummary } from '../../workflows/types';
 import { waitUntil } from '../helpers/processes';
 import { SmtpSink } from '../helpers/smtp-sink';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
-import { judgement } from '../helpers/votes';
+import { judgement, raterId } from '../helpers/votes';
 import { SlackStandIn } from '../standins/slack-server';
 import { WebhookReceiver } from '../standins/webhook-receiver';
 
@@ -90,6 +90,7 @@ describe('ratingCampaign notifications (real dev server)', function () {
       for (const n of [0, 1]) {
         const lifecycleId = `${handle.workflowId}-item-${n}`;
         await waitUntil(async () => ((await client.workflow.getHandle(lifecycleId).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, `${lifecycleId} voting`);
+        await client.workflow.getHandle(lifecycleId).signal(itemHandedSignal, { rater: raterId(n + 1) }); // as `next` would
         await directory.judge(lifecycleId, judgement('left', n + 1));
       }
       const summary = (await handle.result()) as CampaignSummary;
