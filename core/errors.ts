@@ -79,6 +79,7 @@ export const ErrorCode = {
   NotPairwise: 'not_pairwise',
   ChoiceNotOffered: 'choice_not_offered',
   AnswerFinal: 'answer_final',
+  WrongAnswerForm: 'wrong_answer_form',
   Busy: 'busy',
   // campaign answers (the `next` update, the gateway's /api/campaigns routes)
   UnknownCampaign: 'unknown_campaign',
@@ -220,6 +221,8 @@ const CATALOGUE = {
   [ErrorCode.ChoiceNotOffered]: { retryable: false, httpStatus: 400, answer: 'that answer is not offered on this lifecycle' },
   // A gold item scores a rater's first answer: a different one later would be the same refusal.
   [ErrorCode.AnswerFinal]: { retryable: false, httpStatus: 409, answer: 'your first answer to this item is final' },
+  // A campaign item takes its campaign's form only (a vote on a compare item, a judgement on a thumbs one).
+  [ErrorCode.WrongAnswerForm]: { retryable: false, httpStatus: 409, answer: 'this item takes another kind of answer' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
   [ErrorCode.UnknownCampaign]: { retryable: false, httpStatus: 404, answer: 'no such campaign' },
   // A malformed request for an item, or one to a campaign that is finishing: the same request meets the same answer.

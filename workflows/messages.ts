@@ -54,6 +54,8 @@ export const VoteRejection = {
   ChoiceNotOffered: ErrorCode.ChoiceNotOffered,
   /** A changed or withdrawn answer on a campaign's gold lifecycle, where a rater's first answer is the one scored. */
   AnswerFinal: ErrorCode.AnswerFinal,
+  /** A vote on a compare campaign's item, or a judgement on a thumbs campaign's: outside the campaign's quota and data. */
+  WrongAnswerForm: ErrorCode.WrongAnswerForm,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 
