@@ -61,6 +61,8 @@ export const VoteRejection = {
   AnswerFinal: ErrorCode.AnswerFinal,
   /** An answer on an assigned lifecycle (a campaign's item) from a rater its campaign did not hand it to. */
   NotAssigned: ErrorCode.NotAssigned,
+  /** A vote on a compare campaign's item, or a judgement on a thumbs campaign's: outside the campaign's quota and data. */
+  WrongAnswerForm: ErrorCode.WrongAnswerForm,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 

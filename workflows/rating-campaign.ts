@@ -142,7 +142,7 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   // with it (read and checked first: a bad stored gold item fails the campaign before anything starts).
   if (!resumed) {
     const gold = (plan.goldCount ?? 0) > 0 ? await readGold(campaign, items) : [];
-    const goldRecords: CampaignGoldRecord[] = gold.map((g, i) => ({ gold: i, lifecycleId: goldLifecycleId(campaign.campaignId, i), answer: g.answer, explanation: g.explanation }));
+    const goldRecords: CampaignGoldRecord[] = gold.map((g, i) => ({ gold: i, lifecycleId: goldLifecycleId(campaign.campaignId, plan.itemCount, i), answer: g.answer, explanation: g.explanation }));
     await ledger.commitCampaign({ campaign: record(Date.now()), outcomes: [], ...(goldRecords.length > 0 ? { gold: goldRecords } : {}) });
     if (gold.length > 0) await startGold(campaign, gold);
   }
@@ -257,16 +257,16 @@ async function readGold(campaign: RatingCampaign, items: ReturnType<typeof activ
 }
 
 /**
- * Starts every gold lifecycle, open for the whole campaign (its deadline), with no quota; an id that
- * exists is adopted, any other failure leaves that gold item out.
+ * Starts every gold lifecycle with no quota and a data item's deadline (itemDeadline, else the campaign's),
+ * so its deadline does not give it away; an id that exists is adopted, any other failure leaves that gold item out.
  */
 async function startGold(campaign: RatingCampaign, gold: CampaignGoldItem[]): Promise<void> {
   await Promise.all(gold.map((g, i) => {
-    const lifecycleId = goldLifecycleId(campaign.campaignId, i);
+    const lifecycleId = goldLifecycleId(campaign.campaignId, campaign.plan.itemCount, i);
     campaign.quality.goldStarted(i, lifecycleId);
     return startChild(WORKFLOW_TYPE, {
       workflowId: lifecycleId,
-      args: [goldChildInput(campaign.plan, g, campaign.deadlineAtMs)],
+      args: [goldChildInput(campaign.plan, g, itemDeadlineAt(campaign.plan, campaign.deadlineAtMs, Date.now()))],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       memo: { campaignId: campaign.campaignId, gold: i },

@@ -342,6 +342,8 @@ export interface LifecycleStatus {
   posts?: Array<{ ref: string; candidateId?: string }>;
   /** A campaign's gold lifecycle (ops views only: raters' views leave this, and its counts, out). */
   gold?: true;
+  /** A campaign's item, gold or data (ops views only: raters' views leave this, and every count, out). */
+  campaignItem?: true;
 }
 
 export interface LifecycleSummary {

@@ -26,9 +26,12 @@ function tallyText(t: CandidateTally): string {
   return `${t.label} now has :+1: ${t.up} · :-1: ${t.down}`;
 }
 
-/** The answer to a click on one candidate's button. */
-export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; value: VoteValue; label: string }): string {
-  const now = ` (${tallyText(receipt.candidate)})`;
+/**
+ * The answer to a click on one candidate's button. `counts: false` (a campaign's items) leaves the tally
+ * out: a campaign's receipts show no counts (its gold items would stand out, and raters would herd).
+ */
+export function receiptText({ receipt, value, label, counts = true }: { receipt: VoteReceipt; value: VoteValue; label: string; counts?: boolean }): string {
+  const now = counts ? ` (${tallyText(receipt.candidate)})` : '';
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your ${EMOJI[value]} on candidate ${label}.${now}`;
     case 'changed': return `:white_check_mark: Changed your vote on candidate ${label} to ${EMOJI[value]}.${now}`;
@@ -40,9 +43,12 @@ export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; v
 
 const SAID: Record<PairChoice, string> = { a: 'A is better', b: 'B is better', tie: 'a tie', both_bad: 'both bad', retract: 'withdraw' };
 
-/** The answer to a comparison's button (A and B as the message shows them). Progress only: not who is winning. */
-export function pairText(choice: PairChoice, receipt: JudgementReceipt): string {
-  const now = ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)`;
+/**
+ * The answer to a comparison's button (A and B as the message shows them). Progress only: not who is
+ * winning; `counts: false` (a campaign's items) not even that.
+ */
+export function pairText(choice: PairChoice, receipt: JudgementReceipt, counts = true): string {
+  const now = counts ? ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)` : '';
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your answer: ${SAID[choice]}.${now}`;
     case 'changed': return `:white_check_mark: Changed your answer to: ${SAID[choice]}.${now}`;

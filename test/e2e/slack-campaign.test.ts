@@ -189,7 +189,8 @@ describe('campaigns on Slack: /prefline next and item buttons (real dev server, 
       // Alice answers: the message is replaced with the receipt and a Next button.
       const receipt = await click(RATERS.alice, ACTION.preferA, valueOf(first.blocks, ACTION.preferA)!);
       assert.equal(receipt.replace_original, true);
-      assert.equal(receipt.text, ':white_check_mark: Recorded your answer: A is better. (1 answer so far)');
+      // No count: a campaign item's receipt does not say how many answered (gold would stand out; raters would herd).
+      assert.equal(receipt.text, ':white_check_mark: Recorded your answer: A is better.');
       const next = valueOf(receipt.blocks, NEXT_ACTION);
       assert.deepEqual(JSON.parse(next!), { k: campaignId, d: aliceItem });
 
@@ -209,7 +210,8 @@ describe('campaigns on Slack: /prefline next and item buttons (real dev server, 
 
       // Bob answers his: that item now has its quota of two (Alice's and his).
       const bobReceipt = await click(RATERS.bob, ACTION.preferB, valueOf(bobFirst.blocks, ACTION.preferB)!);
-      assert.equal(bobReceipt.text, ':white_check_mark: Recorded your answer: B is better. (2 answers so far)');
+      assert.equal(bobReceipt.text, ':white_check_mark: Recorded your answer: B is better.');
+      assert.equal((await client.workflow.getHandle(bobItem!).query(statusQuery)).judgements?.standing, 2, 'the ops view counts both');
       // Carol holds a button of that item (shown before it filled, in her own order of the pair): refused, not kept.
       const bobStatus = await client.workflow.getHandle(bobItem).query(statusQuery);
       const carolPair = shownPair(bobStatus, pseudonymiseRater(RATER_KEY, 'slack', RATERS.carol))!;
