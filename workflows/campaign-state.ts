@@ -499,11 +499,13 @@ export class RatingCampaign {
    * room left, the most room first, at random among equals. Never an item they answered or passed.
    */
   assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
+    // An excluded rater is mailed nothing more, as `next` hands them nothing.
+    if (this.quality.refusal(rater)) return [];
     const held: OpenItem[] = [];
     const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
     for (const open of this.open.values()) {
       open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
       const mine = open.reservations.find((r) => r.rater === rater);
       if (mine) {
         mine.untilMs = Math.max(mine.untilMs, untilMs);

@@ -365,6 +365,31 @@ describe('RatingCampaign email digests', () => {
     assert.equal(campaign.assignBatch(raterId(4), 3, until + 2000, until + 90_000).length, 3, 'the others\' reservations have expired');
   });
 
+  it('should mail an excluded rater nothing and never reserve an item that is closing confident', () => {
+    const campaign = running(2, { ...email, responses: 8, confidence: 0.99 });
+    const until = NOW + 86_400_000;
+    campaign.quality.answered(raterId(5));
+    Object.assign(campaign.quality.raters.get(raterId(5))!, { status: 'excluded', reason: 'gold accuracy 0 of 4' });
+    assert.deepEqual(campaign.assignBatch(raterId(5), 2, NOW, until), [], 'excluded: no digest items');
+    assert.deepEqual([...campaign.open.values()].map((o) => o.reservations.length), [0, 0], 'and nothing held for them');
+    for (const n of [1, 2, 3]) {
+      campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(n), progress: n, seq: n, choice: { task: 'compare', answer: 'first' } });
+    }
+    assert.equal(campaign.confidentToClose().length, 1, 'item 0 is clear');
+    assert.deepEqual(campaign.assignBatch(raterId(6), 2, NOW, until), ['camp-item-1'], 'only the item still collecting answers');
+  });
+
+  it('should refuse gold on email campaigns: gold items are handed out by next, email sends digests', () => {
+    const gold = { ...item(9), answer: 'first', explanation: 'right is wrong' };
+    const inline = validateCampaignInput({ items: [item(0)], ...email, gold: [gold] }, 'camp', NOW);
+    assert.ok(!inline.ok);
+    assert.deepEqual(inline.errors, ['gold: gold items are handed out by next; email campaigns send digests: use web or slack']);
+    const stored = validateCampaignInput({ items: [item(0)], ...email, goldRef: `sha256:${'a'.repeat(64)}`, goldCount: 2 }, 'camp', NOW);
+    assert.ok(!stored.ok);
+    assert.deepEqual(stored.errors, ['goldRef: gold items are handed out by next; email campaigns send digests: use web or slack']);
+    assert.ok(validateCampaignInput({ items: [item(0)], channel: 'slack:#ratings', gold: [gold] }, 'camp', NOW).ok, 'slack takes gold');
+  });
+
   it('should be due once the started items open, then every digestEvery, and carry its count across continue-as-new', () => {
     assert.equal(running(2).digestDue(NOW), false, 'not an email campaign');
     const campaign = RatingCampaign.start('camp', plan({ ...email, digestEvery: '1h', maxOpen: 2 }), {}, NOW);
