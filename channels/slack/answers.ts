@@ -6,7 +6,8 @@
 import type { VoteRejectionCode } from '../../core/lifecycle-directory';
 import { messageOf, type GatewayLog } from '../../core/http';
 import type { PairChoice } from '../../core/pairwise';
-import type { CandidateTally, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
+import type { CandidateTally, GoldVerdict, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
+import { escapeMrkdwn } from './messages';
 import type { BlockActionsPayload } from './payloads';
 
 export const ANSWERS = {
@@ -28,6 +29,17 @@ function tallyText(t: CandidateTally): string {
 
 /** The answer to a click on one candidate's button. */
 export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; value: VoteValue; label: string }): string {
+  return voteReceiptText(receipt, value, label) + goldText(receipt.gold);
+}
+
+/** A campaign's check (gold) item answers with its verdict, as the rating page does: right, or wrong and why. */
+function goldText(gold: GoldVerdict | undefined): string {
+  if (!gold) return '';
+  if (gold.correct) return '\n:dart: That is the expected answer.';
+  return `\n:x: Not the expected answer.${gold.explanation ? ` ${escapeMrkdwn(gold.explanation)}` : ''}`;
+}
+
+function voteReceiptText(receipt: VoteReceipt, value: VoteValue, label: string): string {
   const now = ` (${tallyText(receipt.candidate)})`;
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your ${EMOJI[value]} on candidate ${label}.${now}`;
@@ -42,6 +54,10 @@ const SAID: Record<PairChoice, string> = { a: 'A is better', b: 'B is better', t
 
 /** The answer to a comparison's button (A and B as the message shows them). Progress only: not who is winning. */
 export function pairText(choice: PairChoice, receipt: JudgementReceipt): string {
+  return judgementReceiptText(choice, receipt) + goldText(receipt.gold);
+}
+
+function judgementReceiptText(choice: PairChoice, receipt: JudgementReceipt): string {
   const now = ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)`;
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your answer: ${SAID[choice]}.${now}`;
