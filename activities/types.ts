@@ -89,7 +89,13 @@ export interface CampaignDigestActivities {
   /** Pseudonyms of the channel's raters who may be mailed (the list, minus opt-outs); no addresses leave the worker. */
   campaignDigestRaters(request: { channel: string }): Promise<string[]>;
   /** Mails each rater their items with signed answer links, once per (campaign, rater, digest number). */
-  sendCampaignDigest(request: CampaignDigestRequest): Promise<{ mailed: number }>;
+  sendCampaignDigest(request: CampaignDigestRequest): Promise<CampaignDigestResult>;
+}
+
+export interface CampaignDigestResult {
+  mailed: number;
+  /** The raters whose digest is in their mailbox, with the items it shows: the campaign lets the rest of its reservations go. */
+  delivered: Array<{ rater: string; lifecycleIds: string[] }>;
 }
 
 export interface CampaignDigestRequest {

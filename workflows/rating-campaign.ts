@@ -26,7 +26,7 @@ import {
   allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignDigestActivities, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
+import type { CampaignDigestActivities, CampaignDigestResult, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
 import { goldLifecycleId } from './campaign-gold';
 import { childInput, goldChildInput, goldItemErrors, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
 import { quotaReached, sendNotices } from './campaign-notify';
@@ -119,19 +119,22 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   /** One digest: every rater on the list gets up to `digest.size` items reserved for them, in one mail. */
   const sendDigest = async () => {
     const digest = plan.digest!;
+    // Who got which items: reservations no mail told anyone about are let go (none mailed until the send says so).
+    let delivered: CampaignDigestResult['delivered'] = [];
     try {
       const raters = await digests.campaignDigestRaters({ channel: plan.channel });
       const untilMs = Date.now() + digest.reservationMs;
       const assignments = raters.map((rater) => ({ rater, lifecycleIds: campaign.assignBatch(rater, digest.size, Date.now(), untilMs) })).filter((a) => a.lifecycleIds.length > 0);
       if (assignments.length > 0) {
-        await digests.sendCampaignDigest({
+        ({ delivered } = await digests.sendCampaignDigest({
           campaignId: campaign.campaignId, label: plan.label, digest: campaign.digests.sent + 1, channel: plan.channel, assignments, reservedUntil: new Date(untilMs).toISOString(),
-        });
+        }));
       }
     } catch (err) {
       // A digest that cannot go out (mail down for its retries) must not end the campaign: the next one tries again.
       log.warn('campaign digest not sent', { campaignId: campaign.campaignId, digest: campaign.digests.sent + 1, error: String(err) });
     }
+    campaign.digestSettled(delivered);
     campaign.digestSent(Date.now());
   };
 

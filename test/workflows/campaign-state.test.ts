@@ -379,6 +379,27 @@ describe('RatingCampaign email digests', () => {
     assert.deepEqual(campaign.assignBatch(raterId(6), 2, NOW, until), ['camp-item-1'], 'only the item still collecting answers');
   });
 
+  it('should let go of the reservations no digest mail told anyone about, and give back an earlier digest\'s', () => {
+    const campaign = running(3, email);
+    const first = NOW + 3_600_000;
+    const later = NOW + 86_400_000;
+    const held = campaign.assignBatch(raterId(1), 1, NOW, first);
+    campaign.digestSettled([{ rater: raterId(1), lifecycleIds: held }]);
+    // The next digest: rater 1 is mailed only one of their two items, rater 2 not at all (no address, a refused mail).
+    const one = campaign.assignBatch(raterId(1), 2, NOW + 1000, later);
+    const two = campaign.assignBatch(raterId(2), 2, NOW + 1000, later);
+    assert.equal(one[0], held[0], 'the held item first');
+    campaign.digestSettled([{ rater: raterId(1), lifecycleIds: [one[1]!] }]);
+    const reservationsOf = (rater: string) => [...campaign.open.values()].flatMap((o) => o.reservations.filter((r) => r.rater === rater).map((r) => [o.lifecycleId, r.untilMs]));
+    assert.deepEqual(reservationsOf(raterId(1)).sort(), [[held[0], first], [one[1], later]].sort(), 'the unmailed extension falls back to the first digest\'s time');
+    assert.deepEqual(reservationsOf(raterId(2)), [], 'nothing held for a rater who got no mail');
+    assert.ok(two.length === 2 && campaign.countsNow(NOW + 1000).reserved === 2);
+    // A send that failed for good: every reservation it made goes.
+    campaign.assignBatch(raterId(3), 2, NOW + 2000, later);
+    campaign.digestSettled([]);
+    assert.deepEqual(reservationsOf(raterId(3)), []);
+  });
+
   it('should refuse gold on email campaigns: gold items are handed out by next, email sends digests', () => {
     const gold = { ...item(9), answer: 'first', explanation: 'right is wrong' };
     const inline = validateCampaignInput({ items: [item(0)], ...email, gold: [gold] }, 'camp', NOW);
