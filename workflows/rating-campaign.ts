@@ -45,6 +45,8 @@ export type { CampaignCarry, CampaignThresholds } from './campaign-state';
 export const ITEM_PAGE = 50;
 /** Children started per batch, before the loop looks at reports, cancels and the history again. */
 export const START_BATCH = 25;
+/** How long a finishing campaign waits for its gold lifecycles' close reports (their last scores come before them). */
+export const GOLD_CLOSE_WAIT_MS = 60_000;
 
 export interface CampaignStart {
   thresholds?: CampaignThresholds;
@@ -226,8 +228,14 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   }
 
   // 6. The gold lifecycles close (each commits its answers), then the final counts, then the notifications:
-  // receivers that react to them find the ledger complete.
-  await closeAll(campaign.quality.openGold(), 'campaign finished');
+  // receivers that react to them find the ledger complete. A gold lifecycle's close report comes after its
+  // last score report, so waiting for the close reports (bounded) keeps scores still in flight.
+  const openGold = campaign.quality.openGold();
+  if (openGold.length > 0) {
+    await closeAll(openGold, 'campaign finished');
+    const reported = await condition(() => campaign.quality.openGold().length === 0, GOLD_CLOSE_WAIT_MS);
+    if (!reported) log.warn('gold lifecycles did not report their close in time; their late scores are not counted', { campaignId: campaign.campaignId, open: campaign.quality.openGold() });
+  }
   await condition(allHandlersFinished);
   await commitOutcomes(true);
   showPhase(campaign.phase(Date.now()));
