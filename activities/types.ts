@@ -114,11 +114,11 @@ export interface CampaignLedgerActivities {
   commitCampaign(request: CampaignCommitRequest): Promise<CampaignCommitResult>;
 }
 
-/** Where one notification goes: a Slack channel, email recipients (or a configured list), a webhook URL. */
+/** Where one notification goes: a Slack channel, email recipients (or a configured list), a webhook receiver by its PREFLINE_WEBHOOKS name. */
 export type CampaignNoticeTarget =
   | { kind: 'slack'; channel: string }
   | { kind: 'email'; recipients: string[]; list?: string }
-  | { kind: 'webhook'; url: string };
+  | { kind: 'webhook'; name: string };
 
 export interface CampaignNoticeRequest {
   notice: CampaignNotice;
