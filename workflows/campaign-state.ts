@@ -149,6 +149,8 @@ export class RatingCampaign {
   continuing = false;
   /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
   digests: { sent: number; nextAtMs?: number } = { sent: 0 };
+  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled`. */
+  private digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
   /** Notifications sent, carried across continue-as-new. */
@@ -503,13 +505,17 @@ export class RatingCampaign {
    * room left, the most room first, at random among equals. Never an item they answered or passed.
    */
   assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
+    // An excluded rater is mailed nothing more, as `next` hands them nothing.
+    if (this.quality.refusal(rater)) return [];
     const held: OpenItem[] = [];
+    const previousUntil = new Map<OpenItem, number>();
     const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
     for (const open of this.open.values()) {
       open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
       const mine = open.reservations.find((r) => r.rater === rater);
       if (mine) {
+        previousUntil.set(open, mine.untilMs);
         mine.untilMs = Math.max(mine.untilMs, untilMs);
         held.push(open);
         continue;
@@ -521,7 +527,28 @@ export class RatingCampaign {
     free.sort((a, b) => b.room - a.room || a.tie - b.tie);
     const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
     for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
+    this.digestHolds.set(rater, chosen.map((o) => ({ lifecycleId: o.lifecycleId, ...(held.includes(o) ? { previousUntilMs: previousUntil.get(o)! } : {}) })));
     return chosen.map((o) => o.lifecycleId);
+  }
+
+  /**
+   * The digest's mails are out (`delivered`: who got which items; empty when the send failed for good):
+   * a reservation no mail told its rater about is let go (or back to what an earlier digest gave them),
+   * so its item does not sit held for nobody.
+   */
+  digestSettled(delivered: Array<{ rater: string; lifecycleIds: string[] }>): void {
+    const mailed = new Map(delivered.map((d) => [d.rater, new Set(d.lifecycleIds)]));
+    for (const [rater, holds] of this.digestHolds) {
+      for (const hold of holds) {
+        if (mailed.get(rater)?.has(hold.lifecycleId)) continue;
+        const open = this.open.get(hold.lifecycleId);
+        const mine = open?.reservations.find((r) => r.rater === rater);
+        if (!open || !mine) continue;
+        if (hold.previousUntilMs !== undefined) mine.untilMs = hold.previousUntilMs;
+        else open.reservations = open.reservations.filter((r) => r !== mine);
+      }
+    }
+    this.digestHolds.clear();
   }
 
   countsNow(now: number): CampaignCounts {

@@ -26,7 +26,7 @@ import {
   allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignDigestActivities, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
+import type { CampaignDigestActivities, CampaignDigestResult, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
 import { goldLifecycleId } from './campaign-gold';
 import { handItem } from './campaign-handout';
 import { childInput, goldChildInput, goldItemErrors, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
@@ -46,6 +46,8 @@ export type { CampaignCarry, CampaignThresholds } from './campaign-state';
 export const ITEM_PAGE = 50;
 /** Children started per batch, before the loop looks at reports, cancels and the history again. */
 export const START_BATCH = 25;
+/** How long a finishing campaign waits for its gold lifecycles' close reports (their last scores come before them). */
+export const GOLD_CLOSE_WAIT_MS = 60_000;
 
 export interface CampaignStart {
   thresholds?: CampaignThresholds;
@@ -120,6 +122,8 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   /** One digest: every rater on the list gets up to `digest.size` items reserved for them, in one mail. */
   const sendDigest = async () => {
     const digest = plan.digest!;
+    // Who got which items: reservations no mail told anyone about are let go (none mailed until the send says so).
+    let delivered: CampaignDigestResult['delivered'] = [];
     try {
       const raters = await digests.campaignDigestRaters({ channel: plan.channel });
       const untilMs = Date.now() + digest.reservationMs;
@@ -127,14 +131,15 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       if (assignments.length > 0) {
         // Each item's lifecycle learns whom it was handed to before the mail can reach them.
         await Promise.all(assignments.flatMap((a) => a.lifecycleIds.map((id) => handItem(id, a.rater))));
-        await digests.sendCampaignDigest({
+        ({ delivered } = await digests.sendCampaignDigest({
           campaignId: campaign.campaignId, label: plan.label, digest: campaign.digests.sent + 1, channel: plan.channel, assignments, reservedUntil: new Date(untilMs).toISOString(),
-        });
+        }));
       }
     } catch (err) {
       // A digest that cannot go out (mail down for its retries) must not end the campaign: the next one tries again.
       log.warn('campaign digest not sent', { campaignId: campaign.campaignId, digest: campaign.digests.sent + 1, error: String(err) });
     }
+    campaign.digestSettled(delivered);
     campaign.digestSent(Date.now());
   };
 
@@ -226,8 +231,14 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   }
 
   // 6. The gold lifecycles close (each commits its answers), then the final counts, then the notifications:
-  // receivers that react to them find the ledger complete.
-  await closeAll(campaign.quality.openGold(), 'campaign finished');
+  // receivers that react to them find the ledger complete. A gold lifecycle's close report comes after its
+  // last score report, so waiting for the close reports (bounded) keeps scores still in flight.
+  const openGold = campaign.quality.openGold();
+  if (openGold.length > 0) {
+    await closeAll(openGold, 'campaign finished');
+    const reported = await condition(() => campaign.quality.openGold().length === 0, GOLD_CLOSE_WAIT_MS);
+    if (!reported) log.warn('gold lifecycles did not report their close in time; their late scores are not counted', { campaignId: campaign.campaignId, open: campaign.quality.openGold() });
+  }
   await condition(allHandlersFinished);
   await commitOutcomes(true);
   showPhase(campaign.phase(Date.now()));

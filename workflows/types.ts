@@ -460,7 +460,7 @@ export interface CampaignNotifyInput {
   slack?: string;
   /** Addresses, comma-separated, or `@list`, a rater list of the workers' configuration. */
   email?: string;
-  /** An https URL (http only to hosts the workers allow, PREFLINE_WEBHOOK_ALLOW_HTTP_HOSTS). Signed, retried. */
+  /** The name of a webhook receiver in the workers' PREFLINE_WEBHOOKS (never its URL: inputs are in history). Signed, retried. */
   webhook?: string;
   /** Default both. */
   on?: CampaignNotifyEvent[];
@@ -470,6 +470,7 @@ export interface CampaignNotifyInput {
 export interface CampaignNotifyPlan {
   slack?: string;
   email?: { recipients: string[]; list?: string };
+  /** A receiver name of PREFLINE_WEBHOOKS. */
   webhook?: string;
   on: CampaignNotifyEvent[];
 }

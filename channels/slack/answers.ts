@@ -6,7 +6,8 @@
 import type { VoteRejectionCode } from '../../core/lifecycle-directory';
 import { messageOf, type GatewayLog } from '../../core/http';
 import type { PairChoice } from '../../core/pairwise';
-import type { CandidateTally, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
+import type { CandidateTally, GoldVerdict, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
+import { escapeMrkdwn } from './messages';
 import type { BlockActionsPayload } from './payloads';
 
 export const ANSWERS = {
@@ -31,6 +32,17 @@ function tallyText(t: CandidateTally): string {
  * out: a campaign's receipts show no counts (its gold items would stand out, and raters would herd).
  */
 export function receiptText({ receipt, value, label, counts = true }: { receipt: VoteReceipt; value: VoteValue; label: string; counts?: boolean }): string {
+  return voteReceiptText(receipt, value, label, counts) + goldText(receipt.gold);
+}
+
+/** A campaign's check (gold) item answers with its verdict, as the rating page does: right, or wrong and why. */
+function goldText(gold: GoldVerdict | undefined): string {
+  if (!gold) return '';
+  if (gold.correct) return '\n:dart: That is the expected answer.';
+  return `\n:x: Not the expected answer.${gold.explanation ? ` ${escapeMrkdwn(gold.explanation)}` : ''}`;
+}
+
+function voteReceiptText(receipt: VoteReceipt, value: VoteValue, label: string, counts: boolean): string {
   const now = counts ? ` (${tallyText(receipt.candidate)})` : '';
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your ${EMOJI[value]} on candidate ${label}.${now}`;
@@ -48,6 +60,10 @@ const SAID: Record<PairChoice, string> = { a: 'A is better', b: 'B is better', t
  * winning; `counts: false` (a campaign's items) not even that.
  */
 export function pairText(choice: PairChoice, receipt: JudgementReceipt, counts = true): string {
+  return judgementReceiptText(choice, receipt, counts) + goldText(receipt.gold);
+}
+
+function judgementReceiptText(choice: PairChoice, receipt: JudgementReceipt, counts: boolean): string {
   const now = counts ? ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)` : '';
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your answer: ${SAID[choice]}.${now}`;

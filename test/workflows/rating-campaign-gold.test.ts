@@ -15,8 +15,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
+import { childInput, validateCampaignInput } from '../../workflows/campaign-input';
 import {
-  CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignRatersQuery, campaignStatusQuery, itemHandedSignal, nextItemUpdate,
+  CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, WORKFLOW_TYPE, campaignCancelSignal, campaignItemReportSignal, campaignRatersQuery, campaignStatusQuery,
+  itemHandedSignal, nextItemUpdate,
 } from '../../workflows/messages';
 import { isGoldTurn } from '../../workflows/rater-quality';
 import type { CampaignGoldItem, CampaignInput, CampaignItem, CampaignSummary, LifecycleSummary, NextItemAnswer } from '../../workflows/types';
@@ -256,5 +258,31 @@ describe('ratingCampaign with gold items (real dev server)', function () {
       const records = await client.workflow.getHandle(handle.workflowId).query(campaignRatersQuery);
       assert.deepEqual(records.find((r) => r.rater === rater)?.goldAnswered, 1, 'scored once it was answered');
     });
+  });
+
+  it('should wait for its gold lifecycles\' close reports when it ends, so a gold score still in flight reaches the ledger', async () => {
+    const { client } = await sharedTemporal();
+    const campaignId = `cmp-gold-late-${randomUUID().slice(0, 8)}`;
+    const goldId = `${campaignId}-item-1`; // gold numbered after the one data item
+    const input: CampaignInput = { items: [item(0)], gold: [gold(0)], responses: 1 };
+    const planned = validateCampaignInput(input, campaignId, Date.now());
+    assert.ok(planned.ok);
+    // The gold lifecycle exists already (the campaign adopts it) and is no child of it: it reports nothing
+    // itself, so this test delivers its late score and its close report when it chooses.
+    const goldLifecycle = await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: workers.taskQueue, workflowId: goldId, args: [childInput(planned.plan, item(9), Date.now() + 3_600_000)],
+    });
+    const handle = await startCampaign(workers, input, campaignId);
+    await workers.run(async () => {
+      await handle.signal(campaignCancelSignal, { reason: 'ending with a gold answer in flight' });
+      // The campaign told the gold lifecycle to close: it is in its last step.
+      await goldLifecycle.result();
+      await handle.signal(campaignItemReportSignal, { lifecycleId: goldId, kind: 'gold', rater: raterId(5), correct: false });
+      await handle.signal(campaignItemReportSignal, { lifecycleId: goldId, kind: 'closed', closeReason: 'closed', progress: 0, votesAccepted: 1 });
+      const summary = (await handle.result()) as CampaignSummary;
+      assert.equal(summary.phase, 'cancelled');
+    });
+    const { rows } = await workers.ledger.query(`SELECT rater, gold_answered, gold_correct FROM campaign_raters WHERE campaign_id = $1`, [campaignId]);
+    assert.deepEqual(rows.map((r) => [r.rater, r.gold_answered, r.gold_correct]), [[raterId(5), 1, 0]]);
   });
 });
