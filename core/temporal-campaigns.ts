@@ -15,6 +15,7 @@ import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
 import { KeyedLimiter } from './limiter';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
+import { LIST_STATUS_DEADLINE_MS } from './temporal-directory';
 
 const backoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
 const RESOURCE_EXHAUSTED = 8;
@@ -78,7 +79,9 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
       ids.push(execution.workflowId);
       if (ids.length >= limit) break;
     }
-    const statuses = await Promise.all(ids.map((id) => this.client.workflow.getHandle(id).query(campaignStatusQuery).catch(() => undefined)));
+    // A campaign whose workers are gone answers no query until the gRPC deadline: bounded, it is left out.
+    const statuses = await Promise.all(ids.map((id) => this.client.withDeadline(Date.now() + LIST_STATUS_DEADLINE_MS, () => this.client.workflow.getHandle(id).query(campaignStatusQuery))
+      .catch(() => undefined)));
     return statuses.filter((s): s is CampaignStatus => s !== undefined);
   }
 }

@@ -119,11 +119,14 @@ describe('campaigns on Slack: /prefline next and item buttons (real dev server, 
 
   /** `/prefline <text>` as `user`: the command's ephemeral answer. */
   async function command(user: string, text: string, channel = CHANNEL): Promise<Answer> {
-    const res = await stand.slack.deliverCommand(stand.url, stand.slack.slashCommandFields({ user, channel, text }));
+    const fields = stand.slack.slashCommandFields({ user, channel, text });
+    const res = await stand.slack.deliverCommand(stand.url, fields);
     assert.equal(res.status, 200, res.body);
     const body = JSON.parse(res.body) as Answer & { response_type: string };
     assert.equal(body.response_type, 'ephemeral');
-    return body;
+    if (!String(body.text).startsWith(':hourglass: Working on it')) return body;
+    // Slower than Slack's acknowledgement window (a loaded machine): the answer follows at the command's response_url.
+    return waitUntil(async () => stand.slack.responsesTo(fields.response_url!)[0] as Answer | undefined, 30_000, `the deferred answer to ${user}`);
   }
 
   /** A click on a button of an ephemeral message `user` was shown; resolves with what reaches the message's response_url. */

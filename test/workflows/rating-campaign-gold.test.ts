@@ -245,6 +245,8 @@ describe('ratingCampaign with gold items (real dev server)', function () {
       const graded = await directory.judge(goldId, judgement('left', rater));
       assert.deepEqual([graded.gold, graded.judgements.standing], [{ correct: true }, 0]);
       await assert.rejects(directory.vote(goldId, vote('c2', 'down', rater)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'answer_final');
+      // Another rater, handed the data item as `next` would (answers from raters it was not handed to are refused).
+      await client.workflow.getHandle(data.lifecycleId).signal(itemHandedSignal, { rater: raterId(6) });
       const other = await directory.judge(data.lifecycleId, judgement('left', 6));
       assert.equal(other.judgements.standing, 0);
       const mine = await directory.judge(data.lifecycleId, judgement('right', rater));
