@@ -3,12 +3,13 @@
  * workers hold the Slack token, the SMTP settings and the webhook secret, as for the channel
  * activities). Each sender is idempotent per (event id, target): Slack finds its earlier post by
  * message metadata, email keeps a send record per recipient, a webhook's receiver dedupes on
- * Prefline-Event-Id. A target this worker is not configured for fails for good, in words.
+ * Prefline-Event-Id. A target this worker is not configured for (a webhook name not in its
+ * PREFLINE_WEBHOOKS) fails for good, in words.
  */
 import { log } from '@temporalio/activity';
 import type { EmailNotifier } from '../channels/email/notifier';
 import type { SlackNotifier } from '../channels/slack/notifier';
-import type { WebhookSender } from '../connectors/webhook';
+import { WebhookRejectedError, type WebhookSender } from '../connectors/webhook';
 import { ConfigMissingError } from '../core/errors';
 import { toActivityFailure } from './failures';
 import type { CampaignNotifyActivities } from './types';
@@ -17,6 +18,8 @@ export interface NotifyActivityDeps {
   slack?: SlackNotifier;
   email?: EmailNotifier;
   webhook?: WebhookSender;
+  /** PREFLINE_WEBHOOKS: receiver name → URL (the URL stays on the workers, out of workflow history). */
+  webhookReceivers?: Readonly<Record<string, string>>;
 }
 
 const MISSING = {
@@ -38,7 +41,12 @@ export function createCampaignNotifyActivities(deps: NotifyActivityDeps): Campai
           return { outcome: await deps.email.notify(target, notice) };
         }
         if (!deps.webhook) throw new ConfigMissingError(`no webhook called: ${MISSING.webhook}`);
-        const { status } = await deps.webhook.deliver({ url: target.url, eventId: notice.eventId, body: notice });
+        const url = Object.hasOwn(deps.webhookReceivers ?? {}, target.name) ? deps.webhookReceivers![target.name] : undefined;
+        if (url === undefined) {
+          const known = Object.keys(deps.webhookReceivers ?? {});
+          throw new WebhookRejectedError(`no webhook called: "${target.name}" is not a receiver in PREFLINE_WEBHOOKS on the workflows workers (${known.length > 0 ? `known: ${known.join(', ')}` : 'none configured'})`);
+        }
+        const { status } = await deps.webhook.deliver({ url, eventId: notice.eventId, body: notice });
         log.info('campaign webhook delivered', { eventId: notice.eventId, status });
         return { outcome: 'sent' };
       } catch (err) {

@@ -89,7 +89,13 @@ export interface CampaignDigestActivities {
   /** Pseudonyms of the channel's raters who may be mailed (the list, minus opt-outs); no addresses leave the worker. */
   campaignDigestRaters(request: { channel: string }): Promise<string[]>;
   /** Mails each rater their items with signed answer links, once per (campaign, rater, digest number). */
-  sendCampaignDigest(request: CampaignDigestRequest): Promise<{ mailed: number }>;
+  sendCampaignDigest(request: CampaignDigestRequest): Promise<CampaignDigestResult>;
+}
+
+export interface CampaignDigestResult {
+  mailed: number;
+  /** The raters whose digest is in their mailbox, with the items it shows: the campaign lets the rest of its reservations go. */
+  delivered: Array<{ rater: string; lifecycleIds: string[] }>;
 }
 
 export interface CampaignDigestRequest {
@@ -108,11 +114,11 @@ export interface CampaignLedgerActivities {
   commitCampaign(request: CampaignCommitRequest): Promise<CampaignCommitResult>;
 }
 
-/** Where one notification goes: a Slack channel, email recipients (or a configured list), a webhook URL. */
+/** Where one notification goes: a Slack channel, email recipients (or a configured list), a webhook receiver by its PREFLINE_WEBHOOKS name. */
 export type CampaignNoticeTarget =
   | { kind: 'slack'; channel: string }
   | { kind: 'email'; recipients: string[]; list?: string }
-  | { kind: 'webhook'; url: string };
+  | { kind: 'webhook'; name: string };
 
 export interface CampaignNoticeRequest {
   notice: CampaignNotice;

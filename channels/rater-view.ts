@@ -18,7 +18,7 @@ type StatusCandidate = LifecycleStatus['candidates'][number];
 export type RaterCandidate = Omit<StatusCandidate, 'model'> & { model?: string };
 
 /** A status as raters see it: models, the model version and channel posts only where allowed. */
-export type RaterStatus = Omit<LifecycleStatus, 'models' | 'modelVersion' | 'candidates' | 'posts' | 'gold'> & {
+export type RaterStatus = Omit<LifecycleStatus, 'models' | 'modelVersion' | 'candidates' | 'posts' | 'gold' | 'campaignItem'> & {
   models?: string[];
   modelVersion?: string;
   candidates: RaterCandidate[];
@@ -39,7 +39,7 @@ export function raterCandidate<C extends { model: string; provenance?: unknown }
 
 export function raterView(status: LifecycleStatus): RaterStatus {
   const shown = modelsShown(status);
-  const { models, modelVersion, candidates, posts: _posts, gold, ...rest } = status;
+  const { models, modelVersion, candidates, posts: _posts, gold, campaignItem, ...rest } = status;
   const view = {
     ...rest,
     ...(shown ? { models } : {}),
@@ -47,12 +47,13 @@ export function raterView(status: LifecycleStatus): RaterStatus {
     candidates: candidates.map((c) => raterCandidate(c, shown)),
     modelsHidden: !shown,
   };
-  return gold === true ? withoutCounts(view) : view;
+  return gold === true || campaignItem === true ? withoutCounts(view) : view;
 }
 
 /**
- * A campaign's gold lifecycle as raters see it: like any item, so without its counts. Every rater answers
- * it (no quota), so its count would give it away, and its tallies would give its answer away.
+ * A campaign's item, gold or data, as raters see it: without its counts. Every rater answers a gold item
+ * (no quota), so its count would give it away, and its tallies its answer; a data item hides them the
+ * same way, so the two look alike and raters do not follow how others answered.
  */
 function withoutCounts(view: RaterStatus): RaterStatus {
   const judgements = view.judgements && { byCandidate: Object.fromEntries(Object.keys(view.judgements.byCandidate).map((id) => [id, 0])), tie: 0, bothBad: 0, standing: 0 };

@@ -13,6 +13,7 @@
  */
 import type { PreflineConfig } from '../config';
 import { bootstrapBradleyTerry, type ComparisonCell } from '../releases/bradley-terry';
+import { CAMPAIGN_LIFECYCLES } from '../releases/campaign-scope';
 import { wilsonInterval } from '../releases/comparisons';
 import type { PositionBias } from '../releases/layout';
 import { BOOTSTRAP_SEED } from '../releases/standings';
@@ -32,12 +33,14 @@ SELECT run_id, campaign_id, label, task, phase, item_count, items_done, items_fa
   FROM campaigns WHERE campaign_id = $1 OR label = $1
  ORDER BY campaign_id = $1 DESC, started_at DESC LIMIT 1`;
 
-/** `$1` the campaign's run id, `$2` whether excluded raters count. Its data lifecycles: its label, started since it began, not gold. */
+/**
+ * `$1` the campaign's run id, `$2` whether excluded raters count. Its data lifecycles: its workflow's
+ * children that are not its gold (releases/campaign-scope.ts), never others that share its label.
+ */
 const SCOPE = `
-k AS (SELECT run_id, label, started_at FROM campaigns WHERE run_id = $1),
 runs AS (
-  SELECT l.run_id, l.lifecycle_id, l.prompt, l.task, l.close_reason, l.started_at FROM lifecycles l JOIN k ON l.campaign = k.label AND l.started_at >= k.started_at
-   WHERE l.lifecycle_id NOT IN (SELECT lifecycle_id FROM campaign_gold WHERE run_id = $1)),
+  SELECT l.run_id, l.lifecycle_id, l.prompt, l.task, l.close_reason, l.started_at
+    FROM (${CAMPAIGN_LIFECYCLES}) m JOIN lifecycles l USING (run_id) WHERE m.campaign_run = $1 AND NOT m.gold),
 excluded AS (SELECT rater FROM campaign_raters WHERE run_id = $1 AND status = 'excluded')`;
 
 const MATCHUPS_SQL = `

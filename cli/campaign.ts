@@ -302,7 +302,7 @@ export const CAMPAIGN_COMMANDS: CommandGroup = {
           label: { type: 'string', value: 'NAME', description: 'the PreflineCampaign label of its lifecycles (default: the campaign id)' },
           'notify-slack': { type: 'string', value: '#CHANNEL', description: 'post a summary to this Slack channel when the campaign reaches its quota and when it ends' },
           'notify-email': { type: 'string', value: 'ADDRESSES', description: 'mail the summary to these addresses (comma-separated) or a rater list @name' },
-          'notify-webhook': { type: 'string', value: 'URL', description: 'POST the summary as signed JSON to this https URL (docs/campaigns.md; needs PREFLINE_WEBHOOK_SECRET on the workers)' },
+          'notify-webhook': { type: 'string', value: 'NAME', description: 'POST the summary as signed JSON to the receiver NAME of PREFLINE_WEBHOOKS on the workers (docs/campaigns.md; needs PREFLINE_WEBHOOK_SECRET too)' },
           'notify-on': { type: 'string', value: 'EVENTS', description: 'which events notify: completed, quota, or both (default completed,quota)' },
           gold: { type: 'string', value: 'FILE', description: 'gold items (gold.csv or gold.jsonl): the item columns plus answer and explanation' },
           'gold-rate': { type: 'string', value: 'SHARE', description: 'share of hand-outs that are gold (default 0.1)' },

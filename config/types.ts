@@ -72,7 +72,8 @@ export interface PreflineConfig {
   /** Rules for downloading URLs a model chose (connectors/http/safe-download.ts). */
   downloads: { allowHttpHosts: string[]; allowHosts: string[]; maxBytes: number; timeoutMs: number };
   /** Campaign webhooks (connectors/webhook.ts): without a secret none is called. */
-  webhooks: { secret?: string; allowHttpHosts: string[]; allowHosts: string[]; timeoutMs: number };
+  /** `receivers`: PREFLINE_WEBHOOKS, name → URL; a campaign's `notify.webhook` names one. */
+  webhooks: { secret?: string; receivers: Record<string, string>; allowHttpHosts: string[]; allowHosts: string[]; timeoutMs: number };
   /** Present when any PREFLINE_SLACK_* variable is set. */
   slack?: {
     botToken?: string;

@@ -6,7 +6,7 @@
  * 2xx is delivered; 408, 429, 5xx, a timeout or a connection failure are retryable (WebhookUnavailable,
  * with the receiver's Retry-After); any other answer, redirects included, is not (WebhookRejected).
  *
- * The URL comes from a campaign's input, so the worker must not become a way into its own network:
+ * The URL is the operator's (PREFLINE_WEBHOOKS, named by a campaign's input), and still the worker must not become a way into its own network:
  * the address rules of the safe downloader (connectors/http/addresses.ts) apply: https only, plain http
  * only to hosts the operator lists; loopback, private, link-local (cloud metadata) and other special
  * addresses refused in every spelling after DNS resolution, unless the operator allows the host; the

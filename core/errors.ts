@@ -79,6 +79,8 @@ export const ErrorCode = {
   NotPairwise: 'not_pairwise',
   ChoiceNotOffered: 'choice_not_offered',
   AnswerFinal: 'answer_final',
+  NotAssigned: 'not_assigned',
+  WrongAnswerForm: 'wrong_answer_form',
   Busy: 'busy',
   // campaign answers (the `next` update, the gateway's /api/campaigns routes)
   UnknownCampaign: 'unknown_campaign',
@@ -220,6 +222,10 @@ const CATALOGUE = {
   [ErrorCode.ChoiceNotOffered]: { retryable: false, httpStatus: 400, answer: 'that answer is not offered on this lifecycle' },
   // A gold item scores a rater's first answer: a different one later would be the same refusal.
   [ErrorCode.AnswerFinal]: { retryable: false, httpStatus: 409, answer: 'your first answer to this item is final' },
+  // An assigned lifecycle (a campaign's item) takes answers only from the raters its campaign handed it to.
+  [ErrorCode.NotAssigned]: { retryable: false, httpStatus: 403, answer: 'this item was not handed to you; ask its campaign for your next item' },
+  // A campaign item takes its campaign's form only (a vote on a compare item, a judgement on a thumbs one).
+  [ErrorCode.WrongAnswerForm]: { retryable: false, httpStatus: 409, answer: 'this item takes another kind of answer' },
   [ErrorCode.Busy]: { retryable: true, httpStatus: 503, answer: 'the lifecycle is busy, try again in a moment' },
   [ErrorCode.UnknownCampaign]: { retryable: false, httpStatus: 404, answer: 'no such campaign' },
   // A malformed request for an item, or one to a campaign that is finishing: the same request meets the same answer.

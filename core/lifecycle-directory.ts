@@ -60,7 +60,7 @@ export interface LifecycleProgress {
  * directory sends the vote again until the next run takes it (or answers busy).
  */
 export type VoteRejectionCode = (typeof ErrorCode)[
-  'VotingClosed' | 'VotingNotOpen' | 'UnknownCandidate' | 'MalformedVote' | 'WrongChannel' | 'LifecycleFull' | 'RunContinuing' | 'NotPairwise' | 'ChoiceNotOffered' | 'AnswerFinal'
+  'VotingClosed' | 'VotingNotOpen' | 'UnknownCandidate' | 'MalformedVote' | 'WrongChannel' | 'LifecycleFull' | 'RunContinuing' | 'NotPairwise' | 'ChoiceNotOffered' | 'AnswerFinal' | 'NotAssigned' | 'WrongAnswerForm'
   | 'UnknownLifecycle' | 'Busy'
 ];
 

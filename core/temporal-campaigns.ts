@@ -15,6 +15,7 @@ import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
 import { KeyedLimiter } from './limiter';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
+import { LIST_STATUS_DEADLINE_MS } from './temporal-directory';
 
 const backoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
 const RESOURCE_EXHAUSTED = 8;
@@ -48,6 +49,7 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
             if (type === VoteRejection.RunContinuing) throw handOver();
             if (type === VoteRejection.MalformedVote) throw new VoteRejectedError(ErrorCode.MalformedVote, err.cause?.message ?? 'malformed request');
             if (type === VoteRejection.WrongChannel) throw new VoteRejectedError(ErrorCode.WrongChannel, err.cause?.message ?? 'wrong channel');
+            if (type === ErrorCode.UnknownCampaign) throw new CampaignRefusedError(ErrorCode.UnknownCampaign, `no campaign "${campaignId}"`);
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
@@ -77,7 +79,9 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
       ids.push(execution.workflowId);
       if (ids.length >= limit) break;
     }
-    const statuses = await Promise.all(ids.map((id) => this.client.workflow.getHandle(id).query(campaignStatusQuery).catch(() => undefined)));
+    // A campaign whose workers are gone answers no query until the gRPC deadline: bounded, it is left out.
+    const statuses = await Promise.all(ids.map((id) => this.client.withDeadline(Date.now() + LIST_STATUS_DEADLINE_MS, () => this.client.workflow.getHandle(id).query(campaignStatusQuery))
+      .catch(() => undefined)));
     return statuses.filter((s): s is CampaignStatus => s !== undefined);
   }
 }

@@ -62,6 +62,9 @@ export function judgeUpdateId(idempotencyKey: string): string {
 /** gRPC status codes (stable across gRPC implementations). */
 const GrpcStatus = { NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9 } as const;
 
+/** How long a listing waits for one lifecycle's status before leaving it out. */
+export const LIST_STATUS_DEADLINE_MS = 3000;
+
 export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly limiter: KeyedLimiter;
   private readonly busyRetryBudgetMs: number;
@@ -81,7 +84,8 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   async listOpen(limit: number): Promise<LifecycleStatus[]> {
     const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND PreflineChannel = 'web' AND PreflineStatus = 'voting'`;
     const statuses = await this.statusesOf(query, limit);
-    return statuses.filter((s) => s.phase === 'voting' && s.closeReason === undefined);
+    // Assigned lifecycles (campaign items) are reached through their campaign only, never from the open list.
+    return statuses.filter((s) => s.phase === 'voting' && s.closeReason === undefined && s.delivery !== 'assigned');
   }
 
   async listActive(channel: ChannelSpec['kind'], limit: number): Promise<LifecycleStatus[]> {
@@ -99,7 +103,9 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
       ids.push(execution.workflowId);
       if (ids.length >= limit) break;
     }
-    const statuses = await Promise.allSettled(ids.map((id) => this.status(id)));
+    // A lifecycle whose workers are gone answers no query until the gRPC deadline: bounded here, it is left out
+    // instead of holding up the whole list (Slack's /prefline status, the rating page's open items).
+    const statuses = await Promise.allSettled(ids.map((id) => this.client.withDeadline(Date.now() + LIST_STATUS_DEADLINE_MS, () => this.status(id))));
     return statuses.map((s) => (s.status === 'fulfilled' ? s.value : undefined)).filter((s): s is LifecycleStatus => s !== undefined);
   }
 

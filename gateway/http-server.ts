@@ -6,22 +6,21 @@
  * are configured (gateway/slack.ts, gateway/email.ts), and the chat page's API with its stream side
  * channel when chat is configured (channels/chat/).
  *
+ * The static files and artifacts themselves are served by file-serving.ts.
+ *
  * Every request but the health check must name the public URL's host or a loopback one (DNS
  * rebinding); state-changing ones also pass the origin check (core/http.ts). A session of an invite
  * ends when the invite is revoked: the registry is re-read at most every `inviteCacheMs`. Raw rater
  * names and invite labels are never logged and never leave sign-in.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { ArtifactSource } from './artifact-source';
 import { ErrorCode, httpStatusOf } from '../core/errors';
 import type { CampaignDirectory } from '../core/campaign-directory';
 import type { LifecycleDirectory } from '../core/lifecycle-directory';
 import {
-  HttpError, SECURITY_HEADERS, checkHost, clientAddress, decodeParam, hostOfUrl, send, sendJson,
+  HttpError, checkHost, clientAddress, decodeParam, hostOfUrl, sendJson,
   type GatewayLog, type HttpRoute,
 } from '../core/http';
 import { RateLimiter } from '../core/rate-limit';
@@ -34,7 +33,8 @@ import { createWebStartRoutes } from '../channels/web/start-routes';
 import type { GenerationBudget } from '../core/generation-budget';
 import { createLogger } from '../ops/log';
 import type { HealthReport } from '../ops/ops-server';
-import { signedArtifactUrl, verifyArtifactUrl } from './artifact-urls';
+import { signedArtifactUrl } from './artifact-urls';
+import { STATIC_PATTERN, createArtifactServing, createStaticFiles } from './file-serving';
 import { InviteStateCache, type InviteRegistry } from './invite-registry';
 import { routeLabel, type HttpRequestSample } from './metrics';
 import { createOidcSignIn, type OidcSettings } from './oidc';
@@ -111,24 +111,7 @@ export interface GatewayDeps {
 }
 
 export const DEFAULT_INVITE_CACHE_MS = 2000;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-const STATIC_DIR = join(__dirname, 'static');
 const HOUR_MS = 3_600_000;
-
-const STATIC_FILES: Record<string, { file: string; type: string }> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  '/compare.js': { file: 'compare.js', type: 'text/javascript; charset=utf-8' },
-  '/prompt-box.js': { file: 'prompt-box.js', type: 'text/javascript; charset=utf-8' },
-  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-  '/chat': { file: 'chat.html', type: 'text/html; charset=utf-8' },
-  '/chat.js': { file: 'chat.js', type: 'text/javascript; charset=utf-8' },
-  '/chat.css': { file: 'chat.css', type: 'text/css; charset=utf-8' },
-};
-
-// Artifacts are model output (possibly SVG): opened directly, they get no script and a sandbox.
-const ARTIFACT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
 
 // Without a logger given: warnings and errors only, as JSON lines (errors with their stacks).
 const fallbackLogger = createLogger('gateway', { logLevel: 'warn', logFormat: 'json' });
@@ -148,7 +131,6 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const now = deps.now ?? Date.now;
   const clock = { now };
   const log = deps.log ?? defaultLog;
-  const staticCache = new Map<string, { body: Buffer; etag: string }>();
   const publicUrl = deps.publicUrl?.replace(/\/+$/, '');
   const publicOrigin = publicUrl ? new URL(publicUrl).origin : undefined;
   const publicHost = publicUrl ? hostOfUrl(publicUrl) : undefined;
@@ -160,41 +142,9 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   const clientOf = (req: http.IncomingMessage) => clientAddress(req, deps.trustProxyHops ?? 0);
   const signInLimit = { clientOf, signIns, log };
 
-  const serveStatic: Handler = async (req, res) => {
-    const entry = STATIC_FILES[pathOf(req)]!;
-    let cached = staticCache.get(entry.file);
-    if (!cached) {
-      const body = await readFile(join(STATIC_DIR, entry.file));
-      cached = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"` };
-      staticCache.set(entry.file, cached);
-    }
-    const headers = { 'Content-Type': entry.type, 'Cache-Control': 'no-cache', ETag: cached.etag };
-    if (matchesEtag(req, cached.etag)) return notModified(res, headers);
-    send(res, 200, cached.body, headers);
-  };
-
-  /** Artifacts need a signed URL (what status answers carry) or a session: never anonymous. */
-  const serveArtifact: Handler = async (req, res, sha256) => {
-    if (!SHA256_HEX.test(sha256)) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
-    const query = new URL(req.url ?? '/', 'http://gateway').searchParams;
-    const bySignedUrl = verifyArtifactUrl(deps.sessionKey, sha256, query, now());
-    if (!bySignedUrl) await authenticate(req);
-    // A signed URL is its own key in any cache; an answer to a session must not reach a shared cache,
-    // which would hand it to anyone asking for the bare path.
-    const cache = `${bySignedUrl ? 'public' : 'private'}, max-age=31536000, immutable`;
-    const headers = { ETag: `"${sha256}"`, 'Cache-Control': cache, 'Content-Security-Policy': ARTIFACT_CSP };
-    // Content-addressed: a client holding this ETag holds these bytes, no need to look.
-    if (matchesEtag(req, headers.ETag)) return notModified(res, headers);
-    let artifact;
-    try {
-      artifact = await deps.artifacts.open(sha256);
-    } catch (err) {
-      log('error', 'artifact read failed', { sha256, error: err });
-      throw new HttpError(ErrorCode.ArtifactUnavailable, 'could not read the artifact');
-    }
-    if (!artifact) throw new HttpError(ErrorCode.NotFound, 'no such artifact');
-    send(res, 200, artifact.bytes, { ...headers, 'Content-Type': safeMime(artifact.mime) });
-  };
+  const staticFiles = createStaticFiles();
+  const serveStatic: Handler = (req, res) => staticFiles(req, res, pathOf(req));
+  const serveArtifact: Handler = createArtifactServing({ artifacts: deps.artifacts, sessionKey: deps.sessionKey, authenticate, now, log });
 
   // Readiness: the report says whether Temporal answers (cached briefly, so probes cost little).
   const healthz: Handler = async (_req, res) => {
@@ -213,6 +163,8 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   if (deps.oidc && !publicUrl) throw new Error('gateway: OIDC sign-in needs the public URL (its redirect URI is <public URL>/auth/callback)');
 
   // The web channel is the gateway's own: the page it serves signs raters in here and votes there.
+  // One budget per rater for votes and campaign hand-outs alike: `next` reserves items, so it is no cheaper to flood.
+  const votesPerRater = new RateLimiter(limits.votesPerMinute, 60_000, clock);
   const channelRoutes: HttpRoute[] = mergeRoutes([
     ...createSignInRoutes({
       raterKey: deps.raterKey, sessionKey: deps.sessionKey, ...(deps.invites ? { invites: deps.invites } : {}), openPanel,
@@ -227,14 +179,14 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
       directory: deps.directory,
       authenticate: webRater,
       artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()),
-      votesPerRater: new RateLimiter(limits.votesPerMinute, 60_000, clock),
+      votesPerRater,
       ...(publicOrigin ? { publicOrigin } : {}),
       now,
       log,
     }),
     ...(deps.campaigns
       ? createCampaignRoutes({
-        campaigns: deps.campaigns, directory: deps.directory, authenticate: webRater,
+        campaigns: deps.campaigns, directory: deps.directory, authenticate: webRater, votesPerRater,
         artifactUrl: (sha256) => signedArtifactUrl(deps.sessionKey, sha256, now()), ...(publicOrigin ? { publicOrigin } : {}), log,
       })
       : []),
@@ -273,7 +225,7 @@ export function createGatewayServer(deps: GatewayDeps): http.Server {
   ]);
 
   const routes: Route[] = [
-    { pattern: /^\/(?:index\.html|app\.js|compare\.js|prompt-box\.js|style\.css|chat|chat\.js|chat\.css)?$/, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
+    { pattern: STATIC_PATTERN, methods: { GET: serveStatic, HEAD: serveStatic }, label: 'static' },
     { pattern: /^\/artifacts\/([^/]+)$/, methods: { GET: serveArtifact, HEAD: serveArtifact } },
   ];
 
@@ -412,22 +364,4 @@ function safePath(req: http.IncomingMessage): string {
   } catch {
     return '?';
   }
-}
-
-function matchesEtag(req: http.IncomingMessage, etag: string): boolean {
-  const header = req.headers['if-none-match'];
-  if (!header) return false;
-  return header.split(',').some((tag) => {
-    const t = tag.trim().replace(/^W\//, '');
-    return t === '*' || t === etag;
-  });
-}
-
-function safeMime(mime: string): string {
-  return /^[a-z]+\/[a-z0-9.+-]+$/i.test(mime) ? mime : 'application/octet-stream';
-}
-
-function notModified(res: http.ServerResponse, headers: Record<string, string>): void {
-  res.writeHead(304, { ...SECURITY_HEADERS, ...headers });
-  res.end();
 }

@@ -4,9 +4,9 @@
  * raters a campaign excluded (status `excluded` by the cutoff) stay in battles.parquet, flagged with the
  * reason, and count nowhere else: matchups, preferences, both Bradley–Terry fits, position bias, kto.
  *
- * A campaign's lifecycles are those carrying its label (`lifecycles.campaign`, PreflineCampaign) started
- * at or after the campaign. Exclusion is per campaign: a rater excluded by one campaign still counts in
- * others and in lifecycles outside campaigns.
+ * A campaign's lifecycles are its workflow's children (CAMPAIGN_LIFECYCLES below), never those that merely
+ * carry its label: a later campaign or `prefline start --campaign` may reuse a label. Exclusion is per
+ * campaign: a rater excluded by one campaign still counts in others and in lifecycles outside campaigns.
  *
  * A ledger without gold lifecycles or excluded raters (every ledger without campaigns) is read as the
  * derived tables hold it, on the fast path releases/writer.ts always took. Otherwise the battles and
@@ -18,6 +18,30 @@ import { rows } from './query';
 
 /** The columns battles.parquet has after store/judgement-derived.ts's BATTLE_COLUMNS. */
 export const BATTLE_EXCLUSION_COLUMNS = ['rater_excluded', 'exclusion_reason'] as const;
+
+/**
+ * Which lifecycles belong to which campaign run: `campaign_run` (campaigns.run_id), `run_id` (the
+ * lifecycle's), `gold` (listed in that run's campaign_gold). Members are the campaign workflow's children,
+ * `<campaign id>-item-<n>` and re-asks `-item-<n>-r<k>` (workflows/campaign-state.ts), found by taking the
+ * campaign id back out of the lifecycle id (an exact equality: no LIKE, so `_` or `%` in an id match only
+ * themselves; `a-item-1-item-0` is campaign `a-item-1`'s, not `a`'s), plus the gold lifecycles the run
+ * listed. A campaign id reused later (a new run, the old one's history gone) names the same children, so a
+ * lifecycle belongs to the run that was its id's latest when the lifecycle started.
+ */
+export const CAMPAIGN_LIFECYCLES = `
+  WITH spans AS (
+    SELECT run_id, campaign_id, started_at, lead(started_at) OVER (PARTITION BY campaign_id ORDER BY started_at, run_id) AS until
+      FROM campaigns),
+  claimed AS (
+    SELECT s.run_id AS campaign_run, s.started_at, s.until, l.run_id, l.lifecycle_id, l.started_at AS lifecycle_started
+      FROM spans s JOIN lifecycles l ON regexp_extract(l.lifecycle_id, '(?s)^(.+)-item-[0-9]+(?:-r[0-9]+)?$', 1) = s.campaign_id
+    UNION
+    SELECT s.run_id, s.started_at, s.until, l.run_id, l.lifecycle_id, l.started_at
+      FROM spans s JOIN campaign_gold g ON g.run_id = s.run_id JOIN lifecycles l ON l.lifecycle_id = g.lifecycle_id)
+  SELECT c.campaign_run, c.run_id,
+         EXISTS (SELECT 1 FROM campaign_gold g WHERE g.run_id = c.campaign_run AND g.lifecycle_id = c.lifecycle_id) AS gold
+    FROM claimed c
+   WHERE c.lifecycle_started >= c.started_at AND (c.until IS NULL OR c.lifecycle_started < c.until)`;
 
 /** Said of an excluded rater whose record carries no reason. */
 const NO_REASON = 'excluded by the campaign';
@@ -49,14 +73,9 @@ export interface CampaignScope {
  */
 export async function campaignScope(c: DuckDBConnection, cutoff: string, completeByCutoff: string): Promise<CampaignScope> {
   await c.run(
-    `CREATE OR REPLACE TEMP TABLE rel_campaign_runs AS
-       SELECT c.run_id AS campaign_run, l.run_id
-         FROM campaigns c JOIN lifecycles l ON l.campaign = c.label AND l.started_at >= c.started_at`,
+    `CREATE OR REPLACE TEMP TABLE rel_campaign_runs AS SELECT campaign_run, run_id, gold FROM (${CAMPAIGN_LIFECYCLES})`,
   );
-  await c.run(
-    `CREATE OR REPLACE TEMP TABLE rel_gold_runs AS
-       SELECT DISTINCT l.run_id FROM lifecycles l JOIN campaign_gold g ON g.lifecycle_id = l.lifecycle_id`,
-  );
+  await c.run(`CREATE OR REPLACE TEMP TABLE rel_gold_runs AS SELECT DISTINCT run_id FROM rel_campaign_runs WHERE gold`);
   await c.run(
     `CREATE OR REPLACE TEMP TABLE rel_excluded_raters AS
        SELECT x.run_id, r.rater, min(coalesce(r.reason, $2)) AS reason

@@ -143,7 +143,7 @@ export async function startWorkers(config: PreflineConfig, env: NodeJS.ProcessEn
           activities: createActivities({
             channels: { web: createWebPublisher(config.gateway.publicUrl, (message, fields) => logger.info(message, fields)), ...(await slackChannelPublishers(config)), ...(emailPublisher ? { email: emailPublisher } : {}) },
             // Campaign notifications: the webhook sender refuses every call, in words, until a secret is set.
-            notify: { ...(slack ? { slack } : {}), ...(email ? { email } : {}), webhook: createWebhookSender(config.webhooks) },
+            notify: { ...(slack ? { slack } : {}), ...(email ? { email } : {}), webhook: createWebhookSender(config.webhooks), webhookReceivers: config.webhooks.receivers },
             ...(digests ? { digests } : {}),
           }),
         }),

@@ -1,7 +1,7 @@
 /**
  * A campaign's gold lifecycles and its raters, as a deterministic class the campaign state
  * (campaign-state.ts) holds: which gold lifecycles are open, one small record per rater (data answers,
- * gold answered and correct, score, status, hand-outs so far, the gold items they have seen), and which
+ * gold answered and correct, score, status, hand-outs so far, the gold items they have answered), and which
  * records changed since the ledger last had them. Gold lifecycles are not items: they are in no item count.
  *
  * Scoring and mixing rates are workflows/rater-quality.ts's; this class applies them to reports and
@@ -27,10 +27,15 @@ export interface GoldLifecycle {
 export interface RaterState extends CampaignRaterRecord {
   /** Fresh hand-outs so far (data and gold): the hand-out number that seeds the next gold turn. */
   handouts: number;
-  /** Gold items handed to, passed or answered by the rater: never handed to them again. */
+  /**
+   * Gold items the rater answered: never handed to them again. Handing out or passing (`done`) does not
+   * count: a gold item skipped unanswered may come back, so skipping cannot dodge scoring.
+   */
   seen: number[];
   /** Gold items whose answer was scored: a repeated report is not counted twice. */
   scored: number[];
+  /** A gold item the rater just passed unanswered: not their very next hand-out (it may come back after). */
+  skipped?: number;
   /** The gold item handed out last, returned again while its reservation lasts. */
   holding?: { lifecycleId: string; untilMs: number };
 }
@@ -42,14 +47,19 @@ export interface QualityCarry {
   changed: string[];
 }
 
-/** A gold item's lifecycle id: the campaign's id and the gold item's index, the same in every run. */
-export function goldLifecycleId(campaignId: string, gold: number): string {
-  return `${campaignId}-gold-${gold}`;
+/**
+ * A gold item's lifecycle id: an item id numbered after the data items (`<campaign>-item-<itemCount + gold>`,
+ * the number `next` shows), so raters cannot tell gold from data by its id; the same in every run. Only
+ * the campaign (and the ledger's campaign_gold) knows which ids are gold.
+ */
+export function goldLifecycleId(campaignId: string, itemCount: number, gold: number): string {
+  // itemLifecycleId's shape (campaign-state.ts imports this file, so it is spelled here; a test pins them equal).
+  return `${campaignId}-item-${itemCount + gold}`;
 }
 
 /** The ledger's record of a rater: their state without what only hand-outs use. */
 function ledgerRecord(state: RaterState): CampaignRaterRecord {
-  const { handouts: _h, seen: _s, scored: _c, holding: _held, ...record } = state;
+  const { handouts: _h, seen: _s, scored: _c, holding: _held, skipped: _skipped, ...record } = state;
   return record;
 }
 
@@ -162,13 +172,16 @@ export class CampaignQuality {
     return { assigned: false, reason: 'excluded', message: `you receive no more items of this campaign: ${state.reason ?? 'excluded'}` };
   }
 
-  /** The rater is through with `lifecycleId` (`next` with `done`): a gold item is never handed back to them. */
+  /**
+   * The rater moves on from `lifecycleId` (`next` with `done`): they stop holding it, but an unanswered
+   * gold item stays pending for them (not seen), so `done` cannot keep a rater from being scored.
+   */
   passed(rater: string, lifecycleId: string | undefined): void {
-    const gold = lifecycleId !== undefined ? this.gold.get(lifecycleId) : undefined;
     const state = this.raters.get(rater);
+    const gold = lifecycleId !== undefined ? this.gold.get(lifecycleId) : undefined;
     if (!gold || !state) return;
-    if (!state.seen.includes(gold.gold)) state.seen.push(gold.gold);
     if (state.holding?.lifecycleId === lifecycleId) delete state.holding;
+    if (!state.seen.includes(gold.gold)) state.skipped = gold.gold;
   }
 
   /** The gold item the rater holds, while its reservation lasts and they have not answered it. */
@@ -187,19 +200,17 @@ export class CampaignQuality {
   pick(rater: string): GoldLifecycle | undefined {
     const state = this.recordOf(rater);
     if (this.gold.size === 0 || !isGoldTurn(this.campaignId, rater, state.handouts, goldRateFor(state, this.settings))) return undefined;
-    const available = [...this.gold.values()].filter((g) => g.opened && !g.closed && !state.seen.includes(g.gold));
+    const available = [...this.gold.values()].filter((g) => g.opened && !g.closed && !state.seen.includes(g.gold) && g.gold !== state.skipped);
     if (available.length === 0) return undefined;
     return available[goldPick(this.campaignId, rater, state.handouts, available.length)];
   }
 
-  /** A fresh hand-out was made; a gold one is held (and seen) until the reservation ends. */
+  /** A fresh hand-out was made; a gold one is held until the reservation ends (seen only once answered). */
   handedOut(rater: string, gold?: { lifecycleId: string; gold: number; untilMs: number }): void {
     const state = this.recordOf(rater);
     state.handouts += 1;
-    if (gold) {
-      state.seen.push(gold.gold);
-      state.holding = { lifecycleId: gold.lifecycleId, untilMs: gold.untilMs };
-    }
+    delete state.skipped;
+    if (gold) state.holding = { lifecycleId: gold.lifecycleId, untilMs: gold.untilMs };
   }
 
   /** The records the ledger does not have yet, taken: changes from now on are taken by the next commit. */

@@ -122,6 +122,11 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
   } else if (input.goldCount !== undefined) {
     errors.push('goldCount: only with goldRef');
   }
+  if (channel.startsWith('email:')) {
+    for (const f of (['gold', 'goldRef'] as const).filter((k) => input[k] !== undefined)) {
+      errors.push(`${f}: gold items are handed out by next; email campaigns send digests: use web or slack`);
+    }
+  }
   const stopping = confidenceFields(input, isIntIn(responses, 1, MAX_RESPONSES) ? responses : DEFAULT_CAMPAIGN_RESPONSES, errors);
   const digest = parseDigest(input, channel, errors);
 
@@ -250,8 +255,8 @@ export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs:
     deadline: new Date(deadlineAtMs).toISOString(),
     campaign: plan.label,
     ...(modelVersion !== undefined ? { modelVersion } : {}),
-    // Slack and email items are handed out by `next` only: a post to everyone would bypass assignment.
-    ...(plan.channel.split(':', 1)[0] !== 'web' ? { delivery: 'assigned' as const } : {}),
+    // Items are handed out by `next` (and email digests) only: a post, or the web page's open list, would bypass assignment.
+    delivery: 'assigned' as const,
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * A campaign's `notify` field: who hears when it ends or reaches its quota. Pure and deterministic,
- * shared by the workflow and the CLI. Only the form is checked here; whether a webhook's host may be
- * called is the workers' rule (connectors/webhook.ts), decided where the call is made.
+ * shared by the workflow and the CLI. Only the form is checked here; a webhook is named here, its URL is
+ * the workers' configuration (PREFLINE_WEBHOOKS, config/webhook.ts: receivers put tokens in URLs, and a
+ * workflow's input is in its history for anyone with UI access), and whether its host may be called is the
+ * workers' rule (connectors/webhook.ts), decided where the call is made.
  */
 import { parseChannel } from './input';
 import type { CampaignNotifyEvent, CampaignNotifyPlan } from './types';
@@ -9,12 +11,14 @@ import type { CampaignNotifyEvent, CampaignNotifyPlan } from './types';
 export const NOTIFY_EVENTS: readonly CampaignNotifyEvent[] = ['completed', 'quota'];
 const NOTIFY_FIELDS = new Set(['slack', 'email', 'webhook', 'on']);
 export const MAX_WEBHOOK_URL_LENGTH = 2000;
+/** A webhook receiver's name in PREFLINE_WEBHOOKS and in `notify.webhook`. */
+export const WEBHOOK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 
 /** The plan of a `notify` value, or undefined (with its problems pushed to `errors`) when it is absent or wrong. */
 export function validateNotify(raw: unknown, errors: string[]): CampaignNotifyPlan | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    errors.push('notify: must be an object like {"slack": "#results", "email": "team@example.com", "webhook": "https://…", "on": ["completed", "quota"]}');
+    errors.push('notify: must be an object like {"slack": "#results", "email": "team@example.com", "webhook": "results", "on": ["completed", "quota"]}');
     return undefined;
   }
   const input = raw as Record<string, unknown>;
@@ -38,7 +42,7 @@ export function validateNotify(raw: unknown, errors: string[]): CampaignNotifyPl
     }
   }
   if (input.webhook !== undefined) {
-    const problem = webhookUrlProblem(input.webhook);
+    const problem = webhookNameProblem(input.webhook);
     if (problem) errors.push(`notify.webhook: ${problem}`);
     else plan.webhook = (input.webhook as string).trim();
   }
@@ -52,6 +56,17 @@ export function validateNotify(raw: unknown, errors: string[]): CampaignNotifyPl
     errors.push('notify: name at least one of slack, email, webhook');
   }
   return errors.length === before ? plan : undefined;
+}
+
+/** Why `notify.webhook` is no receiver name, or undefined; a URL is refused, pointing to PREFLINE_WEBHOOKS. */
+export function webhookNameProblem(raw: unknown): string | undefined {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(text) || text.includes('/')) {
+    return 'takes the name of a receiver in PREFLINE_WEBHOOKS on the workers (e.g. "results" for PREFLINE_WEBHOOKS="results=https://…"), not a URL: '
+      + 'a URL (and any token in it) would sit in the workflow\'s history';
+  }
+  if (!WEBHOOK_NAME.test(text)) return 'must be a receiver name from PREFLINE_WEBHOOKS: letters, digits, "-" and "_", at most 63 characters';
+  return undefined;
 }
 
 /** Why a webhook URL cannot be one (its form: the address rules are the workers'), or undefined. */

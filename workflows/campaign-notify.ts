@@ -41,7 +41,7 @@ export function noticeTargets(notify: CampaignNotifyPlan): CampaignNoticeTarget[
   return [
     ...(notify.slack !== undefined ? [{ kind: 'slack' as const, channel: notify.slack }] : []),
     ...(notify.email !== undefined ? [{ kind: 'email' as const, ...notify.email }] : []),
-    ...(notify.webhook !== undefined ? [{ kind: 'webhook' as const, url: notify.webhook }] : []),
+    ...(notify.webhook !== undefined ? [{ kind: 'webhook' as const, name: notify.webhook }] : []),
   ];
 }
 

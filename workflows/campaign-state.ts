@@ -8,8 +8,10 @@
  * outcome record that waits here only until the ledger holds it (`outcomesCommitted`).
  */
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ErrorCode } from '../core/errors';
 import { CampaignQuality, type QualityCarry } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
+import { handItem } from './campaign-handout';
 import { clearAnswer, describeClear, recordChoice, type StandingAnswer } from './confidence-stop';
 import {
   INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
@@ -147,6 +149,8 @@ export class RatingCampaign {
   continuing = false;
   /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
   digests: { sent: number; nextAtMs?: number } = { sent: 0 };
+  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled`. */
+  private digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
   /** Notifications sent, carried across continue-as-new. */
@@ -412,6 +416,8 @@ export class RatingCampaign {
       throw ApplicationFailure.nonRetryable(`wrong channel: this is a ${kind} campaign, which hands out items through "${kind}" only, not "${String(request.channel)}"`, VoteRejection.WrongChannel);
     }
     if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
+    // A session scoped to another campaign is answered as if this one did not exist, before anything is reserved.
+    if (request.scope !== undefined && request.scope !== this.plan.label) throw ApplicationFailure.nonRetryable('no such campaign', ErrorCode.UnknownCampaign);
   }
 
   /**
@@ -499,13 +505,17 @@ export class RatingCampaign {
    * room left, the most room first, at random among equals. Never an item they answered or passed.
    */
   assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
+    // An excluded rater is mailed nothing more, as `next` hands them nothing.
+    if (this.quality.refusal(rater)) return [];
     const held: OpenItem[] = [];
+    const previousUntil = new Map<OpenItem, number>();
     const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
     for (const open of this.open.values()) {
       open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
       const mine = open.reservations.find((r) => r.rater === rater);
       if (mine) {
+        previousUntil.set(open, mine.untilMs);
         mine.untilMs = Math.max(mine.untilMs, untilMs);
         held.push(open);
         continue;
@@ -517,7 +527,28 @@ export class RatingCampaign {
     free.sort((a, b) => b.room - a.room || a.tie - b.tie);
     const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
     for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
+    this.digestHolds.set(rater, chosen.map((o) => ({ lifecycleId: o.lifecycleId, ...(held.includes(o) ? { previousUntilMs: previousUntil.get(o)! } : {}) })));
     return chosen.map((o) => o.lifecycleId);
+  }
+
+  /**
+   * The digest's mails are out (`delivered`: who got which items; empty when the send failed for good):
+   * a reservation no mail told its rater about is let go (or back to what an earlier digest gave them),
+   * so its item does not sit held for nobody.
+   */
+  digestSettled(delivered: Array<{ rater: string; lifecycleIds: string[] }>): void {
+    const mailed = new Map(delivered.map((d) => [d.rater, new Set(d.lifecycleIds)]));
+    for (const [rater, holds] of this.digestHolds) {
+      for (const hold of holds) {
+        if (mailed.get(rater)?.has(hold.lifecycleId)) continue;
+        const open = this.open.get(hold.lifecycleId);
+        const mine = open?.reservations.find((r) => r.rater === rater);
+        if (!open || !mine) continue;
+        if (hold.previousUntilMs !== undefined) mine.untilMs = hold.previousUntilMs;
+        else open.reservations = open.reservations.filter((r) => r !== mine);
+      }
+    }
+    this.digestHolds.clear();
   }
 
   countsNow(now: number): CampaignCounts {
@@ -566,6 +597,11 @@ export class RatingCampaign {
       const reason = typeof request?.reason === 'string' && request.reason.trim() !== '' ? request.reason.trim().slice(0, 500) : 'cancelled';
       this.cancelReason ??= reason;
     });
-    setHandler(nextItemUpdate, (request) => this.next(request, Date.now()), { validator: (request) => this.validateNext(request) });
+    setHandler(nextItemUpdate, async (request) => {
+      const answer = this.next(request, Date.now());
+      // The item's lifecycle learns whom it was handed to before the rater does (campaign-handout.ts).
+      if (answer.assigned) await handItem(answer.lifecycleId, request.rater);
+      return answer;
+    }, { validator: (request) => this.validateNext(request) });
   }
 }

@@ -322,7 +322,6 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
   const delivery = input.delivery;
   if (delivery !== undefined) {
     if (delivery !== 'assigned') errors.push('delivery: must be "assigned" (raters are handed the lifecycle by its campaign), or absent');
-    else if (channel.kind === 'web') errors.push('delivery: "assigned" is for slack and email lifecycles; a web lifecycle is never posted anywhere');
     else if (campaign === undefined) errors.push('delivery: "assigned" needs a campaign to hand the lifecycle to raters (campaign)');
   }
 

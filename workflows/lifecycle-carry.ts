@@ -55,6 +55,8 @@ export interface LifecycleCarry {
   closeRequested: boolean;
   reminded?: boolean;
   posts?: PostedMessage[];
+  /** Assigned lifecycles: the raters handed the item so far (RatingLifecycle.handedTo). */
+  handed?: string[];
   thresholds?: LifecycleThresholds;
 }
 

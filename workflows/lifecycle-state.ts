@@ -15,12 +15,12 @@ import { deadlineAt } from './input';
 import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
 import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
-import { VoteRejection, closeSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
+import { VoteRejection, closeSignal, itemHandedSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
 import type {
-  CampaignChoice, Candidate, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
+  CampaignChoice, Candidate, CandidateTally, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
   VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
-import { SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
+import { RATER_PATTERN, SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
 
 export * from './lifecycle-carry';
 export { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES } from './lifecycle-commits';
@@ -58,6 +58,8 @@ export class RatingLifecycle {
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
+  /** Assigned lifecycles: the raters their campaign handed them to (the `handed` signal), the only ones they take answers from. */
+  handedTo = new Set<string>();
   observer: VoteObserver = UNOBSERVED;
   /**
    * Set on a campaign's child lifecycle (ratingLifecycle does): it refuses an answer that would stand
@@ -94,6 +96,7 @@ export class RatingLifecycle {
     lifecycle.reminded = carry.reminded ?? false;
     lifecycle.candidates = carry.candidates;
     lifecycle.posts = carry.posts ?? [];
+    lifecycle.handedTo = new Set(carry.handed ?? []);
     lifecycle.tally = new VoteTally(carry.candidates, carry.events, carry.voting);
     const judgementEvents = carry.judgementEvents ?? [];
     lifecycle.judgements = new JudgementTally(carry.candidates, judgementEvents, carry.judging);
@@ -120,6 +123,7 @@ export class RatingLifecycle {
       closeRequested: this.closeRequested,
       reminded: this.reminded,
       posts: this.posts,
+      ...(this.handedTo.size > 0 ? { handed: [...this.handedTo] } : {}),
       ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
     };
     if (!this.rules.boundedHistory) return { ...common, ...rest };
@@ -215,6 +219,13 @@ export class RatingLifecycle {
     return false;
   }
 
+  /** An assigned lifecycle takes answers only from raters its campaign handed it to: no one reaches it around `next`. */
+  private checkHanded(rater: string): void {
+    if (this.plan.delivery === 'assigned' && !this.handedTo.has(rater)) {
+      throw ApplicationFailure.nonRetryable('this item was not handed to you by its campaign', VoteRejection.NotAssigned);
+    }
+  }
+
   private checkRoom(): void {
     if (this.rules.boundedHistory && this.votingStateBytes() >= MAX_VOTING_STATE_BYTES) {
       throw ApplicationFailure.nonRetryable(
@@ -238,10 +249,30 @@ export class RatingLifecycle {
     return campaignProgress(this.plan.quorum, this.tally, this.judgements);
   }
 
-  /** Gold lifecycles keep a rater's first answer: any other from them is refused (AnswerFinal), a repeat of it answered `duplicate`. */
-  private checkFirstAnswer(withdrawal: boolean, answered: () => boolean): void {
-    if (this.plan.gold !== undefined && (withdrawal || answered())) {
+  /**
+   * Gold lifecycles keep a rater's first answer, whichever form it took: any other from them, vote or
+   * judgement, is refused (AnswerFinal), a repeat of it answered `duplicate`.
+   */
+  private checkFirstAnswer(rater: string, withdrawal: boolean): void {
+    if (this.plan.gold !== undefined && (withdrawal || this.tally.hasAnyVote(rater) || this.judgements.hasJudged(rater))) {
       throw ApplicationFailure.nonRetryable('this item keeps your first answer: it cannot be changed or withdrawn', VoteRejection.AnswerFinal);
+    }
+  }
+
+  /** A campaign's child (gold or data): its quota counts and its release carries its campaign's task only. */
+  isCampaignItem(): boolean {
+    return this.campaignChild !== undefined || this.plan.gold !== undefined;
+  }
+
+  /** Campaign children take their campaign's answer form only: judgements on compare items, votes on thumbs ones (WrongAnswerForm). */
+  private checkAnswerForm(form: 'vote' | 'judgement'): void {
+    if (!this.isCampaignItem()) return;
+    const takes = this.plan.task === 'compare' ? 'judgement' : 'vote';
+    if (form !== takes) {
+      throw ApplicationFailure.nonRetryable(
+        takes === 'judgement' ? 'this campaign item compares its two candidates: answer with a judgement, not a vote' : 'this campaign item takes thumbs votes on its candidates, not a judgement',
+        VoteRejection.WrongAnswerForm,
+      );
     }
   }
 
@@ -255,6 +286,21 @@ export class RatingLifecycle {
     if (this.campaignChild && (outcome === 'recorded' || outcome === 'changed' || outcome === 'retracted')) {
       this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted, choice());
     }
+  }
+
+  /**
+   * A receipt's counts: none (zeros) on a campaign's items, gold or data, so receipts neither tell gold
+   * (every rater answers it) from data nor show raters how others answered (herding).
+   */
+  private receiptTally(candidateId: string): CandidateTally {
+    const tally = this.tally.tallyOf(candidateId);
+    return this.isCampaignItem() ? { ...tally, up: 0, down: 0, score: 0, votes: 0 } : tally;
+  }
+
+  private receiptJudgements(): JudgementReceipt['judgements'] {
+    const counts = this.judgements.counted();
+    if (!this.isCampaignItem()) return counts;
+    return { ...counts, byCandidate: Object.fromEntries(Object.keys(counts.byCandidate).map((id) => [id, 0])), tie: 0, bothBad: 0, standing: 0 };
   }
 
   /** Synchronous checks that reject a vote before anything is written to history. */
@@ -276,10 +322,12 @@ export class RatingLifecycle {
     const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
     if (this.checkAcceptance(request, options.signalled === true, 'vote')) return;
+    this.checkHanded(request.rater);
     if (!this.tally.hasCandidate(request.candidateId)) {
       throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
     }
-    this.checkFirstAnswer(request.value === 'retract', () => this.tally.hasVoted(request.rater, request.candidateId));
+    this.checkFirstAnswer(request.rater, request.value === 'retract');
+    this.checkAnswerForm('vote');
     this.checkQuota(request.value !== 'retract' && !this.tally.hasStanding(request.rater, request.candidateId), request.candidateId);
     this.checkRoom();
   }
@@ -293,9 +341,11 @@ export class RatingLifecycle {
     const malformed = malformedJudgementReason(request);
     if (malformed) throw ApplicationFailure.nonRetryable(`malformed judgement: ${malformed}`, VoteRejection.MalformedVote);
     if (this.checkAcceptance(request, options.signalled === true, 'judgement')) return;
+    this.checkHanded(request.rater);
     const refusal = judgementRefusal(request, { candidateIds: this.candidates.map((c) => c.id), allowBothBad: this.plan.allowBothBad !== false });
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
-    this.checkFirstAnswer(request.choice === 'retract', () => this.judgements.hasJudged(request.rater));
+    this.checkFirstAnswer(request.rater, request.choice === 'retract');
+    this.checkAnswerForm('judgement');
     this.checkQuota(request.choice !== 'retract' && !this.judgements.hasStanding(request.rater));
     this.checkRoom();
   }
@@ -303,20 +353,20 @@ export class RatingLifecycle {
   recordVote(request: VoteRequest): VoteReceipt {
     if (this.judgements.isDuplicate(request.idempotencyKey)) {
       this.observer.voteAccepted('duplicate');
-      return { outcome: 'duplicate', candidate: this.tally.tallyOf(request.candidateId) };
+      return { outcome: 'duplicate', candidate: this.receiptTally(request.candidateId) };
     }
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
     const gold = this.plan.gold !== undefined ? voteVerdict(this.plan.gold, request) : undefined;
     this.reportAnswer(request.rater, outcome, () => voteChoice(this.candidates, request), gold);
-    return { outcome, candidate: this.tally.tallyOf(request.candidateId), ...(gold !== undefined ? { gold } : {}) };
+    return { outcome, candidate: this.receiptTally(request.candidateId), ...(gold !== undefined ? { gold } : {}) };
   }
 
   recordJudgement(request: JudgementRequest): JudgementReceipt {
     if (this.tally.isDuplicate(request.idempotencyKey)) {
       this.observer.voteAccepted('duplicate');
-      return { outcome: 'duplicate', judgements: this.judgements.counted() };
+      return { outcome: 'duplicate', judgements: this.receiptJudgements() };
     }
     const modelsHidden = this.plan.revealModels !== true;
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
@@ -324,7 +374,7 @@ export class RatingLifecycle {
     this.observer.voteAccepted(outcome);
     const gold = this.plan.gold !== undefined ? judgementVerdict(this.plan.gold, request, this.candidates) : undefined;
     this.reportAnswer(request.rater, outcome, () => judgementChoice(this.candidates, request), gold);
-    return { outcome, judgements: this.judgements.counted(), ...(gold !== undefined ? { gold } : {}) };
+    return { outcome, judgements: this.receiptJudgements(), ...(gold !== undefined ? { gold } : {}) };
   }
 
   /** Signals cannot be refused, so a bad or late one is counted and logged instead. */
@@ -489,6 +539,7 @@ export class RatingLifecycle {
       ...(this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
       ...(this.posts.length > 0 ? { posts: this.posts } : {}),
       ...(plan.gold !== undefined ? { gold: true as const } : {}),
+      ...(this.isCampaignItem() ? { campaignItem: true as const } : {}),
     };
   }
 
@@ -498,6 +549,10 @@ export class RatingLifecycle {
     setHandler(voteSignal, (request) => this.recordSignalledVote(request));
     setHandler(judgeUpdate, (request) => this.recordJudgement(request), { validator: (request) => this.validateJudgement(request) });
     setHandler(judgeSignal, (request) => this.recordSignalledJudgement(request));
+    setHandler(itemHandedSignal, (request) => {
+      // Only a campaign sends it (to its own children); a malformed one hands the item to no one.
+      if (this.plan.delivery === 'assigned' && typeof request?.rater === 'string' && RATER_PATTERN.test(request.rater)) this.handedTo.add(request.rater);
+    });
     setHandler(closeSignal, () => {
       this.closeRequested = true;
     });

@@ -11,7 +11,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorCode } from '../core/errors';
 import type {
-  CampaignCancelRequest, CampaignItemReport, CampaignRaterRecord, CampaignStatus, ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, NextItemAnswer,
+  CampaignCancelRequest, CampaignItemReport, CampaignRaterRecord, CampaignStatus, ChannelSpec, CloseRequest, ItemHandedRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, NextItemAnswer,
   NextItemRequest, VoteReceipt, VoteRequest,
 } from './types';
 
@@ -27,6 +27,11 @@ export const voteSignal = defineSignal<[VoteRequest]>('vote-signal');
 export const judgeUpdate = defineUpdate<JudgementReceipt, [JudgementRequest]>('judge');
 export const judgeSignal = defineSignal<[JudgementRequest]>('judge-signal');
 export const closeSignal = defineSignal<[CloseRequest]>('close');
+/**
+ * A campaign hands its assigned lifecycle to a rater (`next`, email digests) and tells it so before the rater
+ * can answer: the lifecycle takes answers from handed raters only (the workflow decides, not the gateway).
+ */
+export const itemHandedSignal = defineSignal<[ItemHandedRequest]>('handed');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
 
 /**
@@ -54,6 +59,10 @@ export const VoteRejection = {
   ChoiceNotOffered: ErrorCode.ChoiceNotOffered,
   /** A changed or withdrawn answer on a campaign's gold lifecycle, where a rater's first answer is the one scored. */
   AnswerFinal: ErrorCode.AnswerFinal,
+  /** An answer on an assigned lifecycle (a campaign's item) from a rater its campaign did not hand it to. */
+  NotAssigned: ErrorCode.NotAssigned,
+  /** A vote on a compare campaign's item, or a judgement on a thumbs campaign's: outside the campaign's quota and data. */
+  WrongAnswerForm: ErrorCode.WrongAnswerForm,
 } as const;
 export type VoteRejectionType = (typeof VoteRejection)[keyof typeof VoteRejection];
 

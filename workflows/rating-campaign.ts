@@ -26,8 +26,9 @@ import {
   allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignDigestActivities, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
+import type { CampaignDigestActivities, CampaignDigestResult, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
 import { goldLifecycleId } from './campaign-gold';
+import { handItem } from './campaign-handout';
 import { childInput, goldChildInput, goldItemErrors, itemDeadlineAt, itemErrors, validateCampaignInput } from './campaign-input';
 import { quotaReached, sendNotices } from './campaign-notify';
 import {
@@ -45,6 +46,8 @@ export type { CampaignCarry, CampaignThresholds } from './campaign-state';
 export const ITEM_PAGE = 50;
 /** Children started per batch, before the loop looks at reports, cancels and the history again. */
 export const START_BATCH = 25;
+/** How long a finishing campaign waits for its gold lifecycles' close reports (their last scores come before them). */
+export const GOLD_CLOSE_WAIT_MS = 60_000;
 
 export interface CampaignStart {
   thresholds?: CampaignThresholds;
@@ -119,19 +122,24 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   /** One digest: every rater on the list gets up to `digest.size` items reserved for them, in one mail. */
   const sendDigest = async () => {
     const digest = plan.digest!;
+    // Who got which items: reservations no mail told anyone about are let go (none mailed until the send says so).
+    let delivered: CampaignDigestResult['delivered'] = [];
     try {
       const raters = await digests.campaignDigestRaters({ channel: plan.channel });
       const untilMs = Date.now() + digest.reservationMs;
       const assignments = raters.map((rater) => ({ rater, lifecycleIds: campaign.assignBatch(rater, digest.size, Date.now(), untilMs) })).filter((a) => a.lifecycleIds.length > 0);
       if (assignments.length > 0) {
-        await digests.sendCampaignDigest({
+        // Each item's lifecycle learns whom it was handed to before the mail can reach them.
+        await Promise.all(assignments.flatMap((a) => a.lifecycleIds.map((id) => handItem(id, a.rater))));
+        ({ delivered } = await digests.sendCampaignDigest({
           campaignId: campaign.campaignId, label: plan.label, digest: campaign.digests.sent + 1, channel: plan.channel, assignments, reservedUntil: new Date(untilMs).toISOString(),
-        });
+        }));
       }
     } catch (err) {
       // A digest that cannot go out (mail down for its retries) must not end the campaign: the next one tries again.
       log.warn('campaign digest not sent', { campaignId: campaign.campaignId, digest: campaign.digests.sent + 1, error: String(err) });
     }
+    campaign.digestSettled(delivered);
     campaign.digestSent(Date.now());
   };
 
@@ -139,7 +147,7 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   // with it (read and checked first: a bad stored gold item fails the campaign before anything starts).
   if (!resumed) {
     const gold = (plan.goldCount ?? 0) > 0 ? await readGold(campaign, items) : [];
-    const goldRecords: CampaignGoldRecord[] = gold.map((g, i) => ({ gold: i, lifecycleId: goldLifecycleId(campaign.campaignId, i), answer: g.answer, explanation: g.explanation }));
+    const goldRecords: CampaignGoldRecord[] = gold.map((g, i) => ({ gold: i, lifecycleId: goldLifecycleId(campaign.campaignId, plan.itemCount, i), answer: g.answer, explanation: g.explanation }));
     await ledger.commitCampaign({ campaign: record(Date.now()), outcomes: [], ...(goldRecords.length > 0 ? { gold: goldRecords } : {}) });
     if (gold.length > 0) await startGold(campaign, gold);
   }
@@ -223,8 +231,14 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   }
 
   // 6. The gold lifecycles close (each commits its answers), then the final counts, then the notifications:
-  // receivers that react to them find the ledger complete.
-  await closeAll(campaign.quality.openGold(), 'campaign finished');
+  // receivers that react to them find the ledger complete. A gold lifecycle's close report comes after its
+  // last score report, so waiting for the close reports (bounded) keeps scores still in flight.
+  const openGold = campaign.quality.openGold();
+  if (openGold.length > 0) {
+    await closeAll(openGold, 'campaign finished');
+    const reported = await condition(() => campaign.quality.openGold().length === 0, GOLD_CLOSE_WAIT_MS);
+    if (!reported) log.warn('gold lifecycles did not report their close in time; their late scores are not counted', { campaignId: campaign.campaignId, open: campaign.quality.openGold() });
+  }
   await condition(allHandlersFinished);
   await commitOutcomes(true);
   showPhase(campaign.phase(Date.now()));
@@ -254,16 +268,16 @@ async function readGold(campaign: RatingCampaign, items: ReturnType<typeof activ
 }
 
 /**
- * Starts every gold lifecycle, open for the whole campaign (its deadline), with no quota; an id that
- * exists is adopted, any other failure leaves that gold item out.
+ * Starts every gold lifecycle with no quota and a data item's deadline (itemDeadline, else the campaign's),
+ * so its deadline does not give it away; an id that exists is adopted, any other failure leaves that gold item out.
  */
 async function startGold(campaign: RatingCampaign, gold: CampaignGoldItem[]): Promise<void> {
   await Promise.all(gold.map((g, i) => {
-    const lifecycleId = goldLifecycleId(campaign.campaignId, i);
+    const lifecycleId = goldLifecycleId(campaign.campaignId, campaign.plan.itemCount, i);
     campaign.quality.goldStarted(i, lifecycleId);
     return startChild(WORKFLOW_TYPE, {
       workflowId: lifecycleId,
-      args: [goldChildInput(campaign.plan, g, campaign.deadlineAtMs)],
+      args: [goldChildInput(campaign.plan, g, itemDeadlineAt(campaign.plan, campaign.deadlineAtMs, Date.now()))],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       memo: { campaignId: campaign.campaignId, gold: i },

@@ -342,6 +342,8 @@ export interface LifecycleStatus {
   posts?: Array<{ ref: string; candidateId?: string }>;
   /** A campaign's gold lifecycle (ops views only: raters' views leave this, and its counts, out). */
   gold?: true;
+  /** A campaign's item, gold or data (ops views only: raters' views leave this, and every count, out). */
+  campaignItem?: true;
 }
 
 export interface LifecycleSummary {
@@ -458,7 +460,7 @@ export interface CampaignNotifyInput {
   slack?: string;
   /** Addresses, comma-separated, or `@list`, a rater list of the workers' configuration. */
   email?: string;
-  /** An https URL (http only to hosts the workers allow, PREFLINE_WEBHOOK_ALLOW_HTTP_HOSTS). Signed, retried. */
+  /** The name of a webhook receiver in the workers' PREFLINE_WEBHOOKS (never its URL: inputs are in history). Signed, retried. */
   webhook?: string;
   /** Default both. */
   on?: CampaignNotifyEvent[];
@@ -468,6 +470,7 @@ export interface CampaignNotifyInput {
 export interface CampaignNotifyPlan {
   slack?: string;
   email?: { recipients: string[]; list?: string };
+  /** A receiver name of PREFLINE_WEBHOOKS. */
   webhook?: string;
   on: CampaignNotifyEvent[];
 }
@@ -626,6 +629,11 @@ export interface CampaignItemOutcome {
   message?: string;
 }
 
+/** The campaign handed its item's lifecycle to `rater` (the `handed` signal). */
+export interface ItemHandedRequest {
+  rater: string;
+}
+
 export interface NextItemRequest {
   /** The rater's pseudonym, as on votes. */
   rater: string;
@@ -639,6 +647,11 @@ export interface NextItemRequest {
    * raters of its own channel, so no one elsewhere can hold its items reserved. Absent: not checked (tests, ops).
    */
   channel?: string;
+  /**
+   * The campaign label the rater's session is limited to (a campaign invite), set by the route: another
+   * campaign refuses with unknown_campaign before it reserves anything. Absent: any campaign.
+   */
+  scope?: string;
 }
 
 export type NextItemAnswer =

@@ -214,6 +214,11 @@ export class VoteTally {
     return this.slots.has(slotKey(rater, candidateId));
   }
 
+  /** Whether the rater voted on any candidate (by slot: carried across runs, unlike the rater list). */
+  hasAnyVote(rater: string): boolean {
+    return this.candidates.some((c) => this.hasVoted(rater, c.id));
+  }
+
   ratersWhoVoted(): string[] {
     return this.log.ratersSorted();
   }

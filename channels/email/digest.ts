@@ -63,8 +63,12 @@ export class EmailDigests {
     return (await this.targets(channel)).map((t) => t.rater);
   }
 
-  /** Mails every assigned rater their digest; a rater whose items all lack records (or who left the list) is skipped. */
-  async send(request: DigestRequest): Promise<{ mailed: number }> {
+  /**
+   * Mails every assigned rater their digest; a rater whose items all lack records (or who left the list) is
+   * skipped. `delivered`: the raters whose digest was sent (now or by an earlier attempt; not refused), with
+   * the items it shows, so the campaign releases every other reservation.
+   */
+  async send(request: DigestRequest): Promise<{ mailed: number; delivered: Array<{ rater: string; lifecycleIds: string[] }> }> {
     const byRater = new Map(request.assignments.map((a) => [a.rater, a.lifecycleIds]));
     const targets = (await this.targets(request.channel)).filter((t) => byRater.has(t.rater));
     const records = new Map<string, EmailLifecycleRecord | undefined>();
@@ -76,11 +80,16 @@ export class EmailDigests {
     });
     const mailable = targets.filter((t) => itemsOf(t.rater).length > 0);
     if (mailable.length < targets.length) this.log('warn', 'campaign digest items without an email record skipped', { campaignId: request.campaignId, digest: request.digest });
-    const result = await this.delivery.deliver('digest', `${request.campaignId}#digest-${request.digest}`, mailable, (t, messageId) => composeDigest({
+    const key = `${request.campaignId}#digest-${request.digest}`;
+    const result = await this.delivery.deliver('digest', key, mailable, (t, messageId) => composeDigest({
       from: this.options.from, to: t.address, messageId, campaign: request.label, items: itemsOf(t.rater), reservedUntil: request.reservedUntil,
       unsubscribeUrl: `${this.options.publicUrl}/email/unsubscribe/${signUnsubscribe(this.options.tokenKey, t.rater)}`,
     }));
-    return { mailed: result.sent + result.already };
+    // The send records say who has the mail, whichever attempt sent it; a refused address has none.
+    const sent = await this.options.state.sendRecords(lifecycleHash(key), 'digest');
+    const delivered = mailable.filter((t) => sent.get(t.rater) === 'sent')
+      .map((t) => ({ rater: t.rater, lifecycleIds: (byRater.get(t.rater) ?? []).filter((id) => records.get(id) !== undefined) }));
+    return { mailed: result.sent + result.already, delivered };
   }
 
   /** One item as `rater` sees it: the pair in their order with answer links, or each candidate with 👍/👎 links. */

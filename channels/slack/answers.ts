@@ -6,7 +6,8 @@
 import type { VoteRejectionCode } from '../../core/lifecycle-directory';
 import { messageOf, type GatewayLog } from '../../core/http';
 import type { PairChoice } from '../../core/pairwise';
-import type { CandidateTally, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
+import type { CandidateTally, GoldVerdict, JudgementReceipt, VoteReceipt, VoteValue } from '../../workflows/types';
+import { escapeMrkdwn } from './messages';
 import type { BlockActionsPayload } from './payloads';
 
 export const ANSWERS = {
@@ -26,9 +27,23 @@ function tallyText(t: CandidateTally): string {
   return `${t.label} now has :+1: ${t.up} · :-1: ${t.down}`;
 }
 
-/** The answer to a click on one candidate's button. */
-export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; value: VoteValue; label: string }): string {
-  const now = ` (${tallyText(receipt.candidate)})`;
+/**
+ * The answer to a click on one candidate's button. `counts: false` (a campaign's items) leaves the tally
+ * out: a campaign's receipts show no counts (its gold items would stand out, and raters would herd).
+ */
+export function receiptText({ receipt, value, label, counts = true }: { receipt: VoteReceipt; value: VoteValue; label: string; counts?: boolean }): string {
+  return voteReceiptText(receipt, value, label, counts) + goldText(receipt.gold);
+}
+
+/** A campaign's check (gold) item answers with its verdict, as the rating page does: right, or wrong and why. */
+function goldText(gold: GoldVerdict | undefined): string {
+  if (!gold) return '';
+  if (gold.correct) return '\n:dart: That is the expected answer.';
+  return `\n:x: Not the expected answer.${gold.explanation ? ` ${escapeMrkdwn(gold.explanation)}` : ''}`;
+}
+
+function voteReceiptText(receipt: VoteReceipt, value: VoteValue, label: string, counts: boolean): string {
+  const now = counts ? ` (${tallyText(receipt.candidate)})` : '';
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your ${EMOJI[value]} on candidate ${label}.${now}`;
     case 'changed': return `:white_check_mark: Changed your vote on candidate ${label} to ${EMOJI[value]}.${now}`;
@@ -40,9 +55,16 @@ export function receiptText({ receipt, value, label }: { receipt: VoteReceipt; v
 
 const SAID: Record<PairChoice, string> = { a: 'A is better', b: 'B is better', tie: 'a tie', both_bad: 'both bad', retract: 'withdraw' };
 
-/** The answer to a comparison's button (A and B as the message shows them). Progress only: not who is winning. */
-export function pairText(choice: PairChoice, receipt: JudgementReceipt): string {
-  const now = ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)`;
+/**
+ * The answer to a comparison's button (A and B as the message shows them). Progress only: not who is
+ * winning; `counts: false` (a campaign's items) not even that.
+ */
+export function pairText(choice: PairChoice, receipt: JudgementReceipt, counts = true): string {
+  return judgementReceiptText(choice, receipt, counts) + goldText(receipt.gold);
+}
+
+function judgementReceiptText(choice: PairChoice, receipt: JudgementReceipt, counts: boolean): string {
+  const now = counts ? ` (${receipt.judgements.standing} ${receipt.judgements.standing === 1 ? 'answer' : 'answers'} so far)` : '';
   switch (receipt.outcome) {
     case 'recorded': return `:white_check_mark: Recorded your answer: ${SAID[choice]}.${now}`;
     case 'changed': return `:white_check_mark: Changed your answer to: ${SAID[choice]}.${now}`;

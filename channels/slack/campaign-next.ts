@@ -108,11 +108,11 @@ export class SlackCampaignItems {
       if ('judgement' in reading) {
         const receipt = await forward.judge(status.lifecycleId, reading.judgement);
         this.log('info', 'slack judgement', { lifecycleId: status.lifecycleId, rater: who.rater, choice: reading.judgement.choice, outcome: receipt.outcome, via: 'campaign item' });
-        return { ...withNext(pairText(reading.choice, receipt), campaignId, status.lifecycleId), replace: true };
+        return { ...withNext(pairText(reading.choice, receipt, false), campaignId, status.lifecycleId), replace: true };
       }
       const receipt = await forward.vote(status.lifecycleId, reading.vote);
       this.log('info', 'slack vote', { lifecycleId: status.lifecycleId, rater: who.rater, candidateId: reading.vote.candidateId, outcome: receipt.outcome, via: 'campaign item' });
-      return { ...withNext(receiptText({ receipt, value: reading.vote.value, label: reading.label }), campaignId, status.lifecycleId), replace: true };
+      return { ...withNext(receiptText({ receipt, value: reading.vote.value, label: reading.label, counts: false }), campaignId, status.lifecycleId), replace: true };
     } catch (err) {
       if (!(err instanceof VoteRejectedError)) throw err;
       this.log('info', 'Slack campaign answer refused', { lifecycleId: status.lifecycleId, rater: who.rater, code: err.code });

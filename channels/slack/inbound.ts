@@ -17,24 +17,19 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { AcceptedStart } from './command-starts';
-import { ANSWERS, createEphemeralAnswer, pairText, receiptText, rejectionText, responseUrlOrigins, type EphemeralAnswer } from './answers';
-import { isCampaignClick } from './campaign-messages';
+import { createEphemeralAnswer, responseUrlOrigins } from './answers';
 import type { SlackCampaignItems } from './campaign-next';
 import { RaterAllowList } from './allow-list';
 import type { DeliveryJournal, JournalEntry } from './delivery-journal';
+import { DeliveryHandlers } from './delivery-handlers';
 import { DeliveryInbox } from './dedupe-inbox';
 import { Forwarding } from './forwarding';
 import { SlackIdentity } from './identity';
 import { InboundJournal, readJournalEntry, type AcceptedDelivery } from './journaling';
-import { SLACK_ID, channelOf, foreignTeamOfAction, foreignTeamOfReaction, teamOf, type BlockAction, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
-import { safeMessageRef } from './messages';
-import { buttonVoteRequests, isNotAVote, notOnOurPost, reactionVoteRequest, readReaction, type NotAVote } from './votes';
-import type { JudgementRequest, VoteReceipt, VoteValue } from '../../workflows/types';
+import { SLACK_ID, teamOf, type BlockActionsPayload, type ReactionEnvelope } from './payloads';
 import { messageOf, type GatewayLog } from '../../core/http';
 import { Limiter } from '../../core/limiter';
-import { VoteRejectedError } from '../../core/lifecycle-directory';
 import type { PostDirectory } from '../../core/post-directory';
-import { pseudonymiseRater } from '../../core/pseudonym';
 import { systemClock, type Clock } from '../../core/retry';
 
 export interface SlackInboundDeps {
@@ -115,9 +110,8 @@ export class SlackInbound {
   private readonly inbox: DeliveryInbox;
   private readonly allowList: RaterAllowList;
   private readonly journal: InboundJournal;
-  private readonly answer: EphemeralAnswer;
   private readonly forwards: Limiter;
-  private readonly forwarding: Forwarding;
+  private readonly handlers: DeliveryHandlers;
   private readonly pending = new Set<Promise<void>>();
   /** The bot's identity and the teams that count, shared with the slash commands. */
   readonly identity: SlackIdentity;
@@ -133,7 +127,7 @@ export class SlackInbound {
     const members = async (usergroup: string) => (await deps.web.usergroups.users.list({ usergroup })).users ?? [];
     this.allowList = new RaterAllowList(members, users, deps.allowedUsergroup?.trim() || undefined, this.now, this.log);
     this.journal = new InboundJournal(deps.journal, this.now, this.log);
-    this.answer = createEphemeralAnswer({
+    const answer = createEphemeralAnswer({
       postEphemeral: (args) => deps.web.chat.postEphemeral(args),
       responseUrlOrigins: responseUrlOrigins(deps.responseUrlOrigins, deps.web.slackApiUrl),
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
@@ -141,13 +135,18 @@ export class SlackInbound {
     });
     this.forwards = new Limiter(deps.maxConcurrentForwards ?? 16);
     this.identity = new SlackIdentity(deps.web, deps.teamIds, this.clock, this.log);
-    this.forwarding = new Forwarding({
+    const forwarding = new Forwarding({
       clock: this.clock,
       log: this.log,
       budgetMs: deps.forwardBudgetMs ?? 10 * 60_000,
       lookupRetryMs: deps.lookupRetryMs ?? [1000, 2000, 4000],
       keeps: () => this.journal.keeps,
       stopped: () => this.closed,
+    });
+    this.handlers = new DeliveryHandlers({
+      deps, now: this.now, log: this.log, allowList: this.allowList, identity: this.identity, forwarding, answer,
+      keeps: () => this.journal.keeps,
+      stats: this.stats,
     });
   }
 
@@ -159,11 +158,6 @@ export class SlackInbound {
   /** Whether a Slack user may rate here (the allow-list): the slash command's `next` asks before handing out an item. */
   mayRate(user: string): Promise<boolean> {
     return this.allowList.allows(user);
-  }
-
-  /** The teams whose votes count: the configured ones, else the bot's own (none known: nobody's). */
-  private allowedTeams(): Promise<ReadonlySet<string>> {
-    return this.identity.allowedTeams();
   }
 
   /**
@@ -270,132 +264,6 @@ export class SlackInbound {
     return false;
   }
 
-  private handle(delivery: AcceptedDelivery): Promise<void> {
-    if (delivery.kind === 'start') return this.handleStart(delivery.start);
-    return delivery.kind === 'event' ? this.handleReaction(delivery.envelope) : this.handleAction(delivery.payload, delivery.action, delivery.user, delivery.team);
-  }
-
-  private async handleStart(start: AcceptedStart): Promise<void> {
-    const startLifecycle = this.deps.startLifecycle;
-    if (!startLifecycle) {
-      this.log('error', 'a Slack start was journaled but this gateway does not start lifecycles; dropped', { lifecycleId: start.lifecycleId });
-      return;
-    }
-    await this.forwarding.retried('lifecycle start', { lifecycleId: start.lifecycleId }, () => startLifecycle(start));
-    this.stats.forwarded += 1;
-  }
-
-  // ---- reactions -------------------------------------------------------------------------------
-
-  private async handleReaction(envelope: ReactionEnvelope): Promise<void> {
-    const reaction = readReaction(envelope);
-    if (isNotAVote(reaction)) return this.skip(reaction);
-    const foreign = foreignTeamOfReaction(envelope, await this.allowedTeams());
-    if (foreign) {
-      this.log('warn', 'Slack reaction from another team refused; not counted', { team: foreign, eventId: reaction.eventId });
-      return this.skip({ skip: 'reaction from another team', detail: foreign });
-    }
-    const notOurs = notOnOurPost(reaction, await this.start());
-    if (notOurs) return this.skip(notOurs);
-    if (!(await this.allowList.allows(reaction.user))) return this.skip({ skip: 'rater not on the allow-list' });
-    const ref = reaction.ref;
-    const post = ref ? await this.forwarding.findPost(this.deps.posts, ref, reaction.itemUser !== undefined) : undefined;
-    if (!post?.candidateId) return this.skip({ skip: 'not a candidate message of a lifecycle', detail: ref });
-    const vote = reactionVoteRequest(reaction, post.candidateId, pseudonymiseRater(this.deps.raterKey, 'slack', reaction.user), this.now());
-    try {
-      await this.forwarding.vote('reaction vote', post.lifecycleId, vote, () => this.deps.posts.signalVote(post.lifecycleId, vote));
-    } catch (err) {
-      if (err instanceof VoteRejectedError) {
-        if (err.code === 'wrong_channel') this.log('warn', 'Slack reaction on a lifecycle of another channel refused; not counted', { lifecycleId: post.lifecycleId, reason: err.message });
-        return this.skip({ skip: `refused: ${err.code}`, detail: post.lifecycleId });
-      }
-      throw err;
-    }
-    this.stats.forwarded += 1;
-    this.log('info', 'slack vote', { lifecycleId: post.lifecycleId, rater: vote.rater, candidateId: vote.candidateId, value: vote.value, via: 'reaction' });
-  }
-
-  // ---- buttons ---------------------------------------------------------------------------------
-
-  private async handleAction(payload: BlockActionsPayload, action: BlockAction, user: string, team: string): Promise<void> {
-    const channel = channelOf(payload);
-    const reply = (text: string) => this.answer(payload, channel, user, text);
-    const foreign = foreignTeamOfAction(payload, await this.allowedTeams());
-    if (foreign) {
-      this.log('warn', 'Slack click from another team refused; not counted', { team: foreign });
-      return reply(ANSWERS.foreignTeam);
-    }
-    if (!(await this.allowList.allows(user))) return reply(ANSWERS.notARater);
-    if (isCampaignClick(action)) return this.handleCampaignClick(payload, action, { user, team, channel });
-    const ref = safeMessageRef(channel, payload.container?.message_ts ?? payload.message?.ts);
-    const post = ref ? await this.forwarding.findPost(this.deps.posts, ref, true) : undefined;
-    if (!post) return reply(ANSWERS.notAVote);
-    const rater = pseudonymiseRater(this.deps.raterKey, 'slack', user);
-    const reading = buttonVoteRequests(action, post, { rater, team }, this.now());
-    if ('tampered' in reading) {
-      this.log('warn', 'Slack button value does not match its message; vote refused', { lifecycleId: post.lifecycleId });
-      return reply(ANSWERS.tampered);
-    }
-    if (isNotAVote(reading)) return this.skip(reading);
-    if ('judgement' in reading) return this.forwardJudgement(post.lifecycleId, reading.judgement, reading.choice, reply);
-
-    const receipts: Array<{ receipt: VoteReceipt; value: VoteValue; label: string }> = [];
-    try {
-      for (const { request: vote, label } of reading.votes) {
-        const receipt = await this.forwarding.vote('button vote', post.lifecycleId, vote, () => this.deps.posts.vote(post.lifecycleId, vote));
-        receipts.push({ receipt, value: vote.value, label });
-        this.log('info', 'slack vote', { lifecycleId: post.lifecycleId, rater, candidateId: vote.candidateId, value: vote.value, outcome: receipt.outcome, via: 'button' });
-      }
-    } catch (err) {
-      if (err instanceof VoteRejectedError) return reply(rejectionText(err.code));
-      await reply(this.journal.keeps ? ANSWERS.keepsTrying : ANSWERS.clickAgain);
-      throw err;
-    }
-    this.stats.forwarded += 1;
-    await reply(receiptText(receipts[0]!));
-  }
-
-  /**
-   * A click on a campaign item handed to this rater (an ephemeral message, so no post to look up): the item's
-   * checks and answer are campaign-next.ts's; forwarding is retried here like every click's.
-   */
-  private async handleCampaignClick(payload: BlockActionsPayload, action: BlockAction, from: { user: string; team: string; channel: string | undefined }): Promise<void> {
-    const reply = (text: string, options?: { blocks?: Array<Record<string, unknown>>; replace?: boolean }) => this.answer(payload, from.channel, from.user, text, options);
-    const items = this.deps.campaignItems;
-    if (!items || !from.channel) return reply(ANSWERS.notAVote);
-    const rater = pseudonymiseRater(this.deps.raterKey, 'slack', from.user);
-    const retried = <T>(what: string, lifecycleId: string, key: string, call: () => Promise<T>) => this.forwarding.retried(what, { lifecycleId, rater, idempotencyKey: key }, call);
-    let answer;
-    try {
-      answer = await items.click(action, { rater, team: from.team }, { id: from.channel, name: payload.channel?.name }, {
-        judge: (lifecycleId, j) => retried('campaign item judgement', lifecycleId, j.idempotencyKey, () => this.deps.posts.judge(lifecycleId, j)),
-        vote: (lifecycleId, v) => retried('campaign item vote', lifecycleId, v.idempotencyKey, () => this.deps.posts.vote(lifecycleId, v)),
-      }, this.now());
-    } catch (err) {
-      await reply(this.journal.keeps ? ANSWERS.keepsTrying : ANSWERS.clickAgain);
-      throw err;
-    }
-    this.stats.forwarded += 1;
-    await reply(answer.text, { ...(answer.blocks ? { blocks: answer.blocks } : {}), replace: answer.replace });
-  }
-
-  /** A comparison's click: one judgement, answered with the lifecycle's receipt. */
-  private async forwardJudgement(lifecycleId: string, judgement: JudgementRequest, choice: Parameters<typeof pairText>[0], reply: (text: string) => Promise<void>): Promise<void> {
-    let text: string;
-    try {
-      const fields = { lifecycleId, rater: judgement.rater, idempotencyKey: judgement.idempotencyKey };
-      const receipt = await this.forwarding.retried('button judgement', fields, () => this.deps.posts.judge(lifecycleId, judgement));
-      this.log('info', 'slack judgement', { lifecycleId, rater: judgement.rater, left: judgement.left, right: judgement.right, choice: judgement.choice, outcome: receipt.outcome, via: 'button' });
-      text = pairText(choice, receipt);
-    } catch (err) {
-      if (err instanceof VoteRejectedError) return reply(rejectionText(err.code));
-      await reply(this.journal.keeps ? ANSWERS.keepsTrying : ANSWERS.clickAgain);
-      throw err;
-    }
-    this.stats.forwarded += 1;
-    await reply(text);
-  }
-
   // ---- forwarding ------------------------------------------------------------------------------
 
   /**
@@ -405,7 +273,7 @@ export class SlackInbound {
    */
   private background(key: string, delivery: AcceptedDelivery): void {
     const run = this.forwards.run(() =>
-      this.handle(delivery).then(
+      this.handlers.handle(delivery).then(
         () => {
           this.inbox.finish(key, true);
           this.journal.done(key);
@@ -433,10 +301,5 @@ export class SlackInbound {
     this.stats.ignored += 1;
     this.log('debug', 'Slack delivery ignored', { reason });
     return 'ignored';
-  }
-
-  private skip({ skip: reason, detail }: NotAVote): void {
-    this.stats.ignored += 1;
-    this.log('debug', 'Slack event not counted', { reason, ...(detail !== undefined ? { detail: String(detail) } : {}) });
   }
 }

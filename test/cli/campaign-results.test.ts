@@ -155,3 +155,67 @@ describe('prefline campaign results', function () {
     assert.equal(runCli(['campaign', 'results'], env).code, 2);
   });
 });
+
+/**
+ * Two campaigns with one label, and a plain lifecycle carrying it: each campaign's results count its own
+ * workflow's children only, and its own exclusions. B's id `cmp_a` would match A's children under LIKE.
+ *
+ *   cmp-a-item-0     A's item (label shared): r1 flux, r2 sdxl, r3 (excluded by A) sdxl
+ *   cmp_a-item-0     B's item (label shared): r1 (excluded by B) flux, r3 flux, r2 flux
+ *   cmp_a-item-0-r1  B's re-ask of it: r3 sdxl
+ *   cmp_a-gold-0     B's gold: r3 sdxl — never counted
+ *   plain-0          no campaign, label shared: r2 sdxl, r3 flux — neither campaign's
+ */
+describe('prefline campaign results: two campaigns with one label', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let env: Record<string, string>;
+  const json = (...args: string[]): CampaignResults => {
+    const result = runCli(['campaign', 'results', ...args, '--format', 'json'], env);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as CampaignResults;
+  };
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefline-campaign-results-label-'));
+    env = { PREFLINE_DATA_DIR: dir };
+    const ledger = await Ledger.openWriter(path.join(dir, 'ledger.duckdb'));
+    await compare(ledger, 'cmp-a-item-0', 'shared', 10, [[1, 'c1', 'left'], [2, 'c2', 'left'], [3, 'c1', 'right']]);
+    await compare(ledger, 'cmp_a-item-0', 'shared', 110, [[1, 'c1', 'left'], [3, 'c1', 'left'], [2, 'c2', 'right']]);
+    await compare(ledger, 'cmp_a-item-0-r1', 'shared', 115, [[3, 'c2', 'left']]);
+    await compare(ledger, 'cmp_a-gold-0', 'shared', 120, [[3, 'c1', 'right']]);
+    await compare(ledger, 'plain-0', 'shared', 130, [[2, 'c2', 'left'], [3, 'c1', 'left']]);
+    const commit = (campaignId: string, startedAt: number, excluded: number, gold: string[]) => ledger.withConnection((c) => commitCampaign(c, {
+      campaign: {
+        campaignId, runId: `run-${campaignId}`, label: 'shared', task: 'compare', responses: 3, channel: 'web', itemCount: 1,
+        startedAt: at(startedAt), deadlineAt: at(7200), phase: 'running',
+        counts: { items: 1, done: 0, failed: 0, open: 1, pending: 0, answers: 3, reserved: 0, ended: {} },
+      },
+      outcomes: [],
+      raters: [1, 2, 3].map((r) => (r === excluded
+        ? { rater: raterId(r), answers: 1, goldAnswered: 5, goldCorrect: 1, score: 0.2, status: 'excluded' as const, reason: REASON, excludedAt: at(startedAt + 5) }
+        : { rater: raterId(r), answers: 1, goldAnswered: 5, goldCorrect: 5, score: 0.9, status: 'active' as const })),
+      gold: gold.map((lifecycleId, i) => ({ gold: i, lifecycleId, answer: 'first' as const, explanation: 'flux follows the prompt' })),
+    }));
+    await commit('cmp-a', 0, 3, []);
+    await commit('cmp_a', 100, 1, ['cmp_a-gold-0']);
+    ledger.closeSync();
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("should count only the earlier campaign's own item, its exclusion touching nothing else", () => {
+    const results = json('cmp-a');
+    assert.deepEqual(results.matchups.map((m) => [m.lifecycle_id, m.votes_a, m.votes_b]), [['cmp-a-item-0', 1, 1]]);
+    assert.deepEqual([results.excludedRaters, results.excludedAnswersLeftOut, results.goldLifecycles], [1, 1, 0]);
+    assert.deepEqual(json('cmp-a', '--include-excluded').matchups.map((m) => [m.lifecycle_id, m.votes_a, m.votes_b]), [['cmp-a-item-0', 1, 2]]);
+  });
+
+  it("should count only the later campaign's items and re-asks, never its gold nor the plain lifecycle, and only its own exclusion", () => {
+    const results = json('cmp_a');
+    // r3, excluded by cmp-a only, counts here; r1, excluded here, does not.
+    assert.deepEqual(results.matchups.map((m) => [m.lifecycle_id, m.votes_a, m.votes_b]), [['cmp_a-item-0', 2, 0], ['cmp_a-item-0-r1', 0, 1]]);
+    assert.deepEqual([results.excludedRaters, results.excludedAnswersLeftOut, results.goldLifecycles], [1, 1, 1]);
+    assert.deepEqual(results.models.map((m) => [m.model, m.wins, m.losses]), [['flux', 2, 1], ['sdxl', 1, 2]]);
+  });
+});

@@ -122,10 +122,10 @@ describe('prefline campaign against a dev server', function () {
     const reask = await cli(['campaign', 'start', file, '--reask', '99']);
     assert.equal(reask.code, 2, reask.output);
     assert.match(reask.output, /reask: must be an integer from 0 to 10/);
-    const notify = await cli(['campaign', 'start', file, '--notify-webhook', 'ftp://hooks.example.com/x', '--notify-slack', 'results', '--notify-on', 'done']);
+    const notify = await cli(['campaign', 'start', file, '--notify-webhook', 'https://hooks.example.com/x?token=1', '--notify-slack', 'results', '--notify-on', 'done']);
     assert.equal(notify.code, 2, notify.output);
     assert.match(notify.output, /notify\.slack: must be a Slack channel/);
-    assert.match(notify.output, /notify\.webhook: must be an https URL, not ftp:/);
+    assert.match(notify.output, /notify\.webhook: takes the name of a receiver in PREFLINE_WEBHOOKS on the workers .*, not a URL/);
     assert.match(notify.output, /notify\.on: must be a non-empty list/);
     const digest = await cli(['campaign', 'start', file, '--digest-size', '2', '--digest-every', '6h']);
     assert.equal(digest.code, 2, digest.output);
@@ -140,7 +140,7 @@ describe('prefline campaign against a dev server', function () {
     await workers.run(async () => {
       const started = await cli(['campaign', 'start', file, '--responses', '2', '--max-open', '2', '--question', 'Which reads better?', '--item-deadline', '1h', '--reask', '1', '--id', id,
         // Only the quota notifies, and a cancelled campaign never reaches it: these workers send no notices.
-        '--notify-slack', '#results', '--notify-email', 'list@example.com', '--notify-webhook', 'https://hooks.example.com/prefline', '--notify-on', 'quota']);
+        '--notify-slack', '#results', '--notify-email', 'list@example.com', '--notify-webhook', 'results', '--notify-on', 'quota']);
       assert.equal(started.code, 0, started.output);
       assert.match(started.output, new RegExp(`^started ${id}: 6 items, 2 answers each\\n`));
       const { client } = await sharedTemporal();
@@ -148,7 +148,7 @@ describe('prefline campaign against a dev server', function () {
       const [startInput] = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
       const input = JSON.parse(Buffer.from(startInput!.data!).toString('utf8')) as Record<string, unknown>;
       assert.deepEqual([input['itemDeadline'], input['reask'], input['maxOpen'], input['question'], input['itemCount']], ['1h', 1, 2, 'Which reads better?', 6]);
-      assert.deepEqual(input['notify'], { slack: '#results', email: 'list@example.com', webhook: 'https://hooks.example.com/prefline', on: ['quota'] });
+      assert.deepEqual(input['notify'], { slack: '#results', email: 'list@example.com', webhook: 'results', on: ['quota'] });
       const paused = await cli(['campaign', 'pause', id]);
       assert.equal(paused.code, 0, paused.output);
       const status = await cli(['campaign', 'status', id, '--json']);

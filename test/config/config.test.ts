@@ -163,9 +163,17 @@ describe('config: loadConfig', () => {
   });
 
   it('should default campaign webhooks to no secret (none sent), https only, no private addresses and 10 s', () => {
-    assert.deepEqual(loadConfig({}, CWD).webhooks, { allowHttpHosts: [], allowHosts: [], timeoutMs: 10_000 });
+    assert.deepEqual(loadConfig({}, CWD).webhooks, { receivers: {}, allowHttpHosts: [], allowHosts: [], timeoutMs: 10_000 });
     const c = loadConfig({ PREFLINE_WEBHOOK_SECRET: 'a-secret-of-32-characters-000000', PREFLINE_WEBHOOK_ALLOW_HOSTS: 'hooks.lan,10.2.0.0/16', PREFLINE_WEBHOOK_ALLOW_HTTP_HOSTS: 'hooks.lan', PREFLINE_WEBHOOK_TIMEOUT: '3s' }, CWD);
-    assert.deepEqual(c.webhooks, { secret: 'a-secret-of-32-characters-000000', allowHttpHosts: ['hooks.lan'], allowHosts: ['hooks.lan', '10.2.0.0/16'], timeoutMs: 3000 });
+    assert.deepEqual(c.webhooks, { secret: 'a-secret-of-32-characters-000000', receivers: {}, allowHttpHosts: ['hooks.lan'], allowHosts: ['hooks.lan', '10.2.0.0/16'], timeoutMs: 3000 });
+  });
+
+  it('should read the webhook receivers by name from PREFLINE_WEBHOOKS and refuse a bad entry, naming the variable', () => {
+    const c = loadConfig({ PREFLINE_WEBHOOKS: ' results=https://hooks.example.com/p?token=s3cret%2Cx , ops-2=http://hooks.lan/ops' }, CWD);
+    assert.deepEqual(c.webhooks.receivers, { results: 'https://hooks.example.com/p?token=s3cret%2Cx', 'ops-2': 'http://hooks.lan/ops' });
+    for (const bad of ['https://hooks.example.com/p', 'results=', 'res ults=https://x.example.com/', 'a=https://x.example.com/,a=https://y.example.com/', 'a=ftp://x.example.com/', 'a=https://u:p@x.example.com/']) {
+      configError(() => loadConfig({ PREFLINE_WEBHOOKS: bad }, CWD), 'PREFLINE_WEBHOOKS');
+    }
   });
 
   it('should refuse a short webhook secret and bad webhook rules, naming the variable', () => {

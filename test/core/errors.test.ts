@@ -111,6 +111,8 @@ const TABLE: Row[] = [
   { code: C.NotPairwise, owner: VoteRejectedError, make: vote(C.NotPairwise), retryable: false, httpStatus: 409 },
   { code: C.ChoiceNotOffered, owner: VoteRejectedError, make: vote(C.ChoiceNotOffered), retryable: false, httpStatus: 400 },
   { code: C.AnswerFinal, owner: VoteRejectedError, make: vote(C.AnswerFinal), retryable: false, httpStatus: 409 },
+  { code: C.NotAssigned, owner: VoteRejectedError, make: vote(C.NotAssigned), retryable: false, httpStatus: 403 },
+  { code: C.WrongAnswerForm, owner: VoteRejectedError, make: vote(C.WrongAnswerForm), retryable: false, httpStatus: 409 },
   { code: C.Busy, owner: VoteRejectedError, make: vote(C.Busy), retryable: true, httpStatus: 503 },
   { code: C.UnknownCampaign, owner: CampaignRefusedError, make: () => new CampaignRefusedError(C.UnknownCampaign, 'x'), retryable: false, httpStatus: 404 },
   { code: C.CampaignRefused, owner: HttpError, make: http(C.CampaignRefused), retryable: false, httpStatus: 409 },
@@ -288,7 +290,7 @@ describe('core/errors: the catalogue', () => {
     for (const code of rejections) assert.ok(ERROR_CATALOGUE[code].answer, code);
     // The validator's failure types are the catalogue's codes, unchanged.
     assert.deepEqual(Object.values(VoteRejection).sort(), [
-      C.AnswerFinal, C.ChoiceNotOffered, C.LifecycleFull, C.MalformedVote, C.NotPairwise, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongChannel,
+      C.AnswerFinal, C.ChoiceNotOffered, C.LifecycleFull, C.MalformedVote, C.NotAssigned, C.NotPairwise, C.RunContinuing, C.UnknownCandidate, C.VotingClosed, C.VotingNotOpen, C.WrongAnswerForm, C.WrongChannel,
     ]);
     for (const type of Object.values(VoteRejection)) assert.ok(rejections.includes(type), type);
     assert.equal(INVALID_INPUT_ERROR, C.LifecycleInputInvalid);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createChannelActivities } from '../../activities/channel';
 import { createWebPublisher } from '../../channels/web/publisher';
-import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
+import { LIST_STATUS_DEADLINE_MS, TemporalLifecycleDirectory } from '../../core/temporal-directory';
 import type { LifecycleSummary } from '../../workflows/types';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
 import { waitUntil } from '../helpers/processes';
@@ -99,6 +99,36 @@ describe('core/temporal-directory: starting and closing lifecycles (real dev ser
       const { client } = await sharedTemporal();
       await client.workflow.getHandle(slack).result();
     });
+  });
+
+  it('should list without waiting for a lifecycle whose workers are gone (its status query never answers)', async function () {
+    this.timeout(180_000);
+    const orphan = `lc-dir-orphan-${randomUUID()}`;
+    await workers.run(async () => {
+      await directory.start({ lifecycleId: orphan, input });
+      await waitUntil(async () => ((await directory.listActive('web', 50)).some((l) => l.lifecycleId === orphan) ? true : undefined), 30_000, 'the orphan listed');
+    });
+    // Its workers are gone now; a second set serves a new lifecycle on another queue.
+    const quiet = createWebPublisher('http://rating.test');
+    const others = await createLifecycleWorkers('directory-after-orphan', { channel: createChannelActivities({ web: quiet, slack: quiet }) });
+    const live = `lc-dir-live-${randomUUID()}`;
+    const liveDirectory = new TemporalLifecycleDirectory((await sharedTemporal()).client, { taskQueue: others.taskQueue });
+    try {
+      await others.run(async () => {
+        await liveDirectory.start({ lifecycleId: live, input });
+        const listed = await waitUntil(async () => {
+          const started = Date.now();
+          const list = await liveDirectory.listActive('web', 50);
+          return list.some((l) => l.lifecycleId === live) ? { list, ms: Date.now() - started } : undefined;
+        }, 60_000, 'the live one listed');
+        assert.ok(!listed.list.some((l) => l.lifecycleId === orphan), 'the orphan answers no query: left out');
+        assert.ok(listed.ms < LIST_STATUS_DEADLINE_MS + 5_000, `one listing took ${listed.ms} ms`);
+        await liveDirectory.requestClose(live, {});
+      });
+    } finally {
+      await others.close();
+      await (await sharedTemporal()).client.workflow.getHandle(orphan).terminate('test cleanup').catch(() => undefined);
+    }
   });
 
   it('should refuse to start without a task queue', async () => {

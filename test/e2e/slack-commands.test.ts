@@ -91,7 +91,14 @@ describe('/prefline end to end: worker and gateway processes, the dev server, th
     assert.match(String(replaced.text), new RegExp(`are posted: <https://standin\\.slack\\.test/archives/${channel}/p${header.ts.replace('.', '')}\\|see them and vote>`));
 
     // Status lists it; a stranger may not close it.
-    const ask = async (user: string, text: string) => JSON.parse((await slack.deliverCommand(gatewayUrl, slack.slashCommandFields({ user, channel, text }))).body).text as string;
+    const ask = async (user: string, text: string) => {
+      const command = slack.slashCommandFields({ user, channel, text });
+      const immediate = JSON.parse((await slack.deliverCommand(gatewayUrl, command)).body).text as string;
+      if (!immediate.startsWith(':hourglass: Working on it')) return immediate;
+      // Slower than Slack's acknowledgement window (a loaded machine): the answer follows at the command's response_url.
+      const followed = await waitUntil(async () => slack.responsesTo(command.response_url!)[0], 30_000, 'the deferred answer');
+      return String(followed.text);
+    };
     assert.match(await ask('U0STRANGE', 'status'), new RegExp(`\`${lifecycleId}\` “an ox ploughing a field at dawn” \\(demo:shapes\\): voting, 0 votes`));
     assert.equal(await ask('U0STRANGE', `close ${lifecycleId}`), ':no_entry: Only whoever started this lifecycle, or ops, may close it.');
     assert.equal((await handle.query(statusQuery)).closeReason, undefined);

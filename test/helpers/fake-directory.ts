@@ -147,7 +147,7 @@ export class FakeDirectory implements LifecycleDirectory {
     this.throwIfAsked();
     return [...this.entries.values()]
       .reverse() // newest first
-      .filter((e) => e.status.phase === 'voting' && e.status.channel === 'web')
+      .filter((e) => e.status.phase === 'voting' && e.status.channel === 'web' && e.status.delivery !== 'assigned')
       .slice(0, limit)
       .map((e) => this.snapshot(e));
   }

@@ -180,3 +180,88 @@ describe('releases of campaigns: an exclusion after the cutoff', function () {
     }
   });
 });
+
+/**
+ * Two campaigns with one label, and a plain lifecycle carrying it: each campaign's lifecycles are its own
+ * workflow's children and gold, never the label's. B's id `sp_ing` would match A's children under LIKE.
+ *
+ *   spring-item-0     A's item: r1 alpha, r2 beta, r3 (excluded by A) beta
+ *   sp_ing-item-0     B's item: r2 (excluded by B) alpha, r3 beta
+ *   sp_ing-item-0-r1  B's re-ask of it: r1 alpha
+ *   spring-gold-0     A's gold: r1, r2 → nowhere
+ *   sp_ing-gold-0     B's gold: r1, r3 → nowhere
+ *   P1                no campaign, label spring: r2 alpha, r3 alpha → counts, flagged nowhere
+ */
+describe('releases of campaigns: two campaigns with one label', function () {
+  this.timeout(120_000);
+  const A_REASON = 'excluded by A';
+  const B_REASON = 'excluded by B';
+  const specs: CompareSpec[] = [
+    { lifecycleId: 'spring-item-0', campaign: 'spring', prompt: 'a1', task: 'compare', models: [ALPHA, BETA], kind: 'text', commitAt: 31, judgements: [j(1, 'c1', 'left'), j(2, 'c2', 'left'), j(3, 'c1', 'right')] },
+    { lifecycleId: 'sp_ing-item-0', campaign: 'spring', prompt: 'b1', task: 'compare', models: [ALPHA, BETA], kind: 'text', commitAt: 32, judgements: [j(2, 'c1', 'left'), j(3, 'c1', 'right')] },
+    { lifecycleId: 'sp_ing-item-0-r1', campaign: 'spring', prompt: 'b1', task: 'compare', models: [ALPHA, BETA], kind: 'text', commitAt: 33, judgements: [j(1, 'c1', 'left')] },
+    { lifecycleId: 'spring-gold-0', campaign: 'spring', prompt: 'ga', task: 'compare', models: [ALPHA, BETA], kind: 'text', commitAt: 34, judgements: [j(1, 'c1', 'left'), j(2, 'c1', 'right')] },
+    { lifecycleId: 'sp_ing-gold-0', campaign: 'spring', prompt: 'gb', task: 'compare', models: [ALPHA, BETA], kind: 'text', commitAt: 35, judgements: [j(1, 'c1', 'left'), j(3, 'c1', 'right')] },
+    { lifecycleId: 'P1', campaign: 'spring', prompt: 'p1', task: 'compare', models: [ALPHA, BETA], kind: 'text', commitAt: 36, judgements: [j(2, 'c1', 'left'), j(3, 'c2', 'right')] },
+  ];
+  const commit = (campaignId: string, runId: string, startedAt: number, excluded: number, reason: string, gold: string): CampaignCommitRequest => ({
+    campaign: {
+      campaignId, runId, label: 'spring', task: 'compare', responses: 3, channel: 'web', itemCount: 1,
+      startedAt: at(startedAt).toISOString(), deadlineAt: at(600).toISOString(), phase: 'running',
+      counts: { items: 1, done: 0, failed: 0, open: 1, pending: 0, answers: 0, reserved: 0, ended: {} },
+    },
+    outcomes: [],
+    raters: [1, 2, 3].map((r) => (r === excluded
+      ? { rater: rater(r), answers: 1, goldAnswered: 4, goldCorrect: 1, score: 0.25, status: 'excluded' as const, reason, excludedAt: at(20).toISOString() }
+      : { rater: rater(r), answers: 1, goldAnswered: 4, goldCorrect: 4, score: 0.9, status: 'active' as const })),
+    gold: [{ gold: 0, lifecycleId: gold, answer: 'first', explanation: 'the first is right' }],
+  });
+  let dir: string;
+  let ledger: Ledger;
+  let release: Awaited<ReturnType<typeof publishRelease>>;
+  const read = (table: string) => readParquetIndependently(join(release.dir, `${table}.parquet`));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'prefline-release-campaigns-label-'));
+    ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
+    const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
+    for (const spec of specs) await commitCompareLifecycle(ledger, artifacts, spec);
+    await ledger.withConnection((c) => commitCampaign(c, commit('spring', 'run-a', -5, 3, A_REASON, 'spring-gold-0'), at(37)));
+    await ledger.withConnection((c) => commitCampaign(c, commit('sp_ing', 'run-b', -3, 2, B_REASON, 'sp_ing-gold-0'), at(38)));
+    release = await publishRelease({ ledger, releasesDir: join(dir, 'releases'), cutoff: at(60).toISOString(), artifactDir: artifacts.rootDir, now: () => at(600) });
+  });
+
+  after(() => {
+    ledger.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("should flag each campaign's exclusions in its own lifecycles only, and leave both campaigns' gold out", async () => {
+    const battles = await read('battles');
+    assert.deepEqual(battles.map((b) => [b.lifecycle_id, b.rater, b.winner, b.rater_excluded, b.exclusion_reason]), [
+      ['spring-item-0', rater(1), 'model_a', false, null],
+      ['spring-item-0', rater(2), 'model_b', false, null],
+      ['spring-item-0', rater(3), 'model_b', true, A_REASON],
+      ['sp_ing-item-0', rater(2), 'model_a', true, B_REASON],
+      ['sp_ing-item-0', rater(3), 'model_b', false, null],
+      ['sp_ing-item-0-r1', rater(1), 'model_a', false, null],
+      ['P1', rater(2), 'model_a', false, null],
+      ['P1', rater(3), 'model_a', false, null],
+    ]);
+    const matchups = await read('matchups');
+    assert.deepEqual(matchups.map((m) => [m.lifecycle_id, m.votes_a, m.votes_b, m.total]), [
+      ['spring-item-0', 1, 1, 2], ['sp_ing-item-0', 0, 1, 1], ['sp_ing-item-0-r1', 1, 0, 1], ['P1', 2, 0, 2],
+    ]);
+    const manifest = (await readManifest(release.dir)) as ReleaseManifest;
+    assert.deepEqual(manifest.campaigns, { campaigns: 2, raters: 6, excludedRaters: 2, goldLifecycles: 2, goldJudgementsLeftOut: 4, excludedJudgements: 2 });
+    // Each report section's progress: its own items' answers (A 3; B 2 + the re-ask's 1), not the label's 8.
+    const sections = readFileSync(join(release.dir, 'report.html'), 'utf8').split('<section id="campaign-').slice(1);
+    assert.deepEqual(sections.map((html) => [...html.matchAll(/: (\d+) answers</g)].map((m) => Number(m[1]))), [[3], [3]]);
+  });
+
+  it('should publish the same bytes again for the same cutoff', async () => {
+    const again = await publishRelease({ ledger, releasesDir: join(dir, 'releases'), cutoff: at(60).toISOString(), releaseId: 'label-again', now: () => at(700) });
+    const manifest = (await readManifest(release.dir)) as ReleaseManifest;
+    for (const name of Object.keys(manifest.files).filter((f) => f.endsWith('.parquet'))) assert.equal(sha(join(again.dir, name)), sha(join(release.dir, name)), name);
+  });
+});

@@ -18,7 +18,8 @@
  *   campaign          ratingCampaign_v1_continuedAsNew (the first run of a 4-item campaign, maxOpen 2, raters
  *                     asking next and answering, continue-as-new forced low), ratingCampaign_v1_resumed
  *                     (its last run, to the final commit) and ratingLifecycle_v5_campaignChild (one item's
- *                     lifecycle: reports to the campaign, the quota refusing a third answer)
+ *                     lifecycle, assigned: handed to raters by next, reports to the campaign, the quota refusing
+ *                     a third answer); re-recorded when next began telling items whom they were handed to
  *   chat              chatConversation_v1: a conversation with a rating and reason, feedback, a correction,
  *                     a regeneration and an A/B judgement, a second turn, Clear; and
  *                     chatConversation_v1_continuedAsNew, a first run that continued as new
@@ -30,7 +31,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LifecycleStart } from '../../workflows/lifecycle-state';
 import {
-  CAMPAIGN_WORKFLOW_TYPE, WORKFLOW_TYPE, closeSignal, compareUpdate, correctionUpdate, endUpdate, feedbackUpdate, rateReplyUpdate, regenerateUpdate, judgeUpdate, nextItemUpdate, sendMessageUpdate, voteSignal, voteUpdate,
+  CAMPAIGN_WORKFLOW_TYPE, WORKFLOW_TYPE, closeSignal, compareUpdate, itemHandedSignal, correctionUpdate, endUpdate, feedbackUpdate, rateReplyUpdate, regenerateUpdate, judgeUpdate, nextItemUpdate, sendMessageUpdate, voteSignal, voteUpdate,
 } from '../../workflows/messages';
 import { base, startConversation, updateLatest } from '../helpers/chat';
 import { RELEASE_WORKFLOW_TYPE } from '../../workflows/publish-release';
@@ -227,7 +228,9 @@ async function recordCampaign(): Promise<void> {
         // full or closed: another rater's answer came first
       }
     }
-    // A third answer on a full item is refused by the child's validator (no trace in history).
+    // A third answer on a full item is refused by the child's validator (no trace in history), from a rater
+    // it was handed to (the handed signal, as next sends it), so the quota is what refuses it.
+    await client.workflow.getHandle(`${id}-item-0`).signal(itemHandedSignal, { rater: raterId(9) }).catch(() => undefined);
     await client.workflow.getHandle(`${id}-item-0`).executeUpdate(judgeUpdate, { args: [judgement('tie', 9)] }).catch(() => undefined);
     await handle.result();
     await save(client.workflow.getHandle(id, started.firstExecutionRunId), 'ratingCampaign_v1_continuedAsNew');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
-import { CAMPAIGN_WORKFLOW_TYPE, campaignStatusQuery, nextItemUpdate, statusQuery } from '../../workflows/messages';
+import { CAMPAIGN_WORKFLOW_TYPE, campaignStatusQuery, itemHandedSignal, nextItemUpdate, statusQuery } from '../../workflows/messages';
 import type { CampaignInput, CampaignItem, CampaignSummary, JudgementChoice } from '../../workflows/types';
 import { waitUntil } from '../helpers/processes';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
@@ -46,6 +46,8 @@ describe('ratingCampaign early stopping (real dev server)', function () {
     await workers.run(async () => {
       for (const i of [0, 1, 2, 3]) {
         await waitUntil(async () => ((await client.workflow.getHandle(lifecycle(i)).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, `item ${i} voting`);
+        // Each item handed to raters 1–6 as `next` would: an assigned item takes answers from them only.
+        for (const n of [1, 2, 3, 4, 5, 6]) await client.workflow.getHandle(lifecycle(i)).signal(itemHandedSignal, { rater: raterId(n) });
       }
       // Clear items: three raters agree (at the prior score 0.75 with four answers offered, 3 agreeing give 0.9986).
       for (const i of [0, 1]) {

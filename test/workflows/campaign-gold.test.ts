@@ -30,8 +30,8 @@ function plan(input: Record<string, unknown> = {}): CampaignPlan {
 function running(items: number, gold: number, input: Record<string, unknown> = {}): RatingCampaign {
   const campaign = RatingCampaign.start('camp', plan({ items: Array.from({ length: items }, (_, i) => item(i)), gold: Array.from({ length: gold }, (_, i) => goldItem(i)), ...input }), {}, NOW);
   for (let i = 0; i < gold; i++) {
-    campaign.quality.goldStarted(i, goldLifecycleId('camp', i));
-    campaign.report({ lifecycleId: goldLifecycleId('camp', i), kind: 'opened' });
+    campaign.quality.goldStarted(i, goldLifecycleId('camp', items, i));
+    campaign.report({ lifecycleId: goldLifecycleId('camp', items, i), kind: 'opened' });
   }
   for (let i = 0; i < items; i++) {
     const taken = campaign.takeItem();
@@ -178,7 +178,7 @@ describe('a gold lifecycle (state, outside Temporal)', () => {
 describe('a campaign with gold items (state, outside Temporal)', () => {
   const handOut = (campaign: RatingCampaign, rater: string, done?: string): NextItemAnswer => campaign.next({ rater, ...(done ? { done } : {}) }, NOW);
 
-  it('should mix gold in at the new rate, never hand a rater a gold item twice, and give data items when gold runs out', () => {
+  it('should mix gold in at the new rate, never hand a rater a gold item they answered again, and give data items when gold runs out', () => {
     const campaign = running(40, 3, { responses: 40 });
     for (let r = 1; r <= 30; r++) {
       const rater = raterId(r);
@@ -191,9 +191,11 @@ describe('a campaign with gold items (state, outside Temporal)', () => {
         assert.equal(answer.again, false);
         assert.ok(!seen.has(answer.lifecycleId), `${rater} got ${answer.lifecycleId} twice`);
         seen.add(answer.lifecycleId);
-        if (answer.lifecycleId.includes('-gold-')) {
+        if (campaign.quality.gold.has(answer.lifecycleId)) {
           gold += 1;
           assert.ok(answer.item >= 40, 'numbered after the data items');
+          // The rater answers it: only an answered gold item is never handed back (a passed one may be).
+          campaign.report({ lifecycleId: answer.lifecycleId, kind: 'gold', rater, correct: true });
         }
         done = answer.lifecycleId;
       }
@@ -207,7 +209,7 @@ describe('a campaign with gold items (state, outside Temporal)', () => {
   it('should return a held gold item again, and not after the rater passes it', () => {
     const campaign = running(5, 2, { goldRateNew: 1 });
     const first = handOut(campaign, raterId(1));
-    assert.ok(first.assigned && first.lifecycleId.startsWith('camp-gold-'));
+    assert.ok(first.assigned && campaign.quality.gold.has(first.lifecycleId));
     const again = handOut(campaign, raterId(1));
     assert.ok(again.assigned && again.again && again.lifecycleId === first.lifecycleId);
     const other = handOut(campaign, raterId(1), first.lifecycleId);
@@ -225,11 +227,11 @@ describe('a campaign with gold items (state, outside Temporal)', () => {
     campaign.report({ lifecycleId: 'camp-item-1', kind: 'answer', rater: good, progress: 2, seq: 2 });
     for (let g = 0; g < 4; g++) {
       assert.ok(handOut(campaign, bad).assigned);
-      campaign.report({ lifecycleId: goldLifecycleId('camp', g), kind: 'gold', rater: bad, correct: g === 0 });
-      campaign.report({ lifecycleId: goldLifecycleId('camp', g), kind: 'gold', rater: good, correct: true });
+      campaign.report({ lifecycleId: goldLifecycleId('camp', 5, g), kind: 'gold', rater: bad, correct: g === 0 });
+      campaign.report({ lifecycleId: goldLifecycleId('camp', 5, g), kind: 'gold', rater: good, correct: true });
     }
     // A repeated report is not scored twice.
-    campaign.report({ lifecycleId: goldLifecycleId('camp', 3), kind: 'gold', rater: good, correct: true });
+    campaign.report({ lifecycleId: goldLifecycleId('camp', 5, 3), kind: 'gold', rater: good, correct: true });
     const answer = handOut(campaign, bad);
     assert.equal(answer.assigned, false);
     assert.ok(!answer.assigned && answer.reason === 'excluded' && answer.message?.includes('gold accuracy 1 of 4'), JSON.stringify(answer));

@@ -24,7 +24,7 @@ function errorsOf(notify: unknown): string[] {
 }
 
 /** A campaign of two items, both started and open. */
-function running(notify: Record<string, unknown> = { webhook: 'https://hooks.example.com/p' }): RatingCampaign {
+function running(notify: Record<string, unknown> = { webhook: 'results' }): RatingCampaign {
   const result = check(notify);
   assert.ok(result.ok, JSON.stringify(result));
   const campaign = RatingCampaign.start('camp', result.plan, {}, NOW);
@@ -38,10 +38,10 @@ function running(notify: Record<string, unknown> = { webhook: 'https://hooks.exa
 
 describe('workflows/campaign-notify-input: the notify field', () => {
   it('should plan every target, both events by default, and keep the events it is given', () => {
-    const result = check({ slack: '#results', email: 'Owner@Example.com, team@example.com', webhook: ' https://hooks.example.com/prefline?k=1 ' });
+    const result = check({ slack: '#results', email: 'Owner@Example.com, team@example.com', webhook: ' results ' });
     assert.ok(result.ok, JSON.stringify(result));
     assert.deepEqual(result.plan.notify, {
-      on: ['completed', 'quota'], slack: '#results', email: { recipients: ['owner@example.com', 'team@example.com'] }, webhook: 'https://hooks.example.com/prefline?k=1',
+      on: ['completed', 'quota'], slack: '#results', email: { recipients: ['owner@example.com', 'team@example.com'] }, webhook: 'results',
     });
     const list = check({ email: '@owners', on: ['quota'] });
     assert.ok(list.ok);
@@ -51,16 +51,22 @@ describe('workflows/campaign-notify-input: the notify field', () => {
   });
 
   it('should name every wrong notify field', () => {
-    assert.deepEqual(errorsOf('slack:#x'), ['notify: must be an object like {"slack": "#results", "email": "team@example.com", "webhook": "https://…", "on": ["completed", "quota"]}']);
+    assert.deepEqual(errorsOf('slack:#x'), ['notify: must be an object like {"slack": "#results", "email": "team@example.com", "webhook": "results", "on": ["completed", "quota"]}']);
     assert.deepEqual(errorsOf({}), ['notify: name at least one of slack, email, webhook']);
-    const errors = errorsOf({ slack: 'results channel', email: 'not-an-address', webhook: 'ftp://hooks.example.com/x', on: ['done'], colour: 'red' });
+    const errors = errorsOf({ slack: 'results channel', email: 'not-an-address', webhook: 'results hook', on: ['done'], colour: 'red' });
     assert.deepEqual(errors.map((e) => e.split(':')[0]), ['notify.colour', 'notify.slack', 'notify.email', 'notify.webhook', 'notify.on']);
     assert.match(errors[2]!, /not valid email addresses: "not-an-address"/);
-    assert.match(errors[3]!, /must be an https URL, not ftp:/);
-    assert.match(errorsOf({ webhook: 'https://user:secret@hooks.example.com/x' })[0]!, /must not carry a user name or password/);
-    assert.match(errorsOf({ webhook: 'not a url' })[0]!, /is not a URL/);
-    assert.match(errorsOf({ webhook: `https://hooks.example.com/${'x'.repeat(2000)}` })[0]!, /at most 2000 characters/);
-    assert.match(errorsOf({ webhook: 'https://x.example.com/', on: [] })[0]!, /notify\.on: must be a non-empty list/);
+    assert.match(errors[3]!, /must be a receiver name from PREFLINE_WEBHOOKS/);
+    assert.match(errorsOf({ webhook: 'results', on: [] })[0]!, /notify\.on: must be a non-empty list/);
+  });
+
+  it('should refuse a webhook URL (its tokens would sit in history), pointing to PREFLINE_WEBHOOKS', () => {
+    for (const url of ['https://hooks.example.com/p?token=s3cret', 'http://10.0.0.1/x', 'ftp://hooks.example.com/x', 'hooks.example.com/p']) {
+      const [error] = errorsOf({ webhook: url });
+      assert.match(error!, /^notify\.webhook: takes the name of a receiver in PREFLINE_WEBHOOKS on the workers .*, not a URL/, url);
+      assert.doesNotMatch(error!, /s3cret/, 'the refusal does not repeat the URL');
+    }
+    assert.match(errorsOf({ webhook: 'x'.repeat(64) })[0]!, /at most 63 characters/);
   });
 });
 
@@ -94,12 +100,12 @@ describe('workflows/campaign-notify: quota, ends and notices', () => {
   });
 
   it('should send each wanted event once: what was sent is carried across continue-as-new', () => {
-    const campaign = running({ slack: '#results', webhook: 'https://hooks.example.com/p', on: ['completed'] });
+    const campaign = running({ slack: '#results', webhook: 'results', on: ['completed'] });
     assert.deepEqual([notifyDue(campaign, 'completed'), notifyDue(campaign, 'quota')], [true, false]);
     campaign.notified.push('completed');
     const resumed = RatingCampaign.resume('camp', campaign.toCarry());
     assert.equal(notifyDue(resumed, 'completed'), false);
-    assert.deepEqual(noticeTargets(campaign.plan.notify!), [{ kind: 'slack', channel: '#results' }, { kind: 'webhook', url: 'https://hooks.example.com/p' }]);
+    assert.deepEqual(noticeTargets(campaign.plan.notify!), [{ kind: 'slack', channel: '#results' }, { kind: 'webhook', name: 'results' }]);
   });
 
   it('should build a notice with a stable event id, the counts and the results command, and say it in words', () => {

@@ -44,16 +44,17 @@ describe('workflows/campaign-input', () => {
     assert.equal(p.label, 'camp');
     assert.deepEqual(childInput(p, item(0), NOW + 1000), {
       prompt: 'p0', task: 'compare', models: ['a', 'b'], candidates: [{ text: 'left 0', model: 'a' }, { text: 'right 0', model: 'b' }],
-      question: 'Which is better?', responses: 2, channel: 'web', deadline: new Date(NOW + 1000).toISOString(), campaign: 'camp',
+      question: 'Which is better?', responses: 2, channel: 'web', deadline: new Date(NOW + 1000).toISOString(), campaign: 'camp', delivery: 'assigned',
     });
   });
 
-  it('should hand slack and email items out by next only (delivery assigned), and leave web items as they were', () => {
+  it('should hand web, slack and email items out by next only (delivery assigned)', () => {
     assert.equal(childInput(plan({ channel: 'slack:#ratings' }), item(0), NOW + 1000).delivery, 'assigned');
     assert.equal(childInput(plan({ channel: 'email:@reviewers' }), item(0), NOW + 1000).delivery, 'assigned');
-    assert.equal('delivery' in childInput(plan({ channel: 'web' }), item(0), NOW + 1000), false);
+    assert.equal(childInput(plan({ channel: 'web' }), item(0), NOW + 1000).delivery, 'assigned');
     // Every such item is one its lifecycle accepts.
     assert.deepEqual(itemErrors(plan({ channel: 'slack:#ratings' }), item(0), NOW + 3_600_000, NOW), []);
+    assert.deepEqual(itemErrors(plan({ channel: 'web' }), item(0), NOW + 3_600_000, NOW), []);
   });
 
   it('should name every bad field, items by index as their lifecycles would', () => {
@@ -363,6 +364,52 @@ describe('RatingCampaign email digests', () => {
     campaign.report({ lifecycleId: answered, kind: 'answer', rater: raterId(1), progress: 1, seq: 1 });
     assert.ok(!campaign.assignBatch(raterId(1), 3, until + 2000, until + 90_000).includes(answered));
     assert.equal(campaign.assignBatch(raterId(4), 3, until + 2000, until + 90_000).length, 3, 'the others\' reservations have expired');
+  });
+
+  it('should mail an excluded rater nothing and never reserve an item that is closing confident', () => {
+    const campaign = running(2, { ...email, responses: 8, confidence: 0.99 });
+    const until = NOW + 86_400_000;
+    campaign.quality.answered(raterId(5));
+    Object.assign(campaign.quality.raters.get(raterId(5))!, { status: 'excluded', reason: 'gold accuracy 0 of 4' });
+    assert.deepEqual(campaign.assignBatch(raterId(5), 2, NOW, until), [], 'excluded: no digest items');
+    assert.deepEqual([...campaign.open.values()].map((o) => o.reservations.length), [0, 0], 'and nothing held for them');
+    for (const n of [1, 2, 3]) {
+      campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(n), progress: n, seq: n, choice: { task: 'compare', answer: 'first' } });
+    }
+    assert.equal(campaign.confidentToClose().length, 1, 'item 0 is clear');
+    assert.deepEqual(campaign.assignBatch(raterId(6), 2, NOW, until), ['camp-item-1'], 'only the item still collecting answers');
+  });
+
+  it('should let go of the reservations no digest mail told anyone about, and give back an earlier digest\'s', () => {
+    const campaign = running(3, email);
+    const first = NOW + 3_600_000;
+    const later = NOW + 86_400_000;
+    const held = campaign.assignBatch(raterId(1), 1, NOW, first);
+    campaign.digestSettled([{ rater: raterId(1), lifecycleIds: held }]);
+    // The next digest: rater 1 is mailed only one of their two items, rater 2 not at all (no address, a refused mail).
+    const one = campaign.assignBatch(raterId(1), 2, NOW + 1000, later);
+    const two = campaign.assignBatch(raterId(2), 2, NOW + 1000, later);
+    assert.equal(one[0], held[0], 'the held item first');
+    campaign.digestSettled([{ rater: raterId(1), lifecycleIds: [one[1]!] }]);
+    const reservationsOf = (rater: string) => [...campaign.open.values()].flatMap((o) => o.reservations.filter((r) => r.rater === rater).map((r) => [o.lifecycleId, r.untilMs]));
+    assert.deepEqual(reservationsOf(raterId(1)).sort(), [[held[0], first], [one[1], later]].sort(), 'the unmailed extension falls back to the first digest\'s time');
+    assert.deepEqual(reservationsOf(raterId(2)), [], 'nothing held for a rater who got no mail');
+    assert.ok(two.length === 2 && campaign.countsNow(NOW + 1000).reserved === 2);
+    // A send that failed for good: every reservation it made goes.
+    campaign.assignBatch(raterId(3), 2, NOW + 2000, later);
+    campaign.digestSettled([]);
+    assert.deepEqual(reservationsOf(raterId(3)), []);
+  });
+
+  it('should refuse gold on email campaigns: gold items are handed out by next, email sends digests', () => {
+    const gold = { ...item(9), answer: 'first', explanation: 'right is wrong' };
+    const inline = validateCampaignInput({ items: [item(0)], ...email, gold: [gold] }, 'camp', NOW);
+    assert.ok(!inline.ok);
+    assert.deepEqual(inline.errors, ['gold: gold items are handed out by next; email campaigns send digests: use web or slack']);
+    const stored = validateCampaignInput({ items: [item(0)], ...email, goldRef: `sha256:${'a'.repeat(64)}`, goldCount: 2 }, 'camp', NOW);
+    assert.ok(!stored.ok);
+    assert.deepEqual(stored.errors, ['goldRef: gold items are handed out by next; email campaigns send digests: use web or slack']);
+    assert.ok(validateCampaignInput({ items: [item(0)], channel: 'slack:#ratings', gold: [gold] }, 'camp', NOW).ok, 'slack takes gold');
   });
 
   it('should be due once the started items open, then every digestEvery, and carry its count across continue-as-new', () => {

@@ -326,15 +326,16 @@ describe('workflows/input', () => {
     });
 
     describe('delivery', () => {
-      it('should take "assigned" on a campaign\'s slack and email lifecycles, and leave it out otherwise', () => {
+      it('should take "assigned" on a campaign\'s web, slack and email lifecycles, and leave it out otherwise', () => {
+        assert.equal(plan({ ...base, campaign: 'c1', delivery: 'assigned' }).delivery, 'assigned');
         assert.equal(plan({ ...base, channel: 'slack:#ratings', campaign: 'c1', delivery: 'assigned' }).delivery, 'assigned');
         assert.equal(plan({ ...base, channel: 'email:@reviewers', campaign: 'c1', delivery: 'assigned' }).delivery, 'assigned');
         assert.equal('delivery' in plan({ ...base, channel: 'slack:#ratings', campaign: 'c1' }), false);
       });
 
-      it('should refuse another value, a web lifecycle, and a lifecycle without a campaign', () => {
+      it('should refuse another value, and a lifecycle without a campaign (web too)', () => {
         assert.equal(onlyError({ ...base, channel: 'slack:#ratings', campaign: 'c1', delivery: 'broadcast' }), 'delivery: must be "assigned" (raters are handed the lifecycle by its campaign), or absent');
-        assert.equal(onlyError({ ...base, campaign: 'c1', delivery: 'assigned' }), 'delivery: "assigned" is for slack and email lifecycles; a web lifecycle is never posted anywhere');
+        assert.equal(onlyError({ ...base, delivery: 'assigned' }), 'delivery: "assigned" needs a campaign to hand the lifecycle to raters (campaign)');
         assert.equal(onlyError({ ...base, channel: 'slack:#ratings', delivery: 'assigned' }), 'delivery: "assigned" needs a campaign to hand the lifecycle to raters (campaign)');
       });
     });

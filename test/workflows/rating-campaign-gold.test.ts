@@ -3,7 +3,10 @@
  * directory; a bad rater who answers gold wrong is excluded after minGold gold answers (no more items,
  * the reason recorded, their data answers kept in the ledger), good raters pass; a gold lifecycle keeps a
  * rater's first answer (answer_final) and its receipt explains a wrong one; gold answers are no data
- * (no campaign_items rows, not in the counts); a stored gold list (goldRef) is read and checked.
+ * (no campaign_items rows, not in the counts); a stored gold list (goldRef) is read and checked. Gold
+ * looks like data: an item id, a data item's deadline, no counts for raters; `done` does not let a rater
+ * skip being scored; a campaign item refuses the other answer form (wrong_answer_form), gold's first
+ * answer is final across forms.
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,13 +15,16 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
+import { childInput, validateCampaignInput } from '../../workflows/campaign-input';
 import {
-  CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignRatersQuery, campaignStatusQuery, nextItemUpdate,
+  CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, WORKFLOW_TYPE, campaignCancelSignal, campaignItemReportSignal, campaignRatersQuery, campaignStatusQuery,
+  itemHandedSignal, nextItemUpdate,
 } from '../../workflows/messages';
 import { isGoldTurn } from '../../workflows/rater-quality';
 import type { CampaignGoldItem, CampaignInput, CampaignItem, CampaignSummary, LifecycleSummary, NextItemAnswer } from '../../workflows/types';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
-import { judgement, raterId } from '../helpers/votes';
+import { raterView } from '../../channels/rater-view';
+import { judgement, raterId, vote } from '../helpers/votes';
 
 const item = (n: number): CampaignItem => ({ prompt: `matchup ${n}`, candidates: [{ text: `left answer ${n}`, model: 'model-a' }, { text: `right answer ${n}`, model: 'model-b' }] });
 const gold = (n: number): CampaignGoldItem => ({
@@ -145,14 +151,23 @@ describe('ratingCampaign with gold items (real dev server)', function () {
       assert.ok((s.gold?.answers ?? 0) >= 4);
 
       // The bad rater's data answers stay in the ledger; gold lifecycles are not campaign items.
-      const kept = (await workers.ledger.query(`SELECT count(*)::INTEGER AS n FROM judgements WHERE rater = $1 AND lifecycle_id LIKE $2 AND standing`, [BAD, `${handle.workflowId}-item-%`])).rows[0];
+      // Gold lifecycles are items 12 to 15 by id; campaign_gold knows which.
+      const goldIds = (await workers.ledger.query(`SELECT lifecycle_id FROM campaign_gold WHERE campaign_id = $1 ORDER BY gold`, [handle.workflowId])).rows.map((r) => String(r.lifecycle_id));
+      assert.deepEqual(goldIds, [12, 13, 14, 15].map((n) => `${handle.workflowId}-item-${n}`));
+      const kept = (await workers.ledger.query(
+        `SELECT count(*)::INTEGER AS n FROM judgements WHERE rater = $1 AND lifecycle_id LIKE $2 AND standing AND lifecycle_id NOT IN (SELECT lifecycle_id FROM campaign_gold WHERE campaign_id = $3)`,
+        [BAD, `${handle.workflowId}-item-%`, handle.workflowId],
+      )).rows[0];
       assert.deepEqual(kept, { n: bad.dataAnswers });
-      const items = (await workers.ledger.query(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE lifecycle_id LIKE $2)::INTEGER AS gold FROM campaign_items WHERE campaign_id = $1`, [handle.workflowId, `${handle.workflowId}-gold-%`])).rows[0];
+      const items = (await workers.ledger.query(
+        `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE lifecycle_id IN (SELECT lifecycle_id FROM campaign_gold WHERE campaign_id = $1))::INTEGER AS gold FROM campaign_items WHERE campaign_id = $1`,
+        [handle.workflowId],
+      )).rows[0];
       assert.deepEqual(items, { n: 12, gold: 0 });
       // The campaign closed its gold lifecycles when it finished: each committed its answers.
-      const first = (await client.workflow.getHandle(`${handle.workflowId}-gold-0`).result()) as LifecycleSummary;
+      const first = (await client.workflow.getHandle(goldIds[0]!).result()) as LifecycleSummary;
       assert.equal(first.closeReason, 'closed');
-      const goldRows = (await workers.ledger.query(`SELECT count(*)::INTEGER AS n FROM judgements WHERE lifecycle_id = $1`, [`${handle.workflowId}-gold-0`])).rows[0];
+      const goldRows = (await workers.ledger.query(`SELECT count(*)::INTEGER AS n FROM judgements WHERE lifecycle_id = $1`, [goldIds[0]!])).rows[0];
       assert.deepEqual(goldRows, { n: first.votesAccepted });
     });
   });
@@ -171,12 +186,14 @@ describe('ratingCampaign with gold items (real dev server)', function () {
         await sleep(150);
         answer = await nextRetrying(handle, raterId(7));
       }
-      const goldId = `${handle.workflowId}-gold-0`;
+      const goldId = `${handle.workflowId}-item-1`; // after the one data item
       assert.equal(answer.lifecycleId, goldId);
       const wrong = await directory.judge(goldId, judgement('right', 7));
       assert.deepEqual(wrong.gold, { correct: false, explanation: 'The first answer of known matchup 0 is the one that fits.' });
       await assert.rejects(directory.judge(goldId, judgement('left', 7)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'answer_final');
       await assert.rejects(directory.judge(goldId, judgement('retract', 7)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'answer_final');
+      // Rater 8 answers as if handed the gold item (the campaign's handed signal): only a handed rater may.
+      await client.workflow.getHandle(goldId).signal(itemHandedSignal, { rater: raterId(8) });
       const right = await directory.judge(goldId, judgement('left', 8));
       assert.deepEqual(right.gold, { correct: true });
       // The rater view of the gold lifecycle carries no answer and no counts; the next hand-out is the data item.
@@ -193,5 +210,81 @@ describe('ratingCampaign with gold items (real dev server)', function () {
       assert.equal(err.cause.type, INVALID_CAMPAIGN_INPUT_ERROR);
       assert.match(err.cause.message, /gold\[0\]\.answer: must be one of first, second, tie, both_bad/);
     });
+  });
+
+  it('should make gold look like data (id, deadline, no counts), keep it pending after done, and refuse the other answer form', async () => {
+    const { client } = await sharedTemporal();
+    const directory = new TemporalLifecycleDirectory(client);
+    const handle = await startCampaign(workers, { items: [item(0)], gold: [gold(0)], responses: 2, goldRateNew: 1, itemDeadline: '1h', deadline: '2d' });
+    await workers.run(async () => {
+      const rater = raterId(5);
+      let answer = await nextRetrying(handle, rater);
+      while (!answer.assigned) {
+        await sleep(150);
+        answer = await nextRetrying(handle, rater);
+      }
+      const goldId = `${handle.workflowId}-item-1`;
+      assert.deepEqual([answer.lifecycleId, answer.item], [goldId, 1], 'gold: an item id, numbered after the data items');
+      // done on gold without answering: the rater moves on to the data item, and gold stays pending for them.
+      const data = await nextRetrying(handle, rater, goldId);
+      assert.ok(data.assigned && data.lifecycleId === `${handle.workflowId}-item-0`, JSON.stringify(data));
+      const back = await nextRetrying(handle, rater, data.lifecycleId);
+      assert.ok(back.assigned && back.lifecycleId === goldId, `gold comes back after done: ${JSON.stringify(back)}`);
+
+      // The same deadline rule: both close an hour after they started, well before the campaign.
+      const [goldStatus, dataStatus] = await Promise.all([directory.status(goldId), directory.status(data.lifecycleId)]);
+      const hour = Date.now() + 3_600_000;
+      for (const s of [goldStatus!, dataStatus!]) assert.ok(Math.abs(Date.parse(s.deadlineAt as string) - hour) < 120_000, `${s.lifecycleId} closes at ${s.deadlineAt}`);
+
+      // A vote on a compare item is refused, gold or data.
+      for (const id of [goldId, data.lifecycleId]) {
+        await assert.rejects(directory.vote(id, vote('c1', 'up', rater)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'wrong_answer_form', id);
+      }
+      // Gold's first answer is final in either form. Receipts and rater views carry no counts, data and
+      // gold alike; ops views keep them. (The data item's second answer ends the campaign.)
+      const graded = await directory.judge(goldId, judgement('left', rater));
+      assert.deepEqual([graded.gold, graded.judgements.standing], [{ correct: true }, 0]);
+      await assert.rejects(directory.vote(goldId, vote('c2', 'down', rater)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'answer_final');
+      // Another rater, handed the data item as `next` would (answers from raters it was not handed to are refused).
+      await client.workflow.getHandle(data.lifecycleId).signal(itemHandedSignal, { rater: raterId(6) });
+      const other = await directory.judge(data.lifecycleId, judgement('left', 6));
+      assert.equal(other.judgements.standing, 0);
+      const mine = await directory.judge(data.lifecycleId, judgement('right', rater));
+      assert.deepEqual(mine.judgements, { byCandidate: { c1: 0, c2: 0 }, tie: 0, bothBad: 0, standing: 0 });
+      assert.equal(((await handle.result()) as CampaignSummary).phase, 'completed');
+      for (const id of [goldId, data.lifecycleId]) {
+        const status = (await directory.status(id))!;
+        assert.ok((status.judgements?.standing ?? 0) >= 1, 'ops view: counts');
+        assert.deepEqual(raterView(status).judgements, { byCandidate: { c1: 0, c2: 0 }, tie: 0, bothBad: 0, standing: 0 }, id);
+      }
+      const records = await client.workflow.getHandle(handle.workflowId).query(campaignRatersQuery);
+      assert.deepEqual(records.find((r) => r.rater === rater)?.goldAnswered, 1, 'scored once it was answered');
+    });
+  });
+
+  it('should wait for its gold lifecycles\' close reports when it ends, so a gold score still in flight reaches the ledger', async () => {
+    const { client } = await sharedTemporal();
+    const campaignId = `cmp-gold-late-${randomUUID().slice(0, 8)}`;
+    const goldId = `${campaignId}-item-1`; // gold numbered after the one data item
+    const input: CampaignInput = { items: [item(0)], gold: [gold(0)], responses: 1 };
+    const planned = validateCampaignInput(input, campaignId, Date.now());
+    assert.ok(planned.ok);
+    // The gold lifecycle exists already (the campaign adopts it) and is no child of it: it reports nothing
+    // itself, so this test delivers its late score and its close report when it chooses.
+    const goldLifecycle = await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: workers.taskQueue, workflowId: goldId, args: [childInput(planned.plan, item(9), Date.now() + 3_600_000)],
+    });
+    const handle = await startCampaign(workers, input, campaignId);
+    await workers.run(async () => {
+      await handle.signal(campaignCancelSignal, { reason: 'ending with a gold answer in flight' });
+      // The campaign told the gold lifecycle to close: it is in its last step.
+      await goldLifecycle.result();
+      await handle.signal(campaignItemReportSignal, { lifecycleId: goldId, kind: 'gold', rater: raterId(5), correct: false });
+      await handle.signal(campaignItemReportSignal, { lifecycleId: goldId, kind: 'closed', closeReason: 'closed', progress: 0, votesAccepted: 1 });
+      const summary = (await handle.result()) as CampaignSummary;
+      assert.equal(summary.phase, 'cancelled');
+    });
+    const { rows } = await workers.ledger.query(`SELECT rater, gold_answered, gold_correct FROM campaign_raters WHERE campaign_id = $1`, [campaignId]);
+    assert.deepEqual(rows.map((r) => [r.rater, r.gold_answered, r.gold_correct]), [[raterId(5), 1, 0]]);
   });
 });

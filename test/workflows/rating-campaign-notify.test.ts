@@ -17,16 +17,23 @@ import { EmailState } from '../../channels/email/state';
 import { NOTICE_METADATA_EVENT_TYPE, createSlackNotifier } from '../../channels/slack/notifier';
 import { createWebhookSender } from '../../connectors/webhook';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
-import { CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignStatusQuery, statusQuery } from '../../workflows/messages';
+import { CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignStatusQuery, itemHandedSignal, statusQuery } from '../../workflows/messages';
 import type { CampaignInput, CampaignItem, CampaignNotice, CampaignSummary } from '../../workflows/types';
 import { waitUntil } from '../helpers/processes';
 import { SmtpSink } from '../helpers/smtp-sink';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
-import { judgement } from '../helpers/votes';
+import { judgement, raterId } from '../helpers/votes';
 import { SlackStandIn } from '../standins/slack-server';
 import { WebhookReceiver } from '../standins/webhook-receiver';
 
 const SECRET = 'campaign-webhook-secret-0123456789';
+
+/** Every payload of a history (inputs, activity arguments, results) as text. */
+function payloadsText(value: unknown): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (typeof value !== 'object' || value === null) return '';
+  return Object.values(value).map(payloadsText).join('\n');
+}
 const CHANNEL = 'C0FEEDBK01';
 const OWNER = 'owner@example.com';
 const item = (n: number): CampaignItem => ({ prompt: `matchup ${n}`, candidates: [{ text: `left ${n}`, model: 'model-a' }, { text: `right ${n}`, model: 'model-b' }] });
@@ -67,6 +74,7 @@ describe('ratingCampaign notifications (real dev server)', function () {
       slack: createSlackNotifier({ token: slack.botToken, apiUrl: slack.apiUrl, paceMs: 0 }),
       email: createEmailNotifier({ transport, from: { name: 'Prefline', address: 'prefline@example.com' }, state: await EmailState.open(stateDir), raterKey: Buffer.from('notify-test-rater-key-0123456789') }),
       webhook: createWebhookSender({ secret: SECRET, allowHttpHosts: ['127.0.0.1'], ...(webhook.allowLocal ? { allowHosts: ['127.0.0.1'] } : {}) }),
+      webhookReceivers: { results: receiver.url },
     };
   }
 
@@ -84,12 +92,13 @@ describe('ratingCampaign notifications (real dev server)', function () {
     receiver.script.push(500); // the first delivery fails: Temporal retries the activity
     slack.fail('chat.postMessage', { status: 500, afterEffect: true }); // stored, but the answer says it failed
     const handle = await start('notify-complete', await notifiers({ allowLocal: true }), {
-      items: [item(0), item(1)], responses: 1, campaign: 'notify-demo', notify: { slack: '#ox-feedback', email: OWNER, webhook: receiver.url },
+      items: [item(0), item(1)], responses: 1, campaign: 'notify-demo', notify: { slack: '#ox-feedback', email: OWNER, webhook: 'results' },
     });
     await workers!.run(async () => {
       for (const n of [0, 1]) {
         const lifecycleId = `${handle.workflowId}-item-${n}`;
         await waitUntil(async () => ((await client.workflow.getHandle(lifecycleId).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, `${lifecycleId} voting`);
+        await client.workflow.getHandle(lifecycleId).signal(itemHandedSignal, { rater: raterId(n + 1) }); // as `next` would
         await directory.judge(lifecycleId, judgement('left', n + 1));
       }
       const summary = (await handle.result()) as CampaignSummary;
@@ -101,6 +110,10 @@ describe('ratingCampaign notifications (real dev server)', function () {
     assert.deepEqual([...receiver.accepted.keys()], [`${base}/quota`, `${base}/completed`]);
     assert.ok(receiver.requests.every((r) => r.signatureValid), 'every delivery verifies');
     assert.deepEqual(receiver.requests.map((r) => r.status), [500, 200, 200]);
+    // The receiver is named in the input: its URL (tokens and all) is nowhere in the campaign's history.
+    const history = payloadsText(await client.workflow.getHandle(handle.workflowId).fetchHistory());
+    assert.match(history, /"webhook":"results"/);
+    assert.ok(!history.includes(new URL(receiver.url).host), 'the webhook URL is in the workflow history');
     const completed = receiver.accepted.get(`${base}/completed`) as CampaignNotice;
     assert.deepEqual([completed.event, completed.outcome, completed.label, completed.counts.done, completed.counts.answers], ['completed', 'finished', 'notify-demo', 2, 2]);
     assert.equal(completed.resultsCommand, `prefline campaign results ${handle.workflowId}`);
@@ -120,7 +133,7 @@ describe('ratingCampaign notifications (real dev server)', function () {
   it('should notify a cancelled campaign as cancelled, without the quota, and finish though its webhook is refused for good', async () => {
     // No PREFLINE_WEBHOOK_ALLOW_HOSTS: the loopback receiver is refused, not retried, and the campaign still completes.
     const handle = await start('notify-cancel', await notifiers({ allowLocal: false }), {
-      items: [item(0), item(1), item(2)], responses: 2, maxOpen: 1, notify: { slack: '#ox-feedback', webhook: receiver.url },
+      items: [item(0), item(1), item(2)], responses: 2, maxOpen: 1, notify: { slack: '#ox-feedback', webhook: 'results' },
     });
     await workers!.run(async () => {
       await waitUntil(async () => ((await handle.query(campaignStatusQuery)).counts.open === 1 ? true : undefined), 60_000, 'an item open');

@@ -13,7 +13,7 @@ import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
 import {
   CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignCancelSignal, campaignPauseSignal, campaignResumeSignal, campaignStatusQuery, nextItemUpdate,
-  judgeSignal, statusQuery,
+  itemHandedSignal, judgeSignal, statusQuery,
 } from '../../workflows/messages';
 import type { CampaignInput, CampaignItem, CampaignStatus, CampaignSummary, LifecycleSummary, NextItemAnswer } from '../../workflows/types';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
@@ -31,6 +31,11 @@ async function startCampaign(workers: LifecycleWorkers, input: CampaignInput, th
 }
 
 const status = (handle: WorkflowHandle) => handle.query(campaignStatusQuery);
+/** Hands an item's lifecycle to rater `n` as the campaign's `next` would (tests that answer one item on purpose). */
+const handTo = async (lifecycleId: string, ...raters: number[]) => {
+  const { client } = await sharedTemporal();
+  for (const n of raters) await client.workflow.getHandle(lifecycleId).signal(itemHandedSignal, { rater: raterId(n) });
+};
 const next = (handle: WorkflowHandle, rater: string, done?: string) => handle.executeUpdate(nextItemUpdate, { args: [{ rater, ...(done ? { done } : {}) }] });
 
 /**
@@ -165,6 +170,7 @@ describe('ratingCampaign workflow (real dev server)', function () {
       // An item closing while paused is not replaced.
       const firstOpen = `${handle.workflowId}-item-0`;
       await waitUntil(async () => ((await client.workflow.getHandle(firstOpen).query(statusQuery)).phase === 'voting' ? true : undefined), 60_000, 'item 0 voting');
+      await handTo(firstOpen, 1, 2, 3);
       for (const n of [1, 2, 3]) await directory.judge(firstOpen, judgement('left', n));
       await waitUntil(async () => ((await status(handle)).counts.done === 1 ? true : undefined), 60_000, 'item 0 done');
       await sleep(1500);
@@ -198,6 +204,7 @@ describe('ratingCampaign workflow (real dev server)', function () {
     await workers.run(async () => {
       const lifecycleId = `${handle.workflowId}-item-0`;
       await waitUntil(async () => ((await client.workflow.getHandle(lifecycleId).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'voting');
+      await handTo(lifecycleId, 1, 2, 3, 4, 5, 6);
       const results = await Promise.allSettled(Array.from({ length: 6 }, (_, n) => directory.judge(lifecycleId, judgement('right', n + 1))));
       const accepted = results.filter((r) => r.status === 'fulfilled');
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as VoteRejectedError).code);
@@ -217,7 +224,9 @@ describe('ratingCampaign workflow (real dev server)', function () {
       const lifecycleId = `${handle.workflowId}-item-0`;
       const child = client.workflow.getHandle(lifecycleId);
       await waitUntil(async () => ((await child.query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'voting');
-      // Fire-and-forget answers, sent together: the server hands the workflow as many as arrived in one task.
+      // Handed to all eight first (as `next` would), then fire-and-forget answers, sent together: the server
+      // hands the workflow as many as arrived in one task.
+      await handTo(lifecycleId, 1, 2, 3, 4, 5, 6, 7, 8);
       await Promise.all(Array.from({ length: 8 }, (_, n) => child.signal(judgeSignal, judgement('left', n + 1))));
       const lifecycle = (await child.result()) as LifecycleSummary;
       assert.equal(lifecycle.judgements?.standing, 2);
@@ -251,6 +260,7 @@ describe('ratingCampaign workflow (real dev server)', function () {
     await workers.run(async () => {
       const item = (i: number, attempt = 0) => `${handle.workflowId}-item-${i}${attempt > 0 ? `-r${attempt}` : ''}`;
       await waitUntil(async () => ((await client.workflow.getHandle(item(0)).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'item 0 voting');
+      await handTo(item(0), 1);
       await directory.judge(item(0), judgement('left', 1));
       // Both lifecycles close at their deadline: item 0 with one answer of two, item 1 with none. Both are offered again.
       await waitUntil(async () => ((await client.workflow.getHandle(item(0, 1)).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'item 0 offered again');
@@ -260,6 +270,9 @@ describe('ratingCampaign workflow (real dev server)', function () {
         const answer = await next(handle, raterId(1));
         return !answer.assigned || answer.lifecycleId !== item(0, 1) ? true : undefined;
       }, 10_000, 'rater 1 not handed item 0 again');
+      // Nor can rater 1 answer the re-ask directly: it was never handed to them (their answer stands on the first attempt).
+      await assert.rejects(directory.judge(item(0, 1), judgement('right', 1)), (err: VoteRejectedError) => err.code === 'not_assigned');
+      await handTo(item(0, 1), 2);
       await directory.judge(item(0, 1), judgement('right', 2));
       const summary = (await handle.result()) as CampaignSummary;
       assert.deepEqual(summary.counts.ended, { quorum: 1, insufficient: 1 });

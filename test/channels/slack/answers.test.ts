@@ -29,6 +29,18 @@ describe('channels/slack/answers', () => {
       for (const o of ['recorded', 'changed', 'retracted', 'duplicate', 'unchanged'] as const) assert.doesNotMatch(pairText('a', judged(o)), /withdrawn|:\+1:|:-1:|2 .*0/);
     });
 
+    it('should tell a campaign rater whether a check (gold) answer was right, and why not, with Slack\'s control characters escaped', () => {
+      const judged: JudgementReceipt = { outcome: 'recorded', judgements: { byCandidate: { c1: 1, c2: 0 }, tie: 0, bothBad: 0, standing: 1 } };
+      assert.equal(pairText('a', { ...judged, gold: { correct: true } }), ':white_check_mark: Recorded your answer: A is better. (1 answer so far)\n:dart: That is the expected answer.');
+      assert.equal(
+        pairText('b', { ...judged, gold: { correct: false, explanation: 'B invents a <date> & a source' } }),
+        ':white_check_mark: Recorded your answer: B is better. (1 answer so far)\n:x: Not the expected answer. B invents a &lt;date&gt; &amp; a source',
+      );
+      const voted = receiptText({ receipt: { ...receipt('recorded'), gold: { correct: false, explanation: 'it is off topic' } }, value: 'up', label: 'A' });
+      assert.equal(voted, ':white_check_mark: Recorded your :+1: on candidate A. (A now has :+1: 2 · :-1: 1)\n:x: Not the expected answer. it is off topic');
+      assert.doesNotMatch(pairText('a', judged), /expected answer/, 'no verdict on a data item');
+    });
+
     it('should explain every refusal', () => {
       assert.match(rejectionText('voting_closed'), /closed; your vote was not counted/);
       assert.match(rejectionText('voting_not_open'), /not opened yet/);
