@@ -20,6 +20,7 @@ import https from 'node:https';
 import { ConfigMissingError, ErrorCode, PreflineError, type PreflineErrorOptions } from '../core/errors';
 import { MIN_WEBHOOK_SECRET_LENGTH, signWebhookBody } from '../core/webhook-signature';
 import { HostRules, isRefusedName, parseIp, refusedRange } from './http/addresses';
+import { pinnedLookup, type ResolvedAddress } from './http/pinned-lookup';
 
 /** The delivery was refused for good: a rule refused the URL, or the receiver answered a 4xx (not 408/429) or a redirect. */
 export class WebhookRejectedError extends PreflineError {
@@ -35,10 +36,7 @@ export class WebhookUnavailableError extends PreflineError {
   }
 }
 
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
+export type { ResolvedAddress };
 
 export interface WebhookSenderOptions {
   /** PREFLINE_WEBHOOK_SECRET; without it every delivery is refused (ConfigMissing). */
@@ -150,14 +148,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
 
   function post(url: URL, addresses: ResolvedAddress[], headers: Record<string, string>, bytes: Buffer, signal: AbortSignal): Promise<{ status: number; answer: string; retryAfter?: number }> {
     // The connection goes to the addresses just checked: DNS is not asked again between check and connect.
-    const pinned: NonNullable<http.RequestOptions['lookup']> = (_hostname, lookupOptions, callback) => {
-      const family = lookupOptions.family === 6 || lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family === 4 || lookupOptions.family === 'IPv4' ? 4 : 0;
-      const usable = addresses.filter((a) => family === 0 || a.family === family);
-      const first = usable[0];
-      if (!first) return callback(Object.assign(new Error(`no checked IPv${family} address for ${url.hostname}`), { code: 'ENOTFOUND' }), '');
-      if (lookupOptions.all) return callback(null, usable);
-      callback(null, first.address, first.family);
-    };
+    const pinned = pinnedLookup(url.hostname, addresses);
     return new Promise((resolvePromise, reject) => {
       const client = url.protocol === 'https:' ? https : http;
       const req = client.request({

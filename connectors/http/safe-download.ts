@@ -23,13 +23,11 @@ import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ConfigMissingError } from '../../core/errors';
 import { HostRules, isRefusedName, parseIp, refusedRange } from './addresses';
+import { pinnedLookup, type ResolvedAddress } from './pinned-lookup';
 import { decodeDataUrl } from './data-url';
 import { DownloadFailedError, DownloadRefusedError } from './errors';
 
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
+export type { ResolvedAddress };
 
 /** DNS resolution: every address of a host name. Injected by tests, which need no real DNS. */
 export type Resolve = (hostname: string) => Promise<ResolvedAddress[]>;
@@ -196,14 +194,7 @@ export function createSafeDownloader(options: SafeDownloaderOptions = {}): SafeD
   function get(target: Vetted, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
     const { url, addresses } = target;
     // The connection goes to the addresses just checked: DNS is not asked again between check and connect.
-    const pinned: NonNullable<http.RequestOptions['lookup']> = (_hostname, lookupOptions, callback) => {
-      const family = lookupOptions.family === 6 || lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family === 4 || lookupOptions.family === 'IPv4' ? 4 : 0;
-      const usable = addresses.filter((a) => family === 0 || a.family === family);
-      const first = usable[0];
-      if (!first) return callback(Object.assign(new Error(`no checked IPv${family} address for ${url.hostname}`), { code: 'ENOTFOUND' }), '');
-      if (lookupOptions.all) return callback(null, usable);
-      callback(null, first.address, first.family);
-    };
+    const pinned = pinnedLookup(url.hostname, addresses);
     return new Promise((resolvePromise, reject) => {
       const client = url.protocol === 'https:' ? https : http;
       const req = client.request({
