@@ -8,7 +8,7 @@
  */
 import type { SendMailOptions } from 'nodemailer';
 import type { CloseReason, JudgementCounts } from '../../workflows/types';
-import { commonHeaders, escapeHtml, pushFooter, sender, subjectFor, when, type MailCandidate, type Sender } from './compose';
+import { commonHeaders, composeResultsMail, escapeHtml, pushFooter, sender, subjectFor, when, type MailCandidate, type Sender } from './compose';
 
 export interface AnswerLinks {
   left: string;
@@ -136,18 +136,5 @@ export function composeCompareClosing(mail: CompareClosingMail): SendMailOptions
   const lines = counts && counts.standing > 0
     ? [...mail.candidates.map((c) => `${c.name}: preferred ${counts.byCandidate[c.id] ?? 0} times`), `Ties: ${counts.tie}`, `Both bad: ${counts.bothBad}`, `Answers: ${counts.standing}`]
     : ['No answers were given.'];
-  const intro = `${CLOSED[mail.closeReason]} Thank you for rating.`;
-  return {
-    from: sender(mail.from),
-    to: mail.to,
-    subject: subjectFor('Results', mail.prompt),
-    messageId: mail.messageId,
-    inReplyTo: mail.inReplyTo,
-    references: [mail.inReplyTo],
-    text: [`Prompt: ${mail.prompt}`, '', intro, '', ...lines, '', `Stop these emails: ${mail.unsubscribeUrl}`].join('\n'),
-    html: `<!doctype html><html><body><p><strong>Prompt:</strong> ${escapeHtml(mail.prompt)}</p><p>${escapeHtml(intro)}</p><ul>${lines
-      .map((l) => `<li>${escapeHtml(l)}</li>`)
-      .join('')}</ul><p style="font-size:small"><a href="${escapeHtml(mail.unsubscribeUrl)}">Stop these emails</a></p></body></html>`,
-    ...commonHeaders(mail.unsubscribeUrl),
-  };
+  return composeResultsMail(mail, `${CLOSED[mail.closeReason]} Thank you for rating.`, lines);
 }

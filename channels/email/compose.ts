@@ -178,7 +178,18 @@ const CLOSE_REASONS: Record<CloseReason, string> = {
 
 export function composeClosing(mail: ClosingMail): SendMailOptions {
   const lines = mail.tally.map((t) => `Candidate ${t.label}: 👍 ${t.up} · 👎 ${t.down} (score ${t.score > 0 ? '+' : ''}${t.score})`);
-  const intro = `${CLOSE_REASONS[mail.closeReason]} Thank you for rating.`;
+  return composeResultsMail(mail, `${CLOSE_REASONS[mail.closeReason]} Thank you for rating.`, lines);
+}
+
+/**
+ * The results mail that closes a lifecycle's thread, thumbs and compare alike: the prompt, why voting
+ * closed, one line per result, the footer.
+ */
+export function composeResultsMail(
+  mail: Pick<ClosingMail, 'from' | 'to' | 'messageId' | 'inReplyTo' | 'prompt' | 'unsubscribeUrl'>,
+  intro: string,
+  lines: readonly string[],
+): SendMailOptions {
   return {
     from: sender(mail.from),
     to: mail.to,
