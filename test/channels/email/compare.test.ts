@@ -70,8 +70,7 @@ describe('channels/email: compare lifecycles (mails to a real SMTP server, links
   });
 
   /** Publishes a compare lifecycle by email and registers it, voting, with the directory. */
-  async function publish(extra: Partial<LifecyclePlan> = {}): Promise<string> {
-    const lifecycleId = `lc-email-compare-${process.pid}-${++seq}`;
+  async function publish(extra: Partial<LifecyclePlan> = {}, lifecycleId = `lc-email-compare-${process.pid}-${++seq}`): Promise<string> {
     const plan = comparePlan(extra);
     const withModels = candidates.map((c, i) => ({ ...c, model: plan.models[i]! }));
     await publisher().publish({ lifecycleId, plan, candidates: withModels, deadlineAt });
@@ -107,7 +106,12 @@ describe('channels/email: compare lifecycles (mails to a real SMTP server, links
   });
 
   it('mails each rater A and B in their own order with one signed link per answer, no model names and no reply address', async () => {
-    const lifecycleId = await publish();
+    // An id under which these raters' orders are known to differ (a random id gives all six alike about
+    // once in 32), so a publisher ordering per message rather than per rater cannot pass by chance.
+    let probe = 0;
+    const mixed = (id: string) => new Set(RATERS.map((a) => presentationOrder(id, rater(a), ['c1', 'c2'] as const)[0])).size === 2;
+    while (!mixed(`lc-email-compare-order-${probe}`)) probe += 1;
+    const lifecycleId = await publish({}, `lc-email-compare-order-${probe}`);
     let swapped = 0;
     for (const address of RATERS) {
       const mail = mailOf(address, lifecycleId);
