@@ -1,6 +1,7 @@
 /**
  * CampaignDirectory backed by Temporal: `next` is the campaign's update. While a run hands over to the
- * next (run_continuing from the validator, an update aborted by the closing run, or the server busy),
+ * next (run_continuing from the validator, an update aborted by the closing run or lost with a failed
+ * workflow task, or the server busy),
  * the request is sent again with jittered backoff, so a rater never sees the hand-over; a campaign that
  * has completed answers `finished`. Every rater asks the one campaign workflow, and the server refuses
  * updates beyond a few in flight per workflow (RESOURCE_EXHAUSTED): so at most `maxInFlightPerCampaign`
@@ -15,7 +16,7 @@ import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
 import { KeyedLimiter } from './limiter';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
-import { LIST_STATUS_DEADLINE_MS } from './temporal-directory';
+import { LIST_STATUS_DEADLINE_MS, isUpdateLostWithTask } from './temporal-directory';
 
 const backoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
 const RESOURCE_EXHAUSTED = 8;
@@ -87,6 +88,7 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
 }
 
 function isBusy(err: unknown): boolean {
+  if (isUpdateLostWithTask(err)) return true;
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     if (isGrpcServiceError(e) && e.code === RESOURCE_EXHAUSTED) return true;
     if (e instanceof Error && /RESOURCE_EXHAUSTED|aborted by closing workflow|workflow is closing/i.test(e.message)) return true;

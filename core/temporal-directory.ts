@@ -207,7 +207,7 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
         // So is the run's run_continuing: the retry lands on the next run.
         retryable: (err) => (err instanceof VoteRejectedError
           ? err.code === ErrorCode.RunContinuing
-          : !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err))),
+          : !(err instanceof WorkflowUpdateFailedError) && (isResourceExhausted(err) || isRunUpdateLimit(err) || isUpdateLostWithTask(err))),
         giveUp: () => new VoteRejectedError(ErrorCode.Busy, 'the lifecycle is busy, try again'),
       },
       this.clock,
@@ -237,6 +237,18 @@ async function failureOf(handle: ReturnType<Client['workflow']['getHandle']>): P
 function isRunUpdateLimit(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     if (isGrpcServiceError(e) && e.code === GrpcStatus.FAILED_PRECONDITION && /limit on the total number of distinct updates/i.test(e.details ?? e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The workflow task that was to take the update failed before accepting it (e.g. the server refused a
+ * continue-as-new that a new signal overtook), so the update never ran: another attempt reaches the
+ * next task or run. The server's words; updates keep their id, so a retry that did land is not applied twice.
+ */
+export function isUpdateLostWithTask(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && e.code === GrpcStatus.FAILED_PRECONDITION && /unexpected workflow task failure/i.test(e.details ?? e.message)) return true;
   }
   return false;
 }

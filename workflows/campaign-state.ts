@@ -87,6 +87,12 @@ export interface CampaignCarry {
   quality?: QualityCarry;
   /** Email campaigns: digests sent so far, and when the next is due (absent: when the first items open). */
   digests?: { sent: number; nextAtMs?: number };
+  /**
+   * Outcomes reported after the run's last commit, while it waited for its `next` handlers to finish (a
+   * child can close in that wait): the next run commits them. Each was an open item a moment before, so
+   * the carry is no larger for them.
+   */
+  outcomes?: CampaignItemOutcome[];
 }
 
 export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
@@ -188,12 +194,12 @@ export class RatingCampaign {
     campaign.notified = carry.notified ?? [];
     campaign.quality = CampaignQuality.resume(campaignId, carry.plan.quality ?? DEFAULT_QUALITY, carry.quality);
     if (carry.digests) campaign.digests = carry.digests;
+    campaign.outcomes = carry.outcomes ?? [];
     return campaign;
   }
 
-  /** Outcomes must be committed first (`outcomes` is empty): they are not carried. */
+  /** The run commits its outcomes first; any reported since (while its handlers finished) are carried. */
   toCarry(): CampaignCarry {
-    if (this.outcomes.length > 0) throw new Error('bug: continuing as new with outcomes the ledger does not hold');
     const quality = this.quality.toCarry();
     return {
       plan: this.plan, startedAt: this.startedAt, nextItem: this.nextItem, buffer: this.buffer, open: [...this.open.values()],
@@ -203,6 +209,7 @@ export class RatingCampaign {
       ...(this.notified.length > 0 ? { notified: this.notified } : {}),
       ...(quality !== undefined ? { quality } : {}),
       ...(this.plan.digest ? { digests: this.digests } : {}),
+      ...(this.outcomes.length > 0 ? { outcomes: this.outcomes } : {}),
     };
   }
 

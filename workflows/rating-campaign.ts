@@ -183,7 +183,8 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       continue;
     }
     if (historyIsLong()) {
-      // 5. Outcomes go to the ledger first: the carry holds open items only.
+      // 5. Outcomes go to the ledger first, so the carry holds open items; a child that reports its close
+      // while the `next` handlers finish (each awaits its hand-out signal) has its outcome carried.
       campaign.continuing = true;
       while (campaign.outcomes.length > 0) await commitOutcomes();
       await condition(allHandlersFinished);

@@ -156,11 +156,31 @@ describe('RatingCampaign (state, outside Temporal)', () => {
     assert.deepEqual({ done: counts.done, failed: counts.failed, open: counts.open, answers: counts.answers }, { done: 1, failed: 1, open: 1, answers: 2 });
     assert.deepEqual(counts.ended, { quorum: 1, failed: 1 });
     assert.deepEqual(campaign.outcomes.map((o) => [o.item, o.end, o.answers, o.raters]), [[0, 'quorum', 2, 2], [1, 'failed', 0, 0]]);
-    assert.throws(() => campaign.toCarry(), /outcomes the ledger does not hold/);
     campaign.outcomesCommitted(2, NOW);
     const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
     assert.deepEqual(resumed.countsNow(NOW), campaign.countsNow(NOW));
     assert.deepEqual([...resumed.open.keys()], ['camp-item-2']);
+    assert.deepEqual(resumed.outcomes, [], 'committed outcomes are not carried');
+  });
+
+  it('should carry an outcome reported after the last commit of a run continuing as new, for the next run to commit', () => {
+    // The run commits, then waits for its `next` handlers (each awaits a hand-out signal); a child that
+    // closes in that wait reports an outcome the ledger does not hold yet: it must neither be lost nor stop the run.
+    const campaign = running(2);
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 2, votesAccepted: 2 });
+    campaign.outcomesCommitted(campaign.outcomes.length, NOW);
+    campaign.continuing = true;
+    campaign.report({ lifecycleId: 'camp-item-1', kind: 'closed', closeReason: 'deadline', progress: 1, votesAccepted: 1 });
+    const carry = JSON.parse(JSON.stringify(campaign.toCarry())) as ReturnType<RatingCampaign['toCarry']>;
+    assert.deepEqual(carry.open, [], 'the item is carried as its outcome, not as an open item');
+    const resumed = RatingCampaign.resume('camp', carry);
+    assert.deepEqual(resumed.outcomes.map((o) => [o.item, o.lifecycleId, o.end, o.answers]), [[1, 'camp-item-1', 'insufficient', 1]]);
+    assert.deepEqual(resumed.countsNow(NOW), campaign.countsNow(NOW));
+    assert.equal(resumed.continuing, false);
+    // A repeated close report reaching the next run (a retried signal) ends nothing twice.
+    resumed.report({ lifecycleId: 'camp-item-1', kind: 'closed', closeReason: 'deadline', progress: 1, votesAccepted: 1 });
+    assert.equal(resumed.outcomes.length, 1);
+    assert.equal(resumed.countsNow(NOW).done, 2);
   });
 
   it('should refuse a malformed rater and, while continuing as new, every request', () => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
-import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
+import { TemporalLifecycleDirectory, isUpdateLostWithTask } from '../../core/temporal-directory';
 import {
   CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignCancelSignal, campaignPauseSignal, campaignResumeSignal, campaignStatusQuery, nextItemUpdate,
   itemHandedSignal, judgeSignal, statusQuery,
@@ -52,7 +52,7 @@ async function nextRetrying(started: WorkflowHandle, rater: string, done?: strin
       const type = (err as { cause?: unknown }).cause instanceof ApplicationFailure ? ((err as { cause: ApplicationFailure }).cause.type) : undefined;
       const closing = /already completed/i.test(String(err));
       if (closing && (await handle.describe()).status.name !== 'RUNNING') return { assigned: false, reason: 'finished' };
-      const busy = closing || type === 'run_continuing' || /RESOURCE_EXHAUSTED|workflow is closing|aborted by closing workflow/i.test(String(err));
+      const busy = closing || type === 'run_continuing' || isUpdateLostWithTask(err) || /RESOURCE_EXHAUSTED|workflow is closing|aborted by closing workflow/i.test(String(err));
       if (!busy || attempt > 100) throw err;
       await sleep(100);
     }
@@ -155,6 +155,30 @@ describe('ratingCampaign workflow (real dev server)', function () {
       // Ops filter the campaign's lifecycles by its label.
       const children = await client.workflow.count(`PreflineCampaign = 'hundred' AND WorkflowType = 'ratingLifecycle'`);
       assert.equal(children.count, 100);
+    });
+  });
+
+  it('should continue as new however children close while its `next` handlers finish: every outcome reaches the ledger once', async () => {
+    // One answer closes an item, and each rater asks `next` the moment their answer is in: close reports
+    // keep landing while the run waits for its in-flight `next` handlers before continuing as new. Such an
+    // outcome once stopped the campaign there (every workflow task failed); now it is carried to the next run.
+    const { client } = await sharedTemporal();
+    const directory = new TemporalLifecycleDirectory(client, { busyRetryBudgetMs: 20_000 });
+    const handle = await startCampaign(workers, { items: items(60), responses: 1, maxOpen: 16, reservation: '2m', campaign: 'close-in-wait' }, { continueAsNewAfterEvents: 100 });
+    await workers.run(async () => {
+      const seen = new Map<string, string[]>();
+      let done = false;
+      const answered = await Promise.all(Array.from({ length: 8 }, (_, n) => rater(handle, directory, n + 1, seen, () => done)));
+      const summary = (await handle.result()) as CampaignSummary;
+      done = true;
+      assert.equal(summary.phase, 'completed');
+      assert.deepEqual([summary.counts.done, summary.counts.failed, summary.counts.open, summary.counts.pending, summary.counts.answers], [60, 0, 0, 0, 60]);
+      assert.equal(answered.reduce((a, b) => a + b, 0), 60);
+      const rows = await itemRows(workers, handle.workflowId);
+      assert.deepEqual(rows.map((r) => r['item']), Array.from({ length: 60 }, (_, i) => i), 'one ledger row per item');
+      assert.ok(rows.every((r) => r['end_reason'] === 'quorum' && r['answers'] === 1), JSON.stringify(rows.filter((r) => r['end_reason'] !== 'quorum').slice(0, 3)));
+      const runs = await client.workflow.count(`WorkflowId = '${handle.workflowId}'`);
+      assert.ok(runs.count >= 3, `continued as new at least twice (${runs.count} runs)`);
     });
   });
 
