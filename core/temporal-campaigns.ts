@@ -16,7 +16,7 @@ import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
 import { KeyedLimiter } from './limiter';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
-import { LIST_STATUS_DEADLINE_MS, isUpdateLostWithTask } from './temporal-directory';
+import { LIST_STATUS_DEADLINE_MS, isRunUpdateLimit, isUpdateLostWithTask } from './temporal-directory';
 
 const backoff = exponentialBackoff({ baseMs: 25, capMs: 1000, jitter: 0.5 });
 const RESOURCE_EXHAUSTED = 8;
@@ -88,7 +88,8 @@ export class TemporalCampaignDirectory implements CampaignDirectory {
 }
 
 function isBusy(err: unknown): boolean {
-  if (isUpdateLostWithTask(err)) return true;
+  // A run that took its 2,000 updates continues as new once its loop turns: the retry reaches the next run.
+  if (isUpdateLostWithTask(err) || isRunUpdateLimit(err)) return true;
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     if (isGrpcServiceError(e) && e.code === RESOURCE_EXHAUSTED) return true;
     if (e instanceof Error && /RESOURCE_EXHAUSTED|aborted by closing workflow|workflow is closing/i.test(e.message)) return true;

@@ -234,7 +234,7 @@ async function failureOf(handle: ReturnType<Client['workflow']['getHandle']>): P
  * The run took the 2,000 updates a run may take: it continues as new once it sees the server's
  * suggestion (at 90 %), and a retry lands on the new run. Not a refusal of the vote.
  */
-function isRunUpdateLimit(err: unknown): boolean {
+export function isRunUpdateLimit(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     if (isGrpcServiceError(e) && e.code === GrpcStatus.FAILED_PRECONDITION && /limit on the total number of distinct updates/i.test(e.details ?? e.message)) return true;
   }
@@ -244,7 +244,9 @@ function isRunUpdateLimit(err: unknown): boolean {
 /**
  * The workflow task that was to take the update failed before accepting it (e.g. the server refused a
  * continue-as-new that a new signal overtook), so the update never ran: another attempt reaches the
- * next task or run. The server's words; updates keep their id, so a retry that did land is not applied twice.
+ * next task or run. Matched by the server's words. (Votes and judgements keep their update id, so even a
+ * retry of one that did land is not applied twice; `next` gets a new id, and a repeated `next` returns the
+ * rater's live reservation.)
  */
 export function isUpdateLostWithTask(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {

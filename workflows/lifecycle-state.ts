@@ -543,12 +543,11 @@ export class RatingLifecycle {
     };
   }
 
+  /**
+   * Hand-outs and closes first: messages buffered for the run's first task are dispatched as each handler
+   * is set, so an answer buffered with the hand-out that allows it finds the rater handed the item.
+   */
   register(): void {
-    setHandler(statusQuery, () => this.status());
-    setHandler(voteUpdate, (request) => this.recordVote(request), { validator: (request) => this.validateVote(request) });
-    setHandler(voteSignal, (request) => this.recordSignalledVote(request));
-    setHandler(judgeUpdate, (request) => this.recordJudgement(request), { validator: (request) => this.validateJudgement(request) });
-    setHandler(judgeSignal, (request) => this.recordSignalledJudgement(request));
     setHandler(itemHandedSignal, (request) => {
       // Only a campaign sends it (to its own children); a malformed one hands the item to no one.
       if (this.plan.delivery === 'assigned' && typeof request?.rater === 'string' && RATER_PATTERN.test(request.rater)) this.handedTo.add(request.rater);
@@ -556,5 +555,10 @@ export class RatingLifecycle {
     setHandler(closeSignal, () => {
       this.closeRequested = true;
     });
+    setHandler(statusQuery, () => this.status());
+    setHandler(voteUpdate, (request) => this.recordVote(request), { validator: (request) => this.validateVote(request) });
+    setHandler(voteSignal, (request) => this.recordSignalledVote(request));
+    setHandler(judgeUpdate, (request) => this.recordJudgement(request), { validator: (request) => this.validateJudgement(request) });
+    setHandler(judgeSignal, (request) => this.recordSignalledJudgement(request));
   }
 }

@@ -54,10 +54,12 @@ export interface CampaignStart {
 }
 
 function activitiesFor(baseQueue: string) {
+  // Item pages: reads, retried without limit like the ledger's commits: a store away for a while must
+  // not fail a campaign that holds outcomes and open items (a stored list that is bad fails at once, coded).
   const items = proxyActivities<CampaignItemActivities>({
     taskQueue: inferenceQueue(baseQueue),
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
   // The ledger: retries without limit, like the lifecycles' commits: outcomes must reach it.
   const ledger = proxyActivities<CampaignLedgerActivities>({
@@ -219,13 +221,16 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       await startBatch(campaign);
       continue;
     }
+    const flushTimed = campaign.outcomes.length > 0;
     const wakeAt = Math.min(
       campaign.deadlineAtMs - 60_000 > now ? campaign.deadlineAtMs - 60_000 : campaign.deadlineAtMs + campaign.reportGraceMs,
-      campaign.outcomes.length > 0 ? campaign.lastOutcomeCommitMs + OUTCOME_FLUSH_MS : Number.POSITIVE_INFINITY,
+      flushTimed ? campaign.lastOutcomeCommitMs + OUTCOME_FLUSH_MS : Number.POSITIVE_INFINITY,
       campaign.nextDigestAt() ?? Number.POSITIVE_INFINITY,
     );
     await condition(
-      () => campaign.mayStart(Date.now()) || campaign.mayReask(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent)
+      // The first outcome of a quiet spell wakes the loop, so its flush gets a timer.
+      () => (!flushTimed && campaign.outcomes.length > 0)
+        || campaign.mayStart(Date.now()) || campaign.mayReask(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent)
         || campaign.confidentToClose().length > 0 || campaign.finished(Date.now()) || historyIsLong() || campaign.digestDue(Date.now()),
       Math.max(wakeAt - now, 1),
     );

@@ -43,6 +43,7 @@
  */
 import {
   ActivityCancellationType,
+  CancellationScope,
   ContinueAsNew,
   allHandlersFinished,
   condition,
@@ -262,7 +263,10 @@ export async function ratingLifecycle(input: unknown, carry?: LifecycleCarry | L
     return await runLifecycle(input, carry, campaignId);
   } catch (err) {
     if (!(err instanceof ContinueAsNew)) {
-      await reportToCampaign(campaignId, { lifecycleId: workflowInfo().workflowId, kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+      // Also when the lifecycle was cancelled: in the cancelled scope the signal would be refused at once,
+      // and the campaign would hold the item open until its deadline.
+      const failed: CampaignItemReport = { lifecycleId: workflowInfo().workflowId, kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+      await CancellationScope.nonCancellable(() => reportToCampaign(campaignId, failed));
     }
     throw err;
   }
@@ -283,8 +287,9 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
   }
   const lifecycle = resumed ? RatingLifecycle.resume(info.workflowId, carry, rules) : startOrFail(info.workflowId, input, carry, rules);
   observeVotes(lifecycle);
-  lifecycle.register();
-  setFilterAttributes(lifecycle.plan);
+  // A campaign's child knows it is one before its handlers take anything: answers buffered for a run's
+  // first task (a retry that reached the run after a continue-as-new) are dispatched inside register(),
+  // and must meet the quota, the answer form and the report to the campaign like any other.
   const report = campaignId === undefined ? undefined : (r: CampaignItemReport) => reportToCampaign(campaignId, r);
   if (report) {
     lifecycle.campaignChild = {
@@ -292,6 +297,8 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
       onGold: (rater, correct) => void report({ lifecycleId: info.workflowId, kind: 'gold', rater, correct }),
     };
   }
+  lifecycle.register();
+  setFilterAttributes(lifecycle.plan);
 
   if (resumed) {
     setPostRefsAttribute(lifecycle.posts);

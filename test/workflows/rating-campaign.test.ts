@@ -221,6 +221,23 @@ describe('ratingCampaign workflow (real dev server)', function () {
     });
   });
 
+  it('should hear of an item whose lifecycle ops cancelled: it ends failed at once, not at the deadline', async () => {
+    const { client } = await sharedTemporal();
+    const handle = await startCampaign(workers, { items: items(2), responses: 2, maxOpen: 2, deadline: '1d' });
+    await workers.run(async () => {
+      const lifecycleId = `${handle.workflowId}-item-0`;
+      await waitUntil(async () => ((await client.workflow.getHandle(lifecycleId).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'voting');
+      await client.workflow.getHandle(lifecycleId).cancel();
+      const s = await waitUntil(async () => {
+        const now = await status(handle);
+        return now.counts.failed === 1 ? now : undefined;
+      }, 30_000, 'the cancelled item reported failed');
+      assert.deepEqual([s.counts.failed, s.counts.open, s.counts.ended['failed']], [1, 1, 1]);
+      await handle.signal(campaignCancelSignal, { reason: 'test over' });
+      await handle.result();
+    });
+  });
+
   it('should refuse answers beyond the quota (lifecycle_full), however many arrive together', async () => {
     const { client } = await sharedTemporal();
     const directory = new TemporalLifecycleDirectory(client, { busyRetryBudgetMs: 20_000 });
