@@ -1,7 +1,7 @@
 /**
  * The campaign's side of handing out an item: before a rater learns of an item (a `next` answer, an email
  * digest), its lifecycle is told whom it was handed to (the `handed` signal), and only they may answer it
- * (RatingLifecycle.checkHanded). Awaited, so the signal is in the child's history before the rater can act.
+ * (checkHanded, lifecycle-acceptance.ts). Awaited, so the signal is in the child's history before the rater can act.
  */
 import { getExternalWorkflowHandle, log } from '@temporalio/workflow';
 import { itemHandedSignal } from './messages';

@@ -3,35 +3,31 @@
  * cluster-manager pattern): `ratingLifecycle` creates it with `start` or `resume`, moves it through
  * its phases, and hands `toCarry()` to continue-as-new. Only handler registration and logging touch
  * the workflow API here; every command (activities, timers, search attributes) is issued by the
- * workflow function.
+ * workflow function. Whether a vote or judgement is taken is lifecycle-acceptance.ts; the status
+ * query's view and the counts receipts carry are lifecycle-status.ts.
  */
 import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import type { CommitRequest, GenerateCandidatesRequest, IngestCandidatesRequest } from '../activities/types';
 import type { PostedMessage } from '../channels/types';
-import { campaignProgress, judgementChoice, quotaFull, voteChoice } from './campaign-child';
+import { campaignProgress, judgementChoice, voteChoice } from './campaign-child';
 import { DIGEST_BYTES } from './compact';
 import { judgementVerdict, voteVerdict } from './gold';
 import { deadlineAt } from './input';
-import { JudgementTally, judgementRefusal, malformedJudgementReason } from './judgement-tally';
+import { JudgementTally } from './judgement-tally';
+import { checkJudgement, checkVote } from './lifecycle-acceptance';
 import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
-import { VoteRejection, closeSignal, itemHandedSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate, wrongChannelReason } from './messages';
+import { lifecycleStatus, receiptJudgements, receiptTally } from './lifecycle-status';
+import { VoteRejection, closeSignal, itemHandedSignal, judgeSignal, judgeUpdate, statusQuery, voteSignal, voteUpdate } from './messages';
 import type {
-  CampaignChoice, Candidate, CandidateTally, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
+  CampaignChoice, Candidate, CloseReason, GoldVerdict, JudgementCounts, JudgementReceipt, JudgementRequest, LifecyclePhase, LifecyclePlan, LifecycleStatus, LifecycleSummary,
   VoteOutcomeKind, VoteReceipt, VoteRequest,
 } from './types';
-import { RATER_PATTERN, SLOT_BYTES, VoteTally, malformedVoteReason } from './vote-tally';
+import { RATER_PATTERN, SLOT_BYTES, VoteTally } from './vote-tally';
 
+export { MAX_VOTING_STATE_BYTES } from './lifecycle-acceptance';
 export * from './lifecycle-carry';
 export { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES } from './lifecycle-commits';
-
-/**
- * The compact voting state (base64 digests and slots) a lifecycle may grow to: about 11 bytes per
- * accepted vote plus 30 per (rater, candidate) pair, so ≥ 25,000 votes from distinct raters or ≥ 90,000
- * from a few. Beyond it new votes are refused (LifecycleFull) rather than let the carry outgrow 2 MB
- * and the lifecycle get stuck. Judgements count the same way (a slot per rater).
- */
-export const MAX_VOTING_STATE_BYTES = 1024 * 1024;
 
 /** Told of every vote and judgement decision, by update or signal (the workflow counts them: workflows/metrics.ts). */
 export interface VoteObserver {
@@ -194,86 +190,14 @@ export class RatingLifecycle {
     this.phase = 'voting';
   }
 
-  /** Whether an accepted vote or judgement has this key: one dedupe space for both. */
-  private isDuplicate(idempotencyKey: string): boolean {
-    return this.tally.isDuplicate(idempotencyKey) || this.judgements.isDuplicate(idempotencyKey);
-  }
-
-  /**
-   * The checks votes and judgements share, after their shape: channel, hand-over, duplicate, phase.
-   * Returns true for a duplicate (accepted, answered "duplicate"); throws a rejection otherwise.
-   */
-  private checkAcceptance(request: { channel: string; idempotencyKey: string }, signalled: boolean, what: string): boolean {
-    // Before the duplicate check: no event through another channel was ever accepted, so none is a repeat.
-    const wrongChannel = this.rules.oneChannel ? wrongChannelReason(this.plan.channel.kind, request.channel) : undefined;
-    if (wrongChannel) throw ApplicationFailure.nonRetryable(wrongChannel, VoteRejection.WrongChannel);
-    if (this.continuing && this.rules.boundedHistory && !signalled) {
-      throw ApplicationFailure.nonRetryable(`this run is continuing as new; send the ${what} again`, VoteRejection.RunContinuing);
-    }
-    // A repeated delivery of an accepted event answers "duplicate" even after close.
-    if (this.isDuplicate(request.idempotencyKey)) return true;
-    if (this.closeReason !== undefined || this.phase === 'committing' || this.phase === 'completed') {
-      throw ApplicationFailure.nonRetryable('voting closed', VoteRejection.VotingClosed);
-    }
-    if (this.phase !== 'voting') throw ApplicationFailure.nonRetryable('voting has not opened yet', VoteRejection.VotingNotOpen);
-    return false;
-  }
-
-  /** An assigned lifecycle takes answers only from raters its campaign handed it to: no one reaches it around `next`. */
-  private checkHanded(rater: string): void {
-    if (this.plan.delivery === 'assigned' && !this.handedTo.has(rater)) {
-      throw ApplicationFailure.nonRetryable('this item was not handed to you by its campaign', VoteRejection.NotAssigned);
-    }
-  }
-
-  private checkRoom(): void {
-    if (this.rules.boundedHistory && this.votingStateBytes() >= MAX_VOTING_STATE_BYTES) {
-      throw ApplicationFailure.nonRetryable(
-        `this lifecycle holds ${this.eventsAccepted} votes, as many as it can carry; voting goes on in a new lifecycle`,
-        VoteRejection.LifecycleFull,
-      );
-    }
-  }
-
-  /** Campaign children: an answer that would add a standing one is refused once the item has its quota (campaign-child.ts). */
-  private checkQuota(addsStanding: boolean, candidateId?: string): void {
-    // Gold lifecycles take every rater once, for the whole campaign: no quota.
-    if (!this.campaignChild || !addsStanding || this.plan.gold !== undefined) return;
-    if (quotaFull(this.plan.quorum, this.tally, this.judgements, candidateId)) {
-      throw ApplicationFailure.nonRetryable('this item has all the answers it asks for', VoteRejection.LifecycleFull);
-    }
-  }
-
   /** What a campaign counts of this item (campaign-child.ts). */
   progress(): number {
     return campaignProgress(this.plan.quorum, this.tally, this.judgements);
   }
 
-  /**
-   * Gold lifecycles keep a rater's first answer, whichever form it took: any other from them, vote or
-   * judgement, is refused (AnswerFinal), a repeat of it answered `duplicate`.
-   */
-  private checkFirstAnswer(rater: string, withdrawal: boolean): void {
-    if (this.plan.gold !== undefined && (withdrawal || this.tally.hasAnyVote(rater) || this.judgements.hasJudged(rater))) {
-      throw ApplicationFailure.nonRetryable('this item keeps your first answer: it cannot be changed or withdrawn', VoteRejection.AnswerFinal);
-    }
-  }
-
   /** A campaign's child (gold or data): its quota counts and its release carries its campaign's task only. */
   isCampaignItem(): boolean {
     return this.campaignChild !== undefined || this.plan.gold !== undefined;
-  }
-
-  /** Campaign children take their campaign's answer form only: judgements on compare items, votes on thumbs ones (WrongAnswerForm). */
-  private checkAnswerForm(form: 'vote' | 'judgement'): void {
-    if (!this.isCampaignItem()) return;
-    const takes = this.plan.task === 'compare' ? 'judgement' : 'vote';
-    if (form !== takes) {
-      throw ApplicationFailure.nonRetryable(
-        takes === 'judgement' ? 'this campaign item compares its two candidates: answer with a judgement, not a vote' : 'this campaign item takes thumbs votes on its candidates, not a judgement',
-        VoteRejection.WrongAnswerForm,
-      );
-    }
   }
 
   /** Only an answer that now stands is reported (an older one arriving late changes nothing): `choice` is the request's. */
@@ -288,24 +212,9 @@ export class RatingLifecycle {
     }
   }
 
-  /**
-   * A receipt's counts: none (zeros) on a campaign's items, gold or data, so receipts neither tell gold
-   * (every rater answers it) from data nor show raters how others answered (herding).
-   */
-  private receiptTally(candidateId: string): CandidateTally {
-    const tally = this.tally.tallyOf(candidateId);
-    return this.isCampaignItem() ? { ...tally, up: 0, down: 0, score: 0, votes: 0 } : tally;
-  }
-
-  private receiptJudgements(): JudgementReceipt['judgements'] {
-    const counts = this.judgements.counted();
-    if (!this.isCampaignItem()) return counts;
-    return { ...counts, byCandidate: Object.fromEntries(Object.keys(counts.byCandidate).map((id) => [id, 0])), tie: 0, bothBad: 0, standing: 0 };
-  }
-
   /** Synchronous checks that reject a vote before anything is written to history. */
   validateVote(request: VoteRequest, options: { signalled?: boolean } = {}): void {
-    this.observedRefusal(() => this.checkVote(request, options));
+    this.observedRefusal(() => checkVote(this, request, options));
   }
 
   /** Runs `check`, telling the observer of the rejection it throws. */
@@ -318,55 +227,28 @@ export class RatingLifecycle {
     }
   }
 
-  private checkVote(request: VoteRequest, options: { signalled?: boolean }): void {
-    const malformed = malformedVoteReason(request, { isoCastAt: this.rules.isoCastAt });
-    if (malformed) throw ApplicationFailure.nonRetryable(`malformed vote: ${malformed}`, VoteRejection.MalformedVote);
-    if (this.checkAcceptance(request, options.signalled === true, 'vote')) return;
-    this.checkHanded(request.rater);
-    if (!this.tally.hasCandidate(request.candidateId)) {
-      throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
-    }
-    this.checkFirstAnswer(request.rater, request.value === 'retract');
-    this.checkAnswerForm('vote');
-    this.checkQuota(request.value !== 'retract' && !this.tally.hasStanding(request.rater, request.candidateId), request.candidateId);
-    this.checkRoom();
-  }
-
   /** Synchronous checks that reject a judgement before anything is written to history. */
   validateJudgement(request: JudgementRequest, options: { signalled?: boolean } = {}): void {
-    this.observedRefusal(() => this.checkJudgement(request, options));
-  }
-
-  private checkJudgement(request: JudgementRequest, options: { signalled?: boolean }): void {
-    const malformed = malformedJudgementReason(request);
-    if (malformed) throw ApplicationFailure.nonRetryable(`malformed judgement: ${malformed}`, VoteRejection.MalformedVote);
-    if (this.checkAcceptance(request, options.signalled === true, 'judgement')) return;
-    this.checkHanded(request.rater);
-    const refusal = judgementRefusal(request, { candidateIds: this.candidates.map((c) => c.id), allowBothBad: this.plan.allowBothBad !== false });
-    if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
-    this.checkFirstAnswer(request.rater, request.choice === 'retract');
-    this.checkAnswerForm('judgement');
-    this.checkQuota(request.choice !== 'retract' && !this.judgements.hasStanding(request.rater));
-    this.checkRoom();
+    this.observedRefusal(() => checkJudgement(this, request, options));
   }
 
   recordVote(request: VoteRequest): VoteReceipt {
     if (this.judgements.isDuplicate(request.idempotencyKey)) {
       this.observer.voteAccepted('duplicate');
-      return { outcome: 'duplicate', candidate: this.receiptTally(request.candidateId) };
+      return { outcome: 'duplicate', candidate: receiptTally(this, request.candidateId) };
     }
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
     const gold = this.plan.gold !== undefined ? voteVerdict(this.plan.gold, request) : undefined;
     this.reportAnswer(request.rater, outcome, () => voteChoice(this.candidates, request), gold);
-    return { outcome, candidate: this.receiptTally(request.candidateId), ...(gold !== undefined ? { gold } : {}) };
+    return { outcome, candidate: receiptTally(this, request.candidateId), ...(gold !== undefined ? { gold } : {}) };
   }
 
   recordJudgement(request: JudgementRequest): JudgementReceipt {
     if (this.tally.isDuplicate(request.idempotencyKey)) {
       this.observer.voteAccepted('duplicate');
-      return { outcome: 'duplicate', judgements: this.receiptJudgements() };
+      return { outcome: 'duplicate', judgements: receiptJudgements(this) };
     }
     const modelsHidden = this.plan.revealModels !== true;
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
@@ -374,7 +256,7 @@ export class RatingLifecycle {
     this.observer.voteAccepted(outcome);
     const gold = this.plan.gold !== undefined ? judgementVerdict(this.plan.gold, request, this.candidates) : undefined;
     this.reportAnswer(request.rater, outcome, () => judgementChoice(this.candidates, request), gold);
-    return { outcome, judgements: this.receiptJudgements(), ...(gold !== undefined ? { gold } : {}) };
+    return { outcome, judgements: receiptJudgements(this), ...(gold !== undefined ? { gold } : {}) };
   }
 
   /** Signals cannot be refused, so a bad or late one is counted and logged instead. */
@@ -507,40 +389,9 @@ export class RatingLifecycle {
     return this.closeReason;
   }
 
-  /** The ops view: models included (rater-facing views strip them unless revealModels). */
+  /** The ops view: models included (rater-facing views strip them unless revealModels); lifecycle-status.ts. */
   status(): LifecycleStatus {
-    const { plan } = this;
-    const judgements = this.judgementCounts();
-    return {
-      lifecycleId: this.lifecycleId,
-      prompt: plan.prompt,
-      phase: this.phase,
-      ...(plan.task !== undefined ? { task: plan.task } : {}),
-      ...(plan.question !== undefined ? { question: plan.question } : {}),
-      ...(plan.allowBothBad !== undefined ? { allowBothBad: plan.allowBothBad } : {}),
-      ...(plan.revealModels !== undefined ? { revealModels: plan.revealModels } : {}),
-      channel: plan.channelLabel,
-      models: plan.models,
-      ...(plan.campaign !== undefined ? { campaign: plan.campaign } : {}),
-      ...(plan.modelVersion !== undefined ? { modelVersion: plan.modelVersion } : {}),
-      ...(plan.startedBy !== undefined ? { startedBy: plan.startedBy } : {}),
-      ...(plan.startedFrom !== undefined ? { startedFrom: plan.startedFrom } : {}),
-      ...(plan.delivery !== undefined ? { delivery: plan.delivery } : {}),
-      quorum: plan.quorum,
-      deadlineAt: this.deadlineAt,
-      candidates: this.candidates.map((c) => ({
-        id: c.id, label: c.label, model: c.model, kind: c.kind, placeholder: c.placeholder,
-        ...(c.text !== undefined ? { text: c.text } : {}),
-        artifact: { sha256: c.artifact.sha256, mime: c.artifact.mime, size: c.artifact.size },
-        tally: this.tally.tallyOf(c.id),
-      })),
-      votesAccepted: this.eventsAccepted,
-      ...(judgements !== undefined ? { judgements } : {}),
-      ...(this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
-      ...(this.posts.length > 0 ? { posts: this.posts } : {}),
-      ...(plan.gold !== undefined ? { gold: true as const } : {}),
-      ...(this.isCampaignItem() ? { campaignItem: true as const } : {}),
-    };
+    return lifecycleStatus(this);
   }
 
   /**
