@@ -13,13 +13,11 @@
  * Target (issue 14): release ≤ 1.3× the raw copy of the judgements table. It also prints that ratio
  * without the CPU of the judgement_events step, the file that is itself that copy.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
 import { JUDGEMENT_PARQUET_OPTIONS } from '../releases/writer';
-import { Ledger } from '../store/Ledger';
-import { fastest, formatTiming, median, rawCopies, stepTimer, timeRun, type Timing } from './util';
+import type { Ledger } from '../store/Ledger';
+import { againstRaw, fastest, formatTiming, median, openBenchLedger, rawCopies, runReleaseBench, stepTimer, timeRun, type AgainstRaw, type Timing } from './util';
 
 const JUDGEMENTS_PER_LIFECYCLE = 15;
 export interface BenchCompareReleaseOptions {
@@ -30,7 +28,8 @@ export interface BenchCompareReleaseOptions {
   log?: (line: string) => void;
 }
 
-export interface BenchCompareReleaseResult {
+/** Against the raw copy of the four tables (AgainstRaw), and of the judgements table alone (table*). */
+export interface BenchCompareReleaseResult extends AgainstRaw {
   judgements: number;
   lifecycles: number;
   fillMs: number;
@@ -44,16 +43,6 @@ export interface BenchCompareReleaseResult {
   tableCpuRatioWithoutEvents: number;
   /** Median over interleaved runs of release / judgements-table copy, wall clock. */
   tableMedianPairRatio: number;
-  rawCopyMs: number;
-  releaseMs: number;
-  /** Fastest release / fastest raw copy of the four tables (wall clock). */
-  ratio: number;
-  /** Median over interleaved runs of release / raw, wall clock. */
-  medianPairRatio: number;
-  /** Process CPU time of the release / of the raw copies (median of pairs): steadier on a shared machine. */
-  cpuRatio: number;
-  rawBytes: number;
-  releaseBytes: number;
 }
 
 /** Model index of candidate k (0 or 1) of lifecycle i: two different models per lifecycle, as the thumbs bench. */
@@ -105,8 +94,7 @@ export async function benchCompareRelease(options: BenchCompareReleaseOptions): 
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const lifecycles = Math.max(1, Math.floor(options.judgements / JUDGEMENTS_PER_LIFECYCLE));
   const judgements = lifecycles * JUDGEMENTS_PER_LIFECYCLE;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'prefline-bench-release-compare-'));
-  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
+  const { ledger, dir, close } = await openBenchLedger(options, 'prefline-bench-release-compare-');
   try {
     const t = performance.now();
     await fillSyntheticCompareLedger(ledger, lifecycles);
@@ -148,28 +136,23 @@ export async function benchCompareRelease(options: BenchCompareReleaseOptions): 
       );
       runs.push({ table: t, raw: a, release: b });
     }
-    const best = { table: fastest(runs.map((r) => r.table)), raw: fastest(runs.map((r) => r.raw)), release: fastest(runs.map((r) => r.release)) };
+    const vsRaw = againstRaw(runs);
+    const bestTable = fastest(runs.map((r) => r.table));
     const result: BenchCompareReleaseResult = {
       judgements,
       lifecycles,
       fillMs,
-      tableCopyMs: best.table.ms,
-      tableRatio: best.release.ms / best.table.ms,
+      tableCopyMs: bestTable.ms,
+      tableRatio: vsRaw.releaseMs / bestTable.ms,
       tableCpuRatio: median(runs.map((r) => r.release.cpuMs / r.table.cpuMs)),
       tableCpuRatioWithoutEvents: median(runs.map((r) => r.release.cpuMsWithoutEvents / r.table.cpuMs)),
       tableMedianPairRatio: median(runs.map((r) => r.release.ms / r.table.ms)),
-      rawCopyMs: best.raw.ms,
-      releaseMs: best.release.ms,
-      ratio: best.release.ms / best.raw.ms,
-      medianPairRatio: median(runs.map((r) => r.release.ms / r.raw.ms)),
-      cpuRatio: median(runs.map((r) => r.release.cpuMs / r.raw.cpuMs)),
-      rawBytes: best.raw.bytes,
-      releaseBytes: best.release.bytes,
+      ...vsRaw,
     };
     log(
       [
         `judgements          ${judgements.toLocaleString('en')}`,
-        `judgements table    ${(result.tableCopyMs / 1000).toFixed(2)} s   ${(best.table.bytes / 1e6).toFixed(1)} MB (raw COPY of the ledger's judgements, the release's settings)`,
+        `judgements table    ${(result.tableCopyMs / 1000).toFixed(2)} s   ${(bestTable.bytes / 1e6).toFixed(1)} MB (raw COPY of the ledger's judgements, the release's settings)`,
         `raw COPY (4 tables) ${(result.rawCopyMs / 1000).toFixed(2)} s   ${(result.rawBytes / 1e6).toFixed(1)} MB (lifecycles, candidates, standing and all judgements)`,
         `release             ${(result.releaseMs / 1000).toFixed(2)} s   ${(result.releaseBytes / 1e6).toFixed(1)} MB (12 parquet files, card, report, manifest)`,
         `ratio to the table  ${result.tableRatio.toFixed(2)}× fastest/fastest, ${result.tableMedianPairRatio.toFixed(2)}× median of paired runs, ${result.tableCpuRatio.toFixed(2)}× CPU time   (issue 14's target ≤ 1.3×)`,
@@ -179,21 +162,8 @@ export async function benchCompareRelease(options: BenchCompareReleaseOptions): 
     );
     return result;
   } finally {
-    ledger.closeSync();
-    if (!options.keep && !options.dir) rmSync(dir, { recursive: true, force: true });
+    close();
   }
 }
 
-if (require.main === module) {
-  const argv = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const judgements = Number(flag('judgements') ?? 1_000_000);
-  if (!Number.isInteger(judgements) || judgements < JUDGEMENTS_PER_LIFECYCLE) throw new Error(`--judgements must be an integer ≥ ${JUDGEMENTS_PER_LIFECYCLE}`);
-  benchCompareRelease({ judgements, repeat: Number(flag('repeat') ?? 2), keep: argv.includes('--keep') }).catch((err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runReleaseBench('judgements', JUDGEMENTS_PER_LIFECYCLE, (judgements, options) => benchCompareRelease({ judgements, ...options }));

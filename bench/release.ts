@@ -11,15 +11,15 @@
  * query through the read path, after a commit (a fresh copy of the ledger) and with none.
  */
 import { createHash } from 'node:crypto';
-import { constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { constants, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishRelease } from '../releases/publisher';
 import type { CommittedVote, CommitRequest } from '../store/ledger-types';
-import { Ledger } from '../store/Ledger';
+import type { Ledger } from '../store/Ledger';
 import type { Candidate, LifecyclePlan } from '../workflows/types';
-import { fastest, formatTiming, median, rawCopies, stepTimer, timeRun, type Timing } from './util';
+import { againstRaw, formatTiming, openBenchLedger, rawCopies, runReleaseBench, stepTimer, timeRun, type AgainstRaw, type Timing } from './util';
 
 export interface BenchReleaseOptions {
   votes: number;
@@ -30,21 +30,11 @@ export interface BenchReleaseOptions {
   log?: (line: string) => void;
 }
 
-export interface BenchReleaseResult {
+export interface BenchReleaseResult extends AgainstRaw {
   votes: number;
   lifecycles: number;
   candidates: number;
   fillMs: number;
-  rawCopyMs: number;
-  releaseMs: number;
-  /** Fastest release / fastest raw copy (wall clock). */
-  ratio: number;
-  /** Median over interleaved runs of release / raw, wall clock. */
-  medianPairRatio: number;
-  /** Process CPU time (all DuckDB threads) of the release / of the raw copies: steadier on a shared machine. */
-  cpuRatio: number;
-  rawBytes: number;
-  releaseBytes: number;
   /** Whole process, filling the ledger included. */
   peakRssMb: number;
   /** Sampled every 50 ms while releases were being published. */
@@ -180,8 +170,7 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const lifecycles = Math.max(1, Math.floor(options.votes / VOTES_PER_LIFECYCLE));
   const votes = lifecycles * VOTES_PER_LIFECYCLE;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'prefline-bench-release-'));
-  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
+  const { ledger, dir, close } = await openBenchLedger(options, 'prefline-bench-release-');
   try {
     const t = performance.now();
     await fillSyntheticLedger(ledger, lifecycles);
@@ -231,19 +220,12 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
       `  analyst query (own process over a copy): after a commit p50 ${reads.afterChangeMs.toFixed(0)} ms, unchanged ledger ${reads.unchangedMs.toFixed(0)} ms; ` +
         `copying the ${ledgerMb.toFixed(0)} MB ledger ${reads.copyMs.toFixed(0)} ms (commits wait that long, once per change)`,
     );
-    const best = { raw: fastest(runs.map((r) => r.raw)), release: fastest(runs.map((r) => r.release)) };
     const result: BenchReleaseResult = {
       votes,
       lifecycles,
       candidates: lifecycles * 2,
       fillMs,
-      rawCopyMs: best.raw.ms,
-      releaseMs: best.release.ms,
-      ratio: best.release.ms / best.raw.ms,
-      medianPairRatio: median(runs.map((r) => r.release.ms / r.raw.ms)),
-      cpuRatio: median(runs.map((r) => r.release.cpuMs / r.raw.cpuMs)),
-      rawBytes: best.raw.bytes,
-      releaseBytes: best.release.bytes,
+      ...againstRaw(runs),
       peakRssMb: rssMb(),
       peakRssDuringReleaseMb: peakDuringRelease,
       commitP50Ms: commits.completing.p50,
@@ -264,21 +246,8 @@ export async function benchRelease(options: BenchReleaseOptions): Promise<BenchR
     );
     return result;
   } finally {
-    ledger.closeSync();
-    if (!options.keep && !options.dir) rmSync(dir, { recursive: true, force: true });
+    close();
   }
 }
 
-if (require.main === module) {
-  const argv = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const votes = Number(flag('votes') ?? 1_000_000);
-  if (!Number.isInteger(votes) || votes < 10) throw new Error('--votes must be an integer ≥ 10');
-  benchRelease({ votes, repeat: Number(flag('repeat') ?? 2), keep: argv.includes('--keep') }).catch((err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runReleaseBench('votes', 10, (votes, options) => benchRelease({ votes, ...options }));

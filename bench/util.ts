@@ -1,7 +1,7 @@
 /**
  * Helpers shared by the benchmarks: a bounded-concurrency runner, percentiles and report lines, a stack
  * starter, rater sessions as the rating page gets them, and the release benchmarks' timing (CPU and
- * wall per run and per step, raw COPY baselines, medians of paired runs).
+ * wall per run and per step, raw COPY baselines, medians of paired runs), ledger and command line.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
@@ -15,6 +15,7 @@ import { signInvite } from '../gateway/invites';
 import { DevServer, freePort, temporalBinaryPath } from '../ops/dev-server';
 import { createLogger } from '../ops/log';
 import { quotedString } from '../releases/sql';
+import { Ledger } from '../store/Ledger';
 import { spawnCli, type CliProcess } from '../test/helpers/processes';
 
 export interface Timed {
@@ -325,4 +326,66 @@ export async function rawCopies(
     }
   }));
   return { timing, line: `raw (s): ${each.join(', ')}` };
+}
+
+/** The release against a raw COPY baseline over interleaved runs, as both release benchmarks report it. */
+export interface AgainstRaw {
+  rawCopyMs: number;
+  releaseMs: number;
+  /** Fastest release / fastest raw copy (wall clock). */
+  ratio: number;
+  /** Median over interleaved runs of release / raw, wall clock. */
+  medianPairRatio: number;
+  /** Process CPU time (all DuckDB threads) of the release / of the raw copies, median of the pairs: steadier on a shared machine. */
+  cpuRatio: number;
+  rawBytes: number;
+  releaseBytes: number;
+}
+
+export function againstRaw(runs: ReadonlyArray<{ raw: Timing; release: Timing }>): AgainstRaw {
+  const best = { raw: fastest(runs.map((r) => r.raw)), release: fastest(runs.map((r) => r.release)) };
+  return {
+    rawCopyMs: best.raw.ms,
+    releaseMs: best.release.ms,
+    ratio: best.release.ms / best.raw.ms,
+    medianPairRatio: median(runs.map((r) => r.release.ms / r.raw.ms)),
+    cpuRatio: median(runs.map((r) => r.release.cpuMs / r.raw.cpuMs)),
+    rawBytes: best.raw.bytes,
+    releaseBytes: best.release.bytes,
+  };
+}
+
+/**
+ * A release benchmark's writable ledger, in `options.dir` or else in a new temp folder named after
+ * `prefix`, which close() removes unless `keep`.
+ */
+export async function openBenchLedger(options: { dir?: string; keep?: boolean }, prefix: string): Promise<{ ledger: Ledger; dir: string; close: () => void }> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), prefix));
+  const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'), { allowedDirectories: [dir] });
+  return {
+    ledger,
+    dir,
+    close: () => {
+      ledger.closeSync();
+      if (!options.keep && !options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A release benchmark's command line: `--<countFlag> N` (default 1,000,000; an integer of at least
+ * `min`), `--repeat R` (default 2) and `--keep`; a failed run prints its stack and exits 1.
+ */
+export function runReleaseBench(countFlag: string, min: number, bench: (count: number, options: { repeat: number; keep: boolean }) => Promise<unknown>): void {
+  const argv = process.argv.slice(2);
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const count = Number(flag(countFlag) ?? 1_000_000);
+  if (!Number.isInteger(count) || count < min) throw new Error(`--${countFlag} must be an integer ≥ ${min}`);
+  bench(count, { repeat: Number(flag('repeat') ?? 2), keep: argv.includes('--keep') }).catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  });
 }

@@ -8,7 +8,7 @@
  */
 import type { SendMailOptions } from 'nodemailer';
 import type { CloseReason, JudgementCounts } from '../../workflows/types';
-import { commonHeaders, composeResultsMail, escapeHtml, pushFooter, sender, subjectFor, when, type MailCandidate, type Sender } from './compose';
+import { commonHeaders, composeReminderMail, composeResultsMail, escapeHtml, pushFooter, sender, subjectFor, when, type ClosingMail, type MailCandidate, type Sender } from './compose';
 
 export interface AnswerLinks {
   left: string;
@@ -99,30 +99,13 @@ export function composeCompareReminder(mail: CompareReminderMail): SendMailOptio
     `<p>${answers.map(([label, url]) => `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`).join(' &nbsp; ')}</p>`,
   ];
   pushFooter(text, html, { unsubscribeUrl: mail.unsubscribeUrl });
-  return {
-    from: sender(mail.from),
-    to: mail.to,
-    subject: subjectFor('Reminder: which is better', mail.prompt),
-    messageId: mail.messageId,
-    inReplyTo: mail.inReplyTo,
-    references: [mail.inReplyTo],
-    text: text.join('\n'),
-    html: `<!doctype html><html><body>${html.join('\n')}</body></html>`,
-    ...commonHeaders(mail.unsubscribeUrl),
-  };
+  return composeReminderMail(mail, 'Reminder: which is better', text, html);
 }
 
-export interface CompareClosingMail {
-  from: Sender;
-  to: string;
-  messageId: string;
-  inReplyTo: string;
-  prompt: string;
-  closeReason: CloseReason;
+export interface CompareClosingMail extends Omit<ClosingMail, 'tally'> {
   /** Each candidate by name (its model, now that voting has closed) with its id. */
   candidates: Array<{ id: string; name: string }>;
   judgements?: JudgementCounts;
-  unsubscribeUrl: string;
 }
 
 const CLOSED: Record<CloseReason, string> = {

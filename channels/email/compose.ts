@@ -145,11 +145,25 @@ export function composeReminder(mail: ReminderMail): SendMailOptions {
     html.push(`<p>Candidate ${escapeHtml(c.label)}: <a href="${escapeHtml(c.links.up)}">👍 Thumbs up</a> &nbsp; <a href="${escapeHtml(c.links.down)}">👎 Thumbs down</a></p>`);
   }
   pushFooter(text, html, mail);
+  return composeReminderMail(mail, 'Reminder: rate', text, html, mail.replyTo);
+}
+
+/**
+ * A reminder in a lifecycle's thread, thumbs and compare alike: `text` and `html` lines as its body
+ * (footer included), and a reply address only where one is passed (compare reminders pass none).
+ */
+export function composeReminderMail(
+  mail: Pick<ReminderMail, 'from' | 'to' | 'messageId' | 'inReplyTo' | 'prompt' | 'unsubscribeUrl'>,
+  subjectPrefix: string,
+  text: readonly string[],
+  html: readonly string[],
+  replyTo?: string,
+): SendMailOptions {
   return {
     from: sender(mail.from),
     to: mail.to,
-    ...(mail.replyTo ? { replyTo: { name: 'Prefline votes', address: mail.replyTo } } : {}),
-    subject: subjectFor('Reminder: rate', mail.prompt),
+    ...(replyTo ? { replyTo: { name: 'Prefline votes', address: replyTo } } : {}),
+    subject: subjectFor(subjectPrefix, mail.prompt),
     messageId: mail.messageId,
     inReplyTo: mail.inReplyTo,
     references: [mail.inReplyTo],

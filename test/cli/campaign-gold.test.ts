@@ -4,25 +4,20 @@
  * command against a dev server (a bad gold file starts nothing, exit 2; a good one is stored as goldRef).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCampaignStatus } from '../../cli/campaign';
 import { parseCsvGold, parseJsonlGold } from '../../cli/campaign-gold';
-import { validateCampaignInput } from '../../workflows/campaign-input';
 import { campaignCancelSignal, campaignStatusQuery } from '../../workflows/messages';
-import type { CampaignPlan, CampaignStatus } from '../../workflows/types';
-import { spawnCli, waitUntil } from '../helpers/processes';
-import { createLifecycleWorkers, sharedTemporal, type LifecycleWorkers } from '../helpers/temporal';
+import type { CampaignStatus } from '../../workflows/types';
+import { campaignPlan, startCampaignCli, workflowStartInput, type CampaignCli } from '../helpers/campaign-cli';
+import { waitUntil } from '../helpers/processes';
+import { sharedTemporal } from '../helpers/temporal';
 
 const NOW = Date.now();
 const DEADLINE = NOW + 3 * 24 * 3600 * 1000;
 
-function plan(input: Record<string, unknown> = {}): CampaignPlan {
-  const result = validateCampaignInput({ itemsRef: `sha256:${'0'.repeat(64)}`, itemCount: 1, responses: 3, ...input }, 'camp', NOW);
-  assert.ok(result.ok, JSON.stringify(result));
-  return result.plan;
-}
+const plan = (input: Record<string, unknown> = {}) => campaignPlan(NOW, input);
 
 describe('prefline campaign: gold files', () => {
   it('should map gold CSV rows to gold items, answers by candidate in any of their spellings', () => {
@@ -86,28 +81,15 @@ describe('prefline campaign: gold files', () => {
 
 describe('prefline campaign start --gold against a dev server', function () {
   this.timeout(180_000);
-  let workers: LifecycleWorkers;
-  let env: NodeJS.ProcessEnv;
-  let dir: string;
+  let campaign: CampaignCli;
 
   before(async () => {
-    const { address } = await sharedTemporal();
-    workers = await createLifecycleWorkers('cli-campaign-gold');
-    dir = mkdtempSync(join(tmpdir(), 'prefline-cli-gold-'));
-    env = { PREFLINE_DATA_DIR: dir, PREFLINE_ARTIFACT_DIR: join(workers.dir, 'artifacts'), PREFLINE_TEMPORAL_ADDRESS: address, PREFLINE_TASK_QUEUE: workers.taskQueue };
+    campaign = await startCampaignCli('cli-campaign-gold', 'prefline-cli-gold-');
   });
-  after(() => {
-    workers?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  const cli = async (args: string[]) => {
-    const child = spawnCli(args, env);
-    const { code } = await child.exited;
-    return { code, output: child.output() };
-  };
+  after(() => campaign?.close());
 
   it('should refuse a gold file with bad rows (exit 2, nothing started), and start one with a good gold file and its settings', async () => {
+    const { cli, dir, workers } = campaign;
     const items = join(dir, 'matchups.csv');
     writeFileSync(items, ['prompt,text1,text2', ...Array.from({ length: 3 }, (_, i) => `prompt ${i},left ${i},right ${i}`)].join('\n'));
     const badGold = join(dir, 'bad-gold.csv');
@@ -132,8 +114,7 @@ describe('prefline campaign start --gold against a dev server', function () {
       assert.equal(started.code, 0, started.output);
       assert.match(started.output, new RegExp(`^started ${id}: 3 items, 10 answers each, 1 gold items\\n`));
       const handle = client.workflow.getHandle(id);
-      const [startInput] = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
-      const input = JSON.parse(Buffer.from(startInput!.data!).toString('utf8')) as Record<string, unknown>;
+      const input = await workflowStartInput(handle);
       assert.match(String(input['goldRef']), /^sha256:[0-9a-f]{64}$/);
       assert.deepEqual([input['goldCount'], input['goldRate'], input['minGold'], input['prior']], [1, 0.2, 5, { mean: 0.8, strength: 3 }]);
       const stored = await workers.artifacts.read(String(input['goldRef']).slice('sha256:'.length));

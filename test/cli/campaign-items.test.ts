@@ -9,18 +9,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCsvItems, parseJsonlItems, parseParquetItems, parsePromptLines } from '../../cli/campaign-items';
-import { validateCampaignInput } from '../../workflows/campaign-input';
-import type { CampaignPlan } from '../../workflows/types';
+import { campaignPlan } from '../helpers/campaign-cli';
 
 const NOW = Date.now();
 const DEADLINE = NOW + 3 * 24 * 3600 * 1000;
 const AB = ['demo:shapes', 'demo:gradient'];
 
-function plan(input: Record<string, unknown> = {}): CampaignPlan {
-  const result = validateCampaignInput({ itemsRef: `sha256:${'0'.repeat(64)}`, itemCount: 1, responses: 3, ...input }, 'camp', NOW);
-  assert.ok(result.ok, JSON.stringify(result));
-  return result.plan;
-}
+const plan = (input: Record<string, unknown> = {}) => campaignPlan(NOW, input);
 
 describe('prefline campaign: parquet and generate-mode item files', () => {
   let dir: string;

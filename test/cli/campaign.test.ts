@@ -3,25 +3,20 @@
  * starts (exit 2), and start/status/pause/resume/cancel as real processes against a dev server.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsvItems, parseJsonlItems } from '../../cli/campaign-items';
 import { formatCampaignStatus } from '../../cli/campaign';
-import { validateCampaignInput } from '../../workflows/campaign-input';
-import type { CampaignPlan, CampaignStatus, CampaignSummary } from '../../workflows/types';
-import { spawnCli, waitUntil } from '../helpers/processes';
+import type { CampaignStatus, CampaignSummary } from '../../workflows/types';
+import { campaignPlan, startCampaignCli, workflowStartInput, type CampaignCli } from '../helpers/campaign-cli';
+import { waitUntil } from '../helpers/processes';
 import { statusQuery } from '../../workflows/messages';
-import { createLifecycleWorkers, sharedTemporal, type LifecycleWorkers } from '../helpers/temporal';
+import { sharedTemporal } from '../helpers/temporal';
 
 const NOW = Date.now();
 const DEADLINE = NOW + 3 * 24 * 3600 * 1000;
 
-function plan(input: Record<string, unknown> = {}): CampaignPlan {
-  const result = validateCampaignInput({ itemsRef: `sha256:${'0'.repeat(64)}`, itemCount: 1, responses: 3, ...input }, 'camp', NOW);
-  assert.ok(result.ok, JSON.stringify(result));
-  return result.plan;
-}
+const plan = (input: Record<string, unknown> = {}) => campaignPlan(NOW, input);
 
 describe('prefline campaign: item files', () => {
   it('should map matchups.csv rows to compare items: image paths under the import root, model labels, questions', () => {
@@ -85,29 +80,15 @@ describe('prefline campaign: item files', () => {
 
 describe('prefline campaign against a dev server', function () {
   this.timeout(180_000);
-  let workers: LifecycleWorkers;
-  let env: NodeJS.ProcessEnv;
-  let dir: string;
+  let campaign: CampaignCli;
 
   before(async () => {
-    const { address } = await sharedTemporal();
-    workers = await createLifecycleWorkers('cli-campaign');
-    dir = mkdtempSync(join(tmpdir(), 'prefline-cli-campaign-'));
-    // The CLI stores the items where the workers' activities read them.
-    env = { PREFLINE_DATA_DIR: dir, PREFLINE_ARTIFACT_DIR: join(workers.dir, 'artifacts'), PREFLINE_TEMPORAL_ADDRESS: address, PREFLINE_TASK_QUEUE: workers.taskQueue };
+    campaign = await startCampaignCli('cli-campaign', 'prefline-cli-campaign-');
   });
-  after(() => {
-    workers?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  const cli = async (args: string[]) => {
-    const child = spawnCli(args, env);
-    const { code } = await child.exited;
-    return { code, output: child.output() };
-  };
+  after(() => campaign?.close());
 
   it('should refuse a CSV with bad rows by line (exit 2) and start nothing', async () => {
+    const { cli, dir } = campaign;
     const file = join(dir, 'bad.csv');
     writeFileSync(file, 'prompt,text1,text2\nfine,a,b\n,a,b\nx,,b\n');
     const result = await cli(['campaign', 'start', file, '--id', 'cmp-cli-bad']);
@@ -134,6 +115,7 @@ describe('prefline campaign against a dev server', function () {
   });
 
   it('should start a campaign from a CSV, show its status, pause, resume and cancel it', async () => {
+    const { cli, dir, workers } = campaign;
     const file = join(dir, 'matchups.csv');
     writeFileSync(file, ['prompt,text1,text2,model1,model2', ...Array.from({ length: 6 }, (_, i) => `prompt ${i},left ${i},right ${i},a,b`)].join('\n'));
     const id = `cmp-cli-${Date.now()}`;
@@ -145,8 +127,7 @@ describe('prefline campaign against a dev server', function () {
       assert.match(started.output, new RegExp(`^started ${id}: 6 items, 2 answers each\\n`));
       const { client } = await sharedTemporal();
       const handle = client.workflow.getHandle(id);
-      const [startInput] = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
-      const input = JSON.parse(Buffer.from(startInput!.data!).toString('utf8')) as Record<string, unknown>;
+      const input = await workflowStartInput(handle);
       assert.deepEqual([input['itemDeadline'], input['reask'], input['maxOpen'], input['question'], input['itemCount']], ['1h', 1, 2, 'Which reads better?', 6]);
       assert.deepEqual(input['notify'], { slack: '#results', email: 'list@example.com', webhook: 'results', on: ['quota'] });
       const paused = await cli(['campaign', 'pause', id]);
@@ -172,6 +153,7 @@ describe('prefline campaign against a dev server', function () {
   });
 
   it('should refuse bad generate-mode, confidence and parquet input (exit 2) before anything starts', async () => {
+    const { cli, dir } = campaign;
     const prompts = join(dir, 'prompts.txt');
     writeFileSync(prompts, 'a red cube\na blue sphere\n');
     const one = await cli(['campaign', 'start', prompts, '--models', 'demo:shapes']);
@@ -201,28 +183,15 @@ describe('prefline campaign against a dev server', function () {
 
 describe('prefline campaign generate mode against a dev server', function () {
   this.timeout(180_000);
-  let workers: LifecycleWorkers;
-  let env: NodeJS.ProcessEnv;
-  let dir: string;
+  let campaign: CampaignCli;
 
   before(async () => {
-    const { address } = await sharedTemporal();
-    workers = await createLifecycleWorkers('cli-campaign-generate');
-    dir = mkdtempSync(join(tmpdir(), 'prefline-cli-campaign-generate-'));
-    env = { PREFLINE_DATA_DIR: dir, PREFLINE_ARTIFACT_DIR: join(workers.dir, 'artifacts'), PREFLINE_TEMPORAL_ADDRESS: address, PREFLINE_TASK_QUEUE: workers.taskQueue };
+    campaign = await startCampaignCli('cli-campaign-generate', 'prefline-cli-campaign-generate-');
   });
-  after(() => {
-    workers?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  const cli = async (args: string[]) => {
-    const child = spawnCli(args, env);
-    const { code } = await child.exited;
-    return { code, output: child.output() };
-  };
+  after(() => campaign?.close());
 
   it('should start a generate-mode campaign from a file of prompts: each item generates one candidate per model, with early stopping', async () => {
+    const { cli, dir, workers } = campaign;
     const file = join(dir, 'generate.txt');
     writeFileSync(file, 'a red cube\na blue sphere\n');
     const id = `cmp-cli-gen-${Date.now()}`;
@@ -232,8 +201,7 @@ describe('prefline campaign generate mode against a dev server', function () {
       assert.match(started.output, new RegExp(`^started ${id}: 2 items, 4 answers each\\n`));
       const { client } = await sharedTemporal();
       const handle = client.workflow.getHandle(id);
-      const [startInput] = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
-      const input = JSON.parse(Buffer.from(startInput!.data!).toString('utf8')) as Record<string, unknown>;
+      const input = await workflowStartInput(handle);
       assert.deepEqual([input['confidence'], input['minResponses'], input['itemCount']], [0.99, 2, 2]);
       const item = client.workflow.getHandle(`${id}-item-1`);
       const voting = await waitUntil(async () => {

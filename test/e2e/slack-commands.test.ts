@@ -7,63 +7,41 @@
  * started the lifecycle and from where.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { commandLifecycleId } from '../../channels/slack/command-text';
 import { queryLedger } from '../../cli/query';
 import { loadConfig } from '../../config';
 import { pseudonymiseRater } from '../../core/pseudonym';
-import { freePort } from '../../ops/dev-server';
 import { statusQuery } from '../../workflows/messages';
 import type { LifecycleSummary } from '../../workflows/types';
-import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
-import { sharedTemporal, uniqueQueue } from '../helpers/temporal';
-import { SlackStandIn } from '../standins/slack-server';
+import { waitUntil } from '../helpers/processes';
+import { SlackE2e } from '../helpers/slack-e2e';
 
 const RATER_KEY = 'e2e-slack-commands-rater-key-0123456789';
 const STARTER = 'U0ALICE01';
 
 describe('/prefline end to end: worker and gateway processes, the dev server, the Slack stand-in', function () {
   this.timeout(240_000);
-  let slack: SlackStandIn;
-  let dataDir: string;
-  const processes: CliProcess[] = [];
+  let e2e: SlackE2e;
 
   before(async () => {
-    slack = await SlackStandIn.start();
-    dataDir = mkdtempSync(join(tmpdir(), 'prefline-slack-commands-e2e-'));
+    e2e = await SlackE2e.start('slack-commands', RATER_KEY);
   });
 
   after(async () => {
-    for (const p of processes) await p.kill('SIGKILL');
-    await slack?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.close();
   });
 
   it('should start one lifecycle from a command sent twice, link its post, and commit the reactions with its provenance', async () => {
-    const { client, address } = await sharedTemporal();
-    const taskQueue = uniqueQueue('slack-commands-e2e');
-    const gatewayPort = await freePort();
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const env: NodeJS.ProcessEnv = {
-      PREFLINE_TEMPORAL_ADDRESS: address,
-      PREFLINE_DATA_DIR: dataDir,
-      PREFLINE_TASK_QUEUE: taskQueue,
-      PREFLINE_GATEWAY_PORT: String(gatewayPort),
-      PREFLINE_RATER_KEY: RATER_KEY,
-      PREFLINE_SLACK_BOT_TOKEN: slack.botToken,
-      PREFLINE_SLACK_SIGNING_SECRET: slack.signingSecret,
-      PREFLINE_SLACK_API_URL: slack.apiUrl,
-      PREFLINE_SLACK_STARTERS: STARTER,
-      PREFLINE_SLACK_START_MODELS: 'demo:shapes,demo:text',
-      PREFLINE_SLACK_CHANNEL_DEFAULTS: JSON.stringify({ '*': { votesPerCandidate: 1, deadline: '1h' } }),
-    };
-    const worker = spawnCli(['worker'], env);
-    const gateway = spawnCli(['gateway'], env);
-    processes.push(worker, gateway);
-    await Promise.all([worker.waitFor(/worker polling/, 90_000), gateway.waitFor(/Slack votes enabled.*starts=true/, 60_000)]);
-    await gateway.waitFor(/listening/, 30_000);
+    const { slack, dataDir } = e2e;
+    const { client, gatewayUrl, worker, gateway } = await e2e.startWorkerAndGateway({
+      queue: 'slack-commands-e2e',
+      env: {
+        PREFLINE_SLACK_STARTERS: STARTER,
+        PREFLINE_SLACK_START_MODELS: 'demo:shapes,demo:text',
+        PREFLINE_SLACK_CHANNEL_DEFAULTS: JSON.stringify({ '*': { votesPerCandidate: 1, deadline: '1h' } }),
+      },
+      slackEnabled: /Slack votes enabled.*starts=true/,
+    });
 
     const channel = slack.channelId('#ox-feedback');
     const fields = slack.slashCommandFields({ user: STARTER, channel, text: 'an ox ploughing a field at dawn --n 2' });

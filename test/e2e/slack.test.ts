@@ -6,9 +6,7 @@
  * the header ends up showing the result and "voting closed".
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryLedger } from '../../cli/query';
 import { loadConfig } from '../../config';
@@ -17,9 +15,10 @@ import { pseudonymiseRater } from '../../core/pseudonym';
 import { freePort } from '../../ops/dev-server';
 import { statusQuery } from '../../workflows/messages';
 import type { LifecycleSummary } from '../../workflows/types';
-import { spawnCli, waitUntil, type CliProcess } from '../helpers/processes';
+import { waitUntil } from '../helpers/processes';
+import { SlackE2e } from '../helpers/slack-e2e';
 import { sharedTemporal, uniqueQueue } from '../helpers/temporal';
-import { SlackStandIn, type StoredMessage } from '../standins/slack-server';
+import type { StoredMessage } from '../standins/slack-server';
 
 const RATER_KEY = 'e2e-slack-rater-key-0123456789abcdef';
 
@@ -29,42 +28,24 @@ function actionIds(message: StoredMessage | undefined): string[] {
 
 describe('Slack end to end: worker and gateway processes, the dev server, the Slack stand-in', function () {
   this.timeout(240_000);
-  let slack: SlackStandIn;
-  let dataDir: string;
-  const processes: CliProcess[] = [];
+  let e2e: SlackE2e;
 
   before(async () => {
-    slack = await SlackStandIn.start();
-    dataDir = mkdtempSync(join(tmpdir(), 'prefline-slack-e2e-'));
+    e2e = await SlackE2e.start('slack', RATER_KEY);
   });
 
   after(async () => {
-    for (const p of processes) await p.kill('SIGKILL');
-    await slack?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.close();
   });
 
   it('should take a lifecycle from the Slack post to committed rows, with buttons and reactions mixed', async () => {
-    const { client, address } = await sharedTemporal();
-    const taskQueue = uniqueQueue('slack-e2e');
-    const gatewayPort = await freePort();
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const env: NodeJS.ProcessEnv = {
-      PREFLINE_TEMPORAL_ADDRESS: address,
-      PREFLINE_DATA_DIR: dataDir,
-      PREFLINE_TASK_QUEUE: taskQueue,
-      PREFLINE_GATEWAY_PORT: String(gatewayPort),
-      PREFLINE_RATER_KEY: RATER_KEY,
-      PREFLINE_SLACK_BOT_TOKEN: slack.botToken,
-      PREFLINE_SLACK_SIGNING_SECRET: slack.signingSecret,
-      PREFLINE_SLACK_API_URL: slack.apiUrl,
-    };
-    const worker = spawnCli(['worker'], env);
-    // At debug level the gateway says which reactions it did not count: the test waits on that, not on the clock.
-    const gateway = spawnCli(['gateway'], { ...env, PREFLINE_LOG_LEVEL: 'debug' });
-    processes.push(worker, gateway);
-    await Promise.all([worker.waitFor(/worker polling/, 90_000), gateway.waitFor(/Slack votes enabled/, 60_000)]);
-    await gateway.waitFor(/listening/, 30_000);
+    const { slack, dataDir } = e2e;
+    const { client, taskQueue, gatewayUrl, worker, gateway } = await e2e.startWorkerAndGateway({
+      queue: 'slack-e2e',
+      // At debug level the gateway says which reactions it did not count: the test waits on that, not on the clock.
+      gatewayEnv: { PREFLINE_LOG_LEVEL: 'debug' },
+      slackEnabled: /Slack votes enabled/,
+    });
 
     const handle = await client.workflow.start('ratingLifecycle', {
       taskQueue,
@@ -160,6 +141,7 @@ describe('Slack end to end: worker and gateway processes, the dev server, the Sl
   });
 
   it('should count a reaction acknowledged by a gateway SIGKILLed while Temporal was unreachable, once', async () => {
+    const { slack, dataDir } = e2e;
     const { client, address } = await sharedTemporal();
     const taskQueue = uniqueQueue('slack-journal-e2e');
     const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
@@ -181,15 +163,10 @@ describe('Slack end to end: worker and gateway processes, the dev server, the Sl
     const journalDir = join(dataDir, 'journal-e2e');
     const gatewayPort = await freePort();
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const env: NodeJS.ProcessEnv = {
-      PREFLINE_TEMPORAL_ADDRESS: address, PREFLINE_DATA_DIR: dataDir, PREFLINE_TASK_QUEUE: taskQueue, PREFLINE_GATEWAY_PORT: String(gatewayPort),
-      PREFLINE_RATER_KEY: RATER_KEY, PREFLINE_SLACK_BOT_TOKEN: slack.botToken, PREFLINE_SLACK_SIGNING_SECRET: slack.signingSecret,
-      PREFLINE_SLACK_API_URL: slack.apiUrl, PREFLINE_SLACK_JOURNAL_DIR: journalDir,
-    };
+    const env: NodeJS.ProcessEnv = { ...e2e.env(address, taskQueue, gatewayPort), PREFLINE_SLACK_JOURNAL_DIR: journalDir };
     try {
-      const worker = spawnCli(['worker'], env);
-      const doomed = spawnCli(['gateway'], { ...env, PREFLINE_TEMPORAL_ADDRESS: proxyAddress });
-      processes.push(worker, doomed);
+      const worker = e2e.spawn(['worker'], env);
+      const doomed = e2e.spawn(['gateway'], { ...env, PREFLINE_TEMPORAL_ADDRESS: proxyAddress });
       await Promise.all([worker.waitFor(/worker polling/, 90_000), doomed.waitFor(/Slack votes enabled/, 60_000)]);
       const handle = await client.workflow.start('ratingLifecycle', {
         taskQueue,
@@ -212,8 +189,7 @@ describe('Slack end to end: worker and gateway processes, the dev server, the Sl
       assert.equal((await handle.query(statusQuery)).votesAccepted, 0, 'nothing reached the lifecycle yet');
 
       // The next gateway on this host replays the journal; the lifecycle reaches quorum on that vote.
-      const next = spawnCli(['gateway'], env);
-      processes.push(next);
+      const next = e2e.spawn(['gateway'], env);
       await next.waitFor(/recovered deliveries/, 60_000);
       const summary = (await handle.result()) as LifecycleSummary;
       assert.equal(summary.closeReason, 'quorum');

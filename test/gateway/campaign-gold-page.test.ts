@@ -7,14 +7,11 @@
  * test/workflows/rating-campaign-gold.test.ts.
  */
 import assert from 'node:assert/strict';
-import type http from 'node:http';
-import type { Browser, Page } from 'playwright-core';
 import type { CampaignDirectory } from '../../core/campaign-directory';
-import { createGatewayServer, listen } from '../../gateway/http-server';
 import { judgementVerdict } from '../../workflows/gold';
 import type { GoldCheck, JudgementReceipt, JudgementRequest, NextItemAnswer, NextItemRequest } from '../../workflows/types';
-import { launchChromium } from '../helpers/browser';
-import { FakeDirectory, MemoryArtifacts, votingLifecycle } from '../helpers/fake-directory';
+import { openCampaignPage, type CampaignPage } from '../helpers/campaign-page';
+import { FakeDirectory, votingLifecycle } from '../helpers/fake-directory';
 import { judgement } from '../helpers/votes';
 
 const GOLD: GoldCheck = { answer: 'first', explanation: 'The first one shows five fingers; the second shows six.' };
@@ -37,10 +34,7 @@ class GoldCampaign implements CampaignDirectory {
 
 describe('gateway/rating page: a campaign\'s gold item (headless Chromium)', function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let page: Page;
-  let server: http.Server;
-  const problems: string[] = [];
+  let campaignPage: CampaignPage;
   const directory = new GoldDirectory();
 
   before(async () => {
@@ -49,26 +43,15 @@ describe('gateway/rating page: a campaign\'s gold item (headless Chromium)', fun
     }));
     // Other raters answered it already: more than a data item could have would give it away.
     for (const n of [11, 12, 13, 14, 15, 16]) await directory.judge('cmp-gold-0', judgement('left', n));
-    server = createGatewayServer({
-      directory, campaigns: new GoldCampaign(), artifacts: new MemoryArtifacts(), raterKey: Buffer.from('rater-key-for-campaign-gold-01'),
-      sessionKey: Buffer.from('session-key-for-campaign-gold-0'), openPanel: true, sessionTtlMs: 3600_000, log: () => {},
-    });
-    const { url } = await listen(server, '127.0.0.1', 0);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`${url}/#/campaigns/cmp`);
-    await page.getByLabel('Your name').fill('Alice');
-    await page.getByRole('button', { name: 'Start rating' }).click();
+    campaignPage = await openCampaignPage('gold', directory, new GoldCampaign());
   });
 
   after(async () => {
-    await browser?.close();
-    server?.closeAllConnections();
-    if (server) await new Promise((r) => server.close(r));
+    await campaignPage?.close();
   });
 
   it('should show the gold item like any item, then the explanation after a wrong answer, then that the rater is excluded', async () => {
+    const { page, problems } = campaignPage;
     const card = page.locator('[data-lifecycle-id="cmp-gold-0"]');
     await card.waitFor({ timeout: 10_000 });
     const shown = (await card.innerText()).toLowerCase();

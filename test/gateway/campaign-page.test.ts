@@ -5,13 +5,10 @@
  * for the rater says why.
  */
 import assert from 'node:assert/strict';
-import type http from 'node:http';
-import type { Browser, Page } from 'playwright-core';
 import type { CampaignDirectory } from '../../core/campaign-directory';
-import { createGatewayServer, listen } from '../../gateway/http-server';
 import type { NextItemAnswer, NextItemRequest } from '../../workflows/types';
-import { launchChromium } from '../helpers/browser';
-import { FakeDirectory, MemoryArtifacts, votingLifecycle } from '../helpers/fake-directory';
+import { openCampaignPage, type CampaignPage } from '../helpers/campaign-page';
+import { FakeDirectory, votingLifecycle } from '../helpers/fake-directory';
 
 /** Hands out `items` in order, each again until the rater says they are done with it. */
 class ScriptedCampaign implements CampaignDirectory {
@@ -29,10 +26,7 @@ class ScriptedCampaign implements CampaignDirectory {
 
 describe('gateway/rating page of a campaign (headless Chromium)', function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let page: Page;
-  let server: http.Server;
-  const problems: string[] = [];
+  let campaignPage: CampaignPage;
   const directory = new FakeDirectory();
   const campaigns = new ScriptedCampaign(['cmp-item-0', 'cmp-item-1']);
 
@@ -40,26 +34,15 @@ describe('gateway/rating page of a campaign (headless Chromium)', function () {
     directory.add(votingLifecycle('cmp-item-0', 'first matchup', [{ kind: 'text', text: 'one' }], { campaign: 'spring' }));
     directory.add(votingLifecycle('cmp-item-1', 'second matchup', [{ kind: 'text', text: 'two' }], { campaign: 'spring' }));
     directory.add(votingLifecycle('lc-other', 'not in the campaign', [{ kind: 'text', text: 'x' }]));
-    server = createGatewayServer({
-      directory, campaigns, artifacts: new MemoryArtifacts(), raterKey: Buffer.from('rater-key-for-campaign-page-01'),
-      sessionKey: Buffer.from('session-key-for-campaign-page-0'), openPanel: true, sessionTtlMs: 3600_000, log: () => {},
-    });
-    const { url } = await listen(server, '127.0.0.1', 0);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`${url}/#/campaigns/cmp`);
-    await page.getByLabel('Your name').fill('Alice');
-    await page.getByRole('button', { name: 'Start rating' }).click();
+    campaignPage = await openCampaignPage('page', directory, campaigns);
   });
 
   after(async () => {
-    await browser?.close();
-    server?.closeAllConnections();
-    if (server) await new Promise((r) => server.close(r));
+    await campaignPage?.close();
   });
 
   it('should show only the item the campaign hands out, then the next one after "Next item", then why there is none', async () => {
+    const { page, problems } = campaignPage;
     const card = (id: string) => page.locator(`[data-lifecycle-id="${id}"]`);
     await card('cmp-item-0').waitFor({ timeout: 10_000 });
     assert.equal(await card('lc-other').count(), 0, 'the board of open lifecycles is not shown');
