@@ -226,7 +226,12 @@ describe('ratingCampaign with gold items (real dev server)', function () {
       const goldId = `${handle.workflowId}-item-1`;
       assert.deepEqual([answer.lifecycleId, answer.item], [goldId, 1], 'gold: an item id, numbered after the data items');
       // done on gold without answering: the rater moves on to the data item, and gold stays pending for them.
-      const data = await nextRetrying(handle, rater, goldId);
+      // (The data item's lifecycle may still be opening: `waiting` until its first report is in.)
+      let data = await nextRetrying(handle, rater, goldId);
+      for (let tries = 0; !data.assigned && data.reason === 'waiting' && tries < 200; tries++) {
+        await sleep(150);
+        data = await nextRetrying(handle, rater, goldId);
+      }
       assert.ok(data.assigned && data.lifecycleId === `${handle.workflowId}-item-0`, JSON.stringify(data));
       const back = await nextRetrying(handle, rater, data.lifecycleId);
       assert.ok(back.assigned && back.lifecycleId === goldId, `gold comes back after done: ${JSON.stringify(back)}`);
