@@ -24,8 +24,9 @@ export async function commitCampaign(connection: DuckDBConnection, request: Camp
     );
     for (const o of outcomes) {
       await c.run(
-        `INSERT INTO campaign_items VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::TIMESTAMPTZ, $11::TIMESTAMPTZ) ON CONFLICT (run_id, item) DO NOTHING`,
-        [campaign.runId, campaign.campaignId, o.item, o.lifecycleId, o.end, o.answers, o.raters, o.attempts, o.message ?? null, o.closedAt, committedAt],
+        `INSERT INTO campaign_items (run_id, campaign_id, item, lifecycle_id, end_reason, answers, raters, attempts, message, closed_at, committed_at, excluded_answers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::TIMESTAMPTZ, $11::TIMESTAMPTZ, $12) ON CONFLICT (run_id, item) DO NOTHING`,
+        [campaign.runId, campaign.campaignId, o.item, o.lifecycleId, o.end, o.answers, o.raters, o.attempts, o.message ?? null, o.closedAt, committedAt, o.excludedAnswers ?? 0],
       );
     }
     for (const r of raters) {

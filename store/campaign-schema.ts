@@ -1,5 +1,5 @@
 /**
- * The ledger's campaign tables (schema 8): one row per campaign, updated by each of its commits; one
+ * The ledger's campaign tables (schema 8; schema 9 adds `campaign_items.excluded_answers`): one row per campaign, updated by each of its commits; one
  * row per item that ended, written once; one row per rater of a campaign, updated by each commit that
  * changes the rater's record; one row per gold (validation) lifecycle, written once. Rows come from
  * `commitCampaign` (store/campaign-ledger.ts).
@@ -26,13 +26,15 @@ export const CAMPAIGN_SCHEMA = [
      campaign_id VARCHAR NOT NULL,
      item INTEGER NOT NULL,               -- the item's index in the campaign's list, from 0
      lifecycle_id VARCHAR NOT NULL,
-     end_reason VARCHAR NOT NULL,         -- quorum | closed | insufficient | deadline | failed | invalid | unreported
-     answers INTEGER NOT NULL,            -- standing answers when it ended
-     raters INTEGER NOT NULL,
-     attempts INTEGER NOT NULL,           -- lifecycles it took (re-asks of a starved item add one each)
+     end_reason VARCHAR NOT NULL,         -- quorum | confident | closed | insufficient | deadline | failed | invalid | unreported
+     answers INTEGER NOT NULL,            -- standing answers when it ended, of raters in good standing (every attempt's)
+     raters INTEGER NOT NULL,             -- raters who answered, excluded ones included
+     attempts INTEGER NOT NULL,           -- lifecycles it took (re-asks of a starved item, or for excluded raters' answers, add one each)
      message VARCHAR,
      closed_at TIMESTAMPTZ NOT NULL,
      committed_at TIMESTAMPTZ NOT NULL,
+     -- Schema 9: standing answers of raters excluded for their gold score, counted nowhere (appended, as the upgrade adds it).
+     excluded_answers INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (run_id, item))`,
   `CREATE TABLE IF NOT EXISTS campaign_raters (
      run_id VARCHAR NOT NULL,             -- the campaign's first run

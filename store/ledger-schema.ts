@@ -24,8 +24,10 @@ import { DERIVED_SCHEMA } from './ledger-derived';
  *    `reveal_models`, and the `judgements` table (created with the schema, like every table).
  * 8: campaigns: the `campaigns`, `campaign_items`, `campaign_raters` and `campaign_gold` tables
  *    (store/campaign-ledger.ts).
+ * 9: `campaign_items.excluded_answers`, an item's standing answers by raters excluded for their gold
+ *    score (its `answers` count them no more); older rows get 0 when the writer opens the ledger.
  */
-export const LEDGER_SCHEMA_VERSION = 8;
+export const LEDGER_SCHEMA_VERSION = 9;
 
 /**
  * How a vote's rater was authenticated, as stored: the vote's own `raterAuth`, or for a vote without
@@ -167,11 +169,28 @@ const UPGRADES: Readonly<Record<number, (c: DuckDBConnection) => Promise<void>>>
   6: addChatTables,
   7: addCompareColumns,
   8: addCampaignTables,
+  9: addExcludedAnswers,
 };
 
 /** Schema 8 on an older ledger: the campaign tables, which no older ledger has (each statement is safe to repeat). */
 async function addCampaignTables(c: DuckDBConnection): Promise<void> {
   for (const statement of CAMPAIGN_SCHEMA) await c.run(statement);
+}
+
+/**
+ * Schema 9 on an older ledger: `campaign_items.excluded_answers` appended (where a new ledger has it
+ * too), 0 for the rows there are (their answers were counted whoever gave them). A ledger without the
+ * table got it from schema 8's step, column and all. Each statement is safe to repeat.
+ */
+async function addExcludedAnswers(c: DuckDBConnection): Promise<void> {
+  const [columns] = (await c.runAndReadAll(
+    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE column_name = 'excluded_answers' AND NOT is_nullable)::INTEGER
+       FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'campaign_items'`,
+  )).getRows();
+  if (Number(columns?.[0]) === 0 || Number(columns?.[1]) > 0) return;
+  await c.run(`ALTER TABLE campaign_items ADD COLUMN IF NOT EXISTS excluded_answers INTEGER DEFAULT 0`);
+  await c.run(`UPDATE campaign_items SET excluded_answers = 0 WHERE excluded_answers IS NULL`);
+  await c.run(`ALTER TABLE campaign_items ALTER COLUMN excluded_answers SET NOT NULL`);
 }
 
 /** Runs every step of UPGRADES in version order, before SCHEMA creates what is missing (its view needs `rater_auth`). */

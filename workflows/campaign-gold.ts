@@ -6,7 +6,7 @@
  *
  * Scoring and mixing rates are workflows/rater-quality.ts's; this class applies them to reports and
  * hand-outs. A rater below the threshold is excluded: `next` hands them nothing more, and their answers
- * stay where they are (nothing is withdrawn; the rater record flags them).
+ * stay where they are (nothing is withdrawn; the rater record flags them), counted toward no item.
  */
 import { exclusionReason, goldPick, goldRateFor, isGoldTurn, raterScore } from './rater-quality';
 import type { CampaignItemReport, CampaignRaterRecord, NextItemAnswer, RaterQualitySettings } from './types';
@@ -163,6 +163,11 @@ export class CampaignQuality {
     state.excludedAt = new Date(now).toISOString();
     delete state.holding;
     return true;
+  }
+
+  /** Whether the rater is excluded: their answers count nowhere (campaign-counted.ts). */
+  isExcluded(rater: string): boolean {
+    return this.raters.get(rater)?.status === 'excluded';
   }
 
   /** `next`'s answer to an excluded rater, or undefined for anyone else. */

@@ -6,20 +6,24 @@
  * It keeps the open items only: each with the raters who answered it (so `next` never hands an item
  * to a rater twice), its standing answers and its reservations. Closed items are counters plus an
  * outcome record that waits here only until the ledger holds it (`outcomesCommitted`).
+ *
+ * An excluded rater's answers are counted nowhere (campaign-counted.ts): an item whose lifecycle filled
+ * its quota with some of them is offered again for the shortfall, to raters who never answered it.
  */
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import { ErrorCode } from '../core/errors';
+import { excludedAnswers, goodStanding } from './campaign-counted';
 import { CampaignQuality, type QualityCarry } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
 import { handItem } from './campaign-handout';
-import { clearAnswer, describeClear, recordChoice, type StandingAnswer } from './confidence-stop';
+import { clearAnswer, describeClear, recordChoice, type ClearAnswer, type StandingAnswer } from './confidence-stop';
 import {
   INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
 } from './messages';
 import { DEFAULT_QUALITY } from './rater-quality';
 import type {
-  CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
+  CampaignCounts, CampaignItem, CampaignItemEnd, CloseReason, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
   NextItemAnswer, NextItemRequest,
 } from './types';
 import { RATER_PATTERN } from './vote-tally';
@@ -45,10 +49,14 @@ export interface OpenItem {
   /** The seq of the answer `progress` is from: reports may arrive out of order. */
   seq: number;
   reservations: Array<{ rater: string; untilMs: number }>;
-  /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the answers earlier ones got. */
+  /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the standing answers earlier ones got. */
   attempt?: number;
   earlier?: number;
-  /** With early stopping (plan.confidence): each rater's latest answer, earlier attempts' included. */
+  /** A re-ask's lifecycle quota: the answers the item lacked when it started (absent: responses − earlier). */
+  quota?: number;
+  /** Attempts that were offered again for excluded raters' answers: not counted against `reask`. */
+  topUps?: number;
+  /** Each rater's latest answer, earlier attempts' included: what early stopping weighs and exclusions discount. */
   standing?: StandingAnswer[];
   /** Thumbs, with early stopping: the item's candidates (from its reports). */
   candidates?: number;
@@ -61,6 +69,7 @@ export interface Reask {
   item: number;
   attempt: number;
   earlier: number;
+  topUps?: number;
   raters: string[];
   standing?: StandingAnswer[];
   candidates?: number;
@@ -134,11 +143,6 @@ export function itemLifecycleId(campaignId: string, item: number): string {
 /** The lifecycle of an item's attempt: the item's own id first, then `-r1`, `-r2`, … for each re-ask. */
 export function reaskLifecycleId(campaignId: string, item: number, attempt: number): string {
   return attempt === 0 ? itemLifecycleId(campaignId, item) : `${itemLifecycleId(campaignId, item)}-r${attempt}`;
-}
-
-/** Standing answers of an open item, earlier attempts' included. */
-function answersOf(open: OpenItem): number {
-  return (open.earlier ?? 0) + open.progress;
 }
 
 export class RatingCampaign {
@@ -245,19 +249,48 @@ export class RatingCampaign {
   /** The re-asks that can no longer start end `insufficient`. */
   dropReasks(): void {
     for (const r of this.reasks.splice(0)) {
+      const excluded = this.excludedOf(r);
       this.record({
-        item: r.item, lifecycleId: reaskLifecycleId(this.campaignId, r.item, r.attempt - 1), end: 'insufficient', answers: r.earlier,
-        raters: r.raters.length, attempts: r.attempt, closedAt: new Date().toISOString(),
+        item: r.item, lifecycleId: reaskLifecycleId(this.campaignId, r.item, r.attempt - 1), end: 'insufficient', answers: Math.max(0, r.earlier - excluded),
+        raters: r.raters.length, attempts: r.attempt, closedAt: new Date().toISOString(), ...(excluded > 0 ? { excludedAnswers: excluded } : {}),
       });
     }
   }
 
-  /** Opens a re-ask in its new lifecycle: the raters who answered before are never handed it again. */
-  startedReask(r: Reask, lifecycleId: string): void {
+  /**
+   * Opens a re-ask in its new lifecycle: the raters who answered before are never handed it again. Its
+   * quota, returned, is what the item lacks of answers from raters in good standing.
+   */
+  startedReask(r: Reask, lifecycleId: string): number {
+    const quota = this.plan.responses - Math.max(0, r.earlier - this.excludedOf(r));
     this.open.set(lifecycleId, {
       item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier: r.earlier,
+      ...(quota !== this.plan.responses - r.earlier ? { quota } : {}), ...(r.topUps !== undefined ? { topUps: r.topUps } : {}),
       ...(r.standing !== undefined ? { standing: r.standing } : {}), ...(r.candidates !== undefined ? { candidates: r.candidates } : {}),
     });
+    return quota;
+  }
+
+  private isExcluded = (rater: string): boolean => this.quality.isExcluded(rater);
+
+  /** Standing answers of excluded raters on an item (campaign-counted.ts), in every attempt. */
+  private excludedOf(item: Pick<OpenItem, 'raters' | 'standing'>): number {
+    return excludedAnswers(item, this.isExcluded);
+  }
+
+  /** An open item's counted answers: its standing ones, earlier attempts' included, less excluded raters'. */
+  private countedOf(open: OpenItem, progress = open.progress): number {
+    return Math.max(0, (open.earlier ?? 0) + progress - this.excludedOf(open));
+  }
+
+  /**
+   * How many more answers `next` may hand an open item out for: what it lacks of counted answers, but no
+   * more than its lifecycle takes (its quota counts every standing answer; the rest is offered again once
+   * it closes), less live reservations.
+   */
+  private roomOf(open: OpenItem): number {
+    const lifecycleRoom = (open.quota ?? this.plan.responses - (open.earlier ?? 0)) - open.progress;
+    return Math.min(this.plan.responses - this.countedOf(open), lifecycleRoom) - open.reservations.length;
   }
 
   /** Everything is accounted for: every item ended, or cancelled/past the deadline with nothing open. */
@@ -306,23 +339,25 @@ export class RatingCampaign {
     this.counts.ended[outcome.end] = (this.counts.ended[outcome.end] ?? 0) + 1;
   }
 
-  private end(open: OpenItem, end: CampaignItemEnd, answers: number, message?: string): void {
+  /** Ends an open item with its counted answers (`progress`: its lifecycle's last). */
+  private end(open: OpenItem, end: CampaignItemEnd, progress: number, message?: string): void {
     this.open.delete(open.lifecycleId);
+    const excluded = this.excludedOf(open);
     this.record({
-      item: open.item, lifecycleId: open.lifecycleId, end, answers, raters: open.raters.length, attempts: (open.attempt ?? 0) + 1, closedAt: new Date().toISOString(),
-      ...(message !== undefined ? { message } : {}),
+      item: open.item, lifecycleId: open.lifecycleId, end, answers: this.countedOf(open, progress), raters: open.raters.length, attempts: (open.attempt ?? 0) + 1,
+      closedAt: new Date().toISOString(), ...(excluded > 0 ? { excludedAnswers: excluded } : {}), ...(message !== undefined ? { message } : {}),
     });
   }
 
   /** Past the deadline and its grace: the items that never said they closed are given up. */
   giveUpUnreported(): void {
-    for (const open of [...this.open.values()]) this.end(open, 'unreported', answersOf(open), 'no close report from the lifecycle by the deadline and its grace');
+    for (const open of [...this.open.values()]) this.end(open, 'unreported', open.progress, 'no close report from the lifecycle by the deadline and its grace');
   }
 
   report(report: CampaignItemReport): void {
     const gold = this.quality.report(report, Date.now());
     if (gold.handled) {
-      if (gold.excluded !== undefined) this.dropReservationsOf(gold.excluded);
+      if (gold.excluded !== undefined) this.excluded(gold.excluded);
       return;
     }
     const open = this.open.get(report.lifecycleId);
@@ -346,32 +381,53 @@ export class RatingCampaign {
         }
         if (report.choice !== undefined) this.weighAnswer(open, report.rater, report.seq, report.choice);
         return;
-      case 'closed': {
-        const answers = (open.earlier ?? 0) + report.progress;
-        // Closed for its clear answer (by the campaign, or at its deadline before the close came); a full quota is `quorum` still.
-        if (open.confident && report.closeReason !== 'quorum') return this.end(open, 'confident', answers, open.confident.message);
-        if (report.closeReason !== 'deadline' || answers >= this.plan.responses) return this.end(open, report.closeReason, answers);
-        // Starved: offered again in a new lifecycle while attempts and time last, else insufficient.
-        const attempt = (open.attempt ?? 0) + 1;
-        if (attempt > this.plan.reask || !this.reaskPossible(Date.now())) return this.end(open, 'insufficient', answers);
-        this.open.delete(open.lifecycleId);
-        this.reasks.push({
-          item: open.item, attempt, earlier: answers, raters: open.raters,
-          ...(open.standing !== undefined ? { standing: open.standing } : {}), ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
-        });
-        return;
-      }
+      case 'closed':
+        return this.closed(open, report.closeReason, report.progress);
       case 'failed':
-        this.end(open, 'failed', answersOf(open), report.message.slice(0, 500));
+        this.end(open, 'failed', open.progress, report.message.slice(0, 500));
         return;
       case 'gold':
         return; // only gold lifecycles report scores, and those are the quality's
     }
   }
 
-  /** An excluded rater's reservations end: the items they held go back to the pool. */
-  private dropReservationsOf(rater: string): void {
-    for (const open of this.open.values()) open.reservations = open.reservations.filter((r) => r.rater !== rater);
+  /**
+   * An item's lifecycle closed. Closed for its clear answer (by the campaign, or at its deadline before
+   * the close came) it ends `confident` if the answer is clear still without excluded raters; a full
+   * quota is `quorum` still. Short of counted answers, it is offered again in a new lifecycle: starved
+   * at its deadline while `reask` attempts last, filled or closed early with excluded raters' answers
+   * among them regardless of `reask` (each exclusion tops it up once at most); else, or once no re-ask
+   * can start, it ends `insufficient`.
+   */
+  private closed(open: OpenItem, reason: CloseReason, progress: number): void {
+    const closedClear = open.confident !== undefined && reason !== 'quorum';
+    if (closedClear && this.clearOf(open)) return this.end(open, 'confident', progress, open.confident!.message);
+    // Closed otherwise (a cancel, by hand), or cancelled after its clear answer rested on an excluded rater's word.
+    const closedForGood = reason === 'closed' && (!closedClear || this.cancelled);
+    if (this.countedOf(open, progress) >= this.plan.responses || closedForGood) return this.end(open, reason, progress);
+    const topUp = reason !== 'deadline';
+    const attempt = (open.attempt ?? 0) + 1;
+    const topUps = (open.topUps ?? 0) + (topUp ? 1 : 0);
+    const excluded = this.excludedOf(open);
+    if ((!topUp && attempt - topUps > this.plan.reask) || !this.reaskPossible(Date.now())) {
+      return this.end(open, 'insufficient', progress, excluded > 0 ? `${excluded} of its answers are excluded raters', not counted` : undefined);
+    }
+    this.open.delete(open.lifecycleId);
+    this.reasks.push({
+      item: open.item, attempt, earlier: (open.earlier ?? 0) + progress, raters: open.raters, ...(topUps > 0 ? { topUps } : {}),
+      ...(open.standing !== undefined ? { standing: open.standing } : {}), ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
+    });
+  }
+
+  /**
+   * A rater was excluded: their reservations end (the items go back to the pool), and every open item
+   * they answered is weighed again without them (what made it clear may be gone, or what kept it from it).
+   */
+  private excluded(rater: string): void {
+    for (const open of this.open.values()) {
+      open.reservations = open.reservations.filter((r) => r.rater !== rater);
+      if (open.raters.includes(rater)) this.weigh(open);
+    }
   }
 
   /** The rater's weight (workflows/rater-quality.ts): their gold score, or the prior's mean before any gold answer. */
@@ -379,19 +435,36 @@ export class RatingCampaign {
     return this.quality.scoreOf(rater);
   }
 
-  /** Early stopping: an answer report updates the item's standing answers; once one answer is clear, the item is to close. */
+  /** An answer report updates the item's standing answers (whose they are counts: campaign-counted.ts), then early stopping weighs them. */
   private weighAnswer(open: OpenItem, rater: string, seq: number, choice: NonNullable<Extract<CampaignItemReport, { kind: 'answer' }>['choice']>): void {
-    const { confidence, minResponses } = this.plan;
-    if (confidence === undefined || minResponses === undefined || open.confident || choice.task !== this.plan.task) return;
+    if (choice.task !== this.plan.task) return;
     open.standing ??= [];
     recordChoice(open.standing, rater, seq, choice);
     if (choice.task === 'thumbs') open.candidates = choice.candidates;
-    const clear = clearAnswer(open.standing, (r) => this.scoreOf(r), {
+    this.weigh(open);
+  }
+
+  /** The item's clear answer on the standing answers of raters in good standing, if early stopping is on and one is. */
+  private clearOf(open: OpenItem): ClearAnswer | undefined {
+    const { confidence, minResponses } = this.plan;
+    if (confidence === undefined || minResponses === undefined || open.standing === undefined) return undefined;
+    return clearAnswer(goodStanding(open.standing, this.isExcluded), (r) => this.scoreOf(r), {
       task: this.plan.task, confidence, minResponses, allowBothBad: this.plan.allowBothBad !== false, ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
     });
-    if (!clear) return;
-    open.confident = { message: `answer clear: ${describeClear(clear, confidence)}`, closeSent: false };
-    open.reservations = [];
+  }
+
+  /**
+   * Early stopping: once one answer is clear, the item is to close. An exclusion can take that back
+   * before the close is sent; after, its close report weighs it again (`closed`).
+   */
+  private weigh(open: OpenItem): void {
+    const clear = this.clearOf(open);
+    if (clear && !open.confident) {
+      open.confident = { message: `answer clear: ${describeClear(clear, this.plan.confidence!)}`, closeSent: false };
+      open.reservations = [];
+    } else if (!clear && open.confident && !open.confident.closeSent) {
+      delete open.confident;
+    }
   }
 
   /** Confident items whose lifecycles have not been told to close yet (the workflow tells them). */
@@ -454,7 +527,7 @@ export class RatingCampaign {
       if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
       const mine = open.reservations.find((r) => r.rater === rater);
       if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
-      const room = this.plan.responses - answersOf(open) - open.reservations.length;
+      const room = this.roomOf(open);
       if (room <= 0 || room < bestRoom) continue;
       if (room > bestRoom) best = [];
       bestRoom = room;
@@ -527,7 +600,7 @@ export class RatingCampaign {
         held.push(open);
         continue;
       }
-      const room = this.plan.responses - answersOf(open) - open.reservations.length;
+      const room = this.roomOf(open);
       // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
       if (room > 0) free.push({ open, room, tie: Math.random() });
     }
@@ -561,9 +634,9 @@ export class RatingCampaign {
   countsNow(now: number): CampaignCounts {
     let answers = this.counts.answers;
     let reserved = 0;
-    for (const r of this.reasks) answers += r.earlier;
+    for (const r of this.reasks) answers += Math.max(0, r.earlier - this.excludedOf(r));
     for (const open of this.open.values()) {
-      answers += answersOf(open);
+      answers += this.countedOf(open);
       reserved += open.reservations.filter((r) => r.untilMs > now).length;
     }
     const ended = this.counts.done + this.counts.failed;

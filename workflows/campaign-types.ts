@@ -256,11 +256,13 @@ export interface CampaignItemOutcome {
   item: number;
   lifecycleId: string;
   end: CampaignItemEnd;
-  /** Standing answers when it closed (see CampaignItemReport `progress`). */
+  /** Standing answers when it closed (see CampaignItemReport `progress`), every attempt's, of raters in good standing only. */
   answers: number;
-  /** Raters who answered (standing or withdrawn). */
+  /** Standing answers of raters excluded for their gold score: kept in the ledger, counted nowhere. Absent: none. */
+  excludedAnswers?: number;
+  /** Raters who answered (standing or withdrawn), excluded ones included. */
   raters: number;
-  /** Lifecycles it took: 1, or more when it was offered again (reask). */
+  /** Lifecycles it took: 1, or more when it was offered again (reask, or for excluded raters' answers). */
   attempts: number;
   closedAt: string;
   message?: string;

@@ -202,8 +202,8 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
         continue;
       }
       const lifecycleId = reaskLifecycleId(campaign.campaignId, reask.item, reask.attempt);
-      campaign.startedReask(reask, lifecycleId);
-      await startItem(campaign, reask.item, item, lifecycleId, plan.responses - reask.earlier);
+      const quota = campaign.startedReask(reask, lifecycleId);
+      await startItem(campaign, reask.item, item, lifecycleId, quota);
       continue;
     }
     if (campaign.digestDue(now)) {

@@ -1,6 +1,6 @@
 /**
- * The ledger's campaign tables (schema 8): idempotent commits, the row's latest counts, raters upserted
- * by rater, gold lifecycles kept once, and the upgrade of older ledgers.
+ * The ledger's campaign tables (schema 8, 9): idempotent commits, the row's latest counts, raters upserted
+ * by rater, gold lifecycles kept once, items' excluded raters' answers, and the upgrade of older ledgers.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -91,6 +91,49 @@ describe('store: campaign tables', () => {
       assert.deepEqual(await read(), want, 'retried commits leave the same rows');
     } finally {
       ledger.closeSync();
+    }
+  });
+
+  it('should keep an item\'s answers by excluded raters apart from its counted answers (0 when none)', async () => {
+    const ledger = await Ledger.openWriter(join(dir, 'ledger.duckdb'));
+    try {
+      const r = request('running', [0, 1]);
+      r.outcomes[1] = { ...r.outcomes[1]!, raters: 4, attempts: 2, excludedAnswers: 1 };
+      await ledger.withConnection((c) => commitCampaign(c, r));
+      const items = await ledger.query(`SELECT item, answers, excluded_answers, raters, attempts FROM campaign_items ORDER BY item`);
+      assert.deepEqual(items.rows, [
+        { item: 0, answers: 3, excluded_answers: 0, raters: 3, attempts: 1 }, { item: 1, answers: 3, excluded_answers: 1, raters: 4, attempts: 2 },
+      ]);
+    } finally {
+      ledger.closeSync();
+    }
+  });
+
+  it('should add excluded_answers (0) to the items of a schema 8 ledger when the writer opens it, and take new outcomes after', async () => {
+    const path = join(dir, 'ledger.duckdb');
+    const old = await Ledger.openWriter(path);
+    await old.withConnection(async (c) => {
+      await c.run('DROP TABLE campaign_items');
+      await c.run(`CREATE TABLE campaign_items (
+         run_id VARCHAR NOT NULL, campaign_id VARCHAR NOT NULL, item INTEGER NOT NULL, lifecycle_id VARCHAR NOT NULL, end_reason VARCHAR NOT NULL,
+         answers INTEGER NOT NULL, raters INTEGER NOT NULL, attempts INTEGER NOT NULL, message VARCHAR, closed_at TIMESTAMPTZ NOT NULL,
+         committed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (run_id, item))`);
+      await c.run(`INSERT INTO campaign_items VALUES ('run-1', 'cmp-1', 0, 'cmp-1-item-0', 'quorum', 3, 3, 1, NULL, '2026-03-01T13:00:00Z', '2026-03-01T13:00:01Z')`);
+      await c.run(`UPDATE ledger_meta SET value = '8' WHERE key = 'schema_version'`);
+    });
+    old.closeSync();
+    const upgraded = await Ledger.openWriter(path);
+    try {
+      assert.deepEqual((await upgraded.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`)).rows, [{ value: String(LEDGER_SCHEMA_VERSION) }]);
+      const r = request('running', [0, 1]);
+      r.outcomes[1] = { ...r.outcomes[1]!, excludedAnswers: 2 };
+      assert.deepEqual(await upgraded.withConnection((c) => commitCampaign(c, r)), { itemsInLedger: 2 });
+      const items = await upgraded.query(`SELECT item, excluded_answers FROM campaign_items ORDER BY item`);
+      assert.deepEqual(items.rows, [{ item: 0, excluded_answers: 0 }, { item: 1, excluded_answers: 2 }]);
+      const nullable = await upgraded.query(`SELECT is_nullable FROM duckdb_columns() WHERE table_name = 'campaign_items' AND column_name = 'excluded_answers'`);
+      assert.deepEqual(nullable.rows, [{ is_nullable: false }]);
+    } finally {
+      upgraded.closeSync();
     }
   });
 

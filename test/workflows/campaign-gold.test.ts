@@ -251,7 +251,7 @@ describe('a campaign with gold items (state, outside Temporal)', () => {
     assert.equal(campaign.quality.takeChanged().length, 0, 'taken: the next commit sends only what changes');
     const status = campaign.status(NOW);
     assert.deepEqual([status.raters, status.gold], [{ total: 2, excluded: 1 }, { items: 6, answers: 8, correct: 5 }]);
-    assert.equal(status.counts.answers, 2, 'gold answers are not data');
+    assert.equal(status.counts.answers, 1, 'gold answers are not data, and the excluded rater\'s data answer counts no more');
 
     // The carry keeps it all: the excluded rater stays excluded in the next run.
     const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));

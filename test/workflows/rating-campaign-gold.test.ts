@@ -6,7 +6,8 @@
  * (no campaign_items rows, not in the counts); a stored gold list (goldRef) is read and checked. Gold
  * looks like data: an item id, a data item's deadline, no counts for raters; `done` does not let a rater
  * skip being scored; a campaign item refuses the other answer form (wrong_answer_form), gold's first
- * answer is final across forms.
+ * answer is final across forms. An excluded rater's data answers fill no item: the items they answered
+ * are offered again until raters in good standing gave each its answers (campaign_items.excluded_answers).
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -169,6 +170,44 @@ describe('ratingCampaign with gold items (real dev server)', function () {
       assert.equal(first.closeReason, 'closed');
       const goldRows = (await workers.ledger.query(`SELECT count(*)::INTEGER AS n FROM judgements WHERE lifecycle_id = $1`, [goldIds[0]!])).rows[0];
       assert.deepEqual(goldRows, { n: first.votesAccepted });
+    });
+  });
+
+  it('should count no answer of a rater excluded after answering data items: each item they answered collects its answers from good raters', async () => {
+    const { client } = await sharedTemporal();
+    const directory = new TemporalLifecycleDirectory(client, { busyRetryBudgetMs: 20_000 });
+    const responses = 2;
+    const handle = await startCampaign(workers, {
+      items: Array.from({ length: 4 }, (_, i) => item(i)), gold: Array.from({ length: 4 }, (_, i) => gold(i)), responses, reservation: '2m', campaign: 'gold-excluded',
+      deadline: '30m', goldRateNew: 0.99, goldWarmup: 4, minGold: 4, minScore: 0.7,
+    }, campaignIdFor(0.99));
+    await workers.run(async () => {
+      // The bad rater first, alone: a data item (or more) answered, then gold answered wrong until excluded.
+      const bad = await simulate(handle, directory, BAD, false);
+      assert.ok(bad.last && !bad.last.assigned && bad.last.reason === 'excluded', JSON.stringify(bad.last));
+      assert.ok(bad.dataAnswers >= 1, 'answered a data item before gold');
+      // Then the good raters: the items the bad rater answered fill their lifecycles' quotas and are offered again.
+      await Promise.all(GOOD.map((r) => simulate(handle, directory, r, true)));
+      const summary = (await handle.result()) as CampaignSummary;
+      assert.equal(summary.phase, 'completed');
+      assert.deepEqual([summary.counts.done, summary.counts.failed, summary.counts.answers], [4, 0, 4 * responses], 'counted answers only');
+      assert.deepEqual(summary.counts.ended, { quorum: 4 });
+
+      // Every item: its answers from good raters in full, over its lifecycles; the excluded rater's kept in the ledger and said apart.
+      const items = (await workers.ledger.query(
+        `SELECT i.item, i.answers, i.excluded_answers, i.attempts,
+                (SELECT count(*) FROM judgements j WHERE j.standing AND j.rater <> $2
+                   AND (j.lifecycle_id = $3 || CAST(i.item AS VARCHAR) OR j.lifecycle_id LIKE $3 || CAST(i.item AS VARCHAR) || '-r%'))::INTEGER AS good,
+                (SELECT count(*) FROM judgements j WHERE j.standing AND j.rater = $2 AND j.lifecycle_id = $3 || CAST(i.item AS VARCHAR))::INTEGER AS bad
+           FROM campaign_items i WHERE i.campaign_id = $1 ORDER BY i.item`,
+        [handle.workflowId, BAD, `${handle.workflowId}-item-`],
+      )).rows;
+      assert.equal(items.length, 4);
+      for (const row of items) {
+        assert.deepEqual([row.answers, row.good], [responses, responses], JSON.stringify(row));
+        assert.deepEqual([row.excluded_answers, row.attempts], [row.bad, 1 + Number(row.bad)], JSON.stringify(row));
+      }
+      assert.equal(items.reduce((n, r) => n + Number(r.excluded_answers), 0), bad.dataAnswers);
     });
   });
 
