@@ -166,9 +166,11 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
     const confident = campaign.confidentToClose();
     if (confident.length > 0) {
       // Early stopping: a clear item's lifecycle closes and commits what it has, then reports (it ends `confident`).
-      await Promise.all(confident.map((open) => getExternalWorkflowHandle(open.lifecycleId).signal(closeSignal, { reason: `campaign: ${open.confident!.message}` })
-        .catch((err: unknown) => log.warn('close of a confident campaign item failed', { lifecycleId: open.lifecycleId, error: String(err) }))));
+      // Marked sent before the signals go out: a report in the meantime must not take back a close under way.
+      const closes = confident.map((open) => ({ lifecycleId: open.lifecycleId, reason: `campaign: ${open.confident!.message}` }));
       for (const open of confident) open.confident!.closeSent = true;
+      await Promise.all(closes.map(({ lifecycleId, reason }) => getExternalWorkflowHandle(lifecycleId).signal(closeSignal, { reason })
+        .catch((err: unknown) => log.warn('close of a confident campaign item failed', { lifecycleId, error: String(err) }))));
       continue;
     }
     if (campaign.outcomesDue(now) || (campaign.outcomes.length > 0 && campaign.finished(now))) {

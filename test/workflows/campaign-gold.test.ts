@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { raterView } from '../../channels/rater-view';
-import { goldLifecycleId } from '../../workflows/campaign-gold';
+import { CampaignQuality, goldLifecycleId, packRater, unpackRater, type RaterState } from '../../workflows/campaign-gold';
 import { goldChildInput, validateCampaignInput } from '../../workflows/campaign-input';
 import { RatingCampaign } from '../../workflows/campaign-state';
 import { validateLifecycleInput } from '../../workflows/input';
@@ -265,5 +265,41 @@ describe('a campaign with gold items (state, outside Temporal)', () => {
     assert.equal('quality' in campaign.toCarry(), false);
     const answer = handOut(campaign, raterId(1));
     assert.ok(answer.assigned && answer.lifecycleId.startsWith('camp-item-'), 'no gold: data items only');
+  });
+
+  it('should carry raters packed: every field back as it was, and 10,000 raters well inside a continue-as-new payload', () => {
+    const settings = plan({ gold: [goldItem(0)] }).quality!;
+    const { prior } = settings;
+    const states: RaterState[] = [
+      { rater: raterId(1), answers: 0, goldAnswered: 0, goldCorrect: 0, score: prior.mean, status: 'active', handouts: 0, seen: [], scored: [] },
+      { rater: raterId(2), answers: 7, goldAnswered: 3, goldCorrect: 2, score: (2 + prior.mean * prior.strength) / (3 + prior.strength), status: 'active', handouts: 11, seen: [0, 4, 2], scored: [0, 4, 2], skipped: 5, holding: { lifecycleId: 'camp-item-9', untilMs: NOW + 60_000 } },
+      { rater: raterId(3), answers: 2, goldAnswered: 4, goldCorrect: 1, score: (1 + prior.mean * prior.strength) / (4 + prior.strength), status: 'excluded', reason: 'gold accuracy 1 of 4', excludedAt: new Date(NOW).toISOString(), handouts: 6, seen: [1, 0, 2, 3], scored: [1, 0, 2, 3] },
+      { rater: raterId(4), answers: 1, goldAnswered: 1, goldCorrect: 1, score: (1 + prior.mean * prior.strength) / (1 + prior.strength), status: 'active', handouts: 2, seen: [3, 1], scored: [1] },
+    ];
+    for (const state of states) assert.deepEqual(unpackRater(JSON.parse(JSON.stringify(packRater(state))), prior), state, state.rater);
+
+    // A crowd campaign: 10,000 raters, each scored on three gold items.
+    const quality = new CampaignQuality('camp', settings);
+    for (let g = 0; g < 3; g++) quality.goldStarted(g, goldLifecycleId('camp', 10, g));
+    for (let r = 0; r < 10_000; r++) {
+      for (let g = 0; g < 3; g++) quality.report({ lifecycleId: goldLifecycleId('camp', 10, g), kind: 'gold', rater: raterId(r), correct: (r + g) % 4 !== 0 }, NOW);
+      quality.answered(raterId(r));
+    }
+    quality.takeChanged();
+    const carried = JSON.stringify(quality.toCarry());
+    assert.ok(carried.length < 800_000, `10,000 raters carried in ${carried.length} bytes`);
+    const unpacked = JSON.stringify({ gold: [...quality.gold.values()], raters: [...quality.raters.values()], changed: [] });
+    assert.ok(carried.length * 2 < unpacked.length, `packed ${carried.length} vs ${unpacked.length} bytes as objects`);
+    const resumed = CampaignQuality.resume('camp', settings, JSON.parse(carried));
+    assert.deepEqual(resumed.records(), quality.records());
+    assert.deepEqual([...resumed.raters.values()], [...quality.raters.values()]);
+  });
+
+  it('should still read a carry of raters as objects (runs from before packing)', () => {
+    const settings = plan({ gold: [goldItem(0)] }).quality!;
+    const state: RaterState = { rater: raterId(7), answers: 1, goldAnswered: 1, goldCorrect: 0, score: 0.5, status: 'active', handouts: 2, seen: [0], scored: [0] };
+    const resumed = CampaignQuality.resume('camp', settings, { gold: [], raters: [state], changed: [raterId(7)] });
+    assert.deepEqual(resumed.raters.get(raterId(7)), state);
+    assert.equal(resumed.takeChanged().length, 1);
   });
 });
