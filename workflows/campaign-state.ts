@@ -10,8 +10,8 @@
  * An excluded rater's answers are counted nowhere (campaign-counted.ts): an item whose lifecycle filled
  * its quota with some of them is offered again for the shortfall, to raters who never answered it.
  */
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { ErrorCode } from '../core/errors';
+import { setHandler } from '@temporalio/workflow';
+import { assignItems, nextItemFor, settleDigest, validateNextRequest } from './campaign-assign';
 import {
   DEFAULT_REPORT_GRACE_MS, itemLifecycleId, reaskLifecycleId, type CampaignCarry, type CampaignThresholds, type OpenItem, type Reask,
 } from './campaign-carry';
@@ -21,7 +21,7 @@ import { campaignDeadlineAt } from './campaign-input';
 import { handItem } from './campaign-handout';
 import { clearAnswer, describeClear, recordChoice, type ClearAnswer } from './confidence-stop';
 import {
-  VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
+  campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
 } from './messages';
 import { DEFAULT_QUALITY } from './rater-quality';
@@ -29,7 +29,6 @@ import type {
   CampaignCounts, CampaignItem, CampaignItemEnd, CloseReason, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
   NextItemAnswer, NextItemRequest,
 } from './types';
-import { RATER_PATTERN } from './vote-tally';
 
 // The carry's types and the start argument's checks live in campaign-carry.ts; imported from here too.
 export {
@@ -55,8 +54,8 @@ export class RatingCampaign {
   continuing = false;
   /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
   digests: { sent: number; nextAtMs?: number } = { sent: 0 };
-  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled`. */
-  private digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
+  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled` (campaign-assign.ts). */
+  readonly digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
   /** Notifications sent, carried across continue-as-new. */
@@ -184,7 +183,7 @@ export class RatingCampaign {
    * more than its lifecycle takes (its quota counts every standing answer; the rest is offered again once
    * it closes), less live reservations.
    */
-  private roomOf(open: OpenItem): number {
+  roomOf(open: OpenItem): number {
     const lifecycleRoom = (open.quota ?? this.plan.responses - (open.earlier ?? 0)) - open.progress;
     return Math.min(this.plan.responses - this.countedOf(open), lifecycleRoom) - open.reservations.length;
   }
@@ -380,74 +379,14 @@ export class RatingCampaign {
     this.lastOutcomeCommitMs = now;
   }
 
+  /** The `next` update's validator (campaign-assign.ts). */
   validateNext(request: NextItemRequest): void {
-    if (typeof request !== 'object' || request === null || typeof request.rater !== 'string' || !RATER_PATTERN.test(request.rater)) {
-      throw ApplicationFailure.nonRetryable('malformed request: rater must be a pseudonym like r_0123abcd…', VoteRejection.MalformedVote);
-    }
-    if (request.done !== undefined && (typeof request.done !== 'string' || request.done.length > 300)) {
-      throw ApplicationFailure.nonRetryable('malformed request: done must be the id of the item lifecycle the rater answered', VoteRejection.MalformedVote);
-    }
-    const kind = this.plan.channel.split(':', 1)[0];
-    if (request.channel !== undefined && request.channel !== kind) {
-      throw ApplicationFailure.nonRetryable(`wrong channel: this is a ${kind} campaign, which hands out items through "${kind}" only, not "${String(request.channel)}"`, VoteRejection.WrongChannel);
-    }
-    if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
-    // A session scoped to another campaign is answered as if this one did not exist, before anything is reserved.
-    if (request.scope !== undefined && request.scope !== this.plan.label) throw ApplicationFailure.nonRetryable('no such campaign', ErrorCode.UnknownCampaign);
+    validateNextRequest(this, request);
   }
 
-  /**
-   * An open item for `rater`: one they hold a live reservation on, else one they have not answered with
-   * room left (its responses less standing answers and others' live reservations), the most room first,
-   * at random among equals (the workflow's seeded randomness, so replays pick the same).
-   */
+  /** An open item for the rater, reserved for them, or why none (campaign-assign.ts). */
   next(request: NextItemRequest, now: number): NextItemAnswer {
-    const phase = this.phase(now);
-    if (phase === 'paused') return { assigned: false, reason: 'paused' };
-    if (phase !== 'running' && phase !== 'finishing') return { assigned: false, reason: 'finished' };
-    const { rater } = request;
-    const refused = this.quality.refusal(rater);
-    if (refused) return refused;
-    const done = request.done !== undefined ? this.open.get(request.done) : undefined;
-    if (done && !done.raters.includes(rater)) {
-      done.passed = [...new Set([...(done.passed ?? []), rater])];
-      done.reservations = done.reservations.filter((r) => r.rater !== rater);
-    }
-    this.quality.passed(rater, request.done);
-    const held = this.quality.held(rater, now);
-    if (held) return { assigned: true, lifecycleId: held.lifecycleId, item: this.goldItemNumber(held.gold), reservedUntil: new Date(held.untilMs).toISOString(), again: true };
-    let best: OpenItem[] = [];
-    let bestRoom = 0;
-    for (const open of this.open.values()) {
-      open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
-      const mine = open.reservations.find((r) => r.rater === rater);
-      if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
-      const room = this.roomOf(open);
-      if (room <= 0 || room < bestRoom) continue;
-      if (room > bestRoom) best = [];
-      bestRoom = room;
-      best.push(open);
-    }
-    // A fresh hand-out: a gold item at the rater's rate while one they have not seen is open.
-    const gold = this.quality.pick(rater);
-    if (gold) {
-      const untilMs = now + this.plan.reservationMs;
-      this.quality.handedOut(rater, { lifecycleId: gold.lifecycleId, gold: gold.gold, untilMs });
-      return { assigned: true, lifecycleId: gold.lifecycleId, item: this.goldItemNumber(gold.gold), reservedUntil: new Date(untilMs).toISOString(), again: false };
-    }
-    if (best.length === 0) return { assigned: false, reason: this.open.size === 0 && phase === 'finishing' ? 'finished' : 'waiting' };
-    // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
-    const chosen = best[Math.floor(Math.random() * best.length)]!;
-    const untilMs = now + this.plan.reservationMs;
-    chosen.reservations.push({ rater, untilMs });
-    this.quality.handedOut(rater);
-    return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
-  }
-
-  /** A gold item's number in `next` answers: after the data items', so it looks like any item's. */
-  private goldItemNumber(gold: number): number {
-    return this.plan.itemCount + gold;
+    return nextItemFor(this, request, now);
   }
 
   /**
@@ -475,56 +414,14 @@ export class RatingCampaign {
     this.digests = { sent: this.digests.sent + 1, nextAtMs: now + this.plan.digest!.everyMs };
   }
 
-  /**
-   * Up to `count` open items for `rater`, reserved for them until `untilMs` (an email digest): those they
-   * hold already first (kept until the later of the two times), then ones they have not answered with
-   * room left, the most room first, at random among equals. Never an item they answered or passed.
-   */
+  /** Up to `count` open items reserved for `rater` until `untilMs`, for an email digest (campaign-assign.ts). */
   assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
-    // An excluded rater is mailed nothing more, as `next` hands them nothing.
-    if (this.quality.refusal(rater)) return [];
-    const held: OpenItem[] = [];
-    const previousUntil = new Map<OpenItem, number>();
-    const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
-    for (const open of this.open.values()) {
-      open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
-      const mine = open.reservations.find((r) => r.rater === rater);
-      if (mine) {
-        previousUntil.set(open, mine.untilMs);
-        mine.untilMs = Math.max(mine.untilMs, untilMs);
-        held.push(open);
-        continue;
-      }
-      const room = this.roomOf(open);
-      // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
-      if (room > 0) free.push({ open, room, tie: Math.random() });
-    }
-    free.sort((a, b) => b.room - a.room || a.tie - b.tie);
-    const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
-    for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
-    this.digestHolds.set(rater, chosen.map((o) => ({ lifecycleId: o.lifecycleId, ...(held.includes(o) ? { previousUntilMs: previousUntil.get(o)! } : {}) })));
-    return chosen.map((o) => o.lifecycleId);
+    return assignItems(this, rater, count, now, untilMs);
   }
 
-  /**
-   * The digest's mails are out (`delivered`: who got which items; empty when the send failed for good):
-   * a reservation no mail told its rater about is let go (or back to what an earlier digest gave them),
-   * so its item does not sit held for nobody.
-   */
+  /** The digest's mails are out: reservations no mail told their rater about are let go (campaign-assign.ts). */
   digestSettled(delivered: Array<{ rater: string; lifecycleIds: string[] }>): void {
-    const mailed = new Map(delivered.map((d) => [d.rater, new Set(d.lifecycleIds)]));
-    for (const [rater, holds] of this.digestHolds) {
-      for (const hold of holds) {
-        if (mailed.get(rater)?.has(hold.lifecycleId)) continue;
-        const open = this.open.get(hold.lifecycleId);
-        const mine = open?.reservations.find((r) => r.rater === rater);
-        if (!open || !mine) continue;
-        if (hold.previousUntilMs !== undefined) mine.untilMs = hold.previousUntilMs;
-        else open.reservations = open.reservations.filter((r) => r !== mine);
-      }
-    }
-    this.digestHolds.clear();
+    settleDigest(this, delivered);
   }
 
   countsNow(now: number): CampaignCounts {
