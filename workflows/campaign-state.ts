@@ -9,24 +9,29 @@
  *
  * An excluded rater's answers are counted nowhere (campaign-counted.ts): an item whose lifecycle filled
  * its quota with some of them is offered again for the shortfall, to raters who never answered it.
+ *
+ * Split by responsibility: the carry's shape, item lifecycle ids and start-argument checks are in
+ * campaign-carry.ts (re-exported here); handing items out (`next`, digests) in campaign-assign.ts; what
+ * an item lifecycle's report does in campaign-reports.ts. Those are functions over this class, which its
+ * methods of the same names call; the counting helpers they share (`countedOf`, `roomOf`, `end`, …) are public for them.
  */
 import { setHandler } from '@temporalio/workflow';
 import { assignItems, nextItemFor, settleDigest, validateNextRequest } from './campaign-assign';
 import {
   DEFAULT_REPORT_GRACE_MS, itemLifecycleId, reaskLifecycleId, type CampaignCarry, type CampaignThresholds, type OpenItem, type Reask,
 } from './campaign-carry';
-import { excludedAnswers, goodStanding } from './campaign-counted';
+import { excludedAnswers } from './campaign-counted';
 import { CampaignQuality } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
 import { handItem } from './campaign-handout';
-import { clearAnswer, describeClear, recordChoice, type ClearAnswer } from './confidence-stop';
+import { applyItemReport } from './campaign-reports';
 import {
   campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
 } from './messages';
 import { DEFAULT_QUALITY } from './rater-quality';
 import type {
-  CampaignCounts, CampaignItem, CampaignItemEnd, CloseReason, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
+  CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
   NextItemAnswer, NextItemRequest,
 } from './types';
 
@@ -166,15 +171,16 @@ export class RatingCampaign {
     return quota;
   }
 
-  private isExcluded = (rater: string): boolean => this.quality.isExcluded(rater);
+  /** Whether a rater is excluded (bound, to pass as a filter; campaign-reports.ts uses it too). */
+  readonly isExcluded = (rater: string): boolean => this.quality.isExcluded(rater);
 
   /** Standing answers of excluded raters on an item (campaign-counted.ts), in every attempt. */
-  private excludedOf(item: Pick<OpenItem, 'raters' | 'standing'>): number {
+  excludedOf(item: Pick<OpenItem, 'raters' | 'standing'>): number {
     return excludedAnswers(item, this.isExcluded);
   }
 
   /** An open item's counted answers: its standing ones, earlier attempts' included, less excluded raters'. */
-  private countedOf(open: OpenItem, progress = open.progress): number {
+  countedOf(open: OpenItem, progress = open.progress): number {
     return Math.max(0, (open.earlier ?? 0) + progress - this.excludedOf(open));
   }
 
@@ -235,7 +241,7 @@ export class RatingCampaign {
   }
 
   /** Ends an open item with its counted answers (`progress`: its lifecycle's last). */
-  private end(open: OpenItem, end: CampaignItemEnd, progress: number, message?: string): void {
+  end(open: OpenItem, end: CampaignItemEnd, progress: number, message?: string): void {
     this.open.delete(open.lifecycleId);
     const excluded = this.excludedOf(open);
     this.record({
@@ -249,117 +255,14 @@ export class RatingCampaign {
     for (const open of [...this.open.values()]) this.end(open, 'unreported', open.progress, 'no close report from the lifecycle by the deadline and its grace');
   }
 
+  /** A report of one of its lifecycles (campaign-reports.ts). */
   report(report: CampaignItemReport): void {
-    const gold = this.quality.report(report, Date.now());
-    if (gold.handled) {
-      if (gold.excluded !== undefined) this.excluded(gold.excluded);
-      return;
-    }
-    const open = this.open.get(report.lifecycleId);
-    // A repeated close report, or one from a lifecycle this campaign does not run: nothing to count.
-    if (!open) return;
-    switch (report.kind) {
-      case 'opened':
-        open.opened = true;
-        return;
-      case 'answer':
-        open.opened = true;
-        if (!open.raters.includes(report.rater)) {
-          open.raters.push(report.rater);
-          this.quality.answered(report.rater);
-        }
-        if (open.passed?.includes(report.rater)) open.passed = open.passed.filter((r) => r !== report.rater);
-        open.reservations = open.reservations.filter((r) => r.rater !== report.rater);
-        if (report.seq > open.seq) {
-          open.seq = report.seq;
-          open.progress = report.progress;
-        }
-        if (report.choice !== undefined) this.weighAnswer(open, report.rater, report.seq, report.choice);
-        return;
-      case 'closed':
-        return this.closed(open, report.closeReason, report.progress);
-      case 'failed':
-        this.end(open, 'failed', open.progress, report.message.slice(0, 500));
-        return;
-      case 'gold':
-        return; // only gold lifecycles report scores, and those are the quality's
-    }
-  }
-
-  /**
-   * An item's lifecycle closed. Closed for its clear answer (by the campaign, or at its deadline before
-   * the close came) it ends `confident` if the answer is clear still without excluded raters; a full
-   * quota is `quorum` still. Short of counted answers, it is offered again in a new lifecycle: starved
-   * at its deadline while `reask` attempts last, filled or closed early with excluded raters' answers
-   * among them regardless of `reask` (each exclusion tops it up once at most); else, or once no re-ask
-   * can start, it ends `insufficient`.
-   */
-  private closed(open: OpenItem, reason: CloseReason, progress: number): void {
-    const closedClear = open.confident !== undefined && reason !== 'quorum';
-    if (closedClear && this.clearOf(open)) return this.end(open, 'confident', progress, open.confident!.message);
-    // Closed otherwise (a cancel, by hand), or cancelled after its clear answer rested on an excluded rater's word.
-    const closedForGood = reason === 'closed' && (!closedClear || this.cancelled);
-    if (this.countedOf(open, progress) >= this.plan.responses || closedForGood) return this.end(open, reason, progress);
-    const topUp = reason !== 'deadline';
-    const attempt = (open.attempt ?? 0) + 1;
-    const topUps = (open.topUps ?? 0) + (topUp ? 1 : 0);
-    const excluded = this.excludedOf(open);
-    if ((!topUp && attempt - topUps > this.plan.reask) || !this.reaskPossible(Date.now())) {
-      return this.end(open, 'insufficient', progress, excluded > 0 ? `${excluded} of its answers are excluded raters', not counted` : undefined);
-    }
-    this.open.delete(open.lifecycleId);
-    this.reasks.push({
-      item: open.item, attempt, earlier: (open.earlier ?? 0) + progress, raters: open.raters, ...(topUps > 0 ? { topUps } : {}),
-      ...(open.standing !== undefined ? { standing: open.standing } : {}), ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
-    });
-  }
-
-  /**
-   * A rater was excluded: their reservations end (the items go back to the pool), and every open item
-   * they answered is weighed again without them (what made it clear may be gone, or what kept it from it).
-   */
-  private excluded(rater: string): void {
-    for (const open of this.open.values()) {
-      open.reservations = open.reservations.filter((r) => r.rater !== rater);
-      if (open.raters.includes(rater)) this.weigh(open);
-    }
+    applyItemReport(this, report);
   }
 
   /** The rater's weight (workflows/rater-quality.ts): their gold score, or the prior's mean before any gold answer. */
   scoreOf(rater: string): number {
     return this.quality.scoreOf(rater);
-  }
-
-  /** An answer report updates the item's standing answers (whose they are counts: campaign-counted.ts), then early stopping weighs them. */
-  private weighAnswer(open: OpenItem, rater: string, seq: number, choice: NonNullable<Extract<CampaignItemReport, { kind: 'answer' }>['choice']>): void {
-    if (choice.task !== this.plan.task) return;
-    open.standing ??= [];
-    recordChoice(open.standing, rater, seq, choice);
-    if (choice.task === 'thumbs') open.candidates = choice.candidates;
-    this.weigh(open);
-  }
-
-  /** The item's clear answer on the standing answers of raters in good standing, if early stopping is on and one is. */
-  private clearOf(open: OpenItem): ClearAnswer | undefined {
-    const { confidence, minResponses } = this.plan;
-    if (confidence === undefined || minResponses === undefined || open.standing === undefined) return undefined;
-    return clearAnswer(goodStanding(open.standing, this.isExcluded), (r) => this.scoreOf(r), {
-      task: this.plan.task, confidence, minResponses, allowBothBad: this.plan.allowBothBad !== false, ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
-    });
-  }
-
-  /**
-   * Early stopping: once one answer is clear, the item is to close. An exclusion can take that back
-   * before the close is sent; after, its close report weighs it again (`closed`).
-   */
-  private weigh(open: OpenItem): void {
-    const clear = this.clearOf(open);
-    if (clear && !open.confident) {
-      open.confident = { message: `answer clear: ${describeClear(clear, this.plan.confidence!)}`, closeSent: false };
-      open.reservations = [];
-    } else if (!clear && open.confident && !open.confident.closeSent) {
-      delete open.confident;
-    }
   }
 
   /** Confident items whose lifecycles have not been told to close yet (the workflow tells them). */
