@@ -9,141 +9,41 @@
  *
  * An excluded rater's answers are counted nowhere (campaign-counted.ts): an item whose lifecycle filled
  * its quota with some of them is offered again for the shortfall, to raters who never answered it.
+ *
+ * Split by responsibility: the carry's shape, item lifecycle ids and start-argument checks are in
+ * campaign-carry.ts (re-exported here); handing items out (`next`, digests) in campaign-assign.ts; what
+ * an item lifecycle's report does in campaign-reports.ts. Those are functions over this class, which its
+ * methods of the same names call; the counting helpers they share (`countedOf`, `roomOf`, `end`, …) are public for them.
  */
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { ErrorCode } from '../core/errors';
-import { excludedAnswers, goodStanding } from './campaign-counted';
-import { CampaignQuality, type QualityCarry } from './campaign-gold';
+import { setHandler } from '@temporalio/workflow';
+import { assignItems, nextItemFor, settleDigest, validateNextRequest } from './campaign-assign';
+import {
+  DEFAULT_REPORT_GRACE_MS, itemLifecycleId, reaskLifecycleId, type CampaignCarry, type CampaignThresholds, type OpenItem, type Reask,
+} from './campaign-carry';
+import { excludedAnswers } from './campaign-counted';
+import { CampaignQuality } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
 import { handItem } from './campaign-handout';
-import { clearAnswer, describeClear, recordChoice, type ClearAnswer, type StandingAnswer } from './confidence-stop';
+import { applyItemReport } from './campaign-reports';
 import {
-  INVALID_CAMPAIGN_INPUT_ERROR, VoteRejection, campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
+  campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
 } from './messages';
 import { DEFAULT_QUALITY } from './rater-quality';
 import type {
-  CampaignCounts, CampaignItem, CampaignItemEnd, CloseReason, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
+  CampaignCounts, CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignItemReport, CampaignNotifyEvent, CampaignPhase, CampaignPlan, CampaignStatus, CampaignSummary,
   NextItemAnswer, NextItemRequest,
 } from './types';
-import { RATER_PATTERN } from './vote-tally';
 
-/** Limits a starter may lower (tests do, to reach continue-as-new in seconds); from the arguments, so replays see them. */
-export interface CampaignThresholds {
-  /** Continue-as-new once the run's history has this many events (the server's suggestion applies regardless). */
-  continueAsNewAfterEvents?: number;
-  /** How long after the deadline items that never reported are given up as `unreported`. Default 15 minutes. */
-  reportGraceMs?: number;
-}
+// The carry's types and the start argument's checks live in campaign-carry.ts; imported from here too.
+export {
+  DEFAULT_REPORT_GRACE_MS, campaignThresholdErrors, invalidCampaignInput, isCampaignCarry, itemLifecycleId, reaskLifecycleId,
+  type CampaignCarry, type CampaignThresholds, type OpenItem, type Reask,
+} from './campaign-carry';
 
-export interface OpenItem {
-  item: number;
-  lifecycleId: string;
-  /** The lifecycle has published and takes answers. */
-  opened: boolean;
-  /** Raters who answered (standing or withdrawn), in the order their reports came. */
-  raters: string[];
-  /** Raters who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does. */
-  passed?: string[];
-  progress: number;
-  /** The seq of the answer `progress` is from: reports may arrive out of order. */
-  seq: number;
-  reservations: Array<{ rater: string; untilMs: number }>;
-  /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the standing answers earlier ones got. */
-  attempt?: number;
-  earlier?: number;
-  /** A re-ask's lifecycle quota: the answers the item lacked when it started (absent: responses − earlier). */
-  quota?: number;
-  /** Attempts that were offered again for excluded raters' answers: not counted against `reask`. */
-  topUps?: number;
-  /** Each rater's latest answer, earlier attempts' included: what early stopping weighs and exclusions discount. */
-  standing?: StandingAnswer[];
-  /** Thumbs, with early stopping: the item's candidates (from its reports). */
-  candidates?: number;
-  /** Its answer is clear: the campaign closes its lifecycle (`closeSent` once told) and it ends `confident`. */
-  confident?: { message: string; closeSent: boolean };
-}
-
-/** An item whose lifecycle closed at its deadline short of its answers, waiting to be offered again. */
-export interface Reask {
-  item: number;
-  attempt: number;
-  earlier: number;
-  topUps?: number;
-  raters: string[];
-  standing?: StandingAnswer[];
-  candidates?: number;
-}
-
-/** What one run hands the next. */
-export interface CampaignCarry {
-  plan: CampaignPlan;
-  startedAt: string;
-  /** Items from `nextItem` on are not started yet; `buffer` holds the next of them, read from the store. */
-  nextItem: number;
-  buffer: CampaignItem[];
-  open: OpenItem[];
-  reasks?: Reask[];
-  /** `answered`: items that ended with their answers in full (the quota, CampaignNotifyEvent). */
-  counts: { done: number; failed: number; answers: number; ended: Partial<Record<CampaignItemEnd, number>>; answered?: number };
-  paused: boolean;
-  cancelReason?: string;
-  closeSent: boolean;
-  thresholds?: CampaignThresholds;
-  /** Notifications sent (each event once per campaign, whichever run reaches it). */
-  notified?: CampaignNotifyEvent[];
-  /** Gold lifecycles and rater records (campaign-gold.ts); absent before the first rater. */
-  quality?: QualityCarry;
-  /** Email campaigns: digests sent so far, and when the next is due (absent: when the first items open). */
-  digests?: { sent: number; nextAtMs?: number };
-  /**
-   * Outcomes reported after the run's last commit, while it waited for its `next` handlers to finish (a
-   * child can close in that wait): the next run commits them. Each was an open item a moment before, so
-   * the carry is no larger for them.
-   */
-  outcomes?: CampaignItemOutcome[];
-}
-
-export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
 /** Outcomes wait for the ledger in batches of at most this many (or OUTCOME_FLUSH_MS). */
 export const OUTCOME_BATCH = 50;
 export const OUTCOME_FLUSH_MS = 30_000;
-
-export function isCampaignCarry(arg: unknown): arg is CampaignCarry {
-  return typeof arg === 'object' && arg !== null && 'plan' in arg;
-}
-
-export function campaignThresholdErrors(arg: unknown): string[] {
-  if (arg === undefined || arg === null) return [];
-  if (typeof arg !== 'object' || Array.isArray(arg)) return ['second argument: must be an object like {"thresholds": {…}} or absent'];
-  const errors = Object.keys(arg).filter((k) => k !== 'thresholds').map((k) => `${k}: unknown field in the second argument; known: thresholds`);
-  const t = (arg as { thresholds?: unknown }).thresholds;
-  if (t === undefined) return errors;
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) return [...errors, 'thresholds: must be an object'];
-  const { continueAsNewAfterEvents, reportGraceMs, ...rest } = t as CampaignThresholds;
-  for (const key of Object.keys(rest)) errors.push(`thresholds.${key}: unknown field; known: continueAsNewAfterEvents, reportGraceMs`);
-  if (continueAsNewAfterEvents !== undefined && !(Number.isSafeInteger(continueAsNewAfterEvents) && continueAsNewAfterEvents >= 50)) {
-    errors.push('thresholds.continueAsNewAfterEvents: must be an integer of at least 50');
-  }
-  if (reportGraceMs !== undefined && !(Number.isSafeInteger(reportGraceMs) && reportGraceMs >= 0)) errors.push('thresholds.reportGraceMs: must be a non-negative integer');
-  return errors;
-}
-
-export function invalidCampaignInput(errors: string[]): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: INVALID_CAMPAIGN_INPUT_ERROR, nonRetryable: true, message: `invalid campaign input: ${errors.join('; ')}`, details: [errors],
-  });
-}
-
-/** The child lifecycle id of an item: the campaign's id and the item's index, so every retry and run names the same one. */
-export function itemLifecycleId(campaignId: string, item: number): string {
-  return `${campaignId}-item-${item}`;
-}
-
-/** The lifecycle of an item's attempt: the item's own id first, then `-r1`, `-r2`, … for each re-ask. */
-export function reaskLifecycleId(campaignId: string, item: number, attempt: number): string {
-  return attempt === 0 ? itemLifecycleId(campaignId, item) : `${itemLifecycleId(campaignId, item)}-r${attempt}`;
-}
 
 export class RatingCampaign {
   nextItem = 0;
@@ -159,8 +59,8 @@ export class RatingCampaign {
   continuing = false;
   /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
   digests: { sent: number; nextAtMs?: number } = { sent: 0 };
-  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled`. */
-  private digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
+  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled` (campaign-assign.ts). */
+  readonly digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
   /** Notifications sent, carried across continue-as-new. */
@@ -271,15 +171,16 @@ export class RatingCampaign {
     return quota;
   }
 
-  private isExcluded = (rater: string): boolean => this.quality.isExcluded(rater);
+  /** Whether a rater is excluded (bound, to pass as a filter; campaign-reports.ts uses it too). */
+  readonly isExcluded = (rater: string): boolean => this.quality.isExcluded(rater);
 
   /** Standing answers of excluded raters on an item (campaign-counted.ts), in every attempt. */
-  private excludedOf(item: Pick<OpenItem, 'raters' | 'standing'>): number {
+  excludedOf(item: Pick<OpenItem, 'raters' | 'standing'>): number {
     return excludedAnswers(item, this.isExcluded);
   }
 
   /** An open item's counted answers: its standing ones, earlier attempts' included, less excluded raters'. */
-  private countedOf(open: OpenItem, progress = open.progress): number {
+  countedOf(open: OpenItem, progress = open.progress): number {
     return Math.max(0, (open.earlier ?? 0) + progress - this.excludedOf(open));
   }
 
@@ -288,7 +189,7 @@ export class RatingCampaign {
    * more than its lifecycle takes (its quota counts every standing answer; the rest is offered again once
    * it closes), less live reservations.
    */
-  private roomOf(open: OpenItem): number {
+  roomOf(open: OpenItem): number {
     const lifecycleRoom = (open.quota ?? this.plan.responses - (open.earlier ?? 0)) - open.progress;
     return Math.min(this.plan.responses - this.countedOf(open), lifecycleRoom) - open.reservations.length;
   }
@@ -340,7 +241,7 @@ export class RatingCampaign {
   }
 
   /** Ends an open item with its counted answers (`progress`: its lifecycle's last). */
-  private end(open: OpenItem, end: CampaignItemEnd, progress: number, message?: string): void {
+  end(open: OpenItem, end: CampaignItemEnd, progress: number, message?: string): void {
     this.open.delete(open.lifecycleId);
     const excluded = this.excludedOf(open);
     this.record({
@@ -354,117 +255,14 @@ export class RatingCampaign {
     for (const open of [...this.open.values()]) this.end(open, 'unreported', open.progress, 'no close report from the lifecycle by the deadline and its grace');
   }
 
+  /** A report of one of its lifecycles (campaign-reports.ts). */
   report(report: CampaignItemReport): void {
-    const gold = this.quality.report(report, Date.now());
-    if (gold.handled) {
-      if (gold.excluded !== undefined) this.excluded(gold.excluded);
-      return;
-    }
-    const open = this.open.get(report.lifecycleId);
-    // A repeated close report, or one from a lifecycle this campaign does not run: nothing to count.
-    if (!open) return;
-    switch (report.kind) {
-      case 'opened':
-        open.opened = true;
-        return;
-      case 'answer':
-        open.opened = true;
-        if (!open.raters.includes(report.rater)) {
-          open.raters.push(report.rater);
-          this.quality.answered(report.rater);
-        }
-        if (open.passed?.includes(report.rater)) open.passed = open.passed.filter((r) => r !== report.rater);
-        open.reservations = open.reservations.filter((r) => r.rater !== report.rater);
-        if (report.seq > open.seq) {
-          open.seq = report.seq;
-          open.progress = report.progress;
-        }
-        if (report.choice !== undefined) this.weighAnswer(open, report.rater, report.seq, report.choice);
-        return;
-      case 'closed':
-        return this.closed(open, report.closeReason, report.progress);
-      case 'failed':
-        this.end(open, 'failed', open.progress, report.message.slice(0, 500));
-        return;
-      case 'gold':
-        return; // only gold lifecycles report scores, and those are the quality's
-    }
-  }
-
-  /**
-   * An item's lifecycle closed. Closed for its clear answer (by the campaign, or at its deadline before
-   * the close came) it ends `confident` if the answer is clear still without excluded raters; a full
-   * quota is `quorum` still. Short of counted answers, it is offered again in a new lifecycle: starved
-   * at its deadline while `reask` attempts last, filled or closed early with excluded raters' answers
-   * among them regardless of `reask` (each exclusion tops it up once at most); else, or once no re-ask
-   * can start, it ends `insufficient`.
-   */
-  private closed(open: OpenItem, reason: CloseReason, progress: number): void {
-    const closedClear = open.confident !== undefined && reason !== 'quorum';
-    if (closedClear && this.clearOf(open)) return this.end(open, 'confident', progress, open.confident!.message);
-    // Closed otherwise (a cancel, by hand), or cancelled after its clear answer rested on an excluded rater's word.
-    const closedForGood = reason === 'closed' && (!closedClear || this.cancelled);
-    if (this.countedOf(open, progress) >= this.plan.responses || closedForGood) return this.end(open, reason, progress);
-    const topUp = reason !== 'deadline';
-    const attempt = (open.attempt ?? 0) + 1;
-    const topUps = (open.topUps ?? 0) + (topUp ? 1 : 0);
-    const excluded = this.excludedOf(open);
-    if ((!topUp && attempt - topUps > this.plan.reask) || !this.reaskPossible(Date.now())) {
-      return this.end(open, 'insufficient', progress, excluded > 0 ? `${excluded} of its answers are excluded raters', not counted` : undefined);
-    }
-    this.open.delete(open.lifecycleId);
-    this.reasks.push({
-      item: open.item, attempt, earlier: (open.earlier ?? 0) + progress, raters: open.raters, ...(topUps > 0 ? { topUps } : {}),
-      ...(open.standing !== undefined ? { standing: open.standing } : {}), ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
-    });
-  }
-
-  /**
-   * A rater was excluded: their reservations end (the items go back to the pool), and every open item
-   * they answered is weighed again without them (what made it clear may be gone, or what kept it from it).
-   */
-  private excluded(rater: string): void {
-    for (const open of this.open.values()) {
-      open.reservations = open.reservations.filter((r) => r.rater !== rater);
-      if (open.raters.includes(rater)) this.weigh(open);
-    }
+    applyItemReport(this, report);
   }
 
   /** The rater's weight (workflows/rater-quality.ts): their gold score, or the prior's mean before any gold answer. */
   scoreOf(rater: string): number {
     return this.quality.scoreOf(rater);
-  }
-
-  /** An answer report updates the item's standing answers (whose they are counts: campaign-counted.ts), then early stopping weighs them. */
-  private weighAnswer(open: OpenItem, rater: string, seq: number, choice: NonNullable<Extract<CampaignItemReport, { kind: 'answer' }>['choice']>): void {
-    if (choice.task !== this.plan.task) return;
-    open.standing ??= [];
-    recordChoice(open.standing, rater, seq, choice);
-    if (choice.task === 'thumbs') open.candidates = choice.candidates;
-    this.weigh(open);
-  }
-
-  /** The item's clear answer on the standing answers of raters in good standing, if early stopping is on and one is. */
-  private clearOf(open: OpenItem): ClearAnswer | undefined {
-    const { confidence, minResponses } = this.plan;
-    if (confidence === undefined || minResponses === undefined || open.standing === undefined) return undefined;
-    return clearAnswer(goodStanding(open.standing, this.isExcluded), (r) => this.scoreOf(r), {
-      task: this.plan.task, confidence, minResponses, allowBothBad: this.plan.allowBothBad !== false, ...(open.candidates !== undefined ? { candidates: open.candidates } : {}),
-    });
-  }
-
-  /**
-   * Early stopping: once one answer is clear, the item is to close. An exclusion can take that back
-   * before the close is sent; after, its close report weighs it again (`closed`).
-   */
-  private weigh(open: OpenItem): void {
-    const clear = this.clearOf(open);
-    if (clear && !open.confident) {
-      open.confident = { message: `answer clear: ${describeClear(clear, this.plan.confidence!)}`, closeSent: false };
-      open.reservations = [];
-    } else if (!clear && open.confident && !open.confident.closeSent) {
-      delete open.confident;
-    }
   }
 
   /** Confident items whose lifecycles have not been told to close yet (the workflow tells them). */
@@ -484,74 +282,14 @@ export class RatingCampaign {
     this.lastOutcomeCommitMs = now;
   }
 
+  /** The `next` update's validator (campaign-assign.ts). */
   validateNext(request: NextItemRequest): void {
-    if (typeof request !== 'object' || request === null || typeof request.rater !== 'string' || !RATER_PATTERN.test(request.rater)) {
-      throw ApplicationFailure.nonRetryable('malformed request: rater must be a pseudonym like r_0123abcd…', VoteRejection.MalformedVote);
-    }
-    if (request.done !== undefined && (typeof request.done !== 'string' || request.done.length > 300)) {
-      throw ApplicationFailure.nonRetryable('malformed request: done must be the id of the item lifecycle the rater answered', VoteRejection.MalformedVote);
-    }
-    const kind = this.plan.channel.split(':', 1)[0];
-    if (request.channel !== undefined && request.channel !== kind) {
-      throw ApplicationFailure.nonRetryable(`wrong channel: this is a ${kind} campaign, which hands out items through "${kind}" only, not "${String(request.channel)}"`, VoteRejection.WrongChannel);
-    }
-    if (this.continuing) throw ApplicationFailure.nonRetryable('this run is continuing as new; ask again', VoteRejection.RunContinuing);
-    // A session scoped to another campaign is answered as if this one did not exist, before anything is reserved.
-    if (request.scope !== undefined && request.scope !== this.plan.label) throw ApplicationFailure.nonRetryable('no such campaign', ErrorCode.UnknownCampaign);
+    validateNextRequest(this, request);
   }
 
-  /**
-   * An open item for `rater`: one they hold a live reservation on, else one they have not answered with
-   * room left (its responses less standing answers and others' live reservations), the most room first,
-   * at random among equals (the workflow's seeded randomness, so replays pick the same).
-   */
+  /** An open item for the rater, reserved for them, or why none (campaign-assign.ts). */
   next(request: NextItemRequest, now: number): NextItemAnswer {
-    const phase = this.phase(now);
-    if (phase === 'paused') return { assigned: false, reason: 'paused' };
-    if (phase !== 'running' && phase !== 'finishing') return { assigned: false, reason: 'finished' };
-    const { rater } = request;
-    const refused = this.quality.refusal(rater);
-    if (refused) return refused;
-    const done = request.done !== undefined ? this.open.get(request.done) : undefined;
-    if (done && !done.raters.includes(rater)) {
-      done.passed = [...new Set([...(done.passed ?? []), rater])];
-      done.reservations = done.reservations.filter((r) => r.rater !== rater);
-    }
-    this.quality.passed(rater, request.done);
-    const held = this.quality.held(rater, now);
-    if (held) return { assigned: true, lifecycleId: held.lifecycleId, item: this.goldItemNumber(held.gold), reservedUntil: new Date(held.untilMs).toISOString(), again: true };
-    let best: OpenItem[] = [];
-    let bestRoom = 0;
-    for (const open of this.open.values()) {
-      open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
-      const mine = open.reservations.find((r) => r.rater === rater);
-      if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
-      const room = this.roomOf(open);
-      if (room <= 0 || room < bestRoom) continue;
-      if (room > bestRoom) best = [];
-      bestRoom = room;
-      best.push(open);
-    }
-    // A fresh hand-out: a gold item at the rater's rate while one they have not seen is open.
-    const gold = this.quality.pick(rater);
-    if (gold) {
-      const untilMs = now + this.plan.reservationMs;
-      this.quality.handedOut(rater, { lifecycleId: gold.lifecycleId, gold: gold.gold, untilMs });
-      return { assigned: true, lifecycleId: gold.lifecycleId, item: this.goldItemNumber(gold.gold), reservedUntil: new Date(untilMs).toISOString(), again: false };
-    }
-    if (best.length === 0) return { assigned: false, reason: this.open.size === 0 && phase === 'finishing' ? 'finished' : 'waiting' };
-    // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
-    const chosen = best[Math.floor(Math.random() * best.length)]!;
-    const untilMs = now + this.plan.reservationMs;
-    chosen.reservations.push({ rater, untilMs });
-    this.quality.handedOut(rater);
-    return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
-  }
-
-  /** A gold item's number in `next` answers: after the data items', so it looks like any item's. */
-  private goldItemNumber(gold: number): number {
-    return this.plan.itemCount + gold;
+    return nextItemFor(this, request, now);
   }
 
   /**
@@ -579,56 +317,14 @@ export class RatingCampaign {
     this.digests = { sent: this.digests.sent + 1, nextAtMs: now + this.plan.digest!.everyMs };
   }
 
-  /**
-   * Up to `count` open items for `rater`, reserved for them until `untilMs` (an email digest): those they
-   * hold already first (kept until the later of the two times), then ones they have not answered with
-   * room left, the most room first, at random among equals. Never an item they answered or passed.
-   */
+  /** Up to `count` open items reserved for `rater` until `untilMs`, for an email digest (campaign-assign.ts). */
   assignBatch(rater: string, count: number, now: number, untilMs: number): string[] {
-    // An excluded rater is mailed nothing more, as `next` hands them nothing.
-    if (this.quality.refusal(rater)) return [];
-    const held: OpenItem[] = [];
-    const previousUntil = new Map<OpenItem, number>();
-    const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
-    for (const open of this.open.values()) {
-      open.reservations = open.reservations.filter((r) => r.untilMs > now);
-      if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
-      const mine = open.reservations.find((r) => r.rater === rater);
-      if (mine) {
-        previousUntil.set(open, mine.untilMs);
-        mine.untilMs = Math.max(mine.untilMs, untilMs);
-        held.push(open);
-        continue;
-      }
-      const room = this.roomOf(open);
-      // Math.random is seeded per workflow run inside the sandbox: deterministic on replay.
-      if (room > 0) free.push({ open, room, tie: Math.random() });
-    }
-    free.sort((a, b) => b.room - a.room || a.tie - b.tie);
-    const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
-    for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
-    this.digestHolds.set(rater, chosen.map((o) => ({ lifecycleId: o.lifecycleId, ...(held.includes(o) ? { previousUntilMs: previousUntil.get(o)! } : {}) })));
-    return chosen.map((o) => o.lifecycleId);
+    return assignItems(this, rater, count, now, untilMs);
   }
 
-  /**
-   * The digest's mails are out (`delivered`: who got which items; empty when the send failed for good):
-   * a reservation no mail told its rater about is let go (or back to what an earlier digest gave them),
-   * so its item does not sit held for nobody.
-   */
+  /** The digest's mails are out: reservations no mail told their rater about are let go (campaign-assign.ts). */
   digestSettled(delivered: Array<{ rater: string; lifecycleIds: string[] }>): void {
-    const mailed = new Map(delivered.map((d) => [d.rater, new Set(d.lifecycleIds)]));
-    for (const [rater, holds] of this.digestHolds) {
-      for (const hold of holds) {
-        if (mailed.get(rater)?.has(hold.lifecycleId)) continue;
-        const open = this.open.get(hold.lifecycleId);
-        const mine = open?.reservations.find((r) => r.rater === rater);
-        if (!open || !mine) continue;
-        if (hold.previousUntilMs !== undefined) mine.untilMs = hold.previousUntilMs;
-        else open.reservations = open.reservations.filter((r) => r !== mine);
-      }
-    }
-    this.digestHolds.clear();
+    settleDigest(this, delivered);
   }
 
   countsNow(now: number): CampaignCounts {

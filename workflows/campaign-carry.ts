@@ -1,0 +1,125 @@
+/**
+ * What a campaign's runs hand each other and start from: the optional thresholds of a first run, the
+ * open items and re-asks carried across continue-as-new, the ids of item lifecycles, and the checks of
+ * the second start argument. Types and pure functions, separate from RatingCampaign (campaign-state.ts),
+ * which builds and reads them, so the shape of the carry is read in one place.
+ */
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { QualityCarry } from './campaign-gold';
+import type { StandingAnswer } from './confidence-stop';
+import { INVALID_CAMPAIGN_INPUT_ERROR } from './messages';
+import type { CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignNotifyEvent, CampaignPlan } from './types';
+
+/** Limits a starter may lower (tests do, to reach continue-as-new in seconds); from the arguments, so replays see them. */
+export interface CampaignThresholds {
+  /** Continue-as-new once the run's history has this many events (the server's suggestion applies regardless). */
+  continueAsNewAfterEvents?: number;
+  /** How long after the deadline items that never reported are given up as `unreported`. Default 15 minutes. */
+  reportGraceMs?: number;
+}
+
+export interface OpenItem {
+  item: number;
+  lifecycleId: string;
+  /** The lifecycle has published and takes answers. */
+  opened: boolean;
+  /** Raters who answered (standing or withdrawn), in the order their reports came. */
+  raters: string[];
+  /** Raters who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does. */
+  passed?: string[];
+  progress: number;
+  /** The seq of the answer `progress` is from: reports may arrive out of order. */
+  seq: number;
+  reservations: Array<{ rater: string; untilMs: number }>;
+  /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the standing answers earlier ones got. */
+  attempt?: number;
+  earlier?: number;
+  /** A re-ask's lifecycle quota: the answers the item lacked when it started (absent: responses − earlier). */
+  quota?: number;
+  /** Attempts that were offered again for excluded raters' answers: not counted against `reask`. */
+  topUps?: number;
+  /** Each rater's latest answer, earlier attempts' included: what early stopping weighs and exclusions discount. */
+  standing?: StandingAnswer[];
+  /** Thumbs, with early stopping: the item's candidates (from its reports). */
+  candidates?: number;
+  /** Its answer is clear: the campaign closes its lifecycle (`closeSent` once told) and it ends `confident`. */
+  confident?: { message: string; closeSent: boolean };
+}
+
+/** An item whose lifecycle closed at its deadline short of its answers, waiting to be offered again. */
+export interface Reask {
+  item: number;
+  attempt: number;
+  earlier: number;
+  topUps?: number;
+  raters: string[];
+  standing?: StandingAnswer[];
+  candidates?: number;
+}
+
+/** What one run hands the next. */
+export interface CampaignCarry {
+  plan: CampaignPlan;
+  startedAt: string;
+  /** Items from `nextItem` on are not started yet; `buffer` holds the next of them, read from the store. */
+  nextItem: number;
+  buffer: CampaignItem[];
+  open: OpenItem[];
+  reasks?: Reask[];
+  /** `answered`: items that ended with their answers in full (the quota, CampaignNotifyEvent). */
+  counts: { done: number; failed: number; answers: number; ended: Partial<Record<CampaignItemEnd, number>>; answered?: number };
+  paused: boolean;
+  cancelReason?: string;
+  closeSent: boolean;
+  thresholds?: CampaignThresholds;
+  /** Notifications sent (each event once per campaign, whichever run reaches it). */
+  notified?: CampaignNotifyEvent[];
+  /** Gold lifecycles and rater records (campaign-gold.ts); absent before the first rater. */
+  quality?: QualityCarry;
+  /** Email campaigns: digests sent so far, and when the next is due (absent: when the first items open). */
+  digests?: { sent: number; nextAtMs?: number };
+  /**
+   * Outcomes reported after the run's last commit, while it waited for its `next` handlers to finish (a
+   * child can close in that wait): the next run commits them. Each was an open item a moment before, so
+   * the carry is no larger for them.
+   */
+  outcomes?: CampaignItemOutcome[];
+}
+
+export const DEFAULT_REPORT_GRACE_MS = 15 * 60 * 1000;
+
+export function isCampaignCarry(arg: unknown): arg is CampaignCarry {
+  return typeof arg === 'object' && arg !== null && 'plan' in arg;
+}
+
+export function campaignThresholdErrors(arg: unknown): string[] {
+  if (arg === undefined || arg === null) return [];
+  if (typeof arg !== 'object' || Array.isArray(arg)) return ['second argument: must be an object like {"thresholds": {…}} or absent'];
+  const errors = Object.keys(arg).filter((k) => k !== 'thresholds').map((k) => `${k}: unknown field in the second argument; known: thresholds`);
+  const t = (arg as { thresholds?: unknown }).thresholds;
+  if (t === undefined) return errors;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return [...errors, 'thresholds: must be an object'];
+  const { continueAsNewAfterEvents, reportGraceMs, ...rest } = t as CampaignThresholds;
+  for (const key of Object.keys(rest)) errors.push(`thresholds.${key}: unknown field; known: continueAsNewAfterEvents, reportGraceMs`);
+  if (continueAsNewAfterEvents !== undefined && !(Number.isSafeInteger(continueAsNewAfterEvents) && continueAsNewAfterEvents >= 50)) {
+    errors.push('thresholds.continueAsNewAfterEvents: must be an integer of at least 50');
+  }
+  if (reportGraceMs !== undefined && !(Number.isSafeInteger(reportGraceMs) && reportGraceMs >= 0)) errors.push('thresholds.reportGraceMs: must be a non-negative integer');
+  return errors;
+}
+
+export function invalidCampaignInput(errors: string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: INVALID_CAMPAIGN_INPUT_ERROR, nonRetryable: true, message: `invalid campaign input: ${errors.join('; ')}`, details: [errors],
+  });
+}
+
+/** The child lifecycle id of an item: the campaign's id and the item's index, so every retry and run names the same one. */
+export function itemLifecycleId(campaignId: string, item: number): string {
+  return `${campaignId}-item-${item}`;
+}
+
+/** The lifecycle of an item's attempt: the item's own id first, then `-r1`, `-r2`, … for each re-ask. */
+export function reaskLifecycleId(campaignId: string, item: number, attempt: number): string {
+  return attempt === 0 ? itemLifecycleId(campaignId, item) : `${itemLifecycleId(campaignId, item)}-r${attempt}`;
+}
