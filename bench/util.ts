@@ -140,6 +140,12 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
+/** A run's folder (dev server database, ledger, artifacts) is thrown away at its end, unless PREFLINE_BENCH_KEEP=1 keeps it. */
+function removeRunFolder(dir: string): void {
+  if (process.env.PREFLINE_BENCH_KEEP === '1') process.stdout.write(`bench data kept in ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
+}
+
 /**
  * The embedded system as `prefline up` runs it: a dev server on a SQLite file (WAL), one worker process
  * for every queue, one gateway process, each its own OS process like in production.
@@ -163,13 +169,21 @@ export async function startBenchStack(label: string, extraEnv: NodeJS.ProcessEnv
     ...extraEnv,
   };
   // Quiet processes: per-request logging through a pipe would measure the log reader, not Prefline.
-  const worker = spawnCli(['worker'], env);
-  const gateway = spawnCli(['gateway'], env);
+  // PREFLINE_BENCH_CPU_PROF=<folder>: the worker and the gateway write V8 CPU profiles, one per thread
+  // (the worker's workflows run in a thread of their own), to <folder>/<label>-<process> when they stop.
+  const profileDir = process.env.PREFLINE_BENCH_CPU_PROF;
+  const profiled = (name: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${label}-${name}`)}`] : []);
+  const worker = spawnCli(['worker'], env, profiled('worker'));
+  const gateway = spawnCli(['gateway'], env, profiled('gateway'));
   const ledgerEndpoint = join(dataDir, 'ledger-endpoint.json');
   for (const deadline = Date.now() + 120_000; ; ) {
     const gatewayUp = await fetch(`http://127.0.0.1:${gatewayPort}/healthz`).then((r) => r.ok, () => false);
     if (gatewayUp && existsSync(ledgerEndpoint)) break;
-    if (Date.now() > deadline) throw new Error(`the bench stack did not come up:\n${worker.output()}\n${gateway.output()}`);
+    if (Date.now() > deadline) {
+      await Promise.all([worker.kill('SIGKILL'), gateway.kill('SIGKILL'), server.stop()]);
+      removeRunFolder(dataDir);
+      throw new Error(`the bench stack did not come up:\n${worker.output()}\n${gateway.output()}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   const processes = [worker, gateway];
@@ -182,6 +196,7 @@ export async function startBenchStack(label: string, extraEnv: NodeJS.ProcessEnv
     async stop() {
       for (const p of processes) await p.kill('SIGTERM');
       await server.stop();
+      removeRunFolder(dataDir);
     },
   };
 }

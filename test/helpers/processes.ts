@@ -17,8 +17,9 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeArgs` go to node itself, before the CLI (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): CliProcess {
+  const child = spawn(process.execPath, ['--enable-source-maps', ...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
   const listeners = new Set<() => void>();
