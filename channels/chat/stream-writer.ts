@@ -1,8 +1,9 @@
 /**
  * The inference worker's end of the stream side channel: chunked POSTs to the gateway slot named in
- * the request, one NDJSON line per piece of text (`{"t":"delta","text":…}`), each POST opened with the
- * attempt number so the gateway can tell the page to start over when a retry begins. A long reply is
- * sent over several POSTs (one per ROTATE_AFTER_MS), each well inside the gateway's request timeout.
+ * the request, one NDJSON line per piece of text (`{"t":"delta","text":…}`; pieces close together
+ * share one), each POST opened with the attempt number so the gateway can tell the page to start over
+ * when a retry begins. A long reply is sent over several POSTs (one per ROTATE_AFTER_MS), each well
+ * inside the gateway's request timeout.
  * Best-effort by design: the workflow gets the finished reply from the activity's result, so a slot
  * that is gone or a gateway that cannot be reached only costs the live view, never the reply.
  */
@@ -23,6 +24,12 @@ export interface ReplyStream {
 const END_WAIT_MS = 2000;
 /** A POST is closed and the next one opened after this long (the gateway cuts requests at 30 s). */
 export const ROTATE_AFTER_MS = 20_000;
+/**
+ * Pieces that come within this long of the last one sent go out together, in one line: a model
+ * streaming a token every few ms would otherwise cost the worker, the gateway and the page a write and
+ * an event per token, for a difference no reader sees. The first piece and the last (at `end`) go at once.
+ */
+export const COALESCE_MS = 40;
 
 /** Connections to the gateways are kept and reused: a reply's stream then costs no handshake. */
 const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 256 }), https: new https.Agent({ keepAlive: true, maxSockets: 256 }) };
@@ -78,9 +85,28 @@ export function openReplyStream(target: StreamTarget, key: Buffer, attempt: numb
     }
     post.request.write(`${JSON.stringify(value)}\n`);
   };
+  let pending = '';
+  let sentAt = -Infinity;
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (pending === '') return;
+    line({ t: 'delta', text: pending });
+    pending = '';
+    sentAt = Date.now();
+  };
   return {
-    delta: (text) => line({ t: 'delta', text }),
+    delta(text) {
+      if (broken) return;
+      pending += text;
+      if (flushTimer !== undefined) return;
+      const wait = sentAt + COALESCE_MS - Date.now();
+      if (wait <= 0) flush();
+      else flushTimer = setTimeout(flush, wait);
+    },
     async end() {
+      flush();
       line({ t: 'end' });
       if (broken) return;
       post.request.end();
@@ -89,6 +115,7 @@ export function openReplyStream(target: StreamTarget, key: Buffer, attempt: numb
       clearTimeout(timer);
     },
     abort() {
+      clearTimeout(flushTimer);
       broken = true;
       post.request.destroy();
     },

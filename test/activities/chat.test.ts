@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createChatInferenceActivities } from '../../activities/chat';
 import type { GeneratedReply, GenerateReplyRequest } from '../../activities/types';
 import { ChatStreamHub, type StreamEvent } from '../../channels/chat/stream-hub';
+import { COALESCE_MS } from '../../channels/chat/stream-writer';
 import { createDemoBackend } from '../../connectors/inference/demo';
 import { InferenceRegistry } from '../../connectors/inference/registry';
 import type { ChatRequest, InferenceBackend } from '../../connectors/inference/types';
@@ -120,7 +121,8 @@ describe('activities: generateReply', function () {
       gateway.hub = hub;
       const events: StreamEvent[] = [];
       const slot = hub.open((e) => events.push(e));
-      await run(fakeChat(), await request({ stream: { streamId: slot.streamId, streamUrl: slot.streamUrl } }), new MockActivityEnvironment({ attempt: 3 }, { logger: quiet() }), KEY);
+      // Pieces further apart than the writer joins (channels/chat/stream-writer.ts COALESCE_MS) arrive one by one.
+      await run(fakeChat(COALESCE_MS + 20), await request({ stream: { streamId: slot.streamId, streamUrl: slot.streamUrl } }), new MockActivityEnvironment({ attempt: 3 }, { logger: quiet() }), KEY);
       assert.deepEqual(events, [{ type: 'delta', text: 'It ' }, { type: 'delta', text: 'is ' }, { type: 'delta', text: 'three.' }, { type: 'end' }]);
       // A later attempt of the same reply tells the page to start over.
       await run(fakeChat(), await request({ replyId: 'm8', stream: { streamId: slot.streamId, streamUrl: slot.streamUrl } }), new MockActivityEnvironment({ attempt: 4 }, { logger: quiet() }), KEY);

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ChatStreamHub, type StreamEvent } from '../../../channels/chat/stream-hub';
 import { STREAM_SIGNATURE_HEADER, streamSignature, verifyStreamSignature } from '../../../channels/chat/stream-auth';
-import { openReplyStream } from '../../../channels/chat/stream-writer';
+import { COALESCE_MS, openReplyStream } from '../../../channels/chat/stream-writer';
 
 const KEY = Buffer.from('stream-key-for-hub-tests-0123456');
 
@@ -67,6 +67,21 @@ describe('channels/chat: stream hub and writer', () => {
     assert.equal(events.filter((e) => e.type === 'delta' && e.text === 'stale').length, 0);
     slot.close();
     assert.equal(hub.openSlots, 0);
+  });
+
+  it('should send the first piece at once and join the pieces that follow within COALESCE_MS into one', async () => {
+    const events: StreamEvent[] = [];
+    const slot = hub.open((e) => events.push(e));
+    const stream = openReplyStream(slot, KEY, 1);
+    stream.delta('One');
+    for (const piece of [' two', ' three']) stream.delta(piece);
+    for (const deadline = Date.now() + 5000; events.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, COALESCE_MS));
+    assert.deepEqual(events, [{ type: 'delta', text: 'One' }, { type: 'delta', text: ' two three' }], 'the joined pieces go when the window closes, without waiting for more');
+    stream.delta(' four');
+    stream.delta(' five');
+    await stream.end();
+    assert.deepEqual(events.slice(2), [{ type: 'delta', text: ' four' }, { type: 'delta', text: ' five' }, { type: 'end' }], 'a piece after a pause goes at once, and the end sends what is left');
+    slot.close();
   });
 
   it('should tell the writer a closed slot is gone, and the writer should carry on quietly', async () => {
