@@ -45,17 +45,19 @@ describe('gateway: Slack events and interactivity', function () {
 
     it('should refuse forged, stale, future, unsigned and re-serialised requests, and count nothing', async () => {
       const envelope = h.slack.reactionEnvelope({ user: 'U0ALICE01', reaction: '+1', channel: CHANNEL, ts: h.ts.a });
-      const now = Math.floor(Date.now() / 1000);
-      const cases: DeliveryOptions[] = [
-        { signingSecret: 'not-the-secret' },
-        { timestamp: now - 301 },
-        { timestamp: now + 301 },
-        { signature: null },
-        { headers: { 'X-Slack-Request-Timestamp': null } },
+      // Each case's timestamps taken as it is sent: a `now` from before the loop drifts on a busy machine,
+      // and "301 s ahead" becomes 300 (accepted) a second later.
+      const cases: Array<(now: number) => DeliveryOptions> = [
+        () => ({ signingSecret: 'not-the-secret' }),
+        (now) => ({ timestamp: now - 301 }),
+        (now) => ({ timestamp: now + 301 }),
+        () => ({ signature: null }),
+        () => ({ headers: { 'X-Slack-Request-Timestamp': null } }),
         // A re-serialised body sent with the signature of the original bytes.
-        { rawBody: JSON.stringify(envelope, null, 1), timestamp: now, signature: signSlackRequest(h.slack.signingSecret, now, JSON.stringify(envelope)) },
+        (now) => ({ rawBody: JSON.stringify(envelope, null, 1), timestamp: now, signature: signSlackRequest(h.slack.signingSecret, now, JSON.stringify(envelope)) }),
       ];
-      for (const options of cases) {
+      for (const makeOptions of cases) {
+        const options = makeOptions(Math.floor(Date.now() / 1000));
         const res = await h.slack.deliverEvent(h.url, envelope, options);
         assert.equal(res.status, 401, JSON.stringify(options));
         assert.equal(res.body.includes('invalid signature'), true);
