@@ -56,7 +56,10 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
     open.reservations = open.reservations.filter((r) => r.untilMs > now);
     if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
     const mine = open.reservations.find((r) => r.rater === rater);
-    if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
+    if (mine) {
+      toldByNext(campaign, rater, open.lifecycleId);
+      return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
+    }
     const room = campaign.roomOf(open);
     if (room <= 0 || room < bestRoom) continue;
     if (room > bestRoom) best = [];
@@ -77,6 +80,15 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   chosen.reservations.push({ rater, untilMs });
   campaign.quality.handedOut(rater);
   return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
+}
+
+/**
+ * `next` told the rater their reservation (and its time): a digest being sent that made or extended it no
+ * longer takes it back if its mail fails (settleDigest), or the rater would hold less than they were told.
+ */
+function toldByNext(campaign: RatingCampaign, rater: string, lifecycleId: string): void {
+  const holds = campaign.digestHolds.get(rater);
+  if (holds?.some((h) => h.lifecycleId === lifecycleId)) campaign.digestHolds.set(rater, holds.filter((h) => h.lifecycleId !== lifecycleId));
 }
 
 /** A gold item's number in `next` answers: after the data items', so it looks like any item's. */
@@ -119,7 +131,7 @@ export function assignItems(campaign: RatingCampaign, rater: string, count: numb
 /**
  * The digest's mails are out (`delivered`: who got which items; empty when the send failed for good):
  * a reservation no mail told its rater about is let go (or back to what an earlier digest gave them),
- * so its item does not sit held for nobody.
+ * so its item does not sit held for nobody. One `next` told its rater of meanwhile stays as told (toldByNext).
  */
 export function settleDigest(campaign: RatingCampaign, delivered: Array<{ rater: string; lifecycleIds: string[] }>): void {
   const mailed = new Map(delivered.map((d) => [d.rater, new Set(d.lifecycleIds)]));

@@ -59,7 +59,7 @@ export class RatingCampaign {
   continuing = false;
   /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
   digests: { sent: number; nextAtMs?: number } = { sent: 0 };
-  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled` (campaign-assign.ts). */
+  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled` or `next` tells the rater of it (campaign-assign.ts). */
   readonly digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
