@@ -43,10 +43,7 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   const refused = campaign.quality.refusal(rater);
   if (refused) return refused;
   const done = request.done !== undefined ? campaign.open.get(request.done) : undefined;
-  if (done && !done.raters.includes(rater)) {
-    done.passed = [...new Set([...(done.passed ?? []), rater])];
-    done.reservations = done.reservations.filter((r) => r.rater !== rater);
-  }
+  if (done && !done.raters.includes(rater)) passedItem(done, rater);
   campaign.quality.passed(rater, request.done);
   const held = campaign.quality.held(rater, now);
   if (held) return { assigned: true, lifecycleId: held.lifecycleId, item: goldItemNumber(campaign, held.gold), reservedUntil: new Date(held.untilMs).toISOString(), again: true };
@@ -80,6 +77,24 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   chosen.reservations.push({ rater, untilMs });
   campaign.quality.handedOut(rater);
   return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
+}
+
+/**
+ * The passes an open item keeps: its latest raters' who passed it (an answer whose report is on its way,
+ * or a skip). The carry holds every open item's, so they are bounded: one who passed before those is
+ * no longer kept from it.
+ */
+export const PASSED_KEPT = 32;
+
+/**
+ * The rater is done with an item they have not answered (`next` with `done`): never handed it again, while
+ * among its PASSED_KEPT latest passes. Only a rater it was reserved for passes it: anyone else had nothing
+ * to pass, and naming items one was never handed must not grow what the campaign carries.
+ */
+function passedItem(open: OpenItem, rater: string): void {
+  if (!open.reservations.some((r) => r.rater === rater)) return;
+  open.passed = [...(open.passed ?? []).filter((r) => r !== rater), rater].slice(-PASSED_KEPT);
+  open.reservations = open.reservations.filter((r) => r.rater !== rater);
 }
 
 /**

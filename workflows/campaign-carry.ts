@@ -25,7 +25,7 @@ export interface OpenItem {
   opened: boolean;
   /** Raters who answered (standing or withdrawn), in the order their reports came. */
   raters: string[];
-  /** Raters who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does. */
+  /** Raters it was reserved for who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does: the latest PASSED_KEPT (campaign-assign.ts). */
   passed?: string[];
   progress: number;
   /** The seq of the answer `progress` is from: reports may arrive out of order. */
