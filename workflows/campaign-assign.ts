@@ -43,10 +43,7 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   const refused = campaign.quality.refusal(rater);
   if (refused) return refused;
   const done = request.done !== undefined ? campaign.open.get(request.done) : undefined;
-  if (done && !done.raters.includes(rater)) {
-    done.passed = [...new Set([...(done.passed ?? []), rater])];
-    done.reservations = done.reservations.filter((r) => r.rater !== rater);
-  }
+  if (done && !done.raters.includes(rater)) passedItem(done, rater);
   campaign.quality.passed(rater, request.done);
   const held = campaign.quality.held(rater, now);
   if (held) return { assigned: true, lifecycleId: held.lifecycleId, item: goldItemNumber(campaign, held.gold), reservedUntil: new Date(held.untilMs).toISOString(), again: true };
@@ -56,7 +53,10 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
     open.reservations = open.reservations.filter((r) => r.untilMs > now);
     if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
     const mine = open.reservations.find((r) => r.rater === rater);
-    if (mine) return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
+    if (mine) {
+      toldByNext(campaign, rater, open.lifecycleId);
+      return { assigned: true, lifecycleId: open.lifecycleId, item: open.item, reservedUntil: new Date(mine.untilMs).toISOString(), again: true };
+    }
     const room = campaign.roomOf(open);
     if (room <= 0 || room < bestRoom) continue;
     if (room > bestRoom) best = [];
@@ -77,6 +77,33 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   chosen.reservations.push({ rater, untilMs });
   campaign.quality.handedOut(rater);
   return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
+}
+
+/**
+ * The passes an open item keeps: its latest raters' who passed it (an answer whose report is on its way,
+ * or a skip). The carry holds every open item's, so they are bounded: one who passed before those is
+ * no longer kept from it.
+ */
+export const PASSED_KEPT = 32;
+
+/**
+ * The rater is done with an item they have not answered (`next` with `done`): never handed it again, while
+ * among its PASSED_KEPT latest passes. Only a rater it was reserved for passes it: anyone else had nothing
+ * to pass, and naming items one was never handed must not grow what the campaign carries.
+ */
+function passedItem(open: OpenItem, rater: string): void {
+  if (!open.reservations.some((r) => r.rater === rater)) return;
+  open.passed = [...(open.passed ?? []).filter((r) => r !== rater), rater].slice(-PASSED_KEPT);
+  open.reservations = open.reservations.filter((r) => r.rater !== rater);
+}
+
+/**
+ * `next` told the rater their reservation (and its time): a digest being sent that made or extended it no
+ * longer takes it back if its mail fails (settleDigest), or the rater would hold less than they were told.
+ */
+function toldByNext(campaign: RatingCampaign, rater: string, lifecycleId: string): void {
+  const holds = campaign.digestHolds.get(rater);
+  if (holds?.some((h) => h.lifecycleId === lifecycleId)) campaign.digestHolds.set(rater, holds.filter((h) => h.lifecycleId !== lifecycleId));
 }
 
 /** A gold item's number in `next` answers: after the data items', so it looks like any item's. */
@@ -119,7 +146,7 @@ export function assignItems(campaign: RatingCampaign, rater: string, count: numb
 /**
  * The digest's mails are out (`delivered`: who got which items; empty when the send failed for good):
  * a reservation no mail told its rater about is let go (or back to what an earlier digest gave them),
- * so its item does not sit held for nobody.
+ * so its item does not sit held for nobody. One `next` told its rater of meanwhile stays as told (toldByNext).
  */
 export function settleDigest(campaign: RatingCampaign, delivered: Array<{ rater: string; lifecycleIds: string[] }>): void {
   const mailed = new Map(delivered.map((d) => [d.rater, new Set(d.lifecycleIds)]));

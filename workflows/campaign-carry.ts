@@ -25,17 +25,22 @@ export interface OpenItem {
   opened: boolean;
   /** Raters who answered (standing or withdrawn), in the order their reports came. */
   raters: string[];
-  /** Raters who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does. */
+  /** Raters it was reserved for who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does: the latest PASSED_KEPT (campaign-assign.ts). */
   passed?: string[];
   progress: number;
   /** The seq of the answer `progress` is from: reports may arrive out of order. */
   seq: number;
   reservations: Array<{ rater: string; untilMs: number }>;
-  /** Offered again (reask): which attempt this lifecycle is (1, 2, …) and the standing answers earlier ones got. */
+  /**
+   * Offered again (reask): which attempt this lifecycle is (1, 2, …) and the standing answers earlier ones got
+   * (a thumbs re-ask by candidate: the fewest counted votes of a candidate, plus the excluded ones `countedOf` takes off).
+   */
   attempt?: number;
   earlier?: number;
   /** A re-ask's lifecycle quota: the answers the item lacked when it started (absent: responses − earlier). */
   quota?: number;
+  /** A thumbs re-ask's quota of each candidate (what each lacked; `quota` is the largest): its lifecycle takes no more. */
+  votesByCandidate?: number[];
   /** Attempts that were offered again for excluded raters' answers: not counted against `reask`. */
   topUps?: number;
   /** Each rater's latest answer, earlier attempts' included: what early stopping weighs and exclusions discount. */

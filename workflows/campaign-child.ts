@@ -27,14 +27,23 @@ export function reportToCampaign(campaignId: string, report: CampaignItemReport)
  */
 export function quotaFull(quorum: Quorum, tally: VoteTally, judgements: JudgementTally, candidateId?: string): boolean {
   if (quorum.kind === 'responses') return judgements.counted().standing >= quorum.responses;
-  return quorum.kind === 'perCandidate' && candidateId !== undefined && tally.tallyOf(candidateId).votes >= quorum.votes;
+  if (quorum.kind !== 'perCandidate' || candidateId === undefined) return false;
+  const index = tally.tallies().findIndex((t) => t.candidateId === candidateId);
+  return tally.tallyOf(candidateId).votes >= (quorum.each?.[index] ?? quorum.votes);
 }
 
-/** What a campaign counts of an item: standing judgements (compare), or the fewest standing votes of a candidate (thumbs). */
+/**
+ * What a campaign counts of an item: standing judgements (compare), or the fewest standing votes of a
+ * candidate (thumbs). With quotas by candidate (a re-ask): its quota less what the most lacking candidate
+ * still lacks, so the campaign adds it to what the item had (campaign-state.ts startedReask).
+ */
 export function campaignProgress(quorum: Quorum, tally: VoteTally, judgements: JudgementTally): number {
   if (quorum.kind === 'responses') return judgements.counted().standing;
   const votes = tally.tallies().map((t) => t.votes);
-  return votes.length === 0 ? 0 : Math.min(...votes);
+  if (votes.length === 0) return 0;
+  if (quorum.kind !== 'perCandidate' || quorum.each === undefined) return Math.min(...votes);
+  const each = quorum.each;
+  return quorum.votes - Math.max(0, ...votes.map((v, i) => (each[i] ?? quorum.votes) - v));
 }
 
 /**

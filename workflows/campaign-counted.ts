@@ -11,6 +11,8 @@ import type { StandingAnswer } from './confidence-stop';
 export interface AnsweredItem {
   raters: readonly string[];
   standing?: readonly StandingAnswer[];
+  /** Thumbs: the item's candidates (from its reports). */
+  candidates?: number;
 }
 
 /**
@@ -35,4 +37,22 @@ export function excludedAnswers(item: AnsweredItem, isExcluded: (rater: string) 
 /** The standing answers that are evidence: none of an excluded rater's. */
 export function goodStanding(standing: readonly StandingAnswer[], isExcluded: (rater: string) => boolean): StandingAnswer[] {
   return standing.filter((a) => !isExcluded(a.rater));
+}
+
+/**
+ * A thumbs item's shortfall on each candidate: `responses` less its standing votes of raters in good
+ * standing, every attempt's (what a re-ask asks of each, campaign-state.ts startedReask). Undefined where
+ * its answers are not all on record (reports from before choices were reported) or none lacks anything:
+ * the item's count alone decides then.
+ */
+export function lackingByCandidate(item: AnsweredItem, responses: number, isExcluded: (rater: string) => boolean): number[] | undefined {
+  const { standing, candidates } = item;
+  if (standing === undefined || candidates === undefined) return undefined;
+  if (!item.raters.every((rater) => standing.some((a) => a.rater === rater))) return undefined;
+  const counted = Array.from({ length: candidates }, () => 0);
+  for (const a of goodStanding(standing, isExcluded)) {
+    if (a.answer !== 'withdrawn' && a.candidate !== undefined && a.candidate < candidates) counted[a.candidate]! += 1;
+  }
+  const lacking = counted.map((n) => Math.max(0, responses - n));
+  return Math.max(...lacking) > 0 ? lacking : undefined;
 }

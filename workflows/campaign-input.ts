@@ -237,8 +237,11 @@ export function itemDeadlineAt(plan: CampaignPlan, campaignDeadlineAtMs: number,
   return plan.itemDeadlineMs === undefined ? campaignDeadlineAtMs : Math.min(nowMs + plan.itemDeadlineMs, campaignDeadlineAtMs);
 }
 
-/** The child lifecycle's input for an item: the item's fields under the campaign's; `responses` less what earlier attempts got. */
-export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs: number, responses = plan.responses): LifecycleInput {
+/**
+ * The child lifecycle's input for an item: the item's fields under the campaign's; `responses` less what
+ * earlier attempts got, and for a thumbs re-ask what each candidate still lacks (`votesByCandidate`).
+ */
+export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs: number, responses = plan.responses, votesByCandidate?: number[]): LifecycleInput {
   const { prompt, model, models, candidates, params, question, modelVersion } = item;
   return {
     prompt,
@@ -249,6 +252,7 @@ export function childInput(plan: CampaignPlan, item: CampaignItem, deadlineAtMs:
     ...(params !== undefined ? { params } : {}),
     ...(plan.task === 'compare' ? { question: question ?? plan.question, responses } : { votesPerCandidate: responses }),
     ...(plan.task === 'thumbs' && question !== undefined ? { question } : {}),
+    ...(plan.task === 'thumbs' && votesByCandidate !== undefined ? { votesByCandidate } : {}),
     ...(plan.allowBothBad !== undefined && plan.task === 'compare' ? { allowBothBad: plan.allowBothBad } : {}),
     ...(plan.revealModels !== undefined ? { revealModels: plan.revealModels } : {}),
     channel: plan.channel,

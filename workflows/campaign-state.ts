@@ -20,7 +20,7 @@ import { assignItems, nextItemFor, settleDigest, validateNextRequest } from './c
 import {
   DEFAULT_REPORT_GRACE_MS, itemLifecycleId, reaskLifecycleId, type CampaignCarry, type CampaignThresholds, type OpenItem, type Reask,
 } from './campaign-carry';
-import { excludedAnswers } from './campaign-counted';
+import { excludedAnswers, lackingByCandidate } from './campaign-counted';
 import { CampaignQuality } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
 import { handItem } from './campaign-handout';
@@ -59,7 +59,7 @@ export class RatingCampaign {
   continuing = false;
   /** Email campaigns: digests sent so far, and when the next is due (undefined: once the first items are open). */
   digests: { sent: number; nextAtMs?: number } = { sent: 0 };
-  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled` (campaign-assign.ts). */
+  /** The digest being sent: each rater's items it reserved, with the reservation each had before (none: new), until `digestSettled` or `next` tells the rater of it (campaign-assign.ts). */
   readonly digestHolds = new Map<string, Array<{ lifecycleId: string; previousUntilMs?: number }>>();
   /** Outcomes the ledger does not hold yet. */
   outcomes: CampaignItemOutcome[] = [];
@@ -159,13 +159,19 @@ export class RatingCampaign {
 
   /**
    * Opens a re-ask in its new lifecycle: the raters who answered before are never handed it again. Its
-   * quota, returned, is what the item lacks of answers from raters in good standing.
+   * quota, returned, is what the item lacks of answers from raters in good standing; a thumbs item's
+   * lifecycle takes each candidate's own shortfall (`votesByCandidate`), so none gets more than `responses`.
    */
   startedReask(r: Reask, lifecycleId: string): number {
-    const quota = this.plan.responses - Math.max(0, r.earlier - this.excludedOf(r));
+    const byCandidate = this.plan.task === 'thumbs' ? lackingByCandidate(r, this.plan.responses, this.isExcluded) : undefined;
+    const quota = byCandidate !== undefined ? Math.max(...byCandidate) : this.plan.responses - Math.max(0, r.earlier - this.excludedOf(r));
+    // By candidate, the lifecycle's progress is its quota less the largest shortfall left (campaign-child.ts):
+    // counted from the fewest counted votes of a candidate, plus the excluded ones countedOf takes off again.
+    const earlier = byCandidate !== undefined ? this.plan.responses - quota + this.excludedOf(r) : r.earlier;
     this.open.set(lifecycleId, {
-      item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier: r.earlier,
-      ...(quota !== this.plan.responses - r.earlier ? { quota } : {}), ...(r.topUps !== undefined ? { topUps: r.topUps } : {}),
+      item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier,
+      ...(quota !== this.plan.responses - earlier ? { quota } : {}), ...(byCandidate !== undefined ? { votesByCandidate: byCandidate } : {}),
+      ...(r.topUps !== undefined ? { topUps: r.topUps } : {}),
       ...(r.standing !== undefined ? { standing: r.standing } : {}), ...(r.candidates !== undefined ? { candidates: r.candidates } : {}),
     });
     return quota;

@@ -41,7 +41,7 @@ const BACKEND_EXAMPLES: Record<string, string> = {
 
 
 const KNOWN_FIELDS = new Set([
-  'prompt', 'task', 'question', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'totalVotes',
+  'prompt', 'task', 'question', 'model', 'models', 'candidates', 'params', 'channel', 'votesPerCandidate', 'votesByCandidate', 'totalVotes',
   'responses', 'allowBothBad', 'revealModels', 'deadline', 'remindBefore', 'campaign', 'modelVersion', 'startedBy', 'startedFrom',
   'gold',
   'delivery',
@@ -118,6 +118,23 @@ function checkModelRef(field: string, ref: unknown, errors: string[]): ref is st
     return false;
   }
   return true;
+}
+
+/** `votesByCandidate`, checked: a campaign's thumbs item only, with `votesPerCandidate` its largest quota. */
+function votesByCandidateOf(input: { votesByCandidate?: unknown; votesPerCandidate?: unknown; campaign?: unknown }, quorum: Quorum, errors: string[]): number[] | undefined {
+  const each = input.votesByCandidate;
+  const list = Array.isArray(each) && each.length >= 1 && each.length <= MAX_CANDIDATES
+    && each.every((n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= MAX_VOTES) ? (each as number[]) : undefined;
+  if (quorum.kind !== 'perCandidate' || input.votesPerCandidate === undefined || input.campaign === undefined) {
+    errors.push('votesByCandidate: only for a campaign\'s thumbs items (with "campaign" and "votesPerCandidate")');
+  } else if (list === undefined) {
+    errors.push(`votesByCandidate: must be a list of 1 to ${MAX_CANDIDATES} integers from 0 to ${MAX_VOTES}, by candidate`);
+  } else if (Math.max(...list) !== quorum.votes) {
+    errors.push('votesByCandidate: its largest must be votesPerCandidate');
+  } else {
+    return [...list];
+  }
+  return undefined;
 }
 
 function isPositiveInt(value: unknown): value is number {
@@ -282,6 +299,10 @@ export function validateLifecycleInput(raw: unknown, nowMs: number): InputValida
   } else if (input.votesPerCandidate !== undefined) {
     if (!isPositiveInt(input.votesPerCandidate) || input.votesPerCandidate > MAX_VOTES) errors.push(`votesPerCandidate: must be an integer from 1 to ${MAX_VOTES}`);
     else quorum = { kind: 'perCandidate', votes: input.votesPerCandidate };
+  }
+  if (input.votesByCandidate !== undefined) {
+    const each = votesByCandidateOf(input, quorum, errors);
+    if (each !== undefined && quorum.kind === 'perCandidate') quorum = { ...quorum, each };
   }
 
   let deadline: DeadlineSpec = { kind: 'duration', ms: parseDuration(DEFAULT_DEADLINE) as number };

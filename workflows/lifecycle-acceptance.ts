@@ -8,6 +8,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { quotaFull } from './campaign-child';
 import { judgementRefusal, malformedJudgementReason } from './judgement-tally';
+import { hasAnswered } from './lifecycle-handed';
 import type { RatingLifecycle } from './lifecycle-state';
 import { VoteRejection, wrongChannelReason } from './messages';
 import type { JudgementRequest, VoteRequest } from './types';
@@ -17,7 +18,8 @@ import { malformedVoteReason } from './vote-tally';
  * The compact voting state (base64 digests and slots) a lifecycle may grow to: about 11 bytes per
  * accepted vote plus 30 per (rater, candidate) pair, so ≥ 25,000 votes from distinct raters or ≥ 90,000
  * from a few. Beyond it new votes are refused (LifecycleFull) rather than let the carry outgrow 2 MB
- * and the lifecycle get stuck. Judgements count the same way (a slot per rater).
+ * and the lifecycle get stuck. Judgements count the same way (a slot per rater), and so do the raters
+ * handed an assigned lifecycle who have not answered it yet (lifecycle-handed.ts).
  */
 export const MAX_VOTING_STATE_BYTES = 1024 * 1024;
 
@@ -46,11 +48,21 @@ function checkAcceptance(lifecycle: RatingLifecycle, request: { channel: string;
   return false;
 }
 
-/** An assigned lifecycle takes answers only from raters its campaign handed it to: no one reaches it around `next`. */
+/**
+ * An assigned lifecycle takes answers only from raters its campaign handed it to: no one reaches it around
+ * `next`. One who answered has left the handed set (lifecycle-handed.ts); the tallies know them.
+ */
 function checkHanded(lifecycle: RatingLifecycle, rater: string): void {
-  if (lifecycle.plan.delivery === 'assigned' && !lifecycle.handedTo.has(rater)) {
+  if (lifecycle.plan.delivery === 'assigned' && !lifecycle.handedTo.has(rater) && !hasAnswered(lifecycle, rater)) {
     throw ApplicationFailure.nonRetryable('this item was not handed to you by its campaign', VoteRejection.NotAssigned);
   }
+}
+
+/** The `handed` signal: the rater may answer from now on, unless they have answered already or the carry has no room for anyone new. */
+export function takeHandOut(lifecycle: RatingLifecycle, rater: string): void {
+  if (hasAnswered(lifecycle, rater)) return;
+  if (lifecycle.rules.boundedHistory && lifecycle.votingStateBytes() >= MAX_VOTING_STATE_BYTES) return;
+  lifecycle.handedTo.add(rater);
 }
 
 /** Refuses an event once the compact voting state is as large as the lifecycle can carry (bounded history). */

@@ -55,7 +55,7 @@ export interface LifecycleCarry {
   closeRequested: boolean;
   reminded?: boolean;
   posts?: PostedMessage[];
-  /** Assigned lifecycles: the raters handed the item so far (RatingLifecycle.handedTo). */
+  /** Assigned lifecycles: the raters handed the item who had not answered it yet (RatingLifecycle.handedTo). */
   handed?: string[];
   thresholds?: LifecycleThresholds;
 }

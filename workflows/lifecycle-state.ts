@@ -14,7 +14,8 @@ import { DIGEST_BYTES } from './compact';
 import { judgementVerdict, voteVerdict } from './gold';
 import { deadlineAt } from './input';
 import { JudgementTally } from './judgement-tally';
-import { checkJudgement, checkVote } from './lifecycle-acceptance';
+import { checkJudgement, checkVote, takeHandOut } from './lifecycle-acceptance';
+import { HandedRaters } from './lifecycle-handed';
 import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
 import { lifecycleStatus, receiptJudgements, receiptTally } from './lifecycle-status';
@@ -54,8 +55,8 @@ export class RatingLifecycle {
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
   private uncommittedBytes = 0;
   posts: PostedMessage[] = [];
-  /** Assigned lifecycles: the raters their campaign handed them to (the `handed` signal), the only ones they take answers from. */
-  handedTo = new Set<string>();
+  /** Assigned lifecycles: the raters their campaign handed them to (the `handed` signal) who have not answered yet (lifecycle-handed.ts). */
+  handedTo = new HandedRaters();
   observer: VoteObserver = UNOBSERVED;
   /**
    * Set on a campaign's child lifecycle (ratingLifecycle does): it refuses an answer that would stand
@@ -92,7 +93,7 @@ export class RatingLifecycle {
     lifecycle.reminded = carry.reminded ?? false;
     lifecycle.candidates = carry.candidates;
     lifecycle.posts = carry.posts ?? [];
-    lifecycle.handedTo = new Set(carry.handed ?? []);
+    lifecycle.handedTo = new HandedRaters(carry.handed);
     lifecycle.tally = new VoteTally(carry.candidates, carry.events, carry.voting);
     const judgementEvents = carry.judgementEvents ?? [];
     lifecycle.judgements = new JudgementTally(carry.candidates, judgementEvents, carry.judging);
@@ -119,7 +120,7 @@ export class RatingLifecycle {
       closeRequested: this.closeRequested,
       reminded: this.reminded,
       posts: this.posts,
-      ...(this.handedTo.size > 0 ? { handed: [...this.handedTo] } : {}),
+      ...(this.handedTo.size > 0 ? { handed: this.handedTo.toCarry() } : {}),
       ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
     };
     if (!this.rules.boundedHistory) return { ...common, ...rest };
@@ -132,11 +133,11 @@ export class RatingLifecycle {
     };
   }
 
-  /** Bytes of the compact voting state as carried: the digests and slots in base64, of votes and judgements. */
+  /** Bytes of the compact voting state as carried: the digests and slots in base64, of votes and judgements, and the pending hand-outs. */
   votingStateBytes(): number {
     const base64 = (bytes: number) => Math.ceil(bytes / 3) * 4;
     return base64(this.tally.accepted * DIGEST_BYTES) + base64(this.tally.slotCount * SLOT_BYTES)
-      + base64(this.judgements.accepted * DIGEST_BYTES) + base64(this.judgements.slotCount * SLOT_BYTES);
+      + base64(this.judgements.accepted * DIGEST_BYTES) + base64(this.judgements.slotCount * SLOT_BYTES) + this.handedTo.bytes;
   }
 
   /** Events accepted, votes and judgements: one sequence, whose next number is the next event's seq. */
@@ -240,6 +241,7 @@ export class RatingLifecycle {
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
+    if (event) this.handedTo.answered(request.rater);
     const gold = this.plan.gold !== undefined ? voteVerdict(this.plan.gold, request) : undefined;
     this.reportAnswer(request.rater, outcome, () => voteChoice(this.candidates, request), gold);
     return { outcome, candidate: receiptTally(this, request.candidateId), ...(gold !== undefined ? { gold } : {}) };
@@ -254,6 +256,7 @@ export class RatingLifecycle {
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
+    if (event) this.handedTo.answered(request.rater);
     const gold = this.plan.gold !== undefined ? judgementVerdict(this.plan.gold, request, this.candidates) : undefined;
     this.reportAnswer(request.rater, outcome, () => judgementChoice(this.candidates, request), gold);
     return { outcome, judgements: receiptJudgements(this), ...(gold !== undefined ? { gold } : {}) };
@@ -401,7 +404,7 @@ export class RatingLifecycle {
   register(): void {
     setHandler(itemHandedSignal, (request) => {
       // Only a campaign sends it (to its own children); a malformed one hands the item to no one.
-      if (this.plan.delivery === 'assigned' && typeof request?.rater === 'string' && RATER_PATTERN.test(request.rater)) this.handedTo.add(request.rater);
+      if (this.plan.delivery === 'assigned' && typeof request?.rater === 'string' && RATER_PATTERN.test(request.rater)) takeHandOut(this, request.rater);
     });
     setHandler(closeSignal, () => {
       this.closeRequested = true;

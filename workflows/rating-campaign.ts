@@ -205,7 +205,7 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       }
       const lifecycleId = reaskLifecycleId(campaign.campaignId, reask.item, reask.attempt);
       const quota = campaign.startedReask(reask, lifecycleId);
-      await startItem(campaign, reask.item, item, lifecycleId, quota);
+      await startItem(campaign, reask.item, item, lifecycleId, quota, campaign.open.get(lifecycleId)?.votesByCandidate);
       continue;
     }
     if (campaign.digestDue(now)) {
@@ -322,10 +322,10 @@ async function startBatch(campaign: RatingCampaign): Promise<void> {
  * Starts an item's lifecycle (it is open already: its first report may come in the activation that
  * resolves the start); an id that exists is adopted, any other failure ends the item.
  */
-function startItem(campaign: RatingCampaign, index: number, item: CampaignItem, lifecycleId: string, responses: number): Promise<void> {
+function startItem(campaign: RatingCampaign, index: number, item: CampaignItem, lifecycleId: string, responses: number, votesByCandidate?: number[]): Promise<void> {
   return startChild(WORKFLOW_TYPE, {
     workflowId: lifecycleId,
-    args: [childInput(campaign.plan, item, itemDeadlineAt(campaign.plan, campaign.deadlineAtMs, Date.now()), responses)],
+    args: [childInput(campaign.plan, item, itemDeadlineAt(campaign.plan, campaign.deadlineAtMs, Date.now()), responses, votesByCandidate)],
     parentClosePolicy: ParentClosePolicy.ABANDON,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     memo: { campaignId: campaign.campaignId, item: index },

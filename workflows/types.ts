@@ -44,6 +44,11 @@ export interface LifecycleInput {
   /** `web` (default), `slack:#channel-name` or `slack:<channel id>` (docs/slack.md), `email:<addr>,…` or `email:@<list>` (docs/email.md). */
   channel?: string;
   votesPerCandidate?: number;
+  /**
+   * Campaign re-asks of thumbs items: each candidate's own quota, by index (0: it takes no more votes), what
+   * it still lacks; the largest is `votesPerCandidate`. Set by the campaign (campaign-input.ts childInput).
+   */
+  votesByCandidate?: number[];
   totalVotes?: number;
   /** Duration (`90s`, `30m`, `24h`, `2d`) or an ISO-8601 time; default `24h`. */
   deadline?: string;
@@ -97,7 +102,8 @@ export type ChannelSpec =
   | { kind: 'email'; recipients: string[]; list?: string };
 
 export type Quorum =
-  | { kind: 'perCandidate'; votes: number }
+  /** `each`: a campaign re-ask's own quota of each candidate, by index (votes: their largest); absent: `votes` for every one. */
+  | { kind: 'perCandidate'; votes: number; each?: number[] }
   | { kind: 'total'; votes: number }
   /** Compare lifecycles: this many standing judgements. */
   | { kind: 'responses'; responses: number };

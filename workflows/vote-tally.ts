@@ -200,7 +200,7 @@ export class VoteTally {
     // Judgements' quorum is the judgement tally's (workflows/judgement-tally.ts): no number of votes reaches it.
     if (quorum.kind === 'responses') return false;
     if (quorum.kind === 'total') return tallies.reduce((n, t) => n + t.votes, 0) >= quorum.votes;
-    return tallies.length > 0 && tallies.every((t) => t.votes >= quorum.votes);
+    return tallies.length > 0 && tallies.every((t, i) => t.votes >= (quorum.each?.[i] ?? quorum.votes));
   }
 
   /** Whether `rater` has a standing vote (not a retraction) on `candidateId`. */
