@@ -100,6 +100,27 @@ describe('email digests with gold items (state, outside Temporal)', () => {
     assert.ok(theirs.every((id) => campaign.quality.gold.has(id)), 'gold at every turn while any is left');
   });
 
+  it('should send the first digest once the gold lifecycles have opened too (or five minutes after the start)', () => {
+    const result = validateCampaignInput({ items: [item(0)], gold: [goldItem(0), goldItem(1)], channel: 'email:@raters' }, 'camp', NOW);
+    assert.ok(result.ok, JSON.stringify(result));
+    const campaign = RatingCampaign.start('camp', result.plan, {}, NOW);
+    campaign.quality.goldStarted(0, goldLifecycleId('camp', 1, 0));
+    campaign.quality.goldStarted(1, goldLifecycleId('camp', 1, 1));
+    const taken = campaign.takeItem();
+    campaign.started(taken.index, taken.lifecycleId);
+    campaign.report({ lifecycleId: taken.lifecycleId, kind: 'opened' });
+    assert.equal(campaign.digestDue(NOW), false, 'no gold item open yet: the digest could hold none');
+    campaign.report({ lifecycleId: goldLifecycleId('camp', 1, 0), kind: 'opened' });
+    campaign.report({ lifecycleId: goldLifecycleId('camp', 1, 1), kind: 'failed', message: 'could not start' });
+    assert.equal(campaign.digestDue(NOW), true, 'every gold lifecycle open or gone');
+    const waiting = RatingCampaign.start('camp', result.plan, {}, NOW);
+    waiting.quality.goldStarted(0, goldLifecycleId('camp', 1, 0));
+    const started = waiting.takeItem();
+    waiting.started(started.index, started.lifecycleId);
+    waiting.report({ lifecycleId: started.lifecycleId, kind: 'opened' });
+    assert.equal(waiting.digestDue(NOW + 5 * 60_000), true, 'not for ever');
+  });
+
   it('should keep no rater records for the digests of a campaign without gold (as before gold on email)', () => {
     const campaign = running(4, 0);
     assert.equal(campaign.assignBatch(raterId(1), 3, NOW, UNTIL).length, 3);
