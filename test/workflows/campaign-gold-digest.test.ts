@@ -72,7 +72,7 @@ describe('email digests with gold items (state, outside Temporal)', () => {
     // They answer one gold item; the other two they pass over.
     campaign.report({ lifecycleId: goldIds[0]!, kind: 'gold', rater, correct: true });
     const second = campaign.assignBatch(rater, 5, NOW + 1000, UNTIL + 1000);
-    assert.deepEqual(second.slice(0, 2), first.slice(3), 'the data items they hold first');
+    assert.deepEqual(second.slice(0, 2).sort(), first.slice(3).sort(), 'the data items they hold first');
     assert.deepEqual(second.slice(2, 4).sort(), [goldIds[1], goldIds[2]].sort(), 'the gold items passed over come back');
     assert.ok(!second.includes(goldIds[0]!), 'never the answered one');
     assert.equal(new Set(second).size, 5);
