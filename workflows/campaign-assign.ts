@@ -113,8 +113,11 @@ function goldItemNumber(campaign: RatingCampaign, gold: number): number {
 
 /**
  * Up to `count` open items for `rater`, reserved for them until `untilMs` (an email digest): those they
- * hold already first (kept until the later of the two times), then ones they have not answered with
- * room left, the most room first, at random among equals. Never an item they answered or passed.
+ * hold already first (kept until the later of the two times), then fresh hand-outs one by one as `next`
+ * makes them: a gold item at the rater's rate (CampaignQuality.pick: never one they answered, nor one
+ * already in this digest), else one they have not answered with room left, the most room first, at random
+ * among equals. Never an item they answered or passed. Gold items take their turn's place in the digest,
+ * so their position tells nothing; they reserve nothing (they have no quota) and are not held.
  */
 export function assignItems(campaign: RatingCampaign, rater: string, count: number, now: number, untilMs: number): string[] {
   // An excluded rater is mailed nothing more, as `next` hands them nothing.
@@ -137,10 +140,33 @@ export function assignItems(campaign: RatingCampaign, rater: string, count: numb
     if (room > 0) free.push({ open, room, tie: Math.random() });
   }
   free.sort((a, b) => b.room - a.room || a.tie - b.tie);
-  const chosen = [...held.slice(0, count), ...free.slice(0, Math.max(0, count - held.length)).map((f) => f.open)];
-  for (const open of chosen) if (!held.includes(open)) open.reservations.push({ rater, untilMs });
-  campaign.digestHolds.set(rater, chosen.map((o) => ({ lifecycleId: o.lifecycleId, ...(held.includes(o) ? { previousUntilMs: previousUntil.get(o)! } : {}) })));
-  return chosen.map((o) => o.lifecycleId);
+  const kept = held.slice(0, count);
+  const chosen: string[] = kept.map((o) => o.lifecycleId);
+  const fresh: OpenItem[] = [];
+  // Without gold there is no turn to count: the raters' records stay as they were (answers only).
+  const { quality } = campaign;
+  const mixGold = quality.gold.size > 0;
+  const goldHere = new Set<number>();
+  while (chosen.length < count) {
+    const gold = mixGold ? quality.pick(rater, goldHere) : undefined;
+    if (gold) {
+      goldHere.add(gold.gold);
+      quality.handedOut(rater);
+      chosen.push(gold.lifecycleId);
+      continue;
+    }
+    const next = free[fresh.length]?.open;
+    if (!next) break;
+    next.reservations.push({ rater, untilMs });
+    if (mixGold) quality.handedOut(rater);
+    fresh.push(next);
+    chosen.push(next.lifecycleId);
+  }
+  campaign.digestHolds.set(rater, [
+    ...kept.map((o) => ({ lifecycleId: o.lifecycleId, previousUntilMs: previousUntil.get(o)! })),
+    ...fresh.map((o) => ({ lifecycleId: o.lifecycleId })),
+  ]);
+  return chosen;
 }
 
 /**

@@ -5,7 +5,7 @@
  * records changed since the ledger last had them. Gold lifecycles are not items: they are in no item count.
  *
  * Scoring and mixing rates are workflows/rater-quality.ts's; this class applies them to reports and
- * hand-outs. A rater below the threshold is excluded: `next` hands them nothing more, and their answers
+ * hand-outs (`next`'s and email digests'). A rater below the threshold is excluded: `next` and digests hand them nothing more, and their answers
  * stay where they are (nothing is withdrawn; the rater record flags them), counted toward no item.
  */
 import { exclusionReason, goldPick, goldRateFor, isGoldTurn, raterScore } from './rater-quality';
@@ -243,18 +243,23 @@ export class CampaignQuality {
 
   /**
    * Whether this fresh hand-out is gold, and which: a hash of (campaign, rater, hand-out number) against
-   * the rater's rate, among open gold items they have not seen; undefined for a data item. Either way
-   * the hand-out is counted only once it is made (`handedOut`).
+   * the rater's rate, among open gold items they have not seen (nor `besides`: those already in the
+   * digest being made); undefined for a data item. Either way the hand-out is counted only once it is
+   * made (`handedOut`).
    */
-  pick(rater: string): GoldLifecycle | undefined {
+  pick(rater: string, besides?: ReadonlySet<number>): GoldLifecycle | undefined {
     const state = this.recordOf(rater);
     if (this.gold.size === 0 || !isGoldTurn(this.campaignId, rater, state.handouts, goldRateFor(state, this.settings))) return undefined;
-    const available = [...this.gold.values()].filter((g) => g.opened && !g.closed && !state.seen.includes(g.gold) && g.gold !== state.skipped);
+    const available = [...this.gold.values()].filter((g) => g.opened && !g.closed && !state.seen.includes(g.gold) && g.gold !== state.skipped && !besides?.has(g.gold));
     if (available.length === 0) return undefined;
     return available[goldPick(this.campaignId, rater, state.handouts, available.length)];
   }
 
-  /** A fresh hand-out was made; a gold one is held until the reservation ends (seen only once answered). */
+  /**
+   * A fresh hand-out was made; a gold one handed out by `next` is held until the reservation ends (seen
+   * only once answered). A digest's gold item is not held: the mail is its hold (its links last until the
+   * item's deadline), and a later digest may hand it out again until the rater answers it.
+   */
   handedOut(rater: string, gold?: { lifecycleId: string; gold: number; untilMs: number }): void {
     const state = this.recordOf(rater);
     state.handouts += 1;

@@ -122,11 +122,6 @@ export function validateCampaignInput(raw: unknown, campaignId: string, nowMs: n
   } else if (input.goldCount !== undefined) {
     errors.push('goldCount: only with goldRef');
   }
-  if (channel.startsWith('email:')) {
-    for (const f of (['gold', 'goldRef'] as const).filter((k) => input[k] !== undefined)) {
-      errors.push(`${f}: gold items are handed out by next; email campaigns send digests: use web or slack`);
-    }
-  }
   const stopping = confidenceFields(input, isIntIn(responses, 1, MAX_RESPONSES) ? responses : DEFAULT_CAMPAIGN_RESPONSES, errors);
   const digest = parseDigest(input, channel, errors);
 

@@ -299,7 +299,7 @@ export class RatingCampaign {
   }
 
   /**
-   * Whether an email campaign's digest is due: the first once every started item has opened (or five
+   * Whether an email campaign's digest is due: the first once every started item and gold lifecycle has opened (or five
    * minutes after the start, whatever is open then), the next `digest.everyMs` after the last, while the
    * campaign runs and items are open.
    */
@@ -308,7 +308,9 @@ export class RatingCampaign {
     if (!this.plan.digest || (phase !== 'running' && phase !== 'finishing') || this.open.size === 0) return false;
     const { nextAtMs } = this.digests;
     if (nextAtMs !== undefined) return now >= nextAtMs;
-    const allOpened = [...this.open.values()].every((o) => o.opened) && (this.unstarted === 0 || this.open.size >= this.plan.maxOpen);
+    // The gold lifecycles too: a first digest before they open could hold no gold item.
+    const allOpened = [...this.open.values()].every((o) => o.opened) && (this.unstarted === 0 || this.open.size >= this.plan.maxOpen)
+      && [...this.quality.gold.values()].every((g) => g.opened || g.closed);
     return allOpened || now - Date.parse(this.startedAt) >= 5 * 60_000;
   }
 

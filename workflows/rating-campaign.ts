@@ -10,8 +10,8 @@
  *      early stopping (`confidence`), close an item as soon as its answer is clear (confidence-stop.ts);
  *   4. commit each closed item's outcome to the ledger in batches (the state forgets it then);
  *   5. continue-as-new when history grows long, carrying only the open items and counters;
- *   5a. email campaigns: mail each rater a digest of their next items (reserved for them) when the first
- *      items open and every `digestEvery` after, while items remain;
+ *   5a. email campaigns: mail each rater a digest of their next items (reserved for them; gold items mixed
+ *      in as `next` mixes them) when the first items open and every `digestEvery` after, while items remain;
  *   6. when every item has ended (or cancel/the deadline left nothing open), commit the campaign row's
  *      final counts, send its notifications (campaign-notify.ts: `quota` when every item was answered in
  *      full, then `completed`) and return the summary.

@@ -11,14 +11,16 @@
  *
  * The token is the capability: it is signed, bound to lifecycle, rater, candidate and value, and expires
  * at the deadline. Its idempotency key is derived from the token, so a second POST of the same link is
- * a `duplicate` and counts once. Pages are plain HTML forms: no script, the gateway's CSP.
+ * a `duplicate` and counts once. On a campaign's gold item the page after the POST says whether the
+ * answer was the expected one (and why not), and a changed answer is refused: the first is final.
+ * Pages are plain HTML forms: no script, the gateway's CSP.
  */
 import type http from 'node:http';
 import type { EmailState } from './state';
 import { escapeHtml } from './compose';
 import { verifyJudgementLink, verifyUnsubscribe, verifyVoteLink, type VoteLinkClaims } from './tokens';
 import { linkJudgementRequest, linkTokenHash, linkVoteRequest } from './votes';
-import type { JudgementChoice, JudgementRequest, LifecycleStatus, VoteOutcomeKind, VoteRequest } from '../../workflows/types';
+import type { GoldVerdict, JudgementChoice, JudgementRequest, LifecycleStatus, VoteOutcomeKind, VoteRequest } from '../../workflows/types';
 import { SECURITY_HEADERS, type GatewayLog, type HttpRoute } from '../../core/http';
 import { VoteRejectedError, type LifecycleDirectory } from '../../core/lifecycle-directory';
 import { delaySchedule, retrying } from '../../core/retry';
@@ -79,6 +81,17 @@ const INVALID = page('Link invalid', '<p>This link is not valid. Please use a li
 const EXPIRED = page('Link expired', '<p>This link has expired: voting on this prompt has ended.</p>');
 const CLOSED = page('Voting closed', '<p>Voting on this prompt has closed; your vote was not counted.</p>');
 const WRONG_CHANNEL = page('Not an emailed prompt', '<p>This prompt takes votes through another channel, not by email; your vote was not counted.</p>');
+const ANSWER_FINAL = page('Answer already given', '<p>This item keeps your first answer: it cannot be changed or withdrawn. Nothing more was counted.</p>');
+
+/**
+ * A campaign's check (gold) item, once answered: whether the answer was the expected one, and why not,
+ * as the rating page shows it. Nothing for any other item: the page before the answer is the same for both.
+ */
+function verdictHtml(gold: GoldVerdict | undefined): string {
+  if (!gold) return '';
+  if (gold.correct) return '<p><strong>That is the expected answer.</strong></p>';
+  return `<p><strong>Not the expected answer.</strong> ${escapeHtml(gold.explanation ?? '')}</p>`;
+}
 
 /** Reads (and discards) a small form body; the token in the path is all the POST needs. */
 function drain(req: http.IncomingMessage): Promise<boolean> {
@@ -153,12 +166,13 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
       // was used before is remembered here; either way the vote counted once.
       const firstUse = await deps.state.claim(`link-${tokenHash}`).catch(() => true);
       const [title, text] = OUTCOME_TEXT[firstUse ? receipt.outcome : 'duplicate'](receipt.candidate.label, value);
-      return sendHtml(res, 200, page(title, `<p>${escapeHtml(text)}</p>`));
+      return sendHtml(res, 200, page(title, `<p>${escapeHtml(text)}</p>${verdictHtml(receipt.gold)}`));
     } catch (err) {
       if (err instanceof VoteRejectedError) {
         log('debug', 'email link vote refused', { lifecycleId, rater, code: err.code });
         if (err.code === 'voting_closed') return sendHtml(res, 409, CLOSED);
         if (err.code === 'wrong_channel') return sendHtml(res, 403, WRONG_CHANNEL);
+        if (err.code === 'answer_final') return sendHtml(res, 409, ANSWER_FINAL);
         if (err.code === 'voting_not_open' || err.code === 'busy') {
           return sendHtml(res, 503, page('Try again', '<p>Voting is not ready for your vote right now. Please press back and try again in a moment.</p>'));
         }
@@ -210,11 +224,12 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpRoute[] {
       log('info', 'email link judgement', { lifecycleId, rater, left, right, choice, outcome: receipt.outcome });
       const firstUse = await deps.state.claim(`link-${linkTokenHash(token)}`).catch(() => true);
       const [title, text] = JUDGEMENT_OUTCOME_TEXT[firstUse ? receipt.outcome : 'duplicate'](choice);
-      return sendHtml(res, 200, page(title, `<p>${escapeHtml(text)}</p>`));
+      return sendHtml(res, 200, page(title, `<p>${escapeHtml(text)}</p>${verdictHtml(receipt.gold)}`));
     } catch (err) {
       if (err instanceof VoteRejectedError) {
         log('debug', 'email link judgement refused', { lifecycleId, rater, code: err.code });
         if (err.code === 'voting_closed') return sendHtml(res, 409, CLOSED);
+        if (err.code === 'answer_final') return sendHtml(res, 409, ANSWER_FINAL);
         if (err.code === 'voting_not_open' || err.code === 'busy') {
           return sendHtml(res, 503, page('Try again', '<p>Voting is not ready for your answer right now. Please press back and try again in a moment.</p>'));
         }
