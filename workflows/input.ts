@@ -121,12 +121,13 @@ function checkModelRef(field: string, ref: unknown, errors: string[]): ref is st
 }
 
 /** `votesByCandidate`, checked: a campaign's thumbs item only, with `votesPerCandidate` its largest quota. */
-function votesByCandidateOf(input: { votesByCandidate?: unknown; votesPerCandidate?: unknown; campaign?: unknown }, quorum: Quorum, errors: string[]): number[] | undefined {
+function votesByCandidateOf(input: { votesByCandidate?: unknown; votesPerCandidate?: unknown; campaign?: unknown; delivery?: unknown }, quorum: Quorum, errors: string[]): number[] | undefined {
   const each = input.votesByCandidate;
   const list = Array.isArray(each) && each.length >= 1 && each.length <= MAX_CANDIDATES
     && each.every((n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= MAX_VOTES) ? (each as number[]) : undefined;
-  if (quorum.kind !== 'perCandidate' || input.votesPerCandidate === undefined || input.campaign === undefined) {
-    errors.push('votesByCandidate: only for a campaign\'s thumbs items (with "campaign" and "votesPerCandidate")');
+  // A campaign's items are handed out (delivery "assigned"); a label alone is anyone's to set.
+  if (quorum.kind !== 'perCandidate' || input.votesPerCandidate === undefined || input.campaign === undefined || input.delivery !== 'assigned') {
+    errors.push('votesByCandidate: only for a campaign\'s thumbs items (with "campaign", "delivery": "assigned" and "votesPerCandidate")');
   } else if (list === undefined) {
     errors.push(`votesByCandidate: must be a list of 1 to ${MAX_CANDIDATES} integers from 0 to ${MAX_VOTES}, by candidate`);
   } else if (Math.max(...list) !== quorum.votes) {

@@ -86,10 +86,16 @@ function checkQuota(lifecycle: RatingLifecycle, addsStanding: boolean, candidate
 
 /**
  * Gold lifecycles keep a rater's first answer, whichever form it took: any other from them, vote or
- * judgement, is refused (AnswerFinal), a repeat of it answered `duplicate`.
+ * judgement, is refused (AnswerFinal), a repeat of it answered `duplicate`. A withdrawal before any
+ * answer passes (the lifecycle answers it as a data item does, and keeps nothing: goldNoopWithdrawal),
+ * since a refusal there would tell gold from data without answering.
  */
-function checkFirstAnswer(lifecycle: RatingLifecycle, rater: string, withdrawal: boolean): void {
-  if (lifecycle.plan.gold !== undefined && (withdrawal || lifecycle.tally.hasAnyVote(rater) || lifecycle.judgements.hasJudged(rater))) {
+export function goldNoopWithdrawal(lifecycle: RatingLifecycle, rater: string, withdrawal: boolean): boolean {
+  return lifecycle.plan.gold !== undefined && withdrawal && !lifecycle.tally.hasAnyVote(rater) && !lifecycle.judgements.hasJudged(rater);
+}
+
+function checkFirstAnswer(lifecycle: RatingLifecycle, rater: string): void {
+  if (lifecycle.plan.gold !== undefined && (lifecycle.tally.hasAnyVote(rater) || lifecycle.judgements.hasJudged(rater))) {
     throw ApplicationFailure.nonRetryable('this item keeps your first answer: it cannot be changed or withdrawn', VoteRejection.AnswerFinal);
   }
 }
@@ -115,7 +121,7 @@ export function checkVote(lifecycle: RatingLifecycle, request: VoteRequest, opti
   if (!lifecycle.tally.hasCandidate(request.candidateId)) {
     throw ApplicationFailure.nonRetryable(`unknown candidate "${request.candidateId}"`, VoteRejection.UnknownCandidate);
   }
-  checkFirstAnswer(lifecycle, request.rater, request.value === 'retract');
+  checkFirstAnswer(lifecycle, request.rater);
   checkAnswerForm(lifecycle, 'vote');
   checkQuota(lifecycle, request.value !== 'retract' && !lifecycle.tally.hasStanding(request.rater, request.candidateId), request.candidateId);
   checkRoom(lifecycle);
@@ -129,7 +135,7 @@ export function checkJudgement(lifecycle: RatingLifecycle, request: JudgementReq
   checkHanded(lifecycle, request.rater);
   const refusal = judgementRefusal(request, { candidateIds: lifecycle.candidates.map((c) => c.id), allowBothBad: lifecycle.plan.allowBothBad !== false });
   if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
-  checkFirstAnswer(lifecycle, request.rater, request.choice === 'retract');
+  checkFirstAnswer(lifecycle, request.rater);
   checkAnswerForm(lifecycle, 'judgement');
   checkQuota(lifecycle, request.choice !== 'retract' && !lifecycle.judgements.hasStanding(request.rater));
   checkRoom(lifecycle);

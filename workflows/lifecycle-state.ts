@@ -14,7 +14,7 @@ import { DIGEST_BYTES } from './compact';
 import { judgementVerdict, voteVerdict } from './gold';
 import { deadlineAt } from './input';
 import { JudgementTally } from './judgement-tally';
-import { checkJudgement, checkVote, takeHandOut } from './lifecycle-acceptance';
+import { checkJudgement, checkVote, goldNoopWithdrawal, takeHandOut } from './lifecycle-acceptance';
 import { HandedRaters } from './lifecycle-handed';
 import { ALL_RULES, LIVE_UPDATE_INTERVAL_MS, type LifecycleCarry, type LifecycleRules, type LifecycleThresholds } from './lifecycle-carry';
 import { COMMIT_BATCH_BYTES, COMMIT_BATCH_SIZE, MAX_CARRIED_EVENT_BYTES, eventBytes, finalCommitRequests, incrementRequest } from './lifecycle-commits';
@@ -238,6 +238,10 @@ export class RatingLifecycle {
       this.observer.voteAccepted('duplicate');
       return { outcome: 'duplicate', candidate: receiptTally(this, request.candidateId) };
     }
+    if (goldNoopWithdrawal(this, request.rater, request.value === 'retract')) {
+      this.observer.voteAccepted('unchanged');
+      return { outcome: 'unchanged', candidate: receiptTally(this, request.candidateId) };
+    }
     const { outcome, event } = this.tally.record(request, new Date().toISOString(), this.eventsAccepted + 1);
     if (event && this.rules.boundedHistory) this.uncommittedBytes += eventBytes(event);
     this.observer.voteAccepted(outcome);
@@ -251,6 +255,10 @@ export class RatingLifecycle {
     if (this.tally.isDuplicate(request.idempotencyKey)) {
       this.observer.voteAccepted('duplicate');
       return { outcome: 'duplicate', judgements: receiptJudgements(this) };
+    }
+    if (goldNoopWithdrawal(this, request.rater, request.choice === 'retract')) {
+      this.observer.voteAccepted('unchanged');
+      return { outcome: 'unchanged', judgements: receiptJudgements(this) };
     }
     const modelsHidden = this.plan.revealModels !== true;
     const { outcome, event } = this.judgements.record(request, new Date().toISOString(), this.eventsAccepted + 1, modelsHidden);

@@ -162,6 +162,32 @@ describe('a gold lifecycle (state, outside Temporal)', () => {
     assert.equal(view.votesAccepted, 0);
   });
 
+  it('should answer a withdrawal before any answer as a data item does (unchanged), keep nothing, and still score the first answer', () => {
+    // A refusal there (answer_final) told gold from data with one click that records nothing (an email
+    // digest's withdraw link, or the API): gold and data must answer it alike.
+    const { lifecycle, scores } = goldChild();
+    const plain = RatingLifecycle.start('camp-item-0', lifecyclePlan({ ...compare, gold: undefined }), {}, NOW);
+    plain.openVoting([candidate('c1'), candidate('c2')], []);
+    plain.campaignChild = { onAnswer: () => undefined }; // a data item of the same campaign
+    for (const item of [lifecycle, plain]) {
+      const retract = judgement('retract', 3);
+      assert.equal(refusal(() => item.validateJudgement(retract)), undefined);
+      assert.equal(item.recordJudgement(retract).outcome, 'unchanged');
+      assert.equal(refusal(() => item.validateVote(vote('c1', 'retract', 3))), 'wrong_answer_form', 'the other form: refused alike');
+    }
+    assert.equal(lifecycle.judgements.hasJudged(raterId(3)), false, 'nothing kept on gold: no first answer yet');
+    const first = judgement('left', 3);
+    assert.equal(refusal(() => lifecycle.validateJudgement(first)), undefined);
+    assert.deepEqual(lifecycle.recordJudgement(first).gold, { correct: true });
+    assert.deepEqual(scores, [[raterId(3), true]]);
+    assert.equal(refusal(() => lifecycle.validateJudgement(judgement('retract', 3))), 'answer_final', 'once answered, a withdrawal is refused');
+    // Thumbs gold alike.
+    const thumbs = goldChild({ candidates: [{ text: 'x', model: 'a' }], gold: { answer: 'down', explanation: 'blurry' } }, ['c1']);
+    assert.equal(refusal(() => thumbs.lifecycle.validateVote(vote('c1', 'retract', 4))), undefined);
+    assert.equal(thumbs.lifecycle.recordVote(vote('c1', 'retract', 4)).outcome, 'unchanged');
+    assert.deepEqual(thumbs.lifecycle.recordVote(vote('c1', 'down', 4)).gold, { correct: true });
+  });
+
   it('should score a thumbs gold item by its one candidate\'s vote, first vote final', () => {
     const { lifecycle, scores } = goldChild({ candidates: [{ text: 'x', model: 'a' }], gold: { answer: 'down', explanation: 'blurry' } }, ['c1']);
     const v = vote('c1', 'up', 1);
@@ -169,7 +195,6 @@ describe('a gold lifecycle (state, outside Temporal)', () => {
     assert.deepEqual(lifecycle.recordVote(v).gold, { correct: false, explanation: 'blurry' });
     assert.equal(refusal(() => lifecycle.validateVote(vote('c1', 'down', 1))), 'answer_final');
     assert.equal(refusal(() => lifecycle.validateVote(vote('c1', 'retract', 1))), 'answer_final');
-    assert.equal(refusal(() => lifecycle.validateVote(vote('c1', 'retract', 2))), 'answer_final', 'nothing to withdraw: a withdrawal is never an answer');
     assert.deepEqual(lifecycle.recordVote(vote('c1', 'down', 2)).gold, { correct: true });
     assert.deepEqual(scores, [[raterId(1), false], [raterId(2), true]]);
   });

@@ -150,9 +150,12 @@ describe('a thumbs item offered again (state, outside Temporal)', () => {
       const result = validateLifecycleInput({ prompt: 'p', candidates: [{ text: 'x', model: 'a' }, { text: 'y', model: 'b' }], ...input }, NOW);
       return result.ok ? [] : result.errors;
     };
-    assert.deepEqual(errorsOf({ campaign: 'camp', votesPerCandidate: 2, votesByCandidate: [0, 2] }), []);
-    assert.deepEqual(errorsOf({ votesPerCandidate: 2, votesByCandidate: [0, 2] }), ['votesByCandidate: only for a campaign\'s thumbs items (with "campaign" and "votesPerCandidate")']);
-    assert.deepEqual(errorsOf({ campaign: 'camp', votesPerCandidate: 3, votesByCandidate: [0, 2] }), ['votesByCandidate: its largest must be votesPerCandidate']);
-    assert.deepEqual(errorsOf({ campaign: 'camp', votesPerCandidate: 2, votesByCandidate: [-1, 2] }), ['votesByCandidate: must be a list of 1 to 8 integers from 0 to 10000, by candidate']);
+    const child = { campaign: 'camp', delivery: 'assigned' };
+    const only = 'votesByCandidate: only for a campaign\'s thumbs items (with "campaign", "delivery": "assigned" and "votesPerCandidate")';
+    assert.deepEqual(errorsOf({ ...child, votesPerCandidate: 2, votesByCandidate: [0, 2] }), []);
+    assert.deepEqual(errorsOf({ votesPerCandidate: 2, votesByCandidate: [0, 2] }), [only]);
+    assert.deepEqual(errorsOf({ campaign: 'camp', votesPerCandidate: 2, votesByCandidate: [0, 2] }), [only], 'a label anyone can set is not a campaign item');
+    assert.deepEqual(errorsOf({ ...child, votesPerCandidate: 3, votesByCandidate: [0, 2] }), ['votesByCandidate: its largest must be votesPerCandidate']);
+    assert.deepEqual(errorsOf({ ...child, votesPerCandidate: 2, votesByCandidate: [-1, 2] }), ['votesByCandidate: must be a list of 1 to 8 integers from 0 to 10000, by candidate']);
   });
 });
