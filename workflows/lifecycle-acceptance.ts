@@ -85,17 +85,20 @@ function checkQuota(lifecycle: RatingLifecycle, addsStanding: boolean, candidate
 }
 
 /**
- * Gold lifecycles keep a rater's first answer, whichever form it took: any other from them, vote or
- * judgement, is refused (AnswerFinal), a repeat of it answered `duplicate`. A withdrawal before any
- * answer passes (the lifecycle answers it as a data item does, and keeps nothing: goldNoopWithdrawal),
- * since a refusal there would tell gold from data without answering.
+ * A gold lifecycle's withdrawal from a rater with no answer yet: answered as a data item answers it
+ * (`unchanged`) and kept nowhere, so it neither tells gold from data nor stands as their first answer.
  */
 export function goldNoopWithdrawal(lifecycle: RatingLifecycle, rater: string, withdrawal: boolean): boolean {
-  return lifecycle.plan.gold !== undefined && withdrawal && !lifecycle.tally.hasAnyVote(rater) && !lifecycle.judgements.hasJudged(rater);
+  return lifecycle.plan.gold !== undefined && withdrawal && !hasAnswered(lifecycle, rater);
 }
 
+/**
+ * Gold lifecycles keep a rater's first answer, whichever form it took: any other from them, vote or
+ * judgement, is refused (AnswerFinal), a repeat of it answered `duplicate`. A withdrawal before any
+ * answer passes (goldNoopWithdrawal).
+ */
 function checkFirstAnswer(lifecycle: RatingLifecycle, rater: string): void {
-  if (lifecycle.plan.gold !== undefined && (lifecycle.tally.hasAnyVote(rater) || lifecycle.judgements.hasJudged(rater))) {
+  if (lifecycle.plan.gold !== undefined && hasAnswered(lifecycle, rater)) {
     throw ApplicationFailure.nonRetryable('this item keeps your first answer: it cannot be changed or withdrawn', VoteRejection.AnswerFinal);
   }
 }
