@@ -31,6 +31,15 @@ export function validateNextRequest(campaign: RatingCampaign, request: NextItemR
 }
 
 /**
+ * Whether `rater` may be handed `open` (by `next` or a digest): published, not closing confident, not
+ * answered or passed by them. Drops its expired reservations first, so room is counted on live ones.
+ */
+function offerable(open: OpenItem, rater: string, now: number): boolean {
+  open.reservations = open.reservations.filter((r) => r.untilMs > now);
+  return open.opened && !open.confident && !open.raters.includes(rater) && !open.passed?.includes(rater);
+}
+
+/**
  * An open item for `rater`: one they hold a live reservation on, else one they have not answered with
  * room left (its responses less standing answers and others' live reservations), the most room first,
  * at random among equals (the workflow's seeded randomness, so replays pick the same).
@@ -50,8 +59,7 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   let best: OpenItem[] = [];
   let bestRoom = 0;
   for (const open of campaign.open.values()) {
-    open.reservations = open.reservations.filter((r) => r.untilMs > now);
-    if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+    if (!offerable(open, rater, now)) continue;
     const mine = open.reservations.find((r) => r.rater === rater);
     if (mine) {
       toldByNext(campaign, rater, open.lifecycleId);
@@ -126,8 +134,7 @@ export function assignItems(campaign: RatingCampaign, rater: string, count: numb
   const previousUntil = new Map<OpenItem, number>();
   const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
   for (const open of campaign.open.values()) {
-    open.reservations = open.reservations.filter((r) => r.untilMs > now);
-    if (!open.opened || open.confident || open.raters.includes(rater) || open.passed?.includes(rater)) continue;
+    if (!offerable(open, rater, now)) continue;
     const mine = open.reservations.find((r) => r.rater === rater);
     if (mine) {
       previousUntil.set(open, mine.untilMs);
