@@ -92,8 +92,11 @@ export async function printHistoryCounts(temporalAddress: string, namespace: str
   }
 }
 
-/** Prints the stages of every turn of the conversations the bench ran alone. */
-export async function printBreakdown(temporalAddress: string, namespace: string, turns: Map<string, TurnMarks[]>): Promise<void> {
+/**
+ * Prints the stages of every turn of `turns`' conversations: median and maximum for conversations run
+ * alone; median, p99 and maximum (`tail`) for a concurrent run, where the tail is what queueing adds.
+ */
+export async function printBreakdown(temporalAddress: string, namespace: string, turns: Map<string, TurnMarks[]>, tail = false): Promise<void> {
   const connection = await Connection.connect({ address: temporalAddress });
   try {
     const client = new Client({ connection, namespace });
@@ -126,13 +129,15 @@ export async function printBreakdown(temporalAddress: string, namespace: string,
       process.stdout.write('  breakdown: no turn could be matched to its history\n');
       return;
     }
-    printCounts(counts);
+    if (!tail) printCounts(counts);
     // A conversation's first turn also starts its title and meets a workflow that has only just started: apart.
-    process.stdout.write(`  where a turn's time goes, alone (ms: median / max of ${rows.length} later turns; median of ${firstTurns.length} first turns):\n`);
+    const shape = tail ? 'median / p99 / max' : 'median / max';
+    process.stdout.write(`  where a turn's time goes${tail ? '' : ', alone'} (ms: ${shape} of ${rows.length} later turns; median of ${firstTurns.length} first turns):\n`);
     for (const stage of Object.keys(rows[0]!)) {
       const values = rows.map((r) => r[stage]!).filter((v) => Number.isFinite(v));
       const first = firstTurns.map((r) => r[stage]!).filter((v) => Number.isFinite(v));
-      process.stdout.write(`    ${stage.padEnd(64)} ${fmt(percentile(values, 50)).padStart(7)} / ${fmt(Math.max(...values)).padStart(7)}   first ${fmt(percentile(first, 50)).padStart(7)}\n`);
+      const middle = tail ? ` / ${fmt(percentile(values, 99)).padStart(7)}` : '';
+      process.stdout.write(`    ${stage.padEnd(64)} ${fmt(percentile(values, 50)).padStart(7)}${middle} / ${fmt(Math.max(...values)).padStart(7)}   first ${fmt(percentile(first, 50)).padStart(7)}\n`);
     }
   } finally {
     await connection.close();

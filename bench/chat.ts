@@ -287,6 +287,7 @@ export async function benchChat(options: Options): Promise<Record<string, Record
         const summary = summarise(`${model}, ${options.conversations} users at once, ${how}`, result.timings, raw);
         const load = printLoad(result, raw, cpu, options.conversations, thinkMs);
         const history = await printHistoryCounts(stack.server.address, stack.config.temporal.namespace, new Map(result.conversations.map((c) => [c.id, c.requests.length])));
+        if (thinkMs > 0) await printBreakdown(stack.server.address, stack.config.temporal.namespace, new Map(result.conversations.map((c) => [c.id, c.marks])), true);
         results[label] = { ...summary, ...load, ...history, failedConversations: options.conversations - result.conversations.length };
       }
     }
