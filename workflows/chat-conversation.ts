@@ -20,6 +20,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   sleep,
   upsertMemo,
@@ -29,12 +30,13 @@ import {
 import type { ChatInferenceActivities, ChatLedgerActivities } from '../activities/types';
 import type { ChatCarry, ConversationSummary } from './chat-types';
 import { INVALID_CHAT_INPUT_ERROR } from './chat-messages';
+import { CHAT_COMMIT_CADENCE_PATCH } from './chat-commit-timing';
 import { validateChatStart } from './chat-validation';
 import { ChatConversation, type ReplyGenerator } from './conversation-state';
 import { inferenceQueue, ledgerQueue } from './queues';
 import { chatOwnerKey, modelKey, statusKey } from './search-attributes';
 
-export { CHAT_COMMIT_BATCH, DEFAULT_COMMIT_AFTER_MS, MAX_UNCOMMITTED_MS } from './conversation-state';
+export { CHAT_COMMIT_BATCH, DEFAULT_COMMIT_AFTER_MS, MAX_UNCOMMITTED_MS } from './chat-commit-timing';
 
 /** One proxy group per timeout/retry profile, bound to queues derived from the conversation's own queue. */
 function activitiesFor(baseQueue: string) {
@@ -86,6 +88,8 @@ export async function chatConversation(start: unknown, carry?: ChatCarry | null)
   const info = workflowInfo();
   const { inference, ledger } = activitiesFor(info.taskQueue);
   const conversation = openConversation(start, carry);
+  // Runs recorded before the cadence rule replay with the rule they were written under.
+  if (!patched(CHAT_COMMIT_CADENCE_PATCH)) conversation.commitRule = 'quiet';
 
   // The reply in progress runs in its own scope, so Clear can stop it without touching anything else.
   let replyScope: CancellationScope | undefined;
@@ -126,7 +130,15 @@ export async function chatConversation(start: unknown, carry?: ChatCarry | null)
     return continueAsNewSuggested || (limit !== undefined && historyLength >= limit);
   };
 
-  // One timer per deadline. A deadline that moves later (every turn moves the quiet and idle ones) keeps
+  const handOverToNewRun = async (): Promise<never> => {
+    // Requests are refused as busy (the gateway retries them on the next run) until handlers finish.
+    conversation.draining = true;
+    await condition(allHandlersFinished);
+    while (conversation.commitAtMs() !== undefined) await commitNext();
+    return continueAsNew<typeof chatConversation>(start, conversation.toCarry());
+  };
+
+  // One timer per deadline (the cadence point armed after a commit is the next events' deadline too). A deadline that moves later (every turn moves the quiet and idle ones) keeps
   // the pending timer, which then fires early and the loop sets the next; only an earlier deadline
   // replaces it. Restarting the timer at each wake cost two history events per wake, four per turn.
   let timer: { atMs: number; scope: CancellationScope } | undefined;
@@ -153,18 +165,16 @@ export async function chatConversation(start: unknown, carry?: ChatCarry | null)
     }
     const now = Date.now();
     const commitAt = conversation.commitAtMs();
+    // A long history goes first (the hand-over commits everything): commits due one after another, as a
+    // busy conversation with no commit window has, must not hold it off. The quiet rule checked it after.
+    const handOver = conversation.ended === undefined && historyIsLong();
+    if (handOver && conversation.commitRule === 'cadence') return handOverToNewRun();
     if (commitAt !== undefined && (now >= commitAt || conversation.ended !== undefined)) {
       await commitNext();
       continue;
     }
     if (conversation.ended !== undefined) break;
-    if (historyIsLong()) {
-      // Requests are refused as busy (the gateway retries them on the next run) until handlers finish.
-      conversation.draining = true;
-      await condition(allHandlersFinished);
-      while (conversation.commitAtMs() !== undefined) await commitNext();
-      return continueAsNew<typeof chatConversation>(start, conversation.toCarry());
-    }
+    if (handOver) return handOverToNewRun();
     if (!conversation.generating && now >= conversation.idleAtMs) {
       conversation.endForIdle();
       continue;
@@ -172,7 +182,7 @@ export async function chatConversation(start: unknown, carry?: ChatCarry | null)
     // Woken only by what moves a deadline: a timer per accepted event would double the history.
     const seen = conversation.wakeKey();
     const firings = timerFirings;
-    const wakeAt = Math.min(conversation.generating ? Infinity : conversation.idleAtMs, commitAt ?? Infinity);
+    const wakeAt = Math.min(conversation.generating ? Infinity : conversation.idleAtMs, commitAt ?? conversation.cadenceWakeMs(now) ?? Infinity);
     if (wakeAt !== Infinity) wakeBy(wakeAt);
     await condition(() => conversation.wakeKey() !== seen || timerFirings !== firings || historyIsLong());
   }

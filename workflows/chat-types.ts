@@ -38,7 +38,7 @@ export interface ChatStart {
 export interface ChatThresholds {
   /** Continue-as-new once the run's history has this many events (the server's suggestion applies regardless). */
   continueAsNewAfterEvents?: number;
-  /** Accepted events are committed once the conversation has been quiet this long; default 2000 ms. */
+  /** The longest an accepted event waits for the ledger; the events within it share one commit (workflows/chat-commit-timing.ts). Default 30000 ms, at most 60000. */
   commitAfterMs?: number;
 }
 

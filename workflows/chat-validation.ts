@@ -13,6 +13,8 @@ import type { RaterAuth } from './types';
 export const DEFAULT_IDLE_TIMEOUT = '30m';
 export const MIN_IDLE_TIMEOUT_MS = 1000;
 export const MAX_IDLE_TIMEOUT_MS = 7 * 86_400_000;
+/** The longest `thresholds.commitAfterMs` (PREFLINE_CHAT_LEDGER_LAG): events never wait longer than a minute for the ledger. */
+export const MAX_COMMIT_AFTER_MS = 60_000;
 export const DEFAULT_MAX_TURNS = 200;
 export const MAX_TURNS = 1000;
 export const DEFAULT_MAX_MESSAGE_CHARS = 8000;
@@ -107,8 +109,8 @@ function thresholdsOf(value: unknown, errors: string[]): ChatThresholds {
   if (continueAsNewAfterEvents !== undefined && !(Number.isSafeInteger(continueAsNewAfterEvents) && (continueAsNewAfterEvents as number) >= MIN_CONTINUE_AS_NEW_EVENTS)) {
     errors.push(`thresholds.continueAsNewAfterEvents: an integer of at least ${MIN_CONTINUE_AS_NEW_EVENTS}`);
   }
-  if (commitAfterMs !== undefined && !(Number.isSafeInteger(commitAfterMs) && (commitAfterMs as number) >= 0 && (commitAfterMs as number) <= 60_000)) {
-    errors.push('thresholds.commitAfterMs: an integer from 0 to 60000');
+  if (commitAfterMs !== undefined && !(Number.isSafeInteger(commitAfterMs) && (commitAfterMs as number) >= 0 && (commitAfterMs as number) <= MAX_COMMIT_AFTER_MS)) {
+    errors.push(`thresholds.commitAfterMs: an integer from 0 to ${MAX_COMMIT_AFTER_MS}`);
   }
   return {
     ...(continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents: continueAsNewAfterEvents as number } : {}),

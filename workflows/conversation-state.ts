@@ -16,13 +16,10 @@ import type {
 } from './chat-types';
 import { ChatRejection, conversationStatusQuery, compareUpdate, correctionUpdate, endUpdate, feedbackUpdate, rateReplySignal, rateReplyUpdate, regenerateUpdate, sendMessageUpdate, transcriptQuery } from './chat-messages';
 import { malformedChatReason, type ChatRequestKind } from './chat-validation';
+import { CHAT_COMMIT_BATCH, cadenceWakeMs, commitAfterMsOf, commitAtMs, type CommitRule, type OutboxTimes } from './chat-commit-timing';
 
-/** Events per ledger call, and the outbox size that commits at once. */
-export const CHAT_COMMIT_BATCH = 200;
-/** Events go to the ledger once the conversation has been quiet this long (default): a burst of turns shares one commit. */
-export const DEFAULT_COMMIT_AFTER_MS = 2000;
-/** ...and at the latest this long after the oldest of them was accepted, however busy the conversation. */
-export const MAX_UNCOMMITTED_MS = 30_000;
+export { CHAT_COMMIT_BATCH, DEFAULT_COMMIT_AFTER_MS, MAX_UNCOMMITTED_MS, QUIET_COMMIT_AFTER_MS } from './chat-commit-timing';
+
 /** Idempotency keys remembered across continue-as-new (late duplicates arrive within seconds). */
 export const RECENT_KEYS_CARRIED = 200;
 const TITLE_CHARS = 80;
@@ -45,6 +42,8 @@ export class ChatConversation {
   replyEndedMs?: number;
   /** Workflow time of this run's last commit. */
   lastCommitMs?: number;
+  /** When events go to the ledger: `quiet` only for runs recorded before the cadence rule. */
+  commitRule: CommitRule = 'cadence';
   title?: string;
   titleChanged = false;
   lateSignalsRefused = 0;
@@ -109,25 +108,24 @@ export class ChatConversation {
   }
 
   get commitAfterMs(): number {
-    return this.plan.thresholds.commitAfterMs ?? DEFAULT_COMMIT_AFTER_MS;
+    return commitAfterMsOf(this.outboxTimes());
   }
 
-  /**
-   * When the outbox must go to the ledger (undefined: it is empty): when a reply finishes, unless the
-   * last commit was under commitAfterMs ago; else after a quiet spell (no request, no reply being
-   * written); at the latest MAX_UNCOMMITTED_MS after its oldest event; at once when it is full.
-   * A finished reply's commit is issued in the workflow task that records the reply, so a turn costs
-   * no timer and no task of its own for it (users pause between turns: one commit per turn); turns in
-   * quick succession share one commit per commitAfterMs, and never wait on the ledger.
-   */
+  private outboxTimes(): OutboxTimes {
+    return {
+      rule: this.commitRule, commitAfterMs: this.plan.thresholds.commitAfterMs, outboxLength: this.outbox.length, outboxSinceMs: this.outboxSinceMs,
+      lastCommitMs: this.lastCommitMs, replyEndedMs: this.replyEndedMs, lastActivityMs: this.lastActivityMs, generating: this.generating !== undefined,
+    };
+  }
+
+  /** When the outbox must go to the ledger (undefined: it is empty); the rule is in chat-commit-timing.ts. */
   commitAtMs(): number | undefined {
-    if (this.outbox.length === 0 || this.outboxSinceMs === undefined) return undefined;
-    if (this.outbox.length >= CHAT_COMMIT_BATCH) return this.outboxSinceMs;
-    const capAt = this.outboxSinceMs + Math.max(MAX_UNCOMMITTED_MS, this.commitAfterMs);
-    if (this.generating) return capAt;
-    const replyEnded = this.replyEndedMs;
-    const withReply = replyEnded !== undefined && (this.lastCommitMs === undefined || replyEnded >= this.lastCommitMs + this.commitAfterMs) ? replyEnded : Infinity;
-    return Math.min(withReply, this.lastActivityMs + this.commitAfterMs, capAt);
+    return commitAtMs(this.outboxTimes());
+  }
+
+  /** With nothing waiting, the next cadence point after `now` (chat-commit-timing.ts cadenceWakeMs). */
+  cadenceWakeMs(now: number): number | undefined {
+    return cadenceWakeMs(this.outboxTimes(), now);
   }
 
   /** The events a ledger call takes next (the oldest first). */

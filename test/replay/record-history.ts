@@ -23,6 +23,9 @@
  *   chat              chatConversation_v1: a conversation with a rating and reason, feedback, a correction,
  *                     a regeneration and an A/B judgement, a second turn, Clear; and
  *                     chatConversation_v1_continuedAsNew, a first run that continued as new
+ *   chat-cadence      chatConversation_v2_cadence: commits once per window (workflows/chat-commit-timing.ts):
+ *                     two turns and a rating in the first window, a turn after its commit, a quiet spell
+ *                     past the next cadence point, a last turn, Clear
  * Re-record only when a workflow change is deliberately incompatible (and guard it with patched()).
  */
 import type { WorkflowHandle } from '@temporalio/client';
@@ -260,6 +263,26 @@ scenarios.chat = async () => {
     const firstRun = client.workflow.getHandle(long.workflowId, long.firstExecutionRunId);
     if (!(await firstRun.fetchHistory()).events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) throw new Error('the first run did not continue as new');
     await save(firstRun, 'chatConversation_v1_continuedAsNew');
+  });
+};
+
+scenarios['chat-cadence'] = async () => {
+  await withWorkers('record-chat-cadence', {}, async (workers) => {
+    const windowMs = 1500;
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const handle = await startConversation(workers.taskQueue, { thresholds: { commitAfterMs: windowMs } }, 'replay-fixture-chatConversation_v2_cadence');
+    const first = await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'how many r in strawberry?' }] });
+    await handle.executeUpdate(rateReplyUpdate, { args: [{ ...base(), replyId: first.reply.id, value: 'down', reason: 'incorrect' }] });
+    await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'and in raspberry?' }] });
+    await pause(windowMs + 500);
+    await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'and in blueberry?' }] });
+    await pause(3 * windowMs);
+    await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'thanks' }] });
+    await handle.executeUpdate(endUpdate, { args: [{ ...base() }] });
+    await handle.result();
+    const commits = ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitChatEvents').length;
+    if (commits < 3) throw new Error(`expected a commit per window, got ${commits}`);
+    await save(handle, 'chatConversation_v2_cadence');
   });
 };
 

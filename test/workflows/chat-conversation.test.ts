@@ -262,9 +262,9 @@ describe('chatConversation workflow (real dev server)', function () {
 
   it('should refuse malformed requests and unknown replies before anything is recorded', async () => {
     await workers.run(async () => {
-      const handle: WorkflowHandle = await startConversation(workers.taskQueue, { reasonTags: ['incorrect'] });
+      const handle: WorkflowHandle = await startConversation(workers.taskQueue, { reasonTags: ['incorrect'], thresholds: { commitAfterMs: 0 } });
       await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'hi' }] });
-      // The finished reply's turn goes to the ledger at once: the snapshot is taken once it is there.
+      // With no commit window the turn goes to the ledger at once: the snapshot is taken once it is there.
       const before = await waitUntil(async () => {
         const transcript = await handle.query(transcriptQuery);
         return transcript.status.uncommitted === 0 ? transcript : undefined;

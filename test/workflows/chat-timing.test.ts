@@ -1,7 +1,8 @@
 /**
  * chatConversation over time: the idle timeout ends a conversation and a new run reopens it from its
  * final carry; continue-as-new, forced with a low threshold, carries the transcript by reference (ids
- * and digests) while the model still sees the whole conversation and the ledger gets every event once.
+ * and digests) while the model still sees the whole conversation and the ledger gets every event once;
+ * an active conversation's events reach the ledger once per commit window, never later than it.
  */
 import assert from 'node:assert/strict';
 import { createOpenAICompatibleBackend } from '../../connectors/inference/openai/OpenAICompatibleBackend';
@@ -66,6 +67,45 @@ describe('chatConversation over time (real dev server)', function () {
       assert.deepEqual(all.map((e) => e.kind), ['start', 'user_message', 'reply', 'end', 'reopen', 'user_message', 'reply', 'end']);
       assert.deepEqual(all.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
       assert.equal(new Set(all.map((e) => e.conversation_run_id)).size, 1, 'one ledger key across runs');
+    });
+  });
+
+  it('should commit the turns of an active conversation together, once per window, and no event later than the window', async () => {
+    await workers.run(async () => {
+      const windowMs = 8000;
+      const handle = await startConversation(workers.taskQueue, { model: 'openai:llama3:8b', thresholds: { commitAfterMs: windowMs } });
+      const startedAt = Date.now();
+      const { client } = await sharedTemporal();
+      const commits = async () => ((await client.workflow.getHandle(handle.workflowId).fetchHistory()).events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitChatEvents').length;
+      const committedBy = async (deadlineMs: number, what: string) => {
+        for (;;) {
+          if ((await handle.query(transcriptQuery)).status.uncommitted === 0) return Date.now();
+          assert.ok(Date.now() < deadlineMs, `${what}: still uncommitted after the window`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      // Three turns and a rating within the first window: one commit for all of them, at its end.
+      for (const text of ['one', 'two', 'three']) {
+        const receipt = await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text }] });
+        if (text === 'two') await handle.executeUpdate(rateReplyUpdate, { args: [{ ...base(), replyId: receipt.reply.id, value: 'down' }] });
+      }
+      assert.ok(Date.now() - startedAt < windowMs - 1000, 'the turns fit in the window (a machine this slow cannot tell)');
+      assert.equal(await commits(), 0, 'no commit on a turn\'s path');
+      const first = await committedBy(startedAt + windowMs + 5000, 'the first window');
+      assert.ok(first - startedAt >= windowMs - 200, 'the window is used to gather events, not cut short');
+      assert.equal(await commits(), 1, 'one commit for the whole window');
+      assert.deepEqual((await events(handle.workflowId)).map((e) => e.kind), ['start', 'user_message', 'reply', 'user_message', 'reply', 'rating', 'user_message', 'reply']);
+
+      // A turn after the commit: at the next cadence point at the latest.
+      const sentAt = Date.now();
+      await handle.executeUpdate(sendMessageUpdate, { args: [{ ...base(), text: 'four' }] });
+      await committedBy(sentAt + windowMs + 5000, 'the turn after the first commit');
+      assert.equal(await commits(), 2);
+      assert.equal((await events(handle.workflowId)).length, 10, 'each event once');
+      const timers = ((await client.workflow.getHandle(handle.workflowId).fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes).length;
+      assert.ok(timers <= 4, `one timer per window and the idle timer, not one per turn: ${timers}`);
+      await handle.terminate('done');
     });
   });
 
