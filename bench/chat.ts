@@ -35,6 +35,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import type { ChatMessage, InferenceBackend } from '../connectors/inference/types';
+import { DEFAULT_COMMIT_AFTER_MS } from '../workflows/chat-commit-timing';
 import { seedFromId } from '../workflows/chat-validation';
 import type { ChatReplyReceipt } from '../workflows/types';
 import { startOpenAIStandIn } from '../test/standins/openai-server';
@@ -54,8 +55,8 @@ interface Options {
 
 /** Default mean think time: a user reading a short reply and typing the next message. */
 export const DEFAULT_THINK_MS = 3000;
-/** Kept inside the CPU window after a run: the commits a conversation's last turn leaves (commitAfterMs 2 s). */
-const SETTLE_MS = 3000;
+/** Kept inside the CPU window after a run: the commits its conversations' last turns leave (one commit window, PREFLINE_CHAT_LEDGER_LAG, and a margin). */
+const SETTLE_MS = DEFAULT_COMMIT_AFTER_MS + 3000;
 
 /** The pauses of one user: deterministic (the same for Prefline and the raw replay), even from ½ to 1½ × mean. */
 function pausesFor(user: number, turns: number, thinkMs: number): number[] {

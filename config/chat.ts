@@ -1,6 +1,6 @@
 /** The chat page: which models it offers, the reason tags of ratings, and the limits of conversations. */
 import { parseDuration } from '../core/duration';
-import { MAX_CONTEXT_MESSAGES, MAX_IDLE_TIMEOUT_MS, MAX_MESSAGE_CHARS, MAX_REASON_TAGS, MIN_IDLE_TIMEOUT_MS, isChatModel } from '../workflows/chat-validation';
+import { MAX_COMMIT_AFTER_MS, MAX_CONTEXT_MESSAGES, MAX_IDLE_TIMEOUT_MS, MAX_MESSAGE_CHARS, MAX_REASON_TAGS, MIN_IDLE_TIMEOUT_MS, isChatModel } from '../workflows/chat-validation';
 import { type Env, ConfigError, int, list, text } from './read';
 import type { PreflineConfig } from './types';
 
@@ -27,6 +27,11 @@ export function readChat(env: Env): Pick<PreflineConfig, 'chat'> {
   const idleTimeout = text(env, 'PREFLINE_CHAT_IDLE_TIMEOUT');
   const idleMs = parseDuration(idleTimeout);
   if (idleMs === undefined || idleMs < MIN_IDLE_TIMEOUT_MS || idleMs > MAX_IDLE_TIMEOUT_MS) throw new ConfigError(`PREFLINE_CHAT_IDLE_TIMEOUT must be a duration from 1s to 7d, got "${idleTimeout}"`);
+  const ledgerLag = text(env, 'PREFLINE_CHAT_LEDGER_LAG');
+  const commitAfterMs = parseDuration(ledgerLag);
+  if (commitAfterMs === undefined || !Number.isSafeInteger(commitAfterMs) || commitAfterMs > MAX_COMMIT_AFTER_MS) {
+    throw new ConfigError(`PREFLINE_CHAT_LEDGER_LAG must be a whole number of milliseconds from 0s to ${MAX_COMMIT_AFTER_MS / 1000}s, got "${ledgerLag}"`);
+  }
   const bounded = (name: string, max: number) => {
     const value = int(env, name);
     if (value < 1 || value > max) throw new ConfigError(`${name} must be from 1 to ${max}, got "${value}"`);
@@ -38,6 +43,7 @@ export function readChat(env: Env): Pick<PreflineConfig, 'chat'> {
       models,
       reasonTags,
       idleTimeout,
+      commitAfterMs,
       messagesPerMinute: int(env, 'PREFLINE_CHAT_MESSAGES_PER_MINUTE'),
       maxMessageChars: bounded('PREFLINE_CHAT_MAX_MESSAGE_CHARS', MAX_MESSAGE_CHARS),
       contextMessages: bounded('PREFLINE_CHAT_CONTEXT_MESSAGES', MAX_CONTEXT_MESSAGES),

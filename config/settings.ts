@@ -69,6 +69,7 @@ export const ENVIRONMENT: readonly Setting[] = [
   { name: 'PREFLINE_CHAT_MODELS', default: 'demo:text', description: 'Comma-separated models the chat page offers (`demo:text`, `openai:<model>`); the first is preselected.' },
   { name: 'PREFLINE_CHAT_REASON_TAGS', default: 'incorrect,unhelpful,unsafe,too long,off topic', description: 'Comma-separated reason tags a 👍/👎 on a chat reply may carry.' },
   { name: 'PREFLINE_CHAT_IDLE_TIMEOUT', default: '30m', description: 'A chat conversation without activity this long ends (its owner can reopen it).' },
+  { name: 'PREFLINE_CHAT_LEDGER_LAG', default: '30s', description: 'The longest a chat event (message, reply, rating…) waits before it is committed to the ledger, from 0s to 60s; the events of a conversation within it share one commit. Shorter: `prefline chat show` sees live conversations sooner, at more work per turn.' },
   { name: 'PREFLINE_CHAT_MESSAGES_PER_MINUTE', default: '20', description: 'Chat messages (and new conversations) per rater and minute; 0 for no limit. Over it: 429 with Retry-After.' },
   { name: 'PREFLINE_CHAT_MAX_MESSAGE_CHARS', default: '8000', description: 'Longest chat message, feedback or correction a rater may send (characters).' },
   { name: 'PREFLINE_CHAT_CONTEXT_MESSAGES', default: '40', description: 'Messages of a conversation the model sees (the newest ones).' },

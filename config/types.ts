@@ -54,6 +54,8 @@ export interface PreflineConfig {
     models: string[];
     reasonTags: string[];
     idleTimeout: string;
+    /** PREFLINE_CHAT_LEDGER_LAG in ms: the conversations' `thresholds.commitAfterMs`. */
+    commitAfterMs: number;
     messagesPerMinute: number;
     maxMessageChars: number;
     contextMessages: number;

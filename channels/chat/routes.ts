@@ -45,6 +45,8 @@ export interface ChatSettings {
   models: string[];
   reasonTags: string[];
   idleTimeout: string;
+  /** PREFLINE_CHAT_LEDGER_LAG: how long events wait for the ledger (workflows/chat-commit-timing.ts). */
+  commitAfterMs: number;
   maxMessageChars: number;
   contextMessages: number;
 }
@@ -136,7 +138,7 @@ export function createChatRoutes(deps: ChatRoutesDeps): HttpRoute[] {
     const conversationId = newId();
     const start: ChatStart = {
       owner: who.rater, ownerAuth: who.raterAuth, model, reasonTags: settings.reasonTags, idleTimeout: settings.idleTimeout,
-      maxMessageChars: settings.maxMessageChars, contextMessages: settings.contextMessages,
+      maxMessageChars: settings.maxMessageChars, contextMessages: settings.contextMessages, thresholds: { commitAfterMs: settings.commitAfterMs },
     };
     await upstream('start', conversationId, () => deps.conversations.start(conversationId, start));
     log('info', 'chat conversation started', { conversationId, rater: who.rater, model });

@@ -12,7 +12,7 @@ describe('config: chat', () => {
   it('should default to the demo model, the default tags and limits, and the gateway\'s own address', () => {
     assert.deepEqual(loadConfig({}, CWD).chat, {
       internalUrl: 'http://127.0.0.1:8080', models: ['demo:text'], reasonTags: ['incorrect', 'unhelpful', 'unsafe', 'too long', 'off topic'],
-      idleTimeout: '30m', messagesPerMinute: 20, maxMessageChars: 8000, contextMessages: 40, demoTokenMs: 15,
+      idleTimeout: '30m', commitAfterMs: 30_000, messagesPerMinute: 20, maxMessageChars: 8000, contextMessages: 40, demoTokenMs: 15,
     });
     assert.equal(loadConfig({ PREFLINE_GATEWAY_HOST: '0.0.0.0', PREFLINE_GATEWAY_PORT: '9000' }, CWD).chat.internalUrl, 'http://127.0.0.1:9000');
   });
@@ -23,6 +23,7 @@ describe('config: chat', () => {
       PREFLINE_CHAT_MODELS: 'openai:llama3:8b, demo:text',
       PREFLINE_CHAT_REASON_TAGS: 'wrong,rude,too_long',
       PREFLINE_CHAT_IDLE_TIMEOUT: '2h',
+      PREFLINE_CHAT_LEDGER_LAG: '1500ms',
       PREFLINE_CHAT_MESSAGES_PER_MINUTE: '0',
       PREFLINE_CHAT_MAX_MESSAGE_CHARS: '2000',
       PREFLINE_CHAT_CONTEXT_MESSAGES: '10',
@@ -30,7 +31,7 @@ describe('config: chat', () => {
     }, CWD);
     assert.deepEqual(c.chat, {
       internalUrl: 'http://gateway-2.internal:8080', models: ['openai:llama3:8b', 'demo:text'], reasonTags: ['wrong', 'rude', 'too_long'],
-      idleTimeout: '2h', messagesPerMinute: 0, maxMessageChars: 2000, contextMessages: 10, demoTokenMs: 0,
+      idleTimeout: '2h', commitAfterMs: 1500, messagesPerMinute: 0, maxMessageChars: 2000, contextMessages: 10, demoTokenMs: 0,
     });
   });
 
@@ -41,6 +42,10 @@ describe('config: chat', () => {
     configError(() => loadConfig({ PREFLINE_CHAT_REASON_TAGS: '<script>' }, CWD), 'PREFLINE_CHAT_REASON_TAGS');
     configError(() => loadConfig({ PREFLINE_CHAT_IDLE_TIMEOUT: '0s' }, CWD), 'PREFLINE_CHAT_IDLE_TIMEOUT');
     configError(() => loadConfig({ PREFLINE_CHAT_IDLE_TIMEOUT: 'soon' }, CWD), 'PREFLINE_CHAT_IDLE_TIMEOUT');
+    configError(() => loadConfig({ PREFLINE_CHAT_LEDGER_LAG: '61s' }, CWD), 'PREFLINE_CHAT_LEDGER_LAG');
+    configError(() => loadConfig({ PREFLINE_CHAT_LEDGER_LAG: '0.5ms' }, CWD), 'PREFLINE_CHAT_LEDGER_LAG');
+    configError(() => loadConfig({ PREFLINE_CHAT_LEDGER_LAG: 'later' }, CWD), 'PREFLINE_CHAT_LEDGER_LAG');
+    assert.equal(loadConfig({ PREFLINE_CHAT_LEDGER_LAG: '0s' }, CWD).chat.commitAfterMs, 0, '0s: every event at once');
     configError(() => loadConfig({ PREFLINE_CHAT_MAX_MESSAGE_CHARS: '99999' }, CWD), 'PREFLINE_CHAT_MAX_MESSAGE_CHARS');
     configError(() => loadConfig({ PREFLINE_CHAT_CONTEXT_MESSAGES: '0' }, CWD), 'PREFLINE_CHAT_CONTEXT_MESSAGES');
     configError(() => loadConfig({ PREFLINE_GATEWAY_INTERNAL_URL: 'gateway:8080' }, CWD), 'PREFLINE_GATEWAY_INTERNAL_URL');

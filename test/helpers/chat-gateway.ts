@@ -45,7 +45,7 @@ export async function startChatGateway(workers: LifecycleWorkers, options: { set
     log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
     chat: {
       conversations,
-      settings: { models: ['demo:text', 'openai:llama3:8b'], reasonTags: ['incorrect', 'unhelpful'], idleTimeout: '30m', maxMessageChars: 8000, contextMessages: 40, ...options.settings },
+      settings: { models: ['demo:text', 'openai:llama3:8b'], reasonTags: ['incorrect', 'unhelpful'], idleTimeout: '30m', commitAfterMs: 0, maxMessageChars: 8000, contextMessages: 40, ...options.settings },
       textOf: async (sha256) => (await workers.artifacts.read(sha256)).bytes.toString('utf8'),
       streams,
       internalUrl: url,
