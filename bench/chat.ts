@@ -22,7 +22,7 @@
  * inference of a run replays the same requests with the same pauses. Each run reports the offered load
  * (turns/s the users would send if Prefline added nothing: N / (mean pause + mean raw turn)), the
  * turns/s served, and the CPU per turn of the dev server, the worker and the gateway (their process CPU
- * over the run and a settle of SETTLE_MS for the commits that follow it, divided by the turns), with
+ * over the run and a settle of one commit window and 3 s for the commits that follow it, divided by the turns), with
  * the turns/s those cost would cap the machine's cores at.
  *
  *   node dist/bench/chat.js [--conversations 100] [--turns 10] [--backends demo,openai] [--token-ms 10] [--alone 3] [--think-ms 3000]
@@ -35,7 +35,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createDemoBackend } from '../connectors/inference/demo';
 import { createOpenAICompatibleBackend } from '../connectors/inference/openai/OpenAICompatibleBackend';
 import type { ChatMessage, InferenceBackend } from '../connectors/inference/types';
-import { DEFAULT_COMMIT_AFTER_MS } from '../workflows/chat-commit-timing';
 import { seedFromId } from '../workflows/chat-validation';
 import type { ChatReplyReceipt } from '../workflows/types';
 import { startOpenAIStandIn } from '../test/standins/openai-server';
@@ -56,7 +55,7 @@ interface Options {
 /** Default mean think time: a user reading a short reply and typing the next message. */
 export const DEFAULT_THINK_MS = 3000;
 /** Kept inside the CPU window after a run: the commits its conversations' last turns leave (one commit window, PREFLINE_CHAT_LEDGER_LAG, and a margin). */
-const SETTLE_MS = DEFAULT_COMMIT_AFTER_MS + 3000;
+const settleMs = (stack: BenchStack): number => stack.config.chat.commitAfterMs + 3000;
 
 /** The pauses of one user: deterministic (the same for Prefline and the raw replay), even from ½ to 1½ × mean. */
 function pausesFor(user: number, turns: number, thinkMs: number): number[] {
@@ -210,7 +209,7 @@ function summarise(label: string, prefline: Timing[], raw: Timing[]): Record<str
 }
 
 /** The load a run offered and served, and what each turn cost the stack's processes in CPU. */
-function printLoad(run: { timings: Timing[]; wallS: number }, raw: Timing[], cpu: Record<string, number>, users: number, thinkMs: number): Record<string, number> {
+function printLoad(run: { timings: Timing[]; wallS: number }, raw: Timing[], cpu: Record<string, number>, users: number, thinkMs: number, settledMs: number): Record<string, number> {
   const turns = run.timings.length;
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   const offered = users / ((thinkMs + mean(raw.map((t) => t.turnMs))) / 1000);
@@ -223,7 +222,7 @@ function printLoad(run: { timings: Timing[]; wallS: number }, raw: Timing[], cpu
     `  load: offered ${fmt(offered)} turns/s (users / (mean pause + mean raw turn)), served ${fmt(served)} turns/s over ${fmt(run.wallS)} s; ` +
       `machine load average ${loadavg().map((l) => fmt(l, 1)).join(' / ')} (1/5/15 min, other work included)\n` +
       `  cpu per turn: server ${fmt(perTurn('server'))} ms, worker ${fmt(perTurn('worker'))} ms, gateway ${fmt(perTurn('gateway'))} ms = ${fmt(stackMs)} ms ` +
-      `(bench ${fmt(perTurn('bench'))} ms; run + ${SETTLE_MS / 1000} s settle); ${cores} cores cap the stack near ${fmt(capacity)} turns/s` +
+      `(bench ${fmt(perTurn('bench'))} ms; run + ${settledMs / 1000} s settle); ${cores} cores cap the stack near ${fmt(capacity)} turns/s` +
       `${offered > capacity * 0.8 ? ' — the offered load is at or past that: these figures are saturated' : ''}\n`,
   );
   return {
@@ -279,14 +278,14 @@ export async function benchChat(options: Options): Promise<Record<string, Record
         const { result, cpu } = await withCpu(stack, async () => {
           const served = await runConversations(stack, model, run, label);
           const wallS = (performance.now() - t0) / 1000;
-          await delay(SETTLE_MS);
+          await delay(settleMs(stack));
           return { ...served, wallS };
         });
         for (const [message, n] of result.failures) process.stdout.write(`  ${n} conversation(s) failed: ${message}\n`);
         const raw = await runRaw(backend, model.slice(model.indexOf(':') + 1), result.conversations);
         const how = thinkMs === 0 ? 'closed loop, no think time' : `think time ${fmt(thinkMs / 1000)} s mean (${fmt(thinkMs / 2000)}–${fmt((thinkMs * 1.5) / 1000)} s)`;
         const summary = summarise(`${model}, ${options.conversations} users at once, ${how}`, result.timings, raw);
-        const load = printLoad(result, raw, cpu, options.conversations, thinkMs);
+        const load = printLoad(result, raw, cpu, options.conversations, thinkMs, settleMs(stack));
         const history = await printHistoryCounts(stack.server.address, stack.config.temporal.namespace, new Map(result.conversations.map((c) => [c.id, c.requests.length])));
         if (thinkMs > 0) await printBreakdown(stack.server.address, stack.config.temporal.namespace, new Map(result.conversations.map((c) => [c.id, c.marks])), true);
         results[label] = { ...summary, ...load, ...history, failedConversations: options.conversations - result.conversations.length };

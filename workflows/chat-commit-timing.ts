@@ -7,8 +7,11 @@
  * within that window of the last commit shares the next one. Commits follow the conversation's own
  * cadence, one per window while it is active, instead of one per turn: a user who reads and types between
  * turns would otherwise cost a ledger call, its workflow task and its timers on every turn. The timer set
- * after a commit for the next cadence point is also the deadline of whatever arrives before it, so an
- * active conversation arms one timer per window. A full outbox, the end and continue-as-new commit at once.
+ * after a commit for the next cadence point is also the deadline of whatever arrives before it, so a
+ * conversation whose user answers within the window arms one timer per window (a longer pause costs the
+ * cadence timer firing on nothing and the idle timer set again). A full outbox and the end commit at once,
+ * continue-as-new before it hands over. The bound is from each event's own acceptance time, plus the time
+ * a commit takes.
  *
  * The rule before it (`quiet`, kept for histories recorded under it: `patched(CHAT_COMMIT_CADENCE_PATCH)`
  * in chatConversation): a finished reply's turn at once unless the last commit was under commitAfterMs
@@ -35,7 +38,7 @@ export interface OutboxTimes {
   /** The conversation's threshold, if its starter set one. */
   commitAfterMs?: number;
   outboxLength: number;
-  /** When the oldest uncommitted event was accepted. */
+  /** When the oldest uncommitted event was accepted (cadence: that event's own time). */
   outboxSinceMs?: number;
   /** When this run last committed. */
   lastCommitMs?: number;
@@ -58,9 +61,10 @@ export function commitAtMs(times: OutboxTimes): number | undefined {
   if (times.outboxLength >= CHAT_COMMIT_BATCH) return since;
   const window = commitAfterMsOf(times);
   if (times.rule === 'cadence') {
-    // Within a window of the last commit: the next cadence point, already armed. After a longer pause: a window from now.
+    // Within a window of the last commit: the next cadence point, already armed (or sooner, for an event
+    // accepted while that commit was in flight). After a longer pause: a window from the event.
     const cadence = times.lastCommitMs !== undefined ? times.lastCommitMs + window : undefined;
-    return cadence !== undefined && since <= cadence ? cadence : since + window;
+    return cadence !== undefined && since <= cadence ? Math.min(cadence, since + window) : since + window;
   }
   const capAt = since + Math.max(MAX_UNCOMMITTED_MS, window);
   if (times.generating) return capAt;

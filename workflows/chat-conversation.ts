@@ -133,14 +133,16 @@ export async function chatConversation(start: unknown, carry?: ChatCarry | null)
   const handOverToNewRun = async (): Promise<never> => {
     // Requests are refused as busy (the gateway retries them on the next run) until handlers finish.
     conversation.draining = true;
+    // Cadence: what waits goes now, not after a reply still being written (up to its timeouts).
+    if (conversation.commitRule === 'cadence') while (conversation.commitAtMs() !== undefined) await commitNext();
     await condition(allHandlersFinished);
     while (conversation.commitAtMs() !== undefined) await commitNext();
     return continueAsNew<typeof chatConversation>(start, conversation.toCarry());
   };
 
-  // One timer per deadline (the cadence point armed after a commit is the next events' deadline too). A deadline that moves later (every turn moves the quiet and idle ones) keeps
-  // the pending timer, which then fires early and the loop sets the next; only an earlier deadline
-  // replaces it. Restarting the timer at each wake cost two history events per wake, four per turn.
+  // One timer per deadline; the cadence point armed after a commit is the next events' deadline too. A
+  // deadline that moves later (every turn moves the idle one) keeps the pending timer, which then fires
+  // early and the loop sets the next; only an earlier deadline replaces it. Restarting the timer at each wake cost two history events per wake, four per turn.
   let timer: { atMs: number; scope: CancellationScope } | undefined;
   let timerFirings = 0;
   const wakeBy = (atMs: number): void => {

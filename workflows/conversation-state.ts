@@ -16,7 +16,7 @@ import type {
 } from './chat-types';
 import { ChatRejection, conversationStatusQuery, compareUpdate, correctionUpdate, endUpdate, feedbackUpdate, rateReplySignal, rateReplyUpdate, regenerateUpdate, sendMessageUpdate, transcriptQuery } from './chat-messages';
 import { malformedChatReason, type ChatRequestKind } from './chat-validation';
-import { CHAT_COMMIT_BATCH, cadenceWakeMs, commitAfterMsOf, commitAtMs, type CommitRule, type OutboxTimes } from './chat-commit-timing';
+import { CHAT_COMMIT_BATCH, cadenceWakeMs, commitAtMs, type CommitRule, type OutboxTimes } from './chat-commit-timing';
 
 export { CHAT_COMMIT_BATCH, DEFAULT_COMMIT_AFTER_MS, MAX_UNCOMMITTED_MS, QUIET_COMMIT_AFTER_MS } from './chat-commit-timing';
 
@@ -107,13 +107,13 @@ export class ChatConversation {
     };
   }
 
-  get commitAfterMs(): number {
-    return commitAfterMsOf(this.outboxTimes());
-  }
-
   private outboxTimes(): OutboxTimes {
+    // Cadence: the oldest waiting event's own acceptance time, so one accepted while a commit was in flight,
+    // or carried over from the previous run, is held to the same bound. The quiet rule kept its own clock.
+    const oldest = this.outbox[0];
+    const since = this.commitRule === 'cadence' && oldest !== undefined ? Date.parse(oldest.at) : this.outboxSinceMs;
     return {
-      rule: this.commitRule, commitAfterMs: this.plan.thresholds.commitAfterMs, outboxLength: this.outbox.length, outboxSinceMs: this.outboxSinceMs,
+      rule: this.commitRule, commitAfterMs: this.plan.thresholds.commitAfterMs, outboxLength: this.outbox.length, outboxSinceMs: since,
       lastCommitMs: this.lastCommitMs, replyEndedMs: this.replyEndedMs, lastActivityMs: this.lastActivityMs, generating: this.generating !== undefined,
     };
   }

@@ -72,7 +72,7 @@ describe('chatConversation over time (real dev server)', function () {
 
   it('should commit the turns of an active conversation together, once per window, and no event later than the window', async () => {
     await workers.run(async () => {
-      const windowMs = 8000;
+      const windowMs = 10_000;
       const handle = await startConversation(workers.taskQueue, { model: 'openai:llama3:8b', thresholds: { commitAfterMs: windowMs } });
       const startedAt = Date.now();
       const { client } = await sharedTemporal();

@@ -27,7 +27,12 @@ function conversation(lastActivityMs: number, thresholds: ChatThresholds = {}, r
 }
 
 describe('ChatConversation: when events go to the ledger (cadence)', () => {
-  const cadence = (thresholds: ChatThresholds = {}) => conversation(0, thresholds, 'cadence');
+  /** Outside a workflow events take the real clock: the start event is set back to workflow time 0. */
+  const cadence = (thresholds: ChatThresholds = {}) => {
+    const c = conversation(0, thresholds, 'cadence');
+    c.outbox[0] = { ...c.outbox[0]!, at: new Date(0).toISOString() };
+    return c;
+  };
   /** The outbox empty, as after a commit at `atMs`, then one event accepted at `sinceMs`. */
   const afterCommit = (c: ChatConversation, atMs: number, sinceMs?: number) => {
     c.committed(c.nextBatch());
@@ -80,6 +85,16 @@ describe('ChatConversation: when events go to the ledger (cadence)', () => {
         }
       }
     }
+  });
+
+  it('holds an event accepted while the last commit was in flight, or carried over, to its own acceptance time', () => {
+    const c = cadence();
+    afterCommit(c, 40_000, 39_000);
+    assert.equal(c.commitAtMs(), 39_000 + DEFAULT_COMMIT_AFTER_MS, 'accepted at 39 s, during the commit that ended at 40 s');
+    const carried = cadence();
+    carried.outbox[0] = { ...carried.outbox[0]!, at: new Date(12_000).toISOString() };
+    carried.outboxSinceMs = 50_000; // resumed in a new run at 50 s
+    assert.equal(carried.commitAtMs(), 12_000 + DEFAULT_COMMIT_AFTER_MS, 'the carried event\'s own time, not the new run\'s start');
   });
 
   it('commits a full outbox at once', () => {
