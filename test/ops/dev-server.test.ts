@@ -65,7 +65,27 @@ describe('ops/dev-server', function () {
     }
   });
 
-  it('registers search attributes missing from a file created without them', async () => {
+  it('runs each task queue on one partition, as one host should, unless the caller says otherwise', async () => {
+    const partitions = async (address: string) => {
+      const connection = await Connection.connect({ address });
+      try {
+        const res = await connection.workflowService.listTaskQueuePartitions({ namespace: 'default', taskQueue: { name: 'prefline-partitions' } });
+        return [res.workflowTaskQueuePartitions?.length, res.activityTaskQueuePartitions?.length];
+      } finally {
+        await connection.close();
+      }
+    };
+    const server = await start(join(dir, 'one.db'));
+    assert.deepEqual(await partitions(server.address), [1, 1]);
+    const four = await DevServer.start({
+      binary, port: await freePort(), dbFile: join(dir, 'four.db'), logFile: join(dir, 'four.log'),
+      dynamicConfig: { 'matching.numTaskqueueReadPartitions': 4, 'matching.numTaskqueueWritePartitions': 4 },
+    });
+    servers.push(four);
+    assert.deepEqual(await partitions(four.address), [4, 4]);
+  });
+
+    it('registers search attributes missing from a file created without them', async () => {
     const dbFile = join(dir, 'old.sqlite');
     const port = await freePort();
     // An "older" server: raw CLI with only one of the attributes.
