@@ -50,6 +50,8 @@ interface Options {
   alone: number;
   /** Mean pause before each message of the think-time run (0: only the closed-loop run). */
   thinkMs: number;
+  /** Run the closed-loop (capacity) part too; `--closed-loop off` runs only the think-time part. */
+  closedLoop: boolean;
 }
 
 /** Default mean think time: a user reading a short reply and typing the next message. */
@@ -270,7 +272,7 @@ export async function benchChat(options: Options): Promise<Record<string, Record
       results[`${name}-solo`] = alone;
       await printBreakdown(stack.server.address, stack.config.temporal.namespace, new Map(solo.conversations.map((c) => [c.id, c.marks])));
 
-      const thinkTimes = options.thinkMs > 0 ? [0, options.thinkMs] : [0];
+      const thinkTimes = options.thinkMs > 0 ? (options.closedLoop ? [0, options.thinkMs] : [options.thinkMs]) : [0];
       for (const thinkMs of thinkTimes) {
         const label = thinkMs === 0 ? `${name}` : `${name}-think`;
         const run = { ...options, thinkMs };
@@ -310,6 +312,7 @@ if (require.main === module) {
     tokenMs: Number(arg('token-ms') ?? 10),
     alone: Number(arg('alone') ?? 3),
     thinkMs: Number(arg('think-ms') ?? DEFAULT_THINK_MS),
+    closedLoop: arg('closed-loop') !== 'off',
   }).then(
     () => process.exit(0),
     (err) => {

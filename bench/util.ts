@@ -166,6 +166,8 @@ export async function startBenchStack(label: string, extraEnv: NodeJS.ProcessEnv
     PREFLINE_TEMPORAL_ADDRESS: server.address,
     PREFLINE_GATEWAY_PORT: String(gatewayPort),
     PREFLINE_LOG_LEVEL: 'warn',
+    // The product's default (PREFLINE_SOURCE_MAPS off), not the tests' source-mapped stacks.
+    PREFLINE_SOURCE_MAPS: process.env.PREFLINE_SOURCE_MAPS ?? '0',
     ...extraEnv,
   };
   // Quiet processes: per-request logging through a pipe would measure the log reader, not Prefline.

@@ -12,6 +12,7 @@ import { describeTemporal, loadConfig, metricsEnvUnderUp, usesTls, WORKER_QUEUES
 import { ensurePrivateDirSync } from '../core/files';
 import { requireClusterSetup } from '../ops/cluster-setup';
 import { DevServer } from '../ops/dev-server';
+import { childNodeArgs } from '../ops/node-args';
 import { createLogger } from '../ops/log';
 import { connectClient } from '../ops/temporal-connection';
 import type { ParsedArgs } from './args';
@@ -84,10 +85,11 @@ class Supervised {
     private readonly args: string[],
     private readonly log: ReturnType<typeof createLogger>,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   start(): void {
-    const child = spawn(process.execPath, ['--enable-source-maps', CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
+    const child = spawn(process.execPath, [...this.nodeArgs, CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => process.stderr.write(line + '\n'));
@@ -168,9 +170,10 @@ export async function runUp(config: PreflineConfig): Promise<number> {
   }
   // The worker's and the gateway's ops endpoints are on by default here (loopback; docs/observability.md).
   const childEnv = { ...process.env, ...metricsEnvUnderUp(process.env) };
-  const { metrics } = loadConfig(childEnv);
-  const worker = new Supervised('worker', ['worker'], log, childEnv);
-  const gateway = new Supervised('gateway', ['gateway'], log, childEnv);
+  const { metrics, sourceMaps } = loadConfig(childEnv);
+  const nodeArgs = childNodeArgs(sourceMaps);
+  const worker = new Supervised('worker', ['worker'], log, childEnv, nodeArgs);
+  const gateway = new Supervised('gateway', ['gateway'], log, childEnv, nodeArgs);
   worker.start();
   gateway.start();
   const stopAll = async () => {

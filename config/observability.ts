@@ -1,6 +1,6 @@
 /** How a process can be watched: its log format, and the ops endpoints (metrics and health) of workers and the gateway. */
 import { LOG_FORMATS, type LogFormat } from '../ops/log';
-import { type Env, ConfigError, optionalText, text } from './read';
+import { type Env, ConfigError, flag, optionalText, text } from './read';
 import type { ListenAddress, PreflineConfig } from './types';
 
 export const WORKER_METRICS_ADDRESS = 'PREFLINE_WORKER_METRICS_ADDRESS';
@@ -9,12 +9,12 @@ export const GATEWAY_METRICS_ADDRESS = 'PREFLINE_GATEWAY_METRICS_ADDRESS';
 /** The value that turns an endpoint off where it would be on by default (under `prefline up`). */
 const OFF = 'off';
 
-export function readObservability(env: Env): Pick<PreflineConfig, 'logFormat' | 'metrics'> {
+export function readObservability(env: Env): Pick<PreflineConfig, 'logFormat' | 'metrics' | 'sourceMaps'> {
   const logFormat = text(env, 'PREFLINE_LOG_FORMAT') as LogFormat;
   if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError(`PREFLINE_LOG_FORMAT must be ${LOG_FORMATS.join(' or ')}, got "${logFormat}"`);
   const worker = listenAddress(WORKER_METRICS_ADDRESS, optionalText(env, WORKER_METRICS_ADDRESS));
   const gateway = listenAddress(GATEWAY_METRICS_ADDRESS, optionalText(env, GATEWAY_METRICS_ADDRESS));
-  return { logFormat, metrics: { ...(worker ? { worker } : {}), ...(gateway ? { gateway } : {}) } };
+  return { logFormat, sourceMaps: flag(env, 'PREFLINE_SOURCE_MAPS'), metrics: { ...(worker ? { worker } : {}), ...(gateway ? { gateway } : {}) } };
 }
 
 /**

@@ -95,6 +95,8 @@ export interface PreflineConfig {
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'text' | 'json';
+  /** PREFLINE_SOURCE_MAPS: the processes `prefline up` starts run with `--enable-source-maps`. */
+  sourceMaps: boolean;
   /** The ops endpoints (`/metrics`, `/healthz`) of worker and gateway processes; absent: off. */
   metrics: { worker?: ListenAddress; gateway?: ListenAddress };
   /** The email channel; present when PREFLINE_SMTP_HOST, PREFLINE_EMAIL_INBOUND_PORT or PREFLINE_IMAP_HOST is set. */

@@ -1,6 +1,7 @@
 /** The log format and the ops endpoints' addresses, and what `prefline up` turns on for its children. */
 import assert from 'node:assert/strict';
 import { loadConfig, metricsEnvUnderUp } from '../../config';
+import { childNodeArgs } from '../../ops/node-args';
 import { configError } from '../helpers/config-error';
 
 const CWD = '/srv/prefline';
@@ -15,6 +16,13 @@ describe('config: logs and ops endpoints', () => {
   it('should read the log format and refuse any other', () => {
     assert.equal(loadConfig({ PREFLINE_LOG_FORMAT: 'json' }, CWD).logFormat, 'json');
     assert.match(configError(() => loadConfig({ PREFLINE_LOG_FORMAT: 'JSON-lines' }, CWD), 'PREFLINE_LOG_FORMAT').message, /must be text or json, got "JSON-lines"/);
+  });
+
+  it('should start worker and gateway without source-mapped stacks unless PREFLINE_SOURCE_MAPS asks, and refuse other words', () => {
+    assert.equal(loadConfig({}, CWD).sourceMaps, false);
+    assert.deepEqual(childNodeArgs(loadConfig({}, CWD).sourceMaps), []);
+    assert.deepEqual(childNodeArgs(loadConfig({ PREFLINE_SOURCE_MAPS: 'on' }, CWD).sourceMaps), ['--enable-source-maps']);
+    configError(() => loadConfig({ PREFLINE_SOURCE_MAPS: 'maybe' }, CWD), 'PREFLINE_SOURCE_MAPS');
   });
 
   it('should read host:port addresses (IPv6 in brackets, port 0 for a free one), and off', () => {

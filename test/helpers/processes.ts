@@ -1,6 +1,8 @@
 /** Runs `prefline` commands as real child processes, as users and `prefline up` do. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { childNodeArgs } from '../../ops/node-args';
+import { parseBoolean } from '../../core/boolean';
 
 export const CLI = resolve(__dirname, '..', '..', 'cli', 'main.js');
 
@@ -19,7 +21,9 @@ process.once('exit', () => {
 
 /** `nodeArgs` go to node itself, before the CLI (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): CliProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', ...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As `prefline up` starts them (cli/up.ts); tests keep source-mapped stacks unless the env says otherwise.
+  const maps = childNodeArgs(parseBoolean(env.PREFLINE_SOURCE_MAPS ?? process.env.PREFLINE_SOURCE_MAPS ?? '1') ?? true);
+  const child = spawn(process.execPath, [...maps, ...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
   const listeners = new Set<() => void>();
