@@ -7,52 +7,23 @@
  * scores the rater.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createChannelActivities } from '../../activities/channel';
-import { createCampaignDigestActivities } from '../../activities/campaign-digest';
-import { EmailDigests } from '../../channels/email/digest';
-import { createEmailPublisher, type EmailPublisherOptions } from '../../channels/email/publisher';
-import { createEmailRoutes } from '../../channels/email/routes';
-import { createSmtpTransport, type MailTransport } from '../../channels/email/smtp';
-import { EmailState } from '../../channels/email/state';
 import { verifyJudgementLink } from '../../channels/email/tokens';
-import { createWebPublisher } from '../../channels/web/publisher';
 import { pseudonymiseRater } from '../../core/pseudonym';
-import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
-import { artifactSourceFor } from '../../gateway/main';
-import { createGatewayServer, listen } from '../../gateway/http-server';
-import { ArtifactStore } from '../../store/ArtifactStore';
 import { CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignRatersQuery, statusQuery } from '../../workflows/messages';
 import type { CampaignInput } from '../../workflows/types';
 import { RATER_KEY, TOKEN_KEY } from '../helpers/email';
 import { waitUntil } from '../helpers/processes';
-import { SmtpSink, type SunkMail } from '../helpers/smtp-sink';
-import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
+import { digestItems, isDigest, startEmailCampaignStack, type EmailCampaignStack } from '../helpers/email-campaign';
+import { sharedTemporal, workflowBundle } from '../helpers/temporal';
 
 const RATERS = ['alice@example.com', 'bob@example.com'] as const;
 const EXPLANATION = 'The first answer names the capital; the second names a port.';
-const isDigest = (m: SunkMail) => m.mail.subject?.includes('to rate:') === true;
 
-/** The items of a digest: each one's prompt, text block and answer links, in the mail's order. */
-function digestItems(mail: SunkMail): Array<{ prompt: string; block: string; links: Record<string, string> }> {
-  return mail.mail.text!.split(/^— Item \d+ —$/m).slice(1).map((block) => ({
-    prompt: /^Prompt: (.*)$/m.exec(block)![1]!,
-    block: block.split('Your answer:')[0]!,
-    links: Object.fromEntries([...block.matchAll(/^ {2}(A is better|B is better|Tie|Both bad): (\S+)$/gm)].map((m) => [m[1]!, m[2]!])),
-  }));
-}
 
 describe('email campaigns with gold items: digests mix them in, the POST page explains a wrong answer (real dev server, SMTP sink)', function () {
   this.timeout(300_000);
-  let sink: SmtpSink;
-  let transport: MailTransport;
-  let workers: LifecycleWorkers;
-  let server: Server;
-  let dir: string;
+  let stack: EmailCampaignStack | undefined;
 
   before(async function () {
     this.timeout(180_000);
@@ -61,36 +32,13 @@ describe('email campaigns with gold items: digests mix them in, the POST page ex
   });
 
   after(async () => {
-    server?.closeAllConnections();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    transport?.close();
-    await sink?.stop();
-    workers?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('should mail a gold item like a data item, record a wrong answer by its POST link, explain it, and score the rater', async () => {
     const { client } = await sharedTemporal();
-    sink = await new SmtpSink().start();
-    transport = createSmtpTransport({ host: '127.0.0.1', port: sink.port, secure: false, requireTLS: false, maxConnections: 2, rateLimit: 0 });
-    dir = mkdtempSync(join(tmpdir(), 'prefline-email-gold-'));
-    const state = await EmailState.open(join(dir, 'email'));
-    const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
-    const directory = new TemporalLifecycleDirectory(client, { busyRetryBudgetMs: 20_000 });
-    server = createGatewayServer({
-      directory, artifacts: artifactSourceFor(artifacts), raterKey: RATER_KEY, sessionKey: Buffer.from('session-key-for-email-gold-test01'), sessionTtlMs: 3_600_000,
-      channelRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state }), log: () => undefined,
-    });
-    const { url } = await listen(server, '127.0.0.1', 0);
-    const options: EmailPublisherOptions = {
-      transport, from: { name: 'Prefline', address: 'ratings@prefline.test' }, publicUrl: url, raterKey: RATER_KEY, tokenKey: TOKEN_KEY, state,
-      artifacts, lists: { raters: [...RATERS] },
-    };
-    const publisher = createEmailPublisher(options);
-    const digests = createCampaignDigestActivities({ digests: new EmailDigests(options, publisher) });
-    workers = await createLifecycleWorkers('email-gold', {
-      channel: { ...createChannelActivities({ web: createWebPublisher('http://rating.test'), email: publisher }), ...digests },
-    });
+    stack = await startEmailCampaignStack('email-gold', RATERS);
+    const { sink, workers } = stack;
 
     const input: CampaignInput = {
       items: Array.from({ length: 2 }, (_, n) => ({ prompt: `matchup ${n}`, candidates: [{ text: `left ${n}`, model: 'model-a' }, { text: `right ${n}`, model: 'model-b' }] })),

@@ -6,50 +6,22 @@
  * confirmation's POST records the answer, and a repeated POST counts it once. The ledger holds it once.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createChannelActivities } from '../../activities/channel';
-import { createCampaignDigestActivities } from '../../activities/campaign-digest';
-import { EmailDigests } from '../../channels/email/digest';
 import { EmailUnavailableError } from '../../channels/email/errors';
-import { createEmailPublisher, type EmailPublisherOptions } from '../../channels/email/publisher';
-import { createEmailRoutes } from '../../channels/email/routes';
-import { createSmtpTransport, type MailTransport } from '../../channels/email/smtp';
-import { EmailState } from '../../channels/email/state';
-import { createWebPublisher } from '../../channels/web/publisher';
 import { pseudonymiseRater } from '../../core/pseudonym';
-import { TemporalLifecycleDirectory } from '../../core/temporal-directory';
-import { artifactSourceFor } from '../../gateway/main';
-import { createGatewayServer, listen } from '../../gateway/http-server';
-import { ArtifactStore } from '../../store/ArtifactStore';
 import { CAMPAIGN_WORKFLOW_TYPE, campaignCancelSignal, campaignStatusQuery, statusQuery } from '../../workflows/messages';
 import type { CampaignInput, CampaignSummary } from '../../workflows/types';
-import { RATER_KEY, TOKEN_KEY } from '../helpers/email';
+import { RATER_KEY } from '../helpers/email';
 import { waitUntil } from '../helpers/processes';
-import { SmtpSink, type SunkMail } from '../helpers/smtp-sink';
-import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
+import { digestItems, isDigest, startEmailCampaignStack, type EmailCampaignStack } from '../helpers/email-campaign';
+import { sharedTemporal, workflowBundle } from '../helpers/temporal';
 
 const RATERS = ['alice@example.com', 'bob@example.com', 'carol@example.com'] as const;
-const isDigest = (m: SunkMail) => m.mail.subject?.includes('to rate:') === true;
 
-/** The items of a digest: each one's prompt and answer links, in the mail's order. */
-function digestItems(mail: SunkMail): Array<{ prompt: string; links: Record<string, string> }> {
-  return mail.mail.text!.split(/^— Item \d+ —$/m).slice(1).map((block) => ({
-    prompt: /^Prompt: (.*)$/m.exec(block)![1]!,
-    links: Object.fromEntries([...block.matchAll(/^ {2}(A is better|B is better|Tie|Both bad): (\S+)$/gm)].map((m) => [m[1]!, m[2]!])),
-  }));
-}
 
 describe('email campaigns: digests with signed answer links (real dev server, SMTP sink)', function () {
   this.timeout(300_000);
-  let sink: SmtpSink;
-  let transport: MailTransport;
-  let workers: LifecycleWorkers;
-  let server: Server;
-  let dir: string;
+  let stack: EmailCampaignStack | undefined;
 
   before(async function () {
     this.timeout(180_000);
@@ -58,46 +30,22 @@ describe('email campaigns: digests with signed answer links (real dev server, SM
   });
 
   after(async () => {
-    server?.closeAllConnections();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    transport?.close();
-    await sink?.stop();
-    workers?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('should mail each rater one digest of their own items, and count an answer by link once, scanners and repeats aside', async () => {
     const { client } = await sharedTemporal();
-    sink = await new SmtpSink().start();
-    transport = createSmtpTransport({ host: '127.0.0.1', port: sink.port, secure: false, requireTLS: false, maxConnections: 2, rateLimit: 0 });
-    dir = mkdtempSync(join(tmpdir(), 'prefline-email-campaign-'));
-    const state = await EmailState.open(join(dir, 'email'));
-    const artifacts = await ArtifactStore.open(join(dir, 'artifacts'));
-    const directory = new TemporalLifecycleDirectory(client, { busyRetryBudgetMs: 20_000 });
-    server = createGatewayServer({
-      directory, artifacts: artifactSourceFor(artifacts), raterKey: RATER_KEY, sessionKey: Buffer.from('session-key-for-email-campaign-01'), sessionTtlMs: 3_600_000,
-      channelRoutes: createEmailRoutes({ directory, tokenKey: TOKEN_KEY, state }), log: () => undefined,
-    });
-    const { url } = await listen(server, '127.0.0.1', 0);
-    const options: EmailPublisherOptions = {
-      transport, from: { name: 'Prefline', address: 'ratings@prefline.test' }, publicUrl: url, raterKey: RATER_KEY, tokenKey: TOKEN_KEY, state,
-      artifacts, lists: { raters: [...RATERS] },
-    };
-    const publisher = createEmailPublisher(options);
-    const digests = createCampaignDigestActivities({ digests: new EmailDigests(options, publisher) });
     let digestAttempts = 0;
-    workers = await createLifecycleWorkers('email-campaign', {
-      channel: {
-        ...createChannelActivities({ web: createWebPublisher('http://rating.test'), email: publisher }),
-        campaignDigestRaters: digests.campaignDigestRaters,
-        async sendCampaignDigest(request) {
-          const result = await digests.sendCampaignDigest(request);
-          // The worker dies right after the digests went out, before Temporal hears of it: the retry must send none again.
-          if (++digestAttempts === 1) throw new EmailUnavailableError('simulated crash after sending');
-          return result;
-        },
+    stack = await startEmailCampaignStack('email-campaign', RATERS, ({ channel, digests }) => ({
+      ...channel,
+      async sendCampaignDigest(request) {
+        const result = await digests.sendCampaignDigest(request);
+        // The worker dies right after the digests went out, before Temporal hears of it: the retry must send none again.
+        if (++digestAttempts === 1) throw new EmailUnavailableError('simulated crash after sending');
+        return result;
       },
-    });
+    }));
+    const { sink, workers } = stack;
 
     const input: CampaignInput = {
       items: Array.from({ length: 3 }, (_, n) => ({ prompt: `matchup ${n}`, candidates: [{ text: `left ${n}`, model: 'model-a' }, { text: `right ${n}`, model: 'model-b' }] })),
