@@ -47,6 +47,13 @@ export interface OpenItem {
   standing?: StandingAnswer[];
   /** Thumbs, with early stopping: the item's candidates (from its reports). */
   candidates?: number;
+  /**
+   * Answer reports heard from this lifecycle, and the highest number one of them carried: signals from one
+   * lifecycle can overtake each other, so while `answerReportsSent` is above `answerReportsHeard` the
+   * standing answers miss one and early stopping waits (absent: none heard, or none numbered).
+   */
+  answerReportsHeard?: number;
+  answerReportsSent?: number;
   /** Its answer is clear: the campaign closes its lifecycle (`closeSent` once told) and it ends `confident`. */
   confident?: { message: string; closeSent: boolean };
 }

@@ -27,6 +27,8 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
       return;
     case 'answer':
       open.opened = true;
+      open.answerReportsHeard = (open.answerReportsHeard ?? 0) + 1;
+      if (report.reported !== undefined) open.answerReportsSent = Math.max(open.answerReportsSent ?? 0, report.reported);
       if (!open.raters.includes(report.rater)) {
         open.raters.push(report.rater);
         campaign.quality.answered(report.rater);
@@ -106,12 +108,18 @@ function clearOf(campaign: RatingCampaign, open: OpenItem): ClearAnswer | undefi
   });
 }
 
+/** Whether every answer report the lifecycle sent so far has come: until then its standing answers are not what stands. */
+function heardAll(open: OpenItem): boolean {
+  return (open.answerReportsHeard ?? 0) >= (open.answerReportsSent ?? 0);
+}
+
 /**
- * Early stopping: once one answer is clear, the item is to close. An exclusion can take that back
- * before the close is sent; after, its close report weighs it again (`closed`).
+ * Early stopping: once one answer is clear, the item is to close. An exclusion, or a report that shows an
+ * earlier one still on its way, takes that back before the close is sent; after, its close report weighs
+ * it again (`closed`). Reports overtaking each other must not close an item on answers picked out of order.
  */
 function weigh(campaign: RatingCampaign, open: OpenItem): void {
-  const clear = clearOf(campaign, open);
+  const clear = heardAll(open) ? clearOf(campaign, open) : undefined;
   if (clear && !open.confident) {
     open.confident = { message: `answer clear: ${describeClear(clear, campaign.plan.confidence!)}`, closeSent: false };
     open.reservations = [];

@@ -192,8 +192,11 @@ export type CampaignPhase = 'running' | 'paused' | 'cancelling' | 'finishing' | 
 /** What a child lifecycle tells its campaign: voting opened, an answer changed its standing, it closed or failed. */
 export type CampaignItemReport =
   | { lifecycleId: string; kind: 'opened' }
-  /** `progress`: standing answers (compare) or the fewest standing votes of a candidate (thumbs); `seq` orders reports. */
-  | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number; choice?: CampaignChoice }
+  /**
+   * `progress`: standing answers (compare) or the fewest standing votes of a candidate (thumbs); `seq` orders reports;
+   * `reported`: its number among the lifecycle's answer reports, from 1 (absent from lifecycles before the count).
+   */
+  | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number; choice?: CampaignChoice; reported?: number }
   | { lifecycleId: string; kind: 'closed'; closeReason: CloseReason; progress: number; votesAccepted: number }
   /** A gold lifecycle's report of a rater's first answer (the only one it takes from them). */
   | { lifecycleId: string; kind: 'gold'; rater: string; correct: boolean }

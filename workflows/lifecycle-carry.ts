@@ -54,6 +54,8 @@ export interface LifecycleCarry {
   wrongChannelVotesRefused?: number;
   closeRequested: boolean;
   reminded?: boolean;
+  /** A campaign's child: the answer reports it sent (absent: none, or a carry from before the count). */
+  answersReported?: number;
   posts?: PostedMessage[];
   /** Assigned lifecycles: the raters handed the item who had not answered it yet (RatingLifecycle.handedTo). */
   handed?: string[];

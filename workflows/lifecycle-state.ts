@@ -50,6 +50,8 @@ export class RatingLifecycle {
   lateVotesRefused = 0;
   wrongChannelVotesRefused = 0;
   reminded = false;
+  /** Answer reports this lifecycle sent its campaign, every run's: each carries the count, so the campaign knows when it has heard them all. */
+  answersReported = 0;
   /** This run has decided to continue as new: updates are refused as RunContinuing (bounded history). */
   continuing = false;
   /** Bytes of the uncommitted events in a ledger call (eventBytes), kept as votes come and go. */
@@ -64,7 +66,8 @@ export class RatingLifecycle {
    * and tells the campaign of every answer that changes what stands.
    */
   campaignChild?: {
-    onAnswer: (rater: string, progress: number, seq: number, choice: CampaignChoice) => void;
+    /** `reported`: this report's number among the lifecycle's answer reports, from 1 (signals can overtake each other). */
+    onAnswer: (rater: string, progress: number, seq: number, choice: CampaignChoice, reported: number) => void;
     /** A gold lifecycle's report instead: a rater's first (and only) answer, scored. */
     onGold?: (rater: string, correct: boolean) => void;
   };
@@ -91,6 +94,7 @@ export class RatingLifecycle {
     lifecycle.wrongChannelVotesRefused = carry.wrongChannelVotesRefused ?? 0;
     lifecycle.closeRequested = carry.closeRequested;
     lifecycle.reminded = carry.reminded ?? false;
+    lifecycle.answersReported = carry.answersReported ?? 0;
     lifecycle.candidates = carry.candidates;
     lifecycle.posts = carry.posts ?? [];
     lifecycle.handedTo = new HandedRaters(carry.handed);
@@ -119,6 +123,7 @@ export class RatingLifecycle {
       lateVotesRefused: this.lateVotesRefused,
       closeRequested: this.closeRequested,
       reminded: this.reminded,
+      ...(this.answersReported > 0 ? { answersReported: this.answersReported } : {}),
       posts: this.posts,
       ...(this.handedTo.size > 0 ? { handed: this.handedTo.toCarry() } : {}),
       ...(Object.keys(this.thresholds).length > 0 ? { thresholds: this.thresholds } : {}),
@@ -209,7 +214,8 @@ export class RatingLifecycle {
       return;
     }
     if (this.campaignChild && (outcome === 'recorded' || outcome === 'changed' || outcome === 'retracted')) {
-      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted, choice());
+      this.answersReported += 1;
+      this.campaignChild.onAnswer(rater, this.progress(), this.eventsAccepted, choice(), this.answersReported);
     }
   }
 

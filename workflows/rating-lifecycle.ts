@@ -293,7 +293,7 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
   const report = campaignId === undefined ? undefined : (r: CampaignItemReport) => reportToCampaign(campaignId, r);
   if (report) {
     lifecycle.campaignChild = {
-      onAnswer: (rater, progress, seq, choice) => void report({ lifecycleId: info.workflowId, kind: 'answer', rater, progress, seq, choice }),
+      onAnswer: (rater, progress, seq, choice, reported) => void report({ lifecycleId: info.workflowId, kind: 'answer', rater, progress, seq, choice, reported }),
       onGold: (rater, correct) => void report({ lifecycleId: info.workflowId, kind: 'gold', rater, correct }),
     };
   }

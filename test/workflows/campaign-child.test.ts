@@ -103,6 +103,31 @@ describe('a campaign child lifecycle (state, outside Temporal)', () => {
     ]);
   });
 
+  it('should number its answer reports from 1, skip answers that change nothing, and go on numbering after continue-as-new', () => {
+    const numbers: number[] = [];
+    const lifecycle = child({ ...compare, responses: 5 }, []);
+    lifecycle.campaignChild = { onAnswer: (_rater, _progress, _seq, _choice, reported) => numbers.push(reported) };
+    const t = Date.parse('2026-03-01T12:05:00Z');
+    lifecycle.recordJudgement(judgement('left', 1));
+    lifecycle.recordJudgement(judgement('tie', 2, ['c1', 'c2'], { castAt: new Date(t).toISOString() }));
+    lifecycle.recordJudgement(judgement('right', 2, ['c1', 'c2'], { castAt: new Date(t - 60_000).toISOString() })); // older: no report
+    lifecycle.recordJudgement(judgement('right', 1)); // changed: reported
+    lifecycle.recordJudgement(judgement('retract', 2));
+    assert.deepEqual(numbers, [1, 2, 3, 4]);
+    const carry = JSON.parse(JSON.stringify(lifecycle.toCarry()));
+    assert.equal(carry.answersReported, 4);
+    const resumed = RatingLifecycle.resume('cmp-item-0', carry);
+    resumed.campaignChild = { onAnswer: (_rater, _progress, _seq, _choice, reported) => numbers.push(reported) };
+    resumed.recordJudgement(judgement('left', 3));
+    assert.deepEqual(numbers, [1, 2, 3, 4, 5]);
+    // A carry from before the count starts at 1 again (the campaign then waits for nothing it cannot have).
+    delete carry.answersReported;
+    const old = RatingLifecycle.resume('cmp-item-0', carry);
+    old.campaignChild = { onAnswer: (_rater, _progress, _seq, _choice, reported) => numbers.push(reported) };
+    old.recordJudgement(judgement('left', 3));
+    assert.deepEqual(numbers, [1, 2, 3, 4, 5, 1]);
+  });
+
   it('should not cap a lifecycle no campaign started', () => {
     const lifecycle = RatingLifecycle.start('lc-1', plan(compare), {}, NOW);
     lifecycle.openVoting(['c1', 'c2'].map(candidate), []);

@@ -308,6 +308,39 @@ describe('RatingCampaign early stopping (confidence)', () => {
     assert.deepEqual(campaign.countsNow(NOW).ended, { confident: 1 });
   });
 
+  it('should not close an item on reports that overtook an earlier one, and weigh it once the late one comes', () => {
+    // Raters alternate first, second, first, second, first: never clear in the order they answered.
+    const numbered = (campaign: RatingCampaign, n: number, choice: 'first' | 'second') => campaign.report({
+      lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(n), progress: n, seq: n, choice: { task: 'compare', answer: choice }, reported: n,
+    });
+    const campaign = running(1, { responses: 8, confidence: 0.99 });
+    for (const n of [1, 2, 3]) numbered(campaign, n, n % 2 === 1 ? 'first' : 'second');
+    // Report 5 (first) comes before report 4 (second): first three times against once would be clear (0.99+).
+    numbered(campaign, 5, 'first');
+    assert.deepEqual(campaign.confidentToClose(), [], 'report 4 is still on its way');
+    numbered(campaign, 4, 'second');
+    assert.deepEqual(campaign.confidentToClose(), [], 'every report heard: 3–2, not clear');
+    // Carried across continue-as-new: a later overtaking report still waits.
+    const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
+    numbered(resumed, 7, 'first');
+    assert.deepEqual(resumed.confidentToClose(), []);
+    numbered(resumed, 6, 'first');
+    assert.deepEqual(resumed.confidentToClose().map((o) => o.item), [0], 'all seven heard: first five times to two');
+
+    // A clear answer decided but not sent yet is taken back when a report shows one missing.
+    const pending = running(1, { responses: 8, confidence: 0.99 });
+    for (const n of [1, 2, 3]) numbered(pending, n, 'first');
+    assert.equal(pending.confidentToClose().length, 1);
+    numbered(pending, 5, 'second');
+    assert.deepEqual(pending.confidentToClose(), [], 'report 4 missing: wait for it');
+    numbered(pending, 4, 'first');
+    assert.equal(pending.confidentToClose().length, 1);
+    // Reports without numbers (lifecycles from before the count) are weighed as they come, as before.
+    const unnumbered = running(1, { responses: 8, confidence: 0.99 });
+    for (const n of [1, 2, 3]) answer(unnumbered, 0, n, n, 'first');
+    assert.equal(unnumbered.confidentToClose().length, 1);
+  });
+
   it('should leave split items open to their quota, follow changed and withdrawn answers, and close nothing early without confidence', () => {
     const campaign = running(1, { responses: 8, confidence: 0.99 });
     answer(campaign, 0, 1, 1, 'first');
