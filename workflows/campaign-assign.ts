@@ -31,12 +31,12 @@ export function validateNextRequest(campaign: RatingCampaign, request: NextItemR
 }
 
 /**
- * Whether `rater` may be handed `open` (by `next` or a digest): published, not closing confident, not
+ * Whether `rater` may be handed `open` (by `next` or a digest): published, not closing confident or closed, not
  * answered or passed by them. Drops its expired reservations first, so room is counted on live ones.
  */
 function offerable(open: OpenItem, rater: string, now: number): boolean {
-  open.reservations = open.reservations.filter((r) => r.untilMs > now);
-  return open.opened && !open.confident && !open.raters.includes(rater) && !open.passed?.includes(rater);
+  dropExpired(open, now);
+  return open.opened && !open.confident && !open.heldClose && !open.raters.includes(rater) && !open.passed?.includes(rater);
 }
 
 /**
@@ -87,6 +87,17 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   return { assigned: true, lifecycleId: chosen.lifecycleId, item: chosen.item, reservedUntil: new Date(untilMs).toISOString(), again: false };
 }
 
+/** Expired reservations let the item go back to the pool; their raters are kept a while in `lapsed` (passedItem). */
+function dropExpired(open: OpenItem, now: number): void {
+  if (open.reservations.every((r) => r.untilMs > now)) return;
+  const lapsed = open.reservations.filter((r) => r.untilMs <= now).map((r) => r.rater);
+  open.reservations = open.reservations.filter((r) => r.untilMs > now);
+  open.lapsed = [...(open.lapsed ?? []).filter((r) => !lapsed.includes(r)), ...lapsed].slice(-LAPSED_KEPT);
+}
+
+/** The raters whose reservation on an item expired that it keeps, so a pass sent after its expiry still counts. */
+export const LAPSED_KEPT = 8;
+
 /**
  * The passes an open item keeps: its latest raters' who passed it (an answer whose report is on its way,
  * or a skip). The carry holds every open item's, so they are bounded: one who passed before those is
@@ -96,13 +107,16 @@ export const PASSED_KEPT = 32;
 
 /**
  * The rater is done with an item they have not answered (`next` with `done`): never handed it again, while
- * among its PASSED_KEPT latest passes. Only a rater it was reserved for passes it: anyone else had nothing
- * to pass, and naming items one was never handed must not grow what the campaign carries.
+ * among its PASSED_KEPT latest passes. Only a rater it was reserved for passes it (their reservation live,
+ * or among its LAPSED_KEPT latest expired): anyone else had nothing to pass, and naming items one was
+ * never handed must not grow what the campaign carries.
  */
 function passedItem(open: OpenItem, rater: string): void {
-  if (!open.reservations.some((r) => r.rater === rater)) return;
+  const lapsed = open.lapsed?.includes(rater) ?? false;
+  if (!lapsed && !open.reservations.some((r) => r.rater === rater)) return;
   open.passed = [...(open.passed ?? []).filter((r) => r !== rater), rater].slice(-PASSED_KEPT);
   open.reservations = open.reservations.filter((r) => r.rater !== rater);
+  if (lapsed) open.lapsed = open.lapsed!.filter((r) => r !== rater);
 }
 
 /**

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { QualityCarry } from './campaign-gold';
 import type { StandingAnswer } from './confidence-stop';
 import { INVALID_CAMPAIGN_INPUT_ERROR } from './messages';
-import type { CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignNotifyEvent, CampaignPlan } from './types';
+import type { CampaignItem, CampaignItemEnd, CampaignItemOutcome, CampaignNotifyEvent, CampaignPlan, CloseReason } from './types';
 
 /** Limits a starter may lower (tests do, to reach continue-as-new in seconds); from the arguments, so replays see them. */
 export interface CampaignThresholds {
@@ -27,6 +27,8 @@ export interface OpenItem {
   raters: string[];
   /** Raters it was reserved for who said they are done with it (`next` with `done`) before a report of their answer came, if one ever does: the latest PASSED_KEPT (campaign-assign.ts). */
   passed?: string[];
+  /** Raters whose reservation expired unanswered, the latest LAPSED_KEPT: a pass from them after the expiry still counts. */
+  lapsed?: string[];
   progress: number;
   /** The seq of the answer `progress` is from: reports may arrive out of order. */
   seq: number;
@@ -54,6 +56,11 @@ export interface OpenItem {
    */
   answerReportsHeard?: number;
   answerReportsSent?: number;
+  /**
+   * The lifecycle's close report, held while answer reports it sent before it are still on their way: the
+   * item ends once they come (its raters and answers complete), or at the deadline's grace with what came.
+   */
+  heldClose?: { closeReason: CloseReason; progress: number };
   /** Its answer is clear: the campaign closes its lifecycle (`closeSent` once told) and it ends `confident`. */
   confident?: { message: string; closeSent: boolean };
 }

@@ -40,8 +40,16 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
         open.progress = report.progress;
       }
       if (report.choice !== undefined) weighAnswer(campaign, open, report.rater, report.seq, report.choice);
+      if (open.heldClose && heardAll(open)) applyHeldClose(campaign, open);
       return;
     case 'closed':
+      if (report.answersReported !== undefined) open.answerReportsSent = Math.max(open.answerReportsSent ?? 0, report.answersReported);
+      if (!heardAll(open)) {
+        // The close overtook answer reports: the item's raters and answers are not all here yet.
+        open.heldClose = { closeReason: report.closeReason, progress: report.progress };
+        open.reservations = [];
+        return;
+      }
       return closed(campaign, open, report.closeReason, report.progress);
     case 'failed':
       campaign.end(open, 'failed', open.progress, report.message.slice(0, 500));
@@ -49,6 +57,13 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
     case 'gold':
       return; // only gold lifecycles report scores, and those are the quality's
   }
+}
+
+/** Ends an item on its held close report with the reports that came (the last one came, or the wait is over). */
+export function applyHeldClose(campaign: RatingCampaign, open: OpenItem): void {
+  const held = open.heldClose!;
+  delete open.heldClose;
+  closed(campaign, open, held.closeReason, held.progress);
 }
 
 /**
@@ -119,6 +134,8 @@ function heardAll(open: OpenItem): boolean {
  * it again (`closed`). Reports overtaking each other must not close an item on answers picked out of order.
  */
 function weigh(campaign: RatingCampaign, open: OpenItem): void {
+  // Closed already: its close report weighs it once the answers it waits for are in.
+  if (open.heldClose) return;
   const clear = heardAll(open) ? clearOf(campaign, open) : undefined;
   if (clear && !open.confident) {
     open.confident = { message: `answer clear: ${describeClear(clear, campaign.plan.confidence!)}`, closeSent: false };

@@ -24,7 +24,7 @@ import { excludedAnswers, lackingByCandidate } from './campaign-counted';
 import { CampaignQuality } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
 import { handItem } from './campaign-handout';
-import { applyItemReport } from './campaign-reports';
+import { applyHeldClose, applyItemReport } from './campaign-reports';
 import {
   campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
@@ -258,7 +258,11 @@ export class RatingCampaign {
 
   /** Past the deadline and its grace: the items that never said they closed are given up. */
   giveUpUnreported(): void {
-    for (const open of [...this.open.values()]) this.end(open, 'unreported', open.progress, 'no close report from the lifecycle by the deadline and its grace');
+    for (const open of [...this.open.values()]) {
+      // A close that waited for answer reports that never came: it ends on what did.
+      if (open.heldClose) applyHeldClose(this, open);
+      else this.end(open, 'unreported', open.progress, 'no close report from the lifecycle by the deadline and its grace');
+    }
   }
 
   /** A report of one of its lifecycles (campaign-reports.ts). */

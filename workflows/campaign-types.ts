@@ -197,7 +197,8 @@ export type CampaignItemReport =
    * `reported`: its number among the lifecycle's answer reports, from 1 (absent from lifecycles before the count).
    */
   | { lifecycleId: string; kind: 'answer'; rater: string; progress: number; seq: number; choice?: CampaignChoice; reported?: number }
-  | { lifecycleId: string; kind: 'closed'; closeReason: CloseReason; progress: number; votesAccepted: number }
+  /** `answersReported`: the answer reports the lifecycle sent before it closed (absent from lifecycles before the count). */
+  | { lifecycleId: string; kind: 'closed'; closeReason: CloseReason; progress: number; votesAccepted: number; answersReported?: number }
   /** A gold lifecycle's report of a rater's first answer (the only one it takes from them). */
   | { lifecycleId: string; kind: 'gold'; rater: string; correct: boolean }
   | { lifecycleId: string; kind: 'failed'; message: string };

@@ -349,6 +349,7 @@ async function runLifecycle(input: unknown, carry: LifecycleCarry | LifecycleSta
   enterPhase(lifecycle, 'completed', { attribute: true, counted: true });
 
   // 7. The summary ops see in the UI (and the campaign, if one started this lifecycle).
-  await report?.({ lifecycleId: info.workflowId, kind: 'closed', closeReason: lifecycle.closedWith(), progress: lifecycle.progress(), votesAccepted: lifecycle.eventsAccepted });
+  await report?.({ lifecycleId: info.workflowId, kind: 'closed', closeReason: lifecycle.closedWith(), progress: lifecycle.progress(), votesAccepted: lifecycle.eventsAccepted,
+    ...(lifecycle.answersReported > 0 ? { answersReported: lifecycle.answersReported } : {}) });
   return lifecycle.summary(rowsCommitted);
 }

@@ -4,7 +4,7 @@
  * the latest PASSED_KEPT, so its carry does not grow with every rater of the campaign.
  */
 import assert from 'node:assert/strict';
-import { PASSED_KEPT } from '../../workflows/campaign-assign';
+import { LAPSED_KEPT, PASSED_KEPT } from '../../workflows/campaign-assign';
 import { validateCampaignInput } from '../../workflows/campaign-input';
 import { RatingCampaign } from '../../workflows/campaign-state';
 import { raterId } from '../helpers/votes';
@@ -36,6 +36,25 @@ describe('an open campaign item\'s passes (state, outside Temporal)', () => {
     assert.equal(item.reservations.length, 0, 'each pass let its reservation go');
     assert.equal(campaign.next({ rater: raterId(RATERS) }, NOW).assigned, false, 'a recent pass is kept from it');
     assert.equal(campaign.next({ rater: raterId(1) }, NOW).assigned, true, 'one long before may get it again');
+  });
+
+  it('should keep the pass of a rater whose reservation expired before it came, for the latest LAPSED_KEPT of them', () => {
+    const campaign = running();
+    const item = campaign.open.get('camp-item-0')!;
+    const later = NOW + 2 * 60_000; // past the 1m reservations
+    for (let r = 1; r <= 20; r++) assert.ok(campaign.next({ rater: raterId(r) }, NOW).assigned);
+    // Another rater's `next` after the expiry lets the reservations go back to the pool.
+    assert.ok(campaign.next({ rater: raterId(100) }, later).assigned);
+    assert.deepEqual(item.reservations.map((r) => r.rater), [raterId(100)]);
+    assert.equal(item.lapsed?.length, LAPSED_KEPT);
+    // Rater 20 skips it now: they are not handed it again. Rater 1's lapse is too old to be kept: nothing to pass.
+    assert.deepEqual(campaign.next({ rater: raterId(20), done: 'camp-item-0' }, later), { assigned: false, reason: 'waiting' });
+    assert.deepEqual(item.passed, [raterId(20)]);
+    assert.equal(item.lapsed?.includes(raterId(20)), false);
+    assert.equal(campaign.next({ rater: raterId(1), done: 'camp-item-0' }, later).assigned, true, 'no pass kept; handed it again');
+    // Carried as it is.
+    const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
+    assert.deepEqual(resumed.open.get('camp-item-0')!.lapsed, item.lapsed);
   });
 
   it('should keep no pass of a rater it was never reserved for', () => {

@@ -245,6 +245,33 @@ describe('RatingCampaign re-asking starved items', () => {
     assert.deepEqual(campaign.countsNow(NOW).ended, { insufficient: 1 });
   });
 
+  it('should hold a close report that overtook answer reports until they come, so a re-ask never asks their raters again', () => {
+    const numbered = (campaign: RatingCampaign, n: number) => campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(n), progress: n, seq: n, reported: n });
+    const campaign = running(1, { reask: 1, itemDeadline: '1h', responses: 3 });
+    numbered(campaign, 1);
+    // The lifecycle took two answers and closed at its deadline; the close comes before the second answer's report.
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 2, votesAccepted: 2, answersReported: 2 });
+    assert.deepEqual([campaign.reasks, campaign.outcomes], [[], []], 'held: rater 2 is not known yet');
+    assert.deepEqual(campaign.next({ rater: raterId(3) }, Date.now()), { assigned: false, reason: 'waiting' }, 'a closed item is handed to no one');
+    // Carried across continue-as-new while held.
+    const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
+    numbered(resumed, 2);
+    assert.deepEqual(resumed.reasks, [{ item: 0, attempt: 1, earlier: 2, raters: [raterId(1), raterId(2)] }]);
+
+    // Reports that never come: at the deadline's grace the item ends on its close, not as unreported.
+    const lost = running(1, { responses: 3 });
+    lost.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 2, votesAccepted: 2, answersReported: 2 });
+    lost.giveUpUnreported();
+    assert.deepEqual(lost.outcomes.map((o) => [o.end, o.answers]), [['insufficient', 2]]);
+    // A close with every report in, or one from before the count, ends the item at once as before.
+    const heard = running(1, { responses: 1 });
+    heard.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(1), progress: 1, seq: 1, reported: 1 });
+    heard.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 1, votesAccepted: 1, answersReported: 1 });
+    const old = running(1, { responses: 1 });
+    old.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 1, votesAccepted: 1 });
+    assert.deepEqual([heard, old].map((c) => c.outcomes.map((o) => o.end)), [['quorum'], ['quorum']]);
+  });
+
   it('should end an item short of its answers insufficient at once without re-asks, and re-asks that can no longer start', () => {
     const none = running(1);
     none.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 1, votesAccepted: 1 });
