@@ -17,6 +17,7 @@ import type { ChatCarry, ChatRequestBase, ChatStart, ConversationStatus, Convers
 import { ChatRejectedError, type ConversationDirectory, type ConversationListing } from './conversation-directory';
 import { ErrorCode } from './errors';
 import { exponentialBackoff, retrying, systemClock, type Clock } from './retry';
+import { exists } from './temporal-directory';
 
 const REJECTIONS: ReadonlySet<string> = new Set(Object.values(ChatRejection));
 const OWNER = /^[a-z]+_[0-9a-f]{8,64}$/;
@@ -152,9 +153,8 @@ export class TemporalConversationDirectory implements ConversationDirectory {
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) {
-            // An ended conversation's workflow has completed: updates answer NOT_FOUND.
-            const known = await this.status(conversationId).catch(() => undefined);
-            throw known
+            // An ended conversation's workflow has completed: updates answer NOT_FOUND (describe tells, without a replay).
+            throw (await exists(handle))
               ? new ChatRejectedError(ErrorCode.ConversationEnded, 'this conversation has ended')
               : new ChatRejectedError(ErrorCode.UnknownConversation, `no conversation "${conversationId}"`);
           }

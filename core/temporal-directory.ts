@@ -192,9 +192,9 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
             throw err;
           }
           if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) {
-            // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates.
-            const known = await this.status(lifecycleId).catch(() => undefined);
-            if (known) throw new VoteRejectedError(ErrorCode.VotingClosed, 'voting closed');
+            // Completed lifecycles answer NOT_FOUND ("workflow execution already completed") to updates. Describe
+            // tells the two apart without a query, which a closed workflow answers only by replaying its history.
+            if (await exists(handle)) throw new VoteRejectedError(ErrorCode.VotingClosed, 'voting closed');
             throw new VoteRejectedError(ErrorCode.UnknownLifecycle, `no lifecycle "${lifecycleId}"`);
           }
           throw err;
@@ -212,6 +212,17 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
       },
       this.clock,
     );
+  }
+}
+
+/** Whether the workflow exists (running or closed): describe, which needs no worker. */
+export async function exists(handle: { describe(): Promise<unknown> }): Promise<boolean> {
+  try {
+    await handle.describe();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
   }
 }
 

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TemporalLifecycleDirectory, voteUpdateId } from '../../core/temporal-directory';
 import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { INVALID_INPUT_ERROR, VoteRejection, WORKFLOW_TYPE, closeSignal, statusQuery, voteSignal, voteUpdate } from '../../workflows/messages';
@@ -95,7 +96,8 @@ describe('ratingLifecycle workflow (real dev server)', function () {
     });
   });
 
-  it('should close on the close signal and refuse later votes with "voting closed"', async () => {
+  it('should close on the close signal and refuse later votes with "voting closed", its workers running or not', async () => {
+    let lateAfterWorkers: (() => Promise<unknown>) | undefined;
     await workers.run(async () => {
       const { client } = await sharedTemporal();
       const directory = new TemporalLifecycleDirectory(client);
@@ -107,7 +109,12 @@ describe('ratingLifecycle workflow (real dev server)', function () {
       assert.equal(summary.closeReason, 'closed');
       assert.equal(summary.rowsCommitted, 1);
       await assert.rejects(directory.vote(handle.workflowId, vote('c1', 'up', 2)), (err: unknown) => err instanceof VoteRejectedError && err.code === 'voting_closed');
+      lateAfterWorkers = () => directory.vote(handle.workflowId, vote('c1', 'up', 3));
     });
+    // Its workers gone, the closed lifecycle answers no query (a query of a closed workflow replays it on a
+    // worker); a late vote is still told "voting closed", at once: describe needs no worker.
+    const late = await Promise.race([lateAfterWorkers!().then(() => 'recorded', (err: unknown) => err), sleep(20_000).then(() => 'no answer in 20 s')]);
+    assert.ok(late instanceof VoteRejectedError && late.code === 'voting_closed', String(late));
   });
 
   it('should count a duplicate delivery once, whether or not the update id repeats', async () => {
