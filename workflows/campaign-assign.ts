@@ -34,8 +34,8 @@ export function validateNextRequest(campaign: RatingCampaign, request: NextItemR
  * Whether `rater` may be handed `open` (by `next` or a digest): published, not closing confident or closed, not
  * answered or passed by them. Drops its expired reservations first, so room is counted on live ones.
  */
-function offerable(open: OpenItem, rater: string, now: number): boolean {
-  dropExpired(open, now);
+function offerable(campaign: RatingCampaign, open: OpenItem, rater: string, now: number): boolean {
+  dropExpired(open, now, campaign.keepsLapsed);
   return open.opened && !open.confident && !open.heldClose && !open.raters.includes(rater) && !open.passed?.includes(rater);
 }
 
@@ -59,7 +59,7 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
   let best: OpenItem[] = [];
   let bestRoom = 0;
   for (const open of campaign.open.values()) {
-    if (!offerable(open, rater, now)) continue;
+    if (!offerable(campaign, open, rater, now)) continue;
     const mine = open.reservations.find((r) => r.rater === rater);
     if (mine) {
       toldByNext(campaign, rater, open.lifecycleId);
@@ -88,11 +88,11 @@ export function nextItemFor(campaign: RatingCampaign, request: NextItemRequest, 
 }
 
 /** Expired reservations let the item go back to the pool; their raters are kept a while in `lapsed` (passedItem). */
-function dropExpired(open: OpenItem, now: number): void {
+function dropExpired(open: OpenItem, now: number, keepLapsed: boolean): void {
   if (open.reservations.every((r) => r.untilMs > now)) return;
   const lapsed = open.reservations.filter((r) => r.untilMs <= now).map((r) => r.rater);
   open.reservations = open.reservations.filter((r) => r.untilMs > now);
-  open.lapsed = [...(open.lapsed ?? []).filter((r) => !lapsed.includes(r)), ...lapsed].slice(-LAPSED_KEPT);
+  if (keepLapsed) open.lapsed = [...(open.lapsed ?? []).filter((r) => !lapsed.includes(r)), ...lapsed].slice(-LAPSED_KEPT);
 }
 
 /** The raters whose reservation on an item expired that it keeps, so a pass sent after its expiry still counts. */
@@ -148,7 +148,7 @@ export function assignItems(campaign: RatingCampaign, rater: string, count: numb
   const previousUntil = new Map<OpenItem, number>();
   const free: Array<{ open: OpenItem; room: number; tie: number }> = [];
   for (const open of campaign.open.values()) {
-    if (!offerable(open, rater, now)) continue;
+    if (!offerable(campaign, open, rater, now)) continue;
     const mine = open.reservations.find((r) => r.rater === rater);
     if (mine) {
       previousUntil.set(open, mine.untilMs);

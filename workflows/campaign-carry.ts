@@ -52,15 +52,17 @@ export interface OpenItem {
   /**
    * Answer reports heard from this lifecycle, and the highest number one of them carried: signals from one
    * lifecycle can overtake each other, so while `answerReportsSent` is above `answerReportsHeard` the
-   * standing answers miss one and early stopping waits (absent: none heard, or none numbered).
+   * standing answers miss one and early stopping waits. Counted from the lifecycle's start: absent on an
+   * item carried from before the count, whose reports are then weighed as they come.
    */
   answerReportsHeard?: number;
   answerReportsSent?: number;
   /**
    * The lifecycle's close report, held while answer reports it sent before it are still on their way: the
-   * item ends once they come (its raters and answers complete), or at the deadline's grace with what came.
+   * item ends once they come (its raters and answers complete), or with what came at `untilMs`
+   * (HELD_CLOSE_WAIT_MS later: a report that never comes must not hold the item's slot).
    */
-  heldClose?: { closeReason: CloseReason; progress: number };
+  heldClose?: { closeReason: CloseReason; progress: number; untilMs: number };
   /** Its answer is clear: the campaign closes its lifecycle (`closeSent` once told) and it ends `confident`. */
   confident?: { message: string; closeSent: boolean };
 }

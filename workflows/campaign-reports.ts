@@ -27,8 +27,9 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
       return;
     case 'answer':
       open.opened = true;
-      open.answerReportsHeard = (open.answerReportsHeard ?? 0) + 1;
+      if (open.answerReportsHeard !== undefined) open.answerReportsHeard += 1;
       if (report.reported !== undefined) open.answerReportsSent = Math.max(open.answerReportsSent ?? 0, report.reported);
+      if (open.lapsed?.includes(report.rater)) open.lapsed = open.lapsed.filter((r) => r !== report.rater);
       if (!open.raters.includes(report.rater)) {
         open.raters.push(report.rater);
         campaign.quality.answered(report.rater);
@@ -46,7 +47,7 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
       if (report.answersReported !== undefined) open.answerReportsSent = Math.max(open.answerReportsSent ?? 0, report.answersReported);
       if (!heardAll(open)) {
         // The close overtook answer reports: the item's raters and answers are not all here yet.
-        open.heldClose = { closeReason: report.closeReason, progress: report.progress };
+        open.heldClose = { closeReason: report.closeReason, progress: report.progress, untilMs: Date.now() + HELD_CLOSE_WAIT_MS };
         open.reservations = [];
         return;
       }
@@ -58,6 +59,9 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
       return; // only gold lifecycles report scores, and those are the quality's
   }
 }
+
+/** How long a close report waits for the answer reports it overtook (workflow time). */
+export const HELD_CLOSE_WAIT_MS = 60_000;
 
 /** Ends an item on its held close report with the reports that came (the last one came, or the wait is over). */
 export function applyHeldClose(campaign: RatingCampaign, open: OpenItem): void {
@@ -76,7 +80,8 @@ export function applyHeldClose(campaign: RatingCampaign, open: OpenItem): void {
  */
 function closed(campaign: RatingCampaign, open: OpenItem, reason: CloseReason, progress: number): void {
   const closedClear = open.confident !== undefined && reason !== 'quorum';
-  if (closedClear && clearOf(campaign, open)) return campaign.end(open, 'confident', progress, open.confident!.message);
+  // With answer reports still missing (a held close whose wait ran out) the answer is not known to be clear.
+  if (closedClear && heardAll(open) && clearOf(campaign, open)) return campaign.end(open, 'confident', progress, open.confident!.message);
   // Closed otherwise (a cancel, by hand), or cancelled after its clear answer rested on an excluded rater's word.
   const closedForGood = reason === 'closed' && (!closedClear || campaign.cancelled);
   if (campaign.countedOf(open, progress) >= campaign.plan.responses || closedForGood) return campaign.end(open, reason, progress);
@@ -125,7 +130,7 @@ function clearOf(campaign: RatingCampaign, open: OpenItem): ClearAnswer | undefi
 
 /** Whether every answer report the lifecycle sent so far has come: until then its standing answers are not what stands. */
 function heardAll(open: OpenItem): boolean {
-  return (open.answerReportsHeard ?? 0) >= (open.answerReportsSent ?? 0);
+  return open.answerReportsHeard === undefined || open.answerReportsHeard >= (open.answerReportsSent ?? 0);
 }
 
 /**

@@ -52,6 +52,8 @@ export class RatingCampaign {
   reasks: Reask[] = [];
   counts: CampaignCarry['counts'] = { done: 0, failed: 0, answers: 0, ended: {} };
   paused = false;
+  /** Expired reservations' raters are kept (OpenItem.lapsed): false for runs recorded before (CAMPAIGN_LAPSED_PASSES_PATCH). */
+  keepsLapsed = true;
   cancelReason?: string;
   /** The open items have been told to close (cancel). */
   closeSent = false;
@@ -169,7 +171,7 @@ export class RatingCampaign {
     // counted from the fewest counted votes of a candidate, plus the excluded ones countedOf takes off again.
     const earlier = byCandidate !== undefined ? this.plan.responses - quota + this.excludedOf(r) : r.earlier;
     this.open.set(lifecycleId, {
-      item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], attempt: r.attempt, earlier,
+      item: r.item, lifecycleId, opened: false, raters: [...r.raters], progress: 0, seq: 0, reservations: [], answerReportsHeard: 0, attempt: r.attempt, earlier,
       ...(quota !== this.plan.responses - earlier ? { quota } : {}), ...(byCandidate !== undefined ? { votesByCandidate: byCandidate } : {}),
       ...(r.topUps !== undefined ? { topUps: r.topUps } : {}),
       ...(r.standing !== undefined ? { standing: r.standing } : {}), ...(r.candidates !== undefined ? { candidates: r.candidates } : {}),
@@ -227,7 +229,7 @@ export class RatingCampaign {
   }
 
   started(index: number, lifecycleId: string): void {
-    this.open.set(lifecycleId, { item: index, lifecycleId, opened: false, raters: [], progress: 0, seq: 0, reservations: [] });
+    this.open.set(lifecycleId, { item: index, lifecycleId, opened: false, raters: [], progress: 0, seq: 0, reservations: [], answerReportsHeard: 0 });
   }
 
   /** An item that never opened (its input is invalid): ended at once. */
@@ -265,6 +267,20 @@ export class RatingCampaign {
     }
   }
 
+  /** Ends the items whose held close waited HELD_CLOSE_WAIT_MS for answer reports that did not come, on what came; returns their lifecycles. */
+  expireHeldCloses(now: number): string[] {
+    const expired = [...this.open.values()].filter((open) => open.heldClose && open.heldClose.untilMs <= now);
+    for (const open of expired) applyHeldClose(this, open);
+    return expired.map((open) => open.lifecycleId);
+  }
+
+  /** When the next held close stops waiting, if one is held. */
+  nextHeldCloseAt(): number | undefined {
+    let at: number | undefined;
+    for (const open of this.open.values()) if (open.heldClose && (at === undefined || open.heldClose.untilMs < at)) at = open.heldClose.untilMs;
+    return at;
+  }
+
   /** A report of one of its lifecycles (campaign-reports.ts). */
   report(report: CampaignItemReport): void {
     applyItemReport(this, report);
@@ -279,7 +295,8 @@ export class RatingCampaign {
   confidentToClose(): OpenItem[] {
     // Cancelling told every open lifecycle to close already.
     if (this.closeSent) return [];
-    return [...this.open.values()].filter((open) => open.confident !== undefined && !open.confident.closeSent);
+    // A held close is closed already: nothing to tell it.
+    return [...this.open.values()].filter((open) => open.confident !== undefined && !open.confident.closeSent && !open.heldClose);
   }
 
   outcomesDue(now: number): boolean {

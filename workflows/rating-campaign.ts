@@ -23,7 +23,7 @@
  */
 import {
   ParentClosePolicy, WorkflowIdReusePolicy,
-  allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
+  allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, patched, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignDigestActivities, CampaignDigestResult, CampaignItemActivities, CampaignLedgerActivities, CampaignRecord } from '../activities/types';
@@ -48,6 +48,8 @@ export const ITEM_PAGE = 50;
 export const START_BATCH = 25;
 /** How long a finishing campaign waits for its gold lifecycles' close reports (their last scores come before them). */
 export const GOLD_CLOSE_WAIT_MS = 60_000;
+/** Runs recorded before it forget a rater's expired reservation at once, so a pass after it was not kept. */
+export const CAMPAIGN_LAPSED_PASSES_PATCH = 'campaign-lapsed-passes';
 
 export interface CampaignStart {
   thresholds?: CampaignThresholds;
@@ -91,6 +93,8 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
   }
   // 1. Start, or resume. Handlers first: children's reports are buffered until then, never lost.
   const campaign = resumed ? RatingCampaign.resume(info.workflowId, carry) : startOrFail(info.workflowId, input, carry);
+  // Set before the handlers: `next` requests buffered for this task hand items out under the run's own rule.
+  campaign.keepsLapsed = patched(CAMPAIGN_LAPSED_PASSES_PATCH);
   campaign.register();
   const { plan } = campaign;
   upsertSearchAttributes([
@@ -156,6 +160,8 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
 
   for (;;) {
     const now = Date.now();
+    const unheard = campaign.expireHeldCloses(now);
+    if (unheard.length > 0) log.warn('campaign items closed before all their answer reports came; ended on those that did', { lifecycleIds: unheard });
     showPhase(campaign.phase(now));
     if (campaign.cancelled && !campaign.closeSent) {
       // 3. Cancel: every open child closes and commits what it has, then reports.
@@ -228,6 +234,7 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       campaign.deadlineAtMs - 60_000 > now ? campaign.deadlineAtMs - 60_000 : campaign.deadlineAtMs + campaign.reportGraceMs,
       flushTimed ? campaign.lastOutcomeCommitMs + OUTCOME_FLUSH_MS : Number.POSITIVE_INFINITY,
       campaign.nextDigestAt() ?? Number.POSITIVE_INFINITY,
+      campaign.nextHeldCloseAt() ?? Number.POSITIVE_INFINITY,
     );
     await condition(
       // The first outcome of a quiet spell wakes the loop, so its flush gets a timer.

@@ -55,6 +55,14 @@ describe('an open campaign item\'s passes (state, outside Temporal)', () => {
     // Carried as it is.
     const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
     assert.deepEqual(resumed.open.get('camp-item-0')!.lapsed, item.lapsed);
+
+    // Runs recorded before the rule (keepsLapsed false, rating-campaign.ts patched) forget an expired reservation as they did.
+    const old = running();
+    old.keepsLapsed = false;
+    assert.ok(old.next({ rater: raterId(1) }, NOW).assigned);
+    assert.ok(old.next({ rater: raterId(2) }, later).assigned);
+    assert.equal(old.open.get('camp-item-0')!.lapsed, undefined);
+    assert.equal(old.next({ rater: raterId(1), done: 'camp-item-0' }, later).assigned, true);
   });
 
   it('should keep no pass of a rater it was never reserved for', () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { childInput, itemErrors, validateCampaignInput } from '../../workflows/campaign-input';
 import { RatingCampaign, itemLifecycleId } from '../../workflows/campaign-state';
+import { HELD_CLOSE_WAIT_MS } from '../../workflows/campaign-reports';
 import type { CampaignItem, CampaignPlan, NextItemAnswer } from '../../workflows/types';
 import { raterId } from '../helpers/votes';
 
@@ -258,18 +259,32 @@ describe('RatingCampaign re-asking starved items', () => {
     numbered(resumed, 2);
     assert.deepEqual(resumed.reasks, [{ item: 0, attempt: 1, earlier: 2, raters: [raterId(1), raterId(2)] }]);
 
-    // Reports that never come: at the deadline's grace the item ends on its close, not as unreported.
-    const lost = running(1, { responses: 3 });
+    // Reports that never come: HELD_CLOSE_WAIT_MS on, the item ends on its close (or at the deadline's grace, not as unreported).
+    const lost = running(2, { responses: 3 });
+    const heldAt = Date.now();
     lost.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 2, votesAccepted: 2, answersReported: 2 });
-    lost.giveUpUnreported();
+    const untilMs = lost.nextHeldCloseAt()!;
+    assert.ok(untilMs >= heldAt + HELD_CLOSE_WAIT_MS && untilMs <= Date.now() + HELD_CLOSE_WAIT_MS, String(untilMs));
+    assert.deepEqual(lost.expireHeldCloses(untilMs - 1), []);
+    assert.deepEqual(lost.expireHeldCloses(untilMs), ['camp-item-0']);
     assert.deepEqual(lost.outcomes.map((o) => [o.end, o.answers]), [['insufficient', 2]]);
+    assert.equal(lost.nextHeldCloseAt(), undefined);
+    lost.report({ lifecycleId: 'camp-item-1', kind: 'closed', closeReason: 'deadline', progress: 1, votesAccepted: 1, answersReported: 1 });
+    lost.giveUpUnreported();
+    assert.deepEqual(lost.outcomes.map((o) => [o.item, o.end, o.answers]), [[0, 'insufficient', 2], [1, 'insufficient', 1]]);
     // A close with every report in, or one from before the count, ends the item at once as before.
     const heard = running(1, { responses: 1 });
     heard.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(1), progress: 1, seq: 1, reported: 1 });
     heard.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 1, votesAccepted: 1, answersReported: 1 });
     const old = running(1, { responses: 1 });
     old.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 1, votesAccepted: 1 });
-    assert.deepEqual([heard, old].map((c) => c.outcomes.map((o) => o.end)), [['quorum'], ['quorum']]);
+    // An item carried from before the count heard reports it did not count: numbered ones are taken as they come.
+    const carry = JSON.parse(JSON.stringify(running(1, { responses: 2 }).toCarry()));
+    delete carry.open[0].answerReportsHeard;
+    const upgraded = RatingCampaign.resume('camp', carry);
+    upgraded.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: raterId(3), progress: 2, seq: 7, reported: 7 });
+    upgraded.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'quorum', progress: 2, votesAccepted: 7, answersReported: 7 });
+    assert.deepEqual([heard, old, upgraded].map((c) => c.outcomes.map((o) => o.end)), [['quorum'], ['quorum'], ['quorum']]);
   });
 
   it('should end an item short of its answers insufficient at once without re-asks, and re-asks that can no longer start', () => {
@@ -362,6 +377,13 @@ describe('RatingCampaign early stopping (confidence)', () => {
     assert.deepEqual(pending.confidentToClose(), [], 'report 4 missing: wait for it');
     numbered(pending, 4, 'first');
     assert.equal(pending.confidentToClose().length, 1);
+    // Its close comes ahead of report 6: held, so not told to close again, and at the wait's end not taken as clear.
+    pending.confidentToClose()[0]!.confident!.closeSent = true;
+    pending.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'closed', progress: 6, votesAccepted: 6, answersReported: 6 });
+    assert.deepEqual(pending.confidentToClose(), []);
+    pending.expireHeldCloses(pending.nextHeldCloseAt()!);
+    assert.deepEqual(pending.outcomes, [], 'not ended confident on five of six reports');
+    assert.deepEqual(pending.reasks.map((r) => [r.item, r.earlier, r.topUps]), [[0, 6, 1]], 'closed early short of 8: offered again for the rest');
     // Reports without numbers (lifecycles from before the count) are weighed as they come, as before.
     const unnumbered = running(1, { responses: 8, confidence: 0.99 });
     for (const n of [1, 2, 3]) answer(unnumbered, 0, n, n, 'first');
