@@ -6,15 +6,23 @@
  *
  * A lifecycle's channel never changes (it is in its plan, carried across continue-as-new; lifecycle ids
  * are never reused), so what the gateway read of it once holds for good: each gateway process looks a
- * lifecycle up at most once (its status, through the one Temporal client), or learns it for free from a
- * status it read anyway (a rating page's read, a Slack post lookup), and keeps the last MAX_CACHED.
+ * lifecycle up at most once (described, its channel search attribute; else its status, through the one
+ * Temporal client), or learns it for free from a status it read anyway (a rating page's read, a Slack post
+ * lookup), and keeps the last MAX_CACHED.
  */
 import type { LifecycleStatus, VoteRequest } from '../workflows/types';
 import { VOTE_CHANNELS, wrongChannelReason } from '../workflows/messages';
 import { ErrorCode } from './errors';
 import { VoteRejectedError } from './lifecycle-directory';
 
-type ChannelKind = keyof typeof VOTE_CHANNELS;
+export type ChannelKind = keyof typeof VOTE_CHANNELS;
+
+/**
+ * A lookup that needs no worker (describe: the lifecycle's search attributes): its kind, `null` when there
+ * is nothing to check (closed, or no such lifecycle: forwarding answers those), `undefined` when it cannot
+ * tell (a lifecycle whose first workflow task has not set its attributes yet): the status is read then.
+ */
+export type DescribeKind = (lifecycleId: string) => Promise<ChannelKind | null | undefined>;
 
 const MAX_CACHED = 10_000;
 
@@ -29,15 +37,17 @@ export class LifecycleChannels {
   private readonly lookups = new Map<string, Promise<ChannelKind | undefined>>();
 
   /** `status` reads a lifecycle (undefined if there is none); its failures reach the caller of `check`. */
-  constructor(private readonly status: (lifecycleId: string) => Promise<LifecycleStatus | undefined>, private readonly maxCached = MAX_CACHED) {}
+  constructor(
+    private readonly status: (lifecycleId: string) => Promise<LifecycleStatus | undefined>,
+    private readonly maxCached = MAX_CACHED,
+    private readonly describeKind?: DescribeKind,
+  ) {}
 
   /** Remembers the channel of a status read for another reason. */
   learn(status: LifecycleStatus | undefined): void {
     if (!status || this.kinds.has(status.lifecycleId)) return;
     const kind = channelKindOf(status.channel);
-    if (!kind) return;
-    this.kinds.set(status.lifecycleId, kind);
-    while (this.kinds.size > this.maxCached) this.kinds.delete(this.kinds.keys().next().value as string);
+    if (kind) this.remember(status.lifecycleId, kind);
   }
 
   /**
@@ -55,14 +65,26 @@ export class LifecycleChannels {
     // A burst of votes on a lifecycle this process has not seen yet shares one read.
     let lookup = this.lookups.get(lifecycleId);
     if (!lookup) {
-      lookup = this.status(lifecycleId)
-        .then((status) => {
-          this.learn(status);
-          return this.kinds.get(lifecycleId);
-        })
-        .finally(() => this.lookups.delete(lifecycleId));
+      lookup = this.read(lifecycleId).finally(() => this.lookups.delete(lifecycleId));
       this.lookups.set(lifecycleId, lookup);
     }
     return lookup;
+  }
+
+  /** Describe first where there is one: a closed lifecycle answers a status query only by a replay on a worker. */
+  private async read(lifecycleId: string): Promise<ChannelKind | undefined> {
+    const described = this.describeKind ? await this.describeKind(lifecycleId) : undefined;
+    if (described === null) return undefined;
+    if (described !== undefined) {
+      this.remember(lifecycleId, described);
+      return described;
+    }
+    this.learn(await this.status(lifecycleId));
+    return this.kinds.get(lifecycleId);
+  }
+
+  private remember(lifecycleId: string, kind: ChannelKind): void {
+    this.kinds.set(lifecycleId, kind);
+    while (this.kinds.size > this.maxCached) this.kinds.delete(this.kinds.keys().next().value as string);
   }
 }

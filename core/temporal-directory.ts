@@ -20,10 +20,10 @@ import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError,
 import type { UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { WORKFLOW_TYPE, VoteRejection, closeSignal, judgeUpdate, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
+import { WORKFLOW_TYPE, VoteRejection, channelKey, closeSignal, judgeUpdate, statusQuery, voteUpdate, type VoteRejectionType } from '../workflows/messages';
 import type { ChannelSpec, CloseRequest, JudgementReceipt, JudgementRequest, LifecycleStatus, VoteReceipt, VoteRequest } from '../workflows/types';
 import { ErrorCode } from './errors';
-import { LifecycleChannels } from './lifecycle-channels';
+import { LifecycleChannels, channelKindOf, type ChannelKind } from './lifecycle-channels';
 import { KeyedLimiter } from './limiter';
 import {
   VoteRejectedError, type CloseOutcome, type LifecycleDirectory, type LifecycleProgress, type LifecycleStartRequest, type StartOutcome,
@@ -70,7 +70,7 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
   private readonly busyRetryBudgetMs: number;
   private readonly clock: Clock;
   /** Which channel each lifecycle takes votes through, as far as this process has read it. */
-  readonly channels = new LifecycleChannels((id) => this.status(id));
+  readonly channels = new LifecycleChannels((id) => this.status(id), undefined, (id) => this.describedChannel(id));
 
   private readonly taskQueue?: string;
 
@@ -155,6 +155,20 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
       // A completed workflow answers NOT_FOUND to signals too; describe tells the two apart.
       return (await this.progress(lifecycleId)) ? 'ended' : 'unknown';
     }
+  }
+
+  /** A lifecycle's channel from its search attribute (lifecycle-channels.ts DescribeKind): no worker needed. */
+  private async describedChannel(lifecycleId: string): Promise<ChannelKind | null | undefined> {
+    let description: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>;
+    try {
+      description = await this.client.workflow.getHandle(lifecycleId).describe();
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    if (description.status.name !== 'RUNNING') return null;
+    const label = description.typedSearchAttributes.get(channelKey);
+    return label !== undefined ? (channelKindOf(label) ?? null) : undefined;
   }
 
   async status(lifecycleId: string): Promise<LifecycleStatus | undefined> {

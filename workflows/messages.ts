@@ -16,6 +16,8 @@ import type {
 } from './types';
 
 export const WORKFLOW_TYPE = 'ratingLifecycle';
+/** A lifecycle's channel kind as a search attribute: readers that must not need a worker describe it (core/temporal-directory.ts). */
+export { channelKey } from './search-attributes';
 
 export const voteUpdate = defineUpdate<VoteReceipt, [VoteRequest]>('vote');
 export const voteSignal = defineSignal<[VoteRequest]>('vote-signal');

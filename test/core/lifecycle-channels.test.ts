@@ -46,6 +46,22 @@ describe('core/lifecycle-channels', () => {
     assert.equal(calls, 2);
   });
 
+  it('should take the described channel first, check nothing where describe says there is nothing to check, and read the status only when describe cannot tell', async () => {
+    const asked: string[] = [];
+    const described: Record<string, 'web' | 'slack' | null | undefined> = { 'lc-slack': 'slack', 'lc-closed': null, 'lc-new': undefined };
+    const channels = new LifecycleChannels(async (id) => {
+      asked.push(id);
+      return statusOf(id, 'web');
+    }, undefined, async (id) => described[id]);
+    await assert.rejects(channels.check('lc-slack', { channel: 'web' }), (err: unknown) => err instanceof VoteRejectedError && err.code === 'wrong_channel');
+    await channels.check('lc-closed', { channel: 'email' }); // forwarded: the update answers voting closed
+    await assert.rejects(channels.check('lc-new', { channel: 'slack' }), (err: unknown) => err instanceof VoteRejectedError && err.code === 'wrong_channel');
+    assert.deepEqual(asked, ['lc-new']);
+    // A described kind is kept like a read one.
+    described['lc-slack'] = 'web';
+    await assert.rejects(channels.check('lc-slack', { channel: 'web' }));
+  });
+
   it('should keep at most maxCached lifecycles, forgetting the oldest', async () => {
     const asked: string[] = [];
     const channels = new LifecycleChannels(async (id) => {

@@ -88,9 +88,9 @@ describe('gateway health and ops endpoint', function () {
     assert.equal(total(samples, 'prefline_gateway_http_request_duration_count', { route: '/api/session' }), 1);
     assert.equal(total(samples, 'prefline_gateway_votes_refused', { channel: 'web', code: ErrorCode.UnknownLifecycle }), 1);
     assert.equal(total(samples, 'prefline_gateway_votes_forwarded'), 0);
-    // The Temporal client's own metrics: the health probe's calls, the lookup of the voted-on lifecycle.
+    // The Temporal client's own metrics: the health probe's calls, the lookup (describe) of the voted-on lifecycle.
     assert.ok(total(samples, 'temporal_request_latency_count', { operation: 'GetSystemInfo' }) >= 1, text);
-    assert.ok(total(samples, 'temporal_request_latency_count', { operation: 'QueryWorkflow' }) >= 1, text);
+    assert.ok(total(samples, 'temporal_request_latency_count', { operation: 'DescribeWorkflowExecution' }) >= 1, text);
     assert.ok(!text.includes('lc-nobody-started'), 'no lifecycle ids in labels');
   });
 
