@@ -16,6 +16,8 @@ export interface CampaignThresholds {
   continueAsNewAfterEvents?: number;
   /** How long after the deadline items that never reported are given up as `unreported`. Default 15 minutes. */
   reportGraceMs?: number;
+  /** How long a close report waits for answer reports it overtook (OpenItem.heldClose). Default 60 s. */
+  heldCloseWaitMs?: number;
 }
 
 export interface OpenItem {
@@ -120,12 +122,13 @@ export function campaignThresholdErrors(arg: unknown): string[] {
   const t = (arg as { thresholds?: unknown }).thresholds;
   if (t === undefined) return errors;
   if (typeof t !== 'object' || t === null || Array.isArray(t)) return [...errors, 'thresholds: must be an object'];
-  const { continueAsNewAfterEvents, reportGraceMs, ...rest } = t as CampaignThresholds;
-  for (const key of Object.keys(rest)) errors.push(`thresholds.${key}: unknown field; known: continueAsNewAfterEvents, reportGraceMs`);
+  const { continueAsNewAfterEvents, reportGraceMs, heldCloseWaitMs, ...rest } = t as CampaignThresholds;
+  for (const key of Object.keys(rest)) errors.push(`thresholds.${key}: unknown field; known: continueAsNewAfterEvents, reportGraceMs, heldCloseWaitMs`);
   if (continueAsNewAfterEvents !== undefined && !(Number.isSafeInteger(continueAsNewAfterEvents) && continueAsNewAfterEvents >= 50)) {
     errors.push('thresholds.continueAsNewAfterEvents: must be an integer of at least 50');
   }
   if (reportGraceMs !== undefined && !(Number.isSafeInteger(reportGraceMs) && reportGraceMs >= 0)) errors.push('thresholds.reportGraceMs: must be a non-negative integer');
+  if (heldCloseWaitMs !== undefined && !(Number.isSafeInteger(heldCloseWaitMs) && heldCloseWaitMs >= 0)) errors.push('thresholds.heldCloseWaitMs: must be a non-negative integer');
   return errors;
 }
 

@@ -47,7 +47,7 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
       if (report.answersReported !== undefined) open.answerReportsSent = Math.max(open.answerReportsSent ?? 0, report.answersReported);
       if (!heardAll(open)) {
         // The close overtook answer reports: the item's raters and answers are not all here yet.
-        open.heldClose = { closeReason: report.closeReason, progress: report.progress, untilMs: Date.now() + HELD_CLOSE_WAIT_MS };
+        open.heldClose = { closeReason: report.closeReason, progress: report.progress, untilMs: Date.now() + campaign.heldCloseWaitMs };
         open.reservations = [];
         return;
       }
@@ -60,7 +60,7 @@ export function applyItemReport(campaign: RatingCampaign, report: CampaignItemRe
   }
 }
 
-/** How long a close report waits for the answer reports it overtook (workflow time). */
+/** How long a close report waits for the answer reports it overtook (workflow time), unless thresholds.heldCloseWaitMs says otherwise. */
 export const HELD_CLOSE_WAIT_MS = 60_000;
 
 /** Ends an item on its held close report with the reports that came (the last one came, or the wait is over). */

@@ -24,7 +24,7 @@ import { excludedAnswers, lackingByCandidate } from './campaign-counted';
 import { CampaignQuality } from './campaign-gold';
 import { campaignDeadlineAt } from './campaign-input';
 import { handItem } from './campaign-handout';
-import { applyHeldClose, applyItemReport } from './campaign-reports';
+import { HELD_CLOSE_WAIT_MS, applyHeldClose, applyItemReport } from './campaign-reports';
 import {
   campaignCancelSignal, campaignItemReportSignal, campaignPauseSignal, campaignRatersQuery, campaignResumeSignal,
   campaignStatusQuery, nextItemUpdate,
@@ -125,6 +125,10 @@ export class RatingCampaign {
 
   get reportGraceMs(): number {
     return this.thresholds.reportGraceMs ?? DEFAULT_REPORT_GRACE_MS;
+  }
+
+  get heldCloseWaitMs(): number {
+    return this.thresholds.heldCloseWaitMs ?? HELD_CLOSE_WAIT_MS;
   }
 
   /** Items not started yet and still to be: none once cancelled or past the deadline. */
@@ -267,7 +271,7 @@ export class RatingCampaign {
     }
   }
 
-  /** Ends the items whose held close waited HELD_CLOSE_WAIT_MS for answer reports that did not come, on what came; returns their lifecycles. */
+  /** Ends the items whose held close waited heldCloseWaitMs for answer reports that did not come, on what came; returns their lifecycles. */
   expireHeldCloses(now: number): string[] {
     const expired = [...this.open.values()].filter((open) => open.heldClose && open.heldClose.untilMs <= now);
     for (const open of expired) applyHeldClose(this, open);

@@ -240,7 +240,9 @@ export async function ratingCampaign(input: unknown, carry?: CampaignCarry | Cam
       // The first outcome of a quiet spell wakes the loop, so its flush gets a timer.
       () => (!flushTimed && campaign.outcomes.length > 0)
         || campaign.mayStart(Date.now()) || campaign.mayReask(Date.now()) || campaign.outcomesDue(Date.now()) || (campaign.cancelled && !campaign.closeSent)
-        || campaign.confidentToClose().length > 0 || campaign.finished(Date.now()) || historyIsLong() || campaign.digestDue(Date.now()),
+        || campaign.confidentToClose().length > 0 || campaign.finished(Date.now()) || historyIsLong() || campaign.digestDue(Date.now())
+        // A close held during the wait: its own wait may end before this timer.
+        || (campaign.nextHeldCloseAt() ?? Number.POSITIVE_INFINITY) < wakeAt,
       Math.max(wakeAt - now, 1),
     );
   }

@@ -52,6 +52,10 @@ describe('an open campaign item\'s passes (state, outside Temporal)', () => {
     assert.deepEqual(item.passed, [raterId(20)]);
     assert.equal(item.lapsed?.includes(raterId(20)), false);
     assert.equal(campaign.next({ rater: raterId(1), done: 'camp-item-0' }, later).assigned, true, 'no pass kept; handed it again');
+    // A lapsed rater whose answer report comes is no longer kept as lapsed (raters holds them now).
+    const lapsedRater = item.lapsed!.at(-1)!;
+    campaign.report({ lifecycleId: 'camp-item-0', kind: 'answer', rater: lapsedRater, progress: 1, seq: 1 });
+    assert.equal(item.lapsed!.includes(lapsedRater), false);
     // Carried as it is.
     const resumed = RatingCampaign.resume('camp', JSON.parse(JSON.stringify(campaign.toCarry())));
     assert.deepEqual(resumed.open.get('camp-item-0')!.lapsed, item.lapsed);

@@ -377,13 +377,13 @@ describe('RatingCampaign early stopping (confidence)', () => {
     assert.deepEqual(pending.confidentToClose(), [], 'report 4 missing: wait for it');
     numbered(pending, 4, 'first');
     assert.equal(pending.confidentToClose().length, 1);
-    // Its close comes ahead of report 6: held, so not told to close again, and at the wait's end not taken as clear.
-    pending.confidentToClose()[0]!.confident!.closeSent = true;
-    pending.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'closed', progress: 6, votesAccepted: 6, answersReported: 6 });
-    assert.deepEqual(pending.confidentToClose(), []);
+    // Its close (at its deadline, before the campaign's close went out) comes ahead of report 6: held, so not
+    // told to close, and at the wait's end not taken as clear.
+    pending.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'deadline', progress: 6, votesAccepted: 6, answersReported: 6 });
+    assert.equal(pending.open.get('camp-item-0')!.confident?.closeSent, false);
+    assert.deepEqual(pending.confidentToClose(), [], 'closed already: nothing to tell it');
     pending.expireHeldCloses(pending.nextHeldCloseAt()!);
-    assert.deepEqual(pending.outcomes, [], 'not ended confident on five of six reports');
-    assert.deepEqual(pending.reasks.map((r) => [r.item, r.earlier, r.topUps]), [[0, 6, 1]], 'closed early short of 8: offered again for the rest');
+    assert.deepEqual(pending.outcomes.map((o) => [o.end, o.answers]), [['insufficient', 6]], 'not confident on five of six reports: short of 8 at its deadline, no re-asks');
     // Reports without numbers (lifecycles from before the count) are weighed as they come, as before.
     const unnumbered = running(1, { responses: 8, confidence: 0.99 });
     for (const n of [1, 2, 3]) answer(unnumbered, 0, n, n, 'first');

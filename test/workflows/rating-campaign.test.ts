@@ -13,7 +13,7 @@ import { VoteRejectedError } from '../../core/lifecycle-directory';
 import { TemporalLifecycleDirectory, isUpdateLostWithTask } from '../../core/temporal-directory';
 import {
   CAMPAIGN_WORKFLOW_TYPE, INVALID_CAMPAIGN_INPUT_ERROR, campaignCancelSignal, campaignPauseSignal, campaignResumeSignal, campaignStatusQuery, nextItemUpdate,
-  itemHandedSignal, judgeSignal, statusQuery,
+  campaignItemReportSignal, closeSignal, itemHandedSignal, judgeSignal, statusQuery,
 } from '../../workflows/messages';
 import type { CampaignInput, CampaignItem, CampaignStatus, CampaignSummary, LifecycleSummary, NextItemAnswer } from '../../workflows/types';
 import { createLifecycleWorkers, sharedTemporal, workflowBundle, type LifecycleWorkers } from '../helpers/temporal';
@@ -323,6 +323,23 @@ describe('ratingCampaign workflow (real dev server)', function () {
         { item: 0, lifecycle_id: item(0, 1), end_reason: 'quorum', answers: 2, raters: 2, attempts: 2 },
         { item: 1, lifecycle_id: item(1, 1), end_reason: 'insufficient', answers: 0, raters: 0, attempts: 2 },
       ]);
+    });
+  });
+
+  it('should hold a close report that came ahead of answer reports, and end the item on what came once heldCloseWaitMs is over', async () => {
+    const { client } = await sharedTemporal();
+    const handle = await startCampaign(workers, { items: items(1), responses: 2, maxOpen: 1, reservation: '2m', campaign: 'held-close' }, { heldCloseWaitMs: 3000 });
+    const lifecycle = `${handle.workflowId}-item-0`;
+    await workers.run(async () => {
+      await waitUntil(async () => ((await client.workflow.getHandle(lifecycle).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'item 0 voting');
+      // A close report that says two answer reports went out before it, neither of which ever comes.
+      await handle.signal(campaignItemReportSignal, { lifecycleId: lifecycle, kind: 'closed', closeReason: 'deadline', progress: 0, votesAccepted: 0, answersReported: 2 });
+      const held = await status(handle);
+      assert.deepEqual([held.counts.open, held.counts.ended], [1, {}], 'held, not ended');
+      // The campaign's own timer ends it (nothing else wakes a quiet campaign): on what came, no answers, no re-asks.
+      const summary = (await handle.result()) as CampaignSummary;
+      assert.deepEqual(summary.counts.ended, { insufficient: 1 });
+      await client.workflow.getHandle(lifecycle).signal(closeSignal, { reason: 'test over' });
     });
   });
 
