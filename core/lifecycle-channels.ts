@@ -18,9 +18,10 @@ import { VoteRejectedError } from './lifecycle-directory';
 export type ChannelKind = keyof typeof VOTE_CHANNELS;
 
 /**
- * A lookup that needs no worker (describe: the lifecycle's search attributes): its kind, `null` when there
- * is nothing to check (closed, or no such lifecycle: forwarding answers those), `undefined` when it cannot
- * tell (a lifecycle whose first workflow task has not set its attributes yet): the status is read then.
+ * A lookup that needs no worker (describe: the lifecycle's search attributes, kept once it closes): its kind,
+ * `null` when there is nothing to check (no such lifecycle, or a closed one without the attribute: forwarding
+ * answers those), `undefined` when it cannot tell (a running lifecycle whose first workflow task has not set
+ * its attributes yet): the status is read then.
  */
 export type DescribeKind = (lifecycleId: string) => Promise<ChannelKind | null | undefined>;
 

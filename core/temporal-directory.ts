@@ -166,9 +166,10 @@ export class TemporalLifecycleDirectory implements LifecycleDirectory {
       if (isNotFound(err)) return null;
       throw err;
     }
-    if (description.status.name !== 'RUNNING') return null;
+    // Closed lifecycles keep the attribute: a vote through another channel is refused as such, not as closed.
     const label = description.typedSearchAttributes.get(channelKey);
-    return label !== undefined ? (channelKindOf(label) ?? null) : undefined;
+    if (label !== undefined) return channelKindOf(label) ?? null;
+    return description.status.name === 'RUNNING' ? undefined : null;
   }
 
   async status(lifecycleId: string): Promise<LifecycleStatus | undefined> {

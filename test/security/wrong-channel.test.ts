@@ -75,8 +75,9 @@ describe('security: a vote through another channel is refused by the gateway, be
   const slackTs: Record<'slack' | 'email', string[]> = { slack: [runTs(1), runTs(2)], email: [runTs(3), runTs(4)] };
   /** Every update and signal the gateway's Temporal client sent, by workflow id. */
   const forwarded: Array<{ kind: 'update' | 'signal'; workflowId: string }> = [];
-  /** Every query the gateway's client sent, by workflow id (the channel lookups among them). */
+  /** Every query and describe the gateway's client sent, by workflow id (the channel lookups among them). */
   const queried: string[] = [];
+  const described: string[] = [];
   const logs: Array<{ level: GatewayLogLevel; msg: string; fields?: Record<string, unknown> }> = [];
 
   const recorder: WorkflowClientInterceptor = {
@@ -86,6 +87,10 @@ describe('security: a vote through another channel is refused by the gateway, be
     },
     async query(input, next) {
       queried.push(input.workflowExecution.workflowId);
+      return next(input);
+    },
+    async describe(input, next) {
+      described.push(input.workflowExecution.workflowId);
       return next(input);
     },
     async signal(input, next) {
@@ -247,6 +252,8 @@ describe('security: a vote through another channel is refused by the gateway, be
         });
       }
       assert.ok(!forwarded.some((f) => f.workflowId !== handles.web.workflowId), 'nothing reached the Slack or email lifecycle');
+      // Their channels were read off their search attribute (describe: no worker needed), not by a status query.
+      for (const id of [handles.slack.workflowId, handles.email.workflowId]) assert.ok(described.includes(id) && !queried.includes(id), `${id}: described, not queried`);
       // The same session's vote on the web lifecycle goes through: the check, not a broken path.
       const res = await webVote(session, handles.web.workflowId);
       assert.equal(res.status, 200, await res.clone().text());
@@ -255,7 +262,7 @@ describe('security: a vote through another channel is refused by the gateway, be
 
     it('should keep refusing once the lifecycle\'s channel is known, without asking Temporal again', async () => {
       const session = await inviteSession('bob@example.org');
-      const lookups = () => queried.filter((id) => id === handles.slack.workflowId).length;
+      const lookups = () => [...queried, ...described].filter((id) => id === handles.slack.workflowId).length;
       const before = lookups();
       for (let i = 0; i < 5; i++) {
         await unchangedBy(async () => assert.equal((await webVote(session, handles.slack.workflowId)).status, 403));

@@ -384,6 +384,13 @@ describe('RatingCampaign early stopping (confidence)', () => {
     assert.deepEqual(pending.confidentToClose(), [], 'closed already: nothing to tell it');
     pending.expireHeldCloses(pending.nextHeldCloseAt()!);
     assert.deepEqual(pending.outcomes.map((o) => [o.end, o.answers]), [['insufficient', 6]], 'not confident on five of six reports: short of 8 at its deadline, no re-asks');
+    // Closed by the campaign's own close (sent) ahead of a report: at the wait's end it is offered again for the rest.
+    const told = running(1, { responses: 8, confidence: 0.99 });
+    for (const n of [1, 2, 3]) numbered(told, n, 'first');
+    told.confidentToClose()[0]!.confident!.closeSent = true;
+    told.report({ lifecycleId: 'camp-item-0', kind: 'closed', closeReason: 'closed', progress: 4, votesAccepted: 4, answersReported: 4 });
+    told.expireHeldCloses(told.nextHeldCloseAt()!);
+    assert.deepEqual([told.outcomes, told.reasks.map((r) => [r.item, r.earlier, r.topUps])], [[], [[0, 4, 1]]], 'closed early short of 8: offered again for what it lacks');
     // Reports without numbers (lifecycles from before the count) are weighed as they come, as before.
     const unnumbered = running(1, { responses: 8, confidence: 0.99 });
     for (const n of [1, 2, 3]) answer(unnumbered, 0, n, n, 'first');

@@ -328,7 +328,7 @@ describe('ratingCampaign workflow (real dev server)', function () {
 
   it('should hold a close report that came ahead of answer reports, and end the item on what came once heldCloseWaitMs is over', async () => {
     const { client } = await sharedTemporal();
-    const handle = await startCampaign(workers, { items: items(1), responses: 2, maxOpen: 1, reservation: '2m', campaign: 'held-close' }, { heldCloseWaitMs: 3000 });
+    const handle = await startCampaign(workers, { items: items(1), responses: 2, maxOpen: 1, reservation: '2m', campaign: 'held-close' }, { heldCloseWaitMs: 10_000 });
     const lifecycle = `${handle.workflowId}-item-0`;
     await workers.run(async () => {
       await waitUntil(async () => ((await client.workflow.getHandle(lifecycle).query(statusQuery).catch(() => undefined))?.phase === 'voting' ? true : undefined), 60_000, 'item 0 voting');
