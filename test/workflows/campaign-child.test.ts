@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { validateLifecycleInput } from '../../workflows/input';
 import { RatingLifecycle } from '../../workflows/lifecycle-state';
-import type { CampaignChoice, Candidate, LifecyclePlan } from '../../workflows/types';
+import type { CampaignChoice, LifecyclePlan } from '../../workflows/types';
 import { judgement, vote } from '../helpers/votes';
+import { candidate } from '../helpers/campaign-fixtures';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 
@@ -17,14 +18,6 @@ function plan(input: Record<string, unknown>): LifecyclePlan {
   const result = validateLifecycleInput({ prompt: 'p', ...input }, NOW);
   assert.ok(result.ok, JSON.stringify(result));
   return result.plan;
-}
-
-function candidate(id: string): Candidate {
-  return {
-    id, label: id === 'c1' ? 'A' : 'B', model: `m-${id}`, kind: 'text', placeholder: false, text: id,
-    artifact: { sha256: id.repeat(32).slice(0, 64), mime: 'text/plain', size: 2, path: `sha256/${id}.txt` },
-    provenance: { backend: 'import', model: id, params: {}, seed: 0, wallTimeMs: 0 },
-  };
 }
 
 function child(input: Record<string, unknown>, reports: Array<[string, number, number]>, ids = ['c1', 'c2']): RatingLifecycle {

@@ -12,6 +12,7 @@ import { RatingCampaign } from '../../workflows/campaign-state';
 import { isGoldTurn } from '../../workflows/rater-quality';
 import type { CampaignGoldItem, CampaignItem } from '../../workflows/types';
 import { raterId } from '../helpers/votes';
+import { openAll } from '../helpers/campaign-fixtures';
 
 const NOW = Date.now();
 const UNTIL = NOW + 86_400_000;
@@ -26,16 +27,7 @@ function running(items: number, gold: number, input: Record<string, unknown> = {
   }, 'camp', NOW);
   assert.ok(result.ok, JSON.stringify(result));
   const campaign = RatingCampaign.start('camp', result.plan, {}, NOW);
-  for (let i = 0; i < gold; i++) {
-    campaign.quality.goldStarted(i, goldLifecycleId('camp', items, i));
-    campaign.report({ lifecycleId: goldLifecycleId('camp', items, i), kind: 'opened' });
-  }
-  for (let i = 0; i < items; i++) {
-    const taken = campaign.takeItem();
-    campaign.started(taken.index, taken.lifecycleId);
-    campaign.report({ lifecycleId: taken.lifecycleId, kind: 'opened' });
-  }
-  return campaign;
+  return openAll(campaign, items, gold);
 }
 
 describe('email digests with gold items (state, outside Temporal)', () => {

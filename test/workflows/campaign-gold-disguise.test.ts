@@ -14,20 +14,13 @@ import { childInput, goldChildInput, itemDeadlineAt, validateCampaignInput } fro
 import { RatingCampaign, itemLifecycleId } from '../../workflows/campaign-state';
 import { validateLifecycleInput } from '../../workflows/input';
 import { RatingLifecycle } from '../../workflows/lifecycle-state';
-import type { CampaignGoldItem, CampaignItem, Candidate, LifecyclePlan } from '../../workflows/types';
+import type { CampaignGoldItem, CampaignItem, LifecyclePlan } from '../../workflows/types';
 import { judgement, raterId, vote } from '../helpers/votes';
+import { candidate, openAll } from '../helpers/campaign-fixtures';
 
 const NOW = Date.now();
 const item = (n: number): CampaignItem => ({ prompt: `p${n}`, candidates: [{ text: `left ${n}`, model: 'a' }, { text: `right ${n}`, model: 'b' }] });
 const goldItem = (n: number): CampaignGoldItem => ({ ...item(100 + n), answer: 'first', explanation: `gold ${n}: the first one is right` });
-
-function candidate(id: string): Candidate {
-  return {
-    id, label: id === 'c1' ? 'A' : 'B', model: `m-${id}`, kind: 'text', placeholder: false, text: id,
-    artifact: { sha256: id.repeat(32).slice(0, 64), mime: 'text/plain', size: 2, path: `sha256/${id}.txt` },
-    provenance: { backend: 'import', model: id, params: {}, seed: 0, wallTimeMs: 0 },
-  };
-}
 
 function lifecyclePlan(input: Record<string, unknown>): LifecyclePlan {
   const result = validateLifecycleInput({ prompt: 'p', ...input }, NOW);
@@ -65,16 +58,7 @@ function running(items: number, gold: number): RatingCampaign {
   }, 'camp', NOW);
   assert.ok(result.ok, JSON.stringify(result));
   const campaign = RatingCampaign.start('camp', result.plan, {}, NOW);
-  for (let i = 0; i < gold; i++) {
-    campaign.quality.goldStarted(i, goldLifecycleId('camp', items, i));
-    campaign.report({ lifecycleId: goldLifecycleId('camp', items, i), kind: 'opened' });
-  }
-  for (let i = 0; i < items; i++) {
-    const taken = campaign.takeItem();
-    campaign.started(taken.index, taken.lifecycleId);
-    campaign.report({ lifecycleId: taken.lifecycleId, kind: 'opened' });
-  }
-  return campaign;
+  return openAll(campaign, items, gold);
 }
 
 describe('a campaign\'s gold items look like its data items', () => {

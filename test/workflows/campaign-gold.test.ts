@@ -13,8 +13,9 @@ import { goldChildInput, validateCampaignInput } from '../../workflows/campaign-
 import { RatingCampaign } from '../../workflows/campaign-state';
 import { validateLifecycleInput } from '../../workflows/input';
 import { RatingLifecycle } from '../../workflows/lifecycle-state';
-import type { CampaignGoldItem, CampaignItem, CampaignPlan, Candidate, LifecyclePlan, NextItemAnswer } from '../../workflows/types';
+import type { CampaignGoldItem, CampaignItem, CampaignPlan, LifecyclePlan, NextItemAnswer } from '../../workflows/types';
 import { judgement, raterId, vote } from '../helpers/votes';
+import { candidate, openAll } from '../helpers/campaign-fixtures';
 
 const NOW = Date.now();
 const item = (n: number): CampaignItem => ({ prompt: `p${n}`, candidates: [{ text: `left ${n}`, model: 'a' }, { text: `right ${n}`, model: 'b' }] });
@@ -29,24 +30,7 @@ function plan(input: Record<string, unknown> = {}): CampaignPlan {
 /** A campaign with `items` data items and `gold` gold items, all open and published. */
 function running(items: number, gold: number, input: Record<string, unknown> = {}): RatingCampaign {
   const campaign = RatingCampaign.start('camp', plan({ items: Array.from({ length: items }, (_, i) => item(i)), gold: Array.from({ length: gold }, (_, i) => goldItem(i)), ...input }), {}, NOW);
-  for (let i = 0; i < gold; i++) {
-    campaign.quality.goldStarted(i, goldLifecycleId('camp', items, i));
-    campaign.report({ lifecycleId: goldLifecycleId('camp', items, i), kind: 'opened' });
-  }
-  for (let i = 0; i < items; i++) {
-    const taken = campaign.takeItem();
-    campaign.started(taken.index, taken.lifecycleId);
-    campaign.report({ lifecycleId: taken.lifecycleId, kind: 'opened' });
-  }
-  return campaign;
-}
-
-function candidate(id: string): Candidate {
-  return {
-    id, label: id === 'c1' ? 'A' : 'B', model: `m-${id}`, kind: 'text', placeholder: false, text: id,
-    artifact: { sha256: id.repeat(32).slice(0, 64), mime: 'text/plain', size: 2, path: `sha256/${id}.txt` },
-    provenance: { backend: 'import', model: id, params: {}, seed: 0, wallTimeMs: 0 },
-  };
+  return openAll(campaign, items, gold);
 }
 
 function lifecyclePlan(input: Record<string, unknown>): LifecyclePlan {

@@ -11,22 +11,15 @@ import { childInput, validateCampaignInput } from '../../workflows/campaign-inpu
 import { RatingCampaign } from '../../workflows/campaign-state';
 import { validateLifecycleInput } from '../../workflows/input';
 import { RatingLifecycle } from '../../workflows/lifecycle-state';
-import type { CampaignItem, Candidate, VoteValue } from '../../workflows/types';
+import type { CampaignItem, VoteValue } from '../../workflows/types';
 import { raterId, vote } from '../helpers/votes';
+import { candidate } from '../helpers/campaign-fixtures';
 
 // The campaign reads the workflow clock (Date.now()) too: one reading, fixed for the test.
 const NOW = Date.now();
 const GOLD = 4;
 const item: CampaignItem = { prompt: 'p0', candidates: [{ text: 'left', model: 'a' }, { text: 'right', model: 'b' }] };
 const IDS = ['c1', 'c2'];
-
-function candidate(id: string): Candidate {
-  return {
-    id, label: id === 'c1' ? 'A' : 'B', model: `m-${id}`, kind: 'text', placeholder: false, text: id,
-    artifact: { sha256: id.repeat(32).slice(0, 64), mime: 'text/plain', size: 2, path: `sha256/${id}.txt` },
-    provenance: { backend: 'import', model: id, params: {}, seed: 0, wallTimeMs: 0 },
-  };
-}
 
 /** A thumbs campaign of one open item, responses 3, with gold lifecycles to score raters by (no gold hand-outs). */
 function running(input: Record<string, unknown> = {}): RatingCampaign {

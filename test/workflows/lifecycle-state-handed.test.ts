@@ -10,20 +10,13 @@ import { goldChildInput, validateCampaignInput } from '../../workflows/campaign-
 import { validateLifecycleInput } from '../../workflows/input';
 import { takeHandOut } from '../../workflows/lifecycle-acceptance';
 import { MAX_VOTING_STATE_BYTES, RatingLifecycle, type LifecycleCarry } from '../../workflows/lifecycle-state';
-import type { Candidate, JudgementChoice, LifecycleInput } from '../../workflows/types';
+import type { JudgementChoice, LifecycleInput } from '../../workflows/types';
 import { judgement, raterId } from '../helpers/votes';
+import { candidate } from '../helpers/campaign-fixtures';
 
 const NOW = Date.now();
 const RATERS = 3000;
 const item = { prompt: 'p', models: ['a', 'b'], candidates: [{ text: 'left', model: 'a' }, { text: 'right', model: 'b' }] };
-
-function candidate(id: string): Candidate {
-  return {
-    id, label: id === 'c1' ? 'A' : 'B', model: `m-${id}`, kind: 'text', placeholder: false, text: id,
-    artifact: { sha256: id.repeat(32).slice(0, 64), mime: 'text/plain', size: 2, path: `sha256/${id}.txt` },
-    provenance: { backend: 'import', model: id, params: {}, seed: 0, wallTimeMs: 0 },
-  };
-}
 
 /** A compare campaign's gold lifecycle (or its data item's, `gold` false), voting open. */
 function lifecycle(gold = true): RatingLifecycle {
